@@ -1,0 +1,112 @@
+/** Domain errors carry the HTTP status and the JSON error code of the contract; transports map them. */
+export interface FieldError {
+  code: string;
+  message: string;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: number;
+  errors?: Record<string, FieldError[]>;
+}
+
+export class ValidationError extends DomainError {
+  readonly status = 400;
+  readonly code = 50035;
+  constructor(errors: Record<string, FieldError[]>, message = 'Invalid form body') {
+    super(message);
+    this.errors = errors;
+  }
+  static field(field: string, code: string, message: string): ValidationError {
+    return new ValidationError({ [field]: [{ code, message }] });
+  }
+}
+
+export class BadRequestError extends DomainError {
+  readonly status = 400;
+  constructor(message: string, readonly code = 50035) {
+    super(message);
+  }
+}
+
+export class UnauthorizedError extends DomainError {
+  readonly status = 401;
+  readonly code = 40001;
+  constructor(message = 'Unauthorized') {
+    super(message);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  readonly status = 403;
+  constructor(message = 'Missing permissions', readonly code = 50013) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly status = 404;
+  constructor(message: string, readonly code = 10000) {
+    super(message);
+  }
+}
+
+/** Discord's "Unknown X" codes, so client authors see familiar numbers. */
+export const UNKNOWN = {
+  channel: 10003,
+  guild: 10004,
+  invite: 10006,
+  member: 10007,
+  message: 10008,
+  overwrite: 10009,
+  role: 10011,
+  user: 10013,
+  emoji: 10014,
+  ban: 10026,
+  route: 0,
+} as const;
+
+export function unknown(kind: keyof typeof UNKNOWN): NotFoundError {
+  return new NotFoundError(`Unknown ${kind}`, UNKNOWN[kind]);
+}
+
+export class ConflictError extends DomainError {
+  readonly status = 409;
+  constructor(message: string, readonly code = 40009) {
+    super(message);
+  }
+}
+
+export class PayloadTooLargeError extends DomainError {
+  readonly status = 413;
+  readonly code = 40005;
+  constructor(message = 'Request entity too large') {
+    super(message);
+  }
+}
+
+export class RateLimitedError extends DomainError {
+  readonly status = 429;
+  readonly code = 20028;
+  constructor(
+    readonly retryAfterMs: number,
+    readonly limit: number,
+    readonly bucket: string,
+    readonly global = false,
+  ) {
+    super('You are being rate limited.');
+  }
+}
+
+export class ServiceUnavailableError extends DomainError {
+  readonly status = 503;
+  constructor(message = 'Service unavailable', readonly code = 50503) {
+    super(message);
+  }
+}
+
+export class ReadOnlyError extends ServiceUnavailableError {
+  constructor() {
+    super('This instance is in read-only maintenance mode; writes are refused until it ends.', 50504);
+  }
+}

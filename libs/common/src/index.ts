@@ -1,0 +1,4 @@
+export * from './snowflake';
+export * from './errors';
+export * from './permissions';
+export * from './protocol';

@@ -1,0 +1,157 @@
+/** Wire shapes of the public contract (REST bodies and gateway dispatch payloads). */
+export interface PublicUser {
+  id: string;
+  username: string;
+  display_name: string | null;
+  avatar: string | null;
+}
+
+export interface SelfUser extends PublicUser {
+  email: string;
+  created_at: string;
+}
+
+export interface RoleDto {
+  id: string;
+  guild_id: string;
+  name: string;
+  permissions: string;
+  color: number;
+  position: number;
+}
+
+export interface OverwriteDto {
+  id: string;
+  type: 0 | 1;
+  allow: string;
+  deny: string;
+}
+
+export const ChannelType = { TEXT: 0, DM: 1, VOICE: 2, CATEGORY: 4 } as const;
+export type ChannelTypeValue = (typeof ChannelType)[keyof typeof ChannelType];
+
+export interface ChannelDto {
+  id: string;
+  type: ChannelTypeValue;
+  guild_id?: string;
+  name?: string;
+  topic?: string | null;
+  parent_id?: string | null;
+  position?: number;
+  permission_overwrites?: OverwriteDto[];
+  recipients?: PublicUser[];
+  last_message_id: string | null;
+}
+
+export interface GuildDto {
+  id: string;
+  name: string;
+  icon: string | null;
+  owner_id: string;
+  created_at: string;
+}
+
+export interface GuildFullDto extends GuildDto {
+  channels: ChannelDto[];
+  roles: RoleDto[];
+}
+
+export interface MemberDto {
+  guild_id: string;
+  user: PublicUser;
+  nick: string | null;
+  roles: string[];
+  joined_at: string;
+}
+
+export interface AttachmentDto {
+  id: string;
+  filename: string;
+  size: number;
+  content_type: string;
+  width?: number;
+  height?: number;
+  url: string;
+}
+
+export interface ReactionDto {
+  emoji: { name: string };
+  count: number;
+  me: boolean;
+}
+
+export interface MessageDto {
+  id: string;
+  channel_id: string;
+  guild_id?: string;
+  author: PublicUser;
+  content: string;
+  timestamp: string;
+  edited_timestamp: string | null;
+  attachments: AttachmentDto[];
+  mentions: PublicUser[];
+  mention_everyone: boolean;
+  reactions?: ReactionDto[];
+  nonce?: string;
+  pinned: boolean;
+  type: number;
+}
+
+export interface ReadStateDto {
+  channel_id: string;
+  last_message_id: string | null;
+  mention_count: number;
+}
+
+export interface InviteDto {
+  code: string;
+  guild: { id: string; name: string; icon: string | null };
+  channel: { id: string; name: string | null; type: number };
+  inviter: PublicUser | null;
+  uses: number;
+  max_uses: number;
+  max_age: number;
+  created_at: string;
+  expires_at: string | null;
+}
+
+export interface BanDto {
+  user: PublicUser;
+  reason: string | null;
+}
+
+export const DISPATCH_TYPES = [
+  'READY',
+  'RESUMED',
+  'INVALID_SESSION',
+  'MESSAGE_CREATE',
+  'MESSAGE_UPDATE',
+  'MESSAGE_DELETE',
+  'MESSAGE_REACTION_ADD',
+  'MESSAGE_REACTION_REMOVE',
+  'MESSAGE_ACK',
+  'TYPING_START',
+  'PRESENCE_UPDATE',
+  'GUILD_CREATE',
+  'GUILD_UPDATE',
+  'GUILD_DELETE',
+  'GUILD_MEMBER_ADD',
+  'GUILD_MEMBER_UPDATE',
+  'GUILD_MEMBER_REMOVE',
+  'GUILD_BAN_ADD',
+  'GUILD_BAN_REMOVE',
+  'CHANNEL_CREATE',
+  'CHANNEL_UPDATE',
+  'CHANNEL_DELETE',
+  'CHANNEL_PINS_UPDATE',
+  'GUILD_ROLE_CREATE',
+  'GUILD_ROLE_UPDATE',
+  'GUILD_ROLE_DELETE',
+  'USER_UPDATE',
+  'VOICE_STATE_UPDATE',
+] as const;
+export type DispatchType = (typeof DISPATCH_TYPES)[number];
+
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}

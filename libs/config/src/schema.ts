@@ -1,0 +1,135 @@
+import { z } from 'zod';
+
+// Durations are milliseconds unless the key says otherwise; sizes are bytes.
+const ms = () => z.number().int().nonnegative();
+const positive = () => z.number().int().positive();
+
+export const consistencyLevel = z.enum([
+  'ONE',
+  'TWO',
+  'THREE',
+  'QUORUM',
+  'ALL',
+  'LOCAL_QUORUM',
+  'EACH_QUORUM',
+  'LOCAL_ONE',
+]);
+
+const rateRule = z.strictObject({ limit: positive(), window_ms: positive() });
+
+export const configSchema = z
+  .strictObject({
+    instance: z.strictObject({
+      name: z.string().min(1),
+      deployment_mode: z.enum(['monolith', 'microservices']),
+      region: z.string().regex(/^[a-z0-9-]{1,32}$/),
+      region_id: z.number().int().min(0).max(7),
+      node_id: z.number().int().min(0).max(127),
+      read_only: z.boolean(),
+    }),
+    database: z.strictObject({
+      backend: z.enum(['sqlite', 'cassandra']),
+      sqlite: z.strictObject({
+        path: z.string().min(1),
+        max_open_conns: z.number().int().min(1).max(64),
+        busy_timeout: ms(),
+        cache_size: z.number().int(),
+        mmap_size: z.number().int().nonnegative(),
+        synchronous: z.enum(['OFF', 'NORMAL', 'FULL', 'EXTRA']),
+        wal_autocheckpoint: z.number().int().nonnegative(),
+      }),
+      cassandra: z.strictObject({
+        hosts: z.array(z.string().min(1)).min(1),
+        port: positive(),
+        keyspace: z.string().regex(/^[a-z][a-z0-9_]{0,47}$/),
+        local_dc: z.string().min(1),
+        username: z.string(),
+        password: z.string(),
+        consistency: z.strictObject({ read: consistencyLevel, write: consistencyLevel }),
+        replication: z.record(z.string(), positive()),
+        pool_size: positive(),
+        request_timeout: ms(),
+      }),
+    }),
+    server: z.strictObject({
+      host: z.string().min(1),
+      port: z.number().int().min(0).max(65535),
+      read_timeout: ms(),
+      write_timeout: ms(),
+      idle_timeout: ms(),
+      body_limit: positive(),
+      trust_proxy: z.boolean(),
+    }),
+    gateway: z.strictObject({
+      port: z.number().int().min(0).max(65535),
+      heartbeat_interval: positive(),
+      heartbeat_timeout: positive(),
+      client_buffer_size: positive(),
+      session_ttl: positive(),
+      event_retention: positive(),
+      write_coalescing_ms: ms(),
+      max_connections: positive(),
+      max_payload: positive(),
+      inbound_rate: rateRule,
+      per_message_deflate: z.boolean(),
+      transports: z.array(z.enum(['websocket', 'polling'])).min(1),
+    }),
+    redis: z.strictObject({ url: z.string().min(1) }),
+    nats: z.strictObject({ url: z.string().min(1), auth_token: z.string() }),
+    storage: z.strictObject({
+      driver: z.enum(['local', 's3']),
+      max_upload_size: positive(),
+      local: z.strictObject({ path: z.string().min(1) }),
+      s3: z.strictObject({
+        endpoint: z.string(),
+        bucket: z.string(),
+        region: z.string(),
+        access_key_id: z.string(),
+        secret_access_key: z.string(),
+        force_path_style: z.boolean(),
+        presigned_url_base: z.string(),
+      }),
+    }),
+    voice: z.strictObject({
+      livekit: z.strictObject({ url: z.string(), api_key: z.string(), api_secret: z.string() }),
+    }),
+    auth: z.strictObject({
+      argon2: z.strictObject({
+        memory_cost: z.number().int().min(1024),
+        time_cost: z.number().int().min(1),
+        parallelism: z.number().int().min(1),
+      }),
+      token_ttl_days: z.number().int().nonnegative(),
+    }),
+    rate_limits: z.strictObject({
+      enabled: z.boolean(),
+      global: rateRule,
+      routes: z.record(z.string(), rateRule),
+    }),
+    jobs: z.strictObject({ poll_interval: positive(), max_attempts: positive(), concurrency: positive() }),
+    logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+    telemetry: z.strictObject({
+      enabled: z.boolean(),
+      sample_rate: z.number().min(0).max(1),
+      otlp_endpoint: z.string(),
+    }),
+    metrics: z.strictObject({ enabled: z.boolean() }),
+  })
+  .superRefine((cfg, ctx) => {
+    if (cfg.storage.driver === 's3') {
+      for (const key of ['endpoint', 'bucket', 'region', 'access_key_id', 'secret_access_key'] as const) {
+        if (!cfg.storage.s3[key]) {
+          ctx.addIssue({ code: 'custom', path: ['storage', 's3', key], message: 'required when storage.driver is "s3"' });
+        }
+      }
+    }
+    if (cfg.database.backend === 'cassandra' && !(cfg.database.cassandra.local_dc in cfg.database.cassandra.replication)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'cassandra', 'replication'],
+        message: `must include the local data centre "${cfg.database.cassandra.local_dc}"`,
+      });
+    }
+  });
+
+export type ParleyConfig = z.infer<typeof configSchema>;

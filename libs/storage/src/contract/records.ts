@@ -1,0 +1,141 @@
+/**
+ * Storage records: what repositories read and write. Ids are snowflake strings, times are epoch
+ * milliseconds, permission bit sets are decimal strings. Absent optional values are `null`, never undefined.
+ */
+export interface UserRecord {
+  id: string;
+  username: string; // stored as typed; uniqueness is case-insensitive
+  email: string; // stored lower-cased
+  displayName: string | null;
+  avatar: string | null;
+  passwordHash: string;
+  createdAt: number;
+}
+
+export interface TokenRecord {
+  tokenHash: string; // hex sha-256 of the opaque token; the token itself is never stored
+  userId: string;
+  createdAt: number;
+  expiresAt: number | null;
+}
+
+export interface GuildRecord {
+  id: string;
+  name: string;
+  icon: string | null;
+  ownerId: string;
+  createdAt: number;
+}
+
+export interface RoleRecord {
+  id: string; // @everyone has the guild's id
+  guildId: string;
+  name: string;
+  permissions: string;
+  color: number;
+  position: number;
+}
+
+export interface MemberRecord {
+  guildId: string;
+  userId: string;
+  nick: string | null;
+  roles: string[]; // without @everyone
+  joinedAt: number;
+}
+
+export interface OverwriteRecord {
+  channelId: string;
+  id: string; // role or user id
+  type: 0 | 1; // 0 role, 1 member
+  allow: string;
+  deny: string;
+}
+
+export interface ChannelRecord {
+  id: string;
+  type: number; // 0 text, 1 DM, 2 voice, 4 category
+  guildId: string | null; // null for DMs
+  name: string | null;
+  topic: string | null;
+  parentId: string | null;
+  position: number;
+  /** DM recipients (two user ids); empty for guild channels. */
+  recipients: string[];
+  /** Guild channels only; loaded with the channel. */
+  overwrites: OverwriteRecord[];
+}
+
+export interface AttachmentRef {
+  id: string;
+  filename: string;
+  size: number;
+  contentType: string;
+  width: number | null;
+  height: number | null;
+}
+
+export interface MessageRecord {
+  id: string;
+  channelId: string;
+  guildId: string | null;
+  authorId: string;
+  content: string;
+  editedAt: number | null;
+  attachments: AttachmentRef[];
+  mentions: string[]; // user ids
+  mentionEveryone: boolean;
+  pinned: boolean;
+  type: number;
+  nonce: string | null;
+}
+
+export interface MessagePatch {
+  content?: string;
+  editedAt?: number;
+  mentions?: string[];
+  mentionEveryone?: boolean;
+  pinned?: boolean;
+}
+
+export interface ReactionCount {
+  messageId: string;
+  emoji: string;
+  count: number;
+  me: boolean;
+}
+
+export interface ReadStateRecord {
+  userId: string;
+  channelId: string;
+  lastMessageId: string | null;
+  mentionCount: number;
+}
+
+export interface InviteRecord {
+  code: string;
+  guildId: string;
+  channelId: string;
+  inviterId: string;
+  maxAge: number; // seconds, 0 = never expires
+  maxUses: number; // 0 = unlimited
+  uses: number;
+  createdAt: number;
+  expiresAt: number | null;
+}
+
+export interface BanRecord {
+  guildId: string;
+  userId: string;
+  reason: string | null;
+  createdAt: number;
+}
+
+export interface JobRecord {
+  id: string;
+  name: string;
+  payload: string; // JSON
+  attempts: number;
+  runAt: number;
+  lastError: string | null;
+}

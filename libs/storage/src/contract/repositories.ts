@@ -1,0 +1,179 @@
+import type {
+  BanRecord,
+  ChannelRecord,
+  GuildRecord,
+  InviteRecord,
+  JobRecord,
+  MemberRecord,
+  MessagePatch,
+  MessageRecord,
+  OverwriteRecord,
+  ReactionCount,
+  ReadStateRecord,
+  RoleRecord,
+  TokenRecord,
+  UserRecord,
+} from './records';
+
+/** Thrown by a driver when a uniqueness claim (username, email, DM pair) is already held. */
+export class UniqueViolation extends Error {
+  constructor(readonly field: 'username' | 'email' | 'dm_pair' | 'invite_code') {
+    super(`${field} already taken`);
+    this.name = 'UniqueViolation';
+  }
+}
+
+export interface Page {
+  limit: number;
+  /** Exclusive lower bound on the id (ascending pages). */
+  after?: string;
+}
+
+export interface UserRepository {
+  /** Claims username (case-insensitively) and email, then stores; throws UniqueViolation. */
+  create(user: UserRecord): Promise<void>;
+  findById(id: string): Promise<UserRecord | null>;
+  findByIds(ids: readonly string[]): Promise<UserRecord[]>;
+  findByLogin(usernameOrEmail: string): Promise<UserRecord | null>;
+  /** Changes profile fields; a username change re-claims uniqueness (throws UniqueViolation). */
+  update(id: string, patch: Partial<Pick<UserRecord, 'username' | 'displayName' | 'avatar' | 'email' | 'passwordHash'>>): Promise<void>;
+}
+
+export interface TokenRepository {
+  create(token: TokenRecord): Promise<void>;
+  findByHash(tokenHash: string): Promise<TokenRecord | null>;
+  delete(tokenHash: string): Promise<void>;
+  deleteAllForUser(userId: string): Promise<string[]>;
+}
+
+export interface GuildRepository {
+  /** Writes the guild, its @everyone role, its first channels and the owner's membership together. */
+  createWithDefaults(guild: GuildRecord, everyone: RoleRecord, channels: ChannelRecord[], owner: MemberRecord): Promise<void>;
+  findById(id: string): Promise<GuildRecord | null>;
+  findByIds(ids: readonly string[]): Promise<GuildRecord[]>;
+  update(id: string, patch: Partial<Pick<GuildRecord, 'name' | 'icon' | 'ownerId'>>): Promise<void>;
+  /** Removes the guild row, roles, channels, overwrites, members, invites and bans; messages go by job. */
+  delete(id: string): Promise<void>;
+}
+
+export interface MemberRepository {
+  add(member: MemberRecord): Promise<void>;
+  find(guildId: string, userId: string): Promise<MemberRecord | null>;
+  /** Ascending by user id. */
+  list(guildId: string, page: Page): Promise<MemberRecord[]>;
+  listGuildIds(userId: string): Promise<string[]>;
+  update(guildId: string, userId: string, patch: Partial<Pick<MemberRecord, 'nick' | 'roles'>>): Promise<void>;
+  remove(guildId: string, userId: string): Promise<void>;
+  count(guildId: string): Promise<number>;
+}
+
+export interface RoleRepository {
+  create(role: RoleRecord): Promise<void>;
+  find(guildId: string, roleId: string): Promise<RoleRecord | null>;
+  list(guildId: string): Promise<RoleRecord[]>;
+  update(guildId: string, roleId: string, patch: Partial<Pick<RoleRecord, 'name' | 'permissions' | 'color' | 'position'>>): Promise<void>;
+  /** Also removes the role from every member that holds it and from channel overwrites. */
+  delete(guildId: string, roleId: string): Promise<void>;
+}
+
+export interface ChannelRepository {
+  create(channel: ChannelRecord): Promise<void>;
+  findById(id: string): Promise<ChannelRecord | null>;
+  listByGuild(guildId: string): Promise<ChannelRecord[]>;
+  update(id: string, patch: Partial<Pick<ChannelRecord, 'name' | 'topic' | 'parentId' | 'position'>>): Promise<void>;
+  delete(id: string): Promise<void>;
+  upsertOverwrite(overwrite: OverwriteRecord): Promise<void>;
+  deleteOverwrite(channelId: string, id: string): Promise<void>;
+}
+
+export interface DmRepository {
+  /** Returns the DM channel of this pair, creating `candidate` atomically if none exists. */
+  findOrCreate(userA: string, userB: string, candidate: ChannelRecord): Promise<{ channel: ChannelRecord; created: boolean }>;
+  listForUser(userId: string): Promise<ChannelRecord[]>;
+}
+
+export interface MessageRepository {
+  /** Idempotent upsert by id; never reads first. */
+  create(message: MessageRecord): Promise<void>;
+  find(channelId: string, messageId: string): Promise<MessageRecord | null>;
+  update(channelId: string, messageId: string, patch: MessagePatch): Promise<void>;
+  delete(channelId: string, messageId: string): Promise<void>;
+  /** All histories return newest first. */
+  listLatest(channelId: string, limit: number): Promise<MessageRecord[]>;
+  listBefore(channelId: string, before: string, limit: number): Promise<MessageRecord[]>;
+  listAfter(channelId: string, after: string, limit: number): Promise<MessageRecord[]>;
+  /** The anchor (if it exists) and about half the limit on each side. */
+  listAround(channelId: string, around: string, limit: number): Promise<MessageRecord[]>;
+  lastMessageIds(channelIds: readonly string[]): Promise<Map<string, string>>;
+  /** Deletes up to `batch` messages of a channel (with their reactions); returns how many went. */
+  deleteChannelBatch(channelId: string, batch: number): Promise<number>;
+}
+
+export interface ReactionRepository {
+  /** Returns false if the user had already reacted with this emoji. */
+  add(channelId: string, messageId: string, emoji: string, userId: string): Promise<boolean>;
+  /** Returns false if there was nothing to remove. */
+  remove(channelId: string, messageId: string, emoji: string, userId: string): Promise<boolean>;
+  /** User ids ascending. */
+  listUsers(channelId: string, messageId: string, emoji: string, page: Page): Promise<string[]>;
+  counts(channelId: string, messageIds: readonly string[], viewerId: string): Promise<ReactionCount[]>;
+  deleteForMessage(channelId: string, messageId: string): Promise<void>;
+}
+
+export interface ReadStateRepository {
+  /** Sets the read position and clears the mention count. */
+  ack(userId: string, channelId: string, messageId: string): Promise<void>;
+  incrementMentions(channelId: string, userIds: readonly string[]): Promise<void>;
+  list(userId: string): Promise<ReadStateRecord[]>;
+}
+
+export interface InviteRepository {
+  create(invite: InviteRecord): Promise<void>;
+  find(code: string): Promise<InviteRecord | null>;
+  listByGuild(guildId: string): Promise<InviteRecord[]>;
+  /** Atomically counts one use if still allowed; false when exhausted or expired. */
+  use(code: string, now: number): Promise<boolean>;
+  delete(code: string): Promise<void>;
+}
+
+export interface BanRepository {
+  put(ban: BanRecord): Promise<void>;
+  find(guildId: string, userId: string): Promise<BanRecord | null>;
+  list(guildId: string, page: Page): Promise<BanRecord[]>;
+  delete(guildId: string, userId: string): Promise<void>;
+}
+
+export interface Storage {
+  readonly backend: 'sqlite' | 'cassandra';
+  readonly users: UserRepository;
+  readonly tokens: TokenRepository;
+  readonly guilds: GuildRepository;
+  readonly members: MemberRepository;
+  readonly roles: RoleRepository;
+  readonly channels: ChannelRepository;
+  readonly dms: DmRepository;
+  readonly messages: MessageRepository;
+  readonly reactions: ReactionRepository;
+  readonly readStates: ReadStateRepository;
+  readonly invites: InviteRepository;
+  readonly bans: BanRepository;
+  readonly jobs: JobStore;
+  /** Applies pending schema migrations; returns the names applied. */
+  migrate(): Promise<string[]>;
+  /** Cheap round trip for readiness. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type { JobRecord };
+
+/** Durable jobs for the monolith (microservices use JetStream instead). */
+export interface JobStore {
+  enqueue(job: JobRecord): Promise<void>;
+  /** Leases up to `limit` due jobs: pushes their run_at to now + leaseMs and counts the attempt. */
+  claim(now: number, limit: number, leaseMs: number): Promise<JobRecord[]>;
+  complete(id: string): Promise<void>;
+  /** Schedules a retry at `retryAt`, or sets the job aside as dead when `retryAt` is null. */
+  fail(id: string, error: string, retryAt: number | null): Promise<void>;
+  counts(): Promise<{ pending: number; dead: number }>;
+}
