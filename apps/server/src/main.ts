@@ -1,0 +1,20 @@
+import 'reflect-metadata';
+import { ConfigError, loadConfig } from '@parley/config';
+import { ServerModule, createHttpApp, installSignalHandlers, listen } from '@parley/platform';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const app = await createHttpApp(config, ServerModule.forRoot(config));
+  const server = await listen(app, config);
+  installSignalHandlers(server);
+  process.stdout.write(`${JSON.stringify({ level: 30, msg: 'parley listening', url: server.url, mode: 'monolith' })}\n`);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`parley: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  process.stderr.write(`parley: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+import { type CanActivate, type ExecutionContext, Injectable, SetMetadata, createParamDecorator } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { UnauthorizedError } from '@parley/common';
+import type { AuthContext, ParleyRequest } from '@parley/http';
+import { AuthService } from './auth.service';
+
+const PUBLIC = 'parley:public';
+/** Marks a handler that needs no token (register, login, invite preview). */
+export const Public = () => SetMetadata(PUBLIC, true);
+
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly auth: AuthService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<ParleyRequest>();
+    const header = request.headers.authorization;
+    const isPublic = this.reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()]);
+    if (!header) {
+      if (isPublic) return true;
+      throw new UnauthorizedError('401: Unauthorized');
+    }
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const verified = match ? await this.auth.verify(match[1]) : null;
+    if (!verified) {
+      if (isPublic) return true;
+      throw new UnauthorizedError('401: Unauthorized');
+    }
+    request.auth = verified;
+    return true;
+  }
+}
+
+/** The verified caller; only on handlers behind AuthGuard that are not @Public. */
+export const Caller = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthContext => {
+  const auth = ctx.switchToHttp().getRequest<ParleyRequest>().auth;
+  if (!auth) throw new UnauthorizedError('401: Unauthorized');
+  return auth;
+});

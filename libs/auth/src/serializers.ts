@@ -1,0 +1,15 @@
+import { isoTime, type PublicUser, type SelfUser } from '@parley/common';
+import type { UserRecord } from '@parley/storage';
+
+export function toPublicUser(user: UserRecord): PublicUser {
+  return { id: user.id, username: user.username, display_name: user.displayName, avatar: user.avatar };
+}
+
+export function toSelfUser(user: UserRecord): SelfUser {
+  return { ...toPublicUser(user), email: user.email, created_at: isoTime(user.createdAt) };
+}
+
+/** Stands in for a user whose record is gone, so history stays renderable. */
+export function deletedUser(id: string): PublicUser {
+  return { id, username: 'deleted_user', display_name: null, avatar: null };
+}

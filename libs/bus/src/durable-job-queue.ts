@@ -1,0 +1,113 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { SnowflakeGenerator } from '@parley/common';
+import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
+import { AppLogger, Metrics } from '@parley/observability';
+import { type JobStore, type Storage, STORAGE } from '@parley/storage';
+import type { JobHandler, JobName, JobPayloads, JobQueue } from './jobs';
+
+const LEASE_MS = 60_000;
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+/**
+ * Jobs in a table of the embedded database: a claimed job is leased, so a crash mid-run means it is
+ * claimed again after the lease (at least once). Failures retry with exponential backoff and are set
+ * aside as dead after `jobs.max_attempts`.
+ */
+@Injectable()
+export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly handlers = new Map<JobName, (payload: never) => Promise<void>>();
+  private readonly store: JobStore;
+  private timer: NodeJS.Timeout | null = null;
+  private running = 0;
+  private polling: Promise<void> | null = null;
+  private stopped = false;
+  private idle: (() => void) | null = null;
+
+  constructor(
+    @Inject(STORAGE) storage: Storage,
+    @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
+    private readonly ids: SnowflakeGenerator,
+    private readonly log: AppLogger,
+    private readonly metrics: Metrics,
+  ) {
+    this.store = storage.jobs;
+  }
+
+  register<N extends JobName>(name: N, handler: JobHandler<N>): void {
+    this.handlers.set(name, handler as (payload: never) => Promise<void>);
+  }
+
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
+    await this.store.enqueue({
+      id: this.ids.next(),
+      name,
+      payload: JSON.stringify(payload),
+      attempts: 0,
+      runAt: Date.now(),
+      lastError: null,
+    });
+    this.metrics.jobsEnqueued.inc({ name });
+    this.schedule(0);
+  }
+
+  onApplicationBootstrap(): void {
+    this.schedule(0);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.polling;
+    if (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+  }
+
+  /** Runs due jobs until none are left: for tests and the CLI. */
+  async drain(): Promise<void> {
+    while ((await this.pollOnce()) > 0) {
+      // keep going
+    }
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.polling ??= this.pollOnce()
+        .catch((err: unknown) => this.log.error({ err }, 'job poll failed'))
+        .then(() => {
+          this.polling = null;
+          this.schedule(this.config.jobs.poll_interval);
+        });
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async pollOnce(): Promise<number> {
+    const free = this.config.jobs.concurrency - this.running;
+    if (free <= 0) return 0;
+    const jobs = await this.store.claim(Date.now(), free, LEASE_MS);
+    await Promise.all(
+      jobs.map(async (job) => {
+        this.running++;
+        try {
+          const handler = this.handlers.get(job.name as JobName);
+          if (!handler) throw new Error(`no handler for job ${job.name}`);
+          await handler(JSON.parse(job.payload) as never);
+          await this.store.complete(job.id);
+          this.metrics.jobsCompleted.inc({ name: job.name, outcome: 'ok' });
+        } catch (err) {
+          const dead = job.attempts >= this.config.jobs.max_attempts;
+          const retryAt = dead ? null : Date.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** job.attempts);
+          await this.store.fail(job.id, (err as Error).message ?? String(err), retryAt);
+          this.metrics.jobsCompleted.inc({ name: job.name, outcome: dead ? 'dead' : 'retry' });
+          this.log.warn({ err, job: job.name, id: job.id, attempts: job.attempts, dead }, 'job failed');
+        } finally {
+          this.running--;
+          if (this.running === 0 && this.idle) this.idle();
+        }
+      }),
+    );
+    return jobs.length;
+  }
+}

@@ -1,0 +1,52 @@
+import type { DispatchType } from '@parley/common';
+
+/**
+ * Who may see an event. A gateway session subscribes to the scopes its user can see:
+ * `guild:<id>` while a member, `channel:<id>` while it may VIEW_CHANNEL (or is a DM recipient),
+ * `user:<id>` for itself.
+ */
+export type EventScope =
+  | { kind: 'guild'; id: string }
+  | { kind: 'channel'; id: string; guildId: string | null }
+  | { kind: 'user'; id: string };
+
+export function scopeKey(scope: EventScope): string {
+  return `${scope.kind}:${scope.id}`;
+}
+
+/**
+ * What changed, for routers that must update interest (who watches what) before delivering.
+ * Gateways recompute a session's channel visibility when `affects` names its guild or user.
+ */
+export interface RoutingHint {
+  /** Visibility in this guild may have changed for everyone (role or overwrite change, channel created). */
+  guildId?: string;
+  /** Visibility may have changed for this user only (member roles changed, joined, left, kicked, banned). */
+  userId?: string;
+  /** The user has lost the guild entirely (leave, kick, ban, guild deleted). */
+  removedFromGuild?: boolean;
+}
+
+/** Events for other processes, never sent to clients as they are. */
+export type InternalEventType = 'TOKEN_REVOKED';
+
+export interface DomainEvent<T = unknown> {
+  type: DispatchType | InternalEventType;
+  scope: EventScope;
+  data: T;
+  routing?: RoutingHint;
+}
+
+export type EventHandler = (event: DomainEvent) => void;
+export type Unsubscribe = () => void;
+
+/** Publishes domain events; in the monolith in-process, in microservices over NATS subjects by scope. */
+export interface EventBus {
+  publish(event: DomainEvent): void;
+  /** Receives events of one scope key (see `scopeKey`). */
+  subscribe(key: string, handler: EventHandler): Unsubscribe;
+  /** Receives every event (routing updates, metrics); use sparingly. */
+  subscribeAll(handler: EventHandler): Unsubscribe;
+}
+
+export const EVENT_BUS = Symbol('EVENT_BUS');

@@ -1,0 +1,241 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  BadRequestError,
+  ForbiddenError,
+  type MessageDto,
+  Permission,
+  PermissionCalculator,
+  type PublicUser,
+  type ReadStateDto,
+  SnowflakeGenerator,
+  isSnowflake,
+  unknown,
+} from '@parley/common';
+import { EVENT_BUS, type EventBus, type EventScope } from '@parley/bus';
+import { type ChannelRecord, type MessageRecord, STORAGE, type Storage } from '@parley/storage';
+import { AccessService, type ChannelAccess } from './access.service';
+import { toMessage, toReactions } from './serializers';
+import { UserDirectory } from './users.directory';
+
+const MENTION = /<@!?([0-9]{1,19})>/g;
+const MAX_MENTIONS = 50;
+
+export interface HistoryQuery {
+  limit: number;
+  before?: string;
+  after?: string;
+  around?: string;
+}
+
+function channelScope(channel: ChannelRecord): EventScope {
+  return { kind: 'channel', id: channel.id, guildId: channel.guildId };
+}
+
+@Injectable()
+export class MessageService {
+  constructor(
+    @Inject(STORAGE) private readonly storage: Storage,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    private readonly ids: SnowflakeGenerator,
+    private readonly access: AccessService,
+    private readonly users: UserDirectory,
+  ) {}
+
+  async history(channelId: string, userId: string, query: HistoryQuery): Promise<MessageDto[]> {
+    const { channel } = await this.access.requireChannel(channelId, userId, Permission.READ_MESSAGE_HISTORY);
+    const repo = this.storage.messages;
+    const messages = query.before
+      ? await repo.listBefore(channel.id, query.before, query.limit)
+      : query.after
+        ? await repo.listAfter(channel.id, query.after, query.limit)
+        : query.around
+          ? await repo.listAround(channel.id, query.around, query.limit)
+          : await repo.listLatest(channel.id, query.limit);
+    return this.render(channel.id, messages, userId);
+  }
+
+  async get(channelId: string, userId: string, messageId: string): Promise<MessageDto> {
+    const { channel } = await this.access.requireChannel(channelId, userId, Permission.READ_MESSAGE_HISTORY);
+    const message = await this.find(channel.id, messageId);
+    const [dto] = await this.render(channel.id, [message], userId);
+    return dto;
+  }
+
+  async create(channelId: string, userId: string, input: { content?: string; nonce?: string }): Promise<MessageDto> {
+    const access = await this.access.requireChannel(channelId, userId, Permission.SEND_MESSAGES);
+    const content = input.content ?? '';
+    if (content.trim().length === 0) {
+      const err = new BadRequestError('Cannot send an empty message', 50006);
+      err.errors = { content: [{ code: 'BASE_TYPE_REQUIRED', message: 'Content must not be empty' }] };
+      throw err;
+    }
+    const { mentions, mentionEveryone } = this.parseMentions(access, content);
+    const message: MessageRecord = {
+      id: this.ids.next(),
+      channelId: access.channel.id,
+      guildId: access.channel.guildId,
+      authorId: userId,
+      content,
+      editedAt: null,
+      attachments: [],
+      mentions,
+      mentionEveryone,
+      pinned: false,
+      type: 0,
+      nonce: input.nonce ?? null,
+    };
+    // The author and mentioned users are read while the write is in flight: no read-before-write.
+    const [users] = await Promise.all([this.users.many([userId, ...mentions]), this.storage.messages.create(message)]);
+    const known = message.mentions.filter((id) => users.has(id) && id !== userId);
+    if (known.length !== message.mentions.length) message.mentions = message.mentions.filter((id) => users.has(id));
+    if (known.length > 0) await this.storage.readStates.incrementMentions(message.channelId, known);
+    const dto = toMessage(message, users);
+    this.bus.publish({ type: 'MESSAGE_CREATE', scope: channelScope(access.channel), data: dto });
+    return dto;
+  }
+
+  async edit(channelId: string, userId: string, messageId: string, content: string): Promise<MessageDto> {
+    const access = await this.access.channel(channelId, userId);
+    const message = await this.find(access.channel.id, messageId);
+    if (message.authorId !== userId) throw new ForbiddenError('Cannot edit a message authored by another user', 50005);
+    const { mentions, mentionEveryone } = this.parseMentions(access, content);
+    const editedAt = Date.now();
+    await this.storage.messages.update(access.channel.id, messageId, { content, editedAt, mentions, mentionEveryone });
+    const updated: MessageRecord = { ...message, content, editedAt, mentions, mentionEveryone };
+    const [dto] = await this.render(access.channel.id, [updated], userId);
+    this.bus.publish({ type: 'MESSAGE_UPDATE', scope: channelScope(access.channel), data: { ...dto, reactions: undefined } });
+    return dto;
+  }
+
+  async delete(channelId: string, userId: string, messageId: string): Promise<void> {
+    const access = await this.access.channel(channelId, userId);
+    const message = await this.find(access.channel.id, messageId);
+    if (message.authorId !== userId && !PermissionCalculator.has(access.permissions, Permission.MANAGE_MESSAGES)) {
+      throw new ForbiddenError();
+    }
+    await this.storage.messages.delete(access.channel.id, messageId);
+    await this.storage.reactions.deleteForMessage(access.channel.id, messageId);
+    this.bus.publish({
+      type: 'MESSAGE_DELETE',
+      scope: channelScope(access.channel),
+      data: { id: messageId, channel_id: access.channel.id, ...(access.channel.guildId ? { guild_id: access.channel.guildId } : {}) },
+    });
+  }
+
+  // --- reactions ----------------------------------------------------------------------------
+
+  async react(channelId: string, userId: string, messageId: string, emoji: string): Promise<void> {
+    const access = await this.access.requireChannel(channelId, userId, Permission.READ_MESSAGE_HISTORY);
+    await this.find(access.channel.id, messageId);
+    const counts = await this.storage.reactions.counts(access.channel.id, [messageId], userId);
+    const exists = counts.some((c) => c.emoji === emoji);
+    // Adding to an existing reaction needs only history access; starting a new one needs ADD_REACTIONS.
+    if (!exists && !PermissionCalculator.has(access.permissions, Permission.ADD_REACTIONS)) throw new ForbiddenError();
+    if (await this.storage.reactions.add(access.channel.id, messageId, emoji, userId)) {
+      this.bus.publish({
+        type: 'MESSAGE_REACTION_ADD',
+        scope: channelScope(access.channel),
+        data: this.reactionEvent(access, messageId, emoji, userId),
+      });
+    }
+  }
+
+  async unreact(channelId: string, userId: string, messageId: string, emoji: string): Promise<void> {
+    const access = await this.access.channel(channelId, userId);
+    await this.find(access.channel.id, messageId);
+    if (await this.storage.reactions.remove(access.channel.id, messageId, emoji, userId)) {
+      this.bus.publish({
+        type: 'MESSAGE_REACTION_REMOVE',
+        scope: channelScope(access.channel),
+        data: this.reactionEvent(access, messageId, emoji, userId),
+      });
+    }
+  }
+
+  async reactors(channelId: string, userId: string, messageId: string, emoji: string, limit: number, after?: string): Promise<PublicUser[]> {
+    const access = await this.access.requireChannel(channelId, userId, Permission.READ_MESSAGE_HISTORY);
+    await this.find(access.channel.id, messageId);
+    const ids = await this.storage.reactions.listUsers(access.channel.id, messageId, emoji, { limit, after });
+    const users = await this.users.many(ids);
+    return ids.flatMap((id) => (users.has(id) ? [users.get(id)!] : []));
+  }
+
+  private reactionEvent(access: ChannelAccess, messageId: string, emoji: string, userId: string) {
+    return {
+      user_id: userId,
+      channel_id: access.channel.id,
+      message_id: messageId,
+      ...(access.channel.guildId ? { guild_id: access.channel.guildId } : {}),
+      emoji: { name: emoji },
+    };
+  }
+
+  // --- typing and read states ---------------------------------------------------------------
+
+  async typing(channelId: string, userId: string): Promise<void> {
+    const access = await this.access.requireChannel(channelId, userId, Permission.SEND_MESSAGES);
+    this.bus.publish({
+      type: 'TYPING_START',
+      scope: channelScope(access.channel),
+      data: {
+        channel_id: access.channel.id,
+        ...(access.channel.guildId ? { guild_id: access.channel.guildId } : {}),
+        user_id: userId,
+        timestamp: Math.floor(Date.now() / 1000),
+      },
+    });
+  }
+
+  async ack(channelId: string, userId: string, messageId: string): Promise<void> {
+    const access = await this.access.channel(channelId, userId);
+    if (!isSnowflake(messageId)) throw unknown('message');
+    await this.find(access.channel.id, messageId);
+    await this.storage.readStates.ack(userId, access.channel.id, messageId);
+    this.bus.publish({
+      type: 'MESSAGE_ACK',
+      scope: { kind: 'user', id: userId },
+      data: { channel_id: access.channel.id, message_id: messageId, mention_count: 0 },
+    });
+  }
+
+  async readStates(userId: string): Promise<ReadStateDto[]> {
+    const states = await this.storage.readStates.list(userId);
+    return states.map((s) => ({ channel_id: s.channelId, last_message_id: s.lastMessageId, mention_count: s.mentionCount }));
+  }
+
+  // --- helpers ------------------------------------------------------------------------------
+
+  private async find(channelId: string, messageId: string): Promise<MessageRecord> {
+    const message = isSnowflake(messageId) ? await this.storage.messages.find(channelId, messageId) : null;
+    if (!message) throw unknown('message');
+    return message;
+  }
+
+  private async render(channelId: string, messages: MessageRecord[], viewerId: string): Promise<MessageDto[]> {
+    if (messages.length === 0) return [];
+    const ids = new Set<string>();
+    for (const m of messages) {
+      ids.add(m.authorId);
+      for (const id of m.mentions) ids.add(id);
+    }
+    const [users, counts] = await Promise.all([
+      this.users.many(ids),
+      this.storage.reactions.counts(channelId, messages.map((m) => m.id), viewerId),
+    ]);
+    const reactions = toReactions(counts);
+    return messages.map((m) => toMessage(m, users, reactions.get(m.id)));
+  }
+
+  private parseMentions(access: ChannelAccess, content: string): { mentions: string[]; mentionEveryone: boolean } {
+    const mentions = new Set<string>();
+    for (const match of content.matchAll(MENTION)) {
+      if (mentions.size >= MAX_MENTIONS) break;
+      if (isSnowflake(match[1])) mentions.add(match[1]);
+    }
+    const mentionEveryone =
+      access.guild !== null &&
+      /@(everyone|here)\b/.test(content) &&
+      PermissionCalculator.has(access.permissions, Permission.MENTION_EVERYONE);
+    return { mentions: [...mentions], mentionEveryone };
+  }
+}

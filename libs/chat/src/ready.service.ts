@@ -1,0 +1,62 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  type ChannelDto,
+  type GuildFullDto,
+  Permission,
+  PermissionCalculator,
+  type ReadStateDto,
+  type SelfUser,
+} from '@parley/common';
+import { toSelfUser } from '@parley/auth';
+import { STORAGE, type Storage } from '@parley/storage';
+import { AccessService } from './access.service';
+import { ChannelService } from './channels.service';
+import { GuildService } from './guilds.service';
+import { MessageService } from './messages.service';
+
+export interface ReadySnapshot {
+  user: SelfUser;
+  guilds: GuildFullDto[];
+  private_channels: ChannelDto[];
+  read_states: ReadStateDto[];
+}
+
+/** What a client needs to start: used by the gateway's READY and by clients that poll. */
+@Injectable()
+export class ReadyService {
+  constructor(
+    @Inject(STORAGE) private readonly storage: Storage,
+    private readonly access: AccessService,
+    private readonly guilds: GuildService,
+    private readonly channels: ChannelService,
+    private readonly messages: MessageService,
+  ) {}
+
+  async snapshot(userId: string): Promise<ReadySnapshot | null> {
+    const user = await this.storage.users.findById(userId);
+    if (!user) return null;
+    const guildIds = await this.storage.members.listGuildIds(userId);
+    const guilds = await Promise.all(guildIds.map((id) => this.access.guild(id, userId).then((a) => this.guilds.full(a)).catch(() => null)));
+    const [privateChannels, readStates] = await Promise.all([this.channels.listDms(userId), this.messages.readStates(userId)]);
+    return {
+      user: toSelfUser(user),
+      guilds: guilds.filter((g): g is GuildFullDto => g !== null),
+      private_channels: privateChannels,
+      read_states: readStates,
+    };
+  }
+
+  /** Channel ids of a guild this user may view right now (for routing). */
+  async visibleChannelIds(guildId: string, userId: string): Promise<string[] | null> {
+    let access;
+    try {
+      access = await this.access.guild(guildId, userId);
+    } catch {
+      return null;
+    }
+    const channels = await this.storage.channels.listByGuild(guildId);
+    return channels
+      .filter((c) => PermissionCalculator.has(this.access.channelPermissions(access, c), Permission.VIEW_CHANNEL))
+      .map((c) => c.id);
+  }
+}

@@ -1,0 +1,84 @@
+import { isSnowflake } from '@parley/common';
+import { z } from 'zod';
+
+export const snowflake = z.string().refine(isSnowflake, 'Must be a snowflake id');
+const permissionBits = z.string().regex(/^[0-9]{1,20}$/, 'Must be a decimal permission bit set');
+const intFromQuery = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,6}$/, 'Must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .optional()
+    .transform((v) => v ?? fallback);
+
+export const guildCreateBody = z.object({ name: z.string().trim().min(2).max(100) });
+export const guildPatchBody = z.strictObject({
+  name: z.string().trim().min(2).max(100).optional(),
+  owner_id: snowflake.optional(),
+});
+
+export const overwriteBody = z.strictObject({
+  type: z.union([z.literal(0), z.literal(1)]),
+  allow: permissionBits.optional(),
+  deny: permissionBits.optional(),
+});
+
+export const channelCreateBody = z.object({
+  name: z.string().trim().min(1).max(100),
+  type: z.union([z.literal(0), z.literal(2), z.literal(4)]).optional(),
+  topic: z.string().max(1024).nullable().optional(),
+  parent_id: snowflake.nullable().optional(),
+  position: z.number().int().min(0).max(10_000).optional(),
+  permission_overwrites: z.array(overwriteBody.extend({ id: snowflake })).max(100).optional(),
+});
+export const channelPatchBody = z.strictObject({
+  name: z.string().trim().min(1).max(100).optional(),
+  topic: z.string().max(1024).nullable().optional(),
+  parent_id: snowflake.nullable().optional(),
+  position: z.number().int().min(0).max(10_000).optional(),
+});
+
+export const memberListQuery = z.object({ limit: intFromQuery(1, 1000, 100), after: snowflake.optional() });
+export const memberPatchBody = z.strictObject({
+  nick: z.string().trim().min(1).max(32).nullable().optional(),
+  roles: z.array(snowflake).max(250).optional(),
+});
+export const banBody = z.object({ reason: z.string().max(512).nullable().optional() }).optional();
+
+export const roleBody = z.strictObject({
+  name: z.string().trim().min(1).max(100).optional(),
+  permissions: permissionBits.optional(),
+  color: z.number().int().min(0).max(0xffffff).optional(),
+  position: z.number().int().min(0).max(10_000).optional(),
+});
+
+export const historyQuery = z
+  .object({
+    limit: intFromQuery(1, 100, 50),
+    before: snowflake.optional(),
+    after: snowflake.optional(),
+    around: snowflake.optional(),
+  })
+  .refine((q) => [q.before, q.after, q.around].filter(Boolean).length <= 1, {
+    message: 'Use at most one of before, after and around',
+    path: ['around'],
+  });
+
+export const messageCreateBody = z.object({
+  content: z.string().max(4000).optional(),
+  nonce: z.union([z.string().max(64), z.number().int().transform(String)]).optional(),
+  attachment_ids: z.array(snowflake).max(10).optional(),
+});
+export const messagePatchBody = z.strictObject({ content: z.string().min(1).max(4000) });
+
+export const reactorsQuery = z.object({ limit: intFromQuery(1, 100, 25), after: snowflake.optional() });
+
+export const inviteCreateBody = z
+  .object({
+    max_age: z.number().int().min(0).max(604_800).optional(),
+    max_uses: z.number().int().min(0).max(100).optional(),
+  })
+  .optional();
+
+export const dmCreateBody = z.object({ recipient_id: snowflake });

@@ -1,0 +1,116 @@
+import {
+  type BanDto,
+  type ChannelDto,
+  type ChannelTypeValue,
+  type GuildDto,
+  type InviteDto,
+  type MemberDto,
+  type MessageDto,
+  type PublicUser,
+  type ReactionDto,
+  type RoleDto,
+  isoTime,
+  snowflakeTime,
+} from '@parley/common';
+import type {
+  BanRecord,
+  ChannelRecord,
+  GuildRecord,
+  InviteRecord,
+  MemberRecord,
+  MessageRecord,
+  ReactionCount,
+  RoleRecord,
+} from '@parley/storage';
+
+export function toGuild(guild: GuildRecord): GuildDto {
+  return { id: guild.id, name: guild.name, icon: guild.icon, owner_id: guild.ownerId, created_at: isoTime(guild.createdAt) };
+}
+
+export function toRole(role: RoleRecord): RoleDto {
+  return { id: role.id, guild_id: role.guildId, name: role.name, permissions: role.permissions, color: role.color, position: role.position };
+}
+
+export function toChannel(channel: ChannelRecord, lastMessageId: string | null, recipients?: PublicUser[]): ChannelDto {
+  if (channel.guildId === null) {
+    return { id: channel.id, type: channel.type as ChannelTypeValue, recipients: recipients ?? [], last_message_id: lastMessageId };
+  }
+  return {
+    id: channel.id,
+    type: channel.type as ChannelTypeValue,
+    guild_id: channel.guildId,
+    name: channel.name ?? '',
+    topic: channel.topic,
+    parent_id: channel.parentId,
+    position: channel.position,
+    permission_overwrites: channel.overwrites.map((o) => ({ id: o.id, type: o.type, allow: o.allow, deny: o.deny })),
+    last_message_id: lastMessageId,
+  };
+}
+
+export function toMember(member: MemberRecord, user: PublicUser): MemberDto {
+  return { guild_id: member.guildId, user, nick: member.nick, roles: member.roles, joined_at: isoTime(member.joinedAt) };
+}
+
+export function toBan(ban: BanRecord, user: PublicUser): BanDto {
+  return { user, reason: ban.reason };
+}
+
+export function toInvite(invite: InviteRecord, guild: GuildRecord, channel: ChannelRecord | null, inviter: PublicUser | null): InviteDto {
+  return {
+    code: invite.code,
+    guild: { id: guild.id, name: guild.name, icon: guild.icon },
+    channel: { id: invite.channelId, name: channel?.name ?? null, type: channel?.type ?? 0 },
+    inviter,
+    uses: invite.uses,
+    max_uses: invite.maxUses,
+    max_age: invite.maxAge,
+    created_at: isoTime(invite.createdAt),
+    expires_at: invite.expiresAt === null ? null : isoTime(invite.expiresAt),
+  };
+}
+
+export function toMessage(
+  message: MessageRecord,
+  users: ReadonlyMap<string, PublicUser>,
+  reactions?: ReactionDto[],
+): MessageDto {
+  const dto: MessageDto = {
+    id: message.id,
+    channel_id: message.channelId,
+    author: users.get(message.authorId) ?? { id: message.authorId, username: 'deleted_user', display_name: null, avatar: null },
+    content: message.content,
+    timestamp: isoTime(snowflakeTime(message.id)),
+    edited_timestamp: message.editedAt === null ? null : isoTime(message.editedAt),
+    attachments: message.attachments.map((a) => ({
+      id: a.id,
+      filename: a.filename,
+      size: a.size,
+      content_type: a.contentType,
+      ...(a.width !== null ? { width: a.width } : {}),
+      ...(a.height !== null ? { height: a.height } : {}),
+      url: `/media/attachments/${message.channelId}/${a.id}/${encodeURIComponent(a.filename)}`,
+    })),
+    mentions: message.mentions.flatMap((id) => {
+      const user = users.get(id);
+      return user ? [user] : [];
+    }),
+    mention_everyone: message.mentionEveryone,
+    pinned: message.pinned,
+    type: message.type,
+  };
+  if (message.guildId !== null) dto.guild_id = message.guildId;
+  if (message.nonce !== null) dto.nonce = message.nonce;
+  if (reactions && reactions.length > 0) dto.reactions = reactions;
+  return dto;
+}
+
+export function toReactions(counts: ReactionCount[]): Map<string, ReactionDto[]> {
+  const byMessage = new Map<string, ReactionDto[]>();
+  for (const c of counts) {
+    let list = byMessage.get(c.messageId);
+    if (!list) byMessage.set(c.messageId, (list = []));
+    list.push({ emoji: { name: c.emoji }, count: c.count, me: c.me });
+  }
+  return byMessage;
+}

@@ -1,0 +1,21 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
+import { AppLogger } from '@parley/observability';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { mapError } from './error-body';
+
+/** The HTTP transport's error filter: every failure leaves in the contract's shape. */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  constructor(private readonly log: AppLogger) {}
+
+  catch(err: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const reply = ctx.getResponse<FastifyReply>();
+    const request = ctx.getRequest<FastifyRequest>();
+    const mapped = mapError(err);
+    if (mapped.errorId) {
+      this.log.error({ err, error_id: mapped.errorId, req_id: request.id, url: request.url }, 'request failed');
+    }
+    void reply.status(mapped.status).headers(mapped.headers).send(mapped.body);
+  }
+}

@@ -1,0 +1,5 @@
+export * from './validation';
+export * from './error-body';
+export * from './error.filter';
+export * from './request';
+export * from './rate-limit.guard';

@@ -1,0 +1,9 @@
+import type { FastifyRequest } from 'fastify';
+
+export interface AuthContext {
+  userId: string;
+  tokenHash: string;
+}
+
+/** The request as guards leave it: `auth` is set once the bearer token is verified. */
+export type ParleyRequest = FastifyRequest & { auth?: AuthContext };

@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Every process's Prometheus registry and the metrics the operator docs list. */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpDuration = new Histogram({
+    name: 'parley_http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly dbDuration = new Histogram({
+    name: 'parley_db_operation_duration_seconds',
+    help: 'Storage latency by operation',
+    labelNames: ['backend', 'operation'] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'parley_rate_limited_total',
+    help: 'Requests answered 429, by bucket',
+    labelNames: ['bucket'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsPublished = new Counter({
+    name: 'parley_events_published_total',
+    help: 'Domain events published, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly jobsEnqueued = new Counter({
+    name: 'parley_jobs_enqueued_total',
+    help: 'Durable jobs enqueued',
+    labelNames: ['name'] as const,
+    registers: [this.registry],
+  });
+  readonly jobsCompleted = new Counter({
+    name: 'parley_jobs_completed_total',
+    help: 'Durable job runs by outcome (ok, retry, dead)',
+    labelNames: ['name', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly jobsPending = new Gauge({
+    name: 'parley_jobs_pending',
+    help: 'Durable jobs waiting or leased',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+  }
+}

@@ -1,0 +1,29 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { SnowflakeGenerator } from '@parley/common';
+import { ConfigModule, PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
+import { HttpErrorFilter } from '@parley/http';
+import { ObservabilityModule } from '@parley/observability';
+import { StateModule } from '@parley/state';
+import { StorageModule } from './storage.module';
+
+/** What every role's process has: config, logs and metrics, ids, storage, ephemeral state, the error filter. */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(config: ParleyConfig): DynamicModule {
+    return {
+      module: CoreModule,
+      imports: [ConfigModule.forRoot(config), ObservabilityModule, StorageModule, StateModule],
+      providers: [
+        {
+          provide: SnowflakeGenerator,
+          inject: [PARLEY_CONFIG],
+          useFactory: (c: ParleyConfig) => new SnowflakeGenerator(c.instance.region_id, c.instance.node_id),
+        },
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+      ],
+      exports: [SnowflakeGenerator],
+    };
+  }
+}

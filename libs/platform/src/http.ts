@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { ParleyConfig } from '@parley/config';
+import { mapError } from '@parley/http';
+import { AppLogger, Metrics, Readiness } from '@parley/observability';
+import type { FastifyInstance } from 'fastify';
+
+export interface RunningServer {
+  app: INestApplication;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Builds the Fastify-backed Nest application with the contract's edges: limits, errors, logs, metrics. */
+export async function createHttpApp(config: ParleyConfig, rootModule: unknown): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.server.body_limit,
+    trustProxy: config.server.trust_proxy,
+    connectionTimeout: config.server.read_timeout,
+    keepAliveTimeout: config.server.idle_timeout,
+    requestTimeout: config.server.write_timeout,
+    genReqId: () => randomUUID(),
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(rootModule as never, adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  const log = app.get(AppLogger);
+  app.useLogger(log);
+  const metrics = app.get(Metrics);
+  const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
+
+  // Errors raised by Fastify itself (bad JSON, body too large, wrong content type) never reach Nest's filter.
+  fastify.setErrorHandler((err, request, reply) => {
+    const mapped = mapError(err);
+    if (mapped.errorId) log.error({ err, error_id: mapped.errorId, req_id: request.id }, 'request failed');
+    void reply.status(mapped.status).headers(mapped.headers).send(mapped.body);
+  });
+  fastify.setNotFoundHandler((_request, reply) => {
+    void reply.status(404).send({ code: 0, message: '404: Not Found' });
+  });
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    void reply.header('x-request-id', request.id);
+    done(null, payload);
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.httpDuration.observe({ method: request.method, route, status: reply.statusCode }, seconds);
+    log.pino.info(
+      { req_id: request.id, method: request.method, route, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 },
+      'request',
+    );
+    done();
+  });
+  return app;
+}
+
+/** Listens and installs SIGTERM/SIGINT draining: not ready, finish in-flight work, close, exit 0. */
+export async function listen(app: NestFastifyApplication, config: ParleyConfig, port = config.server.port): Promise<RunningServer> {
+  await app.listen({ port, host: config.server.host });
+  const address = app.getHttpServer().address();
+  const actual = typeof address === 'object' && address ? address.port : port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  return {
+    app,
+    port: actual,
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${actual}`,
+    close: () => app.close(),
+  };
+}
+
+export function installSignalHandlers(server: RunningServer): void {
+  const log = server.app.get(AppLogger);
+  let closing = false;
+  const drain = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'draining');
+    server.app.get(Readiness).markDraining();
+    const force = setTimeout(() => {
+      log.error('drain timed out; exiting');
+      process.exit(1);
+    }, 25_000);
+    force.unref();
+    server
+      .close()
+      .then(() => {
+        log.info('stopped');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', drain);
+  process.on('SIGINT', drain);
+}

@@ -1,0 +1,5 @@
+export * from './core.module';
+export * from './storage.module';
+export * from './server.module';
+export * from './http';
+export * from './openapi';

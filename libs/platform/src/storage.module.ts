@@ -1,0 +1,42 @@
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
+import { AppLogger, Readiness } from '@parley/observability';
+import { SqliteStorage, STORAGE, type Storage } from '@parley/storage';
+
+/** Opens the configured storage backend and applies pending migrations before anything serves. */
+export async function openStorage(config: ParleyConfig, log?: AppLogger): Promise<Storage> {
+  const backend = config.database.backend;
+  switch (backend) {
+    case 'sqlite': {
+      const storage = new SqliteStorage(config.database.sqlite);
+      const applied = await storage.migrate();
+      if (applied.length > 0) log?.info({ applied }, 'applied sqlite migrations');
+      return storage;
+    }
+    case 'cassandra':
+      throw new Error('database.backend "cassandra" is not available in this build yet (see the Cassandra driver issue)');
+  }
+}
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: STORAGE,
+      inject: [PARLEY_CONFIG, AppLogger, Readiness],
+      useFactory: async (config: ParleyConfig, log: AppLogger, readiness: Readiness) => {
+        const storage = await openStorage(config, log);
+        readiness.register(`database:${storage.backend}`, () => storage.ping());
+        return storage;
+      },
+    },
+  ],
+  exports: [STORAGE],
+})
+export class StorageModule implements OnApplicationShutdown {
+  constructor(@Inject(STORAGE) private readonly storage: Storage) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.storage.close();
+  }
+}
