@@ -46,15 +46,20 @@ export interface InputSchemaEntry {
 /** Every validated input, for the OpenAPI document. */
 export const inputSchemas: InputSchemaEntry[] = [];
 
-function recorded(where: 'body' | 'query', decorator: (schema: z.ZodType) => ParameterDecorator) {
+function recorded(where: 'body' | 'query', decorator: (data: Wrapped) => ParameterDecorator) {
   return (schema: z.ZodType): ParameterDecorator =>
     (target, method, index) => {
       if (method !== undefined) inputSchemas.push({ target: target.constructor, method: String(method), where, schema });
-      decorator(schema)(target, method, index);
+      decorator({ schema })(target, method, index);
     };
 }
 
-const bodyDecorator = createParamDecorator((schema: z.ZodType, ctx: ExecutionContext) => {
+// The schema travels wrapped: Nest would take a bare zod schema (it has a `transform` method) for a pipe.
+interface Wrapped {
+  schema: z.ZodType;
+}
+
+const bodyDecorator = createParamDecorator(({ schema }: Wrapped, ctx: ExecutionContext) => {
   const body = ctx.switchToHttp().getRequest<FastifyRequest>().body;
   if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
     throw new ValidationError({ _body: [{ code: 'BASE_TYPE_INVALID', message: 'Body must be a JSON object' }] });
@@ -62,7 +67,7 @@ const bodyDecorator = createParamDecorator((schema: z.ZodType, ctx: ExecutionCon
   return parseInput(schema, body);
 });
 
-const queryDecorator = createParamDecorator((schema: z.ZodType, ctx: ExecutionContext) =>
+const queryDecorator = createParamDecorator(({ schema }: Wrapped, ctx: ExecutionContext) =>
   parseInput(schema, ctx.switchToHttp().getRequest<FastifyRequest>().query),
 );
 

@@ -34,7 +34,8 @@ export class AppLogger implements LoggerService {
 
   // LoggerService surface used by Nest internals.
   log(message: unknown, context?: string): void {
-    this.pino.info({ context }, String(message));
+    // Nest's own lifecycle chatter (module and route listings) is debug detail for operators.
+    this.pino.debug({ context }, String(message));
   }
   verbose(message: unknown, context?: string): void {
     this.pino.trace({ context }, String(message));

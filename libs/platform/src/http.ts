@@ -3,7 +3,6 @@ import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { ParleyConfig } from '@parley/config';
-import { mapError } from '@parley/http';
 import { AppLogger, Metrics, Readiness } from '@parley/observability';
 import type { FastifyInstance } from 'fastify';
 
@@ -35,15 +34,8 @@ export async function createHttpApp(config: ParleyConfig, rootModule: unknown): 
   const metrics = app.get(Metrics);
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
 
-  // Errors raised by Fastify itself (bad JSON, body too large, wrong content type) never reach Nest's filter.
-  fastify.setErrorHandler((err, request, reply) => {
-    const mapped = mapError(err);
-    if (mapped.errorId) log.error({ err, error_id: mapped.errorId, req_id: request.id }, 'request failed');
-    void reply.status(mapped.status).headers(mapped.headers).send(mapped.body);
-  });
-  fastify.setNotFoundHandler((_request, reply) => {
-    void reply.status(404).send({ code: 0, message: '404: Not Found' });
-  });
+  // Fastify's own errors (bad JSON, body too large, wrong content type) reach HttpErrorFilter through Nest's
+  // exception handler, so every error leaves in the contract's shape.
   fastify.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('x-request-id', request.id);
     done(null, payload);

@@ -1,0 +1,462 @@
+import { Client, type ServerProcess, startServer, tempDir } from './harness';
+
+/** The chat REST API end to end, over real HTTP against the compiled monolith on a real SQLite file. */
+describe('REST chat API (monolith on SQLite)', () => {
+  const dir = tempDir();
+  let server: ServerProcess;
+  let owner: Client;
+  let bob: Client;
+  let carol: Client;
+  let ownerUser: { id: string };
+  let bobUser: { id: string };
+  let carolUser: { id: string };
+  let guildId: string;
+  let generalId: string;
+
+  beforeAll(async () => {
+    server = await startServer({
+      PARLEY__DATABASE__SQLITE__PATH: `${dir.path}/parley.db`,
+      PARLEY__RATE_LIMITS__ENABLED: 'false',
+    });
+    owner = new Client(server.url);
+    bob = new Client(server.url);
+    carol = new Client(server.url);
+    ownerUser = await owner.register('owner');
+    bobUser = await bob.register('bob');
+    carolUser = await carol.register('carol');
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    dir.remove();
+  });
+
+  describe('accounts', () => {
+    it('registers with 201 and a token, and refuses a taken username case-insensitively with 409', async () => {
+      const c = new Client(server.url);
+      const res = await c.post('/auth/register', { username: 'Dave.K', email: 'dave@example.test', password: 'password123' });
+      expect(res.status).toBe(201);
+      expect(typeof res.body.token).toBe('string');
+      expect(res.body.user).toMatchObject({ username: 'Dave.K', email: 'dave@example.test' });
+      const dup = await c.post('/auth/register', { username: 'dave.k', email: 'other@example.test', password: 'password123' });
+      expect(dup.status).toBe(409);
+      expect(dup.body).toMatchObject({ code: expect.any(Number), message: expect.any(String) });
+      const dupEmail = await c.post('/auth/register', { username: 'dave2', email: 'DAVE@example.test', password: 'password123' });
+      expect(dupEmail.status).toBe(409);
+    });
+
+    it('validates registration fields with per-field errors', async () => {
+      const c = new Client(server.url);
+      const res = await c.post('/auth/register', { username: 'x', email: 'not-an-email', password: 'short' });
+      expect(res.status).toBe(400);
+      expect(Object.keys(res.body.errors).sort()).toEqual(['email', 'password', 'username']);
+      expect(res.body.errors.username[0]).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+      const bad = await c.post('/auth/register', { username: 'bad name!', email: 'a@b.test', password: 'password123' });
+      expect(bad.status).toBe(400);
+      const wrongType = await c.post('/auth/register', { username: 42, email: 'a@b.test', password: 'password123' });
+      expect(wrongType.status).toBe(400);
+      expect(wrongType.body.errors.username).toBeDefined();
+    });
+
+    it('logs in by username or email and answers 401 the same way for a bad user or password', async () => {
+      const c = new Client(server.url);
+      const byName = await c.post('/auth/login', { login: 'OWNER', password: 'correct horse battery' });
+      expect(byName.status).toBe(200);
+      expect(byName.body.user.id).toBe(ownerUser.id);
+      const byEmail = await c.post('/auth/login', { login: 'owner@example.test', password: 'correct horse battery' });
+      expect(byEmail.status).toBe(200);
+      const badPassword = await c.post('/auth/login', { login: 'owner', password: 'wrong password' });
+      const badUser = await c.post('/auth/login', { login: 'nobody', password: 'wrong password' });
+      expect(badPassword.status).toBe(401);
+      expect(badUser.status).toBe(401);
+      expect(badPassword.body.message).toBe(badUser.body.message);
+    });
+
+    it('serves @me, public users and profile edits', async () => {
+      const me = await bob.get('/users/@me');
+      expect(me.status).toBe(200);
+      expect(me.body).toMatchObject({ id: bobUser.id, username: 'bob', email: 'bob@example.test' });
+      const pub = await owner.get(`/users/${bobUser.id}`);
+      expect(pub.status).toBe(200);
+      expect(pub.body).toEqual({ id: bobUser.id, username: 'bob', display_name: null, avatar: null });
+      const patched = await bob.patch('/users/@me', { display_name: 'Bob B.' });
+      expect(patched.status).toBe(200);
+      expect(patched.body.display_name).toBe('Bob B.');
+      const unknownField = await bob.patch('/users/@me', { email_verified: true });
+      expect(unknownField.status).toBe(400);
+      expect((await owner.get('/users/123456789')).status).toBe(404);
+      expect((await owner.get('/users/not-an-id')).status).toBe(404);
+    });
+
+    it('refuses missing and malformed tokens with 401', async () => {
+      const anon = new Client(server.url);
+      expect((await anon.get('/users/@me')).status).toBe(401);
+      anon.token = 'garbage';
+      const res = await anon.get('/users/@me');
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({ code: 40001, message: expect.any(String) });
+    });
+  });
+
+  describe('guilds, channels, invites', () => {
+    it('creates a guild with @everyone and #general, owned by the caller', async () => {
+      const res = await owner.post('/guilds', { name: 'Parley HQ' });
+      expect(res.status).toBe(201);
+      guildId = res.body.id;
+      expect(res.body.owner_id).toBe(ownerUser.id);
+      expect(res.body.roles).toEqual([expect.objectContaining({ id: guildId, name: '@everyone' })]);
+      expect(res.body.channels).toEqual([expect.objectContaining({ name: 'general', type: 0 })]);
+      generalId = res.body.channels[0].id;
+      const mine = await owner.get('/users/@me/guilds');
+      expect(mine.body.map((g: { id: string }) => g.id)).toContain(guildId);
+    });
+
+    it('hides the guild from non-members with 404', async () => {
+      expect((await bob.get(`/guilds/${guildId}`)).status).toBe(404);
+      expect((await bob.get(`/channels/${generalId}/messages`)).status).toBe(404);
+      expect((await bob.post(`/channels/${generalId}/messages`, { content: 'hi' })).status).toBe(404);
+    });
+
+    it('invites: create, preview without a token, join, list; the member sees the guild', async () => {
+      const invite = await owner.post(`/channels/${generalId}/invites`, {});
+      expect(invite.status).toBe(201);
+      expect(invite.body).toMatchObject({ max_age: 86400, max_uses: 0, uses: 0, guild: { id: guildId } });
+      const code = invite.body.code as string;
+      const preview = await new Client(server.url).get(`/invites/${code}`);
+      expect(preview.status).toBe(200);
+      expect(preview.body.guild.name).toBe('Parley HQ');
+      expect((await bob.post(`/invites/${code}`)).status).toBe(200);
+      expect((await carol.post(`/invites/${code}`)).status).toBe(200);
+      expect((await bob.get(`/guilds/${guildId}`)).status).toBe(200);
+      const list = await owner.get(`/guilds/${guildId}/invites`);
+      expect(list.body).toEqual([expect.objectContaining({ code, uses: 2 })]);
+      expect((await bob.get(`/guilds/${guildId}/invites`)).status).toBe(403);
+    });
+
+    it('honours max_uses and deletion of invites', async () => {
+      const once = await owner.post(`/channels/${generalId}/invites`, { max_uses: 1, max_age: 0 });
+      expect(once.body.expires_at).toBeNull();
+      const dave = new Client(server.url);
+      await dave.register('dave_once');
+      const erin = new Client(server.url);
+      await erin.register('erin_once');
+      expect((await dave.post(`/invites/${once.body.code}`)).status).toBe(200);
+      expect((await erin.post(`/invites/${once.body.code}`)).status).toBe(404);
+      const other = await owner.post(`/channels/${generalId}/invites`, {});
+      expect((await bob.delete(`/invites/${other.body.code}`)).status).toBe(403);
+      expect((await owner.delete(`/invites/${other.body.code}`)).status).toBe(200);
+      expect((await erin.post(`/invites/${other.body.code}`)).status).toBe(404);
+      expect((await erin.get('/invites/does-not-exist')).status).toBe(404);
+    });
+
+    it('lists members with limit/after paging', async () => {
+      const all = await owner.get(`/guilds/${guildId}/members?limit=1000`);
+      expect(all.status).toBe(200);
+      const ids = all.body.map((m: { user: { id: string } }) => m.user.id);
+      expect(ids).toEqual(expect.arrayContaining([ownerUser.id, bobUser.id, carolUser.id]));
+      const first = await owner.get(`/guilds/${guildId}/members?limit=2`);
+      expect(first.body).toHaveLength(2);
+      const next = await owner.get(`/guilds/${guildId}/members?limit=2&after=${first.body[1].user.id}`);
+      expect(next.body[0].user.id).toBe(ids[2]);
+      expect((await owner.get(`/guilds/${guildId}/members?limit=0`)).status).toBe(400);
+      expect((await owner.get(`/guilds/${guildId}/members?limit=abc`)).status).toBe(400);
+      const one = await bob.get(`/guilds/${guildId}/members/${carolUser.id}`);
+      expect(one.body).toMatchObject({ user: { id: carolUser.id }, roles: [], nick: null });
+    });
+
+    it('creates channels and categories with MANAGE_CHANNELS only', async () => {
+      expect((await bob.post(`/guilds/${guildId}/channels`, { name: 'nope' })).status).toBe(403);
+      const cat = await owner.post(`/guilds/${guildId}/channels`, { name: 'Text', type: 4 });
+      expect(cat.status).toBe(201);
+      const child = await owner.post(`/guilds/${guildId}/channels`, { name: 'random', parent_id: cat.body.id });
+      expect(child.status).toBe(201);
+      expect(child.body.parent_id).toBe(cat.body.id);
+      const badParent = await owner.post(`/guilds/${guildId}/channels`, { name: 'x', parent_id: generalId });
+      expect(badParent.status).toBe(400);
+      const badType = await owner.post(`/guilds/${guildId}/channels`, { name: 'x', type: 1 });
+      expect(badType.status).toBe(400);
+      const renamed = await owner.patch(`/channels/${child.body.id}`, { name: 'off-topic', topic: 'anything' });
+      expect(renamed.body).toMatchObject({ name: 'off-topic', topic: 'anything' });
+      const list = await bob.get(`/guilds/${guildId}/channels`);
+      expect(list.body.map((c: { name: string }) => c.name).sort()).toEqual(['Text', 'general', 'off-topic']);
+      expect((await owner.delete(`/channels/${cat.body.id}`)).status).toBe(200);
+      expect((await owner.get(`/channels/${child.body.id}`)).body.parent_id).toBeNull();
+    });
+  });
+
+  describe('messages', () => {
+    const sent: string[] = [];
+
+    it('sends messages with nonce and mentions', async () => {
+      const res = await bob.post(`/channels/${generalId}/messages`, { content: `hello <@${carolUser.id}>`, nonce: 'n-1' });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        channel_id: generalId,
+        guild_id: guildId,
+        author: { id: bobUser.id, username: 'bob' },
+        content: `hello <@${carolUser.id}>`,
+        edited_timestamp: null,
+        attachments: [],
+        mention_everyone: false,
+        pinned: false,
+        type: 0,
+        nonce: 'n-1',
+      });
+      expect(res.body.mentions).toEqual([expect.objectContaining({ id: carolUser.id })]);
+      expect(new Date(res.body.timestamp).toISOString()).toBe(res.body.timestamp);
+      sent.push(res.body.id);
+      for (let i = 1; i <= 29; i++) {
+        const r = await owner.post(`/channels/${generalId}/messages`, { content: `message ${i}` });
+        expect(r.status).toBe(200);
+        sent.push(r.body.id);
+      }
+    });
+
+    it('rejects empty, oversize and wrongly typed content without storing anything', async () => {
+      const before = (await owner.get(`/channels/${generalId}/messages?limit=100`)).body.length;
+      expect((await bob.post(`/channels/${generalId}/messages`, { content: '' })).status).toBe(400);
+      expect((await bob.post(`/channels/${generalId}/messages`, { content: '   ' })).status).toBe(400);
+      expect((await bob.post(`/channels/${generalId}/messages`, {})).status).toBe(400);
+      expect((await bob.post(`/channels/${generalId}/messages`, { content: 'x'.repeat(4001) })).status).toBe(400);
+      expect((await bob.post(`/channels/${generalId}/messages`, { content: 12 })).status).toBe(400);
+      const malformed = await bob.request('POST', `/channels/${generalId}/messages`, undefined, { raw: '{"content": "unterminated' });
+      expect(malformed.status).toBe(400);
+      expect(malformed.body).toEqual({ code: expect.any(Number), message: expect.any(String) });
+      const notObject = await bob.request('POST', `/channels/${generalId}/messages`, undefined, { raw: '["content"]' });
+      expect(notObject.status).toBe(400);
+      const huge = await bob.request('POST', `/channels/${generalId}/messages`, undefined, { raw: JSON.stringify({ content: 'y'.repeat(2_000_000) }) });
+      expect(huge.status).toBe(413);
+      expect(huge.body).toMatchObject({ code: expect.any(Number), message: expect.any(String) });
+      expect((await bob.post('/channels/999999999999/messages', { content: 'x' })).status).toBe(404);
+      expect((await bob.post('/channels/abc/messages', { content: 'x' })).status).toBe(404);
+      expect((await owner.get(`/channels/${generalId}/messages?limit=100`)).body.length).toBe(before);
+    });
+
+    it('pages history newest first: latest, before, after, around, limits', async () => {
+      const newestFirst = [...sent].reverse();
+      const latest = await bob.get(`/channels/${generalId}/messages`);
+      expect(latest.status).toBe(200);
+      expect(latest.body.map((m: { id: string }) => m.id)).toEqual(newestFirst);
+      const five = await bob.get(`/channels/${generalId}/messages?limit=5`);
+      expect(five.body.map((m: { id: string }) => m.id)).toEqual(newestFirst.slice(0, 5));
+      const before = await bob.get(`/channels/${generalId}/messages?before=${sent[10]}&limit=3`);
+      expect(before.body.map((m: { id: string }) => m.id)).toEqual([sent[9], sent[8], sent[7]]);
+      const after = await bob.get(`/channels/${generalId}/messages?after=${sent[10]}&limit=3`);
+      expect(after.body.map((m: { id: string }) => m.id)).toEqual([sent[13], sent[12], sent[11]]);
+      const around = await bob.get(`/channels/${generalId}/messages?around=${sent[15]}&limit=5`);
+      const aroundIds = around.body.map((m: { id: string }) => m.id);
+      expect(aroundIds).toContain(sent[15]);
+      expect(aroundIds).toHaveLength(5);
+      expect(aroundIds).toEqual([...aroundIds].sort((a: string, b: string) => (BigInt(b) > BigInt(a) ? 1 : -1)));
+      expect(aroundIds).toEqual(expect.arrayContaining([sent[14], sent[16]]));
+      expect((await bob.get(`/channels/${generalId}/messages?limit=101`)).status).toBe(400);
+      expect((await bob.get(`/channels/${generalId}/messages?limit=0`)).status).toBe(400);
+      expect((await bob.get(`/channels/${generalId}/messages?before=${sent[3]}&after=${sent[1]}`)).status).toBe(400);
+      expect((await bob.get(`/channels/${generalId}/messages?before=xyz`)).status).toBe(400);
+      const oldest = await bob.get(`/channels/${generalId}/messages?before=${sent[0]}`);
+      expect(oldest.body).toEqual([]);
+    });
+
+    it('edits own messages only and deletes own or with MANAGE_MESSAGES', async () => {
+      const mine = sent[0];
+      const edited = await bob.patch(`/channels/${generalId}/messages/${mine}`, { content: 'hello again' });
+      expect(edited.status).toBe(200);
+      expect(edited.body.content).toBe('hello again');
+      expect(edited.body.edited_timestamp).not.toBeNull();
+      expect((await owner.patch(`/channels/${generalId}/messages/${mine}`, { content: 'hijack' })).status).toBe(403);
+      expect((await bob.delete(`/channels/${generalId}/messages/${sent[1]}`)).status).toBe(403);
+      expect((await owner.delete(`/channels/${generalId}/messages/${sent[1]}`)).status).toBe(204);
+      expect((await bob.get(`/channels/${generalId}/messages/${sent[1]}`)).status).toBe(404);
+      expect((await bob.get(`/channels/${generalId}/messages/${mine}`)).body.content).toBe('hello again');
+    });
+
+    it('reacts, lists reactors, counts with me, and removes reactions', async () => {
+      const target = sent[2];
+      const emoji = encodeURIComponent('👍');
+      expect((await bob.put(`/channels/${generalId}/messages/${target}/reactions/${emoji}/@me`)).status).toBe(204);
+      expect((await bob.put(`/channels/${generalId}/messages/${target}/reactions/${emoji}/@me`)).status).toBe(204);
+      expect((await carol.put(`/channels/${generalId}/messages/${target}/reactions/${emoji}/@me`)).status).toBe(204);
+      const users = await owner.get(`/channels/${generalId}/messages/${target}/reactions/${emoji}`);
+      expect(users.body.map((u: { id: string }) => u.id).sort()).toEqual([bobUser.id, carolUser.id].sort());
+      const msg = await bob.get(`/channels/${generalId}/messages/${target}`);
+      expect(msg.body.reactions).toEqual([{ emoji: { name: '👍' }, count: 2, me: true }]);
+      expect((await owner.get(`/channels/${generalId}/messages/${target}`)).body.reactions[0].me).toBe(false);
+      expect((await bob.delete(`/channels/${generalId}/messages/${target}/reactions/${emoji}/@me`)).status).toBe(204);
+      expect((await bob.get(`/channels/${generalId}/messages/${target}`)).body.reactions).toEqual([{ emoji: { name: '👍' }, count: 1, me: false }]);
+      expect((await bob.put(`/channels/${generalId}/messages/${target}/reactions/notanemoji/@me`)).status).toBe(400);
+      expect((await bob.put(`/channels/${generalId}/messages/424242/reactions/${emoji}/@me`)).status).toBe(404);
+    });
+
+    it('keeps read states and mention counts', async () => {
+      const states = await carol.get('/users/@me/read-states');
+      expect(states.body).toEqual([{ channel_id: generalId, last_message_id: null, mention_count: 1 }]);
+      expect((await carol.post(`/channels/${generalId}/messages/${sent[5]}/ack`)).status).toBe(204);
+      const after = await carol.get('/users/@me/read-states');
+      expect(after.body).toEqual([{ channel_id: generalId, last_message_id: sent[5], mention_count: 0 }]);
+      expect((await carol.post(`/channels/${generalId}/messages/777/ack`)).status).toBe(404);
+    });
+
+    it('accepts typing notifications', async () => {
+      expect((await bob.post(`/channels/${generalId}/typing`)).status).toBe(204);
+    });
+  });
+
+  describe('roles and permission overwrites', () => {
+    let secretId: string;
+    let modRoleId: string;
+
+    it('creates roles with MANAGE_ROLES and refuses to grant what the caller lacks', async () => {
+      expect((await bob.post(`/guilds/${guildId}/roles`, { name: 'x' })).status).toBe(403);
+      const mod = await owner.post(`/guilds/${guildId}/roles`, { name: 'mod', permissions: String(1 << 13), color: 0xff0000, position: 1 });
+      expect(mod.status).toBe(201);
+      expect(mod.body).toMatchObject({ name: 'mod', permissions: '8192', color: 0xff0000 });
+      modRoleId = mod.body.id;
+      expect((await owner.get(`/guilds/${guildId}/roles`)).body).toHaveLength(2);
+      const assigned = await owner.patch(`/guilds/${guildId}/members/${carolUser.id}`, { roles: [modRoleId], nick: 'Mod Carol' });
+      expect(assigned.status).toBe(200);
+      expect(assigned.body).toMatchObject({ roles: [modRoleId], nick: 'Mod Carol' });
+      // carol (MANAGE_MESSAGES) may now delete bob's message
+      const msg = await bob.post(`/channels/${generalId}/messages`, { content: 'delete me' });
+      expect((await carol.delete(`/channels/${generalId}/messages/${msg.body.id}`)).status).toBe(204);
+      const unknownRole = await owner.patch(`/guilds/${guildId}/members/${carolUser.id}`, { roles: ['1234'] });
+      expect(unknownRole.status).toBe(404);
+      expect((await owner.patch(`/guilds/${guildId}/roles/${modRoleId}`, { name: 'moderator' })).body.name).toBe('moderator');
+    });
+
+    it('denies a channel to @everyone with an overwrite, then lets one member back in', async () => {
+      const secret = await owner.post(`/guilds/${guildId}/channels`, { name: 'secret' });
+      secretId = secret.body.id;
+      expect((await bob.get(`/channels/${secretId}`)).status).toBe(200);
+      const deny = await owner.put(`/channels/${secretId}/permissions/${guildId}`, { type: 0, deny: String(1 << 10) });
+      expect(deny.status).toBe(204);
+      expect((await bob.get(`/channels/${secretId}`)).status).toBe(404);
+      expect((await bob.get(`/channels/${secretId}/messages`)).status).toBe(404);
+      expect((await bob.post(`/channels/${secretId}/messages`, { content: 'x' })).status).toBe(404);
+      expect((await bob.get(`/guilds/${guildId}/channels`)).body.map((c: { id: string }) => c.id)).not.toContain(secretId);
+      await owner.put(`/channels/${secretId}/permissions/${bobUser.id}`, { type: 1, allow: String(1 << 10), deny: String(1 << 11) });
+      expect((await bob.get(`/channels/${secretId}/messages`)).status).toBe(200);
+      const readOnly = await bob.post(`/channels/${secretId}/messages`, { content: 'x' });
+      expect(readOnly.status).toBe(403);
+      expect(readOnly.body.code).toBe(50013);
+      expect((await bob.put(`/channels/${secretId}/permissions/${bobUser.id}`, { type: 1, allow: '0' })).status).toBe(403);
+      expect((await owner.delete(`/channels/${secretId}/permissions/${bobUser.id}`)).status).toBe(204);
+      expect((await bob.get(`/channels/${secretId}`)).status).toBe(404);
+      expect((await owner.put(`/channels/${secretId}/permissions/1234`, { type: 0 })).status).toBe(404);
+      expect((await owner.put(`/channels/${secretId}/permissions/${guildId}`, { type: 7 })).status).toBe(400);
+    });
+
+    it('removing SEND_MESSAGES from @everyone makes sends 403 for plain members', async () => {
+      const everyone = (await owner.get(`/guilds/${guildId}/roles`)).body.find((r: { id: string }) => r.id === guildId);
+      const without = (BigInt(everyone.permissions) & ~(1n << 11n)).toString();
+      expect((await owner.patch(`/guilds/${guildId}/roles/${guildId}`, { permissions: without })).status).toBe(200);
+      expect((await bob.post(`/channels/${generalId}/messages`, { content: 'x' })).status).toBe(403);
+      expect((await owner.patch(`/guilds/${guildId}/roles/${guildId}`, { permissions: everyone.permissions })).status).toBe(200);
+      expect((await bob.post(`/channels/${generalId}/messages`, { content: 'back' })).status).toBe(200);
+      expect((await owner.delete(`/guilds/${guildId}/roles/${guildId}`)).status).toBe(400);
+    });
+
+    it('deletes a role and strips it from members', async () => {
+      expect((await owner.delete(`/guilds/${guildId}/roles/${modRoleId}`)).status).toBe(204);
+      expect((await owner.get(`/guilds/${guildId}/members/${carolUser.id}`)).body.roles).toEqual([]);
+    });
+  });
+
+  describe('kick, ban, leave, guild edits', () => {
+    it('kicks: the member loses access at once and may rejoin by invite', async () => {
+      expect((await bob.delete(`/guilds/${guildId}/members/${carolUser.id}`)).status).toBe(403);
+      expect((await owner.delete(`/guilds/${guildId}/members/${carolUser.id}`)).status).toBe(204);
+      expect((await carol.get(`/guilds/${guildId}`)).status).toBe(404);
+      expect((await carol.get(`/channels/${generalId}/messages`)).status).toBe(404);
+      const invite = await owner.post(`/channels/${generalId}/invites`, {});
+      expect((await carol.post(`/invites/${invite.body.code}`)).status).toBe(200);
+      expect((await carol.get(`/guilds/${guildId}`)).status).toBe(200);
+    });
+
+    it('bans: the member is removed, listed, and cannot rejoin until unbanned', async () => {
+      expect((await carol.put(`/guilds/${guildId}/bans/${bobUser.id}`, {})).status).toBe(403);
+      expect((await owner.put(`/guilds/${guildId}/bans/${bobUser.id}`, { reason: 'spam' })).status).toBe(204);
+      expect((await bob.get(`/guilds/${guildId}`)).status).toBe(404);
+      const ban = await owner.get(`/guilds/${guildId}/bans/${bobUser.id}`);
+      expect(ban.body).toEqual({ user: expect.objectContaining({ id: bobUser.id }), reason: 'spam' });
+      const invite = await owner.post(`/channels/${generalId}/invites`, {});
+      const rejoin = await bob.post(`/invites/${invite.body.code}`);
+      expect(rejoin.status).toBe(403);
+      expect((await bob.get(`/guilds/${guildId}`)).status).toBe(404);
+      expect((await owner.delete(`/guilds/${guildId}/bans/${bobUser.id}`)).status).toBe(204);
+      expect((await owner.get(`/guilds/${guildId}/bans/${bobUser.id}`)).status).toBe(404);
+      expect((await bob.post(`/invites/${invite.body.code}`)).status).toBe(200);
+      expect((await owner.put(`/guilds/${guildId}/bans/${ownerUser.id}`, {})).status).toBe(400);
+    });
+
+    it('members leave; the owner cannot; guild edits need MANAGE_GUILD; delete is owner only', async () => {
+      expect((await carol.delete(`/users/@me/guilds/${guildId}`)).status).toBe(204);
+      expect((await carol.get(`/guilds/${guildId}`)).status).toBe(404);
+      expect((await owner.delete(`/users/@me/guilds/${guildId}`)).status).toBe(400);
+      expect((await bob.patch(`/guilds/${guildId}`, { name: 'Hacked' })).status).toBe(403);
+      expect((await owner.patch(`/guilds/${guildId}`, { name: 'Parley HQ 2' })).body.name).toBe('Parley HQ 2');
+      expect((await bob.delete(`/guilds/${guildId}`)).status).toBe(403);
+      const temp = await owner.post('/guilds', { name: 'Temporary' });
+      const tempChannel = temp.body.channels[0].id;
+      await owner.post(`/channels/${tempChannel}/messages`, { content: 'soon gone' });
+      expect((await owner.delete(`/guilds/${temp.body.id}`)).status).toBe(204);
+      expect((await owner.get(`/guilds/${temp.body.id}`)).status).toBe(404);
+      expect((await owner.get(`/channels/${tempChannel}/messages`)).status).toBe(404);
+    });
+  });
+
+  describe('direct messages', () => {
+    it('creates a DM once, returns the same channel twice, and only recipients see it', async () => {
+      const first = await bob.post('/users/@me/channels', { recipient_id: carolUser.id });
+      expect(first.status).toBe(200);
+      expect(first.body).toMatchObject({ type: 1, recipients: [expect.objectContaining({ id: carolUser.id })] });
+      const second = await bob.post('/users/@me/channels', { recipient_id: carolUser.id });
+      expect(second.body.id).toBe(first.body.id);
+      const fromCarol = await carol.post('/users/@me/channels', { recipient_id: bobUser.id });
+      expect(fromCarol.body.id).toBe(first.body.id);
+      const msg = await carol.post(`/channels/${first.body.id}/messages`, { content: 'psst' });
+      expect(msg.status).toBe(200);
+      expect(msg.body.guild_id).toBeUndefined();
+      expect((await bob.get(`/channels/${first.body.id}/messages`)).body[0].content).toBe('psst');
+      expect((await owner.get(`/channels/${first.body.id}/messages`)).status).toBe(404);
+      const list = await bob.get('/users/@me/channels');
+      expect(list.body.map((c: { id: string }) => c.id)).toEqual([first.body.id]);
+      expect((await bob.post('/users/@me/channels', { recipient_id: bobUser.id })).status).toBe(400);
+      expect((await bob.post('/users/@me/channels', { recipient_id: '99999999' })).status).toBe(404);
+    });
+  });
+
+  describe('operations', () => {
+    it('serves health, readiness, metrics and the OpenAPI document', async () => {
+      const live = await fetch(`${server.url}/health/live`);
+      expect(live.status).toBe(200);
+      const ready = await fetch(`${server.url}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'ok', checks: { 'database:sqlite': 'ok' } });
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toContain('parley_http_request_duration_seconds_bucket');
+      expect(metrics).toContain('process_resident_memory_bytes');
+      const docs = await fetch(`${server.url}/api/docs`);
+      const doc = (await docs.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+      expect(doc.openapi).toBe('3.1.0');
+      expect(doc.paths['/api/v1/channels/{channel_id}/messages']).toHaveProperty('post.requestBody');
+      expect(Object.keys(doc.paths).length).toBeGreaterThan(20);
+    });
+
+    it('answers unknown routes with 404 in the contract shape, with a request id', async () => {
+      const res = await owner.get('/no/such/route');
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ code: 0, message: expect.any(String) });
+      expect(res.headers.get('x-request-id')).toBeTruthy();
+    });
+
+    it('logout revokes the token everywhere', async () => {
+      const session = new Client(server.url);
+      const login = await session.post('/auth/login', { login: 'carol', password: 'correct horse battery' });
+      session.token = login.body.token;
+      expect((await session.get('/users/@me')).status).toBe(200);
+      expect((await session.post('/auth/logout')).status).toBe(204);
+      expect((await session.get('/users/@me')).status).toBe(401);
+      expect((await carol.get('/users/@me')).status).toBe(200); // other tokens of the user still work
+    });
+  });
+});
