@@ -10,7 +10,13 @@ execSync('node scripts/ensure-build.js', { cwd: root, stdio: 'inherit' });
 mkdirSync(join(root, '.tmp'), { recursive: true });
 const out = join(root, '.tmp/jest-results.json');
 if (existsSync(out)) rmSync(out);
-const args = [require.resolve('jest/bin/jest'), '--runInBand', '--json', `--outputFile=${out}`, ...process.argv.slice(2)];
+const args = [
+  require.resolve('jest/bin/jest'),
+  '--runInBand',
+  '--json',
+  `--outputFile=${out}`,
+  ...process.argv.slice(2),
+];
 const run = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 let summary = 'jest produced no results';
 if (existsSync(out)) {

@@ -38,7 +38,10 @@ export async function startServer(env: Record<string, string>, timeoutMs = 20_00
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => (log += chunk));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms:\n${log}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start in ${timeoutMs} ms:\n${log}`)),
+      timeoutMs,
+    );
     child.stdout.on('data', (chunk: string) => {
       log += chunk;
       const match = /"msg":"parley listening","url":"([^"]+)"/.exec(log);
@@ -66,10 +69,17 @@ export async function startServer(env: Record<string, string>, timeoutMs = 20_00
 }
 
 /** Runs the server expecting it to refuse to start; returns its exit code and stderr. */
-export function runFailingServer(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+export function runFailingServer(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [MAIN], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PARLEY__SERVER__PORT: '0', PARLEY__SERVER__HOST: '127.0.0.1', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      PARLEY__SERVER__PORT: '0',
+      PARLEY__SERVER__HOST: '127.0.0.1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -93,7 +103,12 @@ export class Client {
   token: string | null = null;
   constructor(readonly base: string) {}
 
-  async request<T = any>(method: string, path: string, body?: unknown, init: { raw?: string; headers?: Record<string, string> } = {}): Promise<Reply<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    init: { raw?: string; headers?: Record<string, string> } = {},
+  ): Promise<Reply<T>> {
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let payload: string | undefined = init.raw;
@@ -126,9 +141,13 @@ export class Client {
     return this.request<T>('DELETE', path);
   }
 
-  async register(username: string, password = 'correct horse battery'): Promise<{ id: string; username: string }> {
+  async register(
+    username: string,
+    password = 'correct horse battery',
+  ): Promise<{ id: string; username: string }> {
     const res = await this.post('/auth/register', { username, email: `${username}@example.test`, password });
-    if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status !== 201)
+      throw new Error(`register ${username}: ${res.status} ${JSON.stringify(res.body)}`);
     this.token = res.body.token;
     return res.body.user;
   }

@@ -3,7 +3,10 @@ import { Client, runFailingServer, startServer, tempDir } from './harness';
 describe('monolith lifecycle', () => {
   it('keeps everything across a restart, and SIGTERM exits 0', async () => {
     const dir = tempDir();
-    const env = { PARLEY__DATABASE__SQLITE__PATH: `${dir.path}/data/parley.db`, PARLEY__RATE_LIMITS__ENABLED: 'false' };
+    const env = {
+      PARLEY__DATABASE__SQLITE__PATH: `${dir.path}/data/parley.db`,
+      PARLEY__RATE_LIMITS__ENABLED: 'false',
+    };
     try {
       let server = await startServer(env);
       const alice = new Client(server.url);
@@ -12,7 +15,8 @@ describe('monolith lifecycle', () => {
       const guild = await alice.post('/guilds', { name: 'Persistent' });
       const channelId = guild.body.channels[0].id as string;
       const ids: string[] = [];
-      for (let i = 0; i < 20; i++) ids.push((await alice.post(`/channels/${channelId}/messages`, { content: `m${i}` })).body.id);
+      for (let i = 0; i < 20; i++)
+        ids.push((await alice.post(`/channels/${channelId}/messages`, { content: `m${i}` })).body.id);
       await alice.put(`/channels/${channelId}/messages/${ids[3]}/reactions/${encodeURIComponent('🎉')}/@me`);
       expect(await server.stop('SIGTERM')).toBe(0);
 
@@ -22,8 +26,13 @@ describe('monolith lifecycle', () => {
       expect((await again.get('/users/@me')).body.id).toBe(user.id);
       const history = await again.get(`/channels/${channelId}/messages?limit=100`);
       expect(history.body.map((m: { id: string }) => m.id)).toEqual([...ids].reverse());
-      expect(history.body.find((m: { id: string }) => m.id === ids[3]).reactions).toEqual([{ emoji: { name: '🎉' }, count: 1, me: true }]);
-      const login = await new Client(server.url).post('/auth/login', { login: 'alice', password: 'correct horse battery' });
+      expect(history.body.find((m: { id: string }) => m.id === ids[3]).reactions).toEqual([
+        { emoji: { name: '🎉' }, count: 1, me: true },
+      ]);
+      const login = await new Client(server.url).post('/auth/login', {
+        login: 'alice',
+        password: 'correct horse battery',
+      });
       expect(login.status).toBe(200);
       expect(await server.stop('SIGTERM')).toBe(0);
     } finally {
@@ -48,7 +57,11 @@ describe('monolith lifecycle', () => {
       }
       expect(statuses[0]).toBe(200);
       expect(limited).not.toBeNull();
-      expect(limited!.body).toMatchObject({ code: expect.any(Number), message: expect.any(String), retry_after: expect.any(Number) });
+      expect(limited!.body).toMatchObject({
+        code: expect.any(Number),
+        message: expect.any(String),
+        retry_after: expect.any(Number),
+      });
       expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(limited!.headers.get('x-ratelimit-limit')).toBe('10');
       expect(limited!.headers.get('x-ratelimit-remaining')).toBe('0');

@@ -34,14 +34,26 @@ describe('REST chat API (monolith on SQLite)', () => {
   describe('accounts', () => {
     it('registers with 201 and a token, and refuses a taken username case-insensitively with 409', async () => {
       const c = new Client(server.url);
-      const res = await c.post('/auth/register', { username: 'Dave.K', email: 'dave@example.test', password: 'password123' });
+      const res = await c.post('/auth/register', {
+        username: 'Dave.K',
+        email: 'dave@example.test',
+        password: 'password123',
+      });
       expect(res.status).toBe(201);
       expect(typeof res.body.token).toBe('string');
       expect(res.body.user).toMatchObject({ username: 'Dave.K', email: 'dave@example.test' });
-      const dup = await c.post('/auth/register', { username: 'dave.k', email: 'other@example.test', password: 'password123' });
+      const dup = await c.post('/auth/register', {
+        username: 'dave.k',
+        email: 'other@example.test',
+        password: 'password123',
+      });
       expect(dup.status).toBe(409);
       expect(dup.body).toMatchObject({ code: expect.any(Number), message: expect.any(String) });
-      const dupEmail = await c.post('/auth/register', { username: 'dave2', email: 'DAVE@example.test', password: 'password123' });
+      const dupEmail = await c.post('/auth/register', {
+        username: 'dave2',
+        email: 'DAVE@example.test',
+        password: 'password123',
+      });
       expect(dupEmail.status).toBe(409);
     });
 
@@ -50,10 +62,21 @@ describe('REST chat API (monolith on SQLite)', () => {
       const res = await c.post('/auth/register', { username: 'x', email: 'not-an-email', password: 'short' });
       expect(res.status).toBe(400);
       expect(Object.keys(res.body.errors).sort()).toEqual(['email', 'password', 'username']);
-      expect(res.body.errors.username[0]).toMatchObject({ code: expect.any(String), message: expect.any(String) });
-      const bad = await c.post('/auth/register', { username: 'bad name!', email: 'a@b.test', password: 'password123' });
+      expect(res.body.errors.username[0]).toMatchObject({
+        code: expect.any(String),
+        message: expect.any(String),
+      });
+      const bad = await c.post('/auth/register', {
+        username: 'bad name!',
+        email: 'a@b.test',
+        password: 'password123',
+      });
       expect(bad.status).toBe(400);
-      const wrongType = await c.post('/auth/register', { username: 42, email: 'a@b.test', password: 'password123' });
+      const wrongType = await c.post('/auth/register', {
+        username: 42,
+        email: 'a@b.test',
+        password: 'password123',
+      });
       expect(wrongType.status).toBe(400);
       expect(wrongType.body.errors.username).toBeDefined();
     });
@@ -63,7 +86,10 @@ describe('REST chat API (monolith on SQLite)', () => {
       const byName = await c.post('/auth/login', { login: 'OWNER', password: 'correct horse battery' });
       expect(byName.status).toBe(200);
       expect(byName.body.user.id).toBe(ownerUser.id);
-      const byEmail = await c.post('/auth/login', { login: 'owner@example.test', password: 'correct horse battery' });
+      const byEmail = await c.post('/auth/login', {
+        login: 'owner@example.test',
+        password: 'correct horse battery',
+      });
       expect(byEmail.status).toBe(200);
       const badPassword = await c.post('/auth/login', { login: 'owner', password: 'wrong password' });
       const badUser = await c.post('/auth/login', { login: 'nobody', password: 'wrong password' });
@@ -168,14 +194,20 @@ describe('REST chat API (monolith on SQLite)', () => {
       expect((await bob.post(`/guilds/${guildId}/channels`, { name: 'nope' })).status).toBe(403);
       const cat = await owner.post(`/guilds/${guildId}/channels`, { name: 'Text', type: 4 });
       expect(cat.status).toBe(201);
-      const child = await owner.post(`/guilds/${guildId}/channels`, { name: 'random', parent_id: cat.body.id });
+      const child = await owner.post(`/guilds/${guildId}/channels`, {
+        name: 'random',
+        parent_id: cat.body.id,
+      });
       expect(child.status).toBe(201);
       expect(child.body.parent_id).toBe(cat.body.id);
       const badParent = await owner.post(`/guilds/${guildId}/channels`, { name: 'x', parent_id: generalId });
       expect(badParent.status).toBe(400);
       const badType = await owner.post(`/guilds/${guildId}/channels`, { name: 'x', type: 1 });
       expect(badType.status).toBe(400);
-      const renamed = await owner.patch(`/channels/${child.body.id}`, { name: 'off-topic', topic: 'anything' });
+      const renamed = await owner.patch(`/channels/${child.body.id}`, {
+        name: 'off-topic',
+        topic: 'anything',
+      });
       expect(renamed.body).toMatchObject({ name: 'off-topic', topic: 'anything' });
       const list = await bob.get(`/guilds/${guildId}/channels`);
       expect(list.body.map((c: { name: string }) => c.name).sort()).toEqual(['Text', 'general', 'off-topic']);
@@ -188,7 +220,10 @@ describe('REST chat API (monolith on SQLite)', () => {
     const sent: string[] = [];
 
     it('sends messages with nonce and mentions', async () => {
-      const res = await bob.post(`/channels/${generalId}/messages`, { content: `hello <@${carolUser.id}>`, nonce: 'n-1' });
+      const res = await bob.post(`/channels/${generalId}/messages`, {
+        content: `hello <@${carolUser.id}>`,
+        nonce: 'n-1',
+      });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
         channel_id: generalId,
@@ -217,14 +252,22 @@ describe('REST chat API (monolith on SQLite)', () => {
       expect((await bob.post(`/channels/${generalId}/messages`, { content: '' })).status).toBe(400);
       expect((await bob.post(`/channels/${generalId}/messages`, { content: '   ' })).status).toBe(400);
       expect((await bob.post(`/channels/${generalId}/messages`, {})).status).toBe(400);
-      expect((await bob.post(`/channels/${generalId}/messages`, { content: 'x'.repeat(4001) })).status).toBe(400);
+      expect((await bob.post(`/channels/${generalId}/messages`, { content: 'x'.repeat(4001) })).status).toBe(
+        400,
+      );
       expect((await bob.post(`/channels/${generalId}/messages`, { content: 12 })).status).toBe(400);
-      const malformed = await bob.request('POST', `/channels/${generalId}/messages`, undefined, { raw: '{"content": "unterminated' });
+      const malformed = await bob.request('POST', `/channels/${generalId}/messages`, undefined, {
+        raw: '{"content": "unterminated',
+      });
       expect(malformed.status).toBe(400);
       expect(malformed.body).toEqual({ code: expect.any(Number), message: expect.any(String) });
-      const notObject = await bob.request('POST', `/channels/${generalId}/messages`, undefined, { raw: '["content"]' });
+      const notObject = await bob.request('POST', `/channels/${generalId}/messages`, undefined, {
+        raw: '["content"]',
+      });
       expect(notObject.status).toBe(400);
-      const huge = await bob.request('POST', `/channels/${generalId}/messages`, undefined, { raw: JSON.stringify({ content: 'y'.repeat(2_000_000) }) });
+      const huge = await bob.request('POST', `/channels/${generalId}/messages`, undefined, {
+        raw: JSON.stringify({ content: 'y'.repeat(2_000_000) }),
+      });
       expect(huge.status).toBe(413);
       expect(huge.body).toMatchObject({ code: expect.any(Number), message: expect.any(String) });
       expect((await bob.post('/channels/999999999999/messages', { content: 'x' })).status).toBe(404);
@@ -247,11 +290,15 @@ describe('REST chat API (monolith on SQLite)', () => {
       const aroundIds = around.body.map((m: { id: string }) => m.id);
       expect(aroundIds).toContain(sent[15]);
       expect(aroundIds).toHaveLength(5);
-      expect(aroundIds).toEqual([...aroundIds].sort((a: string, b: string) => (BigInt(b) > BigInt(a) ? 1 : -1)));
+      expect(aroundIds).toEqual(
+        [...aroundIds].sort((a: string, b: string) => (BigInt(b) > BigInt(a) ? 1 : -1)),
+      );
       expect(aroundIds).toEqual(expect.arrayContaining([sent[14], sent[16]]));
       expect((await bob.get(`/channels/${generalId}/messages?limit=101`)).status).toBe(400);
       expect((await bob.get(`/channels/${generalId}/messages?limit=0`)).status).toBe(400);
-      expect((await bob.get(`/channels/${generalId}/messages?before=${sent[3]}&after=${sent[1]}`)).status).toBe(400);
+      expect(
+        (await bob.get(`/channels/${generalId}/messages?before=${sent[3]}&after=${sent[1]}`)).status,
+      ).toBe(400);
       expect((await bob.get(`/channels/${generalId}/messages?before=xyz`)).status).toBe(400);
       const oldest = await bob.get(`/channels/${generalId}/messages?before=${sent[0]}`);
       expect(oldest.body).toEqual([]);
@@ -263,7 +310,9 @@ describe('REST chat API (monolith on SQLite)', () => {
       expect(edited.status).toBe(200);
       expect(edited.body.content).toBe('hello again');
       expect(edited.body.edited_timestamp).not.toBeNull();
-      expect((await owner.patch(`/channels/${generalId}/messages/${mine}`, { content: 'hijack' })).status).toBe(403);
+      expect(
+        (await owner.patch(`/channels/${generalId}/messages/${mine}`, { content: 'hijack' })).status,
+      ).toBe(403);
       expect((await bob.delete(`/channels/${generalId}/messages/${sent[1]}`)).status).toBe(403);
       expect((await owner.delete(`/channels/${generalId}/messages/${sent[1]}`)).status).toBe(204);
       expect((await bob.get(`/channels/${generalId}/messages/${sent[1]}`)).status).toBe(404);
@@ -273,18 +322,32 @@ describe('REST chat API (monolith on SQLite)', () => {
     it('reacts, lists reactors, counts with me, and removes reactions', async () => {
       const target = sent[2];
       const emoji = encodeURIComponent('👍');
-      expect((await bob.put(`/channels/${generalId}/messages/${target}/reactions/${emoji}/@me`)).status).toBe(204);
-      expect((await bob.put(`/channels/${generalId}/messages/${target}/reactions/${emoji}/@me`)).status).toBe(204);
-      expect((await carol.put(`/channels/${generalId}/messages/${target}/reactions/${emoji}/@me`)).status).toBe(204);
+      expect((await bob.put(`/channels/${generalId}/messages/${target}/reactions/${emoji}/@me`)).status).toBe(
+        204,
+      );
+      expect((await bob.put(`/channels/${generalId}/messages/${target}/reactions/${emoji}/@me`)).status).toBe(
+        204,
+      );
+      expect(
+        (await carol.put(`/channels/${generalId}/messages/${target}/reactions/${emoji}/@me`)).status,
+      ).toBe(204);
       const users = await owner.get(`/channels/${generalId}/messages/${target}/reactions/${emoji}`);
       expect(users.body.map((u: { id: string }) => u.id).sort()).toEqual([bobUser.id, carolUser.id].sort());
       const msg = await bob.get(`/channels/${generalId}/messages/${target}`);
       expect(msg.body.reactions).toEqual([{ emoji: { name: '👍' }, count: 2, me: true }]);
       expect((await owner.get(`/channels/${generalId}/messages/${target}`)).body.reactions[0].me).toBe(false);
-      expect((await bob.delete(`/channels/${generalId}/messages/${target}/reactions/${emoji}/@me`)).status).toBe(204);
-      expect((await bob.get(`/channels/${generalId}/messages/${target}`)).body.reactions).toEqual([{ emoji: { name: '👍' }, count: 1, me: false }]);
-      expect((await bob.put(`/channels/${generalId}/messages/${target}/reactions/notanemoji/@me`)).status).toBe(400);
-      expect((await bob.put(`/channels/${generalId}/messages/424242/reactions/${emoji}/@me`)).status).toBe(404);
+      expect(
+        (await bob.delete(`/channels/${generalId}/messages/${target}/reactions/${emoji}/@me`)).status,
+      ).toBe(204);
+      expect((await bob.get(`/channels/${generalId}/messages/${target}`)).body.reactions).toEqual([
+        { emoji: { name: '👍' }, count: 1, me: false },
+      ]);
+      expect(
+        (await bob.put(`/channels/${generalId}/messages/${target}/reactions/notanemoji/@me`)).status,
+      ).toBe(400);
+      expect((await bob.put(`/channels/${generalId}/messages/424242/reactions/${emoji}/@me`)).status).toBe(
+        404,
+      );
     });
 
     it('keeps read states and mention counts', async () => {
@@ -307,38 +370,61 @@ describe('REST chat API (monolith on SQLite)', () => {
 
     it('creates roles with MANAGE_ROLES and refuses to grant what the caller lacks', async () => {
       expect((await bob.post(`/guilds/${guildId}/roles`, { name: 'x' })).status).toBe(403);
-      const mod = await owner.post(`/guilds/${guildId}/roles`, { name: 'mod', permissions: String(1 << 13), color: 0xff0000, position: 1 });
+      const mod = await owner.post(`/guilds/${guildId}/roles`, {
+        name: 'mod',
+        permissions: String(1 << 13),
+        color: 0xff0000,
+        position: 1,
+      });
       expect(mod.status).toBe(201);
       expect(mod.body).toMatchObject({ name: 'mod', permissions: '8192', color: 0xff0000 });
       modRoleId = mod.body.id;
       expect((await owner.get(`/guilds/${guildId}/roles`)).body).toHaveLength(2);
-      const assigned = await owner.patch(`/guilds/${guildId}/members/${carolUser.id}`, { roles: [modRoleId], nick: 'Mod Carol' });
+      const assigned = await owner.patch(`/guilds/${guildId}/members/${carolUser.id}`, {
+        roles: [modRoleId],
+        nick: 'Mod Carol',
+      });
       expect(assigned.status).toBe(200);
       expect(assigned.body).toMatchObject({ roles: [modRoleId], nick: 'Mod Carol' });
       // carol (MANAGE_MESSAGES) may now delete bob's message
       const msg = await bob.post(`/channels/${generalId}/messages`, { content: 'delete me' });
       expect((await carol.delete(`/channels/${generalId}/messages/${msg.body.id}`)).status).toBe(204);
-      const unknownRole = await owner.patch(`/guilds/${guildId}/members/${carolUser.id}`, { roles: ['1234'] });
+      const unknownRole = await owner.patch(`/guilds/${guildId}/members/${carolUser.id}`, {
+        roles: ['1234'],
+      });
       expect(unknownRole.status).toBe(404);
-      expect((await owner.patch(`/guilds/${guildId}/roles/${modRoleId}`, { name: 'moderator' })).body.name).toBe('moderator');
+      expect(
+        (await owner.patch(`/guilds/${guildId}/roles/${modRoleId}`, { name: 'moderator' })).body.name,
+      ).toBe('moderator');
     });
 
     it('denies a channel to @everyone with an overwrite, then lets one member back in', async () => {
       const secret = await owner.post(`/guilds/${guildId}/channels`, { name: 'secret' });
       secretId = secret.body.id;
       expect((await bob.get(`/channels/${secretId}`)).status).toBe(200);
-      const deny = await owner.put(`/channels/${secretId}/permissions/${guildId}`, { type: 0, deny: String(1 << 10) });
+      const deny = await owner.put(`/channels/${secretId}/permissions/${guildId}`, {
+        type: 0,
+        deny: String(1 << 10),
+      });
       expect(deny.status).toBe(204);
       expect((await bob.get(`/channels/${secretId}`)).status).toBe(404);
       expect((await bob.get(`/channels/${secretId}/messages`)).status).toBe(404);
       expect((await bob.post(`/channels/${secretId}/messages`, { content: 'x' })).status).toBe(404);
-      expect((await bob.get(`/guilds/${guildId}/channels`)).body.map((c: { id: string }) => c.id)).not.toContain(secretId);
-      await owner.put(`/channels/${secretId}/permissions/${bobUser.id}`, { type: 1, allow: String(1 << 10), deny: String(1 << 11) });
+      expect(
+        (await bob.get(`/guilds/${guildId}/channels`)).body.map((c: { id: string }) => c.id),
+      ).not.toContain(secretId);
+      await owner.put(`/channels/${secretId}/permissions/${bobUser.id}`, {
+        type: 1,
+        allow: String(1 << 10),
+        deny: String(1 << 11),
+      });
       expect((await bob.get(`/channels/${secretId}/messages`)).status).toBe(200);
       const readOnly = await bob.post(`/channels/${secretId}/messages`, { content: 'x' });
       expect(readOnly.status).toBe(403);
       expect(readOnly.body.code).toBe(50013);
-      expect((await bob.put(`/channels/${secretId}/permissions/${bobUser.id}`, { type: 1, allow: '0' })).status).toBe(403);
+      expect(
+        (await bob.put(`/channels/${secretId}/permissions/${bobUser.id}`, { type: 1, allow: '0' })).status,
+      ).toBe(403);
       expect((await owner.delete(`/channels/${secretId}/permissions/${bobUser.id}`)).status).toBe(204);
       expect((await bob.get(`/channels/${secretId}`)).status).toBe(404);
       expect((await owner.put(`/channels/${secretId}/permissions/1234`, { type: 0 })).status).toBe(404);
@@ -346,11 +432,18 @@ describe('REST chat API (monolith on SQLite)', () => {
     });
 
     it('removing SEND_MESSAGES from @everyone makes sends 403 for plain members', async () => {
-      const everyone = (await owner.get(`/guilds/${guildId}/roles`)).body.find((r: { id: string }) => r.id === guildId);
+      const everyone = (await owner.get(`/guilds/${guildId}/roles`)).body.find(
+        (r: { id: string }) => r.id === guildId,
+      );
       const without = (BigInt(everyone.permissions) & ~(1n << 11n)).toString();
-      expect((await owner.patch(`/guilds/${guildId}/roles/${guildId}`, { permissions: without })).status).toBe(200);
+      expect(
+        (await owner.patch(`/guilds/${guildId}/roles/${guildId}`, { permissions: without })).status,
+      ).toBe(200);
       expect((await bob.post(`/channels/${generalId}/messages`, { content: 'x' })).status).toBe(403);
-      expect((await owner.patch(`/guilds/${guildId}/roles/${guildId}`, { permissions: everyone.permissions })).status).toBe(200);
+      expect(
+        (await owner.patch(`/guilds/${guildId}/roles/${guildId}`, { permissions: everyone.permissions }))
+          .status,
+      ).toBe(200);
       expect((await bob.post(`/channels/${generalId}/messages`, { content: 'back' })).status).toBe(200);
       expect((await owner.delete(`/guilds/${guildId}/roles/${guildId}`)).status).toBe(400);
     });
@@ -393,7 +486,9 @@ describe('REST chat API (monolith on SQLite)', () => {
       expect((await carol.get(`/guilds/${guildId}`)).status).toBe(404);
       expect((await owner.delete(`/users/@me/guilds/${guildId}`)).status).toBe(400);
       expect((await bob.patch(`/guilds/${guildId}`, { name: 'Hacked' })).status).toBe(403);
-      expect((await owner.patch(`/guilds/${guildId}`, { name: 'Parley HQ 2' })).body.name).toBe('Parley HQ 2');
+      expect((await owner.patch(`/guilds/${guildId}`, { name: 'Parley HQ 2' })).body.name).toBe(
+        'Parley HQ 2',
+      );
       expect((await bob.delete(`/guilds/${guildId}`)).status).toBe(403);
       const temp = await owner.post('/guilds', { name: 'Temporary' });
       const tempChannel = temp.body.channels[0].id;
@@ -408,7 +503,10 @@ describe('REST chat API (monolith on SQLite)', () => {
     it('creates a DM once, returns the same channel twice, and only recipients see it', async () => {
       const first = await bob.post('/users/@me/channels', { recipient_id: carolUser.id });
       expect(first.status).toBe(200);
-      expect(first.body).toMatchObject({ type: 1, recipients: [expect.objectContaining({ id: carolUser.id })] });
+      expect(first.body).toMatchObject({
+        type: 1,
+        recipients: [expect.objectContaining({ id: carolUser.id })],
+      });
       const second = await bob.post('/users/@me/channels', { recipient_id: carolUser.id });
       expect(second.body.id).toBe(first.body.id);
       const fromCarol = await carol.post('/users/@me/channels', { recipient_id: bobUser.id });

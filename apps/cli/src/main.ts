@@ -25,7 +25,8 @@ const commands: Record<string, Command> = {
     const config = loadConfig();
     const masked = JSON.stringify(
       config,
-      (key, value: unknown) => (/(password|secret|token|api_key)/.test(key) && typeof value === 'string' && value ? '***' : value),
+      (key, value: unknown) =>
+        /(password|secret|token|api_key)/.test(key) && typeof value === 'string' && value ? '***' : value,
       2,
     );
     process.stdout.write(`${masked}\n`);

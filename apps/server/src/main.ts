@@ -7,7 +7,9 @@ async function main(): Promise<void> {
   const app = await createHttpApp(config, ServerModule.forRoot(config));
   const server = await listen(app, config);
   installSignalHandlers(server);
-  process.stdout.write(`${JSON.stringify({ level: 30, msg: 'parley listening', url: server.url, mode: 'monolith' })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ level: 30, msg: 'parley listening', url: server.url, mode: 'monolith' })}\n`,
+  );
 }
 
 main().catch((err: unknown) => {
@@ -15,6 +17,8 @@ main().catch((err: unknown) => {
     process.stderr.write(`parley: ${err.message}\n`);
     process.exit(78); // EX_CONFIG
   }
-  process.stderr.write(`parley: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `parley: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -46,7 +46,10 @@ export class UsersController {
   }
 
   @Patch('@me')
-  updateMe(@Caller() caller: AuthContext, @ValidBody(patchMeBody) body: z.infer<typeof patchMeBody>): Promise<SelfUser> {
+  updateMe(
+    @Caller() caller: AuthContext,
+    @ValidBody(patchMeBody) body: z.infer<typeof patchMeBody>,
+  ): Promise<SelfUser> {
     return this.auth.updateMe(caller.userId, body);
   }
 

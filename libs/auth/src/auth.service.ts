@@ -1,5 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ConflictError, SnowflakeGenerator, UnauthorizedError, ValidationError, unknown } from '@parley/common';
+import {
+  ConflictError,
+  SnowflakeGenerator,
+  UnauthorizedError,
+  ValidationError,
+  unknown,
+} from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { STORAGE, type Storage, UniqueViolation, type UserRecord } from '@parley/storage';
@@ -45,14 +51,20 @@ export class AuthService {
 
   async login(input: { login: string; password: string }): Promise<Session> {
     const user = await this.storage.users.findByLogin(input.login.toLowerCase());
-    const ok = user ? await this.passwords.verify(user.passwordHash, input.password) : await this.passwords.verifyNothing(input.password);
+    const ok = user
+      ? await this.passwords.verify(user.passwordHash, input.password)
+      : await this.passwords.verifyNothing(input.password);
     if (!user || !ok) throw new UnauthorizedError('Invalid login or password');
     return { token: await this.issueToken(user.id), user: toSelfUser(user) };
   }
 
   async logout(tokenHash: string, userId: string): Promise<void> {
     await this.storage.tokens.delete(tokenHash);
-    this.bus.publish({ type: 'TOKEN_REVOKED', scope: { kind: 'user', id: userId }, data: { token_hash: tokenHash } });
+    this.bus.publish({
+      type: 'TOKEN_REVOKED',
+      scope: { kind: 'user', id: userId },
+      data: { token_hash: tokenHash },
+    });
   }
 
   /** Resolves a bearer token to its user id, or null when unknown, revoked or expired. */
@@ -89,8 +101,15 @@ export class AuthService {
     if (patch.username !== undefined && patch.username !== user.username) change.username = patch.username;
     if (patch.display_name !== undefined) change.displayName = patch.display_name;
     if (patch.password !== undefined) {
-      if (!patch.current_password || !(await this.passwords.verify(user.passwordHash, patch.current_password))) {
-        throw ValidationError.field('current_password', 'PASSWORD_DOES_NOT_MATCH', 'Current password is wrong');
+      if (
+        !patch.current_password ||
+        !(await this.passwords.verify(user.passwordHash, patch.current_password))
+      ) {
+        throw ValidationError.field(
+          'current_password',
+          'PASSWORD_DOES_NOT_MATCH',
+          'Current password is wrong',
+        );
       }
       change.passwordHash = await this.passwords.hash(patch.password);
     }
@@ -123,6 +142,10 @@ export class AuthService {
 function uniqueConflict(err: UniqueViolation): ConflictError {
   const what = err.field === 'email' ? 'Email is already registered' : 'Username is already taken';
   const conflict = new ConflictError(what, err.field === 'email' ? 40010 : 40009);
-  conflict.errors = { [err.field]: [{ code: err.field === 'email' ? 'EMAIL_ALREADY_REGISTERED' : 'USERNAME_ALREADY_TAKEN', message: what }] };
+  conflict.errors = {
+    [err.field]: [
+      { code: err.field === 'email' ? 'EMAIL_ALREADY_REGISTERED' : 'USERNAME_ALREADY_TAKEN', message: what },
+    ],
+  };
   return conflict;
 }

@@ -11,7 +11,12 @@ export class PasswordHasher {
 
   hash(password: string): Promise<string> {
     const { memory_cost, time_cost, parallelism } = this.config.auth.argon2;
-    return argon2.hash(password, { type: argon2.argon2id, memoryCost: memory_cost, timeCost: time_cost, parallelism });
+    return argon2.hash(password, {
+      type: argon2.argon2id,
+      memoryCost: memory_cost,
+      timeCost: time_cost,
+      parallelism,
+    });
   }
 
   async verify(hash: string, password: string): Promise<boolean> {

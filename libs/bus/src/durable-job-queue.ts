@@ -34,7 +34,7 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
   }
 
   register<N extends JobName>(name: N, handler: JobHandler<N>): void {
-    this.handlers.set(name, handler as (payload: never) => Promise<void>);
+    this.handlers.set(name, handler);
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {

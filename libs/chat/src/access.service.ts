@@ -45,7 +45,12 @@ const DM_PERMISSIONS =
   Permission.ATTACH_FILES;
 
 export function overwriteBits(channel: ChannelRecord): OverwriteBits[] {
-  return channel.overwrites.map((o) => ({ id: o.id, type: o.type, allow: BigInt(o.allow), deny: BigInt(o.deny) }));
+  return channel.overwrites.map((o) => ({
+    id: o.id,
+    type: o.type,
+    allow: BigInt(o.allow),
+    deny: BigInt(o.deny),
+  }));
 }
 
 /**
@@ -58,7 +63,10 @@ export class AccessService {
 
   async guild(guildId: string, userId: string): Promise<GuildAccess> {
     if (!isSnowflake(guildId)) throw unknown('guild');
-    const [guild, member] = await Promise.all([this.storage.guilds.findById(guildId), this.storage.members.find(guildId, userId)]);
+    const [guild, member] = await Promise.all([
+      this.storage.guilds.findById(guildId),
+      this.storage.members.find(guildId, userId),
+    ]);
     if (!guild || !member) throw unknown('guild');
     const roles = await this.storage.roles.list(guildId);
     return this.build(guild, member, roles);
@@ -75,18 +83,25 @@ export class AccessService {
     };
     const positions = new Map(roles.map((r) => [r.id, r.position]));
     const topPosition =
-      guild.ownerId === member.userId ? Number.POSITIVE_INFINITY : Math.max(0, ...member.roles.map((id) => positions.get(id) ?? 0));
+      guild.ownerId === member.userId
+        ? Number.POSITIVE_INFINITY
+        : Math.max(0, ...member.roles.map((id) => positions.get(id) ?? 0));
     return { guild, member, roles, subject, permissions: PermissionCalculator.base(subject), topPosition };
   }
 
   async requireGuild(guildId: string, userId: string, ...bits: bigint[]): Promise<GuildAccess> {
     const access = await this.guild(guildId, userId);
-    for (const bit of bits) if (!PermissionCalculator.has(access.permissions, bit)) throw new ForbiddenError();
+    for (const bit of bits)
+      if (!PermissionCalculator.has(access.permissions, bit)) throw new ForbiddenError();
     return access;
   }
 
   channelPermissions(access: GuildAccess, channel: ChannelRecord): bigint {
-    return PermissionCalculator.applyOverwritesFor(access.subject, access.permissions, overwriteBits(channel));
+    return PermissionCalculator.applyOverwritesFor(
+      access.subject,
+      access.permissions,
+      overwriteBits(channel),
+    );
   }
 
   /** The channel if the caller may see it (VIEW_CHANNEL, or DM recipient); 404 otherwise. */
@@ -111,7 +126,8 @@ export class AccessService {
 
   async requireChannel(channelId: string, userId: string, ...bits: bigint[]): Promise<ChannelAccess> {
     const access = await this.channel(channelId, userId);
-    for (const bit of bits) if (!PermissionCalculator.has(access.permissions, bit)) throw new ForbiddenError();
+    for (const bit of bits)
+      if (!PermissionCalculator.has(access.permissions, bit)) throw new ForbiddenError();
     return access;
   }
 
@@ -119,11 +135,12 @@ export class AccessService {
   async requireAbove(access: GuildAccess, targetUserId: string): Promise<MemberRecord> {
     const target = await this.storage.members.find(access.guild.id, targetUserId);
     if (!target) throw unknown('member');
-    if (targetUserId === access.guild.ownerId) throw new ForbiddenError('The guild owner cannot be acted upon');
+    if (targetUserId === access.guild.ownerId)
+      throw new ForbiddenError('The guild owner cannot be acted upon');
     const positions = new Map(access.roles.map((r) => [r.id, r.position]));
     const targetTop = Math.max(0, ...target.roles.map((id) => positions.get(id) ?? 0));
     if (access.topPosition <= targetTop && access.topPosition !== Number.POSITIVE_INFINITY) {
-      throw new ForbiddenError('Your highest role must be above the member\'s highest role');
+      throw new ForbiddenError("Your highest role must be above the member's highest role");
     }
     return target;
   }

@@ -76,14 +76,22 @@ export class ChannelService {
     };
     await this.storage.channels.create(channel);
     const dto = toChannel(channel, null);
-    this.bus.publish({ type: 'CHANNEL_CREATE', scope: { kind: 'guild', id: guildId }, data: dto, routing: { guildId } });
+    this.bus.publish({
+      type: 'CHANNEL_CREATE',
+      scope: { kind: 'guild', id: guildId },
+      data: dto,
+      routing: { guildId },
+    });
     return dto;
   }
 
   async get(channelId: string, userId: string): Promise<ChannelDto> {
     const { channel } = await this.access.channel(channelId, userId);
     const last = await this.storage.messages.lastMessageIds([channel.id]);
-    const recipients = channel.guildId === null ? [...(await this.users.many(channel.recipients.filter((r) => r !== userId))).values()] : undefined;
+    const recipients =
+      channel.guildId === null
+        ? [...(await this.users.many(channel.recipients.filter((r) => r !== userId))).values()]
+        : undefined;
     return toChannel(channel, last.get(channel.id) ?? null, recipients);
   }
 
@@ -92,7 +100,11 @@ export class ChannelService {
     userId: string,
     patch: { name?: string; topic?: string | null; parent_id?: string | null; position?: number },
   ): Promise<ChannelDto> {
-    const { channel, guild } = await this.access.requireChannel(channelId, userId, Permission.MANAGE_CHANNELS);
+    const { channel, guild } = await this.access.requireChannel(
+      channelId,
+      userId,
+      Permission.MANAGE_CHANNELS,
+    );
     if (!guild) throw new ForbiddenError('DM channels cannot be edited');
     const change: Partial<ChannelRecord> = {};
     if (patch.name !== undefined) change.name = patch.name;
@@ -107,7 +119,11 @@ export class ChannelService {
   }
 
   async delete(channelId: string, userId: string): Promise<ChannelDto> {
-    const { channel, guild } = await this.access.requireChannel(channelId, userId, Permission.MANAGE_CHANNELS);
+    const { channel, guild } = await this.access.requireChannel(
+      channelId,
+      userId,
+      Permission.MANAGE_CHANNELS,
+    );
     if (!guild) throw new ForbiddenError('DM channels cannot be deleted');
     await this.jobs.enqueue('channel.purge_messages', { channel_id: channelId });
     if (channel.type === ChannelType.CATEGORY) {
@@ -121,16 +137,29 @@ export class ChannelService {
     }
     await this.storage.channels.delete(channelId);
     const dto = toChannel(channel, null);
-    this.bus.publish({ type: 'CHANNEL_DELETE', scope: { kind: 'guild', id: guild.guild.id }, data: dto, routing: { guildId: guild.guild.id } });
+    this.bus.publish({
+      type: 'CHANNEL_DELETE',
+      scope: { kind: 'guild', id: guild.guild.id },
+      data: dto,
+      routing: { guildId: guild.guild.id },
+    });
     return dto;
   }
 
-  async putOverwrite(channelId: string, userId: string, overwriteId: string, input: { type: 0 | 1; allow?: string; deny?: string }): Promise<void> {
+  async putOverwrite(
+    channelId: string,
+    userId: string,
+    overwriteId: string,
+    input: { type: 0 | 1; allow?: string; deny?: string },
+  ): Promise<void> {
     const { channel, guild } = await this.access.requireChannel(channelId, userId, Permission.MANAGE_ROLES);
     if (!guild) throw new ForbiddenError('DM channels have no permission overwrites');
     const [overwrite] = await this.validateOverwrites(guild, channelId, [{ id: overwriteId, ...input }]);
     await this.storage.channels.upsertOverwrite(overwrite);
-    this.publishUpdate({ ...channel, overwrites: [...channel.overwrites.filter((o) => o.id !== overwriteId), overwrite] });
+    this.publishUpdate({
+      ...channel,
+      overwrites: [...channel.overwrites.filter((o) => o.id !== overwriteId), overwrite],
+    });
   }
 
   async deleteOverwrite(channelId: string, userId: string, overwriteId: string): Promise<void> {
@@ -158,7 +187,8 @@ export class ChannelService {
 
   async openDm(userId: string, recipientId: string): Promise<ChannelDto> {
     if (!isSnowflake(recipientId)) throw unknown('user');
-    if (recipientId === userId) throw BadRequestErrorField('recipient_id', 'You cannot open a DM with yourself');
+    if (recipientId === userId)
+      throw BadRequestErrorField('recipient_id', 'You cannot open a DM with yourself');
     const users = await this.users.many([userId, recipientId]);
     const recipient = users.get(recipientId);
     if (!recipient) throw unknown('user');
@@ -174,7 +204,9 @@ export class ChannelService {
       overwrites: [],
     };
     const { channel, created } = await this.storage.dms.findOrCreate(userId, recipientId, candidate);
-    const last = created ? null : ((await this.storage.messages.lastMessageIds([channel.id])).get(channel.id) ?? null);
+    const last = created
+      ? null
+      : ((await this.storage.messages.lastMessageIds([channel.id])).get(channel.id) ?? null);
     if (created) {
       for (const [self, other] of [
         [userId, recipientId],
@@ -195,30 +227,44 @@ export class ChannelService {
   private publishUpdate(channel: ChannelRecord): ChannelDto {
     const dto = toChannel(channel, null);
     const guildId = channel.guildId!;
-    this.bus.publish({ type: 'CHANNEL_UPDATE', scope: { kind: 'guild', id: guildId }, data: dto, routing: { guildId } });
+    this.bus.publish({
+      type: 'CHANNEL_UPDATE',
+      scope: { kind: 'guild', id: guildId },
+      data: dto,
+      routing: { guildId },
+    });
     return dto;
   }
 
   private async requireCategory(guildId: string, parentId: string, childType: number): Promise<void> {
-    if (childType === ChannelType.CATEGORY) throw BadRequestErrorField('parent_id', 'Categories cannot be nested');
+    if (childType === ChannelType.CATEGORY)
+      throw BadRequestErrorField('parent_id', 'Categories cannot be nested');
     const parent = isSnowflake(parentId) ? await this.storage.channels.findById(parentId) : null;
     if (!parent || parent.guildId !== guildId || parent.type !== ChannelType.CATEGORY) {
       throw BadRequestErrorField('parent_id', 'Not a category of this guild');
     }
   }
 
-  private async validateOverwrites(access: GuildAccess, channelId: string, inputs: OverwriteInput[]): Promise<OverwriteRecord[]> {
+  private async validateOverwrites(
+    access: GuildAccess,
+    channelId: string,
+    inputs: OverwriteInput[],
+  ): Promise<OverwriteRecord[]> {
     const roleIds = new Set(access.roles.map((r) => r.id));
     const out: OverwriteRecord[] = [];
     for (const input of inputs) {
       if (input.type === 0 && !roleIds.has(input.id)) throw unknown('role');
-      if (input.type === 1 && (!isSnowflake(input.id) || !(await this.storage.members.find(access.guild.id, input.id)))) {
+      if (
+        input.type === 1 &&
+        (!isSnowflake(input.id) || !(await this.storage.members.find(access.guild.id, input.id)))
+      ) {
         throw unknown('member');
       }
       const allow = parsePermissions(input.allow ?? '0');
       const deny = parsePermissions(input.deny ?? '0');
       // Nobody hands out through an overwrite what they could not grant through a role.
-      if (((allow | deny) & access.permissions) !== (allow | deny)) throw new ForbiddenError('Cannot set permissions you do not have');
+      if (((allow | deny) & access.permissions) !== (allow | deny))
+        throw new ForbiddenError('Cannot set permissions you do not have');
       out.push({ channelId, id: input.id, type: input.type, allow: allow.toString(), deny: deny.toString() });
     }
     return out;

@@ -22,10 +22,13 @@ import * as s from './schemas';
 
 type In<T extends z.ZodType> = z.infer<T>;
 
-const EMOJI = /^(?:\p{Extended_Pictographic}|\p{Regional_Indicator}|[\u200d\ufe0f\u20e3#*0-9]|\p{Emoji_Modifier})+$/u;
+// Sequences of pictographs, flags, keycaps, skin-tone modifiers, joiners and variation selectors.
+const EMOJI =
+  /^(?:\p{Extended_Pictographic}|\p{Regional_Indicator}|\p{Emoji_Modifier}|\u200d|\ufe0f|\u20e3|[#*0-9])+$/u;
 
 function emojiParam(raw: string): string {
-  if (raw.length === 0 || raw.length > 32 || !EMOJI.test(raw)) throw new BadRequestError('Unknown emoji', 10014);
+  if (raw.length === 0 || raw.length > 32 || !EMOJI.test(raw) || /^[#*0-9]+$/.test(raw))
+    throw new BadRequestError('Unknown emoji', 10014);
   return raw;
 }
 
@@ -40,7 +43,10 @@ export class GuildsController {
   @Post()
   @HttpCode(201)
   @RateLimit('guilds.create')
-  create(@Caller() c: AuthContext, @ValidBody(s.guildCreateBody) body: In<typeof s.guildCreateBody>): Promise<GuildFullDto> {
+  create(
+    @Caller() c: AuthContext,
+    @ValidBody(s.guildCreateBody) body: In<typeof s.guildCreateBody>,
+  ): Promise<GuildFullDto> {
     return this.guilds.create(c.userId, body.name);
   }
 
@@ -50,7 +56,11 @@ export class GuildsController {
   }
 
   @Patch(':guild_id')
-  update(@Caller() c: AuthContext, @Param('guild_id') guildId: string, @ValidBody(s.guildPatchBody) body: In<typeof s.guildPatchBody>): Promise<GuildDto> {
+  update(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @ValidBody(s.guildPatchBody) body: In<typeof s.guildPatchBody>,
+  ): Promise<GuildDto> {
     return this.guilds.update(guildId, c.userId, body);
   }
 
@@ -67,17 +77,29 @@ export class GuildsController {
 
   @Post(':guild_id/channels')
   @HttpCode(201)
-  createChannel(@Caller() c: AuthContext, @Param('guild_id') guildId: string, @ValidBody(s.channelCreateBody) body: In<typeof s.channelCreateBody>): Promise<ChannelDto> {
+  createChannel(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @ValidBody(s.channelCreateBody) body: In<typeof s.channelCreateBody>,
+  ): Promise<ChannelDto> {
     return this.channels.create(guildId, c.userId, body);
   }
 
   @Get(':guild_id/members')
-  listMembers(@Caller() c: AuthContext, @Param('guild_id') guildId: string, @ValidQuery(s.memberListQuery) q: In<typeof s.memberListQuery>): Promise<MemberDto[]> {
+  listMembers(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @ValidQuery(s.memberListQuery) q: In<typeof s.memberListQuery>,
+  ): Promise<MemberDto[]> {
     return this.guilds.listMembers(guildId, c.userId, q.limit, q.after);
   }
 
   @Get(':guild_id/members/:user_id')
-  getMember(@Caller() c: AuthContext, @Param('guild_id') guildId: string, @Param('user_id') userId: string): Promise<MemberDto> {
+  getMember(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('user_id') userId: string,
+  ): Promise<MemberDto> {
     return this.guilds.getMember(guildId, c.userId, userId === '@me' ? c.userId : userId);
   }
 
@@ -93,29 +115,50 @@ export class GuildsController {
 
   @Delete(':guild_id/members/:user_id')
   @HttpCode(204)
-  kick(@Caller() c: AuthContext, @Param('guild_id') guildId: string, @Param('user_id') userId: string): Promise<void> {
+  kick(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('user_id') userId: string,
+  ): Promise<void> {
     return this.guilds.kick(guildId, c.userId, userId);
   }
 
   @Get(':guild_id/bans')
-  listBans(@Caller() c: AuthContext, @Param('guild_id') guildId: string, @ValidQuery(s.memberListQuery) q: In<typeof s.memberListQuery>): Promise<BanDto[]> {
+  listBans(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @ValidQuery(s.memberListQuery) q: In<typeof s.memberListQuery>,
+  ): Promise<BanDto[]> {
     return this.guilds.listBans(guildId, c.userId, q.limit, q.after);
   }
 
   @Get(':guild_id/bans/:user_id')
-  getBan(@Caller() c: AuthContext, @Param('guild_id') guildId: string, @Param('user_id') userId: string): Promise<BanDto> {
+  getBan(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('user_id') userId: string,
+  ): Promise<BanDto> {
     return this.guilds.getBan(guildId, c.userId, userId);
   }
 
   @Put(':guild_id/bans/:user_id')
   @HttpCode(204)
-  ban(@Caller() c: AuthContext, @Param('guild_id') guildId: string, @Param('user_id') userId: string, @ValidBody(s.banBody) body: In<typeof s.banBody>): Promise<void> {
+  ban(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('user_id') userId: string,
+    @ValidBody(s.banBody) body: In<typeof s.banBody>,
+  ): Promise<void> {
     return this.guilds.ban(guildId, c.userId, userId, body?.reason ?? null);
   }
 
   @Delete(':guild_id/bans/:user_id')
   @HttpCode(204)
-  unban(@Caller() c: AuthContext, @Param('guild_id') guildId: string, @Param('user_id') userId: string): Promise<void> {
+  unban(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('user_id') userId: string,
+  ): Promise<void> {
     return this.guilds.unban(guildId, c.userId, userId);
   }
 
@@ -126,7 +169,11 @@ export class GuildsController {
 
   @Post(':guild_id/roles')
   @HttpCode(201)
-  createRole(@Caller() c: AuthContext, @Param('guild_id') guildId: string, @ValidBody(s.roleBody) body: In<typeof s.roleBody>): Promise<RoleDto> {
+  createRole(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @ValidBody(s.roleBody) body: In<typeof s.roleBody>,
+  ): Promise<RoleDto> {
     return this.guilds.createRole(guildId, c.userId, body);
   }
 
@@ -142,7 +189,11 @@ export class GuildsController {
 
   @Delete(':guild_id/roles/:role_id')
   @HttpCode(204)
-  deleteRole(@Caller() c: AuthContext, @Param('guild_id') guildId: string, @Param('role_id') roleId: string): Promise<void> {
+  deleteRole(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('role_id') roleId: string,
+  ): Promise<void> {
     return this.guilds.deleteRole(guildId, c.userId, roleId);
   }
 
@@ -167,7 +218,11 @@ export class ChannelsController {
   }
 
   @Patch(':channel_id')
-  update(@Caller() c: AuthContext, @Param('channel_id') channelId: string, @ValidBody(s.channelPatchBody) body: In<typeof s.channelPatchBody>): Promise<ChannelDto> {
+  update(
+    @Caller() c: AuthContext,
+    @Param('channel_id') channelId: string,
+    @ValidBody(s.channelPatchBody) body: In<typeof s.channelPatchBody>,
+  ): Promise<ChannelDto> {
     return this.channels.update(channelId, c.userId, body);
   }
 
@@ -189,19 +244,31 @@ export class ChannelsController {
 
   @Delete(':channel_id/permissions/:overwrite_id')
   @HttpCode(204)
-  deleteOverwrite(@Caller() c: AuthContext, @Param('channel_id') channelId: string, @Param('overwrite_id') overwriteId: string): Promise<void> {
+  deleteOverwrite(
+    @Caller() c: AuthContext,
+    @Param('channel_id') channelId: string,
+    @Param('overwrite_id') overwriteId: string,
+  ): Promise<void> {
     return this.channels.deleteOverwrite(channelId, c.userId, overwriteId);
   }
 
   @Get(':channel_id/messages')
-  history(@Caller() c: AuthContext, @Param('channel_id') channelId: string, @ValidQuery(s.historyQuery) q: In<typeof s.historyQuery>): Promise<MessageDto[]> {
+  history(
+    @Caller() c: AuthContext,
+    @Param('channel_id') channelId: string,
+    @ValidQuery(s.historyQuery) q: In<typeof s.historyQuery>,
+  ): Promise<MessageDto[]> {
     return this.messages.history(channelId, c.userId, q);
   }
 
   @Post(':channel_id/messages')
   @HttpCode(200)
   @RateLimit('messages.create', 'channel_id')
-  send(@Caller() c: AuthContext, @Param('channel_id') channelId: string, @ValidBody(s.messageCreateBody) body: In<typeof s.messageCreateBody>): Promise<MessageDto> {
+  send(
+    @Caller() c: AuthContext,
+    @Param('channel_id') channelId: string,
+    @ValidBody(s.messageCreateBody) body: In<typeof s.messageCreateBody>,
+  ): Promise<MessageDto> {
     if (body.attachment_ids && body.attachment_ids.length > 0) {
       throw new BadRequestError('Attachments are not available on this instance yet', 50035);
     }
@@ -209,7 +276,11 @@ export class ChannelsController {
   }
 
   @Get(':channel_id/messages/:message_id')
-  getMessage(@Caller() c: AuthContext, @Param('channel_id') channelId: string, @Param('message_id') messageId: string): Promise<MessageDto> {
+  getMessage(
+    @Caller() c: AuthContext,
+    @Param('channel_id') channelId: string,
+    @Param('message_id') messageId: string,
+  ): Promise<MessageDto> {
     return this.messages.get(channelId, c.userId, messageId);
   }
 
@@ -225,21 +296,35 @@ export class ChannelsController {
 
   @Delete(':channel_id/messages/:message_id')
   @HttpCode(204)
-  deleteMessage(@Caller() c: AuthContext, @Param('channel_id') channelId: string, @Param('message_id') messageId: string): Promise<void> {
+  deleteMessage(
+    @Caller() c: AuthContext,
+    @Param('channel_id') channelId: string,
+    @Param('message_id') messageId: string,
+  ): Promise<void> {
     return this.messages.delete(channelId, c.userId, messageId);
   }
 
   @Put(':channel_id/messages/:message_id/reactions/:emoji/@me')
   @HttpCode(204)
   @RateLimit('reactions.write', 'channel_id')
-  react(@Caller() c: AuthContext, @Param('channel_id') channelId: string, @Param('message_id') messageId: string, @Param('emoji') emoji: string): Promise<void> {
+  react(
+    @Caller() c: AuthContext,
+    @Param('channel_id') channelId: string,
+    @Param('message_id') messageId: string,
+    @Param('emoji') emoji: string,
+  ): Promise<void> {
     return this.messages.react(channelId, c.userId, messageId, emojiParam(emoji));
   }
 
   @Delete(':channel_id/messages/:message_id/reactions/:emoji/@me')
   @HttpCode(204)
   @RateLimit('reactions.write', 'channel_id')
-  unreact(@Caller() c: AuthContext, @Param('channel_id') channelId: string, @Param('message_id') messageId: string, @Param('emoji') emoji: string): Promise<void> {
+  unreact(
+    @Caller() c: AuthContext,
+    @Param('channel_id') channelId: string,
+    @Param('message_id') messageId: string,
+    @Param('emoji') emoji: string,
+  ): Promise<void> {
     return this.messages.unreact(channelId, c.userId, messageId, emojiParam(emoji));
   }
 
@@ -263,14 +348,25 @@ export class ChannelsController {
 
   @Post(':channel_id/messages/:message_id/ack')
   @HttpCode(204)
-  ack(@Caller() c: AuthContext, @Param('channel_id') channelId: string, @Param('message_id') messageId: string): Promise<void> {
+  ack(
+    @Caller() c: AuthContext,
+    @Param('channel_id') channelId: string,
+    @Param('message_id') messageId: string,
+  ): Promise<void> {
     return this.messages.ack(channelId, c.userId, messageId);
   }
 
   @Post(':channel_id/invites')
   @HttpCode(201)
-  createInvite(@Caller() c: AuthContext, @Param('channel_id') channelId: string, @ValidBody(s.inviteCreateBody) body: In<typeof s.inviteCreateBody>): Promise<InviteDto> {
-    return this.guilds.createInvite(channelId, c.userId, { max_age: body?.max_age ?? 86_400, max_uses: body?.max_uses ?? 0 });
+  createInvite(
+    @Caller() c: AuthContext,
+    @Param('channel_id') channelId: string,
+    @ValidBody(s.inviteCreateBody) body: In<typeof s.inviteCreateBody>,
+  ): Promise<InviteDto> {
+    return this.guilds.createInvite(channelId, c.userId, {
+      max_age: body?.max_age ?? 86_400,
+      max_uses: body?.max_uses ?? 0,
+    });
   }
 }
 
@@ -325,7 +421,10 @@ export class MeController {
 
   @Post('channels')
   @HttpCode(200)
-  openDm(@Caller() c: AuthContext, @ValidBody(s.dmCreateBody) body: In<typeof s.dmCreateBody>): Promise<ChannelDto> {
+  openDm(
+    @Caller() c: AuthContext,
+    @ValidBody(s.dmCreateBody) body: In<typeof s.dmCreateBody>,
+  ): Promise<ChannelDto> {
     return this.channels.openDm(c.userId, body.recipient_id);
   }
 

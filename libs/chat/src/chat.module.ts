@@ -12,7 +12,15 @@ import { UserDirectory } from './users.directory';
 @Module({
   imports: [AuthModule],
   controllers: [GuildsController, ChannelsController, InvitesController, MeController],
-  providers: [AccessService, UserDirectory, GuildService, ChannelService, MessageService, ReadyService, PurgeJobs],
+  providers: [
+    AccessService,
+    UserDirectory,
+    GuildService,
+    ChannelService,
+    MessageService,
+    ReadyService,
+    PurgeJobs,
+  ],
   exports: [AccessService, UserDirectory, GuildService, ChannelService, MessageService, ReadyService],
 })
 export class ChatModule {}

@@ -71,7 +71,11 @@ export class GuildService {
     };
     const owner: MemberRecord = { guildId: guild.id, userId: ownerId, nick: null, roles: [], joinedAt: now };
     await this.storage.guilds.createWithDefaults(guild, everyone, [general], owner);
-    const full: GuildFullDto = { ...toGuild(guild), channels: [toChannel(general, null)], roles: [toRole(everyone)] };
+    const full: GuildFullDto = {
+      ...toGuild(guild),
+      channels: [toChannel(general, null)],
+      roles: [toRole(everyone)],
+    };
     this.bus.publish({
       type: 'GUILD_CREATE',
       scope: { kind: 'user', id: ownerId },
@@ -104,18 +108,28 @@ export class GuildService {
     return (await this.storage.guilds.findByIds(ids)).map(toGuild);
   }
 
-  async update(guildId: string, userId: string, patch: { name?: string; owner_id?: string }): Promise<GuildDto> {
+  async update(
+    guildId: string,
+    userId: string,
+    patch: { name?: string; owner_id?: string },
+  ): Promise<GuildDto> {
     const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_GUILD);
     const change: { name?: string; ownerId?: string } = {};
     if (patch.name !== undefined) change.name = patch.name;
     if (patch.owner_id !== undefined && patch.owner_id !== access.guild.ownerId) {
       if (userId !== access.guild.ownerId) throw new ForbiddenError('Only the owner can transfer the guild');
-      if (!isSnowflake(patch.owner_id) || !(await this.storage.members.find(guildId, patch.owner_id))) throw unknown('member');
+      if (!isSnowflake(patch.owner_id) || !(await this.storage.members.find(guildId, patch.owner_id)))
+        throw unknown('member');
       change.ownerId = patch.owner_id;
     }
     if (Object.keys(change).length > 0) await this.storage.guilds.update(guildId, change);
     const dto = toGuild({ ...access.guild, ...change });
-    this.bus.publish({ type: 'GUILD_UPDATE', scope: { kind: 'guild', id: guildId }, data: dto, routing: { guildId } });
+    this.bus.publish({
+      type: 'GUILD_UPDATE',
+      scope: { kind: 'guild', id: guildId },
+      data: dto,
+      routing: { guildId },
+    });
     return dto;
   }
 
@@ -124,7 +138,10 @@ export class GuildService {
     if (access.guild.ownerId !== userId) throw new ForbiddenError('Only the owner can delete the guild');
     const channels = await this.storage.channels.listByGuild(guildId);
     // The purge job is queued first: if the process dies after it, the job still removes the messages.
-    await this.jobs.enqueue('guild.purge_messages', { guild_id: guildId, channel_ids: channels.map((c) => c.id) });
+    await this.jobs.enqueue('guild.purge_messages', {
+      guild_id: guildId,
+      channel_ids: channels.map((c) => c.id),
+    });
     await this.storage.guilds.delete(guildId);
     this.bus.publish({
       type: 'GUILD_DELETE',
@@ -162,7 +179,12 @@ export class GuildService {
     return toMember(member, user);
   }
 
-  async updateMember(guildId: string, userId: string, targetId: string, patch: { nick?: string | null; roles?: string[] }): Promise<MemberDto> {
+  async updateMember(
+    guildId: string,
+    userId: string,
+    targetId: string,
+    patch: { nick?: string | null; roles?: string[] },
+  ): Promise<MemberDto> {
     const access = await this.access.guild(guildId, userId);
     if (!isSnowflake(targetId)) throw unknown('member');
     const self = targetId === userId;
@@ -185,10 +207,14 @@ export class GuildService {
         const role = known.get(roleId);
         if (!role || roleId === guildId) throw unknown('role');
       }
-      const changed = [...wanted.filter((id) => !before.has(id)), ...target.roles.filter((id) => !wanted.includes(id))];
+      const changed = [
+        ...wanted.filter((id) => !before.has(id)),
+        ...target.roles.filter((id) => !wanted.includes(id)),
+      ];
       for (const roleId of changed) {
         const role = known.get(roleId);
-        if (role && role.position >= access.topPosition) throw new ForbiddenError('Cannot assign a role at or above your highest role');
+        if (role && role.position >= access.topPosition)
+          throw new ForbiddenError('Cannot assign a role at or above your highest role');
       }
       change.roles = wanted;
     }
@@ -242,7 +268,11 @@ export class GuildService {
     if (member) await this.access.requireAbove(access, targetId);
     else if (targetId === access.guild.ownerId) throw new ForbiddenError('The guild owner cannot be banned');
     await this.storage.bans.put({ guildId, userId: targetId, reason, createdAt: Date.now() });
-    this.bus.publish({ type: 'GUILD_BAN_ADD', scope: { kind: 'guild', id: guildId }, data: { guild_id: guildId, user } });
+    this.bus.publish({
+      type: 'GUILD_BAN_ADD',
+      scope: { kind: 'guild', id: guildId },
+      data: { guild_id: guildId, user },
+    });
     if (member) await this.removeMember(guildId, targetId);
   }
 
@@ -250,7 +280,12 @@ export class GuildService {
     await this.access.requireGuild(guildId, userId, Permission.BAN_MEMBERS);
     const ban = isSnowflake(targetId) ? await this.storage.bans.find(guildId, targetId) : null;
     if (!ban) throw unknown('ban');
-    const user = (await this.users.one(targetId)) ?? { id: targetId, username: 'deleted_user', display_name: null, avatar: null };
+    const user = (await this.users.one(targetId)) ?? {
+      id: targetId,
+      username: 'deleted_user',
+      display_name: null,
+      avatar: null,
+    };
     return toBan(ban, user);
   }
 
@@ -258,7 +293,12 @@ export class GuildService {
     await this.access.requireGuild(guildId, userId, Permission.BAN_MEMBERS);
     const bans = await this.storage.bans.list(guildId, { limit, after });
     const users = await this.users.many(bans.map((b) => b.userId));
-    return bans.map((b) => toBan(b, users.get(b.userId) ?? { id: b.userId, username: 'deleted_user', display_name: null, avatar: null }));
+    return bans.map((b) =>
+      toBan(
+        b,
+        users.get(b.userId) ?? { id: b.userId, username: 'deleted_user', display_name: null, avatar: null },
+      ),
+    );
   }
 
   async unban(guildId: string, userId: string, targetId: string): Promise<void> {
@@ -267,7 +307,11 @@ export class GuildService {
     if (!ban) throw unknown('ban');
     await this.storage.bans.delete(guildId, targetId);
     const user = await this.users.one(targetId);
-    this.bus.publish({ type: 'GUILD_BAN_REMOVE', scope: { kind: 'guild', id: guildId }, data: { guild_id: guildId, user: user ?? { id: targetId } } });
+    this.bus.publish({
+      type: 'GUILD_BAN_REMOVE',
+      scope: { kind: 'guild', id: guildId },
+      data: { guild_id: guildId, user: user ?? { id: targetId } },
+    });
   }
 
   // --- roles --------------------------------------------------------------------------------
@@ -285,7 +329,8 @@ export class GuildService {
     const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_ROLES);
     const permissions = this.grantable(access, input.permissions ?? '0');
     const position = input.position ?? 1;
-    if (position >= access.topPosition) throw new ForbiddenError('Cannot create a role at or above your highest role');
+    if (position >= access.topPosition)
+      throw new ForbiddenError('Cannot create a role at or above your highest role');
     const role: RoleRecord = {
       id: this.ids.next(),
       guildId,
@@ -296,7 +341,11 @@ export class GuildService {
     };
     await this.storage.roles.create(role);
     const dto = toRole(role);
-    this.bus.publish({ type: 'GUILD_ROLE_CREATE', scope: { kind: 'guild', id: guildId }, data: { guild_id: guildId, role: dto } });
+    this.bus.publish({
+      type: 'GUILD_ROLE_CREATE',
+      scope: { kind: 'guild', id: guildId },
+      data: { guild_id: guildId, role: dto },
+    });
     return dto;
   }
 
@@ -310,16 +359,19 @@ export class GuildService {
     const role = access.roles.find((r) => r.id === roleId);
     if (!role) throw unknown('role');
     const isEveryone = roleId === guildId;
-    if (!isEveryone && role.position >= access.topPosition) throw new ForbiddenError('Cannot edit a role at or above your highest role');
+    if (!isEveryone && role.position >= access.topPosition)
+      throw new ForbiddenError('Cannot edit a role at or above your highest role');
     if (isEveryone && (patch.name !== undefined || patch.position !== undefined)) {
       throw new BadRequestError('The @everyone role can only change its permissions and color');
     }
     const change: Partial<RoleRecord> = {};
     if (patch.name !== undefined) change.name = patch.name;
     if (patch.color !== undefined) change.color = patch.color;
-    if (patch.permissions !== undefined) change.permissions = this.grantable(access, patch.permissions, role.permissions);
+    if (patch.permissions !== undefined)
+      change.permissions = this.grantable(access, patch.permissions, role.permissions);
     if (patch.position !== undefined) {
-      if (patch.position >= access.topPosition) throw new ForbiddenError('Cannot move a role at or above your highest role');
+      if (patch.position >= access.topPosition)
+        throw new ForbiddenError('Cannot move a role at or above your highest role');
       change.position = Math.max(1, patch.position);
     }
     if (Object.keys(change).length > 0) await this.storage.roles.update(guildId, roleId, change);
@@ -338,7 +390,8 @@ export class GuildService {
     const role = access.roles.find((r) => r.id === roleId);
     if (!role) throw unknown('role');
     if (roleId === guildId) throw new BadRequestError('The @everyone role cannot be deleted');
-    if (role.position >= access.topPosition) throw new ForbiddenError('Cannot delete a role at or above your highest role');
+    if (role.position >= access.topPosition)
+      throw new ForbiddenError('Cannot delete a role at or above your highest role');
     await this.storage.roles.delete(guildId, roleId);
     this.bus.publish({
       type: 'GUILD_ROLE_DELETE',
@@ -352,7 +405,8 @@ export class GuildService {
   private grantable(access: GuildAccess, requested: string, current = '0'): string {
     const wanted = parsePermissions(requested);
     const added = wanted & ~BigInt(current);
-    if ((added & access.permissions) !== added) throw new ForbiddenError('Cannot grant permissions you do not have');
+    if ((added & access.permissions) !== added)
+      throw new ForbiddenError('Cannot grant permissions you do not have');
     return wanted.toString();
   }
 
@@ -362,11 +416,23 @@ export class GuildService {
 
   // --- invites ------------------------------------------------------------------------------
 
-  async createInvite(channelId: string, userId: string, input: { max_age: number; max_uses: number }): Promise<InviteDto> {
+  async createInvite(
+    channelId: string,
+    userId: string,
+    input: { max_age: number; max_uses: number },
+  ): Promise<InviteDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.CREATE_INSTANT_INVITE);
     if (!access.guild) throw new BadRequestError('Invites exist only for guild channels', 50024);
     const now = Date.now();
-    const base = { guildId: access.guild.guild.id, channelId, inviterId: userId, maxAge: input.max_age, maxUses: input.max_uses, uses: 0, createdAt: now };
+    const base = {
+      guildId: access.guild.guild.id,
+      channelId,
+      inviterId: userId,
+      maxAge: input.max_age,
+      maxUses: input.max_uses,
+      uses: 0,
+      createdAt: now,
+    };
     const expiresAt = input.max_age > 0 ? now + input.max_age * 1000 : null;
     for (let attempt = 0; ; attempt++) {
       const invite = { ...base, code: inviteCode(), expiresAt };
@@ -382,10 +448,14 @@ export class GuildService {
   async listInvites(guildId: string, userId: string): Promise<InviteDto[]> {
     const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_GUILD);
     const now = Date.now();
-    const invites = (await this.storage.invites.listByGuild(guildId)).filter((i) => i.expiresAt === null || i.expiresAt > now);
+    const invites = (await this.storage.invites.listByGuild(guildId)).filter(
+      (i) => i.expiresAt === null || i.expiresAt > now,
+    );
     const inviters = await this.users.many(invites.map((i) => i.inviterId));
     const channels = new Map((await this.storage.channels.listByGuild(guildId)).map((c) => [c.id, c]));
-    return invites.map((i) => toInvite(i, access.guild, channels.get(i.channelId) ?? null, inviters.get(i.inviterId) ?? null));
+    return invites.map((i) =>
+      toInvite(i, access.guild, channels.get(i.channelId) ?? null, inviters.get(i.inviterId) ?? null),
+    );
   }
 
   async getInvite(code: string): Promise<InviteDto> {
@@ -408,7 +478,8 @@ export class GuildService {
     if (await this.storage.members.find(guild.id, userId)) {
       return { ...toInvite(invite, guild, channel, inviter), new_member: false };
     }
-    if (await this.storage.bans.find(guild.id, userId)) throw new ForbiddenError('You are banned from this guild', 40007);
+    if (await this.storage.bans.find(guild.id, userId))
+      throw new ForbiddenError('You are banned from this guild', 40007);
     if (!(await this.storage.invites.use(code, Date.now()))) throw unknown('invite');
     const member: MemberRecord = { guildId: guild.id, userId, nick: null, roles: [], joinedAt: Date.now() };
     await this.storage.members.add(member);
@@ -423,7 +494,12 @@ export class GuildService {
     }
     const roles = await this.storage.roles.list(guild.id);
     const full = await this.full(this.access.build(guild, member, roles));
-    this.bus.publish({ type: 'GUILD_CREATE', scope: { kind: 'user', id: userId }, data: full, routing: { guildId: guild.id, userId } });
+    this.bus.publish({
+      type: 'GUILD_CREATE',
+      scope: { kind: 'user', id: userId },
+      data: full,
+      routing: { guildId: guild.id, userId },
+    });
     return { ...toInvite({ ...invite, uses: invite.uses + 1 }, guild, channel, inviter), new_member: true };
   }
 
@@ -436,7 +512,11 @@ export class GuildService {
     const channel = await this.storage.channels.findById(invite.channelId);
     const canManage =
       PermissionCalculator.has(access.permissions, Permission.MANAGE_GUILD) ||
-      (channel !== null && PermissionCalculator.has(this.access.channelPermissions(access, channel), Permission.MANAGE_CHANNELS));
+      (channel !== null &&
+        PermissionCalculator.has(
+          this.access.channelPermissions(access, channel),
+          Permission.MANAGE_CHANNELS,
+        ));
     if (!canManage) throw new ForbiddenError();
     await this.storage.invites.delete(code);
     return toInvite(invite, access.guild, channel, await this.users.one(invite.inviterId));
@@ -446,7 +526,11 @@ export class GuildService {
     if (!/^[A-Za-z0-9]{1,32}$/.test(code)) throw unknown('invite');
     const invite = await this.storage.invites.find(code);
     const now = Date.now();
-    if (!invite || (invite.expiresAt !== null && invite.expiresAt <= now) || (invite.maxUses > 0 && invite.uses >= invite.maxUses)) {
+    if (
+      !invite ||
+      (invite.expiresAt !== null && invite.expiresAt <= now) ||
+      (invite.maxUses > 0 && invite.uses >= invite.maxUses)
+    ) {
       throw unknown('invite');
     }
     return invite;

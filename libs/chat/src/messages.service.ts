@@ -61,7 +61,11 @@ export class MessageService {
     return dto;
   }
 
-  async create(channelId: string, userId: string, input: { content?: string; nonce?: string }): Promise<MessageDto> {
+  async create(
+    channelId: string,
+    userId: string,
+    input: { content?: string; nonce?: string },
+  ): Promise<MessageDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.SEND_MESSAGES);
     const content = input.content ?? '';
     if (content.trim().length === 0) {
@@ -85,9 +89,13 @@ export class MessageService {
       nonce: input.nonce ?? null,
     };
     // The author and mentioned users are read while the write is in flight: no read-before-write.
-    const [users] = await Promise.all([this.users.many([userId, ...mentions]), this.storage.messages.create(message)]);
+    const [users] = await Promise.all([
+      this.users.many([userId, ...mentions]),
+      this.storage.messages.create(message),
+    ]);
     const known = message.mentions.filter((id) => users.has(id) && id !== userId);
-    if (known.length !== message.mentions.length) message.mentions = message.mentions.filter((id) => users.has(id));
+    if (known.length !== message.mentions.length)
+      message.mentions = message.mentions.filter((id) => users.has(id));
     if (known.length > 0) await this.storage.readStates.incrementMentions(message.channelId, known);
     const dto = toMessage(message, users);
     this.bus.publish({ type: 'MESSAGE_CREATE', scope: channelScope(access.channel), data: dto });
@@ -97,20 +105,33 @@ export class MessageService {
   async edit(channelId: string, userId: string, messageId: string, content: string): Promise<MessageDto> {
     const access = await this.access.channel(channelId, userId);
     const message = await this.find(access.channel.id, messageId);
-    if (message.authorId !== userId) throw new ForbiddenError('Cannot edit a message authored by another user', 50005);
+    if (message.authorId !== userId)
+      throw new ForbiddenError('Cannot edit a message authored by another user', 50005);
     const { mentions, mentionEveryone } = this.parseMentions(access, content);
     const editedAt = Date.now();
-    await this.storage.messages.update(access.channel.id, messageId, { content, editedAt, mentions, mentionEveryone });
+    await this.storage.messages.update(access.channel.id, messageId, {
+      content,
+      editedAt,
+      mentions,
+      mentionEveryone,
+    });
     const updated: MessageRecord = { ...message, content, editedAt, mentions, mentionEveryone };
     const [dto] = await this.render(access.channel.id, [updated], userId);
-    this.bus.publish({ type: 'MESSAGE_UPDATE', scope: channelScope(access.channel), data: { ...dto, reactions: undefined } });
+    this.bus.publish({
+      type: 'MESSAGE_UPDATE',
+      scope: channelScope(access.channel),
+      data: { ...dto, reactions: undefined },
+    });
     return dto;
   }
 
   async delete(channelId: string, userId: string, messageId: string): Promise<void> {
     const access = await this.access.channel(channelId, userId);
     const message = await this.find(access.channel.id, messageId);
-    if (message.authorId !== userId && !PermissionCalculator.has(access.permissions, Permission.MANAGE_MESSAGES)) {
+    if (
+      message.authorId !== userId &&
+      !PermissionCalculator.has(access.permissions, Permission.MANAGE_MESSAGES)
+    ) {
       throw new ForbiddenError();
     }
     await this.storage.messages.delete(access.channel.id, messageId);
@@ -118,7 +139,11 @@ export class MessageService {
     this.bus.publish({
       type: 'MESSAGE_DELETE',
       scope: channelScope(access.channel),
-      data: { id: messageId, channel_id: access.channel.id, ...(access.channel.guildId ? { guild_id: access.channel.guildId } : {}) },
+      data: {
+        id: messageId,
+        channel_id: access.channel.id,
+        ...(access.channel.guildId ? { guild_id: access.channel.guildId } : {}),
+      },
     });
   }
 
@@ -130,7 +155,8 @@ export class MessageService {
     const counts = await this.storage.reactions.counts(access.channel.id, [messageId], userId);
     const exists = counts.some((c) => c.emoji === emoji);
     // Adding to an existing reaction needs only history access; starting a new one needs ADD_REACTIONS.
-    if (!exists && !PermissionCalculator.has(access.permissions, Permission.ADD_REACTIONS)) throw new ForbiddenError();
+    if (!exists && !PermissionCalculator.has(access.permissions, Permission.ADD_REACTIONS))
+      throw new ForbiddenError();
     if (await this.storage.reactions.add(access.channel.id, messageId, emoji, userId)) {
       this.bus.publish({
         type: 'MESSAGE_REACTION_ADD',
@@ -152,7 +178,14 @@ export class MessageService {
     }
   }
 
-  async reactors(channelId: string, userId: string, messageId: string, emoji: string, limit: number, after?: string): Promise<PublicUser[]> {
+  async reactors(
+    channelId: string,
+    userId: string,
+    messageId: string,
+    emoji: string,
+    limit: number,
+    after?: string,
+  ): Promise<PublicUser[]> {
     const access = await this.access.requireChannel(channelId, userId, Permission.READ_MESSAGE_HISTORY);
     await this.find(access.channel.id, messageId);
     const ids = await this.storage.reactions.listUsers(access.channel.id, messageId, emoji, { limit, after });
@@ -200,7 +233,11 @@ export class MessageService {
 
   async readStates(userId: string): Promise<ReadStateDto[]> {
     const states = await this.storage.readStates.list(userId);
-    return states.map((s) => ({ channel_id: s.channelId, last_message_id: s.lastMessageId, mention_count: s.mentionCount }));
+    return states.map((s) => ({
+      channel_id: s.channelId,
+      last_message_id: s.lastMessageId,
+      mention_count: s.mentionCount,
+    }));
   }
 
   // --- helpers ------------------------------------------------------------------------------
@@ -211,7 +248,11 @@ export class MessageService {
     return message;
   }
 
-  private async render(channelId: string, messages: MessageRecord[], viewerId: string): Promise<MessageDto[]> {
+  private async render(
+    channelId: string,
+    messages: MessageRecord[],
+    viewerId: string,
+  ): Promise<MessageDto[]> {
     if (messages.length === 0) return [];
     const ids = new Set<string>();
     for (const m of messages) {
@@ -220,13 +261,20 @@ export class MessageService {
     }
     const [users, counts] = await Promise.all([
       this.users.many(ids),
-      this.storage.reactions.counts(channelId, messages.map((m) => m.id), viewerId),
+      this.storage.reactions.counts(
+        channelId,
+        messages.map((m) => m.id),
+        viewerId,
+      ),
     ]);
     const reactions = toReactions(counts);
     return messages.map((m) => toMessage(m, users, reactions.get(m.id)));
   }
 
-  private parseMentions(access: ChannelAccess, content: string): { mentions: string[]; mentionEveryone: boolean } {
+  private parseMentions(
+    access: ChannelAccess,
+    content: string,
+  ): { mentions: string[]; mentionEveryone: boolean } {
     const mentions = new Set<string>();
     for (const match of content.matchAll(MENTION)) {
       if (mentions.size >= MAX_MENTIONS) break;

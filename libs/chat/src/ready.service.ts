@@ -36,8 +36,18 @@ export class ReadyService {
     const user = await this.storage.users.findById(userId);
     if (!user) return null;
     const guildIds = await this.storage.members.listGuildIds(userId);
-    const guilds = await Promise.all(guildIds.map((id) => this.access.guild(id, userId).then((a) => this.guilds.full(a)).catch(() => null)));
-    const [privateChannels, readStates] = await Promise.all([this.channels.listDms(userId), this.messages.readStates(userId)]);
+    const guilds = await Promise.all(
+      guildIds.map((id) =>
+        this.access
+          .guild(id, userId)
+          .then((a) => this.guilds.full(a))
+          .catch(() => null),
+      ),
+    );
+    const [privateChannels, readStates] = await Promise.all([
+      this.channels.listDms(userId),
+      this.messages.readStates(userId),
+    ]);
     return {
       user: toSelfUser(user),
       guilds: guilds.filter((g): g is GuildFullDto => g !== null),
@@ -56,7 +66,9 @@ export class ReadyService {
     }
     const channels = await this.storage.channels.listByGuild(guildId);
     return channels
-      .filter((c) => PermissionCalculator.has(this.access.channelPermissions(access, c), Permission.VIEW_CHANNEL))
+      .filter((c) =>
+        PermissionCalculator.has(this.access.channelPermissions(access, c), Permission.VIEW_CHANNEL),
+      )
       .map((c) => c.id);
   }
 }

@@ -30,7 +30,10 @@ export const channelCreateBody = z.object({
   topic: z.string().max(1024).nullable().optional(),
   parent_id: snowflake.nullable().optional(),
   position: z.number().int().min(0).max(10_000).optional(),
-  permission_overwrites: z.array(overwriteBody.extend({ id: snowflake })).max(100).optional(),
+  permission_overwrites: z
+    .array(overwriteBody.extend({ id: snowflake }))
+    .max(100)
+    .optional(),
 });
 export const channelPatchBody = z.strictObject({
   name: z.string().trim().min(1).max(100).optional(),

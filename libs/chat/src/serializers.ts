@@ -24,16 +24,38 @@ import type {
 } from '@parley/storage';
 
 export function toGuild(guild: GuildRecord): GuildDto {
-  return { id: guild.id, name: guild.name, icon: guild.icon, owner_id: guild.ownerId, created_at: isoTime(guild.createdAt) };
+  return {
+    id: guild.id,
+    name: guild.name,
+    icon: guild.icon,
+    owner_id: guild.ownerId,
+    created_at: isoTime(guild.createdAt),
+  };
 }
 
 export function toRole(role: RoleRecord): RoleDto {
-  return { id: role.id, guild_id: role.guildId, name: role.name, permissions: role.permissions, color: role.color, position: role.position };
+  return {
+    id: role.id,
+    guild_id: role.guildId,
+    name: role.name,
+    permissions: role.permissions,
+    color: role.color,
+    position: role.position,
+  };
 }
 
-export function toChannel(channel: ChannelRecord, lastMessageId: string | null, recipients?: PublicUser[]): ChannelDto {
+export function toChannel(
+  channel: ChannelRecord,
+  lastMessageId: string | null,
+  recipients?: PublicUser[],
+): ChannelDto {
   if (channel.guildId === null) {
-    return { id: channel.id, type: channel.type as ChannelTypeValue, recipients: recipients ?? [], last_message_id: lastMessageId };
+    return {
+      id: channel.id,
+      type: channel.type as ChannelTypeValue,
+      recipients: recipients ?? [],
+      last_message_id: lastMessageId,
+    };
   }
   return {
     id: channel.id,
@@ -43,20 +65,36 @@ export function toChannel(channel: ChannelRecord, lastMessageId: string | null, 
     topic: channel.topic,
     parent_id: channel.parentId,
     position: channel.position,
-    permission_overwrites: channel.overwrites.map((o) => ({ id: o.id, type: o.type, allow: o.allow, deny: o.deny })),
+    permission_overwrites: channel.overwrites.map((o) => ({
+      id: o.id,
+      type: o.type,
+      allow: o.allow,
+      deny: o.deny,
+    })),
     last_message_id: lastMessageId,
   };
 }
 
 export function toMember(member: MemberRecord, user: PublicUser): MemberDto {
-  return { guild_id: member.guildId, user, nick: member.nick, roles: member.roles, joined_at: isoTime(member.joinedAt) };
+  return {
+    guild_id: member.guildId,
+    user,
+    nick: member.nick,
+    roles: member.roles,
+    joined_at: isoTime(member.joinedAt),
+  };
 }
 
 export function toBan(ban: BanRecord, user: PublicUser): BanDto {
   return { user, reason: ban.reason };
 }
 
-export function toInvite(invite: InviteRecord, guild: GuildRecord, channel: ChannelRecord | null, inviter: PublicUser | null): InviteDto {
+export function toInvite(
+  invite: InviteRecord,
+  guild: GuildRecord,
+  channel: ChannelRecord | null,
+  inviter: PublicUser | null,
+): InviteDto {
   return {
     code: invite.code,
     guild: { id: guild.id, name: guild.name, icon: guild.icon },
@@ -78,7 +116,12 @@ export function toMessage(
   const dto: MessageDto = {
     id: message.id,
     channel_id: message.channelId,
-    author: users.get(message.authorId) ?? { id: message.authorId, username: 'deleted_user', display_name: null, avatar: null },
+    author: users.get(message.authorId) ?? {
+      id: message.authorId,
+      username: 'deleted_user',
+      display_name: null,
+      avatar: null,
+    },
     content: message.content,
     timestamp: isoTime(snowflakeTime(message.id)),
     edited_timestamp: message.editedAt === null ? null : isoTime(message.editedAt),

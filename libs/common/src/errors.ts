@@ -24,7 +24,10 @@ export class ValidationError extends DomainError {
 
 export class BadRequestError extends DomainError {
   readonly status = 400;
-  constructor(message: string, readonly code = 50035) {
+  constructor(
+    message: string,
+    readonly code = 50035,
+  ) {
     super(message);
   }
 }
@@ -39,14 +42,20 @@ export class UnauthorizedError extends DomainError {
 
 export class ForbiddenError extends DomainError {
   readonly status = 403;
-  constructor(message = 'Missing permissions', readonly code = 50013) {
+  constructor(
+    message = 'Missing permissions',
+    readonly code = 50013,
+  ) {
     super(message);
   }
 }
 
 export class NotFoundError extends DomainError {
   readonly status = 404;
-  constructor(message: string, readonly code = 10000) {
+  constructor(
+    message: string,
+    readonly code = 10000,
+  ) {
     super(message);
   }
 }
@@ -72,7 +81,10 @@ export function unknown(kind: keyof typeof UNKNOWN): NotFoundError {
 
 export class ConflictError extends DomainError {
   readonly status = 409;
-  constructor(message: string, readonly code = 40009) {
+  constructor(
+    message: string,
+    readonly code = 40009,
+  ) {
     super(message);
   }
 }
@@ -100,7 +112,10 @@ export class RateLimitedError extends DomainError {
 
 export class ServiceUnavailableError extends DomainError {
   readonly status = 503;
-  constructor(message = 'Service unavailable', readonly code = 50503) {
+  constructor(
+    message = 'Service unavailable',
+    readonly code = 50503,
+  ) {
     super(message);
   }
 }

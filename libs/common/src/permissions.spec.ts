@@ -1,4 +1,10 @@
-import { ALL_PERMISSIONS, Permission, PermissionCalculator, type OverwriteBits, type PermissionSubject } from './permissions';
+import {
+  ALL_PERMISSIONS,
+  Permission,
+  PermissionCalculator,
+  type OverwriteBits,
+  type PermissionSubject,
+} from './permissions';
 
 const G = '100';
 const ROLE_A = '201';
@@ -19,7 +25,12 @@ function subject(overrides: Partial<PermissionSubject> = {}): PermissionSubject 
   };
 }
 
-const ow = (id: string, type: 0 | 1, allow: bigint, deny: bigint): OverwriteBits => ({ id, type, allow, deny });
+const ow = (id: string, type: 0 | 1, allow: bigint, deny: bigint): OverwriteBits => ({
+  id,
+  type,
+  allow,
+  deny,
+});
 const { VIEW_CHANNEL, SEND_MESSAGES, MANAGE_MESSAGES, ADMINISTRATOR, KICK_MEMBERS } = Permission;
 
 describe('PermissionCalculator', () => {
@@ -31,11 +42,19 @@ describe('PermissionCalculator', () => {
   it('gives the owner everything, whatever the overwrites', () => {
     const owner = subject({ userId: '1' });
     expect(PermissionCalculator.base(owner)).toBe(ALL_PERMISSIONS);
-    expect(PermissionCalculator.channel(owner, [ow(G, 0, 0n, VIEW_CHANNEL), ow('1', 1, 0n, ALL_PERMISSIONS)])).toBe(ALL_PERMISSIONS);
+    expect(
+      PermissionCalculator.channel(owner, [ow(G, 0, 0n, VIEW_CHANNEL), ow('1', 1, 0n, ALL_PERMISSIONS)]),
+    ).toBe(ALL_PERMISSIONS);
   });
 
   it('gives ADMINISTRATOR everything and ignores overwrites', () => {
-    const s = subject({ rolePermissions: new Map([[G, 0n], [ROLE_A, ADMINISTRATOR]]), memberRoleIds: [ROLE_A] });
+    const s = subject({
+      rolePermissions: new Map([
+        [G, 0n],
+        [ROLE_A, ADMINISTRATOR],
+      ]),
+      memberRoleIds: [ROLE_A],
+    });
     expect(PermissionCalculator.channel(s, [ow(G, 0, 0n, VIEW_CHANNEL)])).toBe(ALL_PERMISSIONS);
   });
 
@@ -59,6 +78,9 @@ describe('PermissionCalculator', () => {
   it('denies everything in a channel the member cannot view', () => {
     const s = subject();
     expect(PermissionCalculator.channel(s, [ow(G, 0, 0n, VIEW_CHANNEL)])).toBe(0n);
-    expect(PermissionCalculator.channel(s, [ow(G, 0, 0n, VIEW_CHANNEL), ow('2', 1, VIEW_CHANNEL, 0n)]) & VIEW_CHANNEL).toBe(VIEW_CHANNEL);
+    expect(
+      PermissionCalculator.channel(s, [ow(G, 0, 0n, VIEW_CHANNEL), ow('2', 1, VIEW_CHANNEL, 0n)]) &
+        VIEW_CHANNEL,
+    ).toBe(VIEW_CHANNEL);
   });
 });

@@ -66,12 +66,20 @@ export class PermissionCalculator {
   }
 
   /** Channel permissions from an already computed base (saves recomputing it per channel). */
-  static applyOverwritesFor(subject: PermissionSubject, base: bigint, overwrites: readonly OverwriteBits[]): bigint {
+  static applyOverwritesFor(
+    subject: PermissionSubject,
+    base: bigint,
+    overwrites: readonly OverwriteBits[],
+  ): bigint {
     if (base & Permission.ADMINISTRATOR) return ALL_PERMISSIONS;
     return PermissionCalculator.applyOverwrites(base, subject, overwrites);
   }
 
-  static applyOverwrites(base: bigint, subject: PermissionSubject, overwrites: readonly OverwriteBits[]): bigint {
+  static applyOverwrites(
+    base: bigint,
+    subject: PermissionSubject,
+    overwrites: readonly OverwriteBits[],
+  ): bigint {
     let perms = base;
     const everyone = overwrites.find((o) => o.type === 0 && o.id === subject.guildId);
     if (everyone) perms = (perms & ~everyone.deny) | everyone.allow;

@@ -1,4 +1,11 @@
-import { PARLEY_EPOCH, SnowflakeGenerator, compareSnowflakes, isSnowflake, snowflakeAt, snowflakeTime } from './snowflake';
+import {
+  PARLEY_EPOCH,
+  SnowflakeGenerator,
+  compareSnowflakes,
+  isSnowflake,
+  snowflakeAt,
+  snowflakeTime,
+} from './snowflake';
 
 describe('SnowflakeGenerator', () => {
   it('encodes the time and stays within signed 64 bits', () => {

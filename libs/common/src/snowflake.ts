@@ -15,9 +15,15 @@ export class SnowflakeGenerator {
   private sequence = 0;
   private readonly worker: bigint;
 
-  constructor(regionId: number, nodeId: number, private readonly now: () => number = Date.now) {
-    if (!Number.isInteger(regionId) || regionId < 0 || regionId > 7) throw new RangeError('region id must be 0-7');
-    if (!Number.isInteger(nodeId) || nodeId < 0 || nodeId > 127) throw new RangeError('node id must be 0-127');
+  constructor(
+    regionId: number,
+    nodeId: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    if (!Number.isInteger(regionId) || regionId < 0 || regionId > 7)
+      throw new RangeError('region id must be 0-7');
+    if (!Number.isInteger(nodeId) || nodeId < 0 || nodeId > 127)
+      throw new RangeError('node id must be 0-127');
     this.worker = ((BigInt(regionId) << NODE_BITS) | BigInt(nodeId)) << SEQUENCE_BITS;
   }
 

@@ -44,7 +44,9 @@ describe('loadConfig', () => {
   });
 
   it('names an unknown key', () => {
-    expect(problems(() => loadConfig({ env: { PARLEY__DATABASE__SQLITE__PATHH: 'x' } }))).toEqual(['database.sqlite.pathh: unknown key']);
+    expect(problems(() => loadConfig({ env: { PARLEY__DATABASE__SQLITE__PATHH: 'x' } }))).toEqual([
+      'database.sqlite.pathh: unknown key',
+    ]);
     expect(problems(() => loadConfig({ env: { PARLEY__NOPE: '1' } }))).toEqual(['nope: unknown key']);
   });
 
@@ -62,16 +64,22 @@ describe('loadConfig', () => {
   it('enforces conditional rules', () => {
     const found = problems(() => loadConfig({ env: { PARLEY__STORAGE__DRIVER: 's3' } }));
     expect(found).toContain('storage.s3.bucket: required when storage.driver is "s3"');
-    expect(problems(() => loadConfig({ env: { PARLEY__DATABASE__BACKEND: 'mongodb' } }))[0]).toMatch(/^database\.backend: /);
+    expect(problems(() => loadConfig({ env: { PARLEY__DATABASE__BACKEND: 'mongodb' } }))[0]).toMatch(
+      /^database\.backend: /,
+    );
   });
 
   it('refuses an unreadable PARLEY_CONFIG', () => {
-    expect(problems(() => loadConfig({ env: { PARLEY_CONFIG: 'config/missing.json' } }))[0]).toMatch(/cannot read config file/);
+    expect(problems(() => loadConfig({ env: { PARLEY_CONFIG: 'config/missing.json' } }))[0]).toMatch(
+      /cannot read config file/,
+    );
   });
 });
 
 describe('envOverrides', () => {
   it('keeps non-JSON values as strings and ignores other variables', () => {
-    expect(envOverrides({ PARLEY__LOGGING__LEVEL: 'debug', HOME: '/root', PARLEY_CONFIG: 'x' })).toEqual({ logging: { level: 'debug' } });
+    expect(envOverrides({ PARLEY__LOGGING__LEVEL: 'debug', HOME: '/root', PARLEY_CONFIG: 'x' })).toEqual({
+      logging: { level: 'debug' },
+    });
   });
 });

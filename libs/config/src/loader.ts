@@ -98,7 +98,11 @@ export function validateConfig(tree: unknown): ParleyConfig {
 
 function locateDefaults(cwd: string): string {
   // The project root holds config/; compiled code runs from dist/, sources from libs/.
-  const candidates = [resolve(__dirname, '../../../config/default.json'), resolve(__dirname, '../../../../config/default.json'), resolve(cwd, 'config/default.json')];
+  const candidates = [
+    resolve(__dirname, '../../../config/default.json'),
+    resolve(__dirname, '../../../../config/default.json'),
+    resolve(cwd, 'config/default.json'),
+  ];
   for (const candidate of candidates) {
     try {
       readFileSync(candidate);

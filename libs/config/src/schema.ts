@@ -107,7 +107,9 @@ export const configSchema = z
       routes: z.record(z.string(), rateRule),
     }),
     jobs: z.strictObject({ poll_interval: positive(), max_attempts: positive(), concurrency: positive() }),
-    logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+    logging: z.strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    }),
     telemetry: z.strictObject({
       enabled: z.boolean(),
       sample_rate: z.number().min(0).max(1),
@@ -119,11 +121,18 @@ export const configSchema = z
     if (cfg.storage.driver === 's3') {
       for (const key of ['endpoint', 'bucket', 'region', 'access_key_id', 'secret_access_key'] as const) {
         if (!cfg.storage.s3[key]) {
-          ctx.addIssue({ code: 'custom', path: ['storage', 's3', key], message: 'required when storage.driver is "s3"' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['storage', 's3', key],
+            message: 'required when storage.driver is "s3"',
+          });
         }
       }
     }
-    if (cfg.database.backend === 'cassandra' && !(cfg.database.cassandra.local_dc in cfg.database.cassandra.replication)) {
+    if (
+      cfg.database.backend === 'cassandra' &&
+      !(cfg.database.cassandra.local_dc in cfg.database.cassandra.replication)
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['database', 'cassandra', 'replication'],

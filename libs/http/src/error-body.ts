@@ -66,12 +66,25 @@ export function mapError(err: unknown): MappedError {
   const fw = err as FrameworkError;
   const status = typeof fw?.getStatus === 'function' ? fw.getStatus() : (fw?.statusCode ?? fw?.status);
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    if (fw.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fw.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (status === 400 && /JSON/i.test(fw.message ?? ''))) {
-      return { status: 400, body: { code: 50109, message: 'The request body contains invalid JSON.' }, headers: {} };
+    if (
+      fw.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+      fw.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+      (status === 400 && /JSON/i.test(fw.message ?? ''))
+    ) {
+      return {
+        status: 400,
+        body: { code: 50109, message: 'The request body contains invalid JSON.' },
+        headers: {},
+      };
     }
     const known = STATUS_CODES[status] ?? { code: 0, message: `${status}` };
     return { status, body: { ...known }, headers: {} };
   }
   const errorId = randomUUID();
-  return { status: 500, body: { code: 0, message: 'Internal server error', error_id: errorId }, headers: {}, errorId };
+  return {
+    status: 500,
+    body: { code: 0, message: 'Internal server error', error_id: errorId },
+    headers: {},
+    errorId,
+  };
 }

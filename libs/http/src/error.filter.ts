@@ -14,7 +14,10 @@ export class HttpErrorFilter implements ExceptionFilter {
     const request = ctx.getRequest<FastifyRequest>();
     const mapped = mapError(err);
     if (mapped.errorId) {
-      this.log.error({ err, error_id: mapped.errorId, req_id: request.id, url: request.url }, 'request failed');
+      this.log.error(
+        { err, error_id: mapped.errorId, req_id: request.id, url: request.url },
+        'request failed',
+      );
     }
     void reply.status(mapped.status).headers(mapped.headers).send(mapped.body);
   }

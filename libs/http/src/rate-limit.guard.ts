@@ -16,7 +16,8 @@ export interface RateLimitOptions {
   perParam?: string;
 }
 
-export const RateLimit = (bucket: string, perParam?: string) => SetMetadata(RATE_LIMIT, { bucket, perParam } satisfies RateLimitOptions);
+export const RateLimit = (bucket: string, perParam?: string) =>
+  SetMetadata(RATE_LIMIT, { bucket, perParam } satisfies RateLimitOptions);
 
 /**
  * Per-user (per-IP before login) limits: a global bucket for every request and a route bucket where a

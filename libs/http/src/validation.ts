@@ -9,7 +9,8 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.in
   if (result.success) return result.data;
   const errors: Record<string, FieldError[]> = {};
   for (const issue of result.error.issues) {
-    const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+    const keys =
+      issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
     for (const path of keys) {
       const field = path.map(String).join('.') || '_body';
       (errors[field] ??= []).push({ code: issueCode(issue), message: issue.message });
@@ -32,7 +33,11 @@ function issueCode(issue: z.core.$ZodIssue): string {
       return 'BASE_TYPE_CHOICES';
     case 'unrecognized_keys':
       return 'UNKNOWN_FIELD';
-    default:
+    case 'custom':
+    case 'invalid_element':
+    case 'invalid_key':
+    case 'invalid_union':
+    case 'not_multiple_of':
       return 'BASE_TYPE_INVALID';
   }
 }
@@ -49,7 +54,8 @@ export const inputSchemas: InputSchemaEntry[] = [];
 function recorded(where: 'body' | 'query', decorator: (data: Wrapped) => ParameterDecorator) {
   return (schema: z.ZodType): ParameterDecorator =>
     (target, method, index) => {
-      if (method !== undefined) inputSchemas.push({ target: target.constructor, method: String(method), where, schema });
+      if (method !== undefined)
+        inputSchemas.push({ target: target.constructor, method: String(method), where, schema });
       decorator({ schema })(target, method, index);
     };
 }
@@ -62,7 +68,9 @@ interface Wrapped {
 const bodyDecorator = createParamDecorator(({ schema }: Wrapped, ctx: ExecutionContext) => {
   const body = ctx.switchToHttp().getRequest<FastifyRequest>().body;
   if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
-    throw new ValidationError({ _body: [{ code: 'BASE_TYPE_INVALID', message: 'Body must be a JSON object' }] });
+    throw new ValidationError({
+      _body: [{ code: 'BASE_TYPE_INVALID', message: 'Body must be a JSON object' }],
+    });
   }
   return parseInput(schema, body);
 });

@@ -12,7 +12,10 @@ import { Metrics } from './metrics';
       provide: AppLogger,
       inject: [PARLEY_CONFIG],
       useFactory: (config: ParleyConfig) =>
-        new AppLogger(config.logging.level, { region: config.instance.region, node: config.instance.node_id }),
+        new AppLogger(config.logging.level, {
+          region: config.instance.region,
+          node: config.instance.node_id,
+        }),
     },
     Metrics,
     Readiness,

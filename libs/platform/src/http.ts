@@ -14,7 +14,10 @@ export interface RunningServer {
 }
 
 /** Builds the Fastify-backed Nest application with the contract's edges: limits, errors, logs, metrics. */
-export async function createHttpApp(config: ParleyConfig, rootModule: unknown): Promise<NestFastifyApplication> {
+export async function createHttpApp(
+  config: ParleyConfig,
+  rootModule: unknown,
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.server.body_limit,
     trustProxy: config.server.trust_proxy,
@@ -32,7 +35,7 @@ export async function createHttpApp(config: ParleyConfig, rootModule: unknown): 
   const log = app.get(AppLogger);
   app.useLogger(log);
   const metrics = app.get(Metrics);
-  const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
+  const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
 
   // Fastify's own errors (bad JSON, body too large, wrong content type) reach HttpErrorFilter through Nest's
   // exception handler, so every error leaves in the contract's shape.
@@ -45,7 +48,14 @@ export async function createHttpApp(config: ParleyConfig, rootModule: unknown): 
     const seconds = reply.elapsedTime / 1000;
     metrics.httpDuration.observe({ method: request.method, route, status: reply.statusCode }, seconds);
     log.pino.info(
-      { req_id: request.id, method: request.method, route, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 },
+      {
+        req_id: request.id,
+        method: request.method,
+        route,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+      },
       'request',
     );
     done();
@@ -54,7 +64,11 @@ export async function createHttpApp(config: ParleyConfig, rootModule: unknown): 
 }
 
 /** Listens and installs SIGTERM/SIGINT draining: not ready, finish in-flight work, close, exit 0. */
-export async function listen(app: NestFastifyApplication, config: ParleyConfig, port = config.server.port): Promise<RunningServer> {
+export async function listen(
+  app: NestFastifyApplication,
+  config: ParleyConfig,
+  port = config.server.port,
+): Promise<RunningServer> {
   await app.listen({ port, host: config.server.host });
   const address = app.getHttpServer().address();
   const actual = typeof address === 'object' && address ? address.port : port;

@@ -9,7 +9,10 @@ const METHODS = ['get', 'post', 'put', 'delete', 'patch', 'all', 'options', 'hea
 type Operation = Record<string, unknown>;
 
 /** Builds the OpenAPI 3.1 document from the controllers' routes and the zod schemas they validate with. */
-export function buildOpenApi(controllers: readonly (abstract new (...args: never[]) => unknown)[], version: string): object {
+export function buildOpenApi(
+  controllers: readonly (abstract new (...args: never[]) => unknown)[],
+  version: string,
+): object {
   const paths: Record<string, Record<string, Operation>> = {};
   for (const controller of controllers) {
     const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
@@ -24,13 +27,27 @@ export function buildOpenApi(controllers: readonly (abstract new (...args: never
       const op: Operation = {
         operationId: `${controller.name}.${name}`,
         tags: [controller.name.replace(/Controller$/, '')],
-        responses: { default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } },
+        responses: {
+          default: {
+            description: 'Error',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+          },
+        },
       };
-      const params = [...path.matchAll(/\{([a-z_]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+      const params = [...path.matchAll(/\{([a-z_]+)\}/g)].map((m) => ({
+        name: m[1],
+        in: 'path',
+        required: true,
+        schema: { type: 'string' },
+      }));
       for (const entry of inputSchemas.filter((e) => e.target === controller && e.method === name)) {
-        const schema = z.toJSONSchema(entry.schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, object> };
+        const schema = z.toJSONSchema(entry.schema, { io: 'input', unrepresentable: 'any' }) as {
+          properties?: Record<string, object>;
+        };
         if (entry.where === 'body') op.requestBody = { content: { 'application/json': { schema } } };
-        else for (const [key, value] of Object.entries(schema.properties ?? {})) params.push({ name: key, in: 'query', required: false, schema: value as never });
+        else
+          for (const [key, value] of Object.entries(schema.properties ?? {}))
+            params.push({ name: key, in: 'query', required: false, schema: value as never });
       }
       if (params.length > 0) op.parameters = params;
       (paths[path] ??= {})[METHODS[method] ?? 'get'] = op;

@@ -1,7 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuthController, AuthModule, UsersController } from '@parley/auth';
 import { BusModule } from '@parley/bus';
-import { ChannelsController, ChatModule, GuildsController, InvitesController, MeController } from '@parley/chat';
+import {
+  ChannelsController,
+  ChatModule,
+  GuildsController,
+  InvitesController,
+  MeController,
+} from '@parley/chat';
 import type { ParleyConfig } from '@parley/config';
 import { CoreModule } from './core.module';
 import { buildOpenApi, openApiController } from './openapi';
@@ -13,7 +19,14 @@ const VERSION = '0.1.0';
 export class ServerModule {
   static forRoot(config: ParleyConfig): DynamicModule {
     let document: object | null = null;
-    const api = [AuthController, UsersController, MeController, GuildsController, ChannelsController, InvitesController];
+    const api = [
+      AuthController,
+      UsersController,
+      MeController,
+      GuildsController,
+      ChannelsController,
+      InvitesController,
+    ];
     return {
       module: ServerModule,
       imports: [CoreModule.forRoot(config), BusModule, AuthModule, ChatModule],

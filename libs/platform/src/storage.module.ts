@@ -14,7 +14,9 @@ export async function openStorage(config: ParleyConfig, log?: AppLogger): Promis
       return storage;
     }
     case 'cassandra':
-      throw new Error('database.backend "cassandra" is not available in this build yet (see the Cassandra driver issue)');
+      throw new Error(
+        'database.backend "cassandra" is not available in this build yet (see the Cassandra driver issue)',
+      );
   }
 }
 
