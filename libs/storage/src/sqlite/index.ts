@@ -1,0 +1,4 @@
+export { SqliteStorage } from './sqlite-storage';
+export type { SqliteSettings } from './connection';
+export { HOT_QUERIES, type HotQueryName } from './hot-queries';
+export { defaultMigrationsDir } from './migrator';

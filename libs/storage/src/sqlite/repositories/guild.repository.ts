@@ -1,0 +1,100 @@
+import type { ChannelRecord, GuildRecord, GuildRepository, MemberRecord, RoleRecord } from '../../contract';
+import { fromId, patchParams, patchSet, toId, toNumber } from '../codec';
+import type { SqliteDb } from '../connection';
+import { settle } from '../errors';
+import type { SqliteChannelRepository } from './channel.repository';
+import type { SqliteMemberRepository } from './member.repository';
+import type { SqliteRoleRepository } from './role.repository';
+
+interface GuildRow {
+  id: bigint;
+  name: string;
+  icon: string | null;
+  owner_id: bigint;
+  created_at: bigint;
+}
+
+const COLUMNS = 'id, name, icon, owner_id, created_at';
+const INSERT = `INSERT INTO guilds (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`;
+const BY_ID = `SELECT ${COLUMNS} FROM guilds WHERE id = ?`;
+const UPDATE = `UPDATE guilds SET ${patchSet(['name', 'icon', 'owner_id'])} WHERE id = @id`;
+// Children first, each by its guild_id key or index; messages are left to the purge job.
+const DELETE = [
+  'DELETE FROM channel_overwrites WHERE channel_id IN (SELECT id FROM channels WHERE guild_id = ?)',
+  'DELETE FROM channels WHERE guild_id = ?',
+  'DELETE FROM roles WHERE guild_id = ?',
+  'DELETE FROM members WHERE guild_id = ?',
+  'DELETE FROM invites WHERE guild_id = ?',
+  'DELETE FROM bans WHERE guild_id = ?',
+  'DELETE FROM guilds WHERE id = ?',
+];
+
+function toRecord(row: GuildRow): GuildRecord {
+  return {
+    id: fromId(row.id),
+    name: row.name,
+    icon: row.icon,
+    ownerId: fromId(row.owner_id),
+    createdAt: toNumber(row.created_at),
+  };
+}
+
+export class SqliteGuildRepository implements GuildRepository {
+  constructor(
+    private readonly db: SqliteDb,
+    private readonly roles: SqliteRoleRepository,
+    private readonly channels: SqliteChannelRepository,
+    private readonly members: SqliteMemberRepository,
+  ) {}
+
+  createWithDefaults(
+    guild: GuildRecord,
+    everyone: RoleRecord,
+    channels: ChannelRecord[],
+    owner: MemberRecord,
+  ): Promise<void> {
+    return settle(() =>
+      this.db.transaction(() => {
+        this.db.run(INSERT, toId(guild.id), guild.name, guild.icon, toId(guild.ownerId), guild.createdAt);
+        this.roles.insert(everyone);
+        for (const channel of channels) this.channels.insert(channel);
+        this.members.insert(owner);
+      }),
+    );
+  }
+
+  findById(id: string): Promise<GuildRecord | null> {
+    return settle(() => this.byId(toId(id)));
+  }
+
+  findByIds(ids: readonly string[]): Promise<GuildRecord[]> {
+    return settle(() => ids.map((id) => this.byId(toId(id))).filter((guild) => guild !== null));
+  }
+
+  update(id: string, patch: Parameters<GuildRepository['update']>[1]): Promise<void> {
+    return settle(() => {
+      this.db.run(UPDATE, {
+        id: toId(id),
+        ...patchParams({
+          name: patch.name,
+          icon: patch.icon,
+          owner_id: patch.ownerId === undefined ? undefined : toId(patch.ownerId),
+        }),
+      });
+    });
+  }
+
+  delete(id: string): Promise<void> {
+    return settle(() =>
+      this.db.transaction(() => {
+        const guild = toId(id);
+        for (const sql of DELETE) this.db.run(sql, guild);
+      }),
+    );
+  }
+
+  private byId(id: bigint): GuildRecord | null {
+    const row = this.db.get<GuildRow>(BY_ID, id);
+    return row ? toRecord(row) : null;
+  }
+}

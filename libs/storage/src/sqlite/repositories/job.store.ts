@@ -1,0 +1,79 @@
+import type { JobRecord, JobStore } from '../../contract';
+import { toNumber, toLimit } from '../codec';
+import type { SqliteDb } from '../connection';
+import { settle } from '../errors';
+
+interface JobRow {
+  id: string;
+  name: string;
+  payload: string;
+  attempts: bigint;
+  run_at: bigint;
+  last_error: string | null;
+}
+
+const PENDING = 0;
+const DEAD = 1;
+
+// A job id is enqueued once: repeating the enqueue (a retried request, a replayed event) is harmless.
+const ENQUEUE = `INSERT INTO jobs (id, name, payload, attempts, run_at, last_error, state) VALUES (?, ?, ?, ?, ?, ?, ${PENDING})
+  ON CONFLICT (id) DO NOTHING`;
+const DUE = `SELECT id FROM jobs WHERE state = ${PENDING} AND run_at <= ? ORDER BY run_at LIMIT ?`;
+const LEASE = `UPDATE jobs SET run_at = ?, attempts = attempts + 1 WHERE id = ?
+  RETURNING id, name, payload, attempts, run_at, last_error`;
+const COMPLETE = 'DELETE FROM jobs WHERE id = ?';
+const RETRY = `UPDATE jobs SET run_at = ?, last_error = ? WHERE id = ?`;
+const BURY = `UPDATE jobs SET state = ${DEAD}, last_error = ? WHERE id = ?`;
+const COUNT = 'SELECT count(*) AS n FROM jobs WHERE state = ?';
+
+/**
+ * A lease is a pushed-back run_at: a worker that dies mid-job leaves it due again once the lease
+ * runs out, so jobs are at-least-once and handlers must be idempotent.
+ */
+export class SqliteJobStore implements JobStore {
+  constructor(private readonly db: SqliteDb) {}
+
+  enqueue(job: JobRecord): Promise<void> {
+    return settle(() => {
+      this.db.run(ENQUEUE, job.id, job.name, job.payload, job.attempts, job.runAt, job.lastError);
+    });
+  }
+
+  claim(now: number, limit: number, leaseMs: number): Promise<JobRecord[]> {
+    return settle(() =>
+      // IMMEDIATE: two processes claiming at once serialise here instead of leasing the same job.
+      this.db.transaction(() =>
+        this.db.all<{ id: string }>(DUE, now, toLimit(limit)).flatMap(({ id }) =>
+          this.db.all<JobRow>(LEASE, now + leaseMs, id).map((row) => ({
+            id: row.id,
+            name: row.name,
+            payload: row.payload,
+            attempts: toNumber(row.attempts),
+            runAt: toNumber(row.run_at),
+            lastError: row.last_error,
+          })),
+        ),
+      ),
+    );
+  }
+
+  complete(id: string): Promise<void> {
+    return settle(() => {
+      this.db.run(COMPLETE, id);
+    });
+  }
+
+  fail(id: string, error: string, retryAt: number | null): Promise<void> {
+    return settle(() => {
+      if (retryAt === null) this.db.run(BURY, error, id);
+      else this.db.run(RETRY, retryAt, error, id);
+    });
+  }
+
+  counts(): Promise<{ pending: number; dead: number }> {
+    return settle(() => ({
+      pending: toNumber(this.db.get<{ n: bigint }>(COUNT, PENDING)?.n ?? 0n),
+      dead: toNumber(this.db.get<{ n: bigint }>(COUNT, DEAD)?.n ?? 0n),
+    }));
+  }
+}

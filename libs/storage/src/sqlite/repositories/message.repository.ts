@@ -1,0 +1,205 @@
+import type { AttachmentRef, MessagePatch, MessageRecord, MessageRepository } from '../../contract';
+import {
+  compareIds,
+  fromId,
+  fromIdOrNull,
+  parseIds,
+  patchParams,
+  patchSet,
+  toFlag,
+  toId,
+  toIdOrNull,
+  toNumber,
+  toNumberOrNull,
+  type Param,
+  toLimit,
+} from '../codec';
+import type { SqliteDb } from '../connection';
+import { settle } from '../errors';
+import { HOT_QUERIES, MESSAGE_COLUMNS, type HotReader } from '../hot-queries';
+import { MessageWriter } from '../message-writer';
+
+interface MessageRow {
+  id: bigint;
+  channel_id: bigint;
+  guild_id: bigint | null;
+  author_id: bigint;
+  content: string;
+  edited_at: bigint | null;
+  attachments: string;
+  mentions: string;
+  mention_everyone: bigint;
+  pinned: bigint;
+  type: bigint;
+  nonce: string | null;
+}
+
+// Idempotent: a retried or re-imported message overwrites itself (last write wins, as on Cassandra).
+// The key (id, channel_id) is never rewritten.
+const UPSERT = `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (id) DO UPDATE SET
+    content = excluded.content, edited_at = excluded.edited_at, attachments = excluded.attachments,
+    mentions = excluded.mentions, mention_everyone = excluded.mention_everyone, pinned = excluded.pinned,
+    type = excluded.type, nonce = excluded.nonce`;
+const FIND = `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ? AND channel_id = ?`;
+const UPDATE = `UPDATE messages SET ${patchSet(['content', 'edited_at', 'mentions', 'mention_everyone', 'pinned'])}
+  WHERE id = @id AND channel_id = @channel_id`;
+const DELETE = 'DELETE FROM messages WHERE id = ? AND channel_id = ?';
+const DELETE_OLDEST = `DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE channel_id = ? ORDER BY id LIMIT ?)
+  RETURNING id`;
+const DELETE_REACTIONS = 'DELETE FROM reactions WHERE message_id = ?';
+const DELETE_REACTION_COUNTS = 'DELETE FROM reaction_counts WHERE message_id = ?';
+
+function toRecord(row: MessageRow): MessageRecord {
+  return {
+    id: fromId(row.id),
+    channelId: fromId(row.channel_id),
+    guildId: fromIdOrNull(row.guild_id),
+    authorId: fromId(row.author_id),
+    content: row.content,
+    editedAt: toNumberOrNull(row.edited_at),
+    attachments: JSON.parse(row.attachments) as AttachmentRef[],
+    mentions: parseIds(row.mentions),
+    mentionEveryone: row.mention_everyone === 1n,
+    pinned: row.pinned === 1n,
+    type: toNumber(row.type),
+    nonce: row.nonce,
+  };
+}
+
+function toParams(message: MessageRecord): Param[] {
+  return [
+    toId(message.id),
+    toId(message.channelId),
+    toIdOrNull(message.guildId),
+    toId(message.authorId),
+    message.content,
+    message.editedAt,
+    JSON.stringify(message.attachments),
+    JSON.stringify(message.mentions),
+    toFlag(message.mentionEveryone),
+    toFlag(message.pinned),
+    message.type,
+    message.nonce,
+  ];
+}
+
+const newestFirst = (a: MessageRow, b: MessageRow): number => compareIds(b.id, a.id);
+
+/** Creates are group-committed (see MessageWriter); history pages go through the hot reader. */
+export class SqliteMessageRepository implements MessageRepository {
+  private readonly writer: MessageWriter;
+
+  constructor(
+    private readonly db: SqliteDb,
+    private readonly reader: HotReader,
+  ) {
+    this.writer = new MessageWriter(db, UPSERT);
+  }
+
+  create(message: MessageRecord): Promise<void> {
+    return settle(() => toParams(message)).then((params) => this.writer.write(params));
+  }
+
+  /** Commits queued creates now, e.g. before closing. */
+  flush(): void {
+    this.writer.flush();
+  }
+
+  find(channelId: string, messageId: string): Promise<MessageRecord | null> {
+    return settle(() => {
+      const row = this.db.get<MessageRow>(FIND, toId(messageId), toId(channelId));
+      return row ? toRecord(row) : null;
+    });
+  }
+
+  update(channelId: string, messageId: string, patch: MessagePatch): Promise<void> {
+    return settle(() => {
+      this.writer.flush(); // an edit must not overtake the create it follows
+      this.db.run(UPDATE, {
+        id: toId(messageId),
+        channel_id: toId(channelId),
+        ...patchParams({
+          content: patch.content,
+          edited_at: patch.editedAt,
+          mentions: patch.mentions && JSON.stringify(patch.mentions),
+          mention_everyone: patch.mentionEveryone === undefined ? undefined : toFlag(patch.mentionEveryone),
+          pinned: patch.pinned === undefined ? undefined : toFlag(patch.pinned),
+        }),
+      });
+    });
+  }
+
+  delete(channelId: string, messageId: string): Promise<void> {
+    return settle(() => {
+      this.writer.flush();
+      this.db.run(DELETE, toId(messageId), toId(channelId));
+    });
+  }
+
+  async listLatest(channelId: string, limit: number): Promise<MessageRecord[]> {
+    const rows = await this.reader.all<MessageRow>('messages.latest', [toId(channelId), toLimit(limit)]);
+    return rows.map(toRecord);
+  }
+
+  async listBefore(channelId: string, before: string, limit: number): Promise<MessageRecord[]> {
+    const rows = await this.reader.all<MessageRow>('messages.before', [
+      toId(channelId),
+      toId(before),
+      toLimit(limit),
+    ]);
+    return rows.map(toRecord);
+  }
+
+  async listAfter(channelId: string, after: string, limit: number): Promise<MessageRecord[]> {
+    const rows = await this.reader.all<MessageRow>('messages.after', [
+      toId(channelId),
+      toId(after),
+      toLimit(limit),
+    ]);
+    return rows.reverse().map(toRecord);
+  }
+
+  /** floor(limit/2) newer than the anchor, then the anchor and the older ones up to the limit. */
+  async listAround(channelId: string, around: string, limit: number): Promise<MessageRecord[]> {
+    const channel = toId(channelId);
+    const anchor = toId(around);
+    const total = toLimit(limit);
+    const newer = Math.floor(total / 2);
+    const rows = await this.reader.all<MessageRow>('messages.around', [
+      channel,
+      anchor,
+      newer,
+      channel,
+      anchor,
+      total - newer,
+    ]);
+    return rows.sort(newestFirst).map(toRecord);
+  }
+
+  lastMessageIds(channelIds: readonly string[]): Promise<Map<string, string>> {
+    return settle(() => {
+      const last = new Map<string, string>();
+      for (const channelId of channelIds) {
+        const row = this.db.get<{ id: bigint | null }>(HOT_QUERIES['messages.lastId'].sql, toId(channelId));
+        if (row?.id != null) last.set(channelId, fromId(row.id));
+      }
+      return last;
+    });
+  }
+
+  deleteChannelBatch(channelId: string, batch: number): Promise<number> {
+    return settle(() => {
+      if (batch <= 0) return 0;
+      this.writer.flush();
+      return this.db.transaction(() => {
+        const gone = this.db.all<{ id: bigint }>(DELETE_OLDEST, toId(channelId), toLimit(batch));
+        for (const { id } of gone) {
+          this.db.run(DELETE_REACTIONS, id);
+          this.db.run(DELETE_REACTION_COUNTS, id);
+        }
+        return gone.length;
+      });
+    });
+  }
+}

@@ -1,0 +1,105 @@
+import type { Storage } from '../contract';
+import { isInMemory, openWriter, SqliteDb, type SqliteSettings } from './connection';
+import { settle } from './errors';
+import { HOT_QUERIES, type HotQueryName, type HotReader } from './hot-queries';
+import { defaultMigrationsDir, migrate } from './migrator';
+import { ReaderPool, WriterReader } from './reader-pool';
+import { SqliteBanRepository } from './repositories/ban.repository';
+import { SqliteChannelRepository } from './repositories/channel.repository';
+import { SqliteDmRepository } from './repositories/dm.repository';
+import { SqliteGuildRepository } from './repositories/guild.repository';
+import { SqliteInviteRepository } from './repositories/invite.repository';
+import { SqliteJobStore } from './repositories/job.store';
+import { SqliteMemberRepository } from './repositories/member.repository';
+import { SqliteMessageRepository } from './repositories/message.repository';
+import { SqliteReactionRepository } from './repositories/reaction.repository';
+import { SqliteReadStateRepository } from './repositories/read-state.repository';
+import { SqliteRoleRepository } from './repositories/role.repository';
+import { SqliteTokenRepository } from './repositories/token.repository';
+import { SqliteUserRepository } from './repositories/user.repository';
+
+/**
+ * The SQLite driver: one writer connection on the main thread (SQLite has a single writer anyway)
+ * and, when max_open_conns > 1, max_open_conns - 1 reader threads for history and member pages.
+ */
+export class SqliteStorage implements Storage {
+  readonly backend = 'sqlite' as const;
+  readonly users: SqliteUserRepository;
+  readonly tokens: SqliteTokenRepository;
+  readonly guilds: SqliteGuildRepository;
+  readonly members: SqliteMemberRepository;
+  readonly roles: SqliteRoleRepository;
+  readonly channels: SqliteChannelRepository;
+  readonly dms: SqliteDmRepository;
+  readonly messages: SqliteMessageRepository;
+  readonly reactions: SqliteReactionRepository;
+  readonly readStates: SqliteReadStateRepository;
+  readonly invites: SqliteInviteRepository;
+  readonly bans: SqliteBanRepository;
+  readonly jobs: SqliteJobStore;
+
+  private readonly db: SqliteDb;
+  private readonly pool: ReaderPool | null;
+  private closed = false;
+
+  constructor(
+    settings: SqliteSettings,
+    private readonly migrationsDir: string = defaultMigrationsDir(),
+  ) {
+    this.db = new SqliteDb(openWriter(settings));
+    // An in-memory database is private to its connection, so it cannot be shared with reader threads.
+    this.pool =
+      settings.max_open_conns > 1 && !isInMemory(settings.path)
+        ? new ReaderPool({
+            path: settings.path,
+            size: settings.max_open_conns - 1,
+            busyTimeout: settings.busy_timeout,
+            cacheSize: settings.cache_size,
+            mmapSize: settings.mmap_size,
+          })
+        : null;
+    const reader: HotReader = this.pool ?? new WriterReader(this.db);
+
+    this.users = new SqliteUserRepository(this.db);
+    this.tokens = new SqliteTokenRepository(this.db);
+    this.roles = new SqliteRoleRepository(this.db);
+    this.channels = new SqliteChannelRepository(this.db);
+    this.members = new SqliteMemberRepository(this.db, reader);
+    this.guilds = new SqliteGuildRepository(this.db, this.roles, this.channels, this.members);
+    this.dms = new SqliteDmRepository(this.db, this.channels);
+    this.messages = new SqliteMessageRepository(this.db, reader);
+    this.reactions = new SqliteReactionRepository(this.db);
+    this.readStates = new SqliteReadStateRepository(this.db);
+    this.invites = new SqliteInviteRepository(this.db);
+    this.bans = new SqliteBanRepository(this.db);
+    this.jobs = new SqliteJobStore(this.db);
+  }
+
+  migrate(): Promise<string[]> {
+    return settle(() => migrate(this.db, this.migrationsDir));
+  }
+
+  ping(): Promise<void> {
+    return settle(() => {
+      this.db.get('SELECT 1');
+    });
+  }
+
+  /** Commits queued message writes, stops the reader threads, then closes the writer. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.messages.flush();
+    await this.pool?.close();
+    this.db.raw.close();
+  }
+
+  /** The `EXPLAIN QUERY PLAN` detail lines of a hot query, for tests that pin its index use. */
+  explain(name: HotQueryName): string[] {
+    const { sql, params } = HOT_QUERIES[name];
+    return this.db.raw
+      .prepare<bigint[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+      .all(...Array.from({ length: params }, () => 1n))
+      .map((row) => row.detail);
+  }
+}

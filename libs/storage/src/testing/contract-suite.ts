@@ -1,0 +1,957 @@
+import { PARLEY_EPOCH, SnowflakeGenerator, compareSnowflakes } from '@parley/common';
+import {
+  UniqueViolation,
+  type ChannelRecord,
+  type GuildRecord,
+  type MemberRecord,
+  type MessageRecord,
+  type RoleRecord,
+  type Storage,
+  type UserRecord,
+} from '../contract';
+
+/**
+ * The storage contract, written once and run against every driver. It checks behaviour through the
+ * repository interfaces only, never a driver's tables. Ids come from SnowflakeGenerator, so they sit
+ * far above 2^53 and consecutive ids differ only in bits a JS number would round away.
+ */
+export function describeStorageContract(
+  name: string,
+  factory: () => Promise<Storage>,
+  teardown: (storage: Storage) => Promise<void> = (storage) => storage.close(),
+): void {
+  describe(`storage contract: ${name}`, () => {
+    let storage: Storage;
+    const snowflakes = new SnowflakeGenerator(1, 7);
+    const id = (): string => snowflakes.next();
+    const ids = (n: number): string[] => Array.from({ length: n }, id);
+    // Ids minted near the epoch are a few digits long: mixed with current ids they catch text ordering.
+    const early = new SnowflakeGenerator(2, 3, () => PARLEY_EPOCH + 1);
+    const now = Date.now();
+    const sorted = (values: readonly string[]): string[] => [...values].sort(compareSnowflakes);
+
+    const user = (overrides: Partial<UserRecord> = {}): UserRecord => {
+      const userId = overrides.id ?? id();
+      return {
+        id: userId,
+        username: `user${userId}`,
+        email: `user${userId}@example.test`,
+        displayName: null,
+        avatar: null,
+        passwordHash: '$argon2id$fake',
+        createdAt: now,
+        ...overrides,
+      };
+    };
+    const guildChannel = (guildId: string, overrides: Partial<ChannelRecord> = {}): ChannelRecord => ({
+      id: id(),
+      type: 0,
+      guildId,
+      name: 'general',
+      topic: null,
+      parentId: null,
+      position: 0,
+      recipients: [],
+      overwrites: [],
+      ...overrides,
+    });
+    const dmChannel = (a: string, b: string): ChannelRecord => ({
+      id: id(),
+      type: 1,
+      guildId: null,
+      name: null,
+      topic: null,
+      parentId: null,
+      position: 0,
+      recipients: [a, b],
+      overwrites: [],
+    });
+    const message = (channelId: string, overrides: Partial<MessageRecord> = {}): MessageRecord => ({
+      id: id(),
+      channelId,
+      guildId: null,
+      authorId: '1',
+      content: 'hello',
+      editedAt: null,
+      attachments: [],
+      mentions: [],
+      mentionEveryone: false,
+      pinned: false,
+      type: 0,
+      nonce: null,
+      ...overrides,
+    });
+    const member = (guildId: string, userId: string, roles: string[] = []): MemberRecord => ({
+      guildId,
+      userId,
+      nick: null,
+      roles,
+      joinedAt: now,
+    });
+    const role = (guildId: string, overrides: Partial<RoleRecord> = {}): RoleRecord => ({
+      id: id(),
+      guildId,
+      name: 'role',
+      permissions: '0',
+      color: 0,
+      position: 1,
+      ...overrides,
+    });
+    /** A guild with its @everyone role, one text channel and the owner as member. */
+    const newGuild = async (): Promise<{
+      guild: GuildRecord;
+      everyone: RoleRecord;
+      channel: ChannelRecord;
+      ownerId: string;
+    }> => {
+      const guildId = id();
+      const ownerId = id();
+      const guild: GuildRecord = { id: guildId, name: 'guild', icon: null, ownerId, createdAt: now };
+      const everyone = role(guildId, {
+        id: guildId,
+        name: '@everyone',
+        permissions: '104324673',
+        position: 0,
+      });
+      const channel = guildChannel(guildId);
+      await storage.guilds.createWithDefaults(guild, everyone, [channel], member(guildId, ownerId));
+      return { guild, everyone, channel, ownerId };
+    };
+    /** Creates messages one after another (ids ascending) and returns them oldest first. */
+    const history = async (channelId: string, n: number): Promise<MessageRecord[]> => {
+      const messages = ids(n).map((messageId) => message(channelId, { id: messageId }));
+      await Promise.all(messages.map((m) => storage.messages.create(m)));
+      return messages;
+    };
+    const idsOf = (records: readonly { id: string }[]): string[] => records.map((r) => r.id);
+
+    beforeAll(async () => {
+      storage = await factory();
+      await storage.migrate();
+    });
+
+    afterAll(async () => {
+      await teardown(storage);
+    });
+
+    describe('lifecycle', () => {
+      it('migrate is idempotent and ping answers', async () => {
+        expect(await storage.migrate()).toEqual([]);
+        await expect(storage.ping()).resolves.toBeUndefined();
+        expect(['sqlite', 'cassandra']).toContain(storage.backend);
+      });
+    });
+
+    describe('users', () => {
+      it('stores and finds a user by id without losing precision', async () => {
+        const [a, b] = ids(2);
+        const alice = user({ id: a, displayName: 'Alice', avatar: 'abc' });
+        const bob = user({ id: b });
+        await storage.users.create(alice);
+        await storage.users.create(bob);
+        expect(await storage.users.findById(a)).toEqual(alice);
+        expect(await storage.users.findById(b)).toEqual(bob);
+        expect(await storage.users.findById(id())).toBeNull();
+      });
+
+      it('finds several by id, skipping unknown ones', async () => {
+        const [a, b] = [user(), user()];
+        await storage.users.create(a);
+        await storage.users.create(b);
+        const found = await storage.users.findByIds([a.id, id(), b.id]);
+        expect(sorted(idsOf(found))).toEqual(sorted([a.id, b.id]));
+        expect(await storage.users.findByIds([])).toEqual([]);
+      });
+
+      it('finds by username case-insensitively or by email', async () => {
+        const u = user({ username: `Mixed${id()}`, email: `mixed${id()}@example.test` });
+        await storage.users.create(u);
+        expect((await storage.users.findByLogin(u.username.toUpperCase()))?.id).toBe(u.id);
+        expect((await storage.users.findByLogin(u.username))?.username).toBe(u.username);
+        expect((await storage.users.findByLogin(u.email))?.id).toBe(u.id);
+        expect((await storage.users.findByLogin(u.email.toUpperCase()))?.id).toBe(u.id);
+        expect(await storage.users.findByLogin(`nobody${id()}`)).toBeNull();
+      });
+
+      it('refuses a username taken in another case and a taken email', async () => {
+        const u = user({ username: `Taken${id()}` });
+        await storage.users.create(u);
+        await expect(
+          storage.users.create(user({ username: u.username.toLowerCase() })),
+        ).rejects.toMatchObject({
+          field: 'username',
+        });
+        await expect(storage.users.create(user({ email: u.email }))).rejects.toBeInstanceOf(UniqueViolation);
+        await expect(storage.users.create(user({ email: u.email }))).rejects.toMatchObject({
+          field: 'email',
+        });
+        expect(await storage.users.findByLogin(u.username)).toEqual(u);
+      });
+
+      it('updates profile fields, clears nullable ones and re-claims a changed username', async () => {
+        const u = user({ displayName: 'Before', avatar: 'a1' });
+        const other = user();
+        await storage.users.create(u);
+        await storage.users.create(other);
+        await storage.users.update(u.id, { displayName: null, avatar: 'a2', passwordHash: 'h2' });
+        expect(await storage.users.findById(u.id)).toEqual({
+          ...u,
+          displayName: null,
+          avatar: 'a2',
+          passwordHash: 'h2',
+        });
+
+        await expect(
+          storage.users.update(u.id, { username: other.username.toUpperCase() }),
+        ).rejects.toMatchObject({
+          field: 'username',
+        });
+        const renamed = `Renamed${id()}`;
+        await storage.users.update(u.id, { username: renamed });
+        expect((await storage.users.findByLogin(renamed.toLowerCase()))?.id).toBe(u.id);
+        expect(await storage.users.findByLogin(u.username)).toBeNull();
+        // The old name is free again.
+        await storage.users.create(user({ username: u.username }));
+      });
+    });
+
+    describe('tokens', () => {
+      it('creates, finds, deletes one and deletes all of a user', async () => {
+        const userId = id();
+        const tokens = ['a', 'b', 'c'].map((suffix, i) => ({
+          tokenHash: `${userId}${suffix}`,
+          userId,
+          createdAt: now,
+          expiresAt: i === 0 ? null : now + 1000,
+        }));
+        const otherUsers = { tokenHash: `${id()}x`, userId: id(), createdAt: now, expiresAt: null };
+        for (const token of [...tokens, otherUsers]) await storage.tokens.create(token);
+        expect(await storage.tokens.findByHash(tokens[1].tokenHash)).toEqual(tokens[1]);
+        expect(await storage.tokens.findByHash('missing')).toBeNull();
+
+        await storage.tokens.delete(tokens[0].tokenHash);
+        expect(await storage.tokens.findByHash(tokens[0].tokenHash)).toBeNull();
+        expect((await storage.tokens.deleteAllForUser(userId)).sort()).toEqual(
+          [tokens[1].tokenHash, tokens[2].tokenHash].sort(),
+        );
+        expect(await storage.tokens.findByHash(tokens[2].tokenHash)).toBeNull();
+        expect(await storage.tokens.findByHash(otherUsers.tokenHash)).toEqual(otherUsers);
+        expect(await storage.tokens.deleteAllForUser(userId)).toEqual([]);
+      });
+    });
+
+    describe('guilds', () => {
+      it('creates the guild with its @everyone role, channels and owner together', async () => {
+        const { guild, everyone, channel, ownerId } = await newGuild();
+        expect(await storage.guilds.findById(guild.id)).toEqual(guild);
+        expect(await storage.roles.find(guild.id, guild.id)).toEqual(everyone);
+        expect(await storage.channels.listByGuild(guild.id)).toEqual([channel]);
+        expect(await storage.members.find(guild.id, ownerId)).toEqual(member(guild.id, ownerId));
+        expect(await storage.members.listGuildIds(ownerId)).toEqual([guild.id]);
+      });
+
+      it('finds several, updates and ignores unknown ids', async () => {
+        const [a, b] = [await newGuild(), await newGuild()];
+        expect(sorted(idsOf(await storage.guilds.findByIds([a.guild.id, id(), b.guild.id])))).toEqual(
+          sorted([a.guild.id, b.guild.id]),
+        );
+        const newOwner = id();
+        await storage.guilds.update(a.guild.id, { name: 'renamed', icon: 'icon1', ownerId: newOwner });
+        expect(await storage.guilds.findById(a.guild.id)).toEqual({
+          ...a.guild,
+          name: 'renamed',
+          icon: 'icon1',
+          ownerId: newOwner,
+        });
+        await storage.guilds.update(a.guild.id, { icon: null });
+        expect((await storage.guilds.findById(a.guild.id))?.icon).toBeNull();
+        expect(await storage.guilds.findById(id())).toBeNull();
+      });
+
+      it('delete removes roles, channels, overwrites, members, invites and bans but leaves messages to the job', async () => {
+        const { guild, channel, ownerId } = await newGuild();
+        const keep = await newGuild();
+        const extraRole = role(guild.id);
+        await storage.roles.create(extraRole);
+        await storage.channels.upsertOverwrite({
+          channelId: channel.id,
+          id: extraRole.id,
+          type: 0,
+          allow: '1024',
+          deny: '0',
+        });
+        const invite = {
+          code: `c${id()}`,
+          guildId: guild.id,
+          channelId: channel.id,
+          inviterId: ownerId,
+          maxAge: 0,
+          maxUses: 0,
+          uses: 0,
+          createdAt: now,
+          expiresAt: null,
+        };
+        await storage.invites.create(invite);
+        await storage.bans.put({ guildId: guild.id, userId: id(), reason: null, createdAt: now });
+        const [m] = await history(channel.id, 1);
+
+        await storage.guilds.delete(guild.id);
+
+        expect(await storage.guilds.findById(guild.id)).toBeNull();
+        expect(await storage.roles.list(guild.id)).toEqual([]);
+        expect(await storage.channels.findById(channel.id)).toBeNull();
+        expect(await storage.channels.listByGuild(guild.id)).toEqual([]);
+        expect(await storage.members.find(guild.id, ownerId)).toBeNull();
+        expect(await storage.members.count(guild.id)).toBe(0);
+        expect(await storage.members.listGuildIds(ownerId)).toEqual([]);
+        expect(await storage.invites.find(invite.code)).toBeNull();
+        expect(await storage.bans.list(guild.id, { limit: 10 })).toEqual([]);
+        expect(await storage.messages.find(channel.id, m.id)).toEqual(m);
+        // Another guild is untouched.
+        expect(await storage.guilds.findById(keep.guild.id)).toEqual(keep.guild);
+        expect(await storage.channels.listByGuild(keep.guild.id)).toEqual([keep.channel]);
+      });
+    });
+
+    describe('members', () => {
+      it('adds, finds, updates, counts and removes', async () => {
+        const { guild, ownerId } = await newGuild();
+        const userId = id();
+        const [r1, r2] = ids(2);
+        await storage.members.add(member(guild.id, userId, [r1]));
+        expect(await storage.members.find(guild.id, userId)).toEqual(member(guild.id, userId, [r1]));
+        expect(await storage.members.count(guild.id)).toBe(2);
+
+        await storage.members.update(guild.id, userId, { nick: 'nick' });
+        expect(await storage.members.find(guild.id, userId)).toEqual({
+          ...member(guild.id, userId, [r1]),
+          nick: 'nick',
+        });
+        await storage.members.update(guild.id, userId, { roles: [r1, r2] });
+        expect((await storage.members.find(guild.id, userId))?.roles).toEqual([r1, r2]);
+        await storage.members.update(guild.id, userId, { nick: null, roles: [] });
+        expect(await storage.members.find(guild.id, userId)).toEqual(member(guild.id, userId));
+
+        await storage.members.remove(guild.id, userId);
+        expect(await storage.members.find(guild.id, userId)).toBeNull();
+        expect(await storage.members.count(guild.id)).toBe(1);
+        expect(await storage.members.find(guild.id, ownerId)).not.toBeNull();
+      });
+
+      it('lists in numeric user id order, page by page', async () => {
+        const { guild, ownerId } = await newGuild();
+        const userIds = [early.next(), id(), early.next(), id(), id()];
+        for (const userId of userIds) await storage.members.add(member(guild.id, userId));
+        const all = sorted([...userIds, ownerId]);
+
+        const first = await storage.members.list(guild.id, { limit: 4 });
+        expect(first.map((m) => m.userId)).toEqual(all.slice(0, 4));
+        const second = await storage.members.list(guild.id, { limit: 4, after: first[3].userId });
+        expect(second.map((m) => m.userId)).toEqual(all.slice(4));
+        expect(await storage.members.list(guild.id, { limit: 4, after: all[5] })).toEqual([]);
+        expect(first[0]).toEqual(member(guild.id, all[0]));
+      });
+
+      it('lists the guilds of a user', async () => {
+        const userId = id();
+        const [a, b, c] = [await newGuild(), await newGuild(), await newGuild()];
+        await storage.members.add(member(a.guild.id, userId));
+        await storage.members.add(member(c.guild.id, userId));
+        expect(sorted(await storage.members.listGuildIds(userId))).toEqual(sorted([a.guild.id, c.guild.id]));
+        expect(await storage.members.listGuildIds(b.ownerId)).toEqual([b.guild.id]);
+        expect(await storage.members.listGuildIds(id())).toEqual([]);
+      });
+    });
+
+    describe('roles', () => {
+      it('creates, finds, lists and updates', async () => {
+        const { guild, everyone } = await newGuild();
+        const mod = role(guild.id, { name: 'mod', permissions: '8', color: 0xff0000, position: 2 });
+        await storage.roles.create(mod);
+        expect(await storage.roles.find(guild.id, mod.id)).toEqual(mod);
+        expect(await storage.roles.find(guild.id, id())).toBeNull();
+        const listed = await storage.roles.list(guild.id);
+        expect(sorted(idsOf(listed))).toEqual(sorted([everyone.id, mod.id]));
+
+        // Permission bit sets may exceed 64 bits.
+        const wide = (1n << 70n).toString();
+        await storage.roles.update(guild.id, mod.id, { name: 'moderator', permissions: wide, position: 3 });
+        expect(await storage.roles.find(guild.id, mod.id)).toEqual({
+          ...mod,
+          name: 'moderator',
+          permissions: wide,
+          position: 3,
+        });
+      });
+
+      it('delete strips the role from members and channel overwrites', async () => {
+        const { guild, channel } = await newGuild();
+        const [doomed, kept] = [role(guild.id), role(guild.id)];
+        await storage.roles.create(doomed);
+        await storage.roles.create(kept);
+        const [u1, u2, u3] = ids(3);
+        await storage.members.add(member(guild.id, u1, [doomed.id, kept.id]));
+        await storage.members.add(member(guild.id, u2, [doomed.id]));
+        await storage.members.add(member(guild.id, u3, [kept.id]));
+        const keptOverwrite = { channelId: channel.id, id: kept.id, type: 0 as const, allow: '1', deny: '2' };
+        const memberOverwrite = { channelId: channel.id, id: u1, type: 1 as const, allow: '4', deny: '0' };
+        await storage.channels.upsertOverwrite({
+          channelId: channel.id,
+          id: doomed.id,
+          type: 0,
+          allow: '1024',
+          deny: '0',
+        });
+        await storage.channels.upsertOverwrite(keptOverwrite);
+        await storage.channels.upsertOverwrite(memberOverwrite);
+        // The same role held in another guild is not touched.
+        const other = await newGuild();
+        await storage.members.add(member(other.guild.id, u1, [doomed.id]));
+
+        await storage.roles.delete(guild.id, doomed.id);
+
+        expect(await storage.roles.find(guild.id, doomed.id)).toBeNull();
+        expect(await storage.roles.find(guild.id, kept.id)).toEqual(kept);
+        expect((await storage.members.find(guild.id, u1))?.roles).toEqual([kept.id]);
+        expect((await storage.members.find(guild.id, u2))?.roles).toEqual([]);
+        expect((await storage.members.find(guild.id, u3))?.roles).toEqual([kept.id]);
+        expect((await storage.members.find(other.guild.id, u1))?.roles).toEqual([doomed.id]);
+        const overwrites = (await storage.channels.findById(channel.id))?.overwrites ?? [];
+        expect(overwrites.sort((a, b) => compareSnowflakes(a.id, b.id))).toEqual(
+          [keptOverwrite, memberOverwrite].sort((a, b) => compareSnowflakes(a.id, b.id)),
+        );
+      });
+    });
+
+    describe('channels', () => {
+      it('creates with overwrites and finds it by id and by guild', async () => {
+        const { guild, channel: general } = await newGuild();
+        const category = guildChannel(guild.id, { type: 4, name: 'cat', position: 1 });
+        const channelId = id();
+        const roleId = id();
+        const text = guildChannel(guild.id, {
+          id: channelId,
+          name: 'text',
+          topic: 'about',
+          parentId: category.id,
+          position: 2,
+          overwrites: [{ channelId, id: roleId, type: 0, allow: '1024', deny: '2048' }],
+        });
+        await storage.channels.create(category);
+        await storage.channels.create(text);
+        expect(await storage.channels.findById(text.id)).toEqual(text);
+        expect(await storage.channels.findById(id())).toBeNull();
+        const listed = await storage.channels.listByGuild(guild.id);
+        expect(listed.sort((a, b) => compareSnowflakes(a.id, b.id))).toEqual([general, category, text]);
+      });
+
+      it('updates fields and clears nullable ones', async () => {
+        const { guild } = await newGuild();
+        const parentId = id();
+        const channel = guildChannel(guild.id, { topic: 'old', parentId });
+        await storage.channels.create(channel);
+        await storage.channels.update(channel.id, {
+          name: 'renamed',
+          topic: null,
+          parentId: null,
+          position: 5,
+        });
+        expect(await storage.channels.findById(channel.id)).toEqual({
+          ...channel,
+          name: 'renamed',
+          topic: null,
+          parentId: null,
+          position: 5,
+        });
+        await storage.channels.update(channel.id, { parentId });
+        expect((await storage.channels.findById(channel.id))?.parentId).toBe(parentId);
+      });
+
+      it('upserts and deletes overwrites', async () => {
+        const { channel } = await newGuild();
+        const overwrite = { channelId: channel.id, id: id(), type: 1 as const, allow: '1', deny: '0' };
+        await storage.channels.upsertOverwrite(overwrite);
+        expect((await storage.channels.findById(channel.id))?.overwrites).toEqual([overwrite]);
+        await storage.channels.upsertOverwrite({ ...overwrite, allow: '3', deny: '4' });
+        expect((await storage.channels.findById(channel.id))?.overwrites).toEqual([
+          { ...overwrite, allow: '3', deny: '4' },
+        ]);
+        await storage.channels.deleteOverwrite(channel.id, overwrite.id);
+        expect((await storage.channels.findById(channel.id))?.overwrites).toEqual([]);
+      });
+
+      it('deletes a channel', async () => {
+        const { guild, channel } = await newGuild();
+        await storage.channels.upsertOverwrite({
+          channelId: channel.id,
+          id: id(),
+          type: 0,
+          allow: '1',
+          deny: '0',
+        });
+        await storage.channels.delete(channel.id);
+        expect(await storage.channels.findById(channel.id)).toBeNull();
+        expect(await storage.channels.listByGuild(guild.id)).toEqual([]);
+      });
+    });
+
+    describe('direct messages', () => {
+      it('creates the pair channel once, whichever way round it is asked', async () => {
+        const [a, b] = ids(2);
+        const first = await storage.dms.findOrCreate(a, b, dmChannel(a, b));
+        expect(first.created).toBe(true);
+        expect(first.channel.type).toBe(1);
+        expect(first.channel.guildId).toBeNull();
+        expect(sorted(first.channel.recipients)).toEqual(sorted([a, b]));
+
+        const again = await storage.dms.findOrCreate(b, a, dmChannel(b, a));
+        expect(again.created).toBe(false);
+        expect(again.channel.id).toBe(first.channel.id);
+        const found = await storage.channels.findById(first.channel.id);
+        expect(sorted(found?.recipients ?? [])).toEqual(sorted([a, b]));
+      });
+
+      it('concurrent calls for one pair agree on a single channel', async () => {
+        const [a, b] = ids(2);
+        const results = await Promise.all([
+          storage.dms.findOrCreate(a, b, dmChannel(a, b)),
+          storage.dms.findOrCreate(b, a, dmChannel(b, a)),
+          storage.dms.findOrCreate(a, b, dmChannel(a, b)),
+        ]);
+        expect(new Set(results.map((r) => r.channel.id)).size).toBe(1);
+        expect(results.filter((r) => r.created)).toHaveLength(1);
+      });
+
+      it('lists the DM channels of each recipient', async () => {
+        const [a, b, c] = ids(3);
+        const ab = (await storage.dms.findOrCreate(a, b, dmChannel(a, b))).channel;
+        const ac = (await storage.dms.findOrCreate(a, c, dmChannel(a, c))).channel;
+        expect(sorted(idsOf(await storage.dms.listForUser(a)))).toEqual(sorted([ab.id, ac.id]));
+        const forB = await storage.dms.listForUser(b);
+        expect(idsOf(forB)).toEqual([ab.id]);
+        expect(sorted(forB[0].recipients)).toEqual(sorted([a, b]));
+        expect(await storage.dms.listForUser(id())).toEqual([]);
+      });
+    });
+
+    describe('messages', () => {
+      it('create is an idempotent upsert and find returns every field', async () => {
+        const channelId = id();
+        const m = message(channelId, {
+          guildId: id(),
+          authorId: id(),
+          content: 'with everything',
+          attachments: [
+            { id: id(), filename: 'a.png', size: 10, contentType: 'image/png', width: 2, height: 3 },
+          ],
+          mentions: ids(2),
+          mentionEveryone: true,
+          pinned: true,
+          type: 19,
+          nonce: 'n1',
+          editedAt: now,
+        });
+        await storage.messages.create(m);
+        await storage.messages.create(m);
+        expect(await storage.messages.find(channelId, m.id)).toEqual(m);
+        expect(await storage.messages.listLatest(channelId, 10)).toEqual([m]);
+        expect(await storage.messages.find(id(), m.id)).toBeNull();
+        expect(await storage.messages.find(channelId, id())).toBeNull();
+      });
+
+      it('updates only the patched fields and deletes', async () => {
+        const channelId = id();
+        const [m, neighbour] = await history(channelId, 2);
+        const mention = id();
+        await storage.messages.update(channelId, m.id, {
+          content: 'edited',
+          editedAt: now + 5,
+          mentions: [mention],
+        });
+        expect(await storage.messages.find(channelId, m.id)).toEqual({
+          ...m,
+          content: 'edited',
+          editedAt: now + 5,
+          mentions: [mention],
+        });
+        await storage.messages.update(channelId, m.id, { pinned: true, mentionEveryone: true });
+        expect(await storage.messages.find(channelId, m.id)).toMatchObject({
+          content: 'edited',
+          pinned: true,
+          mentionEveryone: true,
+        });
+
+        await storage.messages.delete(channelId, m.id);
+        expect(await storage.messages.find(channelId, m.id)).toBeNull();
+        expect(await storage.messages.find(channelId, neighbour.id)).toEqual(neighbour);
+      });
+
+      it('pages history newest first: latest, before, after', async () => {
+        const channelId = id();
+        const other = id();
+        const messages = await history(channelId, 10);
+        await history(other, 3);
+        const newestFirst = idsOf(messages).reverse(); // [9..0]
+
+        expect(idsOf(await storage.messages.listLatest(channelId, 3))).toEqual(newestFirst.slice(0, 3));
+        expect(idsOf(await storage.messages.listLatest(channelId, 50))).toEqual(newestFirst);
+        expect(idsOf(await storage.messages.listBefore(channelId, messages[5].id, 3))).toEqual(
+          idsOf([messages[4], messages[3], messages[2]]),
+        );
+        expect(idsOf(await storage.messages.listBefore(channelId, messages[1].id, 3))).toEqual([
+          messages[0].id,
+        ]);
+        // `after` takes the messages right after the cursor, still newest first.
+        expect(idsOf(await storage.messages.listAfter(channelId, messages[5].id, 3))).toEqual(
+          idsOf([messages[8], messages[7], messages[6]]),
+        );
+        expect(idsOf(await storage.messages.listAfter(channelId, messages[8].id, 3))).toEqual([
+          messages[9].id,
+        ]);
+        expect(await storage.messages.listAfter(channelId, messages[9].id, 3)).toEqual([]);
+        expect(await storage.messages.listLatest(id(), 3)).toEqual([]);
+      });
+
+      it('pages around an anchor: the anchor and about half the limit on each side', async () => {
+        const channelId = id();
+        const messages = await history(channelId, 11);
+        const anchor = messages[5];
+        const around = idsOf(await storage.messages.listAround(channelId, anchor.id, 5));
+        expect(around.length).toBeGreaterThanOrEqual(4);
+        expect(around.length).toBeLessThanOrEqual(5);
+        expect(around).toContain(anchor.id);
+        expect(around).toEqual(sorted(around).reverse());
+        expect(around).toEqual(
+          expect.arrayContaining(idsOf([messages[3], messages[4], messages[6], messages[7]])),
+        );
+
+        const wide = idsOf(await storage.messages.listAround(channelId, anchor.id, 100));
+        expect(wide).toEqual(idsOf(messages).reverse());
+        // Near the newest end the page is short on the newer side.
+        const edge = idsOf(await storage.messages.listAround(channelId, messages[10].id, 4));
+        expect(edge[0]).toBe(messages[10].id);
+        expect(edge).toEqual(expect.arrayContaining([messages[9].id]));
+        // An anchor that is not a message still centres the page on its position.
+        const gap = await storage.messages.listAround(channelId, id(), 4);
+        expect(idsOf(gap)[0]).toBe(messages[10].id);
+      });
+
+      it('orders by id numerically, not as text', async () => {
+        const channelId = id();
+        const mixed = [early.next(), id(), early.next(), id()];
+        for (const messageId of mixed) await storage.messages.create(message(channelId, { id: messageId }));
+        const numeric = sorted(mixed);
+        expect(idsOf(await storage.messages.listLatest(channelId, 10))).toEqual([...numeric].reverse());
+        expect(idsOf(await storage.messages.listAfter(channelId, numeric[0], 10))).toEqual(
+          numeric.slice(1).reverse(),
+        );
+        expect(idsOf(await storage.messages.listBefore(channelId, numeric[3], 10))).toEqual(
+          numeric.slice(0, 3).reverse(),
+        );
+        expect((await storage.messages.lastMessageIds([channelId])).get(channelId)).toBe(numeric[3]);
+      });
+
+      it('keeps every one of many concurrent creates', async () => {
+        const channelId = id();
+        const messages = await history(channelId, 300);
+        const page = await storage.messages.listLatest(channelId, 300);
+        expect(idsOf(page)).toEqual(idsOf(messages).reverse());
+      });
+
+      it('reports the last message id of each channel that has one', async () => {
+        const [a, b, empty] = ids(3);
+        const inA = await history(a, 3);
+        const inB = await history(b, 1);
+        const last = await storage.messages.lastMessageIds([a, b, empty]);
+        expect(last).toEqual(
+          new Map([
+            [a, inA[2].id],
+            [b, inB[0].id],
+          ]),
+        );
+        expect((await storage.messages.lastMessageIds([])).size).toBe(0);
+      });
+
+      it('deletes a channel in batches, with the reactions', async () => {
+        const channelId = id();
+        const other = id();
+        const messages = await history(channelId, 5);
+        const [survivor] = await history(other, 1);
+        const reactor = id();
+        for (const m of [...messages, survivor])
+          await storage.reactions.add(m.channelId, m.id, '👍', reactor);
+
+        expect(await storage.messages.deleteChannelBatch(channelId, 2)).toBe(2);
+        expect(await storage.messages.deleteChannelBatch(channelId, 2)).toBe(2);
+        expect(await storage.messages.deleteChannelBatch(channelId, 2)).toBe(1);
+        expect(await storage.messages.deleteChannelBatch(channelId, 2)).toBe(0);
+        expect(await storage.messages.listLatest(channelId, 10)).toEqual([]);
+        expect(await storage.reactions.counts(channelId, idsOf(messages), reactor)).toEqual([]);
+        expect(await storage.reactions.listUsers(channelId, messages[0].id, '👍', { limit: 10 })).toEqual([]);
+        expect(await storage.messages.find(other, survivor.id)).toEqual(survivor);
+        expect(await storage.reactions.counts(other, [survivor.id], reactor)).toEqual([
+          { messageId: survivor.id, emoji: '👍', count: 1, me: true },
+        ]);
+      });
+    });
+
+    describe('reactions', () => {
+      it('adds once per user and emoji, and removes', async () => {
+        const channelId = id();
+        const [m] = await history(channelId, 1);
+        const userId = id();
+        expect(await storage.reactions.add(channelId, m.id, '🔥', userId)).toBe(true);
+        expect(await storage.reactions.add(channelId, m.id, '🔥', userId)).toBe(false);
+        expect(await storage.reactions.listUsers(channelId, m.id, '🔥', { limit: 10 })).toEqual([userId]);
+        expect(await storage.reactions.remove(channelId, m.id, '🔥', userId)).toBe(true);
+        expect(await storage.reactions.remove(channelId, m.id, '🔥', userId)).toBe(false);
+        expect(await storage.reactions.listUsers(channelId, m.id, '🔥', { limit: 10 })).toEqual([]);
+        expect(await storage.reactions.counts(channelId, [m.id], userId)).toEqual([]);
+      });
+
+      it('counts per message and emoji with `me` for the viewer', async () => {
+        const channelId = id();
+        const [m1, m2, m3] = await history(channelId, 3);
+        const [viewer, u1, u2] = ids(3);
+        await storage.reactions.add(channelId, m1.id, '👍', viewer);
+        await storage.reactions.add(channelId, m1.id, '👍', u1);
+        await storage.reactions.add(channelId, m1.id, '❤️', u1);
+        await storage.reactions.add(channelId, m2.id, 'custom:123', u2);
+        await storage.reactions.add(channelId, m2.id, 'custom:123', u1);
+        await storage.reactions.remove(channelId, m2.id, 'custom:123', u1);
+
+        const counts = await storage.reactions.counts(channelId, [m1.id, m2.id, m3.id], viewer);
+        const key = (c: { messageId: string; emoji: string }): string => `${c.messageId}/${c.emoji}`;
+        expect([...counts].sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
+          [
+            { messageId: m1.id, emoji: '👍', count: 2, me: true },
+            { messageId: m1.id, emoji: '❤️', count: 1, me: false },
+            { messageId: m2.id, emoji: 'custom:123', count: 1, me: false },
+          ].sort((a, b) => key(a).localeCompare(key(b))),
+        );
+        expect(await storage.reactions.counts(channelId, [], viewer)).toEqual([]);
+      });
+
+      it('lists reacting users ascending, page by page', async () => {
+        const channelId = id();
+        const [m] = await history(channelId, 1);
+        const users = [id(), early.next(), id(), early.next(), id()];
+        for (const userId of users) await storage.reactions.add(channelId, m.id, '✅', userId);
+        await storage.reactions.add(channelId, m.id, '❌', id());
+        const all = sorted(users);
+        const first = await storage.reactions.listUsers(channelId, m.id, '✅', { limit: 3 });
+        expect(first).toEqual(all.slice(0, 3));
+        expect(
+          await storage.reactions.listUsers(channelId, m.id, '✅', { limit: 3, after: first[2] }),
+        ).toEqual(all.slice(3));
+      });
+
+      it('deletes every reaction of a message', async () => {
+        const channelId = id();
+        const [m, kept] = await history(channelId, 2);
+        const userId = id();
+        await storage.reactions.add(channelId, m.id, 'a', userId);
+        await storage.reactions.add(channelId, m.id, 'b', id());
+        await storage.reactions.add(channelId, kept.id, 'a', userId);
+        await storage.reactions.deleteForMessage(channelId, m.id);
+        expect(await storage.reactions.counts(channelId, [m.id, kept.id], userId)).toEqual([
+          { messageId: kept.id, emoji: 'a', count: 1, me: true },
+        ]);
+        expect(await storage.reactions.add(channelId, m.id, 'a', userId)).toBe(true);
+      });
+    });
+
+    describe('read states', () => {
+      it('counts mentions without a prior read state and clears them on ack', async () => {
+        const [userId, other, c1, c2] = ids(4);
+        await storage.readStates.incrementMentions(c1, [userId, other]);
+        await storage.readStates.incrementMentions(c1, [userId]);
+        expect(await storage.readStates.list(userId)).toEqual([
+          { userId, channelId: c1, lastMessageId: null, mentionCount: 2 },
+        ]);
+
+        const [m1, m2] = ids(2);
+        await storage.readStates.ack(userId, c1, m1);
+        await storage.readStates.ack(userId, c2, m2);
+        await storage.readStates.incrementMentions(c2, [userId]);
+        const states = await storage.readStates.list(userId);
+        expect(states.sort((a, b) => compareSnowflakes(a.channelId, b.channelId))).toEqual([
+          { userId, channelId: c1, lastMessageId: m1, mentionCount: 0 },
+          { userId, channelId: c2, lastMessageId: m2, mentionCount: 1 },
+        ]);
+        expect(await storage.readStates.list(other)).toEqual([
+          { userId: other, channelId: c1, lastMessageId: null, mentionCount: 1 },
+        ]);
+        expect(await storage.readStates.list(id())).toEqual([]);
+      });
+    });
+
+    describe('invites', () => {
+      const invite = (
+        guildId: string,
+        overrides: Partial<{ maxUses: number; expiresAt: number | null }> = {},
+      ) => ({
+        code: `inv${id()}`,
+        guildId,
+        channelId: id(),
+        inviterId: id(),
+        maxAge: overrides.expiresAt ? 60 : 0,
+        maxUses: 0,
+        uses: 0,
+        createdAt: now,
+        expiresAt: null,
+        ...overrides,
+      });
+
+      it('creates, finds, lists by guild and deletes; a taken code is refused', async () => {
+        const guildId = id();
+        const [a, b] = [invite(guildId), invite(guildId, { maxUses: 5, expiresAt: now + 60_000 })];
+        await storage.invites.create(a);
+        await storage.invites.create(b);
+        await storage.invites.create(invite(id()));
+        expect(await storage.invites.find(b.code)).toEqual(b);
+        expect(await storage.invites.find('nope')).toBeNull();
+        expect((await storage.invites.listByGuild(guildId)).map((i) => i.code).sort()).toEqual(
+          [a.code, b.code].sort(),
+        );
+        await expect(storage.invites.create({ ...invite(guildId), code: a.code })).rejects.toMatchObject({
+          field: 'invite_code',
+        });
+        await storage.invites.delete(a.code);
+        expect(await storage.invites.find(a.code)).toBeNull();
+        expect(await storage.invites.use(a.code, now)).toBe(false);
+      });
+
+      it('counts uses until exhausted', async () => {
+        const limited = invite(id(), { maxUses: 2 });
+        await storage.invites.create(limited);
+        expect(await storage.invites.use(limited.code, now)).toBe(true);
+        expect(await storage.invites.use(limited.code, now)).toBe(true);
+        expect(await storage.invites.use(limited.code, now)).toBe(false);
+        expect((await storage.invites.find(limited.code))?.uses).toBe(2);
+
+        const unlimited = invite(id());
+        await storage.invites.create(unlimited);
+        for (let i = 0; i < 5; i++) expect(await storage.invites.use(unlimited.code, now)).toBe(true);
+        expect((await storage.invites.find(unlimited.code))?.uses).toBe(5);
+      });
+
+      it('refuses uses at or after expiry', async () => {
+        const expiring = invite(id(), { expiresAt: now + 1000 });
+        await storage.invites.create(expiring);
+        expect(await storage.invites.use(expiring.code, now + 999)).toBe(true);
+        expect(await storage.invites.use(expiring.code, now + 1000)).toBe(false);
+        expect(await storage.invites.use(expiring.code, now + 5000)).toBe(false);
+        expect((await storage.invites.find(expiring.code))?.uses).toBe(1);
+      });
+
+      it('never grants more uses than allowed to concurrent joins', async () => {
+        const limited = invite(id(), { maxUses: 3 });
+        await storage.invites.create(limited);
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => storage.invites.use(limited.code, now)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(3);
+      });
+    });
+
+    describe('bans', () => {
+      it('puts, finds, pages, replaces and deletes', async () => {
+        const guildId = id();
+        const userIds = [id(), early.next(), id()];
+        for (const userId of userIds)
+          await storage.bans.put({ guildId, userId, reason: 'spam', createdAt: now });
+        const all = sorted(userIds);
+        expect(await storage.bans.find(guildId, all[0])).toEqual({
+          guildId,
+          userId: all[0],
+          reason: 'spam',
+          createdAt: now,
+        });
+        expect(await storage.bans.find(guildId, id())).toBeNull();
+
+        const first = await storage.bans.list(guildId, { limit: 2 });
+        expect(first.map((b) => b.userId)).toEqual(all.slice(0, 2));
+        expect(
+          (await storage.bans.list(guildId, { limit: 2, after: first[1].userId })).map((b) => b.userId),
+        ).toEqual(all.slice(2));
+
+        await storage.bans.put({ guildId, userId: all[0], reason: null, createdAt: now + 1 });
+        expect(await storage.bans.find(guildId, all[0])).toEqual({
+          guildId,
+          userId: all[0],
+          reason: null,
+          createdAt: now + 1,
+        });
+        await storage.bans.delete(guildId, all[0]);
+        expect(await storage.bans.find(guildId, all[0])).toBeNull();
+        expect(await storage.bans.list(guildId, { limit: 10 })).toHaveLength(2);
+      });
+    });
+
+    describe('jobs', () => {
+      // Jobs are global to the store, so each test drains what it claims.
+      const job = (runAt: number, name = 'purge-channel') => ({
+        id: id(),
+        name,
+        payload: JSON.stringify({ channelId: id() }),
+        attempts: 0,
+        runAt,
+        lastError: null,
+      });
+      const t0 = now + 1_000_000;
+
+      it('leases due jobs, counting the attempt, until the lease runs out', async () => {
+        const before = await storage.jobs.counts();
+        const [due1, due2, later] = [job(t0 - 10), job(t0), job(t0 + 10_000)];
+        for (const j of [due1, due2, later]) await storage.jobs.enqueue(j);
+        expect(await storage.jobs.counts()).toEqual({ pending: before.pending + 3, dead: before.dead });
+
+        const claimed = await storage.jobs.claim(t0, 10, 5_000);
+        expect(claimed.map((j) => j.id).sort()).toEqual([due1.id, due2.id].sort());
+        for (const j of claimed) {
+          expect(j).toMatchObject({ attempts: 1, runAt: t0 + 5_000, lastError: null });
+          expect([due1, due2].find((d) => d.id === j.id)).toMatchObject({ name: j.name, payload: j.payload });
+        }
+        expect(await storage.jobs.claim(t0 + 4_999, 10, 5_000)).toEqual([]);
+
+        // The worker died: the lease runs out and the job is due again.
+        const again = await storage.jobs.claim(t0 + 5_000, 10, 5_000);
+        expect(again.map((j) => j.id).sort()).toEqual([due1.id, due2.id].sort());
+        expect(again.every((j) => j.attempts === 2)).toBe(true);
+
+        for (const j of again) await storage.jobs.complete(j.id);
+        const last = await storage.jobs.claim(t0 + 10_000, 10, 5_000);
+        expect(last.map((j) => j.id)).toEqual([later.id]);
+        await storage.jobs.complete(later.id);
+        expect(await storage.jobs.counts()).toEqual(before);
+      });
+
+      it('claims no more than the limit', async () => {
+        const jobs = [job(t0 + 20_000), job(t0 + 20_001), job(t0 + 20_002)];
+        for (const j of jobs) await storage.jobs.enqueue(j);
+        const first = await storage.jobs.claim(t0 + 20_002, 2, 1_000);
+        expect(first).toHaveLength(2);
+        const rest = await storage.jobs.claim(t0 + 20_002, 2, 1_000);
+        expect([...first, ...rest].map((j) => j.id).sort()).toEqual(jobs.map((j) => j.id).sort());
+        for (const j of jobs) await storage.jobs.complete(j.id);
+      });
+
+      it('retries a failed job at retryAt and sets it aside as dead without one', async () => {
+        const before = await storage.jobs.counts();
+        const j = job(t0 + 30_000);
+        await storage.jobs.enqueue(j);
+        expect(await storage.jobs.claim(t0 + 30_000, 10, 1_000)).toHaveLength(1);
+
+        await storage.jobs.fail(j.id, 'boom', t0 + 40_000);
+        expect(await storage.jobs.claim(t0 + 39_999, 10, 1_000)).toEqual([]);
+        const retried = await storage.jobs.claim(t0 + 40_000, 10, 1_000);
+        expect(retried).toEqual([{ ...j, attempts: 2, runAt: t0 + 41_000, lastError: 'boom' }]);
+
+        await storage.jobs.fail(j.id, 'boom again', null);
+        expect(await storage.jobs.counts()).toEqual({ pending: before.pending, dead: before.dead + 1 });
+        expect(await storage.jobs.claim(t0 + 1_000_000_000, 10, 1_000)).toEqual([]);
+      });
+    });
+  });
+}

@@ -1,0 +1,1 @@
+export { describeStorageContract } from './contract-suite';
