@@ -11,7 +11,7 @@ export default tseslint.config(
       'eslint.config.mjs',
       'jest.config.js',
       'scripts/**/*.js',
-      'bench/**/*.js',
+      'bench/**/*.js', 'bench/**/*.mjs', 'bench/**/*.cjs',
     ],
   },
   js.configs.recommended,

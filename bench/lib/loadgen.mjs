@@ -1,0 +1,225 @@
+// A load generator process: the orchestrator forks it, sends one job, and gets back encoded histograms.
+// Every loop is bounded by a count and a deadline.
+import { io } from 'socket.io-client';
+import { call } from './api.mjs';
+import { createHistogram, encode, recordMs } from './hist.mjs';
+
+const now = () => performance.now();
+
+const jobs = {
+  /** Closed-loop POSTs: `concurrency` senders, tokens round-robin, `total` messages. */
+  async send({ base, tokens, channelId, total, concurrency, deadlineMs }) {
+    const hist = createHistogram();
+    let next = 0;
+    let errors = 0;
+    const statuses = {};
+    const stopAt = Date.now() + deadlineMs;
+    const t0 = now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, worker) => {
+        while (next < total && Date.now() < stopAt) {
+          const i = next++;
+          const token = tokens[(worker + i) % tokens.length];
+          const s = now();
+          const res = await call(base, 'POST', `/channels/${channelId}/messages`, token, {
+            content: `bench message ${i}`,
+          }).catch(() => ({ status: 0 }));
+          recordMs(hist, now() - s);
+          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+          if (res.status !== 200 && res.status !== 201) errors++;
+        }
+      }),
+    );
+    return { hist: encode(hist), seconds: (now() - t0) / 1000, sent: next, errors, statuses };
+  },
+
+  /** Open-loop background writes at `rate` per second until `total` or the deadline. */
+  async sendRate({ base, token, channelId, rate, total, deadlineMs }) {
+    const hist = createHistogram();
+    const stopAt = Date.now() + deadlineMs;
+    let sent = 0;
+    let errors = 0;
+    const inflight = new Set();
+    const t0 = now();
+    while (sent < total && Date.now() < stopAt) {
+      const due = t0 + (sent * 1000) / rate;
+      const wait = due - now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // Latency is measured from when the request was due, so a stalled generator cannot hide queueing.
+      const p = call(base, 'POST', `/channels/${channelId}/messages`, token, {
+        content: `background ${sent}`,
+      })
+        .then((r) => {
+          recordMs(hist, now() - due);
+          if (r.status !== 200) errors++;
+        })
+        .catch(() => errors++)
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
+      sent++;
+    }
+    await Promise.all(inflight);
+    return { hist: encode(hist), sent, errors, seconds: (now() - t0) / 1000 };
+  },
+
+  async history({ base, token, channelId, total, concurrency, deadlineMs }) {
+    const hist = createHistogram();
+    let next = 0;
+    let errors = 0;
+    const stopAt = Date.now() + deadlineMs;
+    const t0 = now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < total && Date.now() < stopAt) {
+          next++;
+          const s = now();
+          const res = await call(base, 'GET', `/channels/${channelId}/messages?limit=50`, token).catch(
+            () => ({ status: 0, body: [] }),
+          );
+          recordMs(hist, now() - s);
+          if (res.status !== 200 || res.body.length !== 50) errors++;
+        }
+      }),
+    );
+    return { hist: encode(hist), seconds: (now() - t0) / 1000, requests: next, errors };
+  },
+
+  /**
+   * Delivery latency: `listeners` gateway clients, a sender POSTs `total` messages one at a time; the time from
+   * POST start to MESSAGE_CREATE at the last listener is measured in this same process.
+   */
+  async delivery({ base, senderToken, listenerTokens, channelId, total, deadlineMs }) {
+    const sockets = await Promise.all(listenerTokens.map((token) => connect(base, token)));
+    const histLast = createHistogram();
+    const histApi = createHistogram();
+    const pending = new Map();
+    for (const socket of sockets) {
+      socket.on('MESSAGE_CREATE', ({ d }) => {
+        const entry = pending.get(d.nonce);
+        if (!entry) return;
+        if (--entry.remaining === 0) {
+          recordMs(histLast, now() - entry.start);
+          pending.delete(d.nonce);
+          entry.done();
+        }
+      });
+    }
+    const stopAt = Date.now() + deadlineMs;
+    let lost = 0;
+    let sent = 0;
+    for (let i = 0; i < total && Date.now() < stopAt; i++) {
+      const nonce = `d${i}`;
+      const start = now();
+      const delivered = new Promise((resolve) =>
+        pending.set(nonce, { start, remaining: sockets.length, done: resolve }),
+      );
+      const res = await call(base, 'POST', `/channels/${channelId}/messages`, senderToken, {
+        content: `delivery ${i}`,
+        nonce,
+      });
+      recordMs(histApi, now() - start);
+      if (res.status !== 200) lost++;
+      const ok = await Promise.race([
+        delivered.then(() => true),
+        new Promise((r) => setTimeout(() => r(false), 5000)),
+      ]);
+      if (!ok) {
+        lost++;
+        pending.delete(nonce);
+      }
+      sent++;
+    }
+    for (const s of sockets) s.close();
+    return { hist: encode(histLast), api: encode(histApi), sent, lost };
+  },
+};
+
+export function connect(base, token, extra = {}) {
+  return new Promise((resolve, reject) => {
+    const socket = io(base, {
+      path: '/gateway',
+      transports: ['websocket'],
+      auth: { token, ...extra },
+      reconnection: false,
+      forceNew: true,
+    });
+    const timer = setTimeout(() => reject(new Error('gateway connect timeout')), 15_000);
+    socket.once('READY', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('connect_error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+process.on('message', async (msg) => {
+  try {
+    const result = await jobs[msg.job](msg.params);
+    process.send({ ok: true, result });
+  } catch (err) {
+    process.send({ ok: false, error: String(err?.stack ?? err) });
+  }
+});
+
+/** Holds `tokens.length` gateway sessions and counts MESSAGE_CREATE until `expected` arrive. */
+jobs.fanoutListen = async ({
+  base,
+  tokens,
+  expected,
+  deadlineMs,
+  event = 'MESSAGE_CREATE',
+  bare = false,
+}) => {
+  const sockets = [];
+  for (let i = 0; i < tokens.length; i += 50) {
+    const batch = tokens.slice(i, i + 50);
+    sockets.push(...(await Promise.all(batch.map((t) => (bare ? connectBare(base) : connect(base, t))))));
+  }
+  let received = 0;
+  let first = 0;
+  let last = 0;
+  const done = new Promise((resolve) => {
+    const timer = setTimeout(resolve, deadlineMs);
+    for (const s of sockets) {
+      s.on(event, () => {
+        const t = performance.timeOrigin + performance.now();
+        if (received === 0) first = t;
+        last = t;
+        if (++received >= expected) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  });
+  process.send({ ready: true });
+  await done;
+  for (const s of sockets) s.close();
+  return { received, first, last };
+};
+
+function connectBare(base) {
+  return new Promise((resolve, reject) => {
+    const socket = io(base, { transports: ['websocket'], reconnection: false, forceNew: true });
+    const timer = setTimeout(() => reject(new Error('bare connect timeout')), 15_000);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+  });
+}
+
+/** Opens idle sessions and keeps them until told to close. */
+jobs.hold = async ({ base, tokens }) => {
+  const sockets = [];
+  for (let i = 0; i < tokens.length; i += 100) {
+    sockets.push(...(await Promise.all(tokens.slice(i, i + 100).map((t) => connect(base, t)))));
+  }
+  process.send({ ready: true, open: sockets.length });
+  await new Promise((resolve) => process.once('message', resolve));
+  for (const s of sockets) s.close();
+  return { open: sockets.length };
+};
