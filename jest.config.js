@@ -11,7 +11,10 @@ const swc = [
     sourceMaps: 'inline',
   },
 ];
-const moduleNameMapper = { '^@parley/([a-z-]+)$': '<rootDir>/libs/$1/src' };
+const moduleNameMapper = {
+  '^@parley/([a-z-]+)$': '<rootDir>/libs/$1/src',
+  '^@parley/([a-z-]+)/testing$': '<rootDir>/libs/$1/src/testing',
+};
 const base = {
   rootDir: __dirname,
   transform: { '^.+\\.ts$': swc },

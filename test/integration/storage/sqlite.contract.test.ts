@@ -2,9 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStorage, type SqliteSettings, type Storage } from '@parley/storage';
-// No `@parley/storage/testing` alias exists yet in tsconfig.json / jest.config.js (owned elsewhere).
-// eslint-disable-next-line no-restricted-imports
-import { describeStorageContract } from '../../../libs/storage/src/testing';
+import { describeStorageContract } from '@parley/storage/testing';
 
 function settings(path: string, maxOpenConns: number): SqliteSettings {
   return {
