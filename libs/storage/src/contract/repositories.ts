@@ -36,7 +36,10 @@ export interface UserRepository {
   findByIds(ids: readonly string[]): Promise<UserRecord[]>;
   findByLogin(usernameOrEmail: string): Promise<UserRecord | null>;
   /** Changes profile fields; a username change re-claims uniqueness (throws UniqueViolation). */
-  update(id: string, patch: Partial<Pick<UserRecord, 'username' | 'displayName' | 'avatar' | 'email' | 'passwordHash'>>): Promise<void>;
+  update(
+    id: string,
+    patch: Partial<Pick<UserRecord, 'username' | 'displayName' | 'avatar' | 'email' | 'passwordHash'>>,
+  ): Promise<void>;
 }
 
 export interface TokenRepository {
@@ -48,7 +51,12 @@ export interface TokenRepository {
 
 export interface GuildRepository {
   /** Writes the guild, its @everyone role, its first channels and the owner's membership together. */
-  createWithDefaults(guild: GuildRecord, everyone: RoleRecord, channels: ChannelRecord[], owner: MemberRecord): Promise<void>;
+  createWithDefaults(
+    guild: GuildRecord,
+    everyone: RoleRecord,
+    channels: ChannelRecord[],
+    owner: MemberRecord,
+  ): Promise<void>;
   findById(id: string): Promise<GuildRecord | null>;
   findByIds(ids: readonly string[]): Promise<GuildRecord[]>;
   update(id: string, patch: Partial<Pick<GuildRecord, 'name' | 'icon' | 'ownerId'>>): Promise<void>;
@@ -62,7 +70,11 @@ export interface MemberRepository {
   /** Ascending by user id. */
   list(guildId: string, page: Page): Promise<MemberRecord[]>;
   listGuildIds(userId: string): Promise<string[]>;
-  update(guildId: string, userId: string, patch: Partial<Pick<MemberRecord, 'nick' | 'roles'>>): Promise<void>;
+  update(
+    guildId: string,
+    userId: string,
+    patch: Partial<Pick<MemberRecord, 'nick' | 'roles'>>,
+  ): Promise<void>;
   remove(guildId: string, userId: string): Promise<void>;
   count(guildId: string): Promise<number>;
 }
@@ -71,7 +83,11 @@ export interface RoleRepository {
   create(role: RoleRecord): Promise<void>;
   find(guildId: string, roleId: string): Promise<RoleRecord | null>;
   list(guildId: string): Promise<RoleRecord[]>;
-  update(guildId: string, roleId: string, patch: Partial<Pick<RoleRecord, 'name' | 'permissions' | 'color' | 'position'>>): Promise<void>;
+  update(
+    guildId: string,
+    roleId: string,
+    patch: Partial<Pick<RoleRecord, 'name' | 'permissions' | 'color' | 'position'>>,
+  ): Promise<void>;
   /** Also removes the role from every member that holds it and from channel overwrites. */
   delete(guildId: string, roleId: string): Promise<void>;
 }
@@ -80,7 +96,10 @@ export interface ChannelRepository {
   create(channel: ChannelRecord): Promise<void>;
   findById(id: string): Promise<ChannelRecord | null>;
   listByGuild(guildId: string): Promise<ChannelRecord[]>;
-  update(id: string, patch: Partial<Pick<ChannelRecord, 'name' | 'topic' | 'parentId' | 'position'>>): Promise<void>;
+  update(
+    id: string,
+    patch: Partial<Pick<ChannelRecord, 'name' | 'topic' | 'parentId' | 'position'>>,
+  ): Promise<void>;
   delete(id: string): Promise<void>;
   upsertOverwrite(overwrite: OverwriteRecord): Promise<void>;
   deleteOverwrite(channelId: string, id: string): Promise<void>;
@@ -88,7 +107,11 @@ export interface ChannelRepository {
 
 export interface DmRepository {
   /** Returns the DM channel of this pair, creating `candidate` atomically if none exists. */
-  findOrCreate(userA: string, userB: string, candidate: ChannelRecord): Promise<{ channel: ChannelRecord; created: boolean }>;
+  findOrCreate(
+    userA: string,
+    userB: string,
+    candidate: ChannelRecord,
+  ): Promise<{ channel: ChannelRecord; created: boolean }>;
   listForUser(userId: string): Promise<ChannelRecord[]>;
 }
 
