@@ -9,6 +9,7 @@ import {
   MeController,
 } from '@parley/chat';
 import type { ParleyConfig } from '@parley/config';
+import { RealtimeModule } from '@parley/realtime';
 import { CoreModule } from './core.module';
 import { buildOpenApi, openApiController } from './openapi';
 
@@ -29,7 +30,7 @@ export class ServerModule {
     ];
     return {
       module: ServerModule,
-      imports: [CoreModule.forRoot(config), BusModule, AuthModule, ChatModule],
+      imports: [CoreModule.forRoot(config), BusModule, AuthModule, ChatModule, RealtimeModule],
       controllers: [openApiController(() => (document ??= buildOpenApi(api, VERSION)))],
     };
   }

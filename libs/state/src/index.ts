@@ -1,2 +1,5 @@
 export * from './rate-limiter';
+export * from './presence';
+export * from './typing';
+export * from './resume-buffer';
 export * from './state.module';

@@ -1,10 +1,18 @@
 import { Global, Module } from '@nestjs/common';
+import { MemoryPresenceStore, PRESENCE_STORE } from './presence';
 import { MemoryRateLimiter, RATE_LIMITER } from './rate-limiter';
+import { MemoryResumeStore, RESUME_STORE } from './resume-buffer';
+import { MemoryTypingStore, TYPING_STORE } from './typing';
 
 /** Monolith: hot ephemeral state in memory. */
 @Global()
 @Module({
-  providers: [{ provide: RATE_LIMITER, useValue: new MemoryRateLimiter() }],
-  exports: [RATE_LIMITER],
+  providers: [
+    { provide: RATE_LIMITER, useValue: new MemoryRateLimiter() },
+    { provide: PRESENCE_STORE, useFactory: () => new MemoryPresenceStore() },
+    { provide: TYPING_STORE, useFactory: () => new MemoryTypingStore() },
+    { provide: RESUME_STORE, useFactory: () => new MemoryResumeStore() },
+  ],
+  exports: [RATE_LIMITER, PRESENCE_STORE, TYPING_STORE, RESUME_STORE],
 })
 export class StateModule {}

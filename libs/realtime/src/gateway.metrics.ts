@@ -1,0 +1,87 @@
+import { Injectable } from '@nestjs/common';
+import { Metrics } from '@parley/observability';
+import { Counter, Gauge } from 'prom-client';
+
+/**
+ * Gateway metrics, on the process registry. Event-loop lag comes with the default metrics
+ * (`nodejs_eventloop_lag_p99_seconds` and friends, from monitorEventLoopDelay).
+ */
+export interface GatewayCounts {
+  sockets: number;
+  sessions: Record<'initialising' | 'live' | 'resuming' | 'detached', number>;
+}
+
+@Injectable()
+export class GatewayMetrics {
+  /** Read at scrape time, so counting never sits on the connection path. */
+  source: (() => GatewayCounts) | null = null;
+  readonly sockets: Gauge;
+  readonly sessions: Gauge<'state'>;
+  readonly scopes: Gauge;
+  readonly dispatches: Counter<'type'>;
+  readonly slowConsumers: Counter;
+  readonly resumes: Counter<'outcome'>;
+  readonly disconnects: Counter<'reason'>;
+  readonly rejected: Counter<'reason'>;
+  readonly inboundErrors: Counter<'code'>;
+
+  constructor(metrics: Metrics) {
+    const registers = [metrics.registry];
+    const source = () => this.source?.();
+    this.sockets = new Gauge({
+      name: 'parley_gateway_connected_sockets',
+      help: 'Connected gateway sockets',
+      registers,
+      collect() {
+        this.set(source()?.sockets ?? 0);
+      },
+    });
+    this.sessions = new Gauge({
+      name: 'parley_gateway_sessions',
+      help: 'Gateway sessions on this node by state (detached = dropped, waiting to be resumed)',
+      labelNames: ['state'] as const,
+      registers,
+      collect() {
+        const counts = source();
+        if (!counts) return;
+        for (const [state, n] of Object.entries(counts.sessions)) this.set({ state }, n);
+      },
+    });
+    this.scopes = new Gauge({ name: 'parley_gateway_subscribed_scopes', help: 'Event scopes this node is subscribed to', registers });
+    this.dispatches = new Counter({
+      name: 'parley_gateway_dispatches_total',
+      help: 'Dispatches routed to sessions, by type (one per recipient)',
+      labelNames: ['type'] as const,
+      registers,
+    });
+    this.slowConsumers = new Counter({
+      name: 'parley_gateway_slow_consumer_disconnects_total',
+      help: 'Sockets disconnected because their outbound buffer passed gateway.client_buffer_size',
+      registers,
+    });
+    this.resumes = new Counter({
+      name: 'parley_gateway_resumes_total',
+      help: 'Resume attempts by outcome (resumed, unknown, expired, token_mismatch, bad_seq, overflow)',
+      labelNames: ['outcome'] as const,
+      registers,
+    });
+    this.disconnects = new Counter({
+      name: 'parley_gateway_disconnects_total',
+      help: 'Socket disconnects by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    this.rejected = new Counter({
+      name: 'parley_gateway_rejected_connections_total',
+      help: 'Handshakes refused, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    this.inboundErrors = new Counter({
+      name: 'parley_gateway_inbound_errors_total',
+      help: 'Client events answered with ERROR, by code',
+      labelNames: ['code'] as const,
+      registers,
+    });
+  }
+}

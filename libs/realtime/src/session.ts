@@ -1,0 +1,98 @@
+import type { ResumeEntry, ResumeStore } from '@parley/state';
+import type { Connection } from './connection';
+
+export type SessionState = 'initialising' | 'live' | 'resuming' | 'detached' | 'closed';
+
+/**
+ * A gateway session: what its user may see (the scopes it is subscribed to) and its numbered dispatch stream.
+ * It outlives its socket: after a drop it keeps receiving into the resume buffer until it is resumed or expires.
+ */
+export class Session {
+  state: SessionState = 'initialising';
+  conn: Connection | null = null;
+  /** Guild id -> ids of the channels in it this session may view. */
+  readonly guilds = new Map<string, Set<string>>();
+  readonly dms = new Set<string>();
+  /** Scope keys this session is indexed under. */
+  readonly keys = new Set<string>();
+  /** Set when the session dropped; fires its expiry. */
+  expiry: NodeJS.Timeout | null = null;
+  /** Batched clients get BATCH frames (see Connection). */
+  batch = false;
+  private seq = 0;
+  // Dispatches routed before READY went out: delivered right after it.
+  private early: Array<{ t: string; d: string }> = [];
+  // Dispatches routed while a resume is reading the buffer: delivered after the replay.
+  private tail: ResumeEntry[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly userId: string,
+    readonly tokenHash: string,
+    private readonly store: ResumeStore,
+    private readonly retention: number,
+  ) {}
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Numbers, records and sends (or keeps) one dispatch. `d` is already serialised. */
+  dispatch(t: string, d: string): void {
+    switch (this.state) {
+      case 'closed':
+        return;
+      case 'initialising':
+        // Bounded like the resume buffer; a session that cannot start within that many events starts over.
+        if (this.early.length < this.retention) this.early.push({ t, d });
+        return;
+      case 'live':
+      case 'resuming':
+      case 'detached':
+        break;
+    }
+    const entry: ResumeEntry = { s: ++this.seq, t, d };
+    this.store.append(this.id, entry);
+    if (this.state === 'live') this.conn?.send(entry);
+    else if (this.state === 'resuming') this.tail.push(entry);
+  }
+
+  /** READY is dispatch 1; whatever was routed meanwhile follows it. Its payload is not kept for replay. */
+  start(readyData: string): void {
+    this.state = 'live';
+    const ready: ResumeEntry = { s: ++this.seq, t: 'READY', d: readyData };
+    this.store.append(this.id, { s: ready.s, t: 'READY', d: 'null' });
+    this.conn?.send(ready);
+    const early = this.early;
+    this.early = [];
+    for (const e of early) this.dispatch(e.t, e.d);
+  }
+
+  beginResume(conn: Connection): void {
+    this.conn = conn;
+    this.state = 'resuming';
+    this.tail = [];
+  }
+
+  /** Sends the replayed entries, then what arrived while they were read, then RESUMED; returns how many replayed. */
+  finishResume(entries: readonly ResumeEntry[], resumedData: (replayed: number) => string): number {
+    let last = 0;
+    const missed: ResumeEntry[] = [];
+    for (const e of entries) {
+      last = e.s;
+      if (e.t !== 'READY' && e.t !== 'RESUMED') missed.push(e);
+    }
+    for (const e of this.tail) if (e.s > last) missed.push(e);
+    this.tail = [];
+    this.conn?.sendBacklog(missed);
+    this.state = 'live';
+    this.dispatch('RESUMED', resumedData(missed.length));
+    return missed.length;
+  }
+
+  detach(): void {
+    this.conn = null;
+    if (this.state !== 'closed') this.state = 'detached';
+    this.tail = [];
+  }
+}

@@ -1,0 +1,242 @@
+import { type Account, Api, GatewayClient, type TestServer, VIEW_CHANNEL, startServer } from './harness';
+
+/** Interest routing: who gets which event, in what order, over real sockets and real HTTP. */
+describe('gateway routing', () => {
+  let server: TestServer;
+  let api: Api;
+  const clients: GatewayClient[] = [];
+  const connect = async (account: Account) => {
+    const client = await GatewayClient.ready(server.url, account.token);
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    server = await startServer();
+    api = new Api(server.url);
+  });
+
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('sends READY first with the session, user, guilds with channels and roles, DMs and read states', async () => {
+    const owner = await api.register('ready');
+    const guild = await api.guild(owner);
+    const client = await connect(owner);
+    expect(client.events[0].name).toBe('READY');
+    const ready = client.events[0].payload;
+    expect(ready.s).toBe(1);
+    expect(typeof ready.d.session_id).toBe('string');
+    expect(ready.d.user.id).toBe(owner.user.id);
+    expect(ready.d.guilds).toHaveLength(1);
+    expect(ready.d.guilds[0].id).toBe(guild.id);
+    expect(ready.d.guilds[0].channels.map((c: { id: string }) => c.id)).toContain(guild.general);
+    expect(ready.d.guilds[0].roles.length).toBeGreaterThan(0);
+    expect(ready.d.private_channels).toEqual([]);
+    expect(ready.d.read_states).toEqual([]);
+  });
+
+  it('delivers a channel message to members and not to non-members', async () => {
+    const [owner, member, stranger] = await Promise.all([api.register('own'), api.register('mem'), api.register('str')]);
+    const guild = await api.guild(owner, [member]);
+    const [ownerWs, memberWs, strangerWs] = await Promise.all([connect(owner), connect(member), connect(stranger)]);
+    const message = await api.send(owner, guild.general, 'hello members');
+    const seen = await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === message.id);
+    expect(seen.d.content).toBe('hello members');
+    await ownerWs.next('MESSAGE_CREATE', (p) => p.d.id === message.id);
+    // Everything routed before the stranger's own sentinel has been routed to it: no guild message among it.
+    await strangerWs.sentinel(await api.touch(stranger));
+    expect(strangerWs.named('MESSAGE_CREATE')).toEqual([]);
+    expect(strangerWs.events.map((e) => e.name)).toEqual(['READY', 'USER_UPDATE']);
+  });
+
+  it('numbers dispatches per session, +1 each', async () => {
+    const owner = await api.register('seq');
+    const guild = await api.guild(owner);
+    const ws = await connect(owner);
+    for (let i = 0; i < 5; i++) await api.send(owner, guild.general, `m${i}`);
+    await ws.next('MESSAGE_CREATE', (p) => p.d.content === 'm4');
+    const seqs = ws.events.map((e) => e.payload.s);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+  });
+
+  it('stops delivering a channel to a member an overwrite denies VIEW_CHANNEL, at once', async () => {
+    const [owner, member] = await Promise.all([api.register('ow'), api.register('denied')]);
+    const guild = await api.guild(owner, [member]);
+    const secret = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, { name: 'secret' });
+    const memberWs = await connect(member);
+    const ownerWs = await connect(owner);
+    const before = await api.send(owner, secret.id, 'visible to all');
+    await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === before.id);
+
+    await api.ok('PUT', `/channels/${secret.id}/permissions/${member.user.id}`, owner.token, { type: 1, deny: VIEW_CHANNEL });
+    // The member is told the channel is gone for them; the owner sees the update.
+    await memberWs.next('CHANNEL_DELETE', (p) => p.d.id === secret.id);
+    await ownerWs.next('CHANNEL_UPDATE', (p) => p.d.id === secret.id);
+    const hidden = await api.send(owner, secret.id, 'not for the member');
+    const general = await api.send(owner, guild.general, 'still for the member');
+    await ownerWs.next('MESSAGE_CREATE', (p) => p.d.id === hidden.id);
+    await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === general.id);
+    expect(memberWs.named('MESSAGE_CREATE').map((p) => p.d.id)).toEqual([before.id, general.id]);
+    expect(memberWs.named('CHANNEL_UPDATE')).toEqual([]);
+
+    // Lifting the overwrite shows the channel again, as a create.
+    await api.ok('DELETE', `/channels/${secret.id}/permissions/${member.user.id}`, owner.token);
+    await memberWs.next('CHANNEL_CREATE', (p) => p.d.id === secret.id);
+    const again = await api.send(owner, secret.id, 'visible again');
+    await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === again.id);
+  });
+
+  it('sends a new channel only to those who may view it', async () => {
+    const [owner, member] = await Promise.all([api.register('cc'), api.register('ccm')]);
+    const guild = await api.guild(owner, [member]);
+    const [ownerWs, memberWs] = await Promise.all([connect(owner), connect(member)]);
+    const hidden = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+      name: 'staff',
+      permission_overwrites: [{ id: guild.id, type: 0, deny: VIEW_CHANNEL }],
+    });
+    await ownerWs.next('CHANNEL_CREATE', (p) => p.d.id === hidden.id);
+    await memberWs.sentinel(await api.touch(member));
+    expect(memberWs.named('CHANNEL_CREATE')).toEqual([]);
+    const open = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, { name: 'open' });
+    await memberWs.next('CHANNEL_CREATE', (p) => p.d.id === open.id);
+  });
+
+  for (const action of ['kick', 'ban'] as const) {
+    it(`${action}: the member gets GUILD_DELETE and nothing more from that guild`, async () => {
+      const [owner, member] = await Promise.all([api.register('mod'), api.register(action)]);
+      const guild = await api.guild(owner, [member]);
+      const memberWs = await connect(member);
+      const first = await api.send(owner, guild.general, 'before');
+      await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === first.id);
+
+      if (action === 'kick') await api.ok('DELETE', `/guilds/${guild.id}/members/${member.user.id}`, owner.token);
+      else await api.ok('PUT', `/guilds/${guild.id}/bans/${member.user.id}`, owner.token, {});
+      const deleted = await memberWs.waitIndex('GUILD_DELETE', (p) => p.d.id === guild.id);
+
+      await api.send(owner, guild.general, 'after');
+      await api.ok('POST', `/channels/${guild.general}/typing`, owner.token);
+      await api.ok('PATCH', `/guilds/${guild.id}`, owner.token, { name: 'renamed' });
+      await api.ok('POST', `/guilds/${guild.id}/channels`, owner.token, { name: 'new' });
+      const sentinel = await memberWs.sentinel(await api.touch(member));
+      expect(memberWs.events.slice(deleted + 1, sentinel).map((e) => e.name)).toEqual([]);
+      expect(memberWs.named('GUILD_MEMBER_REMOVE')).toEqual([]);
+    });
+  }
+
+  it('delivers create, edit, reactions and delete of a message in order', async () => {
+    const [owner, member] = await Promise.all([api.register('ord'), api.register('ordm')]);
+    const guild = await api.guild(owner, [member]);
+    const memberWs = await connect(member);
+    const m = await api.send(owner, guild.general, 'first');
+    await api.ok('PATCH', `/channels/${guild.general}/messages/${m.id}`, owner.token, { content: 'edited' });
+    await api.ok('PUT', `/channels/${guild.general}/messages/${m.id}/reactions/${encodeURIComponent('👍')}/@me`, owner.token);
+    await api.ok('PUT', `/channels/${guild.general}/messages/${m.id}/reactions/${encodeURIComponent('👍')}/@me`, member.token);
+    await api.ok('DELETE', `/channels/${guild.general}/messages/${m.id}/reactions/${encodeURIComponent('👍')}/@me`, owner.token);
+    await api.ok('DELETE', `/channels/${guild.general}/messages/${m.id}`, owner.token);
+    await memberWs.next('MESSAGE_DELETE', (p) => p.d.id === m.id);
+    const about = memberWs.events.filter((e) => e.payload?.d?.id === m.id || e.payload?.d?.message_id === m.id);
+    expect(about.map((e) => e.name)).toEqual([
+      'MESSAGE_CREATE',
+      'MESSAGE_UPDATE',
+      'MESSAGE_REACTION_ADD',
+      'MESSAGE_REACTION_ADD',
+      'MESSAGE_REACTION_REMOVE',
+      'MESSAGE_DELETE',
+    ]);
+    expect(about[1].payload.d.content).toBe('edited');
+    expect(about.map((e) => e.payload.s)).toEqual([...about.map((e) => e.payload.s)].sort((a, b) => a - b));
+  });
+
+  it('keeps order in a channel under concurrent sends', async () => {
+    const [a, b] = await Promise.all([api.register('ca'), api.register('cb')]);
+    const guild = await api.guild(a, [b]);
+    const [aWs, bWs] = await Promise.all([connect(a), connect(b)]);
+    const sent = await Promise.all(Array.from({ length: 30 }, (_, i) => api.send(i % 2 ? a : b, guild.general, `c${i}`)));
+    const last = sent.map((m) => m.id).sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1)).at(-1)!;
+    await aWs.next('MESSAGE_CREATE', (p) => p.d.id === last);
+    await bWs.next('MESSAGE_CREATE', (p) => p.d.id === last);
+    // Both sessions see the same order, each with every message exactly once.
+    const aIds = aWs.named('MESSAGE_CREATE').map((p) => p.d.id);
+    const bIds = bWs.named('MESSAGE_CREATE').map((p) => p.d.id);
+    expect(aIds).toEqual(bIds);
+    expect(new Set(aIds).size).toBe(30);
+  });
+
+  it('sends typing to those who can see the channel, not to others', async () => {
+    const [owner, member, outsider, denied] = await Promise.all([api.register('ty'), api.register('tym'), api.register('tyo'), api.register('tyd')]);
+    const guild = await api.guild(owner, [member, denied]);
+    await api.ok('PUT', `/channels/${guild.general}/permissions/${denied.user.id}`, owner.token, { type: 1, deny: VIEW_CHANNEL });
+    const [memberWs, outsiderWs, deniedWs] = await Promise.all([connect(member), connect(outsider), connect(denied)]);
+    await api.ok('POST', `/channels/${guild.general}/typing`, owner.token);
+    const typing = await memberWs.next('TYPING_START', (p) => p.d.user_id === owner.user.id);
+    expect(typing.d.channel_id).toBe(guild.general);
+    await outsiderWs.sentinel(await api.touch(outsider));
+    await deniedWs.sentinel(await api.touch(denied));
+    expect(outsiderWs.named('TYPING_START')).toEqual([]);
+    expect(deniedWs.named('TYPING_START')).toEqual([]);
+  });
+
+  it('sends presence to guild-mates only, with a status set over the socket, and offline after the last session', async () => {
+    const [alice, mate, outsider] = await Promise.all([api.register('pa'), api.register('pm'), api.register('po')]);
+    await api.guild(alice, [mate]);
+    const [mateWs, outsiderWs] = await Promise.all([connect(mate), connect(outsider)]);
+    const aliceWs = await connect(alice);
+    await mateWs.next('PRESENCE_UPDATE', (p) => p.d.user.id === alice.user.id && p.d.status === 'online');
+
+    const ack = await aliceWs.socket.timeout(5000).emitWithAck('PRESENCE_UPDATE', { status: 'dnd' });
+    expect(ack).toEqual({ ok: true, status: 'dnd' });
+    await mateWs.next('PRESENCE_UPDATE', (p) => p.d.user.id === alice.user.id && p.d.status === 'dnd');
+    // Invisible looks offline to others.
+    await aliceWs.socket.timeout(5000).emitWithAck('PRESENCE_UPDATE', { status: 'invisible' });
+    await mateWs.next('PRESENCE_UPDATE', (p) => p.d.user.id === alice.user.id && p.d.status === 'offline');
+    await aliceWs.socket.timeout(5000).emitWithAck('PRESENCE_UPDATE', { status: 'idle' });
+    const idle = await mateWs.waitIndex('PRESENCE_UPDATE', (p) => p.d.user.id === alice.user.id && p.d.status === 'idle');
+    // Closing the last session on purpose ends it: offline at once.
+    aliceWs.close();
+    await mateWs.next('PRESENCE_UPDATE', (p) => p.d.user.id === alice.user.id && p.d.status === 'offline', idle);
+
+    await outsiderWs.sentinel(await api.touch(outsider));
+    expect(outsiderWs.named('PRESENCE_UPDATE')).toEqual([]);
+  });
+
+  it('keeps a user’s sessions in sync with MESSAGE_ACK', async () => {
+    const owner = await api.register('ack');
+    const guild = await api.guild(owner);
+    const [one, two] = await Promise.all([connect(owner), connect(owner)]);
+    const m = await api.send(owner, guild.general, 'read me');
+    await api.ok('POST', `/channels/${guild.general}/messages/${m.id}/ack`, owner.token, {});
+    for (const ws of [one, two]) {
+      const ack = await ws.next('MESSAGE_ACK');
+      expect(ack.d).toMatchObject({ channel_id: guild.general, message_id: m.id });
+    }
+  });
+
+  it('delivers DMs to the recipients only, including a DM opened while connected', async () => {
+    const [a, b, c] = await Promise.all([api.register('da'), api.register('db'), api.register('dc')]);
+    const [bWs, cWs] = await Promise.all([connect(b), connect(c)]);
+    const dm = await api.ok<{ id: string }>('POST', '/users/@me/channels', a.token, { recipient_id: b.user.id });
+    await bWs.next('CHANNEL_CREATE', (p) => p.d.id === dm.id);
+    const m = await api.send(a, dm.id, 'psst');
+    await bWs.next('MESSAGE_CREATE', (p) => p.d.id === m.id);
+    await cWs.sentinel(await api.touch(c));
+    expect(cWs.named('MESSAGE_CREATE')).toEqual([]);
+  });
+
+  it('a member who joins gets GUILD_CREATE, then the guild’s events', async () => {
+    const [owner, joiner] = await Promise.all([api.register('jo'), api.register('jn')]);
+    const guild = await api.guild(owner);
+    const joinerWs = await connect(joiner);
+    const invite = await api.ok<{ code: string }>('POST', `/channels/${guild.general}/invites`, owner.token, {});
+    await api.ok('POST', `/invites/${invite.code}`, joiner.token);
+    const created = await joinerWs.waitIndex('GUILD_CREATE', (p) => p.d.id === guild.id);
+    const m = await api.send(owner, guild.general, 'welcome');
+    const got = await joinerWs.waitIndex('MESSAGE_CREATE', (p) => p.d.id === m.id);
+    expect(got).toBeGreaterThan(created);
+  });
+});
