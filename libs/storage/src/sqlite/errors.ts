@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { UniqueViolation } from '../contract';
 
 /** Which unique index stands for which uniqueness claim of the contract. */
@@ -11,12 +10,24 @@ const CLAIMS: Record<string, UniqueViolation['field']> = {
 
 /** Turns a unique/primary-key failure on a claim index into UniqueViolation; anything else passes through. */
 export function asUniqueViolation(err: unknown): unknown {
-  if (!(err instanceof Database.SqliteError)) return err;
+  // Duck-typed, not `instanceof SqliteError`: the native add-on keeps the error class of the first module
+  // instance that loaded it, so under module registries (Jest) or realms the class identity differs.
+  if (!isSqliteError(err)) return err;
   if (err.code !== 'SQLITE_CONSTRAINT_UNIQUE' && err.code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') return err;
   // "UNIQUE constraint failed: users.email" or "...: dm_pairs.user_low, dm_pairs.user_high"
   const column = /constraint failed: ([\w.]+)/.exec(err.message)?.[1];
   const field = column === undefined ? undefined : CLAIMS[column];
   return field === undefined ? err : new UniqueViolation(field);
+}
+
+function isSqliteError(err: unknown): err is { code: string; message: string } {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    (err as { code: string }).code.startsWith('SQLITE_') &&
+    typeof (err as { message?: unknown }).message === 'string'
+  );
 }
 
 /**
@@ -27,7 +38,8 @@ export function settle<T>(work: () => T): Promise<T> {
   try {
     return Promise.resolve(work());
   } catch (err) {
-    const mapped = asUniqueViolation(err);
-    return Promise.reject(mapped instanceof Error ? mapped : new Error(String(mapped)));
+    // Rejects with the original error object (even one from another realm) so its code and stack survive.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an Error, possibly from another realm
+    return Promise.reject(asUniqueViolation(err));
   }
 }
