@@ -73,10 +73,11 @@ export class Connection {
       return false;
     }
     if (!this.coalescing || this.queue.length - this.head >= MAX_BATCH) this.pump();
-    else this.timer ??= setTimeout(() => {
-      this.timer = null;
-      this.pump();
-    }, this.options.coalesceMs);
+    else
+      this.timer ??= setTimeout(() => {
+        this.timer = null;
+        this.pump();
+      }, this.options.coalesceMs);
     return true;
   }
 
@@ -128,7 +129,11 @@ export class Connection {
           this.head++;
         } else if (this.coalescing) {
           const batch: ResumeEntry[] = [];
-          while (batch.length < MAX_BATCH && this.head < this.queue.length && typeof this.queue[this.head] !== 'string') {
+          while (
+            batch.length < MAX_BATCH &&
+            this.head < this.queue.length &&
+            typeof this.queue[this.head] !== 'string'
+          ) {
             batch.push(this.queue[this.head++] as ResumeEntry);
           }
           frame = batchFrame(batch);

@@ -47,7 +47,11 @@ export class GatewayMetrics {
         for (const [state, n] of Object.entries(counts.sessions)) this.set({ state }, n);
       },
     });
-    this.scopes = new Gauge({ name: 'parley_gateway_subscribed_scopes', help: 'Event scopes this node is subscribed to', registers });
+    this.scopes = new Gauge({
+      name: 'parley_gateway_subscribed_scopes',
+      help: 'Event scopes this node is subscribed to',
+      registers,
+    });
     this.dispatches = new Counter({
       name: 'parley_gateway_dispatches_total',
       help: 'Dispatches routed to sessions, by type (one per recipient)',

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
-import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { AuthService } from '@parley/auth';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
@@ -21,7 +26,14 @@ import { z } from 'zod';
 import { Connection } from './connection';
 import { GatewayMetrics } from './gateway.metrics';
 import { InterestRouter } from './interest-router';
-import { type ClosePayload, GatewayCode, type GatewayCodeValue, INBOUND_EVENTS, eventFrame, serialise } from './protocol';
+import {
+  type ClosePayload,
+  GatewayCode,
+  type GatewayCodeValue,
+  INBOUND_EVENTS,
+  eventFrame,
+  serialise,
+} from './protocol';
 import { Session } from './session';
 
 export const GATEWAY_PATH = '/gateway';
@@ -48,7 +60,10 @@ interface SocketState {
 type Ack = (response: unknown) => void;
 
 /** An error for the handshake middleware: socket.io-client sees it as `connect_error` with `err.data`. */
-function refusal(code: GatewayCodeValue, message: string): Error & { data: { code: number; message: string } } {
+function refusal(
+  code: GatewayCodeValue,
+  message: string,
+): Error & { data: { code: number; message: string } } {
   return Object.assign(new Error(message), { data: { code, message } });
 }
 
@@ -84,8 +99,17 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     router.hooks = {
       tokenRevoked: (userId, tokenHash) => this.revoke(userId, tokenHash),
       routingFailed: (sessions, err) => {
-        this.log.error({ err, sessions: sessions.length }, 'gateway routing recompute failed; restarting sessions');
-        for (const s of sessions) this.end(s, { code: GatewayCode.UNKNOWN_ERROR, reason: 'internal_error', resumable: false, reconnect: true });
+        this.log.error(
+          { err, sessions: sessions.length },
+          'gateway routing recompute failed; restarting sessions',
+        );
+        for (const s of sessions)
+          this.end(s, {
+            code: GatewayCode.UNKNOWN_ERROR,
+            reason: 'internal_error',
+            resumable: false,
+            reconnect: true,
+          });
       },
     };
     metrics.source = () => this.counts();
@@ -172,7 +196,12 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     const g = this.config.gateway;
     const conn = new Connection(
       socket,
-      { limit: g.client_buffer_size, coalesceMs: g.write_coalescing_ms, batch: state.batch, closeGraceMs: g.heartbeat_timeout },
+      {
+        limit: g.client_buffer_size,
+        coalesceMs: g.write_coalescing_ms,
+        batch: state.batch,
+        closeGraceMs: g.heartbeat_timeout,
+      },
       (c) => this.slowConsumer(socket, c),
     );
     state.conn = conn;
@@ -182,7 +211,12 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     this.open(socket, conn).catch((err: unknown) => {
       this.log.error({ err, user: state.userId }, 'gateway session start failed');
       const session = state.session;
-      conn.close({ code: GatewayCode.UNKNOWN_ERROR, reason: 'internal_error', resumable: false, reconnect: true });
+      conn.close({
+        code: GatewayCode.UNKNOWN_ERROR,
+        reason: 'internal_error',
+        resumable: false,
+        reconnect: true,
+      });
       if (session) this.destroy(session);
     });
   }
@@ -200,7 +234,13 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
   private async startSession(socket: Socket, conn: Connection): Promise<void> {
     const state = stateOf(socket);
     const g = this.config.gateway;
-    const session = new Session(randomBytes(16).toString('base64url'), state.userId, state.tokenHash, this.store, g.event_retention);
+    const session = new Session(
+      randomBytes(16).toString('base64url'),
+      state.userId,
+      state.tokenHash,
+      this.store,
+      g.event_retention,
+    );
     session.batch = state.batch;
     session.conn = conn;
     state.session = session;
@@ -213,7 +253,13 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     if (session.state === 'closed') return;
     if (!snapshot || !conn.isOpen || session.conn !== conn) {
       this.destroy(session);
-      if (!snapshot) conn.close({ code: GatewayCode.AUTHENTICATION_FAILED, reason: 'token_revoked', resumable: false, reconnect: false });
+      if (!snapshot)
+        conn.close({
+          code: GatewayCode.AUTHENTICATION_FAILED,
+          reason: 'token_revoked',
+          resumable: false,
+          reconnect: false,
+        });
       return;
     }
     session.start(serialise({ session_id: session.id, ...snapshot }));
@@ -223,7 +269,11 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
 
   // --- resume -----------------------------------------------------------------------------
 
-  private async resume(socket: Socket, conn: Connection, request: { sessionId: string; seq: number }): Promise<boolean> {
+  private async resume(
+    socket: Socket,
+    conn: Connection,
+    request: { sessionId: string; seq: number },
+  ): Promise<boolean> {
     const state = stateOf(socket);
     const session = this.sessions.get(request.sessionId);
     if (!session || session.state === 'closed' || session.state === 'initialising') {
@@ -239,13 +289,21 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     // The old socket may not have noticed its drop yet: this connection takes the session over.
     const previous = session.conn;
     if (previous && previous !== conn) {
-      previous.close({ code: GatewayCode.SESSION_REPLACED, reason: 'session_replaced', resumable: false, reconnect: false });
+      previous.close({
+        code: GatewayCode.SESSION_REPLACED,
+        reason: 'session_replaced',
+        resumable: false,
+        reconnect: false,
+      });
     }
     if (session.expiry) clearTimeout(session.expiry);
     session.expiry = null;
     session.beginResume(conn);
     this.store.attach(session.id);
-    const result = request.seq < 1 ? ({ ok: false, reason: 'bad_seq' } as const) : await this.store.replay(session.id, state.tokenHash, request.seq);
+    const result =
+      request.seq < 1
+        ? ({ ok: false, reason: 'bad_seq' } as const)
+        : await this.store.replay(session.id, state.tokenHash, request.seq);
     if (session.conn !== conn) return true; // another connection took it over meanwhile; this one is closing
     if (!result.ok) {
       this.metrics.resumes.inc({ outcome: result.reason });
@@ -253,7 +311,9 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
       return false;
     }
     state.session = session;
-    const replayed = session.finishResume(result.entries, (n) => serialise({ session_id: session.id, replayed: n }));
+    const replayed = session.finishResume(result.entries, (n) =>
+      serialise({ session_id: session.id, replayed: n }),
+    );
     this.metrics.resumes.inc({ outcome: 'resumed' });
     this.log.debug({ session: session.id, replayed }, 'gateway session resumed');
     return true;
@@ -310,22 +370,40 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
   private slowConsumer(socket: Socket, conn: Connection): void {
     const session = stateOf(socket).session;
     this.metrics.slowConsumers.inc();
-    this.log.warn({ session: session?.id, user: session?.userId, pending: conn.pending }, 'gateway slow consumer disconnected');
-    conn.close({ code: GatewayCode.SLOW_CONSUMER, reason: 'slow_consumer', resumable: true, reconnect: true });
+    this.log.warn(
+      { session: session?.id, user: session?.userId, pending: conn.pending },
+      'gateway slow consumer disconnected',
+    );
+    conn.close({
+      code: GatewayCode.SLOW_CONSUMER,
+      reason: 'slow_consumer',
+      resumable: true,
+      reconnect: true,
+    });
     if (session && session.conn === conn) this.detach(session);
   }
 
   private revoke(userId: string, tokenHash: string): void {
     for (const session of [...this.router.sessionsOf(userId)]) {
       if (session.tokenHash !== tokenHash) continue;
-      this.end(session, { code: GatewayCode.AUTHENTICATION_FAILED, reason: 'token_revoked', resumable: false, reconnect: false });
+      this.end(session, {
+        code: GatewayCode.AUTHENTICATION_FAILED,
+        reason: 'token_revoked',
+        resumable: false,
+        reconnect: false,
+      });
     }
   }
 
   // --- presence ----------------------------------------------------------------------------
 
   /** Guild-mates hear visible changes; the user's own sessions hear their chosen status. */
-  private announce(session: Session, change: PresenceChange, own: boolean, guildIds = [...session.guilds.keys()]): void {
+  private announce(
+    session: Session,
+    change: PresenceChange,
+    own: boolean,
+    guildIds = [...session.guilds.keys()],
+  ): void {
     if (change.before !== change.after) {
       for (const guildId of guildIds) {
         this.bus.publish({
@@ -336,7 +414,11 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
       }
     }
     if (own) {
-      this.bus.publish({ type: 'PRESENCE_UPDATE', scope: { kind: 'user', id: change.userId }, data: { user: { id: change.userId }, status: change.status } });
+      this.bus.publish({
+        type: 'PRESENCE_UPDATE',
+        scope: { kind: 'user', id: change.userId },
+        data: { user: { id: change.userId }, status: change.status },
+      });
     }
   }
 
@@ -352,21 +434,38 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     if (++state.rate.count > g.inbound_rate.limit) {
       this.metrics.inboundErrors.inc({ code: String(GatewayCode.RATE_LIMITED) });
       const session = state.session;
-      conn.close({ code: GatewayCode.RATE_LIMITED, reason: 'rate_limited', resumable: true, reconnect: false });
+      conn.close({
+        code: GatewayCode.RATE_LIMITED,
+        reason: 'rate_limited',
+        resumable: true,
+        reconnect: false,
+      });
       if (session && session.conn === conn) this.detach(session);
       return;
     }
     const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
     const size = Buffer.byteLength(JSON.stringify(args) ?? '');
-    if (size > g.max_payload) return this.refuse(conn, GatewayCode.PAYLOAD_TOO_LARGE, `Payload of ${size} bytes is over the ${g.max_payload} byte limit`, ack);
-    if (!INBOUND_EVENTS.has(event)) return this.refuse(conn, GatewayCode.UNKNOWN_EVENT, `Unknown event "${event.slice(0, 64)}"`, ack);
+    if (size > g.max_payload)
+      return this.refuse(
+        conn,
+        GatewayCode.PAYLOAD_TOO_LARGE,
+        `Payload of ${size} bytes is over the ${g.max_payload} byte limit`,
+        ack,
+      );
+    if (!INBOUND_EVENTS.has(event))
+      return this.refuse(conn, GatewayCode.UNKNOWN_EVENT, `Unknown event "${event.slice(0, 64)}"`, ack);
     const session = state.session;
     if (!session || session.state !== 'live' || session.conn !== conn) {
       return this.refuse(conn, GatewayCode.NOT_READY, 'Send events after READY or RESUMED', ack);
     }
     const parsed = presenceSchema.safeParse(args[0]);
     if (!parsed.success || args.length !== 1) {
-      return this.refuse(conn, GatewayCode.MALFORMED_PAYLOAD, 'PRESENCE_UPDATE takes {status: "online" | "idle" | "dnd" | "invisible"}', ack);
+      return this.refuse(
+        conn,
+        GatewayCode.MALFORMED_PAYLOAD,
+        'PRESENCE_UPDATE takes {status: "online" | "idle" | "dnd" | "invisible"}',
+        ack,
+      );
     }
     this.presence.setStatus(session.userId, parsed.data.status).then(
       (change) => {
@@ -395,16 +494,27 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     this.closing = true;
     for (const session of [...this.sessions.values()]) {
       // No offline presence: these users are about to reconnect to another node.
-      this.end(session, { code: GatewayCode.SERVER_SHUTDOWN, reason: 'server_shutdown', resumable: false, reconnect: true }, false);
+      this.end(
+        session,
+        { code: GatewayCode.SERVER_SHUTDOWN, reason: 'server_shutdown', resumable: false, reconnect: true },
+        false,
+      );
     }
     for (const socket of io.of('/').sockets.values()) {
-      stateOf(socket).conn?.close({ code: GatewayCode.SERVER_SHUTDOWN, reason: 'server_shutdown', resumable: false, reconnect: true });
+      stateOf(socket).conn?.close({
+        code: GatewayCode.SERVER_SHUTDOWN,
+        reason: 'server_shutdown',
+        resumable: false,
+        reconnect: true,
+      });
     }
     this.router.clear();
     // Give clients a moment to read CLOSE; then whatever is left is cut so the HTTP server can close.
     const deadline = Date.now() + Math.min(2000, this.config.gateway.heartbeat_timeout);
     while (io.engine.clientsCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const client of Object.values((io.engine as unknown as { clients: Record<string, EngineSocket> }).clients)) {
+    for (const client of Object.values(
+      (io.engine as unknown as { clients: Record<string, EngineSocket> }).clients,
+    )) {
       client.close(true);
       (client.transport as unknown as { socket?: { terminate?: () => void } }).socket?.terminate?.();
     }

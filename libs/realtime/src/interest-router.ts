@@ -217,7 +217,8 @@ export class InterestRouter {
   private process(event: DomainEvent): Promise<void> | void {
     if (event.type === 'TOKEN_REVOKED') {
       const hash = (event.data as { token_hash?: unknown } | null)?.token_hash;
-      if (typeof hash === 'string' && event.scope.kind === 'user') this.hooks?.tokenRevoked(event.scope.id, hash);
+      if (typeof hash === 'string' && event.scope.kind === 'user')
+        this.hooks?.tokenRevoked(event.scope.id, hash);
       return;
     }
     const hint = event.routing;
@@ -229,11 +230,14 @@ export class InterestRouter {
       if (hint.userId) for (const s of this.sessionsOf(hint.userId)) this.dropGuild(s, guildId);
       this.deliver(event);
       // The guild itself is gone: everyone hears it, then loses it.
-      if (!hint.userId) for (const s of [...(this.index.get(`guild:${guildId}`) ?? [])]) this.dropGuild(s, guildId);
+      if (!hint.userId)
+        for (const s of [...(this.index.get(`guild:${guildId}`) ?? [])]) this.dropGuild(s, guildId);
       return;
     }
     if (guildId) {
-      const targets = [...(hint.userId ? this.sessionsOf(hint.userId) : (this.index.get(`guild:${guildId}`) ?? []))];
+      const targets = [
+        ...(hint.userId ? this.sessionsOf(hint.userId) : (this.index.get(`guild:${guildId}`) ?? [])),
+      ];
       if (targets.length === 0) return this.deliver(event);
       const channelId = this.channelEventId(event);
       const before = channelId ? new Set(this.index.get(`channel:${channelId}`) ?? []) : undefined;
@@ -319,7 +323,9 @@ export class InterestRouter {
     if (!recipients) return;
     // Guild-mates hear about a user; the user's own sessions are told on their user scope instead.
     const skipUser =
-      (type === 'PRESENCE_UPDATE' && event.scope.kind === 'guild') || type === 'GUILD_MEMBER_ADD' ? userIdOf(event.data) : undefined;
+      (type === 'PRESENCE_UPDATE' && event.scope.kind === 'guild') || type === 'GUILD_MEMBER_ADD'
+        ? userIdOf(event.data)
+        : undefined;
     let d: string | undefined;
     let sent = 0;
     for (const s of recipients) {

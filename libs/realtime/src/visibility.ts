@@ -45,7 +45,8 @@ export class VisibilityResolver {
       const access = this.access.build(guild, member, roles);
       const ids = new Set<string>();
       for (const c of channels) {
-        if (PermissionCalculator.has(this.access.channelPermissions(access, c), Permission.VIEW_CHANNEL)) ids.add(c.id);
+        if (PermissionCalculator.has(this.access.channelPermissions(access, c), Permission.VIEW_CHANNEL))
+          ids.add(c.id);
       }
       visible.set(userId, ids);
     });
@@ -53,7 +54,10 @@ export class VisibilityResolver {
   }
 
   async user(userId: string): Promise<UserRouting> {
-    const [guildIds, dms] = await Promise.all([this.storage.members.listGuildIds(userId), this.storage.dms.listForUser(userId)]);
+    const [guildIds, dms] = await Promise.all([
+      this.storage.members.listGuildIds(userId),
+      this.storage.dms.listForUser(userId),
+    ]);
     const views = await Promise.all(guildIds.map((id) => this.guild(id, [userId])));
     const guilds = new Map<string, Set<string>>();
     guildIds.forEach((id, i) => {

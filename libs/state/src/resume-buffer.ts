@@ -12,7 +12,8 @@ export interface ResumeOwner {
 
 export type ReplayFailure = 'unknown' | 'expired' | 'token_mismatch' | 'bad_seq' | 'overflow';
 
-export type ReplayResult = { ok: true; owner: ResumeOwner; entries: ResumeEntry[] } | { ok: false; reason: ReplayFailure };
+export type ReplayResult =
+  { ok: true; owner: ResumeOwner; entries: ResumeEntry[] } | { ok: false; reason: ReplayFailure };
 
 /**
  * The last dispatches of each gateway session, kept while it is connected (what was written may not have
@@ -112,7 +113,8 @@ export class MemoryResumeStore implements ResumeStore {
     }
     if (record.owner.tokenHash !== tokenHash) return Promise.resolve({ ok: false, reason: 'token_mismatch' });
     const { ring } = record;
-    if (!Number.isInteger(afterSeq) || afterSeq < 0 || afterSeq > ring.lastSeq) return Promise.resolve({ ok: false, reason: 'bad_seq' });
+    if (!Number.isInteger(afterSeq) || afterSeq < 0 || afterSeq > ring.lastSeq)
+      return Promise.resolve({ ok: false, reason: 'bad_seq' });
     if (afterSeq + 1 < ring.firstSeq) return Promise.resolve({ ok: false, reason: 'overflow' });
     return Promise.resolve({ ok: true, owner: record.owner, entries: ring.after(afterSeq) });
   }
@@ -133,6 +135,7 @@ export class MemoryResumeStore implements ResumeStore {
   private sweep(now: number): void {
     if (now - this.lastSweep < SWEEP_EVERY) return;
     this.lastSweep = now;
-    for (const [id, record] of this.sessions) if (record.expiresAt !== null && now >= record.expiresAt) this.sessions.delete(id);
+    for (const [id, record] of this.sessions)
+      if (record.expiresAt !== null && now >= record.expiresAt) this.sessions.delete(id);
   }
 }

@@ -58,7 +58,12 @@ export class Api {
   private counter = 0;
   constructor(readonly url: string) {}
 
-  async call<T = any>(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async call<T = any>(
+    method: string,
+    path: string,
+    token?: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
     const res = await fetch(`${this.url}/api/v1${path}`, {
       method,
       headers: {
@@ -74,7 +79,8 @@ export class Api {
   /** Like call, but fails the test on anything but 2xx. */
   async ok<T = any>(method: string, path: string, token?: string, body?: unknown): Promise<T> {
     const res = await this.call<T>(method, path, token, body);
-    if (res.status < 200 || res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status < 200 || res.status >= 300)
+      throw new Error(`${method} ${path} -> ${res.status} ${JSON.stringify(res.body)}`);
     return res.body;
   }
 
@@ -89,13 +95,18 @@ export class Api {
 
   /** A second token for the same account. */
   async login(account: Account): Promise<string> {
-    const res = await this.ok<{ token: string }>('POST', '/auth/login', undefined, { login: account.user.username, password: 'password123' });
+    const res = await this.ok<{ token: string }>('POST', '/auth/login', undefined, {
+      login: account.user.username,
+      password: 'password123',
+    });
     return res.token;
   }
 
   /** A guild owned by `owner` with its general channel; `members` join by invite. */
   async guild(owner: Account, members: Account[] = []): Promise<{ id: string; general: string }> {
-    const guild = await this.ok<{ id: string; channels: { id: string }[] }>('POST', '/guilds', owner.token, { name: 'test guild' });
+    const guild = await this.ok<{ id: string; channels: { id: string }[] }>('POST', '/guilds', owner.token, {
+      name: 'test guild',
+    });
     const general = guild.channels[0].id;
     if (members.length > 0) {
       const invite = await this.ok<{ code: string }>('POST', `/channels/${general}/invites`, owner.token, {});
@@ -151,10 +162,17 @@ export class GatewayClient {
     if (options.session_id !== undefined) auth.session_id = options.session_id;
     if (options.seq !== undefined) auth.seq = options.seq;
     if (options.batch) auth.batch = true;
-    this.socket = io(url, { path: '/gateway', transports: ['websocket'], auth, reconnection: options.reconnection ?? false, forceNew: true });
+    this.socket = io(url, {
+      path: '/gateway',
+      transports: ['websocket'],
+      auth,
+      reconnection: options.reconnection ?? false,
+      forceNew: true,
+    });
     this.socket.onAny((name: string, payload: any) => {
       if (name === 'BATCH') {
-        for (const item of payload as { t: string; s: number; d: unknown }[]) this.record({ name: item.t, payload: { s: item.s, d: item.d }, batched: true });
+        for (const item of payload as { t: string; s: number; d: unknown }[])
+          this.record({ name: item.t, payload: { s: item.s, d: item.d }, batched: true });
       } else this.record({ name, payload });
     });
     this.closed = new Promise((resolve) => this.socket.once('disconnect', (reason) => resolve(reason)));
@@ -184,8 +202,14 @@ export class GatewayClient {
   }
 
   /** Index of the first `name` event at or after `from` that matches, waiting for it if needed. */
-  waitIndex(name: string, predicate: (payload: any) => boolean = () => true, from = 0, timeoutMs = 10_000): Promise<number> {
-    for (let i = from; i < this.events.length; i++) if (this.events[i].name === name && predicate(this.events[i].payload)) return Promise.resolve(i);
+  waitIndex(
+    name: string,
+    predicate: (payload: any) => boolean = () => true,
+    from = 0,
+    timeoutMs = 10_000,
+  ): Promise<number> {
+    for (let i = from; i < this.events.length; i++)
+      if (this.events[i].name === name && predicate(this.events[i].payload)) return Promise.resolve(i);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
@@ -204,12 +228,20 @@ export class GatewayClient {
     });
   }
 
-  async next(name: string, predicate?: (payload: any) => boolean, from = 0, timeoutMs?: number): Promise<any> {
+  async next(
+    name: string,
+    predicate?: (payload: any) => boolean,
+    from = 0,
+    timeoutMs?: number,
+  ): Promise<any> {
     return this.events[await this.waitIndex(name, predicate, from, timeoutMs)].payload;
   }
 
   named(name: string, from = 0): any[] {
-    return this.events.slice(from).filter((e) => e.name === name).map((e) => e.payload);
+    return this.events
+      .slice(from)
+      .filter((e) => e.name === name)
+      .map((e) => e.payload);
   }
 
   /** The USER_UPDATE caused by Api.touch: everything routed before it has been routed to this client too. */

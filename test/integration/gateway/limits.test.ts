@@ -23,7 +23,11 @@ describe('gateway limits and bad input', () => {
     });
 
     it('is disconnected as slow_consumer with bounded buffers, others keep receiving, and it can resume', async () => {
-      const [owner, slow, steady] = await Promise.all([api.register('sc_o'), api.register('sc_slow'), api.register('sc_steady')]);
+      const [owner, slow, steady] = await Promise.all([
+        api.register('sc_o'),
+        api.register('sc_slow'),
+        api.register('sc_steady'),
+      ]);
       const guild = await api.guild(owner, [slow, steady]);
       const slowWs = track(await GatewayClient.ready(server.url, slow.token));
       const steadyWs = track(await GatewayClient.ready(server.url, steady.token));
@@ -35,7 +39,9 @@ describe('gateway limits and bad input', () => {
       const content = 'x'.repeat(3900);
       const sent: string[] = [];
       while (session.conn === conn && sent.length < 20_000) {
-        const batch = await Promise.all(Array.from({ length: 10 }, () => api.send(owner, guild.general, content)));
+        const batch = await Promise.all(
+          Array.from({ length: 10 }, () => api.send(owner, guild.general, content)),
+        );
         sent.push(...batch.map((m) => m.id));
       }
       expect(session.conn).toBeNull();
@@ -53,9 +59,14 @@ describe('gateway limits and bad input', () => {
       expect(close).toEqual({ code: 4010, reason: 'slow_consumer', resumable: true, reconnect: true });
       await slowWs.disconnected(30_000);
       // ...and resumes without a gap or a duplicate.
-      const resumed = track(new GatewayClient(server.url, slow.token, { session_id: slowWs.sessionId!, seq: slowWs.lastSeq }));
+      const resumed = track(
+        new GatewayClient(server.url, slow.token, { session_id: slowWs.sessionId!, seq: slowWs.lastSeq }),
+      );
       const at = await resumed.waitIndex('RESUMED', undefined, 0, 30_000);
-      const ids = [...slowWs.named('MESSAGE_CREATE'), ...resumed.events.slice(0, at).map((e) => e.payload)].map((p) => p.d.id);
+      const ids = [
+        ...slowWs.named('MESSAGE_CREATE'),
+        ...resumed.events.slice(0, at).map((e) => e.payload),
+      ].map((p) => p.d.id);
       expect(ids).toEqual(sent);
     }, 120_000);
   });
@@ -104,7 +115,12 @@ describe('gateway limits and bad input', () => {
     it('disconnects a flooding socket with reason rate_limited', async () => {
       const ws = track(await GatewayClient.ready(server.url, user.token));
       for (let i = 0; i < 12; i++) ws.socket.emit('PRESENCE_UPDATE', { status: 'online' });
-      expect(await ws.next('CLOSE')).toEqual({ code: 4008, reason: 'rate_limited', resumable: true, reconnect: false });
+      expect(await ws.next('CLOSE')).toEqual({
+        code: 4008,
+        reason: 'rate_limited',
+        resumable: true,
+        reconnect: false,
+      });
       expect(await ws.disconnected()).toBe('io server disconnect');
     });
   });
@@ -133,16 +149,26 @@ describe('gateway limits and bad input', () => {
     it('closes the sessions of a token that logs out, and only those', async () => {
       const user = await api.register('lo');
       const second = await api.login(user);
-      const [ws, other] = await Promise.all([GatewayClient.ready(server.url, user.token), GatewayClient.ready(server.url, second)]);
+      const [ws, other] = await Promise.all([
+        GatewayClient.ready(server.url, user.token),
+        GatewayClient.ready(server.url, second),
+      ]);
       track(ws);
       track(other);
       await api.ok('POST', '/auth/logout', user.token);
-      expect(await ws.next('CLOSE')).toEqual({ code: 4004, reason: 'token_revoked', resumable: false, reconnect: false });
+      expect(await ws.next('CLOSE')).toEqual({
+        code: 4004,
+        reason: 'token_revoked',
+        resumable: false,
+        reconnect: false,
+      });
       expect(await ws.disconnected()).toBe('io server disconnect');
       const name = await api.touch({ ...user, token: second });
       await other.sentinel(name);
       expect(other.socket.connected).toBe(true);
-      const again = track(new GatewayClient(server.url, user.token, { session_id: ws.sessionId!, seq: ws.lastSeq }));
+      const again = track(
+        new GatewayClient(server.url, user.token, { session_id: ws.sessionId!, seq: ws.lastSeq }),
+      );
       expect((await again.connectError()).data?.code).toBe(4004);
     });
 
@@ -174,14 +200,18 @@ describe('gateway limits and bad input', () => {
       const guild = await api.guild(owner, [member]);
       const batched = track(await GatewayClient.ready(server.url, member.token, { batch: true }));
       const plain = track(await GatewayClient.ready(server.url, member.token));
-      const sent = await Promise.all(Array.from({ length: 20 }, (_, i) => api.send(owner, guild.general, `b${i}`)));
+      const sent = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => api.send(owner, guild.general, `b${i}`)),
+      );
       const last = [...sent].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1)).at(-1)!;
       await batched.next('MESSAGE_CREATE', (p) => p.d.id === last.id);
       await plain.next('MESSAGE_CREATE', (p) => p.d.id === last.id);
       const dispatches = batched.events.slice(1);
       expect(dispatches.every((e) => e.batched)).toBe(true);
       expect(dispatches.map((e) => e.payload.s)).toEqual(dispatches.map((_, i) => i + 2));
-      expect(batched.named('MESSAGE_CREATE').map((p) => p.d.id)).toEqual(plain.named('MESSAGE_CREATE').map((p) => p.d.id));
+      expect(batched.named('MESSAGE_CREATE').map((p) => p.d.id)).toEqual(
+        plain.named('MESSAGE_CREATE').map((p) => p.d.id),
+      );
       expect(plain.events.some((e) => e.batched)).toBe(false);
     });
   });
@@ -193,7 +223,12 @@ describe('gateway limits and bad input', () => {
       const user = await api.register('sd');
       const ws = track(await GatewayClient.ready(server.url, user.token));
       const closing = server.close();
-      expect(await ws.next('CLOSE')).toEqual({ code: 4011, reason: 'server_shutdown', resumable: false, reconnect: true });
+      expect(await ws.next('CLOSE')).toEqual({
+        code: 4011,
+        reason: 'server_shutdown',
+        resumable: false,
+        reconnect: true,
+      });
       expect(await ws.disconnected()).toBe('transport close');
       await closing;
     });

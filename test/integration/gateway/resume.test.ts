@@ -45,14 +45,19 @@ describe('gateway resume', () => {
       await until(() => session!.state === 'detached', 'the server noticed the drop');
       for (let i = 0; i < 5; i++) sent.push((await api.send(owner, guild.general, `after ${i}`)).id);
 
-      const resumed = track(new GatewayClient(server.url, reader.token, { session_id: first.sessionId!, seq: first.lastSeq }));
+      const resumed = track(
+        new GatewayClient(server.url, reader.token, { session_id: first.sessionId!, seq: first.lastSeq }),
+      );
       const at = await resumed.waitIndex('RESUMED');
       const replayed = resumed.events.slice(0, at);
       expect(replayed.every((e) => e.name === 'MESSAGE_CREATE')).toBe(true);
       // Sequence numbers continue exactly where the client stopped.
       expect(replayed.map((e) => e.payload.s)).toEqual(replayed.map((_, i) => first.lastSeq + 1 + i));
       expect(resumed.events[at].payload.s).toBe(first.lastSeq + replayed.length + 1);
-      expect(resumed.events[at].payload.d).toMatchObject({ session_id: first.sessionId, replayed: replayed.length });
+      expect(resumed.events[at].payload.d).toMatchObject({
+        session_id: first.sessionId,
+        replayed: replayed.length,
+      });
       const all = [...first.named('MESSAGE_CREATE'), ...replayed.map((e) => e.payload)].map((p) => p.d.id);
       expect(all).toEqual(sent);
 
@@ -70,7 +75,9 @@ describe('gateway resume', () => {
       const seqOfSecond = first.named('MESSAGE_CREATE').find((p) => p.d.id === ids[1]).s;
       first.tcp.destroy();
       await first.disconnected();
-      const resumed = track(new GatewayClient(server.url, reader.token, { session_id: first.sessionId!, seq: seqOfSecond }));
+      const resumed = track(
+        new GatewayClient(server.url, reader.token, { session_id: first.sessionId!, seq: seqOfSecond }),
+      );
       const at = await resumed.waitIndex('RESUMED');
       expect(resumed.events.slice(0, at).map((e) => e.payload.d.id)).toEqual(ids.slice(2));
     });
@@ -79,7 +86,9 @@ describe('gateway resume', () => {
       const first = track(await GatewayClient.ready(server.url, reader.token));
       const m = await api.send(owner, guild.general, 'takeover');
       await first.next('MESSAGE_CREATE', (p) => p.d.id === m.id);
-      const second = track(new GatewayClient(server.url, reader.token, { session_id: first.sessionId!, seq: first.lastSeq }));
+      const second = track(
+        new GatewayClient(server.url, reader.token, { session_id: first.sessionId!, seq: first.lastSeq }),
+      );
       await second.waitIndex('RESUMED');
       const close = await first.next('CLOSE');
       expect(close).toMatchObject({ reason: 'session_replaced' });
@@ -101,7 +110,9 @@ describe('gateway resume', () => {
       const m = await api.send(owner, guild.general, 'still yours');
       await victim.next('MESSAGE_CREATE', (p) => p.d.id === m.id);
 
-      const lost = track(new GatewayClient(server.url, reader.token, { session_id: 'no-such-session', seq: 3 }));
+      const lost = track(
+        new GatewayClient(server.url, reader.token, { session_id: 'no-such-session', seq: 3 }),
+      );
       await lost.waitIndex('READY');
       expect(lost.events.map((e) => e.name)).toEqual(['INVALID_SESSION', 'READY']);
     });
@@ -116,7 +127,9 @@ describe('gateway resume', () => {
         first.tcp.destroy();
         await first.disconnected();
         for (let i = 0; i < 8; i++) await smallApi.send(o, g.general, `overflow ${i}`);
-        const again = track(new GatewayClient(small.url, r.token, { session_id: first.sessionId!, seq: first.lastSeq }));
+        const again = track(
+          new GatewayClient(small.url, r.token, { session_id: first.sessionId!, seq: first.lastSeq }),
+        );
         await again.waitIndex('READY');
         expect(again.events.map((e) => e.name)).toEqual(['INVALID_SESSION', 'READY']);
       } finally {
@@ -150,7 +163,9 @@ describe('gateway resume', () => {
       // The session ends when its ttl runs out: its user goes offline for guild-mates.
       await mateWs.next('PRESENCE_UPDATE', (p) => p.d.user.id === user.user.id && p.d.status === 'offline');
 
-      const again = track(new GatewayClient(server.url, user.token, { session_id: first.sessionId!, seq: first.lastSeq }));
+      const again = track(
+        new GatewayClient(server.url, user.token, { session_id: first.sessionId!, seq: first.lastSeq }),
+      );
       await again.waitIndex('READY');
       expect(again.events.map((e) => e.name)).toEqual(['INVALID_SESSION', 'READY']);
       expect(again.events[0].payload).toEqual({ d: { resumable: false } });

@@ -42,9 +42,17 @@ describe('gateway routing', () => {
   });
 
   it('delivers a channel message to members and not to non-members', async () => {
-    const [owner, member, stranger] = await Promise.all([api.register('own'), api.register('mem'), api.register('str')]);
+    const [owner, member, stranger] = await Promise.all([
+      api.register('own'),
+      api.register('mem'),
+      api.register('str'),
+    ]);
     const guild = await api.guild(owner, [member]);
-    const [ownerWs, memberWs, strangerWs] = await Promise.all([connect(owner), connect(member), connect(stranger)]);
+    const [ownerWs, memberWs, strangerWs] = await Promise.all([
+      connect(owner),
+      connect(member),
+      connect(stranger),
+    ]);
     const message = await api.send(owner, guild.general, 'hello members');
     const seen = await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === message.id);
     expect(seen.d.content).toBe('hello members');
@@ -68,13 +76,18 @@ describe('gateway routing', () => {
   it('stops delivering a channel to a member an overwrite denies VIEW_CHANNEL, at once', async () => {
     const [owner, member] = await Promise.all([api.register('ow'), api.register('denied')]);
     const guild = await api.guild(owner, [member]);
-    const secret = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, { name: 'secret' });
+    const secret = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+      name: 'secret',
+    });
     const memberWs = await connect(member);
     const ownerWs = await connect(owner);
     const before = await api.send(owner, secret.id, 'visible to all');
     await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === before.id);
 
-    await api.ok('PUT', `/channels/${secret.id}/permissions/${member.user.id}`, owner.token, { type: 1, deny: VIEW_CHANNEL });
+    await api.ok('PUT', `/channels/${secret.id}/permissions/${member.user.id}`, owner.token, {
+      type: 1,
+      deny: VIEW_CHANNEL,
+    });
     // The member is told the channel is gone for them; the owner sees the update.
     await memberWs.next('CHANNEL_DELETE', (p) => p.d.id === secret.id);
     await ownerWs.next('CHANNEL_UPDATE', (p) => p.d.id === secret.id);
@@ -103,7 +116,9 @@ describe('gateway routing', () => {
     await ownerWs.next('CHANNEL_CREATE', (p) => p.d.id === hidden.id);
     await memberWs.sentinel(await api.touch(member));
     expect(memberWs.named('CHANNEL_CREATE')).toEqual([]);
-    const open = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, { name: 'open' });
+    const open = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+      name: 'open',
+    });
     await memberWs.next('CHANNEL_CREATE', (p) => p.d.id === open.id);
   });
 
@@ -115,7 +130,8 @@ describe('gateway routing', () => {
       const first = await api.send(owner, guild.general, 'before');
       await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === first.id);
 
-      if (action === 'kick') await api.ok('DELETE', `/guilds/${guild.id}/members/${member.user.id}`, owner.token);
+      if (action === 'kick')
+        await api.ok('DELETE', `/guilds/${guild.id}/members/${member.user.id}`, owner.token);
       else await api.ok('PUT', `/guilds/${guild.id}/bans/${member.user.id}`, owner.token, {});
       const deleted = await memberWs.waitIndex('GUILD_DELETE', (p) => p.d.id === guild.id);
 
@@ -135,12 +151,26 @@ describe('gateway routing', () => {
     const memberWs = await connect(member);
     const m = await api.send(owner, guild.general, 'first');
     await api.ok('PATCH', `/channels/${guild.general}/messages/${m.id}`, owner.token, { content: 'edited' });
-    await api.ok('PUT', `/channels/${guild.general}/messages/${m.id}/reactions/${encodeURIComponent('👍')}/@me`, owner.token);
-    await api.ok('PUT', `/channels/${guild.general}/messages/${m.id}/reactions/${encodeURIComponent('👍')}/@me`, member.token);
-    await api.ok('DELETE', `/channels/${guild.general}/messages/${m.id}/reactions/${encodeURIComponent('👍')}/@me`, owner.token);
+    await api.ok(
+      'PUT',
+      `/channels/${guild.general}/messages/${m.id}/reactions/${encodeURIComponent('👍')}/@me`,
+      owner.token,
+    );
+    await api.ok(
+      'PUT',
+      `/channels/${guild.general}/messages/${m.id}/reactions/${encodeURIComponent('👍')}/@me`,
+      member.token,
+    );
+    await api.ok(
+      'DELETE',
+      `/channels/${guild.general}/messages/${m.id}/reactions/${encodeURIComponent('👍')}/@me`,
+      owner.token,
+    );
     await api.ok('DELETE', `/channels/${guild.general}/messages/${m.id}`, owner.token);
     await memberWs.next('MESSAGE_DELETE', (p) => p.d.id === m.id);
-    const about = memberWs.events.filter((e) => e.payload?.d?.id === m.id || e.payload?.d?.message_id === m.id);
+    const about = memberWs.events.filter(
+      (e) => e.payload?.d?.id === m.id || e.payload?.d?.message_id === m.id,
+    );
     expect(about.map((e) => e.name)).toEqual([
       'MESSAGE_CREATE',
       'MESSAGE_UPDATE',
@@ -157,8 +187,13 @@ describe('gateway routing', () => {
     const [a, b] = await Promise.all([api.register('ca'), api.register('cb')]);
     const guild = await api.guild(a, [b]);
     const [aWs, bWs] = await Promise.all([connect(a), connect(b)]);
-    const sent = await Promise.all(Array.from({ length: 30 }, (_, i) => api.send(i % 2 ? a : b, guild.general, `c${i}`)));
-    const last = sent.map((m) => m.id).sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1)).at(-1)!;
+    const sent = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => api.send(i % 2 ? a : b, guild.general, `c${i}`)),
+    );
+    const last = sent
+      .map((m) => m.id)
+      .sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1))
+      .at(-1)!;
     await aWs.next('MESSAGE_CREATE', (p) => p.d.id === last);
     await bWs.next('MESSAGE_CREATE', (p) => p.d.id === last);
     // Both sessions see the same order, each with every message exactly once.
@@ -169,10 +204,22 @@ describe('gateway routing', () => {
   });
 
   it('sends typing to those who can see the channel, not to others', async () => {
-    const [owner, member, outsider, denied] = await Promise.all([api.register('ty'), api.register('tym'), api.register('tyo'), api.register('tyd')]);
+    const [owner, member, outsider, denied] = await Promise.all([
+      api.register('ty'),
+      api.register('tym'),
+      api.register('tyo'),
+      api.register('tyd'),
+    ]);
     const guild = await api.guild(owner, [member, denied]);
-    await api.ok('PUT', `/channels/${guild.general}/permissions/${denied.user.id}`, owner.token, { type: 1, deny: VIEW_CHANNEL });
-    const [memberWs, outsiderWs, deniedWs] = await Promise.all([connect(member), connect(outsider), connect(denied)]);
+    await api.ok('PUT', `/channels/${guild.general}/permissions/${denied.user.id}`, owner.token, {
+      type: 1,
+      deny: VIEW_CHANNEL,
+    });
+    const [memberWs, outsiderWs, deniedWs] = await Promise.all([
+      connect(member),
+      connect(outsider),
+      connect(denied),
+    ]);
     await api.ok('POST', `/channels/${guild.general}/typing`, owner.token);
     const typing = await memberWs.next('TYPING_START', (p) => p.d.user_id === owner.user.id);
     expect(typing.d.channel_id).toBe(guild.general);
@@ -183,7 +230,11 @@ describe('gateway routing', () => {
   });
 
   it('sends presence to guild-mates only, with a status set over the socket, and offline after the last session', async () => {
-    const [alice, mate, outsider] = await Promise.all([api.register('pa'), api.register('pm'), api.register('po')]);
+    const [alice, mate, outsider] = await Promise.all([
+      api.register('pa'),
+      api.register('pm'),
+      api.register('po'),
+    ]);
     await api.guild(alice, [mate]);
     const [mateWs, outsiderWs] = await Promise.all([connect(mate), connect(outsider)]);
     const aliceWs = await connect(alice);
@@ -196,10 +247,17 @@ describe('gateway routing', () => {
     await aliceWs.socket.timeout(5000).emitWithAck('PRESENCE_UPDATE', { status: 'invisible' });
     await mateWs.next('PRESENCE_UPDATE', (p) => p.d.user.id === alice.user.id && p.d.status === 'offline');
     await aliceWs.socket.timeout(5000).emitWithAck('PRESENCE_UPDATE', { status: 'idle' });
-    const idle = await mateWs.waitIndex('PRESENCE_UPDATE', (p) => p.d.user.id === alice.user.id && p.d.status === 'idle');
+    const idle = await mateWs.waitIndex(
+      'PRESENCE_UPDATE',
+      (p) => p.d.user.id === alice.user.id && p.d.status === 'idle',
+    );
     // Closing the last session on purpose ends it: offline at once.
     aliceWs.close();
-    await mateWs.next('PRESENCE_UPDATE', (p) => p.d.user.id === alice.user.id && p.d.status === 'offline', idle);
+    await mateWs.next(
+      'PRESENCE_UPDATE',
+      (p) => p.d.user.id === alice.user.id && p.d.status === 'offline',
+      idle,
+    );
 
     await outsiderWs.sentinel(await api.touch(outsider));
     expect(outsiderWs.named('PRESENCE_UPDATE')).toEqual([]);
@@ -220,7 +278,9 @@ describe('gateway routing', () => {
   it('delivers DMs to the recipients only, including a DM opened while connected', async () => {
     const [a, b, c] = await Promise.all([api.register('da'), api.register('db'), api.register('dc')]);
     const [bWs, cWs] = await Promise.all([connect(b), connect(c)]);
-    const dm = await api.ok<{ id: string }>('POST', '/users/@me/channels', a.token, { recipient_id: b.user.id });
+    const dm = await api.ok<{ id: string }>('POST', '/users/@me/channels', a.token, {
+      recipient_id: b.user.id,
+    });
     await bWs.next('CHANNEL_CREATE', (p) => p.d.id === dm.id);
     const m = await api.send(a, dm.id, 'psst');
     await bWs.next('MESSAGE_CREATE', (p) => p.d.id === m.id);
@@ -232,7 +292,12 @@ describe('gateway routing', () => {
     const [owner, joiner] = await Promise.all([api.register('jo'), api.register('jn')]);
     const guild = await api.guild(owner);
     const joinerWs = await connect(joiner);
-    const invite = await api.ok<{ code: string }>('POST', `/channels/${guild.general}/invites`, owner.token, {});
+    const invite = await api.ok<{ code: string }>(
+      'POST',
+      `/channels/${guild.general}/invites`,
+      owner.token,
+      {},
+    );
     await api.ok('POST', `/invites/${invite.code}`, joiner.token);
     const created = await joinerWs.waitIndex('GUILD_CREATE', (p) => p.d.id === guild.id);
     const m = await api.send(owner, guild.general, 'welcome');
