@@ -52,19 +52,25 @@ async function probe() {
   let lastError = '';
   for (;;) {
     if (!alive()) {
-      console.error(`[wait-cql] the node on ${address} exited while starting. Last log lines:\n${tail(logFile, 40)}`);
+      console.error(
+        `[wait-cql] the node on ${address} exited while starting. Last log lines:\n${tail(logFile, 40)}`,
+      );
       process.exit(1);
     }
     try {
       const row = await probe();
       const s = ((Date.now() - started) / 1000).toFixed(1);
-      console.error(`[wait-cql] ${address}:9042 answers CQL (Cassandra ${row.release_version}, ${row.data_center}) after waiting ${s} s`);
+      console.error(
+        `[wait-cql] ${address}:9042 answers CQL (Cassandra ${row.release_version}, ${row.data_center}) after waiting ${s} s`,
+      );
       process.exit(0);
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
     }
     if (Date.now() - started > timeoutMs) {
-      console.error(`[wait-cql] ${address}:9042 did not answer CQL within ${timeoutMs / 1000} s (last error: ${lastError}). Last log lines:\n${tail(logFile, 40)}`);
+      console.error(
+        `[wait-cql] ${address}:9042 did not answer CQL within ${timeoutMs / 1000} s (last error: ${lastError}). Last log lines:\n${tail(logFile, 40)}`,
+      );
       process.exit(1);
     }
     await new Promise((r) => setTimeout(r, 1000));

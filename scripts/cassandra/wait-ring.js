@@ -16,13 +16,18 @@ const timeoutMs = Number(timeoutArg ?? 240) * 1000;
   try {
     await client.connect();
     for (;;) {
-      seen = client.hosts.values().filter((h) => h.isUp()).map((h) => `${h.address} (${h.datacenter})`);
+      seen = client.hosts
+        .values()
+        .filter((h) => h.isUp())
+        .map((h) => `${h.address} (${h.datacenter})`);
       if (seen.length >= want) {
         const agreed = await client.metadata.checkSchemaAgreement();
         if (agreed) break;
       }
       if (Date.now() - started > timeoutMs) {
-        console.error(`[wait-ring] only ${seen.length}/${want} nodes up after ${timeoutMs / 1000} s: ${seen.join(', ')}`);
+        console.error(
+          `[wait-ring] only ${seen.length}/${want} nodes up after ${timeoutMs / 1000} s: ${seen.join(', ')}`,
+        );
         process.exit(1);
       }
       await new Promise((r) => setTimeout(r, 1000));

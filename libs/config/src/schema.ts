@@ -45,7 +45,12 @@ export const configSchema = z
         local_dc: z.string().min(1),
         username: z.string(),
         password: z.string(),
-        consistency: z.strictObject({ read: consistencyLevel, write: consistencyLevel }),
+        consistency: z.strictObject({
+          read: consistencyLevel,
+          write: consistencyLevel,
+          // Paxos phase of the lightweight transactions (uniqueness claims, invite uses, job leases).
+          serial: z.enum(['SERIAL', 'LOCAL_SERIAL']),
+        }),
         replication: z.record(z.string(), positive()),
         pool_size: positive(),
         request_timeout: ms(),

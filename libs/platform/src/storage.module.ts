@@ -1,7 +1,7 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger, Readiness } from '@parley/observability';
-import { SqliteStorage, STORAGE, type Storage } from '@parley/storage';
+import { CassandraStorage, SqliteStorage, STORAGE, type Storage } from '@parley/storage';
 
 /** Opens the configured storage backend and applies pending migrations before anything serves. */
 export async function openStorage(config: ParleyConfig, log?: AppLogger): Promise<Storage> {
@@ -13,10 +13,23 @@ export async function openStorage(config: ParleyConfig, log?: AppLogger): Promis
       if (applied.length > 0) log?.info({ applied }, 'applied sqlite migrations');
       return storage;
     }
-    case 'cassandra':
-      throw new Error(
-        'database.backend "cassandra" is not available in this build yet (see the Cassandra driver issue)',
-      );
+    case 'cassandra': {
+      const storage = new CassandraStorage(config.database.cassandra);
+      try {
+        const applied = await storage.migrate();
+        if (applied.length > 0) log?.info({ applied }, 'applied cassandra migrations');
+        const changed = storage.lastMigration?.replicationChanged;
+        if (changed)
+          log?.warn(
+            { keyspace: config.database.cassandra.keyspace, ...changed },
+            'changed the keyspace replication to match database.cassandra.replication: run a full repair (nodetool repair --full) on every node',
+          );
+      } catch (err) {
+        await storage.close();
+        throw err;
+      }
+      return storage;
+    }
   }
 }
 

@@ -1,2 +1,3 @@
 export * from './contract';
 export * from './sqlite';
+export * from './cassandra';

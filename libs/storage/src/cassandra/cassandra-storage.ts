@@ -1,0 +1,91 @@
+import type { Storage } from '../contract';
+import { defaultCassandraMigrationsDir, migrateCassandra, type MigrationOutcome } from './migrator';
+import { CassandraBanRepository } from './repositories/ban.repository';
+import { CassandraChannelRepository } from './repositories/channel.repository';
+import { CassandraDmRepository } from './repositories/dm.repository';
+import { CassandraGuildRepository } from './repositories/guild.repository';
+import { CassandraInviteRepository } from './repositories/invite.repository';
+import { CassandraJobStore } from './repositories/job.store';
+import { CassandraMemberRepository } from './repositories/member.repository';
+import { CassandraMessageRepository } from './repositories/message.repository';
+import { CassandraReactionRepository } from './repositories/reaction.repository';
+import { CassandraReadStateRepository } from './repositories/read-state.repository';
+import { CassandraRoleRepository } from './repositories/role.repository';
+import { CassandraTokenRepository } from './repositories/token.repository';
+import { CassandraUserRepository } from './repositories/user.repository';
+import { CassandraSession, type CassandraSettings, type SessionOptions } from './session';
+
+export interface CassandraStorageOptions extends SessionOptions {
+  migrationsDir?: string;
+}
+
+/**
+ * The Cassandra driver: one cassandra-driver Client (token-aware, local-DC routing, prepared
+ * statements) shared by every repository. The client connects on first use; `migrate()` creates the
+ * keyspace and tables first when they are missing.
+ */
+export class CassandraStorage implements Storage {
+  readonly backend = 'cassandra' as const;
+  readonly users: CassandraUserRepository;
+  readonly tokens: CassandraTokenRepository;
+  readonly guilds: CassandraGuildRepository;
+  readonly members: CassandraMemberRepository;
+  readonly roles: CassandraRoleRepository;
+  readonly channels: CassandraChannelRepository;
+  readonly dms: CassandraDmRepository;
+  readonly messages: CassandraMessageRepository;
+  readonly reactions: CassandraReactionRepository;
+  readonly readStates: CassandraReadStateRepository;
+  readonly invites: CassandraInviteRepository;
+  readonly bans: CassandraBanRepository;
+  readonly jobs: CassandraJobStore;
+  readonly session: CassandraSession;
+  /** What the last migrate() did (replication changes are reported here for the caller to log). */
+  lastMigration: MigrationOutcome | null = null;
+
+  private readonly migrationsDir: string;
+  private closed = false;
+
+  constructor(
+    readonly settings: CassandraSettings,
+    options: CassandraStorageOptions = {},
+  ) {
+    this.session = new CassandraSession(settings, options);
+    this.migrationsDir = options.migrationsDir ?? defaultCassandraMigrationsDir();
+    const db = this.session;
+    this.users = new CassandraUserRepository(db);
+    this.tokens = new CassandraTokenRepository(db);
+    this.channels = new CassandraChannelRepository(db);
+    this.members = new CassandraMemberRepository(db);
+    this.roles = new CassandraRoleRepository(db, this.members, this.channels);
+    this.invites = new CassandraInviteRepository(db);
+    this.guilds = new CassandraGuildRepository(db, this.roles, this.channels, this.members, this.invites);
+    this.dms = new CassandraDmRepository(db, this.channels);
+    this.reactions = new CassandraReactionRepository(db);
+    this.messages = new CassandraMessageRepository(db, this.reactions);
+    this.readStates = new CassandraReadStateRepository(db);
+    this.bans = new CassandraBanRepository(db);
+    this.jobs = new CassandraJobStore(db);
+  }
+
+  async migrate(): Promise<string[]> {
+    this.lastMigration = await migrateCassandra(this.settings, this.session, this.migrationsDir);
+    return this.lastMigration.applied;
+  }
+
+  /**
+   * Readiness: one read at the configured read consistency, so "ready" means requests can be served
+   * (with LOCAL_QUORUM and RF 2, one of two local replicas down makes this fail).
+   */
+  async ping(): Promise<void> {
+    await this.session.execute('read', "SELECT name FROM schema_migrations WHERE name = 'ping'", [], {
+      idempotent: true,
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.session.shutdown();
+  }
+}

@@ -1,0 +1,160 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { types } from 'cassandra-driver';
+import { CassandraSession, type CassandraSettings } from './session';
+
+const MIGRATION_FILE = /^(\d+)_([\w-]+)\.cql$/;
+const LOCK_TTL_S = 120;
+
+/** `<repo>/migrations/cassandra`, found by walking up (same from the sources and from dist/). */
+export function defaultCassandraMigrationsDir(from = __dirname): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'migrations', 'cassandra');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) throw new Error(`no migrations/cassandra directory above ${from}`);
+  }
+}
+
+/** Splits a .cql file into statements: `--` comments dropped, a statement ends with `;` at line end. */
+export function splitStatements(cql: string): string[] {
+  const statements: string[] = [];
+  let current: string[] = [];
+  for (const raw of cql.split('\n')) {
+    const line = raw.replace(/--.*$/, '').trimEnd();
+    if (line.trim() === '') continue;
+    current.push(line);
+    if (line.endsWith(';')) {
+      statements.push(current.join('\n').slice(0, -1).trim());
+      current = [];
+    }
+  }
+  if (current.length > 0) throw new Error('the last statement does not end with ";"');
+  return statements;
+}
+
+/** NetworkTopologyStrategy options for the configured replication, as Cassandra reports them back. */
+export function replicationOptions(replication: Record<string, number>): Record<string, string> {
+  const options: Record<string, string> = {
+    class: 'org.apache.cassandra.locator.NetworkTopologyStrategy',
+  };
+  for (const [dc, rf] of Object.entries(replication)) options[dc] = String(rf);
+  return options;
+}
+
+function replicationCql(replication: Record<string, number>): string {
+  const pairs = Object.entries(replication).map(([dc, rf]) => `'${dc.replace(/'/g, "''")}': ${rf}`);
+  return `{'class': 'NetworkTopologyStrategy', ${pairs.join(', ')}}`;
+}
+
+function sameReplication(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) if (a[key] !== b[key]) return false;
+  return true;
+}
+
+export interface MigrationOutcome {
+  applied: string[];
+  /** Set when the keyspace's replication was changed to match config: run a full repair afterwards. */
+  replicationChanged?: { from: Record<string, string>; to: Record<string, string> };
+}
+
+/**
+ * Creates the keyspace (or brings its replication in line with config), then applies the numbered
+ * .cql files not yet recorded in schema_migrations. One process at a time holds a lease (an LWT row
+ * with a TTL) while it changes the schema: concurrent CREATE TABLEs from two coordinators can leave
+ * Cassandra 5.0 with two ids for one table.
+ */
+export async function migrateCassandra(
+  settings: CassandraSettings,
+  session: CassandraSession,
+  dir: string,
+): Promise<MigrationOutcome> {
+  const outcome: MigrationOutcome = { applied: [] };
+  const keyspace = settings.keyspace;
+  const wanted = replicationOptions(settings.replication);
+
+  // The session is bound to the keyspace, which may not exist yet: create it from a keyspace-less one.
+  const bootstrap = new CassandraSession(settings, {}, null);
+  try {
+    await bootstrap.client.execute(
+      `CREATE KEYSPACE IF NOT EXISTS "${keyspace}" WITH replication = ${replicationCql(settings.replication)} AND durable_writes = true`,
+    );
+    const rs = await bootstrap.client.execute(
+      'SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?',
+      [keyspace],
+      { prepare: true, consistency: types.consistencies.localOne },
+    );
+    const current = (rs.first()?.get('replication') ?? {}) as Record<string, string>;
+    if (!sameReplication(current, wanted)) {
+      await bootstrap.client.execute(
+        `ALTER KEYSPACE "${keyspace}" WITH replication = ${replicationCql(settings.replication)}`,
+      );
+      outcome.replicationChanged = { from: current, to: wanted };
+    }
+  } finally {
+    await bootstrap.shutdown();
+  }
+
+  const ddl = (cql: string) => session.client.execute(cql);
+  await ddl(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    name text PRIMARY KEY, checksum text, applied_at timestamp)`);
+  await ddl('CREATE TABLE IF NOT EXISTS schema_migration_lock (id text PRIMARY KEY, owner uuid)');
+
+  const owner = randomUUID();
+  await acquireLock(session, owner);
+  try {
+    const rows = await session.all('SELECT name, checksum FROM schema_migrations', []);
+    const recorded = new Map(rows.map((row) => [row.get('name') as string, row.get('checksum') as string]));
+    const files = readdirSync(dir)
+      .filter((file) => MIGRATION_FILE.test(file))
+      .sort((a, b) => Number(MIGRATION_FILE.exec(a)?.[1]) - Number(MIGRATION_FILE.exec(b)?.[1]));
+    for (const file of files) {
+      const name = file.replace(/\.cql$/, '');
+      const cql = readFileSync(join(dir, file), 'utf8');
+      const checksum = createHash('sha256').update(cql).digest('hex');
+      const known = recorded.get(name);
+      if (known !== undefined) {
+        if (known !== checksum)
+          throw new Error(`migration ${file} changed after it was applied; add a new migration instead`);
+        continue;
+      }
+      // Every statement is IF NOT EXISTS, so a migration interrupted half way is safe to run again.
+      for (const statement of splitStatements(cql)) await ddl(statement);
+      await session.execute(
+        'write',
+        'INSERT INTO schema_migrations (name, checksum, applied_at) VALUES (?, ?, ?)',
+        [name, checksum, new Date()],
+        { idempotent: true },
+      );
+      outcome.applied.push(name);
+    }
+  } finally {
+    await session
+      .execute(
+        'lwt',
+        'DELETE FROM schema_migration_lock WHERE id = ? IF owner = ?',
+        ['migrate', types.Uuid.fromString(owner)],
+        {
+          idempotent: false,
+        },
+      )
+      .catch(() => undefined); // the TTL releases it anyway
+  }
+  return outcome;
+}
+
+async function acquireLock(session: CassandraSession, owner: string): Promise<void> {
+  const deadline = Date.now() + LOCK_TTL_S * 1000;
+  for (;;) {
+    const rs = await session.execute(
+      'lwt',
+      `INSERT INTO schema_migration_lock (id, owner) VALUES (?, ?) IF NOT EXISTS USING TTL ${LOCK_TTL_S}`,
+      ['migrate', types.Uuid.fromString(owner)],
+      { idempotent: false },
+    );
+    if (rs.wasApplied()) return;
+    if (Date.now() > deadline) throw new Error('another process holds the schema migration lock');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

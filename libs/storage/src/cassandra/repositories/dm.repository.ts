@@ -1,0 +1,71 @@
+import type { ChannelRecord, DmRepository } from '../../contract';
+import { compareBig, fromId, mapLimit, toId } from '../codec';
+import type { CassandraSession } from '../session';
+import type { CassandraChannelRepository } from './channel.repository';
+
+const CLAIM = 'INSERT INTO dm_pairs (user_low, user_high, channel_id) VALUES (?, ?, ?) IF NOT EXISTS';
+const PAIR = 'SELECT channel_id FROM dm_pairs WHERE user_low = ? AND user_high = ?';
+const INDEX = 'INSERT INTO dm_channels_by_user (user_id, channel_id) VALUES (?, ?)';
+const OF_USER = 'SELECT channel_id FROM dm_channels_by_user WHERE user_id = ?';
+const DROP_CANDIDATE = 'DELETE FROM channels WHERE id = ?';
+
+/**
+ * The pair (user_low, user_high) is claimed by a lightweight transaction: the first claim wins, every
+ * other caller gets the winner's channel. The candidate channel row is written before the claim, so a
+ * claim never points at a missing channel; a losing candidate's row is deleted again.
+ */
+export class CassandraDmRepository implements DmRepository {
+  constructor(
+    private readonly db: CassandraSession,
+    private readonly channels: CassandraChannelRepository,
+  ) {}
+
+  async findOrCreate(
+    userA: string,
+    userB: string,
+    candidate: ChannelRecord,
+  ): Promise<{ channel: ChannelRecord; created: boolean }> {
+    const [low, high] = [toId(userA), toId(userB)].sort(compareBig);
+    const existing = (await this.db.execute('read', PAIR, [low, high], { idempotent: true })).first();
+    if (existing)
+      return { channel: await this.load(existing.get('channel_id') as bigint, low, high), created: false };
+
+    const recipients = candidate.recipients.length > 0 ? candidate.recipients : [...new Set([userA, userB])];
+    const channel: ChannelRecord = { ...candidate, guildId: null, recipients, overwrites: [] };
+    await this.channels.create(channel);
+    const claim = await this.db.execute('lwt', CLAIM, [low, high, toId(channel.id)], { idempotent: false });
+    if (claim.wasApplied()) {
+      await this.index(toId(channel.id), low, high);
+      return { channel, created: true };
+    }
+    await this.db.execute('write', DROP_CANDIDATE, [toId(channel.id)], { idempotent: true });
+    const winner = claim.first()?.get('channel_id') as bigint;
+    return { channel: await this.load(winner, low, high), created: false };
+  }
+
+  async listForUser(userId: string): Promise<ChannelRecord[]> {
+    const rows = await this.db.all(OF_USER, [toId(userId)]);
+    const channels = await mapLimit(rows, 16, (row) => this.channels.findById(fromId(row.get('channel_id'))));
+    return channels.filter((channel): channel is ChannelRecord => channel !== null);
+  }
+
+  /** Loads the pair's channel and (idempotently) re-writes both users' index rows, in case a crash lost them. */
+  private async load(channelId: bigint, low: bigint, high: bigint): Promise<ChannelRecord> {
+    const [channel] = await Promise.all([
+      this.channels.findById(channelId.toString()),
+      this.index(channelId, low, high),
+    ]);
+    if (!channel) throw new Error(`dm pair ${low}/${high} points at a missing channel ${channelId}`);
+    return channel;
+  }
+
+  private async index(channelId: bigint, low: bigint, high: bigint): Promise<void> {
+    await this.db.batch(
+      [
+        { query: INDEX, params: [low, channelId] },
+        { query: INDEX, params: [high, channelId] },
+      ],
+      true,
+    );
+  }
+}

@@ -1,0 +1,133 @@
+import type { types } from 'cassandra-driver';
+import type { ChannelRecord, GuildRecord, GuildRepository, MemberRecord, RoleRecord } from '../../contract';
+import { fromId, fromTime, mapLimit, orUnset, strOrNull, toId, toTime } from '../codec';
+import type { CassandraSession } from '../session';
+import type { CassandraChannelRepository } from './channel.repository';
+import type { CassandraInviteRepository } from './invite.repository';
+import type { CassandraMemberRepository } from './member.repository';
+import type { CassandraRoleRepository } from './role.repository';
+
+const COLUMNS = 'id, name, icon, owner_id, created_at';
+const INSERT = `INSERT INTO guilds (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`;
+const BY_ID = `SELECT ${COLUMNS} FROM guilds WHERE id = ?`;
+const CHANNEL_IDS = 'SELECT channel_id FROM channels_by_guild WHERE guild_id = ?';
+const DELETE_PARTITIONS = [
+  'DELETE FROM channels_by_guild WHERE guild_id = ?',
+  'DELETE FROM channel_overwrites WHERE guild_id = ?',
+  'DELETE FROM roles WHERE guild_id = ?',
+  'DELETE FROM members WHERE guild_id = ?',
+  'DELETE FROM bans WHERE guild_id = ?',
+];
+const DELETE_GUILD = 'DELETE FROM guilds WHERE id = ?';
+const DELETE_GUILD_OF_USER = 'DELETE FROM guilds_by_user WHERE user_id = ? AND guild_id = ?';
+const DELETE_CHANNEL = 'DELETE FROM channels WHERE id = ?';
+
+function toRecord(row: types.Row): GuildRecord {
+  return {
+    id: fromId(row.get('id')),
+    name: row.get('name') as string,
+    icon: strOrNull(row, 'icon'),
+    ownerId: fromId(row.get('owner_id')),
+    createdAt: fromTime(row.get('created_at')),
+  };
+}
+
+export class CassandraGuildRepository implements GuildRepository {
+  constructor(
+    private readonly db: CassandraSession,
+    private readonly roles: CassandraRoleRepository,
+    private readonly channels: CassandraChannelRepository,
+    private readonly members: CassandraMemberRepository,
+    private readonly invites: CassandraInviteRepository,
+  ) {}
+
+  /** One logged batch: the guild, its @everyone role, channels and owner appear together or not at all. */
+  async createWithDefaults(
+    guild: GuildRecord,
+    everyone: RoleRecord,
+    channels: ChannelRecord[],
+    owner: MemberRecord,
+  ): Promise<void> {
+    await this.db.batch(
+      [
+        {
+          query: INSERT,
+          params: [
+            toId(guild.id),
+            guild.name,
+            orUnset(guild.icon),
+            toId(guild.ownerId),
+            toTime(guild.createdAt),
+          ],
+        },
+        this.roles.insertStatement(everyone),
+        ...channels.flatMap((channel) => this.channels.insertStatements(channel)),
+        ...this.members.insertStatements(owner),
+      ],
+      true,
+    );
+  }
+
+  async findById(id: string): Promise<GuildRecord | null> {
+    const row = (await this.db.execute('read', BY_ID, [toId(id)], { idempotent: true })).first();
+    return row && row.get('name') !== null ? toRecord(row) : null;
+  }
+
+  async findByIds(ids: readonly string[]): Promise<GuildRecord[]> {
+    const found = await mapLimit(ids, 32, (id) => this.findById(id));
+    return found.filter((guild): guild is GuildRecord => guild !== null);
+  }
+
+  async update(id: string, patch: Parameters<GuildRepository['update']>[1]): Promise<void> {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    if (patch.name !== undefined) {
+      sets.push('name = ?');
+      params.push(patch.name);
+    }
+    if (patch.icon !== undefined) {
+      sets.push('icon = ?'); // null clears it
+      params.push(patch.icon);
+    }
+    if (patch.ownerId !== undefined) {
+      sets.push('owner_id = ?');
+      params.push(toId(patch.ownerId));
+    }
+    if (sets.length === 0) return;
+    if (!(await this.findById(id))) return; // an UPDATE would create a half row
+    await this.db.execute(
+      'write',
+      `UPDATE guilds SET ${sets.join(', ')} WHERE id = ?`,
+      [...params, toId(id)],
+      {
+        idempotent: true,
+      },
+    );
+  }
+
+  /**
+   * Partition deletes for everything kept per guild, plus the rows other partitions hold about it
+   * (channels by id, each member's guilds_by_user row, invites by code). Messages go by job.
+   */
+  async delete(id: string): Promise<void> {
+    const guildId = toId(id);
+    const [channelRows, members] = await Promise.all([
+      this.db.all(CHANNEL_IDS, [guildId]),
+      this.members.allOf(guildId),
+    ]);
+    await mapLimit(channelRows, 16, (row) =>
+      this.db.execute('write', DELETE_CHANNEL, [row.get('channel_id')], { idempotent: true }),
+    );
+    await mapLimit(members, 32, (m) =>
+      this.db.execute('write', DELETE_GUILD_OF_USER, [m.userId, guildId], { idempotent: true }),
+    );
+    await this.invites.deleteAllOf(guildId);
+    await this.db.batch(
+      [
+        ...DELETE_PARTITIONS.map((query) => ({ query, params: [guildId] })),
+        { query: DELETE_GUILD, params: [guildId] },
+      ],
+      true,
+    );
+  }
+}

@@ -1,0 +1,132 @@
+import type { types } from 'cassandra-driver';
+import type { MemberRecord, MemberRepository, Page } from '../../contract';
+import { fromId, fromIds, fromTime, idsOrUnset, orUnset, strOrNull, toId, toTime } from '../codec';
+import type { CassandraSession } from '../session';
+import type { Statement } from './channel.repository';
+
+const COLUMNS = 'guild_id, user_id, nick, roles, joined_at';
+const INSERT = `INSERT INTO members (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`;
+const INSERT_BY_USER = 'INSERT INTO guilds_by_user (user_id, guild_id) VALUES (?, ?)';
+const FIND = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id = ?`;
+const PAGE_FIRST = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? LIMIT ?`;
+const PAGE_AFTER = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id > ? LIMIT ?`;
+const ALL = `SELECT user_id, roles FROM members WHERE guild_id = ?`;
+const GUILDS_OF = 'SELECT guild_id FROM guilds_by_user WHERE user_id = ?';
+const DELETE = 'DELETE FROM members WHERE guild_id = ? AND user_id = ?';
+const DELETE_BY_USER = 'DELETE FROM guilds_by_user WHERE user_id = ? AND guild_id = ?';
+const COUNT = 'SELECT COUNT(*) AS n FROM members WHERE guild_id = ?';
+
+export function toMember(row: types.Row): MemberRecord {
+  return {
+    guildId: fromId(row.get('guild_id')),
+    userId: fromId(row.get('user_id')),
+    nick: strOrNull(row, 'nick'),
+    roles: fromIds(row.get('roles')),
+    joinedAt: fromTime(row.get('joined_at')),
+  };
+}
+
+/** Members in one partition per guild (clustered by user id), mirrored by guilds_by_user for a user's guilds. */
+export class CassandraMemberRepository implements MemberRepository {
+  constructor(private readonly db: CassandraSession) {}
+
+  insertStatements(member: MemberRecord): Statement[] {
+    const guildId = toId(member.guildId);
+    const userId = toId(member.userId);
+    return [
+      {
+        query: INSERT,
+        params: [guildId, userId, orUnset(member.nick), idsOrUnset(member.roles), toTime(member.joinedAt)],
+      },
+      { query: INSERT_BY_USER, params: [userId, guildId] },
+    ];
+  }
+
+  async add(member: MemberRecord): Promise<void> {
+    await this.db.batch(this.insertStatements(member), true);
+  }
+
+  async find(guildId: string, userId: string): Promise<MemberRecord | null> {
+    const row = (
+      await this.db.execute('read', FIND, [toId(guildId), toId(userId)], { idempotent: true })
+    ).first();
+    return row && row.get('joined_at') !== null ? toMember(row) : null;
+  }
+
+  async list(guildId: string, page: Page): Promise<MemberRecord[]> {
+    const limit = Math.max(1, page.limit);
+    const rs =
+      page.after === undefined
+        ? await this.db.execute('read', PAGE_FIRST, [toId(guildId), limit], { idempotent: true })
+        : await this.db.execute('read', PAGE_AFTER, [toId(guildId), toId(page.after), limit], {
+            idempotent: true,
+          });
+    return rs.rows.filter((row) => row.get('joined_at') !== null).map(toMember);
+  }
+
+  async listGuildIds(userId: string): Promise<string[]> {
+    return (await this.db.all(GUILDS_OF, [toId(userId)])).map((row) => fromId(row.get('guild_id')));
+  }
+
+  async update(
+    guildId: string,
+    userId: string,
+    patch: Parameters<MemberRepository['update']>[2],
+  ): Promise<void> {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    // nick null clears it; an empty role list is stored as an empty frozen set (a value, not a tombstone).
+    if (patch.nick !== undefined) {
+      sets.push('nick = ?');
+      params.push(patch.nick);
+    }
+    if (patch.roles !== undefined) {
+      sets.push('roles = ?');
+      params.push(patch.roles.map(toId));
+    }
+    if (sets.length === 0) return;
+    if (!(await this.find(guildId, userId))) return; // an UPDATE would create a half row
+    await this.db.execute(
+      'write',
+      `UPDATE members SET ${sets.join(', ')} WHERE guild_id = ? AND user_id = ?`,
+      [...params, toId(guildId), toId(userId)],
+      { idempotent: true },
+    );
+  }
+
+  async remove(guildId: string, userId: string): Promise<void> {
+    await this.db.batch(this.removeStatements(toId(guildId), toId(userId)), true);
+  }
+
+  removeStatements(guildId: bigint, userId: bigint): Statement[] {
+    return [
+      { query: DELETE, params: [guildId, userId] },
+      { query: DELETE_BY_USER, params: [userId, guildId] },
+    ];
+  }
+
+  /** COUNT(*) over one guild partition: bounded by the guild's size, never a table scan. */
+  async count(guildId: string): Promise<number> {
+    const row = (await this.db.execute('read', COUNT, [toId(guildId)], { idempotent: true })).first();
+    return Number(row?.get('n') ?? 0);
+  }
+
+  /** Every member's id and roles (role deletion, guild deletion). */
+  async allOf(guildId: bigint): Promise<{ userId: bigint; roles: bigint[] }[]> {
+    return (await this.db.all(ALL, [guildId])).map((row) => ({
+      userId: row.get('user_id') as bigint,
+      roles: [...((row.get('roles') as Iterable<bigint> | null) ?? [])],
+    }));
+  }
+
+  async setRoles(guildId: bigint, userId: bigint, roles: bigint[]): Promise<void> {
+    await this.db.execute(
+      'write',
+      'UPDATE members SET roles = ? WHERE guild_id = ? AND user_id = ?',
+      [roles, guildId, userId],
+      {
+        idempotent: true,
+      },
+    );
+  }
+}

@@ -1,0 +1,286 @@
+import type { types } from 'cassandra-driver';
+import type { AttachmentRef, MessagePatch, MessageRecord, MessageRepository } from '../../contract';
+import { bucketOf } from '../buckets';
+import {
+  fromId,
+  fromIdOrNull,
+  fromIds,
+  fromTimeOrNull,
+  idsOrUnset,
+  mapLimit,
+  orUnset,
+  toId,
+  toIdOrUnset,
+  toTimeOrUnset,
+} from '../codec';
+import type { CassandraSession } from '../session';
+import type { CassandraReactionRepository } from './reaction.repository';
+
+const COLUMNS =
+  'channel_id, bucket, message_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce';
+const INSERT = `INSERT INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const MARK_BUCKET = 'INSERT INTO channel_buckets (channel_id, bucket) VALUES (?, ?)';
+const FIND = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?`;
+// Newest first within a bucket (the clustering order).
+const NEWEST = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? LIMIT ?`;
+const OLDER_THAN = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ? LIMIT ?`;
+// Oldest first, for pages after a cursor (reversed back to newest first before returning).
+const OLDEST = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? ORDER BY message_id ASC LIMIT ?`;
+const NEWER_THAN = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ?
+  ORDER BY message_id ASC LIMIT ?`;
+const LAST_ID = 'SELECT message_id FROM messages WHERE channel_id = ? AND bucket = ? LIMIT 1';
+const OLDEST_IDS =
+  'SELECT message_id FROM messages WHERE channel_id = ? AND bucket = ? ORDER BY message_id ASC LIMIT ?';
+const BUCKETS = 'SELECT bucket FROM channel_buckets WHERE channel_id = ?';
+const DELETE = 'DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?';
+const DELETE_BUCKET = 'DELETE FROM messages WHERE channel_id = ? AND bucket = ?';
+const FORGET_BUCKET = 'DELETE FROM channel_buckets WHERE channel_id = ? AND bucket = ?';
+
+const KNOWN_BUCKETS_MAX = 50_000;
+
+function toAttachment(value: Record<string, unknown>): AttachmentRef {
+  return {
+    id: fromId(value.id),
+    filename: value.filename as string,
+    size: Number(value.size),
+    contentType: value.content_type as string,
+    width: (value.width as number | null) ?? null,
+    height: (value.height as number | null) ?? null,
+  };
+}
+
+function toRecord(row: types.Row): MessageRecord {
+  return {
+    id: fromId(row.get('message_id')),
+    channelId: fromId(row.get('channel_id')),
+    guildId: fromIdOrNull(row.get('guild_id')),
+    authorId: fromId(row.get('author_id')),
+    content: (row.get('content') as string | null) ?? '',
+    editedAt: fromTimeOrNull(row.get('edited_at')),
+    attachments: ((row.get('attachments') as Record<string, unknown>[] | null) ?? []).map(toAttachment),
+    mentions: fromIds(row.get('mentions')),
+    mentionEveryone: row.get('mention_everyone') === true,
+    pinned: row.get('pinned') === true,
+    type: (row.get('type') as number | null) ?? 0,
+    nonce: (row.get('nonce') as string | null) ?? null,
+  };
+}
+
+/** An UPDATE racing a delete leaves a row without its author: such a row is not a message. */
+const isMessage = (row: types.Row): boolean => row.get('author_id') !== null;
+
+/**
+ * Messages in `((channel_id, bucket), message_id DESC)` partitions, bucket = 10-day window of the
+ * snowflake time. `channel_buckets` lists the buckets that hold messages, so a history read walks only
+ * those (newest first) and never probes the empty windows of a quiet channel. The send path does no
+ * read: the message and its bucket marker are two idempotent upserts.
+ */
+export class CassandraMessageRepository implements MessageRepository {
+  /** Buckets this process already marked, so the marker upsert is skipped for the next messages. */
+  private readonly knownBuckets = new Set<string>();
+
+  constructor(
+    private readonly db: CassandraSession,
+    private readonly reactions: CassandraReactionRepository,
+  ) {}
+
+  async create(message: MessageRecord): Promise<void> {
+    const channelId = toId(message.channelId);
+    const bucket = bucketOf(message.id);
+    const write = this.db.execute(
+      'write',
+      INSERT,
+      [
+        channelId,
+        bucket,
+        toId(message.id),
+        toIdOrUnset(message.guildId),
+        toId(message.authorId),
+        message.content,
+        toTimeOrUnset(message.editedAt),
+        message.attachments.length === 0
+          ? undefined
+          : message.attachments.map((a) => ({
+              id: toId(a.id),
+              filename: a.filename,
+              size: BigInt(a.size),
+              content_type: a.contentType,
+              width: orUnset(a.width),
+              height: orUnset(a.height),
+            })),
+        idsOrUnset(message.mentions),
+        message.mentionEveryone,
+        message.pinned,
+        message.type,
+        orUnset(message.nonce),
+      ],
+      { idempotent: true },
+    );
+    await Promise.all([write, this.markBucket(channelId, bucket)]);
+  }
+
+  async find(channelId: string, messageId: string): Promise<MessageRecord | null> {
+    const row = (
+      await this.db.execute('read', FIND, [toId(channelId), bucketOf(messageId), toId(messageId)], {
+        idempotent: true,
+      })
+    ).first();
+    return row && isMessage(row) ? toRecord(row) : null;
+  }
+
+  async update(channelId: string, messageId: string, patch: MessagePatch): Promise<void> {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    const set = (column: string, value: unknown) => {
+      sets.push(`${column} = ?`);
+      params.push(value);
+    };
+    if (patch.content !== undefined) set('content', patch.content);
+    if (patch.editedAt !== undefined) set('edited_at', new Date(patch.editedAt));
+    // An emptied mention list is stored as an empty frozen list: a value, not a tombstone.
+    if (patch.mentions !== undefined) set('mentions', patch.mentions.map(toId));
+    if (patch.mentionEveryone !== undefined) set('mention_everyone', patch.mentionEveryone);
+    if (patch.pinned !== undefined) set('pinned', patch.pinned);
+    if (sets.length === 0) return;
+    await this.db.execute(
+      'write',
+      `UPDATE messages SET ${sets.join(', ')} WHERE channel_id = ? AND bucket = ? AND message_id = ?`,
+      [...params, toId(channelId), bucketOf(messageId), toId(messageId)],
+      { idempotent: true },
+    );
+  }
+
+  async delete(channelId: string, messageId: string): Promise<void> {
+    await Promise.all([
+      this.db.execute('write', DELETE, [toId(channelId), bucketOf(messageId), toId(messageId)], {
+        idempotent: true,
+      }),
+      this.reactions.deleteForMessage(channelId, messageId),
+    ]);
+  }
+
+  async listLatest(channelId: string, limit: number): Promise<MessageRecord[]> {
+    return this.walkOlder(toId(channelId), null, limit);
+  }
+
+  async listBefore(channelId: string, before: string, limit: number): Promise<MessageRecord[]> {
+    return this.walkOlder(toId(channelId), before, limit);
+  }
+
+  async listAfter(channelId: string, after: string, limit: number): Promise<MessageRecord[]> {
+    return (await this.walkNewer(toId(channelId), after, limit)).reverse();
+  }
+
+  async listAround(channelId: string, around: string, limit: number): Promise<MessageRecord[]> {
+    const channel = toId(channelId);
+    const before = Math.floor(limit / 2);
+    const after = Math.max(0, limit - before - 1);
+    const [anchor, older, newer] = await Promise.all([
+      this.find(channelId, around),
+      before > 0 ? this.walkOlder(channel, around, before) : Promise.resolve([]),
+      after > 0 ? this.walkNewer(channel, around, anchorMissingBonus(after)) : Promise.resolve([]),
+    ]);
+    // Without the anchor message the newer side may take its slot.
+    const newerSide = newer.slice(0, anchor ? after : after + 1).reverse();
+    return [...newerSide, ...(anchor ? [anchor] : []), ...older];
+  }
+
+  async lastMessageIds(channelIds: readonly string[]): Promise<Map<string, string>> {
+    const found = await mapLimit(channelIds, 16, async (channelId) => {
+      const channel = toId(channelId);
+      for (const bucket of await this.buckets(channel)) {
+        const row = (await this.db.execute('read', LAST_ID, [channel, bucket], { idempotent: true })).first();
+        if (row) return [channelId, fromId(row.get('message_id'))] as const;
+      }
+      return null;
+    });
+    return new Map(found.filter((entry): entry is readonly [string, string] => entry !== null));
+  }
+
+  /**
+   * Deletes the channel's oldest messages, up to `batch`, with their reactions. A bucket emptied
+   * whole goes as one partition tombstone (and leaves channel_buckets); otherwise row tombstones.
+   */
+  async deleteChannelBatch(channelId: string, batch: number): Promise<number> {
+    const channel = toId(channelId);
+    const buckets = (await this.buckets(channel)).reverse(); // oldest first
+    let deleted = 0;
+    for (const bucket of buckets) {
+      if (deleted >= batch) break;
+      const want = batch - deleted;
+      // One more than we may delete tells whether the bucket empties.
+      const ids = (
+        await this.db.execute('read', OLDEST_IDS, [channel, bucket, want + 1], { idempotent: true })
+      ).rows.map((row) => row.get('message_id') as bigint);
+      const doomed = ids.slice(0, want);
+      await mapLimit(doomed, 16, (id) => this.reactions.deleteForMessage(channelId, id.toString()));
+      if (ids.length <= want) {
+        await this.db.execute('write', DELETE_BUCKET, [channel, bucket], { idempotent: true });
+        await this.db.execute('write', FORGET_BUCKET, [channel, bucket], { idempotent: true });
+        this.knownBuckets.delete(`${channel}:${bucket}`);
+      } else {
+        await mapLimit(doomed, 16, (id) =>
+          this.db.execute('write', DELETE, [channel, bucket, id], { idempotent: true }),
+        );
+      }
+      deleted += doomed.length;
+    }
+    return deleted;
+  }
+
+  /** The channel's buckets that hold messages, newest first. */
+  async buckets(channel: bigint): Promise<number[]> {
+    return (await this.db.all(BUCKETS, [channel])).map((row) => row.get('bucket') as number);
+  }
+
+  /** Newest first, strictly older than `before` (or from the newest), across buckets. */
+  private async walkOlder(channel: bigint, before: string | null, limit: number): Promise<MessageRecord[]> {
+    if (limit <= 0) return [];
+    const out: MessageRecord[] = [];
+    const start = before === null ? Number.POSITIVE_INFINITY : bucketOf(before);
+    for (const bucket of await this.buckets(channel)) {
+      if (bucket > start) continue;
+      const want = limit - out.length;
+      const rs =
+        before !== null && bucket === start
+          ? await this.db.execute('read', OLDER_THAN, [channel, bucket, toId(before), want], {
+              idempotent: true,
+            })
+          : await this.db.execute('read', NEWEST, [channel, bucket, want], { idempotent: true });
+      out.push(...rs.rows.filter(isMessage).map(toRecord));
+      if (out.length >= limit) break;
+    }
+    return out.slice(0, limit);
+  }
+
+  /** Oldest first, strictly newer than `after`, across buckets. */
+  private async walkNewer(channel: bigint, after: string, limit: number): Promise<MessageRecord[]> {
+    if (limit <= 0) return [];
+    const out: MessageRecord[] = [];
+    const start = bucketOf(after);
+    const buckets = (await this.buckets(channel)).filter((b) => b >= start).reverse(); // oldest first
+    for (const bucket of buckets) {
+      const want = limit - out.length;
+      const rs =
+        bucket === start
+          ? await this.db.execute('read', NEWER_THAN, [channel, bucket, toId(after), want], {
+              idempotent: true,
+            })
+          : await this.db.execute('read', OLDEST, [channel, bucket, want], { idempotent: true });
+      out.push(...rs.rows.filter(isMessage).map(toRecord));
+      if (out.length >= limit) break;
+    }
+    return out.slice(0, limit);
+  }
+
+  private async markBucket(channel: bigint, bucket: number): Promise<void> {
+    const key = `${channel}:${bucket}`;
+    if (this.knownBuckets.has(key)) return;
+    await this.db.execute('write', MARK_BUCKET, [channel, bucket], { idempotent: true });
+    if (this.knownBuckets.size >= KNOWN_BUCKETS_MAX) this.knownBuckets.clear();
+    this.knownBuckets.add(key);
+  }
+}
+
+/** One extra on the newer side covers an anchor that is not a message. */
+const anchorMissingBonus = (after: number): number => after + 1;

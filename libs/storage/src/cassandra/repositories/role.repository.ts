@@ -1,0 +1,101 @@
+import type { types } from 'cassandra-driver';
+import type { RoleRecord, RoleRepository } from '../../contract';
+import { fromId, int, mapLimit, toId } from '../codec';
+import type { CassandraSession } from '../session';
+import type { CassandraChannelRepository, Statement } from './channel.repository';
+import type { CassandraMemberRepository } from './member.repository';
+
+const COLUMNS = 'guild_id, role_id, name, permissions, color, position';
+const INSERT = `INSERT INTO roles (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`;
+const FIND = `SELECT ${COLUMNS} FROM roles WHERE guild_id = ? AND role_id = ?`;
+const LIST = `SELECT ${COLUMNS} FROM roles WHERE guild_id = ?`;
+const DELETE = 'DELETE FROM roles WHERE guild_id = ? AND role_id = ?';
+
+function toRecord(row: types.Row): RoleRecord {
+  return {
+    id: fromId(row.get('role_id')),
+    guildId: fromId(row.get('guild_id')),
+    name: row.get('name') as string,
+    permissions: row.get('permissions') as string,
+    color: int(row, 'color'),
+    position: int(row, 'position'),
+  };
+}
+
+/** Roles in one partition per guild. Permission bit sets are decimal text (they exceed 64 bits). */
+export class CassandraRoleRepository implements RoleRepository {
+  constructor(
+    private readonly db: CassandraSession,
+    private readonly members: CassandraMemberRepository,
+    private readonly channels: CassandraChannelRepository,
+  ) {}
+
+  insertStatement(role: RoleRecord): Statement {
+    return {
+      query: INSERT,
+      params: [toId(role.guildId), toId(role.id), role.name, role.permissions, role.color, role.position],
+    };
+  }
+
+  async create(role: RoleRecord): Promise<void> {
+    const { query, params } = this.insertStatement(role);
+    await this.db.execute('write', query, params, { idempotent: true });
+  }
+
+  async find(guildId: string, roleId: string): Promise<RoleRecord | null> {
+    const row = (
+      await this.db.execute('read', FIND, [toId(guildId), toId(roleId)], { idempotent: true })
+    ).first();
+    return row && row.get('name') !== null ? toRecord(row) : null;
+  }
+
+  async list(guildId: string): Promise<RoleRecord[]> {
+    return (await this.db.all(LIST, [toId(guildId)])).filter((row) => row.get('name') !== null).map(toRecord);
+  }
+
+  async update(
+    guildId: string,
+    roleId: string,
+    patch: Parameters<RoleRepository['update']>[2],
+  ): Promise<void> {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    for (const [column, value] of [
+      ['name', patch.name],
+      ['permissions', patch.permissions],
+      ['color', patch.color],
+      ['position', patch.position],
+    ] as const) {
+      if (value === undefined) continue;
+      sets.push(`${column} = ?`);
+      params.push(value);
+    }
+    if (sets.length === 0) return;
+    if (!(await this.find(guildId, roleId))) return; // an UPDATE would create a half row
+    await this.db.execute(
+      'write',
+      `UPDATE roles SET ${sets.join(', ')} WHERE guild_id = ? AND role_id = ?`,
+      [...params, toId(guildId), toId(roleId)],
+      { idempotent: true },
+    );
+  }
+
+  /**
+   * Deletes the role, then strips it from the members holding it and from channel overwrites. Role
+   * deletion is rare and reads one guild partition of members; each holder's role set is rewritten.
+   */
+  async delete(guildId: string, roleId: string): Promise<void> {
+    const guild = toId(guildId);
+    const role = toId(roleId);
+    await this.db.execute('write', DELETE, [guild, role], { idempotent: true });
+    const holders = (await this.members.allOf(guild)).filter((m) => m.roles.includes(role));
+    await mapLimit(holders, 16, (m) =>
+      this.members.setRoles(
+        guild,
+        m.userId,
+        m.roles.filter((r) => r !== role),
+      ),
+    );
+    await this.channels.deleteOverwritesFor(guild, role);
+  }
+}

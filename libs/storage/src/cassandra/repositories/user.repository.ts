@@ -1,0 +1,152 @@
+import type { types } from 'cassandra-driver';
+import { UniqueViolation, type UserRecord, type UserRepository } from '../../contract';
+import { fromId, fromTime, mapLimit, orUnset, str, strOrNull, toId, toTime } from '../codec';
+import type { CassandraSession } from '../session';
+
+const COLUMNS = 'id, username, email, display_name, avatar, password_hash, created_at';
+const INSERT = `INSERT INTO users (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`;
+const BY_ID = `SELECT ${COLUMNS} FROM users WHERE id = ?`;
+const CLAIM_USERNAME = 'INSERT INTO users_by_username (username_lower, user_id) VALUES (?, ?) IF NOT EXISTS';
+const CLAIM_EMAIL = 'INSERT INTO users_by_email (email, user_id) VALUES (?, ?) IF NOT EXISTS';
+const RELEASE_USERNAME = 'DELETE FROM users_by_username WHERE username_lower = ? IF user_id = ?';
+const RELEASE_EMAIL = 'DELETE FROM users_by_email WHERE email = ? IF user_id = ?';
+const BY_USERNAME = 'SELECT user_id FROM users_by_username WHERE username_lower = ?';
+const BY_EMAIL = 'SELECT user_id FROM users_by_email WHERE email = ?';
+
+type Claim = 'username' | 'email';
+const CLAIM: Record<Claim, { claim: string; release: string }> = {
+  username: { claim: CLAIM_USERNAME, release: RELEASE_USERNAME },
+  email: { claim: CLAIM_EMAIL, release: RELEASE_EMAIL },
+};
+
+function toRecord(row: types.Row): UserRecord {
+  return {
+    id: fromId(row.get('id')),
+    username: str(row, 'username'),
+    email: str(row, 'email'),
+    displayName: strOrNull(row, 'display_name'),
+    avatar: strOrNull(row, 'avatar'),
+    passwordHash: str(row, 'password_hash'),
+    createdAt: fromTime(row.get('created_at')),
+  };
+}
+
+/**
+ * Username (case-insensitive) and email uniqueness are claim rows written by lightweight transactions;
+ * the user row itself is a plain idempotent upsert. A claim is taken before the row is written and
+ * given back (by an LWT that only deletes our own claim) when a later step fails.
+ */
+export class CassandraUserRepository implements UserRepository {
+  constructor(private readonly db: CassandraSession) {}
+
+  async create(user: UserRecord): Promise<void> {
+    const id = toId(user.id);
+    const username = user.username.toLowerCase();
+    const email = user.email.toLowerCase();
+    await this.claim('username', username, id);
+    try {
+      await this.claim('email', email, id);
+    } catch (err) {
+      await this.release('username', username, id);
+      throw err;
+    }
+    await this.db.execute(
+      'write',
+      INSERT,
+      [
+        id,
+        user.username,
+        email,
+        orUnset(user.displayName),
+        orUnset(user.avatar),
+        user.passwordHash,
+        toTime(user.createdAt),
+      ],
+      { idempotent: true },
+    );
+  }
+
+  async findById(id: string): Promise<UserRecord | null> {
+    const row = (await this.db.execute('read', BY_ID, [toId(id)], { idempotent: true })).first();
+    return row && row.get('username') !== null ? toRecord(row) : null;
+  }
+
+  async findByIds(ids: readonly string[]): Promise<UserRecord[]> {
+    const found = await mapLimit(ids, 32, (id) => this.findById(id));
+    return found.filter((user): user is UserRecord => user !== null);
+  }
+
+  async findByLogin(usernameOrEmail: string): Promise<UserRecord | null> {
+    const key = usernameOrEmail.toLowerCase();
+    const lookups = key.includes('@') ? [BY_EMAIL, BY_USERNAME] : [BY_USERNAME, BY_EMAIL];
+    for (const query of lookups) {
+      const row = (await this.db.execute('read', query, [key], { idempotent: true })).first();
+      if (row) return this.findById(fromId(row.get('user_id')));
+    }
+    return null;
+  }
+
+  async update(id: string, patch: Parameters<UserRepository['update']>[1]): Promise<void> {
+    const userId = toId(id);
+    const moved: { claim: Claim; from: string; to: string }[] = [];
+    if (patch.username !== undefined || patch.email !== undefined) {
+      const current = await this.findById(id);
+      if (!current) return;
+      if (patch.username !== undefined && patch.username.toLowerCase() !== current.username.toLowerCase())
+        moved.push({
+          claim: 'username',
+          from: current.username.toLowerCase(),
+          to: patch.username.toLowerCase(),
+        });
+      if (patch.email !== undefined && patch.email.toLowerCase() !== current.email)
+        moved.push({ claim: 'email', from: current.email, to: patch.email.toLowerCase() });
+    }
+    const taken: typeof moved = [];
+    try {
+      for (const move of moved) {
+        await this.claim(move.claim, move.to, userId);
+        taken.push(move);
+      }
+    } catch (err) {
+      for (const move of taken) await this.release(move.claim, move.to, userId);
+      throw err;
+    }
+
+    // Only the patched columns; null clears a value (a deliberate delete of that cell).
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    const set = (column: string, value: unknown) => {
+      sets.push(`${column} = ?`);
+      params.push(value);
+    };
+    if (patch.username !== undefined) set('username', patch.username);
+    if (patch.email !== undefined) set('email', patch.email.toLowerCase());
+    if (patch.displayName !== undefined) set('display_name', patch.displayName);
+    if (patch.avatar !== undefined) set('avatar', patch.avatar);
+    if (patch.passwordHash !== undefined) set('password_hash', patch.passwordHash);
+    if (sets.length > 0) {
+      await this.db.execute(
+        'write',
+        `UPDATE users SET ${sets.join(', ')} WHERE id = ?`,
+        [...params, userId],
+        {
+          idempotent: true,
+        },
+      );
+    }
+    for (const move of moved) await this.release(move.claim, move.from, userId);
+  }
+
+  private async claim(claim: Claim, key: string, userId: bigint): Promise<void> {
+    const rs = await this.db.execute('lwt', CLAIM[claim].claim, [key, userId], { idempotent: false });
+    if (rs.wasApplied()) return;
+    // Our own claim (a retried create) is not a conflict.
+    const holder = rs.first()?.get('user_id') as bigint | undefined;
+    if (holder === userId) return;
+    throw new UniqueViolation(claim);
+  }
+
+  private async release(claim: Claim, key: string, userId: bigint): Promise<void> {
+    await this.db.execute('lwt', CLAIM[claim].release, [key, userId], { idempotent: false });
+  }
+}

@@ -1,0 +1,178 @@
+import type { ParleyConfig } from '@parley/config';
+import { Client, types, type QueryOptions, type tracker } from 'cassandra-driver';
+import { DatabaseUnavailableError, mapDriverError } from './errors';
+
+export type CassandraSettings = ParleyConfig['database']['cassandra'];
+export type ConsistencyName = CassandraSettings['consistency']['read'];
+
+/**
+ * Operation classes, each with its consistency from config:
+ * - read: every SELECT (`consistency.read`)
+ * - write: every plain INSERT/UPDATE/DELETE and batch (`consistency.write`)
+ * - lwt: lightweight transactions; Paxos runs at `consistency.serial`, the commit at `consistency.write`
+ * - serialRead: a SELECT that must see the latest LWT result (`consistency.serial`), used before a CAS
+ */
+export type OperationClass = 'read' | 'write' | 'lwt' | 'serialRead';
+
+export interface StatementOptions {
+  /** Safe to send again (to another host) after a timeout: plain upserts and deletes, reads. */
+  idempotent: boolean;
+  fetchSize?: number;
+  /** Microsecond write timestamp (for writes whose order must not depend on arrival). */
+  timestamp?: bigint;
+}
+
+const CONSISTENCY: Record<ConsistencyName | 'SERIAL' | 'LOCAL_SERIAL', number> = {
+  ONE: types.consistencies.one,
+  TWO: types.consistencies.two,
+  THREE: types.consistencies.three,
+  QUORUM: types.consistencies.quorum,
+  ALL: types.consistencies.all,
+  LOCAL_QUORUM: types.consistencies.localQuorum,
+  EACH_QUORUM: types.consistencies.eachQuorum,
+  LOCAL_ONE: types.consistencies.localOne,
+  SERIAL: types.consistencies.serial,
+  LOCAL_SERIAL: types.consistencies.localSerial,
+};
+
+export function consistencyCode(name: keyof typeof CONSISTENCY): number {
+  return CONSISTENCY[name];
+}
+
+export interface SessionOptions {
+  /** Observes every request the driver sends (tests use it to see the consistency actually sent). */
+  requestTracker?: tracker.RequestTracker;
+}
+
+/**
+ * One driver Client per process, bound to the keyspace. Every statement is prepared (which also makes
+ * routing token-aware: the driver's default policy is TokenAware(DCAwareRoundRobin(local_dc)), so a
+ * request goes to a replica in the local DC and never to a remote one). Each call carries the
+ * consistency of its operation class and a deadline of `request_timeout`, after which the caller gets a
+ * 503 whatever the driver is still doing.
+ */
+export class CassandraSession {
+  readonly client: Client;
+  private readonly levels: Record<OperationClass, { consistency: number; serial?: number }>;
+
+  constructor(
+    readonly settings: CassandraSettings,
+    options: SessionOptions = {},
+    /** null: a keyspace-less client (to create the keyspace). */
+    keyspace: string | null = settings.keyspace,
+  ) {
+    const timeout = settings.request_timeout;
+    this.client = new Client({
+      contactPoints: settings.hosts,
+      localDataCenter: settings.local_dc,
+      keyspace: keyspace ?? undefined,
+      protocolOptions: { port: settings.port },
+      credentials: settings.username
+        ? { username: settings.username, password: settings.password }
+        : undefined,
+      encoding: { useBigIntAsLong: true, useBigIntAsVarint: true, useUndefinedAsUnset: true },
+      pooling: {
+        coreConnectionsPerHost: {
+          [types.distance.local]: settings.pool_size,
+          [types.distance.remote]: 1,
+        },
+      },
+      socketOptions: {
+        connectTimeout: Math.min(5000, timeout),
+        // Per attempt; the whole call is also bounded by `deadline` below.
+        readTimeout: timeout,
+      },
+      queryOptions: {
+        prepare: true,
+        consistency: consistencyCode(settings.consistency.read),
+        serialConsistency: consistencyCode(settings.consistency.serial),
+      },
+      ...(options.requestTracker ? { requestTracker: options.requestTracker } : {}),
+    });
+    const write = consistencyCode(settings.consistency.write);
+    const serial = consistencyCode(settings.consistency.serial);
+    this.levels = {
+      read: { consistency: consistencyCode(settings.consistency.read) },
+      write: { consistency: write },
+      lwt: { consistency: write, serial },
+      serialRead: { consistency: serial },
+    };
+  }
+
+  /** Runs one prepared statement at the consistency of its operation class. */
+  async execute(
+    cls: OperationClass,
+    query: string,
+    params: unknown[],
+    options: StatementOptions,
+  ): Promise<types.ResultSet> {
+    const level = this.levels[cls];
+    const queryOptions: QueryOptions = {
+      prepare: true,
+      consistency: level.consistency,
+      isIdempotent: options.idempotent,
+      fetchSize: options.fetchSize,
+    };
+    if (level.serial !== undefined) queryOptions.serialConsistency = level.serial;
+    if (options.timestamp !== undefined)
+      queryOptions.timestamp = types.Long.fromString(options.timestamp.toString());
+    return this.deadline(this.client.execute(query, params, queryOptions));
+  }
+
+  /** A logged batch (atomic across partitions: all or none eventually apply) at the write consistency. */
+  async batch(statements: { query: string; params: unknown[] }[], idempotent: boolean): Promise<void> {
+    if (statements.length === 0) return;
+    await this.deadline(
+      this.client.batch(statements, {
+        prepare: true,
+        logged: true,
+        consistency: this.levels.write.consistency,
+        isIdempotent: idempotent,
+      }),
+    );
+  }
+
+  /** Reads every row of a (bounded) query, following the driver's paging internally. */
+  async all(query: string, params: unknown[], fetchSize = 1000): Promise<types.Row[]> {
+    const rows: types.Row[] = [];
+    let pageState: string | undefined;
+    do {
+      const rs = await this.deadline(
+        this.client.execute(query, params, {
+          prepare: true,
+          consistency: this.levels.read.consistency,
+          isIdempotent: true,
+          fetchSize,
+          pageState,
+        }),
+      );
+      rows.push(...rs.rows);
+      pageState = rs.pageState ?? undefined;
+    } while (pageState);
+    return rows;
+  }
+
+  async shutdown(): Promise<void> {
+    await this.client.shutdown();
+  }
+
+  private async deadline<T>(work: Promise<T>): Promise<T> {
+    const ms = this.settings.request_timeout;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new DatabaseUnavailableError(`no answer within request_timeout (${ms} ms)`)),
+        ms,
+      );
+    });
+    try {
+      return await Promise.race([work, timeout]);
+    } catch (err) {
+      throw mapDriverError(err);
+    } finally {
+      clearTimeout(timer);
+      // A late rejection of `work` after the deadline must not surface as unhandled.
+      work.catch(() => undefined);
+    }
+  }
+}
