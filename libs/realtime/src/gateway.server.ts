@@ -262,7 +262,15 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
         });
       return;
     }
-    session.start(serialise({ session_id: session.id, ...snapshot }));
+    if (!session.start(serialise({ session_id: session.id, ...snapshot }))) {
+      this.end(session, {
+        code: GatewayCode.UNKNOWN_ERROR,
+        reason: 'internal_error',
+        resumable: false,
+        reconnect: true,
+      });
+      return;
+    }
     this.present.add(session);
     this.announce(session, await this.presence.connect(session.userId, session.id), false);
   }

@@ -128,11 +128,6 @@ export class InterestRouter {
     return this.index.size;
   }
 
-  /** Runs after everything routed so far (for tests: a barrier). */
-  flush(): Promise<void> {
-    return new Promise((resolve) => this.push({ run: resolve }));
-  }
-
   // --- index -------------------------------------------------------------------------------
 
   private addKey(session: Session, key: string): void {

@@ -22,6 +22,7 @@ export class Session {
   private seq = 0;
   // Dispatches routed before READY went out: delivered right after it.
   private early: Array<{ t: string; d: string }> = [];
+  private earlyOverflow = false;
   // Dispatches routed while a resume is reading the buffer: delivered after the replay.
   private tail: ResumeEntry[] = [];
 
@@ -45,6 +46,7 @@ export class Session {
       case 'initialising':
         // Bounded like the resume buffer; a session that cannot start within that many events starts over.
         if (this.early.length < this.retention) this.early.push({ t, d });
+        else this.earlyOverflow = true;
         return;
       case 'live':
       case 'resuming':
@@ -57,8 +59,12 @@ export class Session {
     else if (this.state === 'resuming') this.tail.push(entry);
   }
 
-  /** READY is dispatch 1; whatever was routed meanwhile follows it. Its payload is not kept for replay. */
-  start(readyData: string): void {
+  /**
+   * READY is dispatch 1; whatever was routed meanwhile follows it. Its payload is not kept for replay.
+   * False when more was routed during the start than the session could hold: it must start over.
+   */
+  start(readyData: string): boolean {
+    if (this.earlyOverflow) return false;
     this.state = 'live';
     const ready: ResumeEntry = { s: ++this.seq, t: 'READY', d: readyData };
     this.store.append(this.id, { s: ready.s, t: 'READY', d: 'null' });
@@ -66,6 +72,7 @@ export class Session {
     const early = this.early;
     this.early = [];
     for (const e of early) this.dispatch(e.t, e.d);
+    return true;
   }
 
   beginResume(conn: Connection): void {

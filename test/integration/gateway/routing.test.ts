@@ -105,6 +105,66 @@ describe('gateway routing', () => {
     await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === again.id);
   });
 
+  it('follows role changes: a role that grants VIEW_CHANNEL shows the channel, losing it hides it again', async () => {
+    const [owner, member] = await Promise.all([api.register('ro'), api.register('rm')]);
+    const guild = await api.guild(owner, [member]);
+    const role = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/roles`, owner.token, {
+      name: 'staff',
+    });
+    const staff = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+      name: 'staff-only',
+      permission_overwrites: [
+        { id: guild.id, type: 0, deny: VIEW_CHANNEL },
+        { id: role.id, type: 0, allow: VIEW_CHANNEL },
+      ],
+    });
+    const memberWs = await connect(member);
+    expect(memberWs.events[0].payload.d.guilds[0].channels.map((c: { id: string }) => c.id)).not.toContain(
+      staff.id,
+    );
+
+    await api.ok('PATCH', `/guilds/${guild.id}/members/${member.user.id}`, owner.token, { roles: [role.id] });
+    await memberWs.next('CHANNEL_CREATE', (p) => p.d.id === staff.id);
+    const inside = await api.send(owner, staff.id, 'for staff');
+    await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === inside.id);
+
+    await api.ok('PATCH', `/guilds/${guild.id}/members/${member.user.id}`, owner.token, { roles: [] });
+    await memberWs.next('CHANNEL_DELETE', (p) => p.d.id === staff.id);
+    const after = await api.send(owner, staff.id, 'staff again');
+    const sentinel = await memberWs.sentinel(await api.touch(member));
+    expect(memberWs.named('MESSAGE_CREATE').map((p) => p.d.id)).not.toContain(after.id);
+    expect(sentinel).toBeGreaterThan(0);
+
+    // Deleting the role takes it away from the member too.
+    await api.ok('PATCH', `/guilds/${guild.id}/members/${member.user.id}`, owner.token, { roles: [role.id] });
+    await memberWs.next('CHANNEL_CREATE', (p) => p.d.id === staff.id, sentinel);
+    await api.ok('DELETE', `/guilds/${guild.id}/roles/${role.id}`, owner.token);
+    await memberWs.next('CHANNEL_DELETE', (p) => p.d.id === staff.id, sentinel);
+  });
+
+  it('a deleted guild reaches every member as GUILD_DELETE, then nothing more', async () => {
+    const [owner, member] = await Promise.all([api.register('gd'), api.register('gdm')]);
+    const guild = await api.guild(owner, [member]);
+    const [ownerWs, memberWs] = await Promise.all([connect(owner), connect(member)]);
+    await api.ok('DELETE', `/guilds/${guild.id}`, owner.token);
+    await ownerWs.next('GUILD_DELETE', (p) => p.d.id === guild.id);
+    const at = await memberWs.waitIndex('GUILD_DELETE', (p) => p.d.id === guild.id);
+    const sentinel = await memberWs.sentinel(await api.touch(member));
+    expect(sentinel).toBe(at + 1);
+  });
+
+  it('exposes gateway metrics', async () => {
+    const owner = await api.register('metrics');
+    await connect(owner);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toMatch(/^parley_gateway_connected_sockets [1-9]/m);
+    expect(text).toMatch(/^parley_gateway_sessions\{state="live"\} [1-9]/m);
+    expect(text).toMatch(/^parley_gateway_dispatches_total\{type="MESSAGE_CREATE"\} [1-9]/m);
+    expect(text).toContain('parley_gateway_slow_consumer_disconnects_total');
+    expect(text).toContain('parley_gateway_resumes_total');
+    expect(text).toContain('nodejs_eventloop_lag_p99_seconds');
+  });
+
   it('sends a new channel only to those who may view it', async () => {
     const [owner, member] = await Promise.all([api.register('cc'), api.register('ccm')]);
     const guild = await api.guild(owner, [member]);
