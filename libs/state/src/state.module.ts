@@ -8,7 +8,8 @@ import { MemoryTypingStore, TYPING_STORE } from './typing';
 @Global()
 @Module({
   providers: [
-    { provide: RATE_LIMITER, useValue: new MemoryRateLimiter() },
+    // Factories, not values: each application (several in one test process) gets its own state.
+    { provide: RATE_LIMITER, useFactory: () => new MemoryRateLimiter() },
     { provide: PRESENCE_STORE, useFactory: () => new MemoryPresenceStore() },
     { provide: TYPING_STORE, useFactory: () => new MemoryTypingStore() },
     { provide: RESUME_STORE, useFactory: () => new MemoryResumeStore() },
