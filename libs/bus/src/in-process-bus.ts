@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { Metrics } from '@parley/observability';
 import { type DomainEvent, type EventBus, type EventHandler, scopeKey, type Unsubscribe } from './events';
 
 /** Synchronous in-process delivery: publish order is delivery order, per scope and overall. */
@@ -7,7 +8,10 @@ export class InProcessEventBus implements EventBus {
   private readonly byKey = new Map<string, Set<EventHandler>>();
   private readonly all = new Set<EventHandler>();
 
+  constructor(@Optional() private readonly metrics?: Metrics) {}
+
   publish(event: DomainEvent): void {
+    this.metrics?.eventsPublished.inc({ type: event.type });
     for (const handler of this.all) handler(event);
     const handlers = this.byKey.get(scopeKey(event.scope));
     if (handlers) for (const handler of handlers) handler(event);
