@@ -156,6 +156,7 @@ export function connect(base, token, extra = {}) {
 }
 
 process.on('message', async (msg) => {
+  if (!msg || typeof msg !== 'object' || !msg.job) return; // commands for a running job ("drop", "close")
   try {
     const result = await jobs[msg.job](msg.params);
     process.send({ ok: true, result });
@@ -223,3 +224,94 @@ jobs.hold = async ({ base, tokens }) => {
   for (const s of sockets) s.close();
   return { open: sockets.length };
 };
+
+/**
+ * Reconnect storm: hold sessions, then (on command) drop every transport at once while the orchestrator sends
+ * messages, and reconnect all of them with resume. Reports time to RESUMED per client and lost messages.
+ */
+jobs.storm = async ({ base, tokens, expectMessages, deadlineMs }) => {
+  const clients = [];
+  for (let i = 0; i < tokens.length; i += 100) {
+    const batch = await Promise.all(
+      tokens.slice(i, i + 100).map(async (token) => {
+        const state = { token, seq: 0, session: null, nonces: new Set(), socket: null };
+        state.socket = await connectTracked(base, state, {});
+        return state;
+      }),
+    );
+    clients.push(...batch);
+  }
+  process.send({ ready: true, phase: 'connected' });
+  await new Promise((resolve) => process.once('message', resolve)); // "drop"
+  for (const c of clients) c.socket.io.engine.close(); // abrupt transport loss, no clean disconnect
+  process.send({ ready: true, phase: 'dropped' });
+  await new Promise((resolve) => process.once('message', resolve)); // "reconnect" (messages were sent meanwhile)
+  const hist = createHistogram();
+  const t0 = now();
+  let resumed = 0;
+  let invalid = 0;
+  const stopAt = Date.now() + deadlineMs;
+  await Promise.all(
+    clients.map(async (c) => {
+      const start = now();
+      try {
+        const outcome = await new Promise((resolve, reject) => {
+          const socket = io(base, {
+            path: '/gateway',
+            transports: ['websocket'],
+            auth: { token: c.token, session_id: c.session, seq: c.seq },
+            reconnection: false,
+            forceNew: true,
+          });
+          track(socket, c);
+          socket.once('RESUMED', () => resolve('resumed'));
+          socket.once('INVALID_SESSION', () => resolve('invalid'));
+          socket.once('connect_error', reject);
+          setTimeout(() => reject(new Error('resume timeout')), Math.max(1000, stopAt - Date.now()));
+          c.socket = socket;
+        });
+        if (outcome === 'resumed') {
+          resumed++;
+          recordMs(hist, now() - start);
+        } else invalid++;
+      } catch {
+        invalid++;
+      }
+    }),
+  );
+  const seconds = (now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 200));
+  const lost = clients.reduce((sum, c) => sum + Math.max(0, expectMessages - c.nonces.size), 0);
+  for (const c of clients) c.socket.close();
+  return { hist: encode(hist), resumed, invalid, lost, seconds, clients: clients.length };
+};
+
+function track(socket, state) {
+  socket.onAny((event, payload) => {
+    if (payload && typeof payload.s === 'number') state.seq = payload.s;
+    if (event === 'READY') state.session = payload.d.session_id;
+    if (event === 'MESSAGE_CREATE' && payload.d.nonce?.startsWith('storm')) state.nonces.add(payload.d.nonce);
+  });
+}
+
+function connectTracked(base, state, extra) {
+  return new Promise((resolve, reject) => {
+    const socket = io(base, {
+      path: '/gateway',
+      transports: ['websocket'],
+      auth: { token: state.token, ...extra },
+      reconnection: false,
+      forceNew: true,
+    });
+    track(socket, state);
+    const timer = setTimeout(() => reject(new Error('gateway connect timeout')), 15_000);
+    socket.once('READY', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('connect_error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}

@@ -41,6 +41,7 @@ export async function startMonolith(env = {}, { timeoutMs = 30_000 } = {}) {
     pid: child.pid,
     dir,
     rssBytes: () => rssOf(child.pid),
+    anonBytes: () => anonOf(child.pid),
     log: () => log,
     async stop() {
       if (child.exitCode === null) {
@@ -59,6 +60,12 @@ export function rssOf(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return kb * 1024;
+}
+
+/** Private (anonymous) resident memory: RSS without the shared, file-backed pages of the node binary. */
+export function anonOf(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
 }
 
 export async function metricValue(url, name) {
