@@ -87,6 +87,10 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
     const free = this.config.jobs.concurrency - this.running;
     if (free <= 0) return 0;
     const jobs = await this.store.claim(Date.now(), free, LEASE_MS);
+    if (jobs.length > 0 || this.running === 0) {
+      const { pending } = await this.store.counts();
+      this.metrics.jobsPending.set(pending);
+    }
     await Promise.all(
       jobs.map(async (job) => {
         this.running++;
