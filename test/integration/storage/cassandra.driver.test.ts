@@ -1,0 +1,208 @@
+import { SnowflakeGenerator } from '@parley/common';
+import {
+  BUCKET_MS,
+  bucketOf,
+  CassandraStorage,
+  DatabaseUnavailableError,
+  type MessageRecord,
+} from '@parley/storage';
+import { types } from 'cassandra-driver';
+import { cassandraSettings, dropKeyspace, requireCassandra, testKeyspace } from '../cassandra/support';
+import { RecordingTracker } from '../cassandra/tracker';
+
+// Driver behaviour the contract suite cannot see: consistency levels on the wire, prepared statements,
+// no null writes, bucket skipping, and failing fast with 503. Needs `npm run cassandra:up`.
+jest.setTimeout(120_000);
+
+const keyspace = testKeyspace('parley_driver');
+const gen = new SnowflakeGenerator(1, 9);
+const DAY = 24 * 60 * 60 * 1000;
+
+const message = (id: string, channelId: string, overrides: Partial<MessageRecord> = {}): MessageRecord => ({
+  id,
+  channelId,
+  guildId: null,
+  authorId: gen.next(),
+  content: 'hi',
+  editedAt: null,
+  attachments: [],
+  mentions: [],
+  mentionEveryone: false,
+  pinned: false,
+  type: 0,
+  nonce: null,
+  ...overrides,
+});
+
+const user = (id: string) => ({
+  id,
+  username: `u${id}`,
+  email: `u${id}@example.test`,
+  displayName: null,
+  avatar: null,
+  passwordHash: 'h',
+  createdAt: Date.now(),
+});
+
+describe('cassandra driver on a real node', () => {
+  let defaults: CassandraStorage;
+  const tracker = new RecordingTracker();
+
+  beforeAll(async () => {
+    await requireCassandra();
+    defaults = new CassandraStorage(cassandraSettings({ keyspace }), { requestTracker: tracker });
+    await defaults.migrate();
+  });
+
+  afterAll(async () => {
+    await defaults?.close();
+    await dropKeyspace(keyspace);
+  });
+
+  beforeEach(() => tracker.clear());
+
+  it('sends reads and writes at LOCAL_QUORUM and LWTs at SERIAL by default, all prepared', async () => {
+    const id = gen.next();
+    await defaults.users.create(user(id));
+    await defaults.users.findById(id);
+    const channelId = gen.next();
+    await defaults.messages.create(message(gen.next(), channelId));
+    await defaults.messages.listLatest(channelId, 10);
+
+    const claims = tracker.matching(/IF NOT EXISTS/);
+    expect(claims).toHaveLength(2); // username and email
+    for (const claim of claims) {
+      expect(claim).toMatchObject({
+        consistency: 'localQuorum',
+        serialConsistency: 'serial',
+        idempotent: false,
+      });
+    }
+    const reads = tracker.matching(/^SELECT/);
+    const writes = tracker.matching(/^(INSERT|UPDATE|DELETE)(?!.* IF )/);
+    expect(reads.length).toBeGreaterThanOrEqual(3);
+    expect(writes.length).toBeGreaterThanOrEqual(3);
+    for (const r of reads) expect(r.consistency).toBe('localQuorum');
+    for (const w of writes) expect(w).toMatchObject({ consistency: 'localQuorum', idempotent: true });
+    for (const r of tracker.requests) expect(r.prepared).toBe(true);
+
+    // The coordinator reports the level it achieved.
+    const rs = await defaults.session.execute('read', 'SELECT id FROM users WHERE id = ?', [BigInt(id)], {
+      idempotent: true,
+    });
+    expect(rs.info.achievedConsistency).toBe(types.consistencies.localQuorum);
+  });
+
+  it('uses the configured level of each operation class', async () => {
+    const custom = new CassandraStorage(
+      cassandraSettings({
+        keyspace,
+        consistency: { read: 'LOCAL_ONE', write: 'QUORUM', serial: 'LOCAL_SERIAL' },
+      }),
+      { requestTracker: tracker },
+    );
+    try {
+      const id = gen.next();
+      await custom.users.create(user(id));
+      expect(await custom.users.findById(id)).not.toBeNull();
+      const channelId = gen.next();
+      const m = message(gen.next(), channelId);
+      await custom.messages.create(m);
+      expect(await custom.messages.find(channelId, m.id)).toEqual(m);
+      await custom.readStates.incrementMentions(channelId, [id]);
+
+      for (const r of tracker.matching(/^SELECT/)) expect(r.consistency).toBe('localOne');
+      for (const w of tracker.matching(/^(INSERT|UPDATE|DELETE)(?!.* IF )/))
+        expect(w.consistency).toBe('quorum');
+      for (const l of tracker.matching(/ IF /))
+        expect(l).toMatchObject({ consistency: 'quorum', serialConsistency: 'localSerial' });
+      // Counter increments are never retried (not idempotent).
+      expect(tracker.matching(/mentions = mentions \+/)[0]).toMatchObject({ idempotent: false });
+    } finally {
+      await custom.close();
+    }
+  });
+
+  it('never binds null for an absent value: unset columns are left out of the write', async () => {
+    const channelId = gen.next();
+    await defaults.messages.create(message(gen.next(), channelId)); // guildId, editedAt, nonce null; lists empty
+    await defaults.users.create(user(gen.next())); // displayName, avatar null
+    await defaults.channels.create({
+      id: gen.next(),
+      type: 1,
+      guildId: null,
+      name: null,
+      topic: null,
+      parentId: null,
+      position: 0,
+      recipients: [],
+      overwrites: [],
+    });
+    const inserts = tracker.matching(/INSERT/);
+    expect(inserts.length).toBeGreaterThanOrEqual(5);
+    for (const insert of inserts) expect(insert.params).not.toContain(null);
+    // ...and they are read back as null / empty.
+    const [stored] = await defaults.messages.listLatest(channelId, 1);
+    expect(stored).toMatchObject({
+      guildId: null,
+      editedAt: null,
+      nonce: null,
+      attachments: [],
+      mentions: [],
+    });
+  });
+
+  it('reads history across a long gap by visiting only the buckets that hold messages', async () => {
+    const channelId = gen.next();
+    const t0 = Date.now() - 900 * DAY;
+    const at = (ms: number) => new SnowflakeGenerator(1, 10, () => ms).next();
+    // Three messages 400 days apart: 80 empty 10-day buckets lie between them.
+    const ids = [at(t0), at(t0 + 400 * DAY), at(t0 + 800 * DAY)];
+    for (const id of ids) await defaults.messages.create(message(id, channelId));
+    expect(new Set(ids.map(bucketOf)).size).toBe(3);
+    expect(bucketOf(ids[2]) - bucketOf(ids[0])).toBe(Math.round((800 * DAY) / BUCKET_MS));
+
+    tracker.clear();
+    const page = await defaults.messages.listLatest(channelId, 10);
+    expect(page.map((m) => m.id)).toEqual([...ids].reverse());
+    const partitionReads = tracker.matching(/FROM messages/);
+    expect(partitionReads.map((r) => r.params[1])).toEqual([ids[2], ids[1], ids[0]].map(bucketOf));
+    expect(tracker.matching(/FROM channel_buckets/)).toHaveLength(1);
+
+    tracker.clear();
+    expect((await defaults.messages.listBefore(channelId, ids[2], 10)).map((m) => m.id)).toEqual([
+      ids[1],
+      ids[0],
+    ]);
+    // The cursor's own bucket (nothing older there), then the two other non-empty buckets.
+    expect(tracker.matching(/FROM messages/).map((r) => r.params[1])).toEqual(
+      [ids[2], ids[1], ids[0]].map(bucketOf),
+    );
+
+    tracker.clear();
+    expect((await defaults.messages.listAfter(channelId, ids[0], 1)).map((m) => m.id)).toEqual([ids[1]]);
+    expect(tracker.matching(/FROM messages/)).toHaveLength(2); // the cursor's bucket, then the next one
+
+    expect((await defaults.messages.lastMessageIds([channelId])).get(channelId)).toBe(ids[2]);
+  });
+
+  it('answers 503 (DatabaseUnavailableError) within request_timeout when no node is reachable', async () => {
+    // Nothing listens on 127.0.0.9:9042.
+    const unreachable = new CassandraStorage(
+      cassandraSettings({ keyspace, hosts: ['127.0.0.9'], request_timeout: 3000 }),
+    );
+    try {
+      const started = Date.now();
+      const err = await unreachable.users.findById('1').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(DatabaseUnavailableError);
+      expect(err).toMatchObject({ status: 503 });
+      expect(Date.now() - started).toBeLessThan(3500);
+      await expect(unreachable.ping()).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    } finally {
+      await unreachable.close();
+    }
+  });
+});
