@@ -4,6 +4,10 @@ import { ServerModule, createHttpApp, installSignalHandlers, listen } from '@par
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (config.instance.deployment_mode !== 'monolith')
+    throw new ConfigError([
+      `instance.deployment_mode: the monolith runs only when it is "monolith" (it is "${config.instance.deployment_mode}"); start each role with "npm run start:<role>"`,
+    ]);
   const app = await createHttpApp(config, ServerModule.forRoot(config));
   const server = await listen(app, config);
   installSignalHandlers(server);

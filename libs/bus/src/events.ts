@@ -35,6 +35,11 @@ export interface DomainEvent<T = unknown> {
   scope: EventScope;
   data: T;
   routing?: RoutingHint;
+  /**
+   * Unique per event, set by transports that cross processes (NATS): lets a gateway node that takes over a
+   * session from another node recognise events both nodes received.
+   */
+  id?: string;
 }
 
 export type EventHandler = (event: DomainEvent) => void;

@@ -3,3 +3,4 @@ export * from './jobs';
 export * from './in-process-bus';
 export * from './durable-job-queue';
 export * from './bus.module';
+export * from './nats';

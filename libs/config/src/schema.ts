@@ -79,8 +79,24 @@ export const configSchema = z
       per_message_deflate: z.boolean(),
       transports: z.array(z.enum(['websocket', 'polling'])).min(1),
     }),
-    redis: z.strictObject({ url: z.string().min(1) }),
-    nats: z.strictObject({ url: z.string().min(1), auth_token: z.string() }),
+    redis: z.strictObject({
+      url: z.string().min(1),
+      // Every key this deployment writes starts with it: several deployments (or test runs) can share a server.
+      key_prefix: z.string().regex(/^[A-Za-z0-9_.:-]{0,64}$/),
+      command_timeout: positive(),
+    }),
+    nats: z.strictObject({
+      url: z.string().min(1),
+      auth_token: z.string(),
+      // First token of every subject and the stream names' stem: several deployments can share a NATS cluster.
+      subject_prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/),
+      request_timeout: positive(),
+      breaker: z.strictObject({ failure_threshold: positive(), reset_after: positive() }),
+      jobs: z.strictObject({ ack_wait: positive(), replicas: z.number().int().min(1).max(5) }),
+    }),
+    // Listening ports of the roles that have no other section (microservices mode).
+    media_proxy: z.strictObject({ port: z.number().int().min(0).max(65535) }),
+    queue: z.strictObject({ port: z.number().int().min(0).max(65535) }),
     storage: z.strictObject({
       driver: z.enum(['local', 's3']),
       max_upload_size: positive(),

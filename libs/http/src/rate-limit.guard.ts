@@ -32,14 +32,14 @@ export class RateLimitGuard implements CanActivate {
     private readonly metrics: Metrics,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const limits = this.config.rate_limits;
     if (!limits.enabled) return true;
     const request = context.switchToHttp().getRequest<ParleyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const who = request.auth ? `u${request.auth.userId}` : `ip${request.ip}`;
 
-    const global = this.limiter.consume(`global:${who}`, limits.global);
+    const global = await this.limiter.consume(`global:${who}`, limits.global);
     if (!global.allowed) {
       this.metrics.rateLimited.inc({ bucket: 'global' });
       throw new RateLimitedError(global.resetAfterMs, global.limit, 'global', true);
@@ -50,7 +50,7 @@ export class RateLimitGuard implements CanActivate {
     if (!options || !rule) return true;
     const params = request.params as Record<string, string> | undefined;
     const split = options.perParam ? `:${params?.[options.perParam] ?? ''}` : '';
-    const decision = this.limiter.consume(`${options.bucket}${split}:${who}`, rule);
+    const decision = await this.limiter.consume(`${options.bucket}${split}:${who}`, rule);
     void reply.headers({
       'x-ratelimit-limit': String(decision.limit),
       'x-ratelimit-remaining': String(decision.remaining),

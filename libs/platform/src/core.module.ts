@@ -14,7 +14,13 @@ export class CoreModule {
   static forRoot(config: ParleyConfig): DynamicModule {
     return {
       module: CoreModule,
-      imports: [ConfigModule.forRoot(config), ObservabilityModule, StorageModule, StateModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule,
+        StorageModule,
+        // Microservices mode keeps hot state in Redis (see roles/microservices.module.ts).
+        ...(config.instance.deployment_mode === 'monolith' ? [StateModule] : []),
+      ],
       providers: [
         {
           provide: SnowflakeGenerator,

@@ -3,3 +3,4 @@ export * from './storage.module';
 export * from './server.module';
 export * from './http';
 export * from './openapi';
+export * from './roles';

@@ -5,6 +5,7 @@ import {
   Inject,
   Injectable,
   type OnApplicationBootstrap,
+  Optional,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { AuthService } from '@parley/auth';
@@ -23,6 +24,7 @@ import {
 import type { Socket as EngineSocket } from 'engine.io';
 import { Server, type Socket } from 'socket.io';
 import { z } from 'zod';
+import { GATEWAY_CLUSTER, type GatewayCluster, type SessionRelease } from './cluster';
 import { Connection } from './connection';
 import { GatewayMetrics } from './gateway.metrics';
 import { InterestRouter } from './interest-router';
@@ -95,6 +97,7 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     private readonly metrics: GatewayMetrics,
     private readonly log: AppLogger,
+    @Optional() @Inject(GATEWAY_CLUSTER) private readonly cluster?: GatewayCluster,
   ) {
     router.hooks = {
       tokenRevoked: (userId, tokenHash) => this.revoke(userId, tokenHash),
@@ -116,6 +119,8 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   onApplicationBootstrap(): void {
+    this.cluster?.serve((sessionId, tokenHash) => this.release(sessionId, tokenHash));
+    this.cluster?.onEventsLost(() => this.eventsLost());
     this.attach(this.adapterHost.httpAdapter.getHttpServer() as HttpServer);
   }
 
@@ -136,6 +141,7 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
       httpCompression: false,
       allowRequest: (_req, callback) => callback(this.closing ? 'server shutting down' : null, !this.closing),
     });
+    if (this.cluster?.socketAdapter) io.adapter(this.cluster.socketAdapter);
     io.use((socket, next) => {
       this.handshake(socket).then(
         () => next(),
@@ -161,6 +167,10 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     if (this.closing) {
       this.metrics.rejected.inc({ reason: 'shutdown' });
       throw refusal(GatewayCode.SERVER_SHUTDOWN, 'The server is shutting down; reconnect shortly');
+    }
+    if (this.cluster && !this.cluster.connected) {
+      this.metrics.rejected.inc({ reason: 'bus_unavailable' });
+      throw refusal(GatewayCode.UNKNOWN_ERROR, 'The gateway is temporarily unavailable; reconnect shortly');
     }
     const connected = this.io?.of('/').sockets.size ?? 0;
     if (connected + this.handshaking >= this.config.gateway.max_connections) {
@@ -208,6 +218,8 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     // Every inbound event goes through here; socket.io's own listeners are never reached.
     socket.use(([event, ...args], _next) => this.inbound(socket, String(event), args));
     socket.on('disconnect', (reason) => this.onDisconnect(socket, reason));
+    // One room per user: with the cluster adapter, io.in(`user:<id>`) reaches that user's sockets on every node.
+    if (this.cluster) void socket.join(`user:${state.userId}`);
     this.open(socket, conn).catch((err: unknown) => {
       this.log.error({ err, user: state.userId }, 'gateway session start failed');
       const session = state.session;
@@ -284,6 +296,7 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
   ): Promise<boolean> {
     const state = stateOf(socket);
     const session = this.sessions.get(request.sessionId);
+    if (!session && this.cluster) return this.adopt(socket, conn, request, this.cluster);
     if (!session || session.state === 'closed' || session.state === 'initialising') {
       const result = await this.store.replay(request.sessionId, state.tokenHash, request.seq);
       this.metrics.resumes.inc({ outcome: result.ok ? 'unknown' : result.reason });
@@ -318,6 +331,13 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
       this.destroy(session);
       return false;
     }
+    // A shared buffer (Redis) may have lost its last writes: replaying short of what was numbered is a gap.
+    const bufferLast = result.entries.length > 0 ? result.entries[result.entries.length - 1].s : request.seq;
+    if (bufferLast < session.lastSeq && !session.hasTailAfter(bufferLast)) {
+      this.metrics.resumes.inc({ outcome: 'overflow' });
+      this.destroy(session);
+      return false;
+    }
     state.session = session;
     const replayed = session.finishResume(result.entries, (n) =>
       serialise({ session_id: session.id, replayed: n }),
@@ -325,6 +345,129 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     this.metrics.resumes.inc({ outcome: 'resumed' });
     this.log.debug({ session: session.id, replayed }, 'gateway session resumed');
     return true;
+  }
+
+  // --- sessions held by other nodes (microservices) ----------------------------------------
+
+  /**
+   * Resumes a session another gateway node holds: subscribe to its scopes here first (what is routed from now
+   * on is kept), then ask that node to give it up (it stops recording and reports its last number), then
+   * replay the shared buffer and what was kept here that the other node had not recorded. If the other node
+   * cannot be reached, nothing proves the buffer complete: INVALID_SESSION.
+   */
+  private async adopt(
+    socket: Socket,
+    conn: Connection,
+    request: { sessionId: string; seq: number },
+    cluster: GatewayCluster,
+  ): Promise<boolean> {
+    const state = stateOf(socket);
+    const where = await cluster.locate(request.sessionId).catch((err: unknown) => {
+      this.log.warn({ err }, 'gateway session lookup failed');
+      return null;
+    });
+    if (!where || where.node === cluster.node || request.seq < 1) {
+      this.metrics.resumes.inc({ outcome: 'unknown' });
+      return false;
+    }
+    if (where.tokenHash !== state.tokenHash || where.userId !== state.userId) {
+      this.metrics.resumes.inc({ outcome: 'token_mismatch' });
+      return false;
+    }
+    const g = this.config.gateway;
+    const session = new Session(
+      request.sessionId,
+      state.userId,
+      state.tokenHash,
+      this.store,
+      g.event_retention,
+    );
+    session.batch = state.batch;
+    session.conn = conn;
+    state.session = session;
+    this.sessions.set(session.id, session);
+    this.router.register(session);
+    try {
+      await this.router.establish(session);
+      const released = await cluster.release(where.node, session.id, state.tokenHash);
+      if (!released) {
+        this.metrics.resumes.inc({ outcome: 'unknown' });
+        this.destroy(session);
+        return false;
+      }
+      this.store.attach(session.id);
+      const result = await this.store.replay(session.id, state.tokenHash, request.seq);
+      if (session.state === 'closed' || session.conn !== conn) return true;
+      const bufferLast = result.ok
+        ? result.entries.length > 0
+          ? result.entries[result.entries.length - 1].s
+          : request.seq
+        : -1;
+      if (!result.ok || bufferLast !== released.lastSeq) {
+        this.metrics.resumes.inc({ outcome: result.ok ? 'overflow' : result.reason });
+        this.destroy(session);
+        return false;
+      }
+      if (
+        !session.adopt(released.lastSeq, result.entries, (n) =>
+          serialise({ session_id: session.id, replayed: n }),
+        )
+      ) {
+        this.metrics.resumes.inc({ outcome: 'overflow' });
+        this.destroy(session);
+        return false;
+      }
+      this.present.add(session);
+      this.metrics.resumes.inc({ outcome: 'resumed' });
+      this.announce(session, await this.presence.connect(session.userId, session.id), false);
+      return true;
+    } catch (err) {
+      this.log.warn({ err, session: session.id, node: where.node }, 'gateway session handover failed');
+      this.metrics.resumes.inc({ outcome: 'handover_failed' });
+      this.destroy(session);
+      return false;
+    }
+  }
+
+  /** Another node resumes this session: stop recording it and say where numbering stopped. */
+  private release(sessionId: string, tokenHash: string): SessionRelease | null {
+    const session = this.sessions.get(sessionId);
+    if (!session || session.tokenHash !== tokenHash) return null;
+    if (session.state === 'closed' || session.state === 'initialising') return null;
+    session.conn?.close({
+      code: GatewayCode.SESSION_REPLACED,
+      reason: 'session_replaced',
+      resumable: false,
+      reconnect: false,
+    });
+    if (session.expiry) clearTimeout(session.expiry);
+    session.expiry = null;
+    const lastSeq = session.lastSeq;
+    // Not destroy(): the buffer and the presence entry live on, on the other node.
+    session.state = 'closed';
+    session.conn = null;
+    this.router.unregister(session);
+    this.sessions.delete(session.id);
+    this.present.delete(session);
+    return { lastSeq };
+  }
+
+  /**
+   * The bus connection dropped: events routed meanwhile never reached this node, so no session here can
+   * promise a gapless stream. Each restarts (INVALID_SESSION and a fresh READY on reconnect).
+   */
+  private eventsLost(): void {
+    const sessions = [...this.sessions.values()];
+    if (sessions.length > 0)
+      this.log.warn({ sessions: sessions.length }, 'event bus lost; restarting sessions');
+    for (const session of sessions) {
+      if (session.state === 'closed') continue;
+      this.end(
+        session,
+        { code: GatewayCode.UNKNOWN_ERROR, reason: 'internal_error', resumable: false, reconnect: true },
+        false,
+      );
+    }
   }
 
   // --- ending ------------------------------------------------------------------------------

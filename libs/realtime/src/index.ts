@@ -6,3 +6,4 @@ export * from './gateway.metrics';
 export * from './interest-router';
 export * from './gateway.server';
 export * from './realtime.module';
+export * from './cluster';

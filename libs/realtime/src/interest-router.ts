@@ -303,7 +303,7 @@ export class InterestRouter {
   private deliver(event: DomainEvent, recomputed?: Recomputed, before?: Set<Session>): void {
     const type = event.type;
     const channelId = this.channelEventId(event);
-    if (recomputed) this.deliverVisibilityChanges(recomputed, channelId);
+    if (recomputed) this.deliverVisibilityChanges(recomputed, channelId, event.id);
     if (channelId && before) return this.deliverChannelEvent(event, channelId, before);
 
     if (type === 'TYPING_START') {
@@ -326,7 +326,7 @@ export class InterestRouter {
     for (const s of recipients) {
       if (skipUser !== undefined && s.userId === skipUser) continue;
       d ??= serialise(event.data);
-      s.dispatch(type, d);
+      s.dispatch(type, d, event.id);
       sent++;
     }
     if (sent > 0) this.metrics.dispatches.inc({ type }, sent);
@@ -337,7 +337,7 @@ export class InterestRouter {
     const after = this.index.get(`channel:${channelId}`) ?? EMPTY;
     const d = serialise(event.data);
     const send = (s: Session, type: string) => {
-      s.dispatch(type, d);
+      s.dispatch(type, d, event.id);
       this.metrics.dispatches.inc({ type });
     };
     if (event.type === 'CHANNEL_DELETE') {
@@ -352,7 +352,11 @@ export class InterestRouter {
   }
 
   /** A role or overwrite change showed or hid other channels: tell those sessions as if they were created or deleted. */
-  private deliverVisibilityChanges(recomputed: Recomputed, except: string | undefined): void {
+  private deliverVisibilityChanges(
+    recomputed: Recomputed,
+    except: string | undefined,
+    eventId: string | undefined,
+  ): void {
     if (recomputed.diffs.size === 0) return;
     const cache = new Map<string, string>();
     const payload = (id: string, gained: boolean): string | undefined => {
@@ -369,11 +373,11 @@ export class InterestRouter {
     for (const [s, diff] of recomputed.diffs) {
       for (const id of diff.gained) {
         const d = id === except ? undefined : payload(id, true);
-        if (d) s.dispatch('CHANNEL_CREATE', d);
+        if (d) s.dispatch('CHANNEL_CREATE', d, eventId);
       }
       for (const id of diff.lost) {
         const d = id === except ? undefined : payload(id, false);
-        if (d) s.dispatch('CHANNEL_DELETE', d);
+        if (d) s.dispatch('CHANNEL_DELETE', d, eventId);
       }
     }
   }

@@ -21,7 +21,7 @@ export class Session {
   batch = false;
   private seq = 0;
   // Dispatches routed before READY went out: delivered right after it.
-  private early: Array<{ t: string; d: string }> = [];
+  private early: Array<{ t: string; d: string; e?: string }> = [];
   private earlyOverflow = false;
   // Dispatches routed while a resume is reading the buffer: delivered after the replay.
   private tail: ResumeEntry[] = [];
@@ -38,14 +38,14 @@ export class Session {
     return this.seq;
   }
 
-  /** Numbers, records and sends (or keeps) one dispatch. `d` is already serialised. */
-  dispatch(t: string, d: string): void {
+  /** Numbers, records and sends (or keeps) one dispatch. `d` is already serialised; `e` the event's id, if any. */
+  dispatch(t: string, d: string, e?: string): void {
     switch (this.state) {
       case 'closed':
         return;
       case 'initialising':
         // Bounded like the resume buffer; a session that cannot start within that many events starts over.
-        if (this.early.length < this.retention) this.early.push({ t, d });
+        if (this.early.length < this.retention) this.early.push(e === undefined ? { t, d } : { t, d, e });
         else this.earlyOverflow = true;
         return;
       case 'live':
@@ -53,7 +53,7 @@ export class Session {
       case 'detached':
         break;
     }
-    const entry: ResumeEntry = { s: ++this.seq, t, d };
+    const entry: ResumeEntry = e === undefined ? { s: ++this.seq, t, d } : { s: ++this.seq, t, d, e };
     this.store.append(this.id, entry);
     if (this.state === 'live') this.conn?.send(entry);
     else if (this.state === 'resuming') this.tail.push(entry);
@@ -71,7 +71,40 @@ export class Session {
     this.conn?.send(ready);
     const early = this.early;
     this.early = [];
-    for (const e of early) this.dispatch(e.t, e.d);
+    for (const e of early) this.dispatch(e.t, e.d, e.e);
+    return true;
+  }
+
+  /**
+   * Takes over a session another gateway node gave up (microservices): numbering continues from that node's
+   * `lastSeq`; `entries` (from the shared resume buffer, after the client's seq) are replayed, then what this
+   * node routed to the session meanwhile, minus the events the other node had already recorded, then RESUMED.
+   * False when more was routed meanwhile than the session could hold.
+   */
+  adopt(
+    lastSeq: number,
+    entries: readonly ResumeEntry[],
+    resumedData: (replayed: number) => string,
+  ): boolean {
+    if (this.earlyOverflow) return false;
+    const recorded = new Set<string>();
+    const missed: ResumeEntry[] = [];
+    for (const entry of entries) {
+      if (entry.e !== undefined) recorded.add(entry.e);
+      if (entry.t !== 'READY' && entry.t !== 'RESUMED') missed.push(entry);
+    }
+    this.seq = lastSeq;
+    for (const x of this.early) {
+      if (x.e !== undefined && recorded.has(x.e)) continue;
+      const entry: ResumeEntry =
+        x.e === undefined ? { s: ++this.seq, t: x.t, d: x.d } : { s: ++this.seq, ...x };
+      this.store.append(this.id, entry);
+      missed.push(entry);
+    }
+    this.early = [];
+    this.conn?.sendBacklog(missed);
+    this.state = 'live';
+    this.dispatch('RESUMED', resumedData(missed.length));
     return true;
   }
 
@@ -95,6 +128,11 @@ export class Session {
     this.state = 'live';
     this.dispatch('RESUMED', resumedData(missed.length));
     return missed.length;
+  }
+
+  /** Whether what was routed during a resume covers every sequence number after `seq`. */
+  hasTailAfter(seq: number): boolean {
+    return this.tail.length > 0 && this.tail[0].s <= seq + 1;
   }
 
   detach(): void {

@@ -3,3 +3,4 @@ export * from './presence';
 export * from './typing';
 export * from './resume-buffer';
 export * from './state.module';
+export * from './redis';

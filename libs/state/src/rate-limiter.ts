@@ -13,7 +13,8 @@ export interface RateDecision {
 
 /** Fixed-window counters keyed by bucket; memory in the monolith, Redis once processes split. */
 export interface RateLimiter {
-  consume(key: string, rule: RateRule, now?: number): RateDecision;
+  /** Synchronous in memory; a shared store (Redis) answers asynchronously. */
+  consume(key: string, rule: RateRule, now?: number): RateDecision | Promise<RateDecision>;
 }
 
 export const RATE_LIMITER = Symbol('RATE_LIMITER');

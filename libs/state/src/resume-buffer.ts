@@ -3,6 +3,8 @@ export interface ResumeEntry {
   s: number;
   t: string;
   d: string;
+  /** Id of the event it came from, when the bus gives one (NATS): a node taking the session over dedupes by it. */
+  e?: string;
 }
 
 export interface ResumeOwner {

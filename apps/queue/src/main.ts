@@ -1,0 +1,4 @@
+import 'reflect-metadata';
+import { runRole } from '@parley/platform';
+
+runRole('queue');

@@ -1,0 +1,326 @@
+import { ServiceUnavailableError, type SnowflakeGenerator } from '@parley/common';
+import type { ParleyConfig } from '@parley/config';
+import type { AppLogger, Metrics } from '@parley/observability';
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import { headers, nanos } from '@nats-io/nats-core';
+import { z } from 'zod';
+import type { JobHandler, JobName, JobPayloads, JobQueue } from '../jobs';
+import type { NatsLink } from './nats-link';
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+const DURABLE = 'workers';
+const DEAD_MAX_AGE_MS = 30 * 24 * 3600_000;
+
+const maxDeliveriesAdvisory = z.object({ stream_seq: z.number().int().positive(), deliveries: z.number() });
+
+export interface JetStreamJobQueueOptions {
+  /** Only the queue role runs jobs; the others enqueue. Handlers are registered everywhere alike. */
+  consume: boolean;
+}
+
+/**
+ * Durable jobs in a JetStream work-queue stream (`<prefix>_jobs`, subjects `<prefix>.jobs.<name>`): a job is
+ * stored once the server acknowledges the publish, delivered to one worker of the durable consumer, removed
+ * when that worker acks it. A failure is retried with backoff (nak with delay) up to `jobs.max_attempts`
+ * deliveries (the consumer's max_deliver); then, or at once for an unreadable message or an unknown job, it
+ * is moved to `<prefix>_jobs_dead` with the reason and counted. A worker that dies mid-job is covered by the
+ * ack wait (redelivered), and one that dies on the last attempt by the max-deliveries advisory.
+ */
+export class JetStreamJobQueue implements JobQueue {
+  private readonly handlers = new Map<JobName, (payload: never) => Promise<void>>();
+  private readonly js: JetStreamClient;
+  private jsm: JetStreamManager | null = null;
+  private running = 0;
+  private stopped = false;
+  private loop: Promise<void> | null = null;
+  private messages: ConsumerMessages | null = null;
+  private wake: (() => void) | null = null;
+  private advisory: (() => void) | null = null;
+  private depthTimer: NodeJS.Timeout | null = null;
+  readonly stream: string;
+  readonly deadStream: string;
+
+  constructor(
+    private readonly link: NatsLink,
+    private readonly config: ParleyConfig,
+    private readonly ids: SnowflakeGenerator,
+    private readonly log: AppLogger,
+    private readonly metrics: Metrics,
+    private readonly options: JetStreamJobQueueOptions,
+  ) {
+    this.js = jetstream(link.nc, { timeout: config.nats.request_timeout });
+    this.stream = `${link.prefix}_jobs`;
+    this.deadStream = `${link.prefix}_jobs_dead`;
+  }
+
+  private subject(name: string): string {
+    return `${this.link.prefix}.jobs.${name}`;
+  }
+
+  /** Creates (or updates) the streams and the durable consumer; called before the process serves. */
+  async init(): Promise<void> {
+    const jsm = (this.jsm = await jetstreamManager(this.link.nc, {
+      timeout: this.config.nats.request_timeout,
+    }));
+    const replicas = this.config.nats.jobs.replicas;
+    await ensureStream(jsm, {
+      name: this.stream,
+      subjects: [`${this.link.prefix}.jobs.>`],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      num_replicas: replicas,
+    });
+    await ensureStream(jsm, {
+      name: this.deadStream,
+      subjects: [`${this.link.prefix}.jobs_dead.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: replicas,
+      max_age: nanos(DEAD_MAX_AGE_MS),
+    });
+    const consumer = {
+      durable_name: DURABLE,
+      ack_policy: AckPolicy.Explicit,
+      max_deliver: this.config.jobs.max_attempts,
+      ack_wait: nanos(this.config.nats.jobs.ack_wait),
+      max_ack_pending: Math.max(64, this.config.jobs.concurrency * 8),
+    };
+    try {
+      await jsm.consumers.info(this.stream, DURABLE);
+      await jsm.consumers.update(this.stream, DURABLE, {
+        max_deliver: consumer.max_deliver,
+        ack_wait: consumer.ack_wait,
+        max_ack_pending: consumer.max_ack_pending,
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await jsm.consumers.add(this.stream, consumer);
+    }
+  }
+
+  register<N extends JobName>(name: N, handler: JobHandler<N>): void {
+    this.handlers.set(name, handler);
+  }
+
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
+    const id = this.ids.next();
+    try {
+      // Stored (and replicated) when this resolves; msgID makes a retried publish a no-op on the server.
+      await this.js.publish(this.subject(name), JSON.stringify(payload), { msgID: id });
+    } catch (err) {
+      this.log.warn({ err, job: name }, 'job could not be enqueued on JetStream');
+      throw new ServiceUnavailableError('The job queue is unavailable; try again shortly');
+    }
+    this.metrics.jobsEnqueued.inc({ name });
+  }
+
+  start(): void {
+    if (!this.options.consume || this.loop) return;
+    this.loop = this.run();
+    this.advisory = this.watchMaxDeliveries();
+    this.depthTimer = setInterval(() => void this.sampleDepth(), 5_000);
+    this.depthTimer.unref();
+  }
+
+  /** Stops pulling, lets running jobs finish; whatever was pulled and not started goes back at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.depthTimer) clearInterval(this.depthTimer);
+    this.advisory?.();
+    this.messages?.stop();
+    this.wake?.();
+    await this.loop;
+    while (this.running > 0) await new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  /** Jobs waiting or in flight, and jobs set aside (tests, metrics). */
+  async depth(): Promise<{ pending: number; inFlight: number; dead: number }> {
+    const jsm = this.jsm ?? (await jetstreamManager(this.link.nc));
+    const info = await jsm.consumers.info(this.stream, DURABLE);
+    const dead = await jsm.streams.info(this.deadStream);
+    return { pending: info.num_pending, inFlight: info.num_ack_pending, dead: dead.state.messages };
+  }
+
+  private async sampleDepth(): Promise<void> {
+    try {
+      const { pending, inFlight } = await this.depth();
+      this.metrics.jobsPending.set(pending + inFlight);
+    } catch {
+      // NATS is down: readiness says so; the gauge keeps its last value.
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const consumer = await this.js.consumers.get(this.stream, DURABLE);
+        const messages = await consumer.consume({ max_messages: this.config.jobs.concurrency });
+        this.messages = messages;
+        for await (const msg of messages) {
+          if (this.stopped) {
+            msg.nak();
+            continue;
+          }
+          while (this.running >= this.config.jobs.concurrency && !this.stopped)
+            await new Promise<void>((resolve) => (this.wake = resolve));
+          if (this.stopped) {
+            msg.nak();
+            continue;
+          }
+          void this.handle(msg);
+        }
+      } catch (err) {
+        if (this.stopped) break;
+        this.log.warn({ err }, 'job consumer interrupted; pulling again');
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+
+  private async handle(msg: JsMsg): Promise<void> {
+    this.running++;
+    const name = msg.subject.slice(this.link.prefix.length + '.jobs.'.length);
+    const attempts = msg.info.deliveryCount;
+    // Long jobs tell the server they are alive so the ack wait does not hand them to another worker.
+    const alive = setInterval(() => msg.working(), Math.max(1000, this.config.nats.jobs.ack_wait / 2));
+    try {
+      const handler = this.handlers.get(name as JobName);
+      let payload: unknown;
+      try {
+        payload = JSON.parse(msg.string());
+      } catch {
+        await this.setAside(msg, name, 'unreadable payload (not JSON)');
+        return;
+      }
+      if (!handler) {
+        await this.setAside(msg, name, `no handler for job ${name}`);
+        return;
+      }
+      try {
+        await handler(payload as never);
+      } catch (err) {
+        const reason = (err as Error).message ?? String(err);
+        if (attempts >= this.config.jobs.max_attempts) {
+          await this.setAside(msg, name, reason);
+        } else {
+          msg.nak(Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (attempts - 1)));
+          this.metrics.jobsCompleted.inc({ name, outcome: 'retry' });
+          this.log.warn({ err, job: name, attempts }, 'job failed; retrying');
+        }
+        return;
+      }
+      // If this ack is lost (NATS cut), the job runs again: handlers are idempotent (at least once).
+      await msg.ackAck().catch((err: unknown) => this.log.warn({ err, job: name }, 'job ack not confirmed'));
+      this.metrics.jobsCompleted.inc({ name, outcome: 'ok' });
+    } catch (err) {
+      this.log.error({ err, job: name }, 'job handling failed; it will be redelivered');
+    } finally {
+      clearInterval(alive);
+      this.running--;
+      const wake = this.wake;
+      this.wake = null;
+      wake?.();
+    }
+  }
+
+  /** Moves a poison job to the dead stream (with why), then removes it from the work queue. */
+  private async setAside(msg: JsMsg, name: string, reason: string): Promise<void> {
+    await this.publishDead(name, msg.data, reason, msg.info.deliveryCount, msg.seq);
+    await msg.ackAck();
+    this.metrics.jobsCompleted.inc({ name: name || 'unknown', outcome: 'dead' });
+    this.log.error({ job: name, reason, attempts: msg.info.deliveryCount }, 'job set aside as dead');
+  }
+
+  private async publishDead(
+    name: string,
+    data: Uint8Array,
+    reason: string,
+    attempts: number,
+    seq: number,
+  ): Promise<void> {
+    const h = headers();
+    h.set('Parley-Job', name);
+    h.set('Parley-Error', reason.slice(0, 512).replace(/[\r\n]+/g, ' '));
+    h.set('Parley-Attempts', String(attempts));
+    const safe = /^[A-Za-z0-9_.-]+$/.test(name) ? name : 'unknown';
+    await this.js.publish(`${this.link.prefix}.jobs_dead.${safe}`, data, {
+      headers: h,
+      msgID: `dead-${this.stream}-${seq}`,
+    });
+  }
+
+  /** A worker died during a job's last allowed delivery: the server gives up on it; we set it aside. */
+  private watchMaxDeliveries(): () => void {
+    const sub = this.link.nc.subscribe(
+      `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${this.stream}.${DURABLE}`,
+      {
+        callback: (err, m) => {
+          if (err) return;
+          let seq: number;
+          try {
+            seq = maxDeliveriesAdvisory.parse(m.json()).stream_seq;
+          } catch {
+            return;
+          }
+          void this.reapExhausted(seq);
+        },
+      },
+    );
+    return () => sub.unsubscribe();
+  }
+
+  private async reapExhausted(seq: number): Promise<void> {
+    try {
+      const jsm = this.jsm ?? (await jetstreamManager(this.link.nc));
+      const stored = await jsm.streams.getMessage(this.stream, { seq });
+      if (!stored) return;
+      const name = stored.subject.slice(this.link.prefix.length + '.jobs.'.length);
+      await this.publishDead(
+        name,
+        stored.data,
+        'exhausted its deliveries',
+        this.config.jobs.max_attempts,
+        seq,
+      );
+      await jsm.streams.deleteMessage(this.stream, seq, false);
+      this.metrics.jobsCompleted.inc({ name, outcome: 'dead' });
+      this.log.error({ job: name, seq }, 'job exhausted its deliveries; set aside as dead');
+    } catch (err) {
+      this.log.warn({ err, seq }, 'could not set an exhausted job aside');
+    }
+  }
+}
+
+async function ensureStream(
+  jsm: JetStreamManager,
+  cfg: Parameters<JetStreamManager['streams']['add']>[0],
+): Promise<void> {
+  try {
+    await jsm.streams.info(cfg.name);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.streams.add(cfg);
+    return;
+  }
+  const { name, retention: _retention, ...mutable } = cfg;
+  await jsm.streams.update(name, mutable);
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { code?: number | string; api_error?: { err_code?: number }; message?: string };
+  return (
+    e?.api_error?.err_code === 10059 ||
+    e?.api_error?.err_code === 10014 ||
+    /not found/i.test(e?.message ?? '')
+  );
+}

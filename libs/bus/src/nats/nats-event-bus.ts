@@ -1,0 +1,147 @@
+import type { Metrics } from '@parley/observability';
+import type { AppLogger } from '@parley/observability';
+import type { Subscription } from '@nats-io/nats-core';
+import { z } from 'zod';
+import { type DomainEvent, type EventBus, type EventHandler, type Unsubscribe } from '../events';
+import type { NatsLink } from './nats-link';
+
+const SCOPE_KINDS = ['guild', 'channel', 'user'] as const;
+
+// Validated at the edge: a message from the wire is untrusted until it has the shape of a DomainEvent.
+const wireEvent = z.object({
+  id: z.string().min(1).max(64),
+  type: z.string().regex(/^[A-Z_]{1,64}$/),
+  scope: z.object({
+    kind: z.enum(SCOPE_KINDS),
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    guildId: z.string().nullable().optional(),
+  }),
+  data: z.unknown(),
+  routing: z
+    .object({
+      guildId: z.string().optional(),
+      userId: z.string().optional(),
+      removedFromGuild: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+interface Interest {
+  handlers: Set<EventHandler>;
+  sub: Subscription;
+}
+
+/**
+ * Domain events on NATS core subjects by scope: `<prefix>.ev.<kind>.<id>`. A node holds one NATS subscription
+ * per scope key while at least one local handler wants it and drops it with the last one, so the server only
+ * sends a node what its sessions may see. Delivery is in arrival order across all subjects (one connection,
+ * callback subscriptions), which keeps each publisher's order per channel and across scopes.
+ */
+export class NatsEventBus implements EventBus {
+  private readonly interests = new Map<string, Interest>();
+  private readonly all = new Set<EventHandler>();
+  private allSub: Subscription | null = null;
+  private counter = 0;
+  private unsettled = false;
+  private settling: Promise<void> | null = null;
+
+  constructor(
+    private readonly link: NatsLink,
+    private readonly log: AppLogger,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  subject(key: string): string {
+    const at = key.indexOf(':');
+    return `${this.link.prefix}.ev.${key.slice(0, at)}.${key.slice(at + 1)}`;
+  }
+
+  publish(event: DomainEvent): void {
+    this.metrics?.eventsPublished.inc({ type: event.type });
+    const id = event.id ?? `${this.link.processKey}.${(++this.counter).toString(36)}`;
+    const wire = { id, type: event.type, scope: event.scope, data: event.data, routing: event.routing };
+    // Buffered by the client while reconnecting; requests are refused with 503 before that point (see the
+    // dependency gate), and gateway sessions that were cut off meanwhile are restarted.
+    this.link.nc.publish(
+      `${this.link.prefix}.ev.${event.scope.kind}.${event.scope.id}`,
+      JSON.stringify(wire),
+    );
+    this.unsettled = true;
+  }
+
+  /**
+   * Resolves once the server has every event published so far (one round trip, shared by concurrent callers).
+   * The api answers a request only after this: a client that saw its first request answered and then sends a
+   * second one through another api instance must not see the second's events delivered before the first's.
+   */
+  settle(): Promise<void> {
+    if (!this.unsettled) return this.settling ?? Promise.resolve();
+    this.unsettled = false;
+    // Cut off: the client would wait for the reconnect; the gateways restart their sessions instead.
+    if (!this.link.connected) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)));
+    const flush = Promise.race([this.link.nc.flush(), bounded]).finally(() => {
+      clearTimeout(timer);
+      if (this.settling === flush) this.settling = null;
+    });
+    this.settling = flush;
+    return flush;
+  }
+
+  subscribe(key: string, handler: EventHandler): Unsubscribe {
+    let interest = this.interests.get(key);
+    if (!interest) {
+      const handlers = new Set<EventHandler>();
+      const sub = this.link.nc.subscribe(this.subject(key), {
+        callback: (err, msg) => {
+          if (err) return;
+          const event = this.decode(msg.data);
+          if (event) for (const h of handlers) h(event);
+        },
+      });
+      this.interests.set(key, (interest = { handlers, sub }));
+    }
+    interest.handlers.add(handler);
+    return () => {
+      const current = this.interests.get(key);
+      if (!current || !current.handlers.delete(handler) || current.handlers.size > 0) return;
+      this.interests.delete(key);
+      current.sub.unsubscribe();
+    };
+  }
+
+  subscribeAll(handler: EventHandler): Unsubscribe {
+    this.all.add(handler);
+    this.allSub ??= this.link.nc.subscribe(`${this.link.prefix}.ev.>`, {
+      callback: (err, msg) => {
+        if (err) return;
+        const event = this.decode(msg.data);
+        if (event) for (const h of this.all) h(event);
+      },
+    });
+    return () => {
+      this.all.delete(handler);
+      if (this.all.size === 0 && this.allSub) {
+        this.allSub.unsubscribe();
+        this.allSub = null;
+      }
+    };
+  }
+
+  /** Scope keys this node is subscribed to (tests, metrics). */
+  get activeScopes(): number {
+    return this.interests.size;
+  }
+
+  private decode(data: Uint8Array): DomainEvent | null {
+    try {
+      const parsed = wireEvent.safeParse(JSON.parse(Buffer.from(data).toString('utf8')));
+      if (parsed.success) return parsed.data as DomainEvent;
+      this.log.warn({ issues: parsed.error.issues.slice(0, 3) }, 'dropped a malformed event from NATS');
+    } catch (err) {
+      this.log.warn({ err }, 'dropped an unreadable event from NATS');
+    }
+    return null;
+  }
+}

@@ -1,0 +1,7 @@
+export * from './roles';
+export * from './redis-link';
+export * from './gateway-cluster';
+export * from './microservices.module';
+export * from './dependency-gate';
+export * from './role.module';
+export * from './start-role';

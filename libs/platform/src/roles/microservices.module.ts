@@ -1,0 +1,215 @@
+import {
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  Global,
+  Inject,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
+import { EVENT_BUS, JOB_QUEUE, JetStreamJobQueue, NatsEventBus, NatsLink, NatsRpc } from '@parley/bus';
+import { ServiceUnavailableError, SnowflakeGenerator } from '@parley/common';
+import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
+import { AppLogger, Metrics, Readiness } from '@parley/observability';
+import { GATEWAY_CLUSTER } from '@parley/realtime';
+import {
+  MemoryPresenceStore,
+  MemoryRateLimiter,
+  MemoryTypingStore,
+  PRESENCE_STORE,
+  RATE_LIMITER,
+  RESUME_STORE,
+  type RateLimiter,
+  RedisPresenceStore,
+  RedisRateLimiter,
+  RedisResumeStore,
+  TYPING_STORE,
+} from '@parley/state';
+import { NatsGatewayCluster } from './gateway-cluster';
+import { RedisLink } from './redis-link';
+import { ROLE_NEEDS, type Role } from './roles';
+
+export const ROLE = Symbol('ROLE');
+
+/**
+ * Microservices transports for one role: events on NATS subjects, RPC over NATS, jobs on JetStream, hot state
+ * in Redis. Each connection is opened before the process serves (or the boot fails naming what is missing),
+ * reports in /health/ready, and is closed last on shutdown.
+ */
+@Global()
+@Module({})
+export class MicroservicesModule
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  constructor(
+    @Optional() private readonly nats?: NatsLink,
+    @Optional() private readonly redis?: RedisLink,
+    @Optional() private readonly jobs?: JetStreamJobQueue,
+    @Optional() private readonly presence?: RedisPresenceStore,
+    @Optional() @Inject(GATEWAY_CLUSTER) private readonly cluster?: NatsGatewayCluster,
+  ) {}
+
+  static forRole(role: Role): DynamicModule {
+    const needs = ROLE_NEEDS[role];
+    const providers: NonNullable<DynamicModule['providers']> = [{ provide: ROLE, useValue: role }];
+    const exported: NonNullable<DynamicModule['exports']> = [ROLE];
+    if (needs.nats) {
+      providers.push(
+        {
+          provide: NatsLink,
+          inject: [PARLEY_CONFIG, AppLogger, Metrics, Readiness],
+          useFactory: async (
+            config: ParleyConfig,
+            log: AppLogger,
+            metrics: Metrics,
+            readiness: Readiness,
+          ) => {
+            const link = await NatsLink.open(
+              config,
+              log,
+              metrics,
+              `parley-${role}-${config.instance.node_id}`,
+            );
+            readiness.register('nats', () => link.check());
+            return link;
+          },
+        },
+        {
+          provide: NatsEventBus,
+          inject: [NatsLink, AppLogger, Metrics],
+          useFactory: (link: NatsLink, log: AppLogger, metrics: Metrics) =>
+            new NatsEventBus(link, log, metrics),
+        },
+        { provide: EVENT_BUS, useExisting: NatsEventBus },
+        {
+          provide: NatsRpc,
+          inject: [NatsLink, PARLEY_CONFIG, AppLogger, Metrics],
+          useFactory: (link: NatsLink, config: ParleyConfig, log: AppLogger, metrics: Metrics) =>
+            new NatsRpc(
+              link,
+              {
+                timeoutMs: config.nats.request_timeout,
+                breaker: {
+                  failureThreshold: config.nats.breaker.failure_threshold,
+                  resetAfterMs: config.nats.breaker.reset_after,
+                },
+              },
+              log,
+              metrics,
+            ),
+        },
+        {
+          provide: JetStreamJobQueue,
+          inject: [NatsLink, PARLEY_CONFIG, SnowflakeGenerator, AppLogger, Metrics],
+          useFactory: async (
+            link: NatsLink,
+            config: ParleyConfig,
+            ids: SnowflakeGenerator,
+            log: AppLogger,
+            metrics: Metrics,
+          ) => {
+            const queue = new JetStreamJobQueue(link, config, ids, log, metrics, {
+              consume: needs.consumeJobs,
+            });
+            await queue.init();
+            return queue;
+          },
+        },
+        { provide: JOB_QUEUE, useExisting: JetStreamJobQueue },
+      );
+      exported.push(NatsLink, NatsEventBus, EVENT_BUS, NatsRpc, JetStreamJobQueue, JOB_QUEUE);
+    }
+    if (needs.redis) {
+      providers.push(
+        {
+          provide: RedisLink,
+          inject: [PARLEY_CONFIG, AppLogger, Metrics, Readiness],
+          useFactory: async (
+            config: ParleyConfig,
+            log: AppLogger,
+            metrics: Metrics,
+            readiness: Readiness,
+          ) => {
+            const link = await RedisLink.open(config, log, metrics);
+            readiness.register('redis', () => link.check());
+            return link;
+          },
+        },
+        {
+          provide: RATE_LIMITER,
+          inject: [RedisLink, AppLogger],
+          useFactory: (link: RedisLink, log: AppLogger): RateLimiter => {
+            const limiter = new RedisRateLimiter(link.client, link.config.redis.key_prefix);
+            return {
+              consume: (key, rule) =>
+                limiter.consume(key, rule).catch((err: unknown) => {
+                  log.warn({ err }, 'rate limiter unavailable');
+                  throw new ServiceUnavailableError('Rate limits are unavailable; try again shortly');
+                }),
+            };
+          },
+        },
+        {
+          provide: RedisPresenceStore,
+          inject: [RedisLink],
+          useFactory: (link: RedisLink) => new RedisPresenceStore(link.client, link.config.redis.key_prefix),
+        },
+        { provide: PRESENCE_STORE, useExisting: RedisPresenceStore },
+      );
+      exported.push(RedisLink, RATE_LIMITER, RedisPresenceStore, PRESENCE_STORE);
+    }
+    if (!needs.redis) {
+      // The feature modules this role composes ask for them without using them (no requests, no sessions here).
+      providers.push(
+        { provide: RATE_LIMITER, useFactory: () => new MemoryRateLimiter() },
+        { provide: PRESENCE_STORE, useFactory: () => new MemoryPresenceStore() },
+      );
+      exported.push(RATE_LIMITER, PRESENCE_STORE);
+    }
+    // Typing stays node-local by design: every gateway node sees the same events and decides alike, and a
+    // shared "already shown" mark would let the first node to see a TYPING_START hide it from the others.
+    providers.push({ provide: TYPING_STORE, useFactory: () => new MemoryTypingStore() });
+    exported.push(TYPING_STORE);
+    if (role === 'gateway') {
+      providers.push(
+        {
+          provide: RedisResumeStore,
+          inject: [RedisLink, NatsLink],
+          useFactory: (redis: RedisLink, nats: NatsLink) =>
+            new RedisResumeStore(redis.client, redis.config.redis.key_prefix, nats.processKey),
+        },
+        { provide: RESUME_STORE, useExisting: RedisResumeStore },
+        {
+          provide: GATEWAY_CLUSTER,
+          inject: [NatsLink, RedisLink, NatsRpc, RedisResumeStore, RedisPresenceStore],
+          useFactory: (
+            nats: NatsLink,
+            redis: RedisLink,
+            rpc: NatsRpc,
+            resume: RedisResumeStore,
+            presence: RedisPresenceStore,
+          ) => new NatsGatewayCluster(nats, redis, rpc, resume, presence),
+        },
+      );
+      exported.push(RedisResumeStore, RESUME_STORE, GATEWAY_CLUSTER);
+    }
+    return { module: MicroservicesModule, providers, exports: exported };
+  }
+
+  onApplicationBootstrap(): void {
+    this.jobs?.start();
+  }
+
+  /** Running jobs finish while storage is still open. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.jobs?.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.presence?.close();
+    await this.cluster?.close();
+    await this.nats?.close();
+    await this.redis?.close();
+  }
+}

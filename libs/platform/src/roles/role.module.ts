@@ -1,0 +1,54 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { AuthController, AuthModule, UsersController } from '@parley/auth';
+import {
+  ChannelsController,
+  ChatModule,
+  GuildsController,
+  InvitesController,
+  MeController,
+} from '@parley/chat';
+import type { ParleyConfig } from '@parley/config';
+import { RealtimeModule } from '@parley/realtime';
+import { CoreModule } from '../core.module';
+import { buildOpenApi, openApiController } from '../openapi';
+import { MicroservicesModule } from './microservices.module';
+import type { Role } from './roles';
+
+const VERSION = '0.1.0';
+
+/**
+ * One role of microservices mode: the same feature modules as the monolith, a subset per process, wired to
+ * NATS, JetStream and Redis instead of the in-process transports.
+ */
+@Module({})
+export class RoleModule {
+  static forRole(role: Role, config: ParleyConfig): DynamicModule {
+    const base = [CoreModule.forRoot(config), MicroservicesModule.forRole(role)];
+    switch (role) {
+      case 'api': {
+        let document: object | null = null;
+        const api = [
+          AuthController,
+          UsersController,
+          MeController,
+          GuildsController,
+          ChannelsController,
+          InvitesController,
+        ];
+        return {
+          module: RoleModule,
+          imports: [...base, AuthModule, ChatModule],
+          controllers: [openApiController(() => (document ??= buildOpenApi(api, VERSION)))],
+        };
+      }
+      case 'gateway':
+        return { module: RoleModule, imports: [...base, RealtimeModule] };
+      case 'queue':
+        // The job handlers register themselves from the feature modules, exactly as in the monolith.
+        return { module: RoleModule, imports: [...base, ChatModule] };
+      case 'media-proxy':
+        // No media library yet: health and metrics only; /media/* gets the contract's 404 like any unknown route.
+        return { module: RoleModule, imports: base };
+    }
+  }
+}

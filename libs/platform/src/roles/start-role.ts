@@ -1,0 +1,75 @@
+import { ConfigError, loadConfig, type ParleyConfig } from '@parley/config';
+import { NatsEventBus, NatsLink } from '@parley/bus';
+import { createHttpApp, installSignalHandlers, listen, type RunningServer } from '../http';
+import {
+  type Dependency,
+  hideApiRoutes,
+  installDependencyGate,
+  installPublishBarrier,
+} from './dependency-gate';
+import { RedisLink } from './redis-link';
+import { ROLES, ROLE_NEEDS, type Role, isRole } from './roles';
+import { RoleModule } from './role.module';
+
+export function rolePort(role: Role, config: ParleyConfig): number {
+  switch (role) {
+    case 'api':
+      return config.server.port;
+    case 'gateway':
+      return config.gateway.port;
+    case 'media-proxy':
+      return config.media_proxy.port;
+    case 'queue':
+      return config.queue.port;
+  }
+}
+
+/** Checks that this entry point may run: a known role, in microservices mode. */
+export function checkRole(name: string, config: ParleyConfig): Role {
+  if (!isRole(name)) throw new ConfigError([`unknown role "${name}": expected one of ${ROLES.join(', ')}`]);
+  if (config.instance.deployment_mode !== 'microservices')
+    throw new ConfigError([
+      `instance.deployment_mode: the ${name} role runs only when it is "microservices" (it is "${config.instance.deployment_mode}"); run the monolith with "npm start"`,
+    ]);
+  return name;
+}
+
+/** Starts one role of microservices mode as this process: load config, compose the role, listen. */
+export async function startRole(name: string, config: ParleyConfig = loadConfig()): Promise<RunningServer> {
+  const role = checkRole(name, config);
+  const app = await createHttpApp(config, RoleModule.forRole(role, config));
+  const needs = ROLE_NEEDS[role];
+  const dependencies: Dependency[] = [];
+  if (needs.nats) {
+    const nats = app.get(NatsLink);
+    dependencies.push({ name: 'NATS', connected: () => nats.connected });
+  }
+  if (needs.redis) {
+    const redis = app.get(RedisLink);
+    dependencies.push({ name: 'Redis', connected: () => redis.connected });
+  }
+  if (role === 'api') {
+    installDependencyGate(app, dependencies);
+    installPublishBarrier(app, app.get(NatsEventBus));
+  } else hideApiRoutes(app);
+  const server = await listen(app, config, rolePort(role, config));
+  installSignalHandlers(server);
+  process.stdout.write(
+    `${JSON.stringify({ level: 30, msg: 'parley listening', url: server.url, mode: 'microservices', role })}\n`,
+  );
+  return server;
+}
+
+/** The entry points' main: exits 78 on a configuration problem, 1 on any other failure to start. */
+export function runRole(name: string): void {
+  startRole(name).catch((err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`parley: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    process.stderr.write(
+      `parley ${name}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  });
+}

@@ -1,0 +1,3 @@
+export * from './redis-rate-limiter';
+export * from './redis-presence';
+export * from './redis-resume-store';

@@ -1,0 +1,138 @@
+import type { Redis } from 'ioredis';
+import {
+  type PresenceChange,
+  type PresenceStatus,
+  type PresenceStore,
+  type VisibleStatus,
+  visibleStatus,
+} from '../presence';
+
+/** A session entry lives this long unless its node renews it: a crashed node's users go offline by themselves. */
+const SESSION_TTL_MS = 60_000;
+const RENEW_EVERY_MS = 20_000;
+
+// KEYS[1] = sessions (zset: session id -> expiry, ms), KEYS[2] = chosen status.
+// ARGV[1] = op (connect | disconnect | status), ARGV[2] = session id or status, ARGV[3] = ttl.
+// Returns {status before, status after}, 'offline' when no live session.
+const CHANGE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function current()
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  if redis.call('ZCARD', KEYS[1]) == 0 then return 'offline' end
+  return redis.call('GET', KEYS[2]) or 'online'
+end
+local before = current()
+local op = ARGV[1]
+if op == 'connect' then
+  if before == 'offline' then redis.call('SET', KEYS[2], 'online') end
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+elseif op == 'disconnect' then
+  redis.call('ZREM', KEYS[1], ARGV[2])
+elseif op == 'status' then
+  if before ~= 'offline' then redis.call('SET', KEYS[2], ARGV[2]) end
+end
+local after = current()
+if after == 'offline' then
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
+  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]) * 2)
+end
+return {before, after}
+`;
+
+/**
+ * Presence shared by every gateway node: per user, a sorted set of live sessions (each expiring unless its
+ * node renews it) and the status the user chose. Every change is one atomic script, so two nodes changing
+ * the same user at once still report each visible transition exactly once.
+ */
+export class RedisPresenceStore implements PresenceStore {
+  /** Sessions of this node, renewed periodically. */
+  private readonly local = new Map<string, string>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {
+    this.timer = setInterval(() => void this.renew(), RENEW_EVERY_MS);
+    this.timer.unref();
+  }
+
+  connect(userId: string, sessionId: string): Promise<PresenceChange> {
+    this.local.set(sessionId, userId);
+    return this.change(userId, 'connect', sessionId);
+  }
+
+  disconnect(userId: string, sessionId: string): Promise<PresenceChange> {
+    this.local.delete(sessionId);
+    return this.change(userId, 'disconnect', sessionId);
+  }
+
+  setStatus(userId: string, status: PresenceStatus): Promise<PresenceChange> {
+    return this.change(userId, 'status', status);
+  }
+
+  /** Another node took the session over: stop renewing it here without ending it. */
+  forget(sessionId: string): void {
+    this.local.delete(sessionId);
+  }
+
+  async visible(userIds: readonly string[]): Promise<Map<string, VisibleStatus>> {
+    const out = new Map<string, VisibleStatus>();
+    if (userIds.length === 0) return out;
+    const now = Date.now();
+    const pipeline = this.redis.pipeline();
+    for (const id of userIds) {
+      pipeline.zcount(this.sessionsKey(id), `(${now}`, '+inf');
+      pipeline.get(this.statusKey(id));
+    }
+    const results = (await pipeline.exec()) ?? [];
+    userIds.forEach((id, i) => {
+      const [countErr, count] = results[i * 2] ?? [null, 0];
+      const [statusErr, status] = results[i * 2 + 1] ?? [null, null];
+      if (countErr || statusErr) throw (countErr ?? statusErr) as Error;
+      const own = Number(count) > 0 ? ((status as PresenceStatus | null) ?? 'online') : 'offline';
+      out.set(id, visibleStatus(own));
+    });
+    return out;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private async change(userId: string, op: string, arg: string): Promise<PresenceChange> {
+    const [before, after] = (await this.redis.eval(
+      CHANGE,
+      2,
+      this.sessionsKey(userId),
+      this.statusKey(userId),
+      op,
+      arg,
+      SESSION_TTL_MS,
+    )) as [PresenceStatus | 'offline', PresenceStatus | 'offline'];
+    return { userId, status: after, before: visibleStatus(before), after: visibleStatus(after) };
+  }
+
+  private async renew(): Promise<void> {
+    if (this.local.size === 0) return;
+    const expiry = Date.now() + SESSION_TTL_MS;
+    const pipeline = this.redis.pipeline();
+    for (const [sessionId, userId] of this.local) {
+      pipeline.zadd(this.sessionsKey(userId), 'XX', expiry, sessionId);
+      pipeline.pexpire(this.sessionsKey(userId), SESSION_TTL_MS * 2);
+      pipeline.pexpire(this.statusKey(userId), SESSION_TTL_MS * 2);
+    }
+    await pipeline.exec().catch(() => undefined); // Redis down: the next round renews
+  }
+
+  private sessionsKey(userId: string): string {
+    return `${this.prefix}pr:s:${userId}`;
+  }
+
+  private statusKey(userId: string): string {
+    return `${this.prefix}pr:st:${userId}`;
+  }
+}

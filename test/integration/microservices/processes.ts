@@ -1,0 +1,300 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '../../..');
+
+export type Role = 'api' | 'gateway' | 'media-proxy' | 'queue';
+
+/** The machine's shared services the main flow runs against (CI starts them; see docs/operations.md). */
+export const SHARED_REDIS = 'redis://127.0.0.1:6379';
+export const SHARED_NATS = 'nats://127.0.0.1:4222';
+
+function canConnect(port: number, host = '127.0.0.1', timeoutMs = 1500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Fails (never skips) with what to start when the machine's Redis or NATS is not there. */
+export async function requireSharedServices(): Promise<void> {
+  const missing: string[] = [];
+  if (!(await canConnect(6379)))
+    missing.push(
+      'Redis on 127.0.0.1:6379 (redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no)',
+    );
+  if (!(await canConnect(4222)))
+    missing.push(
+      'NATS with JetStream on 127.0.0.1:4222 (nats-server -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server)',
+    );
+  if (missing.length > 0)
+    throw new Error(
+      `microservices tests need these services running; start them first:\n  ${missing.join('\n  ')}`,
+    );
+}
+
+/** A prefix for NATS subjects, stream names and Redis keys no other run uses. */
+export function uniquePrefix(): string {
+  return `t${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+export interface RoleProcess {
+  role: Role;
+  url: string;
+  child: ChildProcess;
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const live = new Set<RoleProcess>();
+
+/** Starts `dist/apps/<role>/src/main.js` on a free loopback port and waits until it listens. */
+export async function startRole(
+  role: Role,
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<RoleProcess> {
+  const main = join(ROOT, `dist/apps/${role}/src/main.js`);
+  if (!existsSync(main)) throw new Error(`${main} is missing: run "npm run build" (npm test builds first)`);
+  const child = spawn(process.execPath, [main], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PARLEY__SERVER__HOST: '127.0.0.1',
+      PARLEY__SERVER__PORT: '0',
+      PARLEY__GATEWAY__PORT: '0',
+      PARLEY__MEDIA_PROXY__PORT: '0',
+      PARLEY__QUEUE__PORT: '0',
+      PARLEY__LOGGING__LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => (log += chunk));
+  const proc: RoleProcess = {
+    role,
+    url: '',
+    child,
+    output: () => log,
+    stop: (signal = 'SIGTERM') =>
+      new Promise((resolve) => {
+        live.delete(proc);
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+        const force = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        child.once('exit', (code) => {
+          clearTimeout(force);
+          resolve(code);
+        });
+        child.kill(signal);
+      }),
+  };
+  live.add(proc);
+  proc.url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${role} did not start in ${timeoutMs} ms:\n${log}`)),
+      timeoutMs,
+    );
+    child.stdout.on('data', (chunk: string) => {
+      log += chunk;
+      const match = /"msg":"parley listening","url":"([^"]+)"/.exec(log);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${role} exited with ${code} before listening:\n${log}`));
+    });
+  }).catch(async (err: unknown) => {
+    await proc.stop('SIGKILL');
+    throw err;
+  });
+  return proc;
+}
+
+/** Stops every role process this test file started and has not stopped (afterAll, even after a failure). */
+export async function stopAllRoles(): Promise<void> {
+  await Promise.all([...live].map((p) => p.stop('SIGKILL')));
+}
+
+/** A private redis-server or nats-server on a loopback port, for tests that kill it. */
+export class OwnService {
+  private child: ChildProcess | null = null;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'parley-svc-'));
+
+  private constructor(
+    readonly kind: 'redis' | 'nats',
+    readonly port: number,
+  ) {}
+
+  static async start(kind: 'redis' | 'nats'): Promise<OwnService> {
+    const service = new OwnService(kind, await freePort());
+    await service.up();
+    return service;
+  }
+
+  get url(): string {
+    return `${this.kind}://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts it (again, on the same port and, for NATS, the same JetStream store). */
+  async up(): Promise<void> {
+    const args =
+      this.kind === 'redis'
+        ? [
+            '--bind',
+            '127.0.0.1',
+            '--port',
+            String(this.port),
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--dir',
+            this.dir,
+          ]
+        : ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir];
+    const bin = this.kind === 'redis' ? '/usr/bin/redis-server' : '/usr/sbin/nats-server';
+    if (!existsSync(bin))
+      throw new Error(
+        `${bin} is missing: apt-get install ${this.kind === 'redis' ? 'redis-server' : 'nats-server'}`,
+      );
+    const child = spawn(bin, args, { stdio: 'ignore' });
+    this.child = child;
+    const deadline = Date.now() + 15_000;
+    while (!(await canConnect(this.port, '127.0.0.1', 500))) {
+      if (child.exitCode !== null) throw new Error(`${bin} exited with ${child.exitCode}`);
+      if (Date.now() > deadline) throw new Error(`${bin} did not listen on ${this.port}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Kills it at once (SIGKILL), as a crash would. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
+  async remove(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), 'parley-ms-'));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Polls without asserting any duration; fails after the timeout. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting until ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Environment every process of one test cluster shares. */
+export function clusterEnv(
+  prefix: string,
+  dbPath: string,
+  services: { redis?: string; nats?: string } = {},
+): Record<string, string> {
+  return {
+    PARLEY__INSTANCE__DEPLOYMENT_MODE: 'microservices',
+    PARLEY__DATABASE__SQLITE__PATH: dbPath,
+    PARLEY__REDIS__URL: services.redis ?? SHARED_REDIS,
+    PARLEY__REDIS__KEY_PREFIX: `${prefix}:`,
+    PARLEY__NATS__URL: services.nats ?? SHARED_NATS,
+    PARLEY__NATS__SUBJECT_PREFIX: prefix,
+    PARLEY__MEDIA__SIGNING_SECRET: `${prefix}-0123456789abcdef0123456789abcdef`,
+    // Fast password hashing: the flows, not argon2, are under test.
+    PARLEY__AUTH__ARGON2: '{"memory_cost":1024,"time_cost":1,"parallelism":1}',
+  };
+}
+
+/** Deletes what one test run left in the shared NATS (its job streams) and Redis (its keys). */
+export async function purgePrefix(
+  prefix: string,
+  natsUrl = SHARED_NATS,
+  redisUrl = SHARED_REDIS,
+): Promise<void> {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const { Redis } = await import('ioredis');
+  try {
+    const nc = await connect({ servers: natsUrl, timeout: 2000 });
+    try {
+      const jsm = await jetstreamManager(nc);
+      for (const name of [`${prefix}_jobs`, `${prefix}_jobs_dead`])
+        await jsm.streams.delete(name).catch(() => false);
+    } finally {
+      await nc.close();
+    }
+  } catch {
+    // the service is gone (a fault test): nothing to clean
+  }
+  const redis = new Redis(redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } catch {
+    // as above
+  } finally {
+    redis.disconnect();
+  }
+}
