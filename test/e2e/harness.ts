@@ -6,6 +6,17 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '../..');
 const MAIN = join(ROOT, 'dist/apps/server/src/main.js');
 
+let mode: 'monolith' | 'microservices' = 'monolith';
+
+/**
+ * From now on (in this test file), startServer starts microservices mode instead of the monolith: api,
+ * gateway and queue as separate processes over the machine's NATS and Redis, with the api's URL as the
+ * server's. Suites written for the monolith run unchanged against it.
+ */
+export function useMicroservices(): void {
+  mode = 'microservices';
+}
+
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
@@ -18,8 +29,9 @@ export function tempDir(prefix = 'parley-e2e-'): { path: string; remove: () => v
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** Starts the compiled monolith as a real process on a free loopback port. */
+/** Starts the compiled monolith (or, after useMicroservices, the split roles) on free loopback ports. */
 export async function startServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ServerProcess> {
+  if (mode === 'microservices') return startMicroservices(env);
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" (npm test builds first)`);
   const child = spawn(process.execPath, [MAIN], {
     cwd: ROOT,
@@ -151,4 +163,41 @@ export class Client {
     this.token = res.body.token;
     return res.body.user;
   }
+}
+
+/** api, gateway and queue processes sharing one SQLite file, NATS and Redis, under a prefix of their own. */
+async function startMicroservices(env: Record<string, string>): Promise<ServerProcess> {
+  const ms = await import('../integration/microservices/processes');
+  await ms.requireSharedServices();
+  const prefix = ms.uniquePrefix();
+  const shared: Record<string, string> = {
+    ...ms.clusterEnv(prefix, env.PARLEY__DATABASE__SQLITE__PATH ?? ''),
+    ...env,
+  };
+  delete shared.PARLEY__AUTH__ARGON2; // the monolith's password hashing, as the suite expects
+  const started: import('../integration/microservices/processes').RoleProcess[] = [];
+  try {
+    started.push(await ms.startRole('api', { ...shared, PARLEY__INSTANCE__NODE_ID: '1' }));
+    started.push(
+      ...(await Promise.all([
+        ms.startRole('gateway', { ...shared, PARLEY__INSTANCE__NODE_ID: '2' }),
+        ms.startRole('queue', { ...shared, PARLEY__INSTANCE__NODE_ID: '3' }),
+      ])),
+    );
+  } catch (err) {
+    await Promise.all(started.map((p) => p.stop('SIGKILL')));
+    await ms.purgePrefix(prefix);
+    throw err;
+  }
+  const [api] = started;
+  return {
+    url: api.url,
+    child: api.child,
+    output: () => started.map((p) => `--- ${p.role}\n${p.output()}`).join('\n'),
+    stop: async (signal = 'SIGTERM') => {
+      const codes = await Promise.all(started.map((p) => p.stop(signal)));
+      await ms.purgePrefix(prefix);
+      return codes[0];
+    },
+  };
 }

@@ -1,0 +1,143 @@
+import Database from 'better-sqlite3';
+import { type Account, Api, GatewayClient } from './clients';
+import {
+  OwnService,
+  type RoleProcess,
+  clusterEnv,
+  eventually,
+  startRole,
+  stopAllRoles,
+  tempDir,
+  uniquePrefix,
+} from './processes';
+
+jest.setTimeout(120_000);
+
+/**
+ * Redis and NATS dying under a running cluster: these tests start (and kill) their own redis-server and
+ * nats-server on other loopback ports, never the machine's shared ones.
+ */
+describe('microservices mode when Redis or NATS goes down', () => {
+  const dir = tempDir();
+  const prefix = uniquePrefix();
+  const clients: GatewayClient[] = [];
+  const track = (c: GatewayClient) => (clients.push(c), c);
+  let redis: OwnService;
+  let nats: OwnService;
+  let env: Record<string, string>;
+  let api: RoleProcess;
+  let gateway: RoleProcess;
+  let queue: RoleProcess;
+  let a: Api;
+  let owner: Account;
+  let guild: { id: string; general: string };
+
+  const ready = async (p: RoleProcess) => {
+    const res = await fetch(`${p.url}/health/ready`);
+    return { status: res.status, body: (await res.json()) as { checks: Record<string, string> } };
+  };
+
+  beforeAll(async () => {
+    redis = await OwnService.start('redis');
+    nats = await OwnService.start('nats');
+    env = {
+      ...clusterEnv(prefix, `${dir.path}/parley.db`, { redis: redis.url, nats: nats.url }),
+      PARLEY__RATE_LIMITS__ENABLED: 'false',
+    };
+    api = await startRole('api', { ...env, PARLEY__INSTANCE__NODE_ID: '1' });
+    [gateway, queue] = await Promise.all([
+      startRole('gateway', { ...env, PARLEY__INSTANCE__NODE_ID: '2' }),
+      startRole('queue', { ...env, PARLEY__INSTANCE__NODE_ID: '3' }),
+    ]);
+    a = new Api(api.url);
+    owner = await a.register('fault_owner');
+    guild = await a.guild(owner);
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await stopAllRoles();
+    await redis?.remove();
+    await nats?.remove();
+    dir.remove();
+  });
+
+  it('Redis down: not ready, API requests answered 503 at once; Redis back: ready and serving again', async () => {
+    expect((await a.call('GET', '/users/@me', owner.token)).status).toBe(200);
+    await redis.kill();
+
+    await eventually(async () => (await ready(api)).status === 503, 'the api reports not ready');
+    expect((await ready(api)).body.checks.redis).not.toBe('ok');
+    await eventually(async () => (await ready(gateway)).status === 503, 'the gateway reports not ready');
+    const refused = await a.call('GET', '/users/@me', owner.token);
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({
+      code: 50503,
+      message: expect.stringContaining('Redis'),
+      error_id: expect.any(String),
+    });
+    // A new gateway connection is refused rather than started without presence and resume.
+    const early = track(new GatewayClient(gateway.url, owner.token));
+    expect((await early.connectError()).data?.code).toBe(4000);
+
+    await redis.up();
+    await eventually(async () => (await ready(api)).status === 200, 'the api is ready again');
+    await eventually(async () => (await ready(gateway)).status === 200, 'the gateway is ready again');
+    expect((await a.call('GET', '/users/@me', owner.token)).status).toBe(200);
+    const client = track(await GatewayClient.ready(gateway.url, owner.token));
+    const sent = await a.send(owner, guild.general, 'after redis came back');
+    await client.next('MESSAGE_CREATE', (p) => p.d.id === sent.id);
+  });
+
+  it('NATS down: 503s and gateway sessions restarted, no job lost; NATS back: recovers and the job runs', async () => {
+    const client = track(await GatewayClient.ready(gateway.url, owner.token));
+    const channel = await a.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+      name: 'doomed',
+      type: 0,
+    });
+    for (let i = 0; i < 3; i++) await a.send(owner, channel.id, `doomed ${i}`);
+    const count = () => {
+      const db = new Database(`${dir.path}/parley.db`, { readonly: true, fileMustExist: true });
+      try {
+        db.pragma('busy_timeout = 5000');
+        return (
+          db.prepare('SELECT count(*) AS n FROM messages WHERE channel_id = ?').get(BigInt(channel.id)) as {
+            n: number;
+          }
+        ).n;
+      } finally {
+        db.close();
+      }
+    };
+    // The purge job is stored in JetStream while no worker runs.
+    expect(await queue.stop('SIGTERM')).toBe(0);
+    expect((await a.call('DELETE', `/channels/${channel.id}`, owner.token)).status).toBe(200);
+    expect(count()).toBe(3);
+
+    await nats.kill();
+    // The gateway may have missed events: it restarts its sessions instead of keeping a stream with a gap.
+    const close = await client.next('CLOSE');
+    expect(close).toMatchObject({ resumable: false, reconnect: true });
+    await eventually(async () => (await ready(api)).status === 503, 'the api reports not ready');
+    expect((await ready(api)).body.checks.nats).not.toBe('ok');
+    const refused = await a.call('POST', `/channels/${guild.general}/messages`, owner.token, {
+      content: 'x',
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ code: 50503, message: expect.stringContaining('NATS') });
+
+    await nats.up();
+    await eventually(async () => (await ready(api)).status === 200, 'the api is ready again');
+    await eventually(async () => (await ready(gateway)).status === 200, 'the gateway is ready again');
+    const back = track(
+      new GatewayClient(gateway.url, owner.token, { session_id: client.sessionId!, seq: client.lastSeq }),
+    );
+    await back.next('INVALID_SESSION');
+    await back.next('READY');
+    const sent = await a.send(owner, guild.general, 'after nats came back');
+    await back.next('MESSAGE_CREATE', (p) => p.d.id === sent.id);
+
+    queue = await startRole('queue', { ...env, PARLEY__INSTANCE__NODE_ID: '3' });
+    await eventually(() => Promise.resolve(count() === 0), 'the purge job stored before the outage ran');
+  });
+});
