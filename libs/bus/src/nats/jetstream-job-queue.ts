@@ -1,4 +1,5 @@
-import { ServiceUnavailableError, type SnowflakeGenerator } from '@parley/common';
+import { randomUUID } from 'node:crypto';
+import { ServiceUnavailableError } from '@parley/common';
 import type { ParleyConfig } from '@parley/config';
 import type { AppLogger, Metrics } from '@parley/observability';
 import {
@@ -53,7 +54,6 @@ export class JetStreamJobQueue implements JobQueue {
   constructor(
     private readonly link: NatsLink,
     private readonly config: ParleyConfig,
-    private readonly ids: SnowflakeGenerator,
     private readonly log: AppLogger,
     private readonly metrics: Metrics,
     private readonly options: JetStreamJobQueueOptions,
@@ -113,7 +113,8 @@ export class JetStreamJobQueue implements JobQueue {
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
-    const id = this.ids.next();
+    // Random, not a snowflake: two api processes misconfigured with one node id must not dedupe each other's jobs.
+    const id = randomUUID();
     try {
       // Stored (and replicated) when this resolves; msgID makes a retried publish a no-op on the server.
       await this.js.publish(this.subject(name), JSON.stringify(payload), { msgID: id });

@@ -9,7 +9,7 @@ import {
   Optional,
 } from '@nestjs/common';
 import { EVENT_BUS, JOB_QUEUE, JetStreamJobQueue, NatsEventBus, NatsLink, NatsRpc } from '@parley/bus';
-import { ServiceUnavailableError, SnowflakeGenerator } from '@parley/common';
+import { ServiceUnavailableError } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger, Metrics, Readiness } from '@parley/observability';
 import { GATEWAY_CLUSTER } from '@parley/realtime';
@@ -101,15 +101,9 @@ export class MicroservicesModule
         },
         {
           provide: JetStreamJobQueue,
-          inject: [NatsLink, PARLEY_CONFIG, SnowflakeGenerator, AppLogger, Metrics],
-          useFactory: async (
-            link: NatsLink,
-            config: ParleyConfig,
-            ids: SnowflakeGenerator,
-            log: AppLogger,
-            metrics: Metrics,
-          ) => {
-            const queue = new JetStreamJobQueue(link, config, ids, log, metrics, {
+          inject: [NatsLink, PARLEY_CONFIG, AppLogger, Metrics],
+          useFactory: async (link: NatsLink, config: ParleyConfig, log: AppLogger, metrics: Metrics) => {
+            const queue = new JetStreamJobQueue(link, config, log, metrics, {
               consume: needs.consumeJobs,
             });
             await queue.init();
