@@ -75,6 +75,24 @@ export interface AttachmentRef {
   height: number | null;
 }
 
+/**
+ * An uploaded file. Unattached (`messageId` null) until a message of the same channel by the same
+ * uploader claims it; from then on it lives and dies with that message. The file itself is in the
+ * media file store under a key derived from channel and id.
+ */
+export interface AttachmentRecord {
+  id: string;
+  channelId: string;
+  uploaderId: string;
+  messageId: string | null;
+  filename: string;
+  size: number;
+  contentType: string; // sniffed from the bytes, never the client's word
+  width: number | null;
+  height: number | null;
+  createdAt: number;
+}
+
 export interface MessageRecord {
   id: string;
   channelId: string;

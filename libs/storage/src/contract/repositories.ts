@@ -1,4 +1,5 @@
 import type {
+  AttachmentRecord,
   BanRecord,
   ChannelRecord,
   GuildRecord,
@@ -166,6 +167,21 @@ export interface BanRepository {
   delete(guildId: string, userId: string): Promise<void>;
 }
 
+export interface AttachmentRepository {
+  create(attachment: AttachmentRecord): Promise<void>;
+  find(id: string): Promise<AttachmentRecord | null>;
+  /**
+   * Claims an attachment for a message, atomically and only if it is still unattached, in
+   * `channelId` and uploaded by `uploaderId`. False when any of that does not hold (or it is gone).
+   */
+  attach(id: string, claim: { channelId: string; uploaderId: string; messageId: string }): Promise<boolean>;
+  /** Undoes `attach` for that message only (its message write failed). */
+  detach(id: string, messageId: string): Promise<void>;
+  /** A channel's attachments, attached or not, ascending by id: for cleanup after the channel goes. */
+  listByChannel(channelId: string, page: Page): Promise<AttachmentRecord[]>;
+  delete(ids: readonly string[]): Promise<void>;
+}
+
 export interface Storage {
   readonly backend: 'sqlite' | 'cassandra';
   readonly users: UserRepository;
@@ -180,6 +196,7 @@ export interface Storage {
   readonly readStates: ReadStateRepository;
   readonly invites: InviteRepository;
   readonly bans: BanRepository;
+  readonly attachments: AttachmentRepository;
   readonly jobs: JobStore;
   /** Applies pending schema migrations; returns the names applied. */
   migrate(): Promise<string[]>;

@@ -4,6 +4,7 @@ import { settle } from './errors';
 import { HOT_QUERIES, type HotQueryName, type HotReader } from './hot-queries';
 import { defaultMigrationsDir, migrate } from './migrator';
 import { ReaderPool, WriterReader } from './reader-pool';
+import { SqliteAttachmentRepository } from './repositories/attachment.repository';
 import { SqliteBanRepository } from './repositories/ban.repository';
 import { SqliteChannelRepository } from './repositories/channel.repository';
 import { SqliteDmRepository } from './repositories/dm.repository';
@@ -36,6 +37,7 @@ export class SqliteStorage implements Storage {
   readonly readStates: SqliteReadStateRepository;
   readonly invites: SqliteInviteRepository;
   readonly bans: SqliteBanRepository;
+  readonly attachments: SqliteAttachmentRepository;
   readonly jobs: SqliteJobStore;
 
   private readonly db: SqliteDb;
@@ -72,6 +74,7 @@ export class SqliteStorage implements Storage {
     this.readStates = new SqliteReadStateRepository(this.db);
     this.invites = new SqliteInviteRepository(this.db);
     this.bans = new SqliteBanRepository(this.db);
+    this.attachments = new SqliteAttachmentRepository(this.db);
     this.jobs = new SqliteJobStore(this.db);
   }
 

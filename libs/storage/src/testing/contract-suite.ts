@@ -1,6 +1,7 @@
 import { PARLEY_EPOCH, SnowflakeGenerator, compareSnowflakes } from '@parley/common';
 import {
   UniqueViolation,
+  type AttachmentRecord,
   type ChannelRecord,
   type GuildRecord,
   type MemberRecord,
@@ -886,6 +887,75 @@ export function describeStorageContract(
         await storage.bans.delete(guildId, all[0]);
         expect(await storage.bans.find(guildId, all[0])).toBeNull();
         expect(await storage.bans.list(guildId, { limit: 10 })).toHaveLength(2);
+      });
+    });
+
+    describe('attachments', () => {
+      const attachment = (channelId: string, uploaderId: string, overrides: Partial<AttachmentRecord> = {}) =>
+        ({
+          id: id(),
+          channelId,
+          uploaderId,
+          messageId: null,
+          filename: 'cat picture.png',
+          size: 1234,
+          contentType: 'image/png',
+          width: 640,
+          height: 480,
+          createdAt: now,
+          ...overrides,
+        }) satisfies AttachmentRecord;
+
+      it('stores, finds and idempotently re-creates an attachment', async () => {
+        const a = attachment(id(), id(), { width: null, height: null, contentType: 'application/pdf' });
+        await storage.attachments.create(a);
+        await storage.attachments.create(a);
+        expect(await storage.attachments.find(a.id)).toEqual(a);
+        expect(await storage.attachments.find(id())).toBeNull();
+      });
+
+      it('attaches only an unattached upload of the same channel and uploader, once', async () => {
+        const [channelId, uploaderId, messageId, otherMessage] = ids(4);
+        const a = attachment(channelId, uploaderId);
+        await storage.attachments.create(a);
+        const claim = { channelId, uploaderId, messageId };
+        expect(await storage.attachments.attach(a.id, { ...claim, channelId: id() })).toBe(false);
+        expect(await storage.attachments.attach(a.id, { ...claim, uploaderId: id() })).toBe(false);
+        expect(await storage.attachments.attach(id(), claim)).toBe(false);
+        expect(await storage.attachments.find(a.id)).toMatchObject({ messageId: null });
+
+        const racing = await Promise.all([
+          storage.attachments.attach(a.id, claim),
+          storage.attachments.attach(a.id, { ...claim, messageId: otherMessage }),
+        ]);
+        expect(racing.filter(Boolean)).toHaveLength(1);
+        const winner = racing[0] ? messageId : otherMessage;
+        expect(await storage.attachments.find(a.id)).toMatchObject({ messageId: winner });
+
+        // Only the claiming message can release it.
+        const loser = winner === messageId ? otherMessage : messageId;
+        await storage.attachments.detach(a.id, loser);
+        expect(await storage.attachments.find(a.id)).toMatchObject({ messageId: winner });
+        await storage.attachments.detach(a.id, winner);
+        expect(await storage.attachments.find(a.id)).toMatchObject({ messageId: null });
+        expect(await storage.attachments.attach(a.id, claim)).toBe(true);
+      });
+
+      it('lists a channel in id order by pages and deletes by ids', async () => {
+        const [channelId, uploaderId] = ids(2);
+        const early1 = attachment(channelId, uploaderId, { id: early.next() });
+        const all = [early1, ...Array.from({ length: 4 }, () => attachment(channelId, uploaderId))];
+        await storage.attachments.create(attachment(id(), uploaderId)); // another channel
+        for (const a of [...all].reverse()) await storage.attachments.create(a);
+        const first = await storage.attachments.listByChannel(channelId, { limit: 3 });
+        expect(first.map((a) => a.id)).toEqual(sorted(all.map((a) => a.id)).slice(0, 3));
+        const rest = await storage.attachments.listByChannel(channelId, { limit: 3, after: first[2].id });
+        expect([...first, ...rest].map((a) => a.id)).toEqual(sorted(all.map((a) => a.id)));
+
+        await storage.attachments.delete(all.slice(0, 2).map((a) => a.id));
+        await storage.attachments.delete([]);
+        expect(await storage.attachments.find(all[0].id)).toBeNull();
+        expect(await storage.attachments.listByChannel(channelId, { limit: 10 })).toHaveLength(3);
       });
     });
 
