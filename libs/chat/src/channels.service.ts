@@ -126,6 +126,7 @@ export class ChannelService {
     );
     if (!guild) throw new ForbiddenError('DM channels cannot be deleted');
     await this.jobs.enqueue('channel.purge_messages', { channel_id: channelId });
+    await this.jobs.enqueue('media.purge_channels', { guild_id: null, channel_ids: [channelId] });
     if (channel.type === ChannelType.CATEGORY) {
       // Children of a deleted category become top-level, as in Discord.
       for (const child of await this.storage.channels.listByGuild(guild.guild.id)) {

@@ -269,9 +269,6 @@ export class ChannelsController {
     @Param('channel_id') channelId: string,
     @ValidBody(s.messageCreateBody) body: In<typeof s.messageCreateBody>,
   ): Promise<MessageDto> {
-    if (body.attachment_ids && body.attachment_ids.length > 0) {
-      throw new BadRequestError('Attachments are not available on this instance yet', 50035);
-    }
     return this.messages.create(channelId, c.userId, body);
   }
 

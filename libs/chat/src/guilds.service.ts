@@ -142,6 +142,10 @@ export class GuildService {
       guild_id: guildId,
       channel_ids: channels.map((c) => c.id),
     });
+    await this.jobs.enqueue('media.purge_channels', {
+      guild_id: guildId,
+      channel_ids: channels.map((c) => c.id),
+    });
     await this.storage.guilds.delete(guildId);
     this.bus.publish({
       type: 'GUILD_DELETE',

@@ -1,5 +1,6 @@
 export * from './access.service';
 export * from './serializers';
+export * from './attachment-urls';
 export * from './users.directory';
 export * from './guilds.service';
 export * from './channels.service';

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   BadRequestError,
   ForbiddenError,
@@ -11,9 +11,21 @@ import {
   isSnowflake,
   unknown,
 } from '@parley/common';
-import { EVENT_BUS, type EventBus, type EventScope } from '@parley/bus';
-import { type ChannelRecord, type MessageRecord, STORAGE, type Storage } from '@parley/storage';
+import { EVENT_BUS, type EventBus, type EventScope, JOB_QUEUE, type JobQueue } from '@parley/bus';
+import {
+  type AttachmentRef,
+  type ChannelRecord,
+  type MessageRecord,
+  STORAGE,
+  type Storage,
+} from '@parley/storage';
 import { AccessService, type ChannelAccess } from './access.service';
+import {
+  type AttachmentUrl,
+  MEDIA_PATH_SIGNER,
+  type MediaPathSigner,
+  attachmentUrls,
+} from './attachment-urls';
 import { toMessage, toReactions } from './serializers';
 import { UserDirectory } from './users.directory';
 
@@ -39,10 +51,13 @@ export class MessageService {
     private readonly ids: SnowflakeGenerator,
     private readonly access: AccessService,
     private readonly users: UserDirectory,
+    @Inject(JOB_QUEUE) private readonly jobs: JobQueue,
+    @Optional() @Inject(MEDIA_PATH_SIGNER) private readonly signer?: MediaPathSigner,
   ) {}
 
   async history(channelId: string, userId: string, query: HistoryQuery): Promise<MessageDto[]> {
-    const { channel } = await this.access.requireChannel(channelId, userId, Permission.READ_MESSAGE_HISTORY);
+    const access = await this.access.requireChannel(channelId, userId, Permission.READ_MESSAGE_HISTORY);
+    const { channel } = access;
     const repo = this.storage.messages;
     const messages = query.before
       ? await repo.listBefore(channel.id, query.before, query.limit)
@@ -51,37 +66,42 @@ export class MessageService {
         : query.around
           ? await repo.listAround(channel.id, query.around, query.limit)
           : await repo.listLatest(channel.id, query.limit);
-    return this.render(channel.id, messages, userId);
+    return this.render(channel.id, messages, userId, this.urls(access));
   }
 
   async get(channelId: string, userId: string, messageId: string): Promise<MessageDto> {
-    const { channel } = await this.access.requireChannel(channelId, userId, Permission.READ_MESSAGE_HISTORY);
-    const message = await this.find(channel.id, messageId);
-    const [dto] = await this.render(channel.id, [message], userId);
+    const access = await this.access.requireChannel(channelId, userId, Permission.READ_MESSAGE_HISTORY);
+    const message = await this.find(access.channel.id, messageId);
+    const [dto] = await this.render(access.channel.id, [message], userId, this.urls(access));
     return dto;
   }
 
   async create(
     channelId: string,
     userId: string,
-    input: { content?: string; nonce?: string },
+    input: { content?: string; nonce?: string; attachment_ids?: string[] },
   ): Promise<MessageDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.SEND_MESSAGES);
     const content = input.content ?? '';
-    if (content.trim().length === 0) {
+    const attachmentIds = [...new Set(input.attachment_ids ?? [])];
+    if (attachmentIds.length > 0 && !PermissionCalculator.has(access.permissions, Permission.ATTACH_FILES))
+      throw new ForbiddenError();
+    if (content.trim().length === 0 && attachmentIds.length === 0) {
       const err = new BadRequestError('Cannot send an empty message', 50006);
       err.errors = { content: [{ code: 'BASE_TYPE_REQUIRED', message: 'Content must not be empty' }] };
       throw err;
     }
     const { mentions, mentionEveryone } = this.parseMentions(access, content);
+    const id = this.ids.next();
+    const attachments = await this.claimAttachments(access, userId, id, attachmentIds);
     const message: MessageRecord = {
-      id: this.ids.next(),
+      id,
       channelId: access.channel.id,
       guildId: access.channel.guildId,
       authorId: userId,
       content,
       editedAt: null,
-      attachments: [],
+      attachments,
       mentions,
       mentionEveryone,
       pinned: false,
@@ -91,13 +111,17 @@ export class MessageService {
     // The author and mentioned users are read while the write is in flight: no read-before-write.
     const [users] = await Promise.all([
       this.users.many([userId, ...mentions]),
-      this.storage.messages.create(message),
+      this.storage.messages.create(message).catch(async (err: unknown) => {
+        // Give the uploads back so the client can retry with the same attachment ids.
+        for (const a of attachments) await this.storage.attachments.detach(a.id, id).catch(() => undefined);
+        throw err;
+      }),
     ]);
     const known = message.mentions.filter((id) => users.has(id) && id !== userId);
     if (known.length !== message.mentions.length)
       message.mentions = message.mentions.filter((id) => users.has(id));
     if (known.length > 0) await this.storage.readStates.incrementMentions(message.channelId, known);
-    const dto = toMessage(message, users);
+    const dto = toMessage(message, users, undefined, this.urls(access));
     this.bus.publish({ type: 'MESSAGE_CREATE', scope: channelScope(access.channel), data: dto });
     return dto;
   }
@@ -116,7 +140,7 @@ export class MessageService {
       mentionEveryone,
     });
     const updated: MessageRecord = { ...message, content, editedAt, mentions, mentionEveryone };
-    const [dto] = await this.render(access.channel.id, [updated], userId);
+    const [dto] = await this.render(access.channel.id, [updated], userId, this.urls(access));
     this.bus.publish({
       type: 'MESSAGE_UPDATE',
       scope: channelScope(access.channel),
@@ -133,6 +157,13 @@ export class MessageService {
       !PermissionCalculator.has(access.permissions, Permission.MANAGE_MESSAGES)
     ) {
       throw new ForbiddenError();
+    }
+    // Queued before the delete: if the process dies in between, the files still go.
+    if (message.attachments.length > 0) {
+      await this.jobs.enqueue('media.delete_attachments', {
+        channel_id: access.channel.id,
+        attachment_ids: message.attachments.map((a) => a.id),
+      });
     }
     await this.storage.messages.delete(access.channel.id, messageId);
     await this.storage.reactions.deleteForMessage(access.channel.id, messageId);
@@ -248,10 +279,63 @@ export class MessageService {
     return message;
   }
 
+  private urls(access: ChannelAccess): AttachmentUrl {
+    return attachmentUrls(access.channel, access.guild?.roles ?? null, this.signer ?? null);
+  }
+
+  /**
+   * Claims the caller's unattached uploads of this channel for the new message; any id that is
+   * unknown, someone else's, from another channel or already used fails the whole message with 400.
+   */
+  private async claimAttachments(
+    access: ChannelAccess,
+    userId: string,
+    messageId: string,
+    ids: string[],
+  ): Promise<AttachmentRef[]> {
+    const refs: AttachmentRef[] = [];
+    const claim = { channelId: access.channel.id, uploaderId: userId, messageId };
+    try {
+      for (const [index, id] of ids.entries()) {
+        const record = await this.storage.attachments.find(id);
+        if (
+          !record ||
+          record.channelId !== claim.channelId ||
+          record.uploaderId !== userId ||
+          !(await this.storage.attachments.attach(id, claim))
+        ) {
+          const err = new BadRequestError('Invalid attachment', 50035);
+          err.errors = {
+            [`attachment_ids.${index}`]: [
+              {
+                code: 'ATTACHMENT_INVALID',
+                message: 'Not an unused upload of yours in this channel',
+              },
+            ],
+          };
+          throw err;
+        }
+        refs.push({
+          id: record.id,
+          filename: record.filename,
+          size: record.size,
+          contentType: record.contentType,
+          width: record.width,
+          height: record.height,
+        });
+      }
+    } catch (err) {
+      for (const ref of refs) await this.storage.attachments.detach(ref.id, messageId);
+      throw err;
+    }
+    return refs;
+  }
+
   private async render(
     channelId: string,
     messages: MessageRecord[],
     viewerId: string,
+    url: AttachmentUrl,
   ): Promise<MessageDto[]> {
     if (messages.length === 0) return [];
     const ids = new Set<string>();
@@ -268,7 +352,7 @@ export class MessageService {
       ),
     ]);
     const reactions = toReactions(counts);
-    return messages.map((m) => toMessage(m, users, reactions.get(m.id)));
+    return messages.map((m) => toMessage(m, users, reactions.get(m.id), url));
   }
 
   private parseMentions(

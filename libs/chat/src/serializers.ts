@@ -22,6 +22,7 @@ import type {
   ReactionCount,
   RoleRecord,
 } from '@parley/storage';
+import { type AttachmentUrl, attachmentPath } from './attachment-urls';
 
 export function toGuild(guild: GuildRecord): GuildDto {
   return {
@@ -112,6 +113,7 @@ export function toMessage(
   message: MessageRecord,
   users: ReadonlyMap<string, PublicUser>,
   reactions?: ReactionDto[],
+  url: AttachmentUrl = attachmentPath,
 ): MessageDto {
   const dto: MessageDto = {
     id: message.id,
@@ -132,7 +134,7 @@ export function toMessage(
       content_type: a.contentType,
       ...(a.width !== null ? { width: a.width } : {}),
       ...(a.height !== null ? { height: a.height } : {}),
-      url: `/media/attachments/${message.channelId}/${a.id}/${encodeURIComponent(a.filename)}`,
+      url: url(message.channelId, a),
     })),
     mentions: message.mentions.flatMap((id) => {
       const user = users.get(id);

@@ -111,6 +111,23 @@ export const configSchema = z
         presigned_url_base: z.string(),
       }),
     }),
+    media: z.strictObject({
+      // HMAC key for signed media URLs; empty = a random key per process (the media roles refuse to
+      // start that way in microservices mode, where api signs what media-proxy verifies).
+      signing_secret: z.string(),
+      signed_url_ttl: positive(),
+      upload_url_ttl: positive(),
+      max_image_dimension: z.number().int().min(16).max(16_384),
+      max_input_pixels: positive(),
+      max_avatar_size: positive(),
+      cache_max_age_seconds: z.number().int().nonnegative(),
+      external: z.strictObject({
+        enabled: z.boolean(),
+        max_size: positive(),
+        timeout: positive(),
+        max_redirects: z.number().int().min(0).max(10),
+      }),
+    }),
     voice: z.strictObject({
       livekit: z.strictObject({ url: z.string(), api_key: z.string(), api_secret: z.string() }),
     }),

@@ -9,7 +9,15 @@ import {
   MeController,
 } from '@parley/chat';
 import type { ParleyConfig } from '@parley/config';
+import {
+  AttachmentsController,
+  MediaApiModule,
+  MediaJobsModule,
+  MediaProxyModule,
+  ProfileImagesController,
+} from '@parley/media';
 import { RealtimeModule } from '@parley/realtime';
+import { VoiceController, VoiceModule } from '@parley/voice';
 import { CoreModule } from './core.module';
 import { buildOpenApi, openApiController } from './openapi';
 
@@ -27,10 +35,23 @@ export class ServerModule {
       GuildsController,
       ChannelsController,
       InvitesController,
+      AttachmentsController,
+      ProfileImagesController,
+      VoiceController,
     ];
     return {
       module: ServerModule,
-      imports: [CoreModule.forRoot(config), BusModule, AuthModule, ChatModule, RealtimeModule],
+      imports: [
+        CoreModule.forRoot(config),
+        BusModule,
+        AuthModule,
+        ChatModule,
+        RealtimeModule,
+        MediaApiModule,
+        MediaProxyModule,
+        MediaJobsModule,
+        VoiceModule,
+      ],
       controllers: [openApiController(() => (document ??= buildOpenApi(api, VERSION)))],
     };
   }

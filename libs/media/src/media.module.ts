@@ -1,0 +1,117 @@
+import multipart from '@fastify/multipart';
+import {
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { AuthModule } from '@parley/auth';
+import { ChatModule } from '@parley/chat';
+import { MEDIA_PATH_SIGNER } from '@parley/chat';
+import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
+import { Readiness } from '@parley/observability';
+import type { FastifyInstance } from 'fastify';
+import { AttachmentService } from './attachments.service';
+import { LocalFileStore } from './drivers/local-file-store';
+import { S3FileStore } from './drivers/s3-file-store';
+import { FILE_STORE, type FileStore } from './file-store';
+import { AttachmentsController, MediaProxyController, ProfileImagesController } from './media.controllers';
+import { MediaJobs } from './media.jobs';
+import { MediaProxyService } from './media-proxy.service';
+import { ProfileImageService } from './profile-images.service';
+import { MediaUrlSigner } from './url-signer';
+
+/** The configured file store driver; an unknown driver name stops the boot (the schema refuses it first). */
+export function createFileStore(config: ParleyConfig): FileStore {
+  const driver = config.storage.driver;
+  switch (driver) {
+    case 'local':
+      return new LocalFileStore(config.storage.local.path);
+    case 's3':
+      return new S3FileStore(config.storage.s3);
+  }
+}
+
+/** What every media-handling process shares: the file store and the URL signer. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: FILE_STORE,
+      inject: [PARLEY_CONFIG, Readiness],
+      useFactory: (config: ParleyConfig, readiness: Readiness) => {
+        const store = createFileStore(config);
+        readiness.register(`files:${store.driver}`, () => store.ping());
+        return store;
+      },
+    },
+    {
+      provide: MediaUrlSigner,
+      inject: [PARLEY_CONFIG],
+      useFactory: (config: ParleyConfig) => {
+        // api signs what media-proxy verifies: separate processes need one shared key.
+        if (config.instance.deployment_mode === 'microservices' && config.media.signing_secret.length < 32)
+          throw new Error(
+            'media.signing_secret must be at least 32 characters, the same in every process, in microservices mode',
+          );
+        return new MediaUrlSigner(config.media.signing_secret, config.media.signed_url_ttl);
+      },
+    },
+    // Lets chat sign the attachment URLs it puts in messages without importing this library.
+    { provide: MEDIA_PATH_SIGNER, useExisting: MediaUrlSigner },
+  ],
+  exports: [FILE_STORE, MediaUrlSigner, MEDIA_PATH_SIGNER],
+})
+export class MediaCoreModule implements OnApplicationShutdown {
+  constructor(@Inject(FILE_STORE) private readonly files: FileStore) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.files.close();
+  }
+}
+
+const MULTIPART_REGISTERED = Symbol.for('parley.multipart');
+
+/** Registers @fastify/multipart once per Fastify instance, before routes are served. */
+@Injectable()
+export class MultipartSupport implements OnModuleInit {
+  constructor(private readonly host: HttpAdapterHost) {}
+
+  onModuleInit(): void {
+    const fastify = this.host.httpAdapter?.getInstance<FastifyInstance & { [MULTIPART_REGISTERED]?: true }>();
+    if (!fastify || fastify[MULTIPART_REGISTERED]) return;
+    fastify[MULTIPART_REGISTERED] = true;
+    // Queued, not awaited: avvio loads it at startup in registration order, like any plugin registered
+    // before listen. Per-request limits are set where a file is read (attachment vs avatar sizes).
+    void fastify.register(multipart, { throwFileSizeLimit: true });
+  }
+}
+
+/** api role: uploads, presigned direct uploads, avatars and guild icons. */
+@Module({
+  imports: [MediaCoreModule, AuthModule, ChatModule],
+  controllers: [AttachmentsController, ProfileImagesController],
+  providers: [AttachmentService, ProfileImageService, MultipartSupport],
+})
+export class MediaApiModule {}
+
+/**
+ * media-proxy role: `/media/...` only. Needs config, storage and logs (CoreModule) and nothing of
+ * the api: compose it alone into a process, or next to the api in the monolith.
+ */
+@Module({
+  imports: [MediaCoreModule],
+  controllers: [MediaProxyController],
+  providers: [MediaProxyService],
+})
+export class MediaProxyModule {}
+
+/** queue role: deletes the files of deleted messages, channels and guilds, and replaced avatars. */
+@Module({
+  imports: [MediaCoreModule],
+  providers: [MediaJobs],
+})
+export class MediaJobsModule {}

@@ -1,0 +1,3 @@
+export * from './voice.service';
+export * from './voice.controller';
+export * from './voice.module';
