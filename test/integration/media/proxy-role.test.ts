@@ -124,6 +124,17 @@ describe('MediaProxyModule on its own', () => {
     expect(signed.rawPayload.equals(png)).toBe(true);
   });
 
+  it('answers HEAD with the headers and no body', async () => {
+    const res = await http.inject({
+      method: 'HEAD',
+      url: `/media/attachments/${openId}/2000000000000000001/pic.png`,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-length']).toBe(String(png.length));
+    expect(res.headers.etag).toMatch(/^".+"$/);
+    expect(res.rawPayload).toHaveLength(0);
+  });
+
   it('has no api routes', async () => {
     const res = await http.inject({ method: 'POST', url: '/api/v1/auth/login', payload: {} });
     expect(res.statusCode).toBe(404);
