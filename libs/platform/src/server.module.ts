@@ -17,6 +17,7 @@ import {
   ProfileImagesController,
 } from '@parley/media';
 import { RealtimeModule } from '@parley/realtime';
+import { WebClientModule } from '@parley/web';
 import { VoiceController, VoiceModule } from '@parley/voice';
 import { CoreModule } from './core.module';
 import { buildOpenApi, openApiController } from './openapi';
@@ -51,6 +52,7 @@ export class ServerModule {
         MediaProxyModule,
         MediaJobsModule,
         VoiceModule,
+        WebClientModule,
       ],
       controllers: [openApiController(() => (document ??= buildOpenApi(api, VERSION)))],
     };

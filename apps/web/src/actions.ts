@@ -1,0 +1,286 @@
+import type { ChannelDto, GuildFullDto, MemberDto, MessageDto, SelfUser } from '@parley/common/protocol';
+import { Api, ApiError, type AuthReply } from './api';
+import { GatewayClient } from './gateway';
+import { navigate } from './router';
+import {
+  addGuild,
+  addPending,
+  applyDispatch,
+  confirmSent,
+  dropPending,
+  expireTyping,
+  findChannel,
+  getState,
+  historyFailed,
+  historyLoaded,
+  markRead,
+  reactLocally,
+  resetState,
+  setMembers,
+  setPendingState,
+  startLoading,
+  update,
+  type PresenceStatus,
+} from './store';
+import { encodeMentions, makeNonce, newerThan } from './text';
+
+const TOKEN_KEY = 'parley.token';
+const PAGE = 50;
+
+export const api = new Api(localStorage.getItem(TOKEN_KEY));
+let gateway: GatewayClient | null = null;
+let typingTimer: ReturnType<typeof setInterval> | null = null;
+
+export function signedIn(): boolean {
+  return api.token !== null;
+}
+
+/** Opens the gateway for the stored token (page load, or right after logging in). */
+export function connect(): void {
+  if (!api.token || gateway) return;
+  gateway = new GatewayClient(api.token, {
+    dispatch: (type, d) => update((s) => applyDispatch(s, type, d)),
+    state: (connection) => update((s) => (s.connection === connection ? s : { ...s, connection })),
+    unauthorized: () => void signOut(false),
+  });
+  gateway.start();
+  typingTimer ??= setInterval(() => update((s) => expireTyping(s, Date.now())), 1000);
+}
+
+export function reconnect(): void {
+  gateway?.reconnect();
+}
+
+function signedInWith(reply: AuthReply): SelfUser {
+  localStorage.setItem(TOKEN_KEY, reply.token);
+  api.token = reply.token;
+  update((s) => ({ ...s, me: reply.user }));
+  connect();
+  return reply.user;
+}
+
+export async function logIn(login: string, password: string): Promise<SelfUser> {
+  return signedInWith(await new Api().login(login, password));
+}
+
+export async function register(username: string, email: string, password: string): Promise<SelfUser> {
+  return signedInWith(await new Api().register(username, email, password));
+}
+
+/** Logs out (revoking the token unless the server already did) and forgets everything local. */
+export async function signOut(revoke = true): Promise<void> {
+  gateway?.stop();
+  gateway = null;
+  if (typingTimer) clearInterval(typingTimer);
+  typingTimer = null;
+  if (revoke) await api.logout().catch(() => undefined);
+  api.token = null;
+  localStorage.removeItem(TOKEN_KEY);
+  resetState();
+  navigate('/login');
+}
+
+export async function setStatus(status: Exclude<PresenceStatus, 'offline'>): Promise<void> {
+  await gateway?.setStatus(status);
+}
+
+// --- history ---------------------------------------------------------------------------------
+
+export async function loadLatest(channelId: string): Promise<void> {
+  const cm = getState().messages[channelId];
+  if (cm?.loading) return;
+  update((s) => startLoading(s, channelId));
+  try {
+    const page = await api.history(channelId, PAGE);
+    update((s) => historyLoaded(s, channelId, page, PAGE, false));
+  } catch (err) {
+    update((s) => historyFailed(s, channelId, err instanceof ApiError ? err.message : String(err)));
+  }
+}
+
+export async function loadOlder(channelId: string): Promise<void> {
+  const cm = getState().messages[channelId];
+  if (!cm || cm.loading || !cm.hasMore || !cm.loaded) return;
+  const oldest = cm.items.find((m) => !m.pending);
+  if (!oldest) return;
+  update((s) => startLoading(s, channelId));
+  try {
+    const page = await api.history(channelId, PAGE, oldest.id);
+    update((s) => historyLoaded(s, channelId, page, PAGE, true));
+  } catch (err) {
+    update((s) => historyFailed(s, channelId, err instanceof ApiError ? err.message : String(err)));
+  }
+}
+
+// --- sending -----------------------------------------------------------------------------------
+
+function mentionables(channelId: string) {
+  const s = getState();
+  const channel = findChannel(s, channelId);
+  if (!channel) return [];
+  if (!channel.guild_id) return channel.recipients ?? [];
+  return Object.values(s.members[channel.guild_id] ?? {}).map((m) => m.user);
+}
+
+/** Shows the message at once, then reconciles it with the server's copy by `nonce`. */
+export function sendMessage(channelId: string, text: string): void {
+  const s = getState();
+  const me = s.me;
+  if (!me) return;
+  const content = encodeMentions(text, mentionables(channelId));
+  const nonce = makeNonce();
+  const channel = findChannel(s, channelId);
+  update((st) =>
+    addPending(st, {
+      id: `pending-${nonce}`,
+      channel_id: channelId,
+      guild_id: channel?.guild_id,
+      author: { id: me.id, username: me.username, display_name: me.display_name, avatar: me.avatar },
+      content,
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      attachments: [],
+      mentions: [],
+      mention_everyone: false,
+      nonce,
+      pinned: false,
+      type: 0,
+      pending: 'sending',
+    }),
+  );
+  void deliver(channelId, content, nonce);
+}
+
+async function deliver(channelId: string, content: string, nonce: string): Promise<void> {
+  try {
+    const message = await api.send(channelId, content, nonce);
+    update((s) => confirmSent(s, { ...message, nonce: message.nonce ?? nonce }));
+  } catch (err) {
+    const why = err instanceof ApiError ? err.message : 'Could not send';
+    update((s) => setPendingState(s, channelId, nonce, why));
+  }
+}
+
+export function retrySend(channelId: string, nonce: string): void {
+  const m = getState().messages[channelId]?.items.find((x) => x.pending && x.nonce === nonce);
+  if (!m) return;
+  update((s) => setPendingState(s, channelId, nonce, null));
+  void deliver(channelId, m.content, nonce);
+}
+
+export function discardFailed(channelId: string, nonce: string): void {
+  update((s) => dropPending(s, channelId, nonce));
+}
+
+export async function editMessage(m: MessageDto, content: string): Promise<void> {
+  const edited = await api.edit(m.channel_id, m.id, encodeMentions(content, mentionables(m.channel_id)));
+  update((s) => applyDispatch(s, 'MESSAGE_UPDATE', edited));
+}
+
+export async function deleteMessage(m: MessageDto): Promise<void> {
+  await api.deleteMessage(m.channel_id, m.id);
+  update((s) => applyDispatch(s, 'MESSAGE_DELETE', { id: m.id, channel_id: m.channel_id }));
+}
+
+export async function toggleReaction(m: MessageDto, emoji: string, on: boolean): Promise<void> {
+  update((s) => reactLocally(s, m.channel_id, m.id, emoji, on));
+  try {
+    await api.react(m.channel_id, m.id, emoji, on);
+  } catch (err) {
+    update((s) => reactLocally(s, m.channel_id, m.id, emoji, !on));
+    throw err;
+  }
+}
+
+const lastTyping = new Map<string, number>();
+/** Tells others we are typing; renewals closer than 5 s change nothing on the server, so skip them. */
+export function typing(channelId: string): void {
+  const now = Date.now();
+  if (now - (lastTyping.get(channelId) ?? 0) < 6000) return;
+  lastTyping.set(channelId, now);
+  api.typing(channelId).catch(() => lastTyping.delete(channelId));
+}
+
+export function stoppedTyping(channelId: string): void {
+  lastTyping.delete(channelId);
+}
+
+const acking = new Map<string, ReturnType<typeof setTimeout>>();
+/** Marks the channel read up to its newest message (debounced: a busy channel acks once in a while). */
+export function ackLatest(channelId: string): void {
+  const s = getState();
+  const items = s.messages[channelId]?.items ?? [];
+  let latest: string | null = null;
+  for (let i = items.length - 1; i >= 0; i--) {
+    if (!items[i].pending) {
+      latest = items[i].id;
+      break;
+    }
+  }
+  const channel = findChannel(s, channelId);
+  if (channel?.last_message_id && newerThan(channel.last_message_id, latest))
+    latest = channel.last_message_id;
+  if (!latest) return;
+  const rs = s.readStates[channelId];
+  if (rs && !newerThan(latest, rs.last_message_id) && rs.mention_count === 0) return;
+  const id = latest;
+  update((st) => markRead(st, channelId, id));
+  if (acking.has(channelId)) clearTimeout(acking.get(channelId));
+  acking.set(
+    channelId,
+    setTimeout(() => {
+      acking.delete(channelId);
+      api.ack(channelId, id).catch(() => undefined);
+    }, 400),
+  );
+}
+
+// --- guilds, members, DMs -----------------------------------------------------------------------
+
+const loadingMembers = new Set<string>();
+export async function loadMembers(guildId: string, force = false): Promise<void> {
+  if (loadingMembers.has(guildId) || (!force && getState().members[guildId])) return;
+  loadingMembers.add(guildId);
+  try {
+    const all: MemberDto[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const batch = await api.members(guildId, after);
+      all.push(...batch);
+      if (batch.length < 1000) break;
+      after = batch[batch.length - 1].user.id;
+    }
+    update((s) => setMembers(s, guildId, all));
+  } finally {
+    loadingMembers.delete(guildId);
+  }
+}
+
+export async function createGuild(name: string): Promise<GuildFullDto> {
+  const guild = await api.createGuild(name);
+  update((s) => addGuild(s, guild));
+  return guild;
+}
+
+export function firstTextChannel(guild: GuildFullDto): ChannelDto | undefined {
+  return guild.channels.find((c) => c.type === 0);
+}
+
+/** Joins by invite code and opens the channel the invite points at. */
+export async function acceptInvite(code: string): Promise<void> {
+  const invite = await api.acceptInvite(code);
+  // GUILD_CREATE is on its way over the gateway; fetching it too means the guild opens without waiting.
+  const guild = await api.guild(invite.guild.id).catch(() => null);
+  if (guild) update((s) => addGuild(s, guild));
+  navigate(`/channels/${invite.guild.id}/${invite.channel.id}`, true);
+}
+
+export async function openDm(userId: string): Promise<void> {
+  const channel = await api.openDm(userId);
+  update((s) => applyDispatch(s, 'CHANNEL_CREATE', channel));
+  navigate(`/channels/@me/${channel.id}`);
+}
+
+export function setViewing(channelId: string | null): void {
+  update((s) => (s.viewing === channelId ? s : { ...s, viewing: channelId }));
+}

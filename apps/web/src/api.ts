@@ -1,0 +1,213 @@
+import type {
+  BanDto,
+  ChannelDto,
+  GuildDto,
+  GuildFullDto,
+  InviteDto,
+  MemberDto,
+  MessageDto,
+  PublicUser,
+  ReadStateDto,
+  RoleDto,
+  SelfUser,
+} from '@parley/common/protocol';
+
+/** An error answer of the REST API (`{code, message, errors?}`), or a network failure (status 0). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+    readonly fields: Record<string, { code: string; message: string }[]> = {},
+    readonly retryAfter: number | null = null,
+  ) {
+    super(message);
+  }
+
+  /** The first field error, or the message: what a form shows next to its submit button. */
+  get summary(): string {
+    for (const [field, errors] of Object.entries(this.fields)) {
+      if (errors[0]) return `${field}: ${errors[0].message}`;
+    }
+    return this.message;
+  }
+}
+
+interface ErrorBody {
+  code?: number;
+  message?: string;
+  errors?: Record<string, { code: string; message: string }[]>;
+  retry_after?: number;
+}
+
+export interface AuthReply {
+  token: string;
+  user: SelfUser;
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** Thin typed wrapper over `/api/v1`; one instance per signed-in token. */
+export class Api {
+  constructor(public token: string | null = null) {}
+
+  async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(`/api/v1${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, 0, 'Network error: check your connection');
+    }
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null;
+    }
+    if (!res.ok) {
+      const e = (parsed ?? {}) as ErrorBody;
+      throw new ApiError(
+        res.status,
+        e.code ?? 0,
+        e.message ?? `Request failed (${res.status})`,
+        e.errors ?? {},
+        e.retry_after ?? null,
+      );
+    }
+    return parsed as T;
+  }
+
+  // --- auth --------------------------------------------------------------------------------
+  register(username: string, email: string, password: string) {
+    return this.request<AuthReply>('POST', '/auth/register', { username, email, password });
+  }
+  login(login: string, password: string) {
+    return this.request<AuthReply>('POST', '/auth/login', { login, password });
+  }
+  logout() {
+    return this.request<void>('POST', '/auth/logout');
+  }
+
+  // --- guilds ------------------------------------------------------------------------------
+  createGuild(name: string) {
+    return this.request<GuildFullDto>('POST', '/guilds', { name });
+  }
+  guild(guildId: string) {
+    return this.request<GuildFullDto>('GET', `/guilds/${guildId}`);
+  }
+  updateGuild(guildId: string, patch: { name?: string }) {
+    return this.request<GuildDto>('PATCH', `/guilds/${guildId}`, patch);
+  }
+  deleteGuild(guildId: string) {
+    return this.request<void>('DELETE', `/guilds/${guildId}`);
+  }
+  leaveGuild(guildId: string) {
+    return this.request<void>('DELETE', `/users/@me/guilds/${guildId}`);
+  }
+  members(guildId: string, after?: string) {
+    const q = after ? `&after=${after}` : '';
+    return this.request<MemberDto[]>('GET', `/guilds/${guildId}/members?limit=1000${q}`);
+  }
+  updateMember(guildId: string, userId: string, patch: { nick?: string | null; roles?: string[] }) {
+    return this.request<MemberDto>('PATCH', `/guilds/${guildId}/members/${userId}`, patch);
+  }
+  kick(guildId: string, userId: string) {
+    return this.request<void>('DELETE', `/guilds/${guildId}/members/${userId}`);
+  }
+  bans(guildId: string) {
+    return this.request<BanDto[]>('GET', `/guilds/${guildId}/bans?limit=1000`);
+  }
+  ban(guildId: string, userId: string, reason: string | null) {
+    return this.request<void>('PUT', `/guilds/${guildId}/bans/${userId}`, { reason });
+  }
+  unban(guildId: string, userId: string) {
+    return this.request<void>('DELETE', `/guilds/${guildId}/bans/${userId}`);
+  }
+  createRole(guildId: string, role: Partial<Pick<RoleDto, 'name' | 'permissions' | 'color'>>) {
+    return this.request<RoleDto>('POST', `/guilds/${guildId}/roles`, role);
+  }
+  updateRole(
+    guildId: string,
+    roleId: string,
+    role: Partial<Pick<RoleDto, 'name' | 'permissions' | 'color'>>,
+  ) {
+    return this.request<RoleDto>('PATCH', `/guilds/${guildId}/roles/${roleId}`, role);
+  }
+  deleteRole(guildId: string, roleId: string) {
+    return this.request<void>('DELETE', `/guilds/${guildId}/roles/${roleId}`);
+  }
+  guildInvites(guildId: string) {
+    return this.request<InviteDto[]>('GET', `/guilds/${guildId}/invites`);
+  }
+
+  // --- channels ----------------------------------------------------------------------------
+  createChannel(guildId: string, body: { name: string; type: 0 | 4; parent_id?: string | null }) {
+    return this.request<ChannelDto>('POST', `/guilds/${guildId}/channels`, body);
+  }
+  updateChannel(
+    channelId: string,
+    patch: { name?: string; topic?: string | null; parent_id?: string | null },
+  ) {
+    return this.request<ChannelDto>('PATCH', `/channels/${channelId}`, patch);
+  }
+  deleteChannel(channelId: string) {
+    return this.request<ChannelDto>('DELETE', `/channels/${channelId}`);
+  }
+  openDm(recipientId: string) {
+    return this.request<ChannelDto>('POST', '/users/@me/channels', { recipient_id: recipientId });
+  }
+
+  // --- messages ----------------------------------------------------------------------------
+  history(channelId: string, limit: number, before?: string) {
+    const q = before ? `&before=${before}` : '';
+    return this.request<MessageDto[]>('GET', `/channels/${channelId}/messages?limit=${limit}${q}`);
+  }
+  send(channelId: string, content: string, nonce: string) {
+    return this.request<MessageDto>('POST', `/channels/${channelId}/messages`, { content, nonce });
+  }
+  edit(channelId: string, messageId: string, content: string) {
+    return this.request<MessageDto>('PATCH', `/channels/${channelId}/messages/${messageId}`, { content });
+  }
+  deleteMessage(channelId: string, messageId: string) {
+    return this.request<void>('DELETE', `/channels/${channelId}/messages/${messageId}`);
+  }
+  react(channelId: string, messageId: string, emoji: string, on: boolean) {
+    const path = `/channels/${channelId}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}/@me`;
+    return this.request<void>(on ? 'PUT' : 'DELETE', path);
+  }
+  typing(channelId: string) {
+    return this.request<void>('POST', `/channels/${channelId}/typing`);
+  }
+  ack(channelId: string, messageId: string) {
+    return this.request<void>('POST', `/channels/${channelId}/messages/${messageId}/ack`);
+  }
+  readStates() {
+    return this.request<ReadStateDto[]>('GET', '/users/@me/read-states');
+  }
+
+  // --- invites -----------------------------------------------------------------------------
+  createInvite(channelId: string, body: { max_age?: number; max_uses?: number } = {}) {
+    return this.request<InviteDto>('POST', `/channels/${channelId}/invites`, body);
+  }
+  invite(code: string) {
+    return this.request<InviteDto>('GET', `/invites/${encodeURIComponent(code)}`);
+  }
+  acceptInvite(code: string) {
+    return this.request<InviteDto>('POST', `/invites/${encodeURIComponent(code)}`);
+  }
+  deleteInvite(code: string) {
+    return this.request<InviteDto>('DELETE', `/invites/${encodeURIComponent(code)}`);
+  }
+  user(userId: string) {
+    return this.request<PublicUser>('GET', `/users/${userId}`);
+  }
+}

@@ -1,0 +1,48 @@
+import { useSyncExternalStore } from 'react';
+
+export type Route =
+  | { name: 'login' }
+  | { name: 'register' }
+  | { name: 'invite'; code: string }
+  | { name: 'home'; channelId: string | null }
+  | { name: 'guild'; guildId: string; channelId: string | null };
+
+export function parseRoute(path: string): Route {
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === 'login') return { name: 'login' };
+  if (parts[0] === 'register') return { name: 'register' };
+  if (parts[0] === 'invite' && parts[1]) return { name: 'invite', code: parts[1] };
+  if (parts[0] === 'channels' && parts[1] && parts[1] !== '@me')
+    return { name: 'guild', guildId: parts[1], channelId: parts[2] ?? null };
+  if (parts[0] === 'channels' && parts[1] === '@me') return { name: 'home', channelId: parts[2] ?? null };
+  return { name: 'home', channelId: null };
+}
+
+const listeners = new Set<() => void>();
+let current = location.pathname;
+
+window.addEventListener('popstate', () => {
+  current = location.pathname;
+  listeners.forEach((l) => l());
+});
+
+export function navigate(path: string, replace = false): void {
+  if (path === current) return;
+  if (replace) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  current = path;
+  listeners.forEach((l) => l());
+}
+
+export function usePath(): string {
+  return useSyncExternalStore(
+    (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    () => current,
+  );
+}
+
+export const channelPath = (guildId: string | undefined, channelId: string) =>
+  `/channels/${guildId ?? '@me'}/${channelId}`;

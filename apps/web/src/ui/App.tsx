@@ -1,0 +1,80 @@
+import { useEffect, useState } from 'react';
+import { acceptInvite, connect, signedIn } from '../actions';
+import { navigate, parseRoute, usePath } from '../router';
+import { useStore } from '../store';
+import { AuthScreen } from './Auth';
+import { errorText } from './Dialog';
+import { Shell } from './Shell';
+
+/** `/invite/<code>` while signed in: join at once, then open the invite's channel. */
+function JoinInvite({ code }: { code: string }) {
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    acceptInvite(code).catch((err: unknown) => live && setError(errorText(err)));
+    return () => {
+      live = false;
+    };
+  }, [code]);
+  return (
+    <main className="splash">
+      {error ? (
+        <div className="auth-card">
+          <h1>Could not join</h1>
+          <p className="error" role="alert">
+            {error}
+          </p>
+          <button type="button" className="primary" onClick={() => navigate('/channels/@me', true)}>
+            Open Parley
+          </button>
+        </div>
+      ) : (
+        <p role="status">Joining…</p>
+      )}
+    </main>
+  );
+}
+
+export function App() {
+  const path = usePath();
+  const route = parseRoute(path);
+  const me = useStore((s) => s.me);
+  const [inviteMode, setInviteMode] = useState<'login' | 'register'>('register');
+  const authed = signedIn() || me !== null;
+
+  useEffect(() => {
+    if (authed) connect();
+  }, [authed]);
+
+  useEffect(() => {
+    if (authed && (route.name === 'login' || route.name === 'register')) navigate('/channels/@me', true);
+    if (!authed && (route.name === 'home' || route.name === 'guild')) navigate('/login', true);
+  }, [authed, route.name]);
+
+  useEffect(() => {
+    const names: Record<string, string> = { login: 'Log in', register: 'Register', invite: 'Invite' };
+    document.title = names[route.name] ? `${names[route.name]} · Parley` : 'Parley';
+  }, [route.name]);
+
+  if (!authed) {
+    if (route.name === 'invite')
+      return (
+        <AuthScreen
+          mode={inviteMode}
+          inviteCode={route.code}
+          onSwitch={() => setInviteMode(inviteMode === 'login' ? 'register' : 'login')}
+        />
+      );
+    const mode = route.name === 'register' ? 'register' : 'login';
+    return (
+      <AuthScreen
+        mode={mode}
+        inviteCode={null}
+        onSwitch={() => navigate(mode === 'login' ? '/register' : '/login')}
+      />
+    );
+  }
+  if (route.name === 'invite') return <JoinInvite code={route.code} />;
+  if (route.name === 'home' || route.name === 'guild') return <Shell route={route} />;
+  return null;
+}

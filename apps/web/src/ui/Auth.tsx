@@ -1,0 +1,147 @@
+import type { InviteDto } from '@parley/common/protocol';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { api, logIn, register } from '../actions';
+import { navigate } from '../router';
+import { errorText } from './Dialog';
+
+function useInvite(code: string | null): InviteDto | null | 'invalid' {
+  const [invite, setInvite] = useState<InviteDto | null | 'invalid'>(null);
+  useEffect(() => {
+    if (!code) return;
+    let live = true;
+    api.invite(code).then(
+      (i) => live && setInvite(i),
+      () => live && setInvite('invalid'),
+    );
+    return () => {
+      live = false;
+    };
+  }, [code]);
+  return invite;
+}
+
+/** Log in or register; on an invite link, says which guild the new member is about to join. */
+export function AuthScreen({
+  mode,
+  inviteCode,
+  onSwitch,
+}: {
+  mode: 'login' | 'register';
+  inviteCode: string | null;
+  onSwitch: () => void;
+}) {
+  const [username, setUsername] = useState('');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const invite = useInvite(inviteCode);
+  const heading = useRef<HTMLHeadingElement>(null);
+
+  useEffect(() => {
+    heading.current?.focus();
+    setError(null);
+  }, [mode]);
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    const done =
+      mode === 'login' ? logIn(username.trim(), password) : register(username.trim(), email.trim(), password);
+    done.then(
+      () => {
+        // An invite link stays where it is: the app joins once signed in.
+        if (!inviteCode) navigate('/channels/@me', true);
+      },
+      (err: unknown) => {
+        setBusy(false);
+        setError(errorText(err));
+      },
+    );
+  };
+
+  return (
+    <main className="auth">
+      <div className="auth-card">
+        <div className="brand" aria-hidden="true">
+          <span className="brand-mark">P</span> Parley
+        </div>
+        {invite && invite !== 'invalid' && (
+          <p className="invite-note">
+            You have been invited to join <strong>{invite.guild.name}</strong>
+            {invite.inviter ? ` by ${invite.inviter.username}` : ''}.
+          </p>
+        )}
+        {invite === 'invalid' && (
+          <p className="error" role="alert">
+            This invite is invalid or has expired.
+          </p>
+        )}
+        <h1 ref={heading} tabIndex={-1}>
+          {mode === 'login' ? 'Welcome back' : 'Create an account'}
+        </h1>
+        <form onSubmit={submit} noValidate={false}>
+          <label className="field">
+            <span>Username</span>
+            <input
+              name="username"
+              autoComplete="username"
+              required
+              minLength={2}
+              maxLength={mode === 'login' ? 254 : 32}
+              value={username}
+              onChange={(e) => setUsername(e.target.value)}
+              aria-describedby={mode === 'login' ? 'login-hint' : 'username-hint'}
+            />
+            {mode === 'login' ? (
+              <small id="login-hint">Your username or email address</small>
+            ) : (
+              <small id="username-hint">2 to 32 characters: letters, digits, "_" and "."</small>
+            )}
+          </label>
+          {mode === 'register' && (
+            <label className="field">
+              <span>Email</span>
+              <input
+                name="email"
+                type="email"
+                autoComplete="email"
+                required
+                value={email}
+                onChange={(e) => setEmail(e.target.value)}
+              />
+            </label>
+          )}
+          <label className="field">
+            <span>Password</span>
+            <input
+              name="password"
+              type="password"
+              autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
+              required
+              minLength={mode === 'register' ? 8 : 1}
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+            {mode === 'register' && <small>At least 8 characters</small>}
+          </label>
+          {error && (
+            <p className="error" role="alert">
+              {error}
+            </p>
+          )}
+          <button type="submit" className="primary wide" disabled={busy}>
+            {mode === 'login' ? 'Log in' : 'Register'}
+          </button>
+        </form>
+        <p className="switch">
+          {mode === 'login' ? 'Need an account? ' : 'Already have an account? '}
+          <button type="button" className="link" onClick={onSwitch}>
+            {mode === 'login' ? 'Create one' : 'Sign in instead'}
+          </button>
+        </p>
+      </div>
+    </main>
+  );
+}

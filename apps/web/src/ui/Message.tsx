@@ -1,0 +1,297 @@
+import { memo, useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { deleteMessage, discardFailed, editMessage, retrySend, toggleReaction } from '../actions';
+import type { ClientMessage } from '../store';
+import { useStore } from '../store';
+import { displayName, formatFull, formatTime, parseContent } from '../text';
+import { ConfirmDialog, errorText } from './Dialog';
+import { IconEdit, IconSmile, IconTrash } from './icons';
+
+export const QUICK_EMOJI = ['👍', '❤️', '😂', '🎉', '😮', '😢', '🙏', '👀'];
+
+function Avatar({ name, id }: { name: string; id: string }) {
+  // A stable colour per user, no image request.
+  const hue = Number(BigInt(id) % 360n);
+  return (
+    <span className="avatar" style={{ background: `hsl(${hue} 45% 42%)` }} aria-hidden="true">
+      {name.slice(0, 1).toUpperCase()}
+    </span>
+  );
+}
+
+export { Avatar };
+
+function Mention({ userId, meId }: { userId: string; meId: string | undefined }) {
+  const user = useStore((s) => s.users[userId]);
+  return (
+    <span className={userId === meId ? 'mention mention-me' : 'mention'}>
+      @{user ? displayName(user) : 'unknown-user'}
+    </span>
+  );
+}
+
+function Content({ text, meId }: { text: string; meId: string | undefined }) {
+  return (
+    <>
+      {parseContent(text).map((seg, i) => {
+        switch (seg.kind) {
+          case 'text':
+            return <span key={i}>{seg.text}</span>;
+          case 'mention':
+            return <Mention key={i} userId={seg.userId} meId={meId} />;
+          case 'link':
+            return (
+              <a key={i} href={seg.href} target="_blank" rel="noopener noreferrer nofollow">
+                {seg.href}
+              </a>
+            );
+        }
+      })}
+    </>
+  );
+}
+
+function EmojiMenu({ onPick, onClose }: { onPick: (emoji: string) => void; onClose: () => void }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const close = useRef(onClose);
+  close.current = onClose;
+  useEffect(() => {
+    ref.current?.querySelector('button')?.focus();
+    const away = (e: MouseEvent) => {
+      if (!ref.current?.contains(e.target as Node)) close.current();
+    };
+    document.addEventListener('mousedown', away);
+    return () => document.removeEventListener('mousedown', away);
+  }, []);
+  const onKey = (e: KeyboardEvent) => {
+    const buttons = [...(ref.current?.querySelectorAll('button') ?? [])];
+    const i = buttons.indexOf(document.activeElement as HTMLButtonElement);
+    if (e.key === 'Escape') {
+      e.stopPropagation();
+      onClose();
+    } else if (e.key === 'ArrowRight' || e.key === 'ArrowDown') {
+      e.preventDefault();
+      buttons[(i + 1) % buttons.length]?.focus();
+    } else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      buttons[(i - 1 + buttons.length) % buttons.length]?.focus();
+    }
+  };
+  return (
+    <div ref={ref} className="emoji-menu" role="menu" aria-label="Pick a reaction" onKeyDown={onKey}>
+      {QUICK_EMOJI.map((emoji) => (
+        <button
+          key={emoji}
+          type="button"
+          role="menuitem"
+          aria-label={`React with ${emoji}`}
+          onClick={() => onPick(emoji)}
+        >
+          {emoji}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function EditBox({ message, onDone }: { message: ClientMessage; onDone: () => void }) {
+  const users = useStore((s) => s.users);
+  // Show mentions as @name while editing; they are turned back into <@id> on save.
+  const [text, setText] = useState(() =>
+    message.content.replace(/<@!?(\d+)>/g, (whole, id: string) =>
+      users[id] ? `@${users[id].username}` : whole,
+    ),
+  );
+  const [error, setError] = useState<string | null>(null);
+  const save = () => {
+    const content = text.trim();
+    if (!content) return;
+    if (content === message.content) return onDone();
+    editMessage(message, content).then(onDone, (err: unknown) => setError(errorText(err)));
+  };
+  return (
+    <div className="edit-box">
+      <textarea
+        aria-label="Edit message"
+        value={text}
+        autoFocus
+        rows={Math.min(8, text.split('\n').length)}
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') {
+            e.stopPropagation();
+            onDone();
+          } else if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+            e.preventDefault();
+            save();
+          }
+        }}
+      />
+      <small>
+        Escape to{' '}
+        <button type="button" className="link" onClick={onDone}>
+          cancel
+        </button>
+        , Enter to{' '}
+        <button type="button" className="link" onClick={save}>
+          save
+        </button>
+      </small>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export interface MessageProps {
+  message: ClientMessage;
+  grouped: boolean;
+  meId: string | undefined;
+  canManage: boolean;
+  canReact: boolean;
+  authorName: string;
+}
+
+/** One message: header unless it continues the author's group, content, reactions, actions on hover/focus. */
+export const MessageItem = memo(function MessageItem({
+  message: m,
+  grouped,
+  meId,
+  canManage,
+  canReact,
+  authorName,
+}: MessageProps) {
+  const [editing, setEditing] = useState(false);
+  const [picking, setPicking] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const mine = m.author.id === meId;
+  const mentioned = !mine && !!meId && (m.mention_everyone || m.mentions.some((u) => u.id === meId));
+  const react = (emoji: string, on: boolean) => {
+    setPicking(false);
+    toggleReaction(m, emoji, on).catch((err: unknown) => setError(errorText(err)));
+  };
+  const classes = ['message'];
+  if (grouped) classes.push('grouped');
+  if (m.pending) classes.push(`pending-${m.pending}`);
+  if (mentioned) classes.push('mentioned');
+  return (
+    <article
+      className={classes.join(' ')}
+      tabIndex={-1}
+      data-message-id={m.id}
+      aria-busy={m.pending === 'sending'}
+    >
+      {grouped ? (
+        <span className="gutter-time" aria-hidden="true">
+          {formatTime(m.timestamp)}
+        </span>
+      ) : (
+        <Avatar name={authorName} id={m.author.id} />
+      )}
+      <div className="message-main">
+        {grouped ? (
+          <span className="sr-only">{authorName}: </span>
+        ) : (
+          <header className="message-header">
+            <strong className="author">{authorName}</strong>
+            <time dateTime={m.timestamp} title={formatFull(m.timestamp)}>
+              {formatTime(m.timestamp)}
+            </time>
+          </header>
+        )}
+        {editing ? (
+          <EditBox message={m} onDone={() => setEditing(false)} />
+        ) : (
+          <div className="content">
+            <Content text={m.content} meId={meId} />
+            {m.edited_timestamp && (
+              <span className="edited" title={formatFull(m.edited_timestamp)}>
+                {' '}
+                (edited)
+              </span>
+            )}
+          </div>
+        )}
+        {m.pending === 'sending' && <span className="sr-only">Sending…</span>}
+        {m.pending === 'failed' && (
+          <div className="send-failed" role="alert">
+            <span>Not sent: {m.failure ?? 'network error'}.</span>
+            <button type="button" className="link" onClick={() => retrySend(m.channel_id, m.nonce!)}>
+              Retry
+            </button>
+            <button type="button" className="link" onClick={() => discardFailed(m.channel_id, m.nonce!)}>
+              Discard
+            </button>
+          </div>
+        )}
+        {m.reactions && m.reactions.length > 0 && (
+          <div className="reactions" role="group" aria-label="Reactions">
+            {m.reactions.map((r) => (
+              <button
+                key={r.emoji.name}
+                type="button"
+                className={r.me ? 'reaction reaction-me' : 'reaction'}
+                aria-pressed={r.me}
+                aria-label={`${r.emoji.name} ${r.count}`}
+                disabled={!canReact && !r.me}
+                onClick={() => react(r.emoji.name, !r.me)}
+              >
+                <span aria-hidden="true">{r.emoji.name}</span> <span aria-hidden="true">{r.count}</span>
+              </button>
+            ))}
+          </div>
+        )}
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+      </div>
+      {!m.pending && !editing && (
+        <div className="message-actions" role="toolbar" aria-label="Message actions">
+          {canReact && (
+            <button
+              type="button"
+              aria-label="Add reaction"
+              aria-haspopup="menu"
+              aria-expanded={picking}
+              onClick={() => setPicking(!picking)}
+            >
+              <IconSmile />
+            </button>
+          )}
+          {mine && (
+            <button type="button" aria-label="Edit message" onClick={() => setEditing(true)}>
+              <IconEdit />
+            </button>
+          )}
+          {(mine || canManage) && (
+            <button type="button" aria-label="Delete message" onClick={() => setConfirming(true)}>
+              <IconTrash />
+            </button>
+          )}
+          {picking && (
+            <EmojiMenu
+              onClose={() => setPicking(false)}
+              onPick={(emoji) =>
+                react(emoji, !(m.reactions ?? []).some((r) => r.emoji.name === emoji && r.me))
+              }
+            />
+          )}
+        </div>
+      )}
+      {confirming && (
+        <ConfirmDialog
+          title="Delete message"
+          body="Delete this message for everyone? This cannot be undone."
+          confirm="Delete"
+          onConfirm={() => deleteMessage(m)}
+          onClose={() => setConfirming(false)}
+        />
+      )}
+    </article>
+  );
+});

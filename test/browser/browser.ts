@@ -1,0 +1,110 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type Locator,
+  type Page,
+  type WebSocket,
+} from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+const ROOT = join(__dirname, '../..');
+
+// Without the background-networking flags Chromium keeps dialling Google's hosts, which this machine refuses.
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Fails (never skips) with what to install or build when the suite cannot run. */
+export function requireBrowserSetup(): void {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} is missing: the browser suite drives Debian's Chromium. Install it with ` +
+        '"apt-get update && apt-get install -y chromium" (never "npx playwright install").',
+    );
+  if (!existsSync(join(ROOT, 'dist/web/index.html')))
+    throw new Error('dist/web/index.html is missing: run "npm run build" (npm test builds first).');
+}
+
+/** Headless Chromium with a fresh, temporary profile (Playwright makes and removes it). */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+}
+
+export interface Person {
+  context: BrowserContext;
+  page: Page;
+  /** Every WebSocket the page opened, oldest first. */
+  sockets: WebSocket[];
+}
+
+/** A person with their own browser context (own cookies and storage) at a given window size. */
+export async function openPerson(
+  browser: Browser,
+  base: string,
+  viewport: { width: number; height: number },
+  mobile = false,
+): Promise<Person> {
+  const context = await browser.newContext({
+    viewport,
+    deviceScaleFactor: 1,
+    isMobile: mobile,
+    hasTouch: mobile,
+    colorScheme: 'dark',
+    locale: 'en-GB',
+    timezoneId: 'UTC',
+    baseURL: base,
+  });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  const sockets: WebSocket[] = [];
+  page.on('websocket', (ws) => sockets.push(ws));
+  page.on('pageerror', (err) =>
+    process.stderr.write(`[browser ${viewport.width}px] page error: ${err.message}\n`),
+  );
+  // Everything must come from the server under test: no fonts, scripts or beacons from anywhere else.
+  await context.route(
+    (url) =>
+      !url.href.startsWith(base) && !url.protocol.startsWith('data') && !url.protocol.startsWith('blob'),
+    (route) => {
+      process.stderr.write(`[browser] blocked a third-party request: ${route.request().url()}\n`);
+      thirdParty.push(route.request().url());
+      return route.abort();
+    },
+  );
+  return { context, page, sockets };
+}
+
+export const thirdParty: string[] = [];
+
+/** Waits until the locator shows the text (Playwright's locators wait; this names what was expected). */
+export async function seeText(scope: Locator | Page, text: string | RegExp): Promise<Locator> {
+  const found = scope.getByText(text).first();
+  await found.waitFor({ state: 'visible' });
+  return found;
+}
+
+/** A message whose text (not its author or time) contains `text`, or matches it. */
+export function message(page: Page, text: string | RegExp): Locator {
+  return page.locator('article.message').filter({ has: page.locator('.content', { hasText: text }) });
+}
+
+/** The element that has focus: its tag, accessible label and text, read in the page. */
+export function focused(
+  page: Page,
+): Promise<{ tag: string; label: string | null; text: string; className: string }> {
+  return page.evaluate(`(() => {
+    const el = document.activeElement;
+    return { tag: el ? el.tagName : '', label: el ? el.getAttribute('aria-label') : null,
+      text: el ? el.textContent : '', className: el ? String(el.className) : '' };
+  })()`);
+}
