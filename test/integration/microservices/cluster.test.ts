@@ -49,6 +49,7 @@ describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
       'PARLEY__RATE_LIMITS__ROUTES__INVITES.JOIN': '{"limit":100000,"window_ms":1000}',
       'PARLEY__RATE_LIMITS__ROUTES__GUILDS.CREATE': '{"limit":100000,"window_ms":1000}',
       PARLEY__GATEWAY__SESSION_TTL: '120000',
+      PARLEY__STORAGE__LOCAL__PATH: `${dir.path}/files`,
     };
     // The first process applies the migrations; the rest start together.
     api1 = await startRole('api', { ...env, PARLEY__INSTANCE__NODE_ID: '1' });
@@ -83,12 +84,36 @@ describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
       if (p.role !== 'queue') expect(body.checks.redis).toBe('ok');
       expect(await (await fetch(`${p.url}/metrics`)).text()).toContain('process_resident_memory_bytes');
     }
-    // Only the api serves REST; media paths without a media library are the contract's 404.
+    // Only the api serves REST.
     expect((await fetch(`${gw1.url}/api/v1/users/@me`)).status).toBe(404);
     expect((await fetch(`${queue.url}/api/v1/users/@me`)).status).toBe(404);
-    const missing = await fetch(`${media.url}/media/attachments/1/x.png`);
-    expect(missing.status).toBe(404);
-    expect(await missing.json()).toMatchObject({ code: expect.any(Number), message: expect.any(String) });
+    expect((await fetch(`${media.url}/api/v1/users/@me`)).status).toBe(404);
+  });
+
+  it('stores an attachment through api 1, announces it on gateway 2, and serves it from the media proxy', async () => {
+    const receiver = track(await GatewayClient.ready(gw2.url, reader.token));
+    const bytes = Buffer.from('plain text, stored by the api, served by the media proxy\n');
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(bytes)], { type: 'text/plain' }), 'note.txt');
+    const upload = await fetch(`${api1.url}/api/v1/channels/${guild.general}/attachments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner.token}` },
+      body: form,
+    });
+    expect(upload.status).toBe(201);
+    const attachment = (await upload.json()) as { id: string };
+    const message = await a2.ok<{ id: string; attachments: { url: string }[] }>(
+      'POST',
+      `/channels/${guild.general}/messages`,
+      owner.token,
+      { content: 'see attached', attachment_ids: [attachment.id] },
+    );
+    const got = await receiver.next('MESSAGE_CREATE', (p) => p.d.id === message.id);
+    expect(got.d.attachments[0].url).toBe(message.attachments[0].url);
+    const served = await fetch(`${media.url}${message.attachments[0].url}`);
+    expect(served.status).toBe(200);
+    expect(Buffer.from(await served.arrayBuffer())).toEqual(bytes);
+    expect((await fetch(`${api1.url}${message.attachments[0].url}`)).status).toBe(404); // not the api's job
   });
 
   it('delivers a message sent through api 1 by a user on gateway 1 to a user on gateway 2', async () => {

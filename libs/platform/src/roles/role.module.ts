@@ -8,7 +8,15 @@ import {
   MeController,
 } from '@parley/chat';
 import type { ParleyConfig } from '@parley/config';
+import {
+  AttachmentsController,
+  MediaApiModule,
+  MediaJobsModule,
+  MediaProxyModule,
+  ProfileImagesController,
+} from '@parley/media';
 import { RealtimeModule } from '@parley/realtime';
+import { VoiceController, VoiceModule } from '@parley/voice';
 import { CoreModule } from '../core.module';
 import { buildOpenApi, openApiController } from '../openapi';
 import { MicroservicesModule } from './microservices.module';
@@ -34,10 +42,13 @@ export class RoleModule {
           GuildsController,
           ChannelsController,
           InvitesController,
+          AttachmentsController,
+          ProfileImagesController,
+          VoiceController,
         ];
         return {
           module: RoleModule,
-          imports: [...base, AuthModule, ChatModule],
+          imports: [...base, AuthModule, ChatModule, MediaApiModule, VoiceModule],
           controllers: [openApiController(() => (document ??= buildOpenApi(api, VERSION)))],
         };
       }
@@ -45,10 +56,9 @@ export class RoleModule {
         return { module: RoleModule, imports: [...base, RealtimeModule] };
       case 'queue':
         // The job handlers register themselves from the feature modules, exactly as in the monolith.
-        return { module: RoleModule, imports: [...base, ChatModule] };
+        return { module: RoleModule, imports: [...base, ChatModule, MediaJobsModule] };
       case 'media-proxy':
-        // No media library yet: health and metrics only; /media/* gets the contract's 404 like any unknown route.
-        return { module: RoleModule, imports: base };
+        return { module: RoleModule, imports: [...base, MediaProxyModule] };
     }
   }
 }
