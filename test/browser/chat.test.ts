@@ -1,5 +1,6 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { Client, startServer, tempDir, type ServerProcess } from '../e2e/harness';
 import {
@@ -201,6 +202,27 @@ describe('web client in a real browser', () => {
       .click();
     await message(bob.page, 'Yes!').waitFor({ state: 'detached' });
     await message(alice.page, 'Yes!').waitFor({ state: 'detached' });
+  });
+
+  test('a picture goes up with a message and shows as a preview on the other side', async () => {
+    await bob.page
+      .getByLabel('Attach files')
+      .setInputFiles({ name: 'cover.png', mimeType: 'image/png', buffer: png(64, 48) });
+    await bob.page.getByRole('list', { name: 'Files to send' }).getByText('cover.png').waitFor();
+    await composer(bob.page).fill('The cover');
+    await composer(bob.page).press('Enter');
+    const onAlice = message(alice.page, 'The cover');
+    await onAlice.waitFor();
+    const img = onAlice.getByRole('img', { name: 'cover.png' });
+    await img.waitFor();
+    // Served by the media proxy on the same origin, resized on request, and actually decoded by the browser.
+    expect(await img.getAttribute('src')).toMatch(/^\/media\/attachments\/\d+\/\d+\/cover\.png\?.*width=400/);
+    await alice.page.waitForFunction(
+      `[...document.querySelectorAll('img[alt="cover.png"]')].some((i) => i.complete && i.naturalWidth > 0)`,
+    );
+    const served = await fetch(`${server.url}${await img.getAttribute('src')}`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('content-type')).toMatch(/^image\//);
   });
 
   test('going offline and back misses nothing; a send that failed offline is retried', async () => {
@@ -429,6 +451,30 @@ describe('web client in a real browser', () => {
     expect((await focused(page)).label).toBe('New guild');
   });
 });
+
+/** A small valid PNG (solid colour), made here rather than shipped. */
+function png(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, 0x5b)]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', pixels),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
 
 async function waitFor(check: () => Promise<boolean>, attempts = 100): Promise<void> {
   for (let i = 0; i < attempts; i++) {

@@ -122,14 +122,24 @@ function mentionables(channelId: string) {
   return Object.values(s.members[channel.guild_id] ?? {}).map((m) => m.user);
 }
 
+/** Files waiting to be sent with a message, by nonce: kept until the server has the message (for retries). */
+interface Outgoing {
+  files: File[];
+  uploaded: Map<File, string>;
+  previews: string[];
+}
+const outgoing = new Map<string, Outgoing>();
+
 /** Shows the message at once, then reconciles it with the server's copy by `nonce`. */
-export function sendMessage(channelId: string, text: string): void {
+export function sendMessage(channelId: string, text: string, files: File[] = []): void {
   const s = getState();
   const me = s.me;
   if (!me) return;
   const content = encodeMentions(text, mentionables(channelId));
   const nonce = makeNonce();
   const channel = findChannel(s, channelId);
+  const previews = files.map((f) => (f.type.startsWith('image/') ? URL.createObjectURL(f) : ''));
+  if (files.length > 0) outgoing.set(nonce, { files, uploaded: new Map(), previews });
   update((st) =>
     addPending(st, {
       id: `pending-${nonce}`,
@@ -139,7 +149,13 @@ export function sendMessage(channelId: string, text: string): void {
       content,
       timestamp: new Date().toISOString(),
       edited_timestamp: null,
-      attachments: [],
+      attachments: files.map((f, i) => ({
+        id: `local-${i}`,
+        filename: f.name,
+        size: f.size,
+        content_type: f.type || 'application/octet-stream',
+        url: previews[i],
+      })),
       mentions: [],
       mention_everyone: false,
       nonce,
@@ -153,8 +169,23 @@ export function sendMessage(channelId: string, text: string): void {
 
 async function deliver(channelId: string, content: string, nonce: string): Promise<void> {
   try {
-    const message = await api.send(channelId, content, nonce);
+    const out = outgoing.get(nonce);
+    const ids: string[] = [];
+    for (const file of out?.files ?? []) {
+      // Files already uploaded by an earlier try are not sent again.
+      let id = out?.uploaded.get(file);
+      if (!id) {
+        id = (await api.upload(channelId, file)).id;
+        out?.uploaded.set(file, id);
+      }
+      ids.push(id);
+    }
+    const message = await api.send(channelId, content, nonce, ids);
     update((s) => confirmSent(s, { ...message, nonce: message.nonce ?? nonce }));
+    if (out) {
+      out.previews.forEach((url) => url && URL.revokeObjectURL(url));
+      outgoing.delete(nonce);
+    }
   } catch (err) {
     const why = err instanceof ApiError ? err.message : 'Could not send';
     update((s) => setPendingState(s, channelId, nonce, why));
@@ -169,6 +200,8 @@ export function retrySend(channelId: string, nonce: string): void {
 }
 
 export function discardFailed(channelId: string, nonce: string): void {
+  outgoing.get(nonce)?.previews.forEach((url) => url && URL.revokeObjectURL(url));
+  outgoing.delete(nonce);
   update((s) => dropPending(s, channelId, nonce));
 }
 

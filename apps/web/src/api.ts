@@ -1,4 +1,5 @@
 import type {
+  AttachmentDto,
   BanDto,
   ChannelDto,
   GuildDto,
@@ -54,13 +55,14 @@ export class Api {
   async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const form = body instanceof FormData;
+    if (body !== undefined && !form) headers['content-type'] = 'application/json';
     let res: Response;
     try {
       res = await fetch(`/api/v1${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : form ? body : JSON.stringify(body),
       });
     } catch {
       throw new ApiError(0, 0, 'Network error: check your connection');
@@ -171,8 +173,17 @@ export class Api {
     const q = before ? `&before=${before}` : '';
     return this.request<MessageDto[]>('GET', `/channels/${channelId}/messages?limit=${limit}${q}`);
   }
-  send(channelId: string, content: string, nonce: string) {
-    return this.request<MessageDto>('POST', `/channels/${channelId}/messages`, { content, nonce });
+  send(channelId: string, content: string, nonce: string, attachmentIds: string[] = []) {
+    const body: { content?: string; nonce: string; attachment_ids?: string[] } = { nonce };
+    if (content) body.content = content;
+    if (attachmentIds.length > 0) body.attachment_ids = attachmentIds;
+    return this.request<MessageDto>('POST', `/channels/${channelId}/messages`, body);
+  }
+  /** Streams one file (multipart field `file`) into the channel's attachments. */
+  upload(channelId: string, file: File) {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    return this.request<AttachmentDto>('POST', `/channels/${channelId}/attachments`, form);
   }
   edit(channelId: string, messageId: string, content: string) {
     return this.request<MessageDto>('PATCH', `/channels/${channelId}/messages/${messageId}`, { content });

@@ -252,6 +252,7 @@ export function ChatView({
   people,
   members,
   canSend,
+  canAttach,
   canManage,
   canReact,
 }: {
@@ -260,6 +261,7 @@ export function ChatView({
   people: PublicUser[];
   members: Record<string, MemberDto> | undefined;
   canSend: boolean;
+  canAttach: boolean;
   canManage: boolean;
   canReact: boolean;
 }) {
@@ -296,6 +298,7 @@ export function ChatView({
           label={isDm ? `Message @${title}` : `Message #${title}`}
           people={people}
           disabledReason={canSend ? null : 'You do not have permission to send messages here'}
+          canAttach={canAttach}
         />
         <TypingIndicator names={typingNames} />
       </div>

@@ -2,9 +2,50 @@ import type { PublicUser } from '@parley/common/protocol';
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { sendMessage, stoppedTyping, typing } from '../actions';
 import { displayName, mentionQuery } from '../text';
-import { IconSend } from './icons';
+import { IconClip, IconSend } from './icons';
 
 const MAX = 4000;
+const MAX_FILES = 10;
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Files chosen for the next message, with image previews (local blob: URLs, nothing is uploaded yet). */
+function FileTray({ files, onRemove }: { files: File[]; onRemove: (f: File) => void }) {
+  const urls = useMemo(
+    () => files.map((f) => (f.type.startsWith('image/') ? URL.createObjectURL(f) : '')),
+    [files],
+  );
+  useEffect(() => () => urls.forEach((u) => u && URL.revokeObjectURL(u)), [urls]);
+  return (
+    <ul className="file-tray" aria-label="Files to send">
+      {files.map((f, i) => (
+        <li key={`${f.name}-${i}`}>
+          {urls[i] ? (
+            <img src={urls[i]} alt="" />
+          ) : (
+            <span className="file-icon" aria-hidden="true">
+              📄
+            </span>
+          )}
+          <span className="file-name">{f.name}</span>
+          <span className="muted">{size(f.size)}</span>
+          <button
+            type="button"
+            className="icon-button"
+            aria-label={`Remove ${f.name}`}
+            onClick={() => onRemove(f)}
+          >
+            ×
+          </button>
+        </li>
+      ))}
+    </ul>
+  );
+}
 
 /**
  * The message box: Enter sends, Shift+Enter starts a new line, "@" suggests people to mention
@@ -15,13 +56,22 @@ export function Composer({
   label,
   people,
   disabledReason,
+  canAttach,
 }: {
   channelId: string;
   label: string;
   people: PublicUser[];
   disabledReason: string | null;
+  canAttach: boolean;
 }) {
   const [text, setText] = useState('');
+  const [files, setFiles] = useState<File[]>([]);
+  const [dragging, setDragging] = useState(false);
+  const addFiles = (list: FileList | File[] | null) => {
+    if (!list || !canAttach) return;
+    const added = [...list];
+    if (added.length > 0) setFiles((current) => [...current, ...added].slice(0, MAX_FILES));
+  };
   const [caret, setCaret] = useState(0);
   const [active, setActive] = useState(0);
   const [dismissed, setDismissed] = useState<number | null>(null);
@@ -69,10 +119,11 @@ export function Composer({
 
   const send = () => {
     const content = text.trim();
-    if (!content || content.length > MAX) return;
-    sendMessage(channelId, content);
+    if ((!content && files.length === 0) || content.length > MAX) return;
+    sendMessage(channelId, content, files);
     stoppedTyping(channelId);
     setText('');
+    setFiles([]);
     setCaret(0);
   };
 
@@ -105,12 +156,42 @@ export function Composer({
   const disabled = disabledReason !== null;
   return (
     <form
-      className="composer"
+      className={dragging ? 'composer dragging' : 'composer'}
       onSubmit={(e) => {
         e.preventDefault();
         send();
       }}
+      onDragOver={(e) => {
+        if (!canAttach || !e.dataTransfer.types.includes('Files')) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        if (!canAttach) return;
+        e.preventDefault();
+        setDragging(false);
+        addFiles(e.dataTransfer.files);
+      }}
     >
+      {files.length > 0 && (
+        <FileTray files={files} onRemove={(f) => setFiles(files.filter((x) => x !== f))} />
+      )}
+      {canAttach && !disabled && (
+        <label className="icon-button attach" title="Attach files">
+          <input
+            type="file"
+            multiple
+            className="sr-only"
+            aria-label="Attach files"
+            onChange={(e) => {
+              addFiles(e.target.files);
+              e.target.value = '';
+            }}
+          />
+          <IconClip />
+        </label>
+      )}
       {open && (
         <ul className="mention-list" id={listId} role="listbox" aria-label="People to mention">
           {suggestions.map((p, i) => (
@@ -151,8 +232,18 @@ export function Composer({
         }}
         onSelect={(e) => setCaret(e.currentTarget.selectionStart)}
         onKeyDown={onKeyDown}
+        onPaste={(e) => {
+          if (e.clipboardData.files.length === 0) return;
+          e.preventDefault();
+          addFiles(e.clipboardData.files);
+        }}
       />
-      <button type="submit" className="send" aria-label="Send" disabled={disabled || !text.trim()}>
+      <button
+        type="submit"
+        className="send"
+        aria-label="Send"
+        disabled={disabled || (!text.trim() && files.length === 0)}
+      >
         <IconSend />
       </button>
     </form>

@@ -1,3 +1,4 @@
+import type { AttachmentDto } from '@parley/common/protocol';
 import { memo, useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { deleteMessage, discardFailed, editMessage, retrySend, toggleReaction } from '../actions';
 import type { ClientMessage } from '../store';
@@ -145,6 +146,53 @@ function EditBox({ message, onDone }: { message: ClientMessage; onDone: () => vo
   );
 }
 
+const PREVIEW = { width: 400, height: 300 };
+
+/** Images as bounded previews (the media proxy resizes them), anything else as a download link. */
+function Attachments({ items }: { items: AttachmentDto[] }) {
+  return (
+    <ul className="attachments" aria-label="Attachments">
+      {items.map((a) => {
+        const image = a.content_type.startsWith('image/') && a.url;
+        if (image) {
+          const scale = Math.min(
+            1,
+            PREVIEW.width / (a.width ?? PREVIEW.width),
+            PREVIEW.height / (a.height ?? PREVIEW.height),
+          );
+          const w = a.width ? Math.round(a.width * scale) : undefined;
+          const h = a.height ? Math.round(a.height * scale) : undefined;
+          const local = a.url.startsWith('blob:');
+          const src = local
+            ? a.url
+            : `${a.url}${a.url.includes('?') ? '&' : '?'}width=${PREVIEW.width}&height=${PREVIEW.height}`;
+          return (
+            <li key={a.id}>
+              <a
+                href={local ? undefined : a.url}
+                target="_blank"
+                rel="noopener noreferrer"
+                className="image-link"
+              >
+                <img src={src} alt={a.filename} width={w} height={h} loading="lazy" decoding="async" />
+              </a>
+            </li>
+          );
+        }
+        return (
+          <li key={a.id} className="file-card">
+            <span aria-hidden="true">📄</span>
+            <a href={a.url || undefined} download={a.filename}>
+              {a.filename}
+            </a>
+            <span className="muted">{Math.max(1, Math.round(a.size / 1024))} KB</span>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
 export interface MessageProps {
   message: ClientMessage;
   grouped: boolean;
@@ -215,6 +263,7 @@ export const MessageItem = memo(function MessageItem({
             )}
           </div>
         )}
+        {m.attachments.length > 0 && <Attachments items={m.attachments} />}
         {m.pending === 'sending' && <span className="sr-only">Sending…</span>}
         {m.pending === 'failed' && (
           <div className="send-failed" role="alert">

@@ -218,6 +218,7 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
             people={people}
             members={members}
             canSend={isDm || has(perms.channel, Permission.SEND_MESSAGES)}
+            canAttach={isDm || has(perms.channel, Permission.ATTACH_FILES)}
             canManage={!isDm && has(perms.channel, Permission.MANAGE_MESSAGES)}
             canReact={isDm || has(perms.channel, Permission.ADD_REACTIONS)}
           />

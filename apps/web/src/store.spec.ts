@@ -1,0 +1,117 @@
+import type { MessageDto } from '@parley/common/protocol';
+import { applyDispatch, initialState, mergeMessages, type ClientMessage, type State } from './store';
+
+const me = { id: '10', username: 'me', display_name: null, avatar: null, email: 'me@x', created_at: '' };
+const other = { id: '20', username: 'other', display_name: null, avatar: null };
+
+function message(id: string, extra: Partial<MessageDto> = {}): MessageDto {
+  return {
+    id,
+    channel_id: '100',
+    guild_id: '1',
+    author: other,
+    content: `m${id}`,
+    timestamp: '2026-11-23T10:00:00.000Z',
+    edited_timestamp: null,
+    attachments: [],
+    mentions: [],
+    mention_everyone: false,
+    pinned: false,
+    type: 0,
+    ...extra,
+  };
+}
+
+function ready(): State {
+  let s = applyDispatch(initialState, 'READY', {
+    session_id: 's',
+    user: me,
+    guilds: [
+      {
+        id: '1',
+        name: 'G',
+        icon: null,
+        owner_id: '10',
+        created_at: '',
+        roles: [],
+        channels: [{ id: '100', type: 0, guild_id: '1', name: 'general', last_message_id: '5' }],
+      },
+    ],
+    private_channels: [],
+    read_states: [{ channel_id: '100', last_message_id: '5', mention_count: 0 }],
+  });
+  s = { ...s, messages: { '100': { items: [], hasMore: false, loading: false, loaded: true, error: null } } };
+  return s;
+}
+
+describe('web client store', () => {
+  test('a confirmed message replaces the optimistic copy with the same nonce, once', () => {
+    const pending: ClientMessage = {
+      ...message('pending-n1', { author: me, nonce: 'n1' }),
+      pending: 'sending',
+    };
+    const items = mergeMessages([message('3'), pending], [message('9', { author: me, nonce: 'n1' })]);
+    expect(items.map((m) => m.id)).toEqual(['3', '9']);
+    // The gateway's copy arriving after the REST answer changes nothing.
+    expect(mergeMessages(items, [message('9', { author: me, nonce: 'n1' })]).map((m) => m.id)).toEqual([
+      '3',
+      '9',
+    ]);
+  });
+
+  test('history merges in id order and pending sends stay last', () => {
+    const pending: ClientMessage = { ...message('pending-x', { nonce: 'x' }), pending: 'failed' };
+    const items = mergeMessages([message('7'), pending], [message('2'), message('8')]);
+    expect(items.map((m) => m.id)).toEqual(['2', '7', '8', 'pending-x']);
+  });
+
+  test('messages elsewhere make the channel unread; a mention counts', () => {
+    let s = ready();
+    s = applyDispatch(s, 'MESSAGE_CREATE', message('6', { mentions: [me] }));
+    expect(s.guilds['1'].channels[0].last_message_id).toBe('6');
+    expect(s.readStates['100'].mention_count).toBe(1);
+    s = applyDispatch(s, 'MESSAGE_ACK', { channel_id: '100', message_id: '6', mention_count: 0 });
+    expect(s.readStates['100']).toEqual({ channel_id: '100', last_message_id: '6', mention_count: 0 });
+  });
+
+  test('our own reaction is not counted twice when the gateway echoes it', () => {
+    let s = ready();
+    s = applyDispatch(s, 'MESSAGE_CREATE', message('6'));
+    const react = (type: 'MESSAGE_REACTION_ADD' | 'MESSAGE_REACTION_REMOVE', user: string) =>
+      (s = applyDispatch(s, type, {
+        user_id: user,
+        channel_id: '100',
+        message_id: '6',
+        emoji: { name: '👍' },
+      }));
+    react('MESSAGE_REACTION_ADD', '20');
+    react('MESSAGE_REACTION_ADD', '10');
+    react('MESSAGE_REACTION_ADD', '10');
+    expect(s.messages['100'].items[0].reactions).toEqual([{ emoji: { name: '👍' }, count: 2, me: true }]);
+    react('MESSAGE_REACTION_REMOVE', '10');
+    react('MESSAGE_REACTION_REMOVE', '20');
+    expect(s.messages['100'].items[0].reactions).toEqual([]);
+  });
+
+  test('edits, deletions and typing apply live; a new READY keeps only unsent messages', () => {
+    let s = ready();
+    s = applyDispatch(s, 'TYPING_START', { channel_id: '100', user_id: '20', timestamp: 1 });
+    expect(Object.keys(s.typing['100'])).toEqual(['20']);
+    s = applyDispatch(s, 'MESSAGE_CREATE', message('6'));
+    expect(s.typing['100']).toEqual({});
+    s = applyDispatch(s, 'MESSAGE_UPDATE', message('6', { content: 'edited', edited_timestamp: 'now' }));
+    expect(s.messages['100'].items[0].content).toBe('edited');
+    s = applyDispatch(s, 'MESSAGE_DELETE', { id: '6', channel_id: '100' });
+    expect(s.messages['100'].items).toEqual([]);
+    s.messages['100'].items.push({ ...message('pending-z', { nonce: 'z' }), pending: 'failed' });
+    const again = applyDispatch(s, 'READY', {
+      session_id: 't',
+      user: me,
+      guilds: [],
+      private_channels: [],
+      read_states: [],
+    });
+    expect(again.messages['100'].loaded).toBe(false);
+    expect(again.messages['100'].items.map((m) => m.id)).toEqual(['pending-z']);
+  });
+});
