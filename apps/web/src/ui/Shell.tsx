@@ -67,9 +67,12 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
     if (synced && route.name === 'guild' && !guild) navigate('/channels/@me', true);
   }, [synced, route, guild]);
 
+  // Loaded once per guild, and again after a fresh READY (which forgets them).
+  const guildId = guild?.id;
+  const membersLoaded = members !== undefined;
   useEffect(() => {
-    if (guild) void loadMembers(guild.id).catch(() => undefined);
-  }, [guild?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+    if (guildId && !membersLoaded) void loadMembers(guildId).catch(() => undefined);
+  }, [guildId, membersLoaded]);
 
   useEffect(() => setDrawer(false), [channel?.id]);
 
