@@ -59,6 +59,7 @@ beforeAll(async () => {
   dir = tempDir('parley-browser-');
   server = await startServer({
     PARLEY__DATABASE__SQLITE__PATH: `${dir.path}/parley.db`,
+    PARLEY__STORAGE__LOCAL__PATH: `${dir.path}/files`,
     PARLEY__RATE_LIMITS__ENABLED: 'false',
   });
   browser = await launchBrowser();
