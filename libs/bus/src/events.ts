@@ -45,11 +45,22 @@ export interface DomainEvent<T = unknown> {
 export type EventHandler = (event: DomainEvent) => void;
 export type Unsubscribe = () => void;
 
+export interface SubscribeOptions {
+  /**
+   * The subscriber just gained this scope (a routing change): also deliver what was published on it since this
+   * time (ms since the epoch). A transport whose subscriptions take effect asynchronously (NATS) would otherwise
+   * miss what was published while the subscription was on its way; an in-process one has nothing to catch up.
+   */
+  since?: number;
+}
+
 /** Publishes domain events; in the monolith in-process, in microservices over NATS subjects by scope. */
 export interface EventBus {
   publish(event: DomainEvent): void;
   /** Receives events of one scope key (see `scopeKey`). */
-  subscribe(key: string, handler: EventHandler): Unsubscribe;
+  subscribe(key: string, handler: EventHandler, options?: SubscribeOptions): Unsubscribe;
+  /** Resolves once every subscription made so far receives events (NATS: the server has registered them). */
+  ready?(): Promise<void>;
   /** Receives every event (routing updates, metrics); use sparingly. */
   subscribeAll(handler: EventHandler): Unsubscribe;
 }

@@ -261,6 +261,7 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     this.router.register(session);
     // Subscribed before the snapshot is read: whatever happens after the snapshot reaches the session.
     await this.router.establish(session);
+    await this.bus.ready?.();
     const snapshot = await this.ready.snapshot(session.userId);
     if (session.state === 'closed') return;
     if (!snapshot || !conn.isOpen || session.conn !== conn) {
@@ -389,6 +390,7 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     this.router.register(session);
     try {
       await this.router.establish(session);
+      await this.bus.ready?.(); // subscribed at the bus before the other node stops recording
       const released = await cluster.release(where.node, session.id, state.tokenHash);
       if (!released) {
         this.metrics.resumes.inc({ outcome: 'unknown' });

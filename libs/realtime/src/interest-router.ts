@@ -32,6 +32,12 @@ interface Recomputed {
 }
 
 const CHANNEL_EVENTS = new Set(['CHANNEL_CREATE', 'CHANNEL_UPDATE', 'CHANNEL_DELETE']);
+/**
+ * A scope gained through a routing change is caught up from this long before the change reached this node
+ * (a transport that subscribes asynchronously may otherwise miss what was published meanwhile); it covers the
+ * delivery delay and clock skew between this node and the bus.
+ */
+const CATCH_UP_MARGIN_MS = 2_000;
 /** Events processed before the pipeline yields to I/O, so sockets drain between bursts. */
 const YIELD_EVERY = 256;
 const EMPTY: ReadonlySet<Session> = new Set();
@@ -62,6 +68,8 @@ export class InterestRouter {
   private running = false;
   /** Counts routing changes made by hints; a session's initial routing read before a change is read again. */
   private epoch = 0;
+  /** Set while a routing change is processed: scopes subscribed then are caught up from this time. */
+  private catchUpSince: number | undefined = undefined;
   private readonly onEvent = (event: DomainEvent): void => this.push({ event });
 
   constructor(
@@ -136,7 +144,8 @@ export class InterestRouter {
     let set = this.index.get(key);
     if (!set) {
       this.index.set(key, (set = new Set()));
-      this.subscriptions.set(key, this.bus.subscribe(key, this.onEvent));
+      const options = this.catchUpSince === undefined ? undefined : { since: this.catchUpSince };
+      this.subscriptions.set(key, this.bus.subscribe(key, this.onEvent, options));
       this.metrics.scopes.set(this.index.size);
     }
     set.add(session);
@@ -191,10 +200,13 @@ export class InterestRouter {
         const step = this.steps[this.head];
         this.steps[this.head++] = undefined as never;
         try {
+          if ('event' in step && step.event.routing) this.catchUpSince = Date.now() - CATCH_UP_MARGIN_MS;
           const pending = 'event' in step ? this.process(step.event) : step.run();
           if (pending) await pending;
         } catch (err) {
           this.log.error({ err }, 'gateway routing step failed');
+        } finally {
+          this.catchUpSince = undefined;
         }
         if (this.head > 1024 && this.head * 2 > this.steps.length) {
           this.steps = this.steps.slice(this.head);

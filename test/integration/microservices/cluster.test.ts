@@ -133,6 +133,38 @@ describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
     expect(receiver.named('MESSAGE_CREATE').map((p) => p.d.id)).not.toContain(lonely.id);
   });
 
+  it('delivers what is sent right after a routing change: a guild joined, a channel created, a DM opened', async () => {
+    const receiver = track(await GatewayClient.ready(gw2.url, reader.token));
+    const expected: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      // Joined through api 2, written to at once through api 1: gateway 2 subscribes to the guild meanwhile.
+      const joined = await a1.guild(owner);
+      const invite = await a1.ok<{ code: string }>(
+        'POST',
+        `/channels/${joined.general}/invites`,
+        owner.token,
+        {},
+      );
+      await a2.ok('POST', `/invites/${invite.code}`, reader.token);
+      expected.push((await a1.send(owner, joined.general, `welcome ${i}`)).id);
+      // A channel created and written to at once.
+      const channel = await a2.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+        name: `fresh-${i}`,
+        type: 0,
+      });
+      expected.push((await a1.send(owner, channel.id, `first words ${i}`)).id);
+      // A DM opened by someone new and written to at once.
+      const stranger = await a1.register(`dm_${i}`);
+      const dm = await a1.ok<{ id: string }>('POST', '/users/@me/channels', stranger.token, {
+        recipient_id: reader.user.id,
+      });
+      expected.push((await a2.send(stranger, dm.id, `hello ${i}`)).id);
+    }
+    for (const id of expected) await receiver.next('MESSAGE_CREATE', (p) => p.d.id === id);
+    const got = receiver.named('MESSAGE_CREATE').map((p) => p.d.id as string);
+    expect(got.filter((id) => expected.includes(id))).toEqual(expected);
+  });
+
   it('resumes on gateway 1 a session dropped from gateway 2, with every missed event once, in order', async () => {
     const first = track(await GatewayClient.ready(gw2.url, reader.token));
     const before = await a1.send(owner, guild.general, 'before the drop');

@@ -89,6 +89,33 @@ describe('microservices transports', () => {
     });
   });
 
+  it('NatsEventBus catches a newly gained scope up on what was published before its subscription took effect, once each', async () => {
+    const a = new NatsEventBus(await link(), log);
+    const b = new NatsEventBus(await link(), log);
+    await a.init();
+    const since = Date.now() - 2_000;
+    const event = (n: number): DomainEvent => ({
+      type: 'MESSAGE_CREATE',
+      scope: { kind: 'channel', id: '77', guildId: null },
+      data: { n },
+    });
+    a.publish(event(1));
+    a.publish(event(2));
+    await a.settle();
+    const caughtUp: DomainEvent[] = [];
+    const plain: DomainEvent[] = [];
+    b.subscribe('channel:77', (e) => caughtUp.push(e), { since });
+    const c = new NatsEventBus(await link(), log);
+    c.subscribe('channel:77', (e) => plain.push(e));
+    await c.ready();
+    a.publish(event(3));
+    await a.settle();
+    await eventually(() => Promise.resolve(caughtUp.length >= 3 && plain.length >= 1), 'both got event 3');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(caughtUp.map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3]);
+    expect(plain.map((e) => (e.data as { n: number }).n)).toEqual([3]);
+  });
+
   describe('NatsRpc', () => {
     it('spreads requests over a queue group, each answered once', async () => {
       const [server1, server2, client] = await Promise.all([link(), link(), link()]);

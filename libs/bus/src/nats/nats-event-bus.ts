@@ -1,8 +1,22 @@
 import type { Metrics } from '@parley/observability';
 import type { AppLogger } from '@parley/observability';
-import type { Subscription } from '@nats-io/nats-core';
+import {
+  DeliverPolicy,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import { type Subscription, nanos } from '@nats-io/nats-core';
 import { z } from 'zod';
-import { type DomainEvent, type EventBus, type EventHandler, type Unsubscribe } from '../events';
+import {
+  type DomainEvent,
+  type EventBus,
+  type EventHandler,
+  type SubscribeOptions,
+  type Unsubscribe,
+} from '../events';
 import type { NatsLink } from './nats-link';
 
 const SCOPE_KINDS = ['guild', 'channel', 'user'] as const;
@@ -29,7 +43,14 @@ const wireEvent = z.object({
 interface Interest {
   handlers: Set<EventHandler>;
   sub: Subscription;
+  /** While catching up: live events held back until what was missed has been delivered. */
+  held: DomainEvent[] | null;
 }
+
+/** How far back a newly gained scope can be caught up from the events stream. */
+const REPLAY_WINDOW_MS = 120_000;
+const REPLAY_MAX_BYTES = 256 * 1024 * 1024;
+const CATCH_UP_LIMIT = 10_000;
 
 /**
  * Domain events on NATS core subjects by scope: `<prefix>.ev.<kind>.<id>`. A node holds one NATS subscription
@@ -44,12 +65,50 @@ export class NatsEventBus implements EventBus {
   private counter = 0;
   private unsettled = false;
   private settling: Promise<void> | null = null;
+  private readonly lossListeners = new Set<() => void>();
+  readonly stream: string;
 
   constructor(
     private readonly link: NatsLink,
     private readonly log: AppLogger,
     private readonly metrics?: Metrics,
-  ) {}
+  ) {
+    this.stream = `${link.prefix}_events`;
+  }
+
+  /**
+   * A short in-memory history of every event (stream `<prefix>_events`, limits retention): core subscribers
+   * receive events as before; a node that just gained a scope reads from here what was published while its
+   * subscription was on its way to the server.
+   */
+  async init(): Promise<void> {
+    const jsm = await jetstreamManager(this.link.nc);
+    const cfg = {
+      subjects: [`${this.link.prefix}.ev.>`],
+      storage: StorageType.Memory,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(REPLAY_WINDOW_MS),
+      max_bytes: REPLAY_MAX_BYTES,
+    };
+    try {
+      await jsm.streams.info(this.stream);
+      const { retention: _retention, storage: _storage, ...mutable } = cfg;
+      await jsm.streams.update(this.stream, mutable);
+    } catch (err) {
+      if (!/not found/i.test((err as Error).message ?? '')) throw err;
+      await jsm.streams.add({ name: this.stream, ...cfg });
+    }
+  }
+
+  /** Called when this node may have missed events for good (a catch-up failed): sessions must restart. */
+  onLoss(listener: () => void): void {
+    this.lossListeners.add(listener);
+  }
+
+  ready(): Promise<void> {
+    return this.link.nc.flush();
+  }
 
   subject(key: string): string {
     const at = key.indexOf(':');
@@ -89,18 +148,26 @@ export class NatsEventBus implements EventBus {
     return flush;
   }
 
-  subscribe(key: string, handler: EventHandler): Unsubscribe {
+  subscribe(key: string, handler: EventHandler, options: SubscribeOptions = {}): Unsubscribe {
     let interest = this.interests.get(key);
     if (!interest) {
       const handlers = new Set<EventHandler>();
-      const sub = this.link.nc.subscribe(this.subject(key), {
-        callback: (err, msg) => {
-          if (err) return;
-          const event = this.decode(msg.data);
-          if (event) for (const h of handlers) h(event);
-        },
-      });
-      this.interests.set(key, (interest = { handlers, sub }));
+      const created: Interest = {
+        handlers,
+        held: options.since !== undefined ? [] : null,
+        sub: this.link.nc.subscribe(this.subject(key), {
+          callback: (err, msg) => {
+            if (err) return;
+            const event = this.decode(msg.data);
+            if (!event) return;
+            if (created.held) created.held.push(event);
+            else for (const h of handlers) h(event);
+          },
+        }),
+      };
+      interest = created;
+      this.interests.set(key, created);
+      if (options.since !== undefined) void this.catchUp(key, created, options.since);
     }
     interest.handlers.add(handler);
     return () => {
@@ -127,6 +194,49 @@ export class NatsEventBus implements EventBus {
         this.allSub = null;
       }
     };
+  }
+
+  /**
+   * Delivers what was published on a newly gained scope since `since` and before the subscription took effect,
+   * then what arrived live meanwhile, each event once, in stream order. Failing that, nothing can prove the
+   * stream complete: the loss listeners restart the sessions.
+   */
+  private async catchUp(key: string, interest: Interest, since: number): Promise<void> {
+    const seen = new Set<string>();
+    const deliver = (event: DomainEvent) => {
+      if (this.interests.get(key) !== interest) return;
+      for (const h of interest.handlers) h(event);
+    };
+    try {
+      await this.link.nc.flush(); // the subscription is live: from here on the core subscription has everything
+      const consumer = await jetstream(this.link.nc).consumers.get(this.stream, {
+        filter_subjects: this.subject(key),
+        deliver_policy: DeliverPolicy.StartTime,
+        opt_start_time: new Date(since).toISOString(),
+      });
+      let pending = (await consumer.info(true)).num_pending;
+      if (pending > CATCH_UP_LIMIT) throw new Error(`${pending} events to catch up on ${key}`);
+      while (pending > 0) {
+        const batch = await consumer.fetch({ max_messages: Math.min(pending, 500), expires: 2_000 });
+        let got = 0;
+        for await (const m of batch) {
+          got++;
+          pending = m.info.pending;
+          const event = this.decode(m.data);
+          if (!event?.id || seen.has(event.id)) continue;
+          seen.add(event.id);
+          deliver(event);
+        }
+        if (got === 0) break;
+      }
+    } catch (err) {
+      this.log.warn({ err, key }, 'could not catch up on a newly gained scope; restarting sessions');
+      for (const listener of this.lossListeners) listener();
+    } finally {
+      const held = interest.held ?? [];
+      interest.held = null;
+      for (const event of held) if (!event.id || !seen.has(event.id)) deliver(event);
+    }
   }
 
   /** Scope keys this node is subscribed to (tests, metrics). */

@@ -1,4 +1,4 @@
-import { NatsRpc, type NatsLink } from '@parley/bus';
+import type { NatsEventBus, NatsLink, NatsRpc } from '@parley/bus';
 import type { RedisPresenceStore, RedisResumeStore } from '@parley/state';
 import type { GatewayCluster, SessionLocation, SessionRelease } from '@parley/realtime';
 import { createAdapter } from '@socket.io/redis-adapter';
@@ -23,6 +23,7 @@ export class NatsGatewayCluster implements GatewayCluster {
 
   constructor(
     private readonly nats: NatsLink,
+    private readonly bus: NatsEventBus,
     private readonly redis: RedisLink,
     private readonly rpc: NatsRpc,
     private readonly resume: RedisResumeStore,
@@ -49,6 +50,7 @@ export class NatsGatewayCluster implements GatewayCluster {
     this.nats.onChange((up) => {
       if (!up) listener();
     });
+    this.bus.onLoss(listener);
   }
 
   async locate(sessionId: string): Promise<SessionLocation | null> {

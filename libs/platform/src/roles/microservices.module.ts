@@ -78,8 +78,11 @@ export class MicroservicesModule
         {
           provide: NatsEventBus,
           inject: [NatsLink, AppLogger, Metrics],
-          useFactory: (link: NatsLink, log: AppLogger, metrics: Metrics) =>
-            new NatsEventBus(link, log, metrics),
+          useFactory: async (link: NatsLink, log: AppLogger, metrics: Metrics) => {
+            const bus = new NatsEventBus(link, log, metrics);
+            await bus.init();
+            return bus;
+          },
         },
         { provide: EVENT_BUS, useExisting: NatsEventBus },
         {
@@ -176,14 +179,15 @@ export class MicroservicesModule
         { provide: RESUME_STORE, useExisting: RedisResumeStore },
         {
           provide: GATEWAY_CLUSTER,
-          inject: [NatsLink, RedisLink, NatsRpc, RedisResumeStore, RedisPresenceStore],
+          inject: [NatsLink, NatsEventBus, RedisLink, NatsRpc, RedisResumeStore, RedisPresenceStore],
           useFactory: (
             nats: NatsLink,
+            bus: NatsEventBus,
             redis: RedisLink,
             rpc: NatsRpc,
             resume: RedisResumeStore,
             presence: RedisPresenceStore,
-          ) => new NatsGatewayCluster(nats, redis, rpc, resume, presence),
+          ) => new NatsGatewayCluster(nats, bus, redis, rpc, resume, presence),
         },
       );
       exported.push(RedisResumeStore, RESUME_STORE, GATEWAY_CLUSTER);
