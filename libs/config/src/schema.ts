@@ -26,6 +26,8 @@ export const configSchema = z
       region_id: z.number().int().min(0).max(7),
       node_id: z.number().int().min(0).max(127),
       read_only: z.boolean(),
+      // Microservices: claim a free node_id in Redis at start (replicas of one Deployment share their config).
+      claim_node_id: z.boolean(),
     }),
     database: z.strictObject({
       backend: z.enum(['sqlite', 'cassandra']),

@@ -258,6 +258,21 @@ describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
     expect(metrics).toMatch(/parley_jobs_completed_total\{name="channel.purge_messages",outcome="ok"\} 1/);
   });
 
+  it('gives replicas that share one configuration distinct node ids when they claim them', async () => {
+    const shared = { ...env, PARLEY__INSTANCE__NODE_ID: '0', PARLEY__INSTANCE__CLAIM_NODE_ID: 'true' };
+    const replicas = await Promise.all([startRole('api', shared), startRole('api', shared)]);
+    const ids = replicas.map((p) => Number(/"node_id":(\d+)/.exec(p.output())?.[1]));
+    expect(ids.every((id) => Number.isInteger(id) && id >= 0 && id < 128)).toBe(true);
+    expect(ids[0]).not.toBe(ids[1]);
+    // Each answers with ids minted under its own node id.
+    const [m1, m2] = await Promise.all(
+      replicas.map((p) => new Api(p.url).send(owner, guild.general, `from node ${p.url}`)),
+    );
+    const nodeOf = (id: string) => Number((BigInt(id) >> 12n) & 127n);
+    expect([nodeOf(m1.id), nodeOf(m2.id)]).toEqual(ids);
+    expect(await Promise.all(replicas.map((p) => p.stop('SIGTERM')))).toEqual([0, 0]);
+  });
+
   it('drains on SIGTERM: a gateway tells its clients to reconnect and exits 0', async () => {
     const gw3 = await startRole('gateway', { ...env, PARLEY__INSTANCE__NODE_ID: '7' });
     const client = track(await GatewayClient.ready(gw3.url, reader.token));

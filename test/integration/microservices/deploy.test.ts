@@ -66,6 +66,7 @@ describe('deploy/: manifests are valid, not just written', () => {
       expect(() => validateEnv(env)).not.toThrow();
       const loaded = validateConfig(deepMerge(DEFAULTS, envOverrides(env)));
       expect(loaded.instance.deployment_mode).toBe('microservices');
+      expect(loaded.instance.claim_node_id).toBe(true); // replicas share this config: ids come from Redis leases
       const listening = {
         api: loaded.server.port,
         gateway: loaded.gateway.port,

@@ -7,6 +7,7 @@ import {
   installDependencyGate,
   installPublishBarrier,
 } from './dependency-gate';
+import { NodeIdLease } from './node-id-lease';
 import { RedisLink } from './redis-link';
 import { ROLES, ROLE_NEEDS, type Role, isRole } from './roles';
 import { RoleModule } from './role.module';
@@ -35,8 +36,17 @@ export function checkRole(name: string, config: ParleyConfig): Role {
 }
 
 /** Starts one role of microservices mode as this process: load config, compose the role, listen. */
-export async function startRole(name: string, config: ParleyConfig = loadConfig()): Promise<RunningServer> {
-  const role = checkRole(name, config);
+export async function startRole(name: string, loaded: ParleyConfig = loadConfig()): Promise<RunningServer> {
+  const role = checkRole(name, loaded);
+  let config = loaded;
+  let lease: NodeIdLease | null = null;
+  if (config.instance.claim_node_id) {
+    lease = await NodeIdLease.claim(config, (reason) => {
+      process.stderr.write(`parley ${role}: ${reason}; stopping so that ids cannot collide\n`);
+      process.exit(1);
+    });
+    config = { ...config, instance: { ...config.instance, node_id: lease.nodeId } };
+  }
   const app = await createHttpApp(config, RoleModule.forRole(role, config));
   const needs = ROLE_NEEDS[role];
   const dependencies: Dependency[] = [];
@@ -52,11 +62,24 @@ export async function startRole(name: string, config: ParleyConfig = loadConfig(
     installDependencyGate(app, dependencies);
     installPublishBarrier(app, app.get(NatsEventBus));
   } else hideApiRoutes(app);
-  const server = await listen(app, config, rolePort(role, config));
+  const listening = await listen(app, config, rolePort(role, config));
+  const server: RunningServer = {
+    ...listening,
+    close: async () => {
+      await listening.close();
+      await lease?.release();
+    },
+  };
   installSignalHandlers(server);
-  process.stdout.write(
-    `${JSON.stringify({ level: 30, msg: 'parley listening', url: server.url, mode: 'microservices', role })}\n`,
-  );
+  const line = {
+    level: 30,
+    msg: 'parley listening',
+    url: server.url,
+    mode: 'microservices',
+    role,
+    node_id: config.instance.node_id,
+  };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
   return server;
 }
 
