@@ -41,6 +41,18 @@ export async function requireSharedServices(): Promise<void> {
     throw new Error(
       `microservices tests need these services running; start them first:\n  ${missing.join('\n  ')}`,
     );
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: SHARED_NATS, timeout: 3000 });
+  try {
+    await (await jetstreamManager(nc)).getAccountInfo();
+  } catch (err) {
+    throw new Error(
+      `NATS on 127.0.0.1:4222 answers but JetStream does not (${(err as Error).message}): restart it with -js (nats-server -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server)`,
+    );
+  } finally {
+    await nc.close();
+  }
 }
 
 /** A prefix for NATS subjects, stream names and Redis keys no other run uses. */
