@@ -283,7 +283,7 @@ export async function purgePrefix(
     const nc = await connect({ servers: natsUrl, timeout: 2000 });
     try {
       const jsm = await jetstreamManager(nc);
-      for (const name of [`${prefix}_jobs`, `${prefix}_jobs_dead`])
+      for (const name of [`${prefix}_jobs`, `${prefix}_jobs_dead`, `${prefix}_events`])
         await jsm.streams.delete(name).catch(() => false);
     } finally {
       await nc.close();
