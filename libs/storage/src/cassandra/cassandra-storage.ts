@@ -1,4 +1,5 @@
 import type { Storage } from '../contract';
+import { CassandraBulk, type CassandraBulkOptions } from './bulk';
 import { defaultCassandraMigrationsDir, migrateCassandra, type MigrationOutcome } from './migrator';
 import { CassandraBanRepository } from './repositories/ban.repository';
 import { CassandraChannelRepository } from './repositories/channel.repository';
@@ -11,12 +12,15 @@ import { CassandraMessageRepository } from './repositories/message.repository';
 import { CassandraReactionRepository } from './repositories/reaction.repository';
 import { CassandraReadStateRepository } from './repositories/read-state.repository';
 import { CassandraRoleRepository } from './repositories/role.repository';
+import { CassandraSettingsRepository } from './repositories/settings.repository';
 import { CassandraTokenRepository } from './repositories/token.repository';
 import { CassandraUserRepository } from './repositories/user.repository';
 import { CassandraSession, type CassandraSettings, type SessionOptions } from './session';
 
 export interface CassandraStorageOptions extends SessionOptions {
   migrationsDir?: string;
+  /** For the operator tools' bulk access (`bulk`). */
+  bulk?: CassandraBulkOptions;
 }
 
 /**
@@ -39,6 +43,9 @@ export class CassandraStorage implements Storage {
   readonly invites: CassandraInviteRepository;
   readonly bans: CassandraBanRepository;
   readonly jobs: CassandraJobStore;
+  readonly instanceSettings: CassandraSettingsRepository;
+  /** Whole-table scans and bulk writes for the operator tools (never request paths). */
+  readonly bulk: CassandraBulk;
   readonly session: CassandraSession;
   /** What the last migrate() did (replication changes are reported here for the caller to log). */
   lastMigration: MigrationOutcome | null = null;
@@ -66,6 +73,8 @@ export class CassandraStorage implements Storage {
     this.readStates = new CassandraReadStateRepository(db);
     this.bans = new CassandraBanRepository(db);
     this.jobs = new CassandraJobStore(db);
+    this.instanceSettings = new CassandraSettingsRepository(db);
+    this.bulk = new CassandraBulk(db, this.messages, options.bulk);
   }
 
   async migrate(): Promise<string[]> {

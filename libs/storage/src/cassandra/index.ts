@@ -1,4 +1,5 @@
 export { CassandraStorage, type CassandraStorageOptions } from './cassandra-storage';
+export { CassandraBulk, type CassandraBulkOptions } from './bulk';
 export { CassandraSession, type CassandraSettings, type OperationClass } from './session';
 export { DatabaseUnavailableError, isUnavailable } from './errors';
 export { BUCKET_MS, bucketAt, bucketOf } from './buckets';

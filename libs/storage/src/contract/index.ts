@@ -1,3 +1,4 @@
 export * from './records';
 export * from './repositories';
+export * from './bulk';
 export * from './token';

@@ -182,6 +182,12 @@ export interface AttachmentRepository {
   delete(ids: readonly string[]): Promise<void>;
 }
 
+/** Instance-wide operator settings (the maintenance flag), few and small, read by every process. */
+export interface SettingsRepository {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string): Promise<void>;
+}
+
 export interface Storage {
   readonly backend: 'sqlite' | 'cassandra';
   readonly users: UserRepository;
@@ -198,6 +204,7 @@ export interface Storage {
   readonly bans: BanRepository;
   readonly attachments: AttachmentRepository;
   readonly jobs: JobStore;
+  readonly instanceSettings: SettingsRepository;
   /** Applies pending schema migrations; returns the names applied. */
   migrate(): Promise<string[]>;
   /** Cheap round trip for readiness. */

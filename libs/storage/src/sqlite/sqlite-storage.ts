@@ -1,4 +1,5 @@
 import type { Storage } from '../contract';
+import { SqliteBulk } from './bulk';
 import { isInMemory, openWriter, SqliteDb, type SqliteSettings } from './connection';
 import { settle } from './errors';
 import { HOT_QUERIES, type HotQueryName, type HotReader } from './hot-queries';
@@ -16,6 +17,7 @@ import { SqliteMessageRepository } from './repositories/message.repository';
 import { SqliteReactionRepository } from './repositories/reaction.repository';
 import { SqliteReadStateRepository } from './repositories/read-state.repository';
 import { SqliteRoleRepository } from './repositories/role.repository';
+import { SqliteSettingsRepository } from './repositories/settings.repository';
 import { SqliteTokenRepository } from './repositories/token.repository';
 import { SqliteUserRepository } from './repositories/user.repository';
 
@@ -39,6 +41,9 @@ export class SqliteStorage implements Storage {
   readonly bans: SqliteBanRepository;
   readonly attachments: SqliteAttachmentRepository;
   readonly jobs: SqliteJobStore;
+  readonly instanceSettings: SqliteSettingsRepository;
+  /** Whole-table scans and bulk writes for the operator tools (never request paths). */
+  readonly bulk: SqliteBulk;
 
   private readonly db: SqliteDb;
   private readonly pool: ReaderPool | null;
@@ -76,6 +81,8 @@ export class SqliteStorage implements Storage {
     this.bans = new SqliteBanRepository(this.db);
     this.attachments = new SqliteAttachmentRepository(this.db);
     this.jobs = new SqliteJobStore(this.db);
+    this.instanceSettings = new SqliteSettingsRepository(this.db);
+    this.bulk = new SqliteBulk(this.db);
   }
 
   migrate(): Promise<string[]> {

@@ -10,6 +10,7 @@ import {
   type Storage,
   type UserRecord,
 } from '../contract';
+import { describeBulkContract } from './bulk-suite';
 
 /**
  * The storage contract, written once and run against every driver. It checks behaviour through the
@@ -1023,5 +1024,7 @@ export function describeStorageContract(
         expect(await storage.jobs.claim(t0 + 1_000_000_000, 10, 1_000)).toEqual([]);
       });
     });
+
+    describeBulkContract(() => storage);
   });
 }

@@ -10,7 +10,7 @@ const PAGE_FIRST = `SELECT ${COLUMNS} FROM bans WHERE guild_id = ? LIMIT ?`;
 const PAGE_AFTER = `SELECT ${COLUMNS} FROM bans WHERE guild_id = ? AND user_id > ? LIMIT ?`;
 const DELETE = 'DELETE FROM bans WHERE guild_id = ? AND user_id = ?';
 
-function toRecord(row: types.Row): BanRecord {
+export function toRecord(row: types.Row): BanRecord {
   return {
     guildId: fromId(row.get('guild_id')),
     userId: fromId(row.get('user_id')),

@@ -37,7 +37,7 @@ export interface Statement {
   params: unknown[];
 }
 
-function toOverwrite(row: types.Row): OverwriteRecord {
+export function toOverwrite(row: types.Row): OverwriteRecord {
   return {
     channelId: fromId(row.get('channel_id')),
     id: fromId(row.get('target_id')),

@@ -22,7 +22,7 @@ const DELETE_GUILD = 'DELETE FROM guilds WHERE id = ?';
 const DELETE_GUILD_OF_USER = 'DELETE FROM guilds_by_user WHERE user_id = ? AND guild_id = ?';
 const DELETE_CHANNEL = 'DELETE FROM channels WHERE id = ?';
 
-function toRecord(row: types.Row): GuildRecord {
+export function toRecord(row: types.Row): GuildRecord {
   return {
     id: fromId(row.get('id')),
     name: row.get('name') as string,

@@ -18,11 +18,11 @@ const TTL_GRACE_S = 24 * 60 * 60;
 const MAX_CAS_ROUNDS = 50;
 
 /** Seconds the invite's rows live (0 = no TTL); a later write of the row must carry the same. */
-function ttlOf(expiresAt: number | null): number {
+export function ttlOf(expiresAt: number | null): number {
   return expiresAt === null ? 0 : Math.max(0, Math.ceil((expiresAt - Date.now()) / 1000)) + TTL_GRACE_S;
 }
 
-function toRecord(row: types.Row): InviteRecord {
+export function toRecord(row: types.Row): InviteRecord {
   return {
     code: row.get('code') as string,
     guildId: fromId(row.get('guild_id')),

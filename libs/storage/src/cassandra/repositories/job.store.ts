@@ -15,7 +15,7 @@ const RETRY = `UPDATE jobs SET run_at = ?, last_error = ? WHERE state = '${PENDI
 const BURY = `INSERT INTO jobs (state, ${COLUMNS}) VALUES ('${DEAD}', ?, ?, ?, ?, ?, ?)`;
 const COUNT = 'SELECT COUNT(*) AS n FROM jobs WHERE state = ?';
 
-function toRecord(row: types.Row): JobRecord {
+export function toRecord(row: types.Row): JobRecord {
   return {
     id: row.get('id') as string,
     name: row.get('name') as string,

@@ -49,7 +49,7 @@ function toAttachment(value: Record<string, unknown>): AttachmentRef {
   };
 }
 
-function toRecord(row: types.Row): MessageRecord {
+export function toRecord(row: types.Row): MessageRecord {
   return {
     id: fromId(row.get('message_id')),
     channelId: fromId(row.get('channel_id')),

@@ -11,7 +11,7 @@ const FIND = `SELECT ${COLUMNS} FROM roles WHERE guild_id = ? AND role_id = ?`;
 const LIST = `SELECT ${COLUMNS} FROM roles WHERE guild_id = ?`;
 const DELETE = 'DELETE FROM roles WHERE guild_id = ? AND role_id = ?';
 
-function toRecord(row: types.Row): RoleRecord {
+export function toRecord(row: types.Row): RoleRecord {
   return {
     id: fromId(row.get('role_id')),
     guildId: fromId(row.get('guild_id')),

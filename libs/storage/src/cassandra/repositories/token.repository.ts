@@ -15,7 +15,7 @@ const DELETE_USER = 'DELETE FROM tokens_by_user WHERE user_id = ?';
 const TTL_GRACE_S = 24 * 60 * 60;
 
 /** Seconds the rows live, or 0 (no TTL) for a token that never expires. */
-function ttl(expiresAt: number | null): number {
+export function ttl(expiresAt: number | null): number {
   if (expiresAt === null) return 0;
   return Math.max(0, Math.ceil((expiresAt - Date.now()) / 1000)) + TTL_GRACE_S;
 }

@@ -19,7 +19,7 @@ const CLAIM: Record<Claim, { claim: string; release: string }> = {
   email: { claim: CLAIM_EMAIL, release: RELEASE_EMAIL },
 };
 
-function toRecord(row: types.Row): UserRecord {
+export function toRecord(row: types.Row): UserRecord {
   return {
     id: fromId(row.get('id')),
     username: str(row, 'username'),

@@ -3,7 +3,7 @@ import { fromId, fromIdOrNull, pageStart, toId, toLimit, toNumber, toNumberOrNul
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 
-interface AttachmentRow {
+export interface AttachmentRow {
   id: bigint;
   channel_id: bigint;
   uploader_id: bigint;
@@ -29,7 +29,7 @@ const DETACH = 'UPDATE attachments SET message_id = NULL WHERE id = ? AND messag
 const BY_CHANNEL = `SELECT ${COLUMNS} FROM attachments WHERE channel_id = ? AND id > ? ORDER BY id LIMIT ?`;
 const DELETE = 'DELETE FROM attachments WHERE id = ?';
 
-function toRecord(row: AttachmentRow): AttachmentRecord {
+export function toRecord(row: AttachmentRow): AttachmentRecord {
   return {
     id: fromId(row.id),
     channelId: fromId(row.channel_id),

@@ -3,7 +3,7 @@ import { fromId, pageStart, toId, toNumber, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 
-interface BanRow {
+export interface BanRow {
   guild_id: bigint;
   user_id: bigint;
   reason: string | null;
@@ -17,7 +17,7 @@ const FIND = `SELECT ${COLUMNS} FROM bans WHERE guild_id = ? AND user_id = ?`;
 const LIST = `SELECT ${COLUMNS} FROM bans WHERE guild_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`;
 const DELETE = 'DELETE FROM bans WHERE guild_id = ? AND user_id = ?';
 
-function toRecord(row: BanRow): BanRecord {
+export function toRecord(row: BanRow): BanRecord {
   return {
     guildId: fromId(row.guild_id),
     userId: fromId(row.user_id),

@@ -13,7 +13,7 @@ export interface ChannelRow {
   position: bigint;
 }
 
-interface OverwriteRow {
+export interface OverwriteRow {
   channel_id: bigint;
   id: bigint;
   type: bigint;
@@ -41,7 +41,7 @@ const RECIPIENTS = `SELECT json_group_array(CAST(user_id AS TEXT)) AS ids FROM d
 const DELETE_RECIPIENTS = 'DELETE FROM dm_recipients WHERE channel_id = ?';
 const DELETE_PAIR = 'DELETE FROM dm_pairs WHERE channel_id = ?';
 
-function toOverwrite(row: OverwriteRow): OverwriteRecord {
+export function toOverwrite(row: OverwriteRow): OverwriteRecord {
   return {
     channelId: fromId(row.channel_id),
     id: fromId(row.id),

@@ -6,7 +6,7 @@ import type { SqliteChannelRepository } from './channel.repository';
 import type { SqliteMemberRepository } from './member.repository';
 import type { SqliteRoleRepository } from './role.repository';
 
-interface GuildRow {
+export interface GuildRow {
   id: bigint;
   name: string;
   icon: string | null;
@@ -29,7 +29,7 @@ const DELETE = [
   'DELETE FROM guilds WHERE id = ?',
 ];
 
-function toRecord(row: GuildRow): GuildRecord {
+export function toRecord(row: GuildRow): GuildRecord {
   return {
     id: fromId(row.id),
     name: row.name,

@@ -3,7 +3,7 @@ import { fromId, toId, toNumber, toNumberOrNull } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 
-interface InviteRow {
+export interface InviteRow {
   code: string;
   guild_id: bigint;
   channel_id: bigint;
@@ -24,7 +24,7 @@ const USE = `UPDATE invites SET uses = uses + 1
   WHERE code = ? AND (max_uses = 0 OR uses < max_uses) AND (expires_at IS NULL OR expires_at > ?)`;
 const DELETE = 'DELETE FROM invites WHERE code = ?';
 
-function toRecord(row: InviteRow): InviteRecord {
+export function toRecord(row: InviteRow): InviteRecord {
   return {
     code: row.code,
     guildId: fromId(row.guild_id),

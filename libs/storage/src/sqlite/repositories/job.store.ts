@@ -3,7 +3,7 @@ import { toNumber, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 
-interface JobRow {
+export interface JobRow {
   id: string;
   name: string;
   payload: string;

@@ -4,7 +4,7 @@ import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 import { HOT_QUERIES, MEMBER_COLUMNS, type HotReader } from '../hot-queries';
 
-interface MemberRow {
+export interface MemberRow {
   guild_id: bigint;
   user_id: bigint;
   nick: string | null;
@@ -20,7 +20,7 @@ const UPDATE = `UPDATE members SET ${patchSet(['nick', 'roles'])} WHERE guild_id
 const REMOVE = 'DELETE FROM members WHERE guild_id = ? AND user_id = ?';
 const COUNT = 'SELECT count(*) AS n FROM members WHERE guild_id = ?';
 
-function toRecord(row: MemberRow): MemberRecord {
+export function toRecord(row: MemberRow): MemberRecord {
   return {
     guildId: fromId(row.guild_id),
     userId: fromId(row.user_id),

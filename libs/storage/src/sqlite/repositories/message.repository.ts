@@ -19,7 +19,7 @@ import { settle } from '../errors';
 import { HOT_QUERIES, MESSAGE_COLUMNS, type HotReader } from '../hot-queries';
 import { MessageWriter } from '../message-writer';
 
-interface MessageRow {
+export interface MessageRow {
   id: bigint;
   channel_id: bigint;
   guild_id: bigint | null;
@@ -36,7 +36,7 @@ interface MessageRow {
 
 // Idempotent: a retried or re-imported message overwrites itself (last write wins, as on Cassandra).
 // The key (id, channel_id) is never rewritten.
-const UPSERT = `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+export const UPSERT = `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (id) DO UPDATE SET
     content = excluded.content, edited_at = excluded.edited_at, attachments = excluded.attachments,
     mentions = excluded.mentions, mention_everyone = excluded.mention_everyone, pinned = excluded.pinned,
@@ -50,7 +50,7 @@ const DELETE_OLDEST = `DELETE FROM messages WHERE id IN (SELECT id FROM messages
 const DELETE_REACTIONS = 'DELETE FROM reactions WHERE message_id = ?';
 const DELETE_REACTION_COUNTS = 'DELETE FROM reaction_counts WHERE message_id = ?';
 
-function toRecord(row: MessageRow): MessageRecord {
+export function toRecord(row: MessageRow): MessageRecord {
   return {
     id: fromId(row.id),
     channelId: fromId(row.channel_id),
@@ -67,7 +67,7 @@ function toRecord(row: MessageRow): MessageRecord {
   };
 }
 
-function toParams(message: MessageRecord): Param[] {
+export function toParams(message: MessageRecord): Param[] {
   return [
     toId(message.id),
     toId(message.channelId),

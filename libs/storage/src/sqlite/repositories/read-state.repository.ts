@@ -3,7 +3,7 @@ import { fromId, fromIdOrNull, toId, toNumber } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 
-interface ReadStateRow {
+export interface ReadStateRow {
   user_id: bigint;
   channel_id: bigint;
   last_message_id: bigint | null;

@@ -3,7 +3,7 @@ import { fromId, patchParams, patchSet, toId, toNumber } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 
-interface RoleRow {
+export interface RoleRow {
   guild_id: bigint;
   id: bigint;
   name: string;
@@ -25,7 +25,7 @@ const STRIP_FROM_MEMBERS = `UPDATE members
 const STRIP_FROM_OVERWRITES = `DELETE FROM channel_overwrites
   WHERE id = ? AND type = 0 AND channel_id IN (SELECT id FROM channels WHERE guild_id = ?)`;
 
-function toRecord(row: RoleRow): RoleRecord {
+export function toRecord(row: RoleRow): RoleRecord {
   return {
     id: fromId(row.id),
     guildId: fromId(row.guild_id),

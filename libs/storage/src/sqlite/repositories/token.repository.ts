@@ -3,7 +3,7 @@ import { fromId, toId, toNumber, toNumberOrNull } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 
-interface TokenRow {
+export interface TokenRow {
   token_hash: string;
   user_id: bigint;
   created_at: bigint;

@@ -3,7 +3,7 @@ import { fromId, patchParams, patchSet, toId, toNumber } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 
-interface UserRow {
+export interface UserRow {
   id: bigint;
   username: string;
   email: string;
@@ -22,7 +22,7 @@ const BY_EMAIL = `SELECT ${COLUMNS} FROM users WHERE email = ?`;
 const UPDATE = `UPDATE users SET ${patchSet(['username', 'username_lower', 'email', 'display_name', 'avatar', 'password_hash'])}
   WHERE id = @id`;
 
-function toRecord(row: UserRow): UserRecord {
+export function toRecord(row: UserRow): UserRecord {
   return {
     id: fromId(row.id),
     username: row.username,

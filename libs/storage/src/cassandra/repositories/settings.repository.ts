@@ -1,0 +1,18 @@
+import type { SettingsRepository } from '../../contract';
+import type { CassandraSession } from '../session';
+
+const GET = 'SELECT value FROM instance_settings WHERE key = ?';
+const PUT = 'INSERT INTO instance_settings (key, value, updated_at) VALUES (?, ?, ?)';
+
+export class CassandraSettingsRepository implements SettingsRepository {
+  constructor(private readonly db: CassandraSession) {}
+
+  async get(key: string): Promise<string | null> {
+    const row = (await this.db.execute('read', GET, [key], { idempotent: true })).first();
+    return (row?.get('value') as string | null | undefined) ?? null;
+  }
+
+  async put(key: string, value: string): Promise<void> {
+    await this.db.execute('write', PUT, [key, value, new Date()], { idempotent: true });
+  }
+}

@@ -1,0 +1,356 @@
+import { createHash } from 'node:crypto';
+import { SnowflakeGenerator } from '@parley/common';
+import {
+  BULK_TABLES,
+  BulkConflict,
+  type BulkRecords,
+  type BulkStorage,
+  type BulkTable,
+  type Storage,
+} from '../contract';
+
+type WithBulk = Storage & { bulk: BulkStorage };
+
+/**
+ * The bulk interface (scans, bulk writes, checkpoints) and the instance settings, run inside the storage
+ * contract against every driver. The database is shared with the rest of the suite, so every check looks
+ * only at the rows it wrote.
+ */
+export function describeBulkContract(get: () => Storage): void {
+  describe('bulk access (operator tools)', () => {
+    const snowflakes = new SnowflakeGenerator(3, 9);
+    const id = (): string => snowflakes.next();
+    const now = Date.now();
+    const bulk = (): BulkStorage => {
+      const storage = get() as Partial<WithBulk>;
+      if (!storage.bulk) throw new Error('this driver has no bulk access');
+      return storage.bulk;
+    };
+    const storage = (): Storage => get();
+
+    async function scanAll<T extends BulkTable>(table: T, limit: number): Promise<BulkRecords[T][]> {
+      const all: BulkRecords[T][] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: { records: BulkRecords[T][]; cursor: string | null } = await bulk().scan(
+          table,
+          cursor,
+          limit,
+        );
+        all.push(...page.records);
+        cursor = page.cursor;
+        if (++pages > 100_000) throw new Error('scan does not end');
+      } while (cursor !== null);
+      return all;
+    }
+
+    /** A small community written through bulk.write only, with every table represented. */
+    function community() {
+      const [alice, bob, carol] = [id(), id(), id()];
+      const guildId = id();
+      const [text, dm] = [id(), id()];
+      const role = id();
+      const messages = Array.from({ length: 7 }, (_, i) => ({
+        id: id(),
+        channelId: text,
+        guildId,
+        authorId: i % 2 ? alice : bob,
+        content: `message ${i} for <@${carol}>`,
+        editedAt: i === 3 ? now + 1 : null,
+        attachments: [],
+        mentions: i % 3 === 0 ? [carol] : [],
+        mentionEveryone: false,
+        pinned: i === 5,
+        type: 0,
+        nonce: null,
+      }));
+      const [low, high] = [alice, bob].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+      const records: { [T in BulkTable]: BulkRecords[T][] } = {
+        users: [alice, bob, carol].map((u, i) => ({
+          id: u,
+          username: `Bulk${u}`,
+          email: `bulk${u}@example.test`,
+          displayName: i === 0 ? 'Alice' : null,
+          avatar: null,
+          passwordHash: '$argon2id$fake',
+          createdAt: now,
+        })),
+        tokens: [
+          {
+            tokenHash: createHash('sha256').update(id()).digest('hex'),
+            userId: alice,
+            createdAt: now,
+            expiresAt: null,
+          },
+        ],
+        guilds: [{ id: guildId, name: 'bulk guild', icon: null, ownerId: alice, createdAt: now }],
+        roles: [
+          { id: guildId, guildId, name: '@everyone', permissions: '104324673', color: 0, position: 0 },
+          { id: role, guildId, name: 'mods', permissions: '8192', color: 255, position: 1 },
+        ],
+        members: [alice, bob, carol].map((u) => ({
+          guildId,
+          userId: u,
+          nick: u === bob ? 'bobby' : null,
+          roles: u === bob ? [role] : [],
+          joinedAt: now,
+        })),
+        channels: [
+          {
+            id: text,
+            type: 0,
+            guildId,
+            name: 'general',
+            topic: 'a topic',
+            parentId: null,
+            position: 0,
+            recipients: [],
+            overwrites: [],
+          },
+          {
+            id: dm,
+            type: 1,
+            guildId: null,
+            name: null,
+            topic: null,
+            parentId: null,
+            position: 0,
+            recipients: [alice, bob],
+            overwrites: [],
+          },
+        ],
+        overwrites: [{ guildId, channelId: text, id: role, type: 0, allow: '2048', deny: '0' }],
+        dm_pairs: [{ userLow: low, userHigh: high, channelId: dm }],
+        messages,
+        reactions: [
+          { channelId: text, messageId: messages[0].id, emoji: '👍', userId: alice },
+          { channelId: text, messageId: messages[0].id, emoji: '👍', userId: bob },
+          { channelId: text, messageId: messages[0].id, emoji: '🎉', userId: carol },
+          { channelId: text, messageId: messages[4].id, emoji: '👍', userId: carol },
+        ],
+        read_states: [
+          { userId: alice, channelId: text, lastMessageId: messages[6].id, mentionCount: 0 },
+          { userId: carol, channelId: text, lastMessageId: messages[1].id, mentionCount: 2 },
+          { userId: bob, channelId: dm, lastMessageId: null, mentionCount: 1 },
+        ],
+        invites: [
+          {
+            code: `b${id().slice(-8)}`,
+            guildId,
+            channelId: text,
+            inviterId: alice,
+            maxAge: 0,
+            maxUses: 5,
+            uses: 1,
+            createdAt: now,
+            expiresAt: null,
+          },
+        ],
+        bans: [{ guildId, userId: id(), reason: null, createdAt: now }],
+        attachments: [
+          {
+            id: id(),
+            channelId: text,
+            uploaderId: alice,
+            messageId: messages[2].id,
+            filename: 'a.png',
+            size: 10,
+            contentType: 'image/png',
+            width: 2,
+            height: 3,
+            createdAt: now,
+          },
+        ],
+        jobs: [
+          // Far in the future (and dead): the job tests of the suite never claim them.
+          {
+            id: `bulk-${id()}`,
+            name: 'channel.purge',
+            payload: '{}',
+            attempts: 0,
+            runAt: now + 10 ** 12,
+            lastError: null,
+            dead: false,
+          },
+          {
+            id: `bulk-${id()}`,
+            name: 'channel.purge',
+            payload: '{}',
+            attempts: 3,
+            runAt: now,
+            lastError: 'boom',
+            dead: true,
+          },
+        ],
+      };
+      return { records, alice, bob, carol, guildId, text, dm, messages };
+    }
+
+    const keyOf = (table: BulkTable, r: Record<string, unknown>): string =>
+      table === 'tokens'
+        ? String(r.tokenHash)
+        : table === 'invites'
+          ? String(r.code)
+          : table === 'dm_pairs'
+            ? `${String(r.userLow)}/${String(r.userHigh)}`
+            : table === 'reactions'
+              ? `${String(r.messageId)}/${String(r.emoji)}/${String(r.userId)}`
+              : table === 'read_states'
+                ? `${String(r.userId)}/${String(r.channelId)}`
+                : table === 'members' || table === 'bans'
+                  ? `${String(r.guildId)}/${String(r.userId)}`
+                  : table === 'roles'
+                    ? `${String(r.guildId)}/${String(r.id)}`
+                    : table === 'overwrites'
+                      ? `${String(r.channelId)}/${String(r.id)}`
+                      : String(r.id);
+
+    let data: ReturnType<typeof community>;
+
+    beforeAll(async () => {
+      data = community();
+      for (const table of BULK_TABLES) {
+        const records = data.records[table] as BulkRecords[BulkTable][];
+        expect(await bulk().write(table, records)).toEqual([]);
+        // Twice: writes are idempotent.
+        expect(await bulk().write(table, records)).toEqual([]);
+      }
+    });
+
+    it.each(BULK_TABLES.map((t) => [t]))(
+      'scans %s in small pages: every row once, as written',
+      async (table) => {
+        const written = data.records[table] as unknown as Record<string, unknown>[];
+        const scanned = (await scanAll(table, 2)) as unknown as Record<string, unknown>[];
+        const keys = scanned.map((r) => keyOf(table, r));
+        expect(new Set(keys).size).toBe(keys.length);
+        const byKey = new Map(scanned.map((r) => [keyOf(table, r), r]));
+        for (const record of written) {
+          const found = byKey.get(keyOf(table, record));
+          if (table === 'bans') expect(found).toEqual({ ...record, reason: found?.reason ?? null });
+          else if (table === 'members')
+            expect({ ...found, roles: [...(found?.roles as string[])].sort() }).toEqual(record);
+          else if (table === 'channels')
+            expect({ ...found, recipients: [...(found?.recipients as string[])].sort() }).toEqual({
+              ...record,
+              recipients: [...(record.recipients as string[])].sort(),
+            });
+          else expect(found).toEqual(record);
+        }
+      },
+    );
+
+    it('writes what the repositories read: claims, indexes, counters', async () => {
+      const { alice, bob, carol, guildId, text, dm, messages } = data;
+      const s = storage();
+      expect((await s.users.findByLogin(`bulk${alice}`))?.id).toBe(alice);
+      expect((await s.users.findByLogin(`BULK${bob}@EXAMPLE.TEST`))?.id).toBe(bob);
+      expect(await s.members.listGuildIds(carol)).toContain(guildId);
+      expect((await s.channels.listByGuild(guildId)).map((c) => [c.id, c.overwrites.length])).toEqual([
+        [text, 1],
+      ]);
+      expect((await s.dms.listForUser(alice)).map((c) => c.id)).toEqual([dm]);
+      const again = await s.dms.findOrCreate(bob, alice, { ...data.records.channels[1], id: id() });
+      expect(again).toMatchObject({ created: false, channel: { id: dm } });
+      expect((await s.messages.listLatest(text, 3)).map((m) => m.id)).toEqual(
+        messages
+          .slice(4)
+          .map((m) => m.id)
+          .reverse(),
+      );
+      const counts = await s.reactions.counts(text, [messages[0].id], alice);
+      expect(counts.map((c) => [c.emoji, c.count, c.me]).sort()).toEqual([
+        ['🎉', 1, false],
+        ['👍', 2, true],
+      ]);
+      const states = await s.readStates.list(carol);
+      expect(states.find((r) => r.channelId === text)).toMatchObject({
+        mentionCount: 2,
+        lastMessageId: messages[1].id,
+      });
+      expect((await s.readStates.list(bob)).find((r) => r.channelId === dm)).toMatchObject({
+        mentionCount: 1,
+      });
+      expect(await s.invites.find(data.records.invites[0].code)).toEqual(data.records.invites[0]);
+    });
+
+    it('channelMessages pages one channel in ascending id order; messageReactions lists one message', async () => {
+      const { text, messages } = data;
+      const first = await bulk().channelMessages(text, null, 4);
+      const rest = await bulk().channelMessages(text, first[first.length - 1].id, 4);
+      expect([...first, ...rest]).toEqual(messages);
+      const reactions = await bulk().messageReactions(text, messages[0].id);
+      expect(reactions.map((r) => `${r.emoji}${r.userId}`).sort()).toEqual(
+        data.records.reactions
+          .slice(0, 3)
+          .map((r) => `${r.emoji}${r.userId}`)
+          .sort(),
+      );
+    });
+
+    it('refuses a record whose claim another record holds, and applies the rest of the call', async () => {
+      const { alice } = data;
+      const taken = { ...data.records.users[0], id: id() }; // alice's username and email, another id
+      const fresh = {
+        ...data.records.users[0],
+        id: id(),
+        username: `Fresh${id()}`,
+        email: `fresh${id()}@example.test`,
+      };
+      const failures = await bulk().write('users', [taken, fresh]);
+      expect(failures.map((f) => f.index)).toEqual([0]);
+      expect(failures[0].error).toBeInstanceOf(BulkConflict);
+      expect((await storage().users.findByLogin(`bulk${alice}`))?.id).toBe(alice);
+      expect(await storage().users.findById(taken.id)).toBeNull();
+      expect((await storage().users.findByLogin(fresh.username))?.id).toBe(fresh.id);
+
+      const pair = { ...data.records.dm_pairs[0], channelId: id() };
+      expect((await bulk().write('dm_pairs', [pair]))[0]?.error).toBeInstanceOf(BulkConflict);
+      const invite = { ...data.records.invites[0], guildId: id() };
+      expect((await bulk().write('invites', [invite]))[0]?.error).toBeInstanceOf(BulkConflict);
+    });
+
+    it('a rewritten user moves its claims; overwrite clears absent values', async () => {
+      const user = { ...data.records.users[2], displayName: 'Carol' };
+      await bulk().write('users', [user]);
+      const renamed = { ...user, username: `Renamed${id()}`, displayName: null };
+      expect(await bulk().write('users', [renamed], { overwrite: true })).toEqual([]);
+      expect((await storage().users.findByLogin(renamed.username))?.displayName).toBeNull();
+      expect(await storage().users.findByLogin(user.username)).toBeNull();
+    });
+
+    it('remove deletes rows with what was derived from them', async () => {
+      const { text, messages } = data;
+      await bulk().remove('messages', [messages[6]]);
+      await bulk().remove('reactions', [data.records.reactions[3]]);
+      expect((await bulk().channelMessages(text, messages[5].id, 10)).map((m) => m.id)).toEqual([]);
+      expect(await storage().reactions.counts(text, [messages[4].id], data.carol)).toEqual([]);
+      await bulk().remove('members', [data.records.members[2]]);
+      expect(await storage().members.listGuildIds(data.carol)).not.toContain(data.guildId);
+    });
+
+    it('keeps checkpoints per source, and instance settings by key', async () => {
+      const source = `test:${id()}`;
+      const cp = { table: 'messages' as const, cursor: '["1","2"]', rows: 1200, done: false, updatedAt: now };
+      await bulk().checkpoints.save(source, cp);
+      await bulk().checkpoints.save(source, { ...cp, rows: 2400 });
+      await bulk().checkpoints.save(source, { ...cp, table: 'users', cursor: null, rows: 3, done: true });
+      const listed = await bulk().checkpoints.list(source);
+      expect(listed.sort((a, b) => a.table.localeCompare(b.table))).toEqual([
+        { ...cp, rows: 2400 },
+        { table: 'users', cursor: null, rows: 3, done: true, updatedAt: now },
+      ]);
+      expect(await bulk().checkpoints.list(`test:${id()}`)).toEqual([]);
+      await bulk().checkpoints.clear(source);
+      expect(await bulk().checkpoints.list(source)).toEqual([]);
+
+      const key = `test_${id()}`;
+      expect(await storage().instanceSettings.get(key)).toBeNull();
+      await storage().instanceSettings.put(key, '{"enabled":true}');
+      await storage().instanceSettings.put(key, '{"enabled":false}');
+      expect(await storage().instanceSettings.get(key)).toBe('{"enabled":false}');
+      expect(await bulk().settings.get(key)).toBe('{"enabled":false}');
+    });
+  });
+}
