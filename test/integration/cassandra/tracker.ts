@@ -30,7 +30,7 @@ const TrackerBase = (tracker as unknown as { RequestTracker: new () => tracker.R
 export class RecordingTracker extends TrackerBase {
   readonly requests: SentRequest[] = [];
 
-  onSuccess(
+  override onSuccess(
     host: Host,
     query: string | { query: string }[],
     params: unknown,
@@ -39,11 +39,11 @@ export class RecordingTracker extends TrackerBase {
     this.record(host, query, params, options, true);
   }
 
-  onError(host: Host, query: string | { query: string }[], params: unknown, options: ExecutionOptions): void {
+  override onError(host: Host, query: string | { query: string }[], params: unknown, options: ExecutionOptions): void {
     this.record(host, query, params, options, false);
   }
 
-  shutdown(): void {}
+  override shutdown(): void {}
 
   clear(): void {
     this.requests.length = 0;

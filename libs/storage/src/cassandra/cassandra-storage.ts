@@ -1,6 +1,7 @@
 import type { Storage } from '../contract';
 import { CassandraBulk, type CassandraBulkOptions } from './bulk';
 import { defaultCassandraMigrationsDir, migrateCassandra, type MigrationOutcome } from './migrator';
+import { CassandraAttachmentRepository } from './repositories/attachment.repository';
 import { CassandraBanRepository } from './repositories/ban.repository';
 import { CassandraChannelRepository } from './repositories/channel.repository';
 import { CassandraDmRepository } from './repositories/dm.repository';
@@ -42,6 +43,7 @@ export class CassandraStorage implements Storage {
   readonly readStates: CassandraReadStateRepository;
   readonly invites: CassandraInviteRepository;
   readonly bans: CassandraBanRepository;
+  readonly attachments: CassandraAttachmentRepository;
   readonly jobs: CassandraJobStore;
   readonly instanceSettings: CassandraSettingsRepository;
   /** Whole-table scans and bulk writes for the operator tools (never request paths). */
@@ -72,6 +74,7 @@ export class CassandraStorage implements Storage {
     this.messages = new CassandraMessageRepository(db, this.reactions);
     this.readStates = new CassandraReadStateRepository(db);
     this.bans = new CassandraBanRepository(db);
+    this.attachments = new CassandraAttachmentRepository(db);
     this.jobs = new CassandraJobStore(db);
     this.instanceSettings = new CassandraSettingsRepository(db);
     this.bulk = new CassandraBulk(db, this.messages, options.bulk);

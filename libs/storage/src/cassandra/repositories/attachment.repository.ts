@@ -1,0 +1,111 @@
+import type { types } from 'cassandra-driver';
+import type { AttachmentRecord, AttachmentRepository, Page } from '../../contract';
+import { fromId, fromIdOrNull, fromTime, mapLimit, orUnset, toId, toTime } from '../codec';
+import type { CassandraSession } from '../session';
+
+const COLUMNS =
+  'id, channel_id, uploader_id, message_id, filename, size, content_type, width, height, created_at';
+const INSERT = `INSERT INTO attachments (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INDEX = 'INSERT INTO attachments_by_channel (channel_id, id) VALUES (?, ?)';
+const FIND = `SELECT ${COLUMNS} FROM attachments WHERE id = ?`;
+// The claim: only an unattached upload of this channel and uploader (a missing row fails the
+// channel/uploader conditions).
+const ATTACH = `UPDATE attachments SET message_id = ? WHERE id = ?
+  IF message_id = null AND channel_id = ? AND uploader_id = ?`;
+const DETACH = 'UPDATE attachments SET message_id = null WHERE id = ? IF message_id = ?';
+const PAGE_FIRST = 'SELECT id FROM attachments_by_channel WHERE channel_id = ? LIMIT ?';
+const PAGE_AFTER = 'SELECT id FROM attachments_by_channel WHERE channel_id = ? AND id > ? LIMIT ?';
+const DELETE = 'DELETE FROM attachments WHERE id = ?';
+const UNINDEX = 'DELETE FROM attachments_by_channel WHERE channel_id = ? AND id = ?';
+
+function toRecord(row: types.Row): AttachmentRecord {
+  return {
+    id: fromId(row.get('id')),
+    channelId: fromId(row.get('channel_id')),
+    uploaderId: fromId(row.get('uploader_id')),
+    messageId: fromIdOrNull(row.get('message_id')),
+    filename: row.get('filename') as string,
+    size: Number(row.get('size') as bigint),
+    contentType: row.get('content_type') as string,
+    width: (row.get('width') as number | null) ?? null,
+    height: (row.get('height') as number | null) ?? null,
+    createdAt: fromTime(row.get('created_at')),
+  };
+}
+
+/**
+ * Attachments by id plus a by-channel index. Uploading is a plain idempotent upsert that never writes
+ * message_id (so a retried upload cannot undo a claim); claiming for a message and releasing it are
+ * lightweight transactions on message_id.
+ */
+export class CassandraAttachmentRepository implements AttachmentRepository {
+  constructor(private readonly db: CassandraSession) {}
+
+  async create(attachment: AttachmentRecord): Promise<void> {
+    const id = toId(attachment.id);
+    const channelId = toId(attachment.channelId);
+    await this.db.batch(
+      [
+        {
+          query: INSERT,
+          params: [
+            id,
+            channelId,
+            toId(attachment.uploaderId),
+            attachment.messageId === null ? undefined : toId(attachment.messageId),
+            attachment.filename,
+            BigInt(attachment.size),
+            attachment.contentType,
+            orUnset(attachment.width),
+            orUnset(attachment.height),
+            toTime(attachment.createdAt),
+          ],
+        },
+        { query: INDEX, params: [channelId, id] },
+      ],
+      true,
+    );
+  }
+
+  async find(id: string): Promise<AttachmentRecord | null> {
+    const row = (await this.db.execute('read', FIND, [toId(id)], { idempotent: true })).first();
+    return row && row.get('channel_id') !== null ? toRecord(row) : null;
+  }
+
+  async attach(
+    id: string,
+    claim: { channelId: string; uploaderId: string; messageId: string },
+  ): Promise<boolean> {
+    const rs = await this.db.execute(
+      'lwt',
+      ATTACH,
+      [toId(claim.messageId), toId(id), toId(claim.channelId), toId(claim.uploaderId)],
+      { idempotent: false },
+    );
+    return rs.wasApplied();
+  }
+
+  async detach(id: string, messageId: string): Promise<void> {
+    await this.db.execute('lwt', DETACH, [toId(id), toId(messageId)], { idempotent: false });
+  }
+
+  async listByChannel(channelId: string, page: Page): Promise<AttachmentRecord[]> {
+    const channel = toId(channelId);
+    const limit = Math.max(1, page.limit);
+    const rs =
+      page.after === undefined
+        ? await this.db.execute('read', PAGE_FIRST, [channel, limit], { idempotent: true })
+        : await this.db.execute('read', PAGE_AFTER, [channel, toId(page.after), limit], { idempotent: true });
+    const found = await mapLimit(rs.rows, 16, (row) => this.find(fromId(row.get('id'))));
+    return found.filter((a): a is AttachmentRecord => a !== null);
+  }
+
+  async delete(ids: readonly string[]): Promise<void> {
+    await mapLimit(ids, 16, async (id) => {
+      const attachment = await this.find(id);
+      const statements = [{ query: DELETE, params: [toId(id)] as unknown[] }];
+      if (attachment) statements.push({ query: UNINDEX, params: [toId(attachment.channelId), toId(id)] });
+      await this.db.batch(statements, true);
+    });
+  }
+}
