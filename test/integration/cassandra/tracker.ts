@@ -39,7 +39,12 @@ export class RecordingTracker extends TrackerBase {
     this.record(host, query, params, options, true);
   }
 
-  override onError(host: Host, query: string | { query: string }[], params: unknown, options: ExecutionOptions): void {
+  override onError(
+    host: Host,
+    query: string | { query: string }[],
+    params: unknown,
+    options: ExecutionOptions,
+  ): void {
     this.record(host, query, params, options, false);
   }
 
