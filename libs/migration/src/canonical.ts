@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import type { BulkRecords, BulkTable } from '@parley/storage';
+
+type Canon = Record<string, unknown>;
+
+const byNumber = (ids: readonly string[]): string[] =>
+  [...ids].sort((a, b) => {
+    const [x, y] = [BigInt(a), BigInt(b)];
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+
+/**
+ * The backend-neutral form of a record: what must be equal for two records to count as the same data.
+ * Orders that a backend does not keep are normalised (role and recipient sets); what the API shows in
+ * order (mentions, attachments) keeps its order. Null means "not part of the data set" (a read state
+ * with neither a position nor mentions is what a backend without that row reports too).
+ */
+const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
+  users: (u) => ({
+    id: u.id,
+    username: u.username,
+    email: u.email.toLowerCase(),
+    displayName: u.displayName,
+    avatar: u.avatar,
+    passwordHash: u.passwordHash,
+    createdAt: u.createdAt,
+  }),
+  tokens: (t) => ({
+    tokenHash: t.tokenHash,
+    userId: t.userId,
+    createdAt: t.createdAt,
+    expiresAt: t.expiresAt,
+  }),
+  guilds: (g) => ({ id: g.id, name: g.name, icon: g.icon, ownerId: g.ownerId, createdAt: g.createdAt }),
+  roles: (r) => ({
+    guildId: r.guildId,
+    id: r.id,
+    name: r.name,
+    permissions: r.permissions,
+    color: r.color,
+    position: r.position,
+  }),
+  members: (m) => ({
+    guildId: m.guildId,
+    userId: m.userId,
+    nick: m.nick,
+    roles: byNumber(m.roles),
+    joinedAt: m.joinedAt,
+  }),
+  channels: (c) => ({
+    id: c.id,
+    type: c.type,
+    guildId: c.guildId,
+    name: c.name,
+    topic: c.topic,
+    parentId: c.parentId,
+    position: c.position,
+    recipients: byNumber(c.recipients),
+  }),
+  overwrites: (o) => ({
+    guildId: o.guildId,
+    channelId: o.channelId,
+    id: o.id,
+    type: o.type,
+    allow: o.allow,
+    deny: o.deny,
+  }),
+  dm_pairs: (p) => ({ userLow: p.userLow, userHigh: p.userHigh, channelId: p.channelId }),
+  messages: (m) => ({
+    id: m.id,
+    channelId: m.channelId,
+    guildId: m.guildId,
+    authorId: m.authorId,
+    content: m.content,
+    editedAt: m.editedAt,
+    attachments: m.attachments.map((a) => ({
+      id: a.id,
+      filename: a.filename,
+      size: a.size,
+      contentType: a.contentType,
+      width: a.width ?? null,
+      height: a.height ?? null,
+    })),
+    mentions: m.mentions,
+    mentionEveryone: m.mentionEveryone,
+    pinned: m.pinned,
+    type: m.type,
+    nonce: m.nonce,
+  }),
+  reactions: (r) => ({ channelId: r.channelId, messageId: r.messageId, emoji: r.emoji, userId: r.userId }),
+  read_states: (s) =>
+    s.lastMessageId === null && s.mentionCount <= 0
+      ? null
+      : {
+          userId: s.userId,
+          channelId: s.channelId,
+          lastMessageId: s.lastMessageId,
+          mentionCount: Math.max(0, s.mentionCount),
+        },
+  invites: (i) => ({
+    code: i.code,
+    guildId: i.guildId,
+    channelId: i.channelId,
+    inviterId: i.inviterId,
+    maxAge: i.maxAge,
+    maxUses: i.maxUses,
+    uses: i.uses,
+    createdAt: i.createdAt,
+    expiresAt: i.expiresAt,
+  }),
+  // '' and null are one "no reason" (Cassandra stores '' to avoid a tombstone).
+  bans: (b) => ({ guildId: b.guildId, userId: b.userId, reason: b.reason || null, createdAt: b.createdAt }),
+  attachments: (a) => ({
+    id: a.id,
+    channelId: a.channelId,
+    uploaderId: a.uploaderId,
+    messageId: a.messageId,
+    filename: a.filename,
+    size: a.size,
+    contentType: a.contentType,
+    width: a.width,
+    height: a.height,
+    createdAt: a.createdAt,
+  }),
+  jobs: (j) => ({
+    id: j.id,
+    name: j.name,
+    payload: j.payload,
+    attempts: j.attempts,
+    runAt: j.runAt,
+    lastError: j.lastError,
+    dead: j.dead,
+  }),
+};
+
+export function canonical<T extends BulkTable>(table: T, record: BulkRecords[T]): Canon | null {
+  return CANON[table](record);
+}
+
+/** The identity of a record within its table (its primary key). */
+export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T]): string {
+  const r = record as BulkRecords[BulkTable] & Record<string, unknown>;
+  switch (table) {
+    case 'tokens':
+      return String(r.tokenHash);
+    case 'roles':
+      return `${String(r.guildId)}/${String(r.id)}`;
+    case 'members':
+    case 'bans':
+      return `${String(r.guildId)}/${String(r.userId)}`;
+    case 'overwrites':
+      return `${String(r.channelId)}/${String(r.id)}`;
+    case 'dm_pairs':
+      return `${String(r.userLow)}/${String(r.userHigh)}`;
+    case 'reactions':
+      return `${String(r.messageId)}/${String(r.emoji)}/${String(r.userId)}`;
+    case 'read_states':
+      return `${String(r.userId)}/${String(r.channelId)}`;
+    case 'invites':
+      return String(r.code);
+    case 'users':
+    case 'guilds':
+    case 'channels':
+    case 'messages':
+    case 'attachments':
+    case 'jobs':
+      return String(r.id);
+  }
+}
+
+const MOD = 1n << 128n;
+
+/** 128 bits of the SHA-256 of a canonical record. */
+export function rowHash(canon: Canon): bigint {
+  return BigInt(`0x${createHash('sha256').update(JSON.stringify(canon)).digest('hex').slice(0, 32)}`);
+}
+
+/**
+ * An order-independent digest of a multiset of rows: their count and the sum of their hashes modulo
+ * 2^128. Two scans in different orders (SQLite key order, Cassandra token order) of the same rows give
+ * the same digest; a missing, extra, duplicated or altered row changes it.
+ */
+export class Digest {
+  count = 0;
+  sum = 0n;
+
+  add(hash: bigint): void {
+    this.count++;
+    this.sum = (this.sum + hash) % MOD;
+  }
+
+  equals(other: Digest): boolean {
+    return this.count === other.count && this.sum === other.sum;
+  }
+
+  get hex(): string {
+    return this.sum.toString(16).padStart(32, '0');
+  }
+
+  toJSON(): { rows: number; digest: string } {
+    return { rows: this.count, digest: this.hex };
+  }
+}
+
+/** The fields in which two canonical records differ. */
+export function changedFields(a: Canon, b: Canon): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}

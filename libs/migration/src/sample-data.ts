@@ -1,0 +1,301 @@
+import { SnowflakeGenerator } from '@parley/common';
+import type { ChannelRecord, MessageRecord, RoleRecord, Storage } from '@parley/storage';
+
+export interface SampleSize {
+  users: number;
+  guilds: number;
+  /** Text channels per guild (plus a category and a voice channel each). */
+  channels: number;
+  messages: number;
+  /** Direct-message pairs (each with a few messages, out of `messages`). */
+  dms: number;
+  /** Days back in time the messages span (several 10-day Cassandra buckets by default). */
+  days?: number;
+}
+
+export interface SampleSummary {
+  users: string[];
+  guilds: string[];
+  channels: string[];
+  messages: number;
+  reactions: number;
+  edited: number;
+}
+
+/** A deterministic generator (xorshift), so two runs with one seed make the same community. */
+class Random {
+  constructor(private state: number) {}
+  next(): number {
+    let x = this.state;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.state = x >>> 0;
+    return this.state / 0x100000000;
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)];
+  }
+}
+
+const WORDS =
+  'the quick brown fox jumps over a lazy dog while parley keeps every message safe and sound'.split(' ');
+const EMOJI = ['👍', '🎉', '❤️', '😂', 'parley_blob'];
+
+/**
+ * A synthetic community written through the storage repositories (as the services would): users,
+ * guilds with roles, categories, text and voice channels, overwrites, members with roles, bans,
+ * invites, DMs, messages over several weeks with mentions, edits, pins and attachments, reactions, read
+ * states with unread mentions, and a pending job. For migration tests and the migration benchmark.
+ */
+export async function seedCommunity(storage: Storage, size: SampleSize, seed = 42): Promise<SampleSummary> {
+  const random = new Random(seed);
+  const now = Date.now();
+  const start = now - (size.days ?? 45) * 24 * 3600 * 1000;
+  const ids = new SnowflakeGenerator(5, 17, () => now);
+  const id = (): string => ids.next();
+  // Message ids march from `start` to now, so they fall into several time buckets.
+  let clock = start;
+  const step = (now - start) / Math.max(1, size.messages);
+  const messageIds = new SnowflakeGenerator(5, 18, () => Math.floor(clock));
+
+  const users = Array.from({ length: size.users }, () => id());
+  for (const [i, userId] of users.entries())
+    await storage.users.create({
+      id: userId,
+      username: `sample_${i}_${userId.slice(-6)}`,
+      email: `sample${i}.${userId}@example.test`,
+      displayName: i % 3 === 0 ? `Sample ${i}` : null,
+      avatar: null,
+      passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FtcGxlc2FsdA$sample',
+      createdAt: start,
+    });
+  for (const userId of users.slice(0, 5))
+    await storage.tokens.create({
+      tokenHash: `${userId}`.padStart(64, '0'),
+      userId,
+      createdAt: now,
+      expiresAt: null,
+    });
+
+  const guilds: string[] = [];
+  const channels: { id: string; guildId: string | null; members: string[] }[] = [];
+  for (let g = 0; g < size.guilds; g++) {
+    const guildId = id();
+    guilds.push(guildId);
+    const owner = users[g % users.length];
+    const everyone: RoleRecord = {
+      id: guildId,
+      guildId,
+      name: '@everyone',
+      permissions: '104324673',
+      color: 0,
+      position: 0,
+    };
+    const category: ChannelRecord = {
+      id: id(),
+      type: 4,
+      guildId,
+      name: 'Text channels',
+      topic: null,
+      parentId: null,
+      position: 0,
+      recipients: [],
+      overwrites: [],
+    };
+    const general: ChannelRecord = { ...category, id: id(), type: 0, name: 'general', parentId: category.id };
+    await storage.guilds.createWithDefaults(
+      { id: guildId, name: `Guild ${g}`, icon: null, ownerId: owner, createdAt: start },
+      everyone,
+      [category, general],
+      { guildId, userId: owner, nick: null, roles: [], joinedAt: start },
+    );
+    const mods: RoleRecord = {
+      id: id(),
+      guildId,
+      name: 'mods',
+      permissions: '8192',
+      color: 0x3366ff,
+      position: 1,
+    };
+    await storage.roles.create(mods);
+    const members = [owner, ...users.filter((u, i) => u !== owner && (i + g) % 3 !== 0)];
+    for (const [i, userId] of members.slice(1).entries())
+      await storage.members.add({
+        guildId,
+        userId,
+        nick: i % 4 === 0 ? `nick${i}` : null,
+        roles: i % 5 === 0 ? [mods.id] : [],
+        joinedAt: start + i,
+      });
+    channels.push({ id: general.id, guildId, members });
+    for (let c = 1; c < size.channels; c++) {
+      const channel: ChannelRecord = {
+        ...general,
+        id: id(),
+        name: `channel-${c}`,
+        topic: c % 2 ? `topic ${c}` : null,
+        position: c,
+        overwrites: [],
+      };
+      await storage.channels.create(channel);
+      if (c === 1)
+        await storage.channels.upsertOverwrite({
+          channelId: channel.id,
+          id: mods.id,
+          type: 0,
+          allow: '8192',
+          deny: '0',
+        });
+      channels.push({ id: channel.id, guildId, members });
+    }
+    await storage.channels.create({ ...general, id: id(), type: 2, name: 'voice', position: 99 });
+    const banned = users.filter((u) => !members.includes(u)).slice(0, 2);
+    for (const userId of banned)
+      await storage.bans.put({
+        guildId,
+        userId,
+        reason: userId === banned[0] ? 'spam' : null,
+        createdAt: now,
+      });
+    await storage.invites.create({
+      code: `inv${g}${guildId.slice(-6)}`,
+      guildId,
+      channelId: general.id,
+      inviterId: owner,
+      maxAge: 0,
+      maxUses: 0,
+      uses: g,
+      createdAt: start,
+      expiresAt: null,
+    });
+    await storage.invites.create({
+      code: `exp${g}${guildId.slice(-6)}`,
+      guildId,
+      channelId: general.id,
+      inviterId: owner,
+      maxAge: 86400,
+      maxUses: 10,
+      uses: 0,
+      createdAt: now,
+      expiresAt: now + 86_400_000,
+    });
+  }
+  for (let d = 0; d < size.dms && users.length > 1; d++) {
+    const [a, b] = [users[d % users.length], users[(d * 7 + 1) % users.length]];
+    if (a === b) continue;
+    const { channel } = await storage.dms.findOrCreate(a, b, {
+      id: id(),
+      type: 1,
+      guildId: null,
+      name: null,
+      topic: null,
+      parentId: null,
+      position: 0,
+      recipients: [a, b],
+      overwrites: [],
+    });
+    if (!channels.some((c) => c.id === channel.id))
+      channels.push({ id: channel.id, guildId: null, members: [a, b] });
+  }
+
+  const summary: SampleSummary = {
+    users,
+    guilds,
+    channels: channels.map((c) => c.id),
+    messages: 0,
+    reactions: 0,
+    edited: 0,
+  };
+  const last = new Map<string, MessageRecord>();
+  let batch: Promise<void>[] = [];
+  const flush = async () => {
+    await Promise.all(batch);
+    batch = [];
+  };
+  for (let i = 0; i < size.messages; i++) {
+    clock += step;
+    const channel = random.pick(channels);
+    const author = random.pick(channel.members);
+    const mentioned = random.int(10) === 0 ? random.pick(channel.members) : null;
+    const words = Array.from({ length: 3 + random.int(12) }, () => random.pick(WORDS)).join(' ');
+    const message: MessageRecord = {
+      id: messageIds.next(),
+      channelId: channel.id,
+      guildId: channel.guildId,
+      authorId: author,
+      content: mentioned ? `<@${mentioned}> ${words}` : words,
+      editedAt: null,
+      attachments: [],
+      mentions: mentioned ? [mentioned] : [],
+      mentionEveryone: random.int(200) === 0,
+      pinned: random.int(100) === 0,
+      type: 0,
+      nonce: random.int(2) === 0 ? String(random.int(1e9)) : null,
+    };
+    if (random.int(50) === 0) {
+      const attachmentId = id();
+      await storage.attachments.create({
+        id: attachmentId,
+        channelId: channel.id,
+        uploaderId: author,
+        messageId: message.id,
+        filename: `photo-${i}.png`,
+        size: 1000 + i,
+        contentType: 'image/png',
+        width: 640,
+        height: 480,
+        createdAt: Math.floor(clock),
+      });
+      message.attachments = [
+        {
+          id: attachmentId,
+          filename: `photo-${i}.png`,
+          size: 1000 + i,
+          contentType: 'image/png',
+          width: 640,
+          height: 480,
+        },
+      ];
+    }
+    batch.push(storage.messages.create(message));
+    last.set(channel.id, message);
+    summary.messages++;
+    if (mentioned && mentioned !== author)
+      batch.push(storage.readStates.incrementMentions(channel.id, [mentioned]));
+    if (batch.length >= 500) await flush();
+    if (random.int(8) === 0) {
+      await flush();
+      const reactors = Array.from({ length: 1 + random.int(4) }, () => random.pick(channel.members));
+      for (const userId of reactors)
+        if (await storage.reactions.add(channel.id, message.id, random.pick(EMOJI), userId))
+          summary.reactions++;
+    }
+    if (random.int(12) === 0) {
+      await flush();
+      await storage.messages.update(channel.id, message.id, {
+        content: `${message.content} (edited)`,
+        editedAt: Math.floor(clock) + 60_000,
+      });
+      summary.edited++;
+    }
+  }
+  await flush();
+  for (const channel of channels)
+    for (const userId of channel.members.slice(0, 3)) {
+      const message = last.get(channel.id);
+      if (message && random.int(2) === 0) await storage.readStates.ack(userId, channel.id, message.id);
+    }
+  await storage.jobs.enqueue({
+    id: `sample-${id()}`,
+    name: 'channel.purge',
+    payload: JSON.stringify({ channelId: id() }),
+    attempts: 0,
+    runAt: now + 3600_000,
+    lastError: null,
+  });
+  return summary;
+}
