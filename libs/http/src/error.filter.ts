@@ -1,4 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
+import { ReadOnlyError } from '@parley/common';
 import { AppLogger } from '@parley/observability';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { mapError } from './error-body';
@@ -13,7 +14,13 @@ export class HttpErrorFilter implements ExceptionFilter {
     const reply = ctx.getResponse<FastifyReply>();
     const request = ctx.getRequest<FastifyRequest>();
     const mapped = mapError(err);
-    if (mapped.errorId) {
+    if (err instanceof ReadOnlyError) {
+      // Expected while an operator holds the instance read-only: not a failure worth an error line each.
+      this.log.info(
+        { error_id: mapped.errorId, req_id: request.id, url: request.url },
+        'write refused: read-only',
+      );
+    } else if (mapped.errorId) {
       this.log.error(
         { err, error_id: mapped.errorId, req_id: request.id, url: request.url },
         'request failed',

@@ -1,13 +1,17 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { SnowflakeGenerator } from '@parley/common';
 import { ConfigModule, PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { HttpErrorFilter } from '@parley/http';
 import { ObservabilityModule } from '@parley/observability';
 import { StateModule } from '@parley/state';
+import { MaintenanceMode, ReadOnlyGuard } from './maintenance';
 import { StorageModule } from './storage.module';
 
-/** What every role's process has: config, logs and metrics, ids, storage, ephemeral state, the error filter. */
+/**
+ * What every role's process has: config, logs and metrics, ids, storage, ephemeral state, the error filter,
+ * maintenance (read-only) mode.
+ */
 @Global()
 @Module({})
 export class CoreModule {
@@ -28,8 +32,10 @@ export class CoreModule {
           useFactory: (c: ParleyConfig) => new SnowflakeGenerator(c.instance.region_id, c.instance.node_id),
         },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
+        MaintenanceMode,
+        { provide: APP_GUARD, useClass: ReadOnlyGuard },
       ],
-      exports: [SnowflakeGenerator],
+      exports: [SnowflakeGenerator, MaintenanceMode],
     };
   }
 }
