@@ -27,6 +27,7 @@ const scale = quick
       hold: 1000,
       storm: 500,
       persist: 20_000,
+      migrate: 50_000,
       repeats: 1,
     }
   : {
@@ -39,6 +40,7 @@ const scale = quick
       hold: 5000,
       storm: 10_000,
       persist: 200_000,
+      migrate: 300_000,
       repeats: 3,
     };
 const DEADLINE = quick ? 60_000 : 300_000;
@@ -127,7 +129,8 @@ async function restShapes() {
     const sentTotal = halves.reduce((a, h) => a + h.sent, 0);
     const seconds = Math.max(...halves.map((h) => h.seconds));
     const statuses = {};
-    for (const h of halves) for (const [k, v] of Object.entries(h.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+    for (const h of halves)
+      for (const [k, v] of Object.entries(h.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
     shapes['send-concurrent'] = {
       msgs_per_s: round(sentTotal / seconds, 0),
       ...summary(merge(halves.map((h) => h.hist))),
@@ -470,8 +473,61 @@ async function persistence() {
   );
 }
 
+/**
+ * Figure 8: `parley migrate` from SQLite into a fresh keyspace on the local Cassandra node, verified, and the
+ * final-delta run that a maintenance window takes. Only when a node answers on 127.0.0.1:9042; otherwise the
+ * figure is reported as not measured.
+ */
+async function migration() {
+  const runs = [];
+  for (let i = 0; i < scale.repeats; i++) {
+    const result = await new Promise((resolve, reject) => {
+      const child = fork(join(ROOT, 'bench/scenarios/migrate.cjs'), [String(scale.migrate)], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      child.once('message', resolve);
+      child.once('exit', (code) => code && reject(new Error(`migrate exited ${code}`)));
+    });
+    if (result.skipped) {
+      figure(8, 'SQLite -> Cassandra migration rate, verified', 'not measured', '', '>=20000 msg/s', null, {
+        reason: result.skipped,
+      });
+      return;
+    }
+    runs.push(result);
+  }
+  const rate = median(runs.map((r) => r.messages_per_s));
+  const verified = runs.every((r) => r.verified);
+  const last = runs[runs.length - 1];
+  const sync = last.cassandra.settings;
+  figure(
+    8,
+    `SQLite -> Cassandra migration rate, verified (${last.cassandra.nodes} node(s), commitlog_sync=${sync.commitlog_sync} ${sync.commitlog_sync_period ?? ''})`,
+    round(rate, 0),
+    'msg/s',
+    '>=20000 msg/s',
+    verified && rate >= 20_000,
+    {
+      runs: runs.map((r) => r.messages_per_s),
+      verified,
+      messages: last.messages,
+      all_tables_rows_per_s: median(runs.map((r) => r.rows_per_s)),
+      verify_seconds: median(runs.map((r) => r.verify_seconds)),
+      end_to_end_seconds: median(runs.map((r) => r.end_to_end_seconds)),
+      window: last.window,
+      cassandra: last.cassandra,
+    },
+  );
+}
+
 const started = Date.now();
-const scenarios = { rest: restShapes, gateway: gatewayFigures, storm: reconnectStorm, persist: persistence };
+const scenarios = {
+  rest: restShapes,
+  gateway: gatewayFigures,
+  storm: reconnectStorm,
+  persist: persistence,
+  migrate: migration,
+};
 for (const [name, fn] of Object.entries(scenarios)) {
   if (!want(name)) continue;
   process.stderr.write(`bench: ${name}...\n`);
@@ -498,6 +554,8 @@ const result = {
   versions: { parley: pkg.version },
   settings: {
     sqlite_synchronous: 'NORMAL (WAL)',
+    cassandra:
+      'local node(s) of npm run cassandra:up (-Dcassandra.skip_sync=true: no fsync; see figure 8 for commitlog_sync)',
     rate_limits: 'disabled for the run',
     logging: 'warn',
     deployment: 'monolith',

@@ -15,7 +15,10 @@ describe('loadConfig', () => {
     const config = loadConfig({ env: {} });
     expect(config.database.backend).toBe('sqlite');
     expect(config.server.port).toBe(8080);
-    expect(config.database.cassandra.consistency).toMatchObject({ read: 'LOCAL_QUORUM', write: 'LOCAL_QUORUM' });
+    expect(config.database.cassandra.consistency).toMatchObject({
+      read: 'LOCAL_QUORUM',
+      write: 'LOCAL_QUORUM',
+    });
   });
 
   it('applies PARLEY__SECTION__KEY overrides, parsing JSON values', () => {
