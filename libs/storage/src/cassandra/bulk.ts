@@ -729,20 +729,23 @@ export class CassandraBulk implements BulkStorage {
       { claim: 'username' as const, key: wanted.username, take: Q.claimUsername, give: Q.releaseUsername },
       { claim: 'email' as const, key: wanted.email, take: Q.claimEmail, give: Q.releaseEmail },
     ];
+    // Both claims at once (two Paxos rounds in parallel, not one after the other).
     const taken: typeof claims = [];
-    try {
-      for (const c of claims) {
+    const refusals: BulkConflict[] = [];
+    await Promise.all(
+      claims.map(async (c) => {
         const rs = await this.lwt(c.take, [c.key, id]);
         if (rs.wasApplied()) {
           if (previous?.[c.claim] !== c.key) taken.push(c);
-          continue;
+          return;
         }
         const holder = rs.first()?.get('user_id') as bigint | undefined;
-        if (holder !== id) throw new BulkConflict(c.claim, c.key, `user ${String(holder)}`);
-      }
-    } catch (err) {
-      for (const c of taken) await this.lwt(c.give, [c.key, id]);
-      throw err;
+        if (holder !== id) refusals.push(new BulkConflict(c.claim, c.key, `user ${String(holder)}`));
+      }),
+    );
+    if (refusals.length > 0) {
+      await Promise.all(taken.map((c) => this.lwt(c.give, [c.key, id])));
+      throw refusals[0];
     }
     const nothing = overwrite ? null : undefined;
     await this.exec(Q.insertUser, [
