@@ -1,4 +1,4 @@
-import { errors, types, type QueryOptions } from 'cassandra-driver';
+import type { types } from 'cassandra-driver';
 import {
   BulkConflict,
   type BulkRecords,
@@ -14,7 +14,7 @@ import {
 } from '../contract';
 import { bucketOf } from './buckets';
 import { fromId, fromIdOrNull, fromIds, fromTime, int, strOrNull, toId, toTime } from './codec';
-import { isUnavailable, mapDriverError } from './errors';
+import { DatabaseUnavailableError, isUnavailable } from './errors';
 import { toRecord as toBan } from './repositories/ban.repository';
 import { toOverwrite } from './repositories/channel.repository';
 import { toRecord as toGuild } from './repositories/guild.repository';
@@ -27,7 +27,7 @@ import { toRecord as toRole } from './repositories/role.repository';
 import { CassandraSettingsRepository } from './repositories/settings.repository';
 import { ttl as tokenTtl } from './repositories/token.repository';
 import { toRecord as toUser } from './repositories/user.repository';
-import { consistencyCode, type CassandraSession } from './session';
+import type { CassandraSession } from './session';
 
 type Row = types.Row;
 interface Statement {
@@ -300,9 +300,6 @@ export class CassandraBulk implements BulkStorage {
   readonly checkpoints: CheckpointStore;
   readonly settings: CassandraSettingsRepository;
   private readonly gate: Gate;
-  private readonly readLevel: number;
-  private readonly writeLevel: number;
-  private readonly serialLevel: number;
 
   constructor(
     private readonly db: CassandraSession,
@@ -310,9 +307,6 @@ export class CassandraBulk implements BulkStorage {
     options: CassandraBulkOptions = {},
   ) {
     this.gate = new Gate(options.maxInFlight ?? 64);
-    this.readLevel = consistencyCode(db.settings.consistency.read);
-    this.writeLevel = consistencyCode(db.settings.consistency.write);
-    this.serialLevel = consistencyCode(db.settings.consistency.serial);
     this.settings = new CassandraSettingsRepository(db);
     this.checkpoints = {
       list: async (source) =>
@@ -780,14 +774,10 @@ export class CassandraBulk implements BulkStorage {
     const row = (await this.read(Q.mentionOf, [user, channel])).first();
     const current = row ? ((row.get('mentions') as bigint | null) ?? 0n) : 0n;
     if (current === wanted) return;
-    await this.gate.run(() =>
-      this.deadline(
-        this.db.client.execute(Q.addMentions, [wanted - current, user, channel], {
-          prepare: true,
-          consistency: this.writeLevel,
-          isIdempotent: false,
-        }),
-      ),
+    // Not retried: a timed-out counter update may still apply (the next comparison would catch the drift).
+    await this.request(
+      () => this.db.execute('write', Q.addMentions, [wanted - current, user, channel], { idempotent: false }),
+      false,
     );
   }
 
@@ -930,13 +920,11 @@ export class CassandraBulk implements BulkStorage {
   }
 
   // --- requests ----------------------------------------------------------------------------------
-
-  private options(level: number, extra: QueryOptions = {}): QueryOptions {
-    return { prepare: true, consistency: level, isIdempotent: true, ...extra };
-  }
+  // Through the session (consistency per operation class, request_timeout deadline, error mapping), the
+  // in-flight gate, and retried with backoff while the cluster answers "unavailable" or times out.
 
   private read(query: string, params: unknown[]): Promise<types.ResultSet> {
-    return this.request(() => this.db.client.execute(query, params, this.options(this.readLevel)));
+    return this.request(() => this.db.execute('read', query, params, { idempotent: true }));
   }
 
   private async readAll(query: string, params: unknown[]): Promise<Row[]> {
@@ -957,63 +945,38 @@ export class CassandraBulk implements BulkStorage {
     pageState?: string,
   ): Promise<types.ResultSet> {
     return this.request(() =>
-      this.db.client.execute(query, params, this.options(this.readLevel, { fetchSize, pageState })),
+      this.db.execute('read', query, params, { idempotent: true, fetchSize, pageState }),
     );
   }
 
   private async exec(query: string, params: unknown[]): Promise<void> {
-    await this.request(() => this.db.client.execute(query, params, this.options(this.writeLevel)));
+    await this.request(() => this.db.execute('write', query, params, { idempotent: true }));
   }
 
+  /** Retrying a claim is safe: a claim this record already holds counts as taken. */
   private lwt(query: string, params: unknown[]): Promise<types.ResultSet> {
-    // Retrying a claim is safe: a claim this record already holds counts as taken.
-    return this.request(() =>
-      this.db.client.execute(
-        query,
-        params,
-        this.options(this.writeLevel, { serialConsistency: this.serialLevel }),
-      ),
-    );
+    return this.request(() => this.db.execute('lwt', query, params, { idempotent: false }));
   }
 
   private async unlogged(statements: Statement[]): Promise<void> {
-    if (statements.length === 0) return;
-    if (statements.length === 1) return this.exec(statements[0].query, statements[0].params);
-    await this.request(() =>
-      this.db.client.batch(statements, { ...this.options(this.writeLevel), logged: false }),
-    );
+    if (statements.length <= 1) return statements[0] && this.exec(statements[0].query, statements[0].params);
+    await this.request(() => this.db.batch(statements, true, false));
   }
 
   private async logged(statements: Statement[]): Promise<void> {
     if (statements.length === 1) return this.exec(statements[0].query, statements[0].params);
-    await this.request(() =>
-      this.db.client.batch(statements, { ...this.options(this.writeLevel), logged: true }),
-    );
+    await this.request(() => this.db.batch(statements, true, true));
   }
 
-  /** Through the in-flight gate, bounded by request_timeout, retried with backoff while the cluster is busy. */
-  private async request<T>(send: () => Promise<T>): Promise<T> {
+  private async request<T>(send: () => Promise<T>, retry = true): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.gate.run(() => this.deadline(send()));
+        return await this.gate.run(send);
       } catch (err) {
-        if (attempt >= MAX_ATTEMPTS || !isUnavailable(err)) throw mapDriverError(err);
+        const transient = err instanceof DatabaseUnavailableError || isUnavailable(err);
+        if (!retry || !transient || attempt >= MAX_ATTEMPTS) throw err;
         await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt)));
       }
-    }
-  }
-
-  private async deadline<T>(work: Promise<T>): Promise<T> {
-    const ms = this.db.settings.request_timeout;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new errors.OperationTimedOutError(`no answer within ${ms} ms`)), ms);
-    });
-    try {
-      return await Promise.race([work, timeout]);
-    } finally {
-      clearTimeout(timer);
-      work.catch(() => undefined);
     }
   }
 }

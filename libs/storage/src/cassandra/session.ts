@@ -18,6 +18,8 @@ export interface StatementOptions {
   /** Safe to send again (to another host) after a timeout: plain upserts and deletes, reads. */
   idempotent: boolean;
   fetchSize?: number;
+  /** Where a paged read goes on (the previous page's `pageState`). */
+  pageState?: string;
   /** Microsecond write timestamp (for writes whose order must not depend on arrival). */
   timestamp?: bigint;
 }
@@ -112,6 +114,7 @@ export class CassandraSession {
       consistency: level.consistency,
       isIdempotent: options.idempotent,
       fetchSize: options.fetchSize,
+      pageState: options.pageState,
     };
     if (level.serial !== undefined) queryOptions.serialConsistency = level.serial;
     if (options.timestamp !== undefined)
@@ -119,13 +122,20 @@ export class CassandraSession {
     return this.deadline(this.client.execute(query, params, queryOptions));
   }
 
-  /** A logged batch (atomic across partitions: all or none eventually apply) at the write consistency. */
-  async batch(statements: { query: string; params: unknown[] }[], idempotent: boolean): Promise<void> {
+  /**
+   * A logged batch (atomic across partitions: all or none eventually apply) at the write consistency; with
+   * `logged` false, an unlogged one (for rows of a single partition: one mutation, no batchlog).
+   */
+  async batch(
+    statements: { query: string; params: unknown[] }[],
+    idempotent: boolean,
+    logged = true,
+  ): Promise<void> {
     if (statements.length === 0) return;
     await this.deadline(
       this.client.batch(statements, {
         prepare: true,
-        logged: true,
+        logged,
         consistency: this.levels.write.consistency,
         isIdempotent: idempotent,
       }),
