@@ -166,7 +166,7 @@ const header = z.strictObject({
   tables: z.array(z.enum(BULK_TABLES)),
 });
 
-const end = z.strictObject({ end: z.literal(true), counts: z.record(z.enum(BULK_TABLES), count) });
+const end = z.strictObject({ end: z.literal(true), counts: z.partialRecord(z.enum(BULK_TABLES), count) });
 
 const line = z.strictObject({ table: z.string(), record: z.unknown() });
 
