@@ -130,25 +130,10 @@ export async function openTarget(
   config: ParleyConfig,
   options: OpenOptions = {},
 ): Promise<Endpoint> {
-  const label = describeEndpoint(spec, config);
-  if (spec.kind === 'sqlite') {
-    const storage = new SqliteStorage({ ...config.database.sqlite, path: spec.path });
-    try {
-      await storage.migrate();
-    } catch (err) {
-      await storage.close();
-      throw err;
-    }
-    return {
-      spec,
-      label,
-      id: `sqlite:${realpathSync(spec.path)}`,
-      bulk: storage.bulk,
-      storage,
-      close: () => storage.close(),
-    };
-  }
-  const storage = cassandra(spec, config, options);
+  const storage =
+    spec.kind === 'sqlite'
+      ? new SqliteStorage({ ...config.database.sqlite, path: spec.path })
+      : cassandra(spec, config, options);
   try {
     await storage.migrate();
   } catch (err) {
@@ -157,8 +142,8 @@ export async function openTarget(
   }
   return {
     spec,
-    label,
-    id: cassandraId(spec, config),
+    label: describeEndpoint(spec, config),
+    id: spec.kind === 'sqlite' ? `sqlite:${realpathSync(spec.path)}` : cassandraId(spec, config),
     bulk: storage.bulk,
     storage,
     close: () => storage.close(),

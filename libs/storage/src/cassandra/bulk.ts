@@ -15,6 +15,7 @@ import {
 import { bucketOf } from './buckets';
 import { fromId, fromIdOrNull, fromIds, fromTime, int, strOrNull, toId, toTime } from './codec';
 import { DatabaseUnavailableError, isUnavailable } from './errors';
+import { toRecord as toAttachment } from './repositories/attachment.repository';
 import { toRecord as toBan } from './repositories/ban.repository';
 import { toOverwrite } from './repositories/channel.repository';
 import { toRecord as toGuild } from './repositories/guild.repository';
@@ -205,21 +206,7 @@ const SCANS: {
   bans: { query: Q.bans, toRecord: (row) => (row.get('created_at') === null ? null : toBan(row)) },
   attachments: {
     query: Q.attachments,
-    toRecord: (row) =>
-      row.get('channel_id') === null
-        ? null
-        : {
-            id: fromId(row.get('id')),
-            channelId: fromId(row.get('channel_id')),
-            uploaderId: fromId(row.get('uploader_id')),
-            messageId: fromIdOrNull(row.get('message_id')),
-            filename: row.get('filename') as string,
-            size: Number(row.get('size') as bigint),
-            contentType: row.get('content_type') as string,
-            width: (row.get('width') as number | null) ?? null,
-            height: (row.get('height') as number | null) ?? null,
-            createdAt: fromTime(row.get('created_at')),
-          },
+    toRecord: (row) => (row.get('channel_id') === null ? null : toAttachment(row)),
   },
   jobs: {
     query: Q.jobs,

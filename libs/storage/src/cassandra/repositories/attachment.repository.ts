@@ -18,7 +18,7 @@ const PAGE_AFTER = 'SELECT id FROM attachments_by_channel WHERE channel_id = ? A
 const DELETE = 'DELETE FROM attachments WHERE id = ?';
 const UNINDEX = 'DELETE FROM attachments_by_channel WHERE channel_id = ? AND id = ?';
 
-function toRecord(row: types.Row): AttachmentRecord {
+export function toRecord(row: types.Row): AttachmentRecord {
   return {
     id: fromId(row.get('id')),
     channelId: fromId(row.get('channel_id')),
