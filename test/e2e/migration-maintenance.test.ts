@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Client, type ServerProcess, startServer, tempDir } from './harness';
 
@@ -24,6 +24,20 @@ function parley(args: string[]) {
     timeout: 60_000,
   });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+/** The same, without blocking this process (the test's own load keeps running meanwhile). */
+function parleyAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(join(ROOT, 'scripts/parley'), args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
 /** Polls until `check` passes (the servers read the flag about once a second). */
@@ -117,5 +131,56 @@ describe('maintenance mode', () => {
     expect((await c.get(`/channels/${channelId}/messages`)).status).toBe(200);
     expect((await c.post(`/channels/${channelId}/messages`, { content: 'no' })).status).toBe(503);
     expect(parley(['maintenance', 'status']).stdout).toContain('maintenance mode is OFF');
+  });
+
+  it('the procedure: bulk copy while writes go on, then maintenance on and the final delta verifies', async () => {
+    const copy = `sqlite:${join(dir.path, 'copy.db')}`;
+    let writing = true;
+    let sent = 0;
+    const load = (async () => {
+      while (writing) {
+        const res = await a.post(`/channels/${channelId}/messages`, { content: `live ${sent}` });
+        if (res.status === 200) {
+          sent++;
+          if (sent % 5 === 0)
+            await a.put(`/channels/${channelId}/messages/${res.body.id}/reactions/%F0%9F%91%8D/@me`);
+        }
+      }
+    })();
+    const bulk = await parleyAsync([
+      'migrate',
+      '--from',
+      `sqlite:${env.PARLEY__DATABASE__SQLITE__PATH}`,
+      '--to',
+      copy,
+    ]);
+    expect(bulk.stderr).toContain('the source is not in maintenance mode');
+    expect([0, 2]).toContain(bulk.code); // 2: rows written during the run still differ, as expected while live
+    expect(parley(['maintenance', 'on']).code).toBe(0);
+    await eventually(async () => {
+      expect((await a.post(`/channels/${channelId}/typing`)).status).toBe(503);
+    });
+    writing = false;
+    await load;
+    expect(sent).toBeGreaterThan(0);
+    const final = await parleyAsync([
+      'migrate',
+      '--from',
+      `sqlite:${env.PARLEY__DATABASE__SQLITE__PATH}`,
+      '--to',
+      copy,
+    ]);
+    expect(final.code).toBe(0);
+    expect(final.stderr).toContain('messages: already copied');
+    expect(final.stdout).toContain('verified: the target equals the source');
+    const verify = await parleyAsync([
+      'verify',
+      '--from',
+      `sqlite:${env.PARLEY__DATABASE__SQLITE__PATH}`,
+      '--to',
+      copy,
+    ]);
+    expect(verify.code).toBe(0);
+    expect(parley(['maintenance', 'off']).code).toBe(0);
   });
 });
