@@ -1,3 +1,4 @@
 export * from './schema';
 export * from './loader';
 export * from './config.module';
+export * from './regions';

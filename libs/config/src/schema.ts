@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { regionProblems } from './regions';
 
 // Durations are milliseconds unless the key says otherwise; sizes are bytes.
 const ms = () => z.number().int().nonnegative();
@@ -15,6 +16,8 @@ export const consistencyLevel = z.enum([
   'LOCAL_ONE',
 ]);
 
+const REGION_NAME = /^[a-z0-9-]{1,32}$/;
+
 const rateRule = z.strictObject({ limit: positive(), window_ms: positive() });
 
 export const configSchema = z
@@ -22,8 +25,13 @@ export const configSchema = z
     instance: z.strictObject({
       name: z.string().min(1),
       deployment_mode: z.enum(['monolith', 'microservices']),
-      region: z.string().regex(/^[a-z0-9-]{1,32}$/),
+      region: z.string().regex(REGION_NAME),
       region_id: z.number().int().min(0).max(7),
+      // Multi-region: every region of the deployment (the same table in each region's config), see regions.ts.
+      regions: z.record(
+        z.string().regex(REGION_NAME),
+        z.strictObject({ id: z.number().int().min(0).max(7), dc: z.string().min(1) }),
+      ),
       node_id: z.number().int().min(0).max(127),
       read_only: z.boolean(),
       // Microservices: claim a free node_id in Redis at start (replicas of one Deployment share their config).
@@ -179,6 +187,7 @@ export const configSchema = z
         message: `must include the local data centre "${cfg.database.cassandra.local_dc}"`,
       });
     }
+    for (const problem of regionProblems(cfg)) ctx.addIssue({ code: 'custom', ...problem });
   });
 
 export type ParleyConfig = z.infer<typeof configSchema>;
