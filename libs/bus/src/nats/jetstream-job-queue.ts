@@ -59,12 +59,13 @@ export class JetStreamJobQueue implements JobQueue {
     private readonly options: JetStreamJobQueueOptions,
   ) {
     this.js = jetstream(link.nc, { timeout: config.nats.request_timeout });
-    this.stream = `${link.prefix}_jobs`;
-    this.deadStream = `${link.prefix}_jobs_dead`;
+    // Per region with several (see NatsLink.regionalPrefix): jobs run in the region that enqueued them.
+    this.stream = `${link.regionalStem}_jobs`;
+    this.deadStream = `${link.regionalStem}_jobs_dead`;
   }
 
   private subject(name: string): string {
-    return `${this.link.prefix}.jobs.${name}`;
+    return `${this.link.regionalPrefix}.jobs.${name}`;
   }
 
   /** Creates (or updates) the streams and the durable consumer; called before the process serves. */
@@ -75,14 +76,14 @@ export class JetStreamJobQueue implements JobQueue {
     const replicas = this.config.nats.jobs.replicas;
     await ensureStream(jsm, {
       name: this.stream,
-      subjects: [`${this.link.prefix}.jobs.>`],
+      subjects: [`${this.link.regionalPrefix}.jobs.>`],
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       num_replicas: replicas,
     });
     await ensureStream(jsm, {
       name: this.deadStream,
-      subjects: [`${this.link.prefix}.jobs_dead.>`],
+      subjects: [`${this.link.regionalPrefix}.jobs_dead.>`],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       num_replicas: replicas,
@@ -190,7 +191,7 @@ export class JetStreamJobQueue implements JobQueue {
 
   private async handle(msg: JsMsg): Promise<void> {
     this.running++;
-    const name = msg.subject.slice(this.link.prefix.length + '.jobs.'.length);
+    const name = msg.subject.slice(this.link.regionalPrefix.length + '.jobs.'.length);
     const attempts = msg.info.deliveryCount;
     // Long jobs tell the server they are alive so the ack wait does not hand them to another worker.
     const alive = setInterval(() => msg.working(), Math.max(1000, this.config.nats.jobs.ack_wait / 2));
@@ -254,7 +255,7 @@ export class JetStreamJobQueue implements JobQueue {
     h.set('Parley-Error', reason.slice(0, 512).replace(/[\r\n]+/g, ' '));
     h.set('Parley-Attempts', String(attempts));
     const safe = /^[A-Za-z0-9_.-]+$/.test(name) ? name : 'unknown';
-    await this.js.publish(`${this.link.prefix}.jobs_dead.${safe}`, data, {
+    await this.js.publish(`${this.link.regionalPrefix}.jobs_dead.${safe}`, data, {
       headers: h,
       msgID: `dead-${this.stream}-${seq}`,
     });
@@ -285,7 +286,7 @@ export class JetStreamJobQueue implements JobQueue {
       const jsm = this.jsm ?? (await jetstreamManager(this.link.nc));
       const stored = await jsm.streams.getMessage(this.stream, { seq });
       if (!stored) return;
-      const name = stored.subject.slice(this.link.prefix.length + '.jobs.'.length);
+      const name = stored.subject.slice(this.link.regionalPrefix.length + '.jobs.'.length);
       await this.publishDead(
         name,
         stored.data,

@@ -79,7 +79,9 @@ export class NatsEventBus implements EventBus {
   /**
    * A short in-memory history of every event (stream `<prefix>_events`, limits retention): core subscribers
    * receive events as before; a node that just gained a scope reads from here what was published while its
-   * subscription was on its way to the server.
+   * subscription was on its way to the server. With several regions each region's JetStream (its own domain)
+   * holds its own copy: the stream's subjects draw every region's events over the NATS gateways, so they reach
+   * the region whether or not a node there watches the scope yet, and a catch-up never leaves the region.
    */
   async init(): Promise<void> {
     const jsm = await jetstreamManager(this.link.nc);

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { ParleyConfig } from '@parley/config';
+import { type ParleyConfig, isMultiRegion } from '@parley/config';
 import type { AppLogger, Metrics } from '@parley/observability';
-import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+import type { ConnectionOptions, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { connect as connectNode } from '@nats-io/transport-node';
+import { joinRegionCensus } from './region-census';
 
 // The Node transport's declarations re-export the core's through a subpath this project's module resolution
 // does not follow; its options and connection are the core's.
@@ -21,12 +22,18 @@ export class NatsLink {
   private up = true;
   private readonly listeners = new Set<LinkListener>();
   private readonly errors: Counter<'kind'>;
+  private census: Subscription | null = null;
 
   private constructor(
     readonly nc: NatsConnection,
     readonly prefix: string,
     private readonly log: AppLogger,
     metrics: Metrics,
+    /**
+     * Multi-region: this process's region. Events share `prefix` across regions (they cross NATS gateways);
+     * what must stay in the region (jobs) is named after it too, see `regionalPrefix`.
+     */
+    readonly region: string | null = null,
   ) {
     this.errors =
       (metrics.registry.getSingleMetric('parley_nats_errors_total') as Counter<'kind'> | undefined) ??
@@ -60,7 +67,29 @@ export class NatsLink {
         `cannot reach NATS at ${n.url} (nats.url): ${(err as Error).message}; start nats-server with JetStream (-js)`,
       );
     }
-    return new NatsLink(nc, n.subject_prefix, log, metrics);
+    if (!isMultiRegion(config)) return new NatsLink(nc, n.subject_prefix, log, metrics);
+    const link = new NatsLink(nc, n.subject_prefix, log, metrics, config.instance.region);
+    try {
+      link.census = await joinRegionCensus(nc, config, n.subject_prefix, { key: link.processKey, name });
+    } catch (err) {
+      await nc.close().catch(() => undefined);
+      throw err;
+    }
+    return link;
+  }
+
+  /**
+   * Subject stem of what belongs to this region alone: `<prefix>` in a single region, `<prefix>.<region>` with
+   * several, where every region's JetStream would otherwise capture the others' jobs (a stream's subjects
+   * attract messages across the gateways like any subscription).
+   */
+  get regionalPrefix(): string {
+    return this.region ? `${this.prefix}.${this.region}` : this.prefix;
+  }
+
+  /** Stream-name stem of the same (`<prefix>_<region>`), which also keeps JetStream advisories apart. */
+  get regionalStem(): string {
+    return this.region ? `${this.prefix}_${this.region}` : this.prefix;
   }
 
   get connected(): boolean {
@@ -80,6 +109,7 @@ export class NatsLink {
 
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;
+    this.census?.unsubscribe();
     try {
       await this.nc.drain();
     } catch {
