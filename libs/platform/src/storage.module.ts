@@ -1,6 +1,7 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
-import { AppLogger, Readiness } from '@parley/observability';
+import { AppLogger, Metrics, Readiness } from '@parley/observability';
+import { instrumentStorage } from './instrumented-storage';
 import { CassandraStorage, SqliteStorage, STORAGE, type Storage } from '@parley/storage';
 
 /** Opens the configured storage backend and applies pending migrations before anything serves. */
@@ -38,10 +39,11 @@ export async function openStorage(config: ParleyConfig, log?: AppLogger): Promis
   providers: [
     {
       provide: STORAGE,
-      inject: [PARLEY_CONFIG, AppLogger, Readiness],
-      useFactory: async (config: ParleyConfig, log: AppLogger, readiness: Readiness) => {
+      inject: [PARLEY_CONFIG, AppLogger, Readiness, Metrics],
+      useFactory: async (config: ParleyConfig, log: AppLogger, readiness: Readiness, metrics: Metrics) => {
         const storage = await openStorage(config, log);
         readiness.register(`database:${storage.backend}`, () => storage.ping());
+        instrumentStorage(storage, metrics);
         return storage;
       },
     },
