@@ -11,7 +11,8 @@ const { join } = require('node:path');
 
 const root = join(__dirname, '..');
 const argv = process.argv.slice(2);
-const skipRegions = argv.includes('--no-regions') || argv.some((a) => a.startsWith('--selectProjects') || !a.startsWith('-'));
+const skipRegions =
+  argv.includes('--no-regions') || argv.some((a) => a.startsWith('--selectProjects') || !a.startsWith('-'));
 const jestArgs = argv.filter((a) => a !== '--no-regions');
 
 function portOpen(host, port) {
@@ -31,8 +32,18 @@ function npmRun(script) {
 
 function jest(outFile, extraArgs, env = {}) {
   if (existsSync(outFile)) rmSync(outFile);
-  const args = [require.resolve('jest/bin/jest'), '--runInBand', '--json', `--outputFile=${outFile}`, ...extraArgs];
-  const run = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const args = [
+    require.resolve('jest/bin/jest'),
+    '--runInBand',
+    '--json',
+    `--outputFile=${outFile}`,
+    ...extraArgs,
+  ];
+  const run = spawnSync(process.execPath, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  });
   const result = existsSync(outFile) ? JSON.parse(readFileSync(outFile, 'utf8')) : null;
   return { status: run.status ?? 1, result };
 }
@@ -43,9 +54,12 @@ async function main() {
 
   let startedCassandra = false;
   if (!(await portOpen('127.0.0.1', 9042))) {
-    process.stdout.write('npm test: no Cassandra node on 127.0.0.1:9042; starting one (npm run cassandra:up)\n');
+    process.stdout.write(
+      'npm test: no Cassandra node on 127.0.0.1:9042; starting one (npm run cassandra:up)\n',
+    );
     startedCassandra = npmRun('cassandra:up');
-    if (!startedCassandra) process.stdout.write('npm test: cassandra:up failed; the Cassandra tests will say so\n');
+    if (!startedCassandra)
+      process.stdout.write('npm test: cassandra:up failed; the Cassandra tests will say so\n');
   }
   let phases = [];
   try {
@@ -55,8 +69,14 @@ async function main() {
   }
 
   if (!skipRegions && existsSync(join(root, 'test/e2e/regions'))) {
-    process.stdout.write('\nnpm test: two-region stage (a two-DC Cassandra cluster, NATS gateways, two Redis)\n');
-    phases.push(jest(join(root, '.tmp/jest-regions.json'), ['--selectProjects', 'regions'], { PARLEY_TEST_REGIONS: '1' }));
+    process.stdout.write(
+      '\nnpm test: two-region stage (a two-DC Cassandra cluster, NATS gateways, two Redis)\n',
+    );
+    phases.push(
+      jest(join(root, '.tmp/jest-regions.json'), ['--selectProjects', 'regions'], {
+        PARLEY_TEST_REGIONS: '1',
+      }),
+    );
   }
 
   let passed = 0;

@@ -533,7 +533,9 @@ describe('REST chat API (monolith on SQLite)', () => {
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       expect(metrics).toContain('parley_http_request_duration_seconds_bucket');
       expect(metrics).toContain('process_resident_memory_bytes');
-      expect(metrics).toMatch(/parley_db_operation_duration_seconds_count\{backend="sqlite",operation="messages.create"\} [1-9]/);
+      expect(metrics).toMatch(
+        /parley_db_operation_duration_seconds_count\{backend="sqlite",operation="messages.create"\} [1-9]/,
+      );
       const docs = await fetch(`${server.url}/api/docs`);
       const doc = (await docs.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
       expect(doc.openapi).toBe('3.1.0');
