@@ -1,6 +1,7 @@
 // `npm test`: the whole suite. Builds (e2e tests run the compiled server as real processes), makes sure the local
-// services it needs answer (a single Cassandra node for the storage, migration and Cassandra-backed e2e tests;
-// started here and stopped afterwards when none was running), runs every Jest tier, then the two-region stage
+// services it needs answer (the two-DC loopback Cassandra cluster, whose dc1 on 127.0.0.1:9042 also serves every
+// single-node suite; started here and stopped afterwards when nothing answered), runs every Jest tier, then the
+// two-region stage
 // (which brings up its own two-DC cluster), and ends with one plain "N passed, N failed" line.
 // Flags: --no-regions skips the two-region stage (it says so in the summary); anything else goes to Jest.
 'use strict';
@@ -23,11 +24,6 @@ function portOpen(host, port) {
     socket.once('timeout', () => (socket.destroy(), resolve(false)));
     socket.once('error', () => resolve(false));
   });
-}
-
-function npmRun(script) {
-  const res = spawnSync('npm', ['run', '--silent', script], { cwd: root, stdio: 'inherit' });
-  return res.status === 0;
 }
 
 function jest(outFile, extraArgs, env = {}) {
@@ -54,18 +50,19 @@ async function main() {
 
   let startedCassandra = false;
   if (!(await portOpen('127.0.0.1', 9042))) {
-    process.stdout.write(
-      'npm test: no Cassandra node on 127.0.0.1:9042; starting one (npm run cassandra:up)\n',
-    );
-    startedCassandra = npmRun('cassandra:up');
+    process.stdout.write('npm test: no Cassandra on 127.0.0.1:9042; starting the two-DC loopback cluster\n');
+    startedCassandra =
+      spawnSync('bash', ['scripts/cassandra/ci-up.sh'], { cwd: root, stdio: 'inherit' }).status === 0;
     if (!startedCassandra)
-      process.stdout.write('npm test: cassandra:up failed; the Cassandra tests will say so\n');
+      process.stdout.write('npm test: the cluster did not start; the Cassandra tests will say so\n');
   }
-  let phases = [];
+  const phases = [];
   try {
     phases.push(jest(join(root, '.tmp/jest-results.json'), jestArgs));
   } finally {
-    if (startedCassandra) npmRun('cassandra:down');
+    // Stopped before the two-region stage, which brings up its own cluster on the same addresses.
+    if (startedCassandra)
+      spawnSync('bash', ['scripts/cassandra/ci-down.sh'], { cwd: root, stdio: 'inherit' });
   }
 
   if (!skipRegions && existsSync(join(root, 'test/e2e/regions'))) {
