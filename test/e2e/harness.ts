@@ -7,6 +7,23 @@ const ROOT = join(__dirname, '../..');
 const MAIN = join(ROOT, 'dist/apps/server/src/main.js');
 
 let mode: 'monolith' | 'microservices' = 'monolith';
+let backendEnv: Record<string, string> = {};
+let startTimeoutMs = 20_000;
+
+/**
+ * From now on (in this test file), startServer runs the monolith on Cassandra (the node or cluster answering on
+ * 127.0.0.1:9042, data centre dc1) in the given keyspace, which the server creates and migrates at start.
+ */
+export function useCassandra(keyspace: string): void {
+  backendEnv = { PARLEY__DATABASE__BACKEND: 'cassandra', PARLEY__DATABASE__CASSANDRA__KEYSPACE: keyspace };
+  // A fresh keyspace's schema waits for every node's agreement: about half a minute on the loopback cluster.
+  startTimeoutMs = 120_000;
+}
+
+/** The storage backend startServer uses: readiness and metrics name it. */
+export function backendName(): 'sqlite' | 'cassandra' {
+  return backendEnv.PARLEY__DATABASE__BACKEND === 'cassandra' ? 'cassandra' : 'sqlite';
+}
 
 /**
  * From now on (in this test file), startServer starts microservices mode instead of the monolith: api,
@@ -30,8 +47,12 @@ export function tempDir(prefix = 'parley-e2e-'): { path: string; remove: () => v
 }
 
 /** Starts the compiled monolith (or, after useMicroservices, the split roles) on free loopback ports. */
-export async function startServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ServerProcess> {
+export async function startServer(
+  env: Record<string, string>,
+  timeoutMs = startTimeoutMs,
+): Promise<ServerProcess> {
   if (mode === 'microservices') return startMicroservices(env);
+  env = { ...env, ...backendEnv };
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" (npm test builds first)`);
   const child = spawn(process.execPath, [MAIN], {
     cwd: ROOT,

@@ -1,4 +1,4 @@
-import { Client, type ServerProcess, startServer, tempDir } from './harness';
+import { backendName, Client, type ServerProcess, startServer, tempDir } from './harness';
 
 /** The chat REST API end to end, over real HTTP against the compiled monolith on a real SQLite file. */
 describe('REST chat API (monolith on SQLite)', () => {
@@ -529,12 +529,17 @@ describe('REST chat API (monolith on SQLite)', () => {
       expect(live.status).toBe(200);
       const ready = await fetch(`${server.url}/health/ready`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toMatchObject({ status: 'ok', checks: { 'database:sqlite': 'ok' } });
+      expect(await ready.json()).toMatchObject({
+        status: 'ok',
+        checks: { [`database:${backendName()}`]: 'ok' },
+      });
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       expect(metrics).toContain('parley_http_request_duration_seconds_bucket');
       expect(metrics).toContain('process_resident_memory_bytes');
       expect(metrics).toMatch(
-        /parley_db_operation_duration_seconds_count\{backend="sqlite",operation="messages.create"\} [1-9]/,
+        new RegExp(
+          `parley_db_operation_duration_seconds_count\\{backend="${backendName()}",operation="messages.create"\\} [1-9]`,
+        ),
       );
       const docs = await fetch(`${server.url}/api/docs`);
       const doc = (await docs.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
