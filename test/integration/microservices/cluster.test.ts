@@ -162,7 +162,9 @@ describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
     }
     for (const id of expected) await receiver.next('MESSAGE_CREATE', (p) => p.d.id === id);
     const got = receiver.named('MESSAGE_CREATE').map((p) => p.d.id as string);
-    expect(got.filter((id) => expected.includes(id))).toEqual(expected);
+    // Each message is in a channel of its own: order is promised per channel, not across channels (a scope
+    // being caught up can deliver after a live one), so what is checked here is every message exactly once.
+    expect(got.filter((id) => expected.includes(id)).sort()).toEqual([...expected].sort());
   });
 
   it('resumes on gateway 1 a session dropped from gateway 2, with every missed event once, in order', async () => {
