@@ -1,0 +1,251 @@
+import { type Socket, io } from 'socket.io-client';
+
+// Real socket.io gateway clients and REST helpers shared by the gateway and microservices suites.
+
+export interface Account {
+  token: string;
+  user: { id: string; username: string };
+}
+
+export class Api {
+  private counter = 0;
+  constructor(readonly url: string) {}
+
+  async call<T = any>(
+    method: string,
+    path: string,
+    token?: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${this.url}/api/v1${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  /** Like call, but fails the test on anything but 2xx. */
+  async ok<T = any>(method: string, path: string, token?: string, body?: unknown): Promise<T> {
+    const res = await this.call<T>(method, path, token, body);
+    if (res.status < 200 || res.status >= 300)
+      throw new Error(`${method} ${path} -> ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  async register(name: string): Promise<Account> {
+    const username = `${name}_${process.pid}_${++this.counter}`.toLowerCase().slice(0, 32);
+    return this.ok<Account>('POST', '/auth/register', undefined, {
+      username,
+      email: `${username}@example.test`,
+      password: 'password123',
+    });
+  }
+
+  /** A second token for the same account. */
+  async login(account: Account): Promise<string> {
+    const res = await this.ok<{ token: string }>('POST', '/auth/login', undefined, {
+      login: account.user.username,
+      password: 'password123',
+    });
+    return res.token;
+  }
+
+  /** A guild owned by `owner` with its general channel; `members` join by invite. */
+  async guild(owner: Account, members: Account[] = []): Promise<{ id: string; general: string }> {
+    const guild = await this.ok<{ id: string; channels: { id: string }[] }>('POST', '/guilds', owner.token, {
+      name: 'test guild',
+    });
+    const general = guild.channels[0].id;
+    if (members.length > 0) {
+      const invite = await this.ok<{ code: string }>('POST', `/channels/${general}/invites`, owner.token, {});
+      for (const m of members) await this.ok('POST', `/invites/${invite.code}`, m.token);
+    }
+    return { id: guild.id, general };
+  }
+
+  send(account: Account, channelId: string, content: string): Promise<{ id: string; content: string }> {
+    return this.ok('POST', `/channels/${channelId}/messages`, account.token, { content });
+  }
+
+  /** Changes the display name: a USER_UPDATE on the user's own scope, used as an ordering sentinel. */
+  async touch(account: Account): Promise<string> {
+    const name = `n${++this.counter}`;
+    await this.ok('PATCH', '/users/@me', account.token, { display_name: name });
+    return name;
+  }
+}
+
+export interface Received {
+  name: string;
+  payload: any;
+  batched?: boolean;
+}
+
+interface Waiter {
+  name: string;
+  from: number;
+  predicate: (payload: any) => boolean;
+  resolve: (index: number) => void;
+}
+
+export interface ConnectOptions {
+  session_id?: string;
+  seq?: number;
+  batch?: boolean;
+  reconnection?: boolean;
+}
+
+/** A real socket.io client that records every event in arrival order and tracks its session and sequence. */
+export class GatewayClient {
+  readonly events: Received[] = [];
+  sessionId: string | null = null;
+  lastSeq = 0;
+  readonly socket: Socket;
+  private waiters: Waiter[] = [];
+  private readonly closed: Promise<string>;
+  readonly connected: Promise<void>;
+
+  constructor(url: string, token: string, options: ConnectOptions = {}) {
+    const auth: Record<string, unknown> = { token };
+    if (options.session_id !== undefined) auth.session_id = options.session_id;
+    if (options.seq !== undefined) auth.seq = options.seq;
+    if (options.batch) auth.batch = true;
+    this.socket = io(url, {
+      path: '/gateway',
+      transports: ['websocket'],
+      auth,
+      reconnection: options.reconnection ?? false,
+      forceNew: true,
+    });
+    this.socket.onAny((name: string, payload: any) => {
+      if (name === 'BATCH') {
+        for (const item of payload as { t: string; s: number; d: unknown }[])
+          this.record({ name: item.t, payload: { s: item.s, d: item.d }, batched: true });
+      } else this.record({ name, payload });
+    });
+    this.closed = new Promise((resolve) => this.socket.once('disconnect', (reason) => resolve(reason)));
+    this.connected = new Promise((resolve, reject) => {
+      this.socket.once('connect', () => resolve());
+      this.socket.once('connect_error', reject);
+    });
+    this.connected.catch(() => undefined);
+  }
+
+  static async ready(url: string, token: string, options: ConnectOptions = {}): Promise<GatewayClient> {
+    const client = new GatewayClient(url, token, options);
+    await client.next('READY');
+    return client;
+  }
+
+  private record(event: Received): void {
+    this.events.push(event);
+    if (event.name === 'READY') this.sessionId = event.payload.d.session_id;
+    if (typeof event.payload?.s === 'number') this.lastSeq = event.payload.s;
+    const index = this.events.length - 1;
+    this.waiters = this.waiters.filter((w) => {
+      if (index < w.from || w.name !== event.name || !w.predicate(event.payload)) return true;
+      w.resolve(index);
+      return false;
+    });
+  }
+
+  /** Index of the first `name` event at or after `from` that matches, waiting for it if needed. */
+  waitIndex(
+    name: string,
+    predicate: (payload: any) => boolean = () => true,
+    from = 0,
+    timeoutMs = 10_000,
+  ): Promise<number> {
+    for (let i = from; i < this.events.length; i++)
+      if (this.events[i].name === name && predicate(this.events[i].payload)) return Promise.resolve(i);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`timed out waiting for ${name}; got ${this.events.map((e) => e.name).join(', ')}`));
+      }, timeoutMs);
+      const waiter: Waiter = {
+        name,
+        from,
+        predicate,
+        resolve: (i) => {
+          clearTimeout(timer);
+          resolve(i);
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  async next(
+    name: string,
+    predicate?: (payload: any) => boolean,
+    from = 0,
+    timeoutMs?: number,
+  ): Promise<any> {
+    return this.events[await this.waitIndex(name, predicate, from, timeoutMs)].payload;
+  }
+
+  named(name: string, from = 0): any[] {
+    return this.events
+      .slice(from)
+      .filter((e) => e.name === name)
+      .map((e) => e.payload);
+  }
+
+  /** The USER_UPDATE caused by Api.touch: everything routed before it has been routed to this client too. */
+  sentinel(displayName: string): Promise<number> {
+    return this.waitIndex('USER_UPDATE', (p) => p.d.display_name === displayName);
+  }
+
+  disconnected(timeoutMs = 10_000): Promise<string> {
+    return withTimeout(this.closed, timeoutMs, 'disconnect');
+  }
+
+  async connectError(timeoutMs = 10_000): Promise<Error & { data?: { code: number; message: string } }> {
+    return withTimeout(
+      this.connected.then(
+        () => {
+          throw new Error('connected, expected connect_error');
+        },
+        (err: Error) => err,
+      ),
+      timeoutMs,
+      'connect_error',
+    );
+  }
+
+  /** The client's raw TCP socket (engine.io-client over ws in Node). */
+  get tcp(): import('node:net').Socket {
+    return (this.socket.io.engine.transport as any).ws._socket;
+  }
+
+  close(): void {
+    this.socket.disconnect();
+  }
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+    promise.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e: unknown) => (clearTimeout(timer), reject(e instanceof Error ? e : new Error(String(e)))),
+    );
+  });
+}
+
+/** Polls a condition without asserting any duration; fails after the timeout. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export const VIEW_CHANNEL = String(1 << 10);
