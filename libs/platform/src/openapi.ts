@@ -1,6 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { Public } from '@parley/auth';
+import { AuthController, Public, UsersController } from '@parley/auth';
+import { ChannelsController, GuildsController, InvitesController, MeController } from '@parley/chat';
+import { AttachmentsController, ProfileImagesController } from '@parley/media';
+import { VoiceController } from '@parley/voice';
 import { inputSchemas } from '@parley/http';
 import { z } from 'zod';
 
@@ -88,4 +91,25 @@ export function openApiController(document: () => object) {
     }
   }
   return OpenApiController;
+}
+
+const VERSION = '0.1.0';
+
+/** Every REST controller of the api role: the OpenAPI document describes exactly these. */
+const API_CONTROLLERS = [
+  AuthController,
+  UsersController,
+  MeController,
+  GuildsController,
+  ChannelsController,
+  InvitesController,
+  AttachmentsController,
+  ProfileImagesController,
+  VoiceController,
+];
+
+/** `/api/docs` for the process that serves the api role (monolith or api), built once on first request. */
+export function apiDocsController() {
+  let document: object | null = null;
+  return openApiController(() => (document ??= buildOpenApi(API_CONTROLLERS, VERSION)));
 }
