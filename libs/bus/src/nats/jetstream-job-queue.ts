@@ -27,7 +27,15 @@ const maxDeliveriesAdvisory = z.object({ stream_seq: z.number().int().positive()
 export interface JetStreamJobQueueOptions {
   /** Only the queue role runs jobs; the others enqueue. Handlers are registered everywhere alike. */
   consume: boolean;
+  /**
+   * True while jobs must not run (maintenance mode: jobs write to the database). Read every
+   * `pauseCheckMs`; while it holds, nothing is pulled and what was already pulled waits.
+   */
+  paused?: () => boolean;
+  pauseCheckMs?: number;
 }
+
+const PAUSE_CHECK_MS = 250;
 
 /**
  * Durable jobs in a JetStream work-queue stream (`<prefix>_jobs`, subjects `<prefix>.jobs.<name>`): a job is
@@ -48,6 +56,9 @@ export class JetStreamJobQueue implements JobQueue {
   private wake: (() => void) | null = null;
   private advisory: (() => void) | null = null;
   private depthTimer: NodeJS.Timeout | null = null;
+  private pauseTimer: NodeJS.Timeout | null = null;
+  private pausedNow = false;
+  private resumed: (() => void) | null = null;
   readonly stream: string;
   readonly deadStream: string;
 
@@ -132,12 +143,67 @@ export class JetStreamJobQueue implements JobQueue {
     this.advisory = this.watchMaxDeliveries();
     this.depthTimer = setInterval(() => void this.sampleDepth(), 5_000);
     this.depthTimer.unref();
+    if (this.options.paused) {
+      this.pausedNow = this.options.paused();
+      this.pauseTimer = setInterval(() => this.checkPause(), this.options.pauseCheckMs ?? PAUSE_CHECK_MS);
+      this.pauseTimer.unref();
+    }
+  }
+
+  /** Whether the consumer is holding off (maintenance mode); running jobs are let finish. */
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  private checkPause(): void {
+    const paused = this.options.paused?.() ?? false;
+    if (paused === this.pausedNow) return;
+    this.pausedNow = paused;
+    if (paused) {
+      this.log.warn('maintenance mode: job consumer paused (nothing pulled until it ends)');
+      // Ends the pull; messages the client already holds are still yielded, and wait in run().
+      this.messages?.stop();
+    } else {
+      this.log.warn('maintenance mode over: job consumer resumed');
+      const resumed = this.resumed;
+      this.resumed = null;
+      resumed?.();
+    }
+  }
+
+  /** Resolves when the pause ends or the queue stops. */
+  private untilResumed(): Promise<void> {
+    if (!this.pausedNow || this.stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const previous = this.resumed;
+      this.resumed = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * A message pulled just before the pause: held, not nak'ed (a nak would spend one of its
+   * max_deliver attempts), and kept alive so the ack wait does not redeliver it meanwhile.
+   */
+  private async hold(msg: JsMsg): Promise<void> {
+    const alive = setInterval(() => msg.working(), Math.max(1000, this.config.nats.jobs.ack_wait / 2));
+    try {
+      await this.untilResumed();
+    } finally {
+      clearInterval(alive);
+    }
   }
 
   /** Stops pulling, lets running jobs finish; whatever was pulled and not started goes back at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.depthTimer) clearInterval(this.depthTimer);
+    if (this.pauseTimer) clearInterval(this.pauseTimer);
+    const resumed = this.resumed;
+    this.resumed = null;
+    resumed?.();
     this.advisory?.();
     this.messages?.stop();
     this.wake?.();
@@ -164,10 +230,15 @@ export class JetStreamJobQueue implements JobQueue {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
+      if (this.pausedNow) {
+        await this.untilResumed();
+        continue;
+      }
       try {
         const consumer = await this.js.consumers.get(this.stream, DURABLE);
         const messages = await consumer.consume({ max_messages: this.config.jobs.concurrency });
         this.messages = messages;
+        if (this.pausedNow) messages.stop(); // paused while the pull was being set up
         for await (const msg of messages) {
           if (this.stopped) {
             msg.nak();
@@ -175,6 +246,7 @@ export class JetStreamJobQueue implements JobQueue {
           }
           while (this.running >= this.config.jobs.concurrency && !this.stopped)
             await new Promise<void>((resolve) => (this.wake = resolve));
+          if (this.pausedNow && !this.stopped) await this.hold(msg);
           if (this.stopped) {
             msg.nak();
             continue;

@@ -26,6 +26,7 @@ import {
   RedisResumeStore,
   TYPING_STORE,
 } from '@parley/state';
+import { MaintenanceMode } from '../maintenance';
 import { NatsGatewayCluster } from './gateway-cluster';
 import { RedisLink } from './redis-link';
 import { ROLE_NEEDS, type Role } from './roles';
@@ -104,10 +105,18 @@ export class MicroservicesModule
         },
         {
           provide: JetStreamJobQueue,
-          inject: [NatsLink, PARLEY_CONFIG, AppLogger, Metrics],
-          useFactory: async (link: NatsLink, config: ParleyConfig, log: AppLogger, metrics: Metrics) => {
+          inject: [NatsLink, PARLEY_CONFIG, AppLogger, Metrics, MaintenanceMode],
+          useFactory: async (
+            link: NatsLink,
+            config: ParleyConfig,
+            log: AppLogger,
+            metrics: Metrics,
+            maintenance: MaintenanceMode,
+          ) => {
             const queue = new JetStreamJobQueue(link, config, log, metrics, {
               consume: needs.consumeJobs,
+              // Jobs write to the database: hold them while it is read-only, as the monolith's runner does.
+              paused: () => maintenance.readOnly,
             });
             await queue.init();
             return queue;
