@@ -2,3 +2,4 @@ export * from './snowflake';
 export * from './errors';
 export * from './permissions';
 export * from './protocol';
+export * from './lazy';

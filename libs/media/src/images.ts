@@ -1,6 +1,12 @@
 import type { Readable } from 'node:stream';
 import { ValidationError } from '@parley/common';
-import sharp, { type SharpOptions } from 'sharp';
+import { lazy } from '@parley/common';
+import type Sharp from 'sharp';
+import type { SharpOptions } from 'sharp';
+
+/** sharp (libvips, ~20 MB mapped), loaded on the first image operation. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const sharp = lazy(() => require('sharp') as typeof Sharp);
 
 export type ImageFormat = 'webp' | 'png' | 'jpeg';
 const FORMATS: readonly string[] = ['webp', 'png', 'jpeg'];
@@ -85,7 +91,7 @@ export async function renderImage(
     failOn: 'error',
     animated: false,
   };
-  const chain = (Buffer.isBuffer(input) ? sharp(input, options) : sharp(options))
+  const chain = (Buffer.isBuffer(input) ? sharp()(input, options) : sharp()(options))
     .rotate() // applies EXIF orientation, so the box fits what people see
     .resize({
       width: request.width ?? bounds.maxDimension,

@@ -15,10 +15,10 @@ import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { STORAGE, type Storage } from '@parley/storage';
 import type {} from '@fastify/multipart'; // request.file() and request.isMultipart()
 import type { FastifyRequest } from 'fastify';
-import sharp from 'sharp';
 import { Readable } from 'node:stream';
 import { FILE_STORE, type FileStore, fileKeys } from './file-store';
 import { IMAGE_TYPES, probeImage, sniff } from './sniff';
+import { sharp } from './images';
 
 /** Avatars and icons are stored once, re-encoded as PNG within this box; sizes are made on request. */
 const STORED_DIMENSION = 1024;
@@ -116,7 +116,7 @@ export class ProfileImageService {
     if (!IMAGE_TYPES.has(type) || !probeImage(type, bytes))
       throw ValidationError.field('file', 'IMAGE_INVALID', 'Must be a PNG, JPEG, GIF or WebP image');
     try {
-      return await sharp(bytes, { limitInputPixels: this.config.media.max_input_pixels, animated: false })
+      return await sharp()(bytes, { limitInputPixels: this.config.media.max_input_pixels, animated: false })
         .rotate()
         .resize({
           width: STORED_DIMENSION,

@@ -13,7 +13,13 @@ import { AccessService } from '@parley/chat';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger } from '@parley/observability';
 import { STORAGE, type Storage } from '@parley/storage';
-import { AccessToken, type WebhookEvent, WebhookReceiver } from 'livekit-server-sdk';
+import { lazy } from '@parley/common';
+import type * as LiveKit from 'livekit-server-sdk';
+import type { WebhookEvent, WebhookReceiver } from 'livekit-server-sdk';
+
+/** The LiveKit SDK, loaded when voice is configured. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const livekit = lazy(() => require('livekit-server-sdk') as typeof LiveKit);
 
 /** How long a join token may be used to connect; the LiveKit session itself outlives it. */
 const TOKEN_TTL_SECONDS = 10 * 60;
@@ -47,7 +53,7 @@ export class VoiceService {
     private readonly log: AppLogger,
   ) {
     const { api_key, api_secret } = config.voice.livekit;
-    this.receiver = api_key && api_secret ? new WebhookReceiver(api_key, api_secret) : null;
+    this.receiver = api_key && api_secret ? new (livekit().WebhookReceiver)(api_key, api_secret) : null;
   }
 
   /** A LiveKit token for this voice channel: CONNECT to join at all, SPEAK to publish audio. */
@@ -61,7 +67,7 @@ export class VoiceService {
       throw new ServiceUnavailableError('Voice is not configured on this instance (voice.livekit)');
     const speak = PermissionCalculator.has(access.permissions, Permission.SPEAK);
     const user = await this.storage.users.findById(userId);
-    const token = new AccessToken(api_key, api_secret, {
+    const token = new (livekit().AccessToken)(api_key, api_secret, {
       identity: userId,
       name: user?.displayName ?? user?.username ?? userId,
       ttl: TOKEN_TTL_SECONDS,

@@ -1,16 +1,9 @@
 import { type Readable, Transform } from 'node:stream';
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type * as ClientS3 from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type * as LibStorage from '@aws-sdk/lib-storage';
+import type * as Presigner from '@aws-sdk/s3-request-presigner';
+import { lazy } from '@parley/common';
 import type { ParleyConfig } from '@parley/config';
 import {
   type ByteRange,
@@ -23,6 +16,15 @@ import {
 export type S3Settings = ParleyConfig['storage']['s3'];
 
 const PART_SIZE = 5 * 1024 * 1024; // S3's minimum part size: at most this much of an upload is in memory
+
+/** The AWS SDK (~6 MB of heap), loaded when an S3 store is created. */
+const aws = lazy(() => ({
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  ...(require('@aws-sdk/client-s3') as typeof ClientS3),
+  Upload: (require('@aws-sdk/lib-storage') as typeof LibStorage).Upload,
+  getSignedUrl: (require('@aws-sdk/s3-request-presigner') as typeof Presigner).getSignedUrl,
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}));
 
 function clientConfig(settings: S3Settings, endpoint: string): S3ClientConfig {
   return {
@@ -51,9 +53,9 @@ export class S3FileStore implements FileStore {
 
   constructor(settings: S3Settings) {
     this.bucket = settings.bucket;
-    this.client = new S3Client(clientConfig(settings, settings.endpoint));
+    this.client = new (aws().S3Client)(clientConfig(settings, settings.endpoint));
     this.presigner = settings.presigned_url_base
-      ? new S3Client(clientConfig(settings, settings.presigned_url_base))
+      ? new (aws().S3Client)(clientConfig(settings, settings.presigned_url_base))
       : this.client;
   }
 
@@ -74,7 +76,7 @@ export class S3FileStore implements FileStore {
       },
     });
     body.once('error', (err) => limit.destroy(err));
-    const upload = new Upload({
+    const upload = new (aws().Upload)({
       client: this.client,
       params: {
         Bucket: this.bucket,
@@ -106,7 +108,7 @@ export class S3FileStore implements FileStore {
 
   async stat(key: string): Promise<StoredFile | null> {
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const head = await this.client.send(new (aws().HeadObjectCommand)({ Bucket: this.bucket, Key: key }));
       return {
         size: head.ContentLength ?? 0,
         etag: (head.ETag ?? '').replace(/"/g, ''),
@@ -120,7 +122,7 @@ export class S3FileStore implements FileStore {
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
     const out = await this.client.send(
-      new GetObjectCommand({
+      new (aws().GetObjectCommand)({
         Bucket: this.bucket,
         Key: key,
         ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
@@ -133,7 +135,7 @@ export class S3FileStore implements FileStore {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       await this.client.send(
-        new DeleteObjectsCommand({
+        new (aws().DeleteObjectsCommand)({
           Bucket: this.bucket,
           Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
         }),
@@ -146,7 +148,7 @@ export class S3FileStore implements FileStore {
     let token: string | undefined;
     do {
       const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        new (aws().ListObjectsV2Command)({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
       );
       const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : []));
       if (keys.length > 0) await this.delete(keys);
@@ -158,14 +160,14 @@ export class S3FileStore implements FileStore {
     key: string,
     options: { size: number; contentType: string; expiresInSeconds: number },
   ): Promise<PresignedUpload> {
-    const command = new PutObjectCommand({
+    const command = new (aws().PutObjectCommand)({
       Bucket: this.bucket,
       Key: key,
       ContentLength: options.size,
       ContentType: options.contentType,
     });
     // Content-Length and Content-Type are signed: S3 refuses a body of another size.
-    const url = await getSignedUrl(this.presigner, command, {
+    const url = await aws().getSignedUrl(this.presigner, command, {
       expiresIn: options.expiresInSeconds,
       signableHeaders: new Set(['content-length', 'content-type']),
     });
@@ -177,7 +179,7 @@ export class S3FileStore implements FileStore {
   }
 
   async ping(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    await this.client.send(new (aws().HeadBucketCommand)({ Bucket: this.bucket }));
   }
 
   close(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { NatsEventBus, NatsLink, NatsRpc } from '@parley/bus';
 import type { RedisPresenceStore, RedisResumeStore } from '@parley/state';
 import type { GatewayCluster, SessionLocation, SessionRelease } from '@parley/realtime';
-import { createAdapter } from '@socket.io/redis-adapter';
+import type * as RedisAdapter from '@socket.io/redis-adapter';
 import { z } from 'zod';
 import type { RedisLink } from './redis-link';
 
@@ -33,6 +33,8 @@ export class NatsGatewayCluster implements GatewayCluster {
     this.sub = redis.duplicate();
     // The classic adapter: one Redis (or Sentinel) here, where sharded pub/sub brings nothing; it also keeps
     // fetchSockets/serverSideEmit, which the sharded adapter does not support.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createAdapter } = require('@socket.io/redis-adapter') as typeof RedisAdapter;
     this.socketAdapter = createAdapter(this.pub, this.sub, {
       key: `${redis.config.redis.key_prefix}socket.io`,
     });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ParleyConfig } from '@parley/config';
-import { Redis } from 'ioredis';
-import { RedisLink } from './redis-link';
+import type { Redis } from 'ioredis';
+import { RedisLink, ioredis } from './redis-link';
 
 const LEASE_MS = 60_000;
 const RENEW_EVERY_MS = 10_000;
@@ -37,7 +37,10 @@ export class NodeIdLease {
   ) {}
 
   static async claim(config: ParleyConfig, onLost: (reason: string) => void): Promise<NodeIdLease> {
-    const redis = new Redis(config.redis.url, { ...RedisLink.options(config), lazyConnect: true });
+    const redis = new (ioredis().Redis)(config.redis.url, {
+      ...RedisLink.options(config),
+      lazyConnect: true,
+    });
     try {
       await redis.connect();
     } catch (err) {

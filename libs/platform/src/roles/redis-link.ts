@@ -1,6 +1,12 @@
 import type { ParleyConfig } from '@parley/config';
 import type { AppLogger, Metrics } from '@parley/observability';
-import { Redis, type RedisOptions } from 'ioredis';
+import { lazy } from '@parley/common';
+import type * as IORedis from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+
+/** ioredis, loaded only by processes that use Redis (never by the monolith). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const ioredis = lazy(() => require('ioredis') as typeof IORedis);
 import { Counter } from 'prom-client';
 
 /**
@@ -25,7 +31,7 @@ export class RedisLink {
         labelNames: ['kind'] as const,
         registers: [metrics.registry],
       });
-    this.client = new Redis(config.redis.url, {
+    this.client = new (ioredis().Redis)(config.redis.url, {
       ...RedisLink.options(config),
       enableOfflineQueue: false,
       enableAutoPipelining: true,
@@ -83,7 +89,7 @@ export class RedisLink {
 
   /** A new connection with the same options (pub/sub needs its own). */
   duplicate(): Redis {
-    return new Redis(this.config.redis.url, RedisLink.options(this.config));
+    return new (ioredis().Redis)(this.config.redis.url, RedisLink.options(this.config));
   }
 
   async close(): Promise<void> {

@@ -1,19 +1,21 @@
 import { ServiceUnavailableError } from '@parley/common';
-import { errors, types } from 'cassandra-driver';
-
-const { responseErrorCodes: code } = types;
+import { lazy } from '@parley/common';
+import { cassandraDriver } from './driver';
 
 /** Server answers that mean "not enough replicas right now", not "your statement is wrong". */
-const UNAVAILABLE_CODES = new Set<number>([
-  code.unavailableException,
-  code.overloaded,
-  code.isBootstrapping,
-  code.writeTimeout,
-  code.readTimeout,
-  code.readFailure,
-  code.writeFailure,
-  code.truncateError,
-]);
+const unavailableCodes = lazy(() => {
+  const code = cassandraDriver().types.responseErrorCodes;
+  return new Set<number>([
+    code.unavailableException,
+    code.overloaded,
+    code.isBootstrapping,
+    code.writeTimeout,
+    code.readTimeout,
+    code.readFailure,
+    code.writeFailure,
+    code.truncateError,
+  ]);
+});
 
 /**
  * The database could not serve the request in time (too few replicas up for the consistency level, a
@@ -32,7 +34,8 @@ export class DatabaseUnavailableError extends ServiceUnavailableError {
 }
 
 export function isUnavailable(err: unknown): boolean {
-  if (err instanceof errors.ResponseError) return UNAVAILABLE_CODES.has(err.code);
+  const { errors } = cassandraDriver();
+  if (err instanceof errors.ResponseError) return unavailableCodes().has(err.code);
   return (
     err instanceof errors.NoHostAvailableError ||
     err instanceof errors.OperationTimedOutError ||

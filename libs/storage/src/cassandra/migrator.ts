@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { types } from 'cassandra-driver';
+import { cassandraDriver } from './driver';
 import { CassandraSession, type CassandraSettings } from './session';
 
 const MIGRATION_FILE = /^(\d+)_([\w-]+)\.cql$/;
@@ -83,7 +83,7 @@ export async function migrateCassandra(
     const rs = await bootstrap.client.execute(
       'SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?',
       [keyspace],
-      { prepare: true, consistency: types.consistencies.localOne },
+      { prepare: true, consistency: cassandraDriver().types.consistencies.localOne },
     );
     const current = (rs.first()?.get('replication') ?? {}) as Record<string, string>;
     if (!sameReplication(current, wanted)) {
@@ -134,7 +134,7 @@ export async function migrateCassandra(
       .execute(
         'lwt',
         'DELETE FROM schema_migration_lock WHERE id = ? IF owner = ?',
-        ['migrate', types.Uuid.fromString(owner)],
+        ['migrate', cassandraDriver().types.Uuid.fromString(owner)],
         {
           idempotent: false,
         },
@@ -150,7 +150,7 @@ async function acquireLock(session: CassandraSession, owner: string): Promise<vo
     const rs = await session.execute(
       'lwt',
       `INSERT INTO schema_migration_lock (id, owner) VALUES (?, ?) IF NOT EXISTS USING TTL ${LOCK_TTL_S}`,
-      ['migrate', types.Uuid.fromString(owner)],
+      ['migrate', cassandraDriver().types.Uuid.fromString(owner)],
       { idempotent: false },
     );
     if (rs.wasApplied()) return;

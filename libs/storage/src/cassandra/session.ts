@@ -1,5 +1,6 @@
 import type { ParleyConfig } from '@parley/config';
-import { Client, types, type QueryOptions, type tracker } from 'cassandra-driver';
+import type { Client, QueryOptions, tracker, types } from 'cassandra-driver';
+import { cassandraDriver } from './driver';
 import { DatabaseUnavailableError, mapDriverError } from './errors';
 
 export type CassandraSettings = ParleyConfig['database']['cassandra'];
@@ -24,21 +25,21 @@ export interface StatementOptions {
   timestamp?: bigint;
 }
 
-const CONSISTENCY: Record<ConsistencyName | 'SERIAL' | 'LOCAL_SERIAL', number> = {
-  ONE: types.consistencies.one,
-  TWO: types.consistencies.two,
-  THREE: types.consistencies.three,
-  QUORUM: types.consistencies.quorum,
-  ALL: types.consistencies.all,
-  LOCAL_QUORUM: types.consistencies.localQuorum,
-  EACH_QUORUM: types.consistencies.eachQuorum,
-  LOCAL_ONE: types.consistencies.localOne,
-  SERIAL: types.consistencies.serial,
-  LOCAL_SERIAL: types.consistencies.localSerial,
-};
+const CONSISTENCY_KEY = {
+  ONE: 'one',
+  TWO: 'two',
+  THREE: 'three',
+  QUORUM: 'quorum',
+  ALL: 'all',
+  LOCAL_QUORUM: 'localQuorum',
+  EACH_QUORUM: 'eachQuorum',
+  LOCAL_ONE: 'localOne',
+  SERIAL: 'serial',
+  LOCAL_SERIAL: 'localSerial',
+} as const satisfies Record<ConsistencyName | 'SERIAL' | 'LOCAL_SERIAL', string>;
 
-export function consistencyCode(name: keyof typeof CONSISTENCY): number {
-  return CONSISTENCY[name];
+export function consistencyCode(name: keyof typeof CONSISTENCY_KEY): number {
+  return cassandraDriver().types.consistencies[CONSISTENCY_KEY[name]];
 }
 
 export interface SessionOptions {
@@ -64,6 +65,7 @@ export class CassandraSession {
     keyspace: string | null = settings.keyspace,
   ) {
     const timeout = settings.request_timeout;
+    const { Client, types } = cassandraDriver();
     this.client = new Client({
       contactPoints: settings.hosts,
       localDataCenter: settings.local_dc,
@@ -118,7 +120,7 @@ export class CassandraSession {
     };
     if (level.serial !== undefined) queryOptions.serialConsistency = level.serial;
     if (options.timestamp !== undefined)
-      queryOptions.timestamp = types.Long.fromString(options.timestamp.toString());
+      queryOptions.timestamp = cassandraDriver().types.Long.fromString(options.timestamp.toString());
     return this.deadline(this.client.execute(query, params, queryOptions));
   }
 
