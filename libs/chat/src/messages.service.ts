@@ -120,7 +120,8 @@ export class MessageService {
     const known = message.mentions.filter((id) => users.has(id) && id !== userId);
     if (known.length !== message.mentions.length)
       message.mentions = message.mentions.filter((id) => users.has(id));
-    if (known.length > 0) await this.storage.readStates.incrementMentions(message.channelId, known);
+    const notified = known.length > 0 ? await this.mayView(access, known) : [];
+    if (notified.length > 0) await this.storage.readStates.incrementMentions(message.channelId, notified);
     const dto = toMessage(message, users, undefined, this.urls(access));
     this.bus.publish({ type: 'MESSAGE_CREATE', scope: channelScope(access.channel), data: dto });
     return dto;
@@ -353,6 +354,25 @@ export class MessageService {
     ]);
     const reactions = toReactions(counts);
     return messages.map((m) => toMessage(m, users, reactions.get(m.id), url));
+  }
+
+  /**
+   * The mentioned users who may see the channel, so a mention never counts for someone it is hidden from:
+   * DM recipients, or guild members whose permissions there (roles and overwrites) include VIEW_CHANNEL.
+   * One read for all of them (mentions are capped at MAX_MENTIONS), reusing the guild and roles already loaded.
+   */
+  private async mayView(access: ChannelAccess, userIds: string[]): Promise<string[]> {
+    const { channel, guild } = access;
+    if (!guild) return userIds.filter((id) => channel.recipients.includes(id));
+    const members = await this.storage.members.findMany(guild.guild.id, userIds);
+    return members
+      .filter((member) =>
+        PermissionCalculator.has(
+          this.access.channelPermissions(this.access.build(guild.guild, member, guild.roles), channel),
+          Permission.VIEW_CHANNEL,
+        ),
+      )
+      .map((member) => member.userId);
   }
 
   private parseMentions(

@@ -68,6 +68,8 @@ export interface GuildRepository {
 export interface MemberRepository {
   add(member: MemberRecord): Promise<void>;
   find(guildId: string, userId: string): Promise<MemberRecord | null>;
+  /** The members among `userIds` (any order; non-members left out): one round trip, for small sets (mentions). */
+  findMany(guildId: string, userIds: readonly string[]): Promise<MemberRecord[]>;
   /** Ascending by user id. */
   list(guildId: string, page: Page): Promise<MemberRecord[]>;
   listGuildIds(userId: string): Promise<string[]>;

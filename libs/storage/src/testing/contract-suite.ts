@@ -340,6 +340,24 @@ export function describeStorageContract(
         expect(await storage.members.find(guild.id, ownerId)).not.toBeNull();
       });
 
+      it('finds many members of one guild at once, leaving out non-members and other guilds', async () => {
+        const { guild, ownerId } = await newGuild();
+        const other = await newGuild();
+        const [a, b, outsider] = ids(3);
+        const r1 = id();
+        await storage.members.add(member(guild.id, a, [r1]));
+        await storage.members.add(member(guild.id, b));
+        await storage.members.add(member(other.guild.id, outsider));
+        const found = await storage.members.findMany(guild.id, [a, outsider, b, a, id(), ownerId]);
+        expect(found.sort((x, y) => (BigInt(x.userId) < BigInt(y.userId) ? -1 : 1))).toEqual(
+          sorted([a, b, ownerId]).map((userId) =>
+            userId === a ? member(guild.id, a, [r1]) : member(guild.id, userId),
+          ),
+        );
+        expect(await storage.members.findMany(guild.id, [])).toEqual([]);
+        expect(await storage.members.findMany(guild.id, [outsider])).toEqual([]);
+      });
+
       it('lists in numeric user id order, page by page', async () => {
         const { guild, ownerId } = await newGuild();
         const userIds = [early.next(), id(), early.next(), id(), id()];

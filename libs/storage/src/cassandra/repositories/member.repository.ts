@@ -8,6 +8,7 @@ const COLUMNS = 'guild_id, user_id, nick, roles, joined_at';
 const INSERT = `INSERT INTO members (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`;
 const INSERT_BY_USER = 'INSERT INTO guilds_by_user (user_id, guild_id) VALUES (?, ?)';
 const FIND = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id = ?`;
+const FIND_MANY = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id IN ?`;
 const PAGE_FIRST = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? LIMIT ?`;
 const PAGE_AFTER = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id > ? LIMIT ?`;
 const ALL = `SELECT user_id, roles FROM members WHERE guild_id = ?`;
@@ -51,6 +52,16 @@ export class CassandraMemberRepository implements MemberRepository {
       await this.db.execute('read', FIND, [toId(guildId), toId(userId)], { idempotent: true })
     ).first();
     return row && row.get('joined_at') !== null ? toMember(row) : null;
+  }
+
+  /** One partition, an IN on the clustering key: a single read however many ids (callers keep them few). */
+  async findMany(guildId: string, userIds: readonly string[]): Promise<MemberRecord[]> {
+    const unique = [...new Set(userIds)];
+    if (unique.length === 0) return [];
+    const rs = await this.db.execute('read', FIND_MANY, [toId(guildId), unique.map(toId)], {
+      idempotent: true,
+    });
+    return rs.rows.filter((row) => row.get('joined_at') !== null).map(toMember);
   }
 
   async list(guildId: string, page: Page): Promise<MemberRecord[]> {

@@ -59,6 +59,20 @@ export class SqliteMemberRepository implements MemberRepository {
     });
   }
 
+  findMany(guildId: string, userIds: readonly string[]): Promise<MemberRecord[]> {
+    return settle(() => {
+      const unique = [...new Set(userIds)];
+      if (unique.length === 0) return [];
+      // Statements are cached by their text; padding to a power of two keeps the variants few.
+      let width = 1;
+      while (width < unique.length) width *= 2;
+      const ids = unique.map(toId);
+      while (ids.length < width) ids.push(ids[0]);
+      const sql = `SELECT ${MEMBER_COLUMNS} FROM members WHERE guild_id = ? AND user_id IN (${ids.map(() => '?').join(', ')})`;
+      return this.db.all<MemberRow>(sql, toId(guildId), ...ids).map(toRecord);
+    });
+  }
+
   async list(guildId: string, page: Page): Promise<MemberRecord[]> {
     const rows = await this.reader.all<MemberRow>('members.list', [
       toId(guildId),
