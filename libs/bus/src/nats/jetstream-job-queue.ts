@@ -2,21 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { ServiceUnavailableError } from '@parley/common';
 import type { ParleyConfig } from '@parley/config';
 import type { AppLogger, Metrics } from '@parley/observability';
-import {
-  AckPolicy,
-  type ConsumerMessages,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-  RetentionPolicy,
-  StorageType,
-  jetstream,
-  jetstreamManager,
-} from '@nats-io/jetstream';
-import { headers, nanos } from '@nats-io/nats-core';
 import { z } from 'zod';
 import type { JobHandler, JobName, JobPayloads, JobQueue } from '../jobs';
 import type { NatsLink } from './nats-link';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import { natsCore, natsJetStream } from './modules';
 
 const MAX_BACKOFF_MS = 5 * 60_000;
 const DURABLE = 'workers';
@@ -69,7 +59,7 @@ export class JetStreamJobQueue implements JobQueue {
     private readonly metrics: Metrics,
     private readonly options: JetStreamJobQueueOptions,
   ) {
-    this.js = jetstream(link.nc, { timeout: config.nats.request_timeout });
+    this.js = natsJetStream().jetstream(link.nc, { timeout: config.nats.request_timeout });
     // Per region with several (see NatsLink.regionalPrefix): jobs run in the region that enqueued them.
     this.stream = `${link.regionalStem}_jobs`;
     this.deadStream = `${link.regionalStem}_jobs_dead`;
@@ -81,30 +71,30 @@ export class JetStreamJobQueue implements JobQueue {
 
   /** Creates (or updates) the streams and the durable consumer; called before the process serves. */
   async init(): Promise<void> {
-    const jsm = (this.jsm = await jetstreamManager(this.link.nc, {
+    const jsm = (this.jsm = await natsJetStream().jetstreamManager(this.link.nc, {
       timeout: this.config.nats.request_timeout,
     }));
     const replicas = this.config.nats.jobs.replicas;
     await ensureStream(jsm, {
       name: this.stream,
       subjects: [`${this.link.regionalPrefix}.jobs.>`],
-      retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
+      retention: natsJetStream().RetentionPolicy.Workqueue,
+      storage: natsJetStream().StorageType.File,
       num_replicas: replicas,
     });
     await ensureStream(jsm, {
       name: this.deadStream,
       subjects: [`${this.link.regionalPrefix}.jobs_dead.>`],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
+      retention: natsJetStream().RetentionPolicy.Limits,
+      storage: natsJetStream().StorageType.File,
       num_replicas: replicas,
-      max_age: nanos(DEAD_MAX_AGE_MS),
+      max_age: natsCore().nanos(DEAD_MAX_AGE_MS),
     });
     const consumer = {
       durable_name: DURABLE,
-      ack_policy: AckPolicy.Explicit,
+      ack_policy: natsJetStream().AckPolicy.Explicit,
       max_deliver: this.config.jobs.max_attempts,
-      ack_wait: nanos(this.config.nats.jobs.ack_wait),
+      ack_wait: natsCore().nanos(this.config.nats.jobs.ack_wait),
       max_ack_pending: Math.max(64, this.config.jobs.concurrency * 8),
     };
     try {
@@ -213,7 +203,7 @@ export class JetStreamJobQueue implements JobQueue {
 
   /** Jobs waiting or in flight, and jobs set aside (tests, metrics). */
   async depth(): Promise<{ pending: number; inFlight: number; dead: number }> {
-    const jsm = this.jsm ?? (await jetstreamManager(this.link.nc));
+    const jsm = this.jsm ?? (await natsJetStream().jetstreamManager(this.link.nc));
     const info = await jsm.consumers.info(this.stream, DURABLE);
     const dead = await jsm.streams.info(this.deadStream);
     return { pending: info.num_pending, inFlight: info.num_ack_pending, dead: dead.state.messages };
@@ -322,7 +312,7 @@ export class JetStreamJobQueue implements JobQueue {
     attempts: number,
     seq: number,
   ): Promise<void> {
-    const h = headers();
+    const h = natsCore().headers();
     h.set('Parley-Job', name);
     h.set('Parley-Error', reason.slice(0, 512).replace(/[\r\n]+/g, ' '));
     h.set('Parley-Attempts', String(attempts));
@@ -355,7 +345,7 @@ export class JetStreamJobQueue implements JobQueue {
 
   private async reapExhausted(seq: number): Promise<void> {
     try {
-      const jsm = this.jsm ?? (await jetstreamManager(this.link.nc));
+      const jsm = this.jsm ?? (await natsJetStream().jetstreamManager(this.link.nc));
       const stored = await jsm.streams.getMessage(this.stream, { seq });
       if (!stored) return;
       const name = stored.subject.slice(this.link.regionalPrefix.length + '.jobs.'.length);

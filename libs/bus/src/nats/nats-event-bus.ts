@@ -1,14 +1,5 @@
 import type { Metrics } from '@parley/observability';
 import type { AppLogger } from '@parley/observability';
-import {
-  DeliverPolicy,
-  DiscardPolicy,
-  RetentionPolicy,
-  StorageType,
-  jetstream,
-  jetstreamManager,
-} from '@nats-io/jetstream';
-import { type Subscription, nanos } from '@nats-io/nats-core';
 import { z } from 'zod';
 import {
   type DomainEvent,
@@ -18,6 +9,8 @@ import {
   type Unsubscribe,
 } from '../events';
 import type { NatsLink } from './nats-link';
+import type { Subscription } from '@nats-io/nats-core';
+import { natsCore, natsJetStream } from './modules';
 
 const SCOPE_KINDS = ['guild', 'channel', 'user'] as const;
 
@@ -84,13 +77,13 @@ export class NatsEventBus implements EventBus {
    * the region whether or not a node there watches the scope yet, and a catch-up never leaves the region.
    */
   async init(): Promise<void> {
-    const jsm = await jetstreamManager(this.link.nc);
+    const jsm = await natsJetStream().jetstreamManager(this.link.nc);
     const cfg = {
       subjects: [`${this.link.prefix}.ev.>`],
-      storage: StorageType.Memory,
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      max_age: nanos(REPLAY_WINDOW_MS),
+      storage: natsJetStream().StorageType.Memory,
+      retention: natsJetStream().RetentionPolicy.Limits,
+      discard: natsJetStream().DiscardPolicy.Old,
+      max_age: natsCore().nanos(REPLAY_WINDOW_MS),
       max_bytes: REPLAY_MAX_BYTES,
     };
     try {
@@ -211,11 +204,13 @@ export class NatsEventBus implements EventBus {
     };
     try {
       await this.link.nc.flush(); // the subscription is live: from here on the core subscription has everything
-      const consumer = await jetstream(this.link.nc).consumers.get(this.stream, {
-        filter_subjects: this.subject(key),
-        deliver_policy: DeliverPolicy.StartTime,
-        opt_start_time: new Date(since).toISOString(),
-      });
+      const consumer = await natsJetStream()
+        .jetstream(this.link.nc)
+        .consumers.get(this.stream, {
+          filter_subjects: this.subject(key),
+          deliver_policy: natsJetStream().DeliverPolicy.StartTime,
+          opt_start_time: new Date(since).toISOString(),
+        });
       let pending = (await consumer.info(true)).num_pending;
       if (pending > CATCH_UP_LIMIT) throw new Error(`${pending} events to catch up on ${key}`);
       while (pending > 0) {

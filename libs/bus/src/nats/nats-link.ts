@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { type ParleyConfig, isMultiRegion } from '@parley/config';
 import type { AppLogger, Metrics } from '@parley/observability';
 import type { ConnectionOptions, NatsConnection, Subscription } from '@nats-io/nats-core';
-import { connect as connectNode } from '@nats-io/transport-node';
 import { joinRegionCensus } from './region-census';
 
 // The Node transport's declarations re-export the core's through a subpath this project's module resolution
 // does not follow; its options and connection are the core's.
-const connect = connectNode as unknown as (options: ConnectionOptions) => Promise<NatsConnection>;
+const connect = (options: ConnectionOptions): Promise<NatsConnection> =>
+  (natsTransport().connect as unknown as (options: ConnectionOptions) => Promise<NatsConnection>)(options);
 import { Counter } from 'prom-client';
+import { natsTransport } from './modules';
 
 export type LinkListener = (up: boolean) => void;
 

@@ -1,7 +1,7 @@
 import { ConfigError, type ParleyConfig, regionTableText } from '@parley/config';
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { z } from 'zod';
+import { natsJetStream } from './modules';
 
 /** How long a starting process listens for the others' answers. */
 const CENSUS_WAIT_MS = 750;
@@ -38,8 +38,11 @@ export async function joinRegionCensus(
   const { region, region_id, node_id, regions } = config.instance;
   let domain: string | undefined;
   try {
-    domain = (await (await jetstreamManager(nc, { timeout: config.nats.request_timeout })).getAccountInfo())
-      .domain;
+    domain = (
+      await (
+        await natsJetStream().jetstreamManager(nc, { timeout: config.nats.request_timeout })
+      ).getAccountInfo()
+    ).domain;
   } catch (err) {
     throw new Error(
       `nats.url (${config.nats.url}): JetStream does not answer (${(err as Error).message}); each region needs its own JetStream with domain "${region}" (docs/multi-region.md)`,

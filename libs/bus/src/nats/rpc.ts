@@ -1,10 +1,11 @@
 import { ServiceUnavailableError } from '@parley/common';
 import type { AppLogger, Metrics } from '@parley/observability';
-import { RequestError, type Subscription, TimeoutError } from '@nats-io/nats-core';
 import { Counter } from 'prom-client';
 import type { z } from 'zod';
 import { type BreakerOptions, CircuitBreaker } from './circuit-breaker';
 import type { NatsLink } from './nats-link';
+import type { Subscription } from '@nats-io/nats-core';
+import { natsCore } from './modules';
 
 /** The asked role did not answer (timeout, nobody listening, circuit open, NATS down): callers map it to 503. */
 export class RpcUnavailableError extends ServiceUnavailableError {
@@ -123,7 +124,11 @@ export class NatsRpc {
       reply = JSON.parse(Buffer.from(msg.data).toString('utf8')) as Reply;
     } catch (err) {
       breaker.failure();
-      const reason = noResponders(err) ? 'no_responders' : err instanceof TimeoutError ? 'timeout' : 'failed';
+      const reason = noResponders(err)
+        ? 'no_responders'
+        : err instanceof natsCore().TimeoutError
+          ? 'timeout'
+          : 'failed';
       this.calls.inc({ method: label, outcome: reason });
       throw new RpcUnavailableError(method, reason);
     }
@@ -140,7 +145,7 @@ export class NatsRpc {
 }
 
 function noResponders(err: unknown): boolean {
-  if (err instanceof RequestError) return err.isNoResponders();
+  if (err instanceof natsCore().RequestError) return err.isNoResponders();
   const e = err as { name?: string; cause?: { name?: string } } | null;
   return e?.name === 'NoRespondersError' || e?.cause?.name === 'NoRespondersError';
 }
