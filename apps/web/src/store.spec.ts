@@ -114,4 +114,24 @@ describe('web client store', () => {
     expect(again.messages['100'].loaded).toBe(false);
     expect(again.messages['100'].items.map((m) => m.id)).toEqual(['pending-z']);
   });
+  test('READY presences show guild-mates online at once; a later READY replaces them', () => {
+    const withPresences = (presences: unknown[]) =>
+      applyDispatch(initialState, 'READY', {
+        session_id: 's',
+        user: me,
+        guilds: [],
+        private_channels: [],
+        read_states: [],
+        presences,
+      });
+    let s = withPresences([
+      { user: { id: '20' }, user_id: '20', status: 'idle' },
+      { user: { id: '30' }, user_id: '30', status: 'online' },
+    ]);
+    expect(s.presence).toEqual({ '10': 'online', '20': 'idle', '30': 'online' });
+    s = applyDispatch(s, 'PRESENCE_UPDATE', { user: { id: '30' }, guild_id: '1', status: 'offline' });
+    expect(s.presence['30']).toBe('offline');
+    s = withPresences([{ user: { id: '30' }, user_id: '30', status: 'dnd' }]);
+    expect(s.presence).toEqual({ '10': 'online', '30': 'dnd' });
+  });
 });

@@ -226,6 +226,8 @@ interface ReadyData {
   guilds: (GuildFullDto & { presences?: PresenceData[]; members?: MemberDto[] })[];
   private_channels: ChannelDto[];
   read_states: ReadStateDto[];
+  /** Guild-mates who are not offline when the session starts (docs/gateway.md); the rest are offline. */
+  presences?: PresenceData[];
 }
 
 interface PresenceData {
@@ -247,6 +249,7 @@ function onReady(s: State, d: ReadyData): State {
     guilds[g.id] = { ...g, channels: [...g.channels].sort(byPosition) };
     presence = { ...presence, ...presencesOf(g) };
   }
+  presence = { ...presence, ...presencesOf(d) };
   const dms: Record<string, ChannelDto> = {};
   for (const c of d.private_channels) dms[c.id] = c;
   const readStates: Record<string, ReadStateDto> = {};

@@ -88,6 +88,8 @@ export const configSchema = z
       inbound_rate: rateRule,
       per_message_deflate: z.boolean(),
       transports: z.array(z.enum(['websocket', 'polling'])).min(1),
+      // Guild-mates whose presence READY reports, at most (0: none).
+      ready_presence_limit: z.number().int().min(0).max(100_000),
     }),
     redis: z.strictObject({
       url: z.string().min(1),

@@ -36,6 +36,7 @@ import {
   eventFrame,
   serialise,
 } from './protocol';
+import { ReadyPresences } from './ready-presences';
 import { Session } from './session';
 
 export const GATEWAY_PATH = '/gateway';
@@ -97,6 +98,7 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     private readonly metrics: GatewayMetrics,
     private readonly log: AppLogger,
+    private readonly readyPresences: ReadyPresences,
     @Optional() @Inject(GATEWAY_CLUSTER) private readonly cluster?: GatewayCluster,
   ) {
     router.hooks = {
@@ -263,6 +265,18 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     await this.router.establish(session);
     await this.bus.ready?.();
     const snapshot = await this.ready.snapshot(session.userId);
+    // Read after the subscriptions: a change after this read reaches the session as PRESENCE_UPDATE after READY.
+    const presences = snapshot
+      ? await this.readyPresences
+          .of(
+            session.userId,
+            snapshot.guilds.map((g) => g.id),
+          )
+          .catch((err: unknown) => {
+            this.log.warn({ err }, 'READY presences unavailable; sending none');
+            return [];
+          })
+      : [];
     if (session.state === 'closed') return;
     if (!snapshot || !conn.isOpen || session.conn !== conn) {
       this.destroy(session);
@@ -275,7 +289,7 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
         });
       return;
     }
-    if (!session.start(serialise({ session_id: session.id, ...snapshot }))) {
+    if (!session.start(serialise({ session_id: session.id, ...snapshot, presences }))) {
       this.end(session, {
         code: GatewayCode.UNKNOWN_ERROR,
         reason: 'internal_error',
