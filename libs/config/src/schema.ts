@@ -129,6 +129,8 @@ export const configSchema = z
       signing_secret: z.string(),
       signed_url_ttl: positive(),
       upload_url_ttl: positive(),
+      // Uploads no message claimed within this long are deleted (file and row); 0 keeps them until their channel goes.
+      unattached_upload_ttl: ms(),
       max_image_dimension: z.number().int().min(16).max(16_384),
       max_input_pixels: positive(),
       max_avatar_size: positive(),

@@ -13,3 +13,4 @@ export * from './media-proxy.service';
 export * from './media.jobs';
 export * from './media.controllers';
 export * from './media.module';
+export * from './upload-expiry';

@@ -22,6 +22,7 @@ import { AttachmentsController, MediaProxyController, ProfileImagesController } 
 import { MediaJobs } from './media.jobs';
 import { MediaProxyService } from './media-proxy.service';
 import { ProfileImageService } from './profile-images.service';
+import { UnclaimedUploadSweeper } from './upload-expiry';
 import { MediaUrlSigner } from './url-signer';
 
 /** The configured file store driver; an unknown driver name stops the boot (the schema refuses it first). */
@@ -109,9 +110,13 @@ export class MediaApiModule {}
 })
 export class MediaProxyModule {}
 
-/** queue role: deletes the files of deleted messages, channels and guilds, and replaced avatars. */
+/**
+ * queue role: deletes the files of deleted messages, channels and guilds, and replaced avatars; sweeps
+ * uploads no message claimed in time.
+ */
 @Module({
   imports: [MediaCoreModule],
-  providers: [MediaJobs],
+  providers: [MediaJobs, UnclaimedUploadSweeper],
+  exports: [UnclaimedUploadSweeper],
 })
 export class MediaJobsModule {}

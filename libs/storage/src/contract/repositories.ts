@@ -181,6 +181,20 @@ export interface AttachmentRepository {
   detach(id: string, messageId: string): Promise<void>;
   /** A channel's attachments, attached or not, ascending by id: for cleanup after the channel goes. */
   listByChannel(channelId: string, page: Page): Promise<AttachmentRecord[]>;
+  /**
+   * One page of the unattached-upload sweep: uploads no message has claimed, created before `createdBefore`
+   * (epoch ms). Pass the returned cursor back for the next page; null once the scan is complete. A page may
+   * hold fewer than `limit` rows, even none, while the cursor is not null (a driver that filters as it scans).
+   */
+  listUnclaimed(
+    createdBefore: number,
+    page: { limit: number; cursor: string | null },
+  ): Promise<{ attachments: AttachmentRecord[]; cursor: string | null }>;
+  /**
+   * Deletes those of `ids` that no message has claimed, each atomically against `attach` (a message claiming
+   * one at the same moment either gets it or finds it gone). Returns the ids it deleted.
+   */
+  deleteUnclaimed(ids: readonly string[]): Promise<string[]>;
   delete(ids: readonly string[]): Promise<void>;
 }
 

@@ -960,6 +960,64 @@ export function describeStorageContract(
         expect(await storage.attachments.attach(a.id, claim)).toBe(true);
       });
 
+      it('lists unclaimed uploads older than a time, page by page, and deletes only still-unclaimed ones', async () => {
+        const [channelId, uploaderId, messageId] = ids(3);
+        // Created "long ago", so uploads of other tests (created now) fall after the cut.
+        const old = Array.from({ length: 5 }, (_, i) =>
+          attachment(channelId, uploaderId, { createdAt: 1000 + i }),
+        );
+        const claimed = attachment(channelId, uploaderId, { createdAt: 1000 });
+        const recent = attachment(channelId, uploaderId, { createdAt: 5000 });
+        for (const a of [...old, claimed, recent]) await storage.attachments.create(a);
+        expect(await storage.attachments.attach(claimed.id, { channelId, uploaderId, messageId })).toBe(true);
+
+        const seen: AttachmentRecord[] = [];
+        let cursor: string | null = null;
+        let pages = 0;
+        do {
+          const page: { attachments: AttachmentRecord[]; cursor: string | null } =
+            await storage.attachments.listUnclaimed(2000, { limit: 2, cursor });
+          expect(page.attachments.length).toBeLessThanOrEqual(2);
+          seen.push(...page.attachments);
+          cursor = page.cursor;
+          pages++;
+        } while (cursor !== null && pages < 100_000);
+        const mine = seen.filter((a) => a.channelId === channelId);
+        expect(sorted(mine.map((a) => a.id))).toEqual(sorted(old.map((a) => a.id)));
+        expect(mine.find((a) => a.id === old[0].id)).toEqual(old[0]);
+        for (const a of seen) {
+          expect(a.messageId).toBeNull();
+          expect(a.createdAt).toBeLessThan(2000);
+        }
+
+        // One of them is claimed by a message after the listing: it is not deleted.
+        expect(await storage.attachments.attach(old[0].id, { channelId, uploaderId, messageId })).toBe(true);
+        const deleted = await storage.attachments.deleteUnclaimed([
+          ...old.map((a) => a.id),
+          claimed.id,
+          id(),
+        ]);
+        expect(sorted(deleted)).toEqual(sorted(old.slice(1).map((a) => a.id)));
+        expect(await storage.attachments.find(old[0].id)).toMatchObject({ messageId });
+        expect(await storage.attachments.find(old[1].id)).toBeNull();
+        expect(await storage.attachments.find(claimed.id)).toMatchObject({ messageId });
+        expect(await storage.attachments.find(recent.id)).toEqual(recent);
+        expect(sorted(idsOf(await storage.attachments.listByChannel(channelId, { limit: 10 })))).toEqual(
+          sorted([old[0].id, claimed.id, recent.id]),
+        );
+        expect(await storage.attachments.deleteUnclaimed([])).toEqual([]);
+
+        // A message claiming an upload while the sweep deletes it: exactly one of them wins.
+        const racer = attachment(channelId, uploaderId, { createdAt: 1000 });
+        await storage.attachments.create(racer);
+        const [attached, removed] = await Promise.all([
+          storage.attachments.attach(racer.id, { channelId, uploaderId, messageId }),
+          storage.attachments.deleteUnclaimed([racer.id]),
+        ]);
+        expect(attached).toBe(removed.length === 0);
+        expect(await storage.attachments.find(racer.id)).toEqual(attached ? { ...racer, messageId } : null);
+      });
+
       it('lists a channel in id order by pages and deletes by ids', async () => {
         const [channelId, uploaderId] = ids(2);
         const early1 = attachment(channelId, uploaderId, { id: early.next() });

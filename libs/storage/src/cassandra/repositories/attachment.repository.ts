@@ -17,6 +17,12 @@ const PAGE_FIRST = 'SELECT id FROM attachments_by_channel WHERE channel_id = ? L
 const PAGE_AFTER = 'SELECT id FROM attachments_by_channel WHERE channel_id = ? AND id > ? LIMIT ?';
 const DELETE = 'DELETE FROM attachments WHERE id = ?';
 const UNINDEX = 'DELETE FROM attachments_by_channel WHERE channel_id = ? AND id = ?';
+// The expiry sweep walks the whole table in token order and keeps the unclaimed rows: no index to maintain
+// on the upload and claim paths, at the price of reading every attachment once per sweep round.
+const SCAN_FIRST = `SELECT ${COLUMNS} FROM attachments LIMIT ?`;
+const SCAN_AFTER = `SELECT ${COLUMNS} FROM attachments WHERE token(id) > token(?) LIMIT ?`;
+// Only while unclaimed: races with ATTACH on the same Paxos round, so exactly one of them wins.
+const DELETE_UNCLAIMED = 'DELETE FROM attachments WHERE id = ? IF message_id = null';
 
 export function toRecord(row: types.Row): AttachmentRecord {
   return {
@@ -98,6 +104,36 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
         : await this.db.execute('read', PAGE_AFTER, [channel, toId(page.after), limit], { idempotent: true });
     const found = await mapLimit(rs.rows, 16, (row) => this.find(fromId(row.get('id'))));
     return found.filter((a): a is AttachmentRecord => a !== null);
+  }
+
+  async listUnclaimed(
+    createdBefore: number,
+    page: { limit: number; cursor: string | null },
+  ): Promise<{ attachments: AttachmentRecord[]; cursor: string | null }> {
+    const limit = Math.max(1, page.limit);
+    const rs =
+      page.cursor === null
+        ? await this.db.execute('read', SCAN_FIRST, [limit], { idempotent: true })
+        : await this.db.execute('read', SCAN_AFTER, [toId(page.cursor), limit], { idempotent: true });
+    const rows = rs.rows;
+    const cursor = rows.length === limit ? fromId(rows[rows.length - 1].get('id')) : null;
+    const attachments = rows
+      .filter((row) => row.get('channel_id') !== null)
+      .map(toRecord)
+      .filter((a) => a.messageId === null && a.createdAt < createdBefore);
+    return { attachments, cursor };
+  }
+
+  async deleteUnclaimed(ids: readonly string[]): Promise<string[]> {
+    const deleted = await mapLimit(ids, 16, async (id) => {
+      const attachment = await this.find(id);
+      if (!attachment || attachment.messageId !== null) return null;
+      const rs = await this.db.execute('lwt', DELETE_UNCLAIMED, [toId(id)], { idempotent: false });
+      if (!rs.wasApplied()) return null;
+      await this.db.execute('write', UNINDEX, [toId(attachment.channelId), toId(id)], { idempotent: true });
+      return id;
+    });
+    return deleted.filter((id): id is string => id !== null);
   }
 
   async delete(ids: readonly string[]): Promise<void> {

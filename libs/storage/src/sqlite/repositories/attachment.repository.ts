@@ -28,6 +28,10 @@ const ATTACH = `UPDATE attachments SET message_id = ?
 const DETACH = 'UPDATE attachments SET message_id = NULL WHERE id = ? AND message_id = ?';
 const BY_CHANNEL = `SELECT ${COLUMNS} FROM attachments WHERE channel_id = ? AND id > ? ORDER BY id LIMIT ?`;
 const DELETE = 'DELETE FROM attachments WHERE id = ?';
+// Ranges over the partial index attachments_unclaimed (message_id IS NULL), by id.
+const UNCLAIMED = `SELECT ${COLUMNS} FROM attachments
+  WHERE message_id IS NULL AND id > ? AND created_at < ? ORDER BY id LIMIT ?`;
+const DELETE_UNCLAIMED = 'DELETE FROM attachments WHERE id = ? AND message_id IS NULL';
 
 export function toRecord(row: AttachmentRow): AttachmentRecord {
   return {
@@ -97,6 +101,28 @@ export class SqliteAttachmentRepository implements AttachmentRepository {
         .all<AttachmentRow>(BY_CHANNEL, toId(channelId), pageStart(page.after), toLimit(page.limit))
         .map(toRecord),
     );
+  }
+
+  listUnclaimed(
+    createdBefore: number,
+    page: { limit: number; cursor: string | null },
+  ): Promise<{ attachments: AttachmentRecord[]; cursor: string | null }> {
+    return settle(() => {
+      const limit = Math.max(1, toLimit(page.limit));
+      const attachments = this.db
+        .all<AttachmentRow>(UNCLAIMED, pageStart(page.cursor ?? undefined), createdBefore, limit)
+        .map(toRecord);
+      // The filter is applied before the limit: a short page is the end of the scan.
+      const cursor = attachments.length === limit ? attachments[attachments.length - 1].id : null;
+      return { attachments, cursor };
+    });
+  }
+
+  deleteUnclaimed(ids: readonly string[]): Promise<string[]> {
+    return settle(() => {
+      if (ids.length === 0) return [];
+      return this.db.transaction(() => ids.filter((id) => this.db.run(DELETE_UNCLAIMED, toId(id)) === 1));
+    });
   }
 
   delete(ids: readonly string[]): Promise<void> {
