@@ -176,4 +176,16 @@ describe('JetStream jobs pause in maintenance mode', () => {
       await app.close();
     }
   });
+
+  it('starts paused when the queue role boots during maintenance', async () => {
+    await setFlag(true);
+    const app = await createHttpApp(config, RoleModule.forRole('queue', config));
+    try {
+      await app.init();
+      expect(app.get(JetStreamJobQueue).paused).toBe(true);
+    } finally {
+      await app.close();
+      await setFlag(false);
+    }
+  });
 });
