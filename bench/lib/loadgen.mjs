@@ -3,6 +3,7 @@
 import { io } from 'socket.io-client';
 import { call } from './api.mjs';
 import { createHistogram, encode, recordMs } from './hist.mjs';
+import { LightPool, nonceOf } from './light.mjs';
 
 const now = () => performance.now();
 
@@ -154,6 +155,9 @@ export function connect(base, token, extra = {}) {
     });
   });
 }
+
+// A generator never outlives its orchestrator.
+process.on('disconnect', () => process.exit(1));
 
 process.on('message', async (msg) => {
   if (!msg || typeof msg !== 'object' || !msg.job) return; // commands for a running job ("drop", "close")
@@ -315,3 +319,134 @@ function connectTracked(base, state, extra) {
     });
   });
 }
+
+const rssMb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
+
+/**
+ * Holds light gateway sessions (bench/lib/light.mjs), opened on command: {cmd: 'open', upTo, deadlineMs} opens
+ * sessions until `upTo` were attempted and answers with the counts; {cmd: 'stats'} answers the counts;
+ * {cmd: 'close'} (or the end of `lifetimeMs`) closes them all and ends the job. MESSAGE_CREATE frames are counted.
+ */
+jobs.holdLight = async ({ base, tokens, addresses, rate = 2000, inflight = 64, lifetimeMs = 600_000 }) => {
+  let received = 0;
+  const pool = new LightPool({ base, tokens, addresses, rate, inflight, onMessage: () => received++ });
+  const counts = () => ({
+    open: pool.open,
+    failed: pool.failed,
+    dropped: pool.dropped,
+    errors: pool.errors,
+    received,
+    generator_rss_mb: rssMb(),
+  });
+  await new Promise((resolve) => {
+    const timer = setTimeout(resolve, lifetimeMs);
+    const onCommand = async (msg) => {
+      if (msg?.cmd === 'open') {
+        const r = await pool.openUpTo(msg.upTo, msg.deadlineMs ?? 60_000);
+        process.send({ ready: true, ...counts(), seconds: r.seconds });
+      } else if (msg?.cmd === 'stats') {
+        process.send({ ready: true, ...counts() });
+      } else if (msg?.cmd === 'close') {
+        clearTimeout(timer);
+        process.off('message', onCommand);
+        resolve();
+      }
+    };
+    process.on('message', onCommand);
+    process.send({ ready: true, ...counts() });
+  });
+  const result = counts();
+  pool.close();
+  return result;
+};
+
+/**
+ * Delivery to the last recipient of a large channel: this one process holds every listener (light sessions) and
+ * sends `total` messages one at a time; each message's time runs from POST start to the MESSAGE_CREATE received
+ * by the last of the listeners, both taken here. A message not received by every listener within `timeoutMs` is
+ * counted lost.
+ */
+jobs.deliveryLight = async ({
+  base,
+  senderToken,
+  channelId,
+  tokens,
+  addresses,
+  rate = 2000,
+  inflight = 64,
+  total,
+  timeoutMs = 5000,
+  deadlineMs,
+}) => {
+  const stopAt = Date.now() + deadlineMs;
+  const pending = new Map();
+  let frames = 0;
+  const histLast = createHistogram();
+  const histFirst = createHistogram();
+  const histApi = createHistogram();
+  const pool = new LightPool({
+    base,
+    tokens,
+    addresses,
+    rate,
+    inflight,
+    onMessage: (frame) => {
+      frames++;
+      const entry = pending.get(nonceOf(frame));
+      if (!entry) return;
+      const t = now();
+      if (entry.remaining === entry.expected) recordMs(histFirst, t - entry.start);
+      if (--entry.remaining === 0) {
+        recordMs(histLast, t - entry.start);
+        pending.delete(entry.nonce);
+        entry.done(true);
+      }
+    },
+  });
+  const ramp = await pool.openUpTo(tokens.length, Math.max(10_000, (stopAt - Date.now()) / 2));
+  // Let the gateway finish what the ramp caused (presence updates to guild-mates) before timing anything.
+  await new Promise((r) => setTimeout(r, 2000));
+  let sent = 0;
+  let lost = 0;
+  let errors = 0;
+  for (let i = 0; i < total && Date.now() < stopAt && pool.open > 0; i++) {
+    const nonce = `big${i}`;
+    const start = now();
+    const expected = pool.open;
+    const delivered = new Promise((resolve) =>
+      pending.set(nonce, { nonce, start, expected, remaining: expected, done: resolve }),
+    );
+    const res = await call(base, 'POST', `/channels/${channelId}/messages`, senderToken, {
+      content: `delivery ${i}`,
+      nonce,
+    }).catch(() => ({ status: 0 }));
+    recordMs(histApi, now() - start);
+    sent++;
+    if (res.status !== 200) {
+      errors++;
+      pending.delete(nonce);
+      continue;
+    }
+    const timer = setTimeout(() => pending.get(nonce)?.done(false), timeoutMs);
+    const ok = await delivered;
+    clearTimeout(timer);
+    if (!ok) {
+      lost++;
+      pending.delete(nonce);
+    }
+  }
+  const result = {
+    hist: encode(histLast),
+    first: encode(histFirst),
+    api: encode(histApi),
+    sent,
+    lost,
+    errors,
+    listeners: pool.open,
+    ramp: { ...ramp, open: pool.open },
+    frames,
+    generator_rss_mb: rssMb(),
+  };
+  pool.close();
+  return result;
+};

@@ -1,27 +1,49 @@
 // Starts the compiled monolith (or any Node entry) as a separate process on loopback and measures it.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
-export async function startMonolith(env = {}, { timeoutMs = 30_000 } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
-  const child = spawn(process.execPath, ['--expose-gc', join(ROOT, 'dist/apps/server/src/main.js')], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PARLEY__SERVER__HOST: '127.0.0.1',
-      PARLEY__SERVER__PORT: '0',
-      PARLEY__LOGGING__LEVEL: 'warn',
-      PARLEY__RATE_LIMITS__ENABLED: 'false',
-      PARLEY__DATABASE__SQLITE__PATH: join(dir, 'parley.db'),
-      ...env,
+/** Every server still running; killed if the orchestrator exits without stopping them (a crash, a signal). */
+const live = new Set();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** A fresh directory for a server's database (seed it before `startMonolith(env, {dir})`). */
+export function benchDir() {
+  return mkdtempSync(join(tmpdir(), 'parley-bench-'));
+}
+
+/**
+ * Starts the compiled monolith on loopback with its database in `dir` (a fresh one unless given). The server runs
+ * with --expose-gc and an inspector port of 0 that stays closed until `collectGarbage()` opens it (SIGUSR1), so
+ * idle memory is measured without the inspector.
+ */
+export async function startMonolith(env = {}, { timeoutMs = 30_000, dir = benchDir() } = {}) {
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', '--inspect-port=127.0.0.1:0', join(ROOT, 'dist/apps/server/src/main.js')],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        PARLEY__SERVER__HOST: '127.0.0.1',
+        PARLEY__SERVER__PORT: '0',
+        PARLEY__LOGGING__LEVEL: 'warn',
+        PARLEY__RATE_LIMITS__ENABLED: 'false',
+        PARLEY__DATABASE__SQLITE__PATH: join(dir, 'parley.db'),
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let log = '';
   child.stderr.setEncoding('utf8').on('data', (c) => (log += c));
   const url = await new Promise((resolve, reject) => {
@@ -35,7 +57,12 @@ export async function startMonolith(env = {}, { timeoutMs = 30_000 } = {}) {
       }
     });
     child.once('exit', (code) => reject(new Error(`server exited ${code}:\n${log}`)));
+  }).catch((err) => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
   });
+  let inspector = null;
   return {
     url,
     pid: child.pid,
@@ -43,7 +70,20 @@ export async function startMonolith(env = {}, { timeoutMs = 30_000 } = {}) {
     rssBytes: () => rssOf(child.pid),
     anonBytes: () => anonOf(child.pid),
     log: () => log,
+    fdCount: () => fdCountOf(child.pid),
+    nofile: () => nofileOf(child.pid),
+    /** Tries to raise the server's descriptor limit (needs CAP_SYS_RESOURCE above the hard limit). */
+    raiseNofile: (n) => raiseNofile(child.pid, n),
+    /**
+     * Full garbage collections in the server (HeapProfiler.collectGarbage over the inspector, opened on first
+     * use with SIGUSR1 on a loopback port).
+     */
+    async collectGarbage(times = 2) {
+      inspector ??= await openInspector(child, () => log);
+      for (let i = 0; i < times; i++) await inspector.call('HeapProfiler.collectGarbage');
+    },
     async stop() {
+      inspector?.close();
       if (child.exitCode === null) {
         const done = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
@@ -53,6 +93,62 @@ export async function startMonolith(env = {}, { timeoutMs = 30_000 } = {}) {
       }
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+export function fdCountOf(pid) {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** [soft, hard] RLIMIT_NOFILE of a process. */
+export function nofileOf(pid) {
+  const m = /Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/.exec(
+    readFileSync(`/proc/${pid}/limits`, 'utf8'),
+  );
+  const n = (v) => (v === 'unlimited' ? Infinity : Number(v));
+  return m ? [n(m[1]), n(m[2])] : [0, 0];
+}
+
+export function raiseNofile(pid, n) {
+  const r = spawnSync('prlimit', ['--pid', String(pid), `--nofile=${n}:${n}`], { encoding: 'utf8' });
+  return { ok: r.status === 0, error: r.status === 0 ? null : (r.stderr || String(r.error)).trim() };
+}
+
+async function openInspector(child, log) {
+  const seen = log().length;
+  child.kill('SIGUSR1');
+  let url = null;
+  for (let i = 0; i < 100 && !url; i++) {
+    url = /Debugger listening on (ws:\/\/\S+)/.exec(log().slice(seen))?.[1] ?? null;
+    if (!url) await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!url) throw new Error('the server did not open its inspector after SIGUSR1');
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.on('message', (data) => {
+    const msg = JSON.parse(data.toString());
+    const p = pending.get(msg.id);
+    if (!p) return;
+    pending.delete(msg.id);
+    msg.error ? p.reject(new Error(msg.error.message)) : p.resolve(msg.result);
+  });
+  return {
+    call(method, params = {}) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`inspector ${method} timed out`)), 60_000);
+        pending.set(++id, {
+          resolve: (v) => (clearTimeout(timer), resolve(v)),
+          reject: (e) => (clearTimeout(timer), reject(e)),
+        });
+        ws.send(JSON.stringify({ id, method, params }));
+      });
+    },
+    close: () => ws.close(),
   };
 }
 

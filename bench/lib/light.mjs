@@ -1,0 +1,161 @@
+// A light gateway client for holding tens of thousands of sessions from one load generator process: a raw `ws`
+// WebSocket speaking the engine.io v4 / socket.io v5 wire protocol of the websocket transport, and nothing else.
+//
+//   server: 0{"sid":..,"pingInterval":..}   engine.io OPEN
+//   client: 40{"token":".."}                socket.io CONNECT to "/" with the auth of docs/gateway.md
+//   server: 40{"sid":".."}                  connected (or 44{"message":..,"data":{"code":..}}: refused)
+//   server: 42["READY",{"s":1,"d":..}]      the session is live
+//   server: 2  -> client: 3                  engine.io heartbeat (ping from the server, pong from us)
+//
+// Every other frame is ignored, except that `onMessage` (if given) sees the raw bytes of 42["MESSAGE_CREATE"..]
+// frames. Frames are not decoded unless needed: a pong costs a 1-byte compare, a dispatch a prefix compare.
+import WebSocket from 'ws';
+
+const PING = 0x32; // '2'
+const MESSAGE_PREFIX = Buffer.from('42["MESSAGE_CREATE",');
+const READY_PREFIX = Buffer.from('42["READY",');
+const NONCE_KEY = Buffer.from('"nonce":"');
+const QUOTE = 0x22;
+
+export function gatewayUrl(base) {
+  const u = new URL(base);
+  return `ws://${u.host}/gateway/?EIO=4&transport=websocket`;
+}
+
+/** The nonce of a MESSAGE_CREATE frame (raw bytes), or null. */
+export function nonceOf(frame) {
+  const at = frame.indexOf(NONCE_KEY);
+  if (at < 0) return null;
+  const start = at + NONCE_KEY.length;
+  const end = frame.indexOf(QUOTE, start);
+  return end < 0 ? null : frame.toString('latin1', start, end);
+}
+
+/**
+ * Opens one session; resolves with the WebSocket once READY arrived. `onMessage(frame)` gets MESSAGE_CREATE
+ * frames, `onClose()` a close after READY (the session was dropped).
+ */
+export function openLight(url, token, { localAddress, onMessage, onClose, timeoutMs = 20_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, {
+      localAddress,
+      family: 4,
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+      handshakeTimeout: timeoutMs,
+    });
+    let ready = false;
+    const timer = setTimeout(() => fail(new Error('gateway connect timeout')), timeoutMs);
+    function fail(err) {
+      if (ready) return;
+      ready = true; // settled
+      clearTimeout(timer);
+      ws.terminate();
+      reject(err);
+    }
+    ws.on('error', (err) => fail(err));
+    ws.on('close', () => {
+      if (!ready) fail(new Error('closed before READY'));
+      else onClose?.();
+    });
+    ws.on('message', (data) => {
+      if (data.length === 1 && data[0] === PING) {
+        ws.send('3');
+        return;
+      }
+      if (ready) {
+        if (
+          onMessage &&
+          data.length > MESSAGE_PREFIX.length &&
+          data.compare(MESSAGE_PREFIX, 0, MESSAGE_PREFIX.length, 0, MESSAGE_PREFIX.length) === 0
+        )
+          onMessage(data);
+        return;
+      }
+      const kind = data[0];
+      if (kind === 0x30) {
+        // engine.io OPEN: connect the socket.io namespace with our auth.
+        ws.send(`40${JSON.stringify({ token })}`);
+      } else if (data[0] === 0x34 && data[1] === 0x34) {
+        // 44: CONNECT_ERROR
+        let detail = '';
+        try {
+          detail = JSON.stringify(JSON.parse(data.toString('utf8', 2)).data ?? {});
+        } catch {
+          /* not JSON */
+        }
+        fail(new Error(`gateway refused the connection ${detail}`));
+      } else if (data.compare(READY_PREFIX, 0, READY_PREFIX.length, 0, READY_PREFIX.length) === 0) {
+        ready = true;
+        clearTimeout(timer);
+        resolve(ws);
+      }
+    });
+  });
+}
+
+/**
+ * A pool of light sessions opened at a bounded rate with a bounded number of handshakes in flight, spread
+ * round-robin over loopback source addresses (each address has its own ephemeral port range).
+ */
+export class LightPool {
+  constructor({ base, tokens, addresses, rate, inflight = 64, onMessage }) {
+    this.url = gatewayUrl(base);
+    this.tokens = tokens;
+    this.addresses = addresses?.length ? addresses : [undefined];
+    this.rate = rate;
+    this.inflight = inflight;
+    this.onMessage = onMessage;
+    this.sockets = [];
+    this.next = 0;
+    this.failed = 0;
+    this.dropped = 0;
+    this.errors = {};
+  }
+
+  get open() {
+    return this.sockets.length - this.dropped;
+  }
+
+  /** Opens sessions until `target` have been attempted (or the deadline passes); resolves with the counts. */
+  async openUpTo(target, deadlineMs) {
+    const stopAt = Date.now() + deadlineMs;
+    const t0 = performance.now();
+    const first = this.next;
+    const workers = Array.from({ length: this.inflight }, async () => {
+      while (this.next < Math.min(target, this.tokens.length) && Date.now() < stopAt) {
+        const i = this.next++;
+        // Open-loop pacing: attempt i is due at its slot of the rate.
+        const due = t0 + ((i - first) * 1000) / this.rate;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        try {
+          const ws = await openLight(this.url, this.tokens[i], {
+            localAddress: this.addresses[i % this.addresses.length],
+            onMessage: this.onMessage,
+            onClose: () => this.dropped++,
+            timeoutMs: Math.max(1000, Math.min(20_000, stopAt - Date.now())),
+          });
+          this.sockets.push(ws);
+        } catch (err) {
+          this.failed++;
+          const key = String(err.code ?? err.message).slice(0, 80);
+          this.errors[key] = (this.errors[key] ?? 0) + 1;
+        }
+      }
+    });
+    await Promise.all(workers);
+    return {
+      open: this.open,
+      failed: this.failed,
+      dropped: this.dropped,
+      errors: this.errors,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  }
+
+  close() {
+    for (const ws of this.sockets) ws.terminate();
+    this.sockets = [];
+  }
+}
