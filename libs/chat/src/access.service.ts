@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { type DomainEvent, EVENT_BUS, type EventBus } from '@parley/bus';
 import {
   ChannelType,
   ForbiddenError,
@@ -6,6 +7,7 @@ import {
   Permission,
   PermissionCalculator,
   type PermissionSubject,
+  TtlCache,
   isSnowflake,
   parsePermissions,
   unknown,
@@ -53,27 +55,58 @@ export function overwriteBits(channel: ChannelRecord): OverwriteBits[] {
   }));
 }
 
+/** A guild with its roles, parsed once for every permission check in it. */
+interface GuildContext {
+  guild: GuildRecord;
+  roles: RoleRecord[];
+  rolePermissions: Map<string, bigint>;
+  positions: Map<string, number>;
+}
+
+/** How long a cached guild, member or channel may serve without its change being announced. */
+const CACHE_TTL_MS = 60_000;
+const CACHE_MAX_ENTRIES = 50_000;
+
 /**
  * Resolves who may do what. Unknown and invisible resources both answer 404, so ids of guilds and
  * channels a caller cannot see are never confirmed.
+ *
+ * Every request checks permissions, so the records they need (channel, guild with its roles, member) are cached
+ * per process and dropped by the events that announce their change: in the monolith those arrive in the same
+ * tick as the change, in microservices over NATS within milliseconds. Entries also expire after a minute, which
+ * bounds what a lost event (a NATS outage) can cost. Absent records are never cached.
  */
 @Injectable()
-export class AccessService {
-  constructor(@Inject(STORAGE) private readonly storage: Storage) {}
+export class AccessService implements OnModuleDestroy {
+  private readonly guilds = new TtlCache<GuildContext>(CACHE_MAX_ENTRIES, CACHE_TTL_MS);
+  private readonly members = new TtlCache<MemberRecord>(CACHE_MAX_ENTRIES, CACHE_TTL_MS);
+  private readonly channels = new TtlCache<ChannelRecord>(CACHE_MAX_ENTRIES, CACHE_TTL_MS);
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    @Inject(STORAGE) private readonly storage: Storage,
+    @Inject(EVENT_BUS) bus: EventBus,
+  ) {
+    this.unsubscribe = bus.subscribeAll((event) => this.invalidate(event));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe();
+  }
 
   async guild(guildId: string, userId: string): Promise<GuildAccess> {
     if (!isSnowflake(guildId)) throw unknown('guild');
-    const [guild, member] = await Promise.all([
-      this.storage.guilds.findById(guildId),
-      this.storage.members.find(guildId, userId),
-    ]);
-    if (!guild || !member) throw unknown('guild');
-    const roles = await this.storage.roles.list(guildId);
-    return this.build(guild, member, roles);
+    const [context, member] = await Promise.all([this.guildContext(guildId), this.member(guildId, userId)]);
+    if (!context || !member) throw unknown('guild');
+    return this.fromContext(context, member);
   }
 
   build(guild: GuildRecord, member: MemberRecord, roles: RoleRecord[]): GuildAccess {
-    const rolePermissions = new Map(roles.map((r) => [r.id, parsePermissions(r.permissions)]));
+    return this.fromContext(contextOf(guild, roles), member);
+  }
+
+  private fromContext(context: GuildContext, member: MemberRecord): GuildAccess {
+    const { guild, roles, rolePermissions, positions } = context;
     const subject: PermissionSubject = {
       guildId: guild.id,
       ownerId: guild.ownerId,
@@ -81,12 +114,60 @@ export class AccessService {
       rolePermissions,
       memberRoleIds: member.roles,
     };
-    const positions = new Map(roles.map((r) => [r.id, r.position]));
     const topPosition =
       guild.ownerId === member.userId
         ? Number.POSITIVE_INFINITY
         : Math.max(0, ...member.roles.map((id) => positions.get(id) ?? 0));
     return { guild, member, roles, subject, permissions: PermissionCalculator.base(subject), topPosition };
+  }
+
+  private async guildContext(guildId: string): Promise<GuildContext | null> {
+    const cached = this.guilds.get(guildId);
+    if (cached) return cached;
+    const generation = this.guilds.generation;
+    const [guild, roles] = await Promise.all([
+      this.storage.guilds.findById(guildId),
+      this.storage.roles.list(guildId),
+    ]);
+    if (!guild) return null;
+    const context = contextOf(guild, roles);
+    this.guilds.set(guildId, context, generation);
+    return context;
+  }
+
+  private async member(guildId: string, userId: string): Promise<MemberRecord | null> {
+    const key = `${guildId}:${userId}`;
+    const cached = this.members.get(key);
+    if (cached) return cached;
+    const generation = this.members.generation;
+    const member = await this.storage.members.find(guildId, userId);
+    if (member) this.members.set(key, member, generation);
+    return member;
+  }
+
+  private async channelRecord(channelId: string): Promise<ChannelRecord | null> {
+    const cached = this.channels.get(channelId);
+    if (cached) return cached;
+    const generation = this.channels.generation;
+    const channel = await this.storage.channels.findById(channelId);
+    if (channel) this.channels.set(channelId, channel, generation);
+    return channel;
+  }
+
+  /** Drops what an event says has changed (member records, roles, overwrites, ownership, deletions). */
+  private invalidate(event: DomainEvent): void {
+    const drop = INVALIDATES[event.type];
+    if (drop === 'guild') {
+      // GUILD_DELETE on a user's scope: that user left or was removed; on the guild's scope: the guild is gone.
+      if (event.scope.kind === 'user') this.members.delete(`${guildIdOf(event)}:${event.scope.id}`);
+      else this.guilds.delete(guildIdOf(event));
+    } else if (drop === 'member') {
+      const data = event.data as { guild_id?: string; user?: { id?: string } };
+      if (data.guild_id && data.user?.id) this.members.delete(`${data.guild_id}:${data.user.id}`);
+    } else if (drop === 'channel') {
+      const id = (event.data as { id?: string }).id;
+      if (id) this.channels.delete(id);
+    }
   }
 
   async requireGuild(guildId: string, userId: string, ...bits: bigint[]): Promise<GuildAccess> {
@@ -107,7 +188,7 @@ export class AccessService {
   /** The channel if the caller may see it (VIEW_CHANNEL, or DM recipient); 404 otherwise. */
   async channel(channelId: string, userId: string): Promise<ChannelAccess> {
     if (!isSnowflake(channelId)) throw unknown('channel');
-    const channel = await this.storage.channels.findById(channelId);
+    const channel = await this.channelRecord(channelId);
     if (!channel) throw unknown('channel');
     if (channel.type === ChannelType.DM || channel.guildId === null) {
       if (!channel.recipients.includes(userId)) throw unknown('channel');
@@ -133,7 +214,7 @@ export class AccessService {
 
   /** Role hierarchy: the actor must sit above the target (owners above everyone). */
   async requireAbove(access: GuildAccess, targetUserId: string): Promise<MemberRecord> {
-    const target = await this.storage.members.find(access.guild.id, targetUserId);
+    const target = await this.member(access.guild.id, targetUserId);
     if (!target) throw unknown('member');
     if (targetUserId === access.guild.ownerId)
       throw new ForbiddenError('The guild owner cannot be acted upon');
@@ -144,4 +225,34 @@ export class AccessService {
     }
     return target;
   }
+}
+
+/** Which cached record each event type changes. */
+const INVALIDATES: Partial<Record<DomainEvent['type'], 'guild' | 'member' | 'channel'>> = {
+  GUILD_UPDATE: 'guild',
+  GUILD_DELETE: 'guild',
+  GUILD_ROLE_CREATE: 'guild',
+  GUILD_ROLE_UPDATE: 'guild',
+  GUILD_ROLE_DELETE: 'guild',
+  GUILD_MEMBER_ADD: 'member',
+  GUILD_MEMBER_UPDATE: 'member',
+  GUILD_MEMBER_REMOVE: 'member',
+  GUILD_BAN_ADD: 'member',
+  CHANNEL_CREATE: 'channel',
+  CHANNEL_UPDATE: 'channel',
+  CHANNEL_DELETE: 'channel',
+};
+
+function contextOf(guild: GuildRecord, roles: RoleRecord[]): GuildContext {
+  return {
+    guild,
+    roles,
+    rolePermissions: new Map(roles.map((r) => [r.id, parsePermissions(r.permissions)])),
+    positions: new Map(roles.map((r) => [r.id, r.position])),
+  };
+}
+
+function guildIdOf(event: DomainEvent): string {
+  const data = event.data as { id?: string; guild_id?: string };
+  return data.guild_id ?? data.id ?? '';
 }

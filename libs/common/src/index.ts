@@ -3,3 +3,4 @@ export * from './errors';
 export * from './permissions';
 export * from './protocol';
 export * from './lazy';
+export * from './ttl-cache';

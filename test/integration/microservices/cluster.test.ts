@@ -227,6 +227,39 @@ describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
     expect(await refused.json()).toMatchObject({ code: 20028, retry_after: expect.any(Number) });
   });
 
+  it("follows on api 2 the permission, membership and token changes made through api 1 (each api's caches)", async () => {
+    const member = await a2.register('ms_cached');
+    const g = await a1.guild(owner, [member]);
+    const send = (token: string) =>
+      a2.call('POST', `/channels/${g.general}/messages`, token, { content: 'through api 2' });
+    // Warm api 2's caches: token, channel, guild with roles, member.
+    expect((await send(member.token)).status).toBe(200);
+    expect((await send(member.token)).status).toBe(200);
+
+    // An overwrite denying SEND_MESSAGES (1 << 11) to this member, set through api 1.
+    await a1.ok('PUT', `/channels/${g.general}/permissions/${member.user.id}`, owner.token, {
+      type: 1,
+      allow: '0',
+      deny: String(1 << 11),
+    });
+    await eventually(async () => (await send(member.token)).status === 403, 'api 2 refuses the send (403)');
+    await a1.ok('DELETE', `/channels/${g.general}/permissions/${member.user.id}`, owner.token);
+    await eventually(async () => (await send(member.token)).status === 200, 'api 2 accepts the send again');
+
+    // Kicked through api 1: api 2 no longer lets the member see the channel.
+    await a1.ok('DELETE', `/guilds/${g.id}/members/${member.user.id}`, owner.token);
+    await eventually(async () => (await send(member.token)).status === 404, 'api 2 hides the channel (404)');
+
+    // Logged out through api 1: the token stops working on api 2.
+    const second = await a1.login(member);
+    expect((await a2.call('GET', '/users/@me', second)).status).toBe(200);
+    expect((await a1.call('POST', '/auth/logout', second)).status).toBe(204);
+    await eventually(
+      async () => (await a2.call('GET', '/users/@me', second)).status === 401,
+      'api 2 refuses the revoked token (401)',
+    );
+  });
+
   it('runs a job published while the queue process was stopped once it starts', async () => {
     const channel = await a1.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
       name: 'doomed',
