@@ -37,6 +37,16 @@ function machineTicks() {
   }
 }
 
+/** Microseconds during which some runnable task waited for a CPU (Linux PSI), or null without PSI. */
+function cpuStallMicros() {
+  try {
+    const some = readFileSync('/proc/pressure/cpu', 'utf8').split('\n')[0];
+    return Number(/total=(\d+)/.exec(some)[1]);
+  } catch {
+    return null;
+  }
+}
+
 function uptimeTicks() {
   try {
     return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * ticksPerSecond;
@@ -92,6 +102,8 @@ function cpuWindow(groups, { intervalMs = 250 } = {}) {
   const t0 = performance.now();
   const windowStart = uptimeTicks();
   const m0 = machineTicks();
+  const stall0 = cpuStallMicros();
+  const wall0 = Date.now();
   const first = new Map();
   const last = new Map();
   const groupOf = new Map();
@@ -130,9 +142,50 @@ function cpuWindow(groups, { intervalMs = 250 } = {}) {
         out.other_cores = round(Math.max(0, busy - Object.values(cores).reduce((a, b) => a + b, 0)));
         out.steal_cores = round(((m1.steal - m0.steal) / (m1.total - m0.total)) * ncpu);
       }
+      const stall1 = cpuStallMicros();
+      if (stall0 !== null && stall1 !== null)
+        // Share of the window in which at least one runnable task waited for a core (PSI "some").
+        out.cpu_pressure_pct = Math.round((stall1 - stall0) / 10 / (seconds * 1000));
+      try {
+        out.loadavg_1m = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+      } catch {
+        // not Linux
+      }
+      out.gc = gcPauses(wall0, Date.now());
       return out;
     },
   };
+}
+
+/**
+ * Long GC pauses of the Cassandra JVMs between two times, from their system.log (GCInspector logs every pause
+ * over 200 ms). The log's timestamps are in the machine's local time, as Date parses them here.
+ */
+function gcPauses(fromMs, toMs) {
+  let count = 0;
+  let max = 0;
+  let total = 0;
+  for (const pid of cassandraPids()) {
+    const dir = /-Dcassandra\.logdir=(\S+)/.exec(cmdline(pid))?.[1];
+    if (!dir) continue;
+    let text;
+    try {
+      text = readFileSync(`${dir}/system.log`, 'utf8').slice(-4_000_000);
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(
+      /(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d),(\d{3}) GCInspector\.java:\d+ - .*? GC in (\d+)ms/g,
+    )) {
+      const at = new Date(`${m[1]}T${m[2]}.${m[3]}`).getTime();
+      if (at < fromMs || at > toMs + 1000) continue;
+      const ms = Number(m[4]);
+      count++;
+      total += ms;
+      max = Math.max(max, ms);
+    }
+  }
+  return { pauses_over_200ms: count, max_ms: max, total_ms: total };
 }
 
 /** One line for a figure's note: "cassandra 1.21 + parley 0.62 + loadgen 0.1 + other 0.05 of 2 cores". */
@@ -140,7 +193,13 @@ function describeCpu(cpu) {
   if (!cpu) return 'CPU not sampled';
   const parts = Object.entries(cpu.cores).map(([k, v]) => `${k} ${v}`);
   if (cpu.other_cores !== undefined) parts.push(`other processes ${cpu.other_cores}`);
-  return `cores used: ${parts.join(' + ')} (machine busy ${cpu.machine_busy_cores ?? '?'} of ${cpu.cpus})`;
+  let text = `cores used: ${parts.join(' + ')} (machine busy ${cpu.machine_busy_cores ?? '?'} of ${cpu.cpus}`;
+  if (cpu.cpu_pressure_pct !== undefined)
+    text += `, runnable tasks waiting for a core ${cpu.cpu_pressure_pct}% of the time`;
+  text += ')';
+  if (cpu.gc?.pauses_over_200ms)
+    text += `; Cassandra GC pauses over 200 ms: ${cpu.gc.pauses_over_200ms} (max ${cpu.gc.max_ms} ms)`;
+  return text;
 }
 
 module.exports = { cpuWindow, cassandraPids, childPids, describeCpu, procTicks };

@@ -10,6 +10,9 @@ const { CassandraStorage } = require('../../dist/libs/storage/src');
 const { SnowflakeGenerator } = require('../../dist/libs/common/src');
 const { cpuWindow, cassandraPids } = require('./cassandra-cpu.cjs');
 
+// Never outlives the orchestrator.
+process.on('disconnect', () => process.exit(1));
+
 async function main() {
   const [keyspace, totalArg, secondsArg, inflightArg] = process.argv.slice(2);
   const total = Number(totalArg ?? 20_000);

@@ -220,6 +220,9 @@ function limit(cpu, client) {
       `the machine's ${cpu.cpus} cores were saturated (${cpu.machine_busy_cores} busy): ` +
       `${top[0]} used most (${top[1]})` +
       (cpu.other_cores >= 0.3 ? `, other processes took ${cpu.other_cores} cores` : '') +
+      (cpu.cpu_pressure_pct !== undefined
+        ? `, tasks waited for a core ${cpu.cpu_pressure_pct}% of the time`
+        : '') +
       '; the node and the client compete for the same cores'
     );
   if ((c[client] ?? 0) >= 0.9) return `the ${client} process's single thread (${c[client]} cores)`;
@@ -369,13 +372,15 @@ function historyLimit(anatomy, db, cpu) {
     .sort((a, b) => b[1].mean_ms - a[1].mean_ms)
     .slice(0, 3)
     .map(([op, d]) => `${op} ${d.mean_ms} ms`);
-  const mean = (op) => anatomy.ops[op]?.mean_ms ?? '?';
+  const calls = Object.entries(anatomy.ops)
+    .map(([op, d]) => `${op} ${d.mean_ms}`)
+    .join(', ');
+  const reactions = anatomy.ops['reactions.counts']
+    ? ` (reactions.counts reads the reactions partition of each of the 50 messages, 16 at a time)`
+    : '';
   return (
-    `each request waits on about 10 storage round trips one after another (token, channel, overwrites, ` +
-    `guild+member, roles, buckets, messages, then the authors beside the reactions: one read per message, ` +
-    `16 at a time) and sends ${anatomy.cql_requests} CQL requests in all (reactions.counts reads each message's reactions ` +
-    `partition: ${mean('reactions.counts')} ms mean unloaded); under the writes the slowest calls were ` +
-    `${slowest.join(', ')}; ${limit(cpu, 'parley')}`
+    `each request sends ${anatomy.cql_requests} CQL requests${reactions}; storage calls unloaded, mean ms: ` +
+    `${calls}; under the writes the slowest were ${slowest.join(', ')}; ${limit(cpu, 'parley')}`
   );
 }
 
