@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick] [-- --only=a,b]`: measures the figures of ../shared/benchmarks.md on this machine.
+// `npm run bench [-- --quick] [-- --only=a,b] [-- --scale=key=n,..]`: measures the figures of ../shared/benchmarks.md on this machine.
 // The server under test and the load generators are separate processes; latency percentiles come from HDR
 // histograms merged across generators; results go to stdout and bench/results/latest.json (+ a dated copy).
 import { fork } from 'node:child_process';
@@ -337,7 +337,7 @@ async function figure3(server, seeded) {
       try {
         await crowd.openUpTo(more.length, 60_000);
         const before = (await holders.stats()).received + (await crowd.stats()).received;
-        const r = await rateRun(1, Math.min(scale.fig3Total, 5000));
+        const r = await rateRun(1, Math.min(scale.fig3Total, 2000));
         const received = (await holders.stats()).received + (await crowd.stats()).received - before;
         shapes['send-1000-per-s-held-crowd'] = {
           ...r,

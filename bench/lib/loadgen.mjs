@@ -217,18 +217,6 @@ function connectBare(base) {
   });
 }
 
-/** Opens idle sessions and keeps them until told to close. */
-jobs.hold = async ({ base, tokens }) => {
-  const sockets = [];
-  for (let i = 0; i < tokens.length; i += 100) {
-    sockets.push(...(await Promise.all(tokens.slice(i, i + 100).map((t) => connect(base, t)))));
-  }
-  process.send({ ready: true, open: sockets.length });
-  await new Promise((resolve) => process.once('message', resolve));
-  for (const s of sockets) s.close();
-  return { open: sockets.length };
-};
-
 /**
  * Reconnect storm: hold sessions, then (on command) drop every transport at once while the orchestrator sends
  * messages, and reconnect all of them with resume. Reports time to RESUMED per client and lost messages.
