@@ -16,7 +16,7 @@ const cpuSeconds = () => {
 let measuredFrom = 0;
 const measuring = () => {
   measuredFrom = cpuSeconds();
-  process.send({ ready: true });
+  if (process.connected) process.send({ ready: true });
 };
 const epochNow = () => performance.timeOrigin + performance.now();
 
@@ -44,16 +44,79 @@ function connect(base, token) {
   });
 }
 
-/** Opens one session per token, 50 at a time, token i on gateways[i % gateways.length]. */
-async function connectAll(gateways, tokens) {
-  const sockets = [];
-  for (let i = 0; i < tokens.length; i += 50) {
-    const batch = tokens.slice(i, i + 50);
-    sockets.push(
-      ...(await Promise.all(batch.map((t, j) => connect(gateways[(i + j) % gateways.length], t)))),
-    );
+/**
+ * One session per token, token i on gateways[i % gateways.length], opened 50 at a time. Counts the sessions the
+ * server closes (or loses), apart before and during the measured part; `repair` reopens lost ones beforehand.
+ */
+class Listeners {
+  constructor(gateways, tokens) {
+    this.gateways = gateways;
+    this.tokens = tokens;
+    this.sockets = [];
+    this.closing = false;
+    this.drops = 0;
+    this.reasons = {};
+    this.dropsBefore = 0;
+    this.reopened = 0;
+    this.connectRetries = 0;
   }
-  return sockets;
+
+  async open() {
+    for (let i = 0; i < this.tokens.length; i += 50) {
+      const batch = this.tokens.slice(i, i + 50).map((_, j) => this.connectOne(i + j));
+      this.sockets.push(...(await Promise.all(batch)));
+    }
+    return this;
+  }
+
+  /** Opens session i; a handshake that fails or times out (an overloaded gateway) is retried twice. */
+  async connectOne(i) {
+    let socket;
+    for (let attempt = 0; !socket; attempt++) {
+      try {
+        socket = await connect(this.gateways[i % this.gateways.length], this.tokens[i]);
+      } catch (err) {
+        if (attempt >= 2) throw err;
+        this.connectRetries++;
+      }
+    }
+    socket.on('disconnect', (reason) => {
+      if (this.closing) return;
+      this.drops++;
+      this.reasons[reason] = (this.reasons[reason] ?? 0) + 1;
+    });
+    return socket;
+  }
+
+  /** Reopens sessions the server closed before the measured part (a few rounds at most). */
+  async repair() {
+    for (let round = 0; round < 3; round++) {
+      const lost = this.sockets.map((s, i) => (s.connected ? -1 : i)).filter((i) => i >= 0);
+      if (lost.length === 0) break;
+      for (const i of lost) {
+        this.sockets[i].close();
+        this.sockets[i] = await this.connectOne(i).catch(() => this.sockets[i]);
+        this.reopened++;
+      }
+    }
+    this.dropsBefore = this.drops;
+  }
+
+  /** Sessions closed by the server during the measured part, by reason (all, and those before it). */
+  report() {
+    return {
+      disconnected: this.drops - this.dropsBefore,
+      disconnectedBefore: this.dropsBefore,
+      reopened: this.reopened,
+      connectRetries: this.connectRetries,
+      disconnectReasons: { ...this.reasons },
+    };
+  }
+
+  close() {
+    this.closing = true;
+    for (const s of this.sockets) s.close();
+  }
 }
 
 /** Resolves with the next command from the orchestrator (a string such as "settle"). */
@@ -84,17 +147,6 @@ async function settle(sockets, quietMs = 1000, maxMs = 30_000) {
   while (now() - lastEvent < quietMs && now() - t0 < maxMs) await new Promise((r) => setTimeout(r, 100));
   for (const s of sockets) s.offAny(on);
   return { settle_ms: Math.round(now() - t0), settle_events: events };
-}
-
-/** Counts sockets the server closed (or lost) while the job ran, by reason. */
-function watchDisconnects(sockets) {
-  const seen = { count: 0, reasons: {} };
-  for (const s of sockets)
-    s.on('disconnect', (reason) => {
-      seen.count++;
-      seen.reasons[reason] = (seen.reasons[reason] ?? 0) + 1;
-    });
-  return seen;
 }
 
 const jobs = {
@@ -130,7 +182,12 @@ const jobs = {
    * a time through the api; POST start to MESSAGE_CREATE at the last listener, both taken in this process.
    */
   async delivery({ api, gateways, senderToken, listenerTokens, channelId, total, deadlineMs }) {
-    const sockets = await connectAll(gateways, listenerTokens);
+    const listeners = await new Listeners(gateways, listenerTokens).open();
+    // Let the gateways finish subscribing (NATS scopes) and the presence updates of the connects die down.
+    let settled = await settle(listeners.sockets, 500);
+    await listeners.repair();
+    if (listeners.reopened) settled = await settle(listeners.sockets, 500);
+    const sockets = listeners.sockets;
     const histLast = createHistogram();
     const histApi = createHistogram();
     const pending = new Map();
@@ -145,14 +202,12 @@ const jobs = {
         }
       });
     }
-    // Let the gateways finish subscribing (NATS scopes) and the presence updates of the connects die down.
-    const settled = await settle(sockets, 500);
-    const dropped = watchDisconnects(sockets);
     measuring();
     const stopAt = Date.now() + deadlineMs;
     let lost = 0;
     let sent = 0;
     let apiErrors = 0;
+    let lostInARow = 0;
     for (let i = 0; i < total && Date.now() < stopAt; i++) {
       const nonce = `m${i}`;
       const start = now();
@@ -171,16 +226,17 @@ const jobs = {
         new Promise((r) => (timer = setTimeout(() => r(false), 5000))),
       ]);
       clearTimeout(timer);
+      lostInARow = ok ? 0 : lostInARow + 1;
       if (!ok) {
         lost++;
         pending.delete(nonce);
       }
       sent++;
-      if (dropped.count > 0) break; // a listener is gone: every further message would be "lost" too
+      // A listener is gone (or keeps missing messages): every further message would be "lost" as well.
+      if (listeners.report().disconnected > 0 || lostInARow >= 3) break;
     }
-    const disconnected = dropped.count;
-    const disconnectReasons = { ...dropped.reasons }; // before our own closes below
-    for (const s of sockets) s.close();
+    const dropped = listeners.report();
+    listeners.close();
     return {
       hist: encode(histLast),
       api: encode(histApi),
@@ -188,8 +244,7 @@ const jobs = {
       lost,
       apiErrors,
       listeners: sockets.length,
-      disconnected,
-      disconnectReasons,
+      ...dropped,
       ...settled,
     };
   },
@@ -200,11 +255,13 @@ const jobs = {
    * orchestrator's "settle" it waits for quiet and starts measuring.
    */
   async fanoutListen({ gateways, tokens, expected, deadlineMs, idleMs = 10_000 }) {
-    const sockets = await connectAll(gateways, tokens);
-    process.send({ connected: true });
+    const listeners = await new Listeners(gateways, tokens).open();
+    if (process.connected) process.send({ connected: true });
     await command(); // "settle": every generator's sessions are open
-    const settled = await settle(sockets);
-    const dropped = watchDisconnects(sockets);
+    let settled = await settle(listeners.sockets);
+    await listeners.repair();
+    if (listeners.reopened) settled = await settle(listeners.sockets);
+    const sockets = listeners.sockets;
     let received = 0;
     let first = 0;
     let last = 0;
@@ -234,18 +291,9 @@ const jobs = {
     await done;
     clearTimeout(timer);
     clearInterval(idle);
-    const disconnected = dropped.count;
-    const disconnectReasons = { ...dropped.reasons }; // before our own closes below
-    for (const s of sockets) s.close();
-    return {
-      received,
-      first,
-      last,
-      perGateway,
-      disconnected,
-      disconnectReasons,
-      ...settled,
-    };
+    const dropped = listeners.report();
+    listeners.close();
+    return { received, first, last, perGateway, ...dropped, ...settled };
   },
 };
 
@@ -254,8 +302,8 @@ process.on('message', async (msg) => {
   try {
     const result = await jobs[msg.job](msg.params);
     result.cpuSeconds = cpuSeconds() - measuredFrom; // CPU of this generator during the measured part
-    process.send({ ok: true, result });
+    if (process.connected) process.send({ ok: true, result });
   } catch (err) {
-    process.send({ ok: false, error: String(err?.stack ?? err) });
+    if (process.connected) process.send({ ok: false, error: String(err?.stack ?? err) });
   }
 });

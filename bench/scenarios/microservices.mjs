@@ -89,7 +89,7 @@ async function compare(ctx) {
     for (const shape of SHAPES)
       for (let r = 0; r < repeats; r++)
         for (const m of modes) {
-          if (m.failed) continue;
+          if (m.failed || m.errors[shape.name]) continue; // a failed shape is not retried on that mode
           process.stderr.write(`bench: microservices: ${shape.name} ${r + 1}/${repeats} on ${m.mode}\n`);
           try {
             const { result, cpu } = await shape.run(ctx, m, sampler, r);
@@ -98,8 +98,13 @@ async function compare(ctx) {
             acc.wall += cpu.wall;
             for (const [k, v] of Object.entries(cpu.seconds)) acc.seconds[k] = (acc.seconds[k] ?? 0) + v;
           } catch (err) {
-            m.failed = true;
-            fail(ctx, report, m.mode, err, shape.name);
+            // The mode's other shapes (and this shape's earlier runs) still count.
+            const line = String(err?.message ?? err).split('\n')[0];
+            m.errors[shape.name] = `run ${r + 1}: ${String(err?.message ?? err).slice(0, 500)}`;
+            ctx.notes.push(`microservices: ${m.mode} ${shape.name} run ${r + 1} failed: ${line}`);
+            process.stderr.write(
+              `bench: microservices: ${m.mode} ${shape.name} failed: ${err?.stack ?? err}\n`,
+            );
           }
         }
     for (const m of modes) if (!m.failed) report[m.mode] = summarise(m, sampler);
@@ -118,13 +123,15 @@ async function compare(ctx) {
         `p95 ${d.p95_ms}`,
         'ms',
         'p95<=15',
-        d.lost === 0 && d.p95_ms <= 15,
+        d.lost === 0 && d.disconnected === 0 && d.p95_ms <= 15,
         {
           mode,
           p50_ms: d.p50_ms,
           p99_ms: d.p99_ms,
           runs_p95_ms: d.runs_p95_ms,
           lost: d.lost,
+          sent: d.sent,
+          disconnected: d.disconnected,
           gateways: m.gateways,
           ...(mode !== 'monolith' && mono['delivery-100']
             ? { monolith_p95_ms: mono['delivery-100'].p95_ms }
@@ -144,6 +151,8 @@ async function compare(ctx) {
         {
           mode,
           runs: f.runs,
+          lost: f.lost,
+          disconnected: f.disconnected,
           gateways: m.gateways,
           ...(mode !== 'monolith' && mono.fanout
             ? { ratio_to_monolith: round(f.deliveries_per_s / mono.fanout.deliveries_per_s, 2) }
@@ -172,6 +181,21 @@ async function compare(ctx) {
     if (!m?.cpu) continue;
     for (const phase of ['send-concurrent', 'delivery-100', 'fanout'])
       if (m.cpu[phase]) notes.push(`microservices: ${mode} ${phase}: ${describeCpu(m.cpu[phase])}`);
+    const peak = Object.entries(m.rss_peak_mb ?? {}).map(([k, v]) => `${k} ${v}`);
+    notes.push(`microservices: ${mode} peak RSS (MB): ${peak.join(', ')}`);
+    for (const [proc, counts] of Object.entries(m.server_warnings ?? {}))
+      notes.push(
+        `microservices: ${mode} ${proc} logged: ${Object.entries(counts)
+          .map(([msg, n]) => `"${msg}" x${n}`)
+          .join(', ')}`,
+      );
+    const dropped = (m.fanout?.disconnected_before ?? 0) + (m['delivery-100']?.disconnected_before ?? 0);
+    const retries = (m.fanout?.connect_retries ?? 0) + (m['delivery-100']?.connect_retries ?? 0);
+    if (dropped || retries)
+      notes.push(
+        `microservices: ${mode}: while the listeners connected, ${dropped} sessions were closed by the server ` +
+          `(reopened before measuring) and ${retries} handshakes timed out or failed (retried)`,
+      );
   }
   if (quick) notes.push('microservices comparison: quick run (smaller shapes, one run of each)');
 }
@@ -223,7 +247,7 @@ async function setUp(ctx, mode, sampler) {
   const { scale, users } = ctx;
   const t0 = Date.now();
   const cluster = await startCluster(mode);
-  const m = { mode, cluster, runs: {}, cpu: {}, failed: false };
+  const m = { mode, cluster, runs: {}, cpu: {}, errors: {}, failed: false };
   try {
     for (const p of cluster.procs) sampler.add(`${mode}/${p.label}`, p.pid);
     m.startup_s = round((Date.now() - t0) / 1000, 1);
@@ -334,6 +358,9 @@ const SHAPES = [
           expected: m.fan.length * fanoutMessages,
           perGateway: sumArrays(results.map((x) => x.perGateway)),
           disconnected: results.reduce((a, x) => a + x.disconnected, 0),
+          disconnectedBefore: results.reduce((a, x) => a + x.disconnectedBefore, 0),
+          reopened: results.reduce((a, x) => a + x.reopened, 0),
+          connectRetries: results.reduce((a, x) => a + x.connectRetries, 0),
           reasons: mergeCounts(results.map((x) => x.disconnectReasons)),
           settle_ms: Math.max(...results.map((x) => x.settle_ms)),
           settle_events: results.reduce((a, x) => a + x.settle_events, 0),
@@ -351,6 +378,7 @@ function summarise(m, sampler) {
     gateways: m.cluster.gateways.length,
     startup_s: m.startup_s,
   };
+  if (Object.keys(m.errors).length) out.errors = m.errors;
   for (const name of ['send-sequential', 'send-concurrent']) {
     const runs = m.runs[name];
     if (!runs) continue;
@@ -381,6 +409,9 @@ function summarise(m, sampler) {
       lost: dl.reduce((a, d) => a + d.lost, 0),
       api_errors: dl.reduce((a, d) => a + d.apiErrors, 0),
       disconnected: dl.reduce((a, d) => a + d.disconnected, 0),
+      // Sessions the server closed while the listeners connected and settled (reopened before measuring).
+      disconnected_before: dl.reduce((a, d) => a + d.disconnectedBefore, 0),
+      connect_retries: dl.reduce((a, d) => a + d.connectRetries, 0),
       disconnect_reasons: mergeCounts(dl.map((d) => d.disconnectReasons)),
     };
   }
@@ -393,6 +424,9 @@ function summarise(m, sampler) {
       runs: fo.map((f) => round(f.per_s, 0)),
       lost: fo.reduce((a, f) => a + f.expected - f.received, 0),
       disconnected: fo.reduce((a, f) => a + f.disconnected, 0),
+      disconnected_before: fo.reduce((a, f) => a + f.disconnectedBefore, 0),
+      // Handshakes that timed out or failed while the listeners connected, retried (at most twice each).
+      connect_retries: fo.reduce((a, f) => a + f.connectRetries, 0),
       disconnect_reasons: mergeCounts(fo.map((f) => f.reasons)),
       per_gateway_last_run: fo[fo.length - 1].perGateway,
       // Connecting the listeners (all in one guild) sets off presence updates to every member; the measured part
@@ -668,8 +702,17 @@ function startGenerator(job, params, deadlineMs) {
     });
   });
   result.catch(onFail);
+  // Whoever waits on these sees the rejection; nobody may be waiting on one of them (no unhandled rejection).
+  ready.catch(() => {});
+  connected.catch(() => {});
   child.send({ job, params: { ...params, deadlineMs } });
-  return { ready, connected, result, send: (cmd) => child.connected && child.send(cmd) };
+  return {
+    ready,
+    connected,
+    result,
+    send: (cmd) => child.connected && child.send(cmd),
+    kill: () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'),
+  };
 }
 
 /**
@@ -693,6 +736,8 @@ async function measure(sampler, mode, specs, trigger) {
     cpu.seconds.generators = results.reduce((a, r) => a + r.cpuSeconds, 0);
     return { results, cpu };
   } catch (err) {
+    // One generator failed: the others may be waiting for a command that will not come.
+    for (const g of gens) g.kill();
     await Promise.allSettled(gens.map((g) => g.result));
     throw err;
   }
