@@ -92,6 +92,25 @@ function childPids(parent, marker) {
   return allPids().filter((pid) => ppid(pid) === parent && cmdline(pid).includes(marker));
 }
 
+/** Every process below `root` (children, grandchildren ...). */
+function descendantPids(root) {
+  const children = new Map();
+  for (const pid of allPids()) {
+    const parent = ppid(pid);
+    if (!children.has(parent)) children.set(parent, []);
+    children.get(parent).push(pid);
+  }
+  const out = [];
+  const walk = (pid) => {
+    for (const child of children.get(pid) ?? []) {
+      out.push(child);
+      walk(child);
+    }
+  };
+  walk(root);
+  return out;
+}
+
 /**
  * Starts a measured window. `groups()` names the pids of each party (called at every sample, so processes
  * that start during the window are counted from their start). `stop()` returns cores used per party, the
@@ -202,4 +221,4 @@ function describeCpu(cpu) {
   return text;
 }
 
-module.exports = { cpuWindow, cassandraPids, childPids, describeCpu, procTicks };
+module.exports = { cpuWindow, cassandraPids, childPids, descendantPids, describeCpu, procTicks };

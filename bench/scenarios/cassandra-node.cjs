@@ -87,4 +87,53 @@ function cqlRequestsBetween(before, after) {
   return n;
 }
 
-module.exports = { HOST, DC, nodeInfo, durability, dropKeyspace, cqlRequestCounts, cqlRequestsBetween };
+/**
+ * The node's own latency per table of `keyspace` (system_views.coordinator_read_latency / _write_latency:
+ * decaying histograms, so they describe the last minutes): what the node spends, without the client, the
+ * network stack and the driver. { table: { read: {p50_ms, p99_ms, max_ms, count}, write: {...} } }
+ * Cassandra 5.0.8 fills the `*_ms` columns of these tables with seconds (checked against `nodetool
+ * tablehistograms`, which prints microseconds: a max of 1331 us showed as max_ms 0.001), rounded to 3
+ * decimals; they are converted to milliseconds here, so their resolution is 1 ms.
+ */
+async function tableLatencies(keyspace, tables) {
+  const c = client();
+  const out = {};
+  try {
+    for (const [kind, view] of [
+      ['read', 'coordinator_read_latency'],
+      ['write', 'coordinator_write_latency'],
+    ]) {
+      const rs = await c.execute(
+        `SELECT table_name, count, p50th_ms, p99th_ms, max_ms FROM system_views.${view} WHERE keyspace_name = ?`,
+        [keyspace],
+      );
+      for (const r of rs.rows) {
+        const table = r.get('table_name');
+        if (!tables.includes(table) || Number(r.get('count')) === 0) continue;
+        const ms = (col) => Math.round(r.get(col) * 1000 * 100) / 100;
+        (out[table] ??= {})[kind] = {
+          p50_ms: ms('p50th_ms'),
+          p99_ms: ms('p99th_ms'),
+          max_ms: ms('max_ms'),
+          count: Number(r.get('count')),
+        };
+      }
+    }
+    return out;
+  } catch (err) {
+    return { error: String(err?.message ?? err) };
+  } finally {
+    await c.shutdown().catch(() => undefined);
+  }
+}
+
+module.exports = {
+  HOST,
+  DC,
+  nodeInfo,
+  durability,
+  dropKeyspace,
+  cqlRequestCounts,
+  cqlRequestsBetween,
+  tableLatencies,
+};
