@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick] [-- --only=a,b] [-- --scale=key=n,..]`: measures the figures of ../shared/benchmarks.md on this machine.
+// `npm run bench [-- --quick] [-- --only=a,b] [-- --scale=key=n,..]`: measures the figures of
+// ../shared/benchmarks.md on this machine.
 // The server under test and the load generators are separate processes; latency percentiles come from HDR
 // histograms merged across generators; results go to stdout and bench/results/latest.json (+ a dated copy).
 import { fork } from 'node:child_process';
@@ -19,6 +20,13 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
     process.stderr.write(`bench: ${signal}, stopping\n`);
     process.exit(130);
   });
+
+// A rejection nobody awaited (a generator failing while its scenario waits on another) is recorded, not fatal:
+// the other scenarios still run and the results are still written.
+process.on('unhandledRejection', (err) => {
+  notes.push(`unhandled: ${String(err?.message ?? err).slice(0, 200)}`);
+  process.stderr.write(`bench: unhandled rejection: ${err?.stack ?? err}\n`);
+});
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -650,20 +658,31 @@ async function reconnectStorm() {
         },
       ),
     );
+    // A generator that fails (e.g. a connect timeout) ends the scenario: the other one is stopped, no hang.
+    let failure = null;
+    for (const p of done) p.catch((err) => (failure ??= err));
     const waitPhase = async (phase) => {
-      while (phases.filter((p) => p === phase).length < parts.length)
-        await new Promise((r) => setTimeout(r, 50));
+      while (phases.filter((p) => p === phase).length < parts.length) {
+        if (failure) throw failure;
+        await sleep(50);
+      }
     };
-    await waitPhase('connected');
-    for (const c of children) c.send('drop');
-    await waitPhase('dropped');
-    for (let i = 0; i < messages; i++)
-      await call(base, 'POST', `/channels/${channelId}/messages`, people[0].token, {
-        content: `storm ${i}`,
-        nonce: `storm${i}`,
-      });
-    for (const c of children) c.send('reconnect');
-    const out = await Promise.all(done);
+    let out;
+    try {
+      await waitPhase('connected');
+      for (const c of children) c.send('drop');
+      await waitPhase('dropped');
+      for (let i = 0; i < messages; i++)
+        await call(base, 'POST', `/channels/${channelId}/messages`, people[0].token, {
+          content: `storm ${i}`,
+          nonce: `storm${i}`,
+        });
+      for (const c of children) c.send('reconnect');
+      out = await Promise.all(done);
+    } catch (err) {
+      for (const c of children) c.kill();
+      throw err;
+    }
     const hist = merge(out.map((o) => o.hist));
     const resumed = out.reduce((a, o) => a + o.resumed, 0);
     const lost = out.reduce((a, o) => a + o.lost, 0);

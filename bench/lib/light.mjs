@@ -44,27 +44,29 @@ export function openLight(url, token, { localAddress, onMessage, onClose, timeou
       skipUTF8Validation: true,
       handshakeTimeout: timeoutMs,
     });
+    let settled = false;
     let ready = false;
     const timer = setTimeout(() => fail(new Error('gateway connect timeout')), timeoutMs);
     function fail(err) {
-      if (ready) return;
-      ready = true; // settled
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       ws.terminate();
       reject(err);
     }
     ws.on('error', (err) => fail(err));
     ws.on('close', () => {
-      if (!ready) fail(new Error('closed before READY'));
-      else onClose?.();
+      if (ready) onClose?.();
+      else fail(new Error('closed before READY'));
     });
     ws.on('message', (data) => {
       if (data.length === 1 && data[0] === PING) {
         ws.send('3');
         return;
       }
-      if (ready) {
+      if (ready || settled) {
         if (
+          ready &&
           onMessage &&
           data.length > MESSAGE_PREFIX.length &&
           data.compare(MESSAGE_PREFIX, 0, MESSAGE_PREFIX.length, 0, MESSAGE_PREFIX.length) === 0
@@ -86,7 +88,7 @@ export function openLight(url, token, { localAddress, onMessage, onClose, timeou
         }
         fail(new Error(`gateway refused the connection ${detail}`));
       } else if (data.compare(READY_PREFIX, 0, READY_PREFIX.length, 0, READY_PREFIX.length) === 0) {
-        ready = true;
+        ready = settled = true;
         clearTimeout(timer);
         resolve(ws);
       }
