@@ -297,6 +297,9 @@ const jobs = {
   },
 };
 
+// The orchestrator is gone (its IPC channel closed): so is the job.
+process.on('disconnect', () => process.exit(1));
+
 process.on('message', async (msg) => {
   if (!msg || typeof msg !== 'object' || !msg.job) return;
   try {

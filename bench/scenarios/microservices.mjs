@@ -8,7 +8,7 @@
 // SQLite directory and, for the split roles, a NATS subject/stream prefix and Redis key prefix of its own (removed
 // afterwards). Per-process CPU time is read from /proc/<pid>/stat around every measured part, so the notes can say
 // what the limit was. Everything listens on 127.0.0.1; every process started here is stopped, also on failure.
-import { execFileSync, fork, spawn } from 'node:child_process';
+import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -17,10 +17,10 @@ import { join } from 'node:path';
 import { setupGuild, call } from '../lib/api.mjs';
 import { merge, summary, round, median } from '../lib/hist.mjs';
 import { ROOT } from '../lib/server.mjs';
+import { NATS_URL, REDIS_URL, purgePrefix } from './microservices-purge.mjs';
 
 const GENERATOR = join(ROOT, 'bench/scenarios/microservices-loadgen.mjs');
-const REDIS_URL = 'redis://127.0.0.1:6379';
-const NATS_URL = 'nats://127.0.0.1:4222';
+const PURGE = join(ROOT, 'bench/scenarios/microservices-purge.mjs');
 const MODES = ['monolith', 'microservices_1gw', 'microservices_2gw'];
 const LABEL = {
   monolith: 'monolith',
@@ -33,30 +33,29 @@ const live = new Set();
 const killAll = () => {
   for (const child of live) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 };
-/** NATS/Redis prefixes in use: removed on a signal too. */
+/** NATS/Redis prefixes and SQLite directories in use: removed on a signal too. */
 const prefixes = new Set();
+const dirs = new Set();
+
+/**
+ * On any way out (the orchestrator exits through process.exit on a signal): kill what is still running, remove
+ * the SQLite directories and, in a short-lived child process (an 'exit' hook cannot wait), the NATS streams and
+ * Redis keys of the prefixes still in use.
+ */
+function onExit() {
+  killAll();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  if (prefixes.size > 0)
+    spawnSync(process.execPath, [PURGE, ...prefixes], { cwd: ROOT, stdio: 'ignore', timeout: 10_000 });
+}
 
 export async function run(ctx) {
-  const onSignal = async (signal) => {
-    killAll();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await Promise.race([
-      Promise.all([...prefixes].map((p) => purgePrefix(p))),
-      new Promise((r) => setTimeout(r, 5000)),
-    ]);
-    process.kill(process.pid, signal);
-  };
-  process.on('exit', killAll);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  process.on('exit', onExit);
   try {
     await compare(ctx);
   } finally {
     killAll();
-    process.off('exit', killAll);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    process.off('exit', onExit);
   }
 }
 
@@ -478,11 +477,13 @@ async function startCluster(mode) {
   const prefix =
     mode === 'monolith' ? null : `bms${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
   if (prefix) prefixes.add(prefix);
+  dirs.add(dir);
   const stop = async () => {
     await Promise.all(procs.map((p) => p.stop()));
     if (prefix) await purgePrefix(prefix);
     prefixes.delete(prefix);
     rmSync(dir, { recursive: true, force: true });
+    dirs.delete(dir);
   };
   const common = {
     PARLEY__DATABASE__SQLITE__PATH: join(dir, 'parley.db'),
@@ -628,44 +629,6 @@ function canConnect(port, host = '127.0.0.1', timeoutMs = 1500) {
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
-}
-
-/** Removes what one mode left in the shared NATS (its streams) and Redis (its keys). */
-async function purgePrefix(prefix) {
-  try {
-    const { connect } = await import('@nats-io/transport-node');
-    const { jetstreamManager } = await import('@nats-io/jetstream');
-    const nc = await connect({ servers: NATS_URL, timeout: 2000 });
-    try {
-      const jsm = await jetstreamManager(nc);
-      for (const name of [`${prefix}_jobs`, `${prefix}_jobs_dead`, `${prefix}_events`])
-        await jsm.streams.delete(name).catch(() => false);
-    } finally {
-      await nc.close();
-    }
-  } catch (err) {
-    process.stderr.write(`bench: microservices: NATS clean-up of ${prefix} failed: ${err?.message}\n`);
-  }
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    for (let i = 0; i < 10_000; i++) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-      if (cursor === '0') break;
-    }
-  } catch (err) {
-    process.stderr.write(`bench: microservices: Redis clean-up of ${prefix} failed: ${err?.message}\n`);
-  } finally {
-    redis.disconnect();
-  }
 }
 
 // -------------------------------------------------------------------------------------------- generators
