@@ -4,10 +4,13 @@
 //   microservices_1gw  api + one gateway + queue over NATS JetStream and Redis, one shared SQLite file (WAL)
 //   microservices_2gw  api + two gateways (socket.io Redis adapter) + queue; gateway clients split over both
 // Shapes per mode: closed-loop sends (sequential and 20 concurrent senders) through the REST API, delivery to the
-// last of 99 listeners of a 100-member channel, and fan-out deliveries/s to N listeners. Every mode gets a fresh
-// SQLite directory and, for the split roles, a NATS subject/stream prefix and Redis key prefix of its own (removed
-// afterwards). Per-process CPU time is read from /proc/<pid>/stat around every measured part, so the notes can say
-// what the limit was. Everything listens on 127.0.0.1; every process started here is stopped, also on failure.
+// last of 99 listeners of a 100-member channel, and fan-out deliveries/s to N listeners (gateway clients go
+// round-robin over the mode's gateways). The three deployments are up side by side and every shape takes turns on
+// them (full run: 3 rounds; throughput is the median of rounds, percentiles come from the merged samples). Every
+// mode gets a fresh SQLite directory and, for the split roles, a NATS subject/stream prefix and Redis key prefix of
+// its own (removed afterwards). Per-process CPU time is read from /proc/<pid>/stat around every measured part, so
+// the notes can say what the limit was. Everything listens on 127.0.0.1; every process started here is stopped,
+// also on failure.
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
