@@ -115,7 +115,7 @@ function runJob(job, params, onMessage) {
     const child = fork(join(ROOT, 'bench/lib/loadgen.mjs'), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const kill = setTimeout(() => child.kill('SIGKILL'), DEADLINE + 30_000);
+    const kill = setTimeout(() => child.kill('SIGKILL'), Math.max(DEADLINE, params.deadlineMs ?? 0) + 30_000);
     child.on('message', (msg) => {
       if (msg.ready !== undefined) return onMessage?.(msg, child);
       clearTimeout(kill);
@@ -608,7 +608,9 @@ async function bigChannel() {
       addresses: Array.from({ length: 8 }, (_, j) => `127.0.0.${40 + j}`),
       rate: 2000,
       total: scale.bigMessages,
-      deadlineMs: DEADLINE,
+      // Sessions in a large guild start slowly (see the note): the ramp gets its own budget.
+      rampMs: quick ? 40_000 : 240_000,
+      deadlineMs: DEADLINE + (quick ? 40_000 : 240_000),
     });
     const s = summary(merge([r.hist]));
     const first = summary(merge([r.first]));
@@ -648,10 +650,16 @@ async function reconnectStorm() {
     const parts = [tokens.slice(0, tokens.length / 2), tokens.slice(tokens.length / 2)];
     const children = [];
     const phases = [];
-    const done = parts.map((part) =>
+    const done = parts.map((part, k) =>
       runJob(
-        'storm',
-        { base, tokens: part, expectMessages: messages, deadlineMs: quick ? 30_000 : 120_000 },
+        'stormLight',
+        {
+          base,
+          tokens: part,
+          addresses: Array.from({ length: 4 }, (_, j) => `127.0.0.${60 + 4 * k + j}`),
+          expectMessages: messages,
+          deadlineMs: quick ? 30_000 : 120_000,
+        },
         (msg, child) => {
           if (!children.includes(child)) children.push(child);
           phases.push(msg.phase);
@@ -684,18 +692,22 @@ async function reconnectStorm() {
       throw err;
     }
     const hist = merge(out.map((o) => o.hist));
-    const resumed = out.reduce((a, o) => a + o.resumed, 0);
-    const lost = out.reduce((a, o) => a + o.lost, 0);
-    const total = out.reduce((a, o) => a + o.clients, 0);
+    const sum = (key) => out.reduce((a, o) => a + (o[key] ?? 0), 0);
+    const [resumed, within5s, lost, total] = [sum('resumed'), sum('within5s'), sum('lost'), sum('clients')];
     const s = summary(hist);
-    const within5 = hist.getValueAtPercentile(95) / 1e6;
     figure(
       9,
       `reconnect storm: ${total} clients dropped at once, resumed`,
-      `${round((100 * resumed) / total, 1)}% resumed, p95 ${s.p95_ms} ms, ${lost} events lost`,
+      `${round((100 * resumed) / total, 1)}% resumed (${round((100 * within5s) / total, 1)}% within 5 s), p50 ${s.p50_ms} / p95 ${s.p95_ms} ms, ${lost} events lost`,
       '',
       '95% < 5 s, 0 lost',
-      resumed / total >= 0.95 && within5 < 5 && lost === 0,
+      within5s / total >= 0.95 && lost === 0,
+      {
+        invalid_sessions: sum('invalid'),
+        failed: sum('failed'),
+        reconnect_seconds: Math.max(...out.map((o) => o.seconds)),
+        note: 'light clients (raw WebSocket speaking the socket.io protocol), 2 generator processes, 8 source addresses',
+      },
     );
   } finally {
     await server.stop();

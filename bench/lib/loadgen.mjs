@@ -3,7 +3,7 @@
 import { io } from 'socket.io-client';
 import { call } from './api.mjs';
 import { createHistogram, encode, recordMs } from './hist.mjs';
-import { LightPool, nonceOf } from './light.mjs';
+import { LightPool, gatewayUrl, nonceOf, openResumable, seqOf } from './light.mjs';
 
 const now = () => performance.now();
 
@@ -278,6 +278,82 @@ jobs.storm = async ({ base, tokens, expectMessages, deadlineMs }) => {
   return { hist: encode(hist), resumed, invalid, lost, seconds, clients: clients.length };
 };
 
+/**
+ * The reconnect storm with light clients (bench/lib/light.mjs), so that the generators are not what limits it:
+ * hold sessions, drop every transport at once on "drop" (the orchestrator then sends messages), and on
+ * "reconnect" reconnect all of them at once with resume. Time to RESUMED per client, messages missing after the
+ * replay, and what the gateway answered instead.
+ */
+jobs.stormLight = async ({ base, tokens, addresses, expectMessages, deadlineMs }) => {
+  const url = gatewayUrl(base);
+  const addr = (i) => (addresses?.length ? addresses[i % addresses.length] : undefined);
+  const clients = tokens.map((token) => ({ token, seq: 0, session: null, nonces: new Set(), ws: null }));
+  const onFrame = (c) => (frame) => {
+    const s = seqOf(frame);
+    if (s > c.seq) c.seq = s;
+    if (c.session === null && frame.indexOf('"session_id":"') >= 0)
+      c.session = JSON.parse(frame.toString('utf8', 2))[1].d.session_id;
+    const nonce = nonceOf(frame);
+    if (nonce?.startsWith('storm')) c.nonces.add(nonce);
+  };
+  for (let i = 0; i < clients.length; i += 200)
+    await Promise.all(
+      clients.slice(i, i + 200).map(async (c, k) => {
+        c.ws = (
+          await openResumable(url, { token: c.token }, { localAddress: addr(i + k), onFrame: onFrame(c) })
+        ).ws;
+      }),
+    );
+  process.send({ ready: true, phase: 'connected' });
+  await new Promise((resolve) => process.once('message', resolve)); // "drop"
+  for (const c of clients) c.ws.terminate(); // abrupt transport loss, no clean disconnect
+  process.send({ ready: true, phase: 'dropped' });
+  await new Promise((resolve) => process.once('message', resolve)); // "reconnect" (messages were sent meanwhile)
+  const hist = createHistogram();
+  const t0 = now();
+  const outcomes = { resumed: 0, invalid: 0, ready: 0, failed: 0 };
+  let within5s = 0;
+  const stopAt = Date.now() + deadlineMs;
+  await Promise.all(
+    clients.map(async (c, i) => {
+      const start = now();
+      try {
+        const { ws, outcome } = await openResumable(
+          url,
+          { token: c.token, session_id: c.session, seq: c.seq },
+          { localAddress: addr(i), onFrame: onFrame(c), timeoutMs: Math.max(1000, stopAt - Date.now()) },
+        );
+        c.ws = ws;
+        outcomes[outcome]++;
+        if (outcome === 'resumed') {
+          const ms = now() - start;
+          recordMs(hist, ms);
+          if (ms < 5000) within5s++;
+        }
+      } catch {
+        outcomes.failed++;
+      }
+    }),
+  );
+  const seconds = (now() - t0) / 1000;
+  // The replay follows RESUMED on the same socket: wait (bounded) until every resumed client has every message.
+  const settleBy = Date.now() + 5000;
+  while (Date.now() < settleBy && clients.some((c) => c.nonces.size < expectMessages))
+    await new Promise((r) => setTimeout(r, 50));
+  const lost = clients.reduce((sum, c) => sum + Math.max(0, expectMessages - c.nonces.size), 0);
+  for (const c of clients) c.ws?.terminate();
+  return {
+    hist: encode(hist),
+    resumed: outcomes.resumed,
+    within5s,
+    invalid: outcomes.invalid + outcomes.ready,
+    failed: outcomes.failed,
+    lost,
+    seconds,
+    clients: clients.length,
+  };
+};
+
 function track(socket, state) {
   socket.onAny((event, payload) => {
     if (payload && typeof payload.s === 'number') state.seq = payload.s;
@@ -364,6 +440,7 @@ jobs.deliveryLight = async ({
   inflight = 64,
   total,
   timeoutMs = 5000,
+  rampMs,
   deadlineMs,
 }) => {
   const stopAt = Date.now() + deadlineMs;
@@ -391,7 +468,7 @@ jobs.deliveryLight = async ({
       }
     },
   });
-  const ramp = await pool.openUpTo(tokens.length, Math.max(10_000, (stopAt - Date.now()) / 2));
+  const ramp = await pool.openUpTo(tokens.length, rampMs ?? Math.max(10_000, (stopAt - Date.now()) / 2));
   // Let the gateway finish what the ramp caused (presence updates to guild-mates) before timing anything.
   await new Promise((r) => setTimeout(r, 2000));
   let sent = 0;
