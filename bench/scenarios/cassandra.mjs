@@ -219,6 +219,15 @@ function limit(cpu, client) {
   const c = cpu.cores;
   const saturated = cpu.machine_busy_cores >= 0.9 * cpu.cpus;
   const top = Object.entries(c).sort((a, b) => b[1] - a[1])[0];
+  if (saturated && (cpu.other_cores ?? 0) > top[1])
+    return (
+      `the machine's ${cpu.cpus} cores were saturated (${cpu.machine_busy_cores} busy) and processes outside ` +
+      `this benchmark used most of them (${cpu.other_cores} cores, vs ${top[0]} ${top[1]})` +
+      (cpu.cpu_pressure_pct !== undefined
+        ? `; tasks waited for a core ${cpu.cpu_pressure_pct}% of the time`
+        : '') +
+      ': a shared machine; rerun on an idle one'
+    );
   if (saturated)
     return (
       `the machine's ${cpu.cpus} cores were saturated (${cpu.machine_busy_cores} busy): ` +
