@@ -161,3 +161,66 @@ export class LightPool {
     this.sockets = [];
   }
 }
+
+const RESUMED_PREFIX = Buffer.from('42["RESUMED",');
+const INVALID_PREFIX = Buffer.from('42["INVALID_SESSION",');
+const SEQ_KEY = Buffer.from(',{"s":');
+const startsWith = (data, prefix) =>
+  data.length >= prefix.length && data.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+
+/** The `s` of a dispatch frame `42["TYPE",{"s":N,...`, or 0. */
+export function seqOf(frame) {
+  const at = frame.indexOf(SEQ_KEY);
+  if (at < 0 || at > 64) return 0;
+  let n = 0;
+  for (let i = at + SEQ_KEY.length; i < frame.length; i++) {
+    const c = frame[i];
+    if (c < 0x30 || c > 0x39) break;
+    n = n * 10 + (c - 0x30);
+  }
+  return n;
+}
+
+/**
+ * A light session that can resume (the reconnect storm): `auth` is the CONNECT payload ({token} or {token,
+ * session_id, seq}); resolves with { ws, outcome } on READY, RESUMED or INVALID_SESSION, whichever comes first.
+ * `onFrame(frame)` sees every socket.io EVENT frame (`42[...`), before and after that.
+ */
+export function openResumable(url, auth, { localAddress, onFrame, timeoutMs = 20_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, {
+      localAddress,
+      family: 4,
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+      handshakeTimeout: timeoutMs,
+    });
+    let settled = false;
+    const timer = setTimeout(() => fail(new Error('gateway connect timeout')), timeoutMs);
+    function fail(err) {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ws.terminate();
+      reject(err);
+    }
+    const settle = (outcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ ws, outcome });
+    };
+    ws.on('error', (err) => fail(err));
+    ws.on('close', () => fail(new Error('closed before READY or RESUMED')));
+    ws.on('message', (data) => {
+      if (data.length === 1 && data[0] === PING) return void ws.send('3');
+      if (data[0] === 0x30) return void ws.send(`40${JSON.stringify(auth)}`);
+      if (data[0] === 0x34 && data[1] === 0x34) return fail(new Error('gateway refused the connection'));
+      if (data[0] !== 0x34 || data[1] !== 0x32) return;
+      onFrame?.(data);
+      if (startsWith(data, READY_PREFIX)) settle('ready');
+      else if (startsWith(data, RESUMED_PREFIX)) settle('resumed');
+      else if (startsWith(data, INVALID_PREFIX)) settle('invalid');
+    });
+  });
+}
