@@ -1,20 +1,58 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { Metrics } from '@parley/observability';
+import { AppLogger, Metrics } from '@parley/observability';
 import { type DomainEvent, type EventBus, type EventHandler, scopeKey, type Unsubscribe } from './events';
 
-/** Synchronous in-process delivery: publish order is delivery order, per scope and overall. */
+/**
+ * In-process delivery in publish order, per scope and overall. Events are delivered right after the current
+ * turn of the event loop (`setImmediate`), not inside `publish`: the request that published answers first, and
+ * a fan-out to thousands of sockets no longer holds its HTTP response (a send to a 10,000-member channel
+ * answered only once every frame was written). Delivery still precedes any request read after that turn, so a
+ * client that got the answer to a change never sees the state before it.
+ */
 @Injectable()
 export class InProcessEventBus implements EventBus {
   private readonly byKey = new Map<string, Set<EventHandler>>();
   private readonly all = new Set<EventHandler>();
+  private queue: DomainEvent[] = [];
+  private scheduled = false;
 
-  constructor(@Optional() private readonly metrics?: Metrics) {}
+  constructor(
+    @Optional() private readonly metrics?: Metrics,
+    @Optional() private readonly log?: AppLogger,
+  ) {}
 
   publish(event: DomainEvent): void {
     this.metrics?.eventsPublished.inc({ type: event.type });
-    for (const handler of this.all) handler(event);
+    this.queue.push(event);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Delivers everything published so far (also what handlers publish while it runs), in order. */
+  flush(): void {
+    this.scheduled = false;
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      for (const event of batch) this.deliver(event);
+    }
+  }
+
+  private deliver(event: DomainEvent): void {
+    for (const handler of this.all) this.call(handler, event);
     const handlers = this.byKey.get(scopeKey(event.scope));
-    if (handlers) for (const handler of handlers) handler(event);
+    if (handlers) for (const handler of handlers) this.call(handler, event);
+  }
+
+  private call(handler: EventHandler, event: DomainEvent): void {
+    try {
+      handler(event);
+    } catch (err) {
+      // One failing subscriber must not stop delivery to the others (nor crash the process).
+      this.log?.error({ err, type: event.type }, 'event handler failed');
+    }
   }
 
   subscribe(key: string, handler: EventHandler): Unsubscribe {

@@ -72,8 +72,8 @@ const CACHE_MAX_ENTRIES = 50_000;
  * channels a caller cannot see are never confirmed.
  *
  * Every request checks permissions, so the records they need (channel, guild with its roles, member) are cached
- * per process and dropped by the events that announce their change: in the monolith those arrive in the same
- * tick as the change, in microservices over NATS within milliseconds. Entries also expire after a minute, which
+ * per process and dropped by the events that announce their change: in the monolith right after the turn of
+ * the event loop that made it (before any later request is read), in microservices over NATS within milliseconds. Entries also expire after a minute, which
  * bounds what a lost event (a NATS outage) can cost. Absent records are never cached.
  */
 @Injectable()
