@@ -3,13 +3,13 @@
 // started with `--cpu-prof`, then prints where the server's CPU went: by package, by function (self time) and
 // the Parley frames by inclusive time. The .cpuprofile is kept (open it in Chrome DevTools or speedscope).
 // Bounded: every shape has a fixed count and a deadline.
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerUser, setupGuild, call } from './lib/api.mjs';
 import { merge, summary } from './lib/hist.mjs';
-import { ROOT } from './lib/server.mjs';
+import { ROOT, startProcess } from './lib/server.mjs';
 
 const args = process.argv.slice(2);
 const shape = args.find((a) => !a.startsWith('--')) ?? 'send';
@@ -21,34 +21,13 @@ if (!SHAPES.includes(shape)) {
   process.exit(2);
 }
 
+/** The monolith with `--cpu-prof`; its stderr goes to ours. */
 function startServer(dbDir) {
-  const child = spawn(
-    process.execPath,
-    ['--cpu-prof', `--cpu-prof-dir=${outDir}`, join(ROOT, 'dist/apps/server/src/main.js')],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        PARLEY__SERVER__HOST: '127.0.0.1',
-        PARLEY__SERVER__PORT: '0',
-        PARLEY__LOGGING__LEVEL: 'warn',
-        PARLEY__RATE_LIMITS__ENABLED: 'false',
-        PARLEY__DATABASE__SQLITE__PATH: join(dbDir, 'parley.db'),
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+  return startProcess(
+    join(ROOT, 'dist/apps/server/src/main.js'),
+    { PARLEY__RATE_LIMITS__ENABLED: 'false', PARLEY__DATABASE__SQLITE__PATH: join(dbDir, 'parley.db') },
+    { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${outDir}`], stderr: 'inherit' },
   );
-  const url = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c) => {
-      out += c;
-      const m = /"msg":"parley listening","url":"([^"]+)"/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-  return { child, url };
 }
 
 /** One load generator job (bench/lib/loadgen.mjs) in its own process. */
@@ -103,9 +82,10 @@ if (args.includes('--listen')) {
 
 async function main() {
   const dbDir = mkdtempSync(join(tmpdir(), 'parley-prof-db-'));
-  const server = startServer(dbDir);
+  let server;
   try {
-    const base = await server.url;
+    server = await startServer(dbDir);
+    const base = server.url;
     const team = [];
     for (let i = 0; i < 3; i++) team.push(await registerUser(base, 'prof'));
     const { channelId } = await setupGuild(base, team);
@@ -158,8 +138,12 @@ async function main() {
     const stat = readFileSync(`/proc/${server.child.pid}/stat`, 'utf8').split(' ');
     console.log(`server CPU (user+system, whole life): ${(Number(stat[13]) + Number(stat[14])) / 100} s`);
   } finally {
-    server.child.kill('SIGTERM');
-    await new Promise((r) => server.child.once('exit', r));
+    const child = server?.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM'); // it writes its .cpuprofile on the way out
+      await exited;
+    }
     rmSync(dbDir, { recursive: true, force: true });
   }
   report(

@@ -18,47 +18,77 @@ export function benchDir() {
   return mkdtempSync(join(tmpdir(), 'parley-bench-'));
 }
 
+/** The environment every benchmarked process starts with (loopback, a free port, warnings only). */
+const BASE_ENV = {
+  PARLEY__SERVER__HOST: '127.0.0.1',
+  PARLEY__SERVER__PORT: '0',
+  PARLEY__LOGGING__LEVEL: 'warn',
+};
+
+/**
+ * Starts `node [nodeArgs] <entry>` (a compiled role such as dist/apps/server/src/main.js) on loopback with
+ * BASE_ENV plus `env`, and waits for its "parley listening" line. The process is killed if the orchestrator exits
+ * without stopping it, and at once if it does not start within `timeoutMs`. `log()` is what it wrote on stderr
+ * and stdout (the last `logLimit` characters); `stderr: 'inherit'` passes its stderr through instead.
+ */
+export async function startProcess(
+  entry,
+  env = {},
+  { nodeArgs = [], label = 'server', timeoutMs = 30_000, stderr = 'pipe', logLimit = Infinity } = {},
+) {
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...BASE_ENV, ...env },
+    stdio: ['ignore', 'pipe', stderr],
+  });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  let log = '';
+  const append = (c) => {
+    log += c;
+    if (log.length > logLimit) log = log.slice(-logLimit);
+  };
+  child.stderr?.setEncoding('utf8').on('data', append);
+  child.stdout.setEncoding('utf8').on('data', append);
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${label} did not start:\n${log}`)), timeoutMs);
+    let out = '';
+    const onData = (c) => {
+      out += c;
+      const m = /"msg":"parley listening","url":"([^"]+)"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout.off('data', onData);
+        resolve(m[1]);
+      } else if (out.length > 100_000) out = out.slice(-10_000);
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited ${code}:\n${log}`));
+    });
+  }).catch((err) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  return { child, url, log: () => log };
+}
+
 /**
  * Starts the compiled monolith on loopback with its database in `dir` (a fresh one unless given). The server runs
  * with --expose-gc and an inspector port of 0 that stays closed until `collectGarbage()` opens it (SIGUSR1), so
  * idle memory is measured without the inspector.
  */
 export async function startMonolith(env = {}, { timeoutMs = 30_000, dir = benchDir() } = {}) {
-  const child = spawn(
-    process.execPath,
-    ['--expose-gc', '--inspect-port=127.0.0.1:0', join(ROOT, 'dist/apps/server/src/main.js')],
+  const { child, url, log } = await startProcess(
+    join(ROOT, 'dist/apps/server/src/main.js'),
     {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        PARLEY__SERVER__HOST: '127.0.0.1',
-        PARLEY__SERVER__PORT: '0',
-        PARLEY__LOGGING__LEVEL: 'warn',
-        PARLEY__RATE_LIMITS__ENABLED: 'false',
-        PARLEY__DATABASE__SQLITE__PATH: join(dir, 'parley.db'),
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      PARLEY__RATE_LIMITS__ENABLED: 'false',
+      PARLEY__DATABASE__SQLITE__PATH: join(dir, 'parley.db'),
+      ...env,
     },
-  );
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  let log = '';
-  child.stderr.setEncoding('utf8').on('data', (c) => (log += c));
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (c) => {
-      log += c;
-      const m = /"msg":"parley listening","url":"([^"]+)"/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}:\n${log}`)));
-  }).catch((err) => {
-    child.kill('SIGKILL');
+    { nodeArgs: ['--expose-gc', '--inspect-port=127.0.0.1:0'], timeoutMs },
+  ).catch((err) => {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   });
@@ -69,7 +99,7 @@ export async function startMonolith(env = {}, { timeoutMs = 30_000, dir = benchD
     dir,
     rssBytes: () => rssOf(child.pid),
     anonBytes: () => anonOf(child.pid),
-    log: () => log,
+    log,
     fdCount: () => fdCountOf(child.pid),
     nofile: () => nofileOf(child.pid),
     /** Tries to raise the server's descriptor limit (needs CAP_SYS_RESOURCE above the hard limit). */
@@ -79,7 +109,7 @@ export async function startMonolith(env = {}, { timeoutMs = 30_000, dir = benchD
      * use with SIGUSR1 on a loopback port).
      */
     async collectGarbage(times = 2) {
-      inspector ??= await openInspector(child, () => log);
+      inspector ??= await openInspector(child, log);
       for (let i = 0; i < times; i++) await inspector.call('HeapProfiler.collectGarbage');
     },
     async stop() {

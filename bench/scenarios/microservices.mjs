@@ -11,7 +11,7 @@
 // its own (removed afterwards). Per-process CPU time is read from /proc/<pid>/stat around every measured part, so
 // the notes can say what the limit was. Everything listens on 127.0.0.1; every process started here is stopped,
 // also on failure.
-import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, fork, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setupGuild, call } from '../lib/api.mjs';
 import { merge, summary, round, median } from '../lib/hist.mjs';
-import { ROOT } from '../lib/server.mjs';
+import { ROOT, startProcess } from '../lib/server.mjs';
 import { NATS_URL, REDIS_URL, purgePrefix } from './microservices-purge.mjs';
 
 const GENERATOR = join(ROOT, 'bench/scenarios/microservices-loadgen.mjs');
@@ -535,25 +535,18 @@ async function startCluster(mode) {
 async function startNode(app, label, env, timeoutMs = 30_000) {
   const main = join(ROOT, `dist/apps/${app}/src/main.js`);
   if (!existsSync(main)) throw new Error(`${main} is missing: run "npm run build"`);
-  const child = spawn(process.execPath, [main], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PARLEY__SERVER__HOST: '127.0.0.1',
-      PARLEY__SERVER__PORT: '0',
+  const { child, url } = await startProcess(
+    main,
+    {
       PARLEY__GATEWAY__PORT: '0',
       PARLEY__MEDIA_PROXY__PORT: '0',
       PARLEY__QUEUE__PORT: '0',
-      PARLEY__LOGGING__LEVEL: 'warn',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+    { label, timeoutMs, logLimit: 20_000 },
+  );
   live.add(child);
   child.once('exit', () => live.delete(child));
-  let log = '';
-  child.stderr.setEncoding('utf8').on('data', (c) => (log = (log + c).slice(-20_000)));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const done = new Promise((r) => child.once('exit', r));
@@ -562,30 +555,6 @@ async function startNode(app, label, env, timeoutMs = 30_000) {
     await done;
     clearTimeout(timer);
   };
-  let url;
-  try {
-    url = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${label} did not start:\n${log}`)), timeoutMs);
-      let out = '';
-      const onData = (c) => {
-        out += c;
-        const m = /"msg":"parley listening","url":"([^"]+)"/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          child.stdout.off('data', onData);
-          resolve(m[1]);
-        } else if (out.length > 100_000) out = out.slice(-10_000);
-      };
-      child.stdout.setEncoding('utf8').on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`${label} exited ${code}:\n${log}`));
-      });
-    });
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
   if (!/^http:\/\/127\.0\.0\.1:/.test(url)) {
     await stop();
     throw new Error(`${label} listens on ${url}, not on 127.0.0.1`);
