@@ -1,5 +1,7 @@
 // A load generator process: the orchestrator forks it, sends one job, and gets back encoded histograms.
-// Every loop is bounded by a count and a deadline.
+// Every loop is bounded by a count and a deadline. Imported (by bench/scenarios/microservices-loadgen.mjs), it
+// only lends its pieces: `sendLoop`, `timeDelivery`, `connect` and `serve`.
+import { pathToFileURL } from 'node:url';
 import { io } from 'socket.io-client';
 import { call } from './api.mjs';
 import { createHistogram, encode, recordMs } from './hist.mjs';
@@ -7,32 +9,112 @@ import { LightPool, gatewayUrl, nonceOf, openResumable, seqOf } from './light.mj
 
 const now = () => performance.now();
 
+/**
+ * Closed-loop POSTs to `base`: `concurrency` senders, tokens round-robin, `total` messages. `onStart` runs just
+ * before the first one.
+ */
+export async function sendLoop(
+  { base, tokens, channelId, total, concurrency, deadlineMs },
+  { onStart } = {},
+) {
+  const hist = createHistogram();
+  let next = 0;
+  let errors = 0;
+  const statuses = {};
+  const stopAt = Date.now() + deadlineMs;
+  onStart?.();
+  const t0 = now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      while (next < total && Date.now() < stopAt) {
+        const i = next++;
+        const token = tokens[(worker + i) % tokens.length];
+        const s = now();
+        const res = await call(base, 'POST', `/channels/${channelId}/messages`, token, {
+          content: `bench message ${i}`,
+        }).catch(() => ({ status: 0 }));
+        recordMs(hist, now() - s);
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        if (res.status !== 200 && res.status !== 201) errors++;
+      }
+    }),
+  );
+  return { hist: encode(hist), seconds: (now() - t0) / 1000, sent: next, errors, statuses };
+}
+
+/**
+ * Delivery latency over open gateway `sockets`: one sender POSTs `total` messages to `base` one at a time; the time
+ * from POST start to MESSAGE_CREATE at the last of the sockets is measured in this process (a message not there
+ * within 5 s is lost). `onStart` runs just before the first POST; the loop ends early after `lostInARow`
+ * consecutive losses or when `stop()` says so. A failed POST rejects unless `tolerateApiErrors` (it then counts
+ * as a status 0). `apiErrors` counts POSTs not answered 200.
+ */
+export async function timeDelivery(
+  sockets,
+  { base, senderToken, channelId, total, deadlineMs },
+  {
+    noncePrefix,
+    onStart,
+    lostInARow: maxLostInARow = Infinity,
+    stop = () => false,
+    tolerateApiErrors = false,
+  },
+) {
+  const histLast = createHistogram();
+  const histApi = createHistogram();
+  const pending = new Map();
+  for (const socket of sockets) {
+    socket.on('MESSAGE_CREATE', ({ d }) => {
+      const entry = pending.get(d.nonce);
+      if (!entry) return;
+      if (--entry.remaining === 0) {
+        recordMs(histLast, now() - entry.start);
+        pending.delete(d.nonce);
+        entry.done();
+      }
+    });
+  }
+  onStart?.();
+  const stopAt = Date.now() + deadlineMs;
+  let lost = 0;
+  let sent = 0;
+  let apiErrors = 0;
+  let lostInARow = 0;
+  for (let i = 0; i < total && Date.now() < stopAt; i++) {
+    const nonce = `${noncePrefix}${i}`;
+    const start = now();
+    const delivered = new Promise((resolve) =>
+      pending.set(nonce, { start, remaining: sockets.length, done: resolve }),
+    );
+    const res = await call(base, 'POST', `/channels/${channelId}/messages`, senderToken, {
+      content: `delivery ${i}`,
+      nonce,
+    }).catch((err) => {
+      if (!tolerateApiErrors) throw err;
+      return { status: 0 };
+    });
+    recordMs(histApi, now() - start);
+    if (res.status !== 200) apiErrors++;
+    let timer;
+    const ok = await Promise.race([
+      delivered.then(() => true),
+      new Promise((r) => (timer = setTimeout(() => r(false), 5000))),
+    ]);
+    clearTimeout(timer);
+    lostInARow = ok ? 0 : lostInARow + 1;
+    if (!ok) {
+      lost++;
+      pending.delete(nonce);
+    }
+    sent++;
+    if (lostInARow >= maxLostInARow || stop()) break;
+  }
+  return { hist: encode(histLast), api: encode(histApi), sent, lost, apiErrors };
+}
+
 const jobs = {
   /** Closed-loop POSTs: `concurrency` senders, tokens round-robin, `total` messages. */
-  async send({ base, tokens, channelId, total, concurrency, deadlineMs }) {
-    const hist = createHistogram();
-    let next = 0;
-    let errors = 0;
-    const statuses = {};
-    const stopAt = Date.now() + deadlineMs;
-    const t0 = now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async (_, worker) => {
-        while (next < total && Date.now() < stopAt) {
-          const i = next++;
-          const token = tokens[(worker + i) % tokens.length];
-          const s = now();
-          const res = await call(base, 'POST', `/channels/${channelId}/messages`, token, {
-            content: `bench message ${i}`,
-          }).catch(() => ({ status: 0 }));
-          recordMs(hist, now() - s);
-          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-          if (res.status !== 200 && res.status !== 201) errors++;
-        }
-      }),
-    );
-    return { hist: encode(hist), seconds: (now() - t0) / 1000, sent: next, errors, statuses };
-  },
+  send: (params) => sendLoop(params),
 
   /** Open-loop background writes at `rate` per second until `total` or the deadline. */
   async sendRate({ base, token, channelId, rate, total, deadlineMs }) {
@@ -89,49 +171,12 @@ const jobs = {
    * Delivery latency: `listeners` gateway clients, a sender POSTs `total` messages one at a time; the time from
    * POST start to MESSAGE_CREATE at the last listener is measured in this same process.
    */
-  async delivery({ base, senderToken, listenerTokens, channelId, total, deadlineMs }) {
-    const sockets = await Promise.all(listenerTokens.map((token) => connect(base, token)));
-    const histLast = createHistogram();
-    const histApi = createHistogram();
-    const pending = new Map();
-    for (const socket of sockets) {
-      socket.on('MESSAGE_CREATE', ({ d }) => {
-        const entry = pending.get(d.nonce);
-        if (!entry) return;
-        if (--entry.remaining === 0) {
-          recordMs(histLast, now() - entry.start);
-          pending.delete(d.nonce);
-          entry.done();
-        }
-      });
-    }
-    const stopAt = Date.now() + deadlineMs;
-    let lost = 0;
-    let sent = 0;
-    for (let i = 0; i < total && Date.now() < stopAt; i++) {
-      const nonce = `d${i}`;
-      const start = now();
-      const delivered = new Promise((resolve) =>
-        pending.set(nonce, { start, remaining: sockets.length, done: resolve }),
-      );
-      const res = await call(base, 'POST', `/channels/${channelId}/messages`, senderToken, {
-        content: `delivery ${i}`,
-        nonce,
-      });
-      recordMs(histApi, now() - start);
-      if (res.status !== 200) lost++;
-      const ok = await Promise.race([
-        delivered.then(() => true),
-        new Promise((r) => setTimeout(() => r(false), 5000)),
-      ]);
-      if (!ok) {
-        lost++;
-        pending.delete(nonce);
-      }
-      sent++;
-    }
+  async delivery({ listenerTokens, ...params }) {
+    const sockets = await Promise.all(listenerTokens.map((token) => connect(params.base, token)));
+    const r = await timeDelivery(sockets, params, { noncePrefix: 'd' });
     for (const s of sockets) s.close();
-    return { hist: encode(histLast), api: encode(histApi), sent, lost };
+    // A POST not answered 200 counts as lost.
+    return { hist: r.hist, api: r.api, sent: r.sent, lost: r.lost + r.apiErrors };
   },
 };
 
@@ -144,7 +189,10 @@ export function connect(base, token, extra = {}) {
       reconnection: false,
       forceNew: true,
     });
-    const timer = setTimeout(() => reject(new Error('gateway connect timeout')), 15_000);
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`gateway connect timeout (${base})`));
+    }, 15_000);
     socket.once('READY', () => {
       clearTimeout(timer);
       resolve(socket);
@@ -156,18 +204,23 @@ export function connect(base, token, extra = {}) {
   });
 }
 
-// A generator never outlives its orchestrator.
-process.on('disconnect', () => process.exit(1));
-
-process.on('message', async (msg) => {
-  if (!msg || typeof msg !== 'object' || !msg.job) return; // commands for a running job ("drop", "close")
-  try {
-    const result = await jobs[msg.job](msg.params);
-    process.send({ ok: true, result });
-  } catch (err) {
-    process.send({ ok: false, error: String(err?.stack ?? err) });
-  }
-});
+/**
+ * Runs this process as a generator of `jobs`: it ends with its orchestrator, runs each {job, params} message
+ * and answers {ok, result} (`finish(result)` first) or {ok: false, error}. Other messages are commands for a
+ * running job ("drop", "close").
+ */
+export function serve(jobs, finish = (result) => result) {
+  process.on('disconnect', () => process.exit(1));
+  process.on('message', async (msg) => {
+    if (!msg || typeof msg !== 'object' || !msg.job) return;
+    try {
+      const result = finish(await jobs[msg.job](msg.params));
+      if (process.connected) process.send({ ok: true, result });
+    } catch (err) {
+      if (process.connected) process.send({ ok: false, error: String(err?.stack ?? err) });
+    }
+  });
+}
 
 /** Holds `tokens.length` gateway sessions and counts MESSAGE_CREATE until `expected` arrive. */
 jobs.fanoutListen = async ({
@@ -515,3 +568,6 @@ jobs.deliveryLight = async ({
   pool.close();
   return result;
 };
+
+// Forked as a generator (not imported): serve the jobs above.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) serve(jobs);

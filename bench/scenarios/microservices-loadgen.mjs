@@ -1,11 +1,11 @@
 // Load generator process of the monolith vs microservices comparison (bench/scenarios/microservices.mjs).
 // Unlike bench/lib/loadgen.mjs it takes the REST base (`api`) apart from the gateway base(s) (`gateways`), so
 // that one set of jobs drives the monolith (both are the one server) and the split roles (api on one port, one
-// or two gateways on others). Gateway clients are spread round-robin over `gateways`. Every loop is bounded by a
+// or two gateways on others). Gateway clients are spread round-robin over `gateways`. The send and delivery loops
+// are bench/lib/loadgen.mjs's; this process adds the sessions spread over gateways (opened with retries,
+// repaired, let settle) and tells the orchestrator when the measured part starts. Every loop is bounded by a
 // count and a deadline; the result carries this process's own CPU time so the orchestrator can say who was busy.
-import { io } from 'socket.io-client';
-import { call } from '../lib/api.mjs';
-import { createHistogram, encode, recordMs } from '../lib/hist.mjs';
+import { connect, sendLoop, serve, timeDelivery } from '../lib/loadgen.mjs';
 
 const now = () => performance.now();
 const cpuSeconds = () => {
@@ -19,30 +19,6 @@ const measuring = () => {
   if (process.connected) process.send({ ready: true });
 };
 const epochNow = () => performance.timeOrigin + performance.now();
-
-function connect(base, token) {
-  return new Promise((resolve, reject) => {
-    const socket = io(base, {
-      path: '/gateway',
-      transports: ['websocket'],
-      auth: { token },
-      reconnection: false,
-      forceNew: true,
-    });
-    const timer = setTimeout(() => {
-      socket.close();
-      reject(new Error(`gateway connect timeout (${base})`));
-    }, 15_000);
-    socket.once('READY', () => {
-      clearTimeout(timer);
-      resolve(socket);
-    });
-    socket.once('connect_error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
 
 /**
  * One session per token, token i on gateways[i % gateways.length], opened 50 at a time. Counts the sessions the
@@ -151,99 +127,39 @@ async function settle(sockets, quietMs = 1000, maxMs = 30_000) {
 
 const jobs = {
   /** Closed-loop POSTs: `concurrency` senders, tokens round-robin, `total` messages. */
-  async send({ api, tokens, channelId, total, concurrency, deadlineMs }) {
-    const hist = createHistogram();
-    let next = 0;
-    let errors = 0;
-    const statuses = {};
-    const stopAt = Date.now() + deadlineMs;
-    measuring();
-    const t0 = now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async (_, worker) => {
-        while (next < total && Date.now() < stopAt) {
-          const i = next++;
-          const token = tokens[(worker + i) % tokens.length];
-          const s = now();
-          const res = await call(api, 'POST', `/channels/${channelId}/messages`, token, {
-            content: `bench message ${i}`,
-          }).catch(() => ({ status: 0 }));
-          recordMs(hist, now() - s);
-          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-          if (res.status !== 200 && res.status !== 201) errors++;
-        }
-      }),
-    );
-    return { hist: encode(hist), seconds: (now() - t0) / 1000, sent: next, errors, statuses };
-  },
+  send: ({ api, ...params }) => sendLoop({ base: api, ...params }, { onStart: measuring }),
 
   /**
    * Delivery to the last recipient: listeners spread over the gateways, one sender POSTs `total` messages one at
    * a time through the api; POST start to MESSAGE_CREATE at the last listener, both taken in this process.
    */
-  async delivery({ api, gateways, senderToken, listenerTokens, channelId, total, deadlineMs }) {
+  async delivery({ api, gateways, listenerTokens, ...params }) {
     const listeners = await new Listeners(gateways, listenerTokens).open();
     // Let the gateways finish subscribing (NATS scopes) and the presence updates of the connects die down.
     let settled = await settle(listeners.sockets, 500);
     await listeners.repair();
     if (listeners.reopened) settled = await settle(listeners.sockets, 500);
-    const sockets = listeners.sockets;
-    const histLast = createHistogram();
-    const histApi = createHistogram();
-    const pending = new Map();
-    for (const socket of sockets) {
-      socket.on('MESSAGE_CREATE', ({ d }) => {
-        const entry = pending.get(d.nonce);
-        if (!entry) return;
-        if (--entry.remaining === 0) {
-          recordMs(histLast, now() - entry.start);
-          pending.delete(d.nonce);
-          entry.done();
-        }
-      });
-    }
-    measuring();
-    const stopAt = Date.now() + deadlineMs;
-    let lost = 0;
-    let sent = 0;
-    let apiErrors = 0;
-    let lostInARow = 0;
-    for (let i = 0; i < total && Date.now() < stopAt; i++) {
-      const nonce = `m${i}`;
-      const start = now();
-      const delivered = new Promise((resolve) =>
-        pending.set(nonce, { start, remaining: sockets.length, done: resolve }),
-      );
-      const res = await call(api, 'POST', `/channels/${channelId}/messages`, senderToken, {
-        content: `delivery ${i}`,
-        nonce,
-      }).catch(() => ({ status: 0 }));
-      recordMs(histApi, now() - start);
-      if (res.status !== 200) apiErrors++;
-      let timer;
-      const ok = await Promise.race([
-        delivered.then(() => true),
-        new Promise((r) => (timer = setTimeout(() => r(false), 5000))),
-      ]);
-      clearTimeout(timer);
-      lostInARow = ok ? 0 : lostInARow + 1;
-      if (!ok) {
-        lost++;
-        pending.delete(nonce);
-      }
-      sent++;
-      // A listener is gone (or keeps missing messages): every further message would be "lost" as well.
-      if (listeners.report().disconnected > 0 || lostInARow >= 3) break;
-    }
+    const r = await timeDelivery(
+      listeners.sockets,
+      { base: api, ...params },
+      {
+        noncePrefix: 'm',
+        onStart: measuring,
+        tolerateApiErrors: true,
+        // A listener is gone (or keeps missing messages): every further message would be "lost" as well.
+        lostInARow: 3,
+        stop: () => listeners.report().disconnected > 0,
+      },
+    );
     const dropped = listeners.report();
     listeners.close();
     return {
-      hist: encode(histLast),
-      api: encode(histApi),
-      sent,
-      lost,
-      apiErrors,
-      listeners: sockets.length,
+      hist: r.hist,
+      api: r.api,
+      sent: r.sent,
+      lost: r.lost,
+      apiErrors: r.apiErrors,
+      listeners: listeners.sockets.length,
       ...dropped,
       ...settled,
     };
@@ -297,16 +213,6 @@ const jobs = {
   },
 };
 
-// The orchestrator is gone (its IPC channel closed): so is the job.
-process.on('disconnect', () => process.exit(1));
-
-process.on('message', async (msg) => {
-  if (!msg || typeof msg !== 'object' || !msg.job) return;
-  try {
-    const result = await jobs[msg.job](msg.params);
-    result.cpuSeconds = cpuSeconds() - measuredFrom; // CPU of this generator during the measured part
-    if (process.connected) process.send({ ok: true, result });
-  } catch (err) {
-    if (process.connected) process.send({ ok: false, error: String(err?.stack ?? err) });
-  }
-});
+// The orchestrator is gone (its IPC channel closed): so is the job. Each result carries the CPU of this generator
+// during the measured part.
+serve(jobs, (result) => ({ ...result, cpuSeconds: cpuSeconds() - measuredFrom }));
