@@ -7,8 +7,8 @@
 'use strict';
 const { loadConfig } = require('../../dist/libs/config/src');
 const { CassandraStorage } = require('../../dist/libs/storage/src');
-const { SnowflakeGenerator } = require('../../dist/libs/common/src');
 const { cpuWindow, cassandraPids } = require('./cassandra-cpu.cjs');
+const { messageWriter } = require('./persist-writer.cjs');
 
 // Never outlives the orchestrator.
 process.on('disconnect', () => process.exit(1));
@@ -26,46 +26,9 @@ async function main() {
   const storage = new CassandraStorage(settings);
   try {
     await storage.migrate(); // creates the keyspace and tables on the first run, a no-op on the next ones
-    const ids = new SnowflakeGenerator(0, 2);
-    const channels = Array.from({ length: 10 }, () => ids.next());
-    const author = ids.next();
-    const message = (i) => ({
-      id: ids.next(),
-      channelId: channels[i % channels.length],
-      guildId: null,
-      authorId: author,
-      content: `persisted message number ${i} with a realistic length of text`,
-      editedAt: null,
-      attachments: [],
-      mentions: [],
-      mentionEveryone: false,
-      pinned: false,
-      type: 0,
-      nonce: null,
-    });
-
-    // Every bounded loop: `count` creates or `seconds`, whichever comes first.
-    const load = async (count, seconds) => {
-      let next = 0;
-      let errors = 0;
-      let firstError = null;
-      const stopAt = performance.now() + seconds * 1000;
-      await Promise.all(
-        Array.from({ length: inflight }, async () => {
-          while (next < count && performance.now() < stopAt) {
-            const i = next++;
-            try {
-              await storage.messages.create(message(i));
-            } catch (err) {
-              errors++;
-              firstError ??= String(err?.message ?? err);
-              if (errors > 1000) break;
-            }
-          }
-        }),
-      );
-      return { attempted: next, errors, firstError };
-    };
+    // Every bounded loop: `count` creates or `seconds`, whichever comes first; errors are counted.
+    const writer = messageWriter(storage, { inflight, node: 2 });
+    const load = (count, seconds) => writer(count, { seconds, keepGoing: true });
 
     // Warm-up (not counted): prepares the statements, marks the channels' buckets, and lets the JIT of a
     // freshly started JVM compile the write path.

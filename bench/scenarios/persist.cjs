@@ -4,7 +4,7 @@ const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { SqliteStorage } = require('../../dist/libs/storage/src');
-const { SnowflakeGenerator } = require('../../dist/libs/common/src');
+const { messageWriter } = require('./persist-writer.cjs');
 
 async function main() {
   const total = Number(process.argv[2] ?? 20000);
@@ -19,33 +19,9 @@ async function main() {
     wal_autocheckpoint: 1000,
   });
   await storage.migrate();
-  const ids = new SnowflakeGenerator(0, 1);
-  const channels = Array.from({ length: 10 }, () => ids.next());
-  const author = ids.next();
-  const inflight = 512;
-  let next = 0;
+  const load = messageWriter(storage, { inflight: 512, node: 1 });
   const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: inflight }, async () => {
-      while (next < total) {
-        const i = next++;
-        await storage.messages.create({
-          id: ids.next(),
-          channelId: channels[i % channels.length],
-          guildId: null,
-          authorId: author,
-          content: `persisted message number ${i} with a realistic length of text`,
-          editedAt: null,
-          attachments: [],
-          mentions: [],
-          mentionEveryone: false,
-          pinned: false,
-          type: 0,
-          nonce: null,
-        });
-      }
-    }),
-  );
+  await load(total);
   const seconds = (performance.now() - t0) / 1000;
   await storage.close();
   rmSync(dir, { recursive: true, force: true });
