@@ -39,19 +39,11 @@ export function seedDatabase(plan, { timeoutMs = 120_000 } = {}) {
 
 async function seed({ path, idleUsers = 0, guilds = [] }) {
   const require = createRequire(import.meta.url);
-  const { SqliteStorage } = require(`${ROOT}dist/libs/storage/src`);
+  const { openSqlite } = require('./sqlite.cjs');
   const { SnowflakeGenerator, DEFAULT_EVERYONE_PERMISSIONS, ChannelType } = require(
     `${ROOT}dist/libs/common/src`,
   );
-  const storage = new SqliteStorage({
-    path,
-    max_open_conns: 1,
-    busy_timeout: 5000,
-    cache_size: -65536,
-    mmap_size: 268435456,
-    synchronous: 'NORMAL',
-    wal_autocheckpoint: 1000,
-  });
+  const storage = openSqlite(path);
   await storage.migrate();
   // Node 127 of region 0: disjoint from the ids the server (node 0 by default) mints later.
   const ids = new SnowflakeGenerator(0, 127);

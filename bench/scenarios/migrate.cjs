@@ -62,21 +62,12 @@ async function main() {
     });
     return;
   }
-  const { SqliteStorage } = require('../../dist/libs/storage/src');
+  const { openSqlite } = require('../lib/sqlite.cjs');
   const { seedCommunity } = require('../../dist/libs/migration/src');
   const dir = mkdtempSync(join(tmpdir(), 'parley-migrate-bench-'));
   const path = join(dir, 'source.db');
   const keyspace = `parley_bench_${randomBytes(4).toString('hex')}`;
-  const sqlite = () =>
-    new SqliteStorage({
-      path,
-      max_open_conns: 1,
-      busy_timeout: 5000,
-      cache_size: -65536,
-      mmap_size: 268435456,
-      synchronous: 'NORMAL',
-      wal_autocheckpoint: 1000,
-    });
+  const sqlite = () => openSqlite(path);
   const env = { PARLEY__DATABASE__BACKEND: 'cassandra', PARLEY__DATABASE__CASSANDRA__KEYSPACE: keyspace };
   try {
     let storage = sqlite();

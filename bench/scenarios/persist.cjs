@@ -3,21 +3,13 @@
 const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
-const { SqliteStorage } = require('../../dist/libs/storage/src');
+const { openSqlite } = require('../lib/sqlite.cjs');
 const { messageWriter } = require('./persist-writer.cjs');
 
 async function main() {
   const total = Number(process.argv[2] ?? 20000);
   const dir = mkdtempSync(join(tmpdir(), 'parley-persist-'));
-  const storage = new SqliteStorage({
-    path: join(dir, 'p.db'),
-    max_open_conns: 1,
-    busy_timeout: 5000,
-    cache_size: -65536,
-    mmap_size: 268435456,
-    synchronous: 'NORMAL',
-    wal_autocheckpoint: 1000,
-  });
+  const storage = openSqlite(join(dir, 'p.db'));
   await storage.migrate();
   const load = messageWriter(storage, { inflight: 512, node: 1 });
   const t0 = performance.now();
