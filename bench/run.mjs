@@ -8,7 +8,7 @@ import { cpus, totalmem, release } from 'node:os';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerUser, setupGuild, call } from './lib/api.mjs';
-import { merge, summary, round, median } from './lib/hist.mjs';
+import { merge, summary, round, median, shapeOf } from './lib/hist.mjs';
 import { ROOT, startMonolith, metricValue, rssOf, benchDir } from './lib/server.mjs';
 import { seedDatabase } from './lib/seed.mjs';
 import { startHolders } from './lib/holders.mjs';
@@ -127,6 +127,21 @@ function runJob(job, params, onMessage) {
   });
 }
 
+/** Runs loadgen `job` ('send' or 'history') with one client, records its shape as `shapes[name]`, returns it. */
+async function recordShape(name, job, { base, token, channelId, total }) {
+  const client = job === 'send' ? { tokens: [token] } : { token };
+  const result = await runJob(job, {
+    base,
+    ...client,
+    channelId,
+    total,
+    concurrency: 1,
+    deadlineMs: DEADLINE,
+  });
+  shapes[name] = shapeOf(result);
+  return result;
+}
+
 const want = (name) => !only || only.includes(name);
 
 async function users(base, n, prefix) {
@@ -159,19 +174,7 @@ async function restShapes() {
     // Reading the lag metrics resets the server's event-loop delay histogram: figure 10 then covers the REST
     // shapes below, not the start-up (module loading, migrations) nor the user registrations.
     await metricValue(base, 'nodejs_eventloop_lag_p99_seconds');
-    const seq = await runJob('send', {
-      base,
-      tokens: [team[0].token],
-      channelId,
-      total: scale.seq,
-      concurrency: 1,
-      deadlineMs: DEADLINE,
-    });
-    shapes['send-sequential'] = {
-      msgs_per_s: round(seq.sent / seq.seconds, 0),
-      ...summary(merge([seq.hist])),
-      errors: seq.errors,
-    };
+    await recordShape('send-sequential', 'send', { base, token: team[0].token, channelId, total: scale.seq });
 
     // 20 closed-loop senders split over two generator processes (one process cannot saturate the server).
     const halves = await Promise.all(
@@ -197,19 +200,7 @@ async function restShapes() {
       errors: halves.reduce((a, h) => a + h.errors, 0),
       statuses,
     };
-    const hist = await runJob('history', {
-      base,
-      token: team[1].token,
-      channelId,
-      total: scale.history,
-      concurrency: 1,
-      deadlineMs: DEADLINE,
-    });
-    shapes.history = {
-      req_per_s: round(hist.requests / hist.seconds, 0),
-      ...summary(merge([hist.hist])),
-      errors: hist.errors,
-    };
+    await recordShape('history', 'history', { base, token: team[1].token, channelId, total: scale.history });
 
     // Figure 6: history under a steady background write load from another process.
     const [underLoad] = await Promise.all([
@@ -788,7 +779,7 @@ async function persistence() {
 }
 
 /** What a scenario module (`bench/scenarios/<name>.mjs`, exporting `run(ctx)`) gets from the orchestrator. */
-const ctx = { quick, scale, DEADLINE, figure, shapes, notes, runJob, users, fanout };
+const ctx = { quick, scale, DEADLINE, figure, shapes, notes, runJob, recordShape, users, fanout };
 const external = (file) => async () => (await import(`./scenarios/${file}`)).run(ctx);
 
 const started = Date.now();

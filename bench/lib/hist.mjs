@@ -47,3 +47,14 @@ export function median(values) {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/**
+ * The shape record of a loadgen `send` result ({ msgs_per_s, latency summary, errors }) or `history` result
+ * ({ req_per_s, latency summary, errors }).
+ */
+export function shapeOf(result) {
+  const latency = summary(merge([result.hist]));
+  return result.requests === undefined
+    ? { msgs_per_s: round(result.sent / result.seconds, 0), ...latency, errors: result.errors }
+    : { req_per_s: round(result.requests / result.seconds, 0), ...latency, errors: result.errors };
+}

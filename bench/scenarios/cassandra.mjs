@@ -11,7 +11,7 @@ import { connect as tcpConnect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setupGuild } from '../lib/api.mjs';
-import { merge, median, round, summary } from '../lib/hist.mjs';
+import { merge, median, round, shapeOf, summary } from '../lib/hist.mjs';
 import { ROOT, startMonolith } from '../lib/server.mjs';
 
 const require = createRequire(import.meta.url);
@@ -245,7 +245,7 @@ function limit(cpu, client) {
 // ---------------------------------------------------------------------------------------------- figure 6c
 
 async function history(ctx, info) {
-  const { scale, quick, DEADLINE, figure, shapes, runJob, users } = ctx;
+  const { scale, quick, DEADLINE, figure, shapes, runJob, recordShape, users } = ctx;
   const keyspace = freshKeyspace();
   const server = await startMonolith(
     { PARLEY__DATABASE__BACKEND: 'cassandra', PARLEY__DATABASE__CASSANDRA__KEYSPACE: keyspace },
@@ -257,35 +257,20 @@ async function history(ctx, info) {
     const { channelId } = await setupGuild(base, team);
 
     // send-sequential on Cassandra (the peer shape, as in the SQLite run): it also fills the channel.
-    const seq = await runJob('send', {
-      base,
-      tokens: [team[0].token],
-      channelId,
+    const shape = { base, channelId };
+    await recordShape('cassandra-send-sequential', 'send', {
+      ...shape,
+      token: team[0].token,
       total: scale.seq,
-      concurrency: 1,
-      deadlineMs: DEADLINE,
     });
-    shapes['cassandra-send-sequential'] = {
-      msgs_per_s: round(seq.sent / seq.seconds, 0),
-      ...summary(merge([seq.hist])),
-      errors: seq.errors,
-    };
 
     const plainBefore = await dbMetrics(base);
     const cqlBefore = await cqlRequestCounts();
-    const plain = await runJob('history', {
-      base,
+    const plain = await recordShape('cassandra-history', 'history', {
+      ...shape,
       token: team[1].token,
-      channelId,
       total: scale.history,
-      concurrency: 1,
-      deadlineMs: DEADLINE,
     });
-    shapes['cassandra-history'] = {
-      req_per_s: round(plain.requests / plain.seconds, 0),
-      ...summary(merge([plain.hist])),
-      errors: plain.errors,
-    };
     // What one history request costs in storage calls (no other load): every call is a round trip to the node.
     const anatomy = perRequest(dbDelta(plainBefore, await dbMetrics(base)), plain.requests);
     anatomy.cql_requests = round(cqlRequestsBetween(cqlBefore, await cqlRequestCounts()) / plain.requests, 1);
@@ -326,11 +311,7 @@ async function history(ctx, info) {
     const w = summary(merge([bg.hist]));
     const db = dbDelta(before, after);
     const pass = h.p95_ms <= 10 && underLoad.errors === 0;
-    shapes['cassandra-history-under-writes'] = {
-      req_per_s: round(underLoad.requests / underLoad.seconds, 0),
-      ...h,
-      errors: underLoad.errors,
-    };
+    shapes['cassandra-history-under-writes'] = shapeOf(underLoad);
     figure(
       '6c',
       `history fetch (50) under ${rate} msg/s writes, Cassandra ${info.nodes} node(s), LOCAL_QUORUM`,
