@@ -7,12 +7,11 @@
 // failure and on Ctrl-C, so the JVM never shares the cores with the scenarios that run before it.
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { connect as tcpConnect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setupGuild } from '../lib/api.mjs';
 import { merge, median, round, shapeOf, summary } from '../lib/hist.mjs';
-import { ROOT, startMonolith } from '../lib/server.mjs';
+import { ROOT, portOpen, startMonolith } from '../lib/server.mjs';
 
 const require = createRequire(import.meta.url);
 const { cpuWindow, cassandraPids, childPids, descendantPids, describeCpu } = require('./cassandra-cpu.cjs');
@@ -72,19 +71,6 @@ export async function run(ctx) {
 }
 
 // ---------------------------------------------------------------------------------------------- the node
-
-function portOpen(host, port, timeoutMs = 1000) {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host, port });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 const script = (name) => join(ROOT, 'scripts/cassandra', name);
 let stopOnSignal = null;

@@ -14,12 +14,11 @@
 import { execFileSync, fork, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setupGuild, call } from '../lib/api.mjs';
 import { merge, summary, round, median } from '../lib/hist.mjs';
-import { ROOT, startProcess } from '../lib/server.mjs';
+import { ROOT, portOpen, startProcess } from '../lib/server.mjs';
 import { NATS_URL, REDIS_URL, purgePrefix } from './microservices-purge.mjs';
 
 const GENERATOR = join(ROOT, 'bench/scenarios/microservices-loadgen.mjs');
@@ -65,8 +64,8 @@ export async function run(ctx) {
 async function compare(ctx) {
   const { figure, shapes, notes, quick, scale } = ctx;
   const missing = [];
-  if (!(await canConnect(6379))) missing.push('Redis on 127.0.0.1:6379');
-  if (!(await canConnect(4222))) missing.push('NATS (JetStream) on 127.0.0.1:4222');
+  if (!(await portOpen('127.0.0.1', 6379, 1500))) missing.push('Redis on 127.0.0.1:6379');
+  if (!(await portOpen('127.0.0.1', 4222, 1500))) missing.push('NATS (JetStream) on 127.0.0.1:4222');
   const report = {};
   shapes.modes = report;
   const sampler = makeSampler(ctx.DEADLINE);
@@ -588,19 +587,6 @@ function statusKb(pid, field) {
   } catch {
     return 0;
   }
-}
-
-function canConnect(port, host = '127.0.0.1', timeoutMs = 1500) {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 // -------------------------------------------------------------------------------------------- generators
