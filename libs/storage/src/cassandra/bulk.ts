@@ -96,11 +96,13 @@ const Q = {
   insertMessage: `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   markBucket: 'INSERT INTO channel_buckets (channel_id, bucket) VALUES (?, ?)',
   deleteMessage: 'DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?',
-  reactions: 'SELECT channel_id, message_id, emoji, user_id FROM reactions',
-  messageReactions: 'SELECT emoji, user_id FROM reactions WHERE channel_id = ? AND message_id = ?',
-  insertReaction: 'INSERT INTO reactions (channel_id, message_id, emoji, user_id) VALUES (?, ?, ?, ?)',
+  reactions: 'SELECT channel_id, message_id, emoji, user_id FROM reactions_by_bucket',
+  messageReactions:
+    'SELECT emoji, user_id FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ?',
+  insertReaction:
+    'INSERT INTO reactions_by_bucket (channel_id, bucket, message_id, emoji, user_id) VALUES (?, ?, ?, ?, ?)',
   deleteReaction:
-    'DELETE FROM reactions WHERE channel_id = ? AND message_id = ? AND emoji = ? AND user_id = ?',
+    'DELETE FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ? AND emoji = ? AND user_id = ?',
   readStates: 'SELECT user_id, channel_id, last_message_id FROM read_states',
   readStatesOf: 'SELECT channel_id FROM read_states WHERE user_id = ? AND channel_id IN ?',
   mentions: 'SELECT user_id, channel_id, mentions FROM read_state_mentions',
@@ -382,7 +384,11 @@ export class CassandraBulk implements BulkStorage {
   }
 
   async messageReactions(channelId: string, messageId: string): Promise<ReactionRecord[]> {
-    const rows = await this.readAll(Q.messageReactions, [toId(channelId), toId(messageId)]);
+    const rows = await this.readAll(Q.messageReactions, [
+      toId(channelId),
+      bucketOf(messageId),
+      toId(messageId),
+    ]);
     return rows.map((row) => ({
       channelId,
       messageId,
@@ -512,14 +518,14 @@ export class CassandraBulk implements BulkStorage {
   }
 
   private async writeReactions(reactions: readonly ReactionRecord[]): Promise<void> {
-    const partitions = groupBy(reactions, (r) => `${r.channelId}:${r.messageId}`);
+    const partitions = groupBy(reactions, (r) => `${r.channelId}:${bucketOf(r.messageId)}`);
     await Promise.all(
       partitions.flatMap((partition) =>
         chunk(partition, PARTITION_BATCH_ROWS).map((rows) =>
           this.unlogged(
             rows.map((r) => ({
               query: Q.insertReaction,
-              params: [toId(r.channelId), toId(r.messageId), r.emoji, toId(r.userId)],
+              params: [toId(r.channelId), bucketOf(r.messageId), toId(r.messageId), r.emoji, toId(r.userId)],
             })),
           ),
         ),
@@ -875,7 +881,13 @@ export class CassandraBulk implements BulkStorage {
       }
       case 'reactions': {
         const r = record as BulkRecords['reactions'];
-        return this.exec(Q.deleteReaction, [toId(r.channelId), toId(r.messageId), r.emoji, toId(r.userId)]);
+        return this.exec(Q.deleteReaction, [
+          toId(r.channelId),
+          bucketOf(r.messageId),
+          toId(r.messageId),
+          r.emoji,
+          toId(r.userId),
+        ]);
       }
       case 'read_states': {
         const s = record as BulkRecords['read_states'];

@@ -1,11 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { bucketOf } from './buckets';
+import { mapLimit } from './codec';
 import { cassandraDriver } from './driver';
 import { CassandraSession, type CassandraSettings } from './session';
 
 const MIGRATION_FILE = /^(\d+)_([\w-]+)\.cql$/;
 const LOCK_TTL_S = 120;
+const LOCK_RENEW_MS = 30_000;
+const LOCK_HOLDER = 'SELECT WRITETIME(owner) AS at FROM schema_migration_lock WHERE id = ?';
 
 /** `<repo>/migrations/cassandra`, found by walking up (same from the sources and from dist/). */
 export function defaultCassandraMigrationsDir(from = __dirname): string {
@@ -121,6 +125,9 @@ export async function migrateCassandra(
       }
       // Every statement is IF NOT EXISTS, so a migration interrupted half way is safe to run again.
       for (const statement of splitStatements(cql)) await ddl(statement);
+      // Its code step (a data copy) runs before the migration is recorded: an interrupted one runs again.
+      const step = CODE_STEPS[name];
+      if (step) await step(session, () => renewLock(session, owner));
       await session.execute(
         'write',
         'INSERT INTO schema_migrations (name, checksum, applied_at) VALUES (?, ?, ?)',
@@ -144,8 +151,92 @@ export async function migrateCassandra(
   return outcome;
 }
 
+/** Extends our lease by another LOCK_TTL_S (a long code step calls this as it goes). */
+async function renewLock(session: CassandraSession, owner: string): Promise<void> {
+  const uuid = cassandraDriver().types.Uuid.fromString(owner);
+  const rs = await session.execute(
+    'lwt',
+    `UPDATE schema_migration_lock USING TTL ${LOCK_TTL_S} SET owner = ? WHERE id = ? IF owner = ?`,
+    [uuid, 'migrate', uuid],
+    { idempotent: false },
+  );
+  if (!rs.wasApplied()) throw new Error('lost the schema migration lock (its lease expired)');
+}
+
+/** Renews the lease at most every LOCK_RENEW_MS, for loops that cannot tell how long they take. */
+function leaseKeeper(renew: () => Promise<void>): () => Promise<void> {
+  let last = Date.now();
+  return async () => {
+    if (Date.now() - last < LOCK_RENEW_MS) return;
+    await renew();
+    last = Date.now();
+  };
+}
+
+/**
+ * Code steps of migrations, by migration name: run after the migration's statements, under the lease,
+ * before the migration is recorded. Each must be idempotent (an interrupted one runs again from scratch).
+ */
+const CODE_STEPS: Record<
+  string,
+  (session: CassandraSession, renew: () => Promise<void>) => Promise<unknown>
+> = {
+  '0004_reactions_by_bucket': copyReactionsToBuckets,
+};
+
+const OLD_REACTIONS = 'SELECT channel_id, message_id, emoji, user_id FROM reactions';
+const INSERT_BY_BUCKET =
+  'INSERT INTO reactions_by_bucket (channel_id, bucket, message_id, emoji, user_id) VALUES (?, ?, ?, ?, ?)';
+const COPY_PAGE = 1000;
+const COPY_BATCH_ROWS = 64;
+const COPY_WIDTH = 8;
+
+/**
+ * 0004: copies the per-message `reactions` table into `reactions_by_bucket` (token order, a page at a time,
+ * rows of one (channel, bucket) partition in unlogged batches). Upserts only, so a copy that is run again, or
+ * that overlaps with new reactions written to the new table, leaves the same rows. Once 0004 is recorded the
+ * old table is no longer read or written; it is left in place for a rollback.
+ */
+export async function copyReactionsToBuckets(
+  session: CassandraSession,
+  renew: () => Promise<void>,
+): Promise<number> {
+  const keep = leaseKeeper(renew);
+  let pageState: string | undefined;
+  let copied = 0;
+  do {
+    const rs = await session.execute('read', OLD_REACTIONS, [], {
+      idempotent: true,
+      fetchSize: COPY_PAGE,
+      pageState,
+    });
+    const partitions = new Map<string, { query: string; params: unknown[] }[]>();
+    for (const row of rs.rows) {
+      const channel = row.get('channel_id') as { toString(): string };
+      const message = row.get('message_id') as { toString(): string };
+      const bucket = bucketOf(message.toString());
+      const key = `${channel.toString()}:${bucket}`;
+      const list = partitions.get(key) ?? [];
+      list.push({
+        query: INSERT_BY_BUCKET,
+        params: [channel, bucket, message, row.get('emoji'), row.get('user_id')],
+      });
+      partitions.set(key, list);
+    }
+    const batches: { query: string; params: unknown[] }[][] = [];
+    for (const rows of partitions.values())
+      for (let i = 0; i < rows.length; i += COPY_BATCH_ROWS) batches.push(rows.slice(i, i + COPY_BATCH_ROWS));
+    await mapLimit(batches, COPY_WIDTH, (batch) => session.batch(batch, true, false));
+    copied += rs.rows.length;
+    pageState = rs.pageState ?? undefined;
+    await keep();
+  } while (pageState);
+  return copied;
+}
+
 async function acquireLock(session: CassandraSession, owner: string): Promise<void> {
-  const deadline = Date.now() + LOCK_TTL_S * 1000;
+  let deadline = Date.now() + LOCK_TTL_S * 1000;
+  let seen: string | null = null;
   for (;;) {
     const rs = await session.execute(
       'lwt',
@@ -154,6 +245,13 @@ async function acquireLock(session: CassandraSession, owner: string): Promise<vo
       { idempotent: false },
     );
     if (rs.wasApplied()) return;
+    // A holder that renews its lease (a long code step) is alive: wait for it as long as it does.
+    const held = await session.execute('serialRead', LOCK_HOLDER, ['migrate'], { idempotent: true });
+    const at = held.first()?.get('at') as { toString(): string } | undefined;
+    if (at !== undefined && at.toString() !== seen) {
+      if (seen !== null) deadline = Date.now() + LOCK_TTL_S * 1000;
+      seen = at.toString();
+    }
     if (Date.now() > deadline) throw new Error('another process holds the schema migration lock');
     await new Promise((resolve) => setTimeout(resolve, 500));
   }

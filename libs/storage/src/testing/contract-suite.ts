@@ -766,6 +766,51 @@ export function describeStorageContract(
         ).toEqual(all.slice(3));
       });
 
+      it('counts a page spanning old and new messages, only for the messages asked', async () => {
+        const channelId = id();
+        // Far apart in time (different Cassandra buckets), then a run of current ones.
+        const old = [early.next(), early.next()];
+        for (const messageId of old) await storage.messages.create(message(channelId, { id: messageId }));
+        const recent = await history(channelId, 5);
+        const [viewer, other] = ids(2);
+        for (const messageId of [...old, ...idsOf(recent)]) {
+          await storage.reactions.add(channelId, messageId, '👍', other);
+          await storage.reactions.add(channelId, messageId, '🎉', viewer);
+        }
+        await storage.reactions.add(channelId, old[1], '👍', viewer);
+        // Not contiguous: the messages in between must not be counted.
+        const asked = [recent[4].id, recent[1].id, old[1], old[0]];
+        const counts = await storage.reactions.counts(channelId, asked, viewer);
+        const key = (c: { messageId: string; emoji: string }): string => `${c.messageId}/${c.emoji}`;
+        const expected = asked.flatMap((messageId) => [
+          { messageId, emoji: '👍', count: messageId === old[1] ? 2 : 1, me: messageId === old[1] },
+          { messageId, emoji: '🎉', count: 1, me: true },
+        ]);
+        expect([...counts].sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
+          expected.sort((a, b) => key(a).localeCompare(key(b))),
+        );
+        expect(await storage.reactions.counts(channelId, [recent[0].id], other)).toEqual(
+          expect.arrayContaining([
+            { messageId: recent[0].id, emoji: '👍', count: 1, me: true },
+            { messageId: recent[0].id, emoji: '🎉', count: 1, me: false },
+          ]),
+        );
+        expect(await storage.reactions.listUsers(channelId, old[1], '👍', { limit: 10 })).toEqual(
+          sorted([viewer, other]),
+        );
+      });
+
+      it('keeps the reactions of the messages a partial channel purge leaves', async () => {
+        const channelId = id();
+        const messages = await history(channelId, 4);
+        const userId = id();
+        for (const m of messages) await storage.reactions.add(channelId, m.id, '👍', userId);
+        expect(await storage.messages.deleteChannelBatch(channelId, 2)).toBe(2);
+        expect(await storage.reactions.counts(channelId, idsOf(messages), userId)).toEqual(
+          messages.slice(2).map((m) => ({ messageId: m.id, emoji: '👍', count: 1, me: true })),
+        );
+      });
+
       it('deletes every reaction of a message', async () => {
         const channelId = id();
         const [m, kept] = await history(channelId, 2);

@@ -78,6 +78,8 @@ const isMessage = (row: types.Row): boolean => row.get('author_id') !== null;
 export class CassandraMessageRepository implements MessageRepository {
   /** Buckets this process already marked, so the marker upsert is skipped for the next messages. */
   private readonly knownBuckets = new Set<string>();
+  /** Each channel's newest bucket as this process last saw it: where its next latest page likely starts. */
+  private readonly newestBuckets = new Map<string, number>();
 
   constructor(
     private readonly db: CassandraSession,
@@ -175,10 +177,13 @@ export class CassandraMessageRepository implements MessageRepository {
     const channel = toId(channelId);
     const before = Math.floor(limit / 2);
     const after = Math.max(0, limit - before - 1);
+    // Both sides walk the same bucket list: read it once.
+    const buckets = this.buckets(channel);
     const [anchor, older, newer] = await Promise.all([
       this.find(channelId, around),
-      before > 0 ? this.walkOlder(channel, around, before) : Promise.resolve([]),
-      after > 0 ? this.walkNewer(channel, around, anchorMissingBonus(after)) : Promise.resolve([]),
+      before > 0 ? this.walkOlder(channel, around, before, buckets) : Promise.resolve([]),
+      after > 0 ? this.walkNewer(channel, around, anchorMissingBonus(after), buckets) : Promise.resolve([]),
+      buckets,
     ]);
     // Without the anchor message the newer side may take its slot.
     const newerSide = newer.slice(0, anchor ? after : after + 1).reverse();
@@ -213,12 +218,16 @@ export class CassandraMessageRepository implements MessageRepository {
         await this.db.execute('read', OLDEST_IDS, [channel, bucket, want + 1], { idempotent: true })
       ).rows.map((row) => row.get('message_id') as bigint);
       const doomed = ids.slice(0, want);
-      await mapLimit(doomed, 16, (id) => this.reactions.deleteForMessage(channelId, id.toString()));
       if (ids.length <= want) {
+        // The bucket's reactions share its partition key: one partition tombstone each.
+        await this.reactions.deleteBucket(channel, bucket);
         await this.db.execute('write', DELETE_BUCKET, [channel, bucket], { idempotent: true });
         await this.db.execute('write', FORGET_BUCKET, [channel, bucket], { idempotent: true });
         this.knownBuckets.delete(`${channel}:${bucket}`);
+        this.newestBuckets.delete(channel.toString());
       } else {
+        // The doomed are the bucket's oldest: their reactions are one clustering range.
+        await this.reactions.deleteUpTo(channel, bucket, doomed[doomed.length - 1]);
         await mapLimit(doomed, 16, (id) =>
           this.db.execute('write', DELETE, [channel, bucket, id], { idempotent: true }),
         );
@@ -230,43 +239,63 @@ export class CassandraMessageRepository implements MessageRepository {
 
   /** The channel's buckets that hold messages, newest first. */
   async buckets(channel: bigint): Promise<number[]> {
-    return (await this.db.all(BUCKETS, [channel])).map((row) => row.get('bucket') as number);
+    const buckets = (await this.db.all(BUCKETS, [channel])).map((row) => row.get('bucket') as number);
+    if (buckets.length > 0) noteNewest(this.newestBuckets, channel, buckets[0], true);
+    return buckets;
   }
 
-  /** Newest first, strictly older than `before` (or from the newest), across buckets. */
-  private async walkOlder(channel: bigint, before: string | null, limit: number): Promise<MessageRecord[]> {
+  /**
+   * Newest first, strictly older than `before` (or from the newest), across buckets. The bucket the page
+   * most likely starts in (the cursor's, or the channel's newest as this process last saw it) is read
+   * alongside the bucket list instead of after it; the list still decides which buckets count, so a wrong
+   * guess costs one read of an unlisted partition, never a wrong page.
+   */
+  private async walkOlder(
+    channel: bigint,
+    before: string | null,
+    limit: number,
+    listed: Promise<number[]> = this.buckets(channel),
+  ): Promise<MessageRecord[]> {
     if (limit <= 0) return [];
+    const read = (bucket: number, want: number) =>
+      before !== null && bucket === bucketOf(before)
+        ? this.db.execute('read', OLDER_THAN, [channel, bucket, toId(before), want], { idempotent: true })
+        : this.db.execute('read', NEWEST, [channel, bucket, want], { idempotent: true });
+    const guess = before !== null ? bucketOf(before) : this.newestBuckets.get(channel.toString());
+    const early = guess === undefined ? undefined : read(guess, limit);
+    const [buckets] = await Promise.all([listed, early]);
     const out: MessageRecord[] = [];
     const start = before === null ? Number.POSITIVE_INFINITY : bucketOf(before);
-    for (const bucket of await this.buckets(channel)) {
+    for (const bucket of buckets) {
       if (bucket > start) continue;
       const want = limit - out.length;
-      const rs =
-        before !== null && bucket === start
-          ? await this.db.execute('read', OLDER_THAN, [channel, bucket, toId(before), want], {
-              idempotent: true,
-            })
-          : await this.db.execute('read', NEWEST, [channel, bucket, want], { idempotent: true });
+      const rs = early !== undefined && bucket === guess ? await early : await read(bucket, want);
       out.push(...rs.rows.filter(isMessage).map(toRecord));
       if (out.length >= limit) break;
     }
     return out.slice(0, limit);
   }
 
-  /** Oldest first, strictly newer than `after`, across buckets. */
-  private async walkNewer(channel: bigint, after: string, limit: number): Promise<MessageRecord[]> {
+  /** Oldest first, strictly newer than `after`, across buckets (the cursor's bucket read with the list). */
+  private async walkNewer(
+    channel: bigint,
+    after: string,
+    limit: number,
+    listed: Promise<number[]> = this.buckets(channel),
+  ): Promise<MessageRecord[]> {
     if (limit <= 0) return [];
-    const out: MessageRecord[] = [];
     const start = bucketOf(after);
-    const buckets = (await this.buckets(channel)).filter((b) => b >= start).reverse(); // oldest first
+    const read = (bucket: number, want: number) =>
+      bucket === start
+        ? this.db.execute('read', NEWER_THAN, [channel, bucket, toId(after), want], { idempotent: true })
+        : this.db.execute('read', OLDEST, [channel, bucket, want], { idempotent: true });
+    const early = read(start, limit);
+    const [all] = await Promise.all([listed, early]);
+    const buckets = all.filter((b) => b >= start).reverse(); // oldest first
+    const out: MessageRecord[] = [];
     for (const bucket of buckets) {
       const want = limit - out.length;
-      const rs =
-        bucket === start
-          ? await this.db.execute('read', NEWER_THAN, [channel, bucket, toId(after), want], {
-              idempotent: true,
-            })
-          : await this.db.execute('read', OLDEST, [channel, bucket, want], { idempotent: true });
+      const rs = bucket === start ? await early : await read(bucket, want);
       out.push(...rs.rows.filter(isMessage).map(toRecord));
       if (out.length >= limit) break;
     }
@@ -279,7 +308,20 @@ export class CassandraMessageRepository implements MessageRepository {
     await this.db.execute('write', MARK_BUCKET, [channel, bucket], { idempotent: true });
     if (this.knownBuckets.size >= KNOWN_BUCKETS_MAX) this.knownBuckets.clear();
     this.knownBuckets.add(key);
+    noteNewest(this.newestBuckets, channel, bucket, false);
   }
+}
+
+/**
+ * Remembers a channel's newest bucket: a hint for where its next latest page starts, never trusted alone.
+ * A bucket list read replaces it; a bucket this process marks raises it.
+ */
+function noteNewest(newest: Map<string, number>, channel: bigint, bucket: number, listed: boolean): void {
+  const key = channel.toString();
+  const known = newest.get(key);
+  if (known !== undefined && !listed && known >= bucket) return;
+  if (known === undefined && newest.size >= KNOWN_BUCKETS_MAX) newest.clear();
+  newest.set(key, bucket);
 }
 
 /** One extra on the newer side covers an anchor that is not a message. */
