@@ -10,6 +10,12 @@ import {
 /** A session entry lives this long unless its node renews it: a crashed node's users go offline by themselves. */
 const SESSION_TTL_MS = 60_000;
 const RENEW_EVERY_MS = 20_000;
+/**
+ * Presence reads (READY's guild-mates, two commands per user) in flight at once per process, and users per
+ * pipeline: a crowd of READYs waits its turn instead of holding thousands of pending commands each.
+ */
+const MAX_CONCURRENT_READS = 4;
+const READ_CHUNK = 500;
 
 // KEYS[1] = sessions (zset: session id -> expiry, ms), KEYS[2] = chosen status.
 // ARGV[1] = op (connect | disconnect | status), ARGV[2] = session id or status, ARGV[3] = ttl.
@@ -41,6 +47,16 @@ else
 end
 return {before, after}
 `;
+/** Defined once per client (EVAL on first use per connection, EVALSHA after). */
+const CHANGE_COMMAND = 'parleyPresenceChange';
+
+type ChangeCommand = (
+  sessions: string,
+  status: string,
+  op: string,
+  arg: string,
+  ttl: number,
+) => Promise<[PresenceStatus | 'offline', PresenceStatus | 'offline']>;
 
 /**
  * Presence shared by every gateway node: per user, a sorted set of live sessions (each expiring unless its
@@ -51,11 +67,14 @@ export class RedisPresenceStore implements PresenceStore {
   /** Sessions of this node, renewed periodically. */
   private readonly local = new Map<string, string>();
   private readonly timer: NodeJS.Timeout;
+  private reading = 0;
+  private readonly readers: Array<() => void> = [];
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {
+    if (!(CHANGE_COMMAND in redis)) redis.defineCommand(CHANGE_COMMAND, { numberOfKeys: 2, lua: CHANGE });
     this.timer = setInterval(() => void this.renew(), RENEW_EVERY_MS);
     this.timer.unref();
   }
@@ -81,7 +100,23 @@ export class RedisPresenceStore implements PresenceStore {
 
   async visible(userIds: readonly string[]): Promise<Map<string, VisibleStatus>> {
     const out = new Map<string, VisibleStatus>();
-    if (userIds.length === 0) return out;
+    for (let i = 0; i < userIds.length; i += READ_CHUNK) {
+      const chunk = userIds.slice(i, i + READ_CHUNK);
+      await this.readTurn();
+      try {
+        await this.readChunk(chunk, out);
+      } finally {
+        this.readDone();
+      }
+    }
+    return out;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private async readChunk(userIds: readonly string[], out: Map<string, VisibleStatus>): Promise<void> {
     const now = Date.now();
     const pipeline = this.redis.pipeline();
     for (const id of userIds) {
@@ -96,23 +131,32 @@ export class RedisPresenceStore implements PresenceStore {
       const own = Number(count) > 0 ? ((status as PresenceStatus | null) ?? 'online') : 'offline';
       out.set(id, visibleStatus(own));
     });
-    return out;
   }
 
-  close(): void {
-    clearInterval(this.timer);
+  private readTurn(): Promise<void> {
+    if (this.reading < MAX_CONCURRENT_READS) {
+      this.reading++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.readers.push(resolve));
+  }
+
+  private readDone(): void {
+    const next = this.readers.shift();
+    if (next) next();
+    else this.reading--;
   }
 
   private async change(userId: string, op: string, arg: string): Promise<PresenceChange> {
-    const [before, after] = (await this.redis.eval(
-      CHANGE,
-      2,
+    const change = (this.redis as unknown as Record<string, ChangeCommand>)[CHANGE_COMMAND];
+    const [before, after] = await change.call(
+      this.redis,
       this.sessionsKey(userId),
       this.statusKey(userId),
       op,
       arg,
       SESSION_TTL_MS,
-    )) as [PresenceStatus | 'offline', PresenceStatus | 'offline'];
+    );
     return { userId, status: after, before: visibleStatus(before), after: visibleStatus(after) };
   }
 
