@@ -90,6 +90,8 @@ export const configSchema = z
       transports: z.array(z.enum(['websocket', 'polling'])).min(1),
       // Guild-mates whose presence READY reports, at most (0: none).
       ready_presence_limit: z.number().int().min(0).max(100_000),
+      // Guilds with more members than this get no PRESENCE_UPDATE for connects and disconnects (0: every guild does).
+      presence_large_threshold: z.number().int().min(0),
     }),
     redis: z.strictObject({
       url: z.string().min(1),

@@ -564,21 +564,31 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
 
   // --- presence ----------------------------------------------------------------------------
 
-  /** Guild-mates hear visible changes; the user's own sessions hear their chosen status. */
+  /**
+   * Guild-mates hear visible changes, except that a connect or disconnect (not `own`: not a chosen status) is
+   * not announced in large guilds (gateway.presence_large_threshold); the user's own sessions hear their chosen
+   * status. Every guild announcement waits for the same member-count lookup, so they go out in call order.
+   */
   private announce(
     session: Session,
     change: PresenceChange,
     own: boolean,
     guildIds = [...session.guilds.keys()],
   ): void {
-    if (change.before !== change.after) {
-      for (const guildId of guildIds) {
-        this.bus.publish({
-          type: 'PRESENCE_UPDATE',
-          scope: { kind: 'guild', id: guildId },
-          data: { user: { id: change.userId }, guild_id: guildId, status: change.after },
-        });
-      }
+    if (change.before !== change.after && guildIds.length > 0) {
+      this.readyPresences.large(guildIds).then(
+        (large) => {
+          for (const guildId of guildIds) {
+            if (!own && large.has(guildId)) continue;
+            this.bus.publish({
+              type: 'PRESENCE_UPDATE',
+              scope: { kind: 'guild', id: guildId },
+              data: { user: { id: change.userId }, guild_id: guildId, status: change.after },
+            });
+          }
+        },
+        (err: unknown) => this.log.warn({ err }, 'presence announcement failed'),
+      );
     }
     if (own) {
       this.bus.publish({

@@ -12,6 +12,8 @@ export interface ReadyPresence {
 
 /** Guild member pages read at once: enough to overlap reads, few enough not to flood the database. */
 const PAGE_CONCURRENCY = 8;
+/** A guild's member count is read at most this often per node to tell whether it is large. */
+const COUNT_TTL_MS = 30_000;
 
 /**
  * The presences a new session starts from: guild-mates who are not offline (invisible ones look offline),
@@ -21,6 +23,9 @@ const PAGE_CONCURRENCY = 8;
  */
 @Injectable()
 export class ReadyPresences {
+  /** Guild id -> member count (a promise, so concurrent lookups share one read and resolve in call order). */
+  private readonly counts = new Map<string, { at: number; count: Promise<number> }>();
+
   constructor(
     @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
     @Inject(STORAGE) private readonly storage: Storage,
@@ -46,6 +51,32 @@ export class ReadyPresences {
     const out: ReadyPresence[] = [];
     for (const [id, status] of statuses)
       if (status !== 'offline') out.push({ user: { id }, user_id: id, status });
+    return out;
+  }
+
+  /**
+   * The guilds among `guildIds` with more members than `gateway.presence_large_threshold` (none when it is 0):
+   * their members are not told when a guild-mate connects or disconnects (O(n^2) dispatches as a large guild
+   * comes online), only when one chooses a status. One member count per guild per COUNT_TTL_MS on this node; a
+   * failed count counts as small (nothing is withheld).
+   */
+  async large(guildIds: readonly string[], now = Date.now()): Promise<Set<string>> {
+    const threshold = this.config.gateway.presence_large_threshold;
+    const out = new Set<string>();
+    if (threshold === 0 || guildIds.length === 0) return out;
+    const counts = guildIds.map((id) => {
+      let cached = this.counts.get(id);
+      if (!cached || now - cached.at >= COUNT_TTL_MS) {
+        if (this.counts.size >= 10_000) this.counts.clear();
+        cached = { at: now, count: this.storage.members.count(id).catch(() => 0) };
+        this.counts.set(id, cached);
+      }
+      return cached.count;
+    });
+    const resolved = await Promise.all(counts);
+    guildIds.forEach((id, i) => {
+      if (resolved[i] > threshold) out.add(id);
+    });
     return out;
   }
 }

@@ -1,0 +1,92 @@
+import { type Account, Api, GatewayClient, type TestServer, startServer } from './harness';
+
+type Update = { user: { id: string }; guild_id: string; status: string };
+
+/**
+ * gateway.presence_large_threshold (monolith, memory presence, real sockets): in a guild with more members than
+ * the threshold, connects and disconnects are not announced to guild-mates; chosen statuses are, and READY still
+ * lists who is online. Smaller guilds hear everything.
+ */
+describe('presence in large guilds', () => {
+  let server: TestServer;
+  let api: Api;
+  const clients: GatewayClient[] = [];
+  const connect = async (account: Account) => {
+    const client = await GatewayClient.ready(server.url, account.token);
+    clients.push(client);
+    return client;
+  };
+  const updates = (client: GatewayClient, userId: string, guildId: string): string[] =>
+    client
+      .named('PRESENCE_UPDATE')
+      .map((p: { d: Update }) => p.d)
+      .filter((d: Update) => d.user.id === userId && d.guild_id === guildId)
+      .map((d: Update) => d.status);
+
+  beforeAll(async () => {
+    server = await startServer({ presence_large_threshold: 2 });
+    api = new Api(server.url);
+  });
+
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('announces only chosen statuses in a guild over the threshold, everything in one at or under it', async () => {
+    const [watcher, mate, third, reader] = await Promise.all(
+      ['pl_watch', 'pl_mate', 'pl_third', 'pl_read'].map((n) => api.register(n)),
+    );
+    const large = await api.guild(watcher, [mate, third, reader]); // 4 members > 2
+    const small = await api.guild(watcher, [mate]); // 2 members: not large
+    const watcherWs = await connect(watcher);
+
+    const mateWs = await connect(mate);
+    await watcherWs.next('PRESENCE_UPDATE', (p) => p.d.user.id === mate.user.id && p.d.guild_id === small.id);
+
+    // READY still tells a new session who is online in the large guild.
+    const readerWs = await connect(reader);
+    const listed = (readerWs.events[0].payload.d.presences as { user_id: string; status: string }[]).map(
+      (p) => [p.user_id, p.status],
+    );
+    expect(listed).toEqual(
+      expect.arrayContaining([
+        [watcher.user.id, 'online'],
+        [mate.user.id, 'online'],
+      ]),
+    );
+
+    // A chosen status reaches both guilds.
+    expect(await mateWs.socket.timeout(5000).emitWithAck('PRESENCE_UPDATE', { status: 'dnd' })).toEqual({
+      ok: true,
+      status: 'dnd',
+    });
+    await watcherWs.next(
+      'PRESENCE_UPDATE',
+      (p) => p.d.user.id === mate.user.id && p.d.guild_id === large.id && p.d.status === 'dnd',
+    );
+    await readerWs.next(
+      'PRESENCE_UPDATE',
+      (p) => p.d.user.id === mate.user.id && p.d.guild_id === large.id && p.d.status === 'dnd',
+    );
+
+    // Disconnecting: offline in the small guild only.
+    mateWs.close();
+    await watcherWs.next(
+      'PRESENCE_UPDATE',
+      (p) => p.d.user.id === mate.user.id && p.d.guild_id === small.id && p.d.status === 'offline',
+    );
+    // Sentinel: something sent to the large guild after the disconnect arrives after anything it caused.
+    const thirdWs = await connect(third);
+    await thirdWs.socket.timeout(5000).emitWithAck('PRESENCE_UPDATE', { status: 'idle' });
+    await watcherWs.next('PRESENCE_UPDATE', (p) => p.d.user.id === third.user.id && p.d.status === 'idle');
+
+    expect(updates(watcherWs, mate.user.id, small.id)).toEqual(['online', 'dnd', 'offline']);
+    expect(updates(watcherWs, mate.user.id, large.id)).toEqual(['dnd']);
+    expect(updates(watcherWs, third.user.id, large.id)).toEqual(['idle']);
+    expect(updates(readerWs, mate.user.id, large.id)).toEqual(['dnd']);
+  });
+});
