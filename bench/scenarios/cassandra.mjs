@@ -292,7 +292,7 @@ async function history(ctx, info) {
       }),
     ]);
     const after = await dbMetrics(base);
-    const node = await tableLatencies(keyspace, ['messages', 'reactions', 'users', 'channel_buckets']);
+    const node = await tableLatencies(keyspace, ['messages', 'reactions_by_bucket', 'users', 'channel_buckets']);
     const h = summary(merge([underLoad.hist]));
     const w = summary(merge([bg.hist]));
     const db = dbDelta(before, after);
@@ -357,11 +357,8 @@ function historyLimit(anatomy, db, cpu, node, p95) {
   const calls = Object.entries(anatomy.ops)
     .map(([op, d]) => `${op} ${d.mean_ms}`)
     .join(', ');
-  const reactions = anatomy.ops['reactions.counts']
-    ? ` (reactions.counts reads the reactions partition of each of the 50 messages, 16 at a time)`
-    : '';
   return (
-    `each request sends ${anatomy.cql_requests} CQL requests${reactions}; storage calls unloaded, mean ms: ` +
+    `each request sends ${anatomy.cql_requests} CQL requests; storage calls unloaded, mean ms: ` +
     `${calls}; under the writes the slowest were ${slowest.join(', ')}${nodeSide(node, p95)}; ${limit(cpu, 'parley')}`
   );
 }
