@@ -292,7 +292,12 @@ async function history(ctx, info) {
       }),
     ]);
     const after = await dbMetrics(base);
-    const node = await tableLatencies(keyspace, ['messages', 'reactions_by_bucket', 'users', 'channel_buckets']);
+    const node = await tableLatencies(keyspace, [
+      'messages',
+      'reactions_by_bucket',
+      'users',
+      'channel_buckets',
+    ]);
     const h = summary(merge([underLoad.hist]));
     const w = summary(merge([bg.hist]));
     const db = dbDelta(before, after);
