@@ -17,9 +17,9 @@ const READY_PREFIX = Buffer.from('42["READY",');
 const NONCE_KEY = Buffer.from('"nonce":"');
 const QUOTE = 0x22;
 
-export function gatewayUrl(base) {
+export function gatewayUrl(base, path = '/gateway/') {
   const u = new URL(base);
-  return `ws://${u.host}/gateway/?EIO=4&transport=websocket`;
+  return `ws://${u.host}${path}?EIO=4&transport=websocket`;
 }
 
 /** The nonce of a MESSAGE_CREATE frame (raw bytes), or null. */
@@ -184,9 +184,14 @@ export function seqOf(frame) {
 /**
  * A light session that can resume (the reconnect storm): `auth` is the CONNECT payload ({token} or {token,
  * session_id, seq}); resolves with { ws, outcome } on READY, RESUMED or INVALID_SESSION, whichever comes first.
- * `onFrame(frame)` sees every socket.io EVENT frame (`42[...`), before and after that.
+ * `onFrame(frame)` sees every socket.io EVENT frame (`42[...`), before and after that. With `connectOnly` it
+ * resolves on the CONNECT ack (`40`) instead (outcome 'connected').
  */
-export function openResumable(url, auth, { localAddress, onFrame, timeoutMs = 20_000 } = {}) {
+export function openResumable(
+  url,
+  auth,
+  { localAddress, onFrame, timeoutMs = 20_000, connectOnly = false } = {},
+) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, {
       localAddress,
@@ -216,6 +221,8 @@ export function openResumable(url, auth, { localAddress, onFrame, timeoutMs = 20
       if (data.length === 1 && data[0] === PING) return void ws.send('3');
       if (data[0] === 0x30) return void ws.send(`40${JSON.stringify(auth)}`);
       if (data[0] === 0x34 && data[1] === 0x34) return fail(new Error('gateway refused the connection'));
+      // `connectOnly`: a plain socket.io server (the fan-out baseline) has no READY; its CONNECT ack is the start.
+      if (connectOnly && data[0] === 0x34 && data[1] === 0x30) return settle('connected');
       if (data[0] !== 0x34 || data[1] !== 0x32) return;
       onFrame?.(data);
       if (startsWith(data, READY_PREFIX)) settle('ready');

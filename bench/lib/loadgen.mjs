@@ -223,112 +223,44 @@ export function serve(jobs, finish = (result) => result) {
 }
 
 /** Holds `tokens.length` gateway sessions and counts MESSAGE_CREATE until `expected` arrive. */
-jobs.fanoutListen = async ({
-  base,
-  tokens,
-  expected,
-  deadlineMs,
-  event = 'MESSAGE_CREATE',
-  bare = false,
-}) => {
-  const sockets = [];
-  for (let i = 0; i < tokens.length; i += 50) {
-    const batch = tokens.slice(i, i + 50);
-    sockets.push(...(await Promise.all(batch.map((t) => (bare ? connectBare(base) : connect(base, t))))));
-  }
+/**
+ * Fan-out listeners as light sessions: frames are counted by their `42["MESSAGE_CREATE",` prefix, never decoded,
+ * so a generator costs a few microseconds per delivery and the server under test (Parley, or the bare socket.io
+ * baseline with `bare`) is what limits the rate.
+ */
+jobs.fanoutListenLight = async ({ base, tokens, expected, deadlineMs, bare = false, addresses }) => {
+  const url = gatewayUrl(base, bare ? '/socket.io/' : undefined);
+  const prefix = Buffer.from('42["MESSAGE_CREATE",');
   let received = 0;
   let first = 0;
   let last = 0;
-  const done = new Promise((resolve) => {
-    const timer = setTimeout(resolve, deadlineMs);
-    for (const s of sockets) {
-      s.on(event, () => {
-        const t = performance.timeOrigin + performance.now();
-        if (received === 0) first = t;
-        last = t;
-        if (++received >= expected) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    }
-  });
-  process.send({ ready: true });
-  await done;
-  for (const s of sockets) s.close();
-  return { received, first, last };
-};
-
-function connectBare(base) {
-  return new Promise((resolve, reject) => {
-    const socket = io(base, { transports: ['websocket'], reconnection: false, forceNew: true });
-    const timer = setTimeout(() => reject(new Error('bare connect timeout')), 15_000);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      resolve(socket);
-    });
-  });
-}
-
-/**
- * Reconnect storm: hold sessions, then (on command) drop every transport at once while the orchestrator sends
- * messages, and reconnect all of them with resume. Reports time to RESUMED per client and lost messages.
- */
-jobs.storm = async ({ base, tokens, expectMessages, deadlineMs }) => {
-  const clients = [];
-  for (let i = 0; i < tokens.length; i += 100) {
-    const batch = await Promise.all(
-      tokens.slice(i, i + 100).map(async (token) => {
-        const state = { token, seq: 0, session: null, nonces: new Set(), socket: null };
-        state.socket = await connectTracked(base, state, {});
-        return state;
-      }),
+  let resolveDone;
+  const done = new Promise((resolve) => (resolveDone = resolve));
+  const onFrame = (frame) => {
+    if (frame.length < prefix.length || frame.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0)
+      return;
+    const t = performance.timeOrigin + performance.now();
+    if (received === 0) first = t;
+    last = t;
+    if (++received >= expected) resolveDone();
+  };
+  const sockets = [];
+  for (let i = 0; i < tokens.length; i += 100)
+    sockets.push(
+      ...(await Promise.all(
+        tokens.slice(i, i + 100).map(async (token, k) => {
+          const auth = bare ? {} : { token };
+          const localAddress = addresses?.length ? addresses[(i + k) % addresses.length] : undefined;
+          return (await openResumable(url, auth, { onFrame, localAddress, connectOnly: bare })).ws;
+        }),
+      )),
     );
-    clients.push(...batch);
-  }
-  process.send({ ready: true, phase: 'connected' });
-  await new Promise((resolve) => process.once('message', resolve)); // "drop"
-  for (const c of clients) c.socket.io.engine.close(); // abrupt transport loss, no clean disconnect
-  process.send({ ready: true, phase: 'dropped' });
-  await new Promise((resolve) => process.once('message', resolve)); // "reconnect" (messages were sent meanwhile)
-  const hist = createHistogram();
-  const t0 = now();
-  let resumed = 0;
-  let invalid = 0;
-  const stopAt = Date.now() + deadlineMs;
-  await Promise.all(
-    clients.map(async (c) => {
-      const start = now();
-      try {
-        const outcome = await new Promise((resolve, reject) => {
-          const socket = io(base, {
-            path: '/gateway',
-            transports: ['websocket'],
-            auth: { token: c.token, session_id: c.session, seq: c.seq },
-            reconnection: false,
-            forceNew: true,
-          });
-          track(socket, c);
-          socket.once('RESUMED', () => resolve('resumed'));
-          socket.once('INVALID_SESSION', () => resolve('invalid'));
-          socket.once('connect_error', reject);
-          setTimeout(() => reject(new Error('resume timeout')), Math.max(1000, stopAt - Date.now()));
-          c.socket = socket;
-        });
-        if (outcome === 'resumed') {
-          resumed++;
-          recordMs(hist, now() - start);
-        } else invalid++;
-      } catch {
-        invalid++;
-      }
-    }),
-  );
-  const seconds = (now() - t0) / 1000;
-  await new Promise((r) => setTimeout(r, 200));
-  const lost = clients.reduce((sum, c) => sum + Math.max(0, expectMessages - c.nonces.size), 0);
-  for (const c of clients) c.socket.close();
-  return { hist: encode(hist), resumed, invalid, lost, seconds, clients: clients.length };
+  process.send({ ready: true });
+  const timer = setTimeout(resolveDone, deadlineMs);
+  await done;
+  clearTimeout(timer);
+  for (const ws of sockets) ws.terminate();
+  return { received, first, last };
 };
 
 /**
@@ -406,36 +338,6 @@ jobs.stormLight = async ({ base, tokens, addresses, expectMessages, deadlineMs }
     clients: clients.length,
   };
 };
-
-function track(socket, state) {
-  socket.onAny((event, payload) => {
-    if (payload && typeof payload.s === 'number') state.seq = payload.s;
-    if (event === 'READY') state.session = payload.d.session_id;
-    if (event === 'MESSAGE_CREATE' && payload.d.nonce?.startsWith('storm')) state.nonces.add(payload.d.nonce);
-  });
-}
-
-function connectTracked(base, state, extra) {
-  return new Promise((resolve, reject) => {
-    const socket = io(base, {
-      path: '/gateway',
-      transports: ['websocket'],
-      auth: { token: state.token, ...extra },
-      reconnection: false,
-      forceNew: true,
-    });
-    track(socket, state);
-    const timer = setTimeout(() => reject(new Error('gateway connect timeout')), 15_000);
-    socket.once('READY', () => {
-      clearTimeout(timer);
-      resolve(socket);
-    });
-    socket.once('connect_error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
 
 const rssMb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 

@@ -138,7 +138,11 @@ function forkJson(file, args, timeoutMs) {
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     let result;
-    child.once('message', (m) => (result = m));
+    child.once('message', (m) => {
+      result = m;
+      // The answer is all we wait for: the open IPC channel would keep the child alive until the kill timer.
+      child.disconnect();
+    });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       if (result !== undefined) resolve(result);
