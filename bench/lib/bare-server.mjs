@@ -7,6 +7,11 @@ import { Server } from 'socket.io';
 const payload = JSON.parse(process.env.PAYLOAD ?? '{}');
 let s = 0;
 const http = createServer((req, res) => {
+  if (req.method === 'POST' && req.url === '/api/v1/noop') {
+    req.resume();
+    req.on('end', () => res.end('{}'));
+    return;
+  }
   if (req.method === 'POST' && req.url === '/api/v1/emit') {
     req.resume();
     req.on('end', () => {
