@@ -6,6 +6,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type ParleyConfig, loadConfig } from '@parley/config';
 import { ServerModule, createHttpApp, listen } from '@parley/platform';
 import { GatewayServer, InterestRouter } from '@parley/realtime';
+import { type Account, Api, GatewayClient } from '../../support/clients';
 
 export interface TestServer {
   url: string;
@@ -49,3 +50,43 @@ export async function startServer(gateway: Tree = {}, overrides: Tree = {}): Pro
 }
 
 export * from '../../support/clients';
+
+/**
+ * A describe block's server: started before its tests, stopped after them; every client `connect` opened is closed
+ * after each test.
+ */
+export function useGatewayServer(
+  gateway: Tree = {},
+  overrides: Tree = {},
+): { readonly server: TestServer; readonly api: Api; connect(account: Account): Promise<GatewayClient> } {
+  let server: TestServer | undefined;
+  let api: Api | undefined;
+  const clients: GatewayClient[] = [];
+  beforeAll(async () => {
+    server = await startServer(gateway, overrides);
+    api = new Api(server.url);
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the gateway test server has not started');
+    return value;
+  };
+  return {
+    get server() {
+      return started(server);
+    },
+    get api() {
+      return started(api);
+    },
+    async connect(account: Account) {
+      const client = await GatewayClient.ready(started(server).url, account.token);
+      clients.push(client);
+      return client;
+    },
+  };
+}

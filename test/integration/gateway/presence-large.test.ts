@@ -1,4 +1,4 @@
-import { type Account, Api, GatewayClient, type TestServer, startServer } from './harness';
+import { type Account, type GatewayClient, useGatewayServer } from './harness';
 
 type Update = { user: { id: string }; guild_id: string; status: string };
 
@@ -8,14 +8,9 @@ type Update = { user: { id: string }; guild_id: string; status: string };
  * lists who is online. Smaller guilds hear everything.
  */
 describe('presence in large guilds', () => {
-  let server: TestServer;
-  let api: Api;
-  const clients: GatewayClient[] = [];
-  const connect = async (account: Account) => {
-    const client = await GatewayClient.ready(server.url, account.token);
-    clients.push(client);
-    return client;
-  };
+  const gw = useGatewayServer({ presence_large_threshold: 2 });
+  const connect = (account: Account) => gw.connect(account);
+
   const updates = (client: GatewayClient, userId: string, guildId: string): string[] =>
     client
       .named('PRESENCE_UPDATE')
@@ -23,25 +18,12 @@ describe('presence in large guilds', () => {
       .filter((d: Update) => d.user.id === userId && d.guild_id === guildId)
       .map((d: Update) => d.status);
 
-  beforeAll(async () => {
-    server = await startServer({ presence_large_threshold: 2 });
-    api = new Api(server.url);
-  });
-
-  afterEach(() => {
-    for (const c of clients.splice(0)) c.close();
-  });
-
-  afterAll(async () => {
-    await server?.close();
-  });
-
   it('announces only chosen statuses in a guild over the threshold, everything in one at or under it', async () => {
     const [watcher, mate, third, reader] = await Promise.all(
-      ['pl_watch', 'pl_mate', 'pl_third', 'pl_read'].map((n) => api.register(n)),
+      ['pl_watch', 'pl_mate', 'pl_third', 'pl_read'].map((n) => gw.api.register(n)),
     );
-    const large = await api.guild(watcher, [mate, third, reader]); // 4 members > 2
-    const small = await api.guild(watcher, [mate]); // 2 members: not large
+    const large = await gw.api.guild(watcher, [mate, third, reader]); // 4 members > 2
+    const small = await gw.api.guild(watcher, [mate]); // 2 members: not large
     const watcherWs = await connect(watcher);
 
     const mateWs = await connect(mate);

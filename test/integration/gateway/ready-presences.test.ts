@@ -1,4 +1,12 @@
-import { type Account, Api, GatewayClient, type TestServer, VIEW_CHANNEL, startServer } from './harness';
+import {
+  type Account,
+  Api,
+  GatewayClient,
+  type TestServer,
+  VIEW_CHANNEL,
+  startServer,
+  useGatewayServer,
+} from './harness';
 
 type Presence = { user: { id: string }; user_id: string; status: string };
 const byUser = (presences: Presence[]) =>
@@ -6,36 +14,18 @@ const byUser = (presences: Presence[]) =>
 
 /** READY carries the presences of guild-mates who are online (monolith, memory presence, real sockets). */
 describe('READY presences', () => {
-  let server: TestServer;
-  let api: Api;
-  const clients: GatewayClient[] = [];
-  const connect = async (account: Account) => {
-    const client = await GatewayClient.ready(server.url, account.token);
-    clients.push(client);
-    return client;
-  };
+  const gw = useGatewayServer();
+  const connect = (account: Account) => gw.connect(account);
+
   const readyPresences = (client: GatewayClient): Presence[] => client.events[0].payload.d.presences;
-
-  beforeAll(async () => {
-    server = await startServer({}, {});
-    api = new Api(server.url);
-  });
-
-  afterEach(() => {
-    for (const c of clients.splice(0)) c.close();
-  });
-
-  afterAll(async () => {
-    await server?.close();
-  });
 
   it('lists online and idle guild-mates once each, not offline, invisible, strangers or oneself', async () => {
     const [me, online, idle, hidden, offline, stranger] = await Promise.all(
-      ['rp_me', 'rp_on', 'rp_idle', 'rp_inv', 'rp_off', 'rp_str'].map((n) => api.register(n)),
+      ['rp_me', 'rp_on', 'rp_idle', 'rp_inv', 'rp_off', 'rp_str'].map((n) => gw.api.register(n)),
     );
     // Two shared guilds: `online` is in both and must appear once.
-    await api.guild(me, [online, idle, hidden, offline]);
-    await api.guild(online, [me]);
+    await gw.api.guild(me, [online, idle, hidden, offline]);
+    await gw.api.guild(online, [me]);
     await connect(stranger);
     const onlineWs = await connect(online);
     const idleWs = await connect(idle);
@@ -59,8 +49,8 @@ describe('READY presences', () => {
   });
 
   it('a reconnecting client (a reload) sees who is online in its new READY, then changes as PRESENCE_UPDATE', async () => {
-    const [me, mate] = await Promise.all([api.register('rp_reload'), api.register('rp_mate')]);
-    const guild = await api.guild(me, [mate]);
+    const [me, mate] = await Promise.all([gw.api.register('rp_reload'), gw.api.register('rp_mate')]);
+    const guild = await gw.api.guild(me, [mate]);
     const first = await connect(me);
     expect(readyPresences(first)).toEqual([]);
     const mateWs = await connect(mate);
@@ -75,9 +65,9 @@ describe('READY presences', () => {
   });
 
   it('includes guild-mates who cannot see any channel the user sees (presence is per guild)', async () => {
-    const [me, mate] = await Promise.all([api.register('rp_ch'), api.register('rp_chm')]);
-    const guild = await api.guild(me, [mate]);
-    await api.ok('PUT', `/channels/${guild.general}/permissions/${mate.user.id}`, me.token, {
+    const [me, mate] = await Promise.all([gw.api.register('rp_ch'), gw.api.register('rp_chm')]);
+    const guild = await gw.api.guild(me, [mate]);
+    await gw.api.ok('PUT', `/channels/${guild.general}/permissions/${mate.user.id}`, me.token, {
       type: 1,
       allow: '0',
       deny: VIEW_CHANNEL,

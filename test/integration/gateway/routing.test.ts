@@ -1,32 +1,13 @@
-import { type Account, Api, GatewayClient, type TestServer, VIEW_CHANNEL, startServer } from './harness';
+import { type Account, VIEW_CHANNEL, useGatewayServer } from './harness';
 
 /** Interest routing: who gets which event, in what order, over real sockets and real HTTP. */
 describe('gateway routing', () => {
-  let server: TestServer;
-  let api: Api;
-  const clients: GatewayClient[] = [];
-  const connect = async (account: Account) => {
-    const client = await GatewayClient.ready(server.url, account.token);
-    clients.push(client);
-    return client;
-  };
-
-  beforeAll(async () => {
-    server = await startServer();
-    api = new Api(server.url);
-  });
-
-  afterEach(() => {
-    for (const c of clients.splice(0)) c.close();
-  });
-
-  afterAll(async () => {
-    await server?.close();
-  });
+  const gw = useGatewayServer();
+  const connect = (account: Account) => gw.connect(account);
 
   it('sends READY first with the session, user, guilds with channels and roles, DMs and read states', async () => {
-    const owner = await api.register('ready');
-    const guild = await api.guild(owner);
+    const owner = await gw.api.register('ready');
+    const guild = await gw.api.guild(owner);
     const client = await connect(owner);
     expect(client.events[0].name).toBe('READY');
     const ready = client.events[0].payload;
@@ -43,75 +24,75 @@ describe('gateway routing', () => {
 
   it('delivers a channel message to members and not to non-members', async () => {
     const [owner, member, stranger] = await Promise.all([
-      api.register('own'),
-      api.register('mem'),
-      api.register('str'),
+      gw.api.register('own'),
+      gw.api.register('mem'),
+      gw.api.register('str'),
     ]);
-    const guild = await api.guild(owner, [member]);
+    const guild = await gw.api.guild(owner, [member]);
     const [ownerWs, memberWs, strangerWs] = await Promise.all([
       connect(owner),
       connect(member),
       connect(stranger),
     ]);
-    const message = await api.send(owner, guild.general, 'hello members');
+    const message = await gw.api.send(owner, guild.general, 'hello members');
     const seen = await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === message.id);
     expect(seen.d.content).toBe('hello members');
     await ownerWs.next('MESSAGE_CREATE', (p) => p.d.id === message.id);
     // Everything routed before the stranger's own sentinel has been routed to it: no guild message among it.
-    await strangerWs.sentinel(await api.touch(stranger));
+    await strangerWs.sentinel(await gw.api.touch(stranger));
     expect(strangerWs.named('MESSAGE_CREATE')).toEqual([]);
     expect(strangerWs.events.map((e) => e.name)).toEqual(['READY', 'USER_UPDATE']);
   });
 
   it('numbers dispatches per session, +1 each', async () => {
-    const owner = await api.register('seq');
-    const guild = await api.guild(owner);
+    const owner = await gw.api.register('seq');
+    const guild = await gw.api.guild(owner);
     const ws = await connect(owner);
-    for (let i = 0; i < 5; i++) await api.send(owner, guild.general, `m${i}`);
+    for (let i = 0; i < 5; i++) await gw.api.send(owner, guild.general, `m${i}`);
     await ws.next('MESSAGE_CREATE', (p) => p.d.content === 'm4');
     const seqs = ws.events.map((e) => e.payload.s);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
   });
 
   it('stops delivering a channel to a member an overwrite denies VIEW_CHANNEL, at once', async () => {
-    const [owner, member] = await Promise.all([api.register('ow'), api.register('denied')]);
-    const guild = await api.guild(owner, [member]);
-    const secret = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+    const [owner, member] = await Promise.all([gw.api.register('ow'), gw.api.register('denied')]);
+    const guild = await gw.api.guild(owner, [member]);
+    const secret = await gw.api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
       name: 'secret',
     });
     const memberWs = await connect(member);
     const ownerWs = await connect(owner);
-    const before = await api.send(owner, secret.id, 'visible to all');
+    const before = await gw.api.send(owner, secret.id, 'visible to all');
     await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === before.id);
 
-    await api.ok('PUT', `/channels/${secret.id}/permissions/${member.user.id}`, owner.token, {
+    await gw.api.ok('PUT', `/channels/${secret.id}/permissions/${member.user.id}`, owner.token, {
       type: 1,
       deny: VIEW_CHANNEL,
     });
     // The member is told the channel is gone for them; the owner sees the update.
     await memberWs.next('CHANNEL_DELETE', (p) => p.d.id === secret.id);
     await ownerWs.next('CHANNEL_UPDATE', (p) => p.d.id === secret.id);
-    const hidden = await api.send(owner, secret.id, 'not for the member');
-    const general = await api.send(owner, guild.general, 'still for the member');
+    const hidden = await gw.api.send(owner, secret.id, 'not for the member');
+    const general = await gw.api.send(owner, guild.general, 'still for the member');
     await ownerWs.next('MESSAGE_CREATE', (p) => p.d.id === hidden.id);
     await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === general.id);
     expect(memberWs.named('MESSAGE_CREATE').map((p) => p.d.id)).toEqual([before.id, general.id]);
     expect(memberWs.named('CHANNEL_UPDATE')).toEqual([]);
 
     // Lifting the overwrite shows the channel again, as a create.
-    await api.ok('DELETE', `/channels/${secret.id}/permissions/${member.user.id}`, owner.token);
+    await gw.api.ok('DELETE', `/channels/${secret.id}/permissions/${member.user.id}`, owner.token);
     await memberWs.next('CHANNEL_CREATE', (p) => p.d.id === secret.id);
-    const again = await api.send(owner, secret.id, 'visible again');
+    const again = await gw.api.send(owner, secret.id, 'visible again');
     await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === again.id);
   });
 
   it('follows role changes: a role that grants VIEW_CHANNEL shows the channel, losing it hides it again', async () => {
-    const [owner, member] = await Promise.all([api.register('ro'), api.register('rm')]);
-    const guild = await api.guild(owner, [member]);
-    const role = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/roles`, owner.token, {
+    const [owner, member] = await Promise.all([gw.api.register('ro'), gw.api.register('rm')]);
+    const guild = await gw.api.guild(owner, [member]);
+    const role = await gw.api.ok<{ id: string }>('POST', `/guilds/${guild.id}/roles`, owner.token, {
       name: 'staff',
     });
-    const staff = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+    const staff = await gw.api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
       name: 'staff-only',
       permission_overwrites: [
         { id: guild.id, type: 0, deny: VIEW_CHANNEL },
@@ -123,40 +104,44 @@ describe('gateway routing', () => {
       staff.id,
     );
 
-    await api.ok('PATCH', `/guilds/${guild.id}/members/${member.user.id}`, owner.token, { roles: [role.id] });
+    await gw.api.ok('PATCH', `/guilds/${guild.id}/members/${member.user.id}`, owner.token, {
+      roles: [role.id],
+    });
     await memberWs.next('CHANNEL_CREATE', (p) => p.d.id === staff.id);
-    const inside = await api.send(owner, staff.id, 'for staff');
+    const inside = await gw.api.send(owner, staff.id, 'for staff');
     await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === inside.id);
 
-    await api.ok('PATCH', `/guilds/${guild.id}/members/${member.user.id}`, owner.token, { roles: [] });
+    await gw.api.ok('PATCH', `/guilds/${guild.id}/members/${member.user.id}`, owner.token, { roles: [] });
     await memberWs.next('CHANNEL_DELETE', (p) => p.d.id === staff.id);
-    const after = await api.send(owner, staff.id, 'staff again');
-    const sentinel = await memberWs.sentinel(await api.touch(member));
+    const after = await gw.api.send(owner, staff.id, 'staff again');
+    const sentinel = await memberWs.sentinel(await gw.api.touch(member));
     expect(memberWs.named('MESSAGE_CREATE').map((p) => p.d.id)).not.toContain(after.id);
     expect(sentinel).toBeGreaterThan(0);
 
     // Deleting the role takes it away from the member too.
-    await api.ok('PATCH', `/guilds/${guild.id}/members/${member.user.id}`, owner.token, { roles: [role.id] });
+    await gw.api.ok('PATCH', `/guilds/${guild.id}/members/${member.user.id}`, owner.token, {
+      roles: [role.id],
+    });
     await memberWs.next('CHANNEL_CREATE', (p) => p.d.id === staff.id, sentinel);
-    await api.ok('DELETE', `/guilds/${guild.id}/roles/${role.id}`, owner.token);
+    await gw.api.ok('DELETE', `/guilds/${guild.id}/roles/${role.id}`, owner.token);
     await memberWs.next('CHANNEL_DELETE', (p) => p.d.id === staff.id, sentinel);
   });
 
   it('a deleted guild reaches every member as GUILD_DELETE, then nothing more', async () => {
-    const [owner, member] = await Promise.all([api.register('gd'), api.register('gdm')]);
-    const guild = await api.guild(owner, [member]);
+    const [owner, member] = await Promise.all([gw.api.register('gd'), gw.api.register('gdm')]);
+    const guild = await gw.api.guild(owner, [member]);
     const [ownerWs, memberWs] = await Promise.all([connect(owner), connect(member)]);
-    await api.ok('DELETE', `/guilds/${guild.id}`, owner.token);
+    await gw.api.ok('DELETE', `/guilds/${guild.id}`, owner.token);
     await ownerWs.next('GUILD_DELETE', (p) => p.d.id === guild.id);
     const at = await memberWs.waitIndex('GUILD_DELETE', (p) => p.d.id === guild.id);
-    const sentinel = await memberWs.sentinel(await api.touch(member));
+    const sentinel = await memberWs.sentinel(await gw.api.touch(member));
     expect(sentinel).toBe(at + 1);
   });
 
   it('exposes gateway metrics', async () => {
-    const owner = await api.register('metrics');
+    const owner = await gw.api.register('metrics');
     await connect(owner);
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const text = await (await fetch(`${gw.server.url}/metrics`)).text();
     expect(text).toMatch(/^parley_gateway_connected_sockets [1-9]/m);
     expect(text).toMatch(/^parley_gateway_sessions\{state="live"\} [1-9]/m);
     expect(text).toMatch(/^parley_gateway_dispatches_total\{type="MESSAGE_CREATE"\} [1-9]/m);
@@ -166,17 +151,17 @@ describe('gateway routing', () => {
   });
 
   it('sends a new channel only to those who may view it', async () => {
-    const [owner, member] = await Promise.all([api.register('cc'), api.register('ccm')]);
-    const guild = await api.guild(owner, [member]);
+    const [owner, member] = await Promise.all([gw.api.register('cc'), gw.api.register('ccm')]);
+    const guild = await gw.api.guild(owner, [member]);
     const [ownerWs, memberWs] = await Promise.all([connect(owner), connect(member)]);
-    const hidden = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+    const hidden = await gw.api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
       name: 'staff',
       permission_overwrites: [{ id: guild.id, type: 0, deny: VIEW_CHANNEL }],
     });
     await ownerWs.next('CHANNEL_CREATE', (p) => p.d.id === hidden.id);
-    await memberWs.sentinel(await api.touch(member));
+    await memberWs.sentinel(await gw.api.touch(member));
     expect(memberWs.named('CHANNEL_CREATE')).toEqual([]);
-    const open = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+    const open = await gw.api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
       name: 'open',
     });
     await memberWs.next('CHANNEL_CREATE', (p) => p.d.id === open.id);
@@ -184,49 +169,51 @@ describe('gateway routing', () => {
 
   for (const action of ['kick', 'ban'] as const) {
     it(`${action}: the member gets GUILD_DELETE and nothing more from that guild`, async () => {
-      const [owner, member] = await Promise.all([api.register('mod'), api.register(action)]);
-      const guild = await api.guild(owner, [member]);
+      const [owner, member] = await Promise.all([gw.api.register('mod'), gw.api.register(action)]);
+      const guild = await gw.api.guild(owner, [member]);
       const memberWs = await connect(member);
-      const first = await api.send(owner, guild.general, 'before');
+      const first = await gw.api.send(owner, guild.general, 'before');
       await memberWs.next('MESSAGE_CREATE', (p) => p.d.id === first.id);
 
       if (action === 'kick')
-        await api.ok('DELETE', `/guilds/${guild.id}/members/${member.user.id}`, owner.token);
-      else await api.ok('PUT', `/guilds/${guild.id}/bans/${member.user.id}`, owner.token, {});
+        await gw.api.ok('DELETE', `/guilds/${guild.id}/members/${member.user.id}`, owner.token);
+      else await gw.api.ok('PUT', `/guilds/${guild.id}/bans/${member.user.id}`, owner.token, {});
       const deleted = await memberWs.waitIndex('GUILD_DELETE', (p) => p.d.id === guild.id);
 
-      await api.send(owner, guild.general, 'after');
-      await api.ok('POST', `/channels/${guild.general}/typing`, owner.token);
-      await api.ok('PATCH', `/guilds/${guild.id}`, owner.token, { name: 'renamed' });
-      await api.ok('POST', `/guilds/${guild.id}/channels`, owner.token, { name: 'new' });
-      const sentinel = await memberWs.sentinel(await api.touch(member));
+      await gw.api.send(owner, guild.general, 'after');
+      await gw.api.ok('POST', `/channels/${guild.general}/typing`, owner.token);
+      await gw.api.ok('PATCH', `/guilds/${guild.id}`, owner.token, { name: 'renamed' });
+      await gw.api.ok('POST', `/guilds/${guild.id}/channels`, owner.token, { name: 'new' });
+      const sentinel = await memberWs.sentinel(await gw.api.touch(member));
       expect(memberWs.events.slice(deleted + 1, sentinel).map((e) => e.name)).toEqual([]);
       expect(memberWs.named('GUILD_MEMBER_REMOVE')).toEqual([]);
     });
   }
 
   it('delivers create, edit, reactions and delete of a message in order', async () => {
-    const [owner, member] = await Promise.all([api.register('ord'), api.register('ordm')]);
-    const guild = await api.guild(owner, [member]);
+    const [owner, member] = await Promise.all([gw.api.register('ord'), gw.api.register('ordm')]);
+    const guild = await gw.api.guild(owner, [member]);
     const memberWs = await connect(member);
-    const m = await api.send(owner, guild.general, 'first');
-    await api.ok('PATCH', `/channels/${guild.general}/messages/${m.id}`, owner.token, { content: 'edited' });
-    await api.ok(
+    const m = await gw.api.send(owner, guild.general, 'first');
+    await gw.api.ok('PATCH', `/channels/${guild.general}/messages/${m.id}`, owner.token, {
+      content: 'edited',
+    });
+    await gw.api.ok(
       'PUT',
       `/channels/${guild.general}/messages/${m.id}/reactions/${encodeURIComponent('👍')}/@me`,
       owner.token,
     );
-    await api.ok(
+    await gw.api.ok(
       'PUT',
       `/channels/${guild.general}/messages/${m.id}/reactions/${encodeURIComponent('👍')}/@me`,
       member.token,
     );
-    await api.ok(
+    await gw.api.ok(
       'DELETE',
       `/channels/${guild.general}/messages/${m.id}/reactions/${encodeURIComponent('👍')}/@me`,
       owner.token,
     );
-    await api.ok('DELETE', `/channels/${guild.general}/messages/${m.id}`, owner.token);
+    await gw.api.ok('DELETE', `/channels/${guild.general}/messages/${m.id}`, owner.token);
     await memberWs.next('MESSAGE_DELETE', (p) => p.d.id === m.id);
     const about = memberWs.events.filter(
       (e) => e.payload?.d?.id === m.id || e.payload?.d?.message_id === m.id,
@@ -244,11 +231,11 @@ describe('gateway routing', () => {
   });
 
   it('keeps order in a channel under concurrent sends', async () => {
-    const [a, b] = await Promise.all([api.register('ca'), api.register('cb')]);
-    const guild = await api.guild(a, [b]);
+    const [a, b] = await Promise.all([gw.api.register('ca'), gw.api.register('cb')]);
+    const guild = await gw.api.guild(a, [b]);
     const [aWs, bWs] = await Promise.all([connect(a), connect(b)]);
     const sent = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => api.send(i % 2 ? a : b, guild.general, `c${i}`)),
+      Array.from({ length: 30 }, (_, i) => gw.api.send(i % 2 ? a : b, guild.general, `c${i}`)),
     );
     const last = sent
       .map((m) => m.id)
@@ -265,13 +252,13 @@ describe('gateway routing', () => {
 
   it('sends typing to those who can see the channel, not to others', async () => {
     const [owner, member, outsider, denied] = await Promise.all([
-      api.register('ty'),
-      api.register('tym'),
-      api.register('tyo'),
-      api.register('tyd'),
+      gw.api.register('ty'),
+      gw.api.register('tym'),
+      gw.api.register('tyo'),
+      gw.api.register('tyd'),
     ]);
-    const guild = await api.guild(owner, [member, denied]);
-    await api.ok('PUT', `/channels/${guild.general}/permissions/${denied.user.id}`, owner.token, {
+    const guild = await gw.api.guild(owner, [member, denied]);
+    await gw.api.ok('PUT', `/channels/${guild.general}/permissions/${denied.user.id}`, owner.token, {
       type: 1,
       deny: VIEW_CHANNEL,
     });
@@ -280,22 +267,22 @@ describe('gateway routing', () => {
       connect(outsider),
       connect(denied),
     ]);
-    await api.ok('POST', `/channels/${guild.general}/typing`, owner.token);
+    await gw.api.ok('POST', `/channels/${guild.general}/typing`, owner.token);
     const typing = await memberWs.next('TYPING_START', (p) => p.d.user_id === owner.user.id);
     expect(typing.d.channel_id).toBe(guild.general);
-    await outsiderWs.sentinel(await api.touch(outsider));
-    await deniedWs.sentinel(await api.touch(denied));
+    await outsiderWs.sentinel(await gw.api.touch(outsider));
+    await deniedWs.sentinel(await gw.api.touch(denied));
     expect(outsiderWs.named('TYPING_START')).toEqual([]);
     expect(deniedWs.named('TYPING_START')).toEqual([]);
   });
 
   it('sends presence to guild-mates only, with a status set over the socket, and offline after the last session', async () => {
     const [alice, mate, outsider] = await Promise.all([
-      api.register('pa'),
-      api.register('pm'),
-      api.register('po'),
+      gw.api.register('pa'),
+      gw.api.register('pm'),
+      gw.api.register('po'),
     ]);
-    await api.guild(alice, [mate]);
+    await gw.api.guild(alice, [mate]);
     const [mateWs, outsiderWs] = await Promise.all([connect(mate), connect(outsider)]);
     const aliceWs = await connect(alice);
     await mateWs.next('PRESENCE_UPDATE', (p) => p.d.user.id === alice.user.id && p.d.status === 'online');
@@ -319,16 +306,16 @@ describe('gateway routing', () => {
       idle,
     );
 
-    await outsiderWs.sentinel(await api.touch(outsider));
+    await outsiderWs.sentinel(await gw.api.touch(outsider));
     expect(outsiderWs.named('PRESENCE_UPDATE')).toEqual([]);
   });
 
   it('keeps a user’s sessions in sync with MESSAGE_ACK', async () => {
-    const owner = await api.register('ack');
-    const guild = await api.guild(owner);
+    const owner = await gw.api.register('ack');
+    const guild = await gw.api.guild(owner);
     const [one, two] = await Promise.all([connect(owner), connect(owner)]);
-    const m = await api.send(owner, guild.general, 'read me');
-    await api.ok('POST', `/channels/${guild.general}/messages/${m.id}/ack`, owner.token, {});
+    const m = await gw.api.send(owner, guild.general, 'read me');
+    await gw.api.ok('POST', `/channels/${guild.general}/messages/${m.id}/ack`, owner.token, {});
     for (const ws of [one, two]) {
       const ack = await ws.next('MESSAGE_ACK');
       expect(ack.d).toMatchObject({ channel_id: guild.general, message_id: m.id });
@@ -336,31 +323,35 @@ describe('gateway routing', () => {
   });
 
   it('delivers DMs to the recipients only, including a DM opened while connected', async () => {
-    const [a, b, c] = await Promise.all([api.register('da'), api.register('db'), api.register('dc')]);
+    const [a, b, c] = await Promise.all([
+      gw.api.register('da'),
+      gw.api.register('db'),
+      gw.api.register('dc'),
+    ]);
     const [bWs, cWs] = await Promise.all([connect(b), connect(c)]);
-    const dm = await api.ok<{ id: string }>('POST', '/users/@me/channels', a.token, {
+    const dm = await gw.api.ok<{ id: string }>('POST', '/users/@me/channels', a.token, {
       recipient_id: b.user.id,
     });
     await bWs.next('CHANNEL_CREATE', (p) => p.d.id === dm.id);
-    const m = await api.send(a, dm.id, 'psst');
+    const m = await gw.api.send(a, dm.id, 'psst');
     await bWs.next('MESSAGE_CREATE', (p) => p.d.id === m.id);
-    await cWs.sentinel(await api.touch(c));
+    await cWs.sentinel(await gw.api.touch(c));
     expect(cWs.named('MESSAGE_CREATE')).toEqual([]);
   });
 
   it('a member who joins gets GUILD_CREATE, then the guild’s events', async () => {
-    const [owner, joiner] = await Promise.all([api.register('jo'), api.register('jn')]);
-    const guild = await api.guild(owner);
+    const [owner, joiner] = await Promise.all([gw.api.register('jo'), gw.api.register('jn')]);
+    const guild = await gw.api.guild(owner);
     const joinerWs = await connect(joiner);
-    const invite = await api.ok<{ code: string }>(
+    const invite = await gw.api.ok<{ code: string }>(
       'POST',
       `/channels/${guild.general}/invites`,
       owner.token,
       {},
     );
-    await api.ok('POST', `/invites/${invite.code}`, joiner.token);
+    await gw.api.ok('POST', `/invites/${invite.code}`, joiner.token);
     const created = await joinerWs.waitIndex('GUILD_CREATE', (p) => p.d.id === guild.id);
-    const m = await api.send(owner, guild.general, 'welcome');
+    const m = await gw.api.send(owner, guild.general, 'welcome');
     const got = await joinerWs.waitIndex('MESSAGE_CREATE', (p) => p.d.id === m.id);
     expect(got).toBeGreaterThan(created);
   });
