@@ -35,65 +35,14 @@ export function nonceOf(frame) {
  * Opens one session; resolves with the WebSocket once READY arrived. `onMessage(frame)` gets MESSAGE_CREATE
  * frames, `onClose()` a close after READY (the session was dropped).
  */
-export function openLight(url, token, { localAddress, onMessage, onClose, timeoutMs = 20_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, {
-      localAddress,
-      family: 4,
-      perMessageDeflate: false,
-      skipUTF8Validation: true,
-      handshakeTimeout: timeoutMs,
-    });
-    let settled = false;
-    let ready = false;
-    const timer = setTimeout(() => fail(new Error('gateway connect timeout')), timeoutMs);
-    function fail(err) {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      ws.terminate();
-      reject(err);
-    }
-    ws.on('error', (err) => fail(err));
-    ws.on('close', () => {
-      if (ready) onClose?.();
-      else fail(new Error('closed before READY'));
-    });
-    ws.on('message', (data) => {
-      if (data.length === 1 && data[0] === PING) {
-        ws.send('3');
-        return;
-      }
-      if (ready || settled) {
-        if (
-          ready &&
-          onMessage &&
-          data.length > MESSAGE_PREFIX.length &&
-          data.compare(MESSAGE_PREFIX, 0, MESSAGE_PREFIX.length, 0, MESSAGE_PREFIX.length) === 0
-        )
-          onMessage(data);
-        return;
-      }
-      const kind = data[0];
-      if (kind === 0x30) {
-        // engine.io OPEN: connect the socket.io namespace with our auth.
-        ws.send(`40${JSON.stringify({ token })}`);
-      } else if (data[0] === 0x34 && data[1] === 0x34) {
-        // 44: CONNECT_ERROR
-        let detail = '';
-        try {
-          detail = JSON.stringify(JSON.parse(data.toString('utf8', 2)).data ?? {});
-        } catch {
-          /* not JSON */
-        }
-        fail(new Error(`gateway refused the connection ${detail}`));
-      } else if (data.compare(READY_PREFIX, 0, READY_PREFIX.length, 0, READY_PREFIX.length) === 0) {
-        ready = settled = true;
-        clearTimeout(timer);
-        resolve(ws);
-      }
-    });
-  });
+export async function openLight(url, token, { localAddress, onMessage, onClose, timeoutMs = 20_000 } = {}) {
+  const onFrame = onMessage && ((frame) => startsWith(frame, MESSAGE_PREFIX) && onMessage(frame));
+  const { ws, outcome } = await openResumable(url, { token }, { localAddress, onFrame, onClose, timeoutMs });
+  if (outcome !== 'ready') {
+    ws.terminate();
+    throw new Error(`gateway answered ${outcome} instead of READY`);
+  }
+  return ws;
 }
 
 /**
@@ -162,6 +111,15 @@ export class LightPool {
   }
 }
 
+/** The `data` of a socket.io CONNECT_ERROR frame (`44{...}`), for the error message. */
+function refusal(frame) {
+  try {
+    return JSON.stringify(JSON.parse(frame.toString('utf8', 2)).data ?? {});
+  } catch {
+    return '';
+  }
+}
+
 const RESUMED_PREFIX = Buffer.from('42["RESUMED",');
 const INVALID_PREFIX = Buffer.from('42["INVALID_SESSION",');
 const SEQ_KEY = Buffer.from(',{"s":');
@@ -184,13 +142,14 @@ export function seqOf(frame) {
 /**
  * A light session that can resume (the reconnect storm): `auth` is the CONNECT payload ({token} or {token,
  * session_id, seq}); resolves with { ws, outcome } on READY, RESUMED or INVALID_SESSION, whichever comes first.
- * `onFrame(frame)` sees every socket.io EVENT frame (`42[...`), before and after that. With `connectOnly` it
+ * `onFrame(frame)` sees every socket.io EVENT frame (`42[...`), before and after that; `onClose()` a close after
+ * that (the session was dropped). With `connectOnly` it
  * resolves on the CONNECT ack (`40`) instead (outcome 'connected').
  */
 export function openResumable(
   url,
   auth,
-  { localAddress, onFrame, timeoutMs = 20_000, connectOnly = false } = {},
+  { localAddress, onFrame, onClose, timeoutMs = 20_000, connectOnly = false } = {},
 ) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, {
@@ -201,6 +160,7 @@ export function openResumable(
       handshakeTimeout: timeoutMs,
     });
     let settled = false;
+    let opened = false;
     const timer = setTimeout(() => fail(new Error('gateway connect timeout')), timeoutMs);
     function fail(err) {
       if (settled) return;
@@ -211,16 +171,20 @@ export function openResumable(
     }
     const settle = (outcome) => {
       if (settled) return;
-      settled = true;
+      settled = opened = true;
       clearTimeout(timer);
       resolve({ ws, outcome });
     };
     ws.on('error', (err) => fail(err));
-    ws.on('close', () => fail(new Error('closed before READY or RESUMED')));
+    ws.on('close', () => {
+      if (opened) onClose?.();
+      else fail(new Error('closed before READY or RESUMED'));
+    });
     ws.on('message', (data) => {
       if (data.length === 1 && data[0] === PING) return void ws.send('3');
       if (data[0] === 0x30) return void ws.send(`40${JSON.stringify(auth)}`);
-      if (data[0] === 0x34 && data[1] === 0x34) return fail(new Error('gateway refused the connection'));
+      if (data[0] === 0x34 && data[1] === 0x34)
+        return fail(new Error(`gateway refused the connection ${refusal(data)}`));
       // `connectOnly`: a plain socket.io server (the fan-out baseline) has no READY; its CONNECT ack is the start.
       if (connectOnly && data[0] === 0x34 && data[1] === 0x30) return settle('connected');
       if (data[0] !== 0x34 || data[1] !== 0x32) return;
