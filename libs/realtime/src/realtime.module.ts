@@ -2,15 +2,31 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '@parley/auth';
 import { ChatModule } from '@parley/chat';
 import { GatewayMetrics } from './gateway.metrics';
+import { GatewayShutdown } from './gateway-shutdown';
 import { GatewayServer } from './gateway.server';
+import { InboundCommands } from './inbound-commands';
 import { InterestRouter } from './interest-router';
+import { PresenceAnnouncer } from './presence-announcer';
 import { ReadyPresences } from './ready-presences';
+import { SessionRegistry } from './session-registry';
+import { SessionResumption } from './session-resume';
 import { VisibilityResolver } from './visibility';
 
 /** The gateway role: socket.io sessions on the process's HTTP server, routed from the event bus. */
 @Module({
   imports: [AuthModule, ChatModule],
-  providers: [GatewayMetrics, VisibilityResolver, InterestRouter, ReadyPresences, GatewayServer],
+  providers: [
+    GatewayMetrics,
+    VisibilityResolver,
+    InterestRouter,
+    ReadyPresences,
+    PresenceAnnouncer,
+    SessionRegistry,
+    SessionResumption,
+    InboundCommands,
+    GatewayShutdown,
+    GatewayServer,
+  ],
   exports: [GatewayServer, InterestRouter],
 })
 export class RealtimeModule {}

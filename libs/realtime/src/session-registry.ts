@@ -1,0 +1,210 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { EVENT_BUS, type EventBus } from '@parley/bus';
+import { ReadyService } from '@parley/chat';
+import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
+import { AppLogger } from '@parley/observability';
+import { RESUME_STORE, type ResumeStore } from '@parley/state';
+import type { Connection } from './connection';
+import type { GatewayCounts } from './gateway.metrics';
+import { InterestRouter } from './interest-router';
+import { PresenceAnnouncer } from './presence-announcer';
+import { type ClosePayload, GatewayCode, serialise } from './protocol';
+import { ReadyPresences } from './ready-presences';
+import { Session } from './session';
+
+/**
+ * The sessions this node holds, from READY to their end: starting one, keeping it resumable after a drop
+ * (until `gateway.session_ttl`), ending it (revoked token, routing failure, lost events) and forgetting it.
+ */
+@Injectable()
+export class SessionRegistry {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(
+    @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
+    private readonly router: InterestRouter,
+    private readonly ready: ReadyService,
+    @Inject(RESUME_STORE) private readonly store: ResumeStore,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    private readonly presence: PresenceAnnouncer,
+    private readonly readyPresences: ReadyPresences,
+    private readonly log: AppLogger,
+  ) {
+    router.hooks = {
+      tokenRevoked: (userId, tokenHash) => this.revoke(userId, tokenHash),
+      routingFailed: (sessions, err) => {
+        this.log.error(
+          { err, sessions: sessions.length },
+          'gateway routing recompute failed; restarting sessions',
+        );
+        for (const s of sessions)
+          this.end(s, {
+            code: GatewayCode.UNKNOWN_ERROR,
+            reason: 'internal_error',
+            resumable: false,
+            reconnect: true,
+          });
+      },
+    };
+  }
+
+  get(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** Every session held here, as a copy (ending sessions while iterating is safe). */
+  all(): Session[] {
+    return [...this.sessions.values()];
+  }
+
+  /** A session object for this connection, registered and routed (its READY or replay still to come). */
+  create(
+    id: string,
+    owner: { userId: string; tokenHash: string; batch: boolean },
+    conn: Connection,
+  ): Session {
+    const session = new Session(
+      id,
+      owner.userId,
+      owner.tokenHash,
+      this.store,
+      this.config.gateway.event_retention,
+    );
+    session.batch = owner.batch;
+    session.conn = conn;
+    this.sessions.set(session.id, session);
+    return session;
+  }
+
+  /** Starts a new session with READY; when it cannot, the connection is told why and the session ends. */
+  async start(
+    owner: { userId: string; tokenHash: string; batch: boolean },
+    conn: Connection,
+    attach: (session: Session) => void,
+  ): Promise<void> {
+    const g = this.config.gateway;
+    const session = this.create(randomBytes(16).toString('base64url'), owner, conn);
+    attach(session);
+    this.store.open(session.id, { userId: session.userId, tokenHash: session.tokenHash }, g.event_retention);
+    this.router.register(session);
+    // Subscribed before the snapshot is read: whatever happens after the snapshot reaches the session.
+    await this.router.establish(session);
+    await this.bus.ready?.();
+    const snapshot = await this.ready.snapshot(session.userId);
+    // Read after the subscriptions: a change after this read reaches the session as PRESENCE_UPDATE after READY.
+    const presences = snapshot
+      ? await this.readyPresences
+          .of(
+            session.userId,
+            snapshot.guilds.map((g) => g.id),
+          )
+          .catch((err: unknown) => {
+            this.log.warn({ err }, 'READY presences unavailable; sending none');
+            return [];
+          })
+      : [];
+    if (session.state === 'closed') return;
+    if (!snapshot || !conn.isOpen || session.conn !== conn) {
+      this.destroy(session);
+      if (!snapshot)
+        conn.close({
+          code: GatewayCode.AUTHENTICATION_FAILED,
+          reason: 'token_revoked',
+          resumable: false,
+          reconnect: false,
+        });
+      return;
+    }
+    if (!session.start(serialise({ session_id: session.id, ...snapshot, presences }))) {
+      this.end(session, {
+        code: GatewayCode.UNKNOWN_ERROR,
+        reason: 'internal_error',
+        resumable: false,
+        reconnect: true,
+      });
+      return;
+    }
+    await this.presence.online(session);
+  }
+
+  /** The connection dropped: the session keeps recording and stays resumable until `session_ttl`. */
+  detach(session: Session): void {
+    if (session.state === 'closed' || session.state === 'detached') return;
+    session.detach();
+    const ttl = this.config.gateway.session_ttl;
+    this.store.detach(session.id, ttl);
+    session.expiry = setTimeout(() => this.destroy(session), ttl);
+    session.expiry.unref();
+  }
+
+  /** A resume takes the session back: it no longer expires. */
+  keep(session: Session): void {
+    if (session.expiry) clearTimeout(session.expiry);
+    session.expiry = null;
+  }
+
+  /** Closes the session's socket with a reason and ends the session for good. */
+  end(session: Session, payload: ClosePayload, announce = true): void {
+    session.conn?.close(payload);
+    this.destroy(session, announce);
+  }
+
+  destroy(session: Session, announce = true): void {
+    if (session.state === 'closed') return;
+    this.keep(session);
+    const guildIds = [...session.guilds.keys()];
+    session.state = 'closed';
+    session.conn = null;
+    this.router.unregister(session);
+    this.store.drop(session.id);
+    this.sessions.delete(session.id);
+    this.presence.offline(session, guildIds, announce);
+  }
+
+  /** Another node took the session over: forget it here, keeping its buffer and presence entry. */
+  handOver(session: Session): void {
+    this.keep(session);
+    session.state = 'closed';
+    session.conn = null;
+    this.router.unregister(session);
+    this.sessions.delete(session.id);
+    this.presence.handedOver(session);
+  }
+
+  /**
+   * The bus connection dropped: events routed meanwhile never reached this node, so no session here can
+   * promise a gapless stream. Each restarts (INVALID_SESSION and a fresh READY on reconnect).
+   */
+  eventsLost(): void {
+    const sessions = this.all();
+    if (sessions.length > 0)
+      this.log.warn({ sessions: sessions.length }, 'event bus lost; restarting sessions');
+    for (const session of sessions) {
+      if (session.state === 'closed') continue;
+      this.end(
+        session,
+        { code: GatewayCode.UNKNOWN_ERROR, reason: 'internal_error', resumable: false, reconnect: true },
+        false,
+      );
+    }
+  }
+
+  counts(): GatewayCounts['sessions'] {
+    const sessions = { initialising: 0, live: 0, resuming: 0, detached: 0 };
+    for (const s of this.sessions.values()) if (s.state !== 'closed') sessions[s.state]++;
+    return sessions;
+  }
+
+  private revoke(userId: string, tokenHash: string): void {
+    for (const session of [...this.router.sessionsOf(userId)]) {
+      if (session.tokenHash !== tokenHash) continue;
+      this.end(session, {
+        code: GatewayCode.AUTHENTICATION_FAILED,
+        reason: 'token_revoked',
+        resumable: false,
+        reconnect: false,
+      });
+    }
+  }
+}
