@@ -98,6 +98,8 @@ export interface ConnectOptions {
   seq?: number;
   batch?: boolean;
   reconnection?: boolean;
+  /** HTTP headers of the handshake request (X-Forwarded-For, to connect as another address behind a proxy). */
+  headers?: Record<string, string>;
 }
 
 /** A real socket.io client that records every event in arrival order and tracks its session and sequence. */
@@ -121,6 +123,7 @@ export class GatewayClient {
       auth,
       reconnection: options.reconnection ?? false,
       forceNew: true,
+      extraHeaders: options.headers,
     });
     this.socket.onAny((name: string, payload: any) => {
       if (name === 'BATCH') {
@@ -206,7 +209,9 @@ export class GatewayClient {
     return withTimeout(this.closed, timeoutMs, 'disconnect');
   }
 
-  async connectError(timeoutMs = 10_000): Promise<Error & { data?: { code: number; message: string } }> {
+  async connectError(
+    timeoutMs = 10_000,
+  ): Promise<Error & { data?: { code: number; message: string; retry_after?: number } }> {
     return withTimeout(
       this.connected.then(
         () => {

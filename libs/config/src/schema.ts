@@ -86,6 +86,15 @@ export const configSchema = z
       max_connections: positive(),
       max_payload: positive(),
       inbound_rate: rateRule,
+      // Abuse limits (off with rate_limits.enabled: false): shared by every gateway node in microservices mode.
+      // Connected sessions per user and connections per client address, at once.
+      max_sessions_per_user: positive(),
+      max_connections_per_ip: positive(),
+      // Handshakes per client address, client events per user (all their sockets, across resumes), and
+      // chosen presence statuses per user, each per window.
+      handshake_rate: rateRule,
+      user_inbound_rate: rateRule,
+      presence_rate: rateRule,
       per_message_deflate: z.boolean(),
       transports: z.array(z.enum(['websocket', 'polling'])).min(1),
       // Guild-mates whose presence READY reports, at most (0: none).

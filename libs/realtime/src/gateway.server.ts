@@ -11,13 +11,16 @@ import { AuthService } from '@parley/auth';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger } from '@parley/observability';
 import { Server, type Socket } from 'socket.io';
+import { Encoder } from 'socket.io-parser';
 import { z } from 'zod';
 import { GATEWAY_CLUSTER, type GatewayCluster } from './cluster';
 import { Connection } from './connection';
 import { GatewayMetrics } from './gateway.metrics';
 import { GatewayShutdown } from './gateway-shutdown';
 import { InboundCommands } from './inbound-commands';
-import { GatewayCode, type GatewayCodeValue, eventFrame } from './protocol';
+import { GatewayAdmission, refusal } from './gateway-admission';
+import { HandshakeDecoder, MALFORMED_AUTH } from './handshake-decoder';
+import { GatewayCode, eventFrame } from './protocol';
 import type { Session } from './session';
 import { SessionRegistry } from './session-registry';
 import { SessionResumption } from './session-resume';
@@ -26,19 +29,11 @@ import { type SocketState, stateOf } from './socket-state';
 export const GATEWAY_PATH = '/gateway';
 
 const handshakeSchema = z.object({
-  token: z.string().min(1).max(128),
+  token: z.string().max(128).optional(),
   session_id: z.string().min(1).max(64).optional(),
   seq: z.number().int().nonnegative().optional(),
   batch: z.boolean().optional(),
 });
-
-/** An error for the handshake middleware: socket.io-client sees it as `connect_error` with `err.data`. */
-function refusal(
-  code: GatewayCodeValue,
-  message: string,
-): Error & { data: { code: number; message: string } } {
-  return Object.assign(new Error(message), { data: { code, message } });
-}
 
 /**
  * The gateway's transport: socket.io at `/gateway` on the HTTP server, the handshake (authentication and
@@ -60,6 +55,7 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     private readonly resumption: SessionResumption,
     private readonly inbound: InboundCommands,
     private readonly shutdown: GatewayShutdown,
+    private readonly admission: GatewayAdmission,
     private readonly metrics: GatewayMetrics,
     private readonly log: AppLogger,
     @Optional() @Inject(GATEWAY_CLUSTER) private readonly cluster?: GatewayCluster,
@@ -88,6 +84,8 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
       maxHttpBufferSize: g.max_payload * 2,
       perMessageDeflate: g.per_message_deflate ? { threshold: 1024 } : false,
       httpCompression: false,
+      // A handshake whose auth is not an object is refused with connect_error, not a silent transport close.
+      parser: { Encoder, Decoder: HandshakeDecoder },
       allowRequest: (_req, callback) =>
         callback(this.shutdown.closing ? 'server shutting down' : null, !this.shutdown.closing),
     });
@@ -134,26 +132,54 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     }
     this.handshaking++;
     try {
-      const parsed = handshakeSchema.safeParse(socket.handshake.auth);
-      const verified = parsed.success ? await this.auth.verify(parsed.data.token) : null;
-      if (!parsed.success || !verified) {
+      const address = this.admission.address(socket.request);
+      await this.admission.handshake(address);
+      const auth = this.readAuth(socket.handshake.auth);
+      const verified = auth.token ? await this.auth.verify(auth.token) : null;
+      if (!verified) {
         this.metrics.rejected.inc({ reason: 'authentication' });
         throw refusal(GatewayCode.AUTHENTICATION_FAILED, 'Authentication failed');
       }
-      const { session_id, seq, batch } = parsed.data;
+      const release = await this.admission.claim(socket.id, verified.userId, address);
+      // However the connection ends (even before it is announced as connected), its places come free.
+      socket.conn.once('close', release);
       const state: SocketState = {
         userId: verified.userId,
         tokenHash: verified.tokenHash,
-        resume: session_id !== undefined ? { sessionId: session_id, seq: seq ?? 0 } : null,
-        batch: batch ?? false,
+        resume: auth.session_id !== undefined ? { sessionId: auth.session_id, seq: auth.seq ?? 0 } : null,
+        batch: auth.batch ?? false,
         session: null,
         conn: null,
         rate: { start: Date.now(), count: 0 },
+        release,
       };
       socket.data = state;
     } finally {
       this.handshaking--;
     }
+  }
+
+  /** The handshake's `auth`: wrong types are 4002, an oversize one 4012; a missing or bad token is left to auth. */
+  private readAuth(auth: unknown): z.infer<typeof handshakeSchema> {
+    const g = this.config.gateway;
+    const size = auth === MALFORMED_AUTH ? 0 : Buffer.byteLength(JSON.stringify(auth) ?? '');
+    if (size > g.max_payload) {
+      this.metrics.rejected.inc({ reason: 'payload_too_large' });
+      throw refusal(
+        GatewayCode.PAYLOAD_TOO_LARGE,
+        `Handshake auth of ${size} bytes is over the ${g.max_payload} byte limit`,
+      );
+    }
+    const parsed = auth === MALFORMED_AUTH ? null : handshakeSchema.safeParse(auth);
+    if (parsed?.success) return parsed.data;
+    // A token over 128 characters is no token of ours: authentication fails like any other bad token.
+    const tooLong = parsed?.error.issues.every((i) => i.path[0] === 'token' && i.code === 'too_big');
+    if (tooLong) return {};
+    this.metrics.rejected.inc({ reason: 'malformed_handshake' });
+    throw refusal(
+      GatewayCode.MALFORMED_PAYLOAD,
+      'Handshake auth takes {token: string, session_id?: string, seq?: integer >= 0, batch?: boolean}',
+    );
   }
 
   private onConnection(socket: Socket): void {
@@ -203,6 +229,7 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     this.metrics.disconnects.inc({ reason: reason.replace(/\s+/g, '_') });
     const state = stateOf(socket);
     const session = state.session;
+    state.release();
     if (!session || session.conn !== state.conn) return;
     // An explicit disconnect() from the client ends the session; anything else leaves it resumable.
     if (session.state === 'initialising' || reason === 'client namespace disconnect')

@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger } from '@parley/observability';
-import { PRESENCE_STATUSES } from '@parley/state';
+import {
+  PRESENCE_STATUSES,
+  RATE_LIMITER,
+  type RateDecision,
+  type RateLimiter,
+  type RateRule,
+} from '@parley/state';
 import type { Socket } from 'socket.io';
 import { z } from 'zod';
 import type { Connection } from './connection';
@@ -9,25 +15,31 @@ import { GatewayMetrics } from './gateway.metrics';
 import { PresenceAnnouncer } from './presence-announcer';
 import { GatewayCode, type GatewayCodeValue, INBOUND_EVENTS, eventFrame } from './protocol';
 import { SessionRegistry } from './session-registry';
-import { stateOf } from './socket-state';
+import { type SocketState, stateOf } from './socket-state';
 
 const presenceSchema = z.strictObject({ status: z.enum(PRESENCE_STATUSES) });
 
 type Ack = (response: unknown) => void;
 
 /**
- * Client-to-server events: the inbound rate limit, size and shape checks, and the commands themselves
- * (`PRESENCE_UPDATE`). A refused event gets `ERROR` (and a failed ack); the connection stays up.
+ * Client-to-server events: the inbound limits (per socket, and per user across their sockets and resumes),
+ * size and shape checks, and the commands themselves (`PRESENCE_UPDATE`, limited per user before it fans
+ * out). A refused event gets `ERROR` (and a failed ack); the connection stays up unless a rate is exceeded.
  */
 @Injectable()
 export class InboundCommands {
+  private readonly limited: boolean;
+
   constructor(
     @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
+    @Inject(RATE_LIMITER) private readonly limiter: RateLimiter,
     private readonly registry: SessionRegistry,
     private readonly presence: PresenceAnnouncer,
     private readonly metrics: GatewayMetrics,
     private readonly log: AppLogger,
-  ) {}
+  ) {
+    this.limited = config.rate_limits.enabled;
+  }
 
   /** Every inbound event of a connected socket goes through here; socket.io's own listeners are never reached. */
   handle(socket: Socket, event: string, args: unknown[]): void {
@@ -37,19 +49,24 @@ export class InboundCommands {
     const g = this.config.gateway;
     const now = Date.now();
     if (now - state.rate.start >= g.inbound_rate.window_ms) state.rate = { start: now, count: 0 };
-    if (++state.rate.count > g.inbound_rate.limit) {
-      this.metrics.inboundErrors.inc({ code: String(GatewayCode.RATE_LIMITED) });
-      const session = state.session;
-      conn.close({
-        code: GatewayCode.RATE_LIMITED,
-        reason: 'rate_limited',
-        resumable: true,
-        reconnect: false,
-      });
-      if (session && session.conn === conn) this.registry.detach(session);
-      return;
-    }
+    if (++state.rate.count > g.inbound_rate.limit) return this.rateLimited(state, conn);
     const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
+    if (!this.limited) return this.command(state, conn, event, args, ack);
+    // Per user as well: a flood spread over several sockets, or resumed after a disconnect, counts as one.
+    this.limit(`gw:in:${state.userId}`, g.user_inbound_rate, conn, ack, (decision) => {
+      if (decision.allowed) this.command(state, conn, event, args, ack);
+      else this.rateLimited(state, conn);
+    });
+  }
+
+  private command(
+    state: SocketState,
+    conn: Connection,
+    event: string,
+    args: unknown[],
+    ack: Ack | undefined,
+  ): void {
+    const g = this.config.gateway;
     const size = Buffer.byteLength(JSON.stringify(args) ?? '');
     if (size > g.max_payload)
       return this.refuse(
@@ -73,18 +90,75 @@ export class InboundCommands {
         ack,
       );
     }
-    this.presence.choose(session, parsed.data.status).then(
-      () => ack?.({ ok: true, status: parsed.data.status }),
-      (err: unknown) => {
-        this.log.warn({ err }, 'presence update failed');
-        this.refuse(conn, GatewayCode.UNKNOWN_ERROR, 'Presence could not be updated', ack);
-      },
-    );
+    const status = parsed.data.status;
+    const choose = () =>
+      this.presence.choose(session, status).then(
+        () => ack?.({ ok: true, status }),
+        (err: unknown) => {
+          this.log.warn({ err }, 'presence update failed');
+          this.refuse(conn, GatewayCode.UNKNOWN_ERROR, 'Presence could not be updated', ack);
+        },
+      );
+    if (!this.limited) return void choose();
+    // Each chosen status fans out to every guild of the user: limited per user before it goes anywhere.
+    this.limit(`gw:pr:${session.userId}`, g.presence_rate, conn, ack, (decision) => {
+      if (decision.allowed) return void choose();
+      this.refuse(
+        conn,
+        GatewayCode.RATE_LIMITED,
+        'Too many presence updates; retry later',
+        ack,
+        decision.resetAfterMs,
+      );
+    });
   }
 
-  private refuse(conn: Connection, code: GatewayCodeValue, message: string, ack?: Ack): void {
+  /** Consumes from a bucket (in Redis, asynchronously; in memory, at once) and continues with the decision. */
+  private limit(
+    key: string,
+    rule: RateRule,
+    conn: Connection,
+    ack: Ack | undefined,
+    then: (decision: RateDecision) => void,
+  ): void {
+    const fail = (err: unknown) => {
+      this.log.warn({ err }, 'gateway limits unavailable');
+      this.refuse(conn, GatewayCode.UNKNOWN_ERROR, 'Limits are unavailable; retry shortly', ack);
+    };
+    try {
+      const decision = this.limiter.consume(key, rule);
+      if (decision instanceof Promise) decision.then(then, fail);
+      else then(decision);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  private rateLimited(state: SocketState, conn: Connection): void {
+    this.metrics.inboundErrors.inc({ code: String(GatewayCode.RATE_LIMITED) });
+    const session = state.session;
+    conn.close({
+      code: GatewayCode.RATE_LIMITED,
+      reason: 'rate_limited',
+      resumable: true,
+      reconnect: false,
+    });
+    if (session && session.conn === conn) this.registry.detach(session);
+  }
+
+  private refuse(
+    conn: Connection,
+    code: GatewayCodeValue,
+    message: string,
+    ack?: Ack,
+    retryAfterMs?: number,
+  ): void {
     this.metrics.inboundErrors.inc({ code: String(code) });
-    conn.send(eventFrame('ERROR', { code, message }));
-    ack?.({ ok: false, code, message });
+    const body =
+      retryAfterMs === undefined
+        ? { code, message }
+        : { code, message, retry_after: Math.ceil(retryAfterMs / 100) / 10 };
+    conn.send(eventFrame('ERROR', body));
+    ack?.({ ok: false, ...body });
   }
 }

@@ -19,6 +19,10 @@ export const GatewayCode = {
   PAYLOAD_TOO_LARGE: 4012,
   TOO_MANY_CONNECTIONS: 4013,
   SESSION_REPLACED: 4014,
+  /** The user already holds `gateway.max_sessions_per_user` connected sessions. */
+  TOO_MANY_SESSIONS: 4015,
+  /** The client's address already holds `gateway.max_connections_per_ip` connections. */
+  TOO_MANY_ADDRESS_CONNECTIONS: 4016,
 } as const;
 export type GatewayCodeValue = (typeof GatewayCode)[keyof typeof GatewayCode];
 

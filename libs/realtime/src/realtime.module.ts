@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@parley/auth';
 import { ChatModule } from '@parley/chat';
+import { GatewayAdmission } from './gateway-admission';
 import { GatewayMetrics } from './gateway.metrics';
 import { GatewayShutdown } from './gateway-shutdown';
 import { GatewayServer } from './gateway.server';
@@ -25,6 +26,7 @@ import { VisibilityResolver } from './visibility';
     SessionResumption,
     InboundCommands,
     GatewayShutdown,
+    GatewayAdmission,
     GatewayServer,
   ],
   exports: [GatewayServer, InterestRouter],

@@ -11,6 +11,8 @@ export interface SocketState {
   session: Session | null;
   conn: Connection | null;
   rate: { start: number; count: number };
+  /** Gives back the connection's places under its user and address (GatewayAdmission). */
+  release: () => void;
 }
 
 export function stateOf(socket: Socket): SocketState {

@@ -1,4 +1,5 @@
 export * from './rate-limiter';
+export * from './connection-slots';
 export * from './presence';
 export * from './typing';
 export * from './resume-buffer';

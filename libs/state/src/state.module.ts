@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { CONNECTION_SLOTS, MemoryConnectionSlots } from './connection-slots';
 import { MemoryPresenceStore, PRESENCE_STORE } from './presence';
 import { MemoryRateLimiter, RATE_LIMITER } from './rate-limiter';
 import { MemoryResumeStore, RESUME_STORE } from './resume-buffer';
@@ -13,7 +14,8 @@ import { MemoryTypingStore, TYPING_STORE } from './typing';
     { provide: PRESENCE_STORE, useFactory: () => new MemoryPresenceStore() },
     { provide: TYPING_STORE, useFactory: () => new MemoryTypingStore() },
     { provide: RESUME_STORE, useFactory: () => new MemoryResumeStore() },
+    { provide: CONNECTION_SLOTS, useFactory: () => new MemoryConnectionSlots() },
   ],
-  exports: [RATE_LIMITER, PRESENCE_STORE, TYPING_STORE, RESUME_STORE],
+  exports: [RATE_LIMITER, PRESENCE_STORE, TYPING_STORE, RESUME_STORE, CONNECTION_SLOTS],
 })
 export class StateModule {}

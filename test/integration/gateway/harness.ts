@@ -25,10 +25,10 @@ export async function startServer(gateway: Tree = {}, overrides: Tree = {}): Pro
   const config = loadConfig({
     env: {},
     overrides: {
+      rate_limits: { enabled: false },
       ...overrides,
       database: { sqlite: { path: join(dir, 'parley.db') } },
-      server: { host: '127.0.0.1', port: 0 },
-      rate_limits: { enabled: false },
+      server: { ...(overrides.server as Tree | undefined), host: '127.0.0.1', port: 0 },
       logging: { level: 'silent' },
       auth: { argon2: { memory_cost: 1024, time_cost: 1, parallelism: 1 }, token_ttl_days: 0 },
       gateway,

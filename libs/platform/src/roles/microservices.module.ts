@@ -14,6 +14,7 @@ import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger, Metrics, Readiness } from '@parley/observability';
 import { GATEWAY_CLUSTER } from '@parley/realtime';
 import {
+  CONNECTION_SLOTS,
   MemoryPresenceStore,
   MemoryRateLimiter,
   MemoryTypingStore,
@@ -21,6 +22,7 @@ import {
   RATE_LIMITER,
   RESUME_STORE,
   type RateLimiter,
+  RedisConnectionSlots,
   RedisPresenceStore,
   RedisRateLimiter,
   RedisResumeStore,
@@ -48,6 +50,7 @@ export class MicroservicesModule
     @Optional() private readonly redis?: RedisLink,
     @Optional() private readonly jobs?: JetStreamJobQueue,
     @Optional() private readonly presence?: RedisPresenceStore,
+    @Optional() private readonly slots?: RedisConnectionSlots,
     @Optional() @Inject(GATEWAY_CLUSTER) private readonly cluster?: NatsGatewayCluster,
   ) {}
 
@@ -186,6 +189,14 @@ export class MicroservicesModule
             new RedisResumeStore(redis.client, redis.config.redis.key_prefix, nats.processKey),
         },
         { provide: RESUME_STORE, useExisting: RedisResumeStore },
+        // Caps on sessions per user and connections per address hold across every gateway node.
+        {
+          provide: RedisConnectionSlots,
+          inject: [RedisLink],
+          useFactory: (link: RedisLink) =>
+            new RedisConnectionSlots(link.client, link.config.redis.key_prefix),
+        },
+        { provide: CONNECTION_SLOTS, useExisting: RedisConnectionSlots },
         {
           provide: GATEWAY_CLUSTER,
           inject: [NatsLink, NatsEventBus, RedisLink, NatsRpc, RedisResumeStore, RedisPresenceStore],
@@ -199,7 +210,7 @@ export class MicroservicesModule
           ) => new NatsGatewayCluster(nats, bus, redis, rpc, resume, presence),
         },
       );
-      exported.push(RedisResumeStore, RESUME_STORE, GATEWAY_CLUSTER);
+      exported.push(RedisResumeStore, RESUME_STORE, RedisConnectionSlots, CONNECTION_SLOTS, GATEWAY_CLUSTER);
     }
     return { module: MicroservicesModule, providers, exports: exported };
   }
@@ -215,6 +226,7 @@ export class MicroservicesModule
 
   async onApplicationShutdown(): Promise<void> {
     this.presence?.close();
+    this.slots?.close();
     await this.cluster?.close();
     await this.nats?.close();
     await this.redis?.close();
