@@ -40,6 +40,8 @@ export class AuthService implements OnModuleDestroy {
     this.unsubscribe = bus.subscribeAll((event) => {
       if (event.type === 'TOKEN_REVOKED')
         this.tokens.delete((event.data as { token_hash: string }).token_hash);
+      // Which hashes went is not in the event: forget every cached token (they are read again on next use).
+      else if (event.type === 'USER_SESSIONS_REVOKED') this.tokens.clear();
     });
   }
 

@@ -27,8 +27,13 @@ export interface RoutingHint {
   removedFromGuild?: boolean;
 }
 
-/** Events for other processes, never sent to clients as they are. */
-export type InternalEventType = 'TOKEN_REVOKED';
+/**
+ * Events for other processes, never sent to clients as they are (both in the user's scope):
+ * `TOKEN_REVOKED` `{token_hash}`: one token stopped working (logout);
+ * `USER_SESSIONS_REVOKED` `{user_id, except_token_hash?}`: every token of the user but one did (a password change,
+ * "log out everywhere"), announced once however many tokens that was.
+ */
+export type InternalEventType = 'TOKEN_REVOKED' | 'USER_SESSIONS_REVOKED';
 
 export interface DomainEvent<T = unknown> {
   type: DispatchType | InternalEventType;

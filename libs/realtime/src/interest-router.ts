@@ -6,6 +6,7 @@ import { ChannelType } from '@parley/common';
 import { AppLogger } from '@parley/observability';
 import { TYPING_STORE, type TypingStore } from '@parley/state';
 import type { ChannelRecord } from '@parley/storage';
+import { z } from 'zod';
 import { GatewayMetrics } from './gateway.metrics';
 import { serialise } from './protocol';
 import type { Session } from './session';
@@ -13,9 +14,16 @@ import { VisibilityResolver } from './visibility';
 
 export interface RouterHooks {
   tokenRevoked(userId: string, tokenHash: string): void;
+  /** Every token of the user but `exceptTokenHash` (if any) was revoked. */
+  userSessionsRevoked(userId: string, exceptTokenHash: string | undefined): void;
   /** Routing could not be recomputed for these sessions: they must start over rather than see stale scopes. */
   routingFailed(sessions: Session[], err: unknown): void;
 }
+
+const userSessionsRevoked = z.object({
+  user_id: z.string().min(1).max(64),
+  except_token_hash: z.string().min(1).max(128).optional(),
+});
 
 type Step = { event: DomainEvent } | { run: () => Promise<void> | void };
 
@@ -226,6 +234,13 @@ export class InterestRouter {
       const hash = (event.data as { token_hash?: unknown } | null)?.token_hash;
       if (typeof hash === 'string' && event.scope.kind === 'user')
         this.hooks?.tokenRevoked(event.scope.id, hash);
+      return;
+    }
+    if (event.type === 'USER_SESSIONS_REVOKED') {
+      const revoked = userSessionsRevoked.safeParse(event.data);
+      if (revoked.success && event.scope.kind === 'user' && revoked.data.user_id === event.scope.id)
+        this.hooks?.userSessionsRevoked(event.scope.id, revoked.data.except_token_hash);
+      else this.log.warn({ type: event.type }, 'malformed revocation event ignored');
       return;
     }
     const hint = event.routing;

@@ -32,7 +32,8 @@ export class SessionRegistry {
     private readonly log: AppLogger,
   ) {
     router.hooks = {
-      tokenRevoked: (userId, tokenHash) => this.revoke(userId, tokenHash),
+      tokenRevoked: (userId, tokenHash) => this.revoke(userId, (s) => s.tokenHash === tokenHash),
+      userSessionsRevoked: (userId, except) => this.revoke(userId, (s) => s.tokenHash !== except),
       routingFailed: (sessions, err) => {
         this.log.error(
           { err, sessions: sessions.length },
@@ -196,9 +197,10 @@ export class SessionRegistry {
     return sessions;
   }
 
-  private revoke(userId: string, tokenHash: string): void {
+  /** Ends the user's sessions (live or waiting to be resumed) whose token was revoked. */
+  private revoke(userId: string, revoked: (session: Session) => boolean): void {
     for (const session of [...this.router.sessionsOf(userId)]) {
-      if (session.tokenHash !== tokenHash) continue;
+      if (!revoked(session)) continue;
       this.end(session, {
         code: GatewayCode.AUTHENTICATION_FAILED,
         reason: 'token_revoked',

@@ -1,3 +1,5 @@
+import { hashToken } from '@parley/auth';
+import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { type Account, Api, GatewayClient, type TestServer, startServer, until } from './harness';
 
 /** Slow consumers, inbound limits, bad input, auth failures, logout, coalescing and shutdown. */
@@ -170,6 +172,32 @@ describe('gateway limits and bad input', () => {
         new GatewayClient(server.url, user.token, { session_id: ws.sessionId!, seq: ws.lastSeq }),
       );
       expect((await again.connectError()).data?.code).toBe(4004);
+    });
+
+    it('closes every session of the user but the kept token’s on USER_SESSIONS_REVOKED', async () => {
+      const [user, bystander] = await Promise.all([api.register('lo_all'), api.register('lo_all_by')]);
+      const kept = await api.login(user);
+      await until(() => server.gateway.socketCount === 0, 'earlier tests’ sockets are gone');
+      const [ws, keptWs, other] = await Promise.all([
+        GatewayClient.ready(server.url, user.token),
+        GatewayClient.ready(server.url, kept),
+        GatewayClient.ready(server.url, bystander.token),
+      ]);
+      [ws, keptWs, other].forEach(track);
+      server.app.get<EventBus>(EVENT_BUS).publish({
+        type: 'USER_SESSIONS_REVOKED',
+        scope: { kind: 'user', id: user.user.id },
+        data: { user_id: user.user.id, except_token_hash: hashToken(kept) },
+      });
+      expect(await ws.next('CLOSE')).toEqual({
+        code: 4004,
+        reason: 'token_revoked',
+        resumable: false,
+        reconnect: false,
+      });
+      await keptWs.sentinel(await api.touch({ ...user, token: kept }));
+      await other.sentinel(await api.touch(bystander));
+      expect([...keptWs.named('CLOSE'), ...other.named('CLOSE')]).toEqual([]);
     });
 
     it('refuses connections past gateway.max_connections', async () => {

@@ -1,6 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type ParleyConfig, loadConfig } from '@parley/config';
 import { RoleModule, createHttpApp, listen } from '@parley/platform';
+import { hashToken } from '@parley/auth';
+import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { GatewayServer } from '@parley/realtime';
 import { type Account, Api, GatewayClient, until } from './clients';
 import { purgePrefix, requireSharedServices, tempDir, uniquePrefix } from './processes';
@@ -185,5 +187,31 @@ describe('gateway abuse limits across gateway nodes (Redis)', () => {
     await until(() => nodeB.session(dropped.sessionId!) === undefined, 'gwB ended the dropped session');
     await kept.sentinel(await api.touch({ ...user, token: other }));
     expect(kept.named('CLOSE')).toEqual([]);
+  });
+
+  it('closes every session of a user but the kept token’s on both nodes on USER_SESSIONS_REVOKED', async () => {
+    const user = await api.register('msl_all');
+    const [second, kept] = [await api.login(user), await api.login(user)];
+    const nodeB = apps[2].get(GatewayServer);
+    const dropped = await ready(gwB, { ...user, token: second });
+    dropped.tcp.destroy();
+    await until(
+      () => nodeB.session(dropped.sessionId!)?.state === 'detached',
+      'gwB holds the dropped session',
+    );
+    const onA = await ready(gwA, user);
+    const keptWs = await readyOnceFree(gwB, { ...user, token: kept }, 4015);
+    // What the password change or "log out everywhere" announces, published from the api process.
+    apps[0].get<EventBus>(EVENT_BUS).publish({
+      type: 'USER_SESSIONS_REVOKED',
+      scope: { kind: 'user', id: user.user.id },
+      data: { user_id: user.user.id, except_token_hash: hashToken(kept) },
+    });
+    const revoked = { code: 4004, reason: 'token_revoked', resumable: false, reconnect: false };
+    expect(await onA.next('CLOSE')).toEqual(revoked);
+    await until(() => nodeB.session(dropped.sessionId!) === undefined, 'gwB ended the dropped session');
+    await keptWs.sentinel(await api.touch({ ...user, token: kept }));
+    expect(keptWs.named('CLOSE')).toEqual([]);
+    expect(keptWs.named('USER_SESSIONS_REVOKED')).toEqual([]);
   });
 });
