@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { GatewayClient, until } from '../support/clients';
 import { type ServerProcess, startServer, tempDir } from './harness';
 
@@ -103,6 +104,8 @@ describe('security: attacks that must fail', () => {
       PARLEY__AUTH__LOGIN_LOCKOUT: '{"max_failures":3,"base_ms":600000,"max_ms":3600000,"reset_ms":600000}',
       PARLEY__MEDIA__SIGNING_SECRET: 'security-e2e-signing-secret-0123456789',
       PARLEY__LOGGING__LEVEL: 'info',
+      PARLEY__RATE_LIMITS__ROUTES: '{"media.resize":{"limit":5,"window_ms":600000}}',
+      PARLEY__METRICS__LISTEN: '127.0.0.1:0',
     });
   });
 
@@ -633,6 +636,55 @@ describe('security: attacks that must fail', () => {
       const up = await api('POST', `/channels/${category.id}/attachments`, { token: owner.token, raw: form });
       expect(up.status).toBe(400);
       expect(up.body.code).toBe(50024);
+    });
+
+    it('limits image resizing per address, and serves sizes already rendered from its cache', async () => {
+      const owner = await account('resize');
+      const guild = await guildWith(owner, []);
+      const png = await sharp({
+        create: { width: 200, height: 100, channels: 3, background: { r: 200, g: 10, b: 10 } },
+      })
+        .png()
+        .toBuffer();
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'red.png');
+      const up = await api('POST', `/channels/${guild.general}/attachments`, {
+        token: owner.token,
+        raw: form,
+      });
+      expect(up.status).toBe(201);
+      const message = await ok('POST', `/channels/${guild.general}/messages`, owner.token, {
+        attachment_ids: [up.body.id],
+      });
+      const url = `${server.url}${message.attachments[0].url as string}`;
+      const get = (width: number, ip: string) =>
+        fetch(`${url}${url.includes('?') ? '&' : '?'}width=${width}`, { headers: { 'x-forwarded-for': ip } });
+
+      const attacker = address();
+      const statuses: number[] = [];
+      for (let width = 20; width < 27; width++) statuses.push((await get(width, attacker)).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+      const limited = await get(40, attacker);
+      expect(limited.status).toBe(429);
+      expect(await limited.json()).toMatchObject({ retry_after: expect.any(Number) });
+      // Sizes already rendered cost nothing: served from the cache, even to the limited address.
+      for (let i = 0; i < 10; i++) expect((await get(21, attacker)).status).toBe(200);
+      // Others are not limited by the attacker.
+      expect((await get(41, address())).status).toBe(200);
+    });
+
+    it('serves /metrics and /api/docs only on the internal listener when metrics.listen is set', async () => {
+      const match = /"msg":"parley internal listener","url":"([^"]+)"/.exec(server.output());
+      expect(match).not.toBeNull();
+      const internal = (match as RegExpExecArray)[1];
+      for (const path of ['/metrics', '/api/docs']) {
+        const outside = await fetch(`${server.url}${path}`);
+        expect(outside.status).toBe(404);
+        expect(await outside.json()).toEqual({ code: 0, message: '404: Not Found' });
+        expect((await fetch(`${internal}${path}`)).status).toBe(200);
+      }
+      expect(await (await fetch(`${internal}/metrics`)).text()).toContain('# TYPE');
+      expect((await fetch(`${internal}/api/v1/users/@me`)).status).toBe(404);
     });
 
     it('answers the LiveKit webhook 404 when voice is off, without an error log per call', async () => {

@@ -193,7 +193,11 @@ export const configSchema = z
       sample_rate: z.number().min(0).max(1),
       otlp_endpoint: z.string(),
     }),
-    metrics: z.strictObject({ enabled: z.boolean() }),
+    metrics: z.strictObject({
+      enabled: z.boolean(),
+      // host:port of an internal listener that alone serves /metrics and /api/docs ("" = the public port).
+      listen: z.string().regex(/^(|\[?[^\s\]]*\]?:\d{1,5})$/, 'host:port, e.g. 127.0.0.1:9464'),
+    }),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.storage.driver === 's3') {

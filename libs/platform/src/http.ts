@@ -5,6 +5,7 @@ import type { ParleyConfig } from '@parley/config';
 import { httpEdgeOptions, installHttpEdge, redactUrl } from '@parley/http';
 import { AppLogger, Metrics, Readiness } from '@parley/observability';
 import type { FastifyInstance } from 'fastify';
+import { moveInternalRoutes, startInternalListener } from './internal-listener';
 
 export interface RunningServer {
   app: INestApplication;
@@ -35,6 +36,7 @@ export async function createHttpApp(
   const metrics = app.get(Metrics);
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
   installHttpEdge(fastify);
+  moveInternalRoutes(fastify, config);
 
   // Fastify's own errors (bad JSON, body too large, wrong content type) reach HttpErrorFilter through Nest's
   // exception handler, so every error leaves in the contract's shape.
@@ -70,6 +72,11 @@ export async function listen(
   port = config.server.port,
 ): Promise<RunningServer> {
   await app.listen({ port, host: config.server.host });
+  const internal = await startInternalListener(app.getHttpAdapter().getInstance(), config);
+  if (internal)
+    process.stdout.write(
+      `${JSON.stringify({ level: 30, msg: 'parley internal listener', url: internal.url, serves: ['/metrics', '/api/docs'] })}\n`,
+    );
   const address = app.getHttpServer().address();
   const actual = typeof address === 'object' && address ? address.port : port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
