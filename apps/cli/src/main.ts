@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type ParleyConfig } from '@parley/config';
+import { ConfigError, loadConfig, maskedConfigJson, type ParleyConfig } from '@parley/config';
 import {
   comparisonJson,
   compare,
@@ -154,13 +154,7 @@ const commands: Record<string, Command> = {
 
   'config check': () => {
     const config = loadConfig();
-    const masked = JSON.stringify(
-      config,
-      (key, value: unknown) =>
-        /(password|secret|token|api_key)/.test(key) && typeof value === 'string' && value ? '***' : value,
-      2,
-    );
-    out(masked);
+    out(maskedConfigJson(config));
     return Promise.resolve(0);
   },
 

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from '@parley/config';
+import { ConfigError, loadConfig, maskCredentials } from '@parley/config';
 import { ServerModule, createHttpApp, installSignalHandlers, listen } from '@parley/platform';
 
 async function main(): Promise<void> {
@@ -21,8 +21,8 @@ main().catch((err: unknown) => {
     process.stderr.write(`parley: ${err.message}\n`);
     process.exit(78); // EX_CONFIG
   }
-  process.stderr.write(
-    `parley: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
+  // Drivers put URLs in their messages: credentials inside them stay out of the log.
+  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`parley: failed to start: ${maskCredentials(detail)}\n`);
   process.exit(1);
 });

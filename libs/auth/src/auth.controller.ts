@@ -1,9 +1,9 @@
-import { Controller, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { isSnowflake, type PublicUser, type SelfUser, unknown } from '@parley/common';
 import { type AuthContext, RateLimit, RateLimitGuard, ValidBody } from '@parley/http';
 import type { z } from 'zod';
 import { AuthGuard, Caller, Public } from './auth.guard';
-import { AuthService, type Session } from './auth.service';
+import { AuthService, type Session, type SessionInfo } from './auth.service';
 import { loginBody, patchMeBody, registerBody } from './schemas';
 import { toSelfUser } from './serializers';
 
@@ -33,6 +33,13 @@ export class AuthController {
   async logout(@Caller() caller: AuthContext): Promise<void> {
     await this.auth.logout(caller.tokenHash, caller.userId);
   }
+
+  /** Log out everywhere: every token of the caller, this one included. */
+  @Post('logout-all')
+  @HttpCode(204)
+  async logoutAll(@Caller() caller: AuthContext): Promise<void> {
+    await this.auth.logoutAll(caller.userId);
+  }
 }
 
 @Controller('api/v1/users')
@@ -50,7 +57,19 @@ export class UsersController {
     @Caller() caller: AuthContext,
     @ValidBody(patchMeBody) body: z.infer<typeof patchMeBody>,
   ): Promise<SelfUser> {
-    return this.auth.updateMe(caller.userId, body);
+    return this.auth.updateMe(caller.userId, caller.tokenHash, body);
+  }
+
+  @Get('@me/sessions')
+  sessions(@Caller() caller: AuthContext): Promise<SessionInfo[]> {
+    return this.auth.sessions(caller.userId, caller.tokenHash);
+  }
+
+  // `:session`, not `:session_id`: a session id is a hash, not a snowflake.
+  @Delete('@me/sessions/:session')
+  @HttpCode(204)
+  async revokeSession(@Caller() caller: AuthContext, @Param('session') session: string): Promise<void> {
+    await this.auth.revokeSession(caller.userId, session);
   }
 
   @Get(':user_id')

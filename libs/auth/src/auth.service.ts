@@ -1,6 +1,8 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import {
   ConflictError,
+  RateLimitedError,
   SnowflakeGenerator,
   TtlCache,
   UnauthorizedError,
@@ -9,7 +11,8 @@ import {
 } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
-import { STORAGE, type Storage, UniqueViolation, type UserRecord } from '@parley/storage';
+import { RATE_LIMITER, type RateLimiter } from '@parley/state';
+import { STORAGE, type Storage, type TokenRecord, UniqueViolation, type UserRecord } from '@parley/storage';
 import { PasswordHasher } from './passwords';
 import { toPublicUser, toSelfUser } from './serializers';
 import { hashToken, mintToken } from './tokens';
@@ -19,7 +22,18 @@ export interface Session {
   user: ReturnType<typeof toSelfUser>;
 }
 
-const DAY_MS = 86_400_000;
+/** One signed-in device as its owner sees it: never the token, nor the hash the server looks it up by. */
+export interface SessionInfo {
+  id: string;
+  created_at: string;
+  expires_at: string | null;
+  current: boolean;
+}
+
+/** A session's public id: derived from the token hash, so listing sessions reveals nothing usable. */
+export function sessionId(tokenHash: string): string {
+  return createHash('sha256').update(`session:${tokenHash}`).digest('hex').slice(0, 32);
+}
 
 @Injectable()
 export class AuthService implements OnModuleDestroy {
@@ -27,7 +41,10 @@ export class AuthService implements OnModuleDestroy {
    * Verified tokens by hash, so a request costs no token read. Dropped by TOKEN_REVOKED (logout, in this process
    * at once, in others over the bus within milliseconds); an entry serves a minute at most.
    */
-  private readonly tokens = new TtlCache<{ userId: string; expiresAt: number | null }>(100_000, 60_000);
+  private readonly tokens = new TtlCache<{ userId: string; createdAt: number; expiresAt: number | null }>(
+    100_000,
+    60_000,
+  );
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -36,6 +53,7 @@ export class AuthService implements OnModuleDestroy {
     @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
     private readonly ids: SnowflakeGenerator,
     private readonly passwords: PasswordHasher,
+    @Inject(RATE_LIMITER) private readonly limiter: RateLimiter,
   ) {
     this.unsubscribe = bus.subscribeAll((event) => {
       if (event.type === 'TOKEN_REVOKED')
@@ -70,38 +88,97 @@ export class AuthService implements OnModuleDestroy {
 
   async login(input: { login: string; password: string }): Promise<Session> {
     const user = await this.storage.users.findByLogin(input.login.toLowerCase());
+    // One failure count per account however it is named (email or username); unknown logins count alike,
+    // so the answers do not tell which accounts exist.
+    const lockKey = user ? `login:u${user.id}` : `login:l${input.login.toLowerCase()}`;
+    const lockout = this.config.rate_limits.enabled ? this.config.auth.login_lockout : null;
+    if (lockout) {
+      const locked = await this.limiter.lockedFor(lockKey);
+      if (locked > 0) throw new RateLimitedError(locked, lockout.max_failures, 'auth.login_lockout');
+    }
     const ok = user
       ? await this.passwords.verify(user.passwordHash, input.password)
       : await this.passwords.verifyNothing(input.password);
-    if (!user || !ok) throw new UnauthorizedError('Invalid login or password');
+    if (!user || !ok) {
+      if (lockout) await this.limiter.recordFailure(lockKey, lockout);
+      throw new UnauthorizedError('Invalid login or password');
+    }
+    if (lockout) await this.limiter.clearFailures(lockKey);
     return { token: await this.issueToken(user.id), user: toSelfUser(user) };
   }
 
   async logout(tokenHash: string, userId: string): Promise<void> {
     this.tokens.delete(tokenHash);
     await this.storage.tokens.delete(tokenHash);
-    this.bus.publish({
-      type: 'TOKEN_REVOKED',
-      scope: { kind: 'user', id: userId },
-      data: { token_hash: tokenHash },
-    });
+    this.revoked(userId, [tokenHash]);
   }
 
-  /** Resolves a bearer token to its user id, or null when unknown, revoked or expired. */
+  /** Every token of the user but `exceptHash` stops working, and the gateway sessions on them close. */
+  async logoutAll(userId: string, exceptHash?: string): Promise<number> {
+    const hashes = await this.storage.tokens.deleteAllForUser(userId, exceptHash);
+    this.revoked(userId, hashes);
+    return hashes.length;
+  }
+
+  async sessions(userId: string, currentHash: string): Promise<SessionInfo[]> {
+    const now = Date.now();
+    return (await this.storage.tokens.listForUser(userId))
+      .filter((t) => t.expiresAt === null || t.expiresAt > now)
+      .map((t) => ({
+        id: sessionId(t.tokenHash),
+        created_at: new Date(t.createdAt).toISOString(),
+        expires_at: t.expiresAt === null ? null : new Date(t.expiresAt).toISOString(),
+        current: t.tokenHash === currentHash,
+      }));
+  }
+
+  async revokeSession(userId: string, id: string): Promise<void> {
+    const token = (await this.storage.tokens.listForUser(userId)).find((t) => sessionId(t.tokenHash) === id);
+    if (!token) throw unknown('session');
+    await this.logout(token.tokenHash, userId);
+  }
+
+  // One TOKEN_REVOKED per token: every process drops it from its cache and the gateways close its sessions.
+  private revoked(userId: string, hashes: string[]): void {
+    for (const tokenHash of hashes) {
+      this.tokens.delete(tokenHash);
+      this.bus.publish({
+        type: 'TOKEN_REVOKED',
+        scope: { kind: 'user', id: userId },
+        data: { token_hash: tokenHash },
+      });
+    }
+  }
+
+  /** Resolves a bearer token to its user id, or null when unknown, revoked or expired; slides its expiry. */
   async verify(token: string): Promise<{ userId: string; tokenHash: string } | null> {
     if (!token || token.length > 128) return null;
     const tokenHash = hashToken(token);
     let record = this.tokens.get(tokenHash);
     if (!record) {
       const generation = this.tokens.generation;
-      record = (await this.storage.tokens.findByHash(tokenHash)) ?? undefined;
-      if (!record) return null;
-      this.tokens.set(tokenHash, { userId: record.userId, expiresAt: record.expiresAt }, generation);
+      const stored = await this.storage.tokens.findByHash(tokenHash);
+      if (!stored) return null;
+      record = { userId: stored.userId, createdAt: stored.createdAt, expiresAt: stored.expiresAt };
+      this.tokens.set(tokenHash, record, generation);
     }
-    if (record.expiresAt !== null && record.expiresAt <= Date.now()) {
+    const now = Date.now();
+    if (record.expiresAt !== null && record.expiresAt <= now) {
       this.tokens.delete(tokenHash);
       await this.storage.tokens.delete(tokenHash);
       return null;
+    }
+    const ttl = this.config.auth.token_ttl;
+    // Sliding lifetime, written at most once per hundredth of it (not on every request).
+    if (ttl > 0 && (record.expiresAt === null || now + ttl - record.expiresAt > ttl / 100)) {
+      const extended: TokenRecord = {
+        tokenHash,
+        userId: record.userId,
+        createdAt: record.createdAt,
+        expiresAt: now + ttl,
+      };
+      await this.storage.tokens.extend(extended);
+      record.expiresAt = extended.expiresAt;
     }
     return { userId: record.userId, tokenHash };
   }
@@ -120,6 +197,7 @@ export class AuthService implements OnModuleDestroy {
 
   async updateMe(
     userId: string,
+    currentHash: string,
     patch: { username?: string; display_name?: string | null; password?: string; current_password?: string },
   ): Promise<ReturnType<typeof toSelfUser>> {
     const user = await this.me(userId);
@@ -145,6 +223,8 @@ export class AuthService implements OnModuleDestroy {
       if (err instanceof UniqueViolation) throw uniqueConflict(err);
       throw err;
     }
+    // A new password ends every other session: whoever knew the old one is out, on every device.
+    if (change.passwordHash) await this.logoutAll(userId, currentHash);
     const updated = { ...user, ...change };
     const self = toSelfUser(updated);
     this.bus.publish({ type: 'USER_UPDATE', scope: { kind: 'user', id: userId }, data: self });
@@ -153,13 +233,13 @@ export class AuthService implements OnModuleDestroy {
 
   private async issueToken(userId: string): Promise<string> {
     const token = mintToken();
-    const ttlDays = this.config.auth.token_ttl_days;
+    const ttl = this.config.auth.token_ttl;
     const now = Date.now();
     await this.storage.tokens.create({
       tokenHash: hashToken(token),
       userId,
       createdAt: now,
-      expiresAt: ttlDays > 0 ? now + ttlDays * DAY_MS : null,
+      expiresAt: ttl > 0 ? now + ttl : null,
     });
     return token;
   }

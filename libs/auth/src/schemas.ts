@@ -1,3 +1,4 @@
+import { visibleName } from '@parley/http';
 import { z } from 'zod';
 
 export const username = z
@@ -20,7 +21,7 @@ export const loginBody = z.object({
 
 export const patchMeBody = z.strictObject({
   username: username.optional(),
-  display_name: z.string().trim().min(1).max(32).nullable().optional(),
+  display_name: visibleName(1, 32).nullable().optional(),
   password: password.optional(),
   current_password: z.string().max(256).optional(),
 });

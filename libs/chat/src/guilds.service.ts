@@ -17,6 +17,7 @@ import {
   isSnowflake,
   parsePermissions,
   unknown,
+  wrongChannelType,
 } from '@parley/common';
 import { EVENT_BUS, type EventBus, JOB_QUEUE, type JobQueue } from '@parley/bus';
 import {
@@ -426,6 +427,7 @@ export class GuildService {
     input: { max_age: number; max_uses: number },
   ): Promise<InviteDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.CREATE_INSTANT_INVITE);
+    if (access.channel.type === ChannelType.CATEGORY) throw wrongChannelType('other');
     if (!access.guild) throw new BadRequestError('Invites exist only for guild channels', 50024);
     const now = Date.now();
     const base = {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   BadRequestError,
+  ChannelType,
   ForbiddenError,
   type MessageDto,
   Permission,
@@ -10,6 +11,7 @@ import {
   SnowflakeGenerator,
   isSnowflake,
   unknown,
+  wrongChannelType,
 } from '@parley/common';
 import { EVENT_BUS, type EventBus, type EventScope, JOB_QUEUE, type JobQueue } from '@parley/bus';
 import {
@@ -82,6 +84,7 @@ export class MessageService {
     input: { content?: string; nonce?: string; attachment_ids?: string[] },
   ): Promise<MessageDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.SEND_MESSAGES);
+    if (access.channel.type === ChannelType.CATEGORY) throw wrongChannelType('message');
     const content = input.content ?? '';
     const attachmentIds = [...new Set(input.attachment_ids ?? [])];
     if (attachmentIds.length > 0 && !PermissionCalculator.has(access.permissions, Permission.ATTACH_FILES))

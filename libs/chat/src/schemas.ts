@@ -1,7 +1,7 @@
-import { isSnowflake } from '@parley/common';
+import { snowflake, visibleName } from '@parley/http';
 import { z } from 'zod';
 
-export const snowflake = z.string().refine(isSnowflake, 'Must be a snowflake id');
+export { snowflake };
 const permissionBits = z.string().regex(/^[0-9]{1,20}$/, 'Must be a decimal permission bit set');
 const intFromQuery = (min: number, max: number, fallback: number) =>
   z
@@ -12,9 +12,9 @@ const intFromQuery = (min: number, max: number, fallback: number) =>
     .optional()
     .transform((v) => v ?? fallback);
 
-export const guildCreateBody = z.object({ name: z.string().trim().min(2).max(100) });
+export const guildCreateBody = z.object({ name: visibleName(2, 100) });
 export const guildPatchBody = z.strictObject({
-  name: z.string().trim().min(2).max(100).optional(),
+  name: visibleName(2, 100).optional(),
   owner_id: snowflake.optional(),
 });
 
@@ -25,7 +25,7 @@ export const overwriteBody = z.strictObject({
 });
 
 export const channelCreateBody = z.object({
-  name: z.string().trim().min(1).max(100),
+  name: visibleName(1, 100),
   type: z.union([z.literal(0), z.literal(2), z.literal(4)]).optional(),
   topic: z.string().max(1024).nullable().optional(),
   parent_id: snowflake.nullable().optional(),
@@ -36,7 +36,7 @@ export const channelCreateBody = z.object({
     .optional(),
 });
 export const channelPatchBody = z.strictObject({
-  name: z.string().trim().min(1).max(100).optional(),
+  name: visibleName(1, 100).optional(),
   topic: z.string().max(1024).nullable().optional(),
   parent_id: snowflake.nullable().optional(),
   position: z.number().int().min(0).max(10_000).optional(),
@@ -44,13 +44,13 @@ export const channelPatchBody = z.strictObject({
 
 export const memberListQuery = z.object({ limit: intFromQuery(1, 1000, 100), after: snowflake.optional() });
 export const memberPatchBody = z.strictObject({
-  nick: z.string().trim().min(1).max(32).nullable().optional(),
+  nick: visibleName(1, 32).nullable().optional(),
   roles: z.array(snowflake).max(250).optional(),
 });
 export const banBody = z.object({ reason: z.string().max(512).nullable().optional() }).optional();
 
 export const roleBody = z.strictObject({
-  name: z.string().trim().min(1).max(100).optional(),
+  name: visibleName(1, 100).optional(),
   permissions: permissionBits.optional(),
   color: z.number().int().min(0).max(0xffffff).optional(),
   position: z.number().int().min(0).max(10_000).optional(),

@@ -72,6 +72,7 @@ export const UNKNOWN = {
   user: 10013,
   emoji: 10014,
   ban: 10026,
+  session: 10020,
   route: 0,
 } as const;
 
@@ -124,4 +125,11 @@ export class ReadOnlyError extends ServiceUnavailableError {
   constructor() {
     super('This instance is in read-only maintenance mode; writes are refused until it ends.', 50504);
   }
+}
+
+/** Discord's answers for messages, uploads and invites aimed at a channel type that cannot hold them. */
+export function wrongChannelType(action: 'message' | 'other'): BadRequestError {
+  return action === 'message'
+    ? new BadRequestError('Cannot send messages in a non-text channel', 50008)
+    : new BadRequestError('Cannot execute action on this channel type', 50024);
 }

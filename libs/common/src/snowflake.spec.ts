@@ -50,6 +50,10 @@ describe('SnowflakeGenerator', () => {
     expect(isSnowflake('9223372036854775808')).toBe(false);
     expect(isSnowflake('12a')).toBe(false);
     expect(isSnowflake(123)).toBe(false);
+    expect(isSnowflake('0123')).toBe(false);
+    expect(isSnowflake('00')).toBe(false);
+    expect(isSnowflake('0')).toBe(true);
+    expect(isSnowflake('')).toBe(false);
     expect(compareSnowflakes('99', '100')).toBeLessThan(0);
     expect(snowflakeTime(snowflakeAt(PARLEY_EPOCH + 5))).toBe(PARLEY_EPOCH + 5);
   });

@@ -50,9 +50,12 @@ export function snowflakeAt(ms: number): string {
   return (BigInt(Math.max(0, ms - PARLEY_EPOCH)) << TIME_SHIFT).toString();
 }
 
-const SNOWFLAKE = /^[0-9]{1,19}$/;
+// Canonical form only: "0" or no leading zero. "0<id>" names the same number but would key caches and
+// event scopes apart from the stored record's id.
+const SNOWFLAKE = /^(?:0|[1-9][0-9]{0,18})$/;
 const MAX_ID = (1n << 63n) - 1n;
 
+/** A snowflake in its one canonical decimal form, within the signed 64-bit range. */
 export function isSnowflake(value: unknown): value is string {
   return typeof value === 'string' && SNOWFLAKE.test(value) && BigInt(value) <= MAX_ID;
 }

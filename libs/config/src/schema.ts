@@ -73,7 +73,23 @@ export const configSchema = z
       write_timeout: ms(),
       idle_timeout: ms(),
       body_limit: positive(),
-      trust_proxy: z.boolean(),
+      // false, true (any hop: only when nothing but the proxy can reach the port), a hop count, or the proxies'
+      // addresses and CIDRs: which X-Forwarded-For entries name the client (rate limits, logs).
+      trust_proxy: z.union([
+        z.boolean(),
+        z.number().int().min(1).max(32),
+        z
+          .array(
+            z.union([
+              z.ipv4(),
+              z.ipv6(),
+              z.cidrv4(),
+              z.cidrv6(),
+              z.enum(['loopback', 'linklocal', 'uniquelocal']),
+            ]),
+          )
+          .min(1),
+      ]),
     }),
     gateway: z.strictObject({
       port: z.number().int().min(0).max(65535),
@@ -162,7 +178,15 @@ export const configSchema = z
         time_cost: z.number().int().min(1),
         parallelism: z.number().int().min(1),
       }),
-      token_ttl_days: z.number().int().nonnegative(),
+      // Sliding bearer-token lifetime: each use extends it (ms; 0 = until logout).
+      token_ttl: ms(),
+      // Failed logins per account (known or not) before it locks; each further failure doubles the lock.
+      login_lockout: z.strictObject({
+        max_failures: positive(),
+        base_ms: positive(),
+        max_ms: positive(),
+        reset_ms: positive(),
+      }),
     }),
     rate_limits: z.strictObject({
       enabled: z.boolean(),
@@ -178,7 +202,11 @@ export const configSchema = z
       sample_rate: z.number().min(0).max(1),
       otlp_endpoint: z.string(),
     }),
-    metrics: z.strictObject({ enabled: z.boolean() }),
+    metrics: z.strictObject({
+      enabled: z.boolean(),
+      // host:port of an internal listener that alone serves /metrics and /api/docs ("" = the public port).
+      listen: z.string().regex(/^(|\[?[^\s\]]*\]?:\d{1,5})$/, 'host:port, e.g. 127.0.0.1:9464'),
+    }),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.storage.driver === 's3') {

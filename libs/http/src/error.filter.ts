@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common'
 import { ReadOnlyError } from '@parley/common';
 import { AppLogger } from '@parley/observability';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { redactUrl } from './edge';
 import { mapError } from './error-body';
 
 /** The HTTP transport's error filter: every failure leaves in the contract's shape. */
@@ -17,12 +18,12 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (err instanceof ReadOnlyError) {
       // Expected while an operator holds the instance read-only: not a failure worth an error line each.
       this.log.info(
-        { error_id: mapped.errorId, req_id: request.id, url: request.url },
+        { error_id: mapped.errorId, req_id: request.id, url: redactUrl(request.url) },
         'write refused: read-only',
       );
     } else if (mapped.errorId) {
       this.log.error(
-        { err, error_id: mapped.errorId, req_id: request.id, url: request.url },
+        { err, error_id: mapped.errorId, req_id: request.id, url: redactUrl(request.url) },
         'request failed',
       );
     }

@@ -20,7 +20,7 @@ export const RateLimit = (bucket: string, perParam?: string) =>
   SetMetadata(RATE_LIMIT, { bucket, perParam } satisfies RateLimitOptions);
 
 /**
- * Per-user (per-IP before login) limits: a global bucket for every request and a route bucket where a
+ * Per-user (per-address before login, and always for auth.*) limits: a global bucket for every request and a route bucket where a
  * handler declares one. Runs after authentication so the user is known.
  */
 @Injectable()
@@ -37,7 +37,11 @@ export class RateLimitGuard implements CanActivate {
     if (!limits.enabled) return true;
     const request = context.switchToHttp().getRequest<ParleyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
-    const who = request.auth ? `u${request.auth.userId}` : `ip${request.ip}`;
+    const options = this.reflector.get<RateLimitOptions | undefined>(RATE_LIMIT, context.getHandler());
+    // auth.* (register, login) count per address whatever the request carries: a bearer header (any fresh
+    // token) must not move a password guesser or an account factory into a bucket of its own.
+    const byAddress = !request.auth || options?.bucket.startsWith('auth.') === true;
+    const who = byAddress ? `ip${request.ip}` : `u${request.auth?.userId}`;
 
     const global = await this.limiter.consume(`global:${who}`, limits.global);
     if (!global.allowed) {
@@ -45,7 +49,6 @@ export class RateLimitGuard implements CanActivate {
       throw new RateLimitedError(global.resetAfterMs, global.limit, 'global', true);
     }
 
-    const options = this.reflector.get<RateLimitOptions | undefined>(RATE_LIMIT, context.getHandler());
     const rule = options && limits.routes[options.bucket];
     if (!options || !rule) return true;
     const params = request.params as Record<string, string> | undefined;

@@ -2,11 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   type AttachmentDto,
   BadRequestError,
+  ChannelType,
   ForbiddenError,
   Permission,
   PayloadTooLargeError,
   SnowflakeGenerator,
   ValidationError,
+  wrongChannelType,
 } from '@parley/common';
 import { AccessService, type ChannelAccess, attachmentPath } from '@parley/chat';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
@@ -59,6 +61,7 @@ export class AttachmentService {
 
   async upload(channelId: string, userId: string, request: FastifyRequest): Promise<AttachmentDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.ATTACH_FILES);
+    if (access.channel.type === ChannelType.CATEGORY) throw wrongChannelType('other');
     const max = this.config.storage.max_upload_size;
     // An honest Content-Length that cannot fit is refused before a byte is read.
     if (Number(request.headers['content-length'] ?? 0) > max + MULTIPART_OVERHEAD)
@@ -101,6 +104,7 @@ export class AttachmentService {
     files: { filename: string; file_size: number }[],
   ): Promise<{ attachments: DirectUploadDto[] }> {
     const access = await this.access.requireChannel(channelId, userId, Permission.ATTACH_FILES);
+    if (access.channel.type === ChannelType.CATEGORY) throw wrongChannelType('other');
     const max = this.config.storage.max_upload_size;
     files.forEach((f, index) => {
       if (f.file_size > max) {
@@ -149,6 +153,7 @@ export class AttachmentService {
   /** After a direct upload: checks what landed in the bucket and records it like a multipart upload. */
   async completeDirectUpload(channelId: string, userId: string, token: string): Promise<AttachmentDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.ATTACH_FILES);
+    if (access.channel.type === ChannelType.CATEGORY) throw wrongChannelType('other');
     const [payload, mac] = token.split('.');
     if (!payload || !this.signer.verifyMacFor(UPLOAD_TOKEN, payload, mac))
       throw ValidationError.field('upload_token', 'BASE_TYPE_INVALID', 'Not an upload token');

@@ -23,6 +23,7 @@ describe('file names and dispositions', () => {
   it('strips paths and control characters', () => {
     expect(cleanFilename('../../etc/passwd')).toBe('passwd');
     expect(cleanFilename('C:\\Users\\me\\photo.jpg')).toBe('photo.jpg');
+    expect(cleanFilename('photo\u202egpj.exe')).toBe('photogpj.exe');
     expect(cleanFilename('a\u0000b\nc.txt')).toBe('abc.txt');
     expect(cleanFilename('')).toBe('file');
     expect(cleanFilename('..')).toBe('file');

@@ -1,3 +1,4 @@
+import { stripDeceptiveCharacters } from '@parley/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ByteRange } from './file-store';
 import { IMAGE_TYPES } from './sniff';
@@ -65,8 +66,8 @@ export function hardenedHeaders(reply: FastifyReply): FastifyReply {
 /** A file name safe to store and echo: no path, no control characters, at most 255 characters. */
 export function cleanFilename(raw: string | undefined): string {
   const base = (raw ?? '').split(/[\\/]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex -- control characters are what is being removed
-  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  // Controls and bidi overrides go: "gpj.exe" must not read as "exe.jpg" to the people it is shared with.
+  const clean = stripDeceptiveCharacters(base).trim();
   const name = clean === '' || clean === '.' || clean === '..' ? 'file' : clean;
   return [...name].slice(0, 255).join('');
 }

@@ -1,9 +1,10 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { ForbiddenError, isSnowflake, unknown } from '@parley/common';
+import { ForbiddenError, RateLimitedError, TtlCache, isSnowflake, unknown } from '@parley/common';
 import { attachmentPath, viewableByEveryone } from '@parley/chat';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger } from '@parley/observability';
 import { STORAGE, type Storage } from '@parley/storage';
+import { RATE_LIMITER, type RateLimiter } from '@parley/state';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MediaError } from './errors';
 import { FILE_STORE, type FileStore, fileKeys } from './file-store';
@@ -21,6 +22,9 @@ import { ExternalFetchError, SafeFetcher } from './ssrf-guard';
 import { MediaUrlSigner } from './url-signer';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
+// At most 64 rendered images of up to 512 KiB each stay in memory (32 MiB).
+const RENDERED_ENTRIES = 64;
+const RENDERED_MAX_BYTES = 512 * 1024;
 const EXTERNAL = 'external';
 const PROFILE_IMAGE = /^([0-9a-f]{32})\.(png|webp|jpg|jpeg)$/;
 
@@ -47,6 +51,8 @@ export function externalImagePath(signer: MediaUrlSigner, url: string): string {
 @Injectable()
 export class MediaProxyService {
   private readonly fetcher: SafeFetcher;
+  /** Rendered sizes by file version and request: a popular thumbnail is scaled once, not per viewer. */
+  private readonly rendered = new TtlCache<{ body: Buffer; contentType: string }>(RENDERED_ENTRIES, 600_000);
 
   constructor(
     @Inject(STORAGE) private readonly storage: Storage,
@@ -54,6 +60,7 @@ export class MediaProxyService {
     @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
     private readonly signer: MediaUrlSigner,
     private readonly log: AppLogger,
+    @Inject(RATE_LIMITER) private readonly limiter: RateLimiter,
     @Optional() fetcher?: SafeFetcher,
   ) {
     const external = config.media.external;
@@ -138,6 +145,7 @@ export class MediaProxyService {
       `public, max-age=${this.config.media.cache_max_age_seconds}`,
     );
     if (image) {
+      await this.limitRendering(request);
       const rendered = await this.render(body, type, image);
       if (rendered) {
         await reply.type(rendered.contentType).send(rendered.body);
@@ -191,7 +199,15 @@ export class MediaProxyService {
         await reply.code(304).header('etag', etag).send();
         return;
       }
-      const rendered = await this.render(await this.files.read(options.key), options.contentType, image);
+      const cacheKey = `${options.key}\n${etag}`;
+      let rendered = this.rendered.get(cacheKey) ?? null;
+      if (!rendered) {
+        await this.limitRendering(request);
+        const generation = this.rendered.generation;
+        rendered = await this.render(await this.files.read(options.key), options.contentType, image);
+        if (rendered && rendered.body.length <= RENDERED_MAX_BYTES)
+          this.rendered.set(cacheKey, rendered, generation);
+      }
       if (rendered) {
         await reply
           .header('etag', etag)
@@ -235,6 +251,14 @@ export class MediaProxyService {
       return;
     }
     await reply.header('content-length', String(stat.size)).send(await this.files.read(options.key));
+  }
+
+  /** Scaling costs CPU: each address may have only so many images rendered (cache misses) per window. */
+  private async limitRendering(request: FastifyRequest): Promise<void> {
+    const rule = this.config.rate_limits.enabled ? this.config.rate_limits.routes['media.resize'] : undefined;
+    if (!rule) return;
+    const decision = await this.limiter.consume(`media.resize:ip${request.ip}`, rule);
+    if (!decision.allowed) throw new RateLimitedError(decision.resetAfterMs, decision.limit, 'media.resize');
   }
 
   private async render(

@@ -1,7 +1,14 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Put, Req, Res, UseGuards } from '@nestjs/common';
 import type { AttachmentDto, GuildDto, SelfUser } from '@parley/common';
 import { AuthGuard, Caller } from '@parley/auth';
-import { type AuthContext, RateLimit, RateLimitGuard, ValidBody, parseInput } from '@parley/http';
+import {
+  AcceptsMultipart,
+  type AuthContext,
+  RateLimit,
+  RateLimitGuard,
+  ValidBody,
+  parseInput,
+} from '@parley/http';
 import type {} from '@fastify/multipart'; // request.file() and request.isMultipart()
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -33,6 +40,7 @@ export class AttachmentsController {
    * attachment. A JSON body `{files: [{filename, file_size}]}` instead asks for presigned upload URLs.
    */
   @Post(':channel_id/attachments')
+  @AcceptsMultipart()
   @HttpCode(201)
   @RateLimit('attachments.upload', 'channel_id')
   create(
@@ -63,6 +71,7 @@ export class ProfileImagesController {
   constructor(private readonly images: ProfileImageService) {}
 
   @Put('users/@me/avatar')
+  @AcceptsMultipart()
   @RateLimit('attachments.upload')
   setAvatar(@Caller() c: AuthContext, @Req() request: FastifyRequest): Promise<SelfUser> {
     return this.images.setAvatar(c.userId, request);
@@ -74,6 +83,7 @@ export class ProfileImagesController {
   }
 
   @Put('guilds/:guild_id/icon')
+  @AcceptsMultipart()
   @RateLimit('attachments.upload')
   setIcon(
     @Caller() c: AuthContext,

@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { ParleyConfig } from '@parley/config';
+import { httpEdgeOptions, installHttpEdge, redactUrl } from '@parley/http';
 import { AppLogger, Metrics, Readiness } from '@parley/observability';
 import type { FastifyInstance } from 'fastify';
+import { moveInternalRoutes, startInternalListener } from './internal-listener';
 
 export interface RunningServer {
   app: INestApplication;
@@ -20,13 +21,11 @@ export async function createHttpApp(
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.server.body_limit,
-    trustProxy: config.server.trust_proxy,
     connectionTimeout: config.server.read_timeout,
     keepAliveTimeout: config.server.idle_timeout,
     requestTimeout: config.server.write_timeout,
-    genReqId: () => randomUUID(),
-    requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    ...httpEdgeOptions(config),
   });
   const app = await NestFactory.create<NestFastifyApplication>(rootModule as never, adapter, {
     bufferLogs: true,
@@ -36,6 +35,8 @@ export async function createHttpApp(
   app.useLogger(log);
   const metrics = app.get(Metrics);
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
+  installHttpEdge(fastify);
+  moveInternalRoutes(fastify, config);
 
   // Fastify's own errors (bad JSON, body too large, wrong content type) reach HttpErrorFilter through Nest's
   // exception handler, so every error leaves in the contract's shape.
@@ -50,9 +51,10 @@ export async function createHttpApp(
     log.pino.info(
       {
         req_id: request.id,
+        client_req_id: request.clientRequestId,
         method: request.method,
         route,
-        url: request.url,
+        url: redactUrl(request.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 100) / 100,
       },
@@ -70,6 +72,11 @@ export async function listen(
   port = config.server.port,
 ): Promise<RunningServer> {
   await app.listen({ port, host: config.server.host });
+  const internal = await startInternalListener(app.getHttpAdapter().getInstance(), config);
+  if (internal)
+    process.stdout.write(
+      `${JSON.stringify({ level: 30, msg: 'parley internal listener', url: internal.url, serves: ['/metrics', '/api/docs'] })}\n`,
+    );
   const address = app.getHttpServer().address();
   const actual = typeof address === 'object' && address ? address.port : port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;

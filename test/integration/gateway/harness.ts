@@ -30,7 +30,11 @@ export async function startServer(gateway: Tree = {}, overrides: Tree = {}): Pro
       database: { sqlite: { path: join(dir, 'parley.db') } },
       server: { ...(overrides.server as Tree | undefined), host: '127.0.0.1', port: 0 },
       logging: { level: 'silent' },
-      auth: { argon2: { memory_cost: 1024, time_cost: 1, parallelism: 1 }, token_ttl_days: 0 },
+      auth: {
+        argon2: { memory_cost: 1024, time_cost: 1, parallelism: 1 },
+        token_ttl: 0,
+        login_lockout: { max_failures: 10, base_ms: 60000, max_ms: 3600000, reset_ms: 900000 },
+      },
       gateway,
     },
   });

@@ -224,6 +224,23 @@ describe('microservices transports', () => {
       expect(decisions[3].resetAfterMs).toBeGreaterThan(0);
     });
 
+    it('holds one login lockout across api instances, doubling with each failure past the threshold', async () => {
+      const [one, two] = [
+        new RedisRateLimiter(await redis(), `${prefix}:`),
+        new RedisRateLimiter(await redis(), `${prefix}:`),
+      ];
+      const policy = { max_failures: 3, base_ms: 60_000, max_ms: 240_000, reset_ms: 60_000 };
+      const locks = [];
+      for (let i = 0; i < 5; i++) locks.push(await (i % 2 ? two : one).recordFailure('login:u1', policy));
+      expect(locks).toEqual([0, 0, 60_000, 120_000, 240_000]);
+      expect(await two.lockedFor('login:u1')).toBeGreaterThan(120_000);
+      expect(await one.lockedFor('login:u2')).toBe(0);
+      // A success forgets the failures but not a lock in force.
+      await one.clearFailures('login:u1');
+      expect(await two.lockedFor('login:u1')).toBeGreaterThan(0);
+      expect(await two.recordFailure('login:u1', policy)).toBe(0);
+    });
+
     it('shares presence between nodes: online while any node has a session, status kept, invisible hidden', async () => {
       const a = new RedisPresenceStore(await redis(), `${prefix}:`);
       const b = new RedisPresenceStore(await redis(), `${prefix}:`);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type ParleyConfig, isMultiRegion } from '@parley/config';
+import { type ParleyConfig, isMultiRegion, maskCredentials } from '@parley/config';
 import type { AppLogger, Metrics } from '@parley/observability';
 import type { ConnectionOptions, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { joinRegionCensus } from './region-census';
@@ -65,7 +65,7 @@ export class NatsLink {
       });
     } catch (err) {
       throw new Error(
-        `cannot reach NATS at ${n.url} (nats.url): ${(err as Error).message}; start nats-server with JetStream (-js)`,
+        `cannot reach NATS at ${maskCredentials(n.url)} (nats.url): ${(err as Error).message}; start nats-server with JetStream (-js)`,
       );
     }
     if (!isMultiRegion(config)) return new NatsLink(nc, n.subject_prefix, log, metrics);

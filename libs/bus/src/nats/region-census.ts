@@ -1,4 +1,4 @@
-import { ConfigError, type ParleyConfig, regionTableText } from '@parley/config';
+import { ConfigError, type ParleyConfig, maskCredentials, regionTableText } from '@parley/config';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { z } from 'zod';
 import { natsJetStream } from './modules';
@@ -45,12 +45,12 @@ export async function joinRegionCensus(
     ).domain;
   } catch (err) {
     throw new Error(
-      `nats.url (${config.nats.url}): JetStream does not answer (${(err as Error).message}); each region needs its own JetStream with domain "${region}" (docs/multi-region.md)`,
+      `nats.url (${maskCredentials(config.nats.url)}): JetStream does not answer (${(err as Error).message}); each region needs its own JetStream with domain "${region}" (docs/multi-region.md)`,
     );
   }
   if (domain !== region)
     throw new ConfigError([
-      `nats.url: the JetStream at ${config.nats.url} has domain ${domain ? `"${domain}"` : '(none)'}, but instance.region is "${region}": a region's processes use their own region's NATS, whose JetStream domain is the region's name (docs/multi-region.md)`,
+      `nats.url: the JetStream at ${maskCredentials(config.nats.url)} has domain ${domain ? `"${domain}"` : '(none)'}, but instance.region is "${region}": a region's processes use their own region's NATS, whose JetStream domain is the region's name (docs/multi-region.md)`,
     ]);
 
   const mine: Identity = {

@@ -150,12 +150,15 @@ export class MicroservicesModule
           inject: [RedisLink, AppLogger],
           useFactory: (link: RedisLink, log: AppLogger): RateLimiter => {
             const limiter = new RedisRateLimiter(link.client, link.config.redis.key_prefix);
+            const unavailable = (err: unknown): never => {
+              log.warn({ err }, 'rate limiter unavailable');
+              throw new ServiceUnavailableError('Rate limits are unavailable; try again shortly');
+            };
             return {
-              consume: (key, rule) =>
-                limiter.consume(key, rule).catch((err: unknown) => {
-                  log.warn({ err }, 'rate limiter unavailable');
-                  throw new ServiceUnavailableError('Rate limits are unavailable; try again shortly');
-                }),
+              consume: (key, rule) => limiter.consume(key, rule).catch(unavailable),
+              lockedFor: (key) => limiter.lockedFor(key).catch(unavailable),
+              recordFailure: (key, policy) => limiter.recordFailure(key, policy).catch(unavailable),
+              clearFailures: (key) => limiter.clearFailures(key).catch(unavailable),
             };
           },
         },

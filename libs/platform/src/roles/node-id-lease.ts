@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ParleyConfig } from '@parley/config';
+import { type ParleyConfig, maskCredentials } from '@parley/config';
 import type { Redis } from 'ioredis';
 import { RedisLink, ioredis } from './redis-link';
 
@@ -46,7 +46,7 @@ export class NodeIdLease {
     } catch (err) {
       redis.disconnect();
       throw new Error(
-        `instance.claim_node_id: cannot reach Redis at ${config.redis.url}: ${(err as Error).message}`,
+        `instance.claim_node_id: cannot reach Redis at ${maskCredentials(config.redis.url)}: ${(err as Error).message}`,
       );
     }
     const token = randomBytes(12).toString('base64url');

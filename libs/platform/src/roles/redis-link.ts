@@ -1,4 +1,4 @@
-import type { ParleyConfig } from '@parley/config';
+import { type ParleyConfig, maskCredentials } from '@parley/config';
 import type { AppLogger, Metrics } from '@parley/observability';
 import { lazy } from '@parley/common';
 import type * as IORedis from 'ioredis';
@@ -72,7 +72,7 @@ export class RedisLink {
     } catch (err) {
       link.client.disconnect();
       throw new Error(
-        `cannot reach Redis at ${config.redis.url} (redis.url): ${(err as Error).message}; start redis-server`,
+        `cannot reach Redis at ${maskCredentials(config.redis.url)} (redis.url): ${(err as Error).message}; start redis-server`,
       );
     }
     return link;

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type ParleyConfig } from '@parley/config';
+import { ConfigError, loadConfig, maskCredentials, type ParleyConfig } from '@parley/config';
 import { NatsEventBus, NatsLink } from '@parley/bus';
 import { createHttpApp, installSignalHandlers, listen, type RunningServer } from '../http';
 import {
@@ -90,9 +90,8 @@ export function runRole(name: string): void {
       process.stderr.write(`parley: ${err.message}\n`);
       process.exit(78); // EX_CONFIG
     }
-    process.stderr.write(
-      `parley ${name}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`parley ${name}: failed to start: ${maskCredentials(detail)}\n`);
     process.exit(1);
   });
 }

@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis';
-import type { RateDecision, RateLimiter, RateRule } from '../rate-limiter';
+import {
+  type LockoutPolicy,
+  type RateDecision,
+  type RateLimiter,
+  type RateRule,
+  lockoutMs,
+} from '../rate-limiter';
 
 // One round trip: count the hit, start the window on the first one, say how long the window has left.
 const CONSUME = `
@@ -14,6 +20,14 @@ return {count, ttl}
 /** Defined once per client (EVAL on first use per connection, EVALSHA after). */
 const CONSUME_COMMAND = 'parleyRateConsume';
 
+// Count a failure and keep the count for the reset window (extended past any lock it causes).
+const FAIL = `
+local count = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return count
+`;
+const FAIL_COMMAND = 'parleyLoginFailure';
+
 type ConsumeCommand = (key: string, windowMs: number) => Promise<[number, number]>;
 
 /**
@@ -26,6 +40,26 @@ export class RedisRateLimiter implements RateLimiter {
     private readonly prefix: string,
   ) {
     if (!(CONSUME_COMMAND in redis)) redis.defineCommand(CONSUME_COMMAND, { numberOfKeys: 1, lua: CONSUME });
+    if (!(FAIL_COMMAND in redis)) redis.defineCommand(FAIL_COMMAND, { numberOfKeys: 1, lua: FAIL });
+  }
+
+  async lockedFor(key: string): Promise<number> {
+    return Math.max(0, await this.redis.pttl(`${this.prefix}lock:${key}`));
+  }
+
+  async recordFailure(key: string, policy: LockoutPolicy): Promise<number> {
+    const fail = (this.redis as unknown as Record<string, (k: string, ms: number) => Promise<number>>)[
+      FAIL_COMMAND
+    ];
+    // The count must outlive the longest lock, so the failure after a lock still doubles it.
+    const count = await fail.call(this.redis, `${this.prefix}fail:${key}`, policy.reset_ms + policy.max_ms);
+    const lock = lockoutMs(count, policy);
+    if (lock > 0) await this.redis.set(`${this.prefix}lock:${key}`, '1', 'PX', lock);
+    return lock;
+  }
+
+  async clearFailures(key: string): Promise<void> {
+    await this.redis.del(`${this.prefix}fail:${key}`);
   }
 
   async consume(key: string, rule: RateRule): Promise<RateDecision> {

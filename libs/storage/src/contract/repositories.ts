@@ -47,7 +47,12 @@ export interface TokenRepository {
   create(token: TokenRecord): Promise<void>;
   findByHash(tokenHash: string): Promise<TokenRecord | null>;
   delete(tokenHash: string): Promise<void>;
-  deleteAllForUser(userId: string): Promise<string[]>;
+  /** Deletes every token of the user but `exceptHash`, in bounded chunks; answers the deleted hashes. */
+  deleteAllForUser(userId: string, exceptHash?: string): Promise<string[]>;
+  /** The user's live tokens (sessions), oldest first. */
+  listForUser(userId: string): Promise<TokenRecord[]>;
+  /** Moves a token's expiry (sliding lifetime); a token deleted meanwhile stays deleted. */
+  extend(token: TokenRecord): Promise<void>;
 }
 
 export interface GuildRepository {

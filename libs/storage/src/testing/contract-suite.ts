@@ -240,6 +240,36 @@ export function describeStorageContract(
         expect(await storage.tokens.findByHash(otherUsers.tokenHash)).toEqual(otherUsers);
         expect(await storage.tokens.deleteAllForUser(userId)).toEqual([]);
       });
+
+      it('lists, extends and revokes hundreds of sessions but one (log out everywhere else)', async () => {
+        const userId = id();
+        const tokens = Array.from({ length: 600 }, (_, i) => ({
+          tokenHash: `${userId}s${String(i).padStart(4, '0')}`,
+          userId,
+          createdAt: now + i,
+          expiresAt: now + 86_400_000,
+        }));
+        for (const token of tokens) await storage.tokens.create(token);
+        expect(await storage.tokens.listForUser(userId)).toEqual(tokens);
+
+        const kept = { ...tokens[7], expiresAt: now + 2 * 86_400_000 };
+        await storage.tokens.extend(kept);
+        expect(await storage.tokens.findByHash(kept.tokenHash)).toEqual(kept);
+
+        const revoked = await storage.tokens.deleteAllForUser(userId, kept.tokenHash);
+        expect(revoked.sort()).toEqual(
+          tokens
+            .filter((t) => t !== tokens[7])
+            .map((t) => t.tokenHash)
+            .sort(),
+        );
+        expect(await storage.tokens.listForUser(userId)).toEqual([kept]);
+        expect(await storage.tokens.findByHash(tokens[0].tokenHash)).toBeNull();
+
+        // A token revoked meanwhile is not brought back by a late extension.
+        await storage.tokens.extend({ ...tokens[0], expiresAt: now + 3 * 86_400_000 });
+        expect(await storage.tokens.findByHash(tokens[0].tokenHash)).toBeNull();
+      });
     });
 
     describe('guilds', () => {
