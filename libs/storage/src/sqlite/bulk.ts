@@ -11,32 +11,56 @@ import {
   type ReactionRecord,
   type ScanPage,
 } from '../contract';
-import { fromId, fromIdOrNull, parseIds, toId, toIdOrNull, toNumber, toNumberOrNull } from './codec';
+import { fromId, parseIds, toId, toNumber } from './codec';
 import { SqliteDb } from './connection';
 import { settle } from './errors';
-import { MEMBER_COLUMNS, MESSAGE_COLUMNS } from './hot-queries';
-import { type AttachmentRow, toRecord as toAttachment } from './repositories/attachment.repository';
-import { type BanRow, toRecord as toBan } from './repositories/ban.repository';
-import { CHANNEL_COLUMNS, type ChannelRow, toChannel } from './repositories/channel.repository';
-import { type GuildRow, toRecord as toGuild } from './repositories/guild.repository';
-import { type InviteRow, toRecord as toInvite } from './repositories/invite.repository';
-import type { JobRow } from './repositories/job.store';
-import { type MemberRow, toRecord as toMember } from './repositories/member.repository';
-import {
-  type MessageRow,
-  UPSERT as MESSAGE_UPSERT,
-  toParams as messageParams,
-  toRecord as toMessage,
-} from './repositories/message.repository';
-import type { ReadStateRow } from './repositories/read-state.repository';
-import { type RoleRow, toRecord as toRole } from './repositories/role.repository';
 import { SqliteSettingsRepository } from './repositories/settings.repository';
-import type { TokenRow } from './repositories/token.repository';
-import { type UserRow, toRecord as toUser } from './repositories/user.repository';
+import {
+  addReaction,
+  ATTACHMENTS,
+  BANS,
+  CHANNELS,
+  DM_PAIRS,
+  DM_RECIPIENTS,
+  GUILDS,
+  insertChannel,
+  INVITES,
+  JOB_DEAD,
+  JOB_PENDING,
+  JOBS,
+  MEMBERS,
+  MESSAGES,
+  OVERWRITES,
+  READ_STATES,
+  REACTIONS,
+  removeReaction,
+  ROLES,
+  TOKENS,
+  USERS,
+  type AttachmentRow,
+  type BanRow,
+  type ChannelRow,
+  type GuildRow,
+  type InviteRow,
+  type JobRow,
+  type MemberRow,
+  type MessageRow,
+  type OverwriteRow,
+  type ReadStateRow,
+  type RoleRow,
+  type TokenRow,
+  type UserRow,
+} from './tables';
 
 type Row = Record<string, unknown>;
 
+/**
+ * How the operator tools reach one logical table: its scan (in key order) and its writes. The
+ * statements and row mappings come from `tables.ts`, the ones the repositories use.
+ */
 interface TableDef<T extends BulkTable> {
+  /** The physical table that holds the records (for counts). */
+  table: string;
   /** SELECT ... FROM ... (no WHERE); `where` is ANDed with the key range. */
   select: string;
   where?: string;
@@ -45,208 +69,114 @@ interface TableDef<T extends BulkTable> {
   /** The key of a record, as the cursor stores it. */
   key(record: BulkRecords[T]): string[];
   toRecord(row: Row): BulkRecords[T];
-  countSql: string;
   write(db: SqliteDb, record: BulkRecords[T]): void;
   remove(db: SqliteDb, record: BulkRecords[T]): void;
 }
 
 type Defs = { [T in BulkTable]: TableDef<T> };
 
-const USER_COLUMNS = 'id, username, email, display_name, avatar, password_hash, created_at';
-const INVITE_COLUMNS =
-  'code, guild_id, channel_id, inviter_id, max_age, max_uses, uses, created_at, expires_at';
-const ATTACHMENT_COLUMNS =
-  'id, channel_id, uploader_id, message_id, filename, size, content_type, width, height, created_at';
 const RECIPIENTS = `(SELECT json_group_array(CAST(r.user_id AS TEXT)) FROM dm_recipients r WHERE r.channel_id = channels.id)`;
 
 const id = (column = 'id') => ({ column, type: 'int' as const });
 const text = (column: string) => ({ column, type: 'text' as const });
+// The scan's rows are the table's rows: each mapping is typed by its row, the scan by a loose one.
+const as = <R, T>(map: (row: R) => T) => map as unknown as (row: Row) => T;
 
 const DEFS: Defs = {
   users: {
-    select: `SELECT ${USER_COLUMNS} FROM users`,
+    table: USERS.name,
+    select: `SELECT ${USERS.read} FROM users`,
     keys: [id()],
     key: (u) => [u.id],
-    toRecord: (row) => toUser(row as unknown as UserRow),
-    countSql: 'SELECT count(*) AS n FROM users',
+    toRecord: as<UserRow>(USERS.toRecord),
     write(db, u) {
-      const lower = u.username.toLowerCase();
-      const email = u.email.toLowerCase();
+      const params = USERS.params(u);
+      // The claims, checked here so a conflict names its holder (the UNIQUE indexes would only refuse).
       for (const [claim, sql, value] of [
-        ['username', 'SELECT id FROM users WHERE username_lower = ? AND id <> ?', lower],
-        ['email', 'SELECT id FROM users WHERE email = ? AND id <> ?', email],
+        ['username', 'SELECT id FROM users WHERE username_lower = ? AND id <> ?', params[2]],
+        ['email', 'SELECT id FROM users WHERE email = ? AND id <> ?', params[3]],
       ] as const) {
-        const holder = db.get<{ id: bigint }>(sql, value, toId(u.id));
-        if (holder) throw new BulkConflict(claim, value, `user ${holder.id}`);
+        const holder = db.get<{ id: bigint }>(sql, value, params[0]);
+        if (holder) throw new BulkConflict(claim, String(value), `user ${holder.id}`);
       }
-      db.run(
-        `INSERT INTO users (id, username, username_lower, email, display_name, avatar, password_hash, created_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT (id) DO UPDATE SET username = excluded.username, username_lower = excluded.username_lower,
-            email = excluded.email, display_name = excluded.display_name, avatar = excluded.avatar,
-            password_hash = excluded.password_hash, created_at = excluded.created_at`,
-        toId(u.id),
-        u.username,
-        lower,
-        email,
-        u.displayName,
-        u.avatar,
-        u.passwordHash,
-        u.createdAt,
-      );
+      db.run(USERS.upsert, ...params);
     },
-    remove: (db, u) => void db.run('DELETE FROM users WHERE id = ?', toId(u.id)),
+    remove: (db, u) => void db.run(USERS.delete, toId(u.id)),
   },
   tokens: {
-    select: 'SELECT token_hash, user_id, created_at, expires_at FROM tokens',
+    table: TOKENS.name,
+    select: `SELECT ${TOKENS.columns} FROM tokens`,
     keys: [text('token_hash')],
     key: (t) => [t.tokenHash],
-    toRecord: (r) => {
-      const row = r as unknown as TokenRow;
-      return {
-        tokenHash: row.token_hash,
-        userId: fromId(row.user_id),
-        createdAt: toNumber(row.created_at),
-        expiresAt: toNumberOrNull(row.expires_at),
-      };
-    },
-    countSql: 'SELECT count(*) AS n FROM tokens',
-    write: (db, t) =>
-      void db.run(
-        `INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)
-          ON CONFLICT (token_hash) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at,
-            expires_at = excluded.expires_at`,
-        t.tokenHash,
-        toId(t.userId),
-        t.createdAt,
-        t.expiresAt,
-      ),
-    remove: (db, t) => void db.run('DELETE FROM tokens WHERE token_hash = ?', t.tokenHash),
+    toRecord: as<TokenRow>(TOKENS.toRecord),
+    write: (db, t) => void db.run(TOKENS.upsert, ...TOKENS.params(t)),
+    remove: (db, t) => void db.run(TOKENS.delete, t.tokenHash),
   },
   guilds: {
-    select: 'SELECT id, name, icon, owner_id, created_at FROM guilds',
+    table: GUILDS.name,
+    select: `SELECT ${GUILDS.columns} FROM guilds`,
     keys: [id()],
     key: (g) => [g.id],
-    toRecord: (row) => toGuild(row as unknown as GuildRow),
-    countSql: 'SELECT count(*) AS n FROM guilds',
-    write: (db, g) =>
-      void db.run(
-        `INSERT INTO guilds (id, name, icon, owner_id, created_at) VALUES (?, ?, ?, ?, ?)
-          ON CONFLICT (id) DO UPDATE SET name = excluded.name, icon = excluded.icon, owner_id = excluded.owner_id,
-            created_at = excluded.created_at`,
-        toId(g.id),
-        g.name,
-        g.icon,
-        toId(g.ownerId),
-        g.createdAt,
-      ),
-    remove: (db, g) => void db.run('DELETE FROM guilds WHERE id = ?', toId(g.id)),
+    toRecord: as<GuildRow>(GUILDS.toRecord),
+    write: (db, g) => void db.run(GUILDS.upsert, ...GUILDS.params(g)),
+    remove: (db, g) => void db.run(GUILDS.delete, toId(g.id)),
   },
   roles: {
-    select: 'SELECT guild_id, id, name, permissions, color, position FROM roles',
+    table: ROLES.name,
+    select: `SELECT ${ROLES.columns} FROM roles`,
     keys: [id('guild_id'), id()],
     key: (r) => [r.guildId, r.id],
-    toRecord: (row) => toRole(row as unknown as RoleRow),
-    countSql: 'SELECT count(*) AS n FROM roles',
-    write: (db, r) =>
-      void db.run(
-        `INSERT INTO roles (guild_id, id, name, permissions, color, position) VALUES (?, ?, ?, ?, ?, ?)
-          ON CONFLICT (guild_id, id) DO UPDATE SET name = excluded.name, permissions = excluded.permissions,
-            color = excluded.color, position = excluded.position`,
-        toId(r.guildId),
-        toId(r.id),
-        r.name,
-        r.permissions,
-        r.color,
-        r.position,
-      ),
-    remove: (db, r) =>
-      void db.run('DELETE FROM roles WHERE guild_id = ? AND id = ?', toId(r.guildId), toId(r.id)),
+    toRecord: as<RoleRow>(ROLES.toRecord),
+    write: (db, r) => void db.run(ROLES.upsert, ...ROLES.params(r)),
+    remove: (db, r) => void db.run(ROLES.delete, toId(r.guildId), toId(r.id)),
   },
   members: {
-    select: `SELECT ${MEMBER_COLUMNS} FROM members`,
+    table: MEMBERS.name,
+    select: `SELECT ${MEMBERS.columns} FROM members`,
     keys: [id('guild_id'), id('user_id')],
     key: (m) => [m.guildId, m.userId],
-    toRecord: (row) => toMember(row as unknown as MemberRow),
-    countSql: 'SELECT count(*) AS n FROM members',
-    write: (db, m) =>
-      void db.run(
-        `INSERT INTO members (${MEMBER_COLUMNS}) VALUES (?, ?, ?, ?, ?)
-          ON CONFLICT (guild_id, user_id) DO UPDATE SET nick = excluded.nick, roles = excluded.roles,
-            joined_at = excluded.joined_at`,
-        toId(m.guildId),
-        toId(m.userId),
-        m.nick,
-        JSON.stringify(m.roles),
-        m.joinedAt,
-      ),
-    remove: (db, m) =>
-      void db.run('DELETE FROM members WHERE guild_id = ? AND user_id = ?', toId(m.guildId), toId(m.userId)),
+    toRecord: as<MemberRow>(MEMBERS.toRecord),
+    write: (db, m) => void db.run(MEMBERS.upsert, ...MEMBERS.params(m)),
+    remove: (db, m) => void db.run(MEMBERS.delete, toId(m.guildId), toId(m.userId)),
   },
   channels: {
-    select: `SELECT ${CHANNEL_COLUMNS}, ${RECIPIENTS} AS recipients FROM channels`,
+    table: CHANNELS.name,
+    select: `SELECT ${CHANNELS.columns}, ${RECIPIENTS} AS recipients FROM channels`,
     keys: [id()],
     key: (c) => [c.id],
-    toRecord: (row) => toChannel(row as unknown as ChannelRow, parseIds(row.recipients as string), []),
-    countSql: 'SELECT count(*) AS n FROM channels',
+    toRecord: (row) =>
+      CHANNELS.toRecord(row as unknown as ChannelRow, parseIds(row.recipients as string), []),
     write(db, c) {
-      const channelId = toId(c.id);
-      db.run(
-        `INSERT INTO channels (${CHANNEL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT (id) DO UPDATE SET type = excluded.type, guild_id = excluded.guild_id, name = excluded.name,
-            topic = excluded.topic, parent_id = excluded.parent_id, position = excluded.position`,
-        channelId,
-        c.type,
-        toIdOrNull(c.guildId),
-        c.name,
-        c.topic,
-        toIdOrNull(c.parentId),
-        c.position,
-      );
-      db.run('DELETE FROM dm_recipients WHERE channel_id = ?', channelId);
-      for (const userId of c.recipients)
-        db.run('INSERT INTO dm_recipients (user_id, channel_id) VALUES (?, ?)', toId(userId), channelId);
+      // The recipients are replaced, not merged: the record is the whole channel.
+      db.run(DM_RECIPIENTS.deleteOfChannel, toId(c.id));
+      insertChannel(db, c, CHANNELS.upsert);
     },
     remove(db, c) {
-      db.run('DELETE FROM dm_recipients WHERE channel_id = ?', toId(c.id));
-      db.run('DELETE FROM channels WHERE id = ?', toId(c.id));
+      db.run(DM_RECIPIENTS.deleteOfChannel, toId(c.id));
+      db.run(CHANNELS.delete, toId(c.id));
     },
   },
   overwrites: {
+    table: OVERWRITES.name,
     // Overwrites of channels that are gone are invisible to the API and are not part of the data set.
-    select: `SELECT o.channel_id, o.id, o.type, o.allow, o.deny, c.guild_id
+    select: `SELECT ${OVERWRITES.columns
+      .split(', ')
+      .map((column) => `o.${column}`)
+      .join(', ')}, c.guild_id
       FROM channel_overwrites o JOIN channels c ON c.id = o.channel_id`,
     where: 'c.guild_id IS NOT NULL',
     keys: [id('o.channel_id'), id('o.id')],
     key: (o) => [o.channelId, o.id],
     toRecord: (row) => ({
+      ...OVERWRITES.toRecord(row as unknown as OverwriteRow),
       guildId: fromId(row.guild_id as bigint),
-      channelId: fromId(row.channel_id as bigint),
-      id: fromId(row.id as bigint),
-      type: row.type === 0n ? 0 : 1,
-      allow: row.allow as string,
-      deny: row.deny as string,
     }),
-    countSql: 'SELECT count(*) AS n FROM channel_overwrites',
-    write: (db, o) =>
-      void db.run(
-        `INSERT INTO channel_overwrites (channel_id, id, type, allow, deny) VALUES (?, ?, ?, ?, ?)
-          ON CONFLICT (channel_id, id) DO UPDATE SET type = excluded.type, allow = excluded.allow, deny = excluded.deny`,
-        toId(o.channelId),
-        toId(o.id),
-        o.type,
-        o.allow,
-        o.deny,
-      ),
-    remove: (db, o) =>
-      void db.run(
-        'DELETE FROM channel_overwrites WHERE channel_id = ? AND id = ?',
-        toId(o.channelId),
-        toId(o.id),
-      ),
+    write: (db, o) => void db.run(OVERWRITES.upsert, ...OVERWRITES.params(o)),
+    remove: (db, o) => void db.run(OVERWRITES.delete, toId(o.channelId), toId(o.id)),
   },
   dm_pairs: {
-    select: 'SELECT user_low, user_high, channel_id FROM dm_pairs',
+    table: DM_PAIRS.name,
+    select: `SELECT ${DM_PAIRS.columns} FROM dm_pairs`,
     keys: [id('user_low'), id('user_high')],
     key: (p) => [p.userLow, p.userHigh],
     toRecord: (row) => ({
@@ -254,43 +184,33 @@ const DEFS: Defs = {
       userHigh: fromId(row.user_high as bigint),
       channelId: fromId(row.channel_id as bigint),
     }),
-    countSql: 'SELECT count(*) AS n FROM dm_pairs',
     write(db, p) {
       const [low, high, channel] = [toId(p.userLow), toId(p.userHigh), toId(p.channelId)];
-      db.run(
-        'INSERT INTO dm_pairs (user_low, user_high, channel_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
-        low,
-        high,
-        channel,
-      );
-      const held = db.get<{ channel_id: bigint }>(
-        'SELECT channel_id FROM dm_pairs WHERE user_low = ? AND user_high = ?',
-        low,
-        high,
-      );
+      db.run(DM_PAIRS.insertIfAbsent, low, high, channel);
+      const held = db.get<{ channel_id: bigint }>(DM_PAIRS.holder, low, high);
       if (held && held.channel_id !== channel)
         throw new BulkConflict('dm_pair', `${p.userLow}/${p.userHigh}`, `channel ${held.channel_id}`);
     },
     remove: (db, p) =>
       void db.run(
-        'DELETE FROM dm_pairs WHERE user_low = ? AND user_high = ? AND channel_id = ?',
+        `${DM_PAIRS.delete} AND channel_id = ?`,
         toId(p.userLow),
         toId(p.userHigh),
         toId(p.channelId),
       ),
   },
   messages: {
+    table: MESSAGES.name,
     // (channel_id, id) order is the messages_by_channel index: a range scan, and batches of one channel.
-    select: `SELECT ${MESSAGE_COLUMNS} FROM messages`,
+    select: `SELECT ${MESSAGES.columns} FROM messages`,
     keys: [id('channel_id'), id()],
     key: (m) => [m.channelId, m.id],
-    toRecord: (row) => toMessage(row as unknown as MessageRow),
-    countSql: 'SELECT count(*) AS n FROM messages',
-    write: (db, m) => void db.run(MESSAGE_UPSERT, ...messageParams(m)),
-    remove: (db, m) =>
-      void db.run('DELETE FROM messages WHERE id = ? AND channel_id = ?', toId(m.id), toId(m.channelId)),
+    toRecord: as<MessageRow>(MESSAGES.toRecord),
+    write: (db, m) => void db.run(MESSAGES.upsert, ...MESSAGES.params(m)),
+    remove: (db, m) => void db.run(MESSAGES.delete, toId(m.id), toId(m.channelId)),
   },
   reactions: {
+    table: REACTIONS.name,
     // Reactions of deleted messages are invisible to the API and are not part of the data set.
     select: `SELECT r.message_id, r.emoji, r.user_id, m.channel_id
       FROM reactions r JOIN messages m ON m.id = r.message_id`,
@@ -302,83 +222,24 @@ const DEFS: Defs = {
       emoji: row.emoji as string,
       userId: fromId(row.user_id as bigint),
     }),
-    countSql: 'SELECT count(*) AS n FROM reactions',
-    write(db, r) {
-      const message = toId(r.messageId);
-      const added = db.run(
-        'INSERT INTO reactions (message_id, emoji, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
-        message,
-        r.emoji,
-        toId(r.userId),
-      );
-      if (added === 1)
-        db.run(
-          `INSERT INTO reaction_counts (message_id, emoji, count) VALUES (?, ?, 1)
-            ON CONFLICT (message_id, emoji) DO UPDATE SET count = count + 1`,
-          message,
-          r.emoji,
-        );
-    },
-    remove(db, r) {
-      const message = toId(r.messageId);
-      if (
-        db.run(
-          'DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND user_id = ?',
-          message,
-          r.emoji,
-          toId(r.userId),
-        ) === 0
-      )
-        return;
-      db.run(
-        'UPDATE reaction_counts SET count = count - 1 WHERE message_id = ? AND emoji = ?',
-        message,
-        r.emoji,
-      );
-      db.run(
-        'DELETE FROM reaction_counts WHERE message_id = ? AND emoji = ? AND count <= 0',
-        message,
-        r.emoji,
-      );
-    },
+    write: (db, r) => void addReaction(db, toId(r.messageId), r.emoji, toId(r.userId)),
+    remove: (db, r) => void removeReaction(db, toId(r.messageId), r.emoji, toId(r.userId)),
   },
   read_states: {
-    select: 'SELECT user_id, channel_id, last_message_id, mention_count FROM read_states',
+    table: READ_STATES.name,
+    select: `SELECT ${READ_STATES.columns} FROM read_states`,
     keys: [id('user_id'), id('channel_id')],
     key: (s) => [s.userId, s.channelId],
-    toRecord: (r) => {
-      const row = r as unknown as ReadStateRow;
-      return {
-        userId: fromId(row.user_id),
-        channelId: fromId(row.channel_id),
-        lastMessageId: fromIdOrNull(row.last_message_id),
-        mentionCount: toNumber(row.mention_count),
-      };
-    },
-    countSql: 'SELECT count(*) AS n FROM read_states',
-    write: (db, s) =>
-      void db.run(
-        `INSERT INTO read_states (user_id, channel_id, last_message_id, mention_count) VALUES (?, ?, ?, ?)
-          ON CONFLICT (user_id, channel_id) DO UPDATE SET last_message_id = excluded.last_message_id,
-            mention_count = excluded.mention_count`,
-        toId(s.userId),
-        toId(s.channelId),
-        toIdOrNull(s.lastMessageId),
-        s.mentionCount,
-      ),
-    remove: (db, s) =>
-      void db.run(
-        'DELETE FROM read_states WHERE user_id = ? AND channel_id = ?',
-        toId(s.userId),
-        toId(s.channelId),
-      ),
+    toRecord: as<ReadStateRow>(READ_STATES.toRecord),
+    write: (db, s) => void db.run(READ_STATES.upsert, ...READ_STATES.params(s)),
+    remove: (db, s) => void db.run(READ_STATES.delete, toId(s.userId), toId(s.channelId)),
   },
   invites: {
-    select: `SELECT ${INVITE_COLUMNS} FROM invites`,
+    table: INVITES.name,
+    select: `SELECT ${INVITES.columns} FROM invites`,
     keys: [text('code')],
     key: (i) => [i.code],
-    toRecord: (row) => toInvite(row as unknown as InviteRow),
-    countSql: 'SELECT count(*) AS n FROM invites',
+    toRecord: as<InviteRow>(INVITES.toRecord),
     write(db, i) {
       // The code is the claim: the same invite may be written again, another invite may not take it.
       const held = db.get<{ guild_id: bigint; created_at: bigint }>(
@@ -387,99 +248,36 @@ const DEFS: Defs = {
       );
       if (held && (held.guild_id !== toId(i.guildId) || Number(held.created_at) !== i.createdAt))
         throw new BulkConflict('invite_code', i.code, `an invite of guild ${held.guild_id}`);
-      db.run(
-        `INSERT INTO invites (${INVITE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT (code) DO UPDATE SET channel_id = excluded.channel_id, inviter_id = excluded.inviter_id,
-            max_age = excluded.max_age, max_uses = excluded.max_uses, uses = excluded.uses,
-            expires_at = excluded.expires_at`,
-        i.code,
-        toId(i.guildId),
-        toId(i.channelId),
-        toId(i.inviterId),
-        i.maxAge,
-        i.maxUses,
-        i.uses,
-        i.createdAt,
-        i.expiresAt,
-      );
+      db.run(INVITES.upsert, ...INVITES.params(i));
     },
-    remove: (db, i) => void db.run('DELETE FROM invites WHERE code = ?', i.code),
+    remove: (db, i) => void db.run(INVITES.delete, i.code),
   },
   bans: {
-    select: 'SELECT guild_id, user_id, reason, created_at FROM bans',
+    table: BANS.name,
+    select: `SELECT ${BANS.columns} FROM bans`,
     keys: [id('guild_id'), id('user_id')],
     key: (b) => [b.guildId, b.userId],
-    toRecord: (row) => toBan(row as unknown as BanRow),
-    countSql: 'SELECT count(*) AS n FROM bans',
-    write: (db, b) =>
-      void db.run(
-        `INSERT INTO bans (guild_id, user_id, reason, created_at) VALUES (?, ?, ?, ?)
-          ON CONFLICT (guild_id, user_id) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at`,
-        toId(b.guildId),
-        toId(b.userId),
-        b.reason,
-        b.createdAt,
-      ),
-    remove: (db, b) =>
-      void db.run('DELETE FROM bans WHERE guild_id = ? AND user_id = ?', toId(b.guildId), toId(b.userId)),
+    toRecord: as<BanRow>(BANS.toRecord),
+    write: (db, b) => void db.run(BANS.upsert, ...BANS.params(b)),
+    remove: (db, b) => void db.run(BANS.delete, toId(b.guildId), toId(b.userId)),
   },
   attachments: {
-    select: `SELECT ${ATTACHMENT_COLUMNS} FROM attachments`,
+    table: ATTACHMENTS.name,
+    select: `SELECT ${ATTACHMENTS.columns} FROM attachments`,
     keys: [id()],
     key: (a) => [a.id],
-    toRecord: (row) => toAttachment(row as unknown as AttachmentRow),
-    countSql: 'SELECT count(*) AS n FROM attachments',
-    write: (db, a) =>
-      void db.run(
-        `INSERT INTO attachments (${ATTACHMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT (id) DO UPDATE SET channel_id = excluded.channel_id, uploader_id = excluded.uploader_id,
-            message_id = excluded.message_id, filename = excluded.filename, size = excluded.size,
-            content_type = excluded.content_type, width = excluded.width, height = excluded.height,
-            created_at = excluded.created_at`,
-        toId(a.id),
-        toId(a.channelId),
-        toId(a.uploaderId),
-        toIdOrNull(a.messageId),
-        a.filename,
-        a.size,
-        a.contentType,
-        a.width,
-        a.height,
-        a.createdAt,
-      ),
-    remove: (db, a) => void db.run('DELETE FROM attachments WHERE id = ?', toId(a.id)),
+    toRecord: as<AttachmentRow>(ATTACHMENTS.toRecord),
+    write: (db, a) => void db.run(ATTACHMENTS.upsert, ...ATTACHMENTS.params(a)),
+    remove: (db, a) => void db.run(ATTACHMENTS.delete, toId(a.id)),
   },
   jobs: {
-    select: 'SELECT id, name, payload, attempts, run_at, last_error, state FROM jobs',
+    table: JOBS.name,
+    select: `SELECT ${JOBS.columns} FROM jobs`,
     keys: [text('id')],
     key: (j) => [j.id],
-    toRecord: (r) => {
-      const row = r as unknown as JobRow & { state: bigint };
-      return {
-        id: row.id,
-        name: row.name,
-        payload: row.payload,
-        attempts: toNumber(row.attempts),
-        runAt: toNumber(row.run_at),
-        lastError: row.last_error,
-        dead: row.state === 1n,
-      };
-    },
-    countSql: 'SELECT count(*) AS n FROM jobs',
-    write: (db, j) =>
-      void db.run(
-        `INSERT INTO jobs (id, name, payload, attempts, run_at, last_error, state) VALUES (?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT (id) DO UPDATE SET name = excluded.name, payload = excluded.payload, attempts = excluded.attempts,
-            run_at = excluded.run_at, last_error = excluded.last_error, state = excluded.state`,
-        j.id,
-        j.name,
-        j.payload,
-        j.attempts,
-        j.runAt,
-        j.lastError,
-        j.dead ? 1 : 0,
-      ),
-    remove: (db, j) => void db.run('DELETE FROM jobs WHERE id = ?', j.id),
+    toRecord: as<JobRow & { state: bigint }>(JOBS.toBulk),
+    write: (db, j) => void db.run(JOBS.upsert, ...JOBS.params(j, j.dead ? JOB_DEAD : JOB_PENDING)),
+    remove: (db, j) => void db.run(JOBS.delete, j.id),
   },
 };
 
@@ -592,7 +390,9 @@ export class SqliteBulk implements BulkStorage {
   }
 
   count(table: BulkTable): Promise<number | null> {
-    return settle(() => toNumber(this.db.get<{ n: bigint }>(DEFS[table].countSql)?.n ?? 0n));
+    return settle(() =>
+      toNumber(this.db.get<{ n: bigint }>(`SELECT count(*) AS n FROM ${DEFS[table].table}`)?.n ?? 0n),
+    );
   }
 
   write<T extends BulkTable>(table: T, records: readonly BulkRecords[T][]): Promise<BulkWriteFailure[]> {
@@ -626,12 +426,12 @@ export class SqliteBulk implements BulkStorage {
     return settle(() =>
       this.db
         .all<MessageRow>(
-          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel_id = ? AND id > ? ORDER BY id LIMIT ?`,
+          `SELECT ${MESSAGES.columns} FROM messages WHERE channel_id = ? AND id > ? ORDER BY id LIMIT ?`,
           toId(channelId),
           after === null ? -1n : toId(after),
           Math.max(1, Math.floor(limit)),
         )
-        .map(toMessage),
+        .map(MESSAGES.toRecord),
     );
   }
 

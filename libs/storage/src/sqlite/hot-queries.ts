@@ -1,8 +1,8 @@
 import type { Param } from './codec';
+import { MEMBERS, MESSAGES } from './tables';
 
-export const MESSAGE_COLUMNS =
-  'id, channel_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce';
-export const MEMBER_COLUMNS = 'guild_id, user_id, nick, roles, joined_at';
+const MESSAGE_COLUMNS = MESSAGES.columns;
+const MEMBER_COLUMNS = MEMBERS.columns;
 
 /**
  * The read paths that run on every page load. Kept in one table so the worker pool can run them by

@@ -1,71 +1,30 @@
 import type { AttachmentRecord, AttachmentRepository, Page } from '../../contract';
-import { fromId, fromIdOrNull, pageStart, toId, toLimit, toNumber, toNumberOrNull } from '../codec';
+import { pageStart, toId, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
+import { ATTACHMENTS, type AttachmentRow } from '../tables';
 
-export interface AttachmentRow {
-  id: bigint;
-  channel_id: bigint;
-  uploader_id: bigint;
-  message_id: bigint | null;
-  filename: string;
-  size: bigint;
-  content_type: string;
-  width: bigint | null;
-  height: bigint | null;
-  created_at: bigint;
-}
-
-const COLUMNS =
-  'id, channel_id, uploader_id, message_id, filename, size, content_type, width, height, created_at';
-// Idempotent by id, like every other create of the contract: a retried upload writes the same row.
-const CREATE = `INSERT INTO attachments (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (id) DO NOTHING`;
+const COLUMNS = ATTACHMENTS.columns;
 const FIND = `SELECT ${COLUMNS} FROM attachments WHERE id = ?`;
 // Check and claim in one statement, so two messages racing for one upload cannot both take it.
 const ATTACH = `UPDATE attachments SET message_id = ?
   WHERE id = ? AND message_id IS NULL AND channel_id = ? AND uploader_id = ?`;
 const DETACH = 'UPDATE attachments SET message_id = NULL WHERE id = ? AND message_id = ?';
 const BY_CHANNEL = `SELECT ${COLUMNS} FROM attachments WHERE channel_id = ? AND id > ? ORDER BY id LIMIT ?`;
-const DELETE = 'DELETE FROM attachments WHERE id = ?';
 // Ranges over the partial index attachments_unclaimed (message_id IS NULL), by id.
 const UNCLAIMED = `SELECT ${COLUMNS} FROM attachments
   WHERE message_id IS NULL AND id > ? AND created_at < ? ORDER BY id LIMIT ?`;
 const DELETE_UNCLAIMED = 'DELETE FROM attachments WHERE id = ? AND message_id IS NULL';
 
-export function toRecord(row: AttachmentRow): AttachmentRecord {
-  return {
-    id: fromId(row.id),
-    channelId: fromId(row.channel_id),
-    uploaderId: fromId(row.uploader_id),
-    messageId: fromIdOrNull(row.message_id),
-    filename: row.filename,
-    size: toNumber(row.size),
-    contentType: row.content_type,
-    width: toNumberOrNull(row.width),
-    height: toNumberOrNull(row.height),
-    createdAt: toNumber(row.created_at),
-  };
-}
+const toRecord = ATTACHMENTS.toRecord;
 
 export class SqliteAttachmentRepository implements AttachmentRepository {
   constructor(private readonly db: SqliteDb) {}
 
   create(a: AttachmentRecord): Promise<void> {
     return settle(() => {
-      this.db.run(
-        CREATE,
-        toId(a.id),
-        toId(a.channelId),
-        toId(a.uploaderId),
-        a.messageId === null ? null : toId(a.messageId),
-        a.filename,
-        a.size,
-        a.contentType,
-        a.width,
-        a.height,
-        a.createdAt,
-      );
+      // Idempotent by id, like every other create of the contract: a retried upload writes the same row.
+      this.db.run(ATTACHMENTS.insertIfAbsent, ...ATTACHMENTS.params(a));
     });
   }
 
@@ -129,7 +88,7 @@ export class SqliteAttachmentRepository implements AttachmentRepository {
     return settle(() => {
       if (ids.length === 0) return;
       this.db.transaction(() => {
-        for (const id of ids) this.db.run(DELETE, toId(id));
+        for (const id of ids) this.db.run(ATTACHMENTS.delete, toId(id));
       });
     });
   }

@@ -2,18 +2,11 @@ import type { ChannelRecord, DmRepository } from '../../contract';
 import { compareIds, parseIds, toId } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
-import {
-  CHANNEL_COLUMNS,
-  toChannel,
-  type ChannelRow,
-  type SqliteChannelRepository,
-} from './channel.repository';
+import { CHANNELS, DM_PAIRS, type ChannelRow } from '../tables';
+import type { SqliteChannelRepository } from './channel.repository';
 
-// The pair's primary key is the claim: the first insert wins, later ones change nothing.
-const CLAIM =
-  'INSERT INTO dm_pairs (user_low, user_high, channel_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING';
-const PAIR = 'SELECT channel_id FROM dm_pairs WHERE user_low = ? AND user_high = ?';
-const FOR_USER = `SELECT ${CHANNEL_COLUMNS.split(', ')
+const FOR_USER = `SELECT ${CHANNELS.columns
+  .split(', ')
   .map((column) => `c.${column}`)
   .join(', ')},
     (SELECT json_group_array(CAST(o.user_id AS TEXT)) FROM dm_recipients o WHERE o.channel_id = c.id) AS recipients
@@ -35,13 +28,13 @@ export class SqliteDmRepository implements DmRepository {
       // One IMMEDIATE transaction: the claim and the channel it points at appear together or not at all.
       this.db.transaction(() => {
         const [low, high] = [toId(userA), toId(userB)].sort(compareIds);
-        const created = this.db.run(CLAIM, low, high, toId(candidate.id)) === 1;
+        const created = this.db.run(DM_PAIRS.insertIfAbsent, low, high, toId(candidate.id)) === 1;
         if (created) {
           const recipients =
             candidate.recipients.length > 0 ? candidate.recipients : [...new Set([userA, userB])];
           this.channels.insert({ ...candidate, recipients });
         }
-        const claim = this.db.get<{ channel_id: bigint }>(PAIR, low, high);
+        const claim = this.db.get<{ channel_id: bigint }>(DM_PAIRS.holder, low, high);
         const channel = claim && this.channels.load(claim.channel_id);
         if (!channel) throw new Error(`dm pair ${low}/${high} points at a missing channel`);
         return { channel, created };
@@ -53,7 +46,7 @@ export class SqliteDmRepository implements DmRepository {
     return settle(() =>
       this.db
         .all<ChannelRow & { recipients: string }>(FOR_USER, toId(userId))
-        .map((row) => toChannel(row, parseIds(row.recipients), [])),
+        .map((row) => CHANNELS.toRecord(row, parseIds(row.recipients), [])),
     );
   }
 }

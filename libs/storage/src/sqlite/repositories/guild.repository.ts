@@ -1,22 +1,13 @@
 import type { ChannelRecord, GuildRecord, GuildRepository, MemberRecord, RoleRecord } from '../../contract';
-import { fromId, patchParams, patchSet, toId, toNumber } from '../codec';
+import { patchParams, patchSet, toId } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
+import { GUILDS, type GuildRow } from '../tables';
 import type { SqliteChannelRepository } from './channel.repository';
 import type { SqliteMemberRepository } from './member.repository';
 import type { SqliteRoleRepository } from './role.repository';
 
-export interface GuildRow {
-  id: bigint;
-  name: string;
-  icon: string | null;
-  owner_id: bigint;
-  created_at: bigint;
-}
-
-const COLUMNS = 'id, name, icon, owner_id, created_at';
-const INSERT = `INSERT INTO guilds (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`;
-const BY_ID = `SELECT ${COLUMNS} FROM guilds WHERE id = ?`;
+const BY_ID = `SELECT ${GUILDS.columns} FROM guilds WHERE id = ?`;
 const UPDATE = `UPDATE guilds SET ${patchSet(['name', 'icon', 'owner_id'])} WHERE id = @id`;
 // Children first, each by its guild_id key or index; messages are left to the purge job.
 const DELETE = [
@@ -28,16 +19,6 @@ const DELETE = [
   'DELETE FROM bans WHERE guild_id = ?',
   'DELETE FROM guilds WHERE id = ?',
 ];
-
-export function toRecord(row: GuildRow): GuildRecord {
-  return {
-    id: fromId(row.id),
-    name: row.name,
-    icon: row.icon,
-    ownerId: fromId(row.owner_id),
-    createdAt: toNumber(row.created_at),
-  };
-}
 
 export class SqliteGuildRepository implements GuildRepository {
   constructor(
@@ -55,7 +36,7 @@ export class SqliteGuildRepository implements GuildRepository {
   ): Promise<void> {
     return settle(() =>
       this.db.transaction(() => {
-        this.db.run(INSERT, toId(guild.id), guild.name, guild.icon, toId(guild.ownerId), guild.createdAt);
+        this.db.run(GUILDS.insert, ...GUILDS.params(guild));
         this.roles.insert(everyone);
         for (const channel of channels) this.channels.insert(channel);
         this.members.insert(owner);
@@ -95,6 +76,6 @@ export class SqliteGuildRepository implements GuildRepository {
 
   private byId(id: bigint): GuildRecord | null {
     const row = this.db.get<GuildRow>(BY_ID, id);
-    return row ? toRecord(row) : null;
+    return row ? GUILDS.toRecord(row) : null;
   }
 }

@@ -2,26 +2,11 @@ import type { JobRecord, JobStore } from '../../contract';
 import { toNumber, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
+import { JOB_DEAD as DEAD, JOB_PENDING as PENDING, JOBS, type JobRow } from '../tables';
 
-export interface JobRow {
-  id: string;
-  name: string;
-  payload: string;
-  attempts: bigint;
-  run_at: bigint;
-  last_error: string | null;
-}
-
-const PENDING = 0;
-const DEAD = 1;
-
-// A job id is enqueued once: repeating the enqueue (a retried request, a replayed event) is harmless.
-const ENQUEUE = `INSERT INTO jobs (id, name, payload, attempts, run_at, last_error, state) VALUES (?, ?, ?, ?, ?, ?, ${PENDING})
-  ON CONFLICT (id) DO NOTHING`;
 const DUE = `SELECT id FROM jobs WHERE state = ${PENDING} AND run_at <= ? ORDER BY run_at LIMIT ?`;
 const LEASE = `UPDATE jobs SET run_at = ?, attempts = attempts + 1 WHERE id = ?
-  RETURNING id, name, payload, attempts, run_at, last_error`;
-const COMPLETE = 'DELETE FROM jobs WHERE id = ?';
+  RETURNING ${JOBS.read}`;
 const RETRY = `UPDATE jobs SET run_at = ?, last_error = ? WHERE id = ?`;
 const BURY = `UPDATE jobs SET state = ${DEAD}, last_error = ? WHERE id = ?`;
 const COUNT = 'SELECT count(*) AS n FROM jobs WHERE state = ?';
@@ -35,7 +20,8 @@ export class SqliteJobStore implements JobStore {
 
   enqueue(job: JobRecord): Promise<void> {
     return settle(() => {
-      this.db.run(ENQUEUE, job.id, job.name, job.payload, job.attempts, job.runAt, job.lastError);
+      // A job id is enqueued once: repeating the enqueue (a retried request, a replayed event) is harmless.
+      this.db.run(JOBS.insertIfAbsent, ...JOBS.params(job, PENDING));
     });
   }
 
@@ -43,23 +29,16 @@ export class SqliteJobStore implements JobStore {
     return settle(() =>
       // IMMEDIATE: two processes claiming at once serialise here instead of leasing the same job.
       this.db.transaction(() =>
-        this.db.all<{ id: string }>(DUE, now, toLimit(limit)).flatMap(({ id }) =>
-          this.db.all<JobRow>(LEASE, now + leaseMs, id).map((row) => ({
-            id: row.id,
-            name: row.name,
-            payload: row.payload,
-            attempts: toNumber(row.attempts),
-            runAt: toNumber(row.run_at),
-            lastError: row.last_error,
-          })),
-        ),
+        this.db
+          .all<{ id: string }>(DUE, now, toLimit(limit))
+          .flatMap(({ id }) => this.db.all<JobRow>(LEASE, now + leaseMs, id).map(JOBS.toRecord)),
       ),
     );
   }
 
   complete(id: string): Promise<void> {
     return settle(() => {
-      this.db.run(COMPLETE, id);
+      this.db.run(JOBS.delete, id);
     });
   }
 

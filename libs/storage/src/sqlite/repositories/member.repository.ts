@@ -1,34 +1,14 @@
 import type { MemberRecord, MemberRepository, Page } from '../../contract';
-import { fromId, pageStart, parseIds, patchParams, patchSet, toId, toNumber, toLimit } from '../codec';
+import { fromId, pageStart, patchParams, patchSet, toId, toNumber, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
-import { HOT_QUERIES, MEMBER_COLUMNS, type HotReader } from '../hot-queries';
+import { HOT_QUERIES, type HotReader } from '../hot-queries';
+import { MEMBERS, type MemberRow } from '../tables';
 
-export interface MemberRow {
-  guild_id: bigint;
-  user_id: bigint;
-  nick: string | null;
-  roles: string;
-  joined_at: bigint;
-}
-
-// Re-adding a member (rejoin, import) replaces the row instead of failing.
-const UPSERT = `INSERT INTO members (${MEMBER_COLUMNS}) VALUES (?, ?, ?, ?, ?)
-  ON CONFLICT (guild_id, user_id) DO UPDATE SET nick = excluded.nick, roles = excluded.roles, joined_at = excluded.joined_at`;
-const FIND = `SELECT ${MEMBER_COLUMNS} FROM members WHERE guild_id = ? AND user_id = ?`;
+const FIND = `SELECT ${MEMBERS.columns} FROM members WHERE guild_id = ? AND user_id = ?`;
 const UPDATE = `UPDATE members SET ${patchSet(['nick', 'roles'])} WHERE guild_id = @guild_id AND user_id = @user_id`;
-const REMOVE = 'DELETE FROM members WHERE guild_id = ? AND user_id = ?';
 const COUNT = 'SELECT count(*) AS n FROM members WHERE guild_id = ?';
-
-export function toRecord(row: MemberRow): MemberRecord {
-  return {
-    guildId: fromId(row.guild_id),
-    userId: fromId(row.user_id),
-    nick: row.nick,
-    roles: parseIds(row.roles),
-    joinedAt: toNumber(row.joined_at),
-  };
-}
+const toRecord = MEMBERS.toRecord;
 
 export class SqliteMemberRepository implements MemberRepository {
   constructor(
@@ -40,16 +20,12 @@ export class SqliteMemberRepository implements MemberRepository {
     return settle(() => this.insert(member));
   }
 
-  /** For writers that batch several records in one transaction (guild creation). */
+  /**
+   * For writers that batch several records in one transaction (guild creation). Re-adding a member
+   * (rejoin, import) replaces the row instead of failing.
+   */
   insert(member: MemberRecord): void {
-    this.db.run(
-      UPSERT,
-      toId(member.guildId),
-      toId(member.userId),
-      member.nick,
-      JSON.stringify(member.roles),
-      member.joinedAt,
-    );
+    this.db.run(MEMBERS.upsert, ...MEMBERS.params(member));
   }
 
   find(guildId: string, userId: string): Promise<MemberRecord | null> {
@@ -68,7 +44,7 @@ export class SqliteMemberRepository implements MemberRepository {
       while (width < unique.length) width *= 2;
       const ids = unique.map(toId);
       while (ids.length < width) ids.push(ids[0]);
-      const sql = `SELECT ${MEMBER_COLUMNS} FROM members WHERE guild_id = ? AND user_id IN (${ids.map(() => '?').join(', ')})`;
+      const sql = `SELECT ${MEMBERS.columns} FROM members WHERE guild_id = ? AND user_id IN (${ids.map(() => '?').join(', ')})`;
       return this.db.all<MemberRow>(sql, toId(guildId), ...ids).map(toRecord);
     });
   }
@@ -102,7 +78,7 @@ export class SqliteMemberRepository implements MemberRepository {
 
   remove(guildId: string, userId: string): Promise<void> {
     return settle(() => {
-      this.db.run(REMOVE, toId(guildId), toId(userId));
+      this.db.run(MEMBERS.delete, toId(guildId), toId(userId));
     });
   }
 

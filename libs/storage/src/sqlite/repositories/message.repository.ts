@@ -1,88 +1,17 @@
-import type { AttachmentRef, MessagePatch, MessageRecord, MessageRepository } from '../../contract';
-import {
-  compareIds,
-  fromId,
-  fromIdOrNull,
-  parseIds,
-  patchParams,
-  patchSet,
-  toFlag,
-  toId,
-  toIdOrNull,
-  toNumber,
-  toNumberOrNull,
-  type Param,
-  toLimit,
-} from '../codec';
+import type { MessagePatch, MessageRecord, MessageRepository } from '../../contract';
+import { compareIds, fromId, patchParams, patchSet, toFlag, toId, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
-import { HOT_QUERIES, MESSAGE_COLUMNS, type HotReader } from '../hot-queries';
+import { HOT_QUERIES, type HotReader } from '../hot-queries';
 import { MessageWriter } from '../message-writer';
+import { MESSAGES, REACTIONS, type MessageRow } from '../tables';
 
-export interface MessageRow {
-  id: bigint;
-  channel_id: bigint;
-  guild_id: bigint | null;
-  author_id: bigint;
-  content: string;
-  edited_at: bigint | null;
-  attachments: string;
-  mentions: string;
-  mention_everyone: bigint;
-  pinned: bigint;
-  type: bigint;
-  nonce: string | null;
-}
-
-// Idempotent: a retried or re-imported message overwrites itself (last write wins, as on Cassandra).
-// The key (id, channel_id) is never rewritten.
-export const UPSERT = `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (id) DO UPDATE SET
-    content = excluded.content, edited_at = excluded.edited_at, attachments = excluded.attachments,
-    mentions = excluded.mentions, mention_everyone = excluded.mention_everyone, pinned = excluded.pinned,
-    type = excluded.type, nonce = excluded.nonce`;
-const FIND = `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ? AND channel_id = ?`;
+const FIND = `SELECT ${MESSAGES.columns} FROM messages WHERE id = ? AND channel_id = ?`;
 const UPDATE = `UPDATE messages SET ${patchSet(['content', 'edited_at', 'mentions', 'mention_everyone', 'pinned'])}
   WHERE id = @id AND channel_id = @channel_id`;
-const DELETE = 'DELETE FROM messages WHERE id = ? AND channel_id = ?';
 const DELETE_OLDEST = `DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE channel_id = ? ORDER BY id LIMIT ?)
   RETURNING id`;
-const DELETE_REACTIONS = 'DELETE FROM reactions WHERE message_id = ?';
-const DELETE_REACTION_COUNTS = 'DELETE FROM reaction_counts WHERE message_id = ?';
-
-export function toRecord(row: MessageRow): MessageRecord {
-  return {
-    id: fromId(row.id),
-    channelId: fromId(row.channel_id),
-    guildId: fromIdOrNull(row.guild_id),
-    authorId: fromId(row.author_id),
-    content: row.content,
-    editedAt: toNumberOrNull(row.edited_at),
-    attachments: JSON.parse(row.attachments) as AttachmentRef[],
-    mentions: parseIds(row.mentions),
-    mentionEveryone: row.mention_everyone === 1n,
-    pinned: row.pinned === 1n,
-    type: toNumber(row.type),
-    nonce: row.nonce,
-  };
-}
-
-export function toParams(message: MessageRecord): Param[] {
-  return [
-    toId(message.id),
-    toId(message.channelId),
-    toIdOrNull(message.guildId),
-    toId(message.authorId),
-    message.content,
-    message.editedAt,
-    JSON.stringify(message.attachments),
-    JSON.stringify(message.mentions),
-    toFlag(message.mentionEveryone),
-    toFlag(message.pinned),
-    message.type,
-    message.nonce,
-  ];
-}
+const toRecord = MESSAGES.toRecord;
 
 const newestFirst = (a: MessageRow, b: MessageRow): number => compareIds(b.id, a.id);
 
@@ -94,11 +23,11 @@ export class SqliteMessageRepository implements MessageRepository {
     private readonly db: SqliteDb,
     private readonly reader: HotReader,
   ) {
-    this.writer = new MessageWriter(db, UPSERT);
+    this.writer = new MessageWriter(db, MESSAGES.upsert);
   }
 
   create(message: MessageRecord): Promise<void> {
-    return settle(() => toParams(message)).then((params) => this.writer.write(params));
+    return settle(() => MESSAGES.params(message)).then((params) => this.writer.write(params));
   }
 
   /** Commits queued creates now, e.g. before closing. */
@@ -133,7 +62,7 @@ export class SqliteMessageRepository implements MessageRepository {
   delete(channelId: string, messageId: string): Promise<void> {
     return settle(() => {
       this.writer.flush();
-      this.db.run(DELETE, toId(messageId), toId(channelId));
+      this.db.run(MESSAGES.delete, toId(messageId), toId(channelId));
     });
   }
 
@@ -195,8 +124,8 @@ export class SqliteMessageRepository implements MessageRepository {
       return this.db.transaction(() => {
         const gone = this.db.all<{ id: bigint }>(DELETE_OLDEST, toId(channelId), toLimit(batch));
         for (const { id } of gone) {
-          this.db.run(DELETE_REACTIONS, id);
-          this.db.run(DELETE_REACTION_COUNTS, id);
+          this.db.run(REACTIONS.deleteOfMessage, id);
+          this.db.run(REACTIONS.deleteCountsOfMessage, id);
         }
         return gone.length;
       });

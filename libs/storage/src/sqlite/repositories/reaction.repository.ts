@@ -3,18 +3,10 @@ import { fromId, pageStart, toId, toNumber, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 import { HOT_QUERIES } from '../hot-queries';
+import { addReaction, REACTIONS, removeReaction } from '../tables';
 
-// Message ids are unique across channels, so rows are keyed by message alone; channelId is not stored.
-const ADD = 'INSERT INTO reactions (message_id, emoji, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING';
-const COUNT_UP = `INSERT INTO reaction_counts (message_id, emoji, count) VALUES (?, ?, 1)
-  ON CONFLICT (message_id, emoji) DO UPDATE SET count = count + 1`;
-const REMOVE = 'DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND user_id = ?';
-const COUNT_DOWN = 'UPDATE reaction_counts SET count = count - 1 WHERE message_id = ? AND emoji = ?';
-const DROP_EMPTY = 'DELETE FROM reaction_counts WHERE message_id = ? AND emoji = ? AND count <= 0';
 const USERS = `SELECT user_id FROM reactions WHERE message_id = ? AND emoji = ? AND user_id > ?
   ORDER BY user_id LIMIT ?`;
-const DELETE_FOR_MESSAGE = 'DELETE FROM reactions WHERE message_id = ?';
-const DELETE_COUNTS_FOR_MESSAGE = 'DELETE FROM reaction_counts WHERE message_id = ?';
 
 interface CountRow {
   message_id: bigint;
@@ -29,24 +21,13 @@ export class SqliteReactionRepository implements ReactionRepository {
 
   add(_channelId: string, messageId: string, emoji: string, userId: string): Promise<boolean> {
     return settle(() =>
-      this.db.transaction(() => {
-        const message = toId(messageId);
-        if (this.db.run(ADD, message, emoji, toId(userId)) === 0) return false;
-        this.db.run(COUNT_UP, message, emoji);
-        return true;
-      }),
+      this.db.transaction(() => addReaction(this.db, toId(messageId), emoji, toId(userId))),
     );
   }
 
   remove(_channelId: string, messageId: string, emoji: string, userId: string): Promise<boolean> {
     return settle(() =>
-      this.db.transaction(() => {
-        const message = toId(messageId);
-        if (this.db.run(REMOVE, message, emoji, toId(userId)) === 0) return false;
-        this.db.run(COUNT_DOWN, message, emoji);
-        this.db.run(DROP_EMPTY, message, emoji);
-        return true;
-      }),
+      this.db.transaction(() => removeReaction(this.db, toId(messageId), emoji, toId(userId))),
     );
   }
 
@@ -76,8 +57,8 @@ export class SqliteReactionRepository implements ReactionRepository {
     return settle(() =>
       this.db.transaction(() => {
         const message = toId(messageId);
-        this.db.run(DELETE_FOR_MESSAGE, message);
-        this.db.run(DELETE_COUNTS_FOR_MESSAGE, message);
+        this.db.run(REACTIONS.deleteOfMessage, message);
+        this.db.run(REACTIONS.deleteCountsOfMessage, message);
       }),
     );
   }

@@ -1,21 +1,16 @@
 import type { ReadStateRecord, ReadStateRepository } from '../../contract';
-import { fromId, fromIdOrNull, toId, toNumber } from '../codec';
+import { toId } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
+import { READ_STATES, type ReadStateRow } from '../tables';
 
-export interface ReadStateRow {
-  user_id: bigint;
-  channel_id: bigint;
-  last_message_id: bigint | null;
-  mention_count: bigint;
-}
-
+// Writes of the request paths: the position, or one more mention, never the whole row.
 const ACK = `INSERT INTO read_states (user_id, channel_id, last_message_id, mention_count) VALUES (?, ?, ?, 0)
   ON CONFLICT (user_id, channel_id) DO UPDATE SET last_message_id = excluded.last_message_id, mention_count = 0`;
 // Upsert increment: no read on the send path, even for users who never opened the channel.
 const MENTION = `INSERT INTO read_states (user_id, channel_id, last_message_id, mention_count) VALUES (?, ?, NULL, 1)
   ON CONFLICT (user_id, channel_id) DO UPDATE SET mention_count = mention_count + 1`;
-const LIST = 'SELECT user_id, channel_id, last_message_id, mention_count FROM read_states WHERE user_id = ?';
+const LIST = `SELECT ${READ_STATES.columns} FROM read_states WHERE user_id = ?`;
 
 export class SqliteReadStateRepository implements ReadStateRepository {
   constructor(private readonly db: SqliteDb) {}
@@ -36,13 +31,6 @@ export class SqliteReadStateRepository implements ReadStateRepository {
   }
 
   list(userId: string): Promise<ReadStateRecord[]> {
-    return settle(() =>
-      this.db.all<ReadStateRow>(LIST, toId(userId)).map((row) => ({
-        userId: fromId(row.user_id),
-        channelId: fromId(row.channel_id),
-        lastMessageId: fromIdOrNull(row.last_message_id),
-        mentionCount: toNumber(row.mention_count),
-      })),
-    );
+    return settle(() => this.db.all<ReadStateRow>(LIST, toId(userId)).map(READ_STATES.toRecord));
   }
 }

@@ -1,40 +1,18 @@
 import type { RoleRecord, RoleRepository } from '../../contract';
-import { fromId, patchParams, patchSet, toId, toNumber } from '../codec';
+import { patchParams, patchSet, toId } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
+import { ROLES, type RoleRow } from '../tables';
 
-export interface RoleRow {
-  guild_id: bigint;
-  id: bigint;
-  name: string;
-  permissions: string;
-  color: bigint;
-  position: bigint;
-}
-
-const COLUMNS = 'guild_id, id, name, permissions, color, position';
-const INSERT = `INSERT INTO roles (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`;
-const FIND = `SELECT ${COLUMNS} FROM roles WHERE guild_id = ? AND id = ?`;
-const LIST = `SELECT ${COLUMNS} FROM roles WHERE guild_id = ? ORDER BY position, id`;
+const FIND = `SELECT ${ROLES.columns} FROM roles WHERE guild_id = ? AND id = ?`;
+const LIST = `SELECT ${ROLES.columns} FROM roles WHERE guild_id = ? ORDER BY position, id`;
 const UPDATE = `UPDATE roles SET ${patchSet(['name', 'permissions', 'color', 'position'])} WHERE guild_id = @guild_id AND id = @id`;
-const DELETE = 'DELETE FROM roles WHERE guild_id = ? AND id = ?';
 // Member roles are JSON arrays of id strings, hence the role id is bound as text here.
 const STRIP_FROM_MEMBERS = `UPDATE members
   SET roles = (SELECT json_group_array(value) FROM json_each(members.roles) WHERE value <> @role)
   WHERE guild_id = @guild_id AND EXISTS (SELECT 1 FROM json_each(members.roles) WHERE value = @role)`;
 const STRIP_FROM_OVERWRITES = `DELETE FROM channel_overwrites
   WHERE id = ? AND type = 0 AND channel_id IN (SELECT id FROM channels WHERE guild_id = ?)`;
-
-export function toRecord(row: RoleRow): RoleRecord {
-  return {
-    id: fromId(row.id),
-    guildId: fromId(row.guild_id),
-    name: row.name,
-    permissions: row.permissions,
-    color: toNumber(row.color),
-    position: toNumber(row.position),
-  };
-}
 
 export class SqliteRoleRepository implements RoleRepository {
   constructor(private readonly db: SqliteDb) {}
@@ -45,26 +23,18 @@ export class SqliteRoleRepository implements RoleRepository {
 
   /** For writers that batch several records in one transaction (guild creation). */
   insert(role: RoleRecord): void {
-    this.db.run(
-      INSERT,
-      toId(role.guildId),
-      toId(role.id),
-      role.name,
-      role.permissions,
-      role.color,
-      role.position,
-    );
+    this.db.run(ROLES.insert, ...ROLES.params(role));
   }
 
   find(guildId: string, roleId: string): Promise<RoleRecord | null> {
     return settle(() => {
       const row = this.db.get<RoleRow>(FIND, toId(guildId), toId(roleId));
-      return row ? toRecord(row) : null;
+      return row ? ROLES.toRecord(row) : null;
     });
   }
 
   list(guildId: string): Promise<RoleRecord[]> {
-    return settle(() => this.db.all<RoleRow>(LIST, toId(guildId)).map(toRecord));
+    return settle(() => this.db.all<RoleRow>(LIST, toId(guildId)).map(ROLES.toRecord));
   }
 
   update(guildId: string, roleId: string, patch: Parameters<RoleRepository['update']>[2]): Promise<void> {
@@ -87,7 +57,7 @@ export class SqliteRoleRepository implements RoleRepository {
       this.db.transaction(() => {
         const guild = toId(guildId);
         const role = toId(roleId);
-        this.db.run(DELETE, guild, role);
+        this.db.run(ROLES.delete, guild, role);
         this.db.run(STRIP_FROM_MEMBERS, { guild_id: guild, role: role.toString() });
         this.db.run(STRIP_FROM_OVERWRITES, role, guild);
       }),

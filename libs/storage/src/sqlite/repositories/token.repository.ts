@@ -1,21 +1,12 @@
 import type { TokenRecord, TokenRepository } from '../../contract';
-import { fromId, toId, toNumber, toNumberOrNull } from '../codec';
+import { toId } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
+import { TOKENS, type TokenRow } from '../tables';
 
-export interface TokenRow {
-  token_hash: string;
-  user_id: bigint;
-  created_at: bigint;
-  expires_at: bigint | null;
-}
-
-const INSERT = 'INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)';
-const BY_HASH = 'SELECT token_hash, user_id, created_at, expires_at FROM tokens WHERE token_hash = ?';
-const DELETE = 'DELETE FROM tokens WHERE token_hash = ?';
+const BY_HASH = `SELECT ${TOKENS.columns} FROM tokens WHERE token_hash = ?`;
 const DELETE_FOR_USER = 'DELETE FROM tokens WHERE user_id = ? AND token_hash <> ? RETURNING token_hash';
-const OF_USER =
-  'SELECT token_hash, user_id, created_at, expires_at FROM tokens WHERE user_id = ? ORDER BY created_at, token_hash';
+const OF_USER = `SELECT ${TOKENS.columns} FROM tokens WHERE user_id = ? ORDER BY created_at, token_hash`;
 const EXTEND = 'UPDATE tokens SET expires_at = ? WHERE token_hash = ?';
 
 export class SqliteTokenRepository implements TokenRepository {
@@ -23,19 +14,19 @@ export class SqliteTokenRepository implements TokenRepository {
 
   create(token: TokenRecord): Promise<void> {
     return settle(() => {
-      this.db.run(INSERT, token.tokenHash, toId(token.userId), token.createdAt, token.expiresAt);
+      this.db.run(TOKENS.insert, ...TOKENS.params(token));
     });
   }
 
   findByHash(tokenHash: string): Promise<TokenRecord | null> {
     return settle(() => {
       const row = this.db.get<TokenRow>(BY_HASH, tokenHash);
-      return row ? fromRow(row) : null;
+      return row ? TOKENS.toRecord(row) : null;
     });
   }
 
   listForUser(userId: string): Promise<TokenRecord[]> {
-    return settle(() => this.db.all<TokenRow>(OF_USER, toId(userId)).map(fromRow));
+    return settle(() => this.db.all<TokenRow>(OF_USER, toId(userId)).map(TOKENS.toRecord));
   }
 
   extend(token: TokenRecord): Promise<void> {
@@ -46,7 +37,7 @@ export class SqliteTokenRepository implements TokenRepository {
 
   delete(tokenHash: string): Promise<void> {
     return settle(() => {
-      this.db.run(DELETE, tokenHash);
+      this.db.run(TOKENS.delete, tokenHash);
     });
   }
 
@@ -57,13 +48,4 @@ export class SqliteTokenRepository implements TokenRepository {
         .map((row) => row.token_hash),
     );
   }
-}
-
-function fromRow(row: TokenRow): TokenRecord {
-  return {
-    tokenHash: row.token_hash,
-    userId: fromId(row.user_id),
-    createdAt: toNumber(row.created_at),
-    expiresAt: toNumberOrNull(row.expires_at),
-  };
 }

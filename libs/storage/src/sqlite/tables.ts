@@ -1,0 +1,658 @@
+import type {
+  AttachmentRecord,
+  AttachmentRef,
+  BanRecord,
+  BulkJob,
+  ChannelRecord,
+  GuildRecord,
+  InviteRecord,
+  JobRecord,
+  MemberRecord,
+  MessageRecord,
+  OverwriteRecord,
+  ReadStateRecord,
+  RoleRecord,
+  TokenRecord,
+  UserRecord,
+} from '../contract';
+import {
+  fromId,
+  fromIdOrNull,
+  parseIds,
+  toFlag,
+  toId,
+  toIdOrNull,
+  toNumber,
+  toNumberOrNull,
+  type Param,
+} from './codec';
+import type { SqliteDb } from './connection';
+
+/**
+ * Every SQLite table's columns, key, write statements and row <-> record mapping, declared once. The
+ * repositories (request paths) and the bulk writer (migrate, import) both write through these, so a
+ * new column is added here and in a migration, nowhere else. Statements are plain text: the
+ * connection prepares each text once and caches it.
+ */
+
+interface Shape {
+  name: string;
+  /** Every column an insert writes, in the order `params` binds them. */
+  columns: readonly string[];
+  /** The primary key (what ON CONFLICT names and a delete matches). */
+  key: readonly string[];
+  /** Columns an upsert never rewrites (besides the key): they belong to the row's identity. */
+  keep?: readonly string[];
+  /** What a delete matches, when more than the key (a message id with its channel). */
+  match?: readonly string[];
+}
+
+export interface TableStatements {
+  readonly name: string;
+  /** The written columns, comma separated. */
+  readonly columns: string;
+  /** A duplicate key is an error (a uniqueness claim, a create that must not repeat). */
+  readonly insert: string;
+  /** Idempotent create: the first write stays. */
+  readonly insertIfAbsent: string;
+  /** Idempotent write: the last write wins (retries, re-imports). */
+  readonly upsert: string;
+  readonly delete: string;
+}
+
+function statements(shape: Shape): TableStatements {
+  const columns = shape.columns.join(', ');
+  const insert = `INSERT INTO ${shape.name} (${columns}) VALUES (${shape.columns.map(() => '?').join(', ')})`;
+  const fixed = new Set([...shape.key, ...(shape.keep ?? [])]);
+  const set = shape.columns
+    .filter((c) => !fixed.has(c))
+    .map((c) => `${c} = excluded.${c}`)
+    .join(', ');
+  return {
+    name: shape.name,
+    columns,
+    insert,
+    insertIfAbsent: `${insert} ON CONFLICT DO NOTHING`,
+    upsert: `${insert} ON CONFLICT (${shape.key.join(', ')}) DO UPDATE SET ${set}`,
+    delete: `DELETE FROM ${shape.name} WHERE ${(shape.match ?? shape.key).map((c) => `${c} = ?`).join(' AND ')}`,
+  };
+}
+
+// --- users ---------------------------------------------------------------------------------------
+
+export interface UserRow {
+  id: bigint;
+  username: string;
+  email: string;
+  display_name: string | null;
+  avatar: string | null;
+  password_hash: string;
+  created_at: bigint;
+}
+
+export const USERS = {
+  ...statements({
+    name: 'users',
+    // username_lower is the case-insensitive uniqueness claim; email is stored lower-cased.
+    columns: [
+      'id',
+      'username',
+      'username_lower',
+      'email',
+      'display_name',
+      'avatar',
+      'password_hash',
+      'created_at',
+    ],
+    key: ['id'],
+  }),
+  read: 'id, username, email, display_name, avatar, password_hash, created_at',
+  params: (u: UserRecord): Param[] => [
+    toId(u.id),
+    u.username,
+    u.username.toLowerCase(),
+    u.email.toLowerCase(),
+    u.displayName,
+    u.avatar,
+    u.passwordHash,
+    u.createdAt,
+  ],
+  toRecord: (row: UserRow): UserRecord => ({
+    id: fromId(row.id),
+    username: row.username,
+    email: row.email,
+    displayName: row.display_name,
+    avatar: row.avatar,
+    passwordHash: row.password_hash,
+    createdAt: toNumber(row.created_at),
+  }),
+};
+
+// --- tokens --------------------------------------------------------------------------------------
+
+export interface TokenRow {
+  token_hash: string;
+  user_id: bigint;
+  created_at: bigint;
+  expires_at: bigint | null;
+}
+
+export const TOKENS = {
+  ...statements({
+    name: 'tokens',
+    columns: ['token_hash', 'user_id', 'created_at', 'expires_at'],
+    key: ['token_hash'],
+  }),
+  params: (t: TokenRecord): Param[] => [t.tokenHash, toId(t.userId), t.createdAt, t.expiresAt],
+  toRecord: (row: TokenRow): TokenRecord => ({
+    tokenHash: row.token_hash,
+    userId: fromId(row.user_id),
+    createdAt: toNumber(row.created_at),
+    expiresAt: toNumberOrNull(row.expires_at),
+  }),
+};
+
+// --- guilds --------------------------------------------------------------------------------------
+
+export interface GuildRow {
+  id: bigint;
+  name: string;
+  icon: string | null;
+  owner_id: bigint;
+  created_at: bigint;
+}
+
+export const GUILDS = {
+  ...statements({ name: 'guilds', columns: ['id', 'name', 'icon', 'owner_id', 'created_at'], key: ['id'] }),
+  params: (g: GuildRecord): Param[] => [toId(g.id), g.name, g.icon, toId(g.ownerId), g.createdAt],
+  toRecord: (row: GuildRow): GuildRecord => ({
+    id: fromId(row.id),
+    name: row.name,
+    icon: row.icon,
+    ownerId: fromId(row.owner_id),
+    createdAt: toNumber(row.created_at),
+  }),
+};
+
+// --- roles ---------------------------------------------------------------------------------------
+
+export interface RoleRow {
+  guild_id: bigint;
+  id: bigint;
+  name: string;
+  permissions: string;
+  color: bigint;
+  position: bigint;
+}
+
+export const ROLES = {
+  ...statements({
+    name: 'roles',
+    columns: ['guild_id', 'id', 'name', 'permissions', 'color', 'position'],
+    key: ['guild_id', 'id'],
+  }),
+  params: (r: RoleRecord): Param[] => [
+    toId(r.guildId),
+    toId(r.id),
+    r.name,
+    r.permissions,
+    r.color,
+    r.position,
+  ],
+  toRecord: (row: RoleRow): RoleRecord => ({
+    id: fromId(row.id),
+    guildId: fromId(row.guild_id),
+    name: row.name,
+    permissions: row.permissions,
+    color: toNumber(row.color),
+    position: toNumber(row.position),
+  }),
+};
+
+// --- members -------------------------------------------------------------------------------------
+
+export interface MemberRow {
+  guild_id: bigint;
+  user_id: bigint;
+  nick: string | null;
+  /** JSON array of id strings. */
+  roles: string;
+  joined_at: bigint;
+}
+
+export const MEMBERS = {
+  ...statements({
+    name: 'members',
+    columns: ['guild_id', 'user_id', 'nick', 'roles', 'joined_at'],
+    key: ['guild_id', 'user_id'],
+  }),
+  params: (m: MemberRecord): Param[] => [
+    toId(m.guildId),
+    toId(m.userId),
+    m.nick,
+    JSON.stringify(m.roles),
+    m.joinedAt,
+  ],
+  toRecord: (row: MemberRow): MemberRecord => ({
+    guildId: fromId(row.guild_id),
+    userId: fromId(row.user_id),
+    nick: row.nick,
+    roles: parseIds(row.roles),
+    joinedAt: toNumber(row.joined_at),
+  }),
+};
+
+// --- channels, their overwrites and DM recipients --------------------------------------------------
+
+export interface ChannelRow {
+  id: bigint;
+  type: bigint;
+  guild_id: bigint | null;
+  name: string | null;
+  topic: string | null;
+  parent_id: bigint | null;
+  position: bigint;
+}
+
+export const CHANNELS = {
+  ...statements({
+    name: 'channels',
+    columns: ['id', 'type', 'guild_id', 'name', 'topic', 'parent_id', 'position'],
+    key: ['id'],
+  }),
+  params: (c: ChannelRecord): Param[] => [
+    toId(c.id),
+    c.type,
+    toIdOrNull(c.guildId),
+    c.name,
+    c.topic,
+    toIdOrNull(c.parentId),
+    c.position,
+  ],
+  /** Recipients (DMs) and overwrites (guild channels) live in their own tables. */
+  toRecord: (row: ChannelRow, recipients: string[], overwrites: OverwriteRecord[]): ChannelRecord => ({
+    id: fromId(row.id),
+    type: toNumber(row.type),
+    guildId: fromIdOrNull(row.guild_id),
+    name: row.name,
+    topic: row.topic,
+    parentId: fromIdOrNull(row.parent_id),
+    position: toNumber(row.position),
+    recipients,
+    overwrites,
+  }),
+};
+
+export interface OverwriteRow {
+  channel_id: bigint;
+  id: bigint;
+  type: bigint;
+  allow: string;
+  deny: string;
+}
+
+export const OVERWRITES = {
+  ...statements({
+    name: 'channel_overwrites',
+    columns: ['channel_id', 'id', 'type', 'allow', 'deny'],
+    key: ['channel_id', 'id'],
+  }),
+  deleteOfChannel: 'DELETE FROM channel_overwrites WHERE channel_id = ?',
+  params: (o: OverwriteRecord): Param[] => [toId(o.channelId), toId(o.id), o.type, o.allow, o.deny],
+  toRecord: (row: OverwriteRow): OverwriteRecord => ({
+    channelId: fromId(row.channel_id),
+    id: fromId(row.id),
+    type: row.type === 0n ? 0 : 1,
+    allow: row.allow,
+    deny: row.deny,
+  }),
+};
+
+export const DM_RECIPIENTS = {
+  ...statements({
+    name: 'dm_recipients',
+    columns: ['user_id', 'channel_id'],
+    key: ['user_id', 'channel_id'],
+  }),
+  deleteOfChannel: 'DELETE FROM dm_recipients WHERE channel_id = ?',
+  // Text ids in the JSON so the array parses without rounding.
+  ofChannel: 'SELECT json_group_array(CAST(user_id AS TEXT)) AS ids FROM dm_recipients WHERE channel_id = ?',
+};
+
+/** A channel row with its overwrites and recipients (guild creation, DM claims, bulk writes). */
+export function insertChannel(db: SqliteDb, c: ChannelRecord, sql: string = CHANNELS.insert): void {
+  db.run(sql, ...CHANNELS.params(c));
+  for (const overwrite of c.overwrites)
+    db.run(OVERWRITES.upsert, ...OVERWRITES.params({ ...overwrite, channelId: c.id }));
+  const channelId = toId(c.id);
+  for (const userId of c.recipients) db.run(DM_RECIPIENTS.insertIfAbsent, toId(userId), channelId);
+}
+
+// --- DM pairs ------------------------------------------------------------------------------------
+
+export const DM_PAIRS = {
+  // The pair's primary key is the claim: the first insert wins, later ones change nothing.
+  ...statements({
+    name: 'dm_pairs',
+    columns: ['user_low', 'user_high', 'channel_id'],
+    key: ['user_low', 'user_high'],
+  }),
+  holder: 'SELECT channel_id FROM dm_pairs WHERE user_low = ? AND user_high = ?',
+  deleteOfChannel: 'DELETE FROM dm_pairs WHERE channel_id = ?',
+};
+
+// --- messages ------------------------------------------------------------------------------------
+
+export interface MessageRow {
+  id: bigint;
+  channel_id: bigint;
+  guild_id: bigint | null;
+  author_id: bigint;
+  content: string;
+  edited_at: bigint | null;
+  attachments: string;
+  mentions: string;
+  mention_everyone: bigint;
+  pinned: bigint;
+  type: bigint;
+  nonce: string | null;
+}
+
+export const MESSAGES = {
+  // Idempotent upsert: a retried or re-imported message overwrites itself (last write wins, as on
+  // Cassandra); where it is and who wrote it are never rewritten.
+  ...statements({
+    name: 'messages',
+    columns: [
+      'id',
+      'channel_id',
+      'guild_id',
+      'author_id',
+      'content',
+      'edited_at',
+      'attachments',
+      'mentions',
+      'mention_everyone',
+      'pinned',
+      'type',
+      'nonce',
+    ],
+    key: ['id'],
+    keep: ['channel_id', 'guild_id', 'author_id'],
+    match: ['id', 'channel_id'],
+  }),
+  /** One array per message, handed to the group-committed writer as is. */
+  params: (m: MessageRecord): Param[] => [
+    toId(m.id),
+    toId(m.channelId),
+    toIdOrNull(m.guildId),
+    toId(m.authorId),
+    m.content,
+    m.editedAt,
+    JSON.stringify(m.attachments),
+    JSON.stringify(m.mentions),
+    toFlag(m.mentionEveryone),
+    toFlag(m.pinned),
+    m.type,
+    m.nonce,
+  ],
+  toRecord: (row: MessageRow): MessageRecord => ({
+    id: fromId(row.id),
+    channelId: fromId(row.channel_id),
+    guildId: fromIdOrNull(row.guild_id),
+    authorId: fromId(row.author_id),
+    content: row.content,
+    editedAt: toNumberOrNull(row.edited_at),
+    attachments: JSON.parse(row.attachments) as AttachmentRef[],
+    mentions: parseIds(row.mentions),
+    mentionEveryone: row.mention_everyone === 1n,
+    pinned: row.pinned === 1n,
+    type: toNumber(row.type),
+    nonce: row.nonce,
+  }),
+};
+
+// --- reactions and their per-emoji counters ---------------------------------------------------------
+
+// Message ids are unique across channels, so rows are keyed by message alone; channelId is not stored.
+export const REACTIONS = {
+  ...statements({
+    name: 'reactions',
+    columns: ['message_id', 'emoji', 'user_id'],
+    key: ['message_id', 'emoji', 'user_id'],
+  }),
+  deleteOfMessage: 'DELETE FROM reactions WHERE message_id = ?',
+  countUp: `INSERT INTO reaction_counts (message_id, emoji, count) VALUES (?, ?, 1)
+    ON CONFLICT (message_id, emoji) DO UPDATE SET count = count + 1`,
+  countDown: 'UPDATE reaction_counts SET count = count - 1 WHERE message_id = ? AND emoji = ?',
+  dropEmpty: 'DELETE FROM reaction_counts WHERE message_id = ? AND emoji = ? AND count <= 0',
+  deleteCountsOfMessage: 'DELETE FROM reaction_counts WHERE message_id = ?',
+};
+
+/** Adds a reaction and counts it, if it is new (call inside a transaction). */
+export function addReaction(db: SqliteDb, message: bigint, emoji: string, user: bigint): boolean {
+  if (db.run(REACTIONS.insertIfAbsent, message, emoji, user) === 0) return false;
+  db.run(REACTIONS.countUp, message, emoji);
+  return true;
+}
+
+/** Removes a reaction and its count, if it was there (call inside a transaction). */
+export function removeReaction(db: SqliteDb, message: bigint, emoji: string, user: bigint): boolean {
+  if (db.run(REACTIONS.delete, message, emoji, user) === 0) return false;
+  db.run(REACTIONS.countDown, message, emoji);
+  db.run(REACTIONS.dropEmpty, message, emoji);
+  return true;
+}
+
+// --- read states ---------------------------------------------------------------------------------
+
+export interface ReadStateRow {
+  user_id: bigint;
+  channel_id: bigint;
+  last_message_id: bigint | null;
+  mention_count: bigint;
+}
+
+export const READ_STATES = {
+  ...statements({
+    name: 'read_states',
+    columns: ['user_id', 'channel_id', 'last_message_id', 'mention_count'],
+    key: ['user_id', 'channel_id'],
+  }),
+  params: (s: ReadStateRecord): Param[] => [
+    toId(s.userId),
+    toId(s.channelId),
+    toIdOrNull(s.lastMessageId),
+    s.mentionCount,
+  ],
+  toRecord: (row: ReadStateRow): ReadStateRecord => ({
+    userId: fromId(row.user_id),
+    channelId: fromId(row.channel_id),
+    lastMessageId: fromIdOrNull(row.last_message_id),
+    mentionCount: toNumber(row.mention_count),
+  }),
+};
+
+// --- invites -------------------------------------------------------------------------------------
+
+export interface InviteRow {
+  code: string;
+  guild_id: bigint;
+  channel_id: bigint;
+  inviter_id: bigint;
+  max_age: bigint;
+  max_uses: bigint;
+  uses: bigint;
+  created_at: bigint;
+  expires_at: bigint | null;
+}
+
+export const INVITES = {
+  ...statements({
+    name: 'invites',
+    columns: [
+      'code',
+      'guild_id',
+      'channel_id',
+      'inviter_id',
+      'max_age',
+      'max_uses',
+      'uses',
+      'created_at',
+      'expires_at',
+    ],
+    key: ['code'],
+    // The code is the claim of one invite of one guild, made at one time.
+    keep: ['guild_id', 'created_at'],
+  }),
+  params: (i: InviteRecord): Param[] => [
+    i.code,
+    toId(i.guildId),
+    toId(i.channelId),
+    toId(i.inviterId),
+    i.maxAge,
+    i.maxUses,
+    i.uses,
+    i.createdAt,
+    i.expiresAt,
+  ],
+  toRecord: (row: InviteRow): InviteRecord => ({
+    code: row.code,
+    guildId: fromId(row.guild_id),
+    channelId: fromId(row.channel_id),
+    inviterId: fromId(row.inviter_id),
+    maxAge: toNumber(row.max_age),
+    maxUses: toNumber(row.max_uses),
+    uses: toNumber(row.uses),
+    createdAt: toNumber(row.created_at),
+    expiresAt: toNumberOrNull(row.expires_at),
+  }),
+};
+
+// --- bans ----------------------------------------------------------------------------------------
+
+export interface BanRow {
+  guild_id: bigint;
+  user_id: bigint;
+  reason: string | null;
+  created_at: bigint;
+}
+
+export const BANS = {
+  ...statements({
+    name: 'bans',
+    columns: ['guild_id', 'user_id', 'reason', 'created_at'],
+    key: ['guild_id', 'user_id'],
+  }),
+  params: (b: BanRecord): Param[] => [toId(b.guildId), toId(b.userId), b.reason, b.createdAt],
+  toRecord: (row: BanRow): BanRecord => ({
+    guildId: fromId(row.guild_id),
+    userId: fromId(row.user_id),
+    reason: row.reason,
+    createdAt: toNumber(row.created_at),
+  }),
+};
+
+// --- attachments ---------------------------------------------------------------------------------
+
+export interface AttachmentRow {
+  id: bigint;
+  channel_id: bigint;
+  uploader_id: bigint;
+  message_id: bigint | null;
+  filename: string;
+  size: bigint;
+  content_type: string;
+  width: bigint | null;
+  height: bigint | null;
+  created_at: bigint;
+}
+
+export const ATTACHMENTS = {
+  ...statements({
+    name: 'attachments',
+    columns: [
+      'id',
+      'channel_id',
+      'uploader_id',
+      'message_id',
+      'filename',
+      'size',
+      'content_type',
+      'width',
+      'height',
+      'created_at',
+    ],
+    key: ['id'],
+  }),
+  params: (a: AttachmentRecord): Param[] => [
+    toId(a.id),
+    toId(a.channelId),
+    toId(a.uploaderId),
+    toIdOrNull(a.messageId),
+    a.filename,
+    a.size,
+    a.contentType,
+    a.width,
+    a.height,
+    a.createdAt,
+  ],
+  toRecord: (row: AttachmentRow): AttachmentRecord => ({
+    id: fromId(row.id),
+    channelId: fromId(row.channel_id),
+    uploaderId: fromId(row.uploader_id),
+    messageId: fromIdOrNull(row.message_id),
+    filename: row.filename,
+    size: toNumber(row.size),
+    contentType: row.content_type,
+    width: toNumberOrNull(row.width),
+    height: toNumberOrNull(row.height),
+    createdAt: toNumber(row.created_at),
+  }),
+};
+
+// --- jobs ----------------------------------------------------------------------------------------
+
+export interface JobRow {
+  id: string;
+  name: string;
+  payload: string;
+  attempts: bigint;
+  run_at: bigint;
+  last_error: string | null;
+}
+
+/** `state`: 0 pending, 1 dead (set aside after its last attempt). */
+export const JOB_PENDING = 0;
+export const JOB_DEAD = 1;
+
+export const JOBS = {
+  ...statements({
+    name: 'jobs',
+    columns: ['id', 'name', 'payload', 'attempts', 'run_at', 'last_error', 'state'],
+    key: ['id'],
+  }),
+  /** The record's columns without the state. */
+  read: 'id, name, payload, attempts, run_at, last_error',
+  params: (j: JobRecord, state: number): Param[] => [
+    j.id,
+    j.name,
+    j.payload,
+    j.attempts,
+    j.runAt,
+    j.lastError,
+    state,
+  ],
+  toRecord: (row: JobRow): JobRecord => ({
+    id: row.id,
+    name: row.name,
+    payload: row.payload,
+    attempts: toNumber(row.attempts),
+    runAt: toNumber(row.run_at),
+    lastError: row.last_error,
+  }),
+  toBulk: (row: JobRow & { state: bigint }): BulkJob => ({
+    ...JOBS.toRecord(row),
+    dead: row.state === BigInt(JOB_DEAD),
+  }),
+};
