@@ -2,27 +2,16 @@ import type { types } from 'cassandra-driver';
 
 /** Snowflake string -> bigint column value. */
 export const toId = (id: string): bigint => BigInt(id);
-/** For optional columns: `undefined` binds as "unset", so no null (tombstone) is written. */
-export const toIdOrUnset = (id: string | null | undefined): bigint | undefined =>
-  id === null || id === undefined ? undefined : BigInt(id);
 
 export const fromId = (value: unknown): string => (value as bigint).toString();
 export const fromIdOrNull = (value: unknown): string | null =>
   value === null || value === undefined ? null : (value as bigint).toString();
 
 export const toTime = (ms: number): Date => new Date(ms);
-export const toTimeOrUnset = (ms: number | null | undefined): Date | undefined =>
-  ms === null || ms === undefined ? undefined : new Date(ms);
 export const fromTime = (value: unknown): number => (value as Date).getTime();
 export const fromTimeOrNull = (value: unknown): number | null =>
   value === null || value === undefined ? null : (value as Date).getTime();
 
-/** Text that may be absent: unset on insert (no tombstone). */
-export const orUnset = <T>(value: T | null | undefined): T | undefined =>
-  value === null || value === undefined ? undefined : value;
-/** An empty collection is stored as "no value" (unset), and read back as empty. */
-export const idsOrUnset = (ids: readonly string[]): bigint[] | undefined =>
-  ids.length === 0 ? undefined : ids.map(toId);
 export const fromIds = (value: unknown): string[] =>
   value === null || value === undefined ? [] : [...(value as Iterable<bigint>)].map((v) => v.toString());
 

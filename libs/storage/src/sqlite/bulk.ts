@@ -37,19 +37,9 @@ import {
   ROLES,
   TOKENS,
   USERS,
-  type AttachmentRow,
-  type BanRow,
   type ChannelRow,
-  type GuildRow,
-  type InviteRow,
-  type JobRow,
-  type MemberRow,
   type MessageRow,
   type OverwriteRow,
-  type ReadStateRow,
-  type RoleRow,
-  type TokenRow,
-  type UserRow,
 } from './tables';
 
 type Row = Record<string, unknown>;
@@ -80,7 +70,7 @@ const RECIPIENTS = `(SELECT json_group_array(CAST(r.user_id AS TEXT)) FROM dm_re
 const id = (column = 'id') => ({ column, type: 'int' as const });
 const text = (column: string) => ({ column, type: 'text' as const });
 // The scan's rows are the table's rows: each mapping is typed by its row, the scan by a loose one.
-const as = <R, T>(map: (row: R) => T) => map as unknown as (row: Row) => T;
+const byRow = <R, T>(map: (row: R) => T) => map as unknown as (row: Row) => T;
 
 const DEFS: Defs = {
   users: {
@@ -88,7 +78,7 @@ const DEFS: Defs = {
     select: `SELECT ${USERS.read} FROM users`,
     keys: [id()],
     key: (u) => [u.id],
-    toRecord: as<UserRow>(USERS.toRecord),
+    toRecord: byRow(USERS.toRecord),
     write(db, u) {
       const params = USERS.params(u);
       // The claims, checked here so a conflict names its holder (the UNIQUE indexes would only refuse).
@@ -108,7 +98,7 @@ const DEFS: Defs = {
     select: `SELECT ${TOKENS.columns} FROM tokens`,
     keys: [text('token_hash')],
     key: (t) => [t.tokenHash],
-    toRecord: as<TokenRow>(TOKENS.toRecord),
+    toRecord: byRow(TOKENS.toRecord),
     write: (db, t) => void db.run(TOKENS.upsert, ...TOKENS.params(t)),
     remove: (db, t) => void db.run(TOKENS.delete, t.tokenHash),
   },
@@ -117,7 +107,7 @@ const DEFS: Defs = {
     select: `SELECT ${GUILDS.columns} FROM guilds`,
     keys: [id()],
     key: (g) => [g.id],
-    toRecord: as<GuildRow>(GUILDS.toRecord),
+    toRecord: byRow(GUILDS.toRecord),
     write: (db, g) => void db.run(GUILDS.upsert, ...GUILDS.params(g)),
     remove: (db, g) => void db.run(GUILDS.delete, toId(g.id)),
   },
@@ -126,7 +116,7 @@ const DEFS: Defs = {
     select: `SELECT ${ROLES.columns} FROM roles`,
     keys: [id('guild_id'), id()],
     key: (r) => [r.guildId, r.id],
-    toRecord: as<RoleRow>(ROLES.toRecord),
+    toRecord: byRow(ROLES.toRecord),
     write: (db, r) => void db.run(ROLES.upsert, ...ROLES.params(r)),
     remove: (db, r) => void db.run(ROLES.delete, toId(r.guildId), toId(r.id)),
   },
@@ -135,7 +125,7 @@ const DEFS: Defs = {
     select: `SELECT ${MEMBERS.columns} FROM members`,
     keys: [id('guild_id'), id('user_id')],
     key: (m) => [m.guildId, m.userId],
-    toRecord: as<MemberRow>(MEMBERS.toRecord),
+    toRecord: byRow(MEMBERS.toRecord),
     write: (db, m) => void db.run(MEMBERS.upsert, ...MEMBERS.params(m)),
     remove: (db, m) => void db.run(MEMBERS.delete, toId(m.guildId), toId(m.userId)),
   },
@@ -205,7 +195,7 @@ const DEFS: Defs = {
     select: `SELECT ${MESSAGES.columns} FROM messages`,
     keys: [id('channel_id'), id()],
     key: (m) => [m.channelId, m.id],
-    toRecord: as<MessageRow>(MESSAGES.toRecord),
+    toRecord: byRow(MESSAGES.toRecord),
     write: (db, m) => void db.run(MESSAGES.upsert, ...MESSAGES.params(m)),
     remove: (db, m) => void db.run(MESSAGES.delete, toId(m.id), toId(m.channelId)),
   },
@@ -230,7 +220,7 @@ const DEFS: Defs = {
     select: `SELECT ${READ_STATES.columns} FROM read_states`,
     keys: [id('user_id'), id('channel_id')],
     key: (s) => [s.userId, s.channelId],
-    toRecord: as<ReadStateRow>(READ_STATES.toRecord),
+    toRecord: byRow(READ_STATES.toRecord),
     write: (db, s) => void db.run(READ_STATES.upsert, ...READ_STATES.params(s)),
     remove: (db, s) => void db.run(READ_STATES.delete, toId(s.userId), toId(s.channelId)),
   },
@@ -239,7 +229,7 @@ const DEFS: Defs = {
     select: `SELECT ${INVITES.columns} FROM invites`,
     keys: [text('code')],
     key: (i) => [i.code],
-    toRecord: as<InviteRow>(INVITES.toRecord),
+    toRecord: byRow(INVITES.toRecord),
     write(db, i) {
       // The code is the claim: the same invite may be written again, another invite may not take it.
       const held = db.get<{ guild_id: bigint; created_at: bigint }>(
@@ -257,7 +247,7 @@ const DEFS: Defs = {
     select: `SELECT ${BANS.columns} FROM bans`,
     keys: [id('guild_id'), id('user_id')],
     key: (b) => [b.guildId, b.userId],
-    toRecord: as<BanRow>(BANS.toRecord),
+    toRecord: byRow(BANS.toRecord),
     write: (db, b) => void db.run(BANS.upsert, ...BANS.params(b)),
     remove: (db, b) => void db.run(BANS.delete, toId(b.guildId), toId(b.userId)),
   },
@@ -266,7 +256,7 @@ const DEFS: Defs = {
     select: `SELECT ${ATTACHMENTS.columns} FROM attachments`,
     keys: [id()],
     key: (a) => [a.id],
-    toRecord: as<AttachmentRow>(ATTACHMENTS.toRecord),
+    toRecord: byRow(ATTACHMENTS.toRecord),
     write: (db, a) => void db.run(ATTACHMENTS.upsert, ...ATTACHMENTS.params(a)),
     remove: (db, a) => void db.run(ATTACHMENTS.delete, toId(a.id)),
   },
@@ -275,7 +265,7 @@ const DEFS: Defs = {
     select: `SELECT ${JOBS.columns} FROM jobs`,
     keys: [text('id')],
     key: (j) => [j.id],
-    toRecord: as<JobRow & { state: bigint }>(JOBS.toBulk),
+    toRecord: byRow(JOBS.toBulk),
     write: (db, j) => void db.run(JOBS.upsert, ...JOBS.params(j, j.dead ? JOB_DEAD : JOB_PENDING)),
     remove: (db, j) => void db.run(JOBS.delete, j.id),
   },

@@ -330,6 +330,166 @@ export function describeBulkContract(get: () => Storage): void {
       expect(await storage().members.listGuildIds(data.carol)).not.toContain(data.guildId);
     });
 
+    it('scans every table as the repositories wrote it (one mapping per table, both ways)', async () => {
+      const s = storage();
+      const [owner, guest, guildId, text, dmId, everyone, moderator] = [
+        id(),
+        id(),
+        id(),
+        id(),
+        id(),
+        id(),
+        id(),
+      ];
+      const users = [owner, guest].map((userId, i) => ({
+        id: userId,
+        username: `Repo${userId}`,
+        email: `repo${userId}@example.test`,
+        displayName: i === 0 ? 'Owner' : null,
+        avatar: i === 0 ? null : 'a1b2',
+        passwordHash: 'hash',
+        createdAt: now,
+      }));
+      for (const user of users) await s.users.create(user);
+      const token = {
+        tokenHash: createHash('sha256').update(id()).digest('hex'),
+        userId: owner,
+        createdAt: now,
+        expiresAt: now + 3_600_000,
+      };
+      await s.tokens.create(token);
+      const guild = { id: guildId, name: 'repo guild', icon: null, ownerId: owner, createdAt: now };
+      const roles = [
+        { id: everyone, guildId, name: '@everyone', permissions: '1024', color: 0, position: 0 },
+        { id: moderator, guildId, name: 'mods', permissions: '8', color: 255, position: 1 },
+      ];
+      const channel = {
+        id: text,
+        type: 0,
+        guildId,
+        name: 'general',
+        topic: null,
+        parentId: null,
+        position: 0,
+        recipients: [],
+        overwrites: [],
+      };
+      const members = [
+        { guildId, userId: owner, nick: null, roles: [], joinedAt: now },
+        { guildId, userId: guest, nick: 'guest', roles: [moderator], joinedAt: now + 1 },
+      ];
+      await s.guilds.createWithDefaults(guild, roles[0], [channel], members[0]);
+      await s.roles.create(roles[1]);
+      await s.members.add(members[1]);
+      const overwrite = { channelId: text, id: moderator, type: 0 as const, allow: '2048', deny: '0' };
+      await s.channels.upsertOverwrite(overwrite);
+      const dm = {
+        id: dmId,
+        type: 1,
+        guildId: null,
+        name: null,
+        topic: null,
+        parentId: null,
+        position: 0,
+        recipients: [owner, guest],
+        overwrites: [],
+      };
+      expect((await s.dms.findOrCreate(owner, guest, dm)).created).toBe(true);
+      const message = {
+        id: id(),
+        channelId: text,
+        guildId,
+        authorId: guest,
+        content: `hello <@${owner}>`,
+        editedAt: null,
+        attachments: [
+          { id: id(), filename: 'a.txt', size: 3, contentType: 'text/plain', width: null, height: null },
+        ],
+        mentions: [owner],
+        mentionEveryone: false,
+        pinned: false,
+        type: 0,
+        nonce: 'n1',
+      };
+      await s.messages.create(message);
+      await s.reactions.add(text, message.id, '👍', owner);
+      await s.readStates.ack(guest, text, message.id);
+      await s.readStates.incrementMentions(text, [owner]);
+      const invite = {
+        code: `r${id().slice(-8)}`,
+        guildId,
+        channelId: text,
+        inviterId: owner,
+        maxAge: 86_400,
+        maxUses: 0,
+        uses: 0,
+        createdAt: now,
+        expiresAt: now + 86_400_000,
+      };
+      await s.invites.create(invite);
+      const ban = { guildId, userId: id(), reason: 'spam', createdAt: now };
+      await s.bans.put(ban);
+      const attachment = {
+        id: id(),
+        channelId: text,
+        uploaderId: guest,
+        messageId: null,
+        filename: 'b.png',
+        size: 10,
+        contentType: 'image/png',
+        width: 4,
+        height: 5,
+        createdAt: now,
+      };
+      await s.attachments.create(attachment);
+      // Far in the future: the job tests of the suite never claim it.
+      const job = {
+        id: `repo-${id()}`,
+        name: 'channel.purge',
+        payload: '{}',
+        attempts: 0,
+        runAt: now + 10 ** 12,
+        lastError: null,
+      };
+      await s.jobs.enqueue(job);
+
+      const [low, high] = BigInt(owner) < BigInt(guest) ? [owner, guest] : [guest, owner];
+      const expected: { [T in BulkTable]: BulkRecords[T][] } = {
+        users,
+        tokens: [token],
+        guilds: [guild],
+        roles,
+        members,
+        channels: [channel, { ...dm, recipients: [low, high] }],
+        overwrites: [{ ...overwrite, guildId }],
+        dm_pairs: [{ userLow: low, userHigh: high, channelId: dmId }],
+        messages: [message],
+        reactions: [{ channelId: text, messageId: message.id, emoji: '👍', userId: owner }],
+        read_states: [
+          { userId: guest, channelId: text, lastMessageId: message.id, mentionCount: 0 },
+          { userId: owner, channelId: text, lastMessageId: null, mentionCount: 1 },
+        ],
+        invites: [invite],
+        bans: [ban],
+        attachments: [attachment],
+        jobs: [{ ...job, dead: false }],
+      };
+      for (const table of BULK_TABLES) {
+        const scanned = (await scanAll(table, 500)) as unknown as Record<string, unknown>[];
+        const byKey = new Map(scanned.map((r) => [keyOf(table, r), r]));
+        for (const record of expected[table] as unknown as Record<string, unknown>[]) {
+          const found = byKey.get(keyOf(table, record));
+          const recipients = found?.recipients as string[] | undefined;
+          expect([
+            table,
+            recipients
+              ? { ...found, recipients: [...recipients].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)) }
+              : found,
+          ]).toEqual([table, record]);
+        }
+      }
+    });
+
     it('keeps checkpoints per source, and instance settings by key', async () => {
       const source = `test:${id()}`;
       const cp = { table: 'messages' as const, cursor: '["1","2"]', rows: 1200, done: false, updatedAt: now };

@@ -1,12 +1,9 @@
-import type { types } from 'cassandra-driver';
 import type { AttachmentRecord, AttachmentRepository, Page } from '../../contract';
-import { fromId, fromIdOrNull, fromTime, mapLimit, orUnset, toId, toTime } from '../codec';
+import { fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
+import { ATTACHMENTS } from '../tables';
 
-const COLUMNS =
-  'id, channel_id, uploader_id, message_id, filename, size, content_type, width, height, created_at';
-const INSERT = `INSERT INTO attachments (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const INDEX = 'INSERT INTO attachments_by_channel (channel_id, id) VALUES (?, ?)';
+const COLUMNS = ATTACHMENTS.columns;
 const FIND = `SELECT ${COLUMNS} FROM attachments WHERE id = ?`;
 // The claim: only an unattached upload of this channel and uploader (a missing row fails the
 // channel/uploader conditions).
@@ -15,8 +12,6 @@ const ATTACH = `UPDATE attachments SET message_id = ? WHERE id = ?
 const DETACH = 'UPDATE attachments SET message_id = null WHERE id = ? IF message_id = ?';
 const PAGE_FIRST = 'SELECT id FROM attachments_by_channel WHERE channel_id = ? LIMIT ?';
 const PAGE_AFTER = 'SELECT id FROM attachments_by_channel WHERE channel_id = ? AND id > ? LIMIT ?';
-const DELETE = 'DELETE FROM attachments WHERE id = ?';
-const UNINDEX = 'DELETE FROM attachments_by_channel WHERE channel_id = ? AND id = ?';
 // The expiry sweep walks the whole table in token order and keeps the unclaimed rows: no index to maintain
 // on the upload and claim paths, at the price of reading every attachment once per sweep round.
 const SCAN_FIRST = `SELECT ${COLUMNS} FROM attachments LIMIT ?`;
@@ -24,20 +19,9 @@ const SCAN_AFTER = `SELECT ${COLUMNS} FROM attachments WHERE token(id) > token(?
 // Only while unclaimed: races with ATTACH on the same Paxos round, so exactly one of them wins.
 const DELETE_UNCLAIMED = 'DELETE FROM attachments WHERE id = ? IF message_id = null';
 
-export function toRecord(row: types.Row): AttachmentRecord {
-  return {
-    id: fromId(row.get('id')),
-    channelId: fromId(row.get('channel_id')),
-    uploaderId: fromId(row.get('uploader_id')),
-    messageId: fromIdOrNull(row.get('message_id')),
-    filename: row.get('filename') as string,
-    size: Number(row.get('size') as bigint),
-    contentType: row.get('content_type') as string,
-    width: (row.get('width') as number | null) ?? null,
-    height: (row.get('height') as number | null) ?? null,
-    createdAt: fromTime(row.get('created_at')),
-  };
-}
+const toRecord = ATTACHMENTS.toRecord;
+const isAttachment = (row: { get(column: string): unknown }): boolean =>
+  row.get(ATTACHMENTS.present) !== null;
 
 /**
  * Attachments by id plus a by-channel index. Uploading is a plain idempotent upsert that never writes
@@ -48,34 +32,12 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
   constructor(private readonly db: CassandraSession) {}
 
   async create(attachment: AttachmentRecord): Promise<void> {
-    const id = toId(attachment.id);
-    const channelId = toId(attachment.channelId);
-    await this.db.batch(
-      [
-        {
-          query: INSERT,
-          params: [
-            id,
-            channelId,
-            toId(attachment.uploaderId),
-            attachment.messageId === null ? undefined : toId(attachment.messageId),
-            attachment.filename,
-            BigInt(attachment.size),
-            attachment.contentType,
-            orUnset(attachment.width),
-            orUnset(attachment.height),
-            toTime(attachment.createdAt),
-          ],
-        },
-        { query: INDEX, params: [channelId, id] },
-      ],
-      true,
-    );
+    await this.db.batch(ATTACHMENTS.writes(attachment, undefined), true);
   }
 
   async find(id: string): Promise<AttachmentRecord | null> {
     const row = (await this.db.execute('read', FIND, [toId(id)], { idempotent: true })).first();
-    return row && row.get('channel_id') !== null ? toRecord(row) : null;
+    return row && isAttachment(row) ? toRecord(row) : null;
   }
 
   async attach(
@@ -118,7 +80,7 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
     const rows = rs.rows;
     const cursor = rows.length === limit ? fromId(rows[rows.length - 1].get('id')) : null;
     const attachments = rows
-      .filter((row) => row.get('channel_id') !== null)
+      .filter(isAttachment)
       .map(toRecord)
       .filter((a) => a.messageId === null && a.createdAt < createdBefore);
     return { attachments, cursor };
@@ -130,7 +92,9 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
       if (!attachment || attachment.messageId !== null) return null;
       const rs = await this.db.execute('lwt', DELETE_UNCLAIMED, [toId(id)], { idempotent: false });
       if (!rs.wasApplied()) return null;
-      await this.db.execute('write', UNINDEX, [toId(attachment.channelId), toId(id)], { idempotent: true });
+      await this.db.execute('write', ATTACHMENTS.unindex, [toId(attachment.channelId), toId(id)], {
+        idempotent: true,
+      });
       return id;
     });
     return deleted.filter((id): id is string => id !== null);
@@ -139,9 +103,10 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
   async delete(ids: readonly string[]): Promise<void> {
     await mapLimit(ids, 16, async (id) => {
       const attachment = await this.find(id);
-      const statements = [{ query: DELETE, params: [toId(id)] as unknown[] }];
-      if (attachment) statements.push({ query: UNINDEX, params: [toId(attachment.channelId), toId(id)] });
-      await this.db.batch(statements, true);
+      await this.db.batch(
+        ATTACHMENTS.removes(toId(id), attachment ? toId(attachment.channelId) : null),
+        true,
+      );
     });
   }
 }

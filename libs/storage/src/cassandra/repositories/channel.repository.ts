@@ -1,51 +1,15 @@
 import type { types } from 'cassandra-driver';
 import type { ChannelRecord, ChannelRepository, OverwriteRecord } from '../../contract';
-import {
-  fromId,
-  fromIdOrNull,
-  fromIds,
-  idsOrUnset,
-  int,
-  orUnset,
-  strOrNull,
-  toId,
-  toIdOrUnset,
-} from '../codec';
+import { fromId, fromIdOrNull, int, strOrNull, toId } from '../codec';
 import type { CassandraSession } from '../session';
+import { CHANNELS, OVERWRITES, type Statement } from '../tables';
 
-const INSERT = `INSERT INTO channels (id, type, guild_id, name, topic, parent_id, position, recipients)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
-const INSERT_BY_GUILD = `INSERT INTO channels_by_guild (guild_id, channel_id, type, name, topic, parent_id, position)
-  VALUES (?, ?, ?, ?, ?, ?, ?)`;
-const INSERT_OVERWRITE = `INSERT INTO channel_overwrites (guild_id, channel_id, target_id, type, allow_bits, deny_bits)
-  VALUES (?, ?, ?, ?, ?, ?)`;
-const BY_ID =
-  'SELECT id, type, guild_id, name, topic, parent_id, position, recipients FROM channels WHERE id = ?';
-const BY_GUILD = `SELECT channel_id, type, name, topic, parent_id, position FROM channels_by_guild WHERE guild_id = ?`;
-const OVERWRITES_OF_GUILD =
-  'SELECT channel_id, target_id, type, allow_bits, deny_bits FROM channel_overwrites WHERE guild_id = ?';
-const OVERWRITES_OF_CHANNEL = `SELECT channel_id, target_id, type, allow_bits, deny_bits FROM channel_overwrites
-  WHERE guild_id = ? AND channel_id = ?`;
-const DELETE = 'DELETE FROM channels WHERE id = ?';
-const DELETE_BY_GUILD = 'DELETE FROM channels_by_guild WHERE guild_id = ? AND channel_id = ?';
-const DELETE_OVERWRITES = 'DELETE FROM channel_overwrites WHERE guild_id = ? AND channel_id = ?';
-const DELETE_OVERWRITE =
-  'DELETE FROM channel_overwrites WHERE guild_id = ? AND channel_id = ? AND target_id = ?';
-
-export interface Statement {
-  query: string;
-  params: unknown[];
-}
-
-export function toOverwrite(row: types.Row): OverwriteRecord {
-  return {
-    channelId: fromId(row.get('channel_id')),
-    id: fromId(row.get('target_id')),
-    type: int(row, 'type') === 1 ? 1 : 0,
-    allow: row.get('allow_bits') as string,
-    deny: row.get('deny_bits') as string,
-  };
-}
+const BY_ID = `SELECT ${CHANNELS.columns} FROM channels WHERE id = ?`;
+const BY_GUILD = `SELECT ${CHANNELS.byGuildColumns} FROM channels_by_guild WHERE guild_id = ?`;
+const OVERWRITE_COLUMNS = 'channel_id, target_id, type, allow_bits, deny_bits';
+const OVERWRITES_OF_GUILD = `SELECT ${OVERWRITE_COLUMNS} FROM channel_overwrites WHERE guild_id = ?`;
+const OVERWRITES_OF_CHANNEL = `SELECT ${OVERWRITE_COLUMNS} FROM channel_overwrites WHERE guild_id = ? AND channel_id = ?`;
+const toOverwrite = OVERWRITES.toRecord;
 
 /**
  * Channels by id and by guild (the same row in two tables, written together in a logged batch), and
@@ -56,31 +20,10 @@ export class CassandraChannelRepository implements ChannelRepository {
 
   /** The statements that write a channel with its overwrites (for guild creation's batch too). */
   insertStatements(channel: ChannelRecord): Statement[] {
-    const id = toId(channel.id);
-    const common = [
-      channel.type,
-      orUnset(channel.name),
-      orUnset(channel.topic),
-      toIdOrUnset(channel.parentId),
-      channel.position,
-    ];
-    const statements: Statement[] = [
-      {
-        query: INSERT,
-        params: [
-          id,
-          channel.type,
-          toIdOrUnset(channel.guildId),
-          ...common.slice(1),
-          idsOrUnset(channel.recipients),
-        ],
-      },
-    ];
+    const statements = CHANNELS.writes(channel, undefined);
     if (channel.guildId !== null) {
       const guildId = toId(channel.guildId);
-      statements.push({ query: INSERT_BY_GUILD, params: [guildId, id, ...common] });
-      for (const overwrite of channel.overwrites)
-        statements.push({ query: INSERT_OVERWRITE, params: overwriteParams(guildId, overwrite) });
+      for (const overwrite of channel.overwrites) statements.push(OVERWRITES.write(guildId, overwrite));
     }
     return statements;
   }
@@ -97,17 +40,7 @@ export class CassandraChannelRepository implements ChannelRepository {
       guildId === null
         ? []
         : (await this.db.all(OVERWRITES_OF_CHANNEL, [guildId, toId(id)])).map(toOverwrite);
-    return {
-      id: fromId(row.get('id')),
-      type: int(row, 'type'),
-      guildId: fromIdOrNull(guildId),
-      name: strOrNull(row, 'name'),
-      topic: strOrNull(row, 'topic'),
-      parentId: fromIdOrNull(row.get('parent_id')),
-      position: int(row, 'position'),
-      recipients: fromIds(row.get('recipients')),
-      overwrites,
-    };
+    return CHANNELS.toRecord(row, overwrites);
   }
 
   async listByGuild(guildId: string): Promise<ChannelRecord[]> {
@@ -124,7 +57,7 @@ export class CassandraChannelRepository implements ChannelRepository {
       overwrites.set(overwrite.channelId, list);
     }
     return rows
-      .filter((row) => row.get('type') !== null)
+      .filter((row) => row.get(CHANNELS.present) !== null)
       .map((row) => {
         const channelId = fromId(row.get('channel_id'));
         return {
@@ -176,26 +109,23 @@ export class CassandraChannelRepository implements ChannelRepository {
   }
 
   deleteStatements(channelId: bigint, guildId: bigint | null): Statement[] {
-    const statements: Statement[] = [{ query: DELETE, params: [channelId] }];
-    if (guildId !== null) {
-      statements.push({ query: DELETE_BY_GUILD, params: [guildId, channelId] });
-      statements.push({ query: DELETE_OVERWRITES, params: [guildId, channelId] });
-    }
+    const statements = CHANNELS.removes(channelId, guildId);
+    if (guildId !== null)
+      statements.push({ query: OVERWRITES.deleteOfChannel, params: [guildId, channelId] });
     return statements;
   }
 
   async upsertOverwrite(overwrite: OverwriteRecord): Promise<void> {
     const guildId = await this.guildOf(overwrite.channelId);
     if (guildId === null) return; // DMs have no overwrites
-    await this.db.execute('write', INSERT_OVERWRITE, overwriteParams(guildId, overwrite), {
-      idempotent: true,
-    });
+    const { query, params } = OVERWRITES.write(guildId, overwrite);
+    await this.db.execute('write', query, params, { idempotent: true });
   }
 
   async deleteOverwrite(channelId: string, id: string): Promise<void> {
     const guildId = await this.guildOf(channelId);
     if (guildId === null) return;
-    await this.db.execute('write', DELETE_OVERWRITE, [guildId, toId(channelId), toId(id)], {
+    await this.db.execute('write', OVERWRITES.delete, [guildId, toId(channelId), toId(id)], {
       idempotent: true,
     });
   }
@@ -206,7 +136,7 @@ export class CassandraChannelRepository implements ChannelRepository {
     const doomed = rows.filter((row) => (row.get('target_id') as bigint) === targetId);
     if (doomed.length === 0) return;
     await this.db.batch(
-      doomed.map((row) => ({ query: DELETE_OVERWRITE, params: [guildId, row.get('channel_id'), targetId] })),
+      doomed.map((row) => ({ query: OVERWRITES.delete, params: [guildId, row.get('channel_id'), targetId] })),
       true,
     );
   }
@@ -214,22 +144,11 @@ export class CassandraChannelRepository implements ChannelRepository {
   private async row(id: string): Promise<types.Row | null> {
     const row = (await this.db.execute('read', BY_ID, [toId(id)], { idempotent: true })).first();
     // An UPDATE racing a delete can leave a row without its key columns: treat it as gone.
-    return row && row.get('type') !== null ? row : null;
+    return row && row.get(CHANNELS.present) !== null ? row : null;
   }
 
   private async guildOf(channelId: string): Promise<bigint | null> {
     const row = await this.row(channelId);
     return row ? (row.get('guild_id') as bigint | null) : null;
   }
-}
-
-function overwriteParams(guildId: bigint, overwrite: OverwriteRecord): unknown[] {
-  return [
-    guildId,
-    toId(overwrite.channelId),
-    toId(overwrite.id),
-    overwrite.type,
-    overwrite.allow,
-    overwrite.deny,
-  ];
 }

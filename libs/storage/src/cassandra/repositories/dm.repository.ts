@@ -1,13 +1,11 @@
 import type { ChannelRecord, DmRepository } from '../../contract';
 import { compareBig, fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
+import { CHANNELS, DM_CHANNELS_BY_USER, DM_PAIRS } from '../tables';
 import type { CassandraChannelRepository } from './channel.repository';
 
-const CLAIM = 'INSERT INTO dm_pairs (user_low, user_high, channel_id) VALUES (?, ?, ?) IF NOT EXISTS';
 const PAIR = 'SELECT channel_id FROM dm_pairs WHERE user_low = ? AND user_high = ?';
-const INDEX = 'INSERT INTO dm_channels_by_user (user_id, channel_id) VALUES (?, ?)';
 const OF_USER = 'SELECT channel_id FROM dm_channels_by_user WHERE user_id = ?';
-const DROP_CANDIDATE = 'DELETE FROM channels WHERE id = ?';
 
 /**
  * The pair (user_low, user_high) is claimed by a lightweight transaction: the first claim wins, every
@@ -33,12 +31,14 @@ export class CassandraDmRepository implements DmRepository {
     const recipients = candidate.recipients.length > 0 ? candidate.recipients : [...new Set([userA, userB])];
     const channel: ChannelRecord = { ...candidate, guildId: null, recipients, overwrites: [] };
     await this.channels.create(channel);
-    const claim = await this.db.execute('lwt', CLAIM, [low, high, toId(channel.id)], { idempotent: false });
+    const claim = await this.db.execute('lwt', DM_PAIRS.claim, [low, high, toId(channel.id)], {
+      idempotent: false,
+    });
     if (claim.wasApplied()) {
       await this.index(toId(channel.id), low, high);
       return { channel, created: true };
     }
-    await this.db.execute('write', DROP_CANDIDATE, [toId(channel.id)], { idempotent: true });
+    await this.db.execute('write', CHANNELS.delete, [toId(channel.id)], { idempotent: true });
     const winner = claim.first()?.get('channel_id') as bigint;
     return { channel: await this.load(winner, low, high), created: false };
   }
@@ -62,8 +62,8 @@ export class CassandraDmRepository implements DmRepository {
   private async index(channelId: bigint, low: bigint, high: bigint): Promise<void> {
     await this.db.batch(
       [
-        { query: INDEX, params: [low, channelId] },
-        { query: INDEX, params: [high, channelId] },
+        { query: DM_CHANNELS_BY_USER.insert, params: [low, channelId] },
+        { query: DM_CHANNELS_BY_USER.insert, params: [high, channelId] },
       ],
       true,
     );

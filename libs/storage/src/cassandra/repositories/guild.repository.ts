@@ -1,15 +1,13 @@
-import type { types } from 'cassandra-driver';
 import type { ChannelRecord, GuildRecord, GuildRepository, MemberRecord, RoleRecord } from '../../contract';
-import { fromId, fromTime, mapLimit, orUnset, strOrNull, toId, toTime } from '../codec';
+import { mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
+import { CHANNELS, GUILDS, MEMBERS, ROLES } from '../tables';
 import type { CassandraChannelRepository } from './channel.repository';
 import type { CassandraInviteRepository } from './invite.repository';
 import type { CassandraMemberRepository } from './member.repository';
 import type { CassandraRoleRepository } from './role.repository';
 
-const COLUMNS = 'id, name, icon, owner_id, created_at';
-const INSERT = `INSERT INTO guilds (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`;
-const BY_ID = `SELECT ${COLUMNS} FROM guilds WHERE id = ?`;
+const BY_ID = `SELECT ${GUILDS.columns} FROM guilds WHERE id = ?`;
 const CHANNEL_IDS = 'SELECT channel_id FROM channels_by_guild WHERE guild_id = ?';
 const DELETE_PARTITIONS = [
   'DELETE FROM channels_by_guild WHERE guild_id = ?',
@@ -18,19 +16,6 @@ const DELETE_PARTITIONS = [
   'DELETE FROM members WHERE guild_id = ?',
   'DELETE FROM bans WHERE guild_id = ?',
 ];
-const DELETE_GUILD = 'DELETE FROM guilds WHERE id = ?';
-const DELETE_GUILD_OF_USER = 'DELETE FROM guilds_by_user WHERE user_id = ? AND guild_id = ?';
-const DELETE_CHANNEL = 'DELETE FROM channels WHERE id = ?';
-
-export function toRecord(row: types.Row): GuildRecord {
-  return {
-    id: fromId(row.get('id')),
-    name: row.get('name') as string,
-    icon: strOrNull(row, 'icon'),
-    ownerId: fromId(row.get('owner_id')),
-    createdAt: fromTime(row.get('created_at')),
-  };
-}
 
 export class CassandraGuildRepository implements GuildRepository {
   constructor(
@@ -50,19 +35,10 @@ export class CassandraGuildRepository implements GuildRepository {
   ): Promise<void> {
     await this.db.batch(
       [
-        {
-          query: INSERT,
-          params: [
-            toId(guild.id),
-            guild.name,
-            orUnset(guild.icon),
-            toId(guild.ownerId),
-            toTime(guild.createdAt),
-          ],
-        },
-        this.roles.insertStatement(everyone),
+        GUILDS.write(guild, undefined),
+        ROLES.write(everyone),
         ...channels.flatMap((channel) => this.channels.insertStatements(channel)),
-        ...this.members.insertStatements(owner),
+        ...MEMBERS.writes(owner, undefined),
       ],
       true,
     );
@@ -70,7 +46,7 @@ export class CassandraGuildRepository implements GuildRepository {
 
   async findById(id: string): Promise<GuildRecord | null> {
     const row = (await this.db.execute('read', BY_ID, [toId(id)], { idempotent: true })).first();
-    return row && row.get('name') !== null ? toRecord(row) : null;
+    return row && row.get(GUILDS.present) !== null ? GUILDS.toRecord(row) : null;
   }
 
   async findByIds(ids: readonly string[]): Promise<GuildRecord[]> {
@@ -116,16 +92,16 @@ export class CassandraGuildRepository implements GuildRepository {
       this.members.allOf(guildId),
     ]);
     await mapLimit(channelRows, 16, (row) =>
-      this.db.execute('write', DELETE_CHANNEL, [row.get('channel_id')], { idempotent: true }),
+      this.db.execute('write', CHANNELS.delete, [row.get('channel_id')], { idempotent: true }),
     );
     await mapLimit(members, 32, (m) =>
-      this.db.execute('write', DELETE_GUILD_OF_USER, [m.userId, guildId], { idempotent: true }),
+      this.db.execute('write', MEMBERS.deleteByUser, [m.userId, guildId], { idempotent: true }),
     );
     await this.invites.deleteAllOf(guildId);
     await this.db.batch(
       [
         ...DELETE_PARTITIONS.map((query) => ({ query, params: [guildId] })),
-        { query: DELETE_GUILD, params: [guildId] },
+        { query: GUILDS.delete, params: [guildId] },
       ],
       true,
     );

@@ -1,30 +1,18 @@
-import type { types } from 'cassandra-driver';
 import type { JobRecord, JobStore } from '../../contract';
-import { fromTime, int, strOrNull, toTime } from '../codec';
+import { toTime } from '../codec';
 import type { CassandraSession } from '../session';
+import { JOBS, type JobState } from '../tables';
 
-const PENDING = 'pending';
-const DEAD = 'dead';
-const COLUMNS = 'id, name, payload, attempts, run_at, last_error';
-const ENQUEUE = `INSERT INTO jobs (state, ${COLUMNS}) VALUES ('${PENDING}', ?, ?, ?, ?, ?, ?)`;
+const PENDING: JobState = 'pending';
+const DEAD: JobState = 'dead';
+const COLUMNS = JOBS.columns;
 const ALL_PENDING = `SELECT ${COLUMNS} FROM jobs WHERE state = '${PENDING}'`;
 const ONE = `SELECT ${COLUMNS} FROM jobs WHERE state = '${PENDING}' AND id = ?`;
 const LEASE = `UPDATE jobs SET run_at = ?, attempts = ? WHERE state = '${PENDING}' AND id = ? IF run_at = ? AND attempts = ?`;
 const COMPLETE = `DELETE FROM jobs WHERE state = '${PENDING}' AND id = ? IF EXISTS`;
 const RETRY = `UPDATE jobs SET run_at = ?, last_error = ? WHERE state = '${PENDING}' AND id = ? IF EXISTS`;
-const BURY = `INSERT INTO jobs (state, ${COLUMNS}) VALUES ('${DEAD}', ?, ?, ?, ?, ?, ?)`;
 const COUNT = 'SELECT COUNT(*) AS n FROM jobs WHERE state = ?';
-
-export function toRecord(row: types.Row): JobRecord {
-  return {
-    id: row.get('id') as string,
-    name: row.get('name') as string,
-    payload: row.get('payload') as string,
-    attempts: int(row, 'attempts'),
-    runAt: fromTime(row.get('run_at')),
-    lastError: strOrNull(row, 'last_error'),
-  };
-}
+const toRecord = JOBS.toRecord;
 
 /**
  * The monolith's durable jobs on Cassandra (microservices use JetStream instead): a 'pending' and a
@@ -37,12 +25,7 @@ export class CassandraJobStore implements JobStore {
 
   async enqueue(job: JobRecord): Promise<void> {
     // Repeating an enqueue (same id) is harmless: the same row again.
-    await this.db.execute(
-      'write',
-      ENQUEUE,
-      [job.id, job.name, job.payload, job.attempts, toTime(job.runAt), job.lastError ?? undefined],
-      { idempotent: true },
-    );
+    await this.db.execute('write', JOBS.insert, JOBS.params(PENDING, job, undefined), { idempotent: true });
   }
 
   async claim(now: number, limit: number, leaseMs: number): Promise<JobRecord[]> {
@@ -78,12 +61,9 @@ export class CassandraJobStore implements JobStore {
     if (!row) return;
     const job = toRecord(row);
     // Into the dead partition first, then out of pending: a crash in between leaves a duplicate, not a loss.
-    await this.db.execute(
-      'write',
-      BURY,
-      [job.id, job.name, job.payload, job.attempts, toTime(job.runAt), error],
-      { idempotent: true },
-    );
+    await this.db.execute('write', JOBS.insert, JOBS.params(DEAD, { ...job, lastError: error }, undefined), {
+      idempotent: true,
+    });
     await this.complete(id);
   }
 

@@ -1,57 +1,32 @@
-import type { types } from 'cassandra-driver';
 import type { MemberRecord, MemberRepository, Page } from '../../contract';
-import { fromId, fromIds, fromTime, idsOrUnset, orUnset, strOrNull, toId, toTime } from '../codec';
+import { fromId, toId } from '../codec';
 import type { CassandraSession } from '../session';
-import type { Statement } from './channel.repository';
+import { MEMBERS } from '../tables';
 
-const COLUMNS = 'guild_id, user_id, nick, roles, joined_at';
-const INSERT = `INSERT INTO members (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`;
-const INSERT_BY_USER = 'INSERT INTO guilds_by_user (user_id, guild_id) VALUES (?, ?)';
+const COLUMNS = MEMBERS.columns;
 const FIND = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id = ?`;
 const FIND_MANY = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id IN ?`;
 const PAGE_FIRST = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? LIMIT ?`;
 const PAGE_AFTER = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id > ? LIMIT ?`;
 const ALL = `SELECT user_id, roles FROM members WHERE guild_id = ?`;
 const GUILDS_OF = 'SELECT guild_id FROM guilds_by_user WHERE user_id = ?';
-const DELETE = 'DELETE FROM members WHERE guild_id = ? AND user_id = ?';
-const DELETE_BY_USER = 'DELETE FROM guilds_by_user WHERE user_id = ? AND guild_id = ?';
 const COUNT = 'SELECT COUNT(*) AS n FROM members WHERE guild_id = ?';
-
-export function toMember(row: types.Row): MemberRecord {
-  return {
-    guildId: fromId(row.get('guild_id')),
-    userId: fromId(row.get('user_id')),
-    nick: strOrNull(row, 'nick'),
-    roles: fromIds(row.get('roles')),
-    joinedAt: fromTime(row.get('joined_at')),
-  };
-}
+const toMember = MEMBERS.toRecord;
+const isMember = (row: { get(column: string): unknown }): boolean => row.get(MEMBERS.present) !== null;
 
 /** Members in one partition per guild (clustered by user id), mirrored by guilds_by_user for a user's guilds. */
 export class CassandraMemberRepository implements MemberRepository {
   constructor(private readonly db: CassandraSession) {}
 
-  insertStatements(member: MemberRecord): Statement[] {
-    const guildId = toId(member.guildId);
-    const userId = toId(member.userId);
-    return [
-      {
-        query: INSERT,
-        params: [guildId, userId, orUnset(member.nick), idsOrUnset(member.roles), toTime(member.joinedAt)],
-      },
-      { query: INSERT_BY_USER, params: [userId, guildId] },
-    ];
-  }
-
   async add(member: MemberRecord): Promise<void> {
-    await this.db.batch(this.insertStatements(member), true);
+    await this.db.batch(MEMBERS.writes(member, undefined), true);
   }
 
   async find(guildId: string, userId: string): Promise<MemberRecord | null> {
     const row = (
       await this.db.execute('read', FIND, [toId(guildId), toId(userId)], { idempotent: true })
     ).first();
-    return row && row.get('joined_at') !== null ? toMember(row) : null;
+    return row && isMember(row) ? toMember(row) : null;
   }
 
   /** One partition, an IN on the clustering key: a single read however many ids (callers keep them few). */
@@ -61,7 +36,7 @@ export class CassandraMemberRepository implements MemberRepository {
     const rs = await this.db.execute('read', FIND_MANY, [toId(guildId), unique.map(toId)], {
       idempotent: true,
     });
-    return rs.rows.filter((row) => row.get('joined_at') !== null).map(toMember);
+    return rs.rows.filter(isMember).map(toMember);
   }
 
   async list(guildId: string, page: Page): Promise<MemberRecord[]> {
@@ -72,7 +47,7 @@ export class CassandraMemberRepository implements MemberRepository {
         : await this.db.execute('read', PAGE_AFTER, [toId(guildId), toId(page.after), limit], {
             idempotent: true,
           });
-    return rs.rows.filter((row) => row.get('joined_at') !== null).map(toMember);
+    return rs.rows.filter(isMember).map(toMember);
   }
 
   async listGuildIds(userId: string): Promise<string[]> {
@@ -106,14 +81,7 @@ export class CassandraMemberRepository implements MemberRepository {
   }
 
   async remove(guildId: string, userId: string): Promise<void> {
-    await this.db.batch(this.removeStatements(toId(guildId), toId(userId)), true);
-  }
-
-  removeStatements(guildId: bigint, userId: bigint): Statement[] {
-    return [
-      { query: DELETE, params: [guildId, userId] },
-      { query: DELETE_BY_USER, params: [userId, guildId] },
-    ];
+    await this.db.batch(MEMBERS.removes(toId(guildId), toId(userId)), true);
   }
 
   /** COUNT(*) over one guild partition: bounded by the guild's size, never a table scan. */

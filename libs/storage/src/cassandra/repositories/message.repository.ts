@@ -1,25 +1,12 @@
 import type { types } from 'cassandra-driver';
-import type { AttachmentRef, MessagePatch, MessageRecord, MessageRepository } from '../../contract';
+import type { MessagePatch, MessageRecord, MessageRepository } from '../../contract';
 import { bucketOf } from '../buckets';
-import {
-  fromId,
-  fromIdOrNull,
-  fromIds,
-  fromTimeOrNull,
-  idsOrUnset,
-  mapLimit,
-  orUnset,
-  toId,
-  toIdOrUnset,
-  toTimeOrUnset,
-} from '../codec';
+import { fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
+import { MESSAGES } from '../tables';
 import type { CassandraReactionRepository } from './reaction.repository';
 
-const COLUMNS =
-  'channel_id, bucket, message_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce';
-const INSERT = `INSERT INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const MARK_BUCKET = 'INSERT INTO channel_buckets (channel_id, bucket) VALUES (?, ?)';
+const COLUMNS = MESSAGES.columns;
 const FIND = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?`;
 // Newest first within a bucket (the clustering order).
 const NEWEST = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? LIMIT ?`;
@@ -32,42 +19,13 @@ const LAST_ID = 'SELECT message_id FROM messages WHERE channel_id = ? AND bucket
 const OLDEST_IDS =
   'SELECT message_id FROM messages WHERE channel_id = ? AND bucket = ? ORDER BY message_id ASC LIMIT ?';
 const BUCKETS = 'SELECT bucket FROM channel_buckets WHERE channel_id = ?';
-const DELETE = 'DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?';
 const DELETE_BUCKET = 'DELETE FROM messages WHERE channel_id = ? AND bucket = ?';
 const FORGET_BUCKET = 'DELETE FROM channel_buckets WHERE channel_id = ? AND bucket = ?';
 
 const KNOWN_BUCKETS_MAX = 50_000;
 
-function toAttachment(value: Record<string, unknown>): AttachmentRef {
-  return {
-    id: fromId(value.id),
-    filename: value.filename as string,
-    size: Number(value.size),
-    contentType: value.content_type as string,
-    width: (value.width as number | null) ?? null,
-    height: (value.height as number | null) ?? null,
-  };
-}
-
-export function toRecord(row: types.Row): MessageRecord {
-  return {
-    id: fromId(row.get('message_id')),
-    channelId: fromId(row.get('channel_id')),
-    guildId: fromIdOrNull(row.get('guild_id')),
-    authorId: fromId(row.get('author_id')),
-    content: (row.get('content') as string | null) ?? '',
-    editedAt: fromTimeOrNull(row.get('edited_at')),
-    attachments: ((row.get('attachments') as Record<string, unknown>[] | null) ?? []).map(toAttachment),
-    mentions: fromIds(row.get('mentions')),
-    mentionEveryone: row.get('mention_everyone') === true,
-    pinned: row.get('pinned') === true,
-    type: (row.get('type') as number | null) ?? 0,
-    nonce: (row.get('nonce') as string | null) ?? null,
-  };
-}
-
-/** An UPDATE racing a delete leaves a row without its author: such a row is not a message. */
-const isMessage = (row: types.Row): boolean => row.get('author_id') !== null;
+const toRecord = MESSAGES.toRecord;
+const isMessage = (row: types.Row): boolean => row.get(MESSAGES.present) !== null;
 
 /**
  * Messages in `((channel_id, bucket), message_id DESC)` partitions, bucket = 10-day window of the
@@ -91,32 +49,11 @@ export class CassandraMessageRepository implements MessageRepository {
     const bucket = bucketOf(message.id);
     const write = this.db.execute(
       'write',
-      INSERT,
-      [
-        channelId,
-        bucket,
-        toId(message.id),
-        toIdOrUnset(message.guildId),
-        toId(message.authorId),
-        message.content,
-        toTimeOrUnset(message.editedAt),
-        message.attachments.length === 0
-          ? undefined
-          : message.attachments.map((a) => ({
-              id: toId(a.id),
-              filename: a.filename,
-              size: BigInt(a.size),
-              content_type: a.contentType,
-              width: orUnset(a.width),
-              height: orUnset(a.height),
-            })),
-        idsOrUnset(message.mentions),
-        message.mentionEveryone,
-        message.pinned,
-        message.type,
-        orUnset(message.nonce),
-      ],
-      { idempotent: true },
+      MESSAGES.insert,
+      MESSAGES.params(message, channelId, bucket, undefined),
+      {
+        idempotent: true,
+      },
     );
     await Promise.all([write, this.markBucket(channelId, bucket)]);
   }
@@ -154,7 +91,7 @@ export class CassandraMessageRepository implements MessageRepository {
 
   async delete(channelId: string, messageId: string): Promise<void> {
     await Promise.all([
-      this.db.execute('write', DELETE, [toId(channelId), bucketOf(messageId), toId(messageId)], {
+      this.db.execute('write', MESSAGES.delete, [toId(channelId), bucketOf(messageId), toId(messageId)], {
         idempotent: true,
       }),
       this.reactions.deleteForMessage(channelId, messageId),
@@ -229,7 +166,7 @@ export class CassandraMessageRepository implements MessageRepository {
         // The doomed are the bucket's oldest: their reactions are one clustering range.
         await this.reactions.deleteUpTo(channel, bucket, doomed[doomed.length - 1]);
         await mapLimit(doomed, 16, (id) =>
-          this.db.execute('write', DELETE, [channel, bucket, id], { idempotent: true }),
+          this.db.execute('write', MESSAGES.delete, [channel, bucket, id], { idempotent: true }),
         );
       }
       deleted += doomed.length;
@@ -305,7 +242,7 @@ export class CassandraMessageRepository implements MessageRepository {
   private async markBucket(channel: bigint, bucket: number): Promise<void> {
     const key = `${channel}:${bucket}`;
     if (this.knownBuckets.has(key)) return;
-    await this.db.execute('write', MARK_BUCKET, [channel, bucket], { idempotent: true });
+    await this.db.execute('write', MESSAGES.markBucket, [channel, bucket], { idempotent: true });
     if (this.knownBuckets.size >= KNOWN_BUCKETS_MAX) this.knownBuckets.clear();
     this.knownBuckets.add(key);
     noteNewest(this.newestBuckets, channel, bucket, false);

@@ -3,12 +3,10 @@ import { bucketOf } from '../buckets';
 import { fromId, toId } from '../codec';
 import { cassandraDriver } from '../driver';
 import type { CassandraSession } from '../session';
+import { REACTIONS } from '../tables';
 
 /** Partition key of every statement: (channel_id, bucket), the bucket of the message (as in `messages`). */
 const KEY = 'channel_id = ? AND bucket = ? AND message_id = ?';
-const ADD =
-  'INSERT INTO reactions_by_bucket (channel_id, bucket, message_id, emoji, user_id) VALUES (?, ?, ?, ?, ?)';
-const REMOVE = `DELETE FROM reactions_by_bucket WHERE ${KEY} AND emoji = ? AND user_id = ?`;
 const ONE = `SELECT user_id FROM reactions_by_bucket WHERE ${KEY} AND emoji = ? AND user_id = ?`;
 const USERS_FIRST = `SELECT user_id FROM reactions_by_bucket WHERE ${KEY} AND emoji = ? LIMIT ?`;
 const USERS_AFTER = `SELECT user_id FROM reactions_by_bucket WHERE ${KEY} AND emoji = ? AND user_id > ? LIMIT ?`;
@@ -44,16 +42,16 @@ export class CassandraReactionRepository implements ReactionRepository {
   constructor(private readonly db: CassandraSession) {}
 
   async add(channelId: string, messageId: string, emoji: string, userId: string): Promise<boolean> {
-    const key = [...messageKey(channelId, messageId), emoji, toId(userId)];
+    const key = REACTIONS.key(channelId, messageId, emoji, userId);
     if (await this.has(key)) return false;
-    await this.db.execute('write', ADD, key, { idempotent: true });
+    await this.db.execute('write', REACTIONS.insert, key, { idempotent: true });
     return true;
   }
 
   async remove(channelId: string, messageId: string, emoji: string, userId: string): Promise<boolean> {
-    const key = [...messageKey(channelId, messageId), emoji, toId(userId)];
+    const key = REACTIONS.key(channelId, messageId, emoji, userId);
     if (!(await this.has(key))) return false;
-    await this.db.execute('write', REMOVE, key, { idempotent: true });
+    await this.db.execute('write', REACTIONS.delete, key, { idempotent: true });
     return true;
   }
 

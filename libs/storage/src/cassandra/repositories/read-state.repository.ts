@@ -1,11 +1,8 @@
 import type { ReadStateRecord, ReadStateRepository } from '../../contract';
 import { fromId, fromIdOrNull, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
+import { READ_STATES } from '../tables';
 
-const ACK = 'INSERT INTO read_states (user_id, channel_id, last_message_id) VALUES (?, ?, ?)';
-const MENTIONS_OF = 'SELECT mentions FROM read_state_mentions WHERE user_id = ? AND channel_id = ?';
-const ADD_MENTIONS =
-  'UPDATE read_state_mentions SET mentions = mentions + ? WHERE user_id = ? AND channel_id = ?';
 const STATES = 'SELECT channel_id, last_message_id FROM read_states WHERE user_id = ?';
 const ALL_MENTIONS = 'SELECT channel_id, mentions FROM read_state_mentions WHERE user_id = ?';
 
@@ -21,8 +18,10 @@ export class CassandraReadStateRepository implements ReadStateRepository {
     const user = toId(userId);
     const channel = toId(channelId);
     const [, row] = await Promise.all([
-      this.db.execute('write', ACK, [user, channel, toId(messageId)], { idempotent: true }),
-      this.db.execute('read', MENTIONS_OF, [user, channel], { idempotent: true }).then((rs) => rs.first()),
+      this.db.execute('write', READ_STATES.insert, [user, channel, toId(messageId)], { idempotent: true }),
+      this.db
+        .execute('read', READ_STATES.mentionsOf, [user, channel], { idempotent: true })
+        .then((rs) => rs.first()),
     ]);
     const count = row ? (row.get('mentions') as bigint) : 0n;
     if (count !== 0n) await this.addMentions(user, channel, -count);
@@ -61,6 +60,6 @@ export class CassandraReadStateRepository implements ReadStateRepository {
   }
 
   private async addMentions(user: bigint, channel: bigint, delta: bigint): Promise<void> {
-    await this.db.execute('write', ADD_MENTIONS, [delta, user, channel], { idempotent: false });
+    await this.db.execute('write', READ_STATES.addMentions, [delta, user, channel], { idempotent: false });
   }
 }

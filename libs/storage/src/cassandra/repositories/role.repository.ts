@@ -1,26 +1,12 @@
-import type { types } from 'cassandra-driver';
 import type { RoleRecord, RoleRepository } from '../../contract';
-import { fromId, int, mapLimit, toId } from '../codec';
+import { mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
-import type { CassandraChannelRepository, Statement } from './channel.repository';
+import { ROLES } from '../tables';
+import type { CassandraChannelRepository } from './channel.repository';
 import type { CassandraMemberRepository } from './member.repository';
 
-const COLUMNS = 'guild_id, role_id, name, permissions, color, position';
-const INSERT = `INSERT INTO roles (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`;
-const FIND = `SELECT ${COLUMNS} FROM roles WHERE guild_id = ? AND role_id = ?`;
-const LIST = `SELECT ${COLUMNS} FROM roles WHERE guild_id = ?`;
-const DELETE = 'DELETE FROM roles WHERE guild_id = ? AND role_id = ?';
-
-export function toRecord(row: types.Row): RoleRecord {
-  return {
-    id: fromId(row.get('role_id')),
-    guildId: fromId(row.get('guild_id')),
-    name: row.get('name') as string,
-    permissions: row.get('permissions') as string,
-    color: int(row, 'color'),
-    position: int(row, 'position'),
-  };
-}
+const FIND = `SELECT ${ROLES.columns} FROM roles WHERE guild_id = ? AND role_id = ?`;
+const LIST = `SELECT ${ROLES.columns} FROM roles WHERE guild_id = ?`;
 
 /** Roles in one partition per guild. Permission bit sets are decimal text (they exceed 64 bits). */
 export class CassandraRoleRepository implements RoleRepository {
@@ -30,15 +16,8 @@ export class CassandraRoleRepository implements RoleRepository {
     private readonly channels: CassandraChannelRepository,
   ) {}
 
-  insertStatement(role: RoleRecord): Statement {
-    return {
-      query: INSERT,
-      params: [toId(role.guildId), toId(role.id), role.name, role.permissions, role.color, role.position],
-    };
-  }
-
   async create(role: RoleRecord): Promise<void> {
-    const { query, params } = this.insertStatement(role);
+    const { query, params } = ROLES.write(role);
     await this.db.execute('write', query, params, { idempotent: true });
   }
 
@@ -46,11 +25,13 @@ export class CassandraRoleRepository implements RoleRepository {
     const row = (
       await this.db.execute('read', FIND, [toId(guildId), toId(roleId)], { idempotent: true })
     ).first();
-    return row && row.get('name') !== null ? toRecord(row) : null;
+    return row && row.get(ROLES.present) !== null ? ROLES.toRecord(row) : null;
   }
 
   async list(guildId: string): Promise<RoleRecord[]> {
-    return (await this.db.all(LIST, [toId(guildId)])).filter((row) => row.get('name') !== null).map(toRecord);
+    return (await this.db.all(LIST, [toId(guildId)]))
+      .filter((row) => row.get(ROLES.present) !== null)
+      .map(ROLES.toRecord);
   }
 
   async update(
@@ -87,7 +68,7 @@ export class CassandraRoleRepository implements RoleRepository {
   async delete(guildId: string, roleId: string): Promise<void> {
     const guild = toId(guildId);
     const role = toId(roleId);
-    await this.db.execute('write', DELETE, [guild, role], { idempotent: true });
+    await this.db.execute('write', ROLES.delete, [guild, role], { idempotent: true });
     const holders = (await this.members.allOf(guild)).filter((m) => m.roles.includes(role));
     await mapLimit(holders, 16, (m) =>
       this.members.setRoles(

@@ -1,35 +1,13 @@
-import type { types } from 'cassandra-driver';
 import { UniqueViolation, type UserRecord, type UserRepository } from '../../contract';
-import { fromId, fromTime, mapLimit, orUnset, str, strOrNull, toId, toTime } from '../codec';
+import { fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
+import { USERS } from '../tables';
 
-const COLUMNS = 'id, username, email, display_name, avatar, password_hash, created_at';
-const INSERT = `INSERT INTO users (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`;
-const BY_ID = `SELECT ${COLUMNS} FROM users WHERE id = ?`;
-const CLAIM_USERNAME = 'INSERT INTO users_by_username (username_lower, user_id) VALUES (?, ?) IF NOT EXISTS';
-const CLAIM_EMAIL = 'INSERT INTO users_by_email (email, user_id) VALUES (?, ?) IF NOT EXISTS';
-const RELEASE_USERNAME = 'DELETE FROM users_by_username WHERE username_lower = ? IF user_id = ?';
-const RELEASE_EMAIL = 'DELETE FROM users_by_email WHERE email = ? IF user_id = ?';
+const BY_ID = `SELECT ${USERS.columns} FROM users WHERE id = ?`;
 const BY_USERNAME = 'SELECT user_id FROM users_by_username WHERE username_lower = ?';
 const BY_EMAIL = 'SELECT user_id FROM users_by_email WHERE email = ?';
 
-type Claim = 'username' | 'email';
-const CLAIM: Record<Claim, { claim: string; release: string }> = {
-  username: { claim: CLAIM_USERNAME, release: RELEASE_USERNAME },
-  email: { claim: CLAIM_EMAIL, release: RELEASE_EMAIL },
-};
-
-export function toRecord(row: types.Row): UserRecord {
-  return {
-    id: fromId(row.get('id')),
-    username: str(row, 'username'),
-    email: str(row, 'email'),
-    displayName: strOrNull(row, 'display_name'),
-    avatar: strOrNull(row, 'avatar'),
-    passwordHash: str(row, 'password_hash'),
-    createdAt: fromTime(row.get('created_at')),
-  };
-}
+type Claim = keyof typeof USERS.claims;
 
 /**
  * Username (case-insensitive) and email uniqueness are claim rows written by lightweight transactions;
@@ -50,25 +28,12 @@ export class CassandraUserRepository implements UserRepository {
       await this.release('username', username, id);
       throw err;
     }
-    await this.db.execute(
-      'write',
-      INSERT,
-      [
-        id,
-        user.username,
-        email,
-        orUnset(user.displayName),
-        orUnset(user.avatar),
-        user.passwordHash,
-        toTime(user.createdAt),
-      ],
-      { idempotent: true },
-    );
+    await this.db.execute('write', USERS.insert, USERS.params(user, undefined), { idempotent: true });
   }
 
   async findById(id: string): Promise<UserRecord | null> {
     const row = (await this.db.execute('read', BY_ID, [toId(id)], { idempotent: true })).first();
-    return row && row.get('username') !== null ? toRecord(row) : null;
+    return row && row.get(USERS.present) !== null ? USERS.toRecord(row) : null;
   }
 
   async findByIds(ids: readonly string[]): Promise<UserRecord[]> {
@@ -138,7 +103,7 @@ export class CassandraUserRepository implements UserRepository {
   }
 
   private async claim(claim: Claim, key: string, userId: bigint): Promise<void> {
-    const rs = await this.db.execute('lwt', CLAIM[claim].claim, [key, userId], { idempotent: false });
+    const rs = await this.db.execute('lwt', USERS.claims[claim].take, [key, userId], { idempotent: false });
     if (rs.wasApplied()) return;
     // Our own claim (a retried create) is not a conflict.
     const holder = rs.first()?.get('user_id') as bigint | undefined;
@@ -147,6 +112,6 @@ export class CassandraUserRepository implements UserRepository {
   }
 
   private async release(claim: Claim, key: string, userId: bigint): Promise<void> {
-    await this.db.execute('lwt', CLAIM[claim].release, [key, userId], { idempotent: false });
+    await this.db.execute('lwt', USERS.claims[claim].give, [key, userId], { idempotent: false });
   }
 }

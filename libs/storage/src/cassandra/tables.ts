@@ -1,0 +1,589 @@
+import type { types } from 'cassandra-driver';
+import type {
+  AttachmentRecord,
+  AttachmentRef,
+  BanRecord,
+  ChannelRecord,
+  GuildRecord,
+  InviteRecord,
+  JobRecord,
+  MemberRecord,
+  MessageRecord,
+  OverwriteRecord,
+  RoleRecord,
+  TokenRecord,
+  UserRecord,
+} from '../contract';
+import { bucketOf } from './buckets';
+import {
+  fromId,
+  fromIdOrNull,
+  fromIds,
+  fromTime,
+  fromTimeOrNull,
+  int,
+  str,
+  strOrNull,
+  toId,
+  toTime,
+} from './codec';
+
+/**
+ * Every Cassandra table's columns, write statements and row <-> record mapping, declared once. The
+ * repositories (request paths) and the bulk writer (migrate, import) both write through these, so a
+ * new column is added here and in a migration, nowhere else. Every statement is prepared by the
+ * session; which consistency it runs at is the caller's operation class (write, lwt, read).
+ *
+ * Absent values: a record's null binds as `absent`, which is `undefined` ("unset": no cell written, no
+ * tombstone) on every request path and in a first copy, and `null` only where a bulk rewrite must
+ * clear what the target holds (`BulkWriteOptions.overwrite`).
+ */
+export type Absent = undefined | null;
+
+export interface Statement {
+  query: string;
+  params: unknown[];
+}
+
+type Row = types.Row;
+
+const opt = <V>(value: V | null, absent: Absent): V | null | undefined => (value === null ? absent : value);
+const list = (columns: readonly string[]): string => columns.join(', ');
+const insertInto = (table: string, columns: readonly string[]): string =>
+  `INSERT INTO ${table} (${list(columns)}) VALUES (${columns.map(() => '?').join(', ')})`;
+
+// --- users and their uniqueness claims --------------------------------------------------------------
+
+const USER_COLUMNS = ['id', 'username', 'email', 'display_name', 'avatar', 'password_hash', 'created_at'];
+
+export const USERS = {
+  columns: list(USER_COLUMNS),
+  insert: insertInto('users', USER_COLUMNS),
+  delete: 'DELETE FROM users WHERE id = ?',
+  /** A half row (an UPDATE that raced a delete) has no username: it is not a user. */
+  present: 'username',
+  /** Username (case-insensitive) and email are claimed by lightweight transactions before the row is written. */
+  claims: {
+    username: {
+      take: 'INSERT INTO users_by_username (username_lower, user_id) VALUES (?, ?) IF NOT EXISTS',
+      give: 'DELETE FROM users_by_username WHERE username_lower = ? IF user_id = ?',
+    },
+    email: {
+      take: 'INSERT INTO users_by_email (email, user_id) VALUES (?, ?) IF NOT EXISTS',
+      give: 'DELETE FROM users_by_email WHERE email = ? IF user_id = ?',
+    },
+  },
+  params: (u: UserRecord, absent: Absent): unknown[] => [
+    toId(u.id),
+    u.username,
+    u.email.toLowerCase(),
+    opt(u.displayName, absent),
+    opt(u.avatar, absent),
+    u.passwordHash,
+    toTime(u.createdAt),
+  ],
+  toRecord: (row: Row): UserRecord => ({
+    id: fromId(row.get('id')),
+    username: str(row, 'username'),
+    email: str(row, 'email'),
+    displayName: strOrNull(row, 'display_name'),
+    avatar: strOrNull(row, 'avatar'),
+    passwordHash: str(row, 'password_hash'),
+    createdAt: fromTime(row.get('created_at')),
+  }),
+};
+
+// --- tokens, by hash and by user ------------------------------------------------------------------
+
+// Rows outlive the expiry by a day: the auth service refuses expired tokens itself, the TTL only cleans up.
+const TOKEN_TTL_GRACE_S = 24 * 60 * 60;
+
+export const TOKENS = {
+  columns: 'token_hash, user_id, created_at, expires_at',
+  insert: 'INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?) USING TTL ?',
+  insertByUser: 'INSERT INTO tokens_by_user (user_id, token_hash) VALUES (?, ?) USING TTL ?',
+  delete: 'DELETE FROM tokens WHERE token_hash = ?',
+  deleteByUser: 'DELETE FROM tokens_by_user WHERE user_id = ? AND token_hash = ?',
+  present: 'user_id',
+  /** Seconds the rows live, or 0 (no TTL) for a token that never expires. */
+  ttl(expiresAt: number | null): number {
+    if (expiresAt === null) return 0;
+    return Math.max(0, Math.ceil((expiresAt - Date.now()) / 1000)) + TOKEN_TTL_GRACE_S;
+  },
+  /** Both rows of a token, for one logged batch. */
+  writes(t: TokenRecord, absent: Absent): Statement[] {
+    const seconds = TOKENS.ttl(t.expiresAt);
+    const user = toId(t.userId);
+    return [
+      {
+        query: TOKENS.insert,
+        params: [
+          t.tokenHash,
+          user,
+          toTime(t.createdAt),
+          t.expiresAt === null ? absent : toTime(t.expiresAt),
+          seconds,
+        ],
+      },
+      { query: TOKENS.insertByUser, params: [user, t.tokenHash, seconds] },
+    ];
+  },
+  removes: (tokenHash: string, userId: bigint): Statement[] => [
+    { query: TOKENS.delete, params: [tokenHash] },
+    { query: TOKENS.deleteByUser, params: [userId, tokenHash] },
+  ],
+  toRecord: (row: Row): TokenRecord => ({
+    tokenHash: row.get('token_hash') as string,
+    userId: fromId(row.get('user_id')),
+    createdAt: fromTime(row.get('created_at')),
+    expiresAt: fromTimeOrNull(row.get('expires_at')),
+  }),
+};
+
+// --- guilds --------------------------------------------------------------------------------------
+
+const GUILD_COLUMNS = ['id', 'name', 'icon', 'owner_id', 'created_at'];
+
+export const GUILDS = {
+  columns: list(GUILD_COLUMNS),
+  insert: insertInto('guilds', GUILD_COLUMNS),
+  delete: 'DELETE FROM guilds WHERE id = ?',
+  present: 'name',
+  write: (g: GuildRecord, absent: Absent): Statement => ({
+    query: GUILDS.insert,
+    params: [toId(g.id), g.name, opt(g.icon, absent), toId(g.ownerId), toTime(g.createdAt)],
+  }),
+  toRecord: (row: Row): GuildRecord => ({
+    id: fromId(row.get('id')),
+    name: row.get('name') as string,
+    icon: strOrNull(row, 'icon'),
+    ownerId: fromId(row.get('owner_id')),
+    createdAt: fromTime(row.get('created_at')),
+  }),
+};
+
+// --- roles ---------------------------------------------------------------------------------------
+
+const ROLE_COLUMNS = ['guild_id', 'role_id', 'name', 'permissions', 'color', 'position'];
+
+export const ROLES = {
+  columns: list(ROLE_COLUMNS),
+  insert: insertInto('roles', ROLE_COLUMNS),
+  delete: 'DELETE FROM roles WHERE guild_id = ? AND role_id = ?',
+  present: 'name',
+  write: (r: RoleRecord): Statement => ({
+    query: ROLES.insert,
+    params: [toId(r.guildId), toId(r.id), r.name, r.permissions, r.color, r.position],
+  }),
+  toRecord: (row: Row): RoleRecord => ({
+    id: fromId(row.get('role_id')),
+    guildId: fromId(row.get('guild_id')),
+    name: row.get('name') as string,
+    permissions: row.get('permissions') as string,
+    color: int(row, 'color'),
+    position: int(row, 'position'),
+  }),
+};
+
+// --- members, and each user's guilds --------------------------------------------------------------
+
+const MEMBER_COLUMNS = ['guild_id', 'user_id', 'nick', 'roles', 'joined_at'];
+
+export const MEMBERS = {
+  columns: list(MEMBER_COLUMNS),
+  insert: insertInto('members', MEMBER_COLUMNS),
+  insertByUser: 'INSERT INTO guilds_by_user (user_id, guild_id) VALUES (?, ?)',
+  delete: 'DELETE FROM members WHERE guild_id = ? AND user_id = ?',
+  deleteByUser: 'DELETE FROM guilds_by_user WHERE user_id = ? AND guild_id = ?',
+  present: 'joined_at',
+  /** The member row and its guilds_by_user row, for one logged batch. */
+  writes(m: MemberRecord, absent: Absent): Statement[] {
+    const guild = toId(m.guildId);
+    const user = toId(m.userId);
+    // No roles: unset, or (a rewrite) an empty frozen set, which is a value and not a tombstone.
+    const roles = m.roles.length === 0 && absent === undefined ? undefined : m.roles.map(toId);
+    return [
+      { query: MEMBERS.insert, params: [guild, user, opt(m.nick, absent), roles, toTime(m.joinedAt)] },
+      { query: MEMBERS.insertByUser, params: [user, guild] },
+    ];
+  },
+  removes: (guild: bigint, user: bigint): Statement[] => [
+    { query: MEMBERS.delete, params: [guild, user] },
+    { query: MEMBERS.deleteByUser, params: [user, guild] },
+  ],
+  toRecord: (row: Row): MemberRecord => ({
+    guildId: fromId(row.get('guild_id')),
+    userId: fromId(row.get('user_id')),
+    nick: strOrNull(row, 'nick'),
+    roles: fromIds(row.get('roles')),
+    joinedAt: fromTime(row.get('joined_at')),
+  }),
+};
+
+// --- channels (by id, by guild), overwrites, and each user's DM channels ------------------------------
+
+const CHANNEL_COLUMNS = ['id', 'type', 'guild_id', 'name', 'topic', 'parent_id', 'position', 'recipients'];
+const CHANNEL_BY_GUILD_COLUMNS = ['guild_id', 'channel_id', 'type', 'name', 'topic', 'parent_id', 'position'];
+
+export const CHANNELS = {
+  columns: list(CHANNEL_COLUMNS),
+  byGuildColumns: list(CHANNEL_BY_GUILD_COLUMNS.slice(1)),
+  insert: insertInto('channels', CHANNEL_COLUMNS),
+  insertByGuild: insertInto('channels_by_guild', CHANNEL_BY_GUILD_COLUMNS),
+  delete: 'DELETE FROM channels WHERE id = ?',
+  deleteByGuild: 'DELETE FROM channels_by_guild WHERE guild_id = ? AND channel_id = ?',
+  present: 'type',
+  /** The channel row and (guild channels) its by-guild copy, for one logged batch. */
+  writes(c: ChannelRecord, absent: Absent): Statement[] {
+    const channel = toId(c.id);
+    const shared = [
+      opt(c.name, absent),
+      opt(c.topic, absent),
+      c.parentId === null ? absent : toId(c.parentId),
+      c.position,
+    ];
+    const statements: Statement[] = [
+      {
+        query: CHANNELS.insert,
+        params: [
+          channel,
+          c.type,
+          c.guildId === null ? absent : toId(c.guildId),
+          ...shared,
+          c.recipients.length === 0 ? absent : c.recipients.map(toId),
+        ],
+      },
+    ];
+    if (c.guildId !== null)
+      statements.push({
+        query: CHANNELS.insertByGuild,
+        params: [toId(c.guildId), channel, c.type, ...shared],
+      });
+    return statements;
+  },
+  removes(channel: bigint, guild: bigint | null): Statement[] {
+    const statements: Statement[] = [{ query: CHANNELS.delete, params: [channel] }];
+    if (guild !== null) statements.push({ query: CHANNELS.deleteByGuild, params: [guild, channel] });
+    return statements;
+  },
+  /** A row of `channels` (by id); overwrites live in their own table. */
+  toRecord: (row: Row, overwrites: OverwriteRecord[]): ChannelRecord => ({
+    id: fromId(row.get('id')),
+    type: int(row, 'type'),
+    guildId: fromIdOrNull(row.get('guild_id')),
+    name: strOrNull(row, 'name'),
+    topic: strOrNull(row, 'topic'),
+    parentId: fromIdOrNull(row.get('parent_id')),
+    position: int(row, 'position'),
+    recipients: fromIds(row.get('recipients')),
+    overwrites,
+  }),
+};
+
+const OVERWRITE_COLUMNS = ['guild_id', 'channel_id', 'target_id', 'type', 'allow_bits', 'deny_bits'];
+
+/** Every overwrite of a guild in one partition. */
+export const OVERWRITES = {
+  columns: list(OVERWRITE_COLUMNS),
+  insert: insertInto('channel_overwrites', OVERWRITE_COLUMNS),
+  delete: 'DELETE FROM channel_overwrites WHERE guild_id = ? AND channel_id = ? AND target_id = ?',
+  deleteOfChannel: 'DELETE FROM channel_overwrites WHERE guild_id = ? AND channel_id = ?',
+  present: 'allow_bits',
+  write: (guild: bigint, o: OverwriteRecord): Statement => ({
+    query: OVERWRITES.insert,
+    params: [guild, toId(o.channelId), toId(o.id), o.type, o.allow, o.deny],
+  }),
+  toRecord: (row: Row): OverwriteRecord => ({
+    channelId: fromId(row.get('channel_id')),
+    id: fromId(row.get('target_id')),
+    type: int(row, 'type') === 1 ? 1 : 0,
+    allow: row.get('allow_bits') as string,
+    deny: row.get('deny_bits') as string,
+  }),
+};
+
+export const DM_CHANNELS_BY_USER = {
+  insert: 'INSERT INTO dm_channels_by_user (user_id, channel_id) VALUES (?, ?)',
+  delete: 'DELETE FROM dm_channels_by_user WHERE user_id = ? AND channel_id = ?',
+};
+
+/** The DM uniqueness claim: one row per unordered pair, taken by a lightweight transaction. */
+export const DM_PAIRS = {
+  columns: 'user_low, user_high, channel_id',
+  claim: 'INSERT INTO dm_pairs (user_low, user_high, channel_id) VALUES (?, ?, ?) IF NOT EXISTS',
+  /** Gives the claim back only while it still names this channel. */
+  release: 'DELETE FROM dm_pairs WHERE user_low = ? AND user_high = ? IF channel_id = ?',
+  present: 'channel_id',
+};
+
+// --- messages, their bucket markers and reactions ----------------------------------------------------
+
+const MESSAGE_COLUMNS = [
+  'channel_id',
+  'bucket',
+  'message_id',
+  'guild_id',
+  'author_id',
+  'content',
+  'edited_at',
+  'attachments',
+  'mentions',
+  'mention_everyone',
+  'pinned',
+  'type',
+  'nonce',
+];
+
+export const MESSAGES = {
+  columns: list(MESSAGE_COLUMNS),
+  insert: insertInto('messages', MESSAGE_COLUMNS),
+  /** The channel's buckets that hold messages: a message is reachable only through its bucket's marker. */
+  markBucket: 'INSERT INTO channel_buckets (channel_id, bucket) VALUES (?, ?)',
+  delete: 'DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?',
+  /** An UPDATE racing a delete leaves a row without its author: such a row is not a message. */
+  present: 'author_id',
+  /** The insert's parameters; channel and bucket come in already converted (the send path needs them twice). */
+  params: (m: MessageRecord, channel: bigint, bucket: number, absent: Absent): unknown[] => [
+    channel,
+    bucket,
+    toId(m.id),
+    m.guildId === null ? absent : toId(m.guildId),
+    toId(m.authorId),
+    m.content,
+    m.editedAt === null ? absent : toTime(m.editedAt),
+    m.attachments.length === 0
+      ? absent
+      : m.attachments.map((a) => ({
+          id: toId(a.id),
+          filename: a.filename,
+          size: BigInt(a.size),
+          content_type: a.contentType,
+          width: a.width ?? undefined,
+          height: a.height ?? undefined,
+        })),
+    m.mentions.length === 0 ? absent : m.mentions.map(toId),
+    m.mentionEveryone,
+    m.pinned,
+    m.type,
+    m.nonce ?? absent,
+  ],
+  toRecord: (row: Row): MessageRecord => ({
+    id: fromId(row.get('message_id')),
+    channelId: fromId(row.get('channel_id')),
+    guildId: fromIdOrNull(row.get('guild_id')),
+    authorId: fromId(row.get('author_id')),
+    content: (row.get('content') as string | null) ?? '',
+    editedAt: fromTimeOrNull(row.get('edited_at')),
+    attachments: ((row.get('attachments') as Record<string, unknown>[] | null) ?? []).map(toAttachmentRef),
+    mentions: fromIds(row.get('mentions')),
+    mentionEveryone: row.get('mention_everyone') === true,
+    pinned: row.get('pinned') === true,
+    type: (row.get('type') as number | null) ?? 0,
+    nonce: (row.get('nonce') as string | null) ?? null,
+  }),
+};
+
+function toAttachmentRef(value: Record<string, unknown>): AttachmentRef {
+  return {
+    id: fromId(value.id),
+    filename: value.filename as string,
+    size: Number(value.size),
+    contentType: value.content_type as string,
+    width: (value.width as number | null) ?? null,
+    height: (value.height as number | null) ?? null,
+  };
+}
+
+/** Reactions in the partition of their message's bucket: `((channel_id, bucket), message_id, emoji, user_id)`. */
+export const REACTIONS = {
+  columns: 'channel_id, message_id, emoji, user_id',
+  insert:
+    'INSERT INTO reactions_by_bucket (channel_id, bucket, message_id, emoji, user_id) VALUES (?, ?, ?, ?, ?)',
+  delete:
+    'DELETE FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ? AND emoji = ? AND user_id = ?',
+  /** The full key of one reaction: the parameters of both `insert` and `delete`. */
+  key: (channelId: string, messageId: string, emoji: string, userId: string): unknown[] => [
+    toId(channelId),
+    bucketOf(messageId),
+    toId(messageId),
+    emoji,
+    toId(userId),
+  ],
+};
+
+// --- read states: positions, and mention counters (counters cannot share a table) --------------------
+
+export const READ_STATES = {
+  insert: 'INSERT INTO read_states (user_id, channel_id, last_message_id) VALUES (?, ?, ?)',
+  delete: 'DELETE FROM read_states WHERE user_id = ? AND channel_id = ?',
+  mentionsOf: 'SELECT mentions FROM read_state_mentions WHERE user_id = ? AND channel_id = ?',
+  /** Counter updates are not idempotent: never retried by the driver. */
+  addMentions: 'UPDATE read_state_mentions SET mentions = mentions + ? WHERE user_id = ? AND channel_id = ?',
+};
+
+// --- invites, and each guild's invite codes -----------------------------------------------------------
+
+const INVITE_COLUMNS = [
+  'code',
+  'guild_id',
+  'channel_id',
+  'inviter_id',
+  'max_age',
+  'max_uses',
+  'uses',
+  'created_at',
+  'expires_at',
+];
+// Expired invites linger a day (so "expired" can still be told apart from "unknown"), then go by TTL.
+const INVITE_TTL_GRACE_S = 24 * 60 * 60;
+
+/** The invite row is only ever written by lightweight transactions: the code is a claim. */
+export const INVITES = {
+  columns: list(INVITE_COLUMNS),
+  claim: `${insertInto('invites', INVITE_COLUMNS)} IF NOT EXISTS USING TTL ?`,
+  /** Rewrites a held invite in place (a re-import of the same invite, changed). */
+  rewrite: `UPDATE invites USING TTL ? SET channel_id = ?, inviter_id = ?, max_age = ?, max_uses = ?, uses = ?,
+    expires_at = ? WHERE code = ? IF EXISTS`,
+  index: 'INSERT INTO invites_by_guild (guild_id, code) VALUES (?, ?) USING TTL ?',
+  delete: 'DELETE FROM invites WHERE code = ? IF EXISTS',
+  unindex: 'DELETE FROM invites_by_guild WHERE guild_id = ? AND code = ?',
+  present: 'guild_id',
+  /** Seconds the invite's rows live (0 = no TTL); a later write of the row must carry the same. */
+  ttl: (expiresAt: number | null): number =>
+    expiresAt === null ? 0 : Math.max(0, Math.ceil((expiresAt - Date.now()) / 1000)) + INVITE_TTL_GRACE_S,
+  claimParams: (i: InviteRecord, ttl: number): unknown[] => [
+    i.code,
+    toId(i.guildId),
+    toId(i.channelId),
+    toId(i.inviterId),
+    i.maxAge,
+    i.maxUses,
+    i.uses,
+    toTime(i.createdAt),
+    i.expiresAt === null ? undefined : toTime(i.expiresAt),
+    ttl,
+  ],
+  toRecord: (row: Row): InviteRecord => ({
+    code: row.get('code') as string,
+    guildId: fromId(row.get('guild_id')),
+    channelId: fromId(row.get('channel_id')),
+    inviterId: fromId(row.get('inviter_id')),
+    maxAge: int(row, 'max_age'),
+    maxUses: int(row, 'max_uses'),
+    uses: int(row, 'uses'),
+    createdAt: fromTime(row.get('created_at')),
+    expiresAt: fromTimeOrNull(row.get('expires_at')),
+  }),
+};
+
+// --- bans ----------------------------------------------------------------------------------------
+
+const BAN_COLUMNS = ['guild_id', 'user_id', 'reason', 'created_at'];
+
+export const BANS = {
+  columns: list(BAN_COLUMNS),
+  insert: insertInto('bans', BAN_COLUMNS),
+  delete: 'DELETE FROM bans WHERE guild_id = ? AND user_id = ?',
+  present: 'created_at',
+  // No reason is stored as '' (not null): a replaced ban loses its old reason without a tombstone.
+  params: (b: BanRecord): unknown[] => [toId(b.guildId), toId(b.userId), b.reason ?? '', toTime(b.createdAt)],
+  toRecord: (row: Row): BanRecord => ({
+    guildId: fromId(row.get('guild_id')),
+    userId: fromId(row.get('user_id')),
+    reason: strOrNull(row, 'reason') || null,
+    createdAt: fromTime(row.get('created_at')),
+  }),
+};
+
+// --- attachments, by id and by channel --------------------------------------------------------------
+
+const ATTACHMENT_COLUMNS = [
+  'id',
+  'channel_id',
+  'uploader_id',
+  'message_id',
+  'filename',
+  'size',
+  'content_type',
+  'width',
+  'height',
+  'created_at',
+];
+
+export const ATTACHMENTS = {
+  columns: list(ATTACHMENT_COLUMNS),
+  insert: insertInto('attachments', ATTACHMENT_COLUMNS),
+  index: 'INSERT INTO attachments_by_channel (channel_id, id) VALUES (?, ?)',
+  delete: 'DELETE FROM attachments WHERE id = ?',
+  unindex: 'DELETE FROM attachments_by_channel WHERE channel_id = ? AND id = ?',
+  present: 'channel_id',
+  /** The row and its by-channel index entry, for one logged batch. */
+  writes(a: AttachmentRecord, absent: Absent): Statement[] {
+    const id = toId(a.id);
+    const channel = toId(a.channelId);
+    return [
+      {
+        query: ATTACHMENTS.insert,
+        params: [
+          id,
+          channel,
+          toId(a.uploaderId),
+          a.messageId === null ? absent : toId(a.messageId),
+          a.filename,
+          BigInt(a.size),
+          a.contentType,
+          opt(a.width, absent),
+          opt(a.height, absent),
+          toTime(a.createdAt),
+        ],
+      },
+      { query: ATTACHMENTS.index, params: [channel, id] },
+    ];
+  },
+  removes: (id: bigint, channel: bigint | null): Statement[] => [
+    { query: ATTACHMENTS.delete, params: [id] },
+    ...(channel === null ? [] : [{ query: ATTACHMENTS.unindex, params: [channel, id] }]),
+  ],
+  toRecord: (row: Row): AttachmentRecord => ({
+    id: fromId(row.get('id')),
+    channelId: fromId(row.get('channel_id')),
+    uploaderId: fromId(row.get('uploader_id')),
+    messageId: fromIdOrNull(row.get('message_id')),
+    filename: row.get('filename') as string,
+    size: Number(row.get('size') as bigint),
+    contentType: row.get('content_type') as string,
+    width: (row.get('width') as number | null) ?? null,
+    height: (row.get('height') as number | null) ?? null,
+    createdAt: fromTime(row.get('created_at')),
+  }),
+};
+
+// --- jobs: a 'pending' and a 'dead' partition ----------------------------------------------------------
+
+export type JobState = 'pending' | 'dead';
+const JOB_COLUMNS = ['state', 'id', 'name', 'payload', 'attempts', 'run_at', 'last_error'];
+
+export const JOBS = {
+  /** The record's columns (without the state, which is the partition). */
+  columns: list(JOB_COLUMNS.slice(1)),
+  insert: insertInto('jobs', JOB_COLUMNS),
+  delete: 'DELETE FROM jobs WHERE state = ? AND id = ?',
+  present: 'name',
+  params: (state: JobState, j: JobRecord, absent: Absent): unknown[] => [
+    state,
+    j.id,
+    j.name,
+    j.payload,
+    j.attempts,
+    toTime(j.runAt),
+    opt(j.lastError, absent),
+  ],
+  toRecord: (row: Row): JobRecord => ({
+    id: row.get('id') as string,
+    name: row.get('name') as string,
+    payload: row.get('payload') as string,
+    attempts: int(row, 'attempts'),
+    runAt: fromTime(row.get('run_at')),
+    lastError: strOrNull(row, 'last_error'),
+  }),
+};
