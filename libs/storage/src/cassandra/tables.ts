@@ -48,16 +48,18 @@ export interface Statement {
 type Row = types.Row;
 
 const opt = <V>(value: V | null, absent: Absent): V | null | undefined => (value === null ? absent : value);
-const list = (columns: readonly string[]): string => columns.join(', ');
-const insertInto = (table: string, columns: readonly string[]): string =>
-  `INSERT INTO ${table} (${list(columns)}) VALUES (${columns.map(() => '?').join(', ')})`;
+const insertInto = (table: string, columns: string): string =>
+  `INSERT INTO ${table} (${columns}) VALUES (${columns
+    .split(', ')
+    .map(() => '?')
+    .join(', ')})`;
 
 // --- users and their uniqueness claims --------------------------------------------------------------
 
-const USER_COLUMNS = ['id', 'username', 'email', 'display_name', 'avatar', 'password_hash', 'created_at'];
+const USER_COLUMNS = 'id, username, email, display_name, avatar, password_hash, created_at';
 
 export const USERS = {
-  columns: list(USER_COLUMNS),
+  columns: USER_COLUMNS,
   insert: insertInto('users', USER_COLUMNS),
   delete: 'DELETE FROM users WHERE id = ?',
   /** A half row (an UPDATE that raced a delete) has no username: it is not a user. */
@@ -142,10 +144,10 @@ export const TOKENS = {
 
 // --- guilds --------------------------------------------------------------------------------------
 
-const GUILD_COLUMNS = ['id', 'name', 'icon', 'owner_id', 'created_at'];
+const GUILD_COLUMNS = 'id, name, icon, owner_id, created_at';
 
 export const GUILDS = {
-  columns: list(GUILD_COLUMNS),
+  columns: GUILD_COLUMNS,
   insert: insertInto('guilds', GUILD_COLUMNS),
   delete: 'DELETE FROM guilds WHERE id = ?',
   present: 'name',
@@ -164,10 +166,10 @@ export const GUILDS = {
 
 // --- roles ---------------------------------------------------------------------------------------
 
-const ROLE_COLUMNS = ['guild_id', 'role_id', 'name', 'permissions', 'color', 'position'];
+const ROLE_COLUMNS = 'guild_id, role_id, name, permissions, color, position';
 
 export const ROLES = {
-  columns: list(ROLE_COLUMNS),
+  columns: ROLE_COLUMNS,
   insert: insertInto('roles', ROLE_COLUMNS),
   delete: 'DELETE FROM roles WHERE guild_id = ? AND role_id = ?',
   present: 'name',
@@ -187,10 +189,10 @@ export const ROLES = {
 
 // --- members, and each user's guilds --------------------------------------------------------------
 
-const MEMBER_COLUMNS = ['guild_id', 'user_id', 'nick', 'roles', 'joined_at'];
+const MEMBER_COLUMNS = 'guild_id, user_id, nick, roles, joined_at';
 
 export const MEMBERS = {
-  columns: list(MEMBER_COLUMNS),
+  columns: MEMBER_COLUMNS,
   insert: insertInto('members', MEMBER_COLUMNS),
   insertByUser: 'INSERT INTO guilds_by_user (user_id, guild_id) VALUES (?, ?)',
   delete: 'DELETE FROM members WHERE guild_id = ? AND user_id = ?',
@@ -222,12 +224,12 @@ export const MEMBERS = {
 
 // --- channels (by id, by guild), overwrites, and each user's DM channels ------------------------------
 
-const CHANNEL_COLUMNS = ['id', 'type', 'guild_id', 'name', 'topic', 'parent_id', 'position', 'recipients'];
-const CHANNEL_BY_GUILD_COLUMNS = ['guild_id', 'channel_id', 'type', 'name', 'topic', 'parent_id', 'position'];
+const CHANNEL_COLUMNS = 'id, type, guild_id, name, topic, parent_id, position, recipients';
+const CHANNEL_BY_GUILD_COLUMNS = 'guild_id, channel_id, type, name, topic, parent_id, position';
 
 export const CHANNELS = {
-  columns: list(CHANNEL_COLUMNS),
-  byGuildColumns: list(CHANNEL_BY_GUILD_COLUMNS.slice(1)),
+  columns: CHANNEL_COLUMNS,
+  byGuildColumns: CHANNEL_BY_GUILD_COLUMNS.replace('guild_id, ', ''),
   insert: insertInto('channels', CHANNEL_COLUMNS),
   insertByGuild: insertInto('channels_by_guild', CHANNEL_BY_GUILD_COLUMNS),
   delete: 'DELETE FROM channels WHERE id = ?',
@@ -280,11 +282,11 @@ export const CHANNELS = {
   }),
 };
 
-const OVERWRITE_COLUMNS = ['guild_id', 'channel_id', 'target_id', 'type', 'allow_bits', 'deny_bits'];
+const OVERWRITE_COLUMNS = 'guild_id, channel_id, target_id, type, allow_bits, deny_bits';
 
 /** Every overwrite of a guild in one partition. */
 export const OVERWRITES = {
-  columns: list(OVERWRITE_COLUMNS),
+  columns: OVERWRITE_COLUMNS,
   insert: insertInto('channel_overwrites', OVERWRITE_COLUMNS),
   delete: 'DELETE FROM channel_overwrites WHERE guild_id = ? AND channel_id = ? AND target_id = ?',
   deleteOfChannel: 'DELETE FROM channel_overwrites WHERE guild_id = ? AND channel_id = ?',
@@ -318,24 +320,11 @@ export const DM_PAIRS = {
 
 // --- messages, their bucket markers and reactions ----------------------------------------------------
 
-const MESSAGE_COLUMNS = [
-  'channel_id',
-  'bucket',
-  'message_id',
-  'guild_id',
-  'author_id',
-  'content',
-  'edited_at',
-  'attachments',
-  'mentions',
-  'mention_everyone',
-  'pinned',
-  'type',
-  'nonce',
-];
+const MESSAGE_COLUMNS =
+  'channel_id, bucket, message_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce';
 
 export const MESSAGES = {
-  columns: list(MESSAGE_COLUMNS),
+  columns: MESSAGE_COLUMNS,
   insert: insertInto('messages', MESSAGE_COLUMNS),
   /** The channel's buckets that hold messages: a message is reachable only through its bucket's marker. */
   markBucket: 'INSERT INTO channel_buckets (channel_id, bucket) VALUES (?, ?)',
@@ -423,23 +412,14 @@ export const READ_STATES = {
 
 // --- invites, and each guild's invite codes -----------------------------------------------------------
 
-const INVITE_COLUMNS = [
-  'code',
-  'guild_id',
-  'channel_id',
-  'inviter_id',
-  'max_age',
-  'max_uses',
-  'uses',
-  'created_at',
-  'expires_at',
-];
+const INVITE_COLUMNS =
+  'code, guild_id, channel_id, inviter_id, max_age, max_uses, uses, created_at, expires_at';
 // Expired invites linger a day (so "expired" can still be told apart from "unknown"), then go by TTL.
 const INVITE_TTL_GRACE_S = 24 * 60 * 60;
 
 /** The invite row is only ever written by lightweight transactions: the code is a claim. */
 export const INVITES = {
-  columns: list(INVITE_COLUMNS),
+  columns: INVITE_COLUMNS,
   claim: `${insertInto('invites', INVITE_COLUMNS)} IF NOT EXISTS USING TTL ?`,
   /** Rewrites a held invite in place (a re-import of the same invite, changed). */
   rewrite: `UPDATE invites USING TTL ? SET channel_id = ?, inviter_id = ?, max_age = ?, max_uses = ?, uses = ?,
@@ -478,10 +458,10 @@ export const INVITES = {
 
 // --- bans ----------------------------------------------------------------------------------------
 
-const BAN_COLUMNS = ['guild_id', 'user_id', 'reason', 'created_at'];
+const BAN_COLUMNS = 'guild_id, user_id, reason, created_at';
 
 export const BANS = {
-  columns: list(BAN_COLUMNS),
+  columns: BAN_COLUMNS,
   insert: insertInto('bans', BAN_COLUMNS),
   delete: 'DELETE FROM bans WHERE guild_id = ? AND user_id = ?',
   present: 'created_at',
@@ -497,21 +477,11 @@ export const BANS = {
 
 // --- attachments, by id and by channel --------------------------------------------------------------
 
-const ATTACHMENT_COLUMNS = [
-  'id',
-  'channel_id',
-  'uploader_id',
-  'message_id',
-  'filename',
-  'size',
-  'content_type',
-  'width',
-  'height',
-  'created_at',
-];
+const ATTACHMENT_COLUMNS =
+  'id, channel_id, uploader_id, message_id, filename, size, content_type, width, height, created_at';
 
 export const ATTACHMENTS = {
-  columns: list(ATTACHMENT_COLUMNS),
+  columns: ATTACHMENT_COLUMNS,
   insert: insertInto('attachments', ATTACHMENT_COLUMNS),
   index: 'INSERT INTO attachments_by_channel (channel_id, id) VALUES (?, ?)',
   delete: 'DELETE FROM attachments WHERE id = ?',
@@ -561,11 +531,11 @@ export const ATTACHMENTS = {
 // --- jobs: a 'pending' and a 'dead' partition ----------------------------------------------------------
 
 export type JobState = 'pending' | 'dead';
-const JOB_COLUMNS = ['state', 'id', 'name', 'payload', 'attempts', 'run_at', 'last_error'];
+const JOB_COLUMNS = 'state, id, name, payload, attempts, run_at, last_error';
 
 export const JOBS = {
   /** The record's columns (without the state, which is the partition). */
-  columns: list(JOB_COLUMNS.slice(1)),
+  columns: JOB_COLUMNS.replace('state, ', ''),
   insert: insertInto('jobs', JOB_COLUMNS),
   delete: 'DELETE FROM jobs WHERE state = ? AND id = ?',
   present: 'name',

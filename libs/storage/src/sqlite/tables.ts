@@ -37,8 +37,8 @@ import type { SqliteDb } from './connection';
 
 interface Shape {
   name: string;
-  /** Every column an insert writes, in the order `params` binds them. */
-  columns: readonly string[];
+  /** Every column an insert writes (comma separated), in the order `params` binds them. */
+  columns: string;
   /** The primary key (what ON CONFLICT names and a delete matches). */
   key: readonly string[];
   /** Columns an upsert never rewrites (besides the key): they belong to the row's identity. */
@@ -61,10 +61,11 @@ export interface TableStatements {
 }
 
 function statements(shape: Shape): TableStatements {
-  const columns = shape.columns.join(', ');
-  const insert = `INSERT INTO ${shape.name} (${columns}) VALUES (${shape.columns.map(() => '?').join(', ')})`;
+  const columns = shape.columns;
+  const names = columns.split(', ');
+  const insert = `INSERT INTO ${shape.name} (${columns}) VALUES (${names.map(() => '?').join(', ')})`;
   const fixed = new Set([...shape.key, ...(shape.keep ?? [])]);
-  const set = shape.columns
+  const set = names
     .filter((c) => !fixed.has(c))
     .map((c) => `${c} = excluded.${c}`)
     .join(', ');
@@ -94,16 +95,7 @@ export const USERS = {
   ...statements({
     name: 'users',
     // username_lower is the case-insensitive uniqueness claim; email is stored lower-cased.
-    columns: [
-      'id',
-      'username',
-      'username_lower',
-      'email',
-      'display_name',
-      'avatar',
-      'password_hash',
-      'created_at',
-    ],
+    columns: 'id, username, username_lower, email, display_name, avatar, password_hash, created_at',
     key: ['id'],
   }),
   read: 'id, username, email, display_name, avatar, password_hash, created_at',
@@ -140,7 +132,7 @@ export interface TokenRow {
 export const TOKENS = {
   ...statements({
     name: 'tokens',
-    columns: ['token_hash', 'user_id', 'created_at', 'expires_at'],
+    columns: 'token_hash, user_id, created_at, expires_at',
     key: ['token_hash'],
   }),
   params: (t: TokenRecord): Param[] => [t.tokenHash, toId(t.userId), t.createdAt, t.expiresAt],
@@ -163,7 +155,7 @@ export interface GuildRow {
 }
 
 export const GUILDS = {
-  ...statements({ name: 'guilds', columns: ['id', 'name', 'icon', 'owner_id', 'created_at'], key: ['id'] }),
+  ...statements({ name: 'guilds', columns: 'id, name, icon, owner_id, created_at', key: ['id'] }),
   params: (g: GuildRecord): Param[] => [toId(g.id), g.name, g.icon, toId(g.ownerId), g.createdAt],
   toRecord: (row: GuildRow): GuildRecord => ({
     id: fromId(row.id),
@@ -188,7 +180,7 @@ export interface RoleRow {
 export const ROLES = {
   ...statements({
     name: 'roles',
-    columns: ['guild_id', 'id', 'name', 'permissions', 'color', 'position'],
+    columns: 'guild_id, id, name, permissions, color, position',
     key: ['guild_id', 'id'],
   }),
   params: (r: RoleRecord): Param[] => [
@@ -223,7 +215,7 @@ export interface MemberRow {
 export const MEMBERS = {
   ...statements({
     name: 'members',
-    columns: ['guild_id', 'user_id', 'nick', 'roles', 'joined_at'],
+    columns: 'guild_id, user_id, nick, roles, joined_at',
     key: ['guild_id', 'user_id'],
   }),
   params: (m: MemberRecord): Param[] => [
@@ -257,7 +249,7 @@ export interface ChannelRow {
 export const CHANNELS = {
   ...statements({
     name: 'channels',
-    columns: ['id', 'type', 'guild_id', 'name', 'topic', 'parent_id', 'position'],
+    columns: 'id, type, guild_id, name, topic, parent_id, position',
     key: ['id'],
   }),
   params: (c: ChannelRecord): Param[] => [
@@ -294,7 +286,7 @@ export interface OverwriteRow {
 export const OVERWRITES = {
   ...statements({
     name: 'channel_overwrites',
-    columns: ['channel_id', 'id', 'type', 'allow', 'deny'],
+    columns: 'channel_id, id, type, allow, deny',
     key: ['channel_id', 'id'],
   }),
   deleteOfChannel: 'DELETE FROM channel_overwrites WHERE channel_id = ?',
@@ -311,7 +303,7 @@ export const OVERWRITES = {
 export const DM_RECIPIENTS = {
   ...statements({
     name: 'dm_recipients',
-    columns: ['user_id', 'channel_id'],
+    columns: 'user_id, channel_id',
     key: ['user_id', 'channel_id'],
   }),
   deleteOfChannel: 'DELETE FROM dm_recipients WHERE channel_id = ?',
@@ -334,7 +326,7 @@ export const DM_PAIRS = {
   // The pair's primary key is the claim: the first insert wins, later ones change nothing.
   ...statements({
     name: 'dm_pairs',
-    columns: ['user_low', 'user_high', 'channel_id'],
+    columns: 'user_low, user_high, channel_id',
     key: ['user_low', 'user_high'],
   }),
   holder: 'SELECT channel_id FROM dm_pairs WHERE user_low = ? AND user_high = ?',
@@ -363,20 +355,8 @@ export const MESSAGES = {
   // Cassandra); where it is and who wrote it are never rewritten.
   ...statements({
     name: 'messages',
-    columns: [
-      'id',
-      'channel_id',
-      'guild_id',
-      'author_id',
-      'content',
-      'edited_at',
-      'attachments',
-      'mentions',
-      'mention_everyone',
-      'pinned',
-      'type',
-      'nonce',
-    ],
+    columns:
+      'id, channel_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce',
     key: ['id'],
     keep: ['channel_id', 'guild_id', 'author_id'],
     match: ['id', 'channel_id'],
@@ -418,7 +398,7 @@ export const MESSAGES = {
 export const REACTIONS = {
   ...statements({
     name: 'reactions',
-    columns: ['message_id', 'emoji', 'user_id'],
+    columns: 'message_id, emoji, user_id',
     key: ['message_id', 'emoji', 'user_id'],
   }),
   deleteOfMessage: 'DELETE FROM reactions WHERE message_id = ?',
@@ -456,7 +436,7 @@ export interface ReadStateRow {
 export const READ_STATES = {
   ...statements({
     name: 'read_states',
-    columns: ['user_id', 'channel_id', 'last_message_id', 'mention_count'],
+    columns: 'user_id, channel_id, last_message_id, mention_count',
     key: ['user_id', 'channel_id'],
   }),
   params: (s: ReadStateRecord): Param[] => [
@@ -490,17 +470,7 @@ export interface InviteRow {
 export const INVITES = {
   ...statements({
     name: 'invites',
-    columns: [
-      'code',
-      'guild_id',
-      'channel_id',
-      'inviter_id',
-      'max_age',
-      'max_uses',
-      'uses',
-      'created_at',
-      'expires_at',
-    ],
+    columns: 'code, guild_id, channel_id, inviter_id, max_age, max_uses, uses, created_at, expires_at',
     key: ['code'],
     // The code is the claim of one invite of one guild, made at one time.
     keep: ['guild_id', 'created_at'],
@@ -541,7 +511,7 @@ export interface BanRow {
 export const BANS = {
   ...statements({
     name: 'bans',
-    columns: ['guild_id', 'user_id', 'reason', 'created_at'],
+    columns: 'guild_id, user_id, reason, created_at',
     key: ['guild_id', 'user_id'],
   }),
   params: (b: BanRecord): Param[] => [toId(b.guildId), toId(b.userId), b.reason, b.createdAt],
@@ -571,18 +541,8 @@ export interface AttachmentRow {
 export const ATTACHMENTS = {
   ...statements({
     name: 'attachments',
-    columns: [
-      'id',
-      'channel_id',
-      'uploader_id',
-      'message_id',
-      'filename',
-      'size',
-      'content_type',
-      'width',
-      'height',
-      'created_at',
-    ],
+    columns:
+      'id, channel_id, uploader_id, message_id, filename, size, content_type, width, height, created_at',
     key: ['id'],
   }),
   params: (a: AttachmentRecord): Param[] => [
@@ -629,7 +589,7 @@ export const JOB_DEAD = 1;
 export const JOBS = {
   ...statements({
     name: 'jobs',
-    columns: ['id', 'name', 'payload', 'attempts', 'run_at', 'last_error', 'state'],
+    columns: 'id, name, payload, attempts, run_at, last_error, state',
     key: ['id'],
   }),
   /** The record's columns without the state. */

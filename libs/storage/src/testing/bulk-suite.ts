@@ -363,17 +363,8 @@ export function describeBulkContract(get: () => Storage): void {
         { id: everyone, guildId, name: '@everyone', permissions: '1024', color: 0, position: 0 },
         { id: moderator, guildId, name: 'mods', permissions: '8', color: 255, position: 1 },
       ];
-      const channel = {
-        id: text,
-        type: 0,
-        guildId,
-        name: 'general',
-        topic: null,
-        parentId: null,
-        position: 0,
-        recipients: [],
-        overwrites: [],
-      };
+      // The community's channels, as new rows of this guild and of these two users.
+      const channel = { ...data.records.channels[0], id: text, guildId };
       const members = [
         { guildId, userId: owner, nick: null, roles: [], joinedAt: now },
         { guildId, userId: guest, nick: 'guest', roles: [moderator], joinedAt: now + 1 },
@@ -383,17 +374,7 @@ export function describeBulkContract(get: () => Storage): void {
       await s.members.add(members[1]);
       const overwrite = { channelId: text, id: moderator, type: 0 as const, allow: '2048', deny: '0' };
       await s.channels.upsertOverwrite(overwrite);
-      const dm = {
-        id: dmId,
-        type: 1,
-        guildId: null,
-        name: null,
-        topic: null,
-        parentId: null,
-        position: 0,
-        recipients: [owner, guest],
-        overwrites: [],
-      };
+      const dm = { ...data.records.channels[1], id: dmId, recipients: [owner, guest] };
       expect((await s.dms.findOrCreate(owner, guest, dm)).created).toBe(true);
       const message = {
         id: id(),
