@@ -538,7 +538,7 @@ describe('REST chat API (monolith on SQLite)', () => {
       expect(metrics).toContain('process_resident_memory_bytes');
       expect(metrics).toMatch(
         new RegExp(
-          `parley_db_operation_duration_seconds_count\\{backend="${backendName()}",operation="messages.create"\\} [1-9]`,
+          `parley_db_operation_duration_seconds_count\\{backend="${backendName()}",operation="messages.create",dc="[^"]+"\\} [1-9]`,
         ),
       );
       const docs = await fetch(`${server.url}/api/docs`);

@@ -1,4 +1,6 @@
 import 'reflect-metadata';
-import { runRole } from '@parley/platform';
+import { bootTracing } from '@parley/observability';
 
-runRole('queue');
+bootTracing('queue');
+// Loaded once tracing runs, so that the http, ioredis and Cassandra modules it instruments load after it.
+void import('@parley/platform').then(({ runRole }) => runRole('queue'));

@@ -1,9 +1,13 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig, maskCredentials } from '@parley/config';
-import { ServerModule, createHttpApp, installSignalHandlers, listen } from '@parley/platform';
+import { bootTracing } from '@parley/observability';
+
+bootTracing('monolith');
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Loaded once tracing runs, so that the http, ioredis and Cassandra modules it instruments load after it.
+  const { ServerModule, createHttpApp, installSignalHandlers, listen } = await import('@parley/platform');
   if (config.instance.deployment_mode !== 'monolith')
     throw new ConfigError([
       `instance.deployment_mode: the monolith runs only when it is "monolith" (it is "${config.instance.deployment_mode}"); start each role with "npm run start:<role>"`,

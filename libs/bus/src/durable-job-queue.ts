@@ -1,11 +1,12 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { SnowflakeGenerator } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
-import { AppLogger, Metrics } from '@parley/observability';
+import { activeTracing, AppLogger, Metrics } from '@parley/observability';
 import { type JobStore, type Storage, STORAGE } from '@parley/storage';
 import type { JobHandler, JobName, JobPayloads, JobQueue } from './jobs';
 
 const LEASE_MS = 60_000;
+const NO_CARRIER = { get: () => undefined, set: () => undefined };
 const MAX_BACKOFF_MS = 5 * 60_000;
 
 /**
@@ -97,7 +98,16 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
         try {
           const handler = this.handlers.get(job.name as JobName);
           if (!handler) throw new Error(`no handler for job ${job.name}`);
-          await handler(JSON.parse(job.payload) as never);
+          const payload = JSON.parse(job.payload) as never;
+          const tracing = activeTracing();
+          // Each run is a trace of its own (sampled like a request): the table keeps no enqueuer's context.
+          if (tracing)
+            await tracing.traced(
+              `job ${job.name}`,
+              { attributes: { 'parley.job.attempt': job.attempts + 1 }, parent: tracing.extract(NO_CARRIER) },
+              () => handler(payload),
+            );
+          else await handler(payload);
           await this.store.complete(job.id);
           this.metrics.jobsCompleted.inc({ name: job.name, outcome: 'ok' });
         } catch (err) {

@@ -1,4 +1,5 @@
 import type { DispatchType } from '@parley/common';
+import type { TraceContext } from '@parley/observability';
 
 /**
  * Who may see an event. A gateway session subscribes to the scopes its user can see:
@@ -45,6 +46,11 @@ export interface DomainEvent<T = unknown> {
    * session from another node recognise events both nodes received.
    */
   id?: string;
+  /**
+   * With tracing on, the trace this event belongs to (its publish or receive span): whoever handles it later
+   * (the gateway's routing pipeline) continues that trace. Crosses NATS as a `traceparent` header.
+   */
+  trace?: TraceContext;
 }
 
 export type EventHandler = (event: DomainEvent) => void;

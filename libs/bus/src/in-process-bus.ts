@@ -1,5 +1,5 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { AppLogger, Metrics } from '@parley/observability';
+import { activeTracing, AppLogger, Metrics } from '@parley/observability';
 import { type DomainEvent, type EventBus, type EventHandler, scopeKey, type Unsubscribe } from './events';
 
 /**
@@ -23,6 +23,18 @@ export class InProcessEventBus implements EventBus {
 
   publish(event: DomainEvent): void {
     this.metrics?.eventsPublished.inc({ type: event.type });
+    const tracing = activeTracing();
+    if (tracing?.inTrace()) {
+      const span = tracing.startSpan(`publish ${event.type}`, {
+        kind: 'producer',
+        attributes: {
+          'messaging.system': 'parley.in_process',
+          'messaging.destination.name': scopeKey(event.scope),
+        },
+      });
+      event.trace = tracing.contextOf(span);
+      span.end();
+    }
     this.queue.push(event);
     if (!this.scheduled) {
       this.scheduled = true;

@@ -199,8 +199,10 @@ export const configSchema = z
     }),
     telemetry: z.strictObject({
       enabled: z.boolean(),
+      // Head sampling: the share of traces started here that are recorded (parent-based downstream).
       sample_rate: z.number().min(0).max(1),
-      otlp_endpoint: z.string(),
+      // OTLP/HTTP collector: base URL (`/v1/traces` is appended) or the full traces URL; required when enabled.
+      otlp_endpoint: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
     }),
     metrics: z.strictObject({
       enabled: z.boolean(),
@@ -230,6 +232,12 @@ export const configSchema = z
         message: `must include the local data centre "${cfg.database.cassandra.local_dc}"`,
       });
     }
+    if (cfg.telemetry.enabled && !cfg.telemetry.otlp_endpoint)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['telemetry', 'otlp_endpoint'],
+        message: 'required when telemetry.enabled is true (e.g. "http://127.0.0.1:4318")',
+      });
     for (const problem of regionProblems(cfg)) ctx.addIssue({ code: 'custom', ...problem });
   });
 

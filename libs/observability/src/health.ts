@@ -50,10 +50,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 @Controller()
 export class HealthController {
-  constructor(
-    private readonly readiness: Readiness,
-    private readonly metrics: Metrics,
-  ) {}
+  constructor(private readonly readiness: Readiness) {}
 
   @Get('health/live')
   @HttpCode(200)
@@ -69,6 +66,12 @@ export class HealthController {
     void reply.status(ready ? 200 : 503);
     return { status: ready ? 'ok' : 'unavailable', checks };
   }
+}
+
+/** `GET /metrics`, mounted only when `metrics.enabled` is true. */
+@Controller()
+export class MetricsController {
+  constructor(private readonly metrics: Metrics) {}
 
   @Get('metrics')
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')

@@ -2,3 +2,4 @@ export * from './logger';
 export * from './metrics';
 export * from './health';
 export * from './observability.module';
+export * from './tracing';

@@ -1,5 +1,6 @@
 import { Injectable, type LoggerService } from '@nestjs/common';
 import pino, { type Logger } from 'pino';
+import { activeTracing } from './tracing';
 
 /** pino JSON logs; also serves as Nest's logger so framework lines share the format. */
 @Injectable()
@@ -7,7 +8,10 @@ export class AppLogger implements LoggerService {
   readonly pino: Logger;
 
   constructor(level: string = 'info', bindings: Record<string, unknown> = {}) {
+    const tracing = activeTracing();
     this.pino = pino({
+      // With tracing on, every line written inside a sampled trace carries its trace_id and span_id.
+      ...(tracing ? { mixin: () => tracing.logFields() } : {}),
       level,
       base: { pid: process.pid, ...bindings },
       timestamp: pino.stdTimeFunctions.isoTime,

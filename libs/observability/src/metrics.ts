@@ -1,10 +1,16 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** Every process's Prometheus registry and the metrics the operator docs list. */
+/**
+ * Every process's Prometheus registry and the metrics the operator docs list. With `metrics.enabled` false
+ * nothing collects in the background (no event-loop or GC observers), request latencies are not observed and
+ * no route serves the registry; the counters below still exist so that callers need no checks.
+ */
 @Injectable()
 export class Metrics {
   readonly registry = new Registry();
+  readonly enabled: boolean;
 
   readonly httpDuration = new Histogram({
     name: 'parley_http_request_duration_seconds',
@@ -15,8 +21,8 @@ export class Metrics {
   });
   readonly dbDuration = new Histogram({
     name: 'parley_db_operation_duration_seconds',
-    help: 'Storage latency by operation',
-    labelNames: ['backend', 'operation'] as const,
+    help: 'Storage latency by operation and data centre (Cassandra: database.cassandra.local_dc; SQLite: the region)',
+    labelNames: ['backend', 'operation', 'dc'] as const,
     buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
     registers: [this.registry],
   });
@@ -50,7 +56,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+  readonly sqliteBusy = new Counter({
+    name: 'parley_sqlite_busy_total',
+    help: 'Storage calls that failed with SQLITE_BUSY (a lock held longer than database.sqlite.busy_timeout)',
+    registers: [this.registry],
+  });
+
+  constructor(@Optional() @Inject(PARLEY_CONFIG) config?: ParleyConfig) {
+    this.enabled = config?.metrics.enabled ?? true;
+    if (this.enabled) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
   }
 }

@@ -20,7 +20,7 @@ export class CoreModule {
       module: CoreModule,
       imports: [
         ConfigModule.forRoot(config),
-        ObservabilityModule,
+        ObservabilityModule.forRoot(config),
         StorageModule,
         // Microservices mode keeps hot state in Redis (see roles/microservices.module.ts).
         ...(config.instance.deployment_mode === 'monolith' ? [StateModule] : []),

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { ParleyConfig } from '@parley/config';
 import { httpEdgeOptions, installHttpEdge, redactUrl } from '@parley/http';
-import { AppLogger, Metrics, Readiness } from '@parley/observability';
+import { activeTracing, AppLogger, Metrics, Readiness } from '@parley/observability';
 import type { FastifyInstance } from 'fastify';
 import { moveInternalRoutes, startInternalListener } from './internal-listener';
 
@@ -44,10 +44,17 @@ export async function createHttpApp(
     void reply.header('x-request-id', request.id);
     done(null, payload);
   });
+  const tracing = activeTracing();
+  if (tracing)
+    fastify.addHook('onRequest', (request, _reply, done) => {
+      tracing.nameHttpSpan(request.method, request.routeOptions.url ?? 'unmatched');
+      done();
+    });
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
-    metrics.httpDuration.observe({ method: request.method, route, status: reply.statusCode }, seconds);
+    if (metrics.enabled)
+      metrics.httpDuration.observe({ method: request.method, route, status: reply.statusCode }, seconds);
     log.pino.info(
       {
         req_id: request.id,

@@ -1,7 +1,7 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger, Metrics, Readiness } from '@parley/observability';
-import { instrumentStorage } from './instrumented-storage';
+import { instrumentStorage, registerSqliteWalMetrics } from './instrumented-storage';
 import { CassandraStorage, SqliteStorage, STORAGE, type Storage } from '@parley/storage';
 
 /** Opens the configured storage backend and applies pending migrations before anything serves. */
@@ -43,7 +43,10 @@ export async function openStorage(config: ParleyConfig, log?: AppLogger): Promis
       useFactory: async (config: ParleyConfig, log: AppLogger, readiness: Readiness, metrics: Metrics) => {
         const storage = await openStorage(config, log);
         readiness.register(`database:${storage.backend}`, () => storage.ping());
-        instrumentStorage(storage, metrics);
+        const dc =
+          storage.backend === 'cassandra' ? config.database.cassandra.local_dc : config.instance.region;
+        instrumentStorage(storage, metrics, dc);
+        if (storage.backend === 'sqlite') registerSqliteWalMetrics(config.database.sqlite.path, metrics);
         return storage;
       },
     },

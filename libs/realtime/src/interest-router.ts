@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { toChannel } from '@parley/chat';
 import { EVENT_BUS, type DomainEvent, type EventBus, type Unsubscribe, scopeKey } from '@parley/bus';
 import { ChannelType } from '@parley/common';
-import { AppLogger } from '@parley/observability';
+import { activeTracing, AppLogger } from '@parley/observability';
 import { TYPING_STORE, type TypingStore } from '@parley/state';
 import type { ChannelRecord } from '@parley/storage';
 import { z } from 'zod';
@@ -328,6 +328,25 @@ export class InterestRouter {
   // --- delivery ----------------------------------------------------------------------------
 
   private deliver(event: DomainEvent, recomputed?: Recomputed, before?: Set<Session>): void {
+    const tracing = event.trace ? activeTracing() : null;
+    if (!tracing || !event.trace) {
+      this.fanOut(event, recomputed, before);
+      return;
+    }
+    // One span per event and node: the fan-out to this node's sessions, continuing the publisher's trace.
+    const span = tracing.startSpan(`gateway dispatch ${event.type}`, {
+      parent: event.trace,
+      attributes: { 'parley.event.scope': scopeKey(event.scope) },
+    });
+    try {
+      span.setAttribute('parley.gateway.recipients', this.fanOut(event, recomputed, before));
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Writes the event to every local session that may see it; returns how many frames were written. */
+  private fanOut(event: DomainEvent, recomputed?: Recomputed, before?: Set<Session>): number {
     const type = event.type;
     const channelId = this.channelEventId(event);
     if (recomputed) this.deliverVisibilityChanges(recomputed, channelId, event.id);
@@ -335,14 +354,14 @@ export class InterestRouter {
 
     if (type === 'TYPING_START') {
       const data = event.data as { channel_id: string; user_id: string };
-      if (!this.typing.start(data.channel_id, data.user_id)) return;
+      if (!this.typing.start(data.channel_id, data.user_id)) return 0;
     } else if (type === 'MESSAGE_CREATE') {
       const data = event.data as { channel_id: string; author?: { id: string } };
       if (data.author) this.typing.stop(data.channel_id, data.author.id);
     }
 
     const recipients = this.index.get(scopeKey(event.scope));
-    if (!recipients) return;
+    if (!recipients) return 0;
     // Guild-mates hear about a user; the user's own sessions are told on their user scope instead.
     const skipUser =
       (type === 'PRESENCE_UPDATE' && event.scope.kind === 'guild') || type === 'GUILD_MEMBER_ADD'
@@ -357,15 +376,18 @@ export class InterestRouter {
       sent++;
     }
     if (sent > 0) this.metrics.dispatches.inc({ type }, sent);
+    return sent;
   }
 
   /** CHANNEL_CREATE/UPDATE/DELETE reach exactly the sessions that may view the channel (or just lost it). */
-  private deliverChannelEvent(event: DomainEvent, channelId: string, before: Set<Session>): void {
+  private deliverChannelEvent(event: DomainEvent, channelId: string, before: Set<Session>): number {
     const after = this.index.get(`channel:${channelId}`) ?? EMPTY;
     const d = serialise(event.data);
+    let sent = 0;
     const send = (s: Session, type: string) => {
       s.dispatch(type, d, event.id);
       this.metrics.dispatches.inc({ type });
+      sent++;
     };
     if (event.type === 'CHANNEL_DELETE') {
       for (const s of before) send(s, 'CHANNEL_DELETE');
@@ -376,6 +398,7 @@ export class InterestRouter {
       for (const s of after) send(s, before.has(s) ? 'CHANNEL_UPDATE' : 'CHANNEL_CREATE');
       for (const s of before) if (!after.has(s)) send(s, 'CHANNEL_DELETE');
     }
+    return sent;
   }
 
   /** A role or overwrite change showed or hid other channels: tell those sessions as if they were created or deleted. */

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ServiceUnavailableError } from '@parley/common';
 import type { ParleyConfig } from '@parley/config';
-import type { AppLogger, Metrics } from '@parley/observability';
+import { activeTracing, type AppLogger, type Metrics } from '@parley/observability';
 import { z } from 'zod';
 import type { JobHandler, JobName, JobPayloads, JobQueue } from '../jobs';
+import { headerCarrier } from './nats-event-bus';
 import type { NatsLink } from './nats-link';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { MsgHdrs } from '@nats-io/nats-core';
 import { natsCore, natsJetStream } from './modules';
 
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -119,7 +121,13 @@ export class JetStreamJobQueue implements JobQueue {
     const id = randomUUID();
     try {
       // Stored (and replicated) when this resolves; msgID makes a retried publish a no-op on the server.
-      await this.js.publish(this.subject(name), JSON.stringify(payload), { msgID: id });
+      const tracing = activeTracing();
+      if (tracing?.inTrace()) {
+        // The job's run continues the enqueuer's trace, in whichever queue process takes it.
+        const headers = natsCore().headers();
+        tracing.inject(headerCarrier(headers));
+        await this.js.publish(this.subject(name), JSON.stringify(payload), { msgID: id, headers });
+      } else await this.js.publish(this.subject(name), JSON.stringify(payload), { msgID: id });
     } catch (err) {
       this.log.warn({ err, job: name }, 'job could not be enqueued on JetStream');
       throw new ServiceUnavailableError('The job queue is unavailable; try again shortly');
@@ -271,7 +279,18 @@ export class JetStreamJobQueue implements JobQueue {
         return;
       }
       try {
-        await handler(payload as never);
+        const tracing = activeTracing();
+        if (tracing)
+          await tracing.traced(
+            `job ${name}`,
+            {
+              kind: 'consumer',
+              parent: msg.headers ? tracing.extract(headerCarrier(msg.headers as MsgHdrs)) : undefined,
+              attributes: { 'messaging.system': 'nats', 'parley.job.attempt': attempts },
+            },
+            () => handler(payload as never),
+          );
+        else await handler(payload as never);
       } catch (err) {
         const reason = (err as Error).message ?? String(err);
         if (attempts >= this.config.jobs.max_attempts) {

@@ -1,4 +1,4 @@
-import type { Metrics } from '@parley/observability';
+import { activeTracing, type Metrics, type Tracing } from '@parley/observability';
 import type { AppLogger } from '@parley/observability';
 import { z } from 'zod';
 import {
@@ -9,7 +9,7 @@ import {
   type Unsubscribe,
 } from '../events';
 import type { NatsLink } from './nats-link';
-import type { Subscription } from '@nats-io/nats-core';
+import type { Msg, MsgHdrs, Subscription } from '@nats-io/nats-core';
 import { natsCore, natsJetStream } from './modules';
 
 const SCOPE_KINDS = ['guild', 'channel', 'user'] as const;
@@ -114,11 +114,14 @@ export class NatsEventBus implements EventBus {
     this.metrics?.eventsPublished.inc({ type: event.type });
     const id = event.id ?? `${this.link.processKey}.${(++this.counter).toString(36)}`;
     const wire = { id, type: event.type, scope: event.scope, data: event.data, routing: event.routing };
+    const subject = `${this.link.prefix}.ev.${event.scope.kind}.${event.scope.id}`;
+    const tracing = activeTracing();
     // Buffered by the client while reconnecting; requests are refused with 503 before that point (see the
     // dependency gate), and gateway sessions that were cut off meanwhile are restarted.
     this.link.nc.publish(
-      `${this.link.prefix}.ev.${event.scope.kind}.${event.scope.id}`,
+      subject,
       JSON.stringify(wire),
+      tracing?.inTrace() ? { headers: publishHeaders(tracing, event.type, subject, id) } : undefined,
     );
     this.unsettled = true;
   }
@@ -153,7 +156,7 @@ export class NatsEventBus implements EventBus {
         sub: this.link.nc.subscribe(this.subject(key), {
           callback: (err, msg) => {
             if (err) return;
-            const event = this.decode(msg.data);
+            const event = this.receive(msg);
             if (!event) return;
             if (created.held) created.held.push(event);
             else for (const h of handlers) h(event);
@@ -178,7 +181,7 @@ export class NatsEventBus implements EventBus {
     this.allSub ??= this.link.nc.subscribe(`${this.link.prefix}.ev.>`, {
       callback: (err, msg) => {
         if (err) return;
-        const event = this.decode(msg.data);
+        const event = this.receive(msg);
         if (event) for (const h of this.all) h(event);
       },
     });
@@ -219,7 +222,7 @@ export class NatsEventBus implements EventBus {
         for await (const m of batch) {
           got++;
           pending = m.info.pending;
-          const event = this.decode(m.data);
+          const event = this.receive(m);
           if (!event?.id || seen.has(event.id)) continue;
           seen.add(event.id);
           deliver(event);
@@ -241,6 +244,26 @@ export class NatsEventBus implements EventBus {
     return this.interests.size;
   }
 
+  /** Decodes an event from the wire; with tracing on, continues the publisher's trace in a receive span. */
+  private receive(msg: Pick<Msg, 'data' | 'subject' | 'headers'>): DomainEvent | null {
+    const event = this.decode(msg.data);
+    const tracing = activeTracing();
+    if (!event || !tracing || !msg.headers) return event;
+    const parent = tracing.extract(headerCarrier(msg.headers));
+    const span = tracing.startSpan(`process ${event.type}`, {
+      kind: 'consumer',
+      parent,
+      attributes: {
+        'messaging.system': 'nats',
+        'messaging.destination.name': msg.subject,
+        'messaging.message.id': event.id ?? '',
+      },
+    });
+    event.trace = tracing.contextOf(span, parent);
+    span.end();
+    return event;
+  }
+
   private decode(data: Uint8Array): DomainEvent | null {
     try {
       const parsed = wireEvent.safeParse(JSON.parse(Buffer.from(data).toString('utf8')));
@@ -251,4 +274,28 @@ export class NatsEventBus implements EventBus {
     }
     return null;
   }
+}
+
+/** NATS message headers as a trace-context carrier. */
+export function headerCarrier(headers: MsgHdrs) {
+  return {
+    get: (key: string) => headers.get(key) || undefined,
+    set: (key: string, value: string) => headers.set(key, value),
+  };
+}
+
+/** A publish span's W3C trace context, in the headers the event travels with. */
+function publishHeaders(tracing: Tracing, type: string, subject: string, id: string): MsgHdrs {
+  const span = tracing.startSpan(`publish ${type}`, {
+    kind: 'producer',
+    attributes: {
+      'messaging.system': 'nats',
+      'messaging.destination.name': subject,
+      'messaging.message.id': id,
+    },
+  });
+  const headers = natsCore().headers();
+  tracing.inject(headerCarrier(headers), tracing.contextOf(span));
+  span.end();
+  return headers;
 }

@@ -8,7 +8,7 @@ import { joinRegionCensus } from './region-census';
 // does not follow; its options and connection are the core's.
 const connect = (options: ConnectionOptions): Promise<NatsConnection> =>
   (natsTransport().connect as unknown as (options: ConnectionOptions) => Promise<NatsConnection>)(options);
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { natsTransport } from './modules';
 
 export type LinkListener = (up: boolean) => void;
@@ -44,6 +44,17 @@ export class NatsLink {
         labelNames: ['kind'] as const,
         registers: [metrics.registry],
       });
+    if (!metrics.registry.getSingleMetric('parley_nats_connected')) {
+      const connected = () => this.connected;
+      new Gauge({
+        name: 'parley_nats_connected',
+        help: '1 while this process is connected to NATS, 0 while it reconnects',
+        registers: [metrics.registry],
+        collect() {
+          this.set(connected() ? 1 : 0);
+        },
+      });
+    }
     void this.watch();
   }
 

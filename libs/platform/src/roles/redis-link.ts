@@ -7,7 +7,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 /** ioredis, loaded only by processes that use Redis (never by the monolith). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const ioredis = lazy(() => require('ioredis') as typeof IORedis);
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 
 /**
  * Redis for hot ephemeral state. Commands fail at once while the connection is down (no offline queue) and
@@ -31,6 +31,17 @@ export class RedisLink {
         labelNames: ['kind'] as const,
         registers: [metrics.registry],
       });
+    if (!metrics.registry.getSingleMetric('parley_redis_connected')) {
+      const connected = () => this.connected;
+      new Gauge({
+        name: 'parley_redis_connected',
+        help: '1 while this process is connected to Redis, 0 while it reconnects',
+        registers: [metrics.registry],
+        collect() {
+          this.set(connected() ? 1 : 0);
+        },
+      });
+    }
     this.client = new (ioredis().Redis)(config.redis.url, {
       ...RedisLink.options(config),
       enableOfflineQueue: false,

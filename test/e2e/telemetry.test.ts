@@ -1,0 +1,225 @@
+import { Api, GatewayClient } from '../support/clients';
+import { expectConnected, OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
+import {
+  clusterEnv,
+  eventually,
+  purgePrefix,
+  requireSharedServices,
+  type RoleProcess,
+  startRole,
+  uniquePrefix,
+} from '../integration/microservices/processes';
+import { type ServerProcess, startServer, tempDir } from './harness';
+
+jest.setTimeout(180_000);
+
+const SEND_ROUTE = 'POST /api/v1/channels/:channel_id/messages';
+const CONSUMER = 5; // SpanKind.CONSUMER in OTLP's numbering (SPAN_KIND_CONSUMER)
+
+function telemetryEnv(receiver: OtlpReceiver, sampleRate: number): Record<string, string> {
+  return {
+    PARLEY__TELEMETRY__ENABLED: 'true',
+    PARLEY__TELEMETRY__SAMPLE_RATE: String(sampleRate),
+    PARLEY__TELEMETRY__OTLP_ENDPOINT: receiver.url,
+    PARLEY__RATE_LIMITS__ENABLED: 'false',
+  };
+}
+
+/** The trace of the send whose span has this message's route and arrived with every span `complete` names. */
+async function sendTrace(
+  receiver: OtlpReceiver,
+  complete: (spans: ReceivedSpan[]) => boolean,
+  what: string,
+): Promise<ReceivedSpan[]> {
+  return eventually(
+    () =>
+      Promise.resolve(
+        receiver.spans
+          .filter((s) => s.name === SEND_ROUTE)
+          .map((s) => receiver.trace(s.traceId))
+          .find(complete),
+      ),
+    what,
+  );
+}
+
+const named = (spans: ReceivedSpan[], service: string, name: string) =>
+  spans.filter((s) => s.service === service && s.name === name);
+
+/** Sends `count` messages one after another and counts the distinct traces exported for them. */
+async function sampledSends(api: Api, count: number): Promise<{ sent: number }> {
+  const owner = await api.register('sampler');
+  const guild = await api.guild(owner);
+  for (let i = 0; i < count; i++) await api.send(owner, guild.general, `sample ${i}`);
+  return { sent: count };
+}
+
+function sendTraces(receiver: OtlpReceiver): number {
+  return new Set(receiver.spans.filter((s) => s.name === SEND_ROUTE).map((s) => s.traceId)).size;
+}
+
+describe('OpenTelemetry tracing (monolith)', () => {
+  const receiver = new OtlpReceiver();
+  const dirs: { remove: () => void }[] = [];
+  let server: ServerProcess | null = null;
+
+  const start = async (env: Record<string, string>) => {
+    const dir = tempDir();
+    dirs.push(dir);
+    server = await startServer({ PARLEY__DATABASE__SQLITE__PATH: `${dir.path}/parley.db`, ...env });
+    return server;
+  };
+
+  beforeAll(async () => {
+    await receiver.start();
+  });
+  afterEach(async () => {
+    await server?.stop();
+    server = null;
+    receiver.clear();
+  });
+  afterAll(async () => {
+    await receiver.stop();
+    for (const d of dirs) d.remove();
+  });
+
+  it('exports one connected trace per message send: HTTP, storage, publish and the gateway dispatch', async () => {
+    const s = await start({ ...telemetryEnv(receiver, 1), PARLEY__LOGGING__LEVEL: 'info' });
+    const api = new Api(s.url);
+    const owner = await api.register('tracer');
+    const guild = await api.guild(owner);
+    const gateway = await GatewayClient.ready(s.url, owner.token);
+    try {
+      const message = await api.send(owner, guild.general, 'traced hello');
+      await gateway.next('MESSAGE_CREATE', (p: { d: { id: string } }) => p.d.id === message.id);
+      const spans = await sendTrace(
+        receiver,
+        (t) => t.some((x) => x.name === 'gateway dispatch MESSAGE_CREATE'),
+        'the send trace reaches the gateway dispatch',
+      );
+      expectConnected(spans);
+      const root = spans.find((x) => !x.parentSpanId)!;
+      expect(root).toMatchObject({ name: SEND_ROUTE, service: 'parley' });
+      expect(root.attributes['http.route']).toBe('/api/v1/channels/:channel_id/messages');
+      expect(named(spans, 'parley', 'storage messages.create')[0]?.attributes).toMatchObject({
+        'db.system.name': 'sqlite',
+        'db.operation.name': 'messages.create',
+      });
+      expect(named(spans, 'parley', 'publish MESSAGE_CREATE')).toHaveLength(1);
+      const dispatch = named(spans, 'parley', 'gateway dispatch MESSAGE_CREATE')[0];
+      expect(dispatch.attributes['parley.gateway.recipients']).toBe(1);
+      // The access log line of the send carries the trace's id.
+      await eventually(
+        () =>
+          Promise.resolve(
+            s
+              .output()
+              .split('\n')
+              .some(
+                (line) =>
+                  line.includes('"msg":"request"') &&
+                  line.includes('"route":"/api/v1/channels/:channel_id/messages"') &&
+                  line.includes(`"trace_id":"${root.traceId}"`),
+              ),
+          ),
+        'the access log names the trace id',
+      );
+    } finally {
+      gateway.close();
+    }
+  });
+
+  it('exports nothing at sample_rate 0', async () => {
+    const s = await start(telemetryEnv(receiver, 0));
+    await sampledSends(new Api(s.url), 50);
+    // Stopping flushes whatever the exporter still holds: after the exit nothing more can arrive.
+    expect(await s.stop()).toBe(0);
+    expect(receiver.spans).toHaveLength(0);
+    expect(receiver.requests).toBe(0);
+  });
+
+  it('exports about a tenth of the sends at sample_rate 0.1', async () => {
+    const s = await start(telemetryEnv(receiver, 0.1));
+    const { sent } = await sampledSends(new Api(s.url), 400);
+    expect(await s.stop()).toBe(0);
+    const traced = sendTraces(receiver);
+    // Binomial(400, 0.1): mean 40, standard deviation 6; these bounds fail by chance about once in 10^6 runs.
+    expect(traced).toBeGreaterThanOrEqual(15);
+    expect(traced).toBeLessThanOrEqual(80);
+    expect(sent).toBe(400);
+  });
+
+  it('exports nothing with telemetry off (the default)', async () => {
+    const s = await start({
+      PARLEY__TELEMETRY__OTLP_ENDPOINT: receiver.url,
+      PARLEY__RATE_LIMITS__ENABLED: 'false',
+    });
+    await sampledSends(new Api(s.url), 20);
+    expect(await s.stop()).toBe(0);
+    expect(receiver.requests).toBe(0);
+  });
+});
+
+describe('OpenTelemetry tracing (microservices)', () => {
+  const receiver = new OtlpReceiver();
+  const dir = tempDir();
+  const prefix = uniquePrefix();
+  const roles: RoleProcess[] = [];
+
+  beforeAll(async () => {
+    await requireSharedServices();
+    await receiver.start();
+    const env = { ...clusterEnv(prefix, `${dir.path}/parley.db`), ...telemetryEnv(receiver, 1) };
+    roles.push(await startRole('api', { ...env, PARLEY__INSTANCE__NODE_ID: '1' }));
+    roles.push(
+      ...(await Promise.all([
+        startRole('gateway', { ...env, PARLEY__INSTANCE__NODE_ID: '2' }),
+        startRole('queue', { ...env, PARLEY__INSTANCE__NODE_ID: '3' }),
+      ])),
+    );
+  });
+  afterAll(async () => {
+    await Promise.all(roles.map((r) => r.stop()));
+    await purgePrefix(prefix);
+    await receiver.stop();
+    dir.remove();
+  });
+
+  it('follows one message send from the api through NATS to the gateway and the queue role in one trace', async () => {
+    const [apiRole, gatewayRole] = roles;
+    const api = new Api(apiRole.url);
+    const owner = await api.register('tracer');
+    const guild = await api.guild(owner);
+    const gateway = await GatewayClient.ready(gatewayRole.url, owner.token);
+    try {
+      const message = await api.send(owner, guild.general, 'traced across processes');
+      await gateway.next('MESSAGE_CREATE', (p: { d: { id: string } }) => p.d.id === message.id);
+      const spans = await sendTrace(
+        receiver,
+        (t) =>
+          t.some((x) => x.service === 'parley-gateway' && x.name === 'gateway dispatch MESSAGE_CREATE') &&
+          t.some((x) => x.service === 'parley-queue' && x.name === 'process MESSAGE_CREATE'),
+        'the send trace reaches the gateway and the queue role',
+      );
+      expectConnected(spans);
+      expect(spans.find((x) => !x.parentSpanId)).toMatchObject({ name: SEND_ROUTE, service: 'parley-api' });
+      const publish = named(spans, 'parley-api', 'publish MESSAGE_CREATE');
+      expect(publish).toHaveLength(1);
+      expect(publish[0].attributes['messaging.system']).toBe('nats');
+      // Each receiving process continues the trace from the NATS message's traceparent header.
+      for (const service of ['parley-gateway', 'parley-queue']) {
+        const received = named(spans, service, 'process MESSAGE_CREATE');
+        expect(received.length).toBeGreaterThanOrEqual(1);
+        for (const r of received) {
+          expect(r.kind).toBe(CONSUMER);
+          expect(r.parentSpanId).toBe(publish[0].spanId);
+        }
+      }
+      const dispatch = named(spans, 'parley-gateway', 'gateway dispatch MESSAGE_CREATE')[0];
+      expect(dispatch.attributes['parley.gateway.recipients']).toBe(1);
+      expect(spans.find((x) => x.spanId === dispatch.parentSpanId)?.name).toBe('process MESSAGE_CREATE');
+    } finally {
+      gateway.close();
+    }
+  });
+});
