@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { Api, GatewayClient } from '../support/clients';
 import { expectConnected, OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
 import {
@@ -157,6 +159,24 @@ describe('OpenTelemetry tracing (monolith)', () => {
     await sampledSends(new Api(s.url), 20);
     expect(await s.stop()).toBe(0);
     expect(receiver.requests).toBe(0);
+  });
+});
+
+describe('OpenTelemetry tracing off', () => {
+  it('loads no OpenTelemetry SDK module, even with the whole platform loaded', () => {
+    const dist = join(__dirname, '../../dist');
+    const script = `
+      require(${JSON.stringify(`${dist}/libs/observability/src/index.js`)}).bootTracing('monolith');
+      require(${JSON.stringify(`${dist}/libs/platform/src/index.js`)});
+      const loaded = Object.keys(require.cache).filter((f) => f.includes('@opentelemetry') && !/@opentelemetry[\\/]api[\\/]/.test(f));
+      process.stdout.write(JSON.stringify(loaded));`;
+    const run = spawnSync(process.execPath, ['-e', script], {
+      cwd: join(__dirname, '../..'),
+      env: { PATH: process.env.PATH ?? '', PARLEY__TELEMETRY__OTLP_ENDPOINT: 'http://127.0.0.1:4318' },
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual([]);
   });
 });
 

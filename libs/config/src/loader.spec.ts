@@ -72,6 +72,26 @@ describe('loadConfig', () => {
     );
   });
 
+  it('requires an http(s) OTLP endpoint when telemetry is enabled', () => {
+    expect(problems(() => loadConfig({ env: { PARLEY__TELEMETRY__ENABLED: 'true' } })).join('\n')).toMatch(
+      /telemetry\.otlp_endpoint: required when telemetry\.enabled is true/,
+    );
+    expect(
+      problems(() => loadConfig({ env: { PARLEY__TELEMETRY__OTLP_ENDPOINT: 'collector:4318' } })).join('\n'),
+    ).toMatch(/telemetry\.otlp_endpoint/);
+    expect(problems(() => loadConfig({ env: { PARLEY__TELEMETRY__SAMPLE_RATE: '1.5' } })).join('\n')).toMatch(
+      /telemetry\.sample_rate/,
+    );
+    const config = loadConfig({
+      env: { PARLEY__TELEMETRY__ENABLED: 'true', PARLEY__TELEMETRY__OTLP_ENDPOINT: 'http://127.0.0.1:4318' },
+    });
+    expect(config.telemetry).toEqual({
+      enabled: true,
+      sample_rate: 0.1,
+      otlp_endpoint: 'http://127.0.0.1:4318',
+    });
+  });
+
   it('refuses an unreadable PARLEY_CONFIG', () => {
     expect(problems(() => loadConfig({ env: { PARLEY_CONFIG: 'config/missing.json' } }))[0]).toMatch(
       /cannot read config file/,
