@@ -791,6 +791,7 @@ const scenarios = {
   storm: reconnectStorm,
   persist: persistence,
   microservices: external('microservices.mjs'),
+  telemetry: external('telemetry.mjs'),
   // Last: these start a local Cassandra node when none answers (and stop it), so it never shares the cores
   // with the scenarios above.
   cassandra: external('cassandra.mjs'),
