@@ -1,6 +1,7 @@
 // `npm run bench -- --only=telemetry`: what tracing costs. The same monolith shapes (sequential sends, a
 // fan-out burst) with telemetry off, then on at sample_rate 0.1 (and 1 in the full run), exporting to a
 // local OTLP/HTTP sink in this process; variants alternate so drift on a shared machine hits each alike.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { call, setupGuild } from '../lib/api.mjs';
 import { median, round, shapeOf } from '../lib/hist.mjs';
@@ -30,6 +31,12 @@ async function otlpSink() {
   };
 }
 
+/** CPU time (user + system) a process has used, in ms: less sensitive than latency to a busy shared machine. */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+}
+
 async function measure(ctx, env) {
   const { scale, runJob, users, fanout, DEADLINE } = ctx;
   const server = await startMonolith(env);
@@ -37,6 +44,7 @@ async function measure(ctx, env) {
     const base = server.url;
     const team = await users(base, 3, 'tel');
     const { channelId } = await setupGuild(base, team);
+    const cpuBefore = cpuMs(server.pid);
     const send = shapeOf(
       await runJob('send', {
         base,
@@ -47,6 +55,7 @@ async function measure(ctx, env) {
         deadlineMs: DEADLINE,
       }),
     );
+    const cpuPerSend = ((cpuMs(server.pid) - cpuBefore) * 1000) / scale.seq;
     const fan = await users(base, scale.fanoutClients, 'telfan');
     const cf = await setupGuild(base, [team[0], ...fan]);
     const perSecond = await fanout(
@@ -104,6 +113,7 @@ export async function run(ctx) {
       send_p50_ms: median(list.map((r) => r.send_p50_ms)),
       send_p95_ms: median(list.map((r) => r.send_p95_ms)),
       send_per_s: median(list.map((r) => r.send_per_s)),
+      server_cpu_us_per_send: round(median(list.map((r) => r.server_cpu_us_per_send)), 0),
       fanout_per_s: round(median(list.map((r) => r.fanout_per_s)), 0),
       runs: list.length,
     };
@@ -118,6 +128,15 @@ export async function run(ctx) {
     'reported',
     null,
     { off_p95_ms: off.send_p95_ms, on_p95_ms: on.send_p95_ms },
+  );
+  figure(
+    'T3',
+    'telemetry cost: server CPU per send at sample_rate 0.1 vs off (ratio; median of runs)',
+    round(on.server_cpu_us_per_send / off.server_cpu_us_per_send, 2),
+    'x',
+    'reported',
+    null,
+    { off_us: off.server_cpu_us_per_send, on_us: on.server_cpu_us_per_send },
   );
   figure(
     'T2',

@@ -27,17 +27,18 @@ function telemetryEnv(receiver: OtlpReceiver, sampleRate: number): Record<string
   };
 }
 
-/** The trace of the send whose span has this message's route and arrived with every span `complete` names. */
+/** The first trace rooted in a request on `route` whose spans satisfy `complete` (waiting for them to arrive). */
 async function sendTrace(
   receiver: OtlpReceiver,
   complete: (spans: ReceivedSpan[]) => boolean,
   what: string,
+  route = SEND_ROUTE,
 ): Promise<ReceivedSpan[]> {
   return eventually(
     () =>
       Promise.resolve(
         receiver.spans
-          .filter((s) => s.name === SEND_ROUTE)
+          .filter((s) => s.name === route)
           .map((s) => receiver.trace(s.traceId))
           .find(complete),
       ),
@@ -129,6 +130,32 @@ describe('OpenTelemetry tracing (monolith)', () => {
     } finally {
       gateway.close();
     }
+  });
+
+  it('traces each run of a job from the jobs table as a trace of its own', async () => {
+    const s = await start(telemetryEnv(receiver, 1));
+    const api = new Api(s.url);
+    const owner = await api.register('jobs');
+    const guild = await api.guild(owner);
+    const channel = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+      name: 'doomed',
+    });
+    await api.ok('DELETE', `/channels/${channel.id}`, owner.token);
+    const job = await eventually(
+      () => Promise.resolve(receiver.spans.find((x) => x.name === 'job channel.purge_messages')),
+      'the purge job is traced',
+    );
+    expect(job).toMatchObject({ service: 'parley', parentSpanId: '' });
+    // Its storage calls belong to it.
+    await eventually(
+      () =>
+        Promise.resolve(
+          receiver
+            .trace(job.traceId)
+            .some((x) => x.name.startsWith('storage ') && x.parentSpanId === job.spanId),
+        ),
+      'the job run holds its storage calls',
+    );
   });
 
   it('exports nothing at sample_rate 0', async () => {
@@ -241,5 +268,25 @@ describe('OpenTelemetry tracing (microservices)', () => {
     } finally {
       gateway.close();
     }
+  });
+
+  it('continues the trace of a request into the JetStream jobs it enqueues, in the queue role', async () => {
+    const api = new Api(roles[0].url);
+    const owner = await api.register('jobs');
+    const guild = await api.guild(owner);
+    const channel = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+      name: 'doomed',
+    });
+    await api.ok('DELETE', `/channels/${channel.id}`, owner.token);
+    const spans = await sendTrace(
+      receiver,
+      (t) => t.some((x) => x.service === 'parley-queue' && x.name === 'job channel.purge_messages'),
+      'the channel deletion trace reaches its purge job',
+      'DELETE /api/v1/channels/:channel_id',
+    );
+    expectConnected(spans);
+    const job = named(spans, 'parley-queue', 'job channel.purge_messages')[0];
+    expect(job.kind).toBe(CONSUMER);
+    expect(spans.find((x) => !x.parentSpanId)).toMatchObject({ service: 'parley-api' });
   });
 });

@@ -24,8 +24,11 @@ const KINDS = {
   consumer: api.SpanKind.CONSUMER,
 } as const;
 
-/** Probes and scrapes are not worth a trace (and would fill a sampled backend with noise). */
-const UNTRACED_PATHS = /^\/(health\/|metrics(\?|$))/;
+/**
+ * Probes, scrapes and socket.io's long-polling requests are not worth a trace (they would fill a sampled
+ * backend with noise); the gateway's work shows in its dispatch spans.
+ */
+const UNTRACED_PATHS = /^\/(health\/|metrics(\?|$)|gateway\/)/;
 
 const carrierGetter: api.TextMapGetter<TraceCarrier> = {
   get: (carrier, key) => carrier.get(key),
