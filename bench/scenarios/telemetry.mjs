@@ -73,6 +73,7 @@ async function measure(ctx, env) {
       send_p50_ms: send.p50_ms,
       send_p95_ms: send.p95_ms,
       send_per_s: send.msgs_per_s,
+      server_cpu_us_per_send: cpuPerSend,
       fanout_per_s: perSecond,
     };
   } finally {
