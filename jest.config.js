@@ -20,28 +20,40 @@ const base = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper,
   testEnvironment: 'node',
+  setupFilesAfterEnv: ['<rootDir>/test/support/tier-timeout.ts'],
 };
+/**
+ * Each tier's test timeout (Jest 30 reads `testTimeout` only from the global config, so a project passes its own
+ * through `globals` to test/support/tier-timeout.ts). A file that waits longer (a Cassandra schema, a region's
+ * catch-up) says so with its own jest.setTimeout.
+ */
+const tier = (displayName, timeoutMs) => ({
+  ...base,
+  displayName,
+  globals: { PARLEY_TIER_TIMEOUT_MS: timeoutMs },
+});
 
 module.exports = {
   projects: [
     {
-      ...base,
-      displayName: 'unit',
+      // Specs next to the code, in this process only.
+      ...tier('unit', 10_000),
       testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'],
     },
-    { ...base, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    // Real SQLite, Cassandra, Redis and NATS, and role processes started per file.
+    { ...tier('integration', 60_000), testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
     {
-      ...base,
-      displayName: 'e2e',
+      // The compiled server as real processes.
+      ...tier('e2e', 120_000),
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/regions/'],
     },
     // Headless Chromium (Debian's /usr/bin/chromium) against the compiled monolith and the built web client.
-    { ...base, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
+    { ...tier('browser', 120_000), testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
     // Two whole regions (a two-DC Cassandra cluster, whose us-east data centre the suite stops and restarts):
-    // its own CI stage, `npm run test:regions`, which sets PARLEY_TEST_REGIONS=1; not part of `npm test`.
+    // its own CI stage, `npm run test:regions`, which sets PARLEY_TEST_REGIONS=1; `npm test` runs it last.
     ...(process.env.PARLEY_TEST_REGIONS === '1'
-      ? [{ ...base, displayName: 'regions', testMatch: ['<rootDir>/test/e2e/regions/**/*.test.ts'] }]
+      ? [{ ...tier('regions', 20 * 60_000), testMatch: ['<rootDir>/test/e2e/regions/**/*.test.ts'] }]
       : []),
   ],
 };

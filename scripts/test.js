@@ -1,9 +1,10 @@
 // `npm test`: the whole suite. Builds (e2e tests run the compiled server as real processes), makes sure the local
 // services it needs answer (the two-DC loopback Cassandra cluster, whose dc1 on 127.0.0.1:9042 also serves every
-// single-node suite; started here and stopped afterwards when nothing answered), runs every Jest tier, then the
-// two-region stage
-// (which brings up its own two-DC cluster), and ends with one plain "N passed, N failed" line.
-// Flags: --no-regions skips the two-region stage (it says so in the summary); anything else goes to Jest.
+// single-node suite; started here and stopped afterwards when nothing answered), runs the Jest tiers (unit,
+// integration, e2e, browser), then the two-region stage (which brings up its own two-DC cluster), and ends with
+// the stages it ran, the ones it skipped and why, and one plain "N passed, N failed" line.
+// Flags: --no-regions skips the two-region stage; --selectProjects picks tiers (`regions` among them runs that
+// stage); a test path pattern runs the matching files of the Jest tiers only; anything else goes to Jest.
 'use strict';
 const { spawnSync, execSync } = require('node:child_process');
 const { mkdirSync, readFileSync, existsSync, rmSync } = require('node:fs');
@@ -11,10 +12,57 @@ const { connect } = require('node:net');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
-const argv = process.argv.slice(2);
-const skipRegions =
-  argv.includes('--no-regions') || argv.some((a) => a.startsWith('--selectProjects') || !a.startsWith('-'));
-const jestArgs = argv.filter((a) => a !== '--no-regions');
+const TIERS = ['unit', 'integration', 'e2e', 'browser'];
+// Jest options whose value follows as its own argument (so it is not taken for a test path pattern).
+const VALUED = new Set([
+  '-t',
+  '--testNamePattern',
+  '-c',
+  '--config',
+  '-w',
+  '--maxWorkers',
+  '--shard',
+  '--seed',
+]);
+
+/**
+ * What to run, from the command line: the Jest tiers (and the arguments they get) and whether the two-region
+ * stage runs, each skip with its reason.
+ */
+function plan(argv) {
+  const jestArgs = [];
+  let selected = null;
+  let patterns = [];
+  let noRegions = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--no-regions') noRegions = true;
+    else if (arg === '--selectProjects' || arg.startsWith('--selectProjects=')) {
+      selected = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1).split(',') : [];
+      while (!arg.includes('=') && i + 1 < argv.length && !argv[i + 1].startsWith('-'))
+        selected.push(argv[++i]);
+    } else if (VALUED.has(arg) && i + 1 < argv.length) {
+      jestArgs.push(arg, argv[++i]);
+    } else {
+      if (!arg.startsWith('-')) patterns.push(arg);
+      jestArgs.push(arg);
+    }
+  }
+  const tiers = selected ? TIERS.filter((t) => selected.includes(t)) : TIERS;
+  const skipped = [];
+  if (selected)
+    for (const t of TIERS.filter((t) => !tiers.includes(t)))
+      skipped.push({ stage: t, why: `not in --selectProjects ${selected.join(' ')}` });
+  let regions = null;
+  if (noRegions) regions = '--no-regions was given';
+  else if (selected && !selected.includes('regions'))
+    regions = `not in --selectProjects ${selected.join(' ')}`;
+  else if (patterns.length > 0)
+    regions = `a test path pattern was given (${patterns.join(' ')}); run it alone with npm run test:regions`;
+  else if (!existsSync(join(root, 'test/e2e/regions'))) regions = 'test/e2e/regions is absent';
+  if (regions) skipped.push({ stage: 'regions', why: regions });
+  return { tiers, jestArgs, regions: regions === null, skipped };
+}
 
 function portOpen(host, port) {
   return new Promise((resolve) => {
@@ -45,27 +93,36 @@ function jest(outFile, extraArgs, env = {}) {
 }
 
 async function main() {
+  const { tiers, jestArgs, regions, skipped: skippedStages } = plan(process.argv.slice(2));
+  const ran = [];
   execSync('node scripts/ensure-build.js', { cwd: root, stdio: 'inherit' });
+  ran.push('build');
   mkdirSync(join(root, '.tmp'), { recursive: true });
 
-  let startedCassandra = false;
-  if (!(await portOpen('127.0.0.1', 9042))) {
-    process.stdout.write('npm test: no Cassandra on 127.0.0.1:9042; starting the two-DC loopback cluster\n');
-    startedCassandra =
-      spawnSync('bash', ['scripts/cassandra/ci-up.sh'], { cwd: root, stdio: 'inherit' }).status === 0;
-    if (!startedCassandra)
-      process.stdout.write('npm test: the cluster did not start; the Cassandra tests will say so\n');
-  }
   const phases = [];
-  try {
-    phases.push(jest(join(root, '.tmp/jest-results.json'), jestArgs));
-  } finally {
-    // Stopped before the two-region stage, which brings up its own cluster on the same addresses.
-    if (startedCassandra)
-      spawnSync('bash', ['scripts/cassandra/ci-down.sh'], { cwd: root, stdio: 'inherit' });
+  if (tiers.length > 0) {
+    let startedCassandra = false;
+    if (!(await portOpen('127.0.0.1', 9042))) {
+      process.stdout.write(
+        'npm test: no Cassandra on 127.0.0.1:9042; starting the two-DC loopback cluster\n',
+      );
+      startedCassandra =
+        spawnSync('bash', ['scripts/cassandra/ci-up.sh'], { cwd: root, stdio: 'inherit' }).status === 0;
+      if (!startedCassandra)
+        process.stdout.write('npm test: the cluster did not start; the Cassandra tests will say so\n');
+    }
+    process.stdout.write(`\nnpm test: Jest tiers ${tiers.join(', ')}\n`);
+    try {
+      phases.push(jest(join(root, '.tmp/jest-results.json'), ['--selectProjects', ...tiers, ...jestArgs]));
+      ran.push(...tiers);
+    } finally {
+      // Stopped before the two-region stage, which brings up its own cluster on the same addresses.
+      if (startedCassandra)
+        spawnSync('bash', ['scripts/cassandra/ci-down.sh'], { cwd: root, stdio: 'inherit' });
+    }
   }
 
-  if (!skipRegions && existsSync(join(root, 'test/e2e/regions'))) {
+  if (regions) {
     process.stdout.write(
       '\nnpm test: two-region stage (a two-DC Cassandra cluster, NATS gateways, two Redis)\n',
     );
@@ -74,7 +131,11 @@ async function main() {
         PARLEY_TEST_REGIONS: '1',
       }),
     );
+    ran.push('regions');
   }
+
+  process.stdout.write(`\nnpm test: ran ${ran.join(', ')}\n`);
+  for (const { stage, why } of skippedStages) process.stdout.write(`npm test: skipped ${stage}: ${why}\n`);
 
   let passed = 0;
   let failed = 0;
@@ -96,8 +157,11 @@ async function main() {
   process.exit(status);
 }
 
-main().catch((err) => {
-  process.stderr.write(`npm test: ${err.stack ?? err}\n`);
-  process.stdout.write('\n0 passed, 1 failed\n');
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((err) => {
+    process.stderr.write(`npm test: ${err.stack ?? err}\n`);
+    process.stdout.write('\n0 passed, 1 failed\n');
+    process.exit(1);
+  });
+
+module.exports = { plan };

@@ -102,9 +102,38 @@ export function message(page: Page, text: string | RegExp): Locator {
 export function focused(
   page: Page,
 ): Promise<{ tag: string; label: string | null; text: string; className: string }> {
-  return page.evaluate(`(() => {
-    const el = document.activeElement;
-    return { tag: el ? el.tagName : '', label: el ? el.getAttribute('aria-label') : null,
-      text: el ? el.textContent : '', className: el ? String(el.className) : '' };
-  })()`);
+  // Functions, never strings: the page's CSP (script-src 'self') forbids eval, which a string is compiled with.
+  return page.evaluate(() => {
+    const el = (globalThis as unknown as InPage).document.activeElement;
+    return {
+      tag: el ? el.tagName : '',
+      label: el ? el.getAttribute('aria-label') : null,
+      text: el ? (el.textContent ?? '') : '',
+      className: el ? String(el.className) : '',
+    };
+  });
+}
+
+/** The few DOM shapes the tests read in the page (the test programme compiles without the DOM library). */
+export interface InPageElement {
+  tagName: string;
+  className: unknown;
+  textContent: string | null;
+  getAttribute(name: string): string | null;
+}
+export interface InPageImage extends InPageElement {
+  complete: boolean;
+  naturalWidth: number;
+}
+interface InPageDocument {
+  activeElement: InPageElement | null;
+  querySelectorAll<T extends InPageElement = InPageElement>(selector: string): Iterable<T>;
+}
+
+/**
+ * The page's globals, as `(globalThis as unknown as InPage)` inside a function passed to page.evaluate or
+ * page.waitForFunction (only the function's own text reaches the page: it can call nothing of this module).
+ */
+export interface InPage {
+  document: InPageDocument;
 }

@@ -7,7 +7,6 @@ import { Client, type ServerProcess, startServer, tempDir } from './harness';
  * file follow `npx parley maintenance on|off` (a flag in the database they read every second); writes
  * answer 503 in the contract's error shape, reads go on.
  */
-jest.setTimeout(120_000);
 
 const ROOT = join(__dirname, '../..');
 const dir = tempDir('parley-maintenance-');

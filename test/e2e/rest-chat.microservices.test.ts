@@ -5,4 +5,3 @@ import './rest-chat.test';
 // The monolith's REST chat suite, unchanged, against an api behind the split processes (api, gateway, queue
 // over NATS, JetStream and Redis). Needs the machine's Redis and NATS; says what to start when they are missing.
 useMicroservices();
-jest.setTimeout(60_000);

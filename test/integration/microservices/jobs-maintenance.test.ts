@@ -7,8 +7,6 @@ import { SqliteStorage } from '@parley/storage';
 import { join } from 'node:path';
 import { eventually, purgePrefix, requireSharedServices, tempDir, uniquePrefix } from './processes';
 
-jest.setTimeout(60_000);
-
 /**
  * JetStream jobs and maintenance mode, as the queue role wires them: the real MaintenanceMode reading the
  * flag from a real SQLite database, a real JetStream work queue on the machine's NATS.

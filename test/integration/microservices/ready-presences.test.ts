@@ -4,8 +4,6 @@ import { RoleModule, createHttpApp, listen } from '@parley/platform';
 import { type Account, Api, GatewayClient } from './clients';
 import { purgePrefix, requireSharedServices, tempDir, uniquePrefix } from './processes';
 
-jest.setTimeout(60_000);
-
 type Presence = { user: { id: string }; user_id: string; status: string };
 
 /**

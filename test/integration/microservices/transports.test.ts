@@ -13,8 +13,6 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { eventually, purgePrefix, requireSharedServices, uniquePrefix } from './processes';
 
-jest.setTimeout(60_000);
-
 /** The NATS, JetStream and Redis implementations on their own, against the machine's NATS and Redis. */
 describe('microservices transports', () => {
   const prefix = uniquePrefix();
