@@ -2,6 +2,64 @@ import js from '@eslint/js';
 import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The import direction of the libraries: what each `libs/<name>` may import from the others, exactly as the
+ * "May import:" line of its README states (test/lint/import-boundaries.test.ts holds the two together). Core
+ * `no-restricted-imports` with one allow-list per library: no plugin or import resolver to keep in step with the
+ * `@parley/*` path aliases, and a bad import is reported with the rule and the README to read.
+ */
+export const LIBRARY_IMPORTS = {
+  common: [],
+  config: [],
+  state: [],
+  observability: ['config'],
+  storage: ['common', 'config'],
+  migration: ['common', 'config', 'storage'],
+  bus: ['common', 'config', 'observability', 'storage'],
+  http: ['common', 'config', 'observability', 'state'],
+  web: ['observability'],
+  auth: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'state'],
+  chat: ['common', 'storage', 'bus', 'http', 'auth'],
+  media: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'auth', 'chat', 'state'],
+  voice: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'auth', 'chat'],
+  realtime: ['common', 'config', 'observability', 'storage', 'bus', 'state', 'auth', 'chat'],
+  platform: ['*'],
+};
+
+/** Relative paths into another library's sources: always through its `@parley/*` alias instead. */
+const aliasOnly = {
+  group: ['../../libs/*', '../../../libs/*', '**/libs/*/src/*'],
+  message: 'Import libraries through @parley/* aliases.',
+};
+/** The same from one library into a sibling's sources (`../../storage/src/...`). */
+const siblingSources = {
+  regex: '^(\\.\\./)+[a-z-]+/src(/|$)',
+  message: 'Import libraries through @parley/* aliases.',
+};
+
+/** The allow-list of one library as `no-restricted-imports` patterns (gitignore syntax: `!` re-allows). */
+function libraryBoundary(name, allowed) {
+  if (allowed.includes('*')) return [aliasOnly, siblingSources, appsNever];
+  return [
+    aliasOnly,
+    siblingSources,
+    appsNever,
+    {
+      group: ['@parley/*', '@parley/*/**', `!@parley/${name}`, `!@parley/${name}/**`].concat(
+        allowed.flatMap((lib) => [`!@parley/${lib}`, `!@parley/${lib}/**`]),
+      ),
+      message:
+        `libs/${name} may import only ${allowed.length ? allowed.map((l) => `@parley/${l}`).join(', ') : 'no other @parley/* library'}` +
+        ` (libs/${name}/README.md, "May import"; the table is LIBRARY_IMPORTS in eslint.config.mjs).`,
+    },
+  ];
+}
+/** Libraries never reach into the applications that compose them. */
+const appsNever = {
+  group: ['**/apps/**', 'apps/**'],
+  message: 'Libraries never import applications (apps/* compose libraries, not the other way round).',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -33,19 +91,14 @@ export default tseslint.config(
         'error',
         { object: 'process', property: 'env', message: 'Read configuration through @parley/config.' },
       ],
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['../../libs/*', '../../../libs/*', '**/libs/*/src/*'],
-              message: 'Import libraries through @parley/* aliases.',
-            },
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', { patterns: [aliasOnly] }],
     },
   },
+  // Each library's import direction (later than the rule above, whose patterns each entry repeats).
+  ...Object.entries(LIBRARY_IMPORTS).map(([name, allowed]) => ({
+    files: [`libs/${name}/**/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns: libraryBoundary(name, allowed) }] },
+  })),
   {
     // The web client (its own tsconfig, found by the project service): the rules of hooks on top.
     files: ['apps/web/**/*.{ts,tsx,mts}'],

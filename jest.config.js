@@ -38,7 +38,11 @@ module.exports = {
     {
       // Specs next to the code, in this process only.
       ...tier('unit', 10_000),
-      testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'],
+      testMatch: [
+        '<rootDir>/libs/**/*.spec.ts',
+        '<rootDir>/apps/**/*.spec.ts',
+        '<rootDir>/test/lint/**/*.test.ts',
+      ],
     },
     // Real SQLite, Cassandra, Redis and NATS, and role processes started per file.
     { ...tier('integration', 60_000), testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
