@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
-import { Client, startServer, tempDir, type ServerProcess } from '../e2e/harness';
+import { Client, startServer, tempDir, type ServerProcess, waitFor } from '../e2e/harness';
 import {
   focused,
   launchBrowser,
@@ -105,11 +105,11 @@ describe('web client in a real browser', () => {
     await page.getByRole('heading', { name: 'general' }).waitFor();
     guildId = /\/channels\/(\d+)\//.exec(page.url())![1];
     // A new channel: the composer has focus, ready to type.
-    await waitFor(async () => (await focused(page)).tag === 'TEXTAREA');
+    await waitFor(async () => (await focused(page)).tag === 'TEXTAREA', 'the composer has focus');
 
     await page.getByRole('button', { name: 'Invite people' }).click();
     const link = page.getByLabel('Invite link');
-    await waitFor(async () => (await link.inputValue()).includes('/invite/'));
+    await waitFor(async () => (await link.inputValue()).includes('/invite/'), 'the invite link is shown');
     inviteLink = await link.inputValue();
     expect(inviteLink).toMatch(new RegExp(`^${server.url}/invite/[A-Za-z0-9]+$`));
     await page.getByRole('button', { name: 'Done' }).click();
@@ -241,7 +241,7 @@ describe('web client in a real browser', () => {
     // transport itself (as it does when a real network goes away), so the server keeps the session
     // resumable and queues what Bob misses. Checked here: the socket really closes.
     await bob.page.getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor();
-    await waitFor(() => Promise.resolve(live[0].isClosed()));
+    await waitFor(() => live[0].isClosed(), 'the gateway socket closed');
 
     await send(alice.page, 'Missed one');
     await send(alice.page, 'Missed two');
@@ -479,12 +479,4 @@ function png(width: number, height: number): Buffer {
     chunk('IDAT', pixels),
     chunk('IEND', Buffer.alloc(0)),
   ]);
-}
-
-async function waitFor(check: () => Promise<boolean>, attempts = 100): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('condition not met');
 }

@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { compiledMain, launch, runToExit, tempDir as freshDir } from '../support/process';
 
-const ROOT = join(__dirname, '../..');
-const MAIN = join(ROOT, 'dist/apps/server/src/main.js');
+// The e2e suites' view of the one harness (test/support): the compiled server as real processes, the REST
+// client, the CLI runner and the poller.
+export { Client, type Reply } from '../support/rest';
+export { parleyCli } from '../support/process';
+export { pause, waitFor, waitUntilPasses } from '../support/wait';
 
 let mode: 'monolith' | 'microservices' = 'monolith';
 let backendEnv: Record<string, string> = {};
@@ -42,8 +43,7 @@ export interface ServerProcess {
 }
 
 export function tempDir(prefix = 'parley-e2e-'): { path: string; remove: () => void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+  return freshDir(prefix);
 }
 
 /** Starts the compiled monolith (or, after useMicroservices, the split roles) on free loopback ports. */
@@ -52,138 +52,25 @@ export async function startServer(
   timeoutMs = startTimeoutMs,
 ): Promise<ServerProcess> {
   if (mode === 'microservices') return startMicroservices(env);
-  env = { ...env, ...backendEnv };
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" (npm test builds first)`);
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      PARLEY__SERVER__HOST: '127.0.0.1',
-      PARLEY__SERVER__PORT: '0',
-      PARLEY__LOGGING__LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => (log += chunk));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`server did not start in ${timeoutMs} ms:\n${log}`)),
-      timeoutMs,
-    );
-    child.stdout.on('data', (chunk: string) => {
-      log += chunk;
-      const match = /"msg":"parley listening","url":"([^"]+)"/.exec(log);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${log}`));
-    });
-  });
-  return {
-    url,
-    child,
-    output: () => log,
-    stop: (signal = 'SIGTERM') =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode);
-        child.once('exit', (code) => resolve(code));
-        child.kill(signal);
-      }),
-  };
+  const server = await launch(
+    compiledMain('server'),
+    { ...env, ...backendEnv },
+    { label: 'server', timeoutMs },
+  );
+  return { url: server.url, child: server.child, output: server.output, stop: server.stop };
 }
 
 /** Runs the server expecting it to refuse to start; returns its exit code and stderr. */
-export function runFailingServer(
+export async function runFailingServer(
   env: Record<string, string>,
 ): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      PARLEY__SERVER__PORT: '0',
-      PARLEY__SERVER__HOST: '127.0.0.1',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  return new Promise((resolve) =>
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    }),
+  const { code, stderr } = await runToExit(
+    process.execPath,
+    [compiledMain('server')],
+    { PATH: process.env.PATH ?? '', PARLEY__SERVER__PORT: '0', PARLEY__SERVER__HOST: '127.0.0.1', ...env },
+    { bareEnv: true, timeoutMs: 15_000 },
   );
-}
-
-export interface Reply<T = any> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
-
-export class Client {
-  token: string | null = null;
-  constructor(readonly base: string) {}
-
-  async request<T = any>(
-    method: string,
-    path: string,
-    body?: unknown,
-    init: { raw?: string; headers?: Record<string, string> } = {},
-  ): Promise<Reply<T>> {
-    const headers: Record<string, string> = { ...(init.headers ?? {}) };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    let payload: string | undefined = init.raw;
-    if (body !== undefined) payload = JSON.stringify(body);
-    if (payload !== undefined) headers['content-type'] ??= 'application/json';
-    const res = await fetch(`${this.base}/api/v1${path}`, { method, headers, body: payload });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      // leave as text
-    }
-    return { status: res.status, body: parsed as T, headers: res.headers };
-  }
-
-  get<T = any>(path: string) {
-    return this.request<T>('GET', path);
-  }
-  post<T = any>(path: string, body?: unknown) {
-    return this.request<T>('POST', path, body);
-  }
-  patch<T = any>(path: string, body?: unknown) {
-    return this.request<T>('PATCH', path, body);
-  }
-  put<T = any>(path: string, body?: unknown) {
-    return this.request<T>('PUT', path, body);
-  }
-  delete<T = any>(path: string) {
-    return this.request<T>('DELETE', path);
-  }
-
-  async register(
-    username: string,
-    password = 'correct horse battery',
-  ): Promise<{ id: string; username: string }> {
-    const res = await this.post('/auth/register', { username, email: `${username}@example.test`, password });
-    if (res.status !== 201)
-      throw new Error(`register ${username}: ${res.status} ${JSON.stringify(res.body)}`);
-    this.token = res.body.token;
-    return res.body.user;
-  }
+  return { code, stderr };
 }
 
 /** api, gateway and queue processes sharing one SQLite file, NATS and Redis, under a prefix of their own. */

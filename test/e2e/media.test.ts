@@ -5,7 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AccessToken, TokenVerifier } from 'livekit-server-sdk';
 import sharp from 'sharp';
-import { Client, type ServerProcess, startServer, tempDir } from './harness';
+import { Client, type ServerProcess, startServer, tempDir, waitFor } from './harness';
 
 const MAX_UPLOAD = 300_000;
 const SECRET = 'e2e-media-signing-secret-0123456789abcdef';
@@ -28,14 +28,6 @@ function storedFiles(root: string): string[] {
   };
   walk(root);
   return out;
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`gave up waiting for ${what}`);
 }
 
 async function picture(width: number, height: number, format: 'png' | 'jpeg' = 'png'): Promise<Buffer> {
@@ -367,8 +359,8 @@ describe('media and voice (monolith, local file store)', () => {
       const key = `attachments/${generalId}/${up.body.id}`;
       expect(storedFiles(files)).toContain(key);
       expect((await owner.delete(`/channels/${generalId}/messages/${message.body.id}`)).status).toBe(204);
-      await until(() => !storedFiles(files).includes(key), 'the file to be deleted');
-      await until(async () => (await raw(url)).status === 404, 'the media proxy to answer 404');
+      await waitFor(() => !storedFiles(files).includes(key), 'the file to be deleted');
+      await waitFor(async () => (await raw(url)).status === 404, 'the media proxy to answer 404');
     });
 
     it('deleting a channel deletes all its files, attached or not', async () => {
@@ -379,7 +371,7 @@ describe('media and voice (monolith, local file store)', () => {
       const prefix = `attachments/${channel.body.id}/`;
       expect(storedFiles(files).filter((f) => f.startsWith(prefix))).toHaveLength(2);
       expect((await owner.delete(`/channels/${channel.body.id}`)).status).toBe(200);
-      await until(() => storedFiles(files).every((f) => !f.startsWith(prefix)), 'the channel files to go');
+      await waitFor(() => storedFiles(files).every((f) => !f.startsWith(prefix)), 'the channel files to go');
     });
   });
 

@@ -1,6 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Client, type ServerProcess, startServer, tempDir } from './harness';
+import { Client, type ServerProcess, parleyCli, startServer, tempDir, waitUntilPasses } from './harness';
 
 /**
  * Maintenance (read-only) mode across processes, switched without a restart: two monoliths on one SQLite
@@ -8,49 +7,14 @@ import { Client, type ServerProcess, startServer, tempDir } from './harness';
  * answer 503 in the contract's error shape, reads go on.
  */
 
-const ROOT = join(__dirname, '../..');
 const dir = tempDir('parley-maintenance-');
 const env = {
   PARLEY__DATABASE__SQLITE__PATH: join(dir.path, 'parley.db'),
   PARLEY__RATE_LIMITS__ENABLED: 'false',
 };
 
-function parley(args: string[]) {
-  const res = spawnSync(join(ROOT, 'scripts/parley'), args, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
-}
-
-/** The same, without blocking this process (the test's own load keeps running meanwhile). */
-function parleyAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(join(ROOT, 'scripts/parley'), args, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
-}
-
-/** Polls until `check` passes (the servers read the flag about once a second). */
-async function eventually(check: () => Promise<void>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
+/** `npx parley <args>` against the servers' database (without blocking this process: the load keeps running). */
+const parley = (args: string[]) => parleyCli(args, env);
 
 describe('maintenance mode', () => {
   const servers: ServerProcess[] = [];
@@ -76,16 +40,16 @@ describe('maintenance mode', () => {
   it('is off by default: both processes take writes', async () => {
     expect((await a.post(`/channels/${channelId}/messages`, { content: 'one' })).status).toBe(200);
     expect((await b.post(`/channels/${channelId}/messages`, { content: 'two' })).status).toBe(200);
-    expect(parley(['maintenance', 'status']).stdout).toContain('maintenance mode is OFF');
+    expect((await parley(['maintenance', 'status'])).stdout).toContain('maintenance mode is OFF');
   });
 
   it('on: every process answers writes with 503 while reads go on, without a restart', async () => {
-    const on = parley(['maintenance', 'on', '--message', 'moving to Cassandra']);
+    const on = await parley(['maintenance', 'on', '--message', 'moving to Cassandra']);
     expect(on.code).toBe(0);
     expect(on.stdout).toContain('maintenance mode is ON');
     // Typing is a write that stores nothing: a harmless probe for when each process has switched.
     for (const client of [a, b])
-      await eventually(async () => {
+      await waitUntilPasses(async () => {
         expect((await client.post(`/channels/${channelId}/typing`)).status).toBe(503);
       });
     for (const client of [a, b]) {
@@ -109,15 +73,15 @@ describe('maintenance mode', () => {
       ).toBe(503);
     }
     expect((await fetch(`${servers[0].url}/health/ready`)).status).toBe(200);
-    const status = parley(['maintenance', 'status']);
+    const status = await parley(['maintenance', 'status']);
     expect(status.stdout).toContain('maintenance mode is ON');
     expect(status.stdout).toContain('moving to Cassandra');
   });
 
   it('off: writes are accepted again everywhere', async () => {
-    expect(parley(['maintenance', 'off']).code).toBe(0);
+    expect((await parley(['maintenance', 'off'])).code).toBe(0);
     for (const client of [a, b])
-      await eventually(async () => {
+      await waitUntilPasses(async () => {
         expect((await client.post(`/channels/${channelId}/messages`, { content: 'back' })).status).toBe(200);
       });
   });
@@ -129,7 +93,7 @@ describe('maintenance mode', () => {
     c.token = a.token;
     expect((await c.get(`/channels/${channelId}/messages`)).status).toBe(200);
     expect((await c.post(`/channels/${channelId}/messages`, { content: 'no' })).status).toBe(503);
-    expect(parley(['maintenance', 'status']).stdout).toContain('maintenance mode is OFF');
+    expect((await parley(['maintenance', 'status'])).stdout).toContain('maintenance mode is OFF');
   });
 
   it('the procedure: bulk copy while writes go on, then maintenance on and the final delta verifies', async () => {
@@ -146,7 +110,7 @@ describe('maintenance mode', () => {
         }
       }
     })();
-    const bulk = await parleyAsync([
+    const bulk = await parley([
       'migrate',
       '--from',
       `sqlite:${env.PARLEY__DATABASE__SQLITE__PATH}`,
@@ -155,14 +119,14 @@ describe('maintenance mode', () => {
     ]);
     expect(bulk.stderr).toContain('the source is not in maintenance mode');
     expect([0, 2]).toContain(bulk.code); // 2: rows written during the run still differ, as expected while live
-    expect(parley(['maintenance', 'on']).code).toBe(0);
-    await eventually(async () => {
+    expect((await parley(['maintenance', 'on'])).code).toBe(0);
+    await waitUntilPasses(async () => {
       expect((await a.post(`/channels/${channelId}/typing`)).status).toBe(503);
     });
     writing = false;
     await load;
     expect(sent).toBeGreaterThan(0);
-    const final = await parleyAsync([
+    const final = await parley([
       'migrate',
       '--from',
       `sqlite:${env.PARLEY__DATABASE__SQLITE__PATH}`,
@@ -172,7 +136,7 @@ describe('maintenance mode', () => {
     expect(final.code).toBe(0);
     expect(final.stderr).toContain('messages: already copied');
     expect(final.stdout).toContain('verified: the target equals the source');
-    const verify = await parleyAsync([
+    const verify = await parley([
       'verify',
       '--from',
       `sqlite:${env.PARLEY__DATABASE__SQLITE__PATH}`,
@@ -180,6 +144,6 @@ describe('maintenance mode', () => {
       copy,
     ]);
     expect(verify.code).toBe(0);
-    expect(parley(['maintenance', 'off']).code).toBe(0);
+    expect((await parley(['maintenance', 'off'])).code).toBe(0);
   });
 });

@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { Client as Cql } from 'cassandra-driver';
 import { dropKeyspace, requireCassandra, testKeyspace } from '../integration/cassandra/support';
-import { Client, type ServerProcess, startServer, tempDir } from './harness';
+import { Client, type ServerProcess, parleyCli, startServer, tempDir } from './harness';
 
 /**
  * The operator's path end to end, with real processes: a community built through the REST API on SQLite,
@@ -15,7 +15,6 @@ import { Client, type ServerProcess, startServer, tempDir } from './harness';
  */
 jest.setTimeout(600_000);
 
-const ROOT = join(__dirname, '../..');
 const PASSWORD = 'correct horse battery';
 const dir = tempDir('parley-migration-');
 const sqlitePath = join(dir.path, 'parley.db');
@@ -28,29 +27,9 @@ const onCassandra = (ks: string) => ({
 });
 const base = { PARLEY__DATABASE__SQLITE__PATH: sqlitePath, PARLEY__RATE_LIMITS__ENABLED: 'false' };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `npx parley ...` as the operator runs it (scripts/parley), with the test's database settings. */
-function parley(
-  args: string[],
-  env: Record<string, string> = {},
-  onStart?: (child: ChildProcess) => void,
-): Promise<Run> {
-  const child = spawn(join(ROOT, 'scripts/parley'), args, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onStart?.(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+function parley(args: string[], env: Record<string, string> = {}, onStart?: (child: ChildProcess) => void) {
+  return parleyCli(args, { ...base, ...env }, { onStart });
 }
 
 interface Person {

@@ -1,84 +1,10 @@
 import { type Socket, io } from 'socket.io-client';
+import { withTimeout } from './wait';
 
-// Real socket.io gateway clients and REST helpers shared by the gateway and microservices suites.
-
-export interface Account {
-  token: string;
-  user: { id: string; username: string };
-}
-
-export class Api {
-  private counter = 0;
-  constructor(readonly url: string) {}
-
-  async call<T = any>(
-    method: string,
-    path: string,
-    token?: string,
-    body?: unknown,
-  ): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${this.url}/api/v1${path}`, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-  }
-
-  /** Like call, but fails the test on anything but 2xx. */
-  async ok<T = any>(method: string, path: string, token?: string, body?: unknown): Promise<T> {
-    const res = await this.call<T>(method, path, token, body);
-    if (res.status < 200 || res.status >= 300)
-      throw new Error(`${method} ${path} -> ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body;
-  }
-
-  async register(name: string): Promise<Account> {
-    const username = `${name}_${process.pid}_${++this.counter}`.toLowerCase().slice(0, 32);
-    return this.ok<Account>('POST', '/auth/register', undefined, {
-      username,
-      email: `${username}@example.test`,
-      password: 'password123',
-    });
-  }
-
-  /** A second token for the same account. */
-  async login(account: Account): Promise<string> {
-    const res = await this.ok<{ token: string }>('POST', '/auth/login', undefined, {
-      login: account.user.username,
-      password: 'password123',
-    });
-    return res.token;
-  }
-
-  /** A guild owned by `owner` with its general channel; `members` join by invite. */
-  async guild(owner: Account, members: Account[] = []): Promise<{ id: string; general: string }> {
-    const guild = await this.ok<{ id: string; channels: { id: string }[] }>('POST', '/guilds', owner.token, {
-      name: 'test guild',
-    });
-    const general = guild.channels[0].id;
-    if (members.length > 0) {
-      const invite = await this.ok<{ code: string }>('POST', `/channels/${general}/invites`, owner.token, {});
-      for (const m of members) await this.ok('POST', `/invites/${invite.code}`, m.token);
-    }
-    return { id: guild.id, general };
-  }
-
-  send(account: Account, channelId: string, content: string): Promise<{ id: string; content: string }> {
-    return this.ok('POST', `/channels/${channelId}/messages`, account.token, { content });
-  }
-
-  /** Changes the display name: a USER_UPDATE on the user's own scope, used as an ordering sentinel. */
-  async touch(account: Account): Promise<string> {
-    const name = `n${++this.counter}`;
-    await this.ok('PATCH', '/users/@me', account.token, { display_name: name });
-    return name;
-  }
-}
+// The real socket.io gateway client of the gateway, microservices and regions suites; with the REST client,
+// the fixtures and the poller they use (each defined once, in rest.ts and wait.ts).
+export { type Account, Api } from './rest';
+export { waitFor, withTimeout } from './wait';
 
 export interface Received {
   name: string;
@@ -231,25 +157,6 @@ export class GatewayClient {
 
   close(): void {
     this.socket.disconnect();
-  }
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-    promise.then(
-      (v) => (clearTimeout(timer), resolve(v)),
-      (e: unknown) => (clearTimeout(timer), reject(e instanceof Error ? e : new Error(String(e)))),
-    );
-  });
-}
-
-/** Polls a condition without asserting any duration; fails after the timeout. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

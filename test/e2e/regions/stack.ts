@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LaunchError, type Launched, compiledMain, launch, runToExit } from '../../support/process';
 
 const ROOT = join(__dirname, '../../..');
 const SCRIPTS = join(ROOT, 'scripts/regions');
@@ -30,7 +31,7 @@ export class RegionStack {
   readonly prefix = `rt${randomBytes(3).toString('hex')}`;
   readonly portBase = Number(process.env.PARLEY_TEST_REGIONS_PORT_BASE ?? 17600);
   readonly cassandra: 'cluster' | 'private';
-  private readonly extra = new Set<ChildProcess>();
+  private readonly extra = new Set<Launched>();
 
   constructor(private readonly roleEnv: Record<string, string>) {
     this.cassandra = chooseCassandra();
@@ -74,7 +75,7 @@ export class RegionStack {
 
   /** Stops everything (also after a failure), then deletes the stack's directory. */
   async destroy(): Promise<void> {
-    for (const child of this.extra) child.kill('SIGKILL');
+    await Promise.all([...this.extra].map((p) => p.stop('SIGKILL')));
     if (this.cassandra === 'cluster') await this.dropKeyspace().catch(() => undefined);
     await run('down.sh', [], { ...this.env(), PARLEY_REGIONS_WIPE: '1' });
     rmSync(this.dir, { recursive: true, force: true });
@@ -124,29 +125,17 @@ export class RegionStack {
   }
 
   /** Starts one more api process and resolves with its exit code and output once it exits or listens. */
-  startExtraApi(env: Record<string, string>): Promise<{ exit: number | null; output: string }> {
-    const child = spawn(process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.extra.add(child);
-    let output = '';
-    return new Promise((resolve) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        if (output.includes('"msg":"parley listening"')) {
-          child.kill('SIGKILL');
-          resolve({ exit: null, output });
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.once('exit', (code) => {
-        this.extra.delete(child);
-        resolve({ exit: code, output });
-      });
-    });
+  async startExtraApi(env: Record<string, string>): Promise<{ exit: number | null; output: string }> {
+    try {
+      const api = await launch(compiledMain('api'), env, { label: 'extra api', bareEnv: true });
+      this.extra.add(api);
+      await api.stop('SIGKILL');
+      this.extra.delete(api);
+      return { exit: null, output: api.output() };
+    } catch (err) {
+      if (err instanceof LaunchError) return { exit: err.code, output: err.output };
+      throw err;
+    }
   }
 
   private async dropKeyspace(): Promise<void> {
@@ -174,22 +163,19 @@ function chooseCassandra(): 'cluster' | 'private' {
   return busy.length > 0 ? 'private' : 'cluster';
 }
 
-function run(
+async function run(
   script: string,
   args: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('bash', [join(SCRIPTS, script), ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.once('exit', (code) => resolve({ code, output }));
-  });
+  const { code, output } = await runToExit(
+    'bash',
+    [join(SCRIPTS, script), ...args],
+    env as Record<string, string>,
+    // A cluster start takes minutes (the suite's own timeout bounds it); the daemons it starts outlive it.
+    { bareEnv: true, timeoutMs: 30 * 60_000, until: 'exit' },
+  );
+  return { code, output };
 }
 
 function tail(text: string, lines: number): string {

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Account, Api, GatewayClient } from '../../integration/microservices/clients';
+import { type Account, Api, GatewayClient, waitFor } from '../../integration/microservices/clients';
 import {
   EU,
   type Endpoints,
@@ -37,27 +37,9 @@ let us: Api;
 const clients: GatewayClient[] = [];
 const track = (c: GatewayClient) => (clients.push(c), c);
 
-/** Polls without asserting any duration; fails after the timeout with the last value or error. */
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | false | null | undefined>,
-  timeoutMs: number,
-) {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-      last = value;
-    } catch (err) {
-      last = err instanceof Error ? err.message : err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting until ${what} (last: ${JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Polls without asserting any duration (the one poller, with the argument order this file reads best in). */
+const eventually = <T>(what: string, probe: () => Promise<T | false | null | undefined>, timeoutMs: number) =>
+  waitFor(probe, what, timeoutMs, 250);
 
 /** History of a channel through one region's api, oldest first (the API answers newest first). */
 async function history(

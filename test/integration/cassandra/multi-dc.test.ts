@@ -5,6 +5,7 @@ import { CassandraStorage, type MessageRecord } from '@parley/storage';
 import { Client } from 'cassandra-driver';
 import { type App, cassandraSettings, dropKeyspace, startApp, testKeyspace } from './support';
 import { RecordingTracker } from './tracker';
+import { waitFor } from '../../support/wait';
 
 /**
  * Data centres on the loopback cluster (`npm run cassandra:cluster:up`): dc1 = 127.0.0.1 + 127.0.0.2,
@@ -55,14 +56,16 @@ async function requireCluster(): Promise<void> {
 
 /** Polls until `check` holds (replication to the other DC is asynchronous at LOCAL_QUORUM). */
 async function eventually<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`${what}: not seen within 20 s (last: ${JSON.stringify(value)})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const seen = await waitFor(
+    async () => {
+      const value = await read();
+      if (!check(value)) throw new Error(`last: ${JSON.stringify(value)}`);
+      return { value };
+    },
+    what,
+    20_000,
+  );
+  return seen.value;
 }
 
 const dcSettings = (dc: 'dc1' | 'dc2', overrides: object = {}) =>

@@ -1,12 +1,11 @@
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type ParleyConfig, loadConfig } from '@parley/config';
 import { ServerModule, createHttpApp, listen } from '@parley/platform';
 import { GatewayServer, InterestRouter } from '@parley/realtime';
 import { type Account, Api, GatewayClient } from '../../support/clients';
+import { tempDir } from '../../support/process';
 
 export interface TestServer {
   url: string;
@@ -21,13 +20,13 @@ type Tree = Record<string, unknown>;
 
 /** The monolith in this process on 127.0.0.1 and a free port, on a fresh SQLite file. */
 export async function startServer(gateway: Tree = {}, overrides: Tree = {}): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-gateway-'));
+  const dir = tempDir('parley-gateway-');
   const config = loadConfig({
     env: {},
     overrides: {
       rate_limits: { enabled: false },
       ...overrides,
-      database: { sqlite: { path: join(dir, 'parley.db') } },
+      database: { sqlite: { path: join(dir.path, 'parley.db') } },
       server: { ...(overrides.server as Tree | undefined), host: '127.0.0.1', port: 0 },
       logging: { level: 'silent' },
       auth: {
@@ -48,7 +47,7 @@ export async function startServer(gateway: Tree = {}, overrides: Tree = {}): Pro
     router: app.get(InterestRouter),
     close: async () => {
       await running.close();
-      rmSync(dir, { recursive: true, force: true });
+      dir.remove();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { hashToken } from '@parley/auth';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
-import { type Account, Api, GatewayClient, type TestServer, startServer, until } from './harness';
+import { type Account, Api, GatewayClient, type TestServer, startServer, waitFor } from './harness';
 
 /** Slow consumers, inbound limits, bad input, auth failures, logout, coalescing and shutdown. */
 describe('gateway limits and bad input', () => {
@@ -177,7 +177,7 @@ describe('gateway limits and bad input', () => {
     it('closes every session of the user but the kept token’s on USER_SESSIONS_REVOKED', async () => {
       const [user, bystander] = await Promise.all([api.register('lo_all'), api.register('lo_all_by')]);
       const kept = await api.login(user);
-      await until(() => server.gateway.socketCount === 0, 'earlier tests’ sockets are gone');
+      await waitFor(() => server.gateway.socketCount === 0, 'earlier tests’ sockets are gone');
       const [ws, keptWs, other] = await Promise.all([
         GatewayClient.ready(server.url, user.token),
         GatewayClient.ready(server.url, kept),
@@ -202,7 +202,7 @@ describe('gateway limits and bad input', () => {
 
     it('refuses connections past gateway.max_connections', async () => {
       const user = await api.register('cap');
-      await until(() => server.gateway.socketCount === 0, 'earlier tests’ sockets are gone');
+      await waitFor(() => server.gateway.socketCount === 0, 'earlier tests’ sockets are gone');
       const open = await Promise.all([0, 1, 2].map(() => GatewayClient.ready(server.url, user.token)));
       open.forEach(track);
       const extra = track(new GatewayClient(server.url, user.token));

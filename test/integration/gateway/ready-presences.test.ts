@@ -6,6 +6,7 @@ import {
   VIEW_CHANNEL,
   startServer,
   useGatewayServer,
+  waitFor,
 } from './harness';
 
 type Presence = { user: { id: string }; user_id: string; status: string };
@@ -37,8 +38,12 @@ describe('READY presences', () => {
     await hiddenWs.socket.timeout(5000).emitWithAck('PRESENCE_UPDATE', { status: 'invisible' });
     // `offline` was online and left for good.
     const offlineWs = await connect(offline);
+    const offlineSession = offlineWs.sessionId!;
     offlineWs.close();
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(
+      () => gw.server.gateway.session(offlineSession) === undefined,
+      'the server ended offline’s session',
+    );
 
     const ws = await connect(me);
     const presences = readyPresences(ws);

@@ -1,4 +1,4 @@
-import { type Account, Api, GatewayClient, type TestServer, startServer, until } from './harness';
+import { type Account, Api, GatewayClient, type TestServer, startServer, waitFor } from './harness';
 
 /** Dropped sessions resume with every missed event, in order, once; otherwise INVALID_SESSION and a new READY. */
 describe('gateway resume', () => {
@@ -42,7 +42,7 @@ describe('gateway resume', () => {
       await sending;
       const session = server.gateway.session(first.sessionId!);
       expect(session).toBeDefined();
-      await until(() => session!.state === 'detached', 'the server noticed the drop');
+      await waitFor(() => session!.state === 'detached', 'the server noticed the drop');
       for (let i = 0; i < 5; i++) sent.push((await api.send(owner, guild.general, `after ${i}`)).id);
 
       const resumed = track(

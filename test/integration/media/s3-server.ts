@@ -1,7 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { launch, tempDir } from '../../support/process';
 
 export interface S3Server {
   endpoint: string;
@@ -31,53 +28,34 @@ process.on('SIGTERM', () => server.close().then(() => process.exit(0)));
  * skips) with what went wrong when it cannot start.
  */
 export async function startS3Server(bucket = 'parley-test', timeoutMs = 20_000): Promise<S3Server> {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-s3rver-'));
+  const dir = tempDir('parley-s3rver-');
   let modulePath: string;
   try {
     modulePath = require.resolve('s3rver');
   } catch {
     throw new Error('s3rver is not installed: run "npm install" (it is a devDependency)');
   }
-  const child: ChildProcess = spawn(process.execPath, ['-e', CHILD], {
-    env: { PATH: process.env.PATH ?? '', S3RVER_MODULE: modulePath, S3RVER_DIR: dir, S3RVER_BUCKET: bucket },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the local S3 server (s3rver) did not start in ${timeoutMs} ms:\n${output}`));
-    }, timeoutMs);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      const match = /\{"port":(\d+)\}/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the local S3 server (s3rver) exited with ${code} before listening:\n${output}`));
-    });
+  const s3 = await launch(
+    '',
+    { PATH: process.env.PATH ?? '', S3RVER_MODULE: modulePath, S3RVER_DIR: dir.path, S3RVER_BUCKET: bucket },
+    {
+      label: 'the local S3 server (s3rver)',
+      args: ['-e', CHILD],
+      bareEnv: true,
+      ready: /\{"port":(\d+)\}/,
+      timeoutMs,
+      forceAfterMs: 5_000,
+    },
+  ).catch((err: unknown) => {
+    dir.remove();
+    throw err;
   });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://127.0.0.1:${s3.url}`,
     bucket,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        };
-        if (child.exitCode !== null) return done();
-        const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        child.once('exit', () => {
-          clearTimeout(force);
-          done();
-        });
-        child.kill('SIGTERM');
-      }),
+    stop: async () => {
+      await s3.stop('SIGTERM');
+      dir.remove();
+    },
   };
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { UnclaimedUploadSweeper } from '@parley/media';
 import { writeMaintenance } from '@parley/platform';
 import { STORAGE, type Storage } from '@parley/storage';
-import { type Account, Api, type TestServer, startServer, until } from '../gateway/harness';
+import { type Account, Api, type TestServer, startServer, waitFor } from '../gateway/harness';
+import { pause } from '../../support/wait';
 
 interface Uploaded {
   id: string;
@@ -69,9 +70,10 @@ describe('unattached uploads expire', () => {
     expect(await storage.attachments.find(stale.id)).not.toBeNull();
 
     // Expiry reached for what was uploaded before `cut`, not for the upload after it.
-    await new Promise((r) => setTimeout(r, 20));
+    // The clock moves on both sides of `cut`, so the uploads fall clearly before and after it.
+    await pause(20);
     const cut = Date.now();
-    await new Promise((r) => setTimeout(r, 20));
+    await pause(20);
     const fresh = await upload(owner, guild.general, 'fresh.txt');
     expect(await sweeper.sweep(cut + TTL)).toBe(1);
 
@@ -134,7 +136,7 @@ describe('unattached uploads expire by themselves (the periodic sweep)', () => {
     const path = join(files, 'attachments', guild.general, id);
     expect(existsSync(path)).toBe(true);
     const storage = server.app.get<Storage>(STORAGE);
-    await until(() => !existsSync(path), 'the sweep deleted the file', 10_000);
+    await waitFor(() => !existsSync(path), 'the sweep deleted the file', 10_000);
     expect(await storage.attachments.find(id)).toBeNull();
   });
 });

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
-import { type Account, Api, GatewayClient, until } from './clients';
+import { type Account, Api, GatewayClient, waitFor } from './clients';
+import { pause } from '../../support/wait';
 import {
   type RoleProcess,
   clusterEnv,
-  eventually,
   purgePrefix,
   requireSharedServices,
   startRole,
@@ -242,19 +242,19 @@ describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
       allow: '0',
       deny: String(1 << 11),
     });
-    await eventually(async () => (await send(member.token)).status === 403, 'api 2 refuses the send (403)');
+    await waitFor(async () => (await send(member.token)).status === 403, 'api 2 refuses the send (403)');
     await a1.ok('DELETE', `/channels/${g.general}/permissions/${member.user.id}`, owner.token);
-    await eventually(async () => (await send(member.token)).status === 200, 'api 2 accepts the send again');
+    await waitFor(async () => (await send(member.token)).status === 200, 'api 2 accepts the send again');
 
     // Kicked through api 1: api 2 no longer lets the member see the channel.
     await a1.ok('DELETE', `/guilds/${g.id}/members/${member.user.id}`, owner.token);
-    await eventually(async () => (await send(member.token)).status === 404, 'api 2 hides the channel (404)');
+    await waitFor(async () => (await send(member.token)).status === 404, 'api 2 hides the channel (404)');
 
     // Logged out through api 1: the token stops working on api 2.
     const second = await a1.login(member);
     expect((await a2.call('GET', '/users/@me', second)).status).toBe(200);
     expect((await a1.call('POST', '/auth/logout', second)).status).toBe(204);
-    await eventually(
+    await waitFor(
       async () => (await a2.call('GET', '/users/@me', second)).status === 401,
       'api 2 refuses the revoked token (401)',
     );
@@ -283,12 +283,12 @@ describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
 
     expect(await queue.stop('SIGTERM')).toBe(0);
     expect((await a2.call('DELETE', `/channels/${channel.id}`, owner.token)).status).toBe(200);
-    // Nobody consumes: the purge waits in JetStream.
-    await new Promise((r) => setTimeout(r, 500));
+    // Nobody consumes: the purge waits in JetStream (a quiet window in which nothing may delete a row).
+    await pause(500);
     expect(count()).toBe(5);
 
     queue = await startRole('queue', { ...env, PARLEY__INSTANCE__NODE_ID: '5' });
-    await eventually(() => Promise.resolve(count() === 0), 'the purge job ran');
+    await waitFor(() => Promise.resolve(count() === 0), 'the purge job ran');
     const metrics = await (await fetch(`${queue.url}/metrics`)).text();
     expect(metrics).toMatch(/parley_jobs_completed_total\{name="channel.purge_messages",outcome="ok"\} 1/);
   });
@@ -315,6 +315,6 @@ describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
     const close = await client.next('CLOSE');
     expect(close).toMatchObject({ reason: 'server_shutdown', reconnect: true });
     expect(await exit).toBe(0);
-    await until(() => !client.socket.connected, 'the client was disconnected');
+    await waitFor(() => !client.socket.connected, 'the client was disconnected');
   });
 });

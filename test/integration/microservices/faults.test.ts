@@ -1,10 +1,9 @@
 import Database from 'better-sqlite3';
-import { type Account, Api, GatewayClient } from './clients';
+import { type Account, Api, GatewayClient, waitFor } from './clients';
 import {
   OwnService,
   type RoleProcess,
   clusterEnv,
-  eventually,
   startRole,
   stopAllRoles,
   tempDir,
@@ -66,9 +65,9 @@ describe('microservices mode when Redis or NATS goes down', () => {
     expect((await a.call('GET', '/users/@me', owner.token)).status).toBe(200);
     await redis.kill();
 
-    await eventually(async () => (await ready(api)).status === 503, 'the api reports not ready');
+    await waitFor(async () => (await ready(api)).status === 503, 'the api reports not ready');
     expect((await ready(api)).body.checks.redis).not.toBe('ok');
-    await eventually(async () => (await ready(gateway)).status === 503, 'the gateway reports not ready');
+    await waitFor(async () => (await ready(gateway)).status === 503, 'the gateway reports not ready');
     const refused = await a.call('GET', '/users/@me', owner.token);
     expect(refused.status).toBe(503);
     expect(refused.body).toMatchObject({
@@ -81,8 +80,8 @@ describe('microservices mode when Redis or NATS goes down', () => {
     expect((await early.connectError()).data?.code).toBe(4000);
 
     await redis.up();
-    await eventually(async () => (await ready(api)).status === 200, 'the api is ready again');
-    await eventually(async () => (await ready(gateway)).status === 200, 'the gateway is ready again');
+    await waitFor(async () => (await ready(api)).status === 200, 'the api is ready again');
+    await waitFor(async () => (await ready(gateway)).status === 200, 'the gateway is ready again');
     expect((await a.call('GET', '/users/@me', owner.token)).status).toBe(200);
     const client = track(await GatewayClient.ready(gateway.url, owner.token));
     const sent = await a.send(owner, guild.general, 'after redis came back');
@@ -118,7 +117,7 @@ describe('microservices mode when Redis or NATS goes down', () => {
     // The gateway may have missed events: it restarts its sessions instead of keeping a stream with a gap.
     const close = await client.next('CLOSE');
     expect(close).toMatchObject({ resumable: false, reconnect: true });
-    await eventually(async () => (await ready(api)).status === 503, 'the api reports not ready');
+    await waitFor(async () => (await ready(api)).status === 503, 'the api reports not ready');
     expect((await ready(api)).body.checks.nats).not.toBe('ok');
     const refused = await a.call('POST', `/channels/${guild.general}/messages`, owner.token, {
       content: 'x',
@@ -127,8 +126,8 @@ describe('microservices mode when Redis or NATS goes down', () => {
     expect(refused.body).toMatchObject({ code: 50503, message: expect.stringContaining('NATS') });
 
     await nats.up();
-    await eventually(async () => (await ready(api)).status === 200, 'the api is ready again');
-    await eventually(async () => (await ready(gateway)).status === 200, 'the gateway is ready again');
+    await waitFor(async () => (await ready(api)).status === 200, 'the api is ready again');
+    await waitFor(async () => (await ready(gateway)).status === 200, 'the gateway is ready again');
     const back = track(
       new GatewayClient(gateway.url, owner.token, { session_id: client.sessionId!, seq: client.lastSeq }),
     );
@@ -138,6 +137,6 @@ describe('microservices mode when Redis or NATS goes down', () => {
     await back.next('MESSAGE_CREATE', (p) => p.d.id === sent.id);
 
     queue = await startRole('queue', { ...env, PARLEY__INSTANCE__NODE_ID: '3' });
-    await eventually(() => Promise.resolve(count() === 0), 'the purge job stored before the outage ran');
+    await waitFor(() => Promise.resolve(count() === 0), 'the purge job stored before the outage ran');
   });
 });

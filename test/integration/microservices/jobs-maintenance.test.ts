@@ -5,7 +5,8 @@ import { AppLogger, Metrics } from '@parley/observability';
 import { MaintenanceMode, RoleModule, createHttpApp, writeMaintenance } from '@parley/platform';
 import { SqliteStorage } from '@parley/storage';
 import { join } from 'node:path';
-import { eventually, purgePrefix, requireSharedServices, tempDir, uniquePrefix } from './processes';
+import { purgePrefix, requireSharedServices, tempDir, uniquePrefix } from './processes';
+import { pause, waitFor } from '../../support/wait';
 
 /**
  * JetStream jobs and maintenance mode, as the queue role wires them: the real MaintenanceMode reading the
@@ -55,7 +56,7 @@ describe('JetStream jobs pause in maintenance mode', () => {
       since: enabled ? Date.now() : null,
       message: enabled ? 'test' : null,
     });
-    await eventually(() => Promise.resolve(maintenance.readOnly === enabled), `maintenance is ${enabled}`);
+    await waitFor(() => Promise.resolve(maintenance.readOnly === enabled), `maintenance is ${enabled}`);
   };
 
   it('stops pulling while the flag is on, lets a running job finish, and runs everything once after', async () => {
@@ -91,24 +92,24 @@ describe('JetStream jobs pause in maintenance mode', () => {
     await producer.enqueue('channel.purge_messages', { channel_id: 'slow' });
     await slowStarted;
     await setFlag(true);
-    await eventually(() => Promise.resolve(worker.paused), 'the consumer paused');
+    await waitFor(() => Promise.resolve(worker.paused), 'the consumer paused');
 
     // Jobs enqueued during maintenance stay on the stream, untouched.
     for (const id of ['a', 'b', 'c']) await producer.enqueue('channel.purge_messages', { channel_id: id });
     releaseSlow();
-    await eventually(() => Promise.resolve(ran.includes('slow')), 'the running job finished');
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(() => Promise.resolve(ran.includes('slow')), 'the running job finished');
+    await pause(1500); // a quiet window: nothing may run while maintenance is on
     expect(ran).toEqual(['slow']);
-    await eventually(async () => {
+    await waitFor(async () => {
       const d = await worker.depth();
       return d.pending === 3 && d.inFlight === 0;
     }, 'the three jobs wait on the stream, none delivered');
 
     // Maintenance over: everything runs once, no delivery attempt spent on the pause, nothing dead.
     await setFlag(false);
-    await eventually(() => Promise.resolve(ran.length === 4), 'the waiting jobs ran');
+    await waitFor(() => Promise.resolve(ran.length === 4), 'the waiting jobs ran');
     expect(ran.slice(1).sort()).toEqual(['a', 'b', 'c']);
-    await eventually(async () => {
+    await waitFor(async () => {
       const d = await worker.depth();
       return d.pending === 0 && d.inFlight === 0;
     }, 'the work queue is empty');
@@ -140,18 +141,18 @@ describe('JetStream jobs pause in maintenance mode', () => {
     for (const id of ['busy1', 'busy2', 'third', 'fourth'])
       await producer.enqueue('channel.purge_messages', { channel_id: id });
     worker.start();
-    await eventually(() => Promise.resolve(blocked.length === 2), 'both busy jobs run');
-    await eventually(async () => (await worker.depth()).inFlight >= 3, 'a waiting job was pulled');
+    await waitFor(() => Promise.resolve(blocked.length === 2), 'both busy jobs run');
+    await waitFor(async () => (await worker.depth()).inFlight >= 3, 'a waiting job was pulled');
     paused = true;
-    await eventually(() => Promise.resolve(worker.paused), 'the consumer paused');
+    await waitFor(() => Promise.resolve(worker.paused), 'the consumer paused');
     for (const release of blocked) release();
-    await new Promise((r) => setTimeout(r, 1500));
+    await pause(1500); // a quiet window: the held jobs may not run while paused
     expect([...ran].sort()).toEqual(['busy1', 'busy2']);
 
     paused = false;
-    await eventually(() => Promise.resolve(ran.length === 4), 'the held jobs ran after the pause');
+    await waitFor(() => Promise.resolve(ran.length === 4), 'the held jobs ran after the pause');
     expect([...ran].sort()).toEqual(['busy1', 'busy2', 'fourth', 'third']);
-    await eventually(async () => {
+    await waitFor(async () => {
       const d = await worker.depth();
       return d.pending === 0 && d.inFlight === 0;
     }, 'the work queue is empty');
@@ -167,9 +168,9 @@ describe('JetStream jobs pause in maintenance mode', () => {
     try {
       const queue = app.get(JetStreamJobQueue);
       await setFlag(true);
-      await eventually(() => Promise.resolve(queue.paused), "the queue role's consumer paused");
+      await waitFor(() => Promise.resolve(queue.paused), "the queue role's consumer paused");
       await setFlag(false);
-      await eventually(() => Promise.resolve(!queue.paused), "the queue role's consumer resumed");
+      await waitFor(() => Promise.resolve(!queue.paused), "the queue role's consumer resumed");
     } finally {
       await app.close();
     }

@@ -1,11 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const ROOT = join(__dirname, '../../..');
+import {
+  type Launched,
+  compiledMain,
+  freePort,
+  launch,
+  portOpen,
+  stopAll,
+  tempDir as freshDir,
+} from '../../support/process';
+import { waitFor } from '../../support/wait';
 
 export type Role = 'api' | 'gateway' | 'media-proxy' | 'queue';
 
@@ -13,27 +20,14 @@ export type Role = 'api' | 'gateway' | 'media-proxy' | 'queue';
 export const SHARED_REDIS = 'redis://127.0.0.1:6379';
 export const SHARED_NATS = 'nats://127.0.0.1:4222';
 
-function canConnect(port: number, host = '127.0.0.1', timeoutMs = 1500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
 /** Fails (never skips) with what to start when the machine's Redis or NATS is not there. */
 export async function requireSharedServices(): Promise<void> {
   const missing: string[] = [];
-  if (!(await canConnect(6379)))
+  if (!(await portOpen('127.0.0.1', 6379, 1500)))
     missing.push(
       'Redis on 127.0.0.1:6379 (redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no)',
     );
-  if (!(await canConnect(4222)))
+  if (!(await portOpen('127.0.0.1', 4222, 1500)))
     missing.push(
       'NATS with JetStream on 127.0.0.1:4222 (nats-server -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server)',
     );
@@ -60,88 +54,32 @@ export function uniquePrefix(): string {
   return `t${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
-export interface RoleProcess {
+export interface RoleProcess extends Launched {
   role: Role;
-  url: string;
-  child: ChildProcess;
-  output(): string;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-const live = new Set<RoleProcess>();
-
-/** Starts `dist/apps/<role>/src/main.js` on a free loopback port and waits until it listens. */
+/** Starts `dist/apps/<role>/src/main.js` on free loopback ports and waits until it listens. */
 export async function startRole(
   role: Role,
   env: Record<string, string>,
   timeoutMs = 30_000,
 ): Promise<RoleProcess> {
-  const main = join(ROOT, `dist/apps/${role}/src/main.js`);
-  if (!existsSync(main)) throw new Error(`${main} is missing: run "npm run build" (npm test builds first)`);
-  const child = spawn(process.execPath, [main], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      PARLEY__SERVER__HOST: '127.0.0.1',
-      PARLEY__SERVER__PORT: '0',
+  const launched = await launch(
+    compiledMain(role),
+    {
       PARLEY__GATEWAY__PORT: '0',
       PARLEY__MEDIA_PROXY__PORT: '0',
       PARLEY__QUEUE__PORT: '0',
-      PARLEY__LOGGING__LEVEL: 'warn',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => (log += chunk));
-  const proc: RoleProcess = {
-    role,
-    url: '',
-    child,
-    output: () => log,
-    stop: (signal = 'SIGTERM') =>
-      new Promise((resolve) => {
-        live.delete(proc);
-        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-        const force = setTimeout(() => child.kill('SIGKILL'), 30_000);
-        child.once('exit', (code) => {
-          clearTimeout(force);
-          resolve(code);
-        });
-        child.kill(signal);
-      }),
-  };
-  live.add(proc);
-  proc.url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${role} did not start in ${timeoutMs} ms:\n${log}`)),
-      timeoutMs,
-    );
-    child.stdout.on('data', (chunk: string) => {
-      log += chunk;
-      const match = /"msg":"parley listening","url":"([^"]+)"/.exec(log);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${role} exited with ${code} before listening:\n${log}`));
-    });
-  }).catch(async (err: unknown) => {
-    await proc.stop('SIGKILL');
-    throw err;
-  });
-  return proc;
+    { label: role, timeoutMs },
+  );
+  return Object.assign(launched, { role });
 }
 
 /** Stops every role process this test file started and has not stopped (afterAll, even after a failure). */
 export async function stopAllRoles(): Promise<void> {
-  await Promise.all([...live].map((p) => p.stop('SIGKILL')));
+  await stopAll('SIGKILL');
 }
 
 /** A private redis-server or nats-server on a loopback port, for tests that kill it. */
@@ -188,12 +126,13 @@ export class OwnService {
       );
     const child = spawn(bin, args, { stdio: 'ignore' });
     this.child = child;
-    const deadline = Date.now() + 15_000;
-    while (!(await canConnect(this.port, '127.0.0.1', 500))) {
-      if (child.exitCode !== null) throw new Error(`${bin} exited with ${child.exitCode}`);
-      if (Date.now() > deadline) throw new Error(`${bin} did not listen on ${this.port}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const up = await waitFor(
+      async () =>
+        child.exitCode !== null ? 'exited' : (await portOpen('127.0.0.1', this.port, 500)) && 'up',
+      `${bin} listens on ${this.port}`,
+      15_000,
+    );
+    if (up === 'exited') throw new Error(`${bin} exited with ${child.exitCode}`);
   }
 
   /** Kills it at once (SIGKILL), as a crash would. */
@@ -213,42 +152,8 @@ export class OwnService {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export function tempDir(): { path: string; remove: () => void } {
-  const path = mkdtempSync(join(tmpdir(), 'parley-ms-'));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
-}
-
-/** Polls without asserting any duration; fails after the timeout. */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined | null | false>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting until ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return freshDir('parley-ms-');
 }
 
 /** Environment every process of one test cluster shares. */

@@ -11,7 +11,8 @@ import { AppLogger, Metrics } from '@parley/observability';
 import { RedisPresenceStore, RedisRateLimiter, RedisResumeStore } from '@parley/state';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { eventually, purgePrefix, requireSharedServices, uniquePrefix } from './processes';
+import { purgePrefix, requireSharedServices, uniquePrefix } from './processes';
+import { pause, waitFor } from '../../support/wait';
 
 /** The NATS, JetStream and Redis implementations on their own, against the machine's NATS and Redis. */
 describe('microservices transports', () => {
@@ -78,7 +79,7 @@ describe('microservices transports', () => {
         data: { n: -1 },
       });
       await a.settle();
-      await eventually(() => Promise.resolve(got.length === 20), 'the channel events arrived');
+      await waitFor(() => Promise.resolve(got.length === 20), 'the channel events arrived');
       expect(got.map((e) => (e.data as { n: number }).n)).toEqual([...Array(20).keys()]);
       expect(new Set(got.map((e) => e.id)).size).toBe(20); // every event carries its own id
       expect(other).toEqual([]);
@@ -108,8 +109,8 @@ describe('microservices transports', () => {
     await c.ready();
     a.publish(event(3));
     await a.settle();
-    await eventually(() => Promise.resolve(caughtUp.length >= 3 && plain.length >= 1), 'both got event 3');
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => Promise.resolve(caughtUp.length >= 3 && plain.length >= 1), 'both got event 3');
+    await pause(200); // a quiet window: a duplicate or a replayed event would arrive in it
     expect(caughtUp.map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3]);
     expect(plain.map((e) => (e.data as { n: number }).n)).toEqual([3]);
   });
@@ -193,10 +194,10 @@ describe('microservices transports', () => {
       // A job this version has no handler for: set aside at once, never retried forever.
       await nats.nc.request(`${prefix}.jobs.unknown_job`, '{}').catch(() => undefined);
       worker.start();
-      await eventually(() => Promise.resolve(purged.length === 2), 'the good jobs ran');
+      await waitFor(() => Promise.resolve(purged.length === 2), 'the good jobs ran');
       expect(purged.sort()).toEqual(['flaky', 'ok']);
-      await eventually(async () => (await worker.depth()).dead === 2, 'poison jobs were set aside');
-      await eventually(async () => {
+      await waitFor(async () => (await worker.depth()).dead === 2, 'poison jobs were set aside');
+      await waitFor(async () => {
         const d = await worker.depth();
         return d.pending === 0 && d.inFlight === 0;
       }, 'the work queue is empty');
