@@ -113,7 +113,7 @@ async function main() {
     }
     process.stdout.write(`\nnpm test: Jest tiers ${tiers.join(', ')}\n`);
     try {
-      phases.push(jest(join(root, '.tmp/jest-results.json'), ['--selectProjects', ...tiers, ...jestArgs]));
+      phases.push(jest(join(root, '.tmp/jest-results.json'), [...jestArgs, '--selectProjects', ...tiers]));
       ran.push(...tiers);
     } finally {
       // Stopped before the two-region stage, which brings up its own cluster on the same addresses.

@@ -160,4 +160,18 @@ export class GatewayClient {
   }
 }
 
+/** The gateway clients a suite opens: `track` keeps one (and returns it), `closeAll` closes those kept so far. */
+export class TrackedClients {
+  private readonly open: GatewayClient[] = [];
+
+  readonly track = (client: GatewayClient): GatewayClient => {
+    this.open.push(client);
+    return client;
+  };
+
+  closeAll(): void {
+    for (const client of this.open.splice(0)) client.close();
+  }
+}
+
 export const VIEW_CHANNEL = String(1 << 10);

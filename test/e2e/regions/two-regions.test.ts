@@ -1,6 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Account, Api, GatewayClient, waitFor } from '../../integration/microservices/clients';
+import {
+  type Account,
+  Api,
+  GatewayClient,
+  TrackedClients,
+  waitFor,
+} from '../../integration/microservices/clients';
 import {
   EU,
   type Endpoints,
@@ -34,8 +40,8 @@ const stack = new RegionStack({
 let endpoints: Endpoints;
 let eu: Api;
 let us: Api;
-const clients: GatewayClient[] = [];
-const track = (c: GatewayClient) => (clients.push(c), c);
+const clients = new TrackedClients();
+const { track } = clients;
 
 /** Polls without asserting any duration (the one poller, with the argument order this file reads best in). */
 const eventually = <T>(what: string, probe: () => Promise<T | false | null | undefined>, timeoutMs: number) =>
@@ -99,7 +105,7 @@ describe('two regions joined by NATS gateways, one Cassandra data centre each', 
   });
 
   afterAll(async () => {
-    for (const c of clients) c.close();
+    clients.closeAll();
     await stack.destroy();
   });
 

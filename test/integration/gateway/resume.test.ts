@@ -1,12 +1,20 @@
-import { type Account, Api, GatewayClient, type TestServer, startServer, waitFor } from './harness';
+import {
+  type Account,
+  Api,
+  GatewayClient,
+  type TestServer,
+  TrackedClients,
+  startServer,
+  waitFor,
+} from './harness';
 
 /** Dropped sessions resume with every missed event, in order, once; otherwise INVALID_SESSION and a new READY. */
 describe('gateway resume', () => {
-  const clients: GatewayClient[] = [];
-  const track = (c: GatewayClient) => (clients.push(c), c);
+  const clients = new TrackedClients();
+  const { track } = clients;
 
   afterEach(() => {
-    for (const c of clients.splice(0)) c.close();
+    clients.closeAll();
   });
 
   describe('within the session ttl', () => {
@@ -133,7 +141,7 @@ describe('gateway resume', () => {
         await again.waitIndex('READY');
         expect(again.events.map((e) => e.name)).toEqual(['INVALID_SESSION', 'READY']);
       } finally {
-        for (const c of clients.splice(0)) c.close();
+        clients.closeAll();
         await small.close();
       }
     });

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { type Account, Api, GatewayClient, waitFor } from './clients';
+import { type Account, Api, GatewayClient, TrackedClients, waitFor } from './clients';
 import { pause } from '../../support/wait';
 import {
   type RoleProcess,
@@ -21,8 +21,8 @@ jest.setTimeout(120_000);
 describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
   const dir = tempDir();
   const prefix = uniquePrefix();
-  const clients: GatewayClient[] = [];
-  const track = (c: GatewayClient) => (clients.push(c), c);
+  const clients = new TrackedClients();
+  const { track } = clients;
   let env: Record<string, string>;
   let api1: RoleProcess;
   let api2: RoleProcess;
@@ -67,7 +67,7 @@ describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
   });
 
   afterAll(async () => {
-    for (const c of clients) c.close();
+    clients.closeAll();
     await stopAllRoles();
     await purgePrefix(prefix);
     dir.remove();

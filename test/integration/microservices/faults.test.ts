@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { type Account, Api, GatewayClient, waitFor } from './clients';
+import { type Account, Api, GatewayClient, TrackedClients, waitFor } from './clients';
 import {
   OwnService,
   type RoleProcess,
@@ -19,8 +19,8 @@ jest.setTimeout(120_000);
 describe('microservices mode when Redis or NATS goes down', () => {
   const dir = tempDir();
   const prefix = uniquePrefix();
-  const clients: GatewayClient[] = [];
-  const track = (c: GatewayClient) => (clients.push(c), c);
+  const clients = new TrackedClients();
+  const { track } = clients;
   let redis: OwnService;
   let nats: OwnService;
   let env: Record<string, string>;
@@ -54,7 +54,7 @@ describe('microservices mode when Redis or NATS goes down', () => {
   });
 
   afterAll(async () => {
-    for (const c of clients) c.close();
+    clients.closeAll();
     await stopAllRoles();
     await redis?.remove();
     await nats?.remove();

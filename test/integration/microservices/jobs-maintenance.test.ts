@@ -1,11 +1,11 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { JetStreamJobQueue, NatsLink } from '@parley/bus';
-import { type ParleyConfig, loadConfig } from '@parley/config';
+import type { ParleyConfig } from '@parley/config';
 import { AppLogger, Metrics } from '@parley/observability';
 import { MaintenanceMode, RoleModule, createHttpApp, writeMaintenance } from '@parley/platform';
 import { SqliteStorage } from '@parley/storage';
 import { join } from 'node:path';
-import { purgePrefix, requireSharedServices, tempDir, uniquePrefix } from './processes';
+import { microservicesConfig, purgePrefix, requireSharedServices, tempDir, uniquePrefix } from './processes';
 import { pause, waitFor } from '../../support/wait';
 
 /**
@@ -23,17 +23,9 @@ describe('JetStream jobs pause in maintenance mode', () => {
 
   beforeAll(async () => {
     await requireSharedServices();
-    config = loadConfig({
-      env: {},
-      overrides: {
-        instance: { deployment_mode: 'microservices' },
-        media: { signing_secret: 'x'.repeat(32) },
-        nats: { subject_prefix: prefix },
-        redis: { key_prefix: `${prefix}:` },
-        jobs: { max_attempts: 2, concurrency: 2 },
-        database: { sqlite: { path: join(dir.path, 'parley.db') } },
-        logging: { level: 'silent' },
-      },
+    config = microservicesConfig(prefix, {
+      database: { sqlite: { path: join(dir.path, 'parley.db') } },
+      logging: { level: 'silent' },
     });
     storage = new SqliteStorage(config.database.sqlite);
     await storage.migrate();

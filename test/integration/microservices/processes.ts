@@ -12,6 +12,7 @@ import {
   stopAll,
   tempDir as freshDir,
 } from '../../support/process';
+import { type ParleyConfig, loadConfig } from '@parley/config';
 import { waitFor } from '../../support/wait';
 
 export type Role = 'api' | 'gateway' | 'media-proxy' | 'queue';
@@ -154,6 +155,27 @@ export class OwnService {
 
 export function tempDir(): { path: string; remove: () => void } {
   return freshDir('parley-ms-');
+}
+
+/**
+ * Microservices-mode configuration for the transports in this process, under `prefix` (NATS subjects and
+ * streams, Redis keys), with fast failing jobs; `nats` and `rest` add to it.
+ */
+export function microservicesConfig(
+  prefix: string,
+  { nats = {}, ...rest }: { nats?: Record<string, unknown> } & Record<string, unknown> = {},
+): ParleyConfig {
+  return loadConfig({
+    env: {},
+    overrides: {
+      instance: { deployment_mode: 'microservices' },
+      media: { signing_secret: 'x'.repeat(32) },
+      nats: { subject_prefix: prefix, ...nats },
+      redis: { key_prefix: `${prefix}:` },
+      jobs: { max_attempts: 2, concurrency: 2 },
+      ...rest,
+    },
+  });
 }
 
 /** Environment every process of one test cluster shares. */

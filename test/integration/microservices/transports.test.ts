@@ -6,12 +6,12 @@ import {
   NatsRpc,
   RpcUnavailableError,
 } from '@parley/bus';
-import { type ParleyConfig, loadConfig } from '@parley/config';
+import type { ParleyConfig } from '@parley/config';
 import { AppLogger, Metrics } from '@parley/observability';
 import { RedisPresenceStore, RedisRateLimiter, RedisResumeStore } from '@parley/state';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { purgePrefix, requireSharedServices, uniquePrefix } from './processes';
+import { microservicesConfig, purgePrefix, requireSharedServices, uniquePrefix } from './processes';
 import { pause, waitFor } from '../../support/wait';
 
 /** The NATS, JetStream and Redis implementations on their own, against the machine's NATS and Redis. */
@@ -36,19 +36,8 @@ describe('microservices transports', () => {
 
   beforeAll(async () => {
     await requireSharedServices();
-    config = loadConfig({
-      env: {},
-      overrides: {
-        instance: { deployment_mode: 'microservices' },
-        media: { signing_secret: 'x'.repeat(32) },
-        nats: {
-          subject_prefix: prefix,
-          request_timeout: 300,
-          breaker: { failure_threshold: 2, reset_after: 60_000 },
-        },
-        redis: { key_prefix: `${prefix}:` },
-        jobs: { max_attempts: 2, concurrency: 2 },
-      },
+    config = microservicesConfig(prefix, {
+      nats: { request_timeout: 300, breaker: { failure_threshold: 2, reset_after: 60_000 } },
     });
   });
 
