@@ -3,6 +3,7 @@
 // ../shared/benchmarks.md on this machine.
 // The server under test and the load generators are separate processes; latency percentiles come from HDR
 // histograms merged across generators; results go to stdout and bench/results/latest.json (+ a dated copy).
+import { pause, waitFor } from '../test/support/wait.ts';
 import { fork } from 'node:child_process';
 import { cpus, totalmem, release } from 'node:os';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
@@ -165,7 +166,7 @@ async function restShapes() {
   const server = await startMonolith({}, { dir });
   try {
     const base = server.url;
-    await new Promise((r) => setTimeout(r, 500));
+    await pause(500); // the started server settles before its idle memory is read
     const idle = server.rssBytes();
     shapes.memory = { rss_idle_mb: round(idle / 2 ** 20, 1) };
     const team = await users(base, 3, 'rest');
@@ -303,7 +304,7 @@ async function figure3(server, seeded) {
   try {
     const ramp = await holders.openUpTo(tokens.length, 120_000);
     const connected = await metricValue(base, 'parley_gateway_connected_sockets');
-    await new Promise((r) => setTimeout(r, 1000));
+    await pause(1000); // what the ramp caused (presence to guild-mates) settles before the rate is measured
     const held = await rateRun();
     const after = await holders.stats();
     const s = held;
@@ -450,7 +451,6 @@ function privileges() {
     nr_open: Number(readFileSync('/proc/sys/fs/nr_open', 'utf8')),
   };
 }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Figures 1 and 2 on a fresh server per repeat, used for nothing else: idle RSS, then (garbage collected through
@@ -467,7 +467,7 @@ async function connections() {
     const server = await startMonolith({}, { dir });
     let holders = null;
     try {
-      await sleep(2000);
+      await pause(2000);
       const run = { idle_rss: server.rssBytes(), idle_anon: server.anonBytes() };
       // One descriptor per connection: N must fit under the server's RLIMIT_NOFILE.
       let [, hard] = server.nofile();
@@ -494,7 +494,7 @@ async function connections() {
         lifetimeMs: DEADLINE * 2 + 120_000,
       });
       const first = await holders.openUpTo(Math.min(1000, n), 60_000);
-      await sleep(1000);
+      await pause(1000);
       run.at1000_rss_raw = server.rssBytes();
       await server.collectGarbage();
       run.at1000_rss = server.rssBytes();
@@ -503,7 +503,7 @@ async function connections() {
       const t0 = performance.now();
       const all = await holders.openUpTo(n, quick ? 60_000 : 240_000);
       run.ramp_per_s = round((all.open - first.open) / ((performance.now() - t0) / 1000), 0);
-      await sleep(2000);
+      await pause(2000);
       await server.collectGarbage();
       const stats = await holders.stats();
       run.open = stats.open;
@@ -668,7 +668,7 @@ async function reconnectStorm() {
     const waitPhase = async (phase) => {
       while (phases.filter((p) => p === phase).length < parts.length) {
         if (failure) throw failure;
-        await sleep(50);
+        await pause(50);
       }
     };
     let out;
@@ -721,7 +721,7 @@ async function fanout(base, tokens, messages, trigger, bare = false) {
       () => readies.push(1),
     ),
   );
-  while (readies.length < parts.length) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => readies.length >= parts.length, 'every listener part is ready', DEADLINE);
   const start = performance.timeOrigin + performance.now();
   await trigger();
   const out = await Promise.all(results);

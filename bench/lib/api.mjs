@@ -2,6 +2,7 @@
 // times the CPU per request (measured: ~200 vs ~60 us client+server on this machine), which made one generator
 // process the bottleneck of the send shapes.
 import http from 'node:http';
+import { createGuild, registerAccount } from '../../test/support/rest.ts';
 
 let counter = 0;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
@@ -34,26 +35,21 @@ export function call(base, method, path, token, body) {
   });
 }
 
+/** A fresh account through the tests' fixtures, over this module's keep-alive transport. */
 export async function registerUser(base, prefix = 'bench') {
   const name = `${prefix}${process.pid}_${Date.now() % 1e7}_${counter++}`;
-  const res = await call(base, 'POST', '/auth/register', null, {
-    username: name.slice(0, 32),
-    email: `${name}@bench.test`,
-    password: 'bench-password',
-  });
-  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { token: res.body.token, id: res.body.user.id };
+  const account = await registerAccount(transport(base), name.slice(0, 32), 'bench-password');
+  return { token: account.token, id: account.user.id };
 }
 
 /** A guild owned by the first user, joined by the others; returns its first text channel. */
 export async function setupGuild(base, users) {
   const [owner, ...rest] = users;
-  const guild = await call(base, 'POST', '/guilds', owner.token, { name: 'bench guild' });
-  const channelId = guild.body.channels[0].id;
-  const invite = await call(base, 'POST', `/channels/${channelId}/invites`, owner.token, { max_age: 0 });
-  for (const u of rest) {
-    const r = await call(base, 'POST', `/invites/${invite.body.code}`, u.token);
-    if (r.status !== 200) throw new Error(`join failed: ${r.status}`);
-  }
-  return { guildId: guild.body.id, channelId, invite: invite.body.code };
+  const guild = await createGuild(transport(base), owner, rest, {
+    name: 'bench guild',
+    invite: { max_age: 0 },
+  });
+  return { guildId: guild.id, channelId: guild.general, invite: guild.invite };
 }
+
+const transport = (base) => (method, path, token, body) => call(base, method, path, token, body);

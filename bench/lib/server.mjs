@@ -1,17 +1,19 @@
 // Starts the compiled monolith (or any Node entry) as a separate process on loopback and measures it.
-import { spawn, spawnSync } from 'node:child_process';
+// Processes start through the tests' launcher (test/support/process.ts, loaded with Node's type stripping).
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { launch, liveProcesses, portOpen } from '../../test/support/process.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
+export { portOpen };
 
-/** Every server still running; killed if the orchestrator exits without stopping them (a crash, a signal). */
-const live = new Set();
+/** Every server still running is killed if the orchestrator exits without stopping it (a crash, a signal). */
 process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
+  for (const { child } of liveProcesses()) child.kill('SIGKILL');
 });
 
 /** A fresh directory for a server's database (seed it before `startMonolith(env, {dir})`). */
@@ -19,60 +21,19 @@ export function benchDir() {
   return mkdtempSync(join(tmpdir(), 'parley-bench-'));
 }
 
-/** The environment every benchmarked process starts with (loopback, a free port, warnings only). */
-const BASE_ENV = {
-  PARLEY__SERVER__HOST: '127.0.0.1',
-  PARLEY__SERVER__PORT: '0',
-  PARLEY__LOGGING__LEVEL: 'warn',
-};
-
 /**
- * Starts `node [nodeArgs] <entry>` (a compiled role such as dist/apps/server/src/main.js) on loopback with
- * BASE_ENV plus `env`, and waits for its "parley listening" line. The process is killed if the orchestrator exits
- * without stopping it, and at once if it does not start within `timeoutMs`. `log()` is what it wrote on stderr
- * and stdout (the last `logLimit` characters); `stderr: 'inherit'` passes its stderr through instead.
+ * Starts `node [nodeArgs] <entry>` (a compiled role such as dist/apps/server/src/main.js) on loopback (a free port,
+ * warnings only) plus `env`, and waits for its "parley listening" line; killed at once if it does not start within
+ * `timeoutMs`. `log()` is what it wrote on stderr and stdout (the last `logLimit` characters); `stderr: 'inherit'`
+ * passes its stderr through instead.
  */
 export async function startProcess(
   entry,
   env = {},
   { nodeArgs = [], label = 'server', timeoutMs = 30_000, stderr = 'pipe', logLimit = Infinity } = {},
 ) {
-  const child = spawn(process.execPath, [...nodeArgs, entry], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...BASE_ENV, ...env },
-    stdio: ['ignore', 'pipe', stderr],
-  });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  let log = '';
-  const append = (c) => {
-    log += c;
-    if (log.length > logLimit) log = log.slice(-logLimit);
-  };
-  child.stderr?.setEncoding('utf8').on('data', append);
-  child.stdout.setEncoding('utf8').on('data', append);
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${label} did not start:\n${log}`)), timeoutMs);
-    let out = '';
-    const onData = (c) => {
-      out += c;
-      const m = /"msg":"parley listening","url":"([^"]+)"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        child.stdout.off('data', onData);
-        resolve(m[1]);
-      } else if (out.length > 100_000) out = out.slice(-10_000);
-    };
-    child.stdout.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${label} exited ${code}:\n${log}`));
-    });
-  }).catch((err) => {
-    child.kill('SIGKILL');
-    throw err;
-  });
-  return { child, url, log: () => log };
+  const started = await launch(entry, env, { nodeArgs, label, timeoutMs, stderr, logLimit, cwd: ROOT });
+  return { child: started.child, url: started.url, log: started.output };
 }
 
 /**
@@ -148,12 +109,11 @@ export function raiseNofile(pid, n) {
 async function openInspector(child, log) {
   const seen = log().length;
   child.kill('SIGUSR1');
-  let url = null;
-  for (let i = 0; i < 100 && !url; i++) {
-    url = /Debugger listening on (ws:\/\/\S+)/.exec(log().slice(seen))?.[1] ?? null;
-    if (!url) await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!url) throw new Error('the server did not open its inspector after SIGUSR1');
+  const url = await waitFor(
+    () => /Debugger listening on (ws:\/\/\S+)/.exec(log().slice(seen))?.[1],
+    'the server opens its inspector after SIGUSR1',
+    5_000,
+  );
   const ws = new WebSocket(url, { perMessageDeflate: false });
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
@@ -199,18 +159,4 @@ export async function metricValue(url, name) {
   const text = await (await fetch(`${url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line ? Number(line.split(' ').pop()) : null;
-}
-
-/** Whether something accepts a TCP connection on host:port within `timeoutMs`. */
-export function portOpen(host, port, timeoutMs = 1000) {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host, port });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }

@@ -49,6 +49,8 @@ export interface LaunchOptions {
   stderr?: 'pipe' | 'inherit';
   /** Keep only the last characters of what it wrote. */
   logLimit?: number;
+  /** Its working directory (default: the repository). */
+  cwd?: string;
   /** SIGKILL this long after stop()'s signal if it is still there. */
   forceAfterMs?: number;
 }
@@ -100,7 +102,7 @@ export async function launch(
   const command = options.command ?? process.execPath;
   const args = options.args ?? [...(options.nodeArgs ?? []), entry];
   const child = spawn(command, args, {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: options.bareEnv ? env : { ...baseEnv(), ...env },
     stdio: [options.stdin ?? 'ignore', 'pipe', options.stderr ?? 'pipe'],
     detached: options.group ?? false,
