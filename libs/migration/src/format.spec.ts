@@ -1,19 +1,12 @@
+import { messageRecord } from '@parley/storage/testing';
 import { formatEnd, formatHeader, formatRecord, parseHeader, parseLine } from './format';
 
-const message = {
+const message = messageRecord({
   id: '1234567890123456789',
   channelId: '1234567890123456790',
-  guildId: null,
   authorId: '1234567890123456791',
   content: 'hi',
-  editedAt: null,
-  attachments: [],
-  mentions: [],
-  mentionEveryone: false,
-  pinned: false,
-  type: 0,
-  nonce: null,
-};
+});
 
 describe('export format', () => {
   it('round-trips a header, a record and the end line', () => {

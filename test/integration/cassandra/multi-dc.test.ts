@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { SnowflakeGenerator } from '@parley/common';
 import { CassandraStorage, type MessageRecord } from '@parley/storage';
+import { messageRecord } from '@parley/storage/testing';
 import { Client } from 'cassandra-driver';
 import { type App, cassandraSettings, dropKeyspace, startApp, testKeyspace } from './support';
 import { RecordingTracker } from './tracker';
@@ -78,20 +79,8 @@ const dcSettings = (dc: 'dc1' | 'dc2', overrides: object = {}) =>
     ...overrides,
   });
 
-const message = (channelId: string, content: string): MessageRecord => ({
-  id: gen.next(),
-  channelId,
-  guildId: null,
-  authorId: gen.next(),
-  content,
-  editedAt: null,
-  attachments: [],
-  mentions: [],
-  mentionEveryone: false,
-  pinned: false,
-  type: 0,
-  nonce: null,
-});
+const message = (channelId: string, content: string): MessageRecord =>
+  messageRecord({ id: gen.next(), channelId, authorId: gen.next(), content });
 
 const appEnv = (dc: 'dc1' | 'dc2', regionId: number): Record<string, string> => ({
   PARLEY__DATABASE__BACKEND: 'cassandra',

@@ -6,6 +6,7 @@ import {
   DatabaseUnavailableError,
   type MessageRecord,
 } from '@parley/storage';
+import { messageRecord, userRecord } from '@parley/storage/testing';
 import { types } from 'cassandra-driver';
 import { cassandraSettings, dropKeyspace, requireCassandra, testKeyspace } from '../cassandra/support';
 import { RecordingTracker } from '../cassandra/tracker';
@@ -18,31 +19,10 @@ const keyspace = testKeyspace('parley_driver');
 const gen = new SnowflakeGenerator(1, 9);
 const DAY = 24 * 60 * 60 * 1000;
 
-const message = (id: string, channelId: string, overrides: Partial<MessageRecord> = {}): MessageRecord => ({
-  id,
-  channelId,
-  guildId: null,
-  authorId: gen.next(),
-  content: 'hi',
-  editedAt: null,
-  attachments: [],
-  mentions: [],
-  mentionEveryone: false,
-  pinned: false,
-  type: 0,
-  nonce: null,
-  ...overrides,
-});
+const message = (id: string, channelId: string, overrides: Partial<MessageRecord> = {}): MessageRecord =>
+  messageRecord({ id, channelId, authorId: gen.next(), content: 'hi', ...overrides });
 
-const user = (id: string) => ({
-  id,
-  username: `u${id}`,
-  email: `u${id}@example.test`,
-  displayName: null,
-  avatar: null,
-  passwordHash: 'h',
-  createdAt: Date.now(),
-});
+const user = (id: string) => userRecord(id);
 
 describe('cassandra driver on a real node', () => {
   let defaults: CassandraStorage;

@@ -11,6 +11,7 @@ import {
   type UserRecord,
 } from '../contract';
 import { describeBulkContract } from './bulk-suite';
+import { messageRecord, textChannelRecord } from './records';
 
 /**
  * The storage contract, written once and run against every driver. It checks behaviour through the
@@ -45,18 +46,8 @@ export function describeStorageContract(
         ...overrides,
       };
     };
-    const guildChannel = (guildId: string, overrides: Partial<ChannelRecord> = {}): ChannelRecord => ({
-      id: id(),
-      type: 0,
-      guildId,
-      name: 'general',
-      topic: null,
-      parentId: null,
-      position: 0,
-      recipients: [],
-      overwrites: [],
-      ...overrides,
-    });
+    const guildChannel = (guildId: string, overrides: Partial<ChannelRecord> = {}): ChannelRecord =>
+      textChannelRecord({ id: id(), guildId, ...overrides });
     const dmChannel = (a: string, b: string): ChannelRecord => ({
       id: id(),
       type: 1,
@@ -68,21 +59,8 @@ export function describeStorageContract(
       recipients: [a, b],
       overwrites: [],
     });
-    const message = (channelId: string, overrides: Partial<MessageRecord> = {}): MessageRecord => ({
-      id: id(),
-      channelId,
-      guildId: null,
-      authorId: '1',
-      content: 'hello',
-      editedAt: null,
-      attachments: [],
-      mentions: [],
-      mentionEveryone: false,
-      pinned: false,
-      type: 0,
-      nonce: null,
-      ...overrides,
-    });
+    const message = (channelId: string, overrides: Partial<MessageRecord> = {}): MessageRecord =>
+      messageRecord({ id: id(), channelId, authorId: '1', ...overrides });
     const member = (guildId: string, userId: string, roles: string[] = []): MemberRecord => ({
       guildId,
       userId,

@@ -1,1 +1,2 @@
 export { describeStorageContract } from './contract-suite';
+export { messageRecord, textChannelRecord, userRecord } from './records';
