@@ -15,11 +15,13 @@ import {
 import { type ParleyConfig, loadConfig } from '@parley/config';
 import { waitFor } from '../../support/wait';
 
-export type Role = 'api' | 'gateway' | 'media-proxy' | 'queue';
+import { SHARED_NATS, SHARED_REDIS } from '../../support/services';
 
-/** The machine's shared services the main flow runs against (CI starts them; see docs/operations.md). */
-export const SHARED_REDIS = 'redis://127.0.0.1:6379';
-export const SHARED_NATS = 'nats://127.0.0.1:4222';
+// The machine's shared Redis and NATS (and cleaning up after a run) live in test/support/services.ts, which the
+// benchmarks share.
+export { SHARED_NATS, SHARED_REDIS, purgePrefix } from '../../support/services';
+
+export type Role = 'api' | 'gateway' | 'media-proxy' | 'queue';
 
 /** Fails (never skips) with what to start when the machine's Redis or NATS is not there. */
 export async function requireSharedServices(): Promise<void> {
@@ -195,45 +197,4 @@ export function clusterEnv(
     // Fast password hashing: the flows, not argon2, are under test.
     PARLEY__AUTH__ARGON2: '{"memory_cost":1024,"time_cost":1,"parallelism":1}',
   };
-}
-
-/** Deletes what one test run left in the shared NATS (its job streams) and Redis (its keys). */
-export async function purgePrefix(
-  prefix: string,
-  natsUrl = SHARED_NATS,
-  redisUrl = SHARED_REDIS,
-): Promise<void> {
-  const { connect } = await import('@nats-io/transport-node');
-  const { jetstreamManager } = await import('@nats-io/jetstream');
-  const { Redis } = await import('ioredis');
-  try {
-    const nc = await connect({ servers: natsUrl, timeout: 2000 });
-    try {
-      const jsm = await jetstreamManager(nc);
-      for (const name of [`${prefix}_jobs`, `${prefix}_jobs_dead`, `${prefix}_events`])
-        await jsm.streams.delete(name).catch(() => false);
-    } finally {
-      await nc.close();
-    }
-  } catch {
-    // the service is gone (a fault test): nothing to clean
-  }
-  const redis = new Redis(redisUrl, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } catch {
-    // as above
-  } finally {
-    redis.disconnect();
-  }
 }
