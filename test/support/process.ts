@@ -209,7 +209,7 @@ export interface Finished {
 
 /**
  * Runs a program to its end and resolves with its exit code and output (never rejects on a non-zero exit: the
- * test asserts it). Killed after `timeoutMs`.
+ * test asserts it). Killed after `timeoutMs` when given; otherwise the test's own timeout bounds it.
  */
 export function runToExit(
   command: string,
@@ -237,7 +237,8 @@ export function runToExit(
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => ((stdout += c), (output += c)));
   child.stderr.setEncoding('utf8').on('data', (c: string) => ((stderr += c), (output += c)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  const timer =
+    options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
   return new Promise((resolve, reject) => {
     child.once('error', (err) => (clearTimeout(timer), reject(err)));
     child.once(options.until ?? 'close', (code: number | null) => {

@@ -1,16 +1,7 @@
 import Database from 'better-sqlite3';
-import { type Account, Api, GatewayClient, TrackedClients, waitFor } from './clients';
+import { type Account, Api, GatewayClient, waitFor } from './clients';
 import { pause } from '../../support/wait';
-import {
-  type RoleProcess,
-  clusterEnv,
-  purgePrefix,
-  requireSharedServices,
-  startRole,
-  stopAllRoles,
-  tempDir,
-  uniquePrefix,
-} from './processes';
+import { type RoleProcess, clusterEnv, clusterScope, requireSharedServices, startRole } from './processes';
 
 /**
  * Microservices mode as real processes on loopback ports against the machine's Redis and NATS: api x2,
@@ -19,10 +10,7 @@ import {
 jest.setTimeout(120_000);
 
 describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
-  const dir = tempDir();
-  const prefix = uniquePrefix();
-  const clients = new TrackedClients();
-  const { track } = clients;
+  const { dir, prefix, track, cleanUp } = clusterScope();
   let env: Record<string, string>;
   let api1: RoleProcess;
   let api2: RoleProcess;
@@ -66,12 +54,7 @@ describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
     guild = await a1.guild(owner, [reader]);
   });
 
-  afterAll(async () => {
-    clients.closeAll();
-    await stopAllRoles();
-    await purgePrefix(prefix);
-    dir.remove();
-  });
+  afterAll(() => cleanUp());
 
   it('serves health, readiness (with NATS and Redis) and metrics on every process', async () => {
     for (const p of [api1, api2, gw1, gw2, queue, media]) {

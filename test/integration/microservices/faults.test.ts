@@ -1,14 +1,6 @@
 import Database from 'better-sqlite3';
-import { type Account, Api, GatewayClient, TrackedClients, waitFor } from './clients';
-import {
-  OwnService,
-  type RoleProcess,
-  clusterEnv,
-  startRole,
-  stopAllRoles,
-  tempDir,
-  uniquePrefix,
-} from './processes';
+import { type Account, Api, GatewayClient, waitFor } from './clients';
+import { OwnService, type RoleProcess, clusterEnv, clusterScope, startRole } from './processes';
 
 jest.setTimeout(120_000);
 
@@ -17,10 +9,7 @@ jest.setTimeout(120_000);
  * nats-server on other loopback ports, never the machine's shared ones.
  */
 describe('microservices mode when Redis or NATS goes down', () => {
-  const dir = tempDir();
-  const prefix = uniquePrefix();
-  const clients = new TrackedClients();
-  const { track } = clients;
+  const { dir, prefix, track, cleanUp } = clusterScope();
   let redis: OwnService;
   let nats: OwnService;
   let env: Record<string, string>;
@@ -54,11 +43,10 @@ describe('microservices mode when Redis or NATS goes down', () => {
   });
 
   afterAll(async () => {
-    clients.closeAll();
-    await stopAllRoles();
+    // Its own Redis and NATS: nothing of it is in the shared ones.
+    await cleanUp({ purge: false });
     await redis?.remove();
     await nats?.remove();
-    dir.remove();
   });
 
   it('Redis down: not ready, API requests answered 503 at once; Redis back: ready and serving again', async () => {

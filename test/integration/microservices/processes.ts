@@ -13,9 +13,10 @@ import {
   tempDir as freshDir,
 } from '../../support/process';
 import { type ParleyConfig, loadConfig } from '@parley/config';
+import { TrackedClients } from '../../support/clients';
 import { waitFor } from '../../support/wait';
 
-import { SHARED_NATS, SHARED_REDIS } from '../../support/services';
+import { SHARED_NATS, SHARED_REDIS, purgePrefix } from '../../support/services';
 
 // The machine's shared Redis and NATS (and cleaning up after a run) live in test/support/services.ts, which the
 // benchmarks share.
@@ -83,6 +84,28 @@ export async function startRole(
 /** Stops every role process this test file started and has not stopped (afterAll, even after a failure). */
 export async function stopAllRoles(): Promise<void> {
   await stopAll('SIGKILL');
+}
+
+/**
+ * What one suite's cluster runs under: a directory for its SQLite file, a prefix no other run uses, the gateway
+ * clients it opens; `cleanUp()` (its afterAll) closes the clients, stops every role process the file started,
+ * deletes what it left in the shared NATS and Redis (unless `purge` is false) and the directory.
+ */
+export function clusterScope() {
+  const dir = tempDir();
+  const prefix = uniquePrefix();
+  const clients = new TrackedClients();
+  return {
+    dir,
+    prefix,
+    track: clients.track,
+    cleanUp: async ({ purge = true }: { purge?: boolean } = {}): Promise<void> => {
+      clients.closeAll();
+      await stopAllRoles();
+      if (purge) await purgePrefix(prefix);
+      dir.remove();
+    },
+  };
 }
 
 /** A private redis-server or nats-server on a loopback port, for tests that kill it. */
