@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { GatewayClient, until } from '../support/clients';
+import { GatewayClient, waitFor } from '../support/clients';
 import { type ServerProcess, startServer, tempDir } from './harness';
 
 const ROOT = join(__dirname, '../..');
@@ -458,7 +458,7 @@ describe('security: attacks that must fail', () => {
       const weird = await api('GET', '/users/@me', { headers: { 'x-request-id': 'x'.repeat(500) } });
       expect(weird.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       const id = forged.headers.get('x-request-id') as string;
-      await until(() => server.output().includes(id), 'the request is logged');
+      await waitFor(() => server.output().includes(id), 'the request is logged');
       const line = server
         .output()
         .split('\n')
@@ -527,7 +527,7 @@ describe('security: attacks that must fail', () => {
       expect(signature).toEqual(expect.any(String));
       expect((await fetch(`${server.url}${signed}`)).status).toBe(200);
       const path = signed.split('?')[0];
-      await until(() => server.output().includes(`${path}?`), 'the media request is logged');
+      await waitFor(() => server.output().includes(`${path}?`), 'the media request is logged');
       expect(server.output()).toContain('hm=[redacted]');
       expect(server.output()).not.toContain(signature);
     });

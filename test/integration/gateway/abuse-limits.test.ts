@@ -1,5 +1,5 @@
 import { io } from 'socket.io-client';
-import { type Account, GatewayClient, until, useGatewayServer, withTimeout } from './harness';
+import { type Account, GatewayClient, useGatewayServer, waitFor, withTimeout } from './harness';
 
 /** Every gateway abuse limit, attacked from real socket.io clients; the address comes from X-Forwarded-For. */
 describe('gateway abuse limits', () => {
@@ -106,7 +106,7 @@ describe('gateway abuse limits', () => {
     expect(third.data).toEqual({ code: 4015, message: expect.stringContaining('2 connected sessions') });
     const before = gw.server.gateway.socketCount;
     first.close();
-    await until(() => gw.server.gateway.socketCount === before - 1, 'the first session is gone');
+    await waitFor(() => gw.server.gateway.socketCount === before - 1, 'the first session is gone');
     await ready(user, address());
   });
 

@@ -4,7 +4,7 @@ import { RoleModule, createHttpApp, listen } from '@parley/platform';
 import { hashToken } from '@parley/auth';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { GatewayServer } from '@parley/realtime';
-import { type Account, Api, GatewayClient, until } from './clients';
+import { type Account, Api, GatewayClient, waitFor } from './clients';
 import { purgePrefix, requireSharedServices, tempDir, uniquePrefix } from './processes';
 
 jest.setTimeout(60_000);
@@ -77,18 +77,24 @@ describe('gateway abuse limits across gateway nodes (Redis)', () => {
   };
   /** Connects until READY, while the answer is `code` (a place the other node gave back is not free yet). */
   const readyOnceFree = async (url: string, account: Account, code: number) => {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const client = open(url, account, address());
-      const outcome = await client.connected.then(
-        async () => (await client.next('READY'), null),
-        (err: Error & { data?: { code: number } }) => err.data?.code,
-      );
-      if (outcome === null) return client;
-      client.close();
-      if (outcome !== code || Date.now() > deadline) throw new Error(`refused with ${outcome}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const got = await waitFor(
+      async () => {
+        const client = open(url, account, address());
+        const outcome = await client.connected.then(
+          async () => (await client.next('READY'), null),
+          (err: Error & { data?: { code: number } }) => err.data?.code,
+        );
+        if (outcome === null) return { client };
+        client.close();
+        // Refused with another code: fail at once, not at the deadline.
+        return outcome === code ? null : { refused: outcome };
+      },
+      `READY on ${url} once a place is free (refused with ${code} meanwhile)`,
+      10_000,
+      20,
+    );
+    if (!got.client) throw new Error(`refused with ${got.refused}`);
+    return got.client;
   };
 
   beforeAll(async () => {
@@ -175,7 +181,7 @@ describe('gateway abuse limits across gateway nodes (Redis)', () => {
     const dropped = await ready(gwB, user);
     const nodeB = apps[2].get(GatewayServer);
     dropped.tcp.destroy(); // a dropped connection: the session waits on gwB to be resumed
-    await until(
+    await waitFor(
       () => nodeB.session(dropped.sessionId!)?.state === 'detached',
       'gwB holds the dropped session',
     );
@@ -184,7 +190,7 @@ describe('gateway abuse limits across gateway nodes (Redis)', () => {
     await api.ok('POST', '/auth/logout', user.token);
     const revoked = { code: 4004, reason: 'token_revoked', resumable: false, reconnect: false };
     expect(await onA.next('CLOSE')).toEqual(revoked);
-    await until(() => nodeB.session(dropped.sessionId!) === undefined, 'gwB ended the dropped session');
+    await waitFor(() => nodeB.session(dropped.sessionId!) === undefined, 'gwB ended the dropped session');
     await kept.sentinel(await api.touch({ ...user, token: other }));
     expect(kept.named('CLOSE')).toEqual([]);
   });
@@ -195,7 +201,7 @@ describe('gateway abuse limits across gateway nodes (Redis)', () => {
     const nodeB = apps[2].get(GatewayServer);
     const dropped = await ready(gwB, { ...user, token: second });
     dropped.tcp.destroy();
-    await until(
+    await waitFor(
       () => nodeB.session(dropped.sessionId!)?.state === 'detached',
       'gwB holds the dropped session',
     );
@@ -209,7 +215,7 @@ describe('gateway abuse limits across gateway nodes (Redis)', () => {
     });
     const revoked = { code: 4004, reason: 'token_revoked', resumable: false, reconnect: false };
     expect(await onA.next('CLOSE')).toEqual(revoked);
-    await until(() => nodeB.session(dropped.sessionId!) === undefined, 'gwB ended the dropped session');
+    await waitFor(() => nodeB.session(dropped.sessionId!) === undefined, 'gwB ended the dropped session');
     await keptWs.sentinel(await api.touch({ ...user, token: kept }));
     expect(keptWs.named('CLOSE')).toEqual([]);
     expect(keptWs.named('USER_SESSIONS_REVOKED')).toEqual([]);
