@@ -1,11 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type ParleyConfig, loadConfig } from '@parley/config';
-import { RoleModule, createHttpApp, listen } from '@parley/platform';
 import { hashToken } from '@parley/auth';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { GatewayServer } from '@parley/realtime';
 import { type Account, Api, GatewayClient, waitFor } from './clients';
-import { purgePrefix, requireSharedServices, tempDir, uniquePrefix } from './processes';
+import { purgePrefix, requireSharedServices, startRoleInProcess, tempDir, uniquePrefix } from './processes';
 
 jest.setTimeout(60_000);
 
@@ -53,12 +52,8 @@ describe('gateway abuse limits across gateway nodes (Redis)', () => {
         auth: { argon2: { memory_cost: 1024, time_cost: 1, parallelism: 1 } },
       },
     });
-  const start = async (role: 'api' | 'gateway', nodeId: number): Promise<string> => {
-    const config = configFor(nodeId);
-    const app = await createHttpApp(config, RoleModule.forRole(role, config));
-    apps.push(app);
-    return (await listen(app, config, 0)).url;
-  };
+  const start = (role: 'api' | 'gateway', nodeId: number) =>
+    startRoleInProcess(role, configFor(nodeId), apps);
   const open = (
     url: string,
     account: Account | string,

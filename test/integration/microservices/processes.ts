@@ -203,6 +203,22 @@ export function microservicesConfig(
   });
 }
 
+/**
+ * A role in this process on a free loopback port (its app kept in `apps`, which the file's afterAll closes);
+ * resolves with its URL.
+ */
+export async function startRoleInProcess(
+  role: 'api' | 'gateway',
+  config: ParleyConfig,
+  apps: import('@nestjs/platform-fastify').NestFastifyApplication[],
+): Promise<string> {
+  // Loaded here, not at the top: the suites that only spawn role processes never need the whole platform.
+  const { RoleModule, createHttpApp, listen } = await import('@parley/platform');
+  const app = await createHttpApp(config, RoleModule.forRole(role, config));
+  apps.push(app);
+  return (await listen(app, config, 0)).url;
+}
+
 /** Environment every process of one test cluster shares. */
 export function clusterEnv(
   prefix: string,

@@ -1,8 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type ParleyConfig, loadConfig } from '@parley/config';
-import { RoleModule, createHttpApp, listen } from '@parley/platform';
 import { type Account, Api, GatewayClient } from './clients';
-import { purgePrefix, requireSharedServices, tempDir, uniquePrefix } from './processes';
+import { purgePrefix, requireSharedServices, startRoleInProcess, tempDir, uniquePrefix } from './processes';
 
 type Presence = { user: { id: string }; user_id: string; status: string };
 
@@ -36,12 +35,8 @@ describe('READY presences across gateway nodes (Redis presence)', () => {
         auth: { argon2: { memory_cost: 1024, time_cost: 1, parallelism: 1 } },
       },
     });
-  const start = async (role: 'api' | 'gateway', nodeId: number): Promise<string> => {
-    const config = configFor(nodeId);
-    const app = await createHttpApp(config, RoleModule.forRole(role, config));
-    apps.push(app);
-    return (await listen(app, config, 0)).url;
-  };
+  const start = (role: 'api' | 'gateway', nodeId: number) =>
+    startRoleInProcess(role, configFor(nodeId), apps);
   const connect = async (url: string, account: Account) => {
     const client = await GatewayClient.ready(url, account.token);
     clients.push(client);
