@@ -4,14 +4,13 @@ import { Api, GatewayClient } from '../support/clients';
 import { expectConnected, OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
 import {
   clusterEnv,
-  eventually,
   purgePrefix,
   requireSharedServices,
   type RoleProcess,
   startRole,
   uniquePrefix,
 } from '../integration/microservices/processes';
-import { type ServerProcess, startServer, tempDir } from './harness';
+import { type ServerProcess, startServer, tempDir, waitFor } from './harness';
 
 jest.setTimeout(180_000);
 
@@ -34,7 +33,7 @@ async function sendTrace(
   what: string,
   route = SEND_ROUTE,
 ): Promise<ReceivedSpan[]> {
-  return eventually(
+  return waitFor(
     () =>
       Promise.resolve(
         receiver.spans
@@ -112,7 +111,7 @@ describe('OpenTelemetry tracing (monolith)', () => {
       const dispatch = named(spans, 'parley', 'gateway dispatch MESSAGE_CREATE')[0];
       expect(dispatch.attributes['parley.gateway.recipients']).toBe(1);
       // The access log line of the send carries the trace's id.
-      await eventually(
+      await waitFor(
         () =>
           Promise.resolve(
             s
@@ -141,13 +140,13 @@ describe('OpenTelemetry tracing (monolith)', () => {
       name: 'doomed',
     });
     await api.ok('DELETE', `/channels/${channel.id}`, owner.token);
-    const job = await eventually(
+    const job = await waitFor(
       () => Promise.resolve(receiver.spans.find((x) => x.name === 'job channel.purge_messages')),
       'the purge job is traced',
     );
     expect(job).toMatchObject({ service: 'parley', parentSpanId: '' });
     // Its storage calls belong to it.
-    await eventually(
+    await waitFor(
       () =>
         Promise.resolve(
           receiver
