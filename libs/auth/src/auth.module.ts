@@ -1,13 +1,22 @@
 import { Module } from '@nestjs/common';
-import { RateLimitGuard } from '@parley/http';
 import { AuthController, UsersController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { PasswordHasher } from './passwords';
 
+/** Accounts, passwords, tokens and the guard: every process that authenticates a caller (api, gateway). */
 @Module({
-  controllers: [AuthController, UsersController],
-  providers: [AuthService, PasswordHasher, AuthGuard, RateLimitGuard],
-  exports: [AuthService, AuthGuard, RateLimitGuard],
+  providers: [AuthService, PasswordHasher, AuthGuard],
+  exports: [AuthService, AuthGuard],
 })
-export class AuthModule {}
+export class AuthCoreModule {}
+
+/** api role: register, login, logout and the user routes. */
+@Module({
+  imports: [AuthCoreModule],
+  controllers: [AuthController, UsersController],
+})
+export class AuthApiModule {}
+
+/** The REST controllers of this library, for the OpenAPI document. */
+export const AUTH_API_CONTROLLERS = [AuthController, UsersController];

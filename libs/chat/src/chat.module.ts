@@ -1,26 +1,64 @@
 import { Module } from '@nestjs/common';
-import { AuthModule } from '@parley/auth';
+import { AuthCoreModule } from '@parley/auth';
 import { AccessService } from './access.service';
+import { BanService } from './bans.service';
 import { ChannelService } from './channels.service';
-import { ChannelsController, GuildsController, InvitesController, MeController } from './chat.controllers';
+import {
+  BansController,
+  ChannelsController,
+  DmsController,
+  GuildsController,
+  InvitesController,
+  MembersController,
+  MessagesController,
+  ReactionsController,
+  ReadStatesController,
+  RolesController,
+} from './controllers';
 import { GuildService } from './guilds.service';
+import { InviteService } from './invites.service';
+import { MemberService } from './members.service';
 import { MessageService } from './messages.service';
 import { PurgeJobs } from './purge.jobs';
 import { ReadyService } from './ready.service';
+import { RoleService } from './roles.service';
 import { UserDirectory } from './users.directory';
 
-@Module({
-  imports: [AuthModule],
-  controllers: [GuildsController, ChannelsController, InvitesController, MeController],
-  providers: [
-    AccessService,
-    UserDirectory,
-    GuildService,
-    ChannelService,
-    MessageService,
-    ReadyService,
-    PurgeJobs,
-  ],
-  exports: [AccessService, UserDirectory, GuildService, ChannelService, MessageService, ReadyService],
-})
-export class ChatModule {}
+const SERVICES = [
+  AccessService,
+  UserDirectory,
+  GuildService,
+  MemberService,
+  BanService,
+  RoleService,
+  InviteService,
+  ChannelService,
+  MessageService,
+  ReadyService,
+];
+
+/** The chat domain's rules: every process that checks permissions or changes chat state (api, gateway). */
+@Module({ providers: SERVICES, exports: SERVICES })
+export class ChatCoreModule {}
+
+/** The REST controllers of this library, for the api role and the OpenAPI document. */
+export const CHAT_API_CONTROLLERS = [
+  GuildsController,
+  ChannelsController,
+  MembersController,
+  BansController,
+  RolesController,
+  InvitesController,
+  DmsController,
+  MessagesController,
+  ReactionsController,
+  ReadStatesController,
+];
+
+/** api role: the chat routes. */
+@Module({ imports: [ChatCoreModule, AuthCoreModule], controllers: CHAT_API_CONTROLLERS })
+export class ChatApiModule {}
+
+/** queue role: deletes the messages of deleted channels and guilds. */
+@Module({ providers: [PurgeJobs] })
+export class ChatJobsModule {}

@@ -8,9 +8,8 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { AuthModule } from '@parley/auth';
-import { ChatModule } from '@parley/chat';
-import { MEDIA_PATH_SIGNER } from '@parley/chat';
+import { AuthCoreModule } from '@parley/auth';
+import { ChatCoreModule, MEDIA_PATH_SIGNER } from '@parley/chat';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { Readiness } from '@parley/observability';
 import type { FastifyInstance } from 'fastify';
@@ -93,11 +92,14 @@ export class MultipartSupport implements OnModuleInit {
 
 /** api role: uploads, presigned direct uploads, avatars and guild icons. */
 @Module({
-  imports: [MediaCoreModule, AuthModule, ChatModule],
+  imports: [MediaCoreModule, AuthCoreModule, ChatCoreModule],
   controllers: [AttachmentsController, ProfileImagesController],
   providers: [AttachmentService, ProfileImageService, MultipartSupport],
 })
 export class MediaApiModule {}
+
+/** The REST controllers of the api role's media part, for the OpenAPI document. */
+export const MEDIA_API_CONTROLLERS = [AttachmentsController, ProfileImagesController];
 
 /**
  * media-proxy role: `/media/...` only. Needs config, storage and logs (CoreModule) and nothing of

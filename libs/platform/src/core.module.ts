@@ -1,29 +1,49 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { BusModule } from '@parley/bus';
 import { SnowflakeGenerator } from '@parley/common';
-import { ConfigModule, PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
+import { ConfigError, ConfigModule, PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { HttpErrorFilter } from '@parley/http';
 import { ObservabilityModule } from '@parley/observability';
 import { StateModule } from '@parley/state';
 import { MaintenanceMode, ReadOnlyGuard } from './maintenance';
+import { MicroservicesModule } from './roles/microservices.module';
+import type { Role } from './roles/roles';
 import { StorageModule } from './storage.module';
 
 /**
- * What every role's process has: config, logs and metrics, ids, storage, ephemeral state, the error filter,
+ * The one place the bus (events, RPC, jobs) and hot state are chosen: in-process and in memory in the
+ * monolith; NATS, JetStream and Redis for one role in microservices mode. An unknown mode stops the boot.
+ */
+export function transportModules(config: ParleyConfig, role?: Role): DynamicModule['imports'] {
+  const mode = config.instance.deployment_mode;
+  switch (mode) {
+    case 'monolith':
+      return [BusModule, StateModule];
+    case 'microservices':
+      if (!role)
+        throw new ConfigError(['instance.deployment_mode: microservices mode runs one role per process']);
+      return [MicroservicesModule.forRole(role)];
+    default:
+      throw new ConfigError([`instance.deployment_mode: unknown mode "${String(mode satisfies never)}"`]);
+  }
+}
+
+/**
+ * What every role's process has: config, logs and metrics, ids, storage, the transports, the error filter,
  * maintenance (read-only) mode.
  */
 @Global()
 @Module({})
 export class CoreModule {
-  static forRoot(config: ParleyConfig): DynamicModule {
+  static forRoot(config: ParleyConfig, role?: Role): DynamicModule {
     return {
       module: CoreModule,
       imports: [
         ConfigModule.forRoot(config),
         ObservabilityModule.forRoot(config),
         StorageModule,
-        // Microservices mode keeps hot state in Redis (see roles/microservices.module.ts).
-        ...(config.instance.deployment_mode === 'monolith' ? [StateModule] : []),
+        ...(transportModules(config, role) ?? []),
       ],
       providers: [
         {

@@ -1,9 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { AuthController, Public, UsersController } from '@parley/auth';
-import { ChannelsController, GuildsController, InvitesController, MeController } from '@parley/chat';
-import { AttachmentsController, ProfileImagesController } from '@parley/media';
-import { VoiceController } from '@parley/voice';
+import { AUTH_API_CONTROLLERS, Public } from '@parley/auth';
+import { CHAT_API_CONTROLLERS } from '@parley/chat';
+import { MEDIA_API_CONTROLLERS } from '@parley/media';
+import { VOICE_API_CONTROLLERS } from '@parley/voice';
 import { inputSchemas } from '@parley/http';
 import { z } from 'zod';
 
@@ -97,15 +97,10 @@ const VERSION = '0.1.0';
 
 /** Every REST controller of the api role: the OpenAPI document describes exactly these. */
 const API_CONTROLLERS = [
-  AuthController,
-  UsersController,
-  MeController,
-  GuildsController,
-  ChannelsController,
-  InvitesController,
-  AttachmentsController,
-  ProfileImagesController,
-  VoiceController,
+  ...AUTH_API_CONTROLLERS,
+  ...CHAT_API_CONTROLLERS,
+  ...MEDIA_API_CONTROLLERS,
+  ...VOICE_API_CONTROLLERS,
 ];
 
 /** `/api/docs` for the process that serves the api role (monolith or api), built once on first request. */

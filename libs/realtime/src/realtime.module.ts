@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { AuthModule } from '@parley/auth';
-import { ChatModule } from '@parley/chat';
+import { AuthCoreModule } from '@parley/auth';
+import { ChatCoreModule } from '@parley/chat';
 import { GatewayAdmission } from './gateway-admission';
 import { GatewayMetrics } from './gateway.metrics';
 import { GatewayShutdown } from './gateway-shutdown';
@@ -15,7 +15,7 @@ import { VisibilityResolver } from './visibility';
 
 /** The gateway role: socket.io sessions on the process's HTTP server, routed from the event bus. */
 @Module({
-  imports: [AuthModule, ChatModule],
+  imports: [AuthCoreModule, ChatCoreModule],
   providers: [
     GatewayMetrics,
     VisibilityResolver,

@@ -1,7 +1,7 @@
 import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { AuthModule } from '@parley/auth';
-import { ChatModule } from '@parley/chat';
+import { AuthCoreModule } from '@parley/auth';
+import { ChatCoreModule } from '@parley/chat';
 import type { FastifyInstance } from 'fastify';
 import { VoiceController } from './voice.controller';
 import { VoiceService } from './voice.service';
@@ -24,11 +24,21 @@ export class WebhookBodyParser implements OnModuleInit {
   }
 }
 
-/** api role: voice tokens and the LiveKit webhook receiver. */
+/** LiveKit tokens and webhook verification. */
 @Module({
-  imports: [AuthModule, ChatModule],
-  controllers: [VoiceController],
-  providers: [VoiceService, WebhookBodyParser],
+  imports: [ChatCoreModule],
+  providers: [VoiceService],
   exports: [VoiceService],
 })
-export class VoiceModule {}
+export class VoiceCoreModule {}
+
+/** api role: voice tokens and the LiveKit webhook receiver. */
+@Module({
+  imports: [VoiceCoreModule, AuthCoreModule],
+  controllers: [VoiceController],
+  providers: [WebhookBodyParser],
+})
+export class VoiceApiModule {}
+
+/** The REST controllers of this library, for the OpenAPI document. */
+export const VOICE_API_CONTROLLERS = [VoiceController];

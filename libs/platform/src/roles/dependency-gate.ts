@@ -27,15 +27,6 @@ export function installDependencyGate(app: NestFastifyApplication, dependencies:
   });
 }
 
-/** Roles other than api serve no REST routes: their modules bring controllers along, which stay unreachable. */
-export function hideApiRoutes(app: NestFastifyApplication): void {
-  const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
-  fastify.addHook('onRequest', (request, reply, done) => {
-    if (!request.url.startsWith('/api/')) return done();
-    void reply.status(404).send({ code: 0, message: '404: Not Found' });
-  });
-}
-
 /** Holds each API response until the events it published are at the NATS server (see NatsEventBus.settle). */
 export function installPublishBarrier(app: NestFastifyApplication, bus: { settle(): Promise<void> }): void {
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();

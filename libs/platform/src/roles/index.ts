@@ -6,3 +6,4 @@ export * from './microservices.module';
 export * from './dependency-gate';
 export * from './role.module';
 export * from './start-role';
+export * from './parts';

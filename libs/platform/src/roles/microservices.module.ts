@@ -15,8 +15,6 @@ import { AppLogger, Metrics, Readiness } from '@parley/observability';
 import { GATEWAY_CLUSTER } from '@parley/realtime';
 import {
   CONNECTION_SLOTS,
-  MemoryPresenceStore,
-  MemoryRateLimiter,
   MemoryTypingStore,
   PRESENCE_STORE,
   RATE_LIMITER,
@@ -171,20 +169,11 @@ export class MicroservicesModule
       );
       exported.push(RedisLink, RATE_LIMITER, RedisPresenceStore, PRESENCE_STORE);
     }
-    if (!needs.redis) {
-      // The feature modules this role composes ask for them without using them (no requests, no sessions here).
-      providers.push(
-        { provide: RATE_LIMITER, useFactory: () => new MemoryRateLimiter() },
-        { provide: PRESENCE_STORE, useFactory: () => new MemoryPresenceStore() },
-      );
-      exported.push(RATE_LIMITER, PRESENCE_STORE);
-    }
-    // Typing stays node-local by design: every gateway node sees the same events and decides alike, and a
-    // shared "already shown" mark would let the first node to see a TYPING_START hide it from the others.
-    providers.push({ provide: TYPING_STORE, useFactory: () => new MemoryTypingStore() });
-    exported.push(TYPING_STORE);
     if (role === 'gateway') {
       providers.push(
+        // Typing stays node-local by design: every gateway node sees the same events and decides alike, and a
+        // shared "already shown" mark would let the first node to see a TYPING_START hide it from the others.
+        { provide: TYPING_STORE, useFactory: () => new MemoryTypingStore() },
         {
           provide: RedisResumeStore,
           inject: [RedisLink, NatsLink],
@@ -213,7 +202,14 @@ export class MicroservicesModule
           ) => new NatsGatewayCluster(nats, bus, redis, rpc, resume, presence),
         },
       );
-      exported.push(RedisResumeStore, RESUME_STORE, RedisConnectionSlots, CONNECTION_SLOTS, GATEWAY_CLUSTER);
+      exported.push(
+        TYPING_STORE,
+        RedisResumeStore,
+        RESUME_STORE,
+        RedisConnectionSlots,
+        CONNECTION_SLOTS,
+        GATEWAY_CLUSTER,
+      );
     }
     return { module: MicroservicesModule, providers, exports: exported };
   }

@@ -1,12 +1,7 @@
 import { ConfigError, loadConfig, maskCredentials, type ParleyConfig } from '@parley/config';
 import { NatsEventBus, NatsLink } from '@parley/bus';
 import { createHttpApp, installSignalHandlers, listen, type RunningServer } from '../http';
-import {
-  type Dependency,
-  hideApiRoutes,
-  installDependencyGate,
-  installPublishBarrier,
-} from './dependency-gate';
+import { type Dependency, installDependencyGate, installPublishBarrier } from './dependency-gate';
 import { NodeIdLease } from './node-id-lease';
 import { RedisLink } from './redis-link';
 import { ROLES, ROLE_NEEDS, type Role, isRole } from './roles';
@@ -61,7 +56,7 @@ export async function startRole(name: string, loaded: ParleyConfig = loadConfig(
   if (role === 'api') {
     installDependencyGate(app, dependencies);
     installPublishBarrier(app, app.get(NatsEventBus));
-  } else hideApiRoutes(app);
+  }
   const listening = await listen(app, config, rolePort(role, config));
   const server: RunningServer = {
     ...listening,

@@ -1,0 +1,55 @@
+import { Controller, Delete, Get, HttpCode, Param, Patch, UseGuards } from '@nestjs/common';
+import type { MemberDto } from '@parley/common';
+import { AuthGuard, Caller } from '@parley/auth';
+import { type AuthContext, RateLimitGuard, ValidBody, ValidQuery } from '@parley/http';
+import type { z } from 'zod';
+import * as s from '../schemas';
+
+type In<T extends z.ZodType> = z.infer<T>;
+
+import { MemberService } from '../members.service';
+
+/** A guild's members: `@me` stands for the caller. */
+@Controller('api/v1/guilds/:guild_id/members')
+@UseGuards(AuthGuard, RateLimitGuard)
+export class MembersController {
+  constructor(private readonly members: MemberService) {}
+
+  @Get()
+  list(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @ValidQuery(s.memberListQuery) q: In<typeof s.memberListQuery>,
+  ): Promise<MemberDto[]> {
+    return this.members.list(guildId, c.userId, q.limit, q.after);
+  }
+
+  @Get(':user_id')
+  get(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('user_id') userId: string,
+  ): Promise<MemberDto> {
+    return this.members.get(guildId, c.userId, userId === '@me' ? c.userId : userId);
+  }
+
+  @Patch(':user_id')
+  update(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('user_id') userId: string,
+    @ValidBody(s.memberPatchBody) body: In<typeof s.memberPatchBody>,
+  ): Promise<MemberDto> {
+    return this.members.update(guildId, c.userId, userId === '@me' ? c.userId : userId, body);
+  }
+
+  @Delete(':user_id')
+  @HttpCode(204)
+  kick(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('user_id') userId: string,
+  ): Promise<void> {
+    return this.members.kick(guildId, c.userId, userId);
+  }
+}

@@ -1,0 +1,119 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  BadRequestError,
+  ForbiddenError,
+  Permission,
+  type RoleDto,
+  SnowflakeGenerator,
+  parsePermissions,
+  unknown,
+} from '@parley/common';
+import { EVENT_BUS, type EventBus } from '@parley/bus';
+import { type RoleRecord, STORAGE, type Storage } from '@parley/storage';
+import { AccessService, type GuildAccess } from './access.service';
+import { toRole } from './serializers';
+
+/** Guild roles under the hierarchy: nobody creates, edits or deletes a role at or above their own. */
+@Injectable()
+export class RoleService {
+  constructor(
+    @Inject(STORAGE) private readonly storage: Storage,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    private readonly ids: SnowflakeGenerator,
+    private readonly access: AccessService,
+  ) {}
+
+  async list(guildId: string, userId: string): Promise<RoleDto[]> {
+    const access = await this.access.guild(guildId, userId);
+    return access.roles.map(toRole);
+  }
+
+  async create(
+    guildId: string,
+    userId: string,
+    input: { name?: string; permissions?: string; color?: number; position?: number },
+  ): Promise<RoleDto> {
+    const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_ROLES);
+    const permissions = grantable(access, input.permissions ?? '0');
+    const position = input.position ?? 1;
+    if (position >= access.topPosition)
+      throw new ForbiddenError('Cannot create a role at or above your highest role');
+    const role: RoleRecord = {
+      id: this.ids.next(),
+      guildId,
+      name: input.name ?? 'new role',
+      permissions,
+      color: input.color ?? 0,
+      position: Math.max(1, position),
+    };
+    await this.storage.roles.create(role);
+    const dto = toRole(role);
+    this.bus.publish({
+      type: 'GUILD_ROLE_CREATE',
+      scope: { kind: 'guild', id: guildId },
+      data: { guild_id: guildId, role: dto },
+    });
+    return dto;
+  }
+
+  async update(
+    guildId: string,
+    userId: string,
+    roleId: string,
+    patch: { name?: string; permissions?: string; color?: number; position?: number },
+  ): Promise<RoleDto> {
+    const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_ROLES);
+    const role = access.roles.find((r) => r.id === roleId);
+    if (!role) throw unknown('role');
+    const isEveryone = roleId === guildId;
+    if (!isEveryone && role.position >= access.topPosition)
+      throw new ForbiddenError('Cannot edit a role at or above your highest role');
+    if (isEveryone && (patch.name !== undefined || patch.position !== undefined)) {
+      throw new BadRequestError('The @everyone role can only change its permissions and color');
+    }
+    const change: Partial<RoleRecord> = {};
+    if (patch.name !== undefined) change.name = patch.name;
+    if (patch.color !== undefined) change.color = patch.color;
+    if (patch.permissions !== undefined)
+      change.permissions = grantable(access, patch.permissions, role.permissions);
+    if (patch.position !== undefined) {
+      if (patch.position >= access.topPosition)
+        throw new ForbiddenError('Cannot move a role at or above your highest role');
+      change.position = Math.max(1, patch.position);
+    }
+    if (Object.keys(change).length > 0) await this.storage.roles.update(guildId, roleId, change);
+    const dto = toRole({ ...role, ...change });
+    this.bus.publish({
+      type: 'GUILD_ROLE_UPDATE',
+      scope: { kind: 'guild', id: guildId },
+      data: { guild_id: guildId, role: dto },
+      routing: { guildId },
+    });
+    return dto;
+  }
+
+  async delete(guildId: string, userId: string, roleId: string): Promise<void> {
+    const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_ROLES);
+    const role = access.roles.find((r) => r.id === roleId);
+    if (!role) throw unknown('role');
+    if (roleId === guildId) throw new BadRequestError('The @everyone role cannot be deleted');
+    if (role.position >= access.topPosition)
+      throw new ForbiddenError('Cannot delete a role at or above your highest role');
+    await this.storage.roles.delete(guildId, roleId);
+    this.bus.publish({
+      type: 'GUILD_ROLE_DELETE',
+      scope: { kind: 'guild', id: guildId },
+      data: { guild_id: guildId, role_id: roleId },
+      routing: { guildId },
+    });
+  }
+}
+
+/** Nobody grants what they do not hold (owners and administrators hold everything). */
+function grantable(access: GuildAccess, requested: string, current = '0'): string {
+  const wanted = parsePermissions(requested);
+  const added = wanted & ~BigInt(current);
+  if ((added & access.permissions) !== added)
+    throw new ForbiddenError('Cannot grant permissions you do not have');
+  return wanted.toString();
+}
