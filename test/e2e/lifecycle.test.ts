@@ -85,4 +85,11 @@ describe('monolith lifecycle', () => {
     const badMode = await runFailingServer({ PARLEY__INSTANCE__DEPLOYMENT_MODE: 'cluster' });
     expect(badMode.stderr).toContain('instance.deployment_mode');
   });
+
+  it('refuses microservices mode without a shared media.signing_secret: exit 78, naming the key', async () => {
+    const noSecret = await runFailingServer({ PARLEY__INSTANCE__DEPLOYMENT_MODE: 'microservices' });
+    expect(noSecret.code).toBe(78);
+    expect(noSecret.stderr).toContain('media.signing_secret');
+    expect(noSecret.stderr).not.toMatch(/\n\s+at /); // a config error, not a stack trace
+  });
 });

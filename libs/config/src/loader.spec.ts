@@ -30,6 +30,7 @@ describe('loadConfig', () => {
         PARLEY__DATABASE__CASSANDRA__REPLICATION: '{"dc1":2,"dc2":1}',
         PARLEY__RATE_LIMITS__ENABLED: 'false',
         PARLEY__INSTANCE__DEPLOYMENT_MODE: 'microservices',
+        PARLEY__MEDIA__SIGNING_SECRET: 'a-secret-of-at-least-thirty-two-characters',
       },
     });
     expect(config.server.port).toBe(9000);
@@ -44,6 +45,17 @@ describe('loadConfig', () => {
     const config = loadConfig({ env: { PARLEY_CONFIG: 'config/medium.json', PARLEY__SERVER__PORT: '7000' } });
     expect(config.database.sqlite.max_open_conns).toBeGreaterThan(1);
     expect(config.server.port).toBe(7000);
+  });
+
+  it('requires a shared media.signing_secret of 32+ characters in microservices mode only', () => {
+    const microservices = { PARLEY__INSTANCE__DEPLOYMENT_MODE: 'microservices' };
+    expect(problems(() => loadConfig({ env: microservices }))).toEqual([
+      'media.signing_secret: must be at least 32 characters, the same in every process, when instance.deployment_mode is "microservices"',
+    ]);
+    expect(
+      problems(() => loadConfig({ env: { ...microservices, PARLEY__MEDIA__SIGNING_SECRET: 'short' } })),
+    ).toHaveLength(1);
+    expect(loadConfig({ env: {} }).media.signing_secret).toBe('');
   });
 
   it('names an unknown key', () => {

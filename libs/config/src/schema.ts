@@ -238,6 +238,15 @@ export const configSchema = z
         path: ['telemetry', 'otlp_endpoint'],
         message: 'required when telemetry.enabled is true (e.g. "http://127.0.0.1:4318")',
       });
+    // The api signs what the media proxy verifies: separate processes need one shared key.
+    if (cfg.instance.deployment_mode === 'microservices' && cfg.media.signing_secret.length < 32) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['media', 'signing_secret'],
+        message:
+          'must be at least 32 characters, the same in every process, when instance.deployment_mode is "microservices"',
+      });
+    }
     for (const problem of regionProblems(cfg)) ctx.addIssue({ code: 'custom', ...problem });
   });
 

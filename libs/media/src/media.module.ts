@@ -51,14 +51,9 @@ export function createFileStore(config: ParleyConfig): FileStore {
     {
       provide: MediaUrlSigner,
       inject: [PARLEY_CONFIG],
-      useFactory: (config: ParleyConfig) => {
-        // api signs what media-proxy verifies: separate processes need one shared key.
-        if (config.instance.deployment_mode === 'microservices' && config.media.signing_secret.length < 32)
-          throw new Error(
-            'media.signing_secret must be at least 32 characters, the same in every process, in microservices mode',
-          );
-        return new MediaUrlSigner(config.media.signing_secret, config.media.signed_url_ttl);
-      },
+      // The config schema requires a shared secret in microservices mode (api signs, media-proxy verifies).
+      useFactory: (config: ParleyConfig) =>
+        new MediaUrlSigner(config.media.signing_secret, config.media.signed_url_ttl),
     },
     // Lets chat sign the attachment URLs it puts in messages without importing this library.
     { provide: MEDIA_PATH_SIGNER, useExisting: MediaUrlSigner },

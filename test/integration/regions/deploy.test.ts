@@ -33,8 +33,14 @@ function containerEnv(region: string): Record<string, string> {
 
 describe('deploy/multi-region', () => {
   it('has an overlay for every region of the example configuration, and nothing else', () => {
-    const table = loadConfig({ cwd: ROOT, env: { PARLEY_CONFIG: 'config/region-eu-west.json' } }).instance
-      .regions;
+    const table = loadConfig({
+      cwd: ROOT,
+      // Microservices mode: the schema requires the shared media key (set from a Secret in the deployment).
+      env: {
+        PARLEY_CONFIG: 'config/region-eu-west.json',
+        PARLEY__MEDIA__SIGNING_SECRET: 'a-secret-of-at-least-thirty-two-characters!!',
+      },
+    }).instance.regions;
     expect(REGIONS).toEqual(Object.keys(table).sort());
     const base = yaml(join(DIR, 'kubernetes/base/kustomization.yaml'));
     for (const resource of base.resources as string[])
