@@ -3,7 +3,14 @@ import { SnowflakeGenerator } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { activeTracing, AppLogger, Metrics } from '@parley/observability';
 import { type JobStore, type Storage, STORAGE } from '@parley/storage';
-import type { JobHandler, JobName, JobPayloads, JobQueue } from './jobs';
+import {
+  type JobHandler,
+  type JobName,
+  type JobPayloads,
+  type JobQueue,
+  isJobName,
+  parseJobPayload,
+} from './jobs';
 
 const LEASE_MS = 60_000;
 const NO_CARRIER = { get: () => undefined, set: () => undefined };
@@ -96,9 +103,11 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
       jobs.map(async (job) => {
         this.running++;
         try {
-          const handler = this.handlers.get(job.name as JobName);
+          const handler = isJobName(job.name) ? this.handlers.get(job.name) : undefined;
           if (!handler) throw new Error(`no handler for job ${job.name}`);
-          const payload = JSON.parse(job.payload) as never;
+          const checked = parseJobPayload(job.name as JobName, JSON.parse(job.payload));
+          if (!checked.ok) throw new InvalidJobPayload(checked.reason);
+          const payload = checked.payload as never;
           const tracing = activeTracing();
           // Each run is a trace of its own (sampled like a request): the table keeps no enqueuer's context.
           if (tracing)
@@ -111,7 +120,8 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
           await this.store.complete(job.id);
           this.metrics.jobsCompleted.inc({ name: job.name, outcome: 'ok' });
         } catch (err) {
-          const dead = job.attempts >= this.config.jobs.max_attempts;
+          // A payload that does not match its job never will: no retries.
+          const dead = err instanceof InvalidJobPayload || job.attempts >= this.config.jobs.max_attempts;
           const retryAt = dead ? null : Date.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** job.attempts);
           await this.store.fail(job.id, (err as Error).message ?? String(err), retryAt);
           this.metrics.jobsCompleted.inc({ name: job.name, outcome: dead ? 'dead' : 'retry' });
@@ -125,3 +135,5 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
     return jobs.length;
   }
 }
+
+class InvalidJobPayload extends Error {}

@@ -1,21 +1,27 @@
-/** Durable work: at least once, survives a restart. Handlers must be idempotent. */
-export type JobName =
-  | 'channel.purge_messages'
-  | 'guild.purge_messages'
-  | 'media.delete_attachments'
-  | 'media.purge_channels'
-  | 'media.delete_files';
+import { z } from 'zod';
 
-export interface JobPayloads {
-  'channel.purge_messages': { channel_id: string };
-  'guild.purge_messages': { guild_id: string; channel_ids: string[] };
+// Ids are opaque to the job runner (the handlers look them up); their shape is what must hold.
+const id = z.string().min(1).max(64);
+
+/**
+ * Each job's payload, checked when a worker takes it (a job crosses a process boundary like any other
+ * message): one that does not match is set aside as dead at once, never run and never retried.
+ */
+export const JOB_PAYLOADS = {
+  'channel.purge_messages': z.object({ channel_id: id }),
+  'guild.purge_messages': z.object({ guild_id: id, channel_ids: z.array(id) }),
   /** A deleted message's attachments: their files and rows. */
-  'media.delete_attachments': { channel_id: string; attachment_ids: string[] };
+  'media.delete_attachments': z.object({ channel_id: id, attachment_ids: z.array(id) }),
   /** Every file of deleted channels (attached or not) and, with a guild id, that guild's icons. */
-  'media.purge_channels': { guild_id: string | null; channel_ids: string[] };
+  'media.purge_channels': z.object({ guild_id: id.nullable(), channel_ids: z.array(id) }),
   /** Replaced avatars and icons. */
-  'media.delete_files': { keys: string[] };
-}
+  'media.delete_files': z.object({ keys: z.array(z.string().min(1).max(1024)) }),
+};
+
+/** Durable work: at least once, survives a restart. Handlers must be idempotent. */
+export type JobName = keyof typeof JOB_PAYLOADS;
+
+export type JobPayloads = { [N in JobName]: z.infer<(typeof JOB_PAYLOADS)[N]> };
 
 export type JobHandler<N extends JobName> = (payload: JobPayloads[N]) => Promise<void>;
 
@@ -25,3 +31,18 @@ export interface JobQueue {
 }
 
 export const JOB_QUEUE = Symbol('JOB_QUEUE');
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(JOB_PAYLOADS, name);
+}
+
+/** The payload as its job declares it, or why not (for the dead letter and the log). */
+export function parseJobPayload(
+  name: JobName,
+  payload: unknown,
+): { ok: true; payload: unknown } | { ok: false; reason: string } {
+  const parsed = JOB_PAYLOADS[name].safeParse(payload);
+  if (parsed.success) return { ok: true, payload: parsed.data };
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`);
+  return { ok: false, reason: `invalid payload: ${problems.join('; ')}` };
+}

@@ -9,6 +9,7 @@ import {
 import type { ParleyConfig } from '@parley/config';
 import { AppLogger, Metrics } from '@parley/observability';
 import { RedisPresenceStore, RedisRateLimiter, RedisResumeStore } from '@parley/state';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { microservicesConfig, purgePrefix, requireSharedServices, uniquePrefix } from './processes';
@@ -195,6 +196,54 @@ describe('microservices transports', () => {
       expect(text).toMatch(/parley_jobs_completed_total\{name="channel.purge_messages",outcome="dead"\} 1/);
       expect(text).toMatch(/parley_jobs_completed_total\{name="unknown_job",outcome="dead"\} 1/);
       expect(text).toMatch(/parley_jobs_completed_total\{name="channel.purge_messages",outcome="retry"\} 2/);
+    });
+    it('sets aside a malformed payload with the reason and a log line, never running it; the worker keeps going', async () => {
+      const metrics = new Metrics();
+      const nats = await link(metrics);
+      const workerLog = new AppLogger('silent');
+      const logged = jest.spyOn(workerLog, 'error');
+      const worker = new JetStreamJobQueue(nats, config, workerLog, metrics, { consume: true });
+      await worker.init();
+      const ran: unknown[] = [];
+      worker.register('guild.purge_messages', (payload) => {
+        ran.push(payload);
+        return Promise.resolve();
+      });
+      const subject = `${prefix}.jobs.guild.purge_messages`;
+      const malformed = [
+        'null',
+        '{}',
+        '{"guild_id":"1","channel_ids":"2"}',
+        '{"guild_id":7,"channel_ids":[]}',
+      ];
+      const deadBefore = (await worker.depth()).dead;
+      const js = jetstream(nats.nc);
+      for (const body of malformed) await js.publish(subject, body);
+      await js.publish(subject, JSON.stringify({ guild_id: '10', channel_ids: ['11'] }));
+      worker.start();
+      await eventually(() => Promise.resolve(ran.length === 1), 'the well-formed job ran');
+      expect(ran).toEqual([{ guild_id: '10', channel_ids: ['11'] }]);
+      await eventually(
+        async () => (await worker.depth()).dead === deadBefore + malformed.length,
+        'malformed jobs were set aside',
+      );
+      await worker.stop();
+
+      const dead = await jetstreamManager(nats.nc).then((jsm) =>
+        jsm.streams.getMessage(worker.deadStream, {
+          last_by_subj: `${prefix}.jobs_dead.guild.purge_messages`,
+        }),
+      );
+      expect(dead?.header.get('Parley-Error')).toMatch(/^invalid payload: /);
+      const reasons = logged.mock.calls.map(([line]) => (line as { reason?: string }).reason ?? '');
+      expect(reasons.filter((r) => r.startsWith('invalid payload'))).toHaveLength(malformed.length);
+      const text = await metrics.registry.metrics();
+      expect(text).toMatch(
+        new RegExp(
+          `parley_jobs_completed_total\\{name="guild.purge_messages",outcome="dead"\\} ${malformed.length}`,
+        ),
+      );
+      expect(text).toMatch(/parley_jobs_completed_total\{name="guild.purge_messages",outcome="ok"\} 1/);
     });
   });
 

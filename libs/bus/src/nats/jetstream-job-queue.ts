@@ -3,7 +3,14 @@ import { ServiceUnavailableError } from '@parley/common';
 import type { ParleyConfig } from '@parley/config';
 import { activeTracing, type AppLogger, type Metrics } from '@parley/observability';
 import { z } from 'zod';
-import type { JobHandler, JobName, JobPayloads, JobQueue } from '../jobs';
+import {
+  type JobHandler,
+  type JobName,
+  type JobPayloads,
+  type JobQueue,
+  isJobName,
+  parseJobPayload,
+} from '../jobs';
 import { headerCarrier } from './nats-event-bus';
 import type { NatsLink } from './nats-link';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
@@ -266,7 +273,7 @@ export class JetStreamJobQueue implements JobQueue {
     // Long jobs tell the server they are alive so the ack wait does not hand them to another worker.
     const alive = setInterval(() => msg.working(), Math.max(1000, this.config.nats.jobs.ack_wait / 2));
     try {
-      const handler = this.handlers.get(name as JobName);
+      const handler = isJobName(name) ? this.handlers.get(name) : undefined;
       let payload: unknown;
       try {
         payload = JSON.parse(msg.string());
@@ -276,6 +283,11 @@ export class JetStreamJobQueue implements JobQueue {
       }
       if (!handler) {
         await this.setAside(msg, name, `no handler for job ${name}`);
+        return;
+      }
+      const checked = parseJobPayload(name as JobName, payload);
+      if (!checked.ok) {
+        await this.setAside(msg, name, checked.reason);
         return;
       }
       try {
@@ -288,9 +300,9 @@ export class JetStreamJobQueue implements JobQueue {
               parent: msg.headers ? tracing.extract(headerCarrier(msg.headers as MsgHdrs)) : undefined,
               attributes: { 'messaging.system': 'nats', 'parley.job.attempt': attempts },
             },
-            () => handler(payload as never),
+            () => handler(checked.payload as never),
           );
-        else await handler(payload as never);
+        else await handler(checked.payload as never);
       } catch (err) {
         const reason = (err as Error).message ?? String(err);
         if (attempts >= this.config.jobs.max_attempts) {
