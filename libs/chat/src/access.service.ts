@@ -3,6 +3,7 @@ import { type DomainEvent, EVENT_BUS, type EventBus } from '@parley/bus';
 import {
   ChannelType,
   ForbiddenError,
+  NotFoundError,
   type OverwriteBits,
   Permission,
   PermissionCalculator,
@@ -197,8 +198,10 @@ export class AccessService implements OnModuleDestroy {
     let guild: GuildAccess;
     try {
       guild = await this.guild(channel.guildId, userId);
-    } catch {
-      throw unknown('channel');
+    } catch (err) {
+      // Not a member (or the guild is gone): as invisible as an unknown channel. An outage stays an outage (503).
+      if (err instanceof NotFoundError) throw unknown('channel');
+      throw err;
     }
     const permissions = this.channelPermissions(guild, channel);
     if (!PermissionCalculator.has(permissions, Permission.VIEW_CHANNEL)) throw unknown('channel');

@@ -5,6 +5,7 @@ import {
   ChannelType,
   ForbiddenError,
   type InviteDto,
+  NotFoundError,
   Permission,
   PermissionCalculator,
   unknown,
@@ -127,8 +128,8 @@ export class InviteService {
   async delete(code: string, userId: string): Promise<InviteDto> {
     const invite = await this.storage.invites.find(code);
     if (!invite) throw unknown('invite');
-    const access = await this.access.guild(invite.guildId, userId).catch(() => {
-      throw unknown('invite');
+    const access = await this.access.guild(invite.guildId, userId).catch((err: unknown) => {
+      throw err instanceof NotFoundError ? unknown('invite') : err;
     });
     const channel = await this.storage.channels.findById(invite.channelId);
     const canManage =
