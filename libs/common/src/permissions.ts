@@ -17,7 +17,6 @@ export const Permission = {
   SPEAK: 1n << 21n,
   MANAGE_ROLES: 1n << 28n,
 } as const;
-export type PermissionName = keyof typeof Permission;
 
 export const ALL_PERMISSIONS = Object.values(Permission).reduce((acc, bit) => acc | bit, 0n);
 

@@ -77,5 +77,3 @@ function hashOf(value: string): string {
   if (!HASH.test(value)) throw new Error('not an image hash');
   return value;
 }
-
-export const isImageHash = (value: string): boolean => HASH.test(value);

@@ -10,7 +10,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { AuthCoreModule } from '@parley/auth';
 import { ChatCoreModule, MEDIA_PATH_SIGNER } from '@parley/chat';
-import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
+import { ConfigError, PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { Readiness } from '@parley/observability';
 import type { FastifyInstance } from 'fastify';
 import { AttachmentService } from './attachments.service';
@@ -32,6 +32,8 @@ export function createFileStore(config: ParleyConfig): FileStore {
       return new LocalFileStore(config.storage.local.path);
     case 's3':
       return new S3FileStore(config.storage.s3);
+    default:
+      throw new ConfigError([`storage.driver: unknown driver "${String(driver satisfies never)}"`]);
   }
 }
 

@@ -1,5 +1,5 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
+import { ConfigError, PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger, Metrics, Readiness } from '@parley/observability';
 import { instrumentStorage, registerSqliteWalMetrics } from './instrumented-storage';
 import { CassandraStorage, SqliteStorage, STORAGE, type Storage } from '@parley/storage';
@@ -31,6 +31,8 @@ export async function openStorage(config: ParleyConfig, log?: AppLogger): Promis
       }
       return storage;
     }
+    default:
+      throw new ConfigError([`database.backend: unknown backend "${String(backend satisfies never)}"`]);
   }
 }
 
