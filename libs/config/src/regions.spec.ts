@@ -16,8 +16,11 @@ function problems(fn: () => unknown): string[] {
   throw new Error('expected a ConfigError');
 }
 
+// The region files run in microservices mode, whose shared media key comes from the environment (a Secret).
+const SECRET = { PARLEY__MEDIA__SIGNING_SECRET: 'a-secret-of-at-least-thirty-two-characters!!' };
+
 const load = (file: string, env: Record<string, string> = {}) =>
-  loadConfig({ cwd: ROOT, env: { PARLEY_CONFIG: `config/${file}`, ...env } });
+  loadConfig({ cwd: ROOT, env: { PARLEY_CONFIG: `config/${file}`, ...SECRET, ...env } });
 
 describe('multi-region configuration', () => {
   it('ships at least two per-region example files that validate and agree with each other', () => {
