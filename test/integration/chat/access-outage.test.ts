@@ -51,7 +51,7 @@ describe('AccessService during a database outage', () => {
         server: { host: '127.0.0.1', port: 0 },
         rate_limits: { enabled: false },
         logging: { level: 'silent' },
-        auth: { argon2: { memory_cost: 1024, time_cost: 1, parallelism: 1 }, token_ttl_days: 0 },
+        auth: { argon2: { memory_cost: 1024, time_cost: 1, parallelism: 1 } },
       },
     });
     app = await createHttpApp(config, ServerModule.forRoot(config));
