@@ -221,9 +221,9 @@ describe('microservices transports', () => {
       for (const body of malformed) await js.publish(subject, body);
       await js.publish(subject, JSON.stringify({ guild_id: '10', channel_ids: ['11'] }));
       worker.start();
-      await eventually(() => Promise.resolve(ran.length === 1), 'the well-formed job ran');
+      await waitFor(() => Promise.resolve(ran.length === 1), 'the well-formed job ran');
       expect(ran).toEqual([{ guild_id: '10', channel_ids: ['11'] }]);
-      await eventually(
+      await waitFor(
         async () => (await worker.depth()).dead === deadBefore + malformed.length,
         'malformed jobs were set aside',
       );
