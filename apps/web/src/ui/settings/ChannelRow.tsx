@@ -2,6 +2,7 @@ import type { ChannelDto } from '@parley/common/protocol';
 import { useState } from 'react';
 import { api } from '../../actions';
 import { ConfirmDialog } from '../Dialog';
+import { CategoryField } from './CategoryField';
 import { ErrorLine, useAction } from './useAction';
 
 /** One channel or category: rename, topic and category, delete. */
@@ -38,17 +39,7 @@ export function ChannelRow({ channel, categories }: { channel: ChannelDto; categ
               <span>Topic</span>
               <input value={topic} onChange={(e) => setTopic(e.target.value)} maxLength={1024} />
             </label>
-            <label className="field inline">
-              <span>Category</span>
-              <select value={parent} onChange={(e) => setParent(e.target.value)}>
-                <option value="">None</option>
-                {categories.map((k) => (
-                  <option key={k.id} value={k.id}>
-                    {k.name}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <CategoryField value={parent} categories={categories} onChange={setParent} />
           </>
         )}
         <div className="row-actions">

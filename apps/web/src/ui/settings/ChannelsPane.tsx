@@ -2,6 +2,7 @@ import type { GuildFullDto } from '@parley/common/protocol';
 import { useState } from 'react';
 import { api } from '../../actions';
 import { ChannelRow } from './ChannelRow';
+import { CategoryField } from './CategoryField';
 import { ErrorLine, useAction } from './useAction';
 
 /** Creating channels and categories, and the list of them to edit. */
@@ -39,17 +40,7 @@ export function ChannelsPane({ guild }: { guild: GuildFullDto }) {
           </select>
         </label>
         {type === 0 && categories.length > 0 && (
-          <label className="field inline">
-            <span>Category</span>
-            <select value={parent} onChange={(e) => setParent(e.target.value)}>
-              <option value="">None</option>
-              {categories.map((k) => (
-                <option key={k.id} value={k.id}>
-                  {k.name}
-                </option>
-              ))}
-            </select>
-          </label>
+          <CategoryField value={parent} categories={categories} onChange={setParent} />
         )}
         <button type="submit" className="primary" disabled={busy || !name.trim()}>
           Create channel
