@@ -24,6 +24,7 @@ export const LIBRARY_IMPORTS = {
   voice: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'auth', 'chat'],
   realtime: ['common', 'config', 'observability', 'storage', 'bus', 'state', 'auth', 'chat'],
   platform: ['*'],
+  cli: ['config', 'migration', 'platform'],
 };
 
 /** Relative paths into another library's sources: always through its `@parley/*` alias instead. */

@@ -10,7 +10,7 @@ import { IconGear, IconHash, IconInvite, IconMenu, IconUsers } from './icons';
 import { MemberList } from './Members';
 import { ChannelList, DmList, dmName, GuildRail, UserPanel } from './Sidebar';
 
-const GuildSettings = lazy(() => import('./Settings'));
+const GuildSettings = lazy(() => import('./settings/GuildSettings'));
 
 function ConnectionBanner() {
   const connection = useStore((s) => s.connection);

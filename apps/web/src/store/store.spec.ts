@@ -1,5 +1,5 @@
 import type { MessageDto } from '@parley/common/protocol';
-import { applyDispatch, initialState, mergeMessages, type ClientMessage, type State } from './store';
+import { applyDispatch, initialState, mergeMessages, type ClientMessage, type State } from '.';
 
 const me = { id: '10', username: 'me', display_name: null, avatar: null, email: 'me@x', created_at: '' };
 const other = { id: '20', username: 'other', display_name: null, avatar: null };

@@ -1,0 +1,139 @@
+import type {
+  ChannelDto,
+  DispatchType,
+  GuildDto,
+  GuildFullDto,
+  MemberDto,
+  MessageDto,
+  PublicUser,
+  ReadStateDto,
+  RoleDto,
+  SelfUser,
+} from '@parley/common/protocol';
+import { byPosition, removeChannel, upsertChannel } from './channels';
+import {
+  addGuild,
+  removeGuild,
+  removeMember,
+  removeRole,
+  setMember,
+  updateGuild,
+  upsertRole,
+} from './guilds';
+import { deleteMessage, editMessage, keepOnlyPending, react, receiveMessage } from './messages';
+import { presencesOf, presenceUpdated, type PresenceData } from './presence';
+import { acknowledged } from './read-states';
+import type { PresenceStatus, State } from './state';
+import { typingStarted } from './typing';
+import { withUsers } from './users';
+
+interface ReadyData {
+  user: SelfUser;
+  guilds: (GuildFullDto & { presences?: PresenceData[]; members?: MemberDto[] })[];
+  private_channels: ChannelDto[];
+  read_states: ReadStateDto[];
+  /** Guild-mates who are not offline when the session starts (docs/gateway.md); the rest are offline. */
+  presences?: PresenceData[];
+}
+
+/** READY replaces everything the previous session knew, except the messages still being sent. */
+function onReady(s: State, d: ReadyData): State {
+  const guilds: Record<string, GuildFullDto> = {};
+  let presence: Record<string, PresenceStatus> = {};
+  for (const g of d.guilds) {
+    guilds[g.id] = { ...g, channels: [...g.channels].sort(byPosition) };
+    presence = { ...presence, ...presencesOf(g) };
+  }
+  presence = { ...presence, ...presencesOf(d) };
+  const dms: Record<string, ChannelDto> = {};
+  for (const c of d.private_channels) dms[c.id] = c;
+  const readStates: Record<string, ReadStateDto> = {};
+  for (const r of d.read_states) readStates[r.channel_id] = r;
+  return {
+    ...s,
+    me: d.user,
+    synced: true,
+    guilds,
+    guildOrder: d.guilds.map((g) => g.id),
+    members: {},
+    dms,
+    readStates,
+    messages: keepOnlyPending(s.messages),
+    typing: {},
+    presence: { ...presence, [d.user.id]: s.ownStatus === 'invisible' ? 'offline' : s.ownStatus },
+    users: withUsers(
+      s.users,
+      d.private_channels.flatMap((c) => c.recipients ?? []),
+    ),
+  };
+}
+
+/** Applies one gateway dispatch to the state. */
+export function applyDispatch(s: State, type: DispatchType, data: unknown): State {
+  switch (type) {
+    case 'READY':
+      return onReady(s, data as ReadyData);
+    case 'RESUMED':
+    case 'INVALID_SESSION':
+    case 'CHANNEL_PINS_UPDATE':
+    case 'VOICE_STATE_UPDATE':
+    case 'GUILD_BAN_ADD':
+    case 'GUILD_BAN_REMOVE':
+      return s;
+    case 'MESSAGE_CREATE':
+      return receiveMessage(s, data as MessageDto);
+    case 'MESSAGE_UPDATE':
+      return editMessage(s, data as MessageDto);
+    case 'MESSAGE_DELETE': {
+      const d = data as { id: string; channel_id: string };
+      return deleteMessage(s, d.channel_id, d.id);
+    }
+    case 'MESSAGE_REACTION_ADD':
+    case 'MESSAGE_REACTION_REMOVE': {
+      const d = data as { user_id: string; channel_id: string; message_id: string; emoji: { name: string } };
+      const delta = type === 'MESSAGE_REACTION_ADD' ? 1 : -1;
+      return react(s, d.channel_id, d.message_id, d.emoji.name, delta, d.user_id === s.me?.id);
+    }
+    case 'MESSAGE_ACK': {
+      const d = data as { channel_id: string; message_id: string; mention_count: number };
+      return acknowledged(s, d.channel_id, d.message_id, d.mention_count);
+    }
+    case 'TYPING_START': {
+      const d = data as { channel_id: string; user_id: string };
+      return typingStarted(s, d.channel_id, d.user_id);
+    }
+    case 'PRESENCE_UPDATE':
+      return presenceUpdated(s, data as PresenceData);
+    case 'GUILD_CREATE':
+      return addGuild(s, data as GuildFullDto);
+    case 'GUILD_UPDATE':
+      return updateGuild(s, data as GuildDto);
+    case 'GUILD_DELETE':
+      return removeGuild(s, (data as { id: string }).id);
+    case 'GUILD_MEMBER_ADD':
+    case 'GUILD_MEMBER_UPDATE':
+      return setMember(s, data as MemberDto);
+    case 'GUILD_MEMBER_REMOVE': {
+      const d = data as { guild_id: string; user: PublicUser };
+      return removeMember(s, d.guild_id, d.user);
+    }
+    case 'CHANNEL_CREATE':
+    case 'CHANNEL_UPDATE':
+      return upsertChannel(s, data as ChannelDto);
+    case 'CHANNEL_DELETE':
+      return removeChannel(s, data as ChannelDto);
+    case 'GUILD_ROLE_CREATE':
+    case 'GUILD_ROLE_UPDATE': {
+      const d = data as { guild_id: string; role: RoleDto };
+      return upsertRole(s, d.guild_id, d.role);
+    }
+    case 'GUILD_ROLE_DELETE': {
+      const d = data as { guild_id: string; role_id: string };
+      return removeRole(s, d.guild_id, d.role_id);
+    }
+    case 'USER_UPDATE': {
+      const me = data as SelfUser;
+      return { ...s, me, users: withUsers(s.users, [me]) };
+    }
+  }
+}
