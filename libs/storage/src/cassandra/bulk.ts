@@ -22,6 +22,7 @@ import {
   ATTACHMENTS,
   BANS,
   CHANNELS,
+  CHANNEL_LAST_MESSAGES,
   DM_CHANNELS_BY_USER,
   DM_PAIRS,
   GUILDS,
@@ -376,7 +377,17 @@ export class CassandraBulk implements BulkStorage {
     await Promise.all(
       groupBy([...markers.values()], (s) => String(s.params[0])).map((group) => this.unlogged(group)),
     );
+    // Each channel's last message id: only the highest of this batch, timestamped like a send's write.
+    const highest = new Map<string, string>();
+    for (const m of messages) {
+      const known = highest.get(m.channelId);
+      if (known === undefined || toId(m.id) > toId(known)) highest.set(m.channelId, m.id);
+    }
+    const lastIds = [...highest].map(([channelId, id]) =>
+      this.exec(CHANNEL_LAST_MESSAGES.write, CHANNEL_LAST_MESSAGES.params(toId(channelId), id)),
+    );
     const partitions = groupBy(messages, (m) => `${m.channelId}:${bucketOf(m.id)}`);
+    await Promise.all(lastIds);
     await Promise.all(
       partitions.flatMap((partition) =>
         chunk(partition, PARTITION_BATCH_ROWS, (m) => m.content.length + 200, PARTITION_BATCH_BYTES).map(
