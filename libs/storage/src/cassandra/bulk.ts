@@ -95,6 +95,16 @@ const SCANS: {
     channelId: fromId(row.get('channel_id')),
   })),
   messages: scanOf('messages', MESSAGES.columns, MESSAGES.present, MESSAGES.toRecord),
+  // The 0 of a channel found without messages is no last message id.
+  channel_last_messages: {
+    query: 'SELECT channel_id, last_message_id FROM channel_last_messages',
+    toRecord: (row: Row) => {
+      const last = row.get('last_message_id') as bigint | null;
+      return last === null || last === CHANNEL_LAST_MESSAGES.none
+        ? null
+        : { channelId: fromId(row.get('channel_id')), lastMessageId: fromId(last) };
+    },
+  },
   reactions: scanOf('reactions_by_bucket', REACTIONS.columns, 'user_id', (row) => ({
     channelId: fromId(row.get('channel_id')),
     messageId: fromId(row.get('message_id')),
@@ -461,6 +471,13 @@ export class CassandraBulk implements BulkStorage {
         return this.writeReadState(record as BulkRecords['read_states']);
       case 'invites':
         return this.writeInvite(record as BulkRecords['invites']);
+      case 'channel_last_messages': {
+        const r = record as BulkRecords['channel_last_messages'];
+        return this.exec(
+          CHANNEL_LAST_MESSAGES.write,
+          CHANNEL_LAST_MESSAGES.params(toId(r.channelId), r.lastMessageId),
+        );
+      }
       case 'bans':
         return this.exec(BANS.insert, BANS.params(record as BulkRecords['bans']));
       case 'attachments':
@@ -650,6 +667,10 @@ export class CassandraBulk implements BulkStorage {
         await this.lwt(INVITES.delete, [i.code]);
         return this.exec(INVITES.unindex, [toId(i.guildId), i.code]);
       }
+      case 'channel_last_messages':
+        return this.exec(CHANNEL_LAST_MESSAGES.delete, [
+          toId((record as BulkRecords['channel_last_messages']).channelId),
+        ]);
       case 'bans': {
         const b = record as BulkRecords['bans'];
         return this.exec(BANS.delete, [toId(b.guildId), toId(b.userId)]);
