@@ -65,6 +65,7 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     allow: o.allow,
     deny: o.deny,
   }),
+  channel_last_messages: (r) => ({ channelId: r.channelId, lastMessageId: r.lastMessageId }),
   dm_pairs: (p) => ({ userLow: p.userLow, userHigh: p.userHigh, channelId: p.channelId }),
   messages: (m) => ({
     id: m.id,
@@ -156,6 +157,8 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
       return `${String(r.messageId)}/${String(r.emoji)}/${String(r.userId)}`;
     case 'read_states':
       return `${String(r.userId)}/${String(r.channelId)}`;
+    case 'channel_last_messages':
+      return String(r.channelId);
     case 'invites':
       return String(r.code);
     case 'users':

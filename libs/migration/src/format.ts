@@ -116,6 +116,7 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     type: z.number().int().min(0).max(255),
     nonce: text(64).nullable(),
   }),
+  channel_last_messages: z.strictObject({ channelId: id, lastMessageId: id }),
   reactions: z.strictObject({ channelId: id, messageId: id, emoji: text(64).min(1), userId: id }),
   read_states: z.strictObject({
     userId: id,

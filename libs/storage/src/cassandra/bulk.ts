@@ -22,6 +22,7 @@ import {
   ATTACHMENTS,
   BANS,
   CHANNELS,
+  CHANNEL_LAST_MESSAGES,
   DM_CHANNELS_BY_USER,
   DM_PAIRS,
   GUILDS,
@@ -94,6 +95,16 @@ const SCANS: {
     channelId: fromId(row.get('channel_id')),
   })),
   messages: scanOf('messages', MESSAGES.columns, MESSAGES.present, MESSAGES.toRecord),
+  // The 0 of a channel found without messages is no last message id.
+  channel_last_messages: {
+    query: 'SELECT channel_id, last_message_id FROM channel_last_messages',
+    toRecord: (row: Row) => {
+      const last = row.get('last_message_id') as bigint | null;
+      return last === null || last === CHANNEL_LAST_MESSAGES.none
+        ? null
+        : { channelId: fromId(row.get('channel_id')), lastMessageId: fromId(last) };
+    },
+  },
   reactions: scanOf('reactions_by_bucket', REACTIONS.columns, 'user_id', (row) => ({
     channelId: fromId(row.get('channel_id')),
     messageId: fromId(row.get('message_id')),
@@ -376,7 +387,17 @@ export class CassandraBulk implements BulkStorage {
     await Promise.all(
       groupBy([...markers.values()], (s) => String(s.params[0])).map((group) => this.unlogged(group)),
     );
+    // Each channel's last message id: only the highest of this batch, timestamped like a send's write.
+    const highest = new Map<string, string>();
+    for (const m of messages) {
+      const known = highest.get(m.channelId);
+      if (known === undefined || toId(m.id) > toId(known)) highest.set(m.channelId, m.id);
+    }
+    const lastIds = [...highest].map(([channelId, id]) =>
+      this.exec(CHANNEL_LAST_MESSAGES.write, CHANNEL_LAST_MESSAGES.params(toId(channelId), id)),
+    );
     const partitions = groupBy(messages, (m) => `${m.channelId}:${bucketOf(m.id)}`);
+    await Promise.all(lastIds);
     await Promise.all(
       partitions.flatMap((partition) =>
         chunk(partition, PARTITION_BATCH_ROWS, (m) => m.content.length + 200, PARTITION_BATCH_BYTES).map(
@@ -450,6 +471,13 @@ export class CassandraBulk implements BulkStorage {
         return this.writeReadState(record as BulkRecords['read_states']);
       case 'invites':
         return this.writeInvite(record as BulkRecords['invites']);
+      case 'channel_last_messages': {
+        const r = record as BulkRecords['channel_last_messages'];
+        return this.exec(
+          CHANNEL_LAST_MESSAGES.write,
+          CHANNEL_LAST_MESSAGES.params(toId(r.channelId), r.lastMessageId),
+        );
+      }
       case 'bans':
         return this.exec(BANS.insert, BANS.params(record as BulkRecords['bans']));
       case 'attachments':
@@ -639,6 +667,10 @@ export class CassandraBulk implements BulkStorage {
         await this.lwt(INVITES.delete, [i.code]);
         return this.exec(INVITES.unindex, [toId(i.guildId), i.code]);
       }
+      case 'channel_last_messages':
+        return this.exec(CHANNEL_LAST_MESSAGES.delete, [
+          toId((record as BulkRecords['channel_last_messages']).channelId),
+        ]);
       case 'bans': {
         const b = record as BulkRecords['bans'];
         return this.exec(BANS.delete, [toId(b.guildId), toId(b.userId)]);

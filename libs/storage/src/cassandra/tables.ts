@@ -1,4 +1,5 @@
 import type { types } from 'cassandra-driver';
+import { snowflakeTime } from '@parley/common';
 import type {
   AttachmentRecord,
   AttachmentRef,
@@ -264,7 +265,10 @@ export const CHANNELS = {
     return statements;
   },
   removes(channel: bigint, guild: bigint | null): Statement[] {
-    const statements: Statement[] = [{ query: CHANNELS.delete, params: [channel] }];
+    const statements: Statement[] = [
+      { query: CHANNELS.delete, params: [channel] },
+      { query: CHANNEL_LAST_MESSAGES.delete, params: [channel] },
+    ];
     if (guild !== null) statements.push({ query: CHANNELS.deleteByGuild, params: [guild, channel] });
     return statements;
   },
@@ -382,6 +386,26 @@ function toAttachmentRef(value: Record<string, unknown>): AttachmentRef {
     height: (value.height as number | null) ?? null,
   };
 }
+
+/**
+ * Each channel's last message id, written on send without a read: the write timestamp is the snowflake's
+ * time in microseconds, so the highest id wins whatever order sends (or retries, or imports) arrive in; ids
+ * of one millisecond tie on the timestamp and Cassandra keeps the greater value, the greater id. A deleted
+ * message leaves it in place (Discord's last_message_id "may not point to an existing message").
+ */
+export const CHANNEL_LAST_MESSAGES = {
+  write: 'INSERT INTO channel_last_messages (channel_id, last_message_id) VALUES (?, ?) USING TIMESTAMP ?',
+  read: 'SELECT channel_id, last_message_id FROM channel_last_messages WHERE channel_id IN ?',
+  delete: 'DELETE FROM channel_last_messages WHERE channel_id = ?',
+  /** A channel found without messages: 0 at write time 0, which any send's write replaces. */
+  none: 0n,
+  /** The write's parameters for message `messageId` of `channel`. */
+  params: (channel: bigint, messageId: string): unknown[] => [
+    channel,
+    toId(messageId),
+    BigInt(snowflakeTime(messageId)) * 1000n,
+  ],
+};
 
 /** Reactions in the partition of their message's bucket: `((channel_id, bucket), message_id, emoji, user_id)`. */
 export const REACTIONS = {

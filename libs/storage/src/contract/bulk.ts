@@ -35,6 +35,7 @@ export const BULK_TABLES = [
   'overwrites',
   'dm_pairs',
   'messages',
+  'channel_last_messages',
   'reactions',
   'read_states',
   'invites',
@@ -64,6 +65,15 @@ export interface ReactionRecord {
   userId: string;
 }
 
+/**
+ * A channel's last message id: written by every send, never lowered (a deleted last message keeps it), so
+ * it is carried as a record of its own rather than derived from the messages copied.
+ */
+export interface ChannelLastMessageRecord {
+  channelId: string;
+  lastMessageId: string;
+}
+
 export interface BulkJob extends JobRecord {
   /** Set aside after its last attempt (kept for inspection, never run again). */
   dead: boolean;
@@ -80,6 +90,7 @@ export interface BulkRecords {
   overwrites: BulkOverwrite;
   dm_pairs: DmPairRecord;
   messages: MessageRecord;
+  channel_last_messages: ChannelLastMessageRecord;
   reactions: ReactionRecord;
   read_states: ReadStateRecord;
   invites: InviteRecord;

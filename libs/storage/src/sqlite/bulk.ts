@@ -19,6 +19,7 @@ import {
   addReaction,
   ATTACHMENTS,
   BANS,
+  CHANNEL_LAST_MESSAGES,
   CHANNELS,
   DM_PAIRS,
   DM_RECIPIENTS,
@@ -241,6 +242,15 @@ const DEFS: Defs = {
       db.run(INVITES.upsert, ...INVITES.params(i));
     },
     remove: (db, i) => void db.run(INVITES.delete, i.code),
+  },
+  channel_last_messages: {
+    table: CHANNEL_LAST_MESSAGES.name,
+    select: `SELECT ${CHANNEL_LAST_MESSAGES.columns} FROM channel_last_messages`,
+    keys: [id('channel_id')],
+    key: (r) => [r.channelId],
+    toRecord: byRow(CHANNEL_LAST_MESSAGES.toRecord),
+    write: (db, r) => void db.run(CHANNEL_LAST_MESSAGES.upsert, ...CHANNEL_LAST_MESSAGES.params(r)),
+    remove: (db, r) => void db.run(CHANNEL_LAST_MESSAGES.delete, toId(r.channelId)),
   },
   bans: {
     table: BANS.name,

@@ -29,8 +29,9 @@ export const HOT_QUERIES = {
       SELECT * FROM (SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel_id = ? AND id <= ? ORDER BY id DESC LIMIT ?)`,
     params: 6,
   },
+  // Stored (maintained by a trigger on insert), not found: a deleted last message keeps its id, as on Discord.
   'messages.lastId': {
-    sql: 'SELECT max(id) AS id FROM messages WHERE channel_id = ?',
+    sql: 'SELECT last_message_id AS id FROM channel_last_messages WHERE channel_id = ?',
     params: 1,
   },
   'members.list': {

@@ -3,6 +3,7 @@ import type {
   AttachmentRef,
   BanRecord,
   BulkJob,
+  ChannelLastMessageRecord,
   ChannelRecord,
   GuildRecord,
   InviteRecord,
@@ -496,6 +497,28 @@ export const INVITES = {
     uses: toNumber(row.uses),
     createdAt: toNumber(row.created_at),
     expiresAt: toNumberOrNull(row.expires_at),
+  }),
+};
+
+// --- each channel's last message id (kept by a trigger on messages; written here by the bulk tools) ---------
+
+export interface ChannelLastMessageRow {
+  channel_id: bigint;
+  last_message_id: bigint;
+}
+
+export const CHANNEL_LAST_MESSAGES = {
+  name: 'channel_last_messages',
+  columns: 'channel_id, last_message_id',
+  /** Never lowers the stored id: the messages' trigger may already have written a higher one. */
+  upsert: `INSERT INTO channel_last_messages (channel_id, last_message_id) VALUES (?, ?)
+    ON CONFLICT (channel_id) DO UPDATE SET last_message_id = excluded.last_message_id
+    WHERE excluded.last_message_id > channel_last_messages.last_message_id`,
+  delete: 'DELETE FROM channel_last_messages WHERE channel_id = ?',
+  params: (r: ChannelLastMessageRecord): Param[] => [toId(r.channelId), toId(r.lastMessageId)],
+  toRecord: (row: ChannelLastMessageRow): ChannelLastMessageRecord => ({
+    channelId: fromId(row.channel_id),
+    lastMessageId: fromId(row.last_message_id),
   }),
 };
 

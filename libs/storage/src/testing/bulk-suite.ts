@@ -123,6 +123,8 @@ export function describeBulkContract(get: () => Storage): void {
         overwrites: [{ guildId, channelId: text, id: role, type: 0, allow: '2048', deny: '0' }],
         dm_pairs: [{ userLow: low, userHigh: high, channelId: dm }],
         messages,
+        // Higher than every message written: the last message was deleted, its id stays (as on Discord).
+        channel_last_messages: [{ channelId: text, lastMessageId: id() }],
         reactions: [
           { channelId: text, messageId: messages[0].id, emoji: '👍', userId: alice },
           { channelId: text, messageId: messages[0].id, emoji: '👍', userId: bob },
@@ -188,23 +190,25 @@ export function describeBulkContract(get: () => Storage): void {
     }
 
     const keyOf = (table: BulkTable, r: Record<string, unknown>): string =>
-      table === 'tokens'
-        ? String(r.tokenHash)
-        : table === 'invites'
-          ? String(r.code)
-          : table === 'dm_pairs'
-            ? `${String(r.userLow)}/${String(r.userHigh)}`
-            : table === 'reactions'
-              ? `${String(r.messageId)}/${String(r.emoji)}/${String(r.userId)}`
-              : table === 'read_states'
-                ? `${String(r.userId)}/${String(r.channelId)}`
-                : table === 'members' || table === 'bans'
-                  ? `${String(r.guildId)}/${String(r.userId)}`
-                  : table === 'roles'
-                    ? `${String(r.guildId)}/${String(r.id)}`
-                    : table === 'overwrites'
-                      ? `${String(r.channelId)}/${String(r.id)}`
-                      : String(r.id);
+      table === 'channel_last_messages'
+        ? String(r.channelId)
+        : table === 'tokens'
+          ? String(r.tokenHash)
+          : table === 'invites'
+            ? String(r.code)
+            : table === 'dm_pairs'
+              ? `${String(r.userLow)}/${String(r.userHigh)}`
+              : table === 'reactions'
+                ? `${String(r.messageId)}/${String(r.emoji)}/${String(r.userId)}`
+                : table === 'read_states'
+                  ? `${String(r.userId)}/${String(r.channelId)}`
+                  : table === 'members' || table === 'bans'
+                    ? `${String(r.guildId)}/${String(r.userId)}`
+                    : table === 'roles'
+                      ? `${String(r.guildId)}/${String(r.id)}`
+                      : table === 'overwrites'
+                        ? `${String(r.channelId)}/${String(r.id)}`
+                        : String(r.id);
 
     let data: ReturnType<typeof community>;
 
@@ -445,6 +449,7 @@ export function describeBulkContract(get: () => Storage): void {
         overwrites: [{ ...overwrite, guildId }],
         dm_pairs: [{ userLow: low, userHigh: high, channelId: dmId }],
         messages: [message],
+        channel_last_messages: [{ channelId: text, lastMessageId: message.id }],
         reactions: [{ channelId: text, messageId: message.id, emoji: '👍', userId: owner }],
         read_states: [
           { userId: guest, channelId: text, lastMessageId: message.id, mentionCount: 0 },

@@ -700,6 +700,22 @@ export function describeStorageContract(
         expect((await storage.messages.lastMessageIds([])).size).toBe(0);
       });
 
+      it('keeps the highest last message id whatever the order of sends, and after its message is deleted', async () => {
+        const channelId = id();
+        const [older, newest] = [early.next(), id()];
+        // The newest arrives first: a later, older send must not lower the stored id.
+        await storage.messages.create(message(channelId, { id: newest }));
+        await storage.messages.create(message(channelId, { id: older }));
+        expect((await storage.messages.lastMessageIds([channelId, channelId])).get(channelId)).toBe(newest);
+        // Discord's last_message_id may name a deleted message: a delete does not move it back.
+        await storage.messages.delete(channelId, newest);
+        expect(await storage.messages.find(channelId, newest)).toBeNull();
+        expect((await storage.messages.lastMessageIds([channelId])).get(channelId)).toBe(newest);
+        const later = id();
+        await storage.messages.create(message(channelId, { id: later }));
+        expect((await storage.messages.lastMessageIds([channelId])).get(channelId)).toBe(later);
+      });
+
       it('deletes a channel in batches, with the reactions', async () => {
         const channelId = id();
         const other = id();

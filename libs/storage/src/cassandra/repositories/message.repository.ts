@@ -3,7 +3,7 @@ import type { MessagePatch, MessageRecord, MessageRepository } from '../../contr
 import { bucketOf } from '../buckets';
 import { fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
-import { MESSAGES } from '../tables';
+import { CHANNEL_LAST_MESSAGES, MESSAGES } from '../tables';
 import type { CassandraReactionRepository } from './reaction.repository';
 
 const COLUMNS = MESSAGES.columns;
@@ -23,6 +23,8 @@ const DELETE_BUCKET = 'DELETE FROM messages WHERE channel_id = ? AND bucket = ?'
 const FORGET_BUCKET = 'DELETE FROM channel_buckets WHERE channel_id = ? AND bucket = ?';
 
 const KNOWN_BUCKETS_MAX = 50_000;
+/** Channels per last-message read: one request for a guild's channels, partitions kept few per request. */
+const LAST_IDS_PER_READ = 100;
 
 const toRecord = MESSAGES.toRecord;
 const isMessage = (row: types.Row): boolean => row.get(MESSAGES.present) !== null;
@@ -55,7 +57,13 @@ export class CassandraMessageRepository implements MessageRepository {
         idempotent: true,
       },
     );
-    await Promise.all([write, this.markBucket(channelId, bucket)]);
+    const last = this.db.execute(
+      'write',
+      CHANNEL_LAST_MESSAGES.write,
+      CHANNEL_LAST_MESSAGES.params(channelId, message.id),
+      { idempotent: true },
+    );
+    await Promise.all([write, last, this.markBucket(channelId, bucket)]);
   }
 
   async find(channelId: string, messageId: string): Promise<MessageRecord | null> {
@@ -127,16 +135,53 @@ export class CassandraMessageRepository implements MessageRepository {
     return [...newerSide, ...(anchor ? [anchor] : []), ...older];
   }
 
+  /**
+   * The stored last message id of each channel: one IN read per 100 channels. A channel without a row
+   * (messages from before the table, or none yet) is found the old way once and its row written.
+   */
   async lastMessageIds(channelIds: readonly string[]): Promise<Map<string, string>> {
-    const found = await mapLimit(channelIds, 16, async (channelId) => {
-      const channel = toId(channelId);
-      for (const bucket of await this.buckets(channel)) {
-        const row = (await this.db.execute('read', LAST_ID, [channel, bucket], { idempotent: true })).first();
-        if (row) return [channelId, fromId(row.get('message_id'))] as const;
-      }
-      return null;
+    const last = new Map<string, string>();
+    const unique = [...new Set(channelIds)];
+    const groups: string[][] = [];
+    for (let i = 0; i < unique.length; i += LAST_IDS_PER_READ)
+      groups.push(unique.slice(i, i + LAST_IDS_PER_READ));
+    const stored = new Set<string>();
+    await Promise.all(
+      groups.map(async (group) => {
+        const rs = await this.db.execute('read', CHANNEL_LAST_MESSAGES.read, [group.map(toId)], {
+          idempotent: true,
+        });
+        for (const row of rs.rows) {
+          const channelId = fromId(row.get('channel_id'));
+          const id = row.get('last_message_id') as bigint | null;
+          stored.add(channelId);
+          if (id !== null && id !== CHANNEL_LAST_MESSAGES.none) last.set(channelId, fromId(id));
+        }
+      }),
+    );
+    const missing = unique.filter((channelId) => !stored.has(channelId));
+    await mapLimit(missing, 16, async (channelId) => {
+      const found = await this.probeLastId(toId(channelId));
+      if (found !== null) last.set(channelId, found);
     });
-    return new Map(found.filter((entry): entry is readonly [string, string] => entry !== null));
+    return last;
+  }
+
+  /** The last message id found by walking the buckets, stored for the next reads (the lazy backfill). */
+  private async probeLastId(channel: bigint): Promise<string | null> {
+    for (const bucket of await this.buckets(channel)) {
+      const row = (await this.db.execute('read', LAST_ID, [channel, bucket], { idempotent: true })).first();
+      if (!row) continue;
+      const id = fromId(row.get('message_id'));
+      await this.db.execute('write', CHANNEL_LAST_MESSAGES.write, CHANNEL_LAST_MESSAGES.params(channel, id), {
+        idempotent: true,
+      });
+      return id;
+    }
+    await this.db.execute('write', CHANNEL_LAST_MESSAGES.write, [channel, CHANNEL_LAST_MESSAGES.none, 0n], {
+      idempotent: true,
+    });
+    return null;
   }
 
   /**
