@@ -13,6 +13,7 @@ import { SqliteGuildRepository } from './repositories/guild.repository';
 import { SqliteInviteRepository } from './repositories/invite.repository';
 import { SqliteJobStore } from './repositories/job.store';
 import { SqliteMemberRepository } from './repositories/member.repository';
+import { SqliteMessageSearch } from './repositories/message-search.repository';
 import { SqliteMessageRepository } from './repositories/message.repository';
 import { SqliteReactionRepository } from './repositories/reaction.repository';
 import { SqliteReadStateRepository } from './repositories/read-state.repository';
@@ -35,6 +36,7 @@ export class SqliteStorage implements Storage {
   readonly channels: SqliteChannelRepository;
   readonly dms: SqliteDmRepository;
   readonly messages: SqliteMessageRepository;
+  readonly messageSearch: SqliteMessageSearch;
   readonly reactions: SqliteReactionRepository;
   readonly readStates: SqliteReadStateRepository;
   readonly invites: SqliteInviteRepository;
@@ -75,6 +77,7 @@ export class SqliteStorage implements Storage {
     this.guilds = new SqliteGuildRepository(this.db, this.roles, this.channels, this.members);
     this.dms = new SqliteDmRepository(this.db, this.channels);
     this.messages = new SqliteMessageRepository(this.db, reader);
+    this.messageSearch = new SqliteMessageSearch(reader);
     this.reactions = new SqliteReactionRepository(this.db);
     this.readStates = new SqliteReadStateRepository(this.db);
     this.invites = new SqliteInviteRepository(this.db);
