@@ -65,8 +65,13 @@ export function SearchPanel({
   const input = useRef<HTMLInputElement>(null);
   const hitRef = useRef<HTMLLIElement>(null);
 
-  useEffect(() => input.current?.focus(), []);
-  useEffect(() => hitRef.current?.scrollIntoView({ block: 'center' }), [context]);
+  // Block bodies: Chromium's scroll methods now return a promise, which React would take for a cleanup.
+  useEffect(() => {
+    input.current?.focus();
+  }, []);
+  useEffect(() => {
+    void hitRef.current?.scrollIntoView({ block: 'center' });
+  }, [context]);
 
   const channels = guild?.channels.filter((c) => c.type === 0) ?? [];
   const channelName = (id: string) => channels.find((c) => c.id === id)?.name ?? '';
