@@ -13,3 +13,4 @@ export * from './ready.service';
 export * from './chat.module';
 export * from './controllers';
 export * from './search.service';
+export * from './search.controllers';

@@ -233,4 +233,26 @@ describe('message search', () => {
       (await api.call('GET', `/guilds/${guild.id}/messages/search?content=x`, stranger.token)).status,
     ).toBe(404);
   });
+
+  it('is described in the OpenAPI document with its query parameters', async () => {
+    const doc = (await (await fetch(`${server.url}/api/docs`)).json()) as {
+      paths: Record<string, { get?: { parameters?: { name: string; in: string }[] } }>;
+    };
+    const guildSearch = doc.paths['/api/v1/guilds/{guild_id}/messages/search']?.get;
+    expect(guildSearch?.parameters?.map((p) => p.name)).toEqual(
+      expect.arrayContaining([
+        'guild_id',
+        'content',
+        'author_id',
+        'channel_id',
+        'mentions',
+        'has',
+        'min_id',
+        'max_id',
+        'offset',
+        'limit',
+      ]),
+    );
+    expect(doc.paths['/api/v1/channels/{channel_id}/messages/search']?.get).toBeDefined();
+  });
 });
