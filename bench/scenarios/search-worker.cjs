@@ -65,8 +65,19 @@ async function open(backend, keyspace) {
     env: {},
     overrides: { database: { cassandra: { keyspace, replication: { dc1: 1 } } } },
   });
-  const storage = new CassandraStorage(config.database.cassandra);
-  await storage.migrate();
+  let storage = new CassandraStorage(config.database.cassandra);
+  // A fresh keyspace can be missing on the session's connections until the cluster agrees on the schema:
+  // migrate is idempotent, so a failed first attempt is repeated with a new session.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await storage.migrate();
+      break;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await storage.close();
+      storage = new CassandraStorage(config.database.cassandra);
+    }
+  }
   return {
     storage,
     cleanup: async () => {
