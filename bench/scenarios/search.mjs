@@ -34,8 +34,16 @@ export async function run({ scale, figure, shapes }) {
       result.search_ms.p95 <= target,
     );
     figure(
+      `19-${backend}-channel`,
+      `search p95 in one channel (DM or in:), ${label}`,
+      result.channel_search_ms.p95,
+      'ms',
+      `<=${target}`,
+      result.channel_search_ms.p95 <= target,
+    );
+    figure(
       `19-${backend}-lag`,
-      `index lag after a send, ${label}`,
+      `index lag after a send (search of its channel), ${label}`,
       result.index_lag_ms.p95,
       'ms',
       '<1000',

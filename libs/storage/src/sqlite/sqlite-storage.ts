@@ -22,6 +22,9 @@ import { SqliteSettingsRepository } from './repositories/settings.repository';
 import { SqliteTokenRepository } from './repositories/token.repository';
 import { SqliteUserRepository } from './repositories/user.repository';
 
+/** How often pending messages are moved into the search index (the index lag of a search-free instance). */
+const SEARCH_INDEX_INTERVAL_MS = 200;
+
 /**
  * The SQLite driver: one writer connection on the main thread (SQLite has a single writer anyway)
  * and, when max_open_conns > 1, max_open_conns - 1 reader threads for history and member pages.
@@ -50,6 +53,7 @@ export class SqliteStorage implements Storage {
   private readonly db: SqliteDb;
   private readonly pool: ReaderPool | null;
   private closed = false;
+  private readonly indexer: NodeJS.Timeout;
 
   constructor(
     settings: SqliteSettings,
@@ -77,7 +81,16 @@ export class SqliteStorage implements Storage {
     this.guilds = new SqliteGuildRepository(this.db, this.roles, this.channels, this.members);
     this.dms = new SqliteDmRepository(this.db, this.channels);
     this.messages = new SqliteMessageRepository(this.db, reader);
-    this.messageSearch = new SqliteMessageSearch(reader);
+    this.messageSearch = new SqliteMessageSearch(this.db, reader);
+    // New messages join the search index a batch at a time (see SqliteMessageSearch), off the send path.
+    this.indexer = setInterval(() => {
+      try {
+        this.messageSearch.indexPending();
+      } catch {
+        // Busy or closing: the next tick (or the next search) indexes them.
+      }
+    }, SEARCH_INDEX_INTERVAL_MS);
+    this.indexer.unref();
     this.reactions = new SqliteReactionRepository(this.db);
     this.readStates = new SqliteReadStateRepository(this.db);
     this.invites = new SqliteInviteRepository(this.db);
@@ -102,6 +115,7 @@ export class SqliteStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.indexer);
     this.messages.flush();
     await this.pool?.close();
     this.db.raw.close();

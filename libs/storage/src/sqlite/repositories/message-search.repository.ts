@@ -7,6 +7,8 @@ import {
   type SearchTerm,
 } from '../../contract';
 import { toId, type Param } from '../codec';
+import { settle } from '../errors';
+import type { SqliteDb } from '../connection';
 import type { HotReader } from '../hot-queries';
 import { MESSAGES, type MessageRow } from '../tables';
 
@@ -24,15 +26,46 @@ export function ftsQuery(terms: readonly SearchTerm[]): string {
   return terms.map((t) => `"${t.tokens.join(' ')}"${t.prefix ? ' *' : ''}`).join(' AND ');
 }
 
+const ANY_PENDING = 'SELECT 1 FROM messages_fts_pending LIMIT 1';
+const PENDING = 'SELECT id FROM messages_fts_pending ORDER BY id LIMIT ?';
+const INDEX_ONE = 'INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages WHERE id = ?';
+const DONE = 'DELETE FROM messages_fts_pending WHERE id = ?';
+/** Pending messages indexed per transaction, so one pass never holds the writer for long. */
+const INDEX_BATCH = 2000;
+
 /**
  * Search over the FTS5 index `messages_fts` (migration 0005), on the reader threads: first the ids of up
  * to SEARCH_TOTAL_CAP matches newest first (their count is the total), then the page's rows by id.
+ *
+ * New messages reach the index through `messages_fts_pending` (see the migration): `indexPending` moves them
+ * in, a batch per transaction, every INDEX_INTERVAL_MS and before every search, so sends write one small row
+ * in their group commit and a search still sees every committed message.
  */
 export class SqliteMessageSearch implements MessageSearchRepository {
-  constructor(private readonly reader: HotReader) {}
+  constructor(
+    private readonly db: SqliteDb,
+    private readonly reader: HotReader,
+  ) {}
+
+  /** Indexes every pending message (in batches); returns how many. Runs on the writer. */
+  indexPending(): number {
+    let indexed = 0;
+    while (this.db.get(ANY_PENDING) !== undefined) {
+      indexed += this.db.transaction(() => {
+        const ids = this.db.all<{ id: bigint }>(PENDING, INDEX_BATCH);
+        for (const { id } of ids) {
+          this.db.run(INDEX_ONE, id);
+          this.db.run(DONE, id);
+        }
+        return ids.length;
+      });
+    }
+    return indexed;
+  }
 
   async search(query: MessageSearchQuery): Promise<MessageSearchResult> {
     if (query.channelIds.length === 0) return { total: 0, messages: [] };
+    if (query.terms.length > 0) await settle(() => this.indexPending());
     const authors = query.authorIds.length > 0 ? idArray(query.authorIds) : null;
     const mentions =
       query.mentions.length > 0 ? JSON.stringify(query.mentions.map((id) => toId(id).toString())) : null;
