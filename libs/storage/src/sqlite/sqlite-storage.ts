@@ -24,6 +24,7 @@ import { SqliteUserRepository } from './repositories/user.repository';
 
 /** How often pending messages are moved into the search index (the index lag of a search-free instance). */
 const SEARCH_INDEX_INTERVAL_MS = 200;
+const SEARCH_INDEX_BATCHES_PER_TICK = 5;
 
 /**
  * The SQLite driver: one writer connection on the main thread (SQLite has a single writer anyway)
@@ -85,7 +86,8 @@ export class SqliteStorage implements Storage {
     // New messages join the search index a batch at a time (see SqliteMessageSearch), off the send path.
     this.indexer = setInterval(() => {
       try {
-        this.messageSearch.indexPending();
+        // A few batches per tick: a bulk import's backlog never holds the writer for long at a time.
+        this.messageSearch.indexPending(SEARCH_INDEX_BATCHES_PER_TICK);
       } catch {
         // Busy or closing: the next tick (or the next search) indexes them.
       }

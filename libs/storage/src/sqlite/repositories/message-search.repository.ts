@@ -47,10 +47,13 @@ export class SqliteMessageSearch implements MessageSearchRepository {
     private readonly reader: HotReader,
   ) {}
 
-  /** Indexes every pending message (in batches); returns how many. Runs on the writer. */
-  indexPending(): number {
+  /**
+   * Indexes pending messages, INDEX_BATCH per transaction, up to `batches` transactions (all of them by
+   * default, as a search needs); returns how many. Runs on the writer.
+   */
+  indexPending(batches = Number.POSITIVE_INFINITY): number {
     let indexed = 0;
-    while (this.db.get(ANY_PENDING) !== undefined) {
+    for (let done = 0; done < batches && this.db.get(ANY_PENDING) !== undefined; done++) {
       indexed += this.db.transaction(() => {
         const ids = this.db.all<{ id: bigint }>(PENDING, INDEX_BATCH);
         for (const { id } of ids) {
