@@ -58,6 +58,8 @@ const scale = quick
       storm: 500,
       persist: 20_000,
       migrate: 50_000,
+      searchSqlite: 100_000,
+      searchCassandra: 20_000,
       repeats: 1,
     }
   : {
@@ -82,6 +84,8 @@ const scale = quick
       storm: 10_000,
       persist: 200_000,
       migrate: 300_000,
+      searchSqlite: 1_000_000,
+      searchCassandra: 1_000_000,
       repeats: 3,
     };
 // `--scale=conns=20000,connRepeats=1`: override sizes of the chosen mode (numbers only).
@@ -792,6 +796,7 @@ const scenarios = {
   persist: persistence,
   microservices: external('microservices.mjs'),
   telemetry: external('telemetry.mjs'),
+  search: external('search.mjs'),
   // Last: these start a local Cassandra node when none answers (and stop it), so it never shares the cores
   // with the scenarios above.
   cassandra: external('cassandra.mjs'),

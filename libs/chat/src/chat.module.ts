@@ -22,6 +22,8 @@ import { MessageService } from './messages.service';
 import { PurgeJobs } from './purge.jobs';
 import { ReadyService } from './ready.service';
 import { RoleService } from './roles.service';
+import { ChannelSearchController, GuildSearchController } from './search.controllers';
+import { SearchService } from './search.service';
 import { UserDirectory } from './users.directory';
 
 const SERVICES = [
@@ -53,10 +55,16 @@ export const CHAT_API_CONTROLLERS = [
   MessagesController,
   ReactionsController,
   ReadStatesController,
+  GuildSearchController,
+  ChannelSearchController,
 ];
 
 /** api role: the chat routes. */
-@Module({ imports: [ChatCoreModule, AuthCoreModule], controllers: CHAT_API_CONTROLLERS })
+@Module({
+  imports: [ChatCoreModule, AuthCoreModule],
+  controllers: CHAT_API_CONTROLLERS,
+  providers: [SearchService],
+})
 export class ChatApiModule {}
 
 /** queue role: deletes the messages of deleted channels and guilds. */

@@ -12,3 +12,5 @@ export * from './messages.service';
 export * from './ready.service';
 export * from './chat.module';
 export * from './controllers';
+export * from './search.service';
+export * from './search.controllers';

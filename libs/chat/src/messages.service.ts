@@ -283,6 +283,11 @@ export class MessageService {
     return message;
   }
 
+  /** Renders messages of one channel the caller may read (search results come grouped by channel). */
+  renderIn(access: ChannelAccess, messages: MessageRecord[], viewerId: string): Promise<MessageDto[]> {
+    return this.render(access.channel.id, messages, viewerId, this.urls(access));
+  }
+
   private urls(access: ChannelAccess): AttachmentUrl {
     return attachmentUrls(access.channel, access.guild?.roles ?? null, this.signer ?? null);
   }

@@ -1,5 +1,7 @@
 import { snowflake, visibleName } from '@parley/http';
+import { SEARCH_TOTAL_CAP } from '@parley/storage';
 import { z } from 'zod';
+import { SEARCH_CONTENT_MAX } from './search-query';
 
 export { snowflake };
 const permissionBits = z.string().regex(/^[0-9]{1,20}$/, 'Must be a decimal permission bit set');
@@ -85,3 +87,22 @@ export const inviteCreateBody = z
   .optional();
 
 export const dmCreateBody = z.object({ recipient_id: snowflake });
+
+/** One value or the parameter repeated (`?author_id=1&author_id=2`), as an array either way. */
+const oneOrMany = <V extends string>(item: z.ZodType<V>, max: number) =>
+  z
+    .union([item, z.array(item).max(max)])
+    .optional()
+    .transform((v): V[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]));
+
+export const searchQuery = z.object({
+  content: z.string().max(SEARCH_CONTENT_MAX).optional(),
+  author_id: oneOrMany(snowflake, 25),
+  channel_id: oneOrMany(snowflake, 100),
+  mentions: oneOrMany(snowflake, 25),
+  has: oneOrMany(z.enum(['link', 'file', 'image', 'embed']), 4),
+  min_id: snowflake.optional(),
+  max_id: snowflake.optional(),
+  offset: intFromQuery(0, SEARCH_TOTAL_CAP - 1, 0),
+  limit: intFromQuery(1, 25, 25),
+});

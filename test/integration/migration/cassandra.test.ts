@@ -9,7 +9,7 @@ import {
   type Endpoint,
   type EndpointSpec,
 } from '@parley/migration';
-import { CassandraStorage, SqliteStorage, type Storage } from '@parley/storage';
+import { CassandraStorage, SqliteStorage, searchTokens, type Storage } from '@parley/storage';
 import { dropKeyspace, requireCassandra, testKeyspace } from '../cassandra/support';
 import { seededSqlite, tempDir, testConfig } from './support';
 
@@ -53,6 +53,49 @@ async function bothStorages<T>(work: (sqlite: Storage, cassandra: Storage) => Pr
     await sqlite.close();
     await cassandra.close();
   }
+}
+
+/**
+ * The search index is complete on `copy`: for words taken from the source's messages (and a prefix of each),
+ * every searchable channel answers with the same ids and totals as the source SQLite file, which indexes by
+ * trigger. Cassandra's SAI indexes whatever is written, and migrate/import write `search_terms` with the content.
+ */
+async function expectSearchAgrees(original: Storage, copy: Storage): Promise<void> {
+  const words = new Set<string>();
+  for (const channelId of sample.channels.slice(0, 2))
+    for (const m of await original.messages.listLatest(channelId, 30))
+      for (const token of searchTokens(m.content).slice(0, 2)) words.add(token);
+  expect(words.size).toBeGreaterThan(3);
+  for (const word of [...words].slice(0, 12)) {
+    for (const terms of [
+      [{ tokens: [word], prefix: false }],
+      [{ tokens: [word.slice(0, 2)], prefix: true }],
+    ]) {
+      const query = {
+        channelIds: sample.channels,
+        terms,
+        authorIds: [],
+        mentions: [],
+        has: [],
+        offset: 0,
+        limit: 25,
+      };
+      const [want, got] = await Promise.all([
+        original.messageSearch.search(query),
+        copy.messageSearch.search(query),
+      ]);
+      expect(want.total).toBeGreaterThan(0);
+      expect({ total: got.total, ids: got.messages.map((m) => m.id) }).toEqual({
+        total: want.total,
+        ids: want.messages.map((m) => m.id),
+      });
+    }
+  }
+}
+
+function storageOf(endpoint: Endpoint): Storage {
+  if (!endpoint.storage) throw new Error(`${endpoint.label} was not opened as a target`);
+  return endpoint.storage;
 }
 
 const byEmoji = <T extends { emoji: string }>(list: T[]) =>
@@ -138,6 +181,10 @@ describe('migrate SQLite -> Cassandra', () => {
     });
   });
 
+  it('leaves the search index complete: searches on the keyspace equal searches on the SQLite file', async () => {
+    await bothStorages(expectSearchAgrees);
+  });
+
   it('a second run after the source changed repairs exactly the changes and verifies', async () => {
     await bothStorages(async (sqlite) => {
       const channelId = sample.channels[0];
@@ -180,9 +227,11 @@ describe('migrate SQLite -> Cassandra', () => {
     try {
       expect((await importFrom(sqliteCopy.bulk, file)).problems).toEqual([]);
       expect((await compare(source.bulk, sqliteCopy.bulk)).equal).toBe(true);
+      await bothStorages(async (_sqlite, cassandra) => expectSearchAgrees(cassandra, storageOf(sqliteCopy)));
       const result = await importFrom(other.bulk, file);
       expect(result.problems).toEqual([]);
       expect((await compare(source.bulk, other.bulk)).equal).toBe(true);
+      await bothStorages(async (_sqlite, cassandra) => expectSearchAgrees(cassandra, storageOf(other)));
       // Idempotent: the claims this import made count as its own the second time.
       expect((await importFrom(other.bulk, file)).problems).toEqual([]);
       expect((await compare(source.bulk, other.bulk)).equal).toBe(true);

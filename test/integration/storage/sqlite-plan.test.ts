@@ -60,4 +60,11 @@ describe('sqlite hot query plans', () => {
       expect(storage.explain(name).filter((line) => line.includes('TEMP B-TREE'))).toEqual([]);
     }
   });
+
+  it('search is driven by the FTS5 index, newest first, with no sort step', () => {
+    const plan = storage.explain('messages.search');
+    expect(plan[0]).toMatch(/^SCAN messages_fts VIRTUAL TABLE INDEX/);
+    expect(plan).toContain('SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)');
+    expect(plan.filter((line) => line.includes('TEMP B-TREE'))).toEqual([]);
+  });
 });

@@ -6,8 +6,9 @@ import { channelPath, navigate, type Route } from '../router';
 import { useStore } from '../store';
 import { ChatView } from './Chat';
 import { InviteDialog, NewGuildDialog } from './GuildDialogs';
-import { IconGear, IconHash, IconInvite, IconMenu, IconUsers } from './icons';
+import { IconGear, IconHash, IconInvite, IconMenu, IconSearch, IconUsers } from './icons';
 import { MemberList } from './Members';
+import { SearchPanel } from './SearchPanel';
 import { ChannelList, DmList, dmName, GuildRail, UserPanel } from './Sidebar';
 
 const GuildSettings = lazy(() => import('./settings/GuildSettings'));
@@ -44,6 +45,7 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
   const [drawer, setDrawer] = useState(false);
   const [showMembers, setShowMembers] = useState(() => window.matchMedia('(min-width: 1024px)').matches);
   const [panel, setPanel] = useState<Panel>(null);
+  const [searching, setSearching] = useState(false);
   const main = useRef<HTMLElement>(null);
   const nav = useRef<HTMLDivElement>(null);
   const toggle = useRef<HTMLButtonElement>(null);
@@ -113,7 +115,9 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
     has(perms.guild, Permission.BAN_MEMBERS);
 
   return (
-    <div className={`app${drawer ? ' drawer-open' : ''}${showMembers && guild ? ' members-open' : ''}`}>
+    <div
+      className={`app${drawer ? ' drawer-open' : ''}${(showMembers && guild) || searching ? ' members-open' : ''}${searching ? ' search-open' : ''}`}
+    >
       <a
         href="#main"
         className="skip-link"
@@ -187,6 +191,18 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
           </h1>
           {channel?.topic && <p className="topic">{channel.topic}</p>}
           <div className="header-actions">
+            {(guild || channel) && (
+              <button
+                type="button"
+                className="icon-button"
+                aria-label={guild ? 'Search this guild' : 'Search this conversation'}
+                title="Search"
+                aria-pressed={searching}
+                onClick={() => setSearching(!searching)}
+              >
+                <IconSearch />
+              </button>
+            )}
             {channel && guild && has(perms.channel, Permission.CREATE_INSTANT_INVITE) && (
               <button
                 type="button"
@@ -242,10 +258,23 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
           </div>
         )}
       </main>
-      {guild && showMembers && (
-        <aside className="member-panel" aria-label="Members">
-          <MemberList guild={guild} />
+      {searching && (guild || channel) ? (
+        <aside className="member-panel search-aside" aria-label="Search">
+          <SearchPanel
+            key={guild?.id ?? channel?.id}
+            guild={guild}
+            dm={guild ? undefined : channel}
+            people={[me, ...people]}
+            onClose={() => setSearching(false)}
+          />
         </aside>
+      ) : (
+        guild &&
+        showMembers && (
+          <aside className="member-panel" aria-label="Members">
+            <MemberList guild={guild} />
+          </aside>
+        )
       )}
       {panel === 'new-guild' && <NewGuildDialog onClose={() => setPanel(null)} />}
       {panel === 'invite' && channel && <InviteDialog channel={channel} onClose={() => setPanel(null)} />}

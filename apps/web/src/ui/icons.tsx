@@ -87,3 +87,10 @@ export const IconClip = () => (
     <path d="m21.44 11.05-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48" />
   </Svg>
 );
+
+export const IconSearch = ({ size = 20 }: { size?: number }) => (
+  <Svg size={size}>
+    <circle cx="11" cy="11" r="7" />
+    <path d="m20 20-3.5-3.5" />
+  </Svg>
+);

@@ -10,6 +10,7 @@ import { CassandraInviteRepository } from './repositories/invite.repository';
 import { CassandraJobStore } from './repositories/job.store';
 import { CassandraMemberRepository } from './repositories/member.repository';
 import { CassandraMessageRepository } from './repositories/message.repository';
+import { CassandraMessageSearch } from './repositories/message-search.repository';
 import { CassandraReactionRepository } from './repositories/reaction.repository';
 import { CassandraReadStateRepository } from './repositories/read-state.repository';
 import { CassandraRoleRepository } from './repositories/role.repository';
@@ -39,6 +40,7 @@ export class CassandraStorage implements Storage {
   readonly channels: CassandraChannelRepository;
   readonly dms: CassandraDmRepository;
   readonly messages: CassandraMessageRepository;
+  readonly messageSearch: CassandraMessageSearch;
   readonly reactions: CassandraReactionRepository;
   readonly readStates: CassandraReadStateRepository;
   readonly invites: CassandraInviteRepository;
@@ -72,6 +74,7 @@ export class CassandraStorage implements Storage {
     this.dms = new CassandraDmRepository(db, this.channels);
     this.reactions = new CassandraReactionRepository(db);
     this.messages = new CassandraMessageRepository(db, this.reactions);
+    this.messageSearch = new CassandraMessageSearch(db, this.messages);
     this.readStates = new CassandraReadStateRepository(db);
     this.bans = new CassandraBanRepository(db);
     this.attachments = new CassandraAttachmentRepository(db);

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bucketOf } from './buckets';
 import { mapLimit } from './codec';
+import { searchTermsOf } from './search-terms';
 import { cassandraDriver } from './driver';
 import { CassandraSession, type CassandraSettings } from './session';
 
@@ -182,6 +183,7 @@ const CODE_STEPS: Record<
   (session: CassandraSession, renew: () => Promise<void>) => Promise<unknown>
 > = {
   '0004_reactions_by_bucket': copyReactionsToBuckets,
+  '0005_message_search': indexExistingMessages,
 };
 
 const OLD_REACTIONS = 'SELECT channel_id, message_id, emoji, user_id FROM reactions';
@@ -255,4 +257,42 @@ async function acquireLock(session: CassandraSession, owner: string): Promise<vo
     if (Date.now() > deadline) throw new Error('another process holds the schema migration lock');
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+const MESSAGES_FOR_SEARCH = 'SELECT channel_id, bucket, message_id, author_id, content FROM messages';
+const SET_SEARCH_TERMS =
+  'UPDATE messages SET search_terms = ? WHERE channel_id = ? AND bucket = ? AND message_id = ?';
+
+/**
+ * 0005: fills `search_terms` for the messages written before it (token order, a page at a time). Messages
+ * sent, edited or imported from now on carry their terms already; a rerun writes the same sets. A message
+ * deleted while this runs would come back as a row without author (which readers skip), so such rows are
+ * left alone.
+ */
+export async function indexExistingMessages(
+  session: CassandraSession,
+  renew: () => Promise<void>,
+): Promise<number> {
+  const keep = leaseKeeper(renew);
+  let pageState: string | undefined;
+  let indexed = 0;
+  do {
+    const rs = await session.execute('read', MESSAGES_FOR_SEARCH, [], {
+      idempotent: true,
+      fetchSize: COPY_PAGE,
+      pageState,
+    });
+    const updates = rs.rows.flatMap((row) => {
+      const terms = searchTermsOf((row.get('content') as string | null) ?? '');
+      if (row.get('author_id') === null || terms === undefined) return [];
+      return [[terms, row.get('channel_id'), row.get('bucket'), row.get('message_id')]];
+    });
+    await mapLimit(updates, COPY_WIDTH * 4, (params) =>
+      session.execute('write', SET_SEARCH_TERMS, params, { idempotent: true }),
+    );
+    indexed += updates.length;
+    pageState = rs.pageState ?? undefined;
+    await keep();
+  } while (pageState);
+  return indexed;
 }

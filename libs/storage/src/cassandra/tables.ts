@@ -16,6 +16,7 @@ import type {
   UserRecord,
 } from '../contract';
 import { bucketOf } from './buckets';
+import { searchTermsOf } from './search-terms';
 import {
   fromId,
   fromIdOrNull,
@@ -329,7 +330,9 @@ const MESSAGE_COLUMNS =
 
 export const MESSAGES = {
   columns: MESSAGE_COLUMNS,
-  insert: insertInto('messages', MESSAGE_COLUMNS),
+  // search_terms (migration 0005) is written with the content, in the same statement, by every path (send,
+  // bulk import, `parley migrate`): see search-terms.ts.
+  insert: insertInto('messages', `${MESSAGE_COLUMNS}, search_terms`),
   /** The channel's buckets that hold messages: a message is reachable only through its bucket's marker. */
   markBucket: 'INSERT INTO channel_buckets (channel_id, bucket) VALUES (?, ?)',
   delete: 'DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?',
@@ -359,6 +362,7 @@ export const MESSAGES = {
     m.pinned,
     m.type,
     m.nonce ?? absent,
+    searchTermsOf(m.content) ?? absent,
   ],
   toRecord: (row: Row): MessageRecord => ({
     id: fromId(row.get('message_id')),

@@ -15,6 +15,7 @@ import type {
   TokenRecord,
   UserRecord,
 } from './records';
+import type { MessageSearchRepository } from './search';
 
 /** Thrown by a driver when a uniqueness claim (username, email, DM pair) is already held. */
 export class UniqueViolation extends Error {
@@ -219,6 +220,8 @@ export interface Storage {
   readonly channels: ChannelRepository;
   readonly dms: DmRepository;
   readonly messages: MessageRepository;
+  /** Full-text and filtered message search (docs/search.md). */
+  readonly messageSearch: MessageSearchRepository;
   readonly reactions: ReactionRepository;
   readonly readStates: ReadStateRepository;
   readonly invites: InviteRepository;

@@ -3,6 +3,19 @@ import { MEMBERS, MESSAGES } from './tables';
 
 const MESSAGE_COLUMNS = MESSAGES.columns;
 const MEMBER_COLUMNS = MEMBERS.columns;
+/**
+ * A search's filters, each off when its parameter is NULL (or 0): authors (JSON array), mentioned users (JSON
+ * array of id strings, as `mentions` stores them), has link / file / image / embed (no message stores embeds
+ * yet, so that one never matches), min_id, max_id. Twelve parameters; SqliteMessageSearch binds them.
+ */
+const SEARCH_FILTERS = `(? IS NULL OR messages.author_id IN (SELECT value FROM json_each(?)))
+  AND (? IS NULL OR EXISTS (SELECT 1 FROM json_each(messages.mentions) AS m WHERE m.value IN (SELECT value FROM json_each(?))))
+  AND (? = 0 OR messages.content LIKE '%http://_%' OR messages.content LIKE '%https://_%')
+  AND (? = 0 OR messages.attachments <> '[]')
+  AND (? = 0 OR messages.attachments LIKE '%"contentType":"image/%')
+  AND ? = 0
+  AND (? IS NULL OR messages.id > ?)
+  AND (? IS NULL OR messages.id < ?)`;
 
 /**
  * The read paths that run on every page load. Kept in one table so the worker pool can run them by
@@ -32,6 +45,26 @@ export const HOT_QUERIES = {
   // Stored (maintained by a trigger on insert), not found: a deleted last message keeps its id, as on Discord.
   'messages.lastId': {
     sql: 'SELECT last_message_id AS id FROM channel_last_messages WHERE channel_id = ?',
+    params: 1,
+  },
+  // Search (docs/search.md): ids of matches, newest first, at most SEARCH_TOTAL_CAP. FTS5 drives the join and
+  // yields rowids in descending order, so the LIMIT stops the walk; the filters bind NULL or 0 when unused.
+  'messages.search': {
+    sql: `SELECT messages.id FROM messages_fts JOIN messages ON messages.id = messages_fts.rowid
+      WHERE messages_fts MATCH ? AND messages.channel_id IN (SELECT value FROM json_each(?)) AND ${SEARCH_FILTERS}
+      ORDER BY messages_fts.rowid DESC LIMIT ?`,
+    params: 15,
+  },
+  // The same without content: a range of messages_by_channel per channel searched, then sorted.
+  'messages.searchFiltered': {
+    sql: `SELECT id FROM messages INDEXED BY messages_by_channel
+      WHERE channel_id IN (SELECT value FROM json_each(?)) AND ${SEARCH_FILTERS}
+      ORDER BY id DESC LIMIT ?`,
+    params: 14,
+  },
+  // A search page's messages by id (a JSON array of ids).
+  'messages.byIds': {
+    sql: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id DESC`,
     params: 1,
   },
   'members.list': {

@@ -13,6 +13,7 @@ import { SqliteGuildRepository } from './repositories/guild.repository';
 import { SqliteInviteRepository } from './repositories/invite.repository';
 import { SqliteJobStore } from './repositories/job.store';
 import { SqliteMemberRepository } from './repositories/member.repository';
+import { SqliteMessageSearch } from './repositories/message-search.repository';
 import { SqliteMessageRepository } from './repositories/message.repository';
 import { SqliteReactionRepository } from './repositories/reaction.repository';
 import { SqliteReadStateRepository } from './repositories/read-state.repository';
@@ -20,6 +21,10 @@ import { SqliteRoleRepository } from './repositories/role.repository';
 import { SqliteSettingsRepository } from './repositories/settings.repository';
 import { SqliteTokenRepository } from './repositories/token.repository';
 import { SqliteUserRepository } from './repositories/user.repository';
+
+/** How often pending messages are moved into the search index (the index lag of a search-free instance). */
+const SEARCH_INDEX_INTERVAL_MS = 200;
+const SEARCH_INDEX_BATCHES_PER_TICK = 5;
 
 /**
  * The SQLite driver: one writer connection on the main thread (SQLite has a single writer anyway)
@@ -35,6 +40,7 @@ export class SqliteStorage implements Storage {
   readonly channels: SqliteChannelRepository;
   readonly dms: SqliteDmRepository;
   readonly messages: SqliteMessageRepository;
+  readonly messageSearch: SqliteMessageSearch;
   readonly reactions: SqliteReactionRepository;
   readonly readStates: SqliteReadStateRepository;
   readonly invites: SqliteInviteRepository;
@@ -48,6 +54,7 @@ export class SqliteStorage implements Storage {
   private readonly db: SqliteDb;
   private readonly pool: ReaderPool | null;
   private closed = false;
+  private readonly indexer: NodeJS.Timeout;
 
   constructor(
     settings: SqliteSettings,
@@ -75,6 +82,17 @@ export class SqliteStorage implements Storage {
     this.guilds = new SqliteGuildRepository(this.db, this.roles, this.channels, this.members);
     this.dms = new SqliteDmRepository(this.db, this.channels);
     this.messages = new SqliteMessageRepository(this.db, reader);
+    this.messageSearch = new SqliteMessageSearch(this.db, reader);
+    // New messages join the search index a batch at a time (see SqliteMessageSearch), off the send path.
+    this.indexer = setInterval(() => {
+      try {
+        // A few batches per tick: a bulk import's backlog never holds the writer for long at a time.
+        this.messageSearch.indexPending(SEARCH_INDEX_BATCHES_PER_TICK);
+      } catch {
+        // Busy or closing: the next tick (or the next search) indexes them.
+      }
+    }, SEARCH_INDEX_INTERVAL_MS);
+    this.indexer.unref();
     this.reactions = new SqliteReactionRepository(this.db);
     this.readStates = new SqliteReadStateRepository(this.db);
     this.invites = new SqliteInviteRepository(this.db);
@@ -99,6 +117,7 @@ export class SqliteStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.indexer);
     this.messages.flush();
     await this.pool?.close();
     this.db.raw.close();

@@ -12,6 +12,7 @@ import {
 } from '../contract';
 import { describeBulkContract } from './bulk-suite';
 import { messageRecord, textChannelRecord } from './records';
+import { describeSearchContract } from './search-suite';
 
 /**
  * The storage contract, written once and run against every driver. It checks behaviour through the
@@ -1171,5 +1172,6 @@ export function describeStorageContract(
     });
 
     describeBulkContract(() => storage);
+    describeSearchContract(() => storage);
   });
 }

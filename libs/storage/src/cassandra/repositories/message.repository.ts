@@ -3,6 +3,7 @@ import type { MessagePatch, MessageRecord, MessageRepository } from '../../contr
 import { bucketOf } from '../buckets';
 import { fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
+import { searchTermsOf } from '../search-terms';
 import { CHANNEL_LAST_MESSAGES, MESSAGES } from '../tables';
 import type { CassandraReactionRepository } from './reaction.repository';
 
@@ -82,7 +83,10 @@ export class CassandraMessageRepository implements MessageRepository {
       sets.push(`${column} = ?`);
       params.push(value);
     };
-    if (patch.content !== undefined) set('content', patch.content);
+    if (patch.content !== undefined) {
+      set('content', patch.content);
+      set('search_terms', searchTermsOf(patch.content) ?? null);
+    }
     if (patch.editedAt !== undefined) set('edited_at', new Date(patch.editedAt));
     // An emptied mention list is stored as an empty frozen list: a value, not a tombstone.
     if (patch.mentions !== undefined) set('mentions', patch.mentions.map(toId));

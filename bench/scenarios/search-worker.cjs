@@ -1,0 +1,289 @@
+// Message search figures (docs/search.md), through the storage drivers in a process of their own:
+// `node search-worker.cjs sqlite|cassandra <messages> <keyspace?>`. Seeds a guild of 50 channels with the bulk
+// writer (the path `parley migrate` / `import` take), then measures search latency over all 50 channels, the lag
+// between a send resolving and the message being found, and send latency with the index on and off.
+'use strict';
+const { mkdtempSync, rmSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+const { SnowflakeGenerator } = require('../../dist/libs/common/src');
+const { openSqlite } = require('../lib/sqlite.cjs');
+
+const CHANNELS = 50;
+const SEARCHES = 300;
+const SENDS = 2000;
+const SEND_INFLIGHT = 16;
+
+// A Zipf-like vocabulary: word k appears with weight 1/(k+1), so queries hit rare and common words alike.
+const VOCABULARY = Array.from({ length: 5000 }, (_, k) => `w${k.toString(36)}x`);
+const weights = VOCABULARY.map((_, k) => 1 / (k + 1));
+const cumulative = [];
+weights.reduce((sum, w, k) => (cumulative[k] = sum + w), 0);
+const totalWeight = cumulative[cumulative.length - 1];
+let seed = 1919;
+function random() {
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+function word() {
+  const x = random() * totalWeight;
+  let lo = 0;
+  let hi = cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cumulative[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return VOCABULARY[lo];
+}
+
+const p = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor((q / 100) * sorted.length))];
+const stats = (samples) => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    p50: round(p(sorted, 50)),
+    p95: round(p(sorted, 95)),
+    p99: round(p(sorted, 99)),
+    n: sorted.length,
+  };
+};
+const round = (v) => Math.round(v * 100) / 100;
+
+async function open(backend, keyspace) {
+  if (backend === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-search-bench-'));
+    const storage = openSqlite(join(dir, 's.db'));
+    await storage.migrate();
+    return { storage, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const { CassandraStorage } = require('../../dist/libs/storage/src');
+  const { loadConfig } = require('../../dist/libs/config/src');
+  const config = loadConfig({
+    env: {},
+    overrides: { database: { cassandra: { keyspace, replication: { dc1: 1 } } } },
+  });
+  let storage = new CassandraStorage(config.database.cassandra);
+  // A fresh keyspace can be missing on the session's connections until the cluster agrees on the schema:
+  // migrate is idempotent, so a failed first attempt is repeated with a new session.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await storage.migrate();
+      break;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await storage.close();
+      storage = new CassandraStorage(config.database.cassandra);
+    }
+  }
+  return {
+    storage,
+    cleanup: async () => {
+      const cassandra = require('cassandra-driver');
+      const client = new cassandra.Client({ contactPoints: ['127.0.0.1'], localDataCenter: 'dc1' });
+      await client.execute(`DROP KEYSPACE IF EXISTS "${keyspace}"`).catch(() => undefined);
+      await client.shutdown();
+    },
+  };
+}
+
+async function main() {
+  const [backend, countArg, keyspace] = process.argv.slice(2);
+  const total = Number(countArg);
+  const { storage, cleanup } = await open(backend, keyspace);
+  const ids = new SnowflakeGenerator(0, 3);
+  const channels = Array.from({ length: CHANNELS }, () => ids.next());
+  const authors = Array.from({ length: 200 }, () => ids.next());
+  // Spread over 90 days: several 10-day buckets per channel on Cassandra.
+  const start = Date.now() - 90 * 24 * 3600_000;
+  const message = (i, at, content) => ({
+    id: new SnowflakeGenerator(1, i % 128, () => at).next(),
+    channelId: channels[i % CHANNELS],
+    guildId: null,
+    authorId: authors[i % authors.length],
+    content,
+    editedAt: null,
+    attachments: [],
+    mentions: [],
+    mentionEveryone: false,
+    pinned: false,
+    type: 0,
+    nonce: null,
+  });
+
+  const t0 = performance.now();
+  const BATCH = 2000;
+  for (let i = 0; i < total; i += BATCH) {
+    const records = [];
+    for (let j = i; j < Math.min(total, i + BATCH); j++) {
+      const at = start + Math.floor((j / total) * 90 * 24 * 3600_000);
+      records.push(message(j, at, Array.from({ length: 4 + Math.floor(random() * 10) }, word).join(' ')));
+    }
+    await storage.bulk.write('messages', records);
+  }
+  const seedSeconds = (performance.now() - t0) / 1000;
+
+  // Queries: one word from the middle of the vocabulary, two words, a phrase of two common words, a prefix.
+  const queries = [];
+  for (let i = 0; i < SEARCHES; i++) {
+    const kind = i % 4;
+    const w = () => VOCABULARY[50 + Math.floor(random() * 2000)];
+    const terms =
+      kind === 0
+        ? [{ tokens: [w()], prefix: false }]
+        : kind === 1
+          ? [
+              { tokens: [VOCABULARY[Math.floor(random() * 20)]], prefix: false },
+              { tokens: [w()], prefix: false },
+            ]
+          : kind === 2
+            ? [
+                {
+                  tokens: [VOCABULARY[Math.floor(random() * 10)], VOCABULARY[Math.floor(random() * 10)]],
+                  prefix: false,
+                },
+              ]
+            : [{ tokens: [w().slice(0, 3)], prefix: true }];
+    queries.push(terms);
+  }
+  const query = (terms) => ({
+    channelIds: channels,
+    terms,
+    authorIds: [],
+    mentions: [],
+    has: [],
+    offset: 0,
+    limit: 25,
+  });
+  for (const terms of queries.slice(0, 20)) await storage.messageSearch.search(query(terms)); // warm-up
+  const searchMs = [];
+  let hits = 0;
+  for (const terms of queries) {
+    const s = performance.now();
+    const result = await storage.messageSearch.search(query(terms));
+    searchMs.push(performance.now() - s);
+    hits += result.total;
+  }
+
+  // One channel (a DM, or `in:#channel`): the same queries over a single channel's history.
+  const channelMs = [];
+  for (const [i, terms] of queries.slice(0, 100).entries()) {
+    const s = performance.now();
+    await storage.messageSearch.search({ ...query(terms), channelIds: [channels[i % CHANNELS]] });
+    channelMs.push(performance.now() - s);
+  }
+
+  // Index lag: a send resolves, then poll a search of its channel until it finds the message's unique word.
+  const lagMs = [];
+  for (let i = 0; i < 20; i++) {
+    const unique = `lag${i}z${Date.now().toString(36)}`;
+    const m = message(total + i, Date.now(), `fresh message ${unique}`);
+    await storage.messages.create(m);
+    const s = performance.now();
+    for (;;) {
+      const found = await storage.messageSearch.search({
+        ...query([{ tokens: [unique], prefix: false }]),
+        channelIds: [m.channelId],
+      });
+      if (found.total > 0) break;
+      if (performance.now() - s > 10_000) throw new Error(`${unique} not found within 10 s`);
+    }
+    lagMs.push(performance.now() - s);
+  }
+
+  // Send latency, closed loop (SEND_INFLIGHT at a time), with the index and without it (alternating rounds).
+  async function sends(label, offset) {
+    const samples = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: SEND_INFLIGHT }, async () => {
+        while (next < SENDS) {
+          const i = next++;
+          const m = message(offset + i, Date.now(), Array.from({ length: 8 }, word).join(' '));
+          const s = performance.now();
+          await storage.messages.create(m);
+          samples.push(performance.now() - s);
+        }
+      }),
+    );
+    return { label, samples };
+  }
+  const indexOff = await indexSwitch(backend, storage);
+  const on = [];
+  const off = [];
+  for (let round = 0; round < 3; round++) {
+    await indexOff(false);
+    on.push(...(await sends('on', total + 1000 + round * 2 * SENDS)).samples);
+    await indexOff(true);
+    off.push(...(await sends('off', total + 1000 + (round * 2 + 1) * SENDS)).samples);
+  }
+  await indexOff(false);
+
+  await storage.close();
+  await cleanup();
+  process.send({
+    backend,
+    messages: total,
+    channels: CHANNELS,
+    seed_seconds: round(seedSeconds),
+    search_ms: stats(searchMs),
+    mean_hits: round(hits / SEARCHES),
+    channel_search_ms: stats(channelMs),
+    index_lag_ms: stats(lagMs),
+    send_ms_index_on: stats(on),
+    send_ms_index_off: stats(off),
+  });
+}
+
+/**
+ * Turns indexing off and on for the send comparison. SQLite: the FTS insert trigger is dropped and recreated.
+ * Cassandra: the SAI index cannot be paused, so "off" writes the same INSERT without `search_terms` (what a
+ * send cost before migration 0005).
+ */
+async function indexSwitch(backend, storage) {
+  if (backend === 'sqlite') {
+    const db = storage.db.raw;
+    const create = db
+      .prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'messages_fts_insert'")
+      .get().sql;
+    return async (off) => {
+      storage.messages.flush();
+      db.exec('DROP TRIGGER IF EXISTS messages_fts_insert');
+      if (!off) db.exec(create);
+    };
+  }
+  const repo = storage.messages;
+  const original = repo.create.bind(repo);
+  const session = repo.db;
+  const { bucketOf } = require('../../dist/libs/storage/src/cassandra/buckets');
+  const INSERT_OFF =
+    'INSERT INTO messages (channel_id, bucket, message_id, guild_id, author_id, content, mention_everyone, pinned, type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  return async (off) => {
+    repo.create = off
+      ? (m) =>
+          session.execute(
+            'write',
+            INSERT_OFF,
+            [
+              BigInt(m.channelId),
+              bucketOf(m.id),
+              BigInt(m.id),
+              undefined,
+              BigInt(m.authorId),
+              m.content,
+              false,
+              false,
+              0,
+            ],
+            { idempotent: true },
+          )
+      : original;
+  };
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+// Message search (docs/search.md): on `scale.searchSqlite` / `scale.searchCassandra` messages in a guild of 50
+// channels, search p95 over all channels, index lag after a send, send p95 with the index on and off. Each
+// backend in a worker process of its own (search-worker.cjs). Cassandra: the node answering on 127.0.0.1:9042
+// (the scenario fails, saying so, when none does), a keyspace of its own, dropped afterwards.
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from '../lib/server.mjs';
+
+function worker(args) {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(ROOT, 'bench/scenarios/search-worker.cjs'), args, {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.once('message', resolve);
+    child.once('exit', (code) => code && reject(new Error(`search worker ${args[0]} exited ${code}`)));
+  });
+}
+
+export async function run({ scale, figure, shapes }) {
+  const backends = [
+    ['sqlite', scale.searchSqlite, 'search-sqlite', 50],
+    ['cassandra', scale.searchCassandra, 'search-cassandra', 100],
+  ];
+  for (const [backend, count, name, target] of backends) {
+    const result = await worker([backend, String(count), `parley_bench_search_${process.pid}`]);
+    shapes[name] = result;
+    const label = backend === 'sqlite' ? 'SQLite FTS5' : 'one Cassandra node, SAI';
+    figure(
+      `19-${backend}`,
+      `search p95 over 50 channels, ${count.toLocaleString('en')} messages, ${label}`,
+      result.search_ms.p95,
+      'ms',
+      `<=${target}`,
+      result.search_ms.p95 <= target,
+    );
+    figure(
+      `19-${backend}-channel`,
+      `search p95 in one channel (DM or in:), ${label}`,
+      result.channel_search_ms.p95,
+      'ms',
+      `<=${target}`,
+      result.channel_search_ms.p95 <= target,
+    );
+    figure(
+      `19-${backend}-lag`,
+      `index lag after a send (search of its channel), ${label}`,
+      result.index_lag_ms.p95,
+      'ms',
+      '<1000',
+      result.index_lag_ms.p95 < 1000,
+    );
+    const ratio = result.send_ms_index_on.p95 / result.send_ms_index_off.p95;
+    figure(
+      `19-${backend}-send`,
+      `send p95 with the search index on / off, ${label}`,
+      Math.round(ratio * 100) / 100,
+      'x',
+      '<=1.10',
+      ratio <= 1.1,
+      { on_ms: result.send_ms_index_on.p95, off_ms: result.send_ms_index_off.p95 },
+    );
+  }
+}

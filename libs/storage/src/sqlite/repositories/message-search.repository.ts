@@ -1,0 +1,113 @@
+import {
+  SEARCH_TOTAL_CAP,
+  type MessageSearchQuery,
+  type MessageSearchRepository,
+  type MessageSearchResult,
+  type SearchHas,
+  type SearchTerm,
+} from '../../contract';
+import { toId, type Param } from '../codec';
+import { settle } from '../errors';
+import type { SqliteDb } from '../connection';
+import type { HotReader } from '../hot-queries';
+import { MESSAGES, type MessageRow } from '../tables';
+
+/** Ids go into JSON as bare integers: parsed by SQLite as 64-bit integers, never through a JS number. */
+function idArray(ids: readonly string[]): string {
+  return `[${ids.map((id) => toId(id).toString()).join(',')}]`;
+}
+
+/**
+ * An FTS5 query from already tokenized terms: each term a quoted string (a phrase when it has several
+ * tokens), `*` after it for a prefix, all joined by AND. Tokens hold letters and digits only, so nothing
+ * in them is FTS5 syntax.
+ */
+export function ftsQuery(terms: readonly SearchTerm[]): string {
+  return terms.map((t) => `"${t.tokens.join(' ')}"${t.prefix ? ' *' : ''}`).join(' AND ');
+}
+
+const ANY_PENDING = 'SELECT 1 FROM messages_fts_pending LIMIT 1';
+const PENDING = 'SELECT id FROM messages_fts_pending ORDER BY id LIMIT ?';
+const INDEX_ONE = 'INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages WHERE id = ?';
+const DONE = 'DELETE FROM messages_fts_pending WHERE id = ?';
+/** Pending messages indexed per transaction, so one pass never holds the writer for long. */
+const INDEX_BATCH = 2000;
+
+/**
+ * Search over the FTS5 index `messages_fts` (migration 0005), on the reader threads: first the ids of up
+ * to SEARCH_TOTAL_CAP matches newest first (their count is the total), then the page's rows by id.
+ *
+ * New messages reach the index through `messages_fts_pending` (see the migration): `indexPending` moves them
+ * in, a batch per transaction, every INDEX_INTERVAL_MS and before every search, so sends write one small row
+ * in their group commit and a search still sees every committed message.
+ */
+export class SqliteMessageSearch implements MessageSearchRepository {
+  constructor(
+    private readonly db: SqliteDb,
+    private readonly reader: HotReader,
+  ) {}
+
+  /**
+   * Indexes pending messages, INDEX_BATCH per transaction, up to `batches` transactions (all of them by
+   * default, as a search needs); returns how many. Runs on the writer.
+   */
+  indexPending(batches = Number.POSITIVE_INFINITY): number {
+    let indexed = 0;
+    for (let done = 0; done < batches && this.db.get(ANY_PENDING) !== undefined; done++) {
+      indexed += this.db.transaction(() => {
+        const ids = this.db.all<{ id: bigint }>(PENDING, INDEX_BATCH);
+        for (const { id } of ids) {
+          this.db.run(INDEX_ONE, id);
+          this.db.run(DONE, id);
+        }
+        return ids.length;
+      });
+    }
+    return indexed;
+  }
+
+  async search(query: MessageSearchQuery): Promise<MessageSearchResult> {
+    if (query.channelIds.length === 0) return { total: 0, messages: [] };
+    if (query.terms.length > 0) await settle(() => this.indexPending());
+    const authors = query.authorIds.length > 0 ? idArray(query.authorIds) : null;
+    const mentions =
+      query.mentions.length > 0 ? JSON.stringify(query.mentions.map((id) => toId(id).toString())) : null;
+    const minId = query.minId === undefined ? null : toId(query.minId);
+    const maxId = query.maxId === undefined ? null : toId(query.maxId);
+    const flag = (kind: SearchHas): number => (query.has.includes(kind) ? 1 : 0);
+    const filters: Param[] = [
+      authors,
+      authors,
+      mentions,
+      mentions,
+      flag('link'),
+      flag('file'),
+      flag('image'),
+      flag('embed'),
+      minId,
+      minId,
+      maxId,
+      maxId,
+    ];
+    const channels = idArray(query.channelIds);
+    const rows =
+      query.terms.length > 0
+        ? await this.reader.all<{ id: bigint }>('messages.search', [
+            ftsQuery(query.terms),
+            channels,
+            ...filters,
+            SEARCH_TOTAL_CAP,
+          ])
+        : await this.reader.all<{ id: bigint }>('messages.searchFiltered', [
+            channels,
+            ...filters,
+            SEARCH_TOTAL_CAP,
+          ]);
+    const page = rows.slice(query.offset, query.offset + query.limit);
+    if (page.length === 0) return { total: rows.length, messages: [] };
+    const found = await this.reader.all<MessageRow>('messages.byIds', [
+      `[${page.map((r) => r.id.toString()).join(',')}]`,
+    ]);
+    return { total: rows.length, messages: found.map(MESSAGES.toRecord) };
+  }
+}
