@@ -231,7 +231,9 @@ describe('OpenTelemetry tracing (microservices)', () => {
     dir.remove();
   });
 
-  it('follows one message send from the api through NATS to the gateway and the queue role in one trace', async () => {
+  // The queue role does no work for a plain send (it runs only jobs since roles are composed from parts), so a
+  // send's trace ends at the gateways; the next test follows a request into the queue role's JetStream job.
+  it('follows one message send from the api through NATS to the gateway in one trace', async () => {
     const [apiRole, gatewayRole] = roles;
     const api = new Api(apiRole.url);
     const owner = await api.register('tracer');
@@ -242,24 +244,21 @@ describe('OpenTelemetry tracing (microservices)', () => {
       await gateway.next('MESSAGE_CREATE', (p: { d: { id: string } }) => p.d.id === message.id);
       const spans = await sendTrace(
         receiver,
-        (t) =>
-          t.some((x) => x.service === 'parley-gateway' && x.name === 'gateway dispatch MESSAGE_CREATE') &&
-          t.some((x) => x.service === 'parley-queue' && x.name === 'process MESSAGE_CREATE'),
-        'the send trace reaches the gateway and the queue role',
+        (t) => t.some((x) => x.service === 'parley-gateway' && x.name === 'gateway dispatch MESSAGE_CREATE'),
+        'the send trace reaches the gateway',
       );
       expectConnected(spans);
       expect(spans.find((x) => !x.parentSpanId)).toMatchObject({ name: SEND_ROUTE, service: 'parley-api' });
       const publish = named(spans, 'parley-api', 'publish MESSAGE_CREATE');
       expect(publish).toHaveLength(1);
       expect(publish[0].attributes['messaging.system']).toBe('nats');
-      // Each receiving process continues the trace from the NATS message's traceparent header.
-      for (const service of ['parley-gateway', 'parley-queue']) {
-        const received = named(spans, service, 'process MESSAGE_CREATE');
-        expect(received.length).toBeGreaterThanOrEqual(1);
-        for (const r of received) {
-          expect(r.kind).toBe(CONSUMER);
-          expect(r.parentSpanId).toBe(publish[0].spanId);
-        }
+      // The gateway continues the trace from the NATS message's traceparent header.
+      expect(spans.some((x) => x.service === 'parley-queue')).toBe(false);
+      const received = named(spans, 'parley-gateway', 'process MESSAGE_CREATE');
+      expect(received.length).toBeGreaterThanOrEqual(1);
+      for (const r of received) {
+        expect(r.kind).toBe(CONSUMER);
+        expect(r.parentSpanId).toBe(publish[0].spanId);
       }
       const dispatch = named(spans, 'parley-gateway', 'gateway dispatch MESSAGE_CREATE')[0];
       expect(dispatch.attributes['parley.gateway.recipients']).toBe(1);
