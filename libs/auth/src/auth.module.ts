@@ -2,14 +2,19 @@ import { Module } from '@nestjs/common';
 import { AuthController, UsersController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
+import { MailJobs, Mailer } from './mail';
 import { PasswordHasher } from './passwords';
 
 /** Accounts, passwords, tokens and the guard: every process that authenticates a caller (api, gateway). */
 @Module({
-  providers: [AuthService, PasswordHasher, AuthGuard],
-  exports: [AuthService, AuthGuard],
+  providers: [AuthService, PasswordHasher, AuthGuard, Mailer],
+  exports: [AuthService, AuthGuard, Mailer],
 })
 export class AuthCoreModule {}
+
+/** queue role: delivers account mail over SMTP. */
+@Module({ providers: [MailJobs] })
+export class AuthJobsModule {}
 
 /** api role: register, login, logout and the user routes. */
 @Module({

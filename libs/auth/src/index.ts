@@ -4,3 +4,4 @@ export * from './auth.module';
 export * from './serializers';
 export * from './tokens';
 export * from './auth.controller';
+export * from './mail';

@@ -16,6 +16,12 @@ export const JOB_PAYLOADS = {
   'media.purge_channels': z.object({ guild_id: id.nullable(), channel_ids: z.array(id) }),
   /** Replaced avatars and icons. */
   'media.delete_files': z.object({ keys: z.array(z.string().min(1).max(1024)) }),
+  /** One email to one address (account mail: plain text, links in the body). */
+  'mail.send': z.object({
+    to: z.email().max(320),
+    subject: z.string().min(1).max(998),
+    text: z.string().max(100_000),
+  }),
 };
 
 /** Durable work: at least once, survives a restart. Handlers must be idempotent. */

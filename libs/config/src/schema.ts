@@ -188,6 +188,16 @@ export const configSchema = z
         reset_ms: positive(),
       }),
     }),
+    // Outgoing mail (account emails); an empty host sends none.
+    smtp: z.strictObject({
+      host: z.string(),
+      port: z.number().int().min(1).max(65535),
+      // true = TLS from the first byte (465); false = STARTTLS when the server offers it (587, 25).
+      secure: z.boolean(),
+      user: z.string(),
+      password: z.string(),
+      from: z.string().min(1),
+    }),
     rate_limits: z.strictObject({
       enabled: z.boolean(),
       global: rateRule,

@@ -1,4 +1,5 @@
-import { maskCredentials } from './secrets';
+import { loadConfig } from './loader';
+import { maskCredentials, maskedConfigJson } from './secrets';
 
 describe('maskCredentials', () => {
   it('masks passwords and tokens inside URLs and query strings, leaving the rest readable', () => {
@@ -10,5 +11,17 @@ describe('maskCredentials', () => {
     );
     expect(maskCredentials('https://h/x?a=1&token=abc&b=2')).toBe('https://h/x?a=1&token=***&b=2');
     expect(maskCredentials('nats://127.0.0.1:4222')).toBe('nats://127.0.0.1:4222');
+  });
+});
+
+describe('maskedConfigJson', () => {
+  it('masks the SMTP password and leaves the rest of smtp readable', () => {
+    const config = loadConfig({
+      env: {},
+      overrides: { smtp: { host: 'mail.example.org', user: 'parley', password: 'smtp-hunter2' } },
+    });
+    const shown = JSON.parse(maskedConfigJson(config)) as { smtp: Record<string, unknown> };
+    expect(shown.smtp).toMatchObject({ host: 'mail.example.org', user: 'parley', password: '***' });
+    expect(maskedConfigJson(config)).not.toContain('smtp-hunter2');
   });
 });

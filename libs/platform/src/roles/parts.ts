@@ -1,5 +1,5 @@
 import type { Type } from '@nestjs/common';
-import { AuthApiModule } from '@parley/auth';
+import { AuthApiModule, AuthJobsModule } from '@parley/auth';
 import { ChatApiModule, ChatJobsModule } from '@parley/chat';
 import { MediaApiModule, MediaJobsModule, MediaProxyModule } from '@parley/media';
 import { RealtimeModule } from '@parley/realtime';
@@ -15,5 +15,5 @@ export const ROLE_PARTS: Record<Role, readonly Type[]> = {
   api: [AuthApiModule, ChatApiModule, MediaApiModule, VoiceApiModule],
   gateway: [RealtimeModule],
   'media-proxy': [MediaProxyModule],
-  queue: [ChatJobsModule, MediaJobsModule],
+  queue: [AuthJobsModule, ChatJobsModule, MediaJobsModule],
 };
