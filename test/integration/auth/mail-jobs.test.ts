@@ -7,44 +7,8 @@ import { SnowflakeGenerator } from '@parley/common';
 import { loadConfig, type ParleyConfig } from '@parley/config';
 import { AppLogger, Metrics } from '@parley/observability';
 import { SqliteStorage } from '@parley/storage';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import { startSmtpSink } from '../../support/smtp';
 import { waitFor } from '../../support/wait';
-
-/** A real SMTP server on a free loopback port, keeping every mail it accepts (parsed). */
-async function startSmtp(
-  port = 0,
-): Promise<{ port: number; mails: ParsedMail[]; logins: string[]; stop: () => Promise<void> }> {
-  const mails: ParsedMail[] = [];
-  const logins: string[] = [];
-  const server = new SMTPServer({
-    disabledCommands: ['STARTTLS'],
-    allowInsecureAuth: true,
-    authOptional: true,
-    logger: false,
-    onAuth(auth, _session, callback) {
-      logins.push(`${auth.username}:${auth.password}`);
-      callback(null, { user: auth.username });
-    },
-    onData(stream, _session, callback) {
-      simpleParser(stream)
-        .then((mail) => {
-          mails.push(mail);
-          callback();
-        })
-        .catch((err: Error) => callback(err));
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const address = server.server.address();
-  if (!address || typeof address === 'string') throw new Error('SMTP server has no port');
-  return {
-    port: address.port,
-    mails,
-    logins,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 /** Account mail end to end below HTTP: Mailer enqueues, the durable job delivers it to a real SMTP server. */
 describe('account mail through the job queue', () => {
@@ -75,7 +39,7 @@ describe('account mail through the job queue', () => {
   };
 
   it('delivers a queued mail over SMTP, authenticated, from smtp.from', async () => {
-    const smtp = await startSmtp();
+    const smtp = await startSmtpSink();
     const { queue, jobs, mailer } = wire({
       host: '127.0.0.1',
       port: smtp.port,
@@ -107,7 +71,7 @@ describe('account mail through the job queue', () => {
   });
 
   it('keeps the mail queued while the SMTP server is down and delivers it once it is back', async () => {
-    const smtp = await startSmtp();
+    const smtp = await startSmtpSink();
     const port = smtp.port;
     await smtp.stop();
     const { queue, jobs, mailer } = wire({ host: '127.0.0.1', port });
@@ -118,7 +82,7 @@ describe('account mail through the job queue', () => {
     await queue.onApplicationShutdown();
 
     // The server back on the same port: the job's retry (after its backoff) delivers the mail.
-    const back = await startSmtp(port);
+    const back = await startSmtpSink(port);
     const retry = wire({ host: '127.0.0.1', port });
     await waitFor(async () => {
       await retry.queue.drain();
