@@ -35,14 +35,19 @@ describe('parley CLI', () => {
     const res = await parley(['config', 'check'], {
       PARLEY__DATABASE__CASSANDRA__PASSWORD: 's3cret',
       PARLEY__SERVER__PORT: '9123',
+      PARLEY__SMTP__HOST: 'mail.example.org',
+      PARLEY__SMTP__PASSWORD: 'smtp-s3cret',
     });
     expect(res.code).toBe(0);
     const printed = JSON.parse(res.stdout) as {
       server: { port: number };
       database: { cassandra: { password: string } };
+      smtp: { host: string; password: string };
     };
     expect(printed.server.port).toBe(9123);
     expect(printed.database.cassandra.password).toBe('***');
+    expect(printed.smtp).toMatchObject({ host: 'mail.example.org', password: '***' });
+    expect(res.stdout).not.toContain('smtp-s3cret');
   });
 
   it('rejects bad configuration and unknown commands with a non-zero exit', async () => {
