@@ -331,6 +331,7 @@ const SHAPES = [
       const half = Math.ceil(m.fan.length / 2);
       const parts = [m.fan.slice(0, half), m.fan.slice(half)].map((p) => p.map((u) => u.token));
       let start = 0;
+      let busBefore = [];
       const { results, cpu } = await measure(
         sampler,
         m.mode,
@@ -340,6 +341,7 @@ const SHAPES = [
           params: { gateways: m.cluster.gateways, tokens, expected: tokens.length * fanoutMessages },
         })),
         async () => {
+          busBefore = await busEvents(m.cluster.gateways);
           start = performance.timeOrigin + performance.now();
           await Promise.all(
             Array.from({ length: fanoutMessages }, (_, i) =>
@@ -352,6 +354,7 @@ const SHAPES = [
       );
       const received = results.reduce((a, x) => a + x.received, 0);
       const last = Math.max(...results.map((x) => x.last));
+      const busAfter = await busEvents(m.cluster.gateways);
       return {
         result: {
           per_s: received / ((last - start) / 1000),
@@ -365,12 +368,31 @@ const SHAPES = [
           reasons: mergeCounts(results.map((x) => x.disconnectReasons)),
           settle_ms: Math.max(...results.map((x) => x.settle_ms)),
           settle_events: results.reduce((a, x) => a + x.settle_events, 0),
+          // Each gateway holds listeners of the channel: 1.0 means each message reached each node once.
+          busPerEvent: busBefore.map((n, i) =>
+            n === null || busAfter[i] === null ? null : (busAfter[i] - n) / fanoutMessages,
+          ),
         },
         cpu,
       };
     },
   },
 ];
+
+/** `parley_gateway_bus_events_total` of each gateway (null if it cannot be read). */
+async function busEvents(urls) {
+  return Promise.all(
+    urls.map(async (url) => {
+      try {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        const line = /^parley_gateway_bus_events_total (\S+)$/m.exec(text);
+        return line ? Number(line[1]) : null;
+      } catch {
+        return null;
+      }
+    }),
+  );
+}
 
 /** One mode's shapes from its runs: throughput is the median of runs, percentiles from the merged samples. */
 function summarise(m, sampler) {
@@ -430,6 +452,8 @@ function summarise(m, sampler) {
       connect_retries: fo.reduce((a, f) => a + f.connectRetries, 0),
       disconnect_reasons: mergeCounts(fo.map((f) => f.reasons)),
       per_gateway_last_run: fo[fo.length - 1].perGateway,
+      // Events each gateway received from the bus per message sent; target 1.0 (every node got every event before).
+      events_received_per_gateway_per_event: fo[fo.length - 1].busPerEvent,
       // Connecting the listeners (all in one guild) sets off presence updates to every member; the measured part
       // starts once they have died down.
       connect_settle_ms: fo.map((f) => f.settle_ms),

@@ -55,7 +55,7 @@ export class AuthService implements OnModuleDestroy {
     private readonly passwords: PasswordHasher,
     @Inject(RATE_LIMITER) private readonly limiter: RateLimiter,
   ) {
-    this.unsubscribe = bus.subscribeAll((event) => {
+    this.unsubscribe = bus.subscribeInvalidations((event) => {
       if (event.type === 'TOKEN_REVOKED')
         this.tokens.delete((event.data as { token_hash: string }).token_hash);
       // Which hashes went is not in the event: forget every cached token (they are read again on next use).

@@ -72,8 +72,56 @@ export interface EventBus {
   subscribe(key: string, handler: EventHandler, options?: SubscribeOptions): Unsubscribe;
   /** Resolves once every subscription made so far receives events (NATS: the server has registered them). */
   ready?(): Promise<void>;
-  /** Receives every event (routing updates, metrics); use sparingly. */
-  subscribeAll(handler: EventHandler): Unsubscribe;
+  /**
+   * Receives the lean copy (see `invalidationOf`) of every event of the deployment that changes what a process
+   * caches (`INVALIDATING_EVENTS`), whatever its scope: how permission and token caches hear of changes without
+   * receiving the whole event stream.
+   */
+  subscribeInvalidations(handler: EventHandler): Unsubscribe;
+}
+
+/**
+ * Event types that change a cached permission input (guild with its roles, member, channel) or a cached token.
+ * Besides its scope, each is published on the invalidation stream as its lean copy.
+ */
+export const INVALIDATING_EVENTS: ReadonlySet<DomainEvent['type']> = new Set<DomainEvent['type']>([
+  'GUILD_UPDATE',
+  'GUILD_DELETE',
+  'GUILD_ROLE_CREATE',
+  'GUILD_ROLE_UPDATE',
+  'GUILD_ROLE_DELETE',
+  'GUILD_MEMBER_ADD',
+  'GUILD_MEMBER_UPDATE',
+  'GUILD_MEMBER_REMOVE',
+  'GUILD_BAN_ADD',
+  'CHANNEL_CREATE',
+  'CHANNEL_UPDATE',
+  'CHANNEL_DELETE',
+  'TOKEN_REVOKED',
+  'USER_SESSIONS_REVOKED',
+]);
+
+/** The ids caches key on; nothing else of an event's data travels on the invalidation stream. */
+export interface InvalidationData {
+  id?: string;
+  guild_id?: string;
+  user?: { id: string };
+  user_id?: string;
+  token_hash?: string;
+  except_token_hash?: string;
+}
+
+const LEAN_FIELDS = ['id', 'guild_id', 'user_id', 'token_hash', 'except_token_hash'] as const;
+
+/** The lean copy of a cache-invalidating event (its type, scope and `InvalidationData`), or null for others. */
+export function invalidationOf(event: DomainEvent): DomainEvent<InvalidationData> | null {
+  if (!INVALIDATING_EVENTS.has(event.type)) return null;
+  const data = (event.data ?? {}) as Record<string, unknown>;
+  const lean: InvalidationData = {};
+  for (const field of LEAN_FIELDS) if (typeof data[field] === 'string') lean[field] = data[field];
+  const userId = (data.user as { id?: unknown } | undefined)?.id;
+  if (typeof userId === 'string') lean.user = { id: userId };
+  return { type: event.type, scope: event.scope, data: lean, ...(event.id ? { id: event.id } : {}) };
 }
 
 export const EVENT_BUS = Symbol('EVENT_BUS');

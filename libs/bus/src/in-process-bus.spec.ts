@@ -47,4 +47,24 @@ describe('InProcessEventBus', () => {
     await turn();
     expect(seen).toEqual(['second']);
   });
+
+  it('sends cache holders only the lean copy of invalidating events', async () => {
+    const bus = new InProcessEventBus();
+    const seen: DomainEvent[] = [];
+    bus.subscribeInvalidations((e) => seen.push(e));
+    bus.publish(event('1'));
+    bus.publish({
+      type: 'GUILD_MEMBER_UPDATE',
+      scope: { kind: 'guild', id: 'g1' },
+      data: { guild_id: 'g1', user: { id: 'u1', username: 'alice' }, roles: ['r1'], nick: 'a' },
+    });
+    await turn();
+    expect(seen).toEqual([
+      {
+        type: 'GUILD_MEMBER_UPDATE',
+        scope: { kind: 'guild', id: 'g1' },
+        data: { guild_id: 'g1', user: { id: 'u1' } },
+      },
+    ]);
+  });
 });

@@ -1,6 +1,13 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { activeTracing, AppLogger, Metrics } from '@parley/observability';
-import { type DomainEvent, type EventBus, type EventHandler, scopeKey, type Unsubscribe } from './events';
+import {
+  type DomainEvent,
+  type EventBus,
+  type EventHandler,
+  invalidationOf,
+  scopeKey,
+  type Unsubscribe,
+} from './events';
 
 /**
  * In-process delivery in publish order, per scope and overall. Events are delivered right after the current
@@ -13,6 +20,7 @@ import { type DomainEvent, type EventBus, type EventHandler, scopeKey, type Unsu
 export class InProcessEventBus implements EventBus {
   private readonly byKey = new Map<string, Set<EventHandler>>();
   private readonly all = new Set<EventHandler>();
+  private readonly invalidations = new Set<EventHandler>();
   private queue: DomainEvent[] = [];
   private scheduled = false;
 
@@ -54,6 +62,10 @@ export class InProcessEventBus implements EventBus {
 
   private deliver(event: DomainEvent): void {
     for (const handler of this.all) this.call(handler, event);
+    if (this.invalidations.size > 0) {
+      const lean = invalidationOf(event);
+      if (lean) for (const handler of this.invalidations) this.call(handler, lean);
+    }
     const handlers = this.byKey.get(scopeKey(event.scope));
     if (handlers) for (const handler of handlers) this.call(handler, event);
   }
@@ -79,9 +91,15 @@ export class InProcessEventBus implements EventBus {
     };
   }
 
+  /** Every event (tests); processes use scoped subscriptions and the invalidation stream. */
   subscribeAll(handler: EventHandler): Unsubscribe {
     this.all.add(handler);
     return () => this.all.delete(handler);
+  }
+
+  subscribeInvalidations(handler: EventHandler): Unsubscribe {
+    this.invalidations.add(handler);
+    return () => this.invalidations.delete(handler);
   }
 
   /** Scopes with at least one subscriber (for tests and metrics). */

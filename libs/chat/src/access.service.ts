@@ -88,7 +88,7 @@ export class AccessService implements OnModuleDestroy {
     @Inject(STORAGE) private readonly storage: Storage,
     @Inject(EVENT_BUS) bus: EventBus,
   ) {
-    this.unsubscribe = bus.subscribeAll((event) => this.invalidate(event));
+    this.unsubscribe = bus.subscribeInvalidations((event) => this.invalidate(event));
   }
 
   onModuleDestroy(): void {

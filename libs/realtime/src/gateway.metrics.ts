@@ -19,6 +19,7 @@ export class GatewayMetrics {
   readonly sessions: Gauge<'state'>;
   readonly scopes: Gauge;
   readonly dispatches: Counter<'type'>;
+  readonly busEvents: Counter;
   readonly slowConsumers: Counter;
   readonly resumes: Counter<'outcome'>;
   readonly disconnects: Counter<'reason'>;
@@ -50,6 +51,11 @@ export class GatewayMetrics {
     this.scopes = new Gauge({
       name: 'parley_gateway_subscribed_scopes',
       help: 'Event scopes this node is subscribed to',
+      registers,
+    });
+    this.busEvents = new Counter({
+      name: 'parley_gateway_bus_events_total',
+      help: 'Events this node received from the event bus (interest-only delivery: once per event per interested node)',
       registers,
     });
     this.dispatches = new Counter({

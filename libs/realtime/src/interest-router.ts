@@ -78,7 +78,10 @@ export class InterestRouter {
   private epoch = 0;
   /** Set while a routing change is processed: scopes subscribed then are caught up from this time. */
   private catchUpSince: number | undefined = undefined;
-  private readonly onEvent = (event: DomainEvent): void => this.push({ event });
+  private readonly onEvent = (event: DomainEvent): void => {
+    this.metrics.busEvents.inc();
+    this.push({ event });
+  };
 
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,

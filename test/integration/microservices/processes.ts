@@ -116,10 +116,13 @@ export class OwnService {
   private constructor(
     readonly kind: 'redis' | 'nats',
     readonly port: number,
+    /** NATS only: the HTTP monitoring port (`/connz`, `/subsz`), when asked for. */
+    readonly monitorPort: number | null = null,
   ) {}
 
-  static async start(kind: 'redis' | 'nats'): Promise<OwnService> {
-    const service = new OwnService(kind, await freePort());
+  static async start(kind: 'redis' | 'nats', options: { monitor?: boolean } = {}): Promise<OwnService> {
+    const monitor = kind === 'nats' && options.monitor ? await freePort() : null;
+    const service = new OwnService(kind, await freePort(), monitor);
     await service.up();
     return service;
   }
@@ -144,7 +147,16 @@ export class OwnService {
             '--dir',
             this.dir,
           ]
-        : ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir];
+        : [
+            '-a',
+            '127.0.0.1',
+            '-p',
+            String(this.port),
+            ...(this.monitorPort ? ['-m', String(this.monitorPort)] : []),
+            '-js',
+            '-sd',
+            this.dir,
+          ];
     const bin = this.kind === 'redis' ? '/usr/bin/redis-server' : '/usr/sbin/nats-server';
     if (!existsSync(bin))
       throw new Error(

@@ -7,6 +7,7 @@ import {
   type EventHandler,
   type SubscribeOptions,
   type Unsubscribe,
+  invalidationOf,
 } from '../events';
 import type { NatsLink } from './nats-link';
 import type { Msg, MsgHdrs, Subscription } from '@nats-io/nats-core';
@@ -33,6 +34,17 @@ const wireEvent = z.object({
     .optional(),
 });
 
+// The lean copies on the invalidation stream carry ids only (see `invalidationOf`).
+const id = z.string().min(1).max(128);
+const invalidationData = z.object({
+  id: id.optional(),
+  guild_id: id.optional(),
+  user: z.object({ id }).optional(),
+  user_id: id.optional(),
+  token_hash: id.optional(),
+  except_token_hash: id.optional(),
+});
+
 interface Interest {
   handlers: Set<EventHandler>;
   sub: Subscription;
@@ -48,13 +60,15 @@ const CATCH_UP_LIMIT = 10_000;
 /**
  * Domain events on NATS core subjects by scope: `<prefix>.ev.<kind>.<id>`. A node holds one NATS subscription
  * per scope key while at least one local handler wants it and drops it with the last one, so the server only
- * sends a node what its sessions may see. Delivery is in arrival order across all subjects (one connection,
+ * sends a node what its sessions may see: a node without sessions receives no event at all. Caches that must
+ * hear of every permission or token change subscribe to `<prefix>.inv` instead, where each such event is also
+ * published as its lean copy (ids only), never to the whole `<prefix>.ev.>` stream. Delivery is in arrival order across all subjects (one connection,
  * callback subscriptions), which keeps each publisher's order per channel and across scopes.
  */
 export class NatsEventBus implements EventBus {
   private readonly interests = new Map<string, Interest>();
-  private readonly all = new Set<EventHandler>();
-  private allSub: Subscription | null = null;
+  private readonly invalidations = new Set<EventHandler>();
+  private invalidationSub: Subscription | null = null;
   private counter = 0;
   private unsettled = false;
   private settling: Promise<void> | null = null;
@@ -123,6 +137,8 @@ export class NatsEventBus implements EventBus {
       JSON.stringify(wire),
       tracing?.inTrace() ? { headers: publishHeaders(tracing, event.type, subject, id) } : undefined,
     );
+    const lean = invalidationOf({ ...event, id });
+    if (lean) this.link.nc.publish(this.invalidationSubject, JSON.stringify(lean));
     this.unsettled = true;
   }
 
@@ -176,20 +192,31 @@ export class NatsEventBus implements EventBus {
     };
   }
 
-  subscribeAll(handler: EventHandler): Unsubscribe {
-    this.all.add(handler);
-    this.allSub ??= this.link.nc.subscribe(`${this.link.prefix}.ev.>`, {
+  /** Outside `<prefix>.ev.>`: neither in the events stream nor matched by any scope subscription. */
+  get invalidationSubject(): string {
+    return `${this.link.prefix}.inv`;
+  }
+
+  subscribeInvalidations(handler: EventHandler): Unsubscribe {
+    this.invalidations.add(handler);
+    this.invalidationSub ??= this.link.nc.subscribe(this.invalidationSubject, {
       callback: (err, msg) => {
         if (err) return;
-        const event = this.receive(msg);
-        if (event) for (const h of this.all) h(event);
+        const event = this.decode(msg.data);
+        if (!event) return;
+        const data = invalidationData.safeParse(event.data);
+        if (!data.success) {
+          this.log.warn({ type: event.type }, 'dropped a malformed invalidation from NATS');
+          return;
+        }
+        for (const h of this.invalidations) h({ ...event, data: data.data });
       },
     });
     return () => {
-      this.all.delete(handler);
-      if (this.all.size === 0 && this.allSub) {
-        this.allSub.unsubscribe();
-        this.allSub = null;
+      this.invalidations.delete(handler);
+      if (this.invalidations.size === 0 && this.invalidationSub) {
+        this.invalidationSub.unsubscribe();
+        this.invalidationSub = null;
       }
     };
   }
