@@ -10,6 +10,7 @@ import {
   type JobQueue,
   isJobName,
   parseJobPayload,
+  runWithDeadline,
 } from './jobs';
 
 const LEASE_MS = 60_000;
@@ -110,13 +111,19 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
           const payload = checked.payload as never;
           const tracing = activeTracing();
           // Each run is a trace of its own (sampled like a request): the table keeps no enqueuer's context.
+          const deadline = this.config.jobs.deadline;
           if (tracing)
-            await tracing.traced(
-              `job ${job.name}`,
-              { attributes: { 'parley.job.attempt': job.attempts + 1 }, parent: tracing.extract(NO_CARRIER) },
-              () => handler(payload),
+            await runWithDeadline(job.name, deadline, () =>
+              tracing.traced(
+                `job ${job.name}`,
+                {
+                  attributes: { 'parley.job.attempt': job.attempts + 1 },
+                  parent: tracing.extract(NO_CARRIER),
+                },
+                () => handler(payload),
+              ),
             );
-          else await handler(payload);
+          else await runWithDeadline(job.name, deadline, () => handler(payload));
           await this.store.complete(job.id);
           this.metrics.jobsCompleted.inc({ name: job.name, outcome: 'ok' });
         } catch (err) {

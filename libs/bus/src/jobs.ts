@@ -31,6 +31,36 @@ export type JobPayloads = { [N in JobName]: z.infer<(typeof JOB_PAYLOADS)[N]> };
 
 export type JobHandler<N extends JobName> = (payload: JobPayloads[N]) => Promise<void>;
 
+/** A job handler ran past `jobs.deadline`: the attempt fails like any other (retry, then dead). */
+export class JobDeadlineError extends Error {
+  constructor(name: string, deadlineMs: number) {
+    super(`job ${name} exceeded its deadline of ${deadlineMs} ms`);
+  }
+}
+
+/**
+ * Runs a handler with a deadline. A handler cannot be cancelled: past the deadline it is left to finish on its
+ * own (handlers are idempotent), and the attempt is failed so the job is retried or set aside.
+ */
+export async function runWithDeadline(
+  name: string,
+  deadlineMs: number,
+  run: () => Promise<void>,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new JobDeadlineError(name, deadlineMs)), deadlineMs);
+  });
+  const running = run();
+  // A handler that fails after its deadline has nobody to tell.
+  running.catch(() => undefined);
+  try {
+    await Promise.race([running, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface JobQueue {
   enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void>;
   register<N extends JobName>(name: N, handler: JobHandler<N>): void;

@@ -203,7 +203,12 @@ export const configSchema = z
       global: rateRule,
       routes: z.record(z.string(), rateRule),
     }),
-    jobs: z.strictObject({ poll_interval: positive(), max_attempts: positive(), concurrency: positive() }),
+    jobs: z.strictObject({
+      poll_interval: positive(),
+      max_attempts: positive(),
+      concurrency: positive(),
+      deadline: positive(),
+    }),
     logging: z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     }),

@@ -77,6 +77,23 @@ describe('DurableJobQueue on SQLite', () => {
     await storage.close();
   });
 
+  it('fails an attempt that runs past jobs.deadline: its slot is freed and the job retried later', async () => {
+    const storage = await open();
+    const queue = queueOn(storage, { ...config, jobs: { ...config.jobs, max_attempts: 2, deadline: 50 } });
+    let calls = 0;
+    // Hangs for good (a storage call that never answers): only the deadline ends the attempt.
+    queue.register('channel.purge_messages', () => (calls++, new Promise<void>(() => undefined)));
+    await queue.enqueue('channel.purge_messages', { channel_id: '1' });
+    await queue.drain();
+    expect(calls).toBe(1);
+    expect(await storage.jobs.counts()).toEqual({ pending: 1, dead: 0 });
+    // Scheduled for a retry with backoff, with why.
+    const [retried] = await storage.jobs.claim(Date.now() + 10 * 60_000, 10, 1000);
+    expect(retried).toMatchObject({ attempts: 2, lastError: expect.stringContaining('deadline of 50 ms') });
+    await queue.onApplicationShutdown();
+    await storage.close();
+  });
+
   it('retries a failed job later, and re-leases a job whose worker died', async () => {
     const storage = await open();
     const queue = queueOn(storage);

@@ -3,12 +3,12 @@ import {
   OwnService,
   type RoleProcess,
   clusterEnv,
-  eventually,
   startRole,
   stopAllRoles,
   tempDir,
   uniquePrefix,
 } from './processes';
+import { waitFor } from '../../support/wait';
 
 jest.setTimeout(120_000);
 
@@ -115,7 +115,7 @@ describe('microservices: a gateway node receives only the events its sessions ma
       `${prefix}.ev.guild.${guild.id}`,
       ...channels.map((c) => `${prefix}.ev.channel.${c.id}`),
     ].sort();
-    await eventually(
+    await waitFor(
       async () =>
         JSON.stringify((await eventSubscriptions('parley-gateway-2')).map((s) => s.subject).sort()) ===
         JSON.stringify(expected),

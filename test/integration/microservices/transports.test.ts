@@ -247,6 +247,38 @@ describe('microservices transports', () => {
     });
   });
 
+  it('JetStreamJobQueue fails an attempt past jobs.deadline: nak with backoff, then a dead letter with why', async () => {
+    const stuckPrefix = `${prefix}d`;
+    const cfg = {
+      ...config,
+      nats: { ...config.nats, subject_prefix: stuckPrefix },
+      jobs: { ...config.jobs, max_attempts: 2, deadline: 200 },
+    };
+    const metrics = new Metrics();
+    const nats = await NatsLink.open(cfg, log, metrics, 'transports-test-deadline');
+    links.push(nats);
+    const worker = new JetStreamJobQueue(nats, cfg, log, metrics, { consume: true });
+    try {
+      await worker.init();
+      let calls = 0;
+      // Never settles (a storage call that hangs): it keeps the job alive, so only the deadline ends it.
+      worker.register('channel.purge_messages', () => (calls++, new Promise<void>(() => undefined)));
+      await worker.enqueue('channel.purge_messages', { channel_id: 'stuck' });
+      worker.start();
+      await waitFor(async () => (await worker.depth()).dead === 1, 'the stuck job was set aside');
+      expect(calls).toBe(2);
+      const text = await metrics.registry.metrics();
+      expect(text).toMatch(/parley_jobs_completed_total\{name="channel.purge_messages",outcome="retry"\} 1/);
+      expect(text).toMatch(/parley_jobs_completed_total\{name="channel.purge_messages",outcome="dead"\} 1/);
+      const dead = await (await jetstreamManager(nats.nc)).streams.getMessage(worker.deadStream, { seq: 1 });
+      expect(dead?.header.get('Parley-Error')).toContain('deadline of 200 ms');
+      expect(await worker.depth()).toMatchObject({ pending: 0, inFlight: 0 });
+    } finally {
+      await worker.stop();
+      await purgePrefix(stuckPrefix);
+    }
+  });
+
   describe('Redis state', () => {
     it('holds one rate limit across limiter instances', async () => {
       const [one, two] = [

@@ -10,6 +10,7 @@ import {
   type JobQueue,
   isJobName,
   parseJobPayload,
+  runWithDeadline,
 } from '../jobs';
 import { headerCarrier } from './nats-event-bus';
 import type { NatsLink } from './nats-link';
@@ -39,7 +40,8 @@ const PAUSE_CHECK_MS = 250;
 /**
  * Durable jobs in a JetStream work-queue stream (`<prefix>_jobs`, subjects `<prefix>.jobs.<name>`): a job is
  * stored once the server acknowledges the publish, delivered to one worker of the durable consumer, removed
- * when that worker acks it. A failure is retried with backoff (nak with delay) up to `jobs.max_attempts`
+ * when that worker acks it. A failure, or a handler still running at `jobs.deadline` (it keeps the job alive
+ * while it works, so the ack wait alone never ends it), is retried with backoff (nak with delay) up to `jobs.max_attempts`
  * deliveries (the consumer's max_deliver); then, or at once for an unreadable message or an unknown job, it
  * is moved to `<prefix>_jobs_dead` with the reason and counted. A worker that dies mid-job is covered by the
  * ack wait (redelivered), and one that dies on the last attempt by the max-deliveries advisory.
@@ -292,17 +294,20 @@ export class JetStreamJobQueue implements JobQueue {
       }
       try {
         const tracing = activeTracing();
+        const deadline = this.config.jobs.deadline;
         if (tracing)
-          await tracing.traced(
-            `job ${name}`,
-            {
-              kind: 'consumer',
-              parent: msg.headers ? tracing.extract(headerCarrier(msg.headers as MsgHdrs)) : undefined,
-              attributes: { 'messaging.system': 'nats', 'parley.job.attempt': attempts },
-            },
-            () => handler(checked.payload as never),
+          await runWithDeadline(name, deadline, () =>
+            tracing.traced(
+              `job ${name}`,
+              {
+                kind: 'consumer',
+                parent: msg.headers ? tracing.extract(headerCarrier(msg.headers as MsgHdrs)) : undefined,
+                attributes: { 'messaging.system': 'nats', 'parley.job.attempt': attempts },
+              },
+              () => handler(checked.payload as never),
+            ),
           );
-        else await handler(checked.payload as never);
+        else await runWithDeadline(name, deadline, () => handler(checked.payload as never));
       } catch (err) {
         const reason = (err as Error).message ?? String(err);
         if (attempts >= this.config.jobs.max_attempts) {
