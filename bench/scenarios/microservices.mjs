@@ -379,13 +379,13 @@ const SHAPES = [
   },
 ];
 
-/** `parley_gateway_bus_events_total` of each gateway (null if it cannot be read). */
+/** MESSAGE_CREATEs each gateway received from the bus (`parley_gateway_bus_events_total`; null if unreadable). */
 async function busEvents(urls) {
   return Promise.all(
     urls.map(async (url) => {
       try {
         const text = await (await fetch(`${url}/metrics`)).text();
-        const line = /^parley_gateway_bus_events_total (\S+)$/m.exec(text);
+        const line = /^parley_gateway_bus_events_total\{type="MESSAGE_CREATE"\} (\S+)$/m.exec(text);
         return line ? Number(line[1]) : null;
       } catch {
         return null;

@@ -38,6 +38,15 @@ describe('SnowflakeGenerator', () => {
     expect(seen.size).toBe(8 * 3 * 10);
   });
 
+  it('refuses to mint (503) while held, and mints again once the hold lifts', () => {
+    const gen = new SnowflakeGenerator(0, 1);
+    let reason: string | null = 'lease overdue';
+    gen.holdWhile(() => reason);
+    expect(() => gen.next()).toThrow(expect.objectContaining({ status: 503, message: 'lease overdue' }));
+    reason = null;
+    expect(isSnowflake(gen.next())).toBe(true);
+  });
+
   it('rejects worker ids outside their bits', () => {
     expect(() => new SnowflakeGenerator(8, 0)).toThrow(RangeError);
     expect(() => new SnowflakeGenerator(0, 128)).toThrow(RangeError);

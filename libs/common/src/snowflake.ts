@@ -1,3 +1,5 @@
+import { ServiceUnavailableError } from './errors';
+
 /**
  * 63-bit snowflakes (the sign bit stays 0 so ids fit signed 64-bit columns in SQLite and Cassandra):
  * 41 bits of milliseconds since PARLEY_EPOCH, 3 bits region, 7 bits node, 12 bits sequence.
@@ -14,6 +16,7 @@ export class SnowflakeGenerator {
   private lastMs = -1;
   private sequence = 0;
   private readonly worker: bigint;
+  private hold: (() => string | null) | null = null;
 
   constructor(
     regionId: number,
@@ -27,7 +30,17 @@ export class SnowflakeGenerator {
     this.worker = ((BigInt(regionId) << NODE_BITS) | BigInt(nodeId)) << SEQUENCE_BITS;
   }
 
+  /**
+   * Refuses to mint (503) while `reason` returns one: a node id leased in Redis whose renewal is overdue may
+   * already belong to another process.
+   */
+  holdWhile(reason: () => string | null): void {
+    this.hold = reason;
+  }
+
   next(): string {
+    const held = this.hold?.();
+    if (held) throw new ServiceUnavailableError(held);
     let ms = this.now();
     if (ms < this.lastMs) ms = this.lastMs; // clock stepped back: stay monotonic
     if (ms === this.lastMs) {

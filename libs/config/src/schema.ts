@@ -36,6 +36,8 @@ export const configSchema = z
       read_only: z.boolean(),
       // Microservices: claim a free node_id in Redis at start (replicas of one Deployment share their config).
       claim_node_id: z.boolean(),
+      // How long a claimed node id is leased; renewed every sixth of it, no id minted once half of it passed unrenewed.
+      node_id_lease: z.number().int().min(1_000),
     }),
     database: z.strictObject({
       backend: z.enum(['sqlite', 'cassandra']),

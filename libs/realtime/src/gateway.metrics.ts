@@ -19,7 +19,7 @@ export class GatewayMetrics {
   readonly sessions: Gauge<'state'>;
   readonly scopes: Gauge;
   readonly dispatches: Counter<'type'>;
-  readonly busEvents: Counter;
+  readonly busEvents: Counter<'type'>;
   readonly slowConsumers: Counter;
   readonly resumes: Counter<'outcome'>;
   readonly disconnects: Counter<'reason'>;
@@ -55,7 +55,8 @@ export class GatewayMetrics {
     });
     this.busEvents = new Counter({
       name: 'parley_gateway_bus_events_total',
-      help: 'Events this node received from the event bus (interest-only delivery: once per event per interested node)',
+      help: 'Events this node received from the event bus, by type (interest-only delivery: once per event per interested node)',
+      labelNames: ['type'] as const,
       registers,
     });
     this.dispatches = new Counter({

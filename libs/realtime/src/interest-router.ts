@@ -79,7 +79,7 @@ export class InterestRouter {
   /** Set while a routing change is processed: scopes subscribed then are caught up from this time. */
   private catchUpSince: number | undefined = undefined;
   private readonly onEvent = (event: DomainEvent): void => {
-    this.metrics.busEvents.inc();
+    this.metrics.busEvents.inc({ type: event.type });
     this.push({ event });
   };
 

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, maskCredentials, type ParleyConfig } from '@parley/config';
 import { NatsEventBus, NatsLink } from '@parley/bus';
+import { SnowflakeGenerator } from '@parley/common';
 import { createHttpApp, installSignalHandlers, listen, type RunningServer } from '../http';
 import { type Dependency, installDependencyGate, installPublishBarrier } from './dependency-gate';
 import { NodeIdLease } from './node-id-lease';
@@ -43,6 +44,10 @@ export async function startRole(name: string, loaded: ParleyConfig = loadConfig(
     config = { ...config, instance: { ...config.instance, node_id: lease.nodeId } };
   }
   const app = await createHttpApp(config, RoleModule.forRole(role, config));
+  if (lease) {
+    const held = lease;
+    app.get(SnowflakeGenerator).holdWhile(() => held.mintable());
+  }
   const needs = ROLE_NEEDS[role];
   const dependencies: Dependency[] = [];
   if (needs.nats) {
