@@ -14,3 +14,4 @@ export * from './chat.module';
 export * from './controllers';
 export * from './search.service';
 export * from './search.controllers';
+export * from './purge.jobs';

@@ -4,7 +4,36 @@ import { STORAGE, type Storage } from '@parley/storage';
 
 const BATCH = 500;
 
-/** Deletes the messages of deleted channels and guilds in the background, in bounded batches. */
+/**
+ * A purge found its channel or guild still there: its deletion failed after the job was queued (the job is
+ * queued first), or has not landed yet. Nothing is deleted; the job is retried with backoff, and set aside
+ * as dead (the data kept) if the deletion never lands.
+ */
+export class PurgeTargetExistsError extends Error {
+  constructor(kind: 'channel' | 'guild', id: string) {
+    super(`${kind} ${id} still exists: its messages and files are kept`);
+  }
+}
+
+/** Throws unless the guild (when given) or else every channel is gone from storage. */
+export async function requireGone(
+  storage: Storage,
+  guildId: string | null,
+  channelIds: string[],
+): Promise<void> {
+  if (guildId !== null) {
+    // A deleted guild's channels go with it; its id is what the deletion removed.
+    if (await storage.guilds.findById(guildId)) throw new PurgeTargetExistsError('guild', guildId);
+    return;
+  }
+  for (const id of channelIds)
+    if (await storage.channels.findById(id)) throw new PurgeTargetExistsError('channel', id);
+}
+
+/**
+ * Deletes the messages of deleted channels and guilds in the background, in bounded batches, once storage
+ * confirms they are gone.
+ */
 @Injectable()
 export class PurgeJobs implements OnModuleInit {
   constructor(
@@ -13,8 +42,12 @@ export class PurgeJobs implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.jobs.register('channel.purge_messages', ({ channel_id }) => this.purgeChannel(channel_id));
-    this.jobs.register('guild.purge_messages', async ({ channel_ids }) => {
+    this.jobs.register('channel.purge_messages', async ({ channel_id }) => {
+      await requireGone(this.storage, null, [channel_id]);
+      await this.purgeChannel(channel_id);
+    });
+    this.jobs.register('guild.purge_messages', async ({ guild_id, channel_ids }) => {
+      await requireGone(this.storage, guild_id, channel_ids);
       for (const id of channel_ids) await this.purgeChannel(id);
     });
   }

@@ -134,6 +134,8 @@ export const configSchema = z
       request_timeout: positive(),
       breaker: z.strictObject({ failure_threshold: positive(), reset_after: positive() }),
       jobs: z.strictObject({ ack_wait: positive(), replicas: z.number().int().min(1).max(5) }),
+      // The two-minute event history (`<prefix>_events`): replicas, and bytes sized by event rate (docs/scaling.md).
+      events: z.strictObject({ replicas: z.number().int().min(1).max(5), max_bytes: positive() }),
     }),
     // Listening ports of the roles that have no other section (microservices mode).
     media_proxy: z.strictObject({ port: z.number().int().min(0).max(65535) }),

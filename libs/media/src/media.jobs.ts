@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { JOB_QUEUE, type JobQueue } from '@parley/bus';
+import { requireGone } from '@parley/chat';
 import { STORAGE, type Storage } from '@parley/storage';
 import { FILE_STORE, type FileStore, fileKeys } from './file-store';
 
@@ -24,6 +25,7 @@ export class MediaJobs implements OnModuleInit {
       await this.storage.attachments.delete(attachment_ids);
     });
     this.jobs.register('media.purge_channels', async ({ guild_id, channel_ids }) => {
+      await requireGone(this.storage, guild_id, channel_ids);
       for (const channelId of channel_ids) await this.purgeChannel(channelId);
       if (guild_id !== null) await this.files.deletePrefix(fileKeys.guildIcons(guild_id));
     });

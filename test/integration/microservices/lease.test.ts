@@ -5,7 +5,6 @@ import {
   OwnService,
   type RoleProcess,
   clusterEnv,
-  eventually,
   purgePrefix,
   requireSharedServices,
   startRole,
@@ -13,6 +12,7 @@ import {
   tempDir,
   uniquePrefix,
 } from './processes';
+import { waitFor } from '../../support/wait';
 
 jest.setTimeout(120_000);
 
@@ -133,7 +133,7 @@ describe('microservices: the node-id lease when Redis is unreachable', () => {
     ).toBe(200);
 
     relay.stall();
-    const refused = await eventually(async () => {
+    const refused = await waitFor(async () => {
       const res = await a.call('POST', `/channels/${guild.general}/messages`, owner.token, {
         content: 'cut off',
       });
@@ -143,14 +143,14 @@ describe('microservices: the node-id lease when Redis is unreachable', () => {
     // Reads mint nothing and go on.
     expect((await a.call('GET', `/channels/${guild.general}/messages`, owner.token)).status).toBe(200);
     // Past the lease the key is gone in Redis: another process could claim the id now.
-    await eventually(async () => (await leaseKeys()).length === 0, 'the lease expires in Redis');
+    await waitFor(async () => (await leaseKeys()).length === 0, 'the lease expires in Redis');
     expect(
       (await a.call('POST', `/channels/${guild.general}/messages`, owner.token, { content: 'still cut off' }))
         .status,
     ).toBe(503);
 
     relay.resume();
-    const sent = await eventually(async () => {
+    const sent = await waitFor(async () => {
       const res = await a.call('POST', `/channels/${guild.general}/messages`, owner.token, {
         content: 'back',
       });

@@ -105,6 +105,17 @@ describe('microservices transports', () => {
     expect(plain.map((e) => (e.data as { n: number }).n)).toEqual([3]);
   });
 
+  it('NatsEventBus sizes and replicates the event history from nats.events', async () => {
+    const bus = new NatsEventBus(await link(), log);
+    await bus.init({ replicas: 1, max_bytes: 8 * 1024 * 1024 });
+    const info = await (await jetstreamManager(links[links.length - 1].nc)).streams.info(bus.stream);
+    expect(info.config).toMatchObject({ max_bytes: 8 * 1024 * 1024, num_replicas: 1 });
+    // A restart with other settings updates the stream in place.
+    await bus.init({ replicas: 1, max_bytes: 16 * 1024 * 1024 });
+    const updated = await (await jetstreamManager(links[links.length - 1].nc)).streams.info(bus.stream);
+    expect(updated.config.max_bytes).toBe(16 * 1024 * 1024);
+  });
+
   describe('NatsRpc', () => {
     it('spreads requests over a queue group, each answered once', async () => {
       const [server1, server2, client] = await Promise.all([link(), link(), link()]);

@@ -54,7 +54,8 @@ interface Interest {
 
 /** How far back a newly gained scope can be caught up from the events stream. */
 const REPLAY_WINDOW_MS = 120_000;
-const REPLAY_MAX_BYTES = 256 * 1024 * 1024;
+/** `nats.events` in config/default.json: sized by event rate (docs/scaling.md). */
+const DEFAULT_HISTORY = { replicas: 1, max_bytes: 256 * 1024 * 1024 };
 const CATCH_UP_LIMIT = 10_000;
 
 /**
@@ -90,7 +91,7 @@ export class NatsEventBus implements EventBus {
    * holds its own copy: the stream's subjects draw every region's events over the NATS gateways, so they reach
    * the region whether or not a node there watches the scope yet, and a catch-up never leaves the region.
    */
-  async init(): Promise<void> {
+  async init(history: { replicas: number; max_bytes: number } = DEFAULT_HISTORY): Promise<void> {
     const jsm = await natsJetStream().jetstreamManager(this.link.nc);
     const cfg = {
       subjects: [`${this.link.prefix}.ev.>`],
@@ -98,7 +99,8 @@ export class NatsEventBus implements EventBus {
       retention: natsJetStream().RetentionPolicy.Limits,
       discard: natsJetStream().DiscardPolicy.Old,
       max_age: natsCore().nanos(REPLAY_WINDOW_MS),
-      max_bytes: REPLAY_MAX_BYTES,
+      max_bytes: history.max_bytes,
+      num_replicas: history.replicas,
     };
     try {
       await jsm.streams.info(this.stream);

@@ -79,10 +79,10 @@ export class MicroservicesModule
         },
         {
           provide: NatsEventBus,
-          inject: [NatsLink, AppLogger, Metrics],
-          useFactory: async (link: NatsLink, log: AppLogger, metrics: Metrics) => {
+          inject: [NatsLink, PARLEY_CONFIG, AppLogger, Metrics],
+          useFactory: async (link: NatsLink, config: ParleyConfig, log: AppLogger, metrics: Metrics) => {
             const bus = new NatsEventBus(link, log, metrics);
-            await bus.init();
+            await bus.init(config.nats.events);
             return bus;
           },
         },
