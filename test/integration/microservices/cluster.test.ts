@@ -1,7 +1,13 @@
-import Database from 'better-sqlite3';
 import { type Account, Api, GatewayClient, waitFor } from './clients';
 import { pause } from '../../support/wait';
-import { type RoleProcess, clusterEnv, clusterScope, requireSharedServices, startRole } from './processes';
+import {
+  type RoleProcess,
+  clusterEnv,
+  clusterScope,
+  requireSharedServices,
+  startRole,
+  storedMessageCount,
+} from './processes';
 
 /**
  * Microservices mode as real processes on loopback ports against the machine's Redis and NATS: api x2,
@@ -249,19 +255,7 @@ describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
       type: 0,
     });
     for (let i = 0; i < 5; i++) await a1.send(owner, channel.id, `doomed ${i}`);
-    const count = () => {
-      const db = new Database(`${dir.path}/parley.db`, { readonly: true, fileMustExist: true });
-      try {
-        db.pragma('busy_timeout = 5000');
-        return (
-          db.prepare('SELECT count(*) AS n FROM messages WHERE channel_id = ?').get(BigInt(channel.id)) as {
-            n: number;
-          }
-        ).n;
-      } finally {
-        db.close();
-      }
-    };
+    const count = () => storedMessageCount(`${dir.path}/parley.db`, channel.id);
     expect(count()).toBe(5);
 
     expect(await queue.stop('SIGTERM')).toBe(0);

@@ -1,6 +1,12 @@
-import Database from 'better-sqlite3';
 import { type Account, Api, GatewayClient, waitFor } from './clients';
-import { OwnService, type RoleProcess, clusterEnv, clusterScope, startRole } from './processes';
+import {
+  OwnService,
+  type RoleProcess,
+  clusterEnv,
+  clusterScope,
+  startRole,
+  storedMessageCount,
+} from './processes';
 
 jest.setTimeout(120_000);
 
@@ -83,19 +89,7 @@ describe('microservices mode when Redis or NATS goes down', () => {
       type: 0,
     });
     for (let i = 0; i < 3; i++) await a.send(owner, channel.id, `doomed ${i}`);
-    const count = () => {
-      const db = new Database(`${dir.path}/parley.db`, { readonly: true, fileMustExist: true });
-      try {
-        db.pragma('busy_timeout = 5000');
-        return (
-          db.prepare('SELECT count(*) AS n FROM messages WHERE channel_id = ?').get(BigInt(channel.id)) as {
-            n: number;
-          }
-        ).n;
-      } finally {
-        db.close();
-      }
-    };
+    const count = () => storedMessageCount(`${dir.path}/parley.db`, channel.id);
     // The purge job is stored in JetStream while no worker runs.
     expect(await queue.stop('SIGTERM')).toBe(0);
     expect((await a.call('DELETE', `/channels/${channel.id}`, owner.token)).status).toBe(200);

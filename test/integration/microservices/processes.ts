@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -248,4 +249,20 @@ export function clusterEnv(
     // Fast password hashing: the flows, not argon2, are under test.
     PARLEY__AUTH__ARGON2: '{"memory_cost":1024,"time_cost":1,"parallelism":1}',
   };
+}
+
+/** How many messages a channel has in the deployment's SQLite file, read from a separate read-only connection. */
+export function storedMessageCount(dbPath: string, channelId: string): number {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    const row = db
+      .prepare('SELECT count(*) AS n FROM messages WHERE channel_id = ?')
+      .get(BigInt(channelId)) as {
+      n: number;
+    };
+    return row.n;
+  } finally {
+    db.close();
+  }
 }
