@@ -1,3 +1,4 @@
+import { GatewayClient } from '../support/clients';
 import { backendName, Client, type ServerProcess, startServer, tempDir } from './harness';
 
 /** The chat REST API end to end, over real HTTP against the compiled monolith on a real SQLite file. */
@@ -317,6 +318,55 @@ describe('REST chat API (monolith on SQLite)', () => {
       expect((await owner.delete(`/channels/${generalId}/messages/${sent[1]}`)).status).toBe(204);
       expect((await bob.get(`/channels/${generalId}/messages/${sent[1]}`)).status).toBe(404);
       expect((await bob.get(`/channels/${generalId}/messages/${mine}`)).body.content).toBe('hello again');
+    });
+
+    it('bulk deletes 2..100 recent messages with MANAGE_MESSAGES and dispatches MESSAGE_DELETE_BULK', async () => {
+      const ids: string[] = [];
+      for (const content of ['sweep 1', 'sweep 2', 'keep']) {
+        const res = await bob.post(`/channels/${generalId}/messages`, { content });
+        expect(res.status).toBe(200);
+        ids.push(res.body.id);
+      }
+      const [first, second, kept] = ids;
+      const bulk = (client: Client, messages: unknown) =>
+        client.post(`/channels/${generalId}/messages/bulk-delete`, { messages });
+
+      expect((await bulk(bob, [first, second])).status).toBe(403);
+      expect((await bulk(owner, [first])).status).toBe(400);
+      expect(
+        (
+          await bulk(
+            owner,
+            Array.from({ length: 101 }, (_, i) => String(1000 + i)),
+          )
+        ).status,
+      ).toBe(400);
+      const duplicated = await bulk(owner, [first, first]);
+      expect(duplicated.status).toBe(400);
+      expect(duplicated.body.code).toBe(50035);
+      expect(duplicated.body.errors.messages).toBeDefined();
+      // A snowflake minted fifteen days ago (Parley's epoch is 2024-01-01, 22 bits below the milliseconds).
+      const old = ((BigInt(Date.now() - 15 * 86_400_000 - 1_704_067_200_000) << 22n) | 1n).toString();
+      const tooOld = await bulk(owner, [first, old]);
+      expect(tooOld.status).toBe(400);
+      expect(tooOld.body.code).toBe(50034);
+      // Nothing went on a refused request.
+      expect((await bob.get(`/channels/${generalId}/messages/${first}`)).status).toBe(200);
+
+      const gateway = await GatewayClient.ready(server.url, owner.token ?? '');
+      try {
+        const unknownId = ((BigInt(Date.now() - 1_704_067_200_000) << 22n) | 7n).toString();
+        expect((await bulk(owner, [second, unknownId, first])).status).toBe(204);
+        const event = await gateway.next('MESSAGE_DELETE_BULK', (p) => p.d.channel_id === generalId);
+        expect(event.d).toEqual({ ids: [second, first], channel_id: generalId, guild_id: guildId });
+      } finally {
+        gateway.close();
+      }
+      expect((await bob.get(`/channels/${generalId}/messages/${first}`)).status).toBe(404);
+      expect((await bob.get(`/channels/${generalId}/messages/${second}`)).status).toBe(404);
+      expect((await bob.get(`/channels/${generalId}/messages/${kept}`)).body.content).toBe('keep');
+      // Ids naming no message of the channel are skipped, not refused.
+      expect((await bulk(owner, [first, second])).status).toBe(204);
     });
 
     it('reacts, lists reactors, counts with me, and removes reactions', async () => {

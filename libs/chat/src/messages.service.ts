@@ -10,6 +10,7 @@ import {
   type ReadStateDto,
   SnowflakeGenerator,
   isSnowflake,
+  snowflakeTime,
   unknown,
   wrongChannelType,
 } from '@parley/common';
@@ -33,6 +34,8 @@ import { UserDirectory } from './users.directory';
 
 const MENTION = /<@!?([0-9]{1,19})>/g;
 const MAX_MENTIONS = 50;
+/** Discord refuses to bulk delete messages older than two weeks. */
+const BULK_DELETE_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
 
 export interface HistoryQuery {
   limit: number;
@@ -178,6 +181,48 @@ export class MessageService {
         id: messageId,
         channel_id: access.channel.id,
         ...(access.channel.guildId ? { guild_id: access.channel.guildId } : {}),
+      },
+    });
+  }
+
+  /**
+   * Discord's bulk delete: 2..100 ids, MANAGE_MESSAGES, none older than two weeks (checked on the ids, before
+   * any read); ids naming no message of this channel count towards the limits and are skipped.
+   */
+  async bulkDelete(channelId: string, userId: string, messageIds: readonly string[]): Promise<void> {
+    const access = await this.access.requireChannel(channelId, userId, Permission.MANAGE_MESSAGES);
+    if (new Set(messageIds).size !== messageIds.length) {
+      const err = new BadRequestError('Invalid Form Body');
+      err.errors = { messages: [{ code: 'BASE_TYPE_DUPLICATE', message: 'Message ids must be unique' }] };
+      throw err;
+    }
+    const oldest = Date.now() - BULK_DELETE_MAX_AGE_MS;
+    if (messageIds.some((id) => snowflakeTime(id) < oldest))
+      throw new BadRequestError('You can only bulk delete messages that are under 14 days old.', 50034);
+    const channel = access.channel;
+    const found = await Promise.all(messageIds.map((id) => this.storage.messages.find(channel.id, id)));
+    const messages = found.filter((m): m is MessageRecord => m !== null);
+    if (messages.length === 0) return;
+    const attachmentIds = messages.flatMap((m) => m.attachments.map((a) => a.id));
+    // Queued before the deletes, as for a single delete: the files go even if the process dies in between.
+    if (attachmentIds.length > 0)
+      await this.jobs.enqueue('media.delete_attachments', {
+        channel_id: channel.id,
+        attachment_ids: attachmentIds,
+      });
+    await Promise.all(
+      messages.map(async (m) => {
+        await this.storage.messages.delete(channel.id, m.id);
+        await this.storage.reactions.deleteForMessage(channel.id, m.id);
+      }),
+    );
+    this.bus.publish({
+      type: 'MESSAGE_DELETE_BULK',
+      scope: channelScope(channel),
+      data: {
+        ids: messages.map((m) => m.id),
+        channel_id: channel.id,
+        ...(channel.guildId ? { guild_id: channel.guildId } : {}),
       },
     });
   }

@@ -75,6 +75,8 @@ export const messageCreateBody = z.object({
   nonce: z.union([z.string().max(64), z.number().int().transform(String)]).optional(),
   attachment_ids: z.array(snowflake).max(10).optional(),
 });
+/** Discord's bulk delete body: unknown ids still count towards the 2..100 limits. */
+export const messageBulkDeleteBody = z.object({ messages: z.array(snowflake).min(2).max(100) });
 export const messagePatchBody = z.strictObject({ content: z.string().min(1).max(4000) });
 
 export const reactorsQuery = z.object({ limit: intFromQuery(1, 100, 25), after: snowflake.optional() });

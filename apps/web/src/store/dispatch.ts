@@ -88,6 +88,10 @@ export function applyDispatch(s: State, type: DispatchType, data: unknown): Stat
       const d = data as { id: string; channel_id: string };
       return deleteMessage(s, d.channel_id, d.id);
     }
+    case 'MESSAGE_DELETE_BULK': {
+      const d = data as { ids: string[]; channel_id: string };
+      return d.ids.reduce((state, id) => deleteMessage(state, d.channel_id, id), s);
+    }
     case 'MESSAGE_REACTION_ADD':
     case 'MESSAGE_REACTION_REMOVE': {
       const d = data as { user_id: string; channel_id: string; message_id: string; emoji: { name: string } };

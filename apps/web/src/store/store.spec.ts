@@ -103,6 +103,12 @@ describe('web client store', () => {
     expect(s.messages['100'].items[0].content).toBe('edited');
     s = applyDispatch(s, 'MESSAGE_DELETE', { id: '6', channel_id: '100' });
     expect(s.messages['100'].items).toEqual([]);
+    s = applyDispatch(s, 'MESSAGE_CREATE', message('7'));
+    s = applyDispatch(s, 'MESSAGE_CREATE', message('8'));
+    s = applyDispatch(s, 'MESSAGE_CREATE', message('9'));
+    s = applyDispatch(s, 'MESSAGE_DELETE_BULK', { ids: ['7', '9', '404'], channel_id: '100' });
+    expect(s.messages['100'].items.map((m) => m.id)).toEqual(['8']);
+    s = applyDispatch(s, 'MESSAGE_DELETE', { id: '8', channel_id: '100' });
     s.messages['100'].items.push({ ...message('pending-z', { nonce: 'z' }), pending: 'failed' });
     const again = applyDispatch(s, 'READY', {
       session_id: 't',

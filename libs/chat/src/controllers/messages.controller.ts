@@ -35,6 +35,16 @@ export class MessagesController {
     return this.messages.create(channelId, c.userId, body);
   }
 
+  @Post('messages/bulk-delete')
+  @HttpCode(204)
+  bulkDelete(
+    @Caller() c: AuthContext,
+    @Param('channel_id') channelId: string,
+    @ValidBody(s.messageBulkDeleteBody) body: In<typeof s.messageBulkDeleteBody>,
+  ): Promise<void> {
+    return this.messages.bulkDelete(channelId, c.userId, body.messages);
+  }
+
   @Get('messages/:message_id')
   get(
     @Caller() c: AuthContext,
