@@ -25,6 +25,7 @@ function messageWriter(storage, { inflight, node }) {
     pinned: false,
     type: 0,
     nonce: null,
+    referenceId: null,
   });
   return async function load(count, { seconds = Infinity, keepGoing = false } = {}) {
     let next = 0;

@@ -37,6 +37,8 @@ export function useMicroservices(): void {
 
 export interface ServerProcess {
   url: string;
+  /** Where the gateway answers: the server itself, or the gateway role in microservices mode. */
+  gatewayUrl: string;
   child: ChildProcess;
   output: () => string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -57,7 +59,13 @@ export async function startServer(
     { ...env, ...backendEnv },
     { label: 'server', timeoutMs },
   );
-  return { url: server.url, child: server.child, output: server.output, stop: server.stop };
+  return {
+    url: server.url,
+    gatewayUrl: server.url,
+    child: server.child,
+    output: server.output,
+    stop: server.stop,
+  };
 }
 
 /** Runs the server expecting it to refuse to start; returns its exit code and stderr. */
@@ -97,9 +105,10 @@ async function startMicroservices(env: Record<string, string>): Promise<ServerPr
     await ms.purgePrefix(prefix);
     throw err;
   }
-  const [api] = started;
+  const [api, gateway] = started;
   return {
     url: api.url,
+    gatewayUrl: gateway.url,
     child: api.child,
     output: () => started.map((p) => `--- ${p.role}\n${p.output()}`).join('\n'),
     stop: async (signal = 'SIGTERM') => {

@@ -320,6 +320,76 @@ describe('REST chat API (monolith on SQLite)', () => {
       expect((await bob.get(`/channels/${generalId}/messages/${mine}`)).body.content).toBe('hello again');
     });
 
+    it('replies: type 19 with message_reference and the original, live, in history and until it is deleted', async () => {
+      const send = (client: Client, body: Record<string, unknown>) =>
+        client.post(`/channels/${generalId}/messages`, body);
+      const original = (await send(owner, { content: 'question?' })).body;
+      const gateway = await GatewayClient.ready(server.gatewayUrl, owner.token ?? '');
+      let reply: any;
+      try {
+        const res = await send(bob, { content: 'answer', message_reference: { message_id: original.id } });
+        expect(res.status).toBe(200);
+        reply = res.body;
+        expect(reply.type).toBe(19);
+        expect(reply.message_reference).toEqual({
+          type: 0,
+          message_id: original.id,
+          channel_id: generalId,
+          guild_id: guildId,
+        });
+        expect(reply.referenced_message).toMatchObject({ id: original.id, content: 'question?' });
+        expect(reply.referenced_message.author.id).toBe(ownerUser.id);
+        // The replied-to author is mentioned by default.
+        expect(reply.mentions.map((u: { id: string }) => u.id)).toEqual([ownerUser.id]);
+        const live = await gateway.next('MESSAGE_CREATE', (p) => p.d.id === reply.id);
+        expect(live.d.referenced_message).toMatchObject({ id: original.id, content: 'question?' });
+      } finally {
+        gateway.close();
+      }
+      const quiet = await send(bob, {
+        content: 'no ping',
+        message_reference: { message_id: original.id },
+        allowed_mentions: { replied_user: false },
+      });
+      expect(quiet.body.type).toBe(19);
+      expect(quiet.body.mentions).toEqual([]);
+
+      const unknownId = ((BigInt(Date.now() - 1_704_067_200_000) << 22n) | 5n).toString();
+      const missing = await send(bob, { content: 'lost', message_reference: { message_id: unknownId } });
+      expect(missing.status).toBe(400);
+      expect(missing.body.code).toBe(50035);
+      expect(missing.body.errors.message_reference).toBeDefined();
+      const otherChannel = await send(bob, {
+        content: 'lost',
+        message_reference: { message_id: original.id, channel_id: unknownId },
+      });
+      expect(otherChannel.status).toBe(400);
+      const plain = await send(bob, {
+        content: 'sent anyway',
+        message_reference: { message_id: unknownId, fail_if_not_exists: false },
+      });
+      expect(plain.status).toBe(200);
+      expect(plain.body.type).toBe(0);
+      expect(plain.body.message_reference).toBeUndefined();
+      expect(plain.body.referenced_message).toBeUndefined();
+
+      // History hydrates the original whether or not it is on the same page.
+      const page = await bob.get(`/channels/${generalId}/messages?limit=1&before=${quiet.body.id}`);
+      expect(page.body[0].id).toBe(reply.id);
+      expect(page.body[0].referenced_message).toMatchObject({ id: original.id, content: 'question?' });
+      const single = await bob.get(`/channels/${generalId}/messages/${reply.id}`);
+      expect(single.body.referenced_message).toMatchObject({ id: original.id });
+
+      expect((await owner.delete(`/channels/${generalId}/messages/${original.id}`)).status).toBe(204);
+      const after = await bob.get(`/channels/${generalId}/messages/${reply.id}`);
+      expect(after.body.type).toBe(19);
+      expect(after.body.message_reference.message_id).toBe(original.id);
+      expect(after.body.referenced_message).toBeNull();
+      const latest = await bob.get(`/channels/${generalId}/messages?limit=5`);
+      const inHistory = latest.body.find((m: { id: string }) => m.id === quiet.body.id);
+      expect(inHistory.referenced_message).toBeNull();
+    });
+
     it('bulk deletes 2..100 recent messages with MANAGE_MESSAGES and dispatches MESSAGE_DELETE_BULK', async () => {
       const ids: string[] = [];
       for (const content of ['sweep 1', 'sweep 2', 'keep']) {
@@ -353,7 +423,7 @@ describe('REST chat API (monolith on SQLite)', () => {
       // Nothing went on a refused request.
       expect((await bob.get(`/channels/${generalId}/messages/${first}`)).status).toBe(200);
 
-      const gateway = await GatewayClient.ready(server.url, owner.token ?? '');
+      const gateway = await GatewayClient.ready(server.gatewayUrl, owner.token ?? '');
       try {
         const unknownId = ((BigInt(Date.now() - 1_704_067_200_000) << 22n) | 7n).toString();
         expect((await bulk(owner, [second, unknownId, first])).status).toBe(204);

@@ -34,6 +34,15 @@ import { UserDirectory } from './users.directory';
 
 const MENTION = /<@!?([0-9]{1,19})>/g;
 const MAX_MENTIONS = 50;
+/** Discord's REPLY message type. */
+const MESSAGE_TYPE_REPLY = 19;
+
+export interface MessageReferenceInput {
+  message_id: string;
+  channel_id?: string;
+  guild_id?: string;
+  fail_if_not_exists?: boolean;
+}
 /** Discord refuses to bulk delete messages older than two weeks. */
 const BULK_DELETE_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
 
@@ -84,7 +93,13 @@ export class MessageService {
   async create(
     channelId: string,
     userId: string,
-    input: { content?: string; nonce?: string; attachment_ids?: string[] },
+    input: {
+      content?: string;
+      nonce?: string;
+      attachment_ids?: string[];
+      message_reference?: MessageReferenceInput;
+      allowed_mentions?: { replied_user?: boolean };
+    },
   ): Promise<MessageDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.SEND_MESSAGES);
     if (access.channel.type === ChannelType.CATEGORY) throw wrongChannelType('message');
@@ -98,6 +113,18 @@ export class MessageService {
       throw err;
     }
     const { mentions, mentionEveryone } = this.parseMentions(access, content);
+    const referenced = input.message_reference
+      ? await this.referenced(access, input.message_reference)
+      : null;
+    // Discord mentions the replied-to author unless allowed_mentions is given without replied_user: true.
+    const mentionReplied = input.allowed_mentions ? input.allowed_mentions.replied_user === true : true;
+    if (
+      referenced &&
+      mentionReplied &&
+      referenced.authorId !== userId &&
+      !mentions.includes(referenced.authorId)
+    )
+      mentions.push(referenced.authorId);
     const id = this.ids.next();
     const attachments = await this.claimAttachments(access, userId, id, attachmentIds);
     const message: MessageRecord = {
@@ -111,12 +138,13 @@ export class MessageService {
       mentions,
       mentionEveryone,
       pinned: false,
-      type: 0,
+      type: referenced ? MESSAGE_TYPE_REPLY : 0,
       nonce: input.nonce ?? null,
+      referenceId: referenced?.id ?? null,
     };
     // The author and mentioned users are read while the write is in flight: no read-before-write.
     const [users] = await Promise.all([
-      this.users.many([userId, ...mentions]),
+      this.users.many([userId, ...mentions, ...(referenced ? [referenced.authorId] : [])]),
       this.storage.messages.create(message).catch(async (err: unknown) => {
         // Give the uploads back so the client can retry with the same attachment ids.
         for (const a of attachments) await this.storage.attachments.detach(a.id, id).catch(() => undefined);
@@ -128,7 +156,7 @@ export class MessageService {
       message.mentions = message.mentions.filter((id) => users.has(id));
     const notified = known.length > 0 ? await this.mayView(access, known) : [];
     if (notified.length > 0) await this.storage.readStates.incrementMentions(message.channelId, notified);
-    const dto = toMessage(message, users, undefined, this.urls(access));
+    const dto = toMessage(message, users, undefined, this.urls(access), referenced);
     this.bus.publish({ type: 'MESSAGE_CREATE', scope: channelScope(access.channel), data: dto });
     return dto;
   }
@@ -333,6 +361,24 @@ export class MessageService {
     return this.render(access.channel.id, messages, viewerId, this.urls(access));
   }
 
+  /**
+   * The message a reply refers to: in this channel, else 400 on `message_reference` (Discord's shape), or no
+   * reference at all when the client set fail_if_not_exists to false.
+   */
+  private async referenced(access: ChannelAccess, ref: MessageReferenceInput): Promise<MessageRecord | null> {
+    const { channel } = access;
+    const elsewhere =
+      (ref.channel_id !== undefined && ref.channel_id !== channel.id) ||
+      (ref.guild_id !== undefined && ref.guild_id !== channel.guildId);
+    const found = elsewhere ? null : await this.storage.messages.find(channel.id, ref.message_id);
+    if (found || ref.fail_if_not_exists === false) return found;
+    const err = new BadRequestError('Invalid Form Body');
+    err.errors = {
+      message_reference: [{ code: 'MESSAGE_REFERENCE_UNKNOWN_MESSAGE', message: 'Unknown message' }],
+    };
+    throw err;
+  }
+
   private urls(access: ChannelAccess): AttachmentUrl {
     return attachmentUrls(access.channel, access.guild?.roles ?? null, this.signer ?? null);
   }
@@ -392,21 +438,38 @@ export class MessageService {
     url: AttachmentUrl,
   ): Promise<MessageDto[]> {
     if (messages.length === 0) return [];
-    const ids = new Set<string>();
-    for (const m of messages) {
-      ids.add(m.authorId);
-      for (const id of m.mentions) ids.add(id);
-    }
-    const [users, counts] = await Promise.all([
-      this.users.many(ids),
+    // Replies' originals: those on the page already, the rest in one read for the whole page.
+    const onPage = new Map(messages.map((m) => [m.id, m]));
+    const missing = [
+      ...new Set(
+        messages.flatMap((m) => (m.referenceId && !onPage.has(m.referenceId) ? [m.referenceId] : [])),
+      ),
+    ];
+    const [fetched, counts] = await Promise.all([
+      missing.length > 0 ? this.storage.messages.findMany(channelId, missing) : [],
       this.storage.reactions.counts(
         channelId,
         messages.map((m) => m.id),
         viewerId,
       ),
     ]);
+    const originals = new Map([...onPage, ...fetched.map((m): [string, MessageRecord] => [m.id, m])]);
+    const ids = new Set<string>();
+    for (const m of [...messages, ...fetched]) {
+      ids.add(m.authorId);
+      for (const id of m.mentions) ids.add(id);
+    }
+    const users = await this.users.many(ids);
     const reactions = toReactions(counts);
-    return messages.map((m) => toMessage(m, users, reactions.get(m.id), url));
+    return messages.map((m) =>
+      toMessage(
+        m,
+        users,
+        reactions.get(m.id),
+        url,
+        m.referenceId ? (originals.get(m.referenceId) ?? null) : null,
+      ),
+    );
   }
 
   /**

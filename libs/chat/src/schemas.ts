@@ -74,6 +74,16 @@ export const messageCreateBody = z.object({
   content: z.string().max(4000).optional(),
   nonce: z.union([z.string().max(64), z.number().int().transform(String)]).optional(),
   attachment_ids: z.array(snowflake).max(10).optional(),
+  message_reference: z
+    .object({
+      message_id: snowflake,
+      channel_id: snowflake.optional(),
+      guild_id: snowflake.optional(),
+      fail_if_not_exists: z.boolean().optional(),
+    })
+    .optional(),
+  // Only replied_user is honoured so far; Discord's other keys are accepted and ignored.
+  allowed_mentions: z.object({ replied_user: z.boolean().optional() }).optional(),
 });
 /** Discord's bulk delete body: unknown ids still count towards the 2..100 limits. */
 export const messageBulkDeleteBody = z.object({ messages: z.array(snowflake).min(2).max(100) });

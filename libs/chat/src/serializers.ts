@@ -114,6 +114,8 @@ export function toMessage(
   users: ReadonlyMap<string, PublicUser>,
   reactions?: ReactionDto[],
   url: AttachmentUrl = attachmentPath,
+  /** A reply's original as read for this answer: null when it is gone. */
+  referenced: MessageRecord | null = null,
 ): MessageDto {
   const dto: MessageDto = {
     id: message.id,
@@ -147,6 +149,15 @@ export function toMessage(
   if (message.guildId !== null) dto.guild_id = message.guildId;
   if (message.nonce !== null) dto.nonce = message.nonce;
   if (reactions && reactions.length > 0) dto.reactions = reactions;
+  if (message.referenceId !== null) {
+    dto.message_reference = {
+      type: 0,
+      message_id: message.referenceId,
+      channel_id: message.channelId,
+      ...(message.guildId !== null ? { guild_id: message.guildId } : {}),
+    };
+    dto.referenced_message = referenced ? toMessage(referenced, users, undefined, url) : null;
+  }
   return dto;
 }
 

@@ -95,6 +95,18 @@ export interface MessageDto {
   nonce?: string;
   pinned: boolean;
   type: number;
+  /** Replies (type 19): where the replied-to message is. */
+  message_reference?: MessageReferenceDto;
+  /** Replies: the replied-to message, null once it is deleted. */
+  referenced_message?: MessageDto | null;
+}
+
+export interface MessageReferenceDto {
+  /** 0: DEFAULT (a reply). */
+  type: 0;
+  message_id: string;
+  channel_id: string;
+  guild_id?: string;
 }
 
 export interface ReadStateDto {

@@ -87,6 +87,7 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     pinned: m.pinned,
     type: m.type,
     nonce: m.nonce,
+    referenceId: m.referenceId,
   }),
   reactions: (r) => ({ channelId: r.channelId, messageId: r.messageId, emoji: r.emoji, userId: r.userId }),
   read_states: (s) =>

@@ -115,6 +115,8 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     pinned: z.boolean(),
     type: z.number().int().min(0).max(255),
     nonce: text(64).nullable(),
+    // Absent in exports made before replies existed.
+    referenceId: id.nullable().default(null),
   }),
   channel_last_messages: z.strictObject({ channelId: id, lastMessageId: id }),
   reactions: z.strictObject({ channelId: id, messageId: id, emoji: text(64).min(1), userId: id }),

@@ -222,6 +222,8 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
     const author = random.pick(channel.members);
     const mentioned = random.int(10) === 0 ? random.pick(channel.members) : null;
     const words = Array.from({ length: 3 + random.int(12) }, () => random.pick(WORDS)).join(' ');
+    // About one message in twenty replies to the channel's previous one.
+    const repliedTo = random.int(20) === 0 ? (last.get(channel.id)?.id ?? null) : null;
     const message: MessageRecord = {
       id: messageIds.next(),
       channelId: channel.id,
@@ -233,8 +235,9 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
       mentions: mentioned ? [mentioned] : [],
       mentionEveryone: random.int(200) === 0,
       pinned: random.int(100) === 0,
-      type: 0,
+      type: repliedTo ? 19 : 0,
       nonce: random.int(2) === 0 ? String(random.int(1e9)) : null,
+      referenceId: repliedTo,
     };
     if (random.int(50) === 0) {
       const attachmentId = id();

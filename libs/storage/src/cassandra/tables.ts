@@ -326,7 +326,7 @@ export const DM_PAIRS = {
 // --- messages, their bucket markers and reactions ----------------------------------------------------
 
 const MESSAGE_COLUMNS =
-  'channel_id, bucket, message_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce';
+  'channel_id, bucket, message_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id';
 
 export const MESSAGES = {
   columns: MESSAGE_COLUMNS,
@@ -362,6 +362,7 @@ export const MESSAGES = {
     m.pinned,
     m.type,
     m.nonce ?? absent,
+    m.referenceId === null ? absent : toId(m.referenceId),
     searchTermsOf(m.content) ?? absent,
   ],
   toRecord: (row: Row): MessageRecord => ({
@@ -377,6 +378,7 @@ export const MESSAGES = {
     pinned: row.get('pinned') === true,
     type: (row.get('type') as number | null) ?? 0,
     nonce: (row.get('nonce') as string | null) ?? null,
+    referenceId: fromIdOrNull(row.get('reference_id')),
   }),
 };
 

@@ -106,6 +106,8 @@ export interface MessageRecord {
   pinned: boolean;
   type: number;
   nonce: string | null;
+  /** The replied-to message of a reply (type 19), in the same channel. */
+  referenceId: string | null;
 }
 
 export interface MessagePatch {

@@ -128,6 +128,8 @@ export interface MessageRepository {
   /** Idempotent upsert by id; never reads first. */
   create(message: MessageRecord): Promise<void>;
   find(channelId: string, messageId: string): Promise<MessageRecord | null>;
+  /** The messages of this channel among `messageIds` (one read, or one per bucket), in no particular order. */
+  findMany(channelId: string, messageIds: readonly string[]): Promise<MessageRecord[]>;
   update(channelId: string, messageId: string, patch: MessagePatch): Promise<void>;
   delete(channelId: string, messageId: string): Promise<void>;
   /** All histories return newest first. */

@@ -349,6 +349,7 @@ export interface MessageRow {
   pinned: bigint;
   type: bigint;
   nonce: string | null;
+  reference_id: bigint | null;
 }
 
 export const MESSAGES = {
@@ -357,7 +358,7 @@ export const MESSAGES = {
   ...statements({
     name: 'messages',
     columns:
-      'id, channel_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce',
+      'id, channel_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id',
     key: ['id'],
     keep: ['channel_id', 'guild_id', 'author_id'],
     match: ['id', 'channel_id'],
@@ -376,6 +377,7 @@ export const MESSAGES = {
     toFlag(m.pinned),
     m.type,
     m.nonce,
+    toIdOrNull(m.referenceId),
   ],
   toRecord: (row: MessageRow): MessageRecord => ({
     id: fromId(row.id),
@@ -390,6 +392,7 @@ export const MESSAGES = {
     pinned: row.pinned === 1n,
     type: toNumber(row.type),
     nonce: row.nonce,
+    referenceId: fromIdOrNull(row.reference_id),
   }),
 };
 

@@ -62,8 +62,9 @@ export function describeBulkContract(get: () => Storage): void {
         mentions: i % 3 === 0 ? [carol] : [],
         mentionEveryone: false,
         pinned: i === 5,
-        type: 0,
+        type: i === 4 ? 19 : 0,
         nonce: null,
+        referenceId: i === 4 ? id() : null,
       }));
       const [low, high] = [alice, bob].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
       const records: { [T in BulkTable]: BulkRecords[T][] } = {
@@ -393,8 +394,9 @@ export function describeBulkContract(get: () => Storage): void {
         mentions: [owner],
         mentionEveryone: false,
         pinned: false,
-        type: 0,
+        type: 19,
         nonce: 'n1',
+        referenceId: id(),
       };
       await s.messages.create(message);
       await s.reactions.add(text, message.id, '👍', owner);

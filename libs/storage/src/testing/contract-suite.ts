@@ -578,6 +578,7 @@ export function describeStorageContract(
           pinned: true,
           type: 19,
           nonce: 'n1',
+          referenceId: id(),
           editedAt: now,
         });
         await storage.messages.create(m);
@@ -613,6 +614,30 @@ export function describeStorageContract(
         await storage.messages.delete(channelId, m.id);
         expect(await storage.messages.find(channelId, m.id)).toBeNull();
         expect(await storage.messages.find(channelId, neighbour.id)).toEqual(neighbour);
+      });
+
+      it('finds many messages of one channel at once, across buckets, skipping others and unknown ids', async () => {
+        const channelId = id();
+        const old = message(channelId, { id: early.next() });
+        await storage.messages.create(old);
+        const recent = await history(channelId, 3);
+        const [elsewhere] = await history(id(), 1);
+        const found = await storage.messages.findMany(channelId, [
+          recent[2].id,
+          old.id,
+          elsewhere.id,
+          id(),
+          recent[0].id,
+          old.id,
+        ]);
+        expect([...found].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1))).toEqual([
+          old,
+          recent[0],
+          recent[2],
+        ]);
+        expect(await storage.messages.findMany(channelId, [])).toEqual([]);
+        await storage.messages.delete(channelId, recent[0].id);
+        expect(idsOf(await storage.messages.findMany(channelId, [recent[0].id]))).toEqual([]);
       });
 
       it('pages history newest first: latest, before, after', async () => {

@@ -17,6 +17,7 @@ export function messageRecord(
     pinned: false,
     type: 0,
     nonce: null,
+    referenceId: null,
     ...fields,
   };
 }

@@ -9,6 +9,7 @@ import type { CassandraReactionRepository } from './reaction.repository';
 
 const COLUMNS = MESSAGES.columns;
 const FIND = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?`;
+const FIND_MANY = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? AND message_id IN ?`;
 // Newest first within a bucket (the clustering order).
 const NEWEST = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? LIMIT ?`;
 const OLDER_THAN = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ? LIMIT ?`;
@@ -74,6 +75,21 @@ export class CassandraMessageRepository implements MessageRepository {
       })
     ).first();
     return row && isMessage(row) ? toRecord(row) : null;
+  }
+
+  async findMany(channelId: string, messageIds: readonly string[]): Promise<MessageRecord[]> {
+    const byBucket = new Map<number, bigint[]>();
+    for (const id of new Set(messageIds)) {
+      const bucket = bucketOf(id);
+      byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), toId(id)]);
+    }
+    const channel = toId(channelId);
+    const pages = await Promise.all(
+      [...byBucket].map(([bucket, ids]) =>
+        this.db.execute('read', FIND_MANY, [channel, bucket, ids], { idempotent: true }),
+      ),
+    );
+    return pages.flatMap((page) => page.rows.filter(isMessage).map(toRecord));
   }
 
   async update(channelId: string, messageId: string, patch: MessagePatch): Promise<void> {

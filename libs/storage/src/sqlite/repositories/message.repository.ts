@@ -42,6 +42,21 @@ export class SqliteMessageRepository implements MessageRepository {
     });
   }
 
+  findMany(channelId: string, messageIds: readonly string[]): Promise<MessageRecord[]> {
+    return settle(() => {
+      if (messageIds.length === 0) return [];
+      this.writer.flush(); // a reply's original may still be queued
+      const marks = messageIds.map(() => '?').join(', ');
+      return this.db
+        .all<MessageRow>(
+          `SELECT ${MESSAGES.columns} FROM messages WHERE channel_id = ? AND id IN (${marks})`,
+          toId(channelId),
+          ...messageIds.map(toId),
+        )
+        .map(toRecord);
+    });
+  }
+
   update(channelId: string, messageId: string, patch: MessagePatch): Promise<void> {
     return settle(() => {
       this.writer.flush(); // an edit must not overtake the create it follows
