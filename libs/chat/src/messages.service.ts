@@ -438,15 +438,22 @@ export class MessageService {
     url: AttachmentUrl,
   ): Promise<MessageDto[]> {
     if (messages.length === 0) return [];
-    // Replies' originals: those on the page already, the rest in one read for the whole page.
+    // Replies' originals: those on the page already, the rest in one read for the whole page, beside the
+    // authors and reactions (no extra round trip for a page without replies to older messages).
     const onPage = new Map(messages.map((m) => [m.id, m]));
     const missing = [
       ...new Set(
         messages.flatMap((m) => (m.referenceId && !onPage.has(m.referenceId) ? [m.referenceId] : [])),
       ),
     ];
-    const [fetched, counts] = await Promise.all([
+    const ids = new Set<string>();
+    for (const m of messages) {
+      ids.add(m.authorId);
+      for (const id of m.mentions) ids.add(id);
+    }
+    const [fetched, pageUsers, counts] = await Promise.all([
       missing.length > 0 ? this.storage.messages.findMany(channelId, missing) : [],
+      this.users.many(ids),
       this.storage.reactions.counts(
         channelId,
         messages.map((m) => m.id),
@@ -454,12 +461,8 @@ export class MessageService {
       ),
     ]);
     const originals = new Map([...onPage, ...fetched.map((m): [string, MessageRecord] => [m.id, m])]);
-    const ids = new Set<string>();
-    for (const m of [...messages, ...fetched]) {
-      ids.add(m.authorId);
-      for (const id of m.mentions) ids.add(id);
-    }
-    const users = await this.users.many(ids);
+    const unseen = new Set(fetched.flatMap((m) => [m.authorId, ...m.mentions]).filter((id) => !ids.has(id)));
+    const users = unseen.size > 0 ? new Map([...pageUsers, ...(await this.users.many(unseen))]) : pageUsers;
     const reactions = toReactions(counts);
     return messages.map((m) =>
       toMessage(

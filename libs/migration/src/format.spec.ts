@@ -28,6 +28,21 @@ describe('export format', () => {
     expect(parseLine(formatEnd({ messages: 1 }))).toEqual({ kind: 'end', counts: { messages: 1 } });
   });
 
+  it('reads a reply, and a message exported before replies existed as no reply', () => {
+    const reply = { ...message, type: 19, referenceId: '1234567890123456700' };
+    expect(parseLine(formatRecord('messages', reply))).toEqual({
+      kind: 'record',
+      table: 'messages',
+      record: reply,
+    });
+    const { referenceId: _dropped, ...older } = message;
+    expect(parseLine(JSON.stringify({ table: 'messages', record: older }))).toEqual({
+      kind: 'record',
+      table: 'messages',
+      record: { ...message, referenceId: null },
+    });
+  });
+
   it('names what is wrong with a line', () => {
     expect(parseLine('{"table":"messages","record":')).toMatchObject({
       kind: 'invalid',
