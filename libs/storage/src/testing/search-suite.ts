@@ -135,6 +135,7 @@ export function describeSearchContract(get: () => Storage): void {
           pinned: false,
           type: 0,
           nonce: null,
+          referenceId: null,
         });
       }
       await Promise.all(messages.map((m) => get().messages.create(m)));
