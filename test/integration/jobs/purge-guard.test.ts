@@ -102,6 +102,7 @@ describe.each(['sqlite', 'cassandra'] as const)('purge jobs check the target is 
       pinned: false,
       type: 0,
       nonce: null,
+      referenceId: null,
     };
     await storage.messages.create(message);
     const attachmentId = ids.next();
