@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -9,6 +10,15 @@ const ROOT = join(__dirname, '../..');
 const PASSWORD = 'correct horse battery';
 const VIEW_CHANNEL = String(1 << 10);
 const KICK_MEMBERS = String(1 << 1);
+const QUOTA = 64 * 1024;
+
+/** Every file under a directory (the local file store), for "nothing was stored". */
+function filesUnder(path: string): string[] {
+  if (!existsSync(path)) return [];
+  return readdirSync(path, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
+}
 
 type RawBody = string | FormData;
 
@@ -106,6 +116,8 @@ describe('security: attacks that must fail', () => {
       PARLEY__LOGGING__LEVEL: 'info',
       PARLEY__RATE_LIMITS__ROUTES: '{"media.resize":{"limit":5,"window_ms":600000}}',
       PARLEY__METRICS__LISTEN: '127.0.0.1:0',
+      // Tiny, so one test can reach it; every other test's uploads are a few hundred bytes at most.
+      PARLEY__MEDIA__USER_QUOTA: String(QUOTA),
     });
   });
 
@@ -671,6 +683,59 @@ describe('security: attacks that must fail', () => {
       for (let i = 0; i < 10; i++) expect((await get(21, attacker)).status).toBe(200);
       // Others are not limited by the attacker.
       expect((await get(41, address())).status).toBe(200);
+    });
+
+    it('refuses an upload past the per-user quota before storing it, and deleting files frees room', async () => {
+      const hoarder = await account('hoarder');
+      const neighbour = await account('neighbour');
+      const guild = await guildWith(hoarder, [neighbour]);
+      const upload = (who: Account, bytes: number, name: string) => {
+        const form = new FormData();
+        form.append('file', new Blob([new Uint8Array(bytes).fill(0x61)]), name);
+        return api('POST', `/channels/${guild.general}/attachments`, { token: who.token, raw: form });
+      };
+      const first = await upload(hoarder, 40 * 1024, 'first.txt');
+      expect(first.status).toBe(201);
+      const stored = filesUnder(`${dir.path}/files`);
+
+      // 40 KiB held + 30 KiB > 64 KiB: refused in the contract's shape, and no file is left behind.
+      const over = await upload(hoarder, 30 * 1024, 'over.txt');
+      expect(over.status).toBe(413);
+      expect(over.body).toMatchObject({
+        code: 40005,
+        message: expect.stringContaining('quota'),
+        errors: { file: [{ code: 'UPLOAD_QUOTA_EXCEEDED', message: expect.any(String) }] },
+      });
+      expect(filesUnder(`${dir.path}/files`)).toEqual(stored);
+      // Nothing stored was lost: the first upload is still served, and a file that fits still goes in.
+      expect((await fetch(`${server.url}${first.body.url as string}`)).status).toBe(200);
+      const fits = await upload(hoarder, 20 * 1024, 'fits.txt');
+      expect(fits.status).toBe(201);
+      expect((await upload(hoarder, 8 * 1024, 'one-too-many.txt')).status).toBe(413);
+      // The quota is the uploader's own: another member of the channel is not held back.
+      expect((await upload(neighbour, 30 * 1024, 'theirs.txt')).status).toBe(201);
+
+      // Deleting the message that holds the first file frees its 40 KiB (the cleanup job runs after the reply).
+      const message = await ok('POST', `/channels/${guild.general}/messages`, hoarder.token, {
+        attachment_ids: [first.body.id],
+      });
+      const removed = await api('DELETE', `/channels/${guild.general}/messages/${message.id}`, {
+        token: hoarder.token,
+      });
+      expect(removed.status).toBe(204);
+      const firstUrl = `${server.url}${first.body.url as string}`;
+      await waitFor(async () => (await fetch(firstUrl)).status === 404, "the deleted message's file is gone");
+      // The job removes the file, then the row that counts it: retried slowly, within the upload rate limit.
+      const again = await waitFor(
+        async () => {
+          const res = await upload(hoarder, 30 * 1024, 'after-delete.txt');
+          return res.status === 413 ? null : res;
+        },
+        'the freed room takes an upload',
+        20_000,
+        2_000,
+      );
+      expect(again.status).toBe(201);
     });
 
     it('serves /metrics and /api/docs only on the internal listener when metrics.listen is set', async () => {

@@ -162,6 +162,8 @@ export const configSchema = z
       upload_url_ttl: positive(),
       // Uploads no message claimed within this long are deleted (file and row); 0 keeps them until their channel goes.
       unattached_upload_ttl: ms(),
+      // Bytes of attachments one user may hold (claimed or not); 0 = unlimited.
+      user_quota: z.number().int().nonnegative(),
       max_image_dimension: z.number().int().min(16).max(16_384),
       max_input_pixels: positive(),
       max_avatar_size: positive(),

@@ -62,10 +62,15 @@ export class AttachmentService {
   async upload(channelId: string, userId: string, request: FastifyRequest): Promise<AttachmentDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.ATTACH_FILES);
     if (access.channel.type === ChannelType.CATEGORY) throw wrongChannelType('other');
-    const max = this.config.storage.max_upload_size;
+    const room = await this.quotaRoom(userId);
+    const max = Math.min(this.config.storage.max_upload_size, room);
+    const tooLarge = () =>
+      max < this.config.storage.max_upload_size
+        ? this.quotaExceeded()
+        : new PayloadTooLargeError(`Files are limited to ${max} bytes`);
     // An honest Content-Length that cannot fit is refused before a byte is read.
-    if (Number(request.headers['content-length'] ?? 0) > max + MULTIPART_OVERHEAD)
-      throw new PayloadTooLargeError(`Files are limited to ${max} bytes`);
+    if (room === 0 || Number(request.headers['content-length'] ?? 0) > max + MULTIPART_OVERHEAD)
+      throw tooLarge();
     const part = await request.file({
       limits: { fileSize: max, files: 1, fields: 10, fieldSize: 4096, parts: 20, headerPairs: 100 },
     });
@@ -86,13 +91,13 @@ export class AttachmentService {
       size = await this.files.put(key, part.file.pipe(capture), { maxBytes: max });
     } catch (err) {
       if (err instanceof FileTooLargeError || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE')
-        throw new PayloadTooLargeError(`Files are limited to ${max} bytes`);
+        throw tooLarge();
       throw err;
     }
     // busboy cuts a file at the limit and says so afterwards; the store counted the same bytes.
     if (part.file.truncated) {
       await this.files.delete([key]);
-      throw new PayloadTooLargeError(`Files are limited to ${max} bytes`);
+      throw tooLarge();
     }
     return this.record(access, userId, id, key, cleanFilename(part.filename), size, capture.head);
   }
@@ -115,6 +120,8 @@ export class AttachmentService {
         throw err;
       }
     });
+    const declared = files.reduce((sum, f) => sum + f.file_size, 0);
+    if (declared > (await this.quotaRoom(userId))) throw this.quotaExceeded();
     const ttlSeconds = Math.ceil(this.config.media.upload_url_ttl / 1000);
     const expires = Date.now() + ttlSeconds * 1000;
     const out: DirectUploadDto[] = [];
@@ -169,8 +176,32 @@ export class AttachmentService {
       await this.files.delete([key]);
       throw new PayloadTooLargeError('The uploaded file is not the declared size or is too large');
     }
+    // Checked again on completion: other uploads may have used the room since the URL was handed out.
+    if (stat.size > (await this.quotaRoom(userId))) {
+      await this.files.delete([key]);
+      throw this.quotaExceeded();
+    }
     const head = await this.readHead(key, stat.size);
     return this.record(access, userId, claim.i, key, claim.n, stat.size, head);
+  }
+
+  /**
+   * Bytes the user may still upload under media.user_quota (Infinity when unlimited). Read from the stored
+   * usage, one row: uploads racing each other may overshoot by at most the files in flight.
+   */
+  private async quotaRoom(userId: string): Promise<number> {
+    const quota = this.config.media.user_quota;
+    if (quota === 0) return Number.POSITIVE_INFINITY;
+    return Math.max(0, quota - (await this.storage.attachments.usage(userId)));
+  }
+
+  private quotaExceeded(): PayloadTooLargeError {
+    const quota = this.config.media.user_quota;
+    const err = new PayloadTooLargeError(
+      `Your uploads would exceed your storage quota of ${quota} bytes; delete some files to make room`,
+    );
+    err.errors = { file: [{ code: 'UPLOAD_QUOTA_EXCEEDED', message: `At most ${quota} bytes in total` }] };
+    return err;
   }
 
   private async readHead(key: string, size: number): Promise<Buffer> {

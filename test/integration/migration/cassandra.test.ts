@@ -11,7 +11,7 @@ import {
 } from '@parley/migration';
 import { CassandraStorage, SqliteStorage, searchTokens, type Storage } from '@parley/storage';
 import { dropKeyspace, requireCassandra, testKeyspace } from '../cassandra/support';
-import { seededSqlite, tempDir, testConfig } from './support';
+import { expectUploadUsageAgrees, seededSqlite, tempDir, testConfig } from './support';
 
 // SQLite -> Cassandra on the real node (`npm run cassandra:up`), through the library: the copied
 // keyspace answers the repositories exactly as the SQLite file did; a changed source is caught up;
@@ -183,6 +183,8 @@ describe('migrate SQLite -> Cassandra', () => {
 
   it('leaves the search index complete: searches on the keyspace equal searches on the SQLite file', async () => {
     await bothStorages(expectSearchAgrees);
+    // Upload usage is derived: the copy's counters equal the source's triggers' totals.
+    await bothStorages((sqlite, cassandra) => expectUploadUsageAgrees(sqlite, cassandra, sample.users));
   });
 
   it('a second run after the source changed repairs exactly the changes and verifies', async () => {
@@ -211,6 +213,8 @@ describe('migrate SQLite -> Cassandra', () => {
       expect(await cassandra.messages.listLatest(sample.channels[0], 20)).toEqual(
         await sqlite.messages.listLatest(sample.channels[0], 20),
       );
+      // A rerun over copied attachments adds nothing to the counters.
+      await expectUploadUsageAgrees(sqlite, cassandra, sample.users);
     });
   });
 
@@ -235,6 +239,11 @@ describe('migrate SQLite -> Cassandra', () => {
       // Idempotent: the claims this import made count as its own the second time.
       expect((await importFrom(other.bulk, file)).problems).toEqual([]);
       expect((await compare(source.bulk, other.bulk)).equal).toBe(true);
+      // Usage is not in the export: each import recounts it from the attachments, once however often it runs.
+      await bothStorages(async (sqlite) => {
+        await expectUploadUsageAgrees(sqlite, storageOf(sqliteCopy), sample.users);
+        await expectUploadUsageAgrees(sqlite, storageOf(other), sample.users);
+      });
     } finally {
       await sqliteCopy.close();
       await other.close();

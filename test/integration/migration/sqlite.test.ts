@@ -14,7 +14,7 @@ import {
   type ProgressSink,
 } from '@parley/migration';
 import { BULK_TABLES, SqliteStorage, type BulkStorage } from '@parley/storage';
-import { seededSqlite, tempDir, testConfig } from './support';
+import { expectUploadUsageAgrees, seededSqlite, tempDir, testConfig } from './support';
 
 // The migration tools between two SQLite files: copy with checkpoints, resume, repair of a source that
 // changed, verification, export and import. The Cassandra side is in cassandra.test.ts.
@@ -88,6 +88,7 @@ describe('migrate between SQLite files', () => {
         expect(await storage.readStates.list(sample.users[2])).toEqual(
           await sourceDb.readStates.list(sample.users[2]),
         );
+        await expectUploadUsageAgrees(sourceDb, storage, sample.users);
       } finally {
         await sourceDb.close();
       }
@@ -255,6 +256,13 @@ describe('export and import', () => {
         const again = await importFrom(target.bulk, exportPath);
         expect(again.problems).toEqual([]);
         expect((await compare(source.bulk, target.bulk)).equal).toBe(true);
+        // Usage is recounted by the import (SQLite's triggers), once however often it runs.
+        const sourceDb = new SqliteStorage({ ...config.database.sqlite, path: sourcePath });
+        try {
+          await expectUploadUsageAgrees(sourceDb, target.storage as SqliteStorage, sample.users);
+        } finally {
+          await sourceDb.close();
+        }
       } finally {
         await target.close();
       }

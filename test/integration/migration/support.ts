@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type ParleyConfig } from '@parley/config';
 import { seedCommunity, type SampleSize } from '@parley/migration';
-import { SqliteStorage } from '@parley/storage';
+import { SqliteStorage, type Storage } from '@parley/storage';
 
 /** The default configuration with a database path and Cassandra keyspace of the test's own. */
 export function testConfig(overrides: { sqlitePath?: string; keyspace?: string } = {}): ParleyConfig {
@@ -40,4 +40,18 @@ export async function seededSqlite(path: string, size: SampleSize, seed = 42) {
   } finally {
     await storage.close();
   }
+}
+
+/**
+ * Upload usage is derived data (not in the export): after a copy or an import, each user's usage on the
+ * target equals the source's, which equals the bytes of their stored attachments.
+ */
+export async function expectUploadUsageAgrees(
+  original: Storage,
+  copy: Storage,
+  users: readonly string[],
+): Promise<void> {
+  const want = await Promise.all(users.map((u) => original.attachments.usage(u)));
+  expect(want.some((bytes) => bytes > 0)).toBe(true);
+  expect(await Promise.all(users.map((u) => copy.attachments.usage(u)))).toEqual(want);
 }

@@ -35,6 +35,7 @@ import {
   READ_STATES,
   ROLES,
   TOKENS,
+  UPLOAD_USAGE,
   USERS,
   type Absent,
   type Statement,
@@ -50,6 +51,7 @@ const MAX_ATTEMPTS = 7;
 /** The bulk tool's own reads; every write statement comes from `tables.ts`. */
 const Q = {
   userClaims: 'SELECT username, email FROM users WHERE id = ?',
+  attachmentUsage: 'SELECT uploader_id, size FROM attachments WHERE id = ?',
   messageReactions:
     'SELECT emoji, user_id FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ?',
   readStates: 'SELECT user_id, channel_id, last_message_id FROM read_states',
@@ -481,7 +483,7 @@ export class CassandraBulk implements BulkStorage {
       case 'bans':
         return this.exec(BANS.insert, BANS.params(record as BulkRecords['bans']));
       case 'attachments':
-        return this.logged(ATTACHMENTS.writes(record as BulkRecords['attachments'], absent));
+        return this.writeAttachment(record as BulkRecords['attachments'], absent);
       case 'jobs': {
         const j = record as BulkRecords['jobs'];
         const [state, other] = j.dead ? (['dead', 'pending'] as const) : (['pending', 'dead'] as const);
@@ -567,6 +569,35 @@ export class CassandraBulk implements BulkStorage {
         this.db.execute('write', READ_STATES.addMentions, [wanted - current, user, channel], {
           idempotent: false,
         }),
+      false,
+    );
+  }
+
+  /**
+   * The row and its index, then the uploader's `upload_usage` (derived, not carried by export) moved by
+   * what this write changed against the stored row: writing the same record again adds nothing.
+   */
+  private async writeAttachment(a: BulkRecords['attachments'], absent: Absent): Promise<void> {
+    const before = await this.storedAttachment(toId(a.id));
+    await this.logged(ATTACHMENTS.writes(a, absent));
+    const uploader = toId(a.uploaderId);
+    const size = BigInt(a.size);
+    if (before && before.uploader === uploader) return this.addUsage(uploader, size - before.size);
+    if (before) await this.addUsage(before.uploader, -before.size);
+    return this.addUsage(uploader, size);
+  }
+
+  private async storedAttachment(id: bigint): Promise<{ uploader: bigint; size: bigint } | null> {
+    const row = (await this.read(Q.attachmentUsage, [id])).first();
+    if (!row || row.get('uploader_id') === null) return null;
+    return { uploader: row.get('uploader_id') as bigint, size: (row.get('size') as bigint | null) ?? 0n };
+  }
+
+  /** Not retried, like the mention counters: a timed-out counter update may still have applied. */
+  private async addUsage(user: bigint, delta: bigint): Promise<void> {
+    if (delta === 0n) return;
+    await this.request(
+      () => this.db.execute('write', UPLOAD_USAGE.add, [delta, user], { idempotent: false }),
       false,
     );
   }
@@ -677,7 +708,10 @@ export class CassandraBulk implements BulkStorage {
       }
       case 'attachments': {
         const a = record as BulkRecords['attachments'];
-        return this.logged(ATTACHMENTS.removes(toId(a.id), toId(a.channelId)));
+        const before = await this.storedAttachment(toId(a.id));
+        await this.logged(ATTACHMENTS.removes(toId(a.id), toId(a.channelId)));
+        if (before) await this.addUsage(before.uploader, -before.size);
+        return;
       }
       case 'jobs': {
         const j = record as BulkRecords['jobs'];

@@ -6,6 +6,7 @@ import { mapLimit } from './codec';
 import { searchTermsOf } from './search-terms';
 import { cassandraDriver } from './driver';
 import { CassandraSession, type CassandraSettings } from './session';
+import { UPLOAD_USAGE } from './tables';
 
 const MIGRATION_FILE = /^(\d+)_([\w-]+)\.cql$/;
 const LOCK_TTL_S = 120;
@@ -184,6 +185,7 @@ const CODE_STEPS: Record<
 > = {
   '0004_reactions_by_bucket': copyReactionsToBuckets,
   '0005_message_search': indexExistingMessages,
+  '0007_upload_usage': recountUploadUsage,
 };
 
 const OLD_REACTIONS = 'SELECT channel_id, message_id, emoji, user_id FROM reactions';
@@ -295,4 +297,45 @@ export async function indexExistingMessages(
     await keep();
   } while (pageState);
   return indexed;
+}
+
+const ATTACHMENT_SIZES = 'SELECT uploader_id, size FROM attachments';
+
+/**
+ * 0007: brings `upload_usage` to the bytes of the attachments already stored (token order, a page at a
+ * time, summed in memory per uploader: one number per user who ever uploaded). Each counter gets the
+ * difference from what it holds, so a rerun adds nothing.
+ */
+export async function recountUploadUsage(
+  session: CassandraSession,
+  renew: () => Promise<void>,
+): Promise<number> {
+  const keep = leaseKeeper(renew);
+  const wanted = new Map<string, bigint>();
+  let pageState: string | undefined;
+  do {
+    const rs = await session.execute('read', ATTACHMENT_SIZES, [], {
+      idempotent: true,
+      fetchSize: COPY_PAGE,
+      pageState,
+    });
+    for (const row of rs.rows) {
+      const uploader = row.get('uploader_id') as bigint | null;
+      if (uploader === null) continue; // a row without its upload columns is not an attachment
+      const key = uploader.toString();
+      wanted.set(key, (wanted.get(key) ?? 0n) + ((row.get('size') as bigint | null) ?? 0n));
+    }
+    pageState = rs.pageState ?? undefined;
+    await keep();
+  } while (pageState);
+  const held = new Map<string, bigint>();
+  for (const row of await session.all(UPLOAD_USAGE.scan, []))
+    held.set((row.get('user_id') as bigint).toString(), (row.get('bytes') as bigint | null) ?? 0n);
+  const deltas = [...new Set([...wanted.keys(), ...held.keys()])]
+    .map((user) => [user, (wanted.get(user) ?? 0n) - (held.get(user) ?? 0n)] as const)
+    .filter(([, delta]) => delta !== 0n);
+  await mapLimit(deltas, COPY_WIDTH, ([user, delta]) =>
+    session.execute('write', UPLOAD_USAGE.add, [delta, BigInt(user)], { idempotent: false }),
+  );
+  return deltas.length;
 }

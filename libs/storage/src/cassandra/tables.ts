@@ -513,6 +513,10 @@ const ATTACHMENT_COLUMNS =
 export const ATTACHMENTS = {
   columns: ATTACHMENT_COLUMNS,
   insert: insertInto('attachments', ATTACHMENT_COLUMNS),
+  /** The upload path: only a new row counts toward its uploader's usage (a retry applies nothing). */
+  insertIfAbsent: `${insertInto('attachments', ATTACHMENT_COLUMNS)} IF NOT EXISTS`,
+  /** A removal that says whether it removed a row, so its size comes off the usage once. */
+  deleteIfExists: 'DELETE FROM attachments WHERE id = ? IF EXISTS',
   index: 'INSERT INTO attachments_by_channel (channel_id, id) VALUES (?, ?)',
   delete: 'DELETE FROM attachments WHERE id = ?',
   unindex: 'DELETE FROM attachments_by_channel WHERE channel_id = ? AND id = ?',
@@ -556,6 +560,15 @@ export const ATTACHMENTS = {
     height: (row.get('height') as number | null) ?? null,
     createdAt: fromTime(row.get('created_at')),
   }),
+};
+
+// --- upload usage: bytes of attachments per uploader (derived, a counter, migration 0007) ----------------
+
+export const UPLOAD_USAGE = {
+  read: 'SELECT bytes FROM upload_usage WHERE user_id = ?',
+  /** Counter delta (negative to take bytes off); not idempotent, so never retried blindly. */
+  add: 'UPDATE upload_usage SET bytes = bytes + ? WHERE user_id = ?',
+  scan: 'SELECT user_id, bytes FROM upload_usage',
 };
 
 // --- jobs: a 'pending' and a 'dead' partition ----------------------------------------------------------

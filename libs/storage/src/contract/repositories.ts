@@ -204,6 +204,11 @@ export interface AttachmentRepository {
    */
   deleteUnclaimed(ids: readonly string[]): Promise<string[]>;
   delete(ids: readonly string[]): Promise<void>;
+  /**
+   * Bytes of attachments `userId` uploaded that are still stored, claimed or not (the upload quota). Kept as
+   * attachments are created and deleted on every path, so reading it is one row, never a scan.
+   */
+  usage(userId: string): Promise<number>;
 }
 
 /** Instance-wide operator settings (the maintenance flag), few and small, read by every process. */

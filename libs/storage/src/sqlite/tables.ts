@@ -597,6 +597,14 @@ export const ATTACHMENTS = {
   }),
 };
 
+// --- upload usage (derived: bytes of attachments per uploader, kept by triggers, migration 0007) ---------
+
+export const UPLOAD_USAGE = {
+  name: 'upload_usage',
+  /** Written only by the attachments triggers, so every path that adds or removes a file keeps it. */
+  read: 'SELECT bytes FROM upload_usage WHERE user_id = ?',
+};
+
 // --- jobs ----------------------------------------------------------------------------------------
 
 export interface JobRow {

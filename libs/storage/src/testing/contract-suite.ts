@@ -1129,6 +1129,44 @@ export function describeStorageContract(
         expect(await storage.attachments.find(all[0].id)).toBeNull();
         expect(await storage.attachments.listByChannel(channelId, { limit: 10 })).toHaveLength(3);
       });
+
+      it("keeps each uploader's usage as attachments are created and deleted on every path", async () => {
+        const [channelId, uploaderId, otherUploader, messageId] = ids(4);
+        expect(await storage.attachments.usage(uploaderId)).toBe(0);
+        const files = [100, 250, 4000, 7].map((size) =>
+          attachment(channelId, uploaderId, { size, createdAt: 1000 }),
+        );
+        for (const a of files) await storage.attachments.create(a);
+        await storage.attachments.create(files[0]); // a retried upload counts once
+        await storage.attachments.create(attachment(channelId, otherUploader, { size: 999 }));
+        expect(await storage.attachments.usage(uploaderId)).toBe(4357);
+        expect(await storage.attachments.usage(otherUploader)).toBe(999);
+
+        // Claiming changes nothing; a delete (message or channel cleanup) frees the file's bytes, once.
+        expect(await storage.attachments.attach(files[1].id, { channelId, uploaderId, messageId })).toBe(
+          true,
+        );
+        expect(await storage.attachments.usage(uploaderId)).toBe(4357);
+        await Promise.all([
+          storage.attachments.delete([files[1].id]),
+          storage.attachments.delete([files[1].id]),
+        ]);
+        expect(await storage.attachments.usage(uploaderId)).toBe(4107);
+        await storage.attachments.delete([files[1].id, id()]);
+        expect(await storage.attachments.usage(uploaderId)).toBe(4107);
+
+        // The unattached-upload sweep frees what it deleted, and only that.
+        expect(await storage.attachments.attach(files[2].id, { channelId, uploaderId, messageId })).toBe(
+          true,
+        );
+        const swept = await storage.attachments.deleteUnclaimed([files[0].id, files[2].id, files[3].id]);
+        expect(sorted(swept)).toEqual(sorted([files[0].id, files[3].id]));
+        await storage.attachments.deleteUnclaimed([files[0].id]);
+        expect(await storage.attachments.usage(uploaderId)).toBe(4000);
+        await storage.attachments.delete([files[2].id]);
+        expect(await storage.attachments.usage(uploaderId)).toBe(0);
+        expect(await storage.attachments.usage(otherUploader)).toBe(999);
+      });
     });
 
     describe('jobs', () => {

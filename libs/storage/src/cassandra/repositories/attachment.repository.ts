@@ -1,7 +1,7 @@
 import type { AttachmentRecord, AttachmentRepository, Page } from '../../contract';
 import { fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
-import { ATTACHMENTS } from '../tables';
+import { ATTACHMENTS, UPLOAD_USAGE } from '../tables';
 
 const COLUMNS = ATTACHMENTS.columns;
 const FIND = `SELECT ${COLUMNS} FROM attachments WHERE id = ?`;
@@ -24,15 +24,23 @@ const isAttachment = (row: { get(column: string): unknown }): boolean =>
   row.get(ATTACHMENTS.present) !== null;
 
 /**
- * Attachments by id plus a by-channel index. Uploading is a plain idempotent upsert that never writes
- * message_id (so a retried upload cannot undo a claim); claiming for a message and releasing it are
- * lightweight transactions on message_id.
+ * Attachments by id plus a by-channel index, and each uploader's bytes in the `upload_usage` counter.
+ * Uploading is an insert IF NOT EXISTS that never writes message_id (so a retried upload neither undoes a
+ * claim nor counts twice); claiming for a message and releasing it are lightweight transactions on
+ * message_id; every delete is conditional too, so only the one that removed the row takes its size off.
  */
 export class CassandraAttachmentRepository implements AttachmentRepository {
   constructor(private readonly db: CassandraSession) {}
 
   async create(attachment: AttachmentRecord): Promise<void> {
-    await this.db.batch(ATTACHMENTS.writes(attachment, undefined), true);
+    const [row, index] = ATTACHMENTS.writes(attachment, undefined);
+    // The index first: an entry without its row is skipped by listByChannel, while a row without its entry
+    // would outlive its channel's cleanup.
+    await this.db.execute('write', index.query, index.params, { idempotent: true });
+    const rs = await this.db.execute('lwt', ATTACHMENTS.insertIfAbsent, row.params, {
+      idempotent: false,
+    });
+    if (rs.wasApplied()) await this.addUsage(attachment.uploaderId, attachment.size);
   }
 
   async find(id: string): Promise<AttachmentRecord | null> {
@@ -95,6 +103,7 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
       await this.db.execute('write', ATTACHMENTS.unindex, [toId(attachment.channelId), toId(id)], {
         idempotent: true,
       });
+      await this.addUsage(attachment.uploaderId, -attachment.size);
       return id;
     });
     return deleted.filter((id): id is string => id !== null);
@@ -103,10 +112,30 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
   async delete(ids: readonly string[]): Promise<void> {
     await mapLimit(ids, 16, async (id) => {
       const attachment = await this.find(id);
-      await this.db.batch(
-        ATTACHMENTS.removes(toId(id), attachment ? toId(attachment.channelId) : null),
-        true,
-      );
+      if (!attachment) {
+        await this.db.batch(ATTACHMENTS.removes(toId(id), null), true);
+        return;
+      }
+      const rs = await this.db.execute('lwt', ATTACHMENTS.deleteIfExists, [toId(id)], { idempotent: false });
+      await this.db.execute('write', ATTACHMENTS.unindex, [toId(attachment.channelId), toId(id)], {
+        idempotent: true,
+      });
+      if (rs.wasApplied()) await this.addUsage(attachment.uploaderId, -attachment.size);
     });
+  }
+
+  async usage(userId: string): Promise<number> {
+    const row = (
+      await this.db.execute('read', UPLOAD_USAGE.read, [toId(userId)], { idempotent: true })
+    ).first();
+    const bytes = row ? ((row.get('bytes') as bigint | null) ?? 0n) : 0n;
+    // A counter can dip below zero only through drift (a lost increment); usage is never negative.
+    return Math.max(0, Number(bytes));
+  }
+
+  private async addUsage(userId: string, bytes: number): Promise<void> {
+    if (bytes === 0) return;
+    // Not idempotent: a retried increment that had applied would count the file twice.
+    await this.db.execute('write', UPLOAD_USAGE.add, [BigInt(bytes), toId(userId)], { idempotent: false });
   }
 }

@@ -2,7 +2,7 @@ import type { AttachmentRecord, AttachmentRepository, Page } from '../../contrac
 import { pageStart, toId, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
-import { ATTACHMENTS, type AttachmentRow } from '../tables';
+import { ATTACHMENTS, type AttachmentRow, UPLOAD_USAGE } from '../tables';
 
 const COLUMNS = ATTACHMENTS.columns;
 const FIND = `SELECT ${COLUMNS} FROM attachments WHERE id = ?`;
@@ -81,6 +81,13 @@ export class SqliteAttachmentRepository implements AttachmentRepository {
     return settle(() => {
       if (ids.length === 0) return [];
       return this.db.transaction(() => ids.filter((id) => this.db.run(DELETE_UNCLAIMED, toId(id)) === 1));
+    });
+  }
+
+  usage(userId: string): Promise<number> {
+    return settle(() => {
+      const row = this.db.get<{ bytes: bigint | number }>(UPLOAD_USAGE.read, toId(userId));
+      return row ? Number(row.bytes) : 0;
     });
   }
 
