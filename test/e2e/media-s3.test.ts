@@ -4,6 +4,7 @@ import { type S3Server, startS3Server } from '../integration/media/s3-server';
 import { Client, type ServerProcess, startServer, tempDir } from './harness';
 
 const MAX_UPLOAD = 200_000;
+const QUOTA = 300_000;
 
 /** The same upload and proxy paths with storage.driver=s3 against a local S3-protocol server process. */
 describe('media on the S3 driver (monolith + s3rver)', () => {
@@ -31,6 +32,7 @@ describe('media on the S3 driver (monolith + s3rver)', () => {
       PARLEY__RATE_LIMITS__ENABLED: 'false',
       PARLEY__STORAGE__DRIVER: 's3',
       PARLEY__STORAGE__MAX_UPLOAD_SIZE: String(MAX_UPLOAD),
+      PARLEY__MEDIA__USER_QUOTA: String(QUOTA),
       PARLEY__STORAGE__S3__ENDPOINT: s3.endpoint,
       PARLEY__STORAGE__S3__BUCKET: s3.bucket,
       PARLEY__STORAGE__S3__REGION: 'us-east-1',
@@ -120,5 +122,49 @@ describe('media on the S3 driver (monolith + s3rver)', () => {
       files: [{ filename: 'huge.bin', file_size: MAX_UPLOAD + 1 }],
     });
     expect(tooBig.status).toBe(413);
+  });
+
+  it('holds presigned uploads to the per-user quota when asked and again when completed', async () => {
+    const hoarder = new Client(server.url);
+    await hoarder.register('s3_hoarder');
+    const channel = (await hoarder.post('/guilds', { name: 'quota guild' })).body.channels[0].id as string;
+    const declared = await hoarder.post(`/channels/${channel}/attachments`, {
+      files: [
+        { filename: 'a.bin', file_size: 180_000 },
+        { filename: 'b.bin', file_size: 180_000 },
+      ],
+    });
+    expect(declared.status).toBe(413);
+    expect(declared.body).toMatchObject({
+      code: 40005,
+      errors: { file: [{ code: 'UPLOAD_QUOTA_EXCEEDED' }] },
+    });
+
+    const direct = await hoarder.post(`/channels/${channel}/attachments`, {
+      files: [{ filename: 'late.bin', file_size: 180_000 }],
+    });
+    expect(direct.status).toBe(201);
+    const [slot] = direct.body.attachments;
+    const put = await fetch(slot.upload_url, {
+      method: 'PUT',
+      headers: slot.upload_headers,
+      body: new Uint8Array(180_000),
+    });
+    expect(put.status).toBe(200);
+    // Meanwhile a multipart upload takes most of the room.
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(150_000)]), 'first.bin');
+    const first = await fetch(`${server.url}/api/v1/channels/${channel}/attachments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${hoarder.token}` },
+      body: form,
+    });
+    expect(first.status).toBe(201);
+    const done = await hoarder.post(`/channels/${channel}/attachments/complete`, {
+      upload_token: slot.upload_token,
+    });
+    expect(done.status).toBe(413);
+    expect(done.body).toMatchObject({ code: 40005, errors: { file: [{ code: 'UPLOAD_QUOTA_EXCEEDED' }] } });
+    expect(await keys()).not.toContain(`attachments/${channel}/${slot.id}`);
   });
 });
