@@ -11,10 +11,10 @@ import {
   type ChannelRecord,
   CassandraStorage,
   type GuildRecord,
-  type MessageRecord,
   SqliteStorage,
   type Storage,
 } from '@parley/storage';
+import { messageRecord } from '@parley/storage/testing';
 import { cassandraSettings, dropKeyspace, requireCassandra, testKeyspace } from '../cassandra/support';
 
 jest.setTimeout(120_000);
@@ -89,21 +89,13 @@ describe.each(['sqlite', 'cassandra'] as const)('purge jobs check the target is 
       [channel],
       { guildId: guild.id, userId: guild.ownerId, nick: null, roles: [], joinedAt: now },
     );
-    const message: MessageRecord = {
+    const message = messageRecord({
       id: ids.next(),
       channelId: channel.id,
       guildId: guild.id,
       authorId: guild.ownerId,
       content: 'keep me',
-      editedAt: null,
-      attachments: [],
-      mentions: [],
-      mentionEveryone: false,
-      pinned: false,
-      type: 0,
-      nonce: null,
-      referenceId: null,
-    };
+    });
     await storage.messages.create(message);
     const attachmentId = ids.next();
     await storage.attachments.create({

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SnowflakeGenerator } from '@parley/common';
 import { SqliteStorage, defaultMigrationsDir, type MessageRecord } from '@parley/storage';
+import { messageRecord } from '@parley/storage/testing';
 
 /**
  * Migration 0005 on a database that already holds messages: the FTS index is created and backfilled; and
@@ -40,22 +41,8 @@ describe('sqlite search index', () => {
     const channelId = ids.next();
     const old = new SqliteStorage(settings, before);
     await old.migrate();
-    const messages: MessageRecord[] = ['the old harbour', 'harbour lights', 'nothing here'].map(
-      (content) => ({
-        id: ids.next(),
-        channelId,
-        guildId: null,
-        authorId: '1',
-        content,
-        editedAt: null,
-        attachments: [],
-        mentions: [],
-        mentionEveryone: false,
-        pinned: false,
-        type: 0,
-        nonce: null,
-        referenceId: null,
-      }),
+    const messages: MessageRecord[] = ['the old harbour', 'harbour lights', 'nothing here'].map((content) =>
+      messageRecord({ id: ids.next(), channelId, authorId: '1', content }),
     );
     for (const m of messages) await old.messages.create(m);
     await old.close();
@@ -89,21 +76,8 @@ describe('sqlite search index', () => {
     await storage.migrate();
     const ids = new SnowflakeGenerator(1, 3);
     const channelId = ids.next();
-    const make = (content: string): MessageRecord => ({
-      id: ids.next(),
-      channelId,
-      guildId: null,
-      authorId: '1',
-      content,
-      editedAt: null,
-      attachments: [],
-      mentions: [],
-      mentionEveryone: false,
-      pinned: false,
-      type: 0,
-      nonce: null,
-      referenceId: null,
-    });
+    const make = (content: string): MessageRecord =>
+      messageRecord({ id: ids.next(), channelId, authorId: '1', content });
     const edited = make('walrus draft');
     const deleted = make('walrus gone');
     // Written, edited and deleted in one turn of the event loop: the 200 ms indexer cannot have run yet.
