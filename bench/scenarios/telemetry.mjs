@@ -121,31 +121,19 @@ export async function run(ctx) {
   shapes.telemetry = { ...out, spans_exported: sink.spans() };
   const off = out.off;
   const on = out['sample_0.1'];
-  figure(
-    'T1',
-    'telemetry cost: send p95 at sample_rate 0.1 vs off (ratio; median of runs)',
-    round(on.send_p95_ms / off.send_p95_ms, 2),
-    'x',
-    'reported',
-    null,
-    { off_p95_ms: off.send_p95_ms, on_p95_ms: on.send_p95_ms },
-  );
-  figure(
-    'T3',
-    'telemetry cost: server CPU per send at sample_rate 0.1 vs off (ratio; median of runs)',
-    round(on.server_cpu_us_per_send / off.server_cpu_us_per_send, 2),
-    'x',
-    'reported',
-    null,
-    { off_us: off.server_cpu_us_per_send, on_us: on.server_cpu_us_per_send },
-  );
-  figure(
-    'T2',
-    'telemetry cost: fan-out deliveries/s at sample_rate 0.1 vs off (ratio; median of runs)',
-    round(on.fanout_per_s / off.fanout_per_s, 2),
-    'x',
-    'reported',
-    null,
-    { off_per_s: off.fanout_per_s, on_per_s: on.fanout_per_s },
-  );
+  const ratios = [
+    ['T1', 'send p95', 'send_p95_ms', 'p95_ms'],
+    ['T3', 'server CPU per send', 'server_cpu_us_per_send', 'us'],
+    ['T2', 'fan-out deliveries/s', 'fanout_per_s', 'per_s'],
+  ];
+  for (const [id, what, key, unit] of ratios)
+    figure(
+      id,
+      `telemetry cost: ${what} at sample_rate 0.1 vs off (ratio; median of runs)`,
+      round(on[key] / off[key], 2),
+      'x',
+      'reported',
+      null,
+      { [`off_${unit}`]: off[key], [`on_${unit}`]: on[key] },
+    );
 }
