@@ -95,7 +95,14 @@ async function seed({ path, idleUsers = 0, guilds = [] }) {
     const channelId = ids.next();
     // What GuildService.create writes: the guild, @everyone, #general and the owner's membership.
     await storage.guilds.createWithDefaults(
-      { id: guildId, name: 'bench guild', icon: null, ownerId: members[0].id, createdAt: now },
+      {
+        id: guildId,
+        name: 'bench guild',
+        icon: null,
+        ownerId: members[0].id,
+        createdAt: now,
+        defaultMessageNotifications: 0,
+      },
       {
         id: guildId,
         guildId,

@@ -574,6 +574,121 @@ describe('REST chat API (monolith on SQLite)', () => {
     });
   });
 
+  describe('notification settings', () => {
+    const settingsOf = (guild: string) => `/users/@me/guilds/${guild}/settings`;
+
+    it("reads defaults, merges Discord-shaped patches, tells the user's sessions and carries them in READY", async () => {
+      const initial = await bob.get(settingsOf(guildId));
+      expect(initial.status).toBe(200);
+      expect(initial.body).toMatchObject({
+        guild_id: guildId,
+        message_notifications: 3,
+        muted: false,
+        mute_config: null,
+        suppress_everyone: false,
+        suppress_roles: false,
+        channel_overrides: [],
+      });
+
+      const gateway = await GatewayClient.ready(server.gatewayUrl, bob.token ?? '');
+      try {
+        const until = new Date(Date.now() + 3_600_000).toISOString();
+        // Discord's clients send overrides as a map and fields Parley keeps nothing for: accepted.
+        const patched = await bob.patch(settingsOf(guildId), {
+          message_notifications: 1,
+          suppress_everyone: true,
+          mobile_push: false,
+          hide_muted_channels: true,
+          version: 12,
+          channel_overrides: {
+            [generalId]: { muted: true, mute_config: { end_time: until, selected_time_window: 3600 } },
+          },
+        });
+        expect(patched.status).toBe(200);
+        expect(patched.body).toMatchObject({
+          guild_id: guildId,
+          message_notifications: 1,
+          suppress_everyone: true,
+          channel_overrides: [
+            {
+              channel_id: generalId,
+              message_notifications: 3,
+              muted: true,
+              mute_config: { end_time: until },
+            },
+          ],
+        });
+        const live = await gateway.next('USER_GUILD_SETTINGS_UPDATE', (p) => p.d.guild_id === guildId);
+        expect(live.d).toEqual(patched.body);
+      } finally {
+        gateway.close();
+      }
+
+      // The array form merges into the stored override; other fields stay as they were.
+      const merged = await bob.patch(settingsOf(guildId), {
+        channel_overrides: [{ channel_id: generalId, message_notifications: 2 }],
+      });
+      expect(merged.body).toMatchObject({
+        message_notifications: 1,
+        suppress_everyone: true,
+        channel_overrides: [{ channel_id: generalId, message_notifications: 2, muted: true }],
+      });
+      expect((await bob.get(settingsOf(guildId))).body).toEqual(merged.body);
+
+      const again = new GatewayClient(server.gatewayUrl, bob.token ?? '');
+      try {
+        const ready = await again.next('READY');
+        expect(ready.d.user_guild_settings).toMatchObject({ entries: [merged.body], partial: false });
+      } finally {
+        again.close();
+      }
+
+      // An override back at its defaults is dropped; another member's settings were never touched.
+      const reset = await bob.patch(settingsOf(guildId), {
+        channel_overrides: { [generalId]: { message_notifications: 3, muted: false } },
+      });
+      expect(reset.body.channel_overrides).toEqual([]);
+      expect((await owner.get(settingsOf(guildId))).body).toMatchObject({
+        message_notifications: 3,
+        channel_overrides: [],
+      });
+    });
+
+    it('sets the guild default with MANAGE_GUILD and refuses bad settings in the contract shape', async () => {
+      expect((await bob.patch(`/guilds/${guildId}`, { default_message_notifications: 1 })).status).toBe(403);
+      const guild = await owner.patch(`/guilds/${guildId}`, { default_message_notifications: 1 });
+      expect(guild.body.default_message_notifications).toBe(1);
+      expect((await bob.get(`/guilds/${guildId}`)).body.default_message_notifications).toBe(1);
+      expect((await owner.patch(`/guilds/${guildId}`, { default_message_notifications: 2 })).status).toBe(
+        400,
+      );
+      await owner.patch(`/guilds/${guildId}`, { default_message_notifications: 0 });
+
+      const before = (await bob.get(settingsOf(guildId))).body;
+      const bad = await bob.patch(settingsOf(guildId), { message_notifications: 7 });
+      expect(bad.status).toBe(400);
+      expect(bad.body).toMatchObject({ code: 50035, errors: { message_notifications: expect.anything() } });
+      expect((await bob.patch(settingsOf(guildId), { muted: 'yes' })).status).toBe(400);
+      expect((await bob.patch(settingsOf(guildId), { mute_config: { end_time: 'tomorrow' } })).status).toBe(
+        400,
+      );
+      const foreign = await bob.patch(settingsOf(guildId), {
+        channel_overrides: { '1234567890123': { muted: true } },
+      });
+      expect(foreign.status).toBe(400);
+      expect(foreign.body.code).toBe(50035);
+      // Nothing stored changed on any refusal.
+      expect((await bob.get(settingsOf(guildId))).body).toEqual(before);
+
+      const outsider = new Client(server.url);
+      await outsider.register('settings_outsider');
+      expect((await outsider.get(settingsOf(guildId))).status).toBe(404);
+      expect((await outsider.patch(settingsOf(guildId), { muted: true })).status).toBe(404);
+      expect((await bob.get(settingsOf('0123'))).status).toBe(404);
+      expect((await new Client(server.url).get(settingsOf(guildId))).status).toBe(401);
+    });
+  });
+
   describe('kick, ban, leave, guild edits', () => {
     it('kicks: the member loses access at once and may rejoin by invite', async () => {
       expect((await bob.delete(`/guilds/${guildId}/members/${carolUser.id}`)).status).toBe(403);

@@ -11,6 +11,7 @@ import {
   InvitesController,
   MembersController,
   MessagesController,
+  NotificationSettingsController,
   ReactionsController,
   ReadStatesController,
   RolesController,
@@ -19,6 +20,7 @@ import { GuildService } from './guilds.service';
 import { InviteService } from './invites.service';
 import { MemberService } from './members.service';
 import { MessageService } from './messages.service';
+import { NotificationSettingsService } from './notification-settings.service';
 import { PurgeJobs } from './purge.jobs';
 import { ReadyService } from './ready.service';
 import { RoleService } from './roles.service';
@@ -36,6 +38,7 @@ const SERVICES = [
   InviteService,
   ChannelService,
   MessageService,
+  NotificationSettingsService,
   ReadyService,
 ];
 
@@ -55,6 +58,7 @@ export const CHAT_API_CONTROLLERS = [
   MessagesController,
   ReactionsController,
   ReadStatesController,
+  NotificationSettingsController,
   GuildSearchController,
   ChannelSearchController,
 ];

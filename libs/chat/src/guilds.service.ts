@@ -36,7 +36,14 @@ export class GuildService {
 
   async create(ownerId: string, name: string): Promise<GuildFullDto> {
     const now = Date.now();
-    const guild: GuildRecord = { id: this.ids.next(), name, icon: null, ownerId, createdAt: now };
+    const guild: GuildRecord = {
+      id: this.ids.next(),
+      name,
+      icon: null,
+      ownerId,
+      createdAt: now,
+      defaultMessageNotifications: 0,
+    };
     const everyone: RoleRecord = {
       id: guild.id,
       guildId: guild.id,
@@ -98,11 +105,13 @@ export class GuildService {
   async update(
     guildId: string,
     userId: string,
-    patch: { name?: string; owner_id?: string },
+    patch: { name?: string; owner_id?: string; default_message_notifications?: number },
   ): Promise<GuildDto> {
     const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_GUILD);
-    const change: { name?: string; ownerId?: string } = {};
+    const change: { name?: string; ownerId?: string; defaultMessageNotifications?: number } = {};
     if (patch.name !== undefined) change.name = patch.name;
+    if (patch.default_message_notifications !== undefined)
+      change.defaultMessageNotifications = patch.default_message_notifications;
     if (patch.owner_id !== undefined && patch.owner_id !== access.guild.ownerId) {
       if (userId !== access.guild.ownerId) throw new ForbiddenError('Only the owner can transfer the guild');
       if (!isSnowflake(patch.owner_id) || !(await this.storage.members.find(guildId, patch.owner_id)))

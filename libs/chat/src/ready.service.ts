@@ -6,6 +6,7 @@ import {
   PermissionCalculator,
   type ReadStateDto,
   type SelfUser,
+  type UserGuildSettingsDto,
 } from '@parley/common';
 import { toSelfUser } from '@parley/auth';
 import { STORAGE, type Storage } from '@parley/storage';
@@ -13,12 +14,15 @@ import { AccessService } from './access.service';
 import { ChannelService } from './channels.service';
 import { GuildService } from './guilds.service';
 import { MessageService } from './messages.service';
+import { NotificationSettingsService } from './notification-settings.service';
 
 export interface ReadySnapshot {
   user: SelfUser;
   guilds: GuildFullDto[];
   private_channels: ChannelDto[];
   read_states: ReadStateDto[];
+  /** Discord's shape: the guilds whose notification settings the user changed (absent guilds: defaults). */
+  user_guild_settings: { entries: UserGuildSettingsDto[]; partial: false; version: number };
 }
 
 /** What a client needs to start: used by the gateway's READY and by clients that poll. */
@@ -30,6 +34,7 @@ export class ReadyService {
     private readonly guilds: GuildService,
     private readonly channels: ChannelService,
     private readonly messages: MessageService,
+    private readonly notificationSettings: NotificationSettingsService,
   ) {}
 
   async snapshot(userId: string): Promise<ReadySnapshot | null> {
@@ -44,15 +49,21 @@ export class ReadyService {
           .catch(() => null),
       ),
     );
-    const [privateChannels, readStates] = await Promise.all([
+    const [privateChannels, readStates, settings] = await Promise.all([
       this.channels.listDms(userId),
       this.messages.readStates(userId),
+      this.notificationSettings.list(userId, guildIds),
     ]);
     return {
       user: toSelfUser(user),
       guilds: guilds.filter((g): g is GuildFullDto => g !== null),
       private_channels: privateChannels,
       read_states: readStates,
+      user_guild_settings: {
+        entries: settings,
+        partial: false,
+        version: Math.max(0, ...settings.map((s) => s.version)),
+      },
     };
   }
 

@@ -18,6 +18,40 @@ export const guildCreateBody = z.object({ name: visibleName(2, 100) });
 export const guildPatchBody = z.strictObject({
   name: visibleName(2, 100).optional(),
   owner_id: snowflake.optional(),
+  default_message_notifications: z.union([z.literal(0), z.literal(1)]).optional(),
+});
+
+/** Discord's levels in user guild settings: 0 all, 1 only mentions, 2 nothing, 3 inherit. */
+const notificationLevel = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]);
+/** ISO 8601 time or null (muted until unmuted); Discord clients also send selected_time_window. */
+const muteConfig = z
+  .object({
+    end_time: z.iso.datetime({ offset: true }).nullable().optional(),
+    selected_time_window: z.number().int().optional(),
+  })
+  .nullable();
+const channelOverride = z.object({
+  message_notifications: notificationLevel.optional(),
+  muted: z.boolean().optional(),
+  mute_config: muteConfig.optional(),
+  collapsed: z.boolean().optional(),
+});
+
+/**
+ * PATCH /users/@me/guilds/:id/settings. Discord's clients send channel_overrides as a map keyed by
+ * channel id; the array form (each entry with its channel_id) is accepted too. Discord fields Parley keeps
+ * no state for (mobile_push, hide_muted_channels, notify_highlights, flags, version, ...) are accepted and
+ * ignored, never refused.
+ */
+export const guildSettingsPatchBody = z.object({
+  message_notifications: notificationLevel.optional(),
+  muted: z.boolean().optional(),
+  mute_config: muteConfig.optional(),
+  suppress_everyone: z.boolean().optional(),
+  suppress_roles: z.boolean().optional(),
+  channel_overrides: z
+    .union([z.record(snowflake, channelOverride), z.array(channelOverride.extend({ channel_id: snowflake }))])
+    .optional(),
 });
 
 export const overwriteBody = z.strictObject({

@@ -31,6 +31,7 @@ export function toGuild(guild: GuildRecord): GuildDto {
     icon: guild.icon,
     owner_id: guild.ownerId,
     created_at: isoTime(guild.createdAt),
+    default_message_notifications: guild.defaultMessageNotifications,
   };
 }
 

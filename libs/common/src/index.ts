@@ -4,3 +4,4 @@ export * from './permissions';
 export * from './protocol';
 export * from './lazy';
 export * from './ttl-cache';
+export * from './notifications';

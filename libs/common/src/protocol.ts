@@ -49,6 +49,8 @@ export interface GuildDto {
   icon: string | null;
   owner_id: string;
   created_at: string;
+  /** 0 all messages, 1 only mentions: the level of members who chose none. */
+  default_message_notifications: number;
 }
 
 export interface GuildFullDto extends GuildDto {
@@ -132,6 +134,36 @@ export interface BanDto {
   reason: string | null;
 }
 
+/** Discord's mute_config: muted until `end_time` (null: until unmuted). */
+export interface MuteConfigDto {
+  end_time: string | null;
+  selected_time_window: number;
+}
+
+export interface ChannelOverrideDto {
+  channel_id: string;
+  message_notifications: number;
+  muted: boolean;
+  mute_config: MuteConfigDto | null;
+  collapsed: boolean;
+}
+
+/** A user's notification settings in one guild, in Discord's user guild settings shape. */
+export interface UserGuildSettingsDto {
+  guild_id: string;
+  message_notifications: number;
+  muted: boolean;
+  mute_config: MuteConfigDto | null;
+  suppress_everyone: boolean;
+  suppress_roles: boolean;
+  mobile_push: boolean;
+  hide_muted_channels: boolean;
+  notify_highlights: number;
+  flags: number;
+  channel_overrides: ChannelOverrideDto[];
+  version: number;
+}
+
 export const DISPATCH_TYPES = [
   'READY',
   'RESUMED',
@@ -161,6 +193,7 @@ export const DISPATCH_TYPES = [
   'GUILD_ROLE_UPDATE',
   'GUILD_ROLE_DELETE',
   'USER_UPDATE',
+  'USER_GUILD_SETTINGS_UPDATE',
   'VOICE_STATE_UPDATE',
 ] as const;
 export type DispatchType = (typeof DISPATCH_TYPES)[number];

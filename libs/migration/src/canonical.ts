@@ -31,7 +31,14 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     createdAt: t.createdAt,
     expiresAt: t.expiresAt,
   }),
-  guilds: (g) => ({ id: g.id, name: g.name, icon: g.icon, ownerId: g.ownerId, createdAt: g.createdAt }),
+  guilds: (g) => ({
+    id: g.id,
+    name: g.name,
+    icon: g.icon,
+    ownerId: g.ownerId,
+    createdAt: g.createdAt,
+    defaultMessageNotifications: g.defaultMessageNotifications,
+  }),
   roles: (r) => ({
     guildId: r.guildId,
     id: r.id,
@@ -88,6 +95,22 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     type: m.type,
     nonce: m.nonce,
     referenceId: m.referenceId,
+  }),
+  user_guild_settings: (s) => ({
+    userId: s.userId,
+    guildId: s.guildId,
+    messageNotifications: s.messageNotifications,
+    muted: s.muted,
+    muteEndTime: s.muteEndTime,
+    suppressEveryone: s.suppressEveryone,
+    suppressRoles: s.suppressRoles,
+    channelOverrides: s.channelOverrides.map((o) => ({
+      channelId: o.channelId,
+      messageNotifications: o.messageNotifications,
+      muted: o.muted,
+      muteEndTime: o.muteEndTime,
+    })),
+    updatedAt: s.updatedAt,
   }),
   reactions: (r) => ({ channelId: r.channelId, messageId: r.messageId, emoji: r.emoji, userId: r.userId }),
   read_states: (s) =>
@@ -158,6 +181,8 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
       return `${String(r.messageId)}/${String(r.emoji)}/${String(r.userId)}`;
     case 'read_states':
       return `${String(r.userId)}/${String(r.channelId)}`;
+    case 'user_guild_settings':
+      return `${String(r.userId)}/${String(r.guildId)}`;
     case 'channel_last_messages':
       return String(r.channelId);
     case 'invites':

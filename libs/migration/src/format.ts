@@ -32,6 +32,8 @@ const time = z.number().int().nonnegative();
 const count = z.number().int().nonnegative();
 const bits = z.string().regex(/^[0-9]{1,40}$/, 'must be a decimal permission bit set');
 const text = (max: number) => z.string().max(max);
+/** Discord's notification level: 0 all, 1 only mentions, 2 nothing, 3 inherit (the guild's, or the guild settings'). */
+const level = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]);
 
 const attachmentRef = z.strictObject({
   id,
@@ -64,6 +66,8 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     icon: text(1024).nullable(),
     ownerId: id,
     createdAt: time,
+    // Absent in exports made before notification settings existed: all messages (Discord's default).
+    defaultMessageNotifications: z.number().int().min(0).max(1).default(0),
   }),
   roles: z.strictObject({
     id,
@@ -125,6 +129,26 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     channelId: id,
     lastMessageId: id.nullable(),
     mentionCount: count,
+  }),
+  user_guild_settings: z.strictObject({
+    userId: id,
+    guildId: id,
+    messageNotifications: level,
+    muted: z.boolean(),
+    muteEndTime: time.nullable(),
+    suppressEveryone: z.boolean(),
+    suppressRoles: z.boolean(),
+    channelOverrides: z
+      .array(
+        z.strictObject({
+          channelId: id,
+          messageNotifications: level,
+          muted: z.boolean(),
+          muteEndTime: time.nullable(),
+        }),
+      )
+      .max(500),
+    updatedAt: time,
   }),
   invites: z.strictObject({
     code: z.string().regex(/^[A-Za-z0-9_-]{2,32}$/),

@@ -108,7 +108,14 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
     };
     const general: ChannelRecord = { ...category, id: id(), type: 0, name: 'general', parentId: category.id };
     await storage.guilds.createWithDefaults(
-      { id: guildId, name: `Guild ${g}`, icon: null, ownerId: owner, createdAt: start },
+      {
+        id: guildId,
+        name: `Guild ${g}`,
+        icon: null,
+        ownerId: owner,
+        createdAt: start,
+        defaultMessageNotifications: 0,
+      },
       everyone,
       [category, general],
       { guildId, userId: owner, nick: null, roles: [], joinedAt: start },
@@ -291,6 +298,21 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
     for (const userId of channel.members.slice(0, 3)) {
       const message = last.get(channel.id);
       if (message && random.int(2) === 0) await storage.readStates.ack(userId, channel.id, message.id);
+      // Some members tune their notifications: only mentions in this guild, this channel muted for a day.
+      if (channel.guildId && random.int(3) === 0)
+        await storage.guildSettings.put({
+          userId,
+          guildId: channel.guildId,
+          messageNotifications: 1,
+          muted: false,
+          muteEndTime: null,
+          suppressEveryone: random.int(2) === 0,
+          suppressRoles: false,
+          channelOverrides: [
+            { channelId: channel.id, messageNotifications: 3, muted: true, muteEndTime: now + 86_400_000 },
+          ],
+          updatedAt: now,
+        });
     }
   await storage.jobs.enqueue({
     id: `sample-${id()}`,

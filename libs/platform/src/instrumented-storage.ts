@@ -14,6 +14,7 @@ const REPOSITORIES = [
   'messages',
   'reactions',
   'readStates',
+  'guildSettings',
   'invites',
   'bans',
   'jobs',

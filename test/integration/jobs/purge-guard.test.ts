@@ -71,7 +71,14 @@ describe.each(['sqlite', 'cassandra'] as const)('purge jobs check the target is 
   /** A guild with one channel holding a message and an attached file. */
   const seed = async () => {
     const now = Date.now();
-    const guild: GuildRecord = { id: ids.next(), name: 'g', icon: null, ownerId: ids.next(), createdAt: now };
+    const guild: GuildRecord = {
+      id: ids.next(),
+      name: 'g',
+      icon: null,
+      ownerId: ids.next(),
+      createdAt: now,
+      defaultMessageNotifications: 0,
+    };
     const channel: ChannelRecord = {
       id: ids.next(),
       type: 0,

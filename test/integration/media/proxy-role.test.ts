@@ -68,7 +68,7 @@ describe('MediaProxyModule on its own', () => {
         : [],
     });
     await storage.guilds.createWithDefaults(
-      { id: guildId, name: 'g', icon: null, ownerId, createdAt: Date.now() },
+      { id: guildId, name: 'g', icon: null, ownerId, createdAt: Date.now(), defaultMessageNotifications: 0 },
       {
         id: guildId,
         guildId,

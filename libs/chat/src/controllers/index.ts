@@ -8,3 +8,4 @@ export * from './messages.controller';
 export * from './reactions.controller';
 export * from './read-states.controller';
 export * from './roles.controller';
+export * from './notification-settings.controller';

@@ -21,6 +21,7 @@ import type { CassandraSession } from './session';
 import {
   ATTACHMENTS,
   BANS,
+  GUILD_SETTINGS,
   CHANNELS,
   CHANNEL_LAST_MESSAGES,
   DM_CHANNELS_BY_USER,
@@ -115,6 +116,12 @@ const SCANS: {
   })),
   invites: scanOf('invites', INVITES.columns, INVITES.present, INVITES.toRecord),
   bans: scanOf('bans', BANS.columns, BANS.present, BANS.toRecord),
+  user_guild_settings: scanOf(
+    'user_guild_settings',
+    GUILD_SETTINGS.columns,
+    GUILD_SETTINGS.present,
+    GUILD_SETTINGS.toRecord,
+  ),
   attachments: scanOf('attachments', ATTACHMENTS.columns, ATTACHMENTS.present, ATTACHMENTS.toRecord),
   jobs: scanOf('jobs', `state, ${JOBS.columns}`, JOBS.present, (row) => ({
     ...JOBS.toRecord(row),
@@ -482,6 +489,11 @@ export class CassandraBulk implements BulkStorage {
       }
       case 'bans':
         return this.exec(BANS.insert, BANS.params(record as BulkRecords['bans']));
+      case 'user_guild_settings':
+        return this.exec(
+          GUILD_SETTINGS.insert,
+          GUILD_SETTINGS.params(record as BulkRecords['user_guild_settings']),
+        );
       case 'attachments':
         return this.writeAttachment(record as BulkRecords['attachments'], absent);
       case 'jobs': {
@@ -702,6 +714,10 @@ export class CassandraBulk implements BulkStorage {
         return this.exec(CHANNEL_LAST_MESSAGES.delete, [
           toId((record as BulkRecords['channel_last_messages']).channelId),
         ]);
+      case 'user_guild_settings': {
+        const g = record as BulkRecords['user_guild_settings'];
+        return this.exec(GUILD_SETTINGS.delete, [toId(g.userId), toId(g.guildId)]);
+      }
       case 'bans': {
         const b = record as BulkRecords['bans'];
         return this.exec(BANS.delete, [toId(b.guildId), toId(b.userId)]);

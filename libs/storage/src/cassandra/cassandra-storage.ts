@@ -3,6 +3,7 @@ import { CassandraBulk, type CassandraBulkOptions } from './bulk';
 import { defaultCassandraMigrationsDir, migrateCassandra, type MigrationOutcome } from './migrator';
 import { CassandraAttachmentRepository } from './repositories/attachment.repository';
 import { CassandraBanRepository } from './repositories/ban.repository';
+import { CassandraGuildSettingsRepository } from './repositories/guild-settings.repository';
 import { CassandraChannelRepository } from './repositories/channel.repository';
 import { CassandraDmRepository } from './repositories/dm.repository';
 import { CassandraGuildRepository } from './repositories/guild.repository';
@@ -43,6 +44,7 @@ export class CassandraStorage implements Storage {
   readonly messageSearch: CassandraMessageSearch;
   readonly reactions: CassandraReactionRepository;
   readonly readStates: CassandraReadStateRepository;
+  readonly guildSettings: CassandraGuildSettingsRepository;
   readonly invites: CassandraInviteRepository;
   readonly bans: CassandraBanRepository;
   readonly attachments: CassandraAttachmentRepository;
@@ -76,6 +78,7 @@ export class CassandraStorage implements Storage {
     this.messages = new CassandraMessageRepository(db, this.reactions);
     this.messageSearch = new CassandraMessageSearch(db, this.messages);
     this.readStates = new CassandraReadStateRepository(db);
+    this.guildSettings = new CassandraGuildSettingsRepository(db);
     this.bans = new CassandraBanRepository(db);
     this.attachments = new CassandraAttachmentRepository(db);
     this.jobs = new CassandraJobStore(db);

@@ -6,15 +6,18 @@ import type {
   BanRecord,
   ChannelRecord,
   GuildRecord,
+  GuildSettingsRecord,
   InviteRecord,
   JobRecord,
   MemberRecord,
   MessageRecord,
+  NotificationLevel,
   OverwriteRecord,
   RoleRecord,
   TokenRecord,
   UserRecord,
 } from '../contract';
+import { decodeOverrides, encodeOverrides } from '../contract/notification-overrides';
 import { bucketOf } from './buckets';
 import { searchTermsOf } from './search-terms';
 import {
@@ -146,7 +149,7 @@ export const TOKENS = {
 
 // --- guilds --------------------------------------------------------------------------------------
 
-const GUILD_COLUMNS = 'id, name, icon, owner_id, created_at';
+const GUILD_COLUMNS = 'id, name, icon, owner_id, created_at, default_message_notifications';
 
 export const GUILDS = {
   columns: GUILD_COLUMNS,
@@ -155,7 +158,14 @@ export const GUILDS = {
   present: 'name',
   write: (g: GuildRecord, absent: Absent): Statement => ({
     query: GUILDS.insert,
-    params: [toId(g.id), g.name, opt(g.icon, absent), toId(g.ownerId), toTime(g.createdAt)],
+    params: [
+      toId(g.id),
+      g.name,
+      opt(g.icon, absent),
+      toId(g.ownerId),
+      toTime(g.createdAt),
+      g.defaultMessageNotifications,
+    ],
   }),
   toRecord: (row: Row): GuildRecord => ({
     id: fromId(row.get('id')),
@@ -163,6 +173,8 @@ export const GUILDS = {
     icon: strOrNull(row, 'icon'),
     ownerId: fromId(row.get('owner_id')),
     createdAt: fromTime(row.get('created_at')),
+    // Absent on guilds created before migration 0027: Discord's default, all messages.
+    defaultMessageNotifications: int(row, 'default_message_notifications'),
   }),
 };
 
@@ -483,6 +495,41 @@ export const INVITES = {
     uses: int(row, 'uses'),
     createdAt: fromTime(row.get('created_at')),
     expiresAt: fromTimeOrNull(row.get('expires_at')),
+  }),
+};
+
+// --- notification settings (user guild settings) ---------------------------------------------------
+
+const GUILD_SETTINGS_COLUMNS =
+  'user_id, guild_id, message_notifications, muted, mute_end_time, suppress_everyone, suppress_roles, channel_overrides, updated_at';
+
+export const GUILD_SETTINGS = {
+  columns: GUILD_SETTINGS_COLUMNS,
+  insert: insertInto('user_guild_settings', GUILD_SETTINGS_COLUMNS),
+  delete: 'DELETE FROM user_guild_settings WHERE user_id = ? AND guild_id = ?',
+  present: 'updated_at',
+  // Every column is always written (0 for "no end time"), so a replaced row never keeps an old cell.
+  params: (s: GuildSettingsRecord): unknown[] => [
+    toId(s.userId),
+    toId(s.guildId),
+    s.messageNotifications,
+    s.muted,
+    BigInt(s.muteEndTime ?? 0),
+    s.suppressEveryone,
+    s.suppressRoles,
+    encodeOverrides(s.channelOverrides),
+    toTime(s.updatedAt),
+  ],
+  toRecord: (row: Row): GuildSettingsRecord => ({
+    userId: fromId(row.get('user_id')),
+    guildId: fromId(row.get('guild_id')),
+    messageNotifications: int(row, 'message_notifications') as NotificationLevel,
+    muted: row.get('muted') === true,
+    muteEndTime: Number(row.get('mute_end_time') ?? 0) || null,
+    suppressEveryone: row.get('suppress_everyone') === true,
+    suppressRoles: row.get('suppress_roles') === true,
+    channelOverrides: decodeOverrides(str(row, 'channel_overrides')),
+    updatedAt: fromTime(row.get('updated_at')),
   }),
 };
 

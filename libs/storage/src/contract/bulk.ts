@@ -3,6 +3,7 @@ import type {
   BanRecord,
   ChannelRecord,
   GuildRecord,
+  GuildSettingsRecord,
   InviteRecord,
   JobRecord,
   MemberRecord,
@@ -38,6 +39,7 @@ export const BULK_TABLES = [
   'channel_last_messages',
   'reactions',
   'read_states',
+  'user_guild_settings',
   'invites',
   'bans',
   'attachments',
@@ -93,6 +95,7 @@ export interface BulkRecords {
   channel_last_messages: ChannelLastMessageRecord;
   reactions: ReactionRecord;
   read_states: ReadStateRecord;
+  user_guild_settings: GuildSettingsRecord;
   invites: InviteRecord;
   bans: BanRecord;
   attachments: AttachmentRecord;

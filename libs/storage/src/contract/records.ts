@@ -25,6 +25,8 @@ export interface GuildRecord {
   icon: string | null;
   ownerId: string;
   createdAt: number;
+  /** Level for members who chose none: 0 all messages, 1 only mentions (Discord's field). */
+  defaultMessageNotifications: number;
 }
 
 export interface RoleRecord {
@@ -130,6 +132,31 @@ export interface ReadStateRecord {
   channelId: string;
   lastMessageId: string | null;
   mentionCount: number;
+}
+
+/** A user's level in a guild or channel: Discord's 0 all, 1 only mentions, 2 nothing, 3 inherit. */
+export type NotificationLevel = 0 | 1 | 2 | 3;
+
+/** One channel's override inside a user's guild settings. */
+export interface ChannelNotificationOverride {
+  channelId: string;
+  messageNotifications: NotificationLevel;
+  muted: boolean;
+  /** Muted until this time (ms); null: until unmuted. */
+  muteEndTime: number | null;
+}
+
+/** A user's notification settings in one guild (Discord's user guild settings). */
+export interface GuildSettingsRecord {
+  userId: string;
+  guildId: string;
+  messageNotifications: NotificationLevel;
+  muted: boolean;
+  muteEndTime: number | null;
+  suppressEveryone: boolean;
+  suppressRoles: boolean;
+  channelOverrides: ChannelNotificationOverride[];
+  updatedAt: number;
 }
 
 export interface InviteRecord {

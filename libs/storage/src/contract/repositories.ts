@@ -11,6 +11,7 @@ import type {
   OverwriteRecord,
   ReactionCount,
   ReadStateRecord,
+  GuildSettingsRecord,
   RoleRecord,
   TokenRecord,
   UserRecord,
@@ -66,7 +67,10 @@ export interface GuildRepository {
   ): Promise<void>;
   findById(id: string): Promise<GuildRecord | null>;
   findByIds(ids: readonly string[]): Promise<GuildRecord[]>;
-  update(id: string, patch: Partial<Pick<GuildRecord, 'name' | 'icon' | 'ownerId'>>): Promise<void>;
+  update(
+    id: string,
+    patch: Partial<Pick<GuildRecord, 'name' | 'icon' | 'ownerId' | 'defaultMessageNotifications'>>,
+  ): Promise<void>;
   /** Removes the guild row, roles, channels, overwrites, members, invites and bans; messages go by job. */
   delete(id: string): Promise<void>;
 }
@@ -161,6 +165,16 @@ export interface ReadStateRepository {
   list(userId: string): Promise<ReadStateRecord[]>;
 }
 
+/** Notification settings per user and guild; a user with none in a guild has the defaults. */
+export interface GuildSettingsRepository {
+  /** Replaces the row (the service merges a PATCH into what it read). */
+  put(settings: GuildSettingsRecord): Promise<void>;
+  find(userId: string, guildId: string): Promise<GuildSettingsRecord | null>;
+  /** Every guild the user has settings in (bounded by the guilds a user can join). */
+  list(userId: string): Promise<GuildSettingsRecord[]>;
+  delete(userId: string, guildId: string): Promise<void>;
+}
+
 export interface InviteRepository {
   create(invite: InviteRecord): Promise<void>;
   find(code: string): Promise<InviteRecord | null>;
@@ -231,6 +245,7 @@ export interface Storage {
   readonly messageSearch: MessageSearchRepository;
   readonly reactions: ReactionRepository;
   readonly readStates: ReadStateRepository;
+  readonly guildSettings: GuildSettingsRepository;
   readonly invites: InviteRepository;
   readonly bans: BanRepository;
   readonly attachments: AttachmentRepository;

@@ -19,6 +19,7 @@ import {
   addReaction,
   ATTACHMENTS,
   BANS,
+  GUILD_SETTINGS,
   CHANNEL_LAST_MESSAGES,
   CHANNELS,
   DM_PAIRS,
@@ -251,6 +252,15 @@ const DEFS: Defs = {
     toRecord: byRow(CHANNEL_LAST_MESSAGES.toRecord),
     write: (db, r) => void db.run(CHANNEL_LAST_MESSAGES.upsert, ...CHANNEL_LAST_MESSAGES.params(r)),
     remove: (db, r) => void db.run(CHANNEL_LAST_MESSAGES.delete, toId(r.channelId)),
+  },
+  user_guild_settings: {
+    table: GUILD_SETTINGS.name,
+    select: `SELECT ${GUILD_SETTINGS.columns} FROM user_guild_settings`,
+    keys: [id('user_id'), id('guild_id')],
+    key: (s) => [s.userId, s.guildId],
+    toRecord: byRow(GUILD_SETTINGS.toRecord),
+    write: (db, s) => void db.run(GUILD_SETTINGS.upsert, ...GUILD_SETTINGS.params(s)),
+    remove: (db, s) => void db.run(GUILD_SETTINGS.delete, toId(s.userId), toId(s.guildId)),
   },
   bans: {
     table: BANS.name,

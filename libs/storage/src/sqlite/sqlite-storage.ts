@@ -7,6 +7,7 @@ import { defaultMigrationsDir, migrate } from './migrator';
 import { ReaderPool, WriterReader } from './reader-pool';
 import { SqliteAttachmentRepository } from './repositories/attachment.repository';
 import { SqliteBanRepository } from './repositories/ban.repository';
+import { SqliteGuildSettingsRepository } from './repositories/guild-settings.repository';
 import { SqliteChannelRepository } from './repositories/channel.repository';
 import { SqliteDmRepository } from './repositories/dm.repository';
 import { SqliteGuildRepository } from './repositories/guild.repository';
@@ -43,6 +44,7 @@ export class SqliteStorage implements Storage {
   readonly messageSearch: SqliteMessageSearch;
   readonly reactions: SqliteReactionRepository;
   readonly readStates: SqliteReadStateRepository;
+  readonly guildSettings: SqliteGuildSettingsRepository;
   readonly invites: SqliteInviteRepository;
   readonly bans: SqliteBanRepository;
   readonly attachments: SqliteAttachmentRepository;
@@ -95,6 +97,7 @@ export class SqliteStorage implements Storage {
     this.indexer.unref();
     this.reactions = new SqliteReactionRepository(this.db);
     this.readStates = new SqliteReadStateRepository(this.db);
+    this.guildSettings = new SqliteGuildSettingsRepository(this.db);
     this.invites = new SqliteInviteRepository(this.db);
     this.bans = new SqliteBanRepository(this.db);
     this.attachments = new SqliteAttachmentRepository(this.db);

@@ -6,10 +6,12 @@ import type {
   ChannelLastMessageRecord,
   ChannelRecord,
   GuildRecord,
+  GuildSettingsRecord,
   InviteRecord,
   JobRecord,
   MemberRecord,
   MessageRecord,
+  NotificationLevel,
   OverwriteRecord,
   ReadStateRecord,
   RoleRecord,
@@ -28,6 +30,7 @@ import {
   type Param,
 } from './codec';
 import type { SqliteDb } from './connection';
+import { decodeOverrides, encodeOverrides } from '../contract/notification-overrides';
 
 /**
  * Every SQLite table's columns, key, write statements and row <-> record mapping, declared once. The
@@ -153,17 +156,30 @@ export interface GuildRow {
   icon: string | null;
   owner_id: bigint;
   created_at: bigint;
+  default_message_notifications: bigint;
 }
 
 export const GUILDS = {
-  ...statements({ name: 'guilds', columns: 'id, name, icon, owner_id, created_at', key: ['id'] }),
-  params: (g: GuildRecord): Param[] => [toId(g.id), g.name, g.icon, toId(g.ownerId), g.createdAt],
+  ...statements({
+    name: 'guilds',
+    columns: 'id, name, icon, owner_id, created_at, default_message_notifications',
+    key: ['id'],
+  }),
+  params: (g: GuildRecord): Param[] => [
+    toId(g.id),
+    g.name,
+    g.icon,
+    toId(g.ownerId),
+    g.createdAt,
+    g.defaultMessageNotifications,
+  ],
   toRecord: (row: GuildRow): GuildRecord => ({
     id: fromId(row.id),
     name: row.name,
     icon: row.icon,
     ownerId: fromId(row.owner_id),
     createdAt: toNumber(row.created_at),
+    defaultMessageNotifications: toNumber(row.default_message_notifications),
   }),
 };
 
@@ -454,6 +470,51 @@ export const READ_STATES = {
     channelId: fromId(row.channel_id),
     lastMessageId: fromIdOrNull(row.last_message_id),
     mentionCount: toNumber(row.mention_count),
+  }),
+};
+
+// --- notification settings (user guild settings) ---------------------------------------------
+
+export interface GuildSettingsRow {
+  user_id: bigint;
+  guild_id: bigint;
+  message_notifications: bigint;
+  muted: bigint;
+  mute_end_time: bigint;
+  suppress_everyone: bigint;
+  suppress_roles: bigint;
+  channel_overrides: string;
+  updated_at: bigint;
+}
+
+export const GUILD_SETTINGS = {
+  ...statements({
+    name: 'user_guild_settings',
+    columns:
+      'user_id, guild_id, message_notifications, muted, mute_end_time, suppress_everyone, suppress_roles, channel_overrides, updated_at',
+    key: ['user_id', 'guild_id'],
+  }),
+  params: (s: GuildSettingsRecord): Param[] => [
+    toId(s.userId),
+    toId(s.guildId),
+    s.messageNotifications,
+    toFlag(s.muted),
+    s.muteEndTime ?? 0,
+    toFlag(s.suppressEveryone),
+    toFlag(s.suppressRoles),
+    encodeOverrides(s.channelOverrides),
+    s.updatedAt,
+  ],
+  toRecord: (row: GuildSettingsRow): GuildSettingsRecord => ({
+    userId: fromId(row.user_id),
+    guildId: fromId(row.guild_id),
+    messageNotifications: toNumber(row.message_notifications) as NotificationLevel,
+    muted: row.muted !== 0n,
+    muteEndTime: toNumber(row.mute_end_time) || null,
+    suppressEveryone: row.suppress_everyone !== 0n,
+    suppressRoles: row.suppress_roles !== 0n,
+    channelOverrides: decodeOverrides(row.channel_overrides),
+    updatedAt: toNumber(row.updated_at),
   }),
 };
 

@@ -85,7 +85,16 @@ export function describeBulkContract(get: () => Storage): void {
             expiresAt: null,
           },
         ],
-        guilds: [{ id: guildId, name: 'bulk guild', icon: null, ownerId: alice, createdAt: now }],
+        guilds: [
+          {
+            id: guildId,
+            name: 'bulk guild',
+            icon: null,
+            ownerId: alice,
+            createdAt: now,
+            defaultMessageNotifications: 0,
+          },
+        ],
         roles: [
           { id: guildId, guildId, name: '@everyone', permissions: '104324673', color: 0, position: 0 },
           { id: role, guildId, name: 'mods', permissions: '8192', color: 255, position: 1 },
@@ -150,6 +159,19 @@ export function describeBulkContract(get: () => Storage): void {
             expiresAt: null,
           },
         ],
+        user_guild_settings: [
+          {
+            userId: alice,
+            guildId,
+            messageNotifications: 1,
+            muted: true,
+            muteEndTime: now + 3_600_000,
+            suppressEveryone: true,
+            suppressRoles: false,
+            channelOverrides: [{ channelId: text, messageNotifications: 2, muted: false, muteEndTime: null }],
+            updatedAt: now,
+          },
+        ],
         bans: [{ guildId, userId: id(), reason: null, createdAt: now }],
         attachments: [
           {
@@ -203,13 +225,15 @@ export function describeBulkContract(get: () => Storage): void {
                 ? `${String(r.messageId)}/${String(r.emoji)}/${String(r.userId)}`
                 : table === 'read_states'
                   ? `${String(r.userId)}/${String(r.channelId)}`
-                  : table === 'members' || table === 'bans'
-                    ? `${String(r.guildId)}/${String(r.userId)}`
-                    : table === 'roles'
-                      ? `${String(r.guildId)}/${String(r.id)}`
-                      : table === 'overwrites'
-                        ? `${String(r.channelId)}/${String(r.id)}`
-                        : String(r.id);
+                  : table === 'user_guild_settings'
+                    ? `${String(r.userId)}/${String(r.guildId)}`
+                    : table === 'members' || table === 'bans'
+                      ? `${String(r.guildId)}/${String(r.userId)}`
+                      : table === 'roles'
+                        ? `${String(r.guildId)}/${String(r.id)}`
+                        : table === 'overwrites'
+                          ? `${String(r.channelId)}/${String(r.id)}`
+                          : String(r.id);
 
     let data: ReturnType<typeof community>;
 
@@ -363,7 +387,14 @@ export function describeBulkContract(get: () => Storage): void {
         expiresAt: now + 3_600_000,
       };
       await s.tokens.create(token);
-      const guild = { id: guildId, name: 'repo guild', icon: null, ownerId: owner, createdAt: now };
+      const guild = {
+        id: guildId,
+        name: 'repo guild',
+        icon: null,
+        ownerId: owner,
+        createdAt: now,
+        defaultMessageNotifications: 0,
+      };
       const roles = [
         { id: everyone, guildId, name: '@everyone', permissions: '1024', color: 0, position: 0 },
         { id: moderator, guildId, name: 'mods', permissions: '8', color: 255, position: 1 },
@@ -416,6 +447,20 @@ export function describeBulkContract(get: () => Storage): void {
       await s.invites.create(invite);
       const ban = { guildId, userId: id(), reason: 'spam', createdAt: now };
       await s.bans.put(ban);
+      const settings = {
+        userId: guest,
+        guildId,
+        messageNotifications: 3 as const,
+        muted: false,
+        muteEndTime: null,
+        suppressEveryone: false,
+        suppressRoles: true,
+        channelOverrides: [
+          { channelId: text, messageNotifications: 1 as const, muted: true, muteEndTime: now },
+        ],
+        updatedAt: now,
+      };
+      await s.guildSettings.put(settings);
       const attachment = {
         id: id(),
         channelId: text,
@@ -458,6 +503,7 @@ export function describeBulkContract(get: () => Storage): void {
           { userId: owner, channelId: text, lastMessageId: null, mentionCount: 1 },
         ],
         invites: [invite],
+        user_guild_settings: [settings],
         bans: [ban],
         attachments: [attachment],
         jobs: [{ ...job, dead: false }],

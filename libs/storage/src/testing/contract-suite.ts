@@ -4,6 +4,7 @@ import {
   type AttachmentRecord,
   type ChannelRecord,
   type GuildRecord,
+  type GuildSettingsRecord,
   type MemberRecord,
   type MessageRecord,
   type RoleRecord,
@@ -87,7 +88,14 @@ export function describeStorageContract(
     }> => {
       const guildId = id();
       const ownerId = id();
-      const guild: GuildRecord = { id: guildId, name: 'guild', icon: null, ownerId, createdAt: now };
+      const guild: GuildRecord = {
+        id: guildId,
+        name: 'guild',
+        icon: null,
+        ownerId,
+        createdAt: now,
+        defaultMessageNotifications: 0,
+      };
       const everyone = role(guildId, {
         id: guildId,
         name: '@everyone',
@@ -276,6 +284,8 @@ export function describeStorageContract(
         });
         await storage.guilds.update(a.guild.id, { icon: null });
         expect((await storage.guilds.findById(a.guild.id))?.icon).toBeNull();
+        await storage.guilds.update(a.guild.id, { defaultMessageNotifications: 1 });
+        expect((await storage.guilds.findById(a.guild.id))?.defaultMessageNotifications).toBe(1);
         expect(await storage.guilds.findById(id())).toBeNull();
       });
 
@@ -898,6 +908,58 @@ export function describeStorageContract(
           { userId: other, channelId: c1, lastMessageId: null, mentionCount: 1 },
         ]);
         expect(await storage.readStates.list(id())).toEqual([]);
+      });
+    });
+
+    describe('notification settings', () => {
+      const settings = (userId: string, guildId: string, updatedAt = Date.now()): GuildSettingsRecord => ({
+        userId,
+        guildId,
+        messageNotifications: 1,
+        muted: true,
+        muteEndTime: updatedAt + 60_000,
+        suppressEveryone: true,
+        suppressRoles: false,
+        channelOverrides: [
+          { channelId: id(), messageNotifications: 2, muted: false, muteEndTime: null },
+          // An id past 2^53 survives the JSON the overrides are kept in.
+          { channelId: '1234567890123456789', messageNotifications: 3, muted: true, muteEndTime: updatedAt },
+        ],
+        updatedAt,
+      });
+
+      it('stores, replaces, lists per user and deletes', async () => {
+        const [userId, other, g1, g2] = ids(4);
+        expect(await storage.guildSettings.find(userId, g1)).toBeNull();
+        const first = settings(userId, g1);
+        await storage.guildSettings.put(first);
+        expect(await storage.guildSettings.find(userId, g1)).toEqual(first);
+
+        // A replacement clears what it no longer holds: no end time, no overrides.
+        const replaced: GuildSettingsRecord = {
+          ...first,
+          messageNotifications: 3,
+          muted: false,
+          muteEndTime: null,
+          suppressEveryone: false,
+          suppressRoles: true,
+          channelOverrides: [],
+          updatedAt: first.updatedAt + 1,
+        };
+        await storage.guildSettings.put(replaced);
+        expect(await storage.guildSettings.find(userId, g1)).toEqual(replaced);
+
+        const second = settings(userId, g2);
+        await storage.guildSettings.put(second);
+        await storage.guildSettings.put(settings(other, g1));
+        const mine = await storage.guildSettings.list(userId);
+        expect(mine.sort((a, b) => compareSnowflakes(a.guildId, b.guildId))).toEqual([replaced, second]);
+
+        await storage.guildSettings.delete(userId, g1);
+        expect(await storage.guildSettings.find(userId, g1)).toBeNull();
+        expect(await storage.guildSettings.list(userId)).toEqual([second]);
+        expect(await storage.guildSettings.find(other, g1)).not.toBeNull();
+        expect(await storage.guildSettings.list(id())).toEqual([]);
       });
     });
 

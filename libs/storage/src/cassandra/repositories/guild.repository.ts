@@ -69,6 +69,10 @@ export class CassandraGuildRepository implements GuildRepository {
       sets.push('owner_id = ?');
       params.push(toId(patch.ownerId));
     }
+    if (patch.defaultMessageNotifications !== undefined) {
+      sets.push('default_message_notifications = ?');
+      params.push(patch.defaultMessageNotifications);
+    }
     if (sets.length === 0) return;
     if (!(await this.findById(id))) return; // an UPDATE would create a half row
     await this.db.execute(

@@ -8,7 +8,7 @@ import type { SqliteMemberRepository } from './member.repository';
 import type { SqliteRoleRepository } from './role.repository';
 
 const BY_ID = `SELECT ${GUILDS.columns} FROM guilds WHERE id = ?`;
-const UPDATE = `UPDATE guilds SET ${patchSet(['name', 'icon', 'owner_id'])} WHERE id = @id`;
+const UPDATE = `UPDATE guilds SET ${patchSet(['name', 'icon', 'owner_id', 'default_message_notifications'])} WHERE id = @id`;
 // Children first, each by its guild_id key or index; messages are left to the purge job.
 const DELETE = [
   'DELETE FROM channel_overwrites WHERE channel_id IN (SELECT id FROM channels WHERE guild_id = ?)',
@@ -60,6 +60,7 @@ export class SqliteGuildRepository implements GuildRepository {
           name: patch.name,
           icon: patch.icon,
           owner_id: patch.ownerId === undefined ? undefined : toId(patch.ownerId),
+          default_message_notifications: patch.defaultMessageNotifications,
         }),
       });
     });
