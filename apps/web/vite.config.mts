@@ -38,6 +38,7 @@ export default defineConfig({
     alias: {
       '@parley/common/protocol': resolve(root, '../../libs/common/src/protocol.ts'),
       '@parley/common/permissions': resolve(root, '../../libs/common/src/permissions.ts'),
+      '@parley/common/notifications': resolve(root, '../../libs/common/src/notifications.ts'),
     },
   },
   oxc: { jsx: { runtime: 'automatic' } },

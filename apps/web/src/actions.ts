@@ -317,3 +317,9 @@ export async function openDm(userId: string): Promise<void> {
 export function setViewing(channelId: string | null): void {
   update((s) => (s.viewing === channelId ? s : { ...s, viewing: channelId }));
 }
+
+/** Changes the user's notification settings in a guild; the answer is applied at once (the event follows). */
+export async function updateGuildSettings(guildId: string, patch: Record<string, unknown>): Promise<void> {
+  const settings = await api.updateGuildSettings(guildId, patch);
+  update((s) => ({ ...s, guildSettings: { ...s.guildSettings, [guildId]: settings } }));
+}

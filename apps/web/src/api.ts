@@ -11,6 +11,7 @@ import type {
   ReadStateDto,
   RoleDto,
   SelfUser,
+  UserGuildSettingsDto,
 } from '@parley/common/protocol';
 
 /** An error answer of the REST API (`{code, message, errors?}`), or a network failure (status 0). */
@@ -106,8 +107,12 @@ export class Api {
   guild(guildId: string) {
     return this.request<GuildFullDto>('GET', `/guilds/${guildId}`);
   }
-  updateGuild(guildId: string, patch: { name?: string }) {
+  updateGuild(guildId: string, patch: { name?: string; default_message_notifications?: number }) {
     return this.request<GuildDto>('PATCH', `/guilds/${guildId}`, patch);
+  }
+  /** The caller's notification settings in a guild (Discord's user guild settings; partial patch). */
+  updateGuildSettings(guildId: string, patch: Record<string, unknown>) {
+    return this.request<UserGuildSettingsDto>('PATCH', `/users/@me/guilds/${guildId}/settings`, patch);
   }
   deleteGuild(guildId: string) {
     return this.request<void>('DELETE', `/guilds/${guildId}`);

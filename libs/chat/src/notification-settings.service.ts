@@ -103,8 +103,7 @@ export class NotificationSettingsService {
     const current = (await this.storage.guildSettings.find(userId, guildId)) ?? defaults(userId, guildId);
     const next: GuildSettingsRecord = {
       ...current,
-      messageNotifications: (patch.message_notifications ??
-        current.messageNotifications),
+      messageNotifications: patch.message_notifications ?? current.messageNotifications,
       muted: patch.muted ?? current.muted,
       muteEndTime: endTime(patch.mute_config, current.muteEndTime),
       suppressEveryone: patch.suppress_everyone ?? current.suppressEveryone,

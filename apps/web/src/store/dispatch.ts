@@ -9,6 +9,7 @@ import type {
   ReadStateDto,
   RoleDto,
   SelfUser,
+  UserGuildSettingsDto,
 } from '@parley/common/protocol';
 import { byPosition, removeChannel, upsertChannel } from './channels';
 import {
@@ -32,6 +33,7 @@ interface ReadyData {
   guilds: (GuildFullDto & { presences?: PresenceData[]; members?: MemberDto[] })[];
   private_channels: ChannelDto[];
   read_states: ReadStateDto[];
+  user_guild_settings?: { entries: UserGuildSettingsDto[] };
   /** Guild-mates who are not offline when the session starts (docs/gateway.md); the rest are offline. */
   presences?: PresenceData[];
 }
@@ -49,6 +51,8 @@ function onReady(s: State, d: ReadyData): State {
   for (const c of d.private_channels) dms[c.id] = c;
   const readStates: Record<string, ReadStateDto> = {};
   for (const r of d.read_states) readStates[r.channel_id] = r;
+  const guildSettings: Record<string, UserGuildSettingsDto> = {};
+  for (const g of d.user_guild_settings?.entries ?? []) guildSettings[g.guild_id] = g;
   return {
     ...s,
     me: d.user,
@@ -58,6 +62,7 @@ function onReady(s: State, d: ReadyData): State {
     members: {},
     dms,
     readStates,
+    guildSettings,
     messages: keepOnlyPending(s.messages),
     typing: {},
     presence: { ...presence, [d.user.id]: s.ownStatus === 'invisible' ? 'offline' : s.ownStatus },
@@ -101,6 +106,10 @@ export function applyDispatch(s: State, type: DispatchType, data: unknown): Stat
     case 'MESSAGE_ACK': {
       const d = data as { channel_id: string; message_id: string; mention_count: number };
       return acknowledged(s, d.channel_id, d.message_id, d.mention_count);
+    }
+    case 'USER_GUILD_SETTINGS_UPDATE': {
+      const d = data as UserGuildSettingsDto;
+      return { ...s, guildSettings: { ...s.guildSettings, [d.guild_id]: d } };
     }
     case 'TYPING_START': {
       const d = data as { channel_id: string; user_id: string };

@@ -9,7 +9,7 @@ export {
   type State,
 } from './state';
 export { getState, resetState, update, useStore } from './live-state';
-export { findChannel, isUnread, mentionCount } from './selectors';
+export { findChannel, isMuted, isUnread, mentionCount, notificationSettings } from './selectors';
 export { applyDispatch } from './dispatch';
 export { addGuild, setMembers } from './guilds';
 export {

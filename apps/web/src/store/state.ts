@@ -6,6 +6,7 @@ import type {
   PublicUser,
   ReadStateDto,
   SelfUser,
+  UserGuildSettingsDto,
 } from '@parley/common/protocol';
 import type { ConnectionState } from '../gateway';
 
@@ -38,6 +39,8 @@ export interface State {
   members: Record<string, Record<string, MemberDto>>;
   dms: Record<string, ChannelDto>;
   readStates: Record<string, ReadStateDto>;
+  /** Guild id -> the user's notification settings there (absent: the defaults). */
+  guildSettings: Record<string, UserGuildSettingsDto>;
   messages: Record<string, ChannelMessages>;
   /** Channel id -> user id -> when the indicator ends (ms). */
   typing: Record<string, Record<string, number>>;
@@ -57,6 +60,7 @@ export const initialState: State = {
   members: {},
   dms: {},
   readStates: {},
+  guildSettings: {},
   messages: {},
   typing: {},
   presence: {},

@@ -6,8 +6,9 @@ import { channelPath, navigate, type Route } from '../router';
 import { useStore } from '../store';
 import { ChatView } from './Chat';
 import { InviteDialog, NewGuildDialog } from './GuildDialogs';
-import { IconGear, IconHash, IconInvite, IconMenu, IconSearch, IconUsers } from './icons';
+import { IconBell, IconGear, IconHash, IconInvite, IconMenu, IconSearch, IconUsers } from './icons';
 import { MemberList } from './Members';
+import { NotificationSettingsDialog } from './NotificationSettings';
 import { SearchPanel } from './SearchPanel';
 import { ChannelList, DmList, dmName, GuildRail, UserPanel } from './Sidebar';
 
@@ -33,7 +34,7 @@ function ConnectionBanner() {
   );
 }
 
-type Panel = 'settings' | 'invite' | 'new-guild' | null;
+type Panel = 'settings' | 'notifications' | 'invite' | 'new-guild' | null;
 
 /** The signed-in app: guild rail, channel sidebar, chat, member list; drawers on narrow screens. */
 export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild' }> }) {
@@ -147,6 +148,17 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
         <div className="sidebar">
           <header className="sidebar-header">
             <h2>{guild ? guild.name : 'Home'}</h2>
+            {guild && (
+              <button
+                type="button"
+                className="icon-button"
+                aria-label="Notification settings"
+                title="Notification settings"
+                onClick={() => setPanel('notifications')}
+              >
+                <IconBell size={18} />
+              </button>
+            )}
             {guild && canManageGuild && (
               <button
                 type="button"
@@ -278,6 +290,9 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
       )}
       {panel === 'new-guild' && <NewGuildDialog onClose={() => setPanel(null)} />}
       {panel === 'invite' && channel && <InviteDialog channel={channel} onClose={() => setPanel(null)} />}
+      {panel === 'notifications' && guild && (
+        <NotificationSettingsDialog guild={guild} onClose={() => setPanel(null)} />
+      )}
       {panel === 'settings' && guild && (
         <Suspense fallback={null}>
           <GuildSettings guild={guild} perms={perms.guild} onClose={() => setPanel(null)} />

@@ -2,7 +2,7 @@ import type { ChannelDto, GuildFullDto } from '@parley/common/protocol';
 import { useState, type MouseEvent, type ReactNode } from 'react';
 import { setStatus, signOut } from '../actions';
 import { channelPath, navigate } from '../router';
-import { isUnread, mentionCount, useStore, type PresenceStatus, type State } from '../store';
+import { isMuted, isUnread, mentionCount, useStore, type PresenceStatus, type State } from '../store';
 import { compareIds, displayName } from '../text';
 import { Avatar } from './Message';
 import { IconChat, IconHash, IconLogout, IconPlus } from './icons';
@@ -36,7 +36,8 @@ function guildUnread(s: State, guild: GuildFullDto): { unread: boolean; mentions
   let mentions = 0;
   for (const c of guild.channels) {
     if (c.type !== 0) continue;
-    if (isUnread(s, c)) unread = true;
+    // Muted channels (or a muted guild) keep their mention badges but never mark the guild unread.
+    if (isUnread(s, c) && !isMuted(s, c)) unread = true;
     mentions += mentionCount(s, c.id);
   }
   return { unread, mentions };
@@ -153,15 +154,18 @@ function ChannelLink({
   current: boolean;
   onNavigate?: () => void;
 }) {
-  const unread = useStore((s) => isUnread(s, channel));
+  const muted = useStore((s) => isMuted(s, channel));
+  const unread = useStore((s) => isUnread(s, channel)) && !muted;
   const mentions = useStore((s) => mentionCount(s, channel.id));
   const href = channelPath(channel.guild_id, channel.id);
-  const extra = [unread ? 'unread' : '', mentions ? `${mentions} mentions` : ''].filter(Boolean).join(', ');
+  const extra = [muted ? 'muted' : '', unread ? 'unread' : '', mentions ? `${mentions} mentions` : '']
+    .filter(Boolean)
+    .join(', ');
   return (
     <li>
       <a
         href={href}
-        className={`channel${current ? ' current' : ''}${unread ? ' unread' : ''}`}
+        className={`channel${current ? ' current' : ''}${unread ? ' unread' : ''}${muted ? ' muted' : ''}`}
         aria-current={current ? 'page' : undefined}
         aria-label={extra ? `${channel.name ?? ''}, ${extra}` : undefined}
         onClick={go(href, onNavigate)}

@@ -94,3 +94,8 @@ export const IconSearch = ({ size = 20 }: { size?: number }) => (
     <path d="m20 20-3.5-3.5" />
   </Svg>
 );
+export const IconBell = ({ size }: { size?: number }) => (
+  <Svg size={size}>
+    <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9M13.73 21a2 2 0 0 1-3.46 0" />
+  </Svg>
+);

@@ -6,7 +6,7 @@ import { useStore } from '../../store';
 import { ConfirmDialog } from '../Dialog';
 import { ErrorLine, useAction } from './useAction';
 
-/** The guild's name, and deleting the guild for its owner. */
+/** The guild's name, its default notification level, and deleting the guild for its owner. */
 export function OverviewPane({ guild, onClose }: { guild: GuildFullDto; onClose: () => void }) {
   const me = useStore((s) => s.me);
   const [name, setName] = useState(guild.name);
@@ -35,6 +35,20 @@ export function OverviewPane({ guild, onClose }: { guild: GuildFullDto; onClose:
           Save
         </button>
       </form>
+      <label className="field">
+        <span>Default notifications</span>
+        <select
+          value={guild.default_message_notifications}
+          disabled={busy}
+          onChange={(e) =>
+            run(api.updateGuild(guild.id, { default_message_notifications: Number(e.target.value) }))
+          }
+        >
+          <option value={0}>All messages</option>
+          <option value={1}>Only @mentions</option>
+        </select>
+        <small>For members who have not chosen their own.</small>
+      </label>
       <ErrorLine error={error} />
       {owner && (
         <section className="danger-zone">
