@@ -1,5 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { Client, startServer, tempDir, type ServerProcess } from '../e2e/harness';
+import { waitFor } from '../support/wait';
 import { launchBrowser, openPerson, requireBrowserSetup, type Person } from './browser';
 
 // Notification settings in real headless Chromium against the compiled monolith: a member picks a level and
@@ -93,5 +94,32 @@ describe('notification settings in the web client', () => {
     const again = page.getByRole('dialog', { name: 'Notifications in Harbour' });
     await again.getByRole('radio', { name: 'Only @mentions', checked: true }).waitFor();
     await again.getByRole('checkbox', { name: 'Mute #random', checked: true }).waitFor();
+  });
+
+  test('the tab title counts unread messages and mentions, and marking the guild read clears it', async () => {
+    const page = bob.page;
+    await page.goto(`/channels/${guildId}/${general}`);
+    await page.getByRole('heading', { name: 'general', exact: true }).waitFor();
+    const bobId = (await member.get<{ id: string }>('/users/@me')).body.id;
+
+    await owner.post(`/channels/${news}/messages`, { content: 'more news' });
+    await page.waitForFunction("document.title.startsWith('• ')");
+    await owner.post(`/channels/${news}/messages`, { content: `<@${bobId}> look at this` });
+    await page.waitForFunction("document.title.startsWith('(1) ')");
+    // The favicon carries the badge (a drawn PNG instead of the plain SVG).
+    await page.waitForFunction(
+      `document.querySelector('link[rel="icon"]').href.startsWith('data:image/png')`,
+    );
+
+    await page.getByRole('button', { name: 'Notification settings' }).click();
+    await page.getByRole('button', { name: 'Mark Harbour as read' }).click();
+    await page.waitForFunction("document.title === 'Parley'");
+    await page.waitForFunction(`document.querySelector('link[rel="icon"]').href.endsWith('/favicon.svg')`);
+    // The server records it too (the acks leave after a short debounce).
+    await waitFor(async () => {
+      const states =
+        await member.get<{ channel_id: string; mention_count: number }[]>('/users/@me/read-states');
+      return states.body.find((r) => r.channel_id === news)?.mention_count === 0;
+    }, 'the server to hold #news as read');
   });
 });

@@ -1,5 +1,6 @@
 import type { ChannelDto, GuildFullDto, MemberDto, MessageDto, SelfUser } from '@parley/common/protocol';
 import { Api, ApiError, type AuthReply } from './api';
+import { notifyDesktop } from './desktop';
 import { GatewayClient } from './gateway';
 import { navigate } from './router';
 import {
@@ -13,6 +14,7 @@ import {
   getState,
   historyFailed,
   historyLoaded,
+  isUnread,
   markRead,
   reactLocally,
   resetState,
@@ -39,7 +41,10 @@ export function signedIn(): boolean {
 export function connect(): void {
   if (!api.token || gateway) return;
   gateway = new GatewayClient(api.token, {
-    dispatch: (type, d) => update((s) => applyDispatch(s, type, d)),
+    dispatch: (type, d) => {
+      update((s) => applyDispatch(s, type, d));
+      if (type === 'MESSAGE_CREATE') notifyDesktop(getState(), d as MessageDto);
+    },
     state: (connection) => update((s) => (s.connection === connection ? s : { ...s, connection })),
     unauthorized: () => void signOut(false),
   });
@@ -322,4 +327,11 @@ export function setViewing(channelId: string | null): void {
 export async function updateGuildSettings(guildId: string, patch: Record<string, unknown>): Promise<void> {
   const settings = await api.updateGuildSettings(guildId, patch);
   update((s) => ({ ...s, guildSettings: { ...s.guildSettings, [guildId]: settings } }));
+}
+
+/** Marks every text channel of a guild read up to its newest message. */
+export function markGuildRead(guildId: string): void {
+  const s = getState();
+  for (const c of s.guilds[guildId]?.channels ?? [])
+    if (c.type === 0 && (isUnread(s, c) || (s.readStates[c.id]?.mention_count ?? 0) > 0)) ackLatest(c.id);
 }

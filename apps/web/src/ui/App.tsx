@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react';
 import { acceptInvite, connect, signedIn } from '../actions';
+import { titleWith, unreadSummary } from '../attention';
+import { showFaviconBadge } from '../desktop';
 import { navigate, parseRoute, usePath } from '../router';
 import { useStore } from '../store';
 import { AuthScreen } from './Auth';
@@ -51,10 +53,16 @@ export function App() {
     if (!authed && (route.name === 'home' || route.name === 'guild')) navigate('/login', true);
   }, [authed, route.name]);
 
+  // The unread count rides in the tab title and on the favicon, so a background tab still says so.
+  const mentions = useStore((s) => unreadSummary(s).mentions);
+  const anyUnread = useStore((s) => unreadSummary(s).unread);
   useEffect(() => {
     const names: Record<string, string> = { login: 'Log in', register: 'Register', invite: 'Invite' };
-    document.title = names[route.name] ? `${names[route.name]} · Parley` : 'Parley';
-  }, [route.name]);
+    const base = names[route.name] ? `${names[route.name]} · Parley` : 'Parley';
+    const unread = authed ? { mentions, unread: anyUnread } : { mentions: 0, unread: false };
+    document.title = titleWith(base, unread);
+    showFaviconBadge(unread);
+  }, [route.name, authed, mentions, anyUnread]);
 
   if (!authed) {
     if (route.name === 'invite')

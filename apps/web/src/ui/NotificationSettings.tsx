@@ -1,6 +1,6 @@
 import type { ChannelDto, GuildFullDto } from '@parley/common/protocol';
 import { useState } from 'react';
-import { updateGuildSettings } from '../actions';
+import { markGuildRead, updateGuildSettings } from '../actions';
 import { useStore } from '../store';
 import { Dialog } from './Dialog';
 import { ErrorLine, useAction } from './settings/useAction';
@@ -60,6 +60,26 @@ function ChannelOverrideRow({
         Mute #{name}
       </label>
     </li>
+  );
+}
+
+/** Desktop notifications are the browser's to allow: asked for on a click, as browsers require. */
+function DesktopNotifications() {
+  const supported = typeof Notification !== 'undefined';
+  const [permission, setPermission] = useState(supported ? Notification.permission : 'denied');
+  if (!supported) return null;
+  return (
+    <p className="muted">
+      {permission === 'granted' ? (
+        'Desktop notifications are on while Parley is in a background tab.'
+      ) : permission === 'denied' ? (
+        'Desktop notifications are blocked in this browser’s site settings.'
+      ) : (
+        <button type="button" onClick={() => void Notification.requestPermission().then(setPermission)}>
+          Enable desktop notifications
+        </button>
+      )}
+    </p>
   );
 }
 
@@ -168,8 +188,12 @@ export function NotificationSettingsDialog({ guild, onClose }: { guild: GuildFul
           );
         })}
       </ul>
+      <DesktopNotifications />
       <ErrorLine error={error} />
       <div className="dialog-actions">
+        <button type="button" onClick={() => markGuildRead(guild.id)}>
+          Mark {guild.name} as read
+        </button>
         <button type="button" className="primary" onClick={onClose}>
           Done
         </button>
