@@ -12,7 +12,8 @@ jest.setTimeout(180_000);
 const dispatchSeqs = (c: GatewayClient) =>
   c.events.filter((e) => typeof e.payload?.s === 'number').map((e) => e.payload.s as number);
 const messageIds = (c: GatewayClient, channelId: string) =>
-  c.named('MESSAGE_CREATE')
+  c
+    .named('MESSAGE_CREATE')
     .filter((p) => p.d.channel_id === channelId)
     .map((p) => p.d.id as string);
 
@@ -45,8 +46,9 @@ describe('gateway sessions across a NATS restart', () => {
     api = await startRole('api', { ...env, PARLEY__INSTANCE__NODE_ID: '1' });
     gateways.push(
       ...(await Promise.all([
-        startRole('gateway', { ...env, PARLEY__INSTANCE__NODE_ID: '2' }),
-        startRole('gateway', { ...env, PARLEY__INSTANCE__NODE_ID: '3' }),
+        // Info logs: the test checks that each gateway caught up (and did not fall back to restarting sessions).
+        startRole('gateway', { ...env, PARLEY__INSTANCE__NODE_ID: '2', PARLEY__LOGGING__LEVEL: 'info' }),
+        startRole('gateway', { ...env, PARLEY__INSTANCE__NODE_ID: '3', PARLEY__LOGGING__LEVEL: 'info' }),
       ])),
     );
     a = new Api(api.url);
@@ -85,16 +87,24 @@ describe('gateway sessions across a NATS restart', () => {
 
     await nats.kill('SIGTERM');
     await nats.up();
-    await waitFor(async () => (await ready(api)) && (await ready(gateways[0])) && (await ready(gateways[1])),
-      'every process is ready again');
+    await waitFor(
+      async () => (await ready(api)) && (await ready(gateways[0])) && (await ready(gateways[1])),
+      'every process is ready again',
+    );
     afterRestart = accepted.length;
-    await waitFor(() => Promise.resolve(accepted.length >= afterRestart + 5), 'messages were sent after the restart');
+    await waitFor(
+      () => Promise.resolve(accepted.length >= afterRestart + 5),
+      'messages were sent after the restart',
+    );
     stop = true;
     await traffic;
 
     const last = accepted[accepted.length - 1];
     for (const [i, c] of clients.entries()) {
-      await waitFor(() => Promise.resolve(messageIds(c, guild.general).includes(last)), `session ${i} got the last message`);
+      await waitFor(
+        () => Promise.resolve(messageIds(c, guild.general).includes(last)),
+        `session ${i} got the last message`,
+      );
       expect(messageIds(c, guild.general)).toEqual(accepted);
       const seqs = dispatchSeqs(c);
       expect(seqs).toEqual(seqs.map((_, k) => k + 1));
@@ -103,6 +113,17 @@ describe('gateway sessions across a NATS restart', () => {
       expect(c.named('INVALID_SESSION')).toEqual([]);
       expect(c.socket.connected).toBe(true);
     }
-    process.stdout.write(`nats restart: ${accepted.length} messages accepted, ${refused} refused while cut off\n`);
+    // Each gateway caught up from the history (not the fallback that restarts sessions).
+    for (const g of gateways) {
+      expect(g.output()).toContain('caught up on the event history after a reconnect');
+      expect(g.output()).not.toContain('could not catch up');
+    }
+    const caughtUp = gateways.map(
+      (g) => /"events":(\d+)[^\n]*caught up on the event history/.exec(g.output())?.[1],
+    );
+    process.stdout.write(`caught up per gateway: ${caughtUp.join(', ')}\n`);
+    process.stdout.write(
+      `nats restart: ${accepted.length} messages accepted, ${refused} refused while cut off\n`,
+    );
   });
 });

@@ -19,7 +19,9 @@ interface Tracked {
 const dispatchSeqs = (clients: GatewayClient[]) =>
   clients.flatMap((c) => c.events.filter((e) => typeof e.payload?.s === 'number').map((e) => e.payload.s));
 const messageIds = (clients: GatewayClient[], channelId: string) =>
-  clients.flatMap((c) => c.named('MESSAGE_CREATE').filter((p) => p.d.channel_id === channelId)).map((p) => p.d.id);
+  clients
+    .flatMap((c) => c.named('MESSAGE_CREATE').filter((p) => p.d.channel_id === channelId))
+    .map((p) => p.d.id);
 
 /**
  * A rolling restart from outside, with real processes: two gateways with sessions on both, messages sent all

@@ -44,7 +44,12 @@ export interface GatewayCluster {
   attached(sessionId: string): void;
   ended(sessionId: string): void;
   /** Asks `node` to give the session up; throws when that node cannot be reached. */
-  release(node: string, sessionId: string, tokenHash: string, afterSeq: number): Promise<SessionHandover | null>;
+  release(
+    node: string,
+    sessionId: string,
+    tokenHash: string,
+    afterSeq: number,
+  ): Promise<SessionHandover | null>;
   page(node: string, sessionId: string, tokenHash: string, afterSeq: number): Promise<SessionHandover | null>;
   /** Answers other nodes' handover requests. */
   serve(handlers: HandoverHandlers): void;

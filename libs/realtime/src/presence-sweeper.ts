@@ -1,9 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AppLogger } from '@parley/observability';
 import { PRESENCE_STORE, type PresenceStore } from '@parley/state';
 import { STORAGE, type Storage } from '@parley/storage';

@@ -136,7 +136,13 @@ export class SessionResumption {
     try {
       await this.router.establish(session);
       await this.bus.ready?.(); // subscribed at the bus before the other node stops routing
-      const handover = await this.fetchHandover(cluster, where.node, session.id, state.tokenHash, request.seq);
+      const handover = await this.fetchHandover(
+        cluster,
+        where.node,
+        session.id,
+        state.tokenHash,
+        request.seq,
+      );
       if (!handover.ok) {
         this.metrics.resumes.inc({ outcome: handover.reason });
         this.registry.destroy(session);
@@ -217,7 +223,12 @@ export class SessionResumption {
   }
 
   /** Entries after `after`, up to HANDOVER_PAGE_BYTES, from a buffer this node holds or just gave up. */
-  private page(sessionId: string, tokenHash: string, after: number, lastSeq?: number): SessionHandover | null {
+  private page(
+    sessionId: string,
+    tokenHash: string,
+    after: number,
+    lastSeq?: number,
+  ): SessionHandover | null {
     const result = this.store.peek(sessionId, tokenHash, after);
     if (!result) return null;
     if (!result.ok) return { gap: true };

@@ -330,7 +330,8 @@ export class NatsEventBus implements EventBus {
       if (Date.now() - since >= REPLAY_WINDOW_MS) throw new Error('the outage outlasted the event history');
       const jsm = await natsJetStream().jetstreamManager(this.link.nc);
       const info = await jsm.streams.info(this.stream);
-      if (Date.parse(info.created) > since) throw new Error('the event history was recreated during the outage');
+      if (Date.parse(info.created) > since)
+        throw new Error('the event history was recreated during the outage');
       const consumer = await natsJetStream()
         .jetstream(this.link.nc)
         .consumers.get(this.stream, {
@@ -358,7 +359,10 @@ export class NatsEventBus implements EventBus {
         }
         if (got === 0) break;
       }
-      this.log.info({ events: read, scopes: this.interests.size }, 'caught up on the event history after a reconnect');
+      this.log.info(
+        { events: read, scopes: this.interests.size },
+        'caught up on the event history after a reconnect',
+      );
     } catch (err) {
       this.log.warn({ err }, 'could not catch up after a reconnect; restarting sessions');
       for (const listener of this.lossListeners) listener();

@@ -1,12 +1,7 @@
 import type { NatsEventBus, NatsLink, NatsRpc } from '@parley/bus';
 import type { AppLogger } from '@parley/observability';
 import type { RedisPresenceStore, RedisSessionDirectory } from '@parley/state';
-import type {
-  GatewayCluster,
-  HandoverHandlers,
-  SessionHandover,
-  SessionLocation,
-} from '@parley/realtime';
+import type { GatewayCluster, HandoverHandlers, SessionHandover, SessionLocation } from '@parley/realtime';
 import type * as RedisAdapter from '@socket.io/redis-adapter';
 import { z } from 'zod';
 import type { RedisLink } from './redis-link';
@@ -94,7 +89,12 @@ export class NatsGatewayCluster implements GatewayCluster {
     this.directory.drop(sessionId).catch(this.failed('drop'));
   }
 
-  release(node: string, sessionId: string, tokenHash: string, after: number): Promise<SessionHandover | null> {
+  release(
+    node: string,
+    sessionId: string,
+    tokenHash: string,
+    after: number,
+  ): Promise<SessionHandover | null> {
     return this.ask(`gateway.${node}.session_release`, sessionId, tokenHash, after);
   }
 

@@ -78,9 +78,11 @@ export class RedisPresenceStore implements PresenceStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    /** How long a session entry lives unless renewed (a third of it between renewals); tests shorten it. */
+    private readonly ttlMs = SESSION_TTL_MS,
   ) {
     if (!(CHANGE_COMMAND in redis)) redis.defineCommand(CHANGE_COMMAND, { numberOfKeys: 3, lua: CHANGE });
-    this.timer = setInterval(() => void this.renew(), RENEW_EVERY_MS);
+    this.timer = setInterval(() => void this.renew(), Math.min(RENEW_EVERY_MS, Math.floor(ttlMs / 3)));
     this.timer.unref();
     // Back after an outage (a restarted Redis may have lost everything): this node's sessions count again at once.
     redis.on('ready', this.onReady);
@@ -132,15 +134,18 @@ export class RedisPresenceStore implements PresenceStore {
   async sweep(limit = 500): Promise<PresenceChange[]> {
     const all = this.allKey();
     const expired = await this.redis.zrangebyscore(all, '-inf', Date.now(), 'LIMIT', 0, limit);
-    const changes: PresenceChange[] = [];
+    const offline = new Map<string, PresenceChange>();
     for (const member of expired) {
       if ((await this.redis.zrem(all, member)) !== 1) continue; // another node swept it
       const bar = member.indexOf('|');
       if (bar < 1) continue;
-      const change = await this.change(member.slice(0, bar), 'disconnect', member.slice(bar + 1));
-      if (change.before !== change.after) changes.push(change);
+      const userId = member.slice(0, bar);
+      const change = await this.change(userId, 'disconnect', member.slice(bar + 1));
+      // The expired entry already counts as gone when read, so `before` says offline too: what matters is
+      // that no live session is left. Guild-mates last saw the user present (or invisible, shown offline).
+      if (change.after === 'offline') offline.set(userId, { ...change, before: 'online' });
     }
-    return changes;
+    return [...offline.values()];
   }
 
   private async readChunk(userIds: readonly string[], out: Map<string, VisibleStatus>): Promise<void> {
@@ -183,7 +188,7 @@ export class RedisPresenceStore implements PresenceStore {
       this.allKey(),
       op,
       arg,
-      SESSION_TTL_MS,
+      this.ttlMs,
       userId,
     );
     return { userId, status: after, before: visibleStatus(before), after: visibleStatus(after) };
@@ -191,14 +196,14 @@ export class RedisPresenceStore implements PresenceStore {
 
   private async renew(): Promise<void> {
     if (this.local.size === 0) return;
-    const expiry = Date.now() + SESSION_TTL_MS;
+    const expiry = Date.now() + this.ttlMs;
     const pipeline = this.redis.pipeline();
     // Plain ZADD, not XX: after a Redis restart this puts the node's sessions back.
     for (const [sessionId, userId] of this.local) {
       pipeline.zadd(this.sessionsKey(userId), expiry, sessionId);
       pipeline.zadd(this.allKey(), expiry, `${userId}|${sessionId}`);
-      pipeline.pexpire(this.sessionsKey(userId), SESSION_TTL_MS * 2);
-      pipeline.pexpire(this.statusKey(userId), SESSION_TTL_MS * 2);
+      pipeline.pexpire(this.sessionsKey(userId), this.ttlMs * 2);
+      pipeline.pexpire(this.statusKey(userId), this.ttlMs * 2);
     }
     await pipeline.exec().catch(() => undefined); // Redis down: the next round renews
   }

@@ -49,11 +49,7 @@ export class RedisSessionDirectory {
   async detach(sessionId: string, lastSeq: number, ttlMs: number): Promise<void> {
     if (this.local.has(sessionId)) this.local.set(sessionId, false);
     const key = this.key(sessionId);
-    await this.redis
-      .multi()
-      .hset(key, { node: this.node, last: lastSeq, det: 1 })
-      .pexpire(key, ttlMs)
-      .exec();
+    await this.redis.multi().hset(key, { node: this.node, last: lastSeq, det: 1 }).pexpire(key, ttlMs).exec();
   }
 
   /** The session was taken back by a client of this node. */
