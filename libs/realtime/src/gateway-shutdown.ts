@@ -1,8 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger } from '@parley/observability';
 import type { Socket as EngineSocket } from 'engine.io';
 import type { Server } from 'socket.io';
+import { GATEWAY_CLUSTER, type GatewayCluster } from './cluster';
 import { InterestRouter } from './interest-router';
 import { type ClosePayload, GatewayCode } from './protocol';
 import { SessionRegistry } from './session-registry';
@@ -16,7 +17,8 @@ const RESUME_ELSEWHERE: ClosePayload = {
 };
 
 /**
- * Draining the gateway on SIGTERM without a READY storm: refuse new connections, then tell the sessions to
+ * Draining the gateway on SIGTERM without a READY storm (microservices; the monolith has no other node to
+ * resume on, so its sessions end at once, `resumable: false`): refuse new connections, then tell the sessions to
  * resume elsewhere in staggered batches (`gateway.drain.batch_size` every `gateway.drain.interval` ms). Each
  * one stays here, detached and still routed, until another node takes it over by handover; the node keeps
  * answering handovers until it holds no session or `gateway.drain.timeout` ms have passed.
@@ -31,6 +33,7 @@ export class GatewayShutdown {
     private readonly registry: SessionRegistry,
     private readonly router: InterestRouter,
     private readonly log: AppLogger,
+    @Optional() @Inject(GATEWAY_CLUSTER) private readonly cluster?: GatewayCluster,
   ) {}
 
   async drain(io: Server): Promise<void> {
@@ -39,6 +42,15 @@ export class GatewayShutdown {
     const { batch_size: batchSize, interval, timeout } = this.config.gateway.drain;
     const deadline = Date.now() + timeout;
     const sessions = this.registry.all();
+    if (!this.cluster) {
+      // Nowhere else to resume: the buffers die with this process. No offline presence: a restart follows.
+      for (const session of sessions)
+        this.registry.end(session, { ...RESUME_ELSEWHERE, resumable: false }, false);
+      for (const socket of io.of('/').sockets.values())
+        stateOf(socket).conn?.close({ ...RESUME_ELSEWHERE, resumable: false });
+      await this.cut(io, Date.now() + Math.min(2000, this.config.gateway.heartbeat_timeout));
+      return;
+    }
     this.log.info({ sessions: sessions.length }, 'gateway draining: sessions resume on other nodes');
     for (let i = 0; i < sessions.length; i += batchSize) {
       if (i > 0) await sleep(interval);
@@ -61,8 +73,13 @@ export class GatewayShutdown {
     if (left.length > 0) this.log.warn({ sessions: left.length }, 'gateway drain timed out; ending the rest');
     // Not resumed anywhere in time: they end here (their users go offline unless connected elsewhere).
     for (const session of left) this.registry.destroy(session);
+    await this.cut(io, 0);
+  }
+
+  /** Gives clients until `deadline` to read CLOSE, then cuts whatever is left so the HTTP server can close. */
+  private async cut(io: Server, deadline: number): Promise<void> {
     this.router.clear();
-    // Whatever is left is cut so the HTTP server can close.
+    while (io.engine.clientsCount > 0 && Date.now() < deadline) await sleep(20);
     for (const client of Object.values(
       (io.engine as unknown as { clients: Record<string, EngineSocket> }).clients,
     )) {
