@@ -119,6 +119,15 @@ export const configSchema = z
       ready_presence_limit: z.number().int().min(0).max(100_000),
       // Guilds with more members than this get no PRESENCE_UPDATE for connects and disconnects (0: every guild does).
       presence_large_threshold: z.number().int().min(0),
+      // While a client is connected its resume buffer keeps only this much (what may still be in flight); after
+      // a drop it keeps everything up to event_retention.
+      resume_buffer: z.strictObject({ connected_max_bytes: positive(), connected_max_age: positive() }),
+      // SIGTERM: sessions are told to resume elsewhere, batch_size every interval ms; the node answers handovers
+      // until it holds no session or timeout ms have passed.
+      drain: z.strictObject({ batch_size: positive(), interval: positive(), timeout: positive() }),
+      // READYs whose reads run at once per node, and the random delay (ms) of one that had to wait.
+      ready_concurrency: positive(),
+      ready_jitter: ms(),
     }),
     redis: z.strictObject({
       url: z.string().min(1),
@@ -135,7 +144,12 @@ export const configSchema = z
       breaker: z.strictObject({ failure_threshold: positive(), reset_after: positive() }),
       jobs: z.strictObject({ ack_wait: positive(), replicas: z.number().int().min(1).max(5) }),
       // The two-minute event history (`<prefix>_events`): replicas, and bytes sized by event rate (docs/scaling.md).
-      events: z.strictObject({ replicas: z.number().int().min(1).max(5), max_bytes: positive() }),
+      // `file` storage survives a NATS restart, so gateways catch up after one; `memory` does only with replicas.
+      events: z.strictObject({
+        replicas: z.number().int().min(1).max(5),
+        max_bytes: positive(),
+        storage: z.enum(['file', 'memory']),
+      }),
     }),
     // Listening ports of the roles that have no other section (microservices mode).
     media_proxy: z.strictObject({ port: z.number().int().min(0).max(65535) }),

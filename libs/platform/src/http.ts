@@ -1,7 +1,7 @@
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { ParleyConfig } from '@parley/config';
+import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { httpEdgeOptions, installHttpEdge, redactUrl } from '@parley/http';
 import { activeTracing, AppLogger, Metrics, Readiness } from '@parley/observability';
 import type { FastifyInstance } from 'fastify';
@@ -103,10 +103,15 @@ export function installSignalHandlers(server: RunningServer): void {
     closing = true;
     log.info({ signal }, 'draining');
     server.app.get(Readiness).markDraining();
-    const force = setTimeout(() => {
-      log.error('drain timed out; exiting');
-      process.exit(1);
-    }, 25_000);
+    // A gateway answers handovers for up to gateway.drain.timeout before it closes: leave it that long.
+    const config = server.app.get<ParleyConfig>(PARLEY_CONFIG);
+    const force = setTimeout(
+      () => {
+        log.error('drain timed out; exiting');
+        process.exit(1);
+      },
+      Math.max(25_000, config.gateway.drain.timeout + 5_000),
+    );
     force.unref();
     server
       .close()

@@ -1,7 +1,11 @@
-/** What a node that gave a session up reports: the last sequence number it numbered for it. */
-export interface SessionRelease {
-  lastSeq: number;
-}
+import type { ResumeEntry } from '@parley/state';
+
+/**
+ * What a node giving a session up sends the node taking it over: where its numbering stopped and the entries
+ * after the client's sequence number (a page of them when `more`: ask for the rest with `page`). `gap`: the
+ * buffer no longer holds everything after that number, so the session cannot resume.
+ */
+export type SessionHandover = { lastSeq: number; entries: ResumeEntry[]; more: boolean } | { gap: true };
 
 export interface SessionLocation {
   node: string;
@@ -9,26 +13,46 @@ export interface SessionLocation {
   tokenHash: string;
 }
 
+/** What this node answers its peers with (see SessionResumption). */
+export interface HandoverHandlers {
+  /** Give the session up (stop routing it) and send what follows `afterSeq`; null: not held here. */
+  release(sessionId: string, tokenHash: string, afterSeq: number): SessionHandover | null;
+  /** The next page of a session given up a moment ago. */
+  page(sessionId: string, tokenHash: string, afterSeq: number): SessionHandover | null;
+}
+
 /**
  * What a gateway node needs from its peers once gateways run as several processes (microservices mode);
- * absent in the monolith. Provided by the platform over NATS (requests, bus health) and Redis (where a
- * session lives), so this library stays free of transports.
+ * absent in the monolith. Provided by the platform over NATS (requests, bus health) and Redis (the session
+ * directory: which node holds a session), so this library stays free of transports. Resume buffers stay in
+ * each node's memory; they travel between nodes only in a handover.
  */
 export interface GatewayCluster {
   /** This node's address for requests from its peers. */
   readonly node: string;
   /** The socket.io adapter joining the gateway nodes (Redis), so socket.io's rooms span the cluster. */
   readonly socketAdapter?: (nsp: any) => any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  /** False while this node is cut off from the event bus: it cannot promise a new session every event. */
+  /** False while this node is cut off from the event bus or Redis: it cannot promise a new session every event. */
   readonly connected: boolean;
-  /** Called when this node may have missed events (its bus connection dropped). */
+  /** Called when this node missed events it cannot catch up on (the bus could not replay its history). */
   onEventsLost(listener: () => void): void;
   /** Where a session this node does not hold lives, if anywhere. */
   locate(sessionId: string): Promise<SessionLocation | null>;
-  /** Asks `node` to give the session up (it stops recording it); throws when that node cannot be reached. */
-  release(node: string, sessionId: string, tokenHash: string): Promise<SessionRelease | null>;
-  /** Answers other nodes' release requests with `handler` (null: not held here). */
-  serve(handler: (sessionId: string, tokenHash: string) => SessionRelease | null): void;
+  /** Directory writes (fire and forget, never per delivery): this node holds, dropped, took back, ended it. */
+  claim(sessionId: string, owner: { userId: string; tokenHash: string }): void;
+  detached(sessionId: string, lastSeq: number, ttlMs: number): void;
+  attached(sessionId: string): void;
+  ended(sessionId: string): void;
+  /** Asks `node` to give the session up; throws when that node cannot be reached. */
+  release(
+    node: string,
+    sessionId: string,
+    tokenHash: string,
+    afterSeq: number,
+  ): Promise<SessionHandover | null>;
+  page(node: string, sessionId: string, tokenHash: string, afterSeq: number): Promise<SessionHandover | null>;
+  /** Answers other nodes' handover requests. */
+  serve(handlers: HandoverHandlers): void;
 }
 
 export const GATEWAY_CLUSTER = Symbol('GATEWAY_CLUSTER');

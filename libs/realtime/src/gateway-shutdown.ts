@@ -1,13 +1,28 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
+import { AppLogger } from '@parley/observability';
 import type { Socket as EngineSocket } from 'engine.io';
 import type { Server } from 'socket.io';
+import { GATEWAY_CLUSTER, type GatewayCluster } from './cluster';
 import { InterestRouter } from './interest-router';
-import { GatewayCode } from './protocol';
+import { type ClosePayload, GatewayCode } from './protocol';
 import { SessionRegistry } from './session-registry';
 import { stateOf } from './socket-state';
 
-/** Draining the gateway on SIGTERM: refuse new connections, tell every client to reconnect, close every socket. */
+const RESUME_ELSEWHERE: ClosePayload = {
+  code: GatewayCode.SERVER_SHUTDOWN,
+  reason: 'server_shutdown',
+  resumable: true,
+  reconnect: true,
+};
+
+/**
+ * Draining the gateway on SIGTERM without a READY storm (microservices; the monolith has no other node to
+ * resume on, so its sessions end at once, `resumable: false`): refuse new connections, then tell the sessions to
+ * resume elsewhere in staggered batches (`gateway.drain.batch_size` every `gateway.drain.interval` ms). Each
+ * one stays here, detached and still routed, until another node takes it over by handover; the node keeps
+ * answering handovers until it holds no session or `gateway.drain.timeout` ms have passed.
+ */
 @Injectable()
 export class GatewayShutdown {
   /** Set once draining began: handshakes are refused from then on. */
@@ -17,31 +32,54 @@ export class GatewayShutdown {
     @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
     private readonly registry: SessionRegistry,
     private readonly router: InterestRouter,
+    private readonly log: AppLogger,
+    @Optional() @Inject(GATEWAY_CLUSTER) private readonly cluster?: GatewayCluster,
   ) {}
 
   async drain(io: Server): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    for (const session of this.registry.all()) {
-      // No offline presence: these users are about to reconnect to another node.
-      this.registry.end(
-        session,
-        { code: GatewayCode.SERVER_SHUTDOWN, reason: 'server_shutdown', resumable: false, reconnect: true },
-        false,
-      );
+    const { batch_size: batchSize, interval, timeout } = this.config.gateway.drain;
+    const deadline = Date.now() + timeout;
+    const sessions = this.registry.all();
+    if (!this.cluster) {
+      // Nowhere else to resume: the buffers die with this process. No offline presence: a restart follows.
+      for (const session of sessions)
+        this.registry.end(session, { ...RESUME_ELSEWHERE, resumable: false }, false);
+      for (const socket of io.of('/').sockets.values())
+        stateOf(socket).conn?.close({ ...RESUME_ELSEWHERE, resumable: false });
+      await this.cut(io, Date.now() + Math.min(2000, this.config.gateway.heartbeat_timeout));
+      return;
     }
-    for (const socket of io.of('/').sockets.values()) {
-      stateOf(socket).conn?.close({
-        code: GatewayCode.SERVER_SHUTDOWN,
-        reason: 'server_shutdown',
-        resumable: false,
-        reconnect: true,
-      });
+    this.log.info({ sessions: sessions.length }, 'gateway draining: sessions resume on other nodes');
+    for (let i = 0; i < sessions.length; i += batchSize) {
+      if (i > 0) await sleep(interval);
+      for (const session of sessions.slice(i, i + batchSize)) {
+        if (session.state === 'closed') continue;
+        if (session.state === 'initialising') {
+          // It never got READY: nothing to resume; it starts over elsewhere.
+          this.registry.end(session, { ...RESUME_ELSEWHERE, resumable: false }, false);
+          continue;
+        }
+        const conn = session.conn;
+        this.registry.detach(session);
+        conn?.close(RESUME_ELSEWHERE);
+      }
     }
+    // Sockets without a session yet (mid-handshake or mid-resume) reconnect too.
+    for (const socket of io.of('/').sockets.values()) stateOf(socket).conn?.close(RESUME_ELSEWHERE);
+    await Promise.race([this.registry.empty(), sleep(Math.max(0, deadline - Date.now()))]);
+    const left = this.registry.all();
+    if (left.length > 0) this.log.warn({ sessions: left.length }, 'gateway drain timed out; ending the rest');
+    // Not resumed anywhere in time: they end here (their users go offline unless connected elsewhere).
+    for (const session of left) this.registry.destroy(session);
+    await this.cut(io, 0);
+  }
+
+  /** Gives clients until `deadline` to read CLOSE, then cuts whatever is left so the HTTP server can close. */
+  private async cut(io: Server, deadline: number): Promise<void> {
     this.router.clear();
-    // Give clients a moment to read CLOSE; then whatever is left is cut so the HTTP server can close.
-    const deadline = Date.now() + Math.min(2000, this.config.gateway.heartbeat_timeout);
-    while (io.engine.clientsCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (io.engine.clientsCount > 0 && Date.now() < deadline) await sleep(20);
     for (const client of Object.values(
       (io.engine as unknown as { clients: Record<string, EngineSocket> }).clients,
     )) {
@@ -50,4 +88,8 @@ export class GatewayShutdown {
     }
     io.engine.close();
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -18,10 +18,12 @@ export class GatewayMetrics {
   readonly sockets: Gauge;
   readonly sessions: Gauge<'state'>;
   readonly scopes: Gauge;
+  readonly readyWaiting: Gauge;
   readonly dispatches: Counter<'type'>;
   readonly busEvents: Counter<'type'>;
   readonly slowConsumers: Counter;
   readonly resumes: Counter<'outcome'>;
+  readonly handovers: Counter;
   readonly disconnects: Counter<'reason'>;
   readonly rejected: Counter<'reason'>;
   readonly inboundErrors: Counter<'code'>;
@@ -51,6 +53,16 @@ export class GatewayMetrics {
     this.scopes = new Gauge({
       name: 'parley_gateway_subscribed_scopes',
       help: 'Event scopes this node is subscribed to',
+      registers,
+    });
+    this.readyWaiting = new Gauge({
+      name: 'parley_gateway_ready_waiting',
+      help: 'New sessions waiting for their turn to read READY (gateway.ready_concurrency)',
+      registers,
+    });
+    this.handovers = new Counter({
+      name: 'parley_gateway_handovers_total',
+      help: 'Sessions this node gave up to another gateway node that resumed them (their missed events sent along)',
       registers,
     });
     this.busEvents = new Counter({

@@ -45,6 +45,11 @@ export class PresenceAnnouncer {
     this.present.delete(session);
   }
 
+  /** A crashed node's session was swept (PresenceSweeper): guild-mates hear that its user went offline. */
+  swept(change: PresenceChange, guildIds: string[]): void {
+    this.announceToGuilds(change, false, guildIds);
+  }
+
   /** A status the user chose from one of their sessions. */
   async choose(session: Session, status: PresenceStatus): Promise<void> {
     this.announce(session, await this.presence.setStatus(session.userId, status), true);
@@ -61,6 +66,17 @@ export class PresenceAnnouncer {
     own: boolean,
     guildIds = [...session.guilds.keys()],
   ): void {
+    this.announceToGuilds(change, own, guildIds);
+    if (own) {
+      this.bus.publish({
+        type: 'PRESENCE_UPDATE',
+        scope: { kind: 'user', id: change.userId },
+        data: { user: { id: change.userId }, status: change.status },
+      });
+    }
+  }
+
+  private announceToGuilds(change: PresenceChange, own: boolean, guildIds: string[]): void {
     if (change.before !== change.after && guildIds.length > 0) {
       this.readyPresences.large(guildIds).then(
         (large) => {
@@ -75,13 +91,6 @@ export class PresenceAnnouncer {
         },
         (err: unknown) => this.log.warn({ err }, 'presence announcement failed'),
       );
-    }
-    if (own) {
-      this.bus.publish({
-        type: 'PRESENCE_UPDATE',
-        scope: { kind: 'user', id: change.userId },
-        data: { user: { id: change.userId }, status: change.status },
-      });
     }
   }
 }

@@ -8,6 +8,8 @@ import { GatewayServer } from './gateway.server';
 import { InboundCommands } from './inbound-commands';
 import { InterestRouter } from './interest-router';
 import { PresenceAnnouncer } from './presence-announcer';
+import { PresenceSweeper } from './presence-sweeper';
+import { ReadyGate } from './ready-gate';
 import { ReadyPresences } from './ready-presences';
 import { SessionRegistry } from './session-registry';
 import { SessionResumption } from './session-resume';
@@ -21,7 +23,9 @@ import { VisibilityResolver } from './visibility';
     VisibilityResolver,
     InterestRouter,
     ReadyPresences,
+    ReadyGate,
     PresenceAnnouncer,
+    PresenceSweeper,
     SessionRegistry,
     SessionResumption,
     InboundCommands,

@@ -1,17 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { ReadyService } from '@parley/chat';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger } from '@parley/observability';
-import { RESUME_STORE, type ResumeStore } from '@parley/state';
+import { RESUME_STORE, type ResumeLimits, type ResumeStore } from '@parley/state';
+import { GATEWAY_CLUSTER, type GatewayCluster } from './cluster';
 import type { Connection } from './connection';
 import type { GatewayCounts } from './gateway.metrics';
 import { InterestRouter } from './interest-router';
 import { PresenceAnnouncer } from './presence-announcer';
 import { type ClosePayload, GatewayCode, serialise } from './protocol';
 import { ReadyPresences } from './ready-presences';
+import { ReadyGate } from './ready-gate';
 import { Session } from './session';
+
+/** How long a session given up to another node keeps its buffer here, for that node to page through it. */
+const HANDED_OVER_KEEP_MS = 30_000;
 
 /**
  * The sessions this node holds, from READY to their end: starting one, keeping it resumable after a drop
@@ -20,6 +25,7 @@ import { Session } from './session';
 @Injectable()
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
+  private readonly emptyWaiters: Array<() => void> = [];
 
   constructor(
     @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
@@ -30,6 +36,8 @@ export class SessionRegistry {
     private readonly presence: PresenceAnnouncer,
     private readonly readyPresences: ReadyPresences,
     private readonly log: AppLogger,
+    private readonly readyGate: ReadyGate,
+    @Optional() @Inject(GATEWAY_CLUSTER) private readonly cluster?: GatewayCluster,
   ) {
     router.hooks = {
       tokenRevoked: (userId, tokenHash) => this.revoke(userId, (s) => s.tokenHash === tokenHash),
@@ -78,33 +86,63 @@ export class SessionRegistry {
     return session;
   }
 
+  /** The resume buffer's bounds (gateway.event_retention and gateway.resume_buffer). */
+  get limits(): ResumeLimits {
+    const g = this.config.gateway;
+    return {
+      capacity: g.event_retention,
+      connectedMaxBytes: g.resume_buffer.connected_max_bytes,
+      connectedMaxAgeMs: g.resume_buffer.connected_max_age,
+    };
+  }
+
   /** Starts a new session with READY; when it cannot, the connection is told why and the session ends. */
   async start(
     owner: { userId: string; tokenHash: string; batch: boolean },
     conn: Connection,
     attach: (session: Session) => void,
   ): Promise<void> {
-    const g = this.config.gateway;
     const session = this.create(randomBytes(16).toString('base64url'), owner, conn);
     attach(session);
-    this.store.open(session.id, { userId: session.userId, tokenHash: session.tokenHash }, g.event_retention);
-    this.router.register(session);
-    // Subscribed before the snapshot is read: whatever happens after the snapshot reaches the session.
-    await this.router.establish(session);
-    await this.bus.ready?.();
-    const snapshot = await this.ready.snapshot(session.userId);
-    // Read after the subscriptions: a change after this read reaches the session as PRESENCE_UPDATE after READY.
-    const presences = snapshot
-      ? await this.readyPresences
-          .of(
-            session.userId,
-            snapshot.guilds.map((g) => g.id),
-          )
-          .catch((err: unknown) => {
-            this.log.warn({ err }, 'READY presences unavailable; sending none');
-            return [];
-          })
-      : [];
+    const who = { userId: session.userId, tokenHash: session.tokenHash };
+    this.store.open(session.id, who, this.limits);
+    this.cluster?.claim(session.id, who);
+    // READY's reads wait their turn (gateway.ready_concurrency): a crowd reconnecting at once is spread out.
+    const turn = await this.readyGate.enter();
+    try {
+      if (session.state === 'closed' || !conn.isOpen) {
+        this.destroy(session);
+        return;
+      }
+      this.router.register(session);
+      // Subscribed before the snapshot is read: whatever happens after the snapshot reaches the session.
+      await this.router.establish(session);
+      await this.bus.ready?.();
+      const snapshot = await this.ready.snapshot(session.userId);
+      // Read after the subscriptions: a change after this read reaches the session as PRESENCE_UPDATE after READY.
+      const presences = snapshot
+        ? await this.readyPresences
+            .of(
+              session.userId,
+              snapshot.guilds.map((g) => g.id),
+            )
+            .catch((err: unknown) => {
+              this.log.warn({ err }, 'READY presences unavailable; sending none');
+              return [];
+            })
+        : [];
+      await this.begin(session, conn, snapshot, presences);
+    } finally {
+      turn();
+    }
+  }
+
+  private async begin(
+    session: Session,
+    conn: Connection,
+    snapshot: Awaited<ReturnType<ReadyService['snapshot']>>,
+    presences: unknown[],
+  ): Promise<void> {
     if (session.state === 'closed') return;
     if (!snapshot || !conn.isOpen || session.conn !== conn) {
       this.destroy(session);
@@ -135,6 +173,7 @@ export class SessionRegistry {
     session.detach();
     const ttl = this.config.gateway.session_ttl;
     this.store.detach(session.id, ttl);
+    this.cluster?.detached(session.id, session.lastSeq, ttl);
     session.expiry = setTimeout(() => this.destroy(session), ttl);
     session.expiry.unref();
   }
@@ -159,11 +198,16 @@ export class SessionRegistry {
     session.conn = null;
     this.router.unregister(session);
     this.store.drop(session.id);
+    this.cluster?.ended(session.id);
     this.sessions.delete(session.id);
     this.presence.offline(session, guildIds, announce);
+    this.changed();
   }
 
-  /** Another node took the session over: forget it here, keeping its buffer and presence entry. */
+  /**
+   * Another node took the session over: forget it here (its presence entry lives on there), keeping its buffer
+   * a little while for that node to page through.
+   */
   handOver(session: Session): void {
     this.keep(session);
     session.state = 'closed';
@@ -171,6 +215,22 @@ export class SessionRegistry {
     this.router.unregister(session);
     this.sessions.delete(session.id);
     this.presence.handedOver(session);
+    setTimeout(() => {
+      if (!this.sessions.has(session.id)) this.store.drop(session.id);
+    }, HANDED_OVER_KEEP_MS).unref();
+    this.changed();
+  }
+
+  /** Resolves once this node holds no session (every one handed over, ended or expired). */
+  empty(): Promise<void> {
+    if (this.sessions.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptyWaiters.push(resolve));
+  }
+
+  private changed(): void {
+    if (this.sessions.size > 0 || this.emptyWaiters.length === 0) return;
+    const waiters = this.emptyWaiters.splice(0);
+    for (const resolve of waiters) resolve();
   }
 
   /**

@@ -3,7 +3,8 @@ import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { AppLogger } from '@parley/observability';
 import { RESUME_STORE, type ResumeStore } from '@parley/state';
 import type { Socket } from 'socket.io';
-import { GATEWAY_CLUSTER, type GatewayCluster, type SessionRelease } from './cluster';
+import type { ResumeEntry } from '@parley/state';
+import { GATEWAY_CLUSTER, type GatewayCluster, type SessionHandover } from './cluster';
 import type { Connection } from './connection';
 import { GatewayMetrics } from './gateway.metrics';
 import { InterestRouter } from './interest-router';
@@ -16,6 +17,12 @@ export interface ResumeRequest {
   sessionId: string;
   seq: number;
 }
+
+/**
+ * Bytes of entries per handover reply: NATS refuses messages over its max_payload (1 MB by default), so a
+ * longer backlog travels in pages.
+ */
+const HANDOVER_PAGE_BYTES = 256 * 1024;
 
 /**
  * Resume and cross-node handover: a client reconnecting with `{session_id, seq}` gets what it missed, whether
@@ -36,7 +43,10 @@ export class SessionResumption {
 
   /** Answers other nodes' handover requests. */
   serve(): void {
-    this.cluster?.serve((sessionId, tokenHash) => this.release(sessionId, tokenHash));
+    this.cluster?.serve({
+      release: (sessionId, tokenHash, after) => this.release(sessionId, tokenHash, after),
+      page: (sessionId, tokenHash, after) => this.page(sessionId, tokenHash, after),
+    });
   }
 
   /** True when the session was resumed on this connection; false: the client starts over. */
@@ -67,6 +77,7 @@ export class SessionResumption {
     this.registry.keep(session);
     session.beginResume(conn);
     this.store.attach(session.id);
+    this.cluster?.attached(session.id);
     const result =
       request.seq < 1
         ? ({ ok: false, reason: 'bad_seq' } as const)
@@ -95,9 +106,10 @@ export class SessionResumption {
 
   /**
    * Resumes a session another gateway node holds: subscribe to its scopes here first (what is routed from now
-   * on is kept), then ask that node to give it up (it stops recording and reports its last number), then
-   * replay the shared buffer and what was kept here that the other node had not recorded. If the other node
-   * cannot be reached, nothing proves the buffer complete: INVALID_SESSION.
+   * on is kept), then ask that node to give it up: it stops routing it and sends what it recorded after the
+   * client's seq (in pages if long), which this node keeps in its own buffer, replays, and follows with what it
+   * routed meanwhile that the other node had not recorded. If the other node cannot be reached, nothing proves
+   * the stream complete: INVALID_SESSION.
    */
   private async adopt(
     socket: Socket,
@@ -123,28 +135,25 @@ export class SessionResumption {
     this.router.register(session);
     try {
       await this.router.establish(session);
-      await this.bus.ready?.(); // subscribed at the bus before the other node stops recording
-      const released = await cluster.release(where.node, session.id, state.tokenHash);
-      if (!released) {
-        this.metrics.resumes.inc({ outcome: 'unknown' });
+      await this.bus.ready?.(); // subscribed at the bus before the other node stops routing
+      const handover = await this.fetchHandover(
+        cluster,
+        where.node,
+        session.id,
+        state.tokenHash,
+        request.seq,
+      );
+      if (!handover.ok) {
+        this.metrics.resumes.inc({ outcome: handover.reason });
         this.registry.destroy(session);
         return false;
       }
-      this.store.attach(session.id);
-      const result = await this.store.replay(session.id, state.tokenHash, request.seq);
       if (session.state === 'closed' || session.conn !== conn) return true;
-      const bufferLast = result.ok
-        ? result.entries.length > 0
-          ? result.entries[result.entries.length - 1].s
-          : request.seq
-        : -1;
-      if (!result.ok || bufferLast !== released.lastSeq) {
-        this.metrics.resumes.inc({ outcome: result.ok ? 'overflow' : result.reason });
-        this.registry.destroy(session);
-        return false;
-      }
+      const owner = { userId: state.userId, tokenHash: state.tokenHash };
+      this.store.open(session.id, owner, this.registry.limits, request.seq);
+      cluster.claim(session.id, owner);
       if (
-        !session.adopt(released.lastSeq, result.entries, (n) =>
+        !session.adopt(handover.lastSeq, handover.entries, (n) =>
           serialise({ session_id: session.id, replayed: n }),
         )
       ) {
@@ -163,8 +172,39 @@ export class SessionResumption {
     }
   }
 
-  /** Another node resumes this session: stop recording it and say where numbering stopped. */
-  private release(sessionId: string, tokenHash: string): SessionRelease | null {
+  /** The whole handover, page by page; checked to cover every number from the client's seq to the last. */
+  private async fetchHandover(
+    cluster: GatewayCluster,
+    node: string,
+    sessionId: string,
+    tokenHash: string,
+    seq: number,
+  ): Promise<
+    { ok: true; lastSeq: number; entries: ResumeEntry[] } | { ok: false; reason: 'unknown' | 'overflow' }
+  > {
+    let reply: SessionHandover | null = await cluster.release(node, sessionId, tokenHash, seq);
+    const entries: ResumeEntry[] = [];
+    let lastSeq = seq;
+    for (;;) {
+      if (!reply) return { ok: false, reason: 'unknown' };
+      if ('gap' in reply) return { ok: false, reason: 'overflow' };
+      for (const e of reply.entries) {
+        if (e.s !== seq + entries.length + 1) return { ok: false, reason: 'overflow' };
+        entries.push(e);
+      }
+      lastSeq = reply.lastSeq;
+      if (!reply.more) break;
+      reply = await cluster.page(node, sessionId, tokenHash, seq + entries.length);
+    }
+    if (seq + entries.length !== lastSeq) return { ok: false, reason: 'overflow' };
+    return { ok: true, lastSeq, entries };
+  }
+
+  /**
+   * Another node resumes this session: stop routing it here, close its connection, and send what it recorded
+   * after `after` (the first page). Its buffer stays here a little while for the rest of the pages.
+   */
+  private release(sessionId: string, tokenHash: string, after: number): SessionHandover | null {
     const session = this.registry.get(sessionId);
     if (!session || session.tokenHash !== tokenHash) return null;
     if (session.state === 'closed' || session.state === 'initialising') return null;
@@ -174,9 +214,32 @@ export class SessionResumption {
       resumable: false,
       reconnect: false,
     });
-    const lastSeq = session.lastSeq;
-    // Not destroy(): the buffer and the presence entry live on, on the other node.
+    // Not destroy(): the presence entry lives on, on the other node, and the buffer serves the pages.
     this.registry.handOver(session);
-    return { lastSeq };
+    const handover = this.page(sessionId, tokenHash, after, session.lastSeq);
+    if (handover && 'gap' in handover) this.store.drop(sessionId);
+    this.metrics.handovers.inc();
+    return handover;
+  }
+
+  /** Entries after `after`, up to HANDOVER_PAGE_BYTES, from a buffer this node holds or just gave up. */
+  private page(
+    sessionId: string,
+    tokenHash: string,
+    after: number,
+    lastSeq?: number,
+  ): SessionHandover | null {
+    const result = this.store.peek(sessionId, tokenHash, after);
+    if (!result) return null;
+    if (!result.ok) return { gap: true };
+    const entries: ResumeEntry[] = [];
+    let bytes = 0;
+    for (const e of result.entries) {
+      if (entries.length > 0 && bytes + e.d.length > HANDOVER_PAGE_BYTES) break;
+      bytes += e.d.length + 64;
+      entries.push(e);
+    }
+    const last = lastSeq ?? result.lastSeq;
+    return { lastSeq: last, entries, more: entries.length < result.entries.length };
   }
 }

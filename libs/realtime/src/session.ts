@@ -77,9 +77,9 @@ export class Session {
 
   /**
    * Takes over a session another gateway node gave up (microservices): numbering continues from that node's
-   * `lastSeq`; `entries` (from the shared resume buffer, after the client's seq) are replayed, then what this
-   * node routed to the session meanwhile, minus the events the other node had already recorded, then RESUMED.
-   * False when more was routed meanwhile than the session could hold.
+   * `lastSeq`; `entries` (sent in the handover, after the client's seq) are kept in this node's buffer and
+   * replayed, then what this node routed to the session meanwhile, minus the events the other node had already
+   * recorded, then RESUMED. False when more was routed meanwhile than the session could hold.
    */
   adopt(
     lastSeq: number,
@@ -90,6 +90,7 @@ export class Session {
     const recorded = new Set<string>();
     const missed: ResumeEntry[] = [];
     for (const entry of entries) {
+      this.store.append(this.id, entry);
       if (entry.e !== undefined) recorded.add(entry.e);
       if (entry.t !== 'READY' && entry.t !== 'RESUMED') missed.push(entry);
     }

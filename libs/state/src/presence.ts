@@ -21,6 +21,11 @@ export interface PresenceStore {
   disconnect(userId: string, sessionId: string): Promise<PresenceChange>;
   setStatus(userId: string, status: PresenceStatus): Promise<PresenceChange>;
   visible(userIds: readonly string[]): Promise<Map<string, VisibleStatus>>;
+  /**
+   * Shared stores only: ends the sessions of nodes that stopped renewing them (crashed) and returns the changes
+   * of users who went offline, for the caller to announce. Each expired session is swept by one node only.
+   */
+  sweep?(limit?: number): Promise<PresenceChange[]>;
 }
 
 export const PRESENCE_STORE = Symbol('PRESENCE_STORE');

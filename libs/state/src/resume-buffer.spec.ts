@@ -2,11 +2,13 @@ import { MemoryResumeStore, type ResumeEntry } from './resume-buffer';
 
 const entry = (s: number): ResumeEntry => ({ s, t: 'MESSAGE_CREATE', d: `{"n":${s}}` });
 const owner = { userId: 'u', tokenHash: 'h' };
+/** Only the count bound: the connected bounds are tested on their own. */
+const cap = (capacity: number) => ({ capacity, connectedMaxBytes: Infinity, connectedMaxAgeMs: Infinity });
 
 describe('MemoryResumeStore', () => {
   it('replays the entries after a sequence number, in order', async () => {
     const store = new MemoryResumeStore();
-    store.open('s', owner, 10);
+    store.open('s', owner, cap(10));
     for (let i = 1; i <= 5; i++) store.append('s', entry(i));
     const result = await store.replay('s', 'h', 2);
     expect(result).toEqual({ ok: true, owner, entries: [entry(3), entry(4), entry(5)] });
@@ -15,7 +17,7 @@ describe('MemoryResumeStore', () => {
 
   it('keeps at most its capacity and refuses a replay that would have a gap', async () => {
     const store = new MemoryResumeStore();
-    store.open('s', owner, 3);
+    store.open('s', owner, cap(3));
     for (let i = 1; i <= 7; i++) store.append('s', entry(i));
     expect(store.held('s')).toBe(3);
     expect(await store.replay('s', 'h', 4)).toEqual({
@@ -28,7 +30,7 @@ describe('MemoryResumeStore', () => {
 
   it('refuses unknown sessions, other tokens and sequence numbers it never sent', async () => {
     const store = new MemoryResumeStore();
-    store.open('s', owner, 3);
+    store.open('s', owner, cap(3));
     store.append('s', entry(1));
     expect(await store.replay('x', 'h', 0)).toEqual({ ok: false, reason: 'unknown' });
     expect(await store.replay('s', 'other', 0)).toEqual({ ok: false, reason: 'token_mismatch' });
@@ -38,7 +40,7 @@ describe('MemoryResumeStore', () => {
 
   it('expires a detached session after its ttl unless attached again', async () => {
     const store = new MemoryResumeStore();
-    store.open('s', owner, 3);
+    store.open('s', owner, cap(3));
     store.append('s', entry(1));
     store.detach('s', 100, 1_000);
     expect((await store.replay('s', 'h', 1, 1_099)).ok).toBe(true);
@@ -47,5 +49,32 @@ describe('MemoryResumeStore', () => {
     store.detach('s', 100, 5_000);
     expect(await store.replay('s', 'h', 1, 5_100)).toEqual({ ok: false, reason: 'expired' });
     expect(await store.replay('s', 'h', 1, 5_100)).toEqual({ ok: false, reason: 'unknown' });
+  });
+
+  it('while connected keeps only the last bytes and seconds; after a drop keeps everything up to capacity', async () => {
+    const store = new MemoryResumeStore();
+    const sized = (s: number): ResumeEntry => ({ s, t: 'MESSAGE_CREATE', d: 'x'.repeat(100) });
+    store.open('s', owner, { capacity: 50, connectedMaxBytes: 350, connectedMaxAgeMs: 1_000 });
+    for (let i = 1; i <= 10; i++) store.append('s', sized(i), 0);
+    expect(store.held('s')).toBe(3); // 300 bytes fit, 400 do not
+    store.append('s', sized(11), 5_000); // the others are older than a second
+    expect(store.held('s')).toBe(1);
+    expect(await store.replay('s', 'h', 9)).toEqual({ ok: false, reason: 'overflow' });
+    expect((await store.replay('s', 'h', 10)).ok).toBe(true);
+
+    store.detach('s', 60_000, 5_000);
+    for (let i = 12; i <= 70; i++) store.append('s', sized(i), 9_000);
+    expect(store.held('s')).toBe(50);
+    const result = await store.replay('s', 'h', 20, 9_000);
+    expect(result.ok && result.entries.map((e) => e.s)).toEqual(Array.from({ length: 50 }, (_, i) => i + 21));
+  });
+
+  it('continues the numbering of a session taken over from another node', async () => {
+    const store = new MemoryResumeStore();
+    store.open('s', owner, cap(10), 40);
+    expect(await store.replay('s', 'h', 40)).toEqual({ ok: true, owner, entries: [] });
+    store.append('s', entry(41));
+    expect(await store.replay('s', 'h', 40)).toEqual({ ok: true, owner, entries: [entry(41)] });
+    expect(await store.replay('s', 'h', 39)).toEqual({ ok: false, reason: 'overflow' });
   });
 });

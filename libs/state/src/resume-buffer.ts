@@ -18,60 +18,105 @@ export type ReplayResult =
   { ok: true; owner: ResumeOwner; entries: ResumeEntry[] } | { ok: false; reason: ReplayFailure };
 
 /**
- * The last dispatches of each gateway session, kept while it is connected (what was written may not have
- * arrived) and for a while after it drops, so a reconnect can replay what it missed. Bounded per session.
- * Writes are fire-and-forget so the dispatch path never waits (a Redis implementation pipelines them in order);
- * reads are async. Memory in the monolith; Redis once a client may resume on another gateway node.
+ * How much of a session's stream is kept. While its client is connected, what it was sent has almost surely
+ * arrived: only the last `connectedMaxBytes` bytes and `connectedMaxAgeMs` milliseconds are kept (what may
+ * still be in flight when a connection dies unnoticed). After a drop everything from then on is kept, up to
+ * `capacity` entries.
+ */
+export interface ResumeLimits {
+  capacity: number;
+  connectedMaxBytes: number;
+  connectedMaxAgeMs: number;
+}
+
+/**
+ * The last dispatches of each gateway session, in the memory of the node that holds the session, so a
+ * reconnect can replay what it missed. Bounded per session (ResumeLimits). Writes are synchronous and cost one
+ * array push; a session resumed on another node gets its entries in the handover (see SessionResumption).
  */
 export interface ResumeStore {
-  /** Starts a session's buffer, keeping at most `capacity` entries (oldest dropped first). */
-  open(sessionId: string, owner: ResumeOwner, capacity: number): void;
+  /** Starts a session's buffer; numbering continues after `after` (a session taken over from another node). */
+  open(sessionId: string, owner: ResumeOwner, limits: ResumeLimits, after?: number): void;
   append(sessionId: string, entry: ResumeEntry): void;
-  /** The session dropped: forget it `ttlMs` from now unless it is attached again. */
+  /** The session dropped: keep everything from now on, and forget it `ttlMs` from now unless attached again. */
   detach(sessionId: string, ttlMs: number, now?: number): void;
   attach(sessionId: string): void;
   /** Entries with `s > afterSeq`, in order, if the session exists, belongs to that token and has no gap since. */
   replay(sessionId: string, tokenHash: string, afterSeq: number, now?: number): Promise<ReplayResult>;
+  /**
+   * The same read, synchronous, for a handover: null when the session is unknown here or not that token's,
+   * `ok: false` when it no longer holds everything after `afterSeq`.
+   */
+  peek(
+    sessionId: string,
+    tokenHash: string,
+    afterSeq: number,
+  ): { ok: true; lastSeq: number; entries: ResumeEntry[] } | { ok: false } | null;
   drop(sessionId: string): void;
 }
 
 export const RESUME_STORE = Symbol('RESUME_STORE');
 
-/** A ring of entries that grows up to its capacity, then overwrites the oldest. */
+/**
+ * A session's entries, oldest first, with their sizes and arrival times: a queue trimmed from the front by
+ * count always, and by bytes and age while `connected`.
+ */
 class Ring {
   private buf: ResumeEntry[] = [];
-  private start = 0;
-  lastSeq = 0;
+  private times: number[] = [];
+  private head = 0;
+  private bytes = 0;
+  lastSeq: number;
+  connected = true;
 
-  constructor(private readonly capacity: number) {}
+  constructor(
+    private readonly limits: ResumeLimits,
+    after: number,
+  ) {
+    this.lastSeq = after;
+  }
 
-  push(entry: ResumeEntry): void {
+  push(entry: ResumeEntry, now: number): void {
     this.lastSeq = entry.s;
-    if (this.buf.length < this.capacity) {
-      this.buf.push(entry);
-      return;
+    this.buf.push(entry);
+    this.times.push(now);
+    this.bytes += entry.d.length;
+    this.trim(now);
+  }
+
+  /** Drops from the front what the limits no longer cover (never the newest entry). */
+  trim(now: number): void {
+    const { capacity, connectedMaxBytes, connectedMaxAgeMs } = this.limits;
+    while (this.length > 1) {
+      const over =
+        this.length > capacity ||
+        (this.connected &&
+          (this.bytes > connectedMaxBytes || now - this.times[this.head] > connectedMaxAgeMs));
+      if (!over) break;
+      this.bytes -= this.buf[this.head].d.length;
+      this.head++;
     }
-    this.buf[this.start] = entry;
-    this.start = (this.start + 1) % this.capacity;
+    // Compact once the dropped front outweighs what is kept: amortised O(1) per entry.
+    if (this.head > 64 && this.head * 2 > this.buf.length) {
+      this.buf = this.buf.slice(this.head);
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
   }
 
   get length(): number {
-    return this.buf.length;
+    return this.buf.length - this.head;
   }
 
   /** Sequence number of the oldest entry kept (lastSeq + 1 when empty). */
   get firstSeq(): number {
-    return this.buf.length === 0 ? this.lastSeq + 1 : this.buf[this.start].s;
+    return this.length === 0 ? this.lastSeq + 1 : this.buf[this.head].s;
   }
 
   after(seq: number): ResumeEntry[] {
-    const out: ResumeEntry[] = [];
-    const n = this.buf.length;
-    for (let i = 0; i < n; i++) {
-      const entry = this.buf[(this.start + i) % n];
-      if (entry.s > seq) out.push(entry);
-    }
-    return out;
+    // Entries are numbered without gaps: the first one wanted is at a known offset.
+    const from = this.head + Math.max(0, seq + 1 - this.firstSeq);
+    return this.buf.slice(from);
   }
 }
 
@@ -87,23 +132,28 @@ export class MemoryResumeStore implements ResumeStore {
   private readonly sessions = new Map<string, Record>();
   private lastSweep = 0;
 
-  open(sessionId: string, owner: ResumeOwner, capacity: number): void {
+  open(sessionId: string, owner: ResumeOwner, limits: ResumeLimits, after = 0): void {
     this.sweep(Date.now());
-    this.sessions.set(sessionId, { owner, ring: new Ring(Math.max(1, capacity)), expiresAt: null });
+    const bounded = { ...limits, capacity: Math.max(1, limits.capacity) };
+    this.sessions.set(sessionId, { owner, ring: new Ring(bounded, after), expiresAt: null });
   }
 
-  append(sessionId: string, entry: ResumeEntry): void {
-    this.sessions.get(sessionId)?.ring.push(entry);
+  append(sessionId: string, entry: ResumeEntry, now = Date.now()): void {
+    this.sessions.get(sessionId)?.ring.push(entry, now);
   }
 
   detach(sessionId: string, ttlMs: number, now = Date.now()): void {
     const record = this.sessions.get(sessionId);
-    if (record) record.expiresAt = now + ttlMs;
+    if (!record) return;
+    record.expiresAt = now + ttlMs;
+    record.ring.connected = false;
   }
 
   attach(sessionId: string): void {
     const record = this.sessions.get(sessionId);
-    if (record) record.expiresAt = null;
+    if (!record) return;
+    record.expiresAt = null;
+    record.ring.connected = true;
   }
 
   replay(sessionId: string, tokenHash: string, afterSeq: number, now = Date.now()): Promise<ReplayResult> {
@@ -119,6 +169,18 @@ export class MemoryResumeStore implements ResumeStore {
       return Promise.resolve({ ok: false, reason: 'bad_seq' });
     if (afterSeq + 1 < ring.firstSeq) return Promise.resolve({ ok: false, reason: 'overflow' });
     return Promise.resolve({ ok: true, owner: record.owner, entries: ring.after(afterSeq) });
+  }
+
+  peek(
+    sessionId: string,
+    tokenHash: string,
+    afterSeq: number,
+  ): { ok: true; lastSeq: number; entries: ResumeEntry[] } | { ok: false } | null {
+    const record = this.sessions.get(sessionId);
+    if (!record || record.owner.tokenHash !== tokenHash) return null;
+    const { ring } = record;
+    if (afterSeq > ring.lastSeq || afterSeq + 1 < ring.firstSeq) return { ok: false };
+    return { ok: true, lastSeq: ring.lastSeq, entries: ring.after(afterSeq) };
   }
 
   drop(sessionId: string): void {

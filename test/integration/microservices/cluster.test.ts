@@ -285,12 +285,17 @@ describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
     expect(await Promise.all(replicas.map((p) => p.stop('SIGTERM')))).toEqual([0, 0]);
   });
 
-  it('drains on SIGTERM: a gateway tells its clients to reconnect and exits 0', async () => {
-    const gw3 = await startRole('gateway', { ...env, PARLEY__INSTANCE__NODE_ID: '7' });
+  it('drains on SIGTERM: a gateway tells its clients to resume elsewhere and exits 0', async () => {
+    // Nobody resumes here: it waits for takers only a second (gateway.drain.timeout), then exits.
+    const gw3 = await startRole('gateway', {
+      ...env,
+      PARLEY__INSTANCE__NODE_ID: '7',
+      PARLEY__GATEWAY__DRAIN__TIMEOUT: '1000',
+    });
     const client = track(await GatewayClient.ready(gw3.url, reader.token));
     const exit = gw3.stop('SIGTERM');
     const close = await client.next('CLOSE');
-    expect(close).toMatchObject({ reason: 'server_shutdown', reconnect: true });
+    expect(close).toMatchObject({ reason: 'server_shutdown', resumable: true, reconnect: true });
     expect(await exit).toBe(0);
     await waitFor(() => !client.socket.connected, 'the client was disconnected');
   });

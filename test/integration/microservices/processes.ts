@@ -174,14 +174,14 @@ export class OwnService {
     if (up === 'exited') throw new Error(`${bin} exited with ${child.exitCode}`);
   }
 
-  /** Kills it at once (SIGKILL), as a crash would. */
-  async kill(): Promise<void> {
+  /** Kills it at once (SIGKILL), as a crash would; `SIGTERM` stops it as a restart does. */
+  async kill(signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
     const child = this.child;
     this.child = null;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
-      child.kill('SIGKILL');
+      child.kill(signal);
     });
   }
 

@@ -8,7 +8,7 @@ import {
 } from '@parley/bus';
 import type { ParleyConfig } from '@parley/config';
 import { AppLogger, Metrics } from '@parley/observability';
-import { RedisPresenceStore, RedisRateLimiter, RedisResumeStore } from '@parley/state';
+import { RedisPresenceStore, RedisRateLimiter, RedisSessionDirectory } from '@parley/state';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -107,11 +107,11 @@ describe('microservices transports', () => {
 
   it('NatsEventBus sizes and replicates the event history from nats.events', async () => {
     const bus = new NatsEventBus(await link(), log);
-    await bus.init({ replicas: 1, max_bytes: 8 * 1024 * 1024 });
+    await bus.init({ replicas: 1, max_bytes: 8 * 1024 * 1024, storage: 'file' });
     const info = await (await jetstreamManager(links[links.length - 1].nc)).streams.info(bus.stream);
-    expect(info.config).toMatchObject({ max_bytes: 8 * 1024 * 1024, num_replicas: 1 });
+    expect(info.config).toMatchObject({ max_bytes: 8 * 1024 * 1024, num_replicas: 1, storage: 'file' });
     // A restart with other settings updates the stream in place.
-    await bus.init({ replicas: 1, max_bytes: 16 * 1024 * 1024 });
+    await bus.init({ replicas: 1, max_bytes: 16 * 1024 * 1024, storage: 'file' });
     const updated = await (await jetstreamManager(links[links.length - 1].nc)).streams.info(bus.stream);
     expect(updated.config.max_bytes).toBe(16 * 1024 * 1024);
   });
@@ -340,41 +340,29 @@ describe('microservices transports', () => {
       b.close();
     });
 
-    it('replays a resume buffer from any node, and refuses one with a lost write', async () => {
-      const client = await redis();
-      const nodeA = new RedisResumeStore(client, `${prefix}:`, 'node-a');
-      const nodeB = new RedisResumeStore(await redis(), `${prefix}:`, 'node-b');
+    it('keeps a session directory: who holds a session and where it stopped, written only when that changes', async () => {
+      const nodeA = new RedisSessionDirectory(await redis(), `${prefix}:`, 'node-a');
+      const nodeB = new RedisSessionDirectory(await redis(), `${prefix}:`, 'node-b');
       const owner = { userId: 'u', tokenHash: 'h' };
-      nodeA.open('s', owner, 3);
-      for (let s = 1; s <= 5; s++) nodeA.append('s', { s, t: 'MESSAGE_CREATE', d: `{"n":${s}}`, e: `e${s}` });
-      await nodeA.flush();
+      await nodeA.claim('s', owner);
       expect(await nodeB.locate('s')).toEqual({
         node: 'node-a',
         userId: 'u',
         tokenHash: 'h',
+        lastSeq: 0,
         detached: false,
       });
-      expect(await nodeB.replay('s', 'h', 3)).toEqual({
-        ok: true,
-        owner,
-        entries: [
-          { s: 4, t: 'MESSAGE_CREATE', d: '{"n":4}', e: 'e4' },
-          { s: 5, t: 'MESSAGE_CREATE', d: '{"n":5}', e: 'e5' },
-        ],
-      });
-      expect(await nodeB.replay('s', 'h', 1)).toEqual({ ok: false, reason: 'overflow' });
-      expect(await nodeB.replay('s', 'other', 3)).toEqual({ ok: false, reason: 'token_mismatch' });
-      expect(await nodeB.replay('s', 'h', 6)).toEqual({ ok: false, reason: 'bad_seq' });
-      nodeB.attach('s');
-      await nodeB.flush();
-      expect((await nodeA.locate('s'))?.node).toBe('node-b');
-      // Sequence 6 never made it (Redis was unreachable): 7 arriving shows the gap.
-      nodeA.append('s', { s: 7, t: 'MESSAGE_CREATE', d: '7' });
-      await nodeA.flush();
-      expect(await nodeB.replay('s', 'h', 5)).toEqual({ ok: false, reason: 'overflow' });
-      nodeA.drop('s');
-      await nodeA.flush();
-      expect(await nodeB.replay('s', 'h', 5)).toEqual({ ok: false, reason: 'unknown' });
+      await nodeA.detach('s', 42, 60_000);
+      expect(await nodeB.locate('s')).toMatchObject({ node: 'node-a', lastSeq: 42, detached: true });
+      // Node B takes it over; node A, which gave it up, no longer removes the entry when it forgets the session.
+      await nodeB.claim('s', owner);
+      nodeA.forget('s');
+      await nodeA.drop('s');
+      expect(await nodeA.locate('s')).toMatchObject({ node: 'node-b', detached: false });
+      await nodeB.drop('s');
+      expect(await nodeA.locate('s')).toBeNull();
+      nodeA.close();
+      nodeB.close();
     });
   });
 });

@@ -12,6 +12,7 @@ import {
 import type { NatsLink } from './nats-link';
 import type { Msg, MsgHdrs, Subscription } from '@nats-io/nats-core';
 import { natsCore, natsJetStream } from './modules';
+import { RecentIds } from './recent-ids';
 
 const SCOPE_KINDS = ['guild', 'channel', 'user'] as const;
 
@@ -55,8 +56,24 @@ interface Interest {
 /** How far back a newly gained scope can be caught up from the events stream. */
 const REPLAY_WINDOW_MS = 120_000;
 /** `nats.events` in config/default.json: sized by event rate (docs/scaling.md). */
-const DEFAULT_HISTORY = { replicas: 1, max_bytes: 256 * 1024 * 1024 };
+const DEFAULT_HISTORY: EventHistory = { replicas: 1, max_bytes: 256 * 1024 * 1024, storage: 'file' };
 const CATCH_UP_LIMIT = 10_000;
+/** Events a node reads from the history after a reconnect, at most (more: its sessions restart). */
+const RECOVER_LIMIT = 100_000;
+/**
+ * A reconnect catch-up starts this long before the connection was seen to drop: the history's timestamps are
+ * the NATS server's clock, and an event may have been on its way when the drop was noticed. What was delivered
+ * in that margin is skipped by id (RecentIds keeps well over this much).
+ */
+const RECOVER_MARGIN_MS = 2_000;
+const RECENT_WINDOW_MS = 30_000;
+const RECENT_MAX = 200_000;
+
+export interface EventHistory {
+  replicas: number;
+  max_bytes: number;
+  storage: 'file' | 'memory';
+}
 
 /**
  * Domain events on NATS core subjects by scope: `<prefix>.ev.<kind>.<id>`. A node holds one NATS subscription
@@ -74,6 +91,11 @@ export class NatsEventBus implements EventBus {
   private unsettled = false;
   private settling: Promise<void> | null = null;
   private readonly lossListeners = new Set<() => void>();
+  private readonly recent = new RecentIds(RECENT_WINDOW_MS, RECENT_MAX);
+  /** When the connection was seen to drop (null while connected). */
+  private downSince: number | null = null;
+  /** While catching up after a reconnect: live events held back until the history has been delivered. */
+  private recovering: Array<{ key: string; event: DomainEvent }> | null = null;
   readonly stream: string;
 
   constructor(
@@ -82,6 +104,10 @@ export class NatsEventBus implements EventBus {
     private readonly metrics?: Metrics,
   ) {
     this.stream = `${link.prefix}_events`;
+    link.onChange((up) => {
+      if (!up) this.downSince ??= Date.now();
+      else void this.recover();
+    });
   }
 
   /**
@@ -91,11 +117,13 @@ export class NatsEventBus implements EventBus {
    * holds its own copy: the stream's subjects draw every region's events over the NATS gateways, so they reach
    * the region whether or not a node there watches the scope yet, and a catch-up never leaves the region.
    */
-  async init(history: { replicas: number; max_bytes: number } = DEFAULT_HISTORY): Promise<void> {
+  async init(history: EventHistory = DEFAULT_HISTORY): Promise<void> {
     const jsm = await natsJetStream().jetstreamManager(this.link.nc);
+    const { StorageType } = natsJetStream();
     const cfg = {
       subjects: [`${this.link.prefix}.ev.>`],
-      storage: natsJetStream().StorageType.Memory,
+      // File storage outlives a NATS restart, so a node catches up after one (memory would need replicas).
+      storage: history.storage === 'memory' ? StorageType.Memory : StorageType.File,
       retention: natsJetStream().RetentionPolicy.Limits,
       discard: natsJetStream().DiscardPolicy.Old,
       max_age: natsCore().nanos(REPLAY_WINDOW_MS),
@@ -103,8 +131,13 @@ export class NatsEventBus implements EventBus {
       num_replicas: history.replicas,
     };
     try {
-      await jsm.streams.info(this.stream);
+      const existing = await jsm.streams.info(this.stream);
       const { retention: _retention, storage: _storage, ...mutable } = cfg;
+      if (existing.config.storage !== cfg.storage)
+        this.log.warn(
+          { stream: this.stream, storage: existing.config.storage },
+          'the event history keeps the storage it was created with; delete the stream to change it',
+        );
       await jsm.streams.update(this.stream, mutable);
     } catch (err) {
       if (!/not found/i.test((err as Error).message ?? '')) throw err;
@@ -132,8 +165,8 @@ export class NatsEventBus implements EventBus {
     const wire = { id, type: event.type, scope: event.scope, data: event.data, routing: event.routing };
     const subject = `${this.link.prefix}.ev.${event.scope.kind}.${event.scope.id}`;
     const tracing = activeTracing();
-    // Buffered by the client while reconnecting; requests are refused with 503 before that point (see the
-    // dependency gate), and gateway sessions that were cut off meanwhile are restarted.
+    // Buffered by the client while reconnecting; requests are refused with 503 once the drop is noticed (see
+    // the dependency gate), and gateways catch up on what they missed from the event history.
     this.link.nc.publish(
       subject,
       JSON.stringify(wire),
@@ -176,8 +209,9 @@ export class NatsEventBus implements EventBus {
             if (err) return;
             const event = this.receive(msg);
             if (!event) return;
-            if (created.held) created.held.push(event);
-            else for (const h of handlers) h(event);
+            if (this.recovering) this.recovering.push({ key, event });
+            else if (created.held) created.held.push(event);
+            else this.dispatch(created, event);
           },
         }),
       };
@@ -232,7 +266,7 @@ export class NatsEventBus implements EventBus {
     const seen = new Set<string>();
     const deliver = (event: DomainEvent) => {
       if (this.interests.get(key) !== interest) return;
-      for (const h of interest.handlers) h(event);
+      this.dispatch(interest, event);
     };
     try {
       await this.link.nc.flush(); // the subscription is live: from here on the core subscription has everything
@@ -266,6 +300,90 @@ export class NatsEventBus implements EventBus {
       interest.held = null;
       for (const event of held) if (!event.id || !seen.has(event.id)) deliver(event);
     }
+  }
+
+  /** Hands an event to a scope's handlers, remembering its id for a later catch-up. */
+  private dispatch(interest: Interest, event: DomainEvent): void {
+    if (event.id) this.recent.add(event.id);
+    for (const h of interest.handlers) h(event);
+  }
+
+  /**
+   * After a reconnect: what was published on this node's scopes while it was cut off (the client resubscribed
+   * them, but core NATS kept nothing meanwhile) is read from the event history and delivered, in stream order,
+   * skipping what had already arrived; live events wait until then. Only if the history cannot prove itself
+   * complete (the outage outlasted it, it was recreated, too much to read) do the loss listeners restart the
+   * sessions.
+   */
+  private async recover(): Promise<void> {
+    const down = this.downSince;
+    this.downSince = null;
+    if (down === null || this.interests.size === 0 || this.recovering) return;
+    const since = down - RECOVER_MARGIN_MS;
+    const held: Array<{ key: string; event: DomainEvent }> = [];
+    this.recovering = held;
+    this.recent.frozen = true;
+    const seen = new Set<string>();
+    let read = 0;
+    try {
+      await this.link.nc.flush(); // the resubscriptions are in place: from here on they receive everything
+      if (Date.now() - since >= REPLAY_WINDOW_MS) throw new Error('the outage outlasted the event history');
+      const jsm = await natsJetStream().jetstreamManager(this.link.nc);
+      const info = await jsm.streams.info(this.stream);
+      if (Date.parse(info.created) > since)
+        throw new Error('the event history was recreated during the outage');
+      const consumer = await natsJetStream()
+        .jetstream(this.link.nc)
+        .consumers.get(this.stream, {
+          filter_subjects: `${this.link.prefix}.ev.>`,
+          deliver_policy: natsJetStream().DeliverPolicy.StartTime,
+          opt_start_time: new Date(since).toISOString(),
+        });
+      let pending = (await consumer.info(true)).num_pending;
+      if (pending > RECOVER_LIMIT) throw new Error(`${pending} events to catch up on`);
+      while (pending > 0) {
+        const batch = await consumer.fetch({ max_messages: Math.min(pending, 500), expires: 2_000 });
+        let got = 0;
+        for await (const m of batch) {
+          got++;
+          pending = m.info.pending;
+          const key = this.keyOf(m.subject);
+          const interest = key && this.interests.get(key);
+          if (!interest) continue;
+          const event = this.receive(m);
+          if (!event?.id || seen.has(event.id) || this.recent.has(event.id)) continue;
+          seen.add(event.id);
+          read++;
+          if (interest.held) interest.held.push(event);
+          else this.dispatch(interest, event);
+        }
+        if (got === 0) break;
+      }
+      this.log.info(
+        { events: read, scopes: this.interests.size },
+        'caught up on the event history after a reconnect',
+      );
+    } catch (err) {
+      this.log.warn({ err }, 'could not catch up after a reconnect; restarting sessions');
+      for (const listener of this.lossListeners) listener();
+    } finally {
+      this.recovering = null;
+      for (const { key, event } of held) {
+        if (event.id && (seen.has(event.id) || this.recent.has(event.id))) continue;
+        const interest = this.interests.get(key);
+        if (!interest) continue;
+        if (interest.held) interest.held.push(event);
+        else this.dispatch(interest, event);
+      }
+      this.recent.frozen = false;
+    }
+  }
+
+  /** `<prefix>.ev.<kind>.<id>` -> `<kind>:<id>`. */
+  private keyOf(subject: string): string | null {
+    const rest = subject.slice(this.link.prefix.length + 4);
+    const dot = rest.indexOf('.');
+    return dot > 0 ? `${rest.slice(0, dot)}:${rest.slice(dot + 1)}` : null;
   }
 
   /** Scope keys this node is subscribed to (tests, metrics). */

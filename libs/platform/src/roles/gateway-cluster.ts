@@ -1,20 +1,34 @@
 import type { NatsEventBus, NatsLink, NatsRpc } from '@parley/bus';
-import type { RedisPresenceStore, RedisResumeStore } from '@parley/state';
-import type { GatewayCluster, SessionLocation, SessionRelease } from '@parley/realtime';
+import type { AppLogger } from '@parley/observability';
+import type { RedisPresenceStore, RedisSessionDirectory } from '@parley/state';
+import type { GatewayCluster, HandoverHandlers, SessionHandover, SessionLocation } from '@parley/realtime';
 import type * as RedisAdapter from '@socket.io/redis-adapter';
 import { z } from 'zod';
 import type { RedisLink } from './redis-link';
 
-const releaseRequest = z.strictObject({
+const handoverRequest = z.strictObject({
   session_id: z.string().min(1).max(64),
   token_hash: z.string().min(1).max(128),
+  after: z.number().int().nonnegative(),
 });
-const releaseReply = z.object({ last_seq: z.number().int().nonnegative() }).nullable();
+const entry = z.object({
+  s: z.number().int().positive(),
+  t: z.string().min(1).max(64),
+  d: z.string(),
+  e: z.string().max(128).optional(),
+});
+const handoverReply = z
+  .union([
+    z.object({ last_seq: z.number().int().nonnegative(), entries: z.array(entry), more: z.boolean() }),
+    z.object({ gap: z.literal(true) }),
+  ])
+  .nullable();
 
 /**
- * Gateway nodes over NATS and Redis: where a session lives (its resume buffer's hash in Redis), asking its
- * node to give it up (NATS request to that node's own subject: exactly one node can answer, so no queue
- * group; a breaker per node fails fast once a node is gone), bus health, and the socket.io Redis adapter.
+ * Gateway nodes over NATS and Redis: where a session lives (the session directory in Redis), asking its node
+ * to give it up and send its missed events (NATS request to that node's own subject: exactly one node can
+ * answer, so no queue group; a breaker per node fails fast once a node is gone), bus health, and the
+ * socket.io Redis adapter.
  */
 export class NatsGatewayCluster implements GatewayCluster {
   readonly socketAdapter: GatewayCluster['socketAdapter'];
@@ -26,8 +40,9 @@ export class NatsGatewayCluster implements GatewayCluster {
     private readonly bus: NatsEventBus,
     private readonly redis: RedisLink,
     private readonly rpc: NatsRpc,
-    private readonly resume: RedisResumeStore,
+    private readonly directory: RedisSessionDirectory,
     private readonly presence: RedisPresenceStore,
+    private readonly log: AppLogger,
   ) {
     this.pub = redis.duplicate();
     this.sub = redis.duplicate();
@@ -41,48 +56,90 @@ export class NatsGatewayCluster implements GatewayCluster {
   }
 
   get node(): string {
-    return this.resume.node;
+    return this.directory.node;
   }
 
   get connected(): boolean {
     return this.nats.connected && this.redis.connected;
   }
 
+  /** Only a failed catch-up loses events: a reconnect alone is caught up from the event history. */
   onEventsLost(listener: () => void): void {
-    this.nats.onChange((up) => {
-      if (!up) listener();
-    });
     this.bus.onLoss(listener);
   }
 
   async locate(sessionId: string): Promise<SessionLocation | null> {
-    const where = await this.resume.locate(sessionId);
+    const where = await this.directory.locate(sessionId);
     return where && { node: where.node, userId: where.userId, tokenHash: where.tokenHash };
   }
 
-  async release(node: string, sessionId: string, tokenHash: string): Promise<SessionRelease | null> {
-    const reply = releaseReply.parse(
-      await this.rpc.call(this.method(node), { session_id: sessionId, token_hash: tokenHash }),
-    );
-    return reply && { lastSeq: reply.last_seq };
+  claim(sessionId: string, owner: { userId: string; tokenHash: string }): void {
+    this.directory.claim(sessionId, owner).catch(this.failed('claim'));
   }
 
-  serve(handler: (sessionId: string, tokenHash: string) => SessionRelease | null): void {
-    this.rpc.serve(this.method(this.node), releaseRequest, async (req) => {
-      const released = handler(req.session_id, req.token_hash);
-      if (!released) return null;
-      this.presence.forget(req.session_id);
-      // Everything this node recorded for the session is in Redis before the other node reads it.
-      await this.resume.flush();
-      return { last_seq: released.lastSeq };
+  detached(sessionId: string, lastSeq: number, ttlMs: number): void {
+    this.directory.detach(sessionId, lastSeq, ttlMs).catch(this.failed('detach'));
+  }
+
+  attached(sessionId: string): void {
+    this.directory.attach(sessionId).catch(this.failed('attach'));
+  }
+
+  ended(sessionId: string): void {
+    this.directory.drop(sessionId).catch(this.failed('drop'));
+  }
+
+  release(
+    node: string,
+    sessionId: string,
+    tokenHash: string,
+    after: number,
+  ): Promise<SessionHandover | null> {
+    return this.ask(`gateway.${node}.session_release`, sessionId, tokenHash, after);
+  }
+
+  page(node: string, sessionId: string, tokenHash: string, after: number): Promise<SessionHandover | null> {
+    return this.ask(`gateway.${node}.session_page`, sessionId, tokenHash, after);
+  }
+
+  serve(handlers: HandoverHandlers): void {
+    this.rpc.serve(`gateway.${this.node}.session_release`, handoverRequest, (req) => {
+      const handover = handlers.release(req.session_id, req.token_hash, req.after);
+      if (handover) {
+        this.presence.forget(req.session_id);
+        this.directory.forget(req.session_id);
+      }
+      return Promise.resolve(wire(handover));
     });
+    this.rpc.serve(`gateway.${this.node}.session_page`, handoverRequest, (req) =>
+      Promise.resolve(wire(handlers.page(req.session_id, req.token_hash, req.after))),
+    );
   }
 
   async close(): Promise<void> {
+    this.directory.close();
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
   }
 
-  private method(node: string): string {
-    return `gateway.${node}.session_release`;
+  private async ask(
+    method: string,
+    sessionId: string,
+    tokenHash: string,
+    after: number,
+  ): Promise<SessionHandover | null> {
+    const reply = handoverReply.parse(
+      await this.rpc.call(method, { session_id: sessionId, token_hash: tokenHash, after }),
+    );
+    if (!reply || 'gap' in reply) return reply && { gap: true };
+    return { lastSeq: reply.last_seq, entries: reply.entries, more: reply.more };
   }
+
+  private failed(what: string): (err: unknown) => void {
+    return (err) => this.log.warn({ err, what }, 'gateway session directory write failed');
+  }
+}
+
+function wire(handover: SessionHandover | null) {
+  if (!handover || 'gap' in handover) return handover;
+  return { last_seq: handover.lastSeq, entries: handover.entries, more: handover.more };
 }

@@ -23,7 +23,8 @@ import {
   RedisConnectionSlots,
   RedisPresenceStore,
   RedisRateLimiter,
-  RedisResumeStore,
+  RedisSessionDirectory,
+  MemoryResumeStore,
   TYPING_STORE,
 } from '@parley/state';
 import { MaintenanceMode } from '../maintenance';
@@ -174,13 +175,14 @@ export class MicroservicesModule
         // Typing stays node-local by design: every gateway node sees the same events and decides alike, and a
         // shared "already shown" mark would let the first node to see a TYPING_START hide it from the others.
         { provide: TYPING_STORE, useFactory: () => new MemoryTypingStore() },
+        // Resume buffers stay in this node's memory; Redis holds only the session directory.
+        { provide: RESUME_STORE, useFactory: () => new MemoryResumeStore() },
         {
-          provide: RedisResumeStore,
+          provide: RedisSessionDirectory,
           inject: [RedisLink, NatsLink],
           useFactory: (redis: RedisLink, nats: NatsLink) =>
-            new RedisResumeStore(redis.client, redis.config.redis.key_prefix, nats.processKey),
+            new RedisSessionDirectory(redis.client, redis.config.redis.key_prefix, nats.processKey),
         },
-        { provide: RESUME_STORE, useExisting: RedisResumeStore },
         // Caps on sessions per user and connections per address hold across every gateway node.
         {
           provide: RedisConnectionSlots,
@@ -191,20 +193,29 @@ export class MicroservicesModule
         { provide: CONNECTION_SLOTS, useExisting: RedisConnectionSlots },
         {
           provide: GATEWAY_CLUSTER,
-          inject: [NatsLink, NatsEventBus, RedisLink, NatsRpc, RedisResumeStore, RedisPresenceStore],
+          inject: [
+            NatsLink,
+            NatsEventBus,
+            RedisLink,
+            NatsRpc,
+            RedisSessionDirectory,
+            RedisPresenceStore,
+            AppLogger,
+          ],
           useFactory: (
             nats: NatsLink,
             bus: NatsEventBus,
             redis: RedisLink,
             rpc: NatsRpc,
-            resume: RedisResumeStore,
+            directory: RedisSessionDirectory,
             presence: RedisPresenceStore,
-          ) => new NatsGatewayCluster(nats, bus, redis, rpc, resume, presence),
+            log: AppLogger,
+          ) => new NatsGatewayCluster(nats, bus, redis, rpc, directory, presence, log),
         },
       );
       exported.push(
         TYPING_STORE,
-        RedisResumeStore,
+        RedisSessionDirectory,
         RESUME_STORE,
         RedisConnectionSlots,
         CONNECTION_SLOTS,

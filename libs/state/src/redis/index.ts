@@ -1,4 +1,4 @@
 export * from './redis-rate-limiter';
 export * from './redis-presence';
-export * from './redis-resume-store';
+export * from './redis-session-directory';
 export * from './redis-connection-slots';

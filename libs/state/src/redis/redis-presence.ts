@@ -17,8 +17,9 @@ const RENEW_EVERY_MS = 20_000;
 const MAX_CONCURRENT_READS = 4;
 const READ_CHUNK = 500;
 
-// KEYS[1] = sessions (zset: session id -> expiry, ms), KEYS[2] = chosen status.
-// ARGV[1] = op (connect | disconnect | status), ARGV[2] = session id or status, ARGV[3] = ttl.
+// KEYS[1] = sessions (zset: session id -> expiry, ms), KEYS[2] = chosen status, KEYS[3] = every session of
+// the deployment (zset: "<user id>|<session id>" -> expiry, ms; what the sweeper reads).
+// ARGV[1] = op (connect | disconnect | status), ARGV[2] = session id or status, ARGV[3] = ttl, ARGV[4] = user id.
 // Returns {status before, status after}, 'offline' when no live session.
 const CHANGE = `
 local t = redis.call('TIME')
@@ -33,8 +34,10 @@ local op = ARGV[1]
 if op == 'connect' then
   if before == 'offline' then redis.call('SET', KEYS[2], 'online') end
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[4] .. '|' .. ARGV[2])
 elseif op == 'disconnect' then
   redis.call('ZREM', KEYS[1], ARGV[2])
+  redis.call('ZREM', KEYS[3], ARGV[4] .. '|' .. ARGV[2])
 elseif op == 'status' then
   if before ~= 'offline' then redis.call('SET', KEYS[2], ARGV[2]) end
 end
@@ -53,9 +56,11 @@ const CHANGE_COMMAND = 'parleyPresenceChange';
 type ChangeCommand = (
   sessions: string,
   status: string,
+  all: string,
   op: string,
   arg: string,
   ttl: number,
+  userId: string,
 ) => Promise<[PresenceStatus | 'offline', PresenceStatus | 'offline']>;
 
 /**
@@ -73,10 +78,14 @@ export class RedisPresenceStore implements PresenceStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    /** How long a session entry lives unless renewed (a third of it between renewals); tests shorten it. */
+    private readonly ttlMs = SESSION_TTL_MS,
   ) {
-    if (!(CHANGE_COMMAND in redis)) redis.defineCommand(CHANGE_COMMAND, { numberOfKeys: 2, lua: CHANGE });
-    this.timer = setInterval(() => void this.renew(), RENEW_EVERY_MS);
+    if (!(CHANGE_COMMAND in redis)) redis.defineCommand(CHANGE_COMMAND, { numberOfKeys: 3, lua: CHANGE });
+    this.timer = setInterval(() => void this.renew(), Math.min(RENEW_EVERY_MS, Math.floor(ttlMs / 3)));
     this.timer.unref();
+    // Back after an outage (a restarted Redis may have lost everything): this node's sessions count again at once.
+    redis.on('ready', this.onReady);
   }
 
   connect(userId: string, sessionId: string): Promise<PresenceChange> {
@@ -114,6 +123,29 @@ export class RedisPresenceStore implements PresenceStore {
 
   close(): void {
     clearInterval(this.timer);
+    this.redis.off('ready', this.onReady);
+  }
+
+  /**
+   * Ends sessions whose node stopped renewing them (it crashed): each is claimed by removing it from the
+   * deployment-wide index (exactly one sweeper wins it), then disconnected like any other session. Returns the
+   * changes whose users went offline, for the caller to announce. At most `limit` per call.
+   */
+  async sweep(limit = 500): Promise<PresenceChange[]> {
+    const all = this.allKey();
+    const expired = await this.redis.zrangebyscore(all, '-inf', Date.now(), 'LIMIT', 0, limit);
+    const offline = new Map<string, PresenceChange>();
+    for (const member of expired) {
+      if ((await this.redis.zrem(all, member)) !== 1) continue; // another node swept it
+      const bar = member.indexOf('|');
+      if (bar < 1) continue;
+      const userId = member.slice(0, bar);
+      const change = await this.change(userId, 'disconnect', member.slice(bar + 1));
+      // The expired entry already counts as gone when read, so `before` says offline too: what matters is
+      // that no live session is left. Guild-mates last saw the user present (or invisible, shown offline).
+      if (change.after === 'offline') offline.set(userId, { ...change, before: 'online' });
+    }
+    return [...offline.values()];
   }
 
   private async readChunk(userIds: readonly string[], out: Map<string, VisibleStatus>): Promise<void> {
@@ -153,23 +185,33 @@ export class RedisPresenceStore implements PresenceStore {
       this.redis,
       this.sessionsKey(userId),
       this.statusKey(userId),
+      this.allKey(),
       op,
       arg,
-      SESSION_TTL_MS,
+      this.ttlMs,
+      userId,
     );
     return { userId, status: after, before: visibleStatus(before), after: visibleStatus(after) };
   }
 
   private async renew(): Promise<void> {
     if (this.local.size === 0) return;
-    const expiry = Date.now() + SESSION_TTL_MS;
+    const expiry = Date.now() + this.ttlMs;
     const pipeline = this.redis.pipeline();
+    // Plain ZADD, not XX: after a Redis restart this puts the node's sessions back.
     for (const [sessionId, userId] of this.local) {
-      pipeline.zadd(this.sessionsKey(userId), 'XX', expiry, sessionId);
-      pipeline.pexpire(this.sessionsKey(userId), SESSION_TTL_MS * 2);
-      pipeline.pexpire(this.statusKey(userId), SESSION_TTL_MS * 2);
+      pipeline.zadd(this.sessionsKey(userId), expiry, sessionId);
+      pipeline.zadd(this.allKey(), expiry, `${userId}|${sessionId}`);
+      pipeline.pexpire(this.sessionsKey(userId), this.ttlMs * 2);
+      pipeline.pexpire(this.statusKey(userId), this.ttlMs * 2);
     }
     await pipeline.exec().catch(() => undefined); // Redis down: the next round renews
+  }
+
+  private readonly onReady = () => void this.renew();
+
+  private allKey(): string {
+    return `${this.prefix}pr:all`;
   }
 
   private sessionsKey(userId: string): string {
