@@ -119,6 +119,8 @@ export const configSchema = z
       ready_presence_limit: z.number().int().min(0).max(100_000),
       // Guilds with more members than this get no PRESENCE_UPDATE for connects and disconnects (0: every guild does).
       presence_large_threshold: z.number().int().min(0),
+      // The Discord gateway's public URL that GET /gateway(/bot) reports ("": ws(s)://<request host>/discord-gateway).
+      discord_url: z.union([z.literal(''), z.string().regex(/^wss?:\/\/[^\s?#]+$/)]),
     }),
     redis: z.strictObject({
       url: z.string().min(1),
