@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthCoreModule } from '@parley/auth';
 import { ChatCoreModule } from '@parley/chat';
+import { DiscordGatewayServer } from './discord/discord-gateway.server';
 import { GatewayAdmission } from './gateway-admission';
 import { GatewayMetrics } from './gateway.metrics';
 import { GatewayShutdown } from './gateway-shutdown';
@@ -28,7 +29,8 @@ import { VisibilityResolver } from './visibility';
     GatewayShutdown,
     GatewayAdmission,
     GatewayServer,
+    DiscordGatewayServer,
   ],
-  exports: [GatewayServer, InterestRouter],
+  exports: [GatewayServer, DiscordGatewayServer, InterestRouter],
 })
 export class RealtimeModule {}

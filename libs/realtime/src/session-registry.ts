@@ -5,7 +5,7 @@ import { ReadyService } from '@parley/chat';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger } from '@parley/observability';
 import { RESUME_STORE, type ResumeStore } from '@parley/state';
-import type { Connection } from './connection';
+import type { SessionConnection, SessionOwner } from './session-connection';
 import type { GatewayCounts } from './gateway.metrics';
 import { InterestRouter } from './interest-router';
 import { PresenceAnnouncer } from './presence-announcer';
@@ -63,7 +63,7 @@ export class SessionRegistry {
   create(
     id: string,
     owner: { userId: string; tokenHash: string; batch: boolean },
-    conn: Connection,
+    conn: SessionConnection,
   ): Session {
     const session = new Session(
       id,
@@ -80,12 +80,13 @@ export class SessionRegistry {
 
   /** Starts a new session with READY; when it cannot, the connection is told why and the session ends. */
   async start(
-    owner: { userId: string; tokenHash: string; batch: boolean },
-    conn: Connection,
+    owner: SessionOwner,
+    conn: SessionConnection,
     attach: (session: Session) => void,
   ): Promise<void> {
     const g = this.config.gateway;
-    const session = this.create(randomBytes(16).toString('base64url'), owner, conn);
+    const id = `${owner.sessionIdPrefix ?? ''}${randomBytes(16).toString('base64url')}`;
+    const session = this.create(id, owner, conn);
     attach(session);
     this.store.open(session.id, { userId: session.userId, tokenHash: session.tokenHash }, g.event_retention);
     this.router.register(session);
@@ -117,7 +118,10 @@ export class SessionRegistry {
         });
       return;
     }
-    if (!session.start(serialise({ session_id: session.id, ...snapshot, presences }))) {
+    const shaped = owner.shapeReady
+      ? owner.shapeReady(session, snapshot, presences)
+      : { ready: serialise({ session_id: session.id, ...snapshot, presences }), after: [] };
+    if (!session.start(shaped.ready, shaped.after)) {
       this.end(session, {
         code: GatewayCode.UNKNOWN_ERROR,
         reason: 'internal_error',
