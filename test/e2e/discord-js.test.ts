@@ -17,7 +17,7 @@ const MANAGE_ROLES = String(1 << 28);
  * to `/api/v10` (only `rest.api` is configured, as for any self-hosted Discord-compatible server); its gateway
  * URL comes from `GET /gateway/bot` and reaches the Discord gateway through a TCP proxy the test can cut.
  */
-describe('an unmodified discord.js 14 bot (monolith on SQLite)', () => {
+describe('an unmodified discord.js 14 bot against Parley (SQLite)', () => {
   const dir = tempDir();
   const proxy = new TcpProxy();
   let server: ServerProcess;
