@@ -26,7 +26,7 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, lenie
       issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
     for (const path of keys) {
       const field = path.map(String).join('.') || '_body';
-      (errors[field] ??= []).push({ code: issueCode(issue), message: issue.message });
+      (errors[field] ??= []).push({ code: issueCode(issue, input), message: issue.message });
     }
   }
   throw new ValidationError(errors);
@@ -48,7 +48,7 @@ function pruneIgnorable(input: unknown, issues: readonly z.core.$ZodIssue[]): un
     if (issue.code === 'unrecognized_keys') {
       const parent = parentOf(issue.path);
       for (const key of issue.keys) if (parent && key in parent) changed = delete parent[key];
-    } else if (issue.code === 'invalid_type' && issue.input === null && issue.path.length > 0) {
+    } else if (issue.code === 'invalid_type' && issue.path.length > 0 && valueAt(copy, issue.path) === null) {
       const parent = parentOf(issue.path.slice(0, -1));
       const key = issue.path[issue.path.length - 1] as string;
       if (parent && !Array.isArray(parent) && key in parent) changed = delete parent[key];
@@ -57,10 +57,20 @@ function pruneIgnorable(input: unknown, issues: readonly z.core.$ZodIssue[]): un
   return changed ? copy : null;
 }
 
-function issueCode(issue: z.core.$ZodIssue): string {
+/** The value at an issue's path (zod leaves `issue.input` out unless asked to report inputs). */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let node = input;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
+function issueCode(issue: z.core.$ZodIssue, input: unknown): string {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? 'BASE_TYPE_REQUIRED' : 'BASE_TYPE_INVALID';
+      return valueAt(input, issue.path) === undefined ? 'BASE_TYPE_REQUIRED' : 'BASE_TYPE_INVALID';
     case 'too_small':
       return 'BASE_TYPE_MIN_LENGTH';
     case 'too_big':
