@@ -144,6 +144,9 @@ describe('an unmodified discord.js 14 bot against Parley (SQLite)', () => {
     const guild = bot.guilds.cache.get(guildId)!;
     const role = await guild.roles.create({ name: 'Helpers', hoist: true, mentionable: true });
     expect(role.name).toBe('Helpers');
+    // The whole member list over the gateway (REQUEST_GUILD_MEMBERS -> GUILD_MEMBERS_CHUNK).
+    const everyone = await guild.members.fetch();
+    expect([...everyone.keys()]).toEqual(expect.arrayContaining([appId, aliceUser.id]));
     const fetched = await guild.members.fetch(aliceUser.id);
     await fetched.roles.add(role);
     const stored = await owner.get(`/guilds/${guildId}/members/${aliceUser.id}`);

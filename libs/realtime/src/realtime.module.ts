@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthCoreModule } from '@parley/auth';
 import { ChatCoreModule } from '@parley/chat';
 import { DiscordGatewayServer } from './discord/discord-gateway.server';
+import { MemberChunks } from './discord/member-chunks';
 import { GatewayAdmission } from './gateway-admission';
 import { GatewayMetrics } from './gateway.metrics';
 import { GatewayShutdown } from './gateway-shutdown';
@@ -29,6 +30,7 @@ import { VisibilityResolver } from './visibility';
     GatewayShutdown,
     GatewayAdmission,
     GatewayServer,
+    MemberChunks,
     DiscordGatewayServer,
   ],
   exports: [GatewayServer, DiscordGatewayServer, InterestRouter],

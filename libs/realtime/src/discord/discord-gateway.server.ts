@@ -31,6 +31,7 @@ import {
   intentsOfSessionId,
 } from './discord-protocol';
 import { shapeDiscordReady } from './discord-ready';
+import { MemberChunks } from './member-chunks';
 
 const identifySchema = z.object({
   token: z.string().min(1).max(200),
@@ -83,6 +84,7 @@ export class DiscordGatewayServer implements OnApplicationBootstrap, BeforeAppli
     private readonly shutdown: GatewayShutdown,
     private readonly admission: GatewayAdmission,
     private readonly metrics: GatewayMetrics,
+    private readonly memberChunks: MemberChunks,
     private readonly log: AppLogger,
   ) {}
 
@@ -205,9 +207,11 @@ export class DiscordGatewayServer implements OnApplicationBootstrap, BeforeAppli
       case Op.RESUME:
         void this.resume(client, payload.d).catch((err: unknown) => this.failed(client, err));
         return;
+      case Op.REQUEST_GUILD_MEMBERS:
+        void this.requestMembers(client, payload.d).catch((err: unknown) => this.failed(client, err));
+        return;
       case Op.PRESENCE_UPDATE:
       case Op.VOICE_STATE_UPDATE:
-      case Op.REQUEST_GUILD_MEMBERS:
       case Op.REQUEST_SOUNDBOARD_SOUNDS:
         // Accepted and not acted on yet (docs/discord-compatibility.md); refusing would close the bot.
         if (!client.session) client.conn.end(DiscordClose.NOT_AUTHENTICATED, 'Not authenticated.');
@@ -304,6 +308,18 @@ export class DiscordGatewayServer implements OnApplicationBootstrap, BeforeAppli
     client.session = null;
     client.conn.intents = null;
     if (client.conn.isOpen) client.conn.op(Op.INVALID_SESSION, false);
+  }
+
+  private async requestMembers(client: DiscordClient, d: unknown): Promise<void> {
+    const session = client.session;
+    if (!session || client.conn.intents === null) {
+      client.conn.end(DiscordClose.NOT_AUTHENTICATED, 'Not authenticated.');
+      return;
+    }
+    const outcome = await this.memberChunks.answer(session, client.conn.intents, d);
+    if (outcome === 'malformed') client.conn.end(DiscordClose.DECODE_ERROR, 'Invalid REQUEST_GUILD_MEMBERS.');
+    if (outcome === 'intents')
+      client.conn.end(DiscordClose.DISALLOWED_INTENTS, 'Listing every member needs GUILD_MEMBERS.');
   }
 
   private failed(client: DiscordClient, err: unknown): void {
