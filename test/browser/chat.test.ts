@@ -288,6 +288,15 @@ describe('web client in a real browser', () => {
     await settings.getByLabel('New channel name').fill('archive');
     await settings.getByRole('button', { name: 'Create channel' }).click();
     await settings.getByLabel('Channel name').nth(1).waitFor();
+    // Bots (issue 21): create a bot application, see its token once, add it to the guild by its id.
+    await settings.getByRole('tab', { name: 'Bots' }).click();
+    await settings.getByLabel('Name', { exact: true }).fill('Reading Bot');
+    await settings.getByLabel('Message content').check();
+    await settings.getByRole('button', { name: 'Create bot' }).click();
+    await settings.getByText('Its token, shown only now').waitFor();
+    expect(await settings.locator('code.secret').innerText()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await settings.getByRole('button', { name: 'Add bot' }).click();
+    await settings.getByText('reading_bot joined Book club.').waitFor();
     await settings.getByRole('tab', { name: 'Overview' }).click();
     await settings.getByLabel('Guild name').fill('Book club 📚');
     await settings.getByRole('button', { name: 'Save' }).click();

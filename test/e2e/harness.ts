@@ -3,7 +3,7 @@ import { compiledMain, launch, runToExit, tempDir as freshDir } from '../support
 
 // The e2e suites' view of the one harness (test/support): the compiled server as real processes, the REST
 // client, the CLI runner and the poller.
-export { Client, type Reply } from '../support/rest';
+export { Client, type Reply, request } from '../support/rest';
 export { parleyCli } from '../support/process';
 export { pause, waitFor, waitUntilPasses } from '../support/wait';
 

@@ -120,6 +120,16 @@ export class Api {
   leaveGuild(guildId: string) {
     return this.request<void>('DELETE', `/users/@me/guilds/${guildId}`);
   }
+  /** Adds a bot application's user to the guild (MANAGE_GUILD); undefined when it already was a member. */
+  addBot(guildId: string, botId: string) {
+    return this.request<MemberDto | undefined>('PUT', `/guilds/${guildId}/members/${botId}`);
+  }
+  createApplication(name: string, flags: number) {
+    return this.request<{ id: string; name: string; flags: number; token: string }>('POST', '/applications', {
+      name,
+      flags,
+    });
+  }
   members(guildId: string, after?: string) {
     const q = after ? `&after=${after}` : '';
     return this.request<MemberDto[]>('GET', `/guilds/${guildId}/members?limit=1000${q}`);

@@ -32,7 +32,8 @@ export class AuthGuard implements CanActivate {
       if (isPublic) return true;
       throw new UnauthorizedError('401: Unauthorized');
     }
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    // `Bot <token>` is how bot applications (discord.js and the rest) authenticate; the token is the same kind.
+    const match = /^(?:Bearer|Bot)\s+(\S+)$/i.exec(header);
     const verified = match ? await this.auth.verify(match[1]) : null;
     if (!verified) {
       if (isPublic) return true;

@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
+import { ApplicationsController } from './applications.controller';
+import { ApplicationService } from './applications.service';
 import { AuthController, UsersController } from './auth.controller';
+import { GatewayInfoController } from './gateway-info.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { MailJobs, Mailer } from './mail';
@@ -19,9 +22,15 @@ export class AuthJobsModule {}
 /** api role: register, login, logout and the user routes. */
 @Module({
   imports: [AuthCoreModule],
-  controllers: [AuthController, UsersController],
+  providers: [ApplicationService],
+  controllers: [AuthController, UsersController, ApplicationsController, GatewayInfoController],
 })
 export class AuthApiModule {}
 
 /** The REST controllers of this library, for the OpenAPI document. */
-export const AUTH_API_CONTROLLERS = [AuthController, UsersController];
+export const AUTH_API_CONTROLLERS = [
+  AuthController,
+  UsersController,
+  ApplicationsController,
+  GatewayInfoController,
+];

@@ -231,6 +231,18 @@ export class AuthService implements OnModuleDestroy {
     return self;
   }
 
+  /** A bot's token: no expiry until it is reset (`auth.token_ttl` slides it like any token once used). */
+  async issuePermanentToken(userId: string): Promise<string> {
+    const token = mintToken();
+    await this.storage.tokens.create({
+      tokenHash: hashToken(token),
+      userId,
+      createdAt: Date.now(),
+      expiresAt: null,
+    });
+    return token;
+  }
+
   private async issueToken(userId: string): Promise<string> {
     const token = mintToken();
     const ttl = this.config.auth.token_ttl;

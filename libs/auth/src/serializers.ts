@@ -2,7 +2,8 @@ import { isoTime, type PublicUser, type SelfUser } from '@parley/common';
 import type { UserRecord } from '@parley/storage';
 
 export function toPublicUser(user: UserRecord): PublicUser {
-  return { id: user.id, username: user.username, display_name: user.displayName, avatar: user.avatar };
+  const base = { id: user.id, username: user.username, display_name: user.displayName, avatar: user.avatar };
+  return user.botOwnerId ? { ...base, bot: true } : base;
 }
 
 export function toSelfUser(user: UserRecord): SelfUser {

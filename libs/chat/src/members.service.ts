@@ -11,6 +11,7 @@ import {
 import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { type MemberRecord, STORAGE, type Storage } from '@parley/storage';
 import { AccessService } from './access.service';
+import { GuildService } from './guilds.service';
 import { toMember } from './serializers';
 import { UserDirectory } from './users.directory';
 
@@ -22,7 +23,58 @@ export class MemberService {
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     private readonly access: AccessService,
     private readonly users: UserDirectory,
+    private readonly guilds: GuildService,
   ) {}
+
+  /**
+   * Discord's `PUT /guilds/:id/members/:user_id` as Parley offers it: a guild manager (MANAGE_GUILD) adds a
+   * bot application's user. People join by invite only. Null when the bot was already a member (204).
+   */
+  async addBot(guildId: string, userId: string, botId: string): Promise<MemberDto | null> {
+    await this.access.requireGuild(guildId, userId, Permission.MANAGE_GUILD);
+    const bot = isSnowflake(botId) ? await this.storage.users.findById(botId) : null;
+    if (!bot?.botOwnerId) throw unknown('user');
+    if (await this.storage.members.find(guildId, botId)) return null;
+    if (await this.storage.bans.find(guildId, botId))
+      throw new ForbiddenError('This bot is banned from this guild', 40007);
+    const member: MemberRecord = { guildId, userId: botId, nick: null, roles: [], joinedAt: Date.now() };
+    await this.storage.members.add(member);
+    const user = await this.users.one(botId);
+    if (!user) throw unknown('user');
+    const dto = toMember(member, user);
+    this.bus.publish({
+      type: 'GUILD_MEMBER_ADD',
+      scope: { kind: 'guild', id: guildId },
+      data: dto,
+      routing: { guildId, userId: botId },
+    });
+    const guild = await this.storage.guilds.findById(guildId);
+    if (guild) {
+      const roles = await this.storage.roles.list(guildId);
+      this.bus.publish({
+        type: 'GUILD_CREATE',
+        scope: { kind: 'user', id: botId },
+        data: await this.guilds.full(this.access.build(guild, member, roles)),
+        routing: { guildId, userId: botId },
+      });
+    }
+    return dto;
+  }
+
+  /** Discord's `PUT|DELETE /guilds/:id/members/:user_id/roles/:role_id`: one role, same checks as a PATCH. */
+  async changeRole(guildId: string, userId: string, targetId: string, roleId: string, add: boolean) {
+    const target = isSnowflake(targetId) ? await this.storage.members.find(guildId, targetId) : null;
+    if (!target) {
+      await this.access.guild(guildId, userId);
+      throw unknown('member');
+    }
+    const roles = add ? [...new Set([...target.roles, roleId])] : target.roles.filter((id) => id !== roleId);
+    if (!add && roles.length === target.roles.length) {
+      const access = await this.access.guild(guildId, userId);
+      if (!access.roles.some((r) => r.id === roleId)) throw unknown('role');
+    }
+    await this.update(guildId, userId, targetId, { roles });
+  }
 
   async list(guildId: string, userId: string, limit: number, after?: string): Promise<MemberDto[]> {
     await this.access.guild(guildId, userId);

@@ -72,6 +72,7 @@ export const UNKNOWN = {
   user: 10013,
   emoji: 10014,
   ban: 10026,
+  application: 10002,
   session: 10020,
   route: 0,
 } as const;

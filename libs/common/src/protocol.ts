@@ -4,6 +4,8 @@ export interface PublicUser {
   username: string;
   display_name: string | null;
   avatar: string | null;
+  /** Discord's: present (true) only for bot users. */
+  bot?: true;
 }
 
 export interface SelfUser extends PublicUser {

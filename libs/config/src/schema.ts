@@ -128,6 +128,8 @@ export const configSchema = z
       // READYs whose reads run at once per node, and the random delay (ms) of one that had to wait.
       ready_concurrency: positive(),
       ready_jitter: ms(),
+      // The Discord gateway's public URL that GET /gateway(/bot) reports ("": ws(s)://<request host>/discord-gateway).
+      discord_url: z.union([z.literal(''), z.string().regex(/^wss?:\/\/[^\s?#]+$/)]),
     }),
     redis: z.strictObject({
       url: z.string().min(1),

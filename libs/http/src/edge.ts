@@ -4,6 +4,7 @@ import { isSnowflake, UNKNOWN } from '@parley/common';
 import type { ParleyConfig } from '@parley/config';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { rewriteDiscordUrl } from './dialect';
 import { mapError } from './error-body';
 
 /** Route config flag: the route takes multipart/form-data as well as JSON (uploads). */
@@ -47,6 +48,7 @@ export function httpEdgeOptions(config: ParleyConfig) {
     // Ours only: a client-chosen id could collide with another request's or forge log lines.
     genReqId: () => randomUUID(),
     requestIdHeader: false as const,
+    rewriteUrl: rewriteDiscordUrl,
     frameworkErrors: (error: Error & { code?: string }, _request: FastifyRequest, reply: FastifyReply) => {
       // An over-long path parameter names nothing that exists: 404 like any other unknown resource.
       const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 404 : 400;

@@ -23,6 +23,9 @@ describe('mapError', () => {
       'x-ratelimit-limit': '10',
       'x-ratelimit-remaining': '0',
       'x-ratelimit-reset-after': '1.500',
+      'x-ratelimit-bucket': 'messages.create',
+      'x-ratelimit-scope': 'user',
+      'x-ratelimit-reset': expect.stringMatching(/^[0-9]+\.[0-9]{3}$/),
     });
   });
 

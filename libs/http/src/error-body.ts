@@ -47,8 +47,10 @@ export function mapError(err: unknown): MappedError {
         'retry-after': String(Math.ceil(seconds)),
         'x-ratelimit-limit': String(err.limit),
         'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': ((Date.now() + err.retryAfterMs) / 1000).toFixed(3),
         'x-ratelimit-reset-after': seconds.toFixed(3),
         'x-ratelimit-bucket': err.bucket,
+        'x-ratelimit-scope': err.global ? 'global' : 'user',
         ...(err.global ? { 'x-ratelimit-global': 'true' } : {}),
       },
     };
@@ -87,4 +89,21 @@ export function mapError(err: unknown): MappedError {
     headers: {},
     errorId,
   };
+}
+
+/**
+ * Discord's error shape for Discord clients: `errors` nested by path with `_errors` leaves
+ * (`{"embeds": {"0": {"title": {"_errors": [...]}}}}`), which discord.js flattens into its error message.
+ */
+export function discordErrorBody(body: ErrorBody): Record<string, unknown> {
+  if (!body.errors) return { ...body };
+  const nested: Record<string, unknown> = {};
+  for (const [field, errors] of Object.entries(body.errors)) {
+    let node = nested;
+    for (const key of field === '_body' ? [] : field.split('.')) {
+      node = (node[key] ??= {}) as Record<string, unknown>;
+    }
+    node._errors = [...((node._errors as unknown[] | undefined) ?? []), ...errors];
+  }
+  return { ...body, message: body.code === 50035 ? 'Invalid Form Body' : body.message, errors: nested };
 }

@@ -3,7 +3,8 @@ import { ReadOnlyError } from '@parley/common';
 import { AppLogger } from '@parley/observability';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { redactUrl } from './edge';
-import { mapError } from './error-body';
+import { isDiscordRequest } from './dialect';
+import { discordErrorBody, mapError } from './error-body';
 
 /** The HTTP transport's error filter: every failure leaves in the contract's shape. */
 @Catch()
@@ -27,6 +28,7 @@ export class HttpErrorFilter implements ExceptionFilter {
         'request failed',
       );
     }
-    void reply.status(mapped.status).headers(mapped.headers).send(mapped.body);
+    const body = isDiscordRequest(request) ? discordErrorBody(mapped.body) : mapped.body;
+    void reply.status(mapped.status).headers(mapped.headers).send(body);
   }
 }

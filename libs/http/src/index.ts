@@ -5,3 +5,4 @@ export * from './request';
 export * from './rate-limit.guard';
 export * from './inputs';
 export * from './edge';
+export * from './dialect';

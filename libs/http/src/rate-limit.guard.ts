@@ -57,8 +57,10 @@ export class RateLimitGuard implements CanActivate {
     void reply.headers({
       'x-ratelimit-limit': String(decision.limit),
       'x-ratelimit-remaining': String(decision.remaining),
+      'x-ratelimit-reset': ((Date.now() + decision.resetAfterMs) / 1000).toFixed(3),
       'x-ratelimit-reset-after': (decision.resetAfterMs / 1000).toFixed(3),
       'x-ratelimit-bucket': options.bucket,
+      'x-ratelimit-scope': 'user',
     });
     if (!decision.allowed) {
       this.metrics.rateLimited.inc({ bucket: options.bucket });

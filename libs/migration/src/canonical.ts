@@ -24,6 +24,8 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     avatar: u.avatar,
     passwordHash: u.passwordHash,
     createdAt: u.createdAt,
+    botOwnerId: u.botOwnerId ?? null,
+    appFlags: u.appFlags ?? 0,
   }),
   tokens: (t) => ({
     tokenHash: t.tokenHash,

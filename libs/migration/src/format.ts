@@ -53,6 +53,14 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     avatar: text(1024).nullable(),
     passwordHash: text(1024).min(1),
     createdAt: time,
+    // Older exports have neither (no bots then).
+    botOwnerId: id.nullable().optional(),
+    appFlags: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
   }),
   tokens: z.strictObject({
     tokenHash: z.string().regex(/^[0-9a-f]{64}$/),

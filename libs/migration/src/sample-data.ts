@@ -72,6 +72,8 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
       avatar: null,
       passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FtcGxlc2FsdA$sample',
       createdAt: start,
+      // Every seventh user is a bot application owned by the first user (issue 21's columns travel too).
+      ...(i > 0 && i % 7 === 0 ? { botOwnerId: users[0], appFlags: (1 << 14) | (1 << 18) } : {}),
     });
   for (const userId of users.slice(0, 5))
     await storage.tokens.create({

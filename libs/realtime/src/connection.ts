@@ -1,6 +1,7 @@
 import type { ResumeEntry } from '@parley/state';
 import type { Socket } from 'socket.io';
 import { type ClosePayload, MAX_BATCH, batchFrame, dispatchFrame, eventFrame } from './protocol';
+import type { SessionConnection } from './session-connection';
 
 export interface ConnectionOptions {
   /** Frames that may wait for this socket (ours plus the engine's) before it counts as a slow consumer. */
@@ -24,7 +25,7 @@ type Outbound = ResumeEntry | string;
  * `pending` (our queue plus frames handed to engine.io since its last flush) past `limit` is a slow consumer.
  * Memory per socket is therefore bounded by `limit` frames plus one engine.io flush (at most `window` frames).
  */
-export class Connection {
+export class Connection implements SessionConnection {
   readonly window: number;
   /** Most frames ever waiting at once (for tests and diagnostics). */
   highWater = 0;

@@ -216,7 +216,7 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
   private async open(socket: Socket, conn: Connection): Promise<void> {
     const state = stateOf(socket);
     if (state.resume) {
-      if (await this.resumption.resume(socket, conn, state.resume)) return;
+      if (await this.resumption.resume(state, conn, state.resume)) return;
       if (!conn.isOpen) return;
       conn.send(eventFrame('INVALID_SESSION', { d: { resumable: false } }));
     }

@@ -7,3 +7,5 @@ export * from './interest-router';
 export * from './gateway.server';
 export * from './realtime.module';
 export * from './cluster';
+export * from './discord/discord-gateway.server';
+export * from './discord/discord-protocol';

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { AuthCoreModule } from '@parley/auth';
 import { ChatCoreModule } from '@parley/chat';
+import { DiscordGatewayServer } from './discord/discord-gateway.server';
+import { MemberChunks } from './discord/member-chunks';
 import { GatewayAdmission } from './gateway-admission';
 import { GatewayMetrics } from './gateway.metrics';
 import { GatewayShutdown } from './gateway-shutdown';
@@ -32,7 +34,9 @@ import { VisibilityResolver } from './visibility';
     GatewayShutdown,
     GatewayAdmission,
     GatewayServer,
+    MemberChunks,
+    DiscordGatewayServer,
   ],
-  exports: [GatewayServer, InterestRouter],
+  exports: [GatewayServer, DiscordGatewayServer, InterestRouter],
 })
 export class RealtimeModule {}

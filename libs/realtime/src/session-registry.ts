@@ -6,7 +6,7 @@ import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger } from '@parley/observability';
 import { RESUME_STORE, type ResumeLimits, type ResumeStore } from '@parley/state';
 import { GATEWAY_CLUSTER, type GatewayCluster } from './cluster';
-import type { Connection } from './connection';
+import type { SessionConnection, SessionOwner } from './session-connection';
 import type { GatewayCounts } from './gateway.metrics';
 import { InterestRouter } from './interest-router';
 import { PresenceAnnouncer } from './presence-announcer';
@@ -71,7 +71,7 @@ export class SessionRegistry {
   create(
     id: string,
     owner: { userId: string; tokenHash: string; batch: boolean },
-    conn: Connection,
+    conn: SessionConnection,
   ): Session {
     const session = new Session(
       id,
@@ -98,11 +98,12 @@ export class SessionRegistry {
 
   /** Starts a new session with READY; when it cannot, the connection is told why and the session ends. */
   async start(
-    owner: { userId: string; tokenHash: string; batch: boolean },
-    conn: Connection,
+    owner: SessionOwner,
+    conn: SessionConnection,
     attach: (session: Session) => void,
   ): Promise<void> {
-    const session = this.create(randomBytes(16).toString('base64url'), owner, conn);
+    const id = `${owner.sessionIdPrefix ?? ''}${randomBytes(16).toString('base64url')}`;
+    const session = this.create(id, owner, conn);
     attach(session);
     const who = { userId: session.userId, tokenHash: session.tokenHash };
     this.store.open(session.id, who, this.limits);
@@ -131,7 +132,7 @@ export class SessionRegistry {
               return [];
             })
         : [];
-      await this.begin(session, conn, snapshot, presences);
+      await this.begin(session, owner, conn, snapshot, presences);
     } finally {
       turn();
     }
@@ -139,7 +140,8 @@ export class SessionRegistry {
 
   private async begin(
     session: Session,
-    conn: Connection,
+    owner: SessionOwner,
+    conn: SessionConnection,
     snapshot: Awaited<ReturnType<ReadyService['snapshot']>>,
     presences: unknown[],
   ): Promise<void> {
@@ -155,7 +157,10 @@ export class SessionRegistry {
         });
       return;
     }
-    if (!session.start(serialise({ session_id: session.id, ...snapshot, presences }))) {
+    const shaped = owner.shapeReady
+      ? owner.shapeReady(session, snapshot, presences)
+      : { ready: serialise({ session_id: session.id, ...snapshot, presences }), after: [] };
+    if (!session.start(shaped.ready, shaped.after)) {
       this.end(session, {
         code: GatewayCode.UNKNOWN_ERROR,
         reason: 'internal_error',

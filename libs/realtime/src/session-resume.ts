@@ -2,16 +2,14 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { AppLogger } from '@parley/observability';
 import { RESUME_STORE, type ResumeStore } from '@parley/state';
-import type { Socket } from 'socket.io';
 import type { ResumeEntry } from '@parley/state';
 import { GATEWAY_CLUSTER, type GatewayCluster, type SessionHandover } from './cluster';
-import type { Connection } from './connection';
+import type { ResumingConnection, SessionConnection } from './session-connection';
 import { GatewayMetrics } from './gateway.metrics';
 import { InterestRouter } from './interest-router';
 import { PresenceAnnouncer } from './presence-announcer';
 import { GatewayCode, serialise } from './protocol';
 import { SessionRegistry } from './session-registry';
-import { stateOf } from './socket-state';
 
 export interface ResumeRequest {
   sessionId: string;
@@ -50,10 +48,9 @@ export class SessionResumption {
   }
 
   /** True when the session was resumed on this connection; false: the client starts over. */
-  async resume(socket: Socket, conn: Connection, request: ResumeRequest): Promise<boolean> {
-    const state = stateOf(socket);
+  async resume(state: ResumingConnection, conn: SessionConnection, request: ResumeRequest): Promise<boolean> {
     const session = this.registry.get(request.sessionId);
-    if (!session && this.cluster) return this.adopt(socket, conn, request, this.cluster);
+    if (!session && this.cluster) return this.adopt(state, conn, request, this.cluster);
     if (!session || session.state === 'closed' || session.state === 'initialising') {
       const result = await this.store.replay(request.sessionId, state.tokenHash, request.seq);
       this.metrics.resumes.inc({ outcome: result.ok ? 'unknown' : result.reason });
@@ -112,12 +109,11 @@ export class SessionResumption {
    * the stream complete: INVALID_SESSION.
    */
   private async adopt(
-    socket: Socket,
-    conn: Connection,
+    state: ResumingConnection,
+    conn: SessionConnection,
     request: ResumeRequest,
     cluster: GatewayCluster,
   ): Promise<boolean> {
-    const state = stateOf(socket);
     const where = await cluster.locate(request.sessionId).catch((err: unknown) => {
       this.log.warn({ err }, 'gateway session lookup failed');
       return null;

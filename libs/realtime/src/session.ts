@@ -1,5 +1,5 @@
 import type { ResumeEntry, ResumeStore } from '@parley/state';
-import type { Connection } from './connection';
+import type { SessionConnection } from './session-connection';
 
 export type SessionState = 'initialising' | 'live' | 'resuming' | 'detached' | 'closed';
 
@@ -9,7 +9,7 @@ export type SessionState = 'initialising' | 'live' | 'resuming' | 'detached' | '
  */
 export class Session {
   state: SessionState = 'initialising';
-  conn: Connection | null = null;
+  conn: SessionConnection | null = null;
   /** Guild id -> ids of the channels in it this session may view. */
   readonly guilds = new Map<string, Set<string>>();
   readonly dms = new Set<string>();
@@ -63,12 +63,14 @@ export class Session {
    * READY is dispatch 1; whatever was routed meanwhile follows it. Its payload is not kept for replay.
    * False when more was routed during the start than the session could hold: it must start over.
    */
-  start(readyData: string): boolean {
+  start(readyData: string, after: ReadonlyArray<{ t: string; d: string }> = []): boolean {
     if (this.earlyOverflow) return false;
     this.state = 'live';
     const ready: ResumeEntry = { s: ++this.seq, t: 'READY', d: readyData };
     this.store.append(this.id, { s: ready.s, t: 'READY', d: 'null' });
     this.conn?.send(ready);
+    // What the transport sends right after READY (Discord: GUILD_CREATE each), numbered and kept like any dispatch.
+    for (const x of after) this.dispatch(x.t, x.d);
     const early = this.early;
     this.early = [];
     for (const e of early) this.dispatch(e.t, e.d, e.e);
@@ -109,7 +111,7 @@ export class Session {
     return true;
   }
 
-  beginResume(conn: Connection): void {
+  beginResume(conn: SessionConnection): void {
     this.conn = conn;
     this.state = 'resuming';
     this.tail = [];

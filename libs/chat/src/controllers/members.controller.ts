@@ -1,4 +1,5 @@
-import { Controller, Delete, Get, HttpCode, Param, Patch, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Patch, Put, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import type { MemberDto } from '@parley/common';
 import { AuthGuard, Caller } from '@parley/auth';
 import { type AuthContext, RateLimitGuard, ValidBody, ValidQuery } from '@parley/http';
@@ -41,6 +42,41 @@ export class MembersController {
     @ValidBody(s.memberPatchBody) body: In<typeof s.memberPatchBody>,
   ): Promise<MemberDto> {
     return this.members.update(guildId, c.userId, userId === '@me' ? c.userId : userId, body);
+  }
+
+  /** Adds a bot application's user (MANAGE_GUILD): 201 with the member, 204 when it already was one. */
+  @Put(':user_id')
+  async addBot(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('user_id') userId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<MemberDto | undefined> {
+    const member = await this.members.addBot(guildId, c.userId, userId);
+    void reply.status(member ? 201 : 204);
+    return member ?? undefined;
+  }
+
+  @Put(':user_id/roles/:role_id')
+  @HttpCode(204)
+  addRole(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('user_id') userId: string,
+    @Param('role_id') roleId: string,
+  ): Promise<void> {
+    return this.members.changeRole(guildId, c.userId, userId === '@me' ? c.userId : userId, roleId, true);
+  }
+
+  @Delete(':user_id/roles/:role_id')
+  @HttpCode(204)
+  removeRole(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('user_id') userId: string,
+    @Param('role_id') roleId: string,
+  ): Promise<void> {
+    return this.members.changeRole(guildId, c.userId, userId === '@me' ? c.userId : userId, roleId, false);
   }
 
   @Delete(':user_id')

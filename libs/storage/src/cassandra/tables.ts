@@ -61,7 +61,8 @@ const insertInto = (table: string, columns: string): string =>
 
 // --- users and their uniqueness claims --------------------------------------------------------------
 
-const USER_COLUMNS = 'id, username, email, display_name, avatar, password_hash, created_at';
+const USER_COLUMNS =
+  'id, username, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags';
 
 export const USERS = {
   columns: USER_COLUMNS,
@@ -88,6 +89,8 @@ export const USERS = {
     opt(u.avatar, absent),
     u.passwordHash,
     toTime(u.createdAt),
+    opt(u.botOwnerId ? toId(u.botOwnerId) : null, absent),
+    opt(u.appFlags ? u.appFlags : null, absent),
   ],
   toRecord: (row: Row): UserRecord => ({
     id: fromId(row.get('id')),
@@ -97,6 +100,8 @@ export const USERS = {
     avatar: strOrNull(row, 'avatar'),
     passwordHash: str(row, 'password_hash'),
     createdAt: fromTime(row.get('created_at')),
+    botOwnerId: row.get('bot_owner_id') == null ? null : fromId(row.get('bot_owner_id')),
+    appFlags: (row.get('app_flags') as number | null) ?? 0,
   }),
 };
 

@@ -10,6 +10,10 @@ export interface UserRecord {
   avatar: string | null;
   passwordHash: string;
   createdAt: number;
+  /** Set for a bot: the user who owns its application (Discord's bot applications; the app shares its id). */
+  botOwnerId?: string | null;
+  /** The bot application's flags (privileged intents, Discord's bits); 0 for people. */
+  appFlags?: number;
 }
 
 export interface TokenRecord {

@@ -41,7 +41,9 @@ export interface UserRepository {
   /** Changes profile fields; a username change re-claims uniqueness (throws UniqueViolation). */
   update(
     id: string,
-    patch: Partial<Pick<UserRecord, 'username' | 'displayName' | 'avatar' | 'email' | 'passwordHash'>>,
+    patch: Partial<
+      Pick<UserRecord, 'username' | 'displayName' | 'avatar' | 'email' | 'passwordHash' | 'appFlags'>
+    >,
   ): Promise<void>;
 }
 

@@ -93,16 +93,19 @@ export interface UserRow {
   avatar: string | null;
   password_hash: string;
   created_at: bigint;
+  bot_owner_id: bigint | null;
+  app_flags: bigint | number | null;
 }
 
 export const USERS = {
   ...statements({
     name: 'users',
     // username_lower is the case-insensitive uniqueness claim; email is stored lower-cased.
-    columns: 'id, username, username_lower, email, display_name, avatar, password_hash, created_at',
+    columns:
+      'id, username, username_lower, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags',
     key: ['id'],
   }),
-  read: 'id, username, email, display_name, avatar, password_hash, created_at',
+  read: 'id, username, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags',
   params: (u: UserRecord): Param[] => [
     toId(u.id),
     u.username,
@@ -112,6 +115,8 @@ export const USERS = {
     u.avatar,
     u.passwordHash,
     u.createdAt,
+    u.botOwnerId ? toId(u.botOwnerId) : null,
+    u.appFlags ?? 0,
   ],
   toRecord: (row: UserRow): UserRecord => ({
     id: fromId(row.id),
@@ -121,6 +126,8 @@ export const USERS = {
     avatar: row.avatar,
     passwordHash: row.password_hash,
     createdAt: toNumber(row.created_at),
+    botOwnerId: row.bot_owner_id === null ? null : fromId(row.bot_owner_id),
+    appFlags: row.app_flags === null ? 0 : Number(row.app_flags),
   }),
 };
 

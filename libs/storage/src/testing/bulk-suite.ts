@@ -76,6 +76,9 @@ export function describeBulkContract(get: () => Storage): void {
           avatar: null,
           passwordHash: '$argon2id$fake',
           createdAt: now,
+          // The second user is a bot application of the first (issue 21's columns are carried too).
+          botOwnerId: i === 1 ? alice : null,
+          appFlags: i === 1 ? 1 << 18 : 0,
         })),
         tokens: [
           {
@@ -378,6 +381,8 @@ export function describeBulkContract(get: () => Storage): void {
         avatar: i === 0 ? null : 'a1b2',
         passwordHash: 'hash',
         createdAt: now,
+        botOwnerId: i === 1 ? owner : null,
+        appFlags: i === 1 ? (1 << 14) | (1 << 18) : 0,
       }));
       for (const user of users) await s.users.create(user);
       const token = {

@@ -45,6 +45,8 @@ export function describeStorageContract(
         avatar: null,
         passwordHash: '$argon2id$fake',
         createdAt: now,
+        botOwnerId: null,
+        appFlags: 0,
         ...overrides,
       };
     };
@@ -201,6 +203,17 @@ export function describeStorageContract(
         expect(await storage.users.findByLogin(u.username)).toBeNull();
         // The old name is free again.
         await storage.users.create(user({ username: u.username }));
+      });
+
+      it('keeps a bot application: its owner and flags, and updates the flags alone', async () => {
+        const owner = user();
+        const bot = user({ botOwnerId: owner.id, appFlags: (1 << 14) | (1 << 18) });
+        await storage.users.create(owner);
+        await storage.users.create(bot);
+        expect(await storage.users.findById(bot.id)).toEqual(bot);
+        expect(await storage.users.findById(owner.id)).toMatchObject({ botOwnerId: null, appFlags: 0 });
+        await storage.users.update(bot.id, { appFlags: 1 << 12 });
+        expect(await storage.users.findById(bot.id)).toEqual({ ...bot, appFlags: 1 << 12 });
       });
     });
 

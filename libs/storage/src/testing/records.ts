@@ -32,6 +32,8 @@ export function userRecord(id: string, overrides: Partial<UserRecord> = {}): Use
     avatar: null,
     passwordHash: 'h',
     createdAt: Date.now(),
+    botOwnerId: null,
+    appFlags: 0,
     ...overrides,
   };
 }

@@ -3,13 +3,14 @@ import { useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { has, Permission } from '../../perms';
 import { Dialog } from '../Dialog';
 import { BansPane } from './BansPane';
+import { BotsPane } from './BotsPane';
 import { ChannelsPane } from './ChannelsPane';
 import { InvitesPane } from './InvitesPane';
 import { MembersPane } from './MembersPane';
 import { OverviewPane } from './OverviewPane';
 import { RolesPane } from './RolesPane';
 
-type Tab = 'overview' | 'channels' | 'roles' | 'members' | 'invites' | 'bans';
+type Tab = 'overview' | 'channels' | 'roles' | 'members' | 'invites' | 'bots' | 'bans';
 
 /** Guild settings, one tab per thing the member may manage. */
 export default function GuildSettings({
@@ -33,6 +34,7 @@ export default function GuildSettings({
         has(perms, Permission.MANAGE_ROLES),
     ],
     ['invites', 'Invites', has(perms, Permission.MANAGE_GUILD)],
+    ['bots', 'Bots', has(perms, Permission.MANAGE_GUILD)],
     ['bans', 'Bans', has(perms, Permission.BAN_MEMBERS)],
   ];
   const allowed = tabs.filter(([, , ok]) => ok);
@@ -65,6 +67,9 @@ export default function GuildSettings({
       break;
     case 'invites':
       body = <InvitesPane guild={guild} />;
+      break;
+    case 'bots':
+      body = <BotsPane guild={guild} />;
       break;
     case 'bans':
       body = <BansPane guild={guild} />;

@@ -89,6 +89,7 @@ export class CassandraUserRepository implements UserRepository {
     if (patch.displayName !== undefined) set('display_name', patch.displayName);
     if (patch.avatar !== undefined) set('avatar', patch.avatar);
     if (patch.passwordHash !== undefined) set('password_hash', patch.passwordHash);
+    if (patch.appFlags !== undefined) set('app_flags', patch.appFlags);
     if (sets.length > 0) {
       await this.db.execute(
         'write',

@@ -7,7 +7,7 @@ import { USERS, type UserRow } from '../tables';
 const BY_ID = `SELECT ${USERS.read} FROM users WHERE id = ?`;
 const BY_USERNAME = `SELECT ${USERS.read} FROM users WHERE username_lower = ?`;
 const BY_EMAIL = `SELECT ${USERS.read} FROM users WHERE email = ?`;
-const UPDATE = `UPDATE users SET ${patchSet(['username', 'username_lower', 'email', 'display_name', 'avatar', 'password_hash'])}
+const UPDATE = `UPDATE users SET ${patchSet(['username', 'username_lower', 'email', 'display_name', 'avatar', 'password_hash', 'app_flags'])}
   WHERE id = @id`;
 
 /** Username and email uniqueness are the UNIQUE indexes on username_lower and email. */
@@ -47,6 +47,7 @@ export class SqliteUserRepository implements UserRepository {
           display_name: patch.displayName,
           avatar: patch.avatar,
           password_hash: patch.passwordHash,
+          app_flags: patch.appFlags,
         }),
       });
     });

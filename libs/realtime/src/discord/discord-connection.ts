@@ -1,0 +1,149 @@
+import { constants, createDeflate, type Deflate } from 'node:zlib';
+import type { ResumeEntry } from '@parley/state';
+import type { WebSocket } from 'ws';
+import { type ClosePayload, GatewayCode } from '../protocol';
+import type { SessionConnection } from '../session-connection';
+import {
+  DiscordClose,
+  Intent,
+  Op,
+  allowedByIntents,
+  discordDispatchFrame,
+  discordOpFrame,
+} from './discord-protocol';
+import { withMessageContentRule } from './message-content';
+
+export interface DiscordConnectionOptions {
+  /** Frames written to the socket and not yet flushed to the kernel before it counts as a slow consumer. */
+  limit: number;
+  /** `compress=zlib-stream`: one zlib context for the connection's life, each frame ending in a sync flush. */
+  zlibStream: boolean;
+}
+
+/**
+ * One Discord-protocol socket's outbound side. Dispatches arrive numbered by the shared Session; here they are
+ * filtered by the session's intents (and the MESSAGE_CONTENT rule) and framed as `{"op":0,...}` around the
+ * payload serialised once for every recipient. Backpressure: frames handed to the socket whose write has not
+ * completed are counted; past `limit` the client is a slow consumer (it can resume).
+ */
+export class DiscordConnection implements SessionConnection {
+  highWater = 0;
+  /** The session's intents; null until IDENTIFY or RESUME says them. */
+  intents: number | null = null;
+  private inFlight = 0;
+  private closed = false;
+  private readonly deflate: Deflate | null;
+  private deflated: Buffer[] = [];
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly userId: () => string,
+    private readonly options: DiscordConnectionOptions,
+    private readonly onOverflow: (conn: DiscordConnection) => void,
+  ) {
+    this.deflate = options.zlibStream ? createDeflate({ chunkSize: 64 * 1024 }) : null;
+    this.deflate?.on('data', (chunk: Buffer) => this.deflated.push(chunk));
+    ws.once('close', () => {
+      this.closed = true;
+      this.deflate?.close();
+    });
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && this.ws.readyState === this.ws.OPEN;
+  }
+
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  send(item: ResumeEntry | string): boolean {
+    if (!this.isOpen) return false;
+    if (typeof item === 'string') {
+      this.write(item);
+      return true;
+    }
+    const frame = this.frame(item);
+    if (frame !== null) this.write(frame);
+    if (this.inFlight > this.options.limit) {
+      this.onOverflow(this);
+      return false;
+    }
+    return true;
+  }
+
+  /** A resume's replay: exempt from the limit (it already sits in the resume buffer). */
+  sendBacklog(entries: readonly ResumeEntry[]): void {
+    for (const entry of entries) {
+      if (!this.isOpen) return;
+      const frame = this.frame(entry);
+      if (frame !== null) this.write(frame);
+    }
+  }
+
+  /** A control frame (HELLO, HEARTBEAT_ACK, INVALID_SESSION, RECONNECT). */
+  op(op: number, d: unknown): void {
+    if (this.isOpen) this.write(discordOpFrame(op, d));
+  }
+
+  /** Parley's close reasons in Discord's terms: what a Discord client does next follows from the code. */
+  close(payload: ClosePayload): void {
+    if (payload.reason === 'server_shutdown') this.op(Op.RECONNECT, null);
+    this.end(discordCloseCode(payload), payload.reason);
+  }
+
+  /** Closes with a Discord close code; a client that does not read is cut after a grace period. */
+  end(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    const ws = this.ws;
+    if (ws.readyState !== ws.OPEN) return;
+    ws.close(code, reason.slice(0, 120));
+    const cut = setTimeout(() => ws.terminate(), 5_000);
+    cut.unref();
+    ws.once('close', () => clearTimeout(cut));
+  }
+
+  private frame(entry: ResumeEntry): string | null {
+    const intents = this.intents;
+    if (intents === null) return null;
+    if (!allowedByIntents(entry.t, entry.d, intents)) return null;
+    const d = withMessageContentRule(
+      entry.t,
+      entry.d,
+      this.userId(),
+      (intents & Intent.MESSAGE_CONTENT) !== 0,
+    );
+    return discordDispatchFrame(entry.t, entry.s, d);
+  }
+
+  private write(frame: string): void {
+    this.inFlight++;
+    if (this.inFlight > this.highWater) this.highWater = this.inFlight;
+    const done = () => {
+      this.inFlight--;
+    };
+    const deflate = this.deflate;
+    if (!deflate) {
+      this.ws.send(frame, done);
+      return;
+    }
+    // zlib-stream: the same deflate context throughout; each frame ends with a sync flush (00 00 ff ff), which
+    // is how Discord clients know a message is complete. Flush callbacks run in order, so frames stay in order.
+    deflate.write(frame);
+    deflate.flush(constants.Z_SYNC_FLUSH, () => {
+      const out = Buffer.concat(this.deflated);
+      this.deflated = [];
+      if (this.ws.readyState === this.ws.OPEN) this.ws.send(out, done);
+      else done();
+    });
+  }
+}
+
+function discordCloseCode(payload: ClosePayload): number {
+  if (payload.code === GatewayCode.AUTHENTICATION_FAILED) return DiscordClose.AUTHENTICATION_FAILED;
+  if (payload.code === GatewayCode.RATE_LIMITED) return DiscordClose.RATE_LIMITED;
+  // 4000: Discord clients resume; 4007: they start a new session; 1000 after a takeover: they start over too.
+  if (payload.reason === 'session_replaced') return 1000;
+  return payload.resumable ? DiscordClose.UNKNOWN_ERROR : DiscordClose.INVALID_SEQ;
+}

@@ -1,0 +1,170 @@
+import {
+  Client as DiscordClient,
+  Events,
+  GatewayIntentBits,
+  type GuildMember,
+  type Message,
+} from 'discord.js';
+import { TcpProxy } from '../support/tcp-proxy';
+import { Client, type ServerProcess, startServer, tempDir, waitFor } from './harness';
+
+// Discord's application flags for privileged intents (GATEWAY_GUILD_MEMBERS, GATEWAY_MESSAGE_CONTENT).
+const APP_FLAGS = (1 << 14) | (1 << 18);
+const MANAGE_ROLES = String(1 << 28);
+
+/**
+ * The proof of issue 21: an unmodified discord.js 14 bot from npm against a real Parley server. Its REST calls go
+ * to `/api/v10` (only `rest.api` is configured, as for any self-hosted Discord-compatible server); its gateway
+ * URL comes from `GET /gateway/bot` and reaches the Discord gateway through a TCP proxy the test can cut.
+ */
+describe('an unmodified discord.js 14 bot against Parley (SQLite)', () => {
+  const dir = tempDir();
+  const proxy = new TcpProxy();
+  let server: ServerProcess;
+  let bot: DiscordClient;
+  let owner: Client;
+  let guildId: string;
+  let generalId: string;
+  let appId: string;
+  let botToken: string;
+  const received: Message[] = [];
+  const joined: GuildMember[] = [];
+  let resumes = 0;
+
+  beforeAll(async () => {
+    const port = await proxy.listen();
+    server = await startServer({
+      PARLEY__DATABASE__SQLITE__PATH: `${dir.path}/parley.db`,
+      PARLEY__RATE_LIMITS__ENABLED: 'false',
+      PARLEY__GATEWAY__DISCORD_URL: `ws://127.0.0.1:${port}/discord-gateway`,
+    });
+    proxy.forwardTo(server.gatewayUrl);
+    owner = new Client(server.url);
+    await owner.register('owner');
+    const guild = await owner.post('/guilds', { name: 'Bot test' });
+    guildId = guild.body.id;
+    const channels = await owner.get(`/guilds/${guildId}/channels`);
+    generalId = channels.body.find((c: { name: string }) => c.name === 'general').id;
+  });
+
+  afterAll(async () => {
+    await bot?.destroy();
+    await proxy.close();
+    await server?.stop();
+    dir.remove();
+  });
+
+  it('creates a bot application (token shown once, bot: true) and a guild manager adds it', async () => {
+    const app = await owner.post('/applications', { name: 'Echo Bot', flags: APP_FLAGS });
+    expect(app.status).toBe(201);
+    expect(app.body).toMatchObject({ name: 'Echo Bot', flags: APP_FLAGS, bot: { bot: true } });
+    expect(app.body.bot.id).toBe(app.body.id);
+    appId = app.body.id;
+    botToken = app.body.token;
+    const added = await owner.put(`/guilds/${guildId}/members/${appId}`);
+    expect(added.status).toBe(201);
+    expect(added.body.user).toMatchObject({ id: appId, bot: true });
+    expect((await owner.put(`/guilds/${guildId}/members/${appId}`)).status).toBe(204);
+    // A role that lets the bot manage roles below it.
+    const role = await owner.post(`/guilds/${guildId}/roles`, {
+      name: 'Bot manager',
+      permissions: MANAGE_ROLES,
+      position: 5,
+    });
+    expect(role.status).toBe(201);
+    expect((await owner.put(`/guilds/${guildId}/members/${appId}/roles/${role.body.id}`)).status).toBe(204);
+  });
+
+  it('logs in and is ready with its guild', async () => {
+    bot = new DiscordClient({
+      intents: [
+        GatewayIntentBits.Guilds,
+        GatewayIntentBits.GuildMembers,
+        GatewayIntentBits.GuildMessages,
+        GatewayIntentBits.GuildMessageReactions,
+        GatewayIntentBits.MessageContent,
+      ],
+      rest: { api: `${server.url}/api` },
+    });
+    bot.on(Events.MessageCreate, (m) => void received.push(m));
+    bot.on(Events.GuildMemberAdd, (m) => void joined.push(m));
+    bot.on(Events.ShardResume, () => void resumes++);
+    const ready = new Promise<void>((resolve) => bot.once(Events.ClientReady, () => resolve()));
+    await bot.login(botToken);
+    await ready;
+    expect(bot.user?.id).toBe(appId);
+    expect(bot.user?.bot).toBe(true);
+    expect(bot.guilds.cache.get(guildId)?.name).toBe('Bot test');
+    expect(bot.channels.cache.get(generalId)?.isTextBased()).toBe(true);
+  });
+
+  it("gets a person's message, replies, reacts, edits and deletes its reply, and reads history", async () => {
+    const sent = await owner.post(`/channels/${generalId}/messages`, { content: '!ping from a person' });
+    const message = await waitFor(() => received.find((m) => m.id === sent.body.id), 'messageCreate');
+    expect(message.content).toBe('!ping from a person');
+    expect(message.author.bot).toBe(false);
+
+    const reply = await message.reply('pong');
+    const stored = await owner.get(`/channels/${generalId}/messages/${reply.id}`);
+    expect(stored.body).toMatchObject({
+      content: 'pong',
+      type: 19,
+      author: { id: appId, bot: true },
+      message_reference: { message_id: message.id },
+    });
+
+    await message.react('👍');
+    const reacted = await owner.get(`/channels/${generalId}/messages/${message.id}`);
+    expect(reacted.body.reactions).toEqual([
+      { emoji: expect.objectContaining({ name: '👍' }), count: 1, me: false },
+    ]);
+
+    const edited = await reply.edit('pong (edited)');
+    expect(edited.content).toBe('pong (edited)');
+    expect((await owner.get(`/channels/${generalId}/messages/${reply.id}`)).body.content).toBe(
+      'pong (edited)',
+    );
+
+    const history = await message.channel.messages.fetch({ limit: 10 });
+    expect(history.has(message.id)).toBe(true);
+    expect(history.has(reply.id)).toBe(true);
+
+    await reply.delete();
+    expect((await owner.get(`/channels/${generalId}/messages/${reply.id}`)).status).toBe(404);
+  });
+
+  it('sees a member join, creates a role and assigns it', async () => {
+    const invite = await owner.post(`/channels/${generalId}/invites`, {});
+    const alice = new Client(server.url);
+    const aliceUser = await alice.register('alice');
+    expect((await alice.post(`/invites/${invite.body.code}`)).status).toBe(200);
+    const member = await waitFor(() => joined.find((m) => m.id === aliceUser.id), 'guildMemberAdd');
+    expect(member.guild.id).toBe(guildId);
+
+    const guild = bot.guilds.cache.get(guildId)!;
+    const role = await guild.roles.create({ name: 'Helpers', hoist: true, mentionable: true });
+    expect(role.name).toBe('Helpers');
+    // The whole member list over the gateway (REQUEST_GUILD_MEMBERS -> GUILD_MEMBERS_CHUNK).
+    const everyone = await guild.members.fetch();
+    expect([...everyone.keys()]).toEqual(expect.arrayContaining([appId, aliceUser.id]));
+    const fetched = await guild.members.fetch(aliceUser.id);
+    await fetched.roles.add(role);
+    const stored = await owner.get(`/guilds/${guildId}/members/${aliceUser.id}`);
+    expect(stored.body.roles).toContain(role.id);
+  });
+
+  it('survives a dropped socket by resuming, without missing a messageCreate', async () => {
+    const before = resumes;
+    expect(proxy.connections).toBeGreaterThan(0);
+    proxy.dropAll();
+    const whileAway = await owner.post(`/channels/${generalId}/messages`, {
+      content: 'sent while the bot was away',
+    });
+    const after = await owner.post(`/channels/${generalId}/messages`, { content: 'and another one' });
+    await waitFor(() => received.some((m) => m.id === after.body.id), 'the messages after the drop');
+    expect(received.some((m) => m.id === whileAway.body.id)).toBe(true);
+    await waitFor(() => resumes > before, 'shardResume');
+    // Exactly once each: a resume replays what was missed, nothing twice.
+    expect(received.filter((m) => m.id === whileAway.body.id)).toHaveLength(1);
+  });
+});
