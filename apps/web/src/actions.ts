@@ -1,5 +1,6 @@
 import type { ChannelDto, GuildFullDto, MemberDto, MessageDto, SelfUser } from '@parley/common/protocol';
 import { Api, ApiError, type AuthReply } from './api';
+import { clearDrafts } from './drafts';
 import { GatewayClient } from './gateway';
 import { navigate } from './router';
 import {
@@ -77,6 +78,7 @@ export async function signOut(revoke = true): Promise<void> {
   if (revoke) await api.logout().catch(() => undefined);
   api.token = null;
   localStorage.removeItem(TOKEN_KEY);
+  clearDrafts();
   resetState();
   navigate('/login');
 }
@@ -280,6 +282,28 @@ export function editLastOwn(channelId: string): boolean {
     }
   }
   return false;
+}
+
+/**
+ * Scrolls to a message (a reply's original) and highlights it, loading older history until it is there (at most
+ * 20 pages: an original further back than that is not worth pulling the whole channel in for).
+ */
+export async function jumpToMessage(channelId: string, messageId: string): Promise<boolean> {
+  for (let page = 0; page < 20; page++) {
+    const cm = getState().messages[channelId];
+    if (cm?.items.some((m) => m.id === messageId)) break;
+    if (!cm || !cm.hasMore) return false;
+    await loadOlder(channelId);
+  }
+  // The list renders the loaded page on the next frame.
+  await new Promise((resolve) => requestAnimationFrame(resolve));
+  const el = document.querySelector<HTMLElement>(`article[data-message-id="${CSS.escape(messageId)}"]`);
+  if (!el) return false;
+  el.scrollIntoView({ block: 'center' });
+  el.focus({ preventScroll: true });
+  el.classList.add('flash');
+  setTimeout(() => el.classList.remove('flash'), 1600);
+  return true;
 }
 
 export function dismissNotice(): void {

@@ -21,7 +21,8 @@ export function renderMarkdown(nodes: MdNode[], parts: MarkdownParts): ReactNode
       case 'text':
         return n.text;
       case 'br':
-        return createElement('br', { key });
+        // A newline, not <br>: .content keeps white space, and the text (copy, search, tests) keeps the break.
+        return '\n';
       case 'code':
         return createElement('code', { key, className: 'md-code' }, n.text);
       case 'codeblock':
@@ -42,7 +43,12 @@ export function renderMarkdown(nodes: MdNode[], parts: MarkdownParts): ReactNode
           : createElement(Fragment, { key }, ...renderMarkdown(n.children, parts));
       case 'spoiler':
         return parts.spoiler(createElement(Fragment, null, ...renderMarkdown(n.children, parts)), key);
-      default:
+      case 'strong':
+      case 'em':
+      case 'u':
+      case 's':
+      case 'quote':
+      case 'p':
         return createElement(
           TAGS[n.kind],
           { key, className: `md-${n.kind}` },

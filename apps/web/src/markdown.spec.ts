@@ -32,7 +32,7 @@ describe('markdown, Discord flavour', () => {
       'hi <@42> and <@!7> in <#9>',
       '<p class="md-p">hi <span class="mention mention-user">@42</span> and <span class="mention mention-user">@7</span> in <span class="mention mention-channel">@9</span></p>',
     ],
-    ['one\ntwo', '<p class="md-p">one<br/>two</p>'],
+    ['one\ntwo', '<p class="md-p">one\ntwo</p>'],
   ])('%s', (input, expected) => {
     expect(html(input)).toBe(`<div>${expected}</div>`);
   });

@@ -90,8 +90,8 @@ function inline(tokens: Token[]): MdNode[] {
       top().push(node);
       stack.push({ nodes: node.children });
     } else if (t.type === 'link_open') {
-      const href = t.attrGet('href') ?? '';
-      const node: MdNode = { kind: 'link', href, children: [] };
+      const href = String(t.attrGet('href') ?? '');
+      const node: Extract<MdNode, { kind: 'link' }> = { kind: 'link', href, children: [] };
       top().push(node);
       stack.push({ nodes: node.children });
     } else if (t.type.endsWith('_close')) {

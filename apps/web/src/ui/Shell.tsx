@@ -1,6 +1,6 @@
 import type { ChannelDto } from '@parley/common/protocol';
 import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
-import { loadMembers, reconnect } from '../actions';
+import { dismissNotice, loadMembers, reconnect, rememberChannel } from '../actions';
 import { channelPermissions, guildPermissions, has, Permission } from '../perms';
 import { channelPath, navigate, type Route } from '../router';
 import { useStore } from '../store';
@@ -30,6 +30,20 @@ function ConnectionBanner() {
   return (
     <div className={show ? 'banner banner-warn' : 'banner banner-hidden'} role="status" aria-live="polite">
       {show ? 'Reconnecting… messages will catch up when the connection is back.' : ''}
+    </div>
+  );
+}
+
+/** Something the person must hear once, e.g. why a guild disappeared (kicked, banned or deleted). */
+function Notice() {
+  const notice = useStore((s) => s.notice);
+  if (!notice) return null;
+  return (
+    <div className="banner banner-warn" role="alert">
+      {notice}{' '}
+      <button type="button" className="link" onClick={dismissNotice}>
+        Dismiss
+      </button>
     </div>
   );
 }
@@ -78,6 +92,11 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
   }, [guildId, membersLoaded]);
 
   useEffect(() => setDrawer(false), [channel?.id]);
+
+  // Logging in again reopens this channel.
+  useEffect(() => {
+    if (channel) rememberChannel(channelPath(channel.guild_id, channel.id));
+  }, [channel]);
 
   // The drawer (narrow screens) takes focus when it opens; Escape closes it and returns to its button.
   useEffect(() => {
@@ -241,6 +260,7 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
           </div>
         </header>
         <ConnectionBanner />
+        <Notice />
         {channel ? (
           <ChatView
             key={channel.id}
