@@ -71,6 +71,8 @@ export async function register(username: string, email: string, password: string
 
 /** Logs out (revoking the token unless the server already did) and forgets everything local. */
 export async function signOut(revoke = true): Promise<void> {
+  // Loaded lazily: voice.ts imports this module.
+  void import('./voice').then((v) => v.leaveVoice());
   gateway?.stop();
   gateway = null;
   if (typingTimer) clearInterval(typingTimer);

@@ -23,6 +23,16 @@ export interface VoiceStateDto {
   suppress: boolean;
 }
 
+export interface VoiceSession {
+  channelId: string;
+  guildId: string | undefined;
+  status: 'connecting' | 'connected' | 'failed';
+  muted: boolean;
+  deafened: boolean;
+  /** Why joining failed, or a note (e.g. no microphone: listening only). */
+  message: string | null;
+}
+
 export interface ClientMessage extends MessageDto {
   /** Set on optimistic messages until the server answers: they carry a nonce and a temporary id. */
   pending?: 'sending' | 'failed';
@@ -67,6 +77,8 @@ export interface State {
   replyTo: Record<string, ClientMessage>;
   /** Voice channel id -> user id -> their voice state, from VOICE_STATE_UPDATE. */
   voice: Record<string, Record<string, VoiceStateDto>>;
+  /** This browser's own voice connection, if any. */
+  voiceSession: VoiceSession | null;
   /** Something the person must be told once (e.g. removed from a guild); dismissed by them. */
   notice: string | null;
 }
@@ -91,6 +103,7 @@ export const initialState: State = {
   replyTo: {},
   voice: {},
   notice: null,
+  voiceSession: null,
 };
 
 export const emptyMessages: ChannelMessages = {

@@ -10,6 +10,7 @@ import { IconBell, IconGear, IconHash, IconInvite, IconMenu, IconSearch, IconUse
 import { MemberList } from './Members';
 import { NotificationSettingsDialog } from './NotificationSettings';
 import { SearchPanel } from './SearchPanel';
+import { VoicePanel } from './Voice';
 import { ChannelList, DmList, dmName, GuildRail, UserPanel } from './Sidebar';
 
 const GuildSettings = lazy(() => import('./settings/GuildSettings'));
@@ -199,6 +200,7 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
           ) : (
             <DmList currentChannel={channel?.id ?? null} onNavigate={() => setDrawer(false)} />
           )}
+          <VoicePanel />
           <UserPanel />
         </div>
       </div>
