@@ -294,8 +294,10 @@ export async function jumpToMessage(channelId: string, messageId: string): Promi
   for (let page = 0; page < 20; page++) {
     const cm = getState().messages[channelId];
     if (cm?.items.some((m) => m.id === messageId)) break;
-    if (!cm || !cm.hasMore) return false;
-    await loadOlder(channelId);
+    if (!cm || (!cm.hasMore && !cm.loading)) return false;
+    // A page already on its way: wait for it instead of asking again.
+    if (cm.loading) await new Promise((resolve) => setTimeout(resolve, 100));
+    else await loadOlder(channelId);
   }
   // The list renders the loaded page on the next frame.
   await new Promise((resolve) => requestAnimationFrame(resolve));

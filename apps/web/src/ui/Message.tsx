@@ -286,7 +286,14 @@ export const MessageItem = memo(function MessageItem({
           </header>
         )}
         {editing ? (
-          <EditBox message={m} onDone={() => setEditing(null)} />
+          <EditBox
+            message={m}
+            onDone={() => {
+              setEditing(null);
+              // Back to where you type (the editor was opened from it with Up, or from the toolbar).
+              document.querySelector<HTMLTextAreaElement>('.composer textarea')?.focus();
+            }}
+          />
         ) : (
           <div className={isEmojiOnly(m.content) ? 'content emoji-only' : 'content'}>
             <Content text={m.content} meId={meId} />
