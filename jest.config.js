@@ -14,6 +14,8 @@ const swc = [
 const moduleNameMapper = {
   '^@parley/([a-z-]+)$': '<rootDir>/libs/$1/src',
   '^@parley/([a-z-]+)/testing$': '<rootDir>/libs/$1/src/testing',
+  // The web client's aliases for single files of @parley/common (apps/web/vite.config.mts has the same).
+  '^@parley/common/(protocol|permissions|notifications)$': '<rootDir>/libs/common/src/$1',
 };
 const base = {
   rootDir: __dirname,
