@@ -161,7 +161,10 @@ describe('web client in a real browser', () => {
     const bobsOnAlice = message(alice.page, 'Has everyone finished chapter one?');
     await bobsOnAlice.hover();
     await bobsOnAlice.getByRole('button', { name: 'Add reaction' }).click();
-    await alice.page.getByRole('menuitem', { name: 'React with 👍' }).click();
+    await alice.page
+      .getByRole('dialog', { name: 'Pick a reaction' })
+      .getByRole('button', { name: '👍', exact: true })
+      .click();
     const onBob = message(bob.page, 'Has everyone finished chapter one?');
     await onBob.getByRole('button', { name: '👍 1' }).waitFor();
     expect(await onBob.getByRole('button', { name: '👍 1' }).getAttribute('aria-pressed')).toBe('false');

@@ -1,6 +1,7 @@
 import type { ChannelDto, GuildFullDto, MemberDto, MessageDto, SelfUser } from '@parley/common/protocol';
 import { Api, ApiError, type AuthReply } from './api';
 import { notifyDesktop } from './desktop';
+import { clearDrafts } from './drafts';
 import { GatewayClient } from './gateway';
 import { navigate } from './router';
 import {
@@ -22,6 +23,7 @@ import {
   setPendingState,
   startLoading,
   update,
+  type ClientMessage,
   type PresenceStatus,
 } from './store';
 import { encodeMentions, makeNonce, newerThan } from './text';
@@ -74,6 +76,8 @@ export async function register(username: string, email: string, password: string
 
 /** Logs out (revoking the token unless the server already did) and forgets everything local. */
 export async function signOut(revoke = true): Promise<void> {
+  // Loaded lazily: voice.ts imports this module.
+  void import('./voice').then((v) => v.leaveVoice());
   gateway?.stop();
   gateway = null;
   if (typingTimer) clearInterval(typingTimer);
@@ -81,6 +85,7 @@ export async function signOut(revoke = true): Promise<void> {
   if (revoke) await api.logout().catch(() => undefined);
   api.token = null;
   localStorage.removeItem(TOKEN_KEY);
+  clearDrafts();
   resetState();
   navigate('/login');
 }
@@ -136,7 +141,12 @@ interface Outgoing {
 const outgoing = new Map<string, Outgoing>();
 
 /** Shows the message at once, then reconciles it with the server's copy by `nonce`. */
-export function sendMessage(channelId: string, text: string, files: File[] = []): void {
+export function sendMessage(
+  channelId: string,
+  text: string,
+  files: File[] = [],
+  replyTo: ClientMessage | null = null,
+): void {
   const s = getState();
   const me = s.me;
   if (!me) return;
@@ -165,14 +175,39 @@ export function sendMessage(channelId: string, text: string, files: File[] = [])
       mention_everyone: false,
       nonce,
       pinned: false,
-      type: 0,
+      type: replyTo ? 19 : 0,
+      ...(replyTo && {
+        message_reference: { type: 0 as const, message_id: replyTo.id, channel_id: channelId },
+        referenced_message: replyTo,
+      }),
       pending: 'sending',
     }),
   );
-  void deliver(channelId, content, nonce);
+  deliver(channelId, content, nonce, replyTo?.id);
 }
 
-async function deliver(channelId: string, content: string, nonce: string): Promise<void> {
+/** Sends wait for the previous send to the same channel, so a rate-limited one does not reorder them. */
+const queues = new Map<string, Promise<void>>();
+const MAX_RATE_LIMITED_TRIES = 5;
+
+function deliver(channelId: string, content: string, nonce: string, replyTo?: string): void {
+  const previous = queues.get(channelId) ?? Promise.resolve();
+  const next = previous.then(() => deliverNow(channelId, content, nonce, replyTo));
+  queues.set(channelId, next);
+  void next.then(() => {
+    if (queues.get(channelId) === next) queues.delete(channelId);
+  });
+}
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function deliverNow(
+  channelId: string,
+  content: string,
+  nonce: string,
+  replyTo: string | undefined,
+  tries = 1,
+): Promise<void> {
   try {
     const out = outgoing.get(nonce);
     const ids: string[] = [];
@@ -185,13 +220,21 @@ async function deliver(channelId: string, content: string, nonce: string): Promi
       }
       ids.push(id);
     }
-    const message = await api.send(channelId, content, nonce, ids);
+    const message = await api.send(channelId, content, nonce, ids, replyTo);
     update((s) => confirmSent(s, { ...message, nonce: message.nonce ?? nonce }));
+    // Our own message is read: tell the server too, or the channel looks unread after a reload or elsewhere.
+    if (getState().readStates[channelId]?.last_message_id === message.id) ackOnServer(channelId, message.id);
     if (out) {
       out.previews.forEach((url) => url && URL.revokeObjectURL(url));
       outgoing.delete(nonce);
     }
   } catch (err) {
+    // Rate limited: wait as long as the server says and try again by itself (still shown as sending).
+    if (err instanceof ApiError && err.status === 429 && tries < MAX_RATE_LIMITED_TRIES) {
+      await pause(Math.max(0.05, err.retryAfter ?? 1) * 1000);
+      if (!getState().messages[channelId]?.items.some((m) => m.pending && m.nonce === nonce)) return;
+      return deliverNow(channelId, content, nonce, replyTo, tries + 1);
+    }
     const why = err instanceof ApiError ? err.message : 'Could not send';
     update((s) => setPendingState(s, channelId, nonce, why));
   }
@@ -201,7 +244,7 @@ export function retrySend(channelId: string, nonce: string): void {
   const m = getState().messages[channelId]?.items.find((x) => x.pending && x.nonce === nonce);
   if (!m) return;
   update((s) => setPendingState(s, channelId, nonce, null));
-  void deliver(channelId, m.content, nonce);
+  deliver(channelId, m.content, nonce, m.message_reference?.message_id);
 }
 
 export function discardFailed(channelId: string, nonce: string): void {
@@ -213,6 +256,67 @@ export function discardFailed(channelId: string, nonce: string): void {
 export async function editMessage(m: MessageDto, content: string): Promise<void> {
   const edited = await api.edit(m.channel_id, m.id, encodeMentions(content, mentionables(m.channel_id)));
   update((s) => applyDispatch(s, 'MESSAGE_UPDATE', edited));
+}
+
+/** Deletes several messages at once (moderators): one bulk request, or a plain delete for a single one. */
+export async function deleteMessages(channelId: string, ids: string[]): Promise<void> {
+  if (ids.length === 1) await api.deleteMessage(channelId, ids[0]);
+  else await api.bulkDelete(channelId, ids);
+  update((s) => applyDispatch(s, 'MESSAGE_DELETE_BULK', { ids, channel_id: channelId }));
+}
+
+export function setReplyTo(channelId: string, m: ClientMessage | null): void {
+  update((s) => {
+    const replyTo = { ...s.replyTo };
+    if (m) replyTo[channelId] = m;
+    else delete replyTo[channelId];
+    return { ...s, replyTo };
+  });
+}
+
+export function setEditing(messageId: string | null): void {
+  update((s) => (s.editing === messageId ? s : { ...s, editing: messageId }));
+}
+
+/** Up-arrow in an empty composer: edit your newest message in the channel, if it is loaded. */
+export function editLastOwn(channelId: string): boolean {
+  const s = getState();
+  const items = s.messages[channelId]?.items ?? [];
+  for (let i = items.length - 1; i >= 0; i--) {
+    if (!items[i].pending && items[i].author.id === s.me?.id) {
+      setEditing(items[i].id);
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Scrolls to a message (a reply's original) and highlights it, loading older history until it is there (at most
+ * 20 pages: an original further back than that is not worth pulling the whole channel in for).
+ */
+export async function jumpToMessage(channelId: string, messageId: string): Promise<boolean> {
+  for (let page = 0; page < 20; page++) {
+    const cm = getState().messages[channelId];
+    if (cm?.items.some((m) => m.id === messageId)) break;
+    if (!cm || (!cm.hasMore && !cm.loading)) return false;
+    // A page already on its way: wait for it instead of asking again.
+    if (cm.loading) await new Promise((resolve) => setTimeout(resolve, 100));
+    else await loadOlder(channelId);
+  }
+  // The list renders the loaded page on the next frame.
+  await new Promise((resolve) => requestAnimationFrame(resolve));
+  const el = document.querySelector<HTMLElement>(`article[data-message-id="${CSS.escape(messageId)}"]`);
+  if (!el) return false;
+  el.scrollIntoView({ block: 'center' });
+  el.focus({ preventScroll: true });
+  el.classList.add('flash');
+  setTimeout(() => el.classList.remove('flash'), 1600);
+  return true;
+}
+
+export function dismissNotice(): void {
+  update((s) => (s.notice === null ? s : { ...s, notice: null }));
 }
 
 export async function deleteMessage(m: MessageDto): Promise<void> {
@@ -263,6 +367,11 @@ export function ackLatest(channelId: string): void {
   if (rs && !newerThan(latest, rs.last_message_id) && rs.mention_count === 0) return;
   const id = latest;
   update((st) => markRead(st, channelId, id));
+  ackOnServer(channelId, id);
+}
+
+/** Records the read position on the server, debounced per channel (the newest call wins). */
+function ackOnServer(channelId: string, id: string): void {
   if (acking.has(channelId)) clearTimeout(acking.get(channelId));
   acking.set(
     channelId,
@@ -317,6 +426,20 @@ export async function openDm(userId: string): Promise<void> {
   const channel = await api.openDm(userId);
   update((s) => applyDispatch(s, 'CHANNEL_CREATE', channel));
   navigate(`/channels/@me/${channel.id}`);
+}
+
+const LAST_CHANNEL_KEY = 'parley.last-channel';
+
+/** Remembers the channel on screen (per person), so logging in again reopens it. */
+export function rememberChannel(path: string): void {
+  const me = getState().me;
+  if (me) localStorage.setItem(`${LAST_CHANNEL_KEY}.${me.id}`, path);
+}
+
+export function lastChannel(): string | null {
+  const me = getState().me;
+  const path = me ? localStorage.getItem(`${LAST_CHANNEL_KEY}.${me.id}`) : null;
+  return path && path.startsWith('/channels/') ? path : null;
 }
 
 export function setViewing(channelId: string | null): void {

@@ -188,10 +188,17 @@ export class Api {
     const q = before ? `&before=${before}` : '';
     return this.request<MessageDto[]>('GET', `/channels/${channelId}/messages?limit=${limit}${q}`);
   }
-  send(channelId: string, content: string, nonce: string, attachmentIds: string[] = []) {
-    const body: { content?: string; nonce: string; attachment_ids?: string[] } = { nonce };
+  send(channelId: string, content: string, nonce: string, attachmentIds: string[] = [], replyTo?: string) {
+    const body: {
+      content?: string;
+      nonce: string;
+      attachment_ids?: string[];
+      message_reference?: { message_id: string; fail_if_not_exists: boolean };
+    } = { nonce };
     if (content) body.content = content;
     if (attachmentIds.length > 0) body.attachment_ids = attachmentIds;
+    // A reply to a message deleted meanwhile is still sent, as a plain message (Discord's fail_if_not_exists).
+    if (replyTo) body.message_reference = { message_id: replyTo, fail_if_not_exists: false };
     return this.request<MessageDto>('POST', `/channels/${channelId}/messages`, body);
   }
   /** Streams one file (multipart field `file`) into the channel's attachments. */
@@ -205,6 +212,14 @@ export class Api {
   }
   deleteMessage(channelId: string, messageId: string) {
     return this.request<void>('DELETE', `/channels/${channelId}/messages/${messageId}`);
+  }
+  /** Discord's bulk delete: 2 to 100 ids, none older than 14 days, MANAGE_MESSAGES. */
+  bulkDelete(channelId: string, ids: string[]) {
+    return this.request<void>('POST', `/channels/${channelId}/messages/bulk-delete`, { messages: ids });
+  }
+  /** A LiveKit URL and token for a voice channel (503 when the instance has no LiveKit configured). */
+  voiceJoin(channelId: string) {
+    return this.request<{ url: string; token: string }>('POST', `/channels/${channelId}/voice/join`);
   }
   react(channelId: string, messageId: string, emoji: string, on: boolean) {
     const path = `/channels/${channelId}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}/@me`;

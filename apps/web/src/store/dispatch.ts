@@ -24,9 +24,24 @@ import {
 import { deleteMessage, editMessage, keepOnlyPending, react, receiveMessage } from './messages';
 import { presencesOf, presenceUpdated, type PresenceData } from './presence';
 import { acknowledged } from './read-states';
-import type { PresenceStatus, State } from './state';
+import type { PresenceStatus, State, VoiceStateDto } from './state';
 import { typingStarted } from './typing';
 import { withUsers } from './users';
+import { voiceStateUpdated } from './voice';
+
+/**
+ * GUILD_DELETE: we were kicked or banned, or the guild was deleted (the payload does not say which). Unless we
+ * deleted it ourselves (owner), say so once: otherwise the guild just vanishes and people wonder why.
+ */
+function removedFromGuild(s: State, guildId: string): State {
+  const guild = s.guilds[guildId];
+  const next = removeGuild(s, guildId);
+  if (!guild || guild.owner_id === s.me?.id) return next;
+  return {
+    ...next,
+    notice: `You are no longer a member of ${guild.name}: a moderator removed you, or the guild was deleted.`,
+  };
+}
 
 interface ReadyData {
   user: SelfUser;
@@ -65,6 +80,8 @@ function onReady(s: State, d: ReadyData): State {
     guildSettings,
     messages: keepOnlyPending(s.messages),
     typing: {},
+    // READY carries no voice states: whoever is in a channel is announced again as they join.
+    voice: {},
     presence: { ...presence, [d.user.id]: s.ownStatus === 'invisible' ? 'offline' : s.ownStatus },
     users: withUsers(
       s.users,
@@ -81,7 +98,6 @@ export function applyDispatch(s: State, type: DispatchType, data: unknown): Stat
     case 'RESUMED':
     case 'INVALID_SESSION':
     case 'CHANNEL_PINS_UPDATE':
-    case 'VOICE_STATE_UPDATE':
     case 'GUILD_BAN_ADD':
     case 'GUILD_BAN_REMOVE':
       return s;
@@ -121,8 +137,10 @@ export function applyDispatch(s: State, type: DispatchType, data: unknown): Stat
       return addGuild(s, data as GuildFullDto);
     case 'GUILD_UPDATE':
       return updateGuild(s, data as GuildDto);
+    case 'VOICE_STATE_UPDATE':
+      return voiceStateUpdated(s, data as VoiceStateDto);
     case 'GUILD_DELETE':
-      return removeGuild(s, (data as { id: string }).id);
+      return removedFromGuild(s, (data as { id: string }).id);
     case 'GUILD_MEMBER_ADD':
     case 'GUILD_MEMBER_UPDATE':
       return setMember(s, data as MemberDto);

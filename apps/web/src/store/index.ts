@@ -7,7 +7,10 @@ export {
   type ClientMessage,
   type PresenceStatus,
   type State,
+  type VoiceSession,
+  type VoiceStateDto,
 } from './state';
+export { voiceStateUpdated } from './voice';
 export { getState, resetState, update, useStore } from './live-state';
 export { findChannel, isMuted, isUnread, mentionCount, notificationSettings } from './selectors';
 export { applyDispatch } from './dispatch';

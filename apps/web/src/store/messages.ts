@@ -49,8 +49,14 @@ export function editMessage(s: State, m: MessageDto): State {
   }));
 }
 
+/** Removes a message; replies to it keep their reference but show the original as deleted (null). */
 export function deleteMessage(s: State, channelId: string, messageId: string): State {
-  return setMessages(s, channelId, (cm) => ({ ...cm, items: cm.items.filter((x) => x.id !== messageId) }));
+  return setMessages(s, channelId, (cm) => ({
+    ...cm,
+    items: cm.items
+      .filter((x) => x.id !== messageId)
+      .map((x) => (x.referenced_message?.id === messageId ? { ...x, referenced_message: null } : x)),
+  }));
 }
 
 // --- reactions ---------------------------------------------------------------------------------

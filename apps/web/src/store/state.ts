@@ -10,6 +10,29 @@ import type {
 } from '@parley/common/protocol';
 import type { ConnectionState } from '../gateway';
 
+/** Discord's voice state (libs/voice publishes it as VOICE_STATE_UPDATE; channel_id null = left). */
+export interface VoiceStateDto {
+  guild_id: string | null;
+  channel_id: string | null;
+  user_id: string;
+  session_id: string;
+  deaf: boolean;
+  mute: boolean;
+  self_deaf: boolean;
+  self_mute: boolean;
+  suppress: boolean;
+}
+
+export interface VoiceSession {
+  channelId: string;
+  guildId: string | undefined;
+  status: 'connecting' | 'connected' | 'failed';
+  muted: boolean;
+  deafened: boolean;
+  /** Why joining failed, or a note (e.g. no microphone: listening only). */
+  message: string | null;
+}
+
 export interface ClientMessage extends MessageDto {
   /** Set on optimistic messages until the server answers: they carry a nonce and a temporary id. */
   pending?: 'sending' | 'failed';
@@ -48,6 +71,16 @@ export interface State {
   users: Record<string, PublicUser>;
   /** The channel on screen, so messages arriving there do not count as unread. */
   viewing: string | null;
+  /** The message whose editor is open (one at a time; Up-arrow in an empty composer opens your last). */
+  editing: string | null;
+  /** Channel id -> the message the next send replies to. */
+  replyTo: Record<string, ClientMessage>;
+  /** Voice channel id -> user id -> their voice state, from VOICE_STATE_UPDATE. */
+  voice: Record<string, Record<string, VoiceStateDto>>;
+  /** This browser's own voice connection, if any. */
+  voiceSession: VoiceSession | null;
+  /** Something the person must be told once (e.g. removed from a guild); dismissed by them. */
+  notice: string | null;
 }
 
 export const initialState: State = {
@@ -66,6 +99,11 @@ export const initialState: State = {
   presence: {},
   users: {},
   viewing: null,
+  editing: null,
+  replyTo: {},
+  voice: {},
+  notice: null,
+  voiceSession: null,
 };
 
 export const emptyMessages: ChannelMessages = {

@@ -140,4 +140,48 @@ describe('web client store', () => {
     s = withPresences([{ user: { id: '30' }, user_id: '30', status: 'dnd' }]);
     expect(s.presence).toEqual({ '10': 'online', '30': 'dnd' });
   });
+  test('GUILD_DELETE of a guild someone else owns leaves a notice; of our own, none', () => {
+    let s = ready();
+    s = { ...s, guilds: { '1': { ...s.guilds['1'], owner_id: other.id } } };
+    s = applyDispatch(s, 'GUILD_DELETE', { id: '1' });
+    expect(s.guilds['1']).toBeUndefined();
+    expect(s.notice).toMatch(/no longer a member of G/);
+    // ready()'s guild is ours: deleting it ourselves needs no explanation.
+    expect(applyDispatch(ready(), 'GUILD_DELETE', { id: '1' }).notice).toBeNull();
+  });
+  test('VOICE_STATE_UPDATE moves a user between voice channels and out', () => {
+    const state = (channel_id: string | null) => ({
+      guild_id: '1',
+      channel_id,
+      user_id: '20',
+      session_id: 'PA_1',
+      deaf: false,
+      mute: false,
+      self_deaf: false,
+      self_mute: false,
+      suppress: false,
+    });
+    let s = applyDispatch(ready(), 'VOICE_STATE_UPDATE', state('200'));
+    expect(Object.keys(s.voice['200'])).toEqual(['20']);
+    s = applyDispatch(s, 'VOICE_STATE_UPDATE', state('201'));
+    expect(s.voice['200']).toBeUndefined();
+    expect(Object.keys(s.voice['201'])).toEqual(['20']);
+    s = applyDispatch(s, 'VOICE_STATE_UPDATE', state(null));
+    expect(s.voice).toEqual({});
+  });
+  test('a deleted message leaves its replies pointing at nothing (null), as the server does', () => {
+    let s = ready();
+    s = applyDispatch(s, 'MESSAGE_CREATE', message('6'));
+    s = applyDispatch(
+      s,
+      'MESSAGE_CREATE',
+      message('7', {
+        type: 19,
+        message_reference: { type: 0, message_id: '6', channel_id: '100' },
+        referenced_message: message('6'),
+      }),
+    );
+    s = applyDispatch(s, 'MESSAGE_DELETE', { id: '6', channel_id: '100' });
+    expect(s.messages['100'].items.map((m) => [m.id, m.referenced_message])).toEqual([['7', null]]);
+  });
 });

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
-import { acceptInvite, connect, signedIn } from '../actions';
 import { titleWith, unreadSummary } from '../attention';
 import { showFaviconBadge } from '../desktop';
+import { acceptInvite, connect, lastChannel, signedIn } from '../actions';
 import { navigate, parseRoute, usePath } from '../router';
 import { useStore } from '../store';
 import { AuthScreen } from './Auth';
@@ -49,7 +49,9 @@ export function App() {
   }, [authed]);
 
   useEffect(() => {
-    if (authed && (route.name === 'login' || route.name === 'register')) navigate('/channels/@me', true);
+    // Just signed in: back to the channel last open (a guild left since is handled by the shell).
+    if (authed && (route.name === 'login' || route.name === 'register'))
+      navigate(lastChannel() ?? '/channels/@me', true);
     if (!authed && (route.name === 'home' || route.name === 'guild')) navigate('/login', true);
   }, [authed, route.name]);
 

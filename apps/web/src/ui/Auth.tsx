@@ -1,6 +1,6 @@
 import type { InviteDto } from '@parley/common/protocol';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
-import { api, logIn, register } from '../actions';
+import { api, lastChannel, logIn, register } from '../actions';
 import { navigate } from '../router';
 import { errorText } from './Dialog';
 
@@ -52,7 +52,7 @@ export function AuthScreen({
     done.then(
       () => {
         // An invite link stays where it is: the app joins once signed in.
-        if (!inviteCode) navigate('/channels/@me', true);
+        if (!inviteCode) navigate(lastChannel() ?? '/channels/@me', true);
       },
       (err: unknown) => {
         setBusy(false);

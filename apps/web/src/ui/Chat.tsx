@@ -9,10 +9,11 @@ import {
   useState,
   type KeyboardEvent,
 } from 'react';
-import { ackLatest, loadLatest, loadOlder, setViewing } from '../actions';
+import { ackLatest, deleteMessages, loadLatest, loadOlder, setViewing } from '../actions';
 import { emptyMessages, useStore, type ChannelMessages } from '../store';
 import { continuesGroup, dayKey, displayName, formatDay, newerThan } from '../text';
 import { Composer } from './Composer';
+import { ConfirmDialog } from './Dialog';
 import { MessageItem } from './Message';
 
 function useTypingNames(channelId: string, members: Record<string, MemberDto> | undefined): string[] {
@@ -63,6 +64,9 @@ function MessageList({
   members,
   canManage,
   canReact,
+  canReply,
+  selection,
+  onSelect,
 }: {
   channel: ChannelDto;
   cm: ChannelMessages;
@@ -71,6 +75,9 @@ function MessageList({
   members: Record<string, MemberDto> | undefined;
   canManage: boolean;
   canReact: boolean;
+  canReply: boolean;
+  selection: ReadonlySet<string> | null;
+  onSelect: (id: string, on: boolean) => void;
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const stack = useRef<HTMLDivElement>(null);
@@ -230,7 +237,10 @@ function MessageList({
                   meId={meId}
                   canManage={canManage}
                   canReact={canReact}
+                  canReply={canReply}
                   authorName={displayName(m.author, member?.nick)}
+                  selected={selection ? selection.has(m.id) : undefined}
+                  onSelect={onSelect}
                 />
               </Fragment>
             );
@@ -269,6 +279,17 @@ export function ChatView({
   const synced = useStore((s) => s.synced);
   const meId = useStore((s) => s.me?.id);
   const typingNames = useTypingNames(channel.id, members);
+  const [selection, setSelection] = useState<ReadonlySet<string> | null>(null);
+  const [confirming, setConfirming] = useState(false);
+  const onSelect = useCallback((id: string, on: boolean) => {
+    setSelection((current) => {
+      const next = new Set(current);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  }, []);
+  const selected = selection ? [...selection] : [];
 
   useEffect(() => {
     setViewing(channel.id);
@@ -291,7 +312,43 @@ export function ChatView({
         members={members}
         canManage={canManage}
         canReact={canReact}
+        canReply={canSend}
+        selection={selection}
+        onSelect={onSelect}
       />
+      {canManage && (
+        <div className="select-bar" role="toolbar" aria-label="Moderation">
+          {selection ? (
+            <>
+              <span role="status">{selected.length} selected</span>
+              <button
+                type="button"
+                className="danger"
+                disabled={selected.length === 0 || selected.length > 100}
+                onClick={() => setConfirming(true)}
+              >
+                Delete selected
+              </button>
+              <button type="button" className="link" onClick={() => setSelection(null)}>
+                Cancel
+              </button>
+            </>
+          ) : (
+            <button type="button" className="link" onClick={() => setSelection(new Set())}>
+              Select messages
+            </button>
+          )}
+        </div>
+      )}
+      {confirming && (
+        <ConfirmDialog
+          title="Delete messages"
+          body={`Delete ${selected.length} message${selected.length === 1 ? '' : 's'} for everyone? This cannot be undone.`}
+          confirm="Delete"
+          onConfirm={() => deleteMessages(channel.id, selected).then(() => setSelection(null))}
+          onClose={() => setConfirming(false)}
+        />
+      )}
       <div className="composer-wrap">
         <Composer
           channelId={channel.id}

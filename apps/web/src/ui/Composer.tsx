@@ -1,8 +1,11 @@
 import type { PublicUser } from '@parley/common/protocol';
-import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import { sendMessage, stoppedTyping, typing } from '../actions';
+import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { editLastOwn, sendMessage, setReplyTo, stoppedTyping, typing } from '../actions';
+import { draftFor, saveDraft } from '../drafts';
+import { useStore } from '../store';
 import { displayName, mentionQuery } from '../text';
-import { IconClip, IconSend } from './icons';
+import { EmojiPicker } from './EmojiPicker';
+import { IconClip, IconSend, IconSmile } from './icons';
 
 const MAX = 4000;
 const MAX_FILES = 10;
@@ -64,7 +67,16 @@ export function Composer({
   disabledReason: string | null;
   canAttach: boolean;
 }) {
-  const [text, setText] = useState('');
+  const [text, setTextState] = useState(() => draftFor(channelId));
+  const setText = (next: string) => {
+    setTextState(next);
+    saveDraft(channelId, next);
+  };
+  const replyTo = useStore((s) => s.replyTo[channelId]);
+  const [picking, setPicking] = useState(false);
+  const emojiButton = useRef<HTMLButtonElement>(null);
+  // A caret position to restore after React has rendered the text it belongs to (set once, then cleared).
+  const pendingCaret = useRef<number | null>(null);
   const [files, setFiles] = useState<File[]>([]);
   const [dragging, setDragging] = useState(false);
   const addFiles = (list: FileList | File[] | null) => {
@@ -83,6 +95,20 @@ export function Composer({
     // Wide screens: a new channel is ready to type in. Phones: do not pop the keyboard up unasked.
     if (window.matchMedia('(min-width: 768px)').matches) ref.current?.focus();
   }, [channelId]);
+
+  // Before the browser handles another key: setting it later (a frame on) would move the caret back over
+  // whatever was typed meanwhile, scrambling fast typing after a mention was picked.
+  useLayoutEffect(() => {
+    const pos = pendingCaret.current;
+    if (pos === null || !ref.current) return;
+    pendingCaret.current = null;
+    ref.current.setSelectionRange(pos, pos);
+  }, [text]);
+
+  // Replying moves you to the composer.
+  useEffect(() => {
+    if (replyTo) ref.current?.focus();
+  }, [replyTo]);
 
   useEffect(() => {
     const el = ref.current;
@@ -111,16 +137,29 @@ export function Composer({
     const after = text.slice(caret);
     const next = `${before}@${user.username} ${after}`;
     const pos = before.length + user.username.length + 2;
+    pendingCaret.current = pos;
     setText(next);
     setCaret(pos);
     setActive(0);
-    requestAnimationFrame(() => ref.current?.setSelectionRange(pos, pos));
+  };
+
+  const insertEmoji = (emoji: string) => {
+    const el = ref.current;
+    const start = el?.selectionStart ?? text.length;
+    const end = el?.selectionEnd ?? text.length;
+    const pos = start + emoji.length;
+    pendingCaret.current = pos;
+    setText(text.slice(0, start) + emoji + text.slice(end));
+    setCaret(pos);
+    setPicking(false);
+    el?.focus();
   };
 
   const send = () => {
     const content = text.trim();
     if ((!content && files.length === 0) || content.length > MAX) return;
-    sendMessage(channelId, content, files);
+    sendMessage(channelId, content, files, replyTo ?? null);
+    setReplyTo(channelId, null);
     stoppedTyping(channelId);
     setText('');
     setFiles([]);
@@ -150,6 +189,16 @@ export function Composer({
     if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
       send();
+      return;
+    }
+    // Up in an empty box edits your last message here, as on Discord.
+    if (e.key === 'ArrowUp' && !text && files.length === 0 && !e.shiftKey && !e.altKey) {
+      if (editLastOwn(channelId)) e.preventDefault();
+      return;
+    }
+    if (e.key === 'Escape' && replyTo) {
+      e.preventDefault();
+      setReplyTo(channelId, null);
     }
   };
 
@@ -174,6 +223,21 @@ export function Composer({
         addFiles(e.dataTransfer.files);
       }}
     >
+      {replyTo && (
+        <div className="reply-bar">
+          <span>
+            Replying to <strong>{displayName(replyTo.author)}</strong>
+          </span>
+          <button
+            type="button"
+            className="icon-button"
+            aria-label="Cancel reply"
+            onClick={() => setReplyTo(channelId, null)}
+          >
+            ×
+          </button>
+        </div>
+      )}
       {files.length > 0 && (
         <FileTray files={files} onRemove={(f) => setFiles(files.filter((x) => x !== f))} />
       )}
@@ -238,6 +302,27 @@ export function Composer({
           addFiles(e.clipboardData.files);
         }}
       />
+      {!disabled && (
+        <button
+          ref={emojiButton}
+          type="button"
+          className="icon-button emoji-button"
+          aria-label="Insert emoji"
+          aria-haspopup="dialog"
+          aria-expanded={picking}
+          onClick={() => setPicking(!picking)}
+        >
+          <IconSmile />
+        </button>
+      )}
+      {picking && (
+        <EmojiPicker
+          anchor={emojiButton.current}
+          label="Insert emoji"
+          onPick={insertEmoji}
+          onClose={() => setPicking(false)}
+        />
+      )}
       <button
         type="submit"
         className="send"

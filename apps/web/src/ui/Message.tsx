@@ -1,13 +1,23 @@
 import type { AttachmentDto } from '@parley/common/protocol';
-import { memo, useEffect, useRef, useState, type KeyboardEvent } from 'react';
-import { deleteMessage, discardFailed, editMessage, retrySend, toggleReaction } from '../actions';
+import { memo, useMemo, useRef, useState, type ReactNode } from 'react';
+import {
+  deleteMessage,
+  discardFailed,
+  editMessage,
+  jumpToMessage,
+  retrySend,
+  setEditing,
+  setReplyTo,
+  toggleReaction,
+} from '../actions';
+import { isEmojiOnly, parseMarkdown } from '../markdown';
+import { renderMarkdown } from '../markdown-react';
 import type { ClientMessage } from '../store';
 import { useStore } from '../store';
-import { displayName, formatFull, formatTime, parseContent } from '../text';
+import { displayName, formatFull, formatTime } from '../text';
 import { ConfirmDialog, errorText } from './Dialog';
+import { EmojiPicker } from './EmojiPicker';
 import { IconEdit, IconSmile, IconTrash } from './icons';
-
-export const QUICK_EMOJI = ['👍', '❤️', '😂', '🎉', '😮', '😢', '🙏', '👀'];
 
 function Avatar({ name, id }: { name: string; id: string }) {
   // A stable colour per user, no image request.
@@ -30,67 +40,71 @@ function Mention({ userId, meId }: { userId: string; meId: string | undefined })
   );
 }
 
-function Content({ text, meId }: { text: string; meId: string | undefined }) {
+function ChannelMention({ channelId }: { channelId: string }) {
+  const name = useStore((s) => {
+    for (const g of Object.values(s.guilds)) {
+      const c = g.channels.find((x) => x.id === channelId);
+      if (c) return c.name;
+    }
+    return null;
+  });
+  return <span className="mention">#{name ?? 'unknown-channel'}</span>;
+}
+
+/** Hidden until clicked (or Enter/Space), then stays shown; its text is not read out until revealed. */
+function Spoiler({ children }: { children: ReactNode }) {
+  const [shown, setShown] = useState(false);
+  if (shown) return <span className="spoiler spoiler-shown">{children}</span>;
+  return (
+    <button type="button" className="spoiler" aria-label="Spoiler, reveal" onClick={() => setShown(true)}>
+      <span aria-hidden="true">{children}</span>
+    </button>
+  );
+}
+
+/** Message text as Discord-flavoured markdown (see markdown.ts: no HTML passes through). */
+export function Content({ text, meId }: { text: string; meId: string | undefined }) {
+  const nodes = useMemo(() => parseMarkdown(text), [text]);
   return (
     <>
-      {parseContent(text).map((seg, i) => {
-        switch (seg.kind) {
-          case 'text':
-            return <span key={i}>{seg.text}</span>;
-          case 'mention':
-            return <Mention key={i} userId={seg.userId} meId={meId} />;
-          case 'link':
-            return (
-              <a key={i} href={seg.href} target="_blank" rel="noopener noreferrer nofollow">
-                {seg.href}
-              </a>
-            );
-        }
+      {renderMarkdown(nodes, {
+        mention: (type, id, key) =>
+          type === 'user' ? (
+            <Mention key={key} userId={id} meId={meId} />
+          ) : type === 'channel' ? (
+            <ChannelMention key={key} channelId={id} />
+          ) : (
+            <span key={key} className="mention">
+              @role
+            </span>
+          ),
+        spoiler: (children, key) => <Spoiler key={key}>{children}</Spoiler>,
       })}
     </>
   );
 }
 
-function EmojiMenu({ onPick, onClose }: { onPick: (emoji: string) => void; onClose: () => void }) {
-  const ref = useRef<HTMLDivElement>(null);
-  const close = useRef(onClose);
-  close.current = onClose;
-  useEffect(() => {
-    ref.current?.querySelector('button')?.focus();
-    const away = (e: MouseEvent) => {
-      if (!ref.current?.contains(e.target as Node)) close.current();
-    };
-    document.addEventListener('mousedown', away);
-    return () => document.removeEventListener('mousedown', away);
-  }, []);
-  const onKey = (e: KeyboardEvent) => {
-    const buttons = [...(ref.current?.querySelectorAll('button') ?? [])];
-    const i = buttons.indexOf(document.activeElement as HTMLButtonElement);
-    if (e.key === 'Escape') {
-      e.stopPropagation();
-      onClose();
-    } else if (e.key === 'ArrowRight' || e.key === 'ArrowDown') {
-      e.preventDefault();
-      buttons[(i + 1) % buttons.length]?.focus();
-    } else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') {
-      e.preventDefault();
-      buttons[(i - 1 + buttons.length) % buttons.length]?.focus();
-    }
-  };
+/** The replied-to message above a reply: its author and first line; a click jumps to it. */
+function ReplyHeader({ m }: { m: ClientMessage }) {
+  const ref = m.referenced_message;
+  if (!ref)
+    return (
+      <div className="reply-header muted">
+        <span aria-hidden="true">↱</span> Original message was deleted
+      </div>
+    );
+  const snippet =
+    ref.content.replace(/\s+/g, ' ').slice(0, 120) || (ref.attachments.length ? 'Attachment' : '');
   return (
-    <div ref={ref} className="emoji-menu" role="menu" aria-label="Pick a reaction" onKeyDown={onKey}>
-      {QUICK_EMOJI.map((emoji) => (
-        <button
-          key={emoji}
-          type="button"
-          role="menuitem"
-          aria-label={`React with ${emoji}`}
-          onClick={() => onPick(emoji)}
-        >
-          {emoji}
-        </button>
-      ))}
-    </div>
+    <button
+      type="button"
+      className="reply-header"
+      aria-label={`Replying to ${displayName(ref.author)}: ${snippet}. Jump to the original`}
+      onClick={() => void jumpToMessage(m.channel_id, ref.id)}
+    >
+      <span aria-hidden="true">↱</span> <strong>@{displayName(ref.author)}</strong>{' '}
+      <span className="reply-snippet">{snippet}</span>
+    </button>
   );
 }
 
@@ -199,7 +213,11 @@ export interface MessageProps {
   meId: string | undefined;
   canManage: boolean;
   canReact: boolean;
+  canReply: boolean;
   authorName: string;
+  /** Bulk selection: undefined when not selecting, else whether this one is selected. */
+  selected?: boolean;
+  onSelect?: (id: string, on: boolean) => void;
 }
 
 /** One message: header unless it continues the author's group, content, reactions, actions on hover/focus. */
@@ -209,22 +227,30 @@ export const MessageItem = memo(function MessageItem({
   meId,
   canManage,
   canReact,
+  canReply,
   authorName,
+  selected,
+  onSelect,
 }: MessageProps) {
-  const [editing, setEditing] = useState(false);
+  const editing = useStore((s) => s.editing === m.id);
   const [picking, setPicking] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const reactButton = useRef<HTMLButtonElement>(null);
   const mine = m.author.id === meId;
   const mentioned = !mine && !!meId && (m.mention_everyone || m.mentions.some((u) => u.id === meId));
   const react = (emoji: string, on: boolean) => {
     setPicking(false);
     toggleReaction(m, emoji, on).catch((err: unknown) => setError(errorText(err)));
   };
+  const isReply = m.type === 19 || !!m.message_reference;
   const classes = ['message'];
-  if (grouped) classes.push('grouped');
+  if (grouped && !isReply) classes.push('grouped');
   if (m.pending) classes.push(`pending-${m.pending}`);
   if (mentioned) classes.push('mentioned');
+  if (picking) classes.push('picking');
+  if (selected) classes.push('selected');
+  const selecting = selected !== undefined && !m.pending;
   return (
     <article
       className={classes.join(' ')}
@@ -232,7 +258,16 @@ export const MessageItem = memo(function MessageItem({
       data-message-id={m.id}
       aria-busy={m.pending === 'sending'}
     >
-      {grouped ? (
+      {isReply && <ReplyHeader m={m} />}
+      {selecting ? (
+        <input
+          type="checkbox"
+          className="select-box"
+          aria-label={`Select message from ${authorName}`}
+          checked={selected}
+          onChange={(e) => onSelect?.(m.id, e.target.checked)}
+        />
+      ) : grouped && !isReply ? (
         <span className="gutter-time" aria-hidden="true">
           {formatTime(m.timestamp)}
         </span>
@@ -240,7 +275,7 @@ export const MessageItem = memo(function MessageItem({
         <Avatar name={authorName} id={m.author.id} />
       )}
       <div className="message-main">
-        {grouped ? (
+        {grouped && !isReply ? (
           <span className="sr-only">{authorName}: </span>
         ) : (
           <header className="message-header">
@@ -251,9 +286,16 @@ export const MessageItem = memo(function MessageItem({
           </header>
         )}
         {editing ? (
-          <EditBox message={m} onDone={() => setEditing(false)} />
+          <EditBox
+            message={m}
+            onDone={() => {
+              setEditing(null);
+              // Back to where you type (the editor was opened from it with Up, or from the toolbar).
+              document.querySelector<HTMLTextAreaElement>('.composer textarea')?.focus();
+            }}
+          />
         ) : (
-          <div className="content">
+          <div className={isEmojiOnly(m.content) ? 'content emoji-only' : 'content'}>
             <Content text={m.content} meId={meId} />
             {m.edited_timestamp && (
               <span className="edited" title={formatFull(m.edited_timestamp)}>
@@ -299,21 +341,29 @@ export const MessageItem = memo(function MessageItem({
           </p>
         )}
       </div>
-      {!m.pending && !editing && (
+      {!m.pending && !editing && !selecting && (
         <div className="message-actions" role="toolbar" aria-label="Message actions">
           {canReact && (
             <button
+              ref={reactButton}
               type="button"
               aria-label="Add reaction"
-              aria-haspopup="menu"
+              aria-haspopup="dialog"
               aria-expanded={picking}
               onClick={() => setPicking(!picking)}
             >
               <IconSmile />
             </button>
           )}
+          {canReply && (
+            <button type="button" aria-label="Reply" onClick={() => setReplyTo(m.channel_id, m)}>
+              <span aria-hidden="true" className="reply-icon">
+                ↩
+              </span>
+            </button>
+          )}
           {mine && (
-            <button type="button" aria-label="Edit message" onClick={() => setEditing(true)}>
+            <button type="button" aria-label="Edit message" onClick={() => setEditing(m.id)}>
               <IconEdit />
             </button>
           )}
@@ -322,15 +372,15 @@ export const MessageItem = memo(function MessageItem({
               <IconTrash />
             </button>
           )}
-          {picking && (
-            <EmojiMenu
-              onClose={() => setPicking(false)}
-              onPick={(emoji) =>
-                react(emoji, !(m.reactions ?? []).some((r) => r.emoji.name === emoji && r.me))
-              }
-            />
-          )}
         </div>
+      )}
+      {picking && (
+        <EmojiPicker
+          anchor={reactButton.current}
+          label="Pick a reaction"
+          onClose={() => setPicking(false)}
+          onPick={(emoji) => react(emoji, !(m.reactions ?? []).some((r) => r.emoji.name === emoji && r.me))}
+        />
       )}
       {confirming && (
         <ConfirmDialog

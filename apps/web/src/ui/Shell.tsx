@@ -1,6 +1,6 @@
 import type { ChannelDto } from '@parley/common/protocol';
 import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
-import { loadMembers, reconnect } from '../actions';
+import { dismissNotice, loadMembers, reconnect, rememberChannel } from '../actions';
 import { channelPermissions, guildPermissions, has, Permission } from '../perms';
 import { channelPath, navigate, type Route } from '../router';
 import { useStore } from '../store';
@@ -10,6 +10,7 @@ import { IconBell, IconGear, IconHash, IconInvite, IconMenu, IconSearch, IconUse
 import { MemberList } from './Members';
 import { NotificationSettingsDialog } from './NotificationSettings';
 import { SearchPanel } from './SearchPanel';
+import { VoicePanel } from './Voice';
 import { ChannelList, DmList, dmName, GuildRail, UserPanel } from './Sidebar';
 
 const GuildSettings = lazy(() => import('./settings/GuildSettings'));
@@ -30,6 +31,20 @@ function ConnectionBanner() {
   return (
     <div className={show ? 'banner banner-warn' : 'banner banner-hidden'} role="status" aria-live="polite">
       {show ? 'Reconnecting… messages will catch up when the connection is back.' : ''}
+    </div>
+  );
+}
+
+/** Something the person must hear once, e.g. why a guild disappeared (kicked, banned or deleted). */
+function Notice() {
+  const notice = useStore((s) => s.notice);
+  if (!notice) return null;
+  return (
+    <div className="banner banner-warn" role="alert">
+      {notice}{' '}
+      <button type="button" className="link" onClick={dismissNotice}>
+        Dismiss
+      </button>
     </div>
   );
 }
@@ -78,6 +93,11 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
   }, [guildId, membersLoaded]);
 
   useEffect(() => setDrawer(false), [channel?.id]);
+
+  // Logging in again reopens this channel.
+  useEffect(() => {
+    if (channel) rememberChannel(channelPath(channel.guild_id, channel.id));
+  }, [channel]);
 
   // The drawer (narrow screens) takes focus when it opens; Escape closes it and returns to its button.
   useEffect(() => {
@@ -180,6 +200,7 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
           ) : (
             <DmList currentChannel={channel?.id ?? null} onNavigate={() => setDrawer(false)} />
           )}
+          <VoicePanel />
           <UserPanel />
         </div>
       </div>
@@ -241,6 +262,7 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
           </div>
         </header>
         <ConnectionBanner />
+        <Notice />
         {channel ? (
           <ChatView
             key={channel.id}

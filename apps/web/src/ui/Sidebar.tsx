@@ -6,6 +6,7 @@ import { isMuted, isUnread, mentionCount, useStore, type PresenceStatus, type St
 import { compareIds, displayName } from '../text';
 import { Avatar } from './Message';
 import { IconChat, IconHash, IconLogout, IconPlus } from './icons';
+import { VoiceChannelItem } from './Voice';
 
 export function PresenceDot({ status }: { status: PresenceStatus | undefined }) {
   const s = status === 'invisible' || !status ? 'offline' : status;
@@ -207,12 +208,16 @@ export function ChannelList({
   currentChannel: string | null;
   onNavigate?: () => void;
 }) {
-  const text = guild.channels.filter((c) => c.type === 0);
+  // Text channels and voice channels (type 2), in their position order.
+  const text = guild.channels.filter((c) => c.type === 0 || c.type === 2);
   const categories = guild.channels.filter((c) => c.type === 4);
   const loose = text.filter((c) => !c.parent_id || !categories.some((k) => k.id === c.parent_id));
-  const link = (c: ChannelDto) => (
-    <ChannelLink key={c.id} channel={c} current={c.id === currentChannel} onNavigate={onNavigate} />
-  );
+  const link = (c: ChannelDto) =>
+    c.type === 2 ? (
+      <VoiceChannelItem key={c.id} channel={c} />
+    ) : (
+      <ChannelLink key={c.id} channel={c} current={c.id === currentChannel} onNavigate={onNavigate} />
+    );
   return (
     <nav className="channels" aria-label={`${guild.name} channels`}>
       <ul>

@@ -1,0 +1,15 @@
+import { registerEmojiSource } from './sources';
+import { unicodeEmoji } from './unicode';
+
+export {
+  emojiSources,
+  loadSource,
+  registerEmojiSource,
+  searchEmoji,
+  type EmojiEntry,
+  type EmojiSource,
+} from './sources';
+export { normaliseEmoji } from './unicode';
+export { recentEmoji, rememberEmoji } from './recent';
+
+registerEmojiSource(unicodeEmoji);
