@@ -40,7 +40,12 @@ function ready(): State {
     private_channels: [],
     read_states: [{ channel_id: '100', last_message_id: '5', mention_count: 0 }],
   });
-  s = { ...s, messages: { '100': { items: [], hasMore: false, loading: false, loaded: true, error: null } } };
+  s = {
+    ...s,
+    messages: {
+      '100': { items: [], hasMore: false, newerGap: false, loading: false, loaded: true, error: null },
+    },
+  };
   return s;
 }
 

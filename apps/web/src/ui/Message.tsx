@@ -200,6 +200,8 @@ export interface MessageProps {
   canManage: boolean;
   canReact: boolean;
   authorName: string;
+  /** The message a link or search hit opened the channel at: marked (and `aria-current`). */
+  highlighted?: boolean;
 }
 
 /** One message: header unless it continues the author's group, content, reactions, actions on hover/focus. */
@@ -210,6 +212,7 @@ export const MessageItem = memo(function MessageItem({
   canManage,
   canReact,
   authorName,
+  highlighted = false,
 }: MessageProps) {
   const [editing, setEditing] = useState(false);
   const [picking, setPicking] = useState(false);
@@ -225,11 +228,13 @@ export const MessageItem = memo(function MessageItem({
   if (grouped) classes.push('grouped');
   if (m.pending) classes.push(`pending-${m.pending}`);
   if (mentioned) classes.push('mentioned');
+  if (highlighted) classes.push('highlighted');
   return (
     <article
       className={classes.join(' ')}
       tabIndex={-1}
       data-message-id={m.id}
+      aria-current={highlighted ? 'true' : undefined}
       aria-busy={m.pending === 'sending'}
     >
       {grouped ? (

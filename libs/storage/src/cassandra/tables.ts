@@ -648,14 +648,14 @@ export const JOBS = {
   }),
 };
 
-// --- search postings: each message's search entry in its guild's day (derived, migration 0010) ------------
+// --- search postings: each message's search entry in its guild's 10-day bucket (derived, migration 0010) ------------
 
 const POSTING_COLUMNS =
   'scope_id, bucket, message_id, channel_id, author_id, terms, tokens, has_link, mentions, has_file, has_image';
 
 /**
  * One row per message in `((scope_id, bucket), message_id DESC)`: scope = the guild (a DM: its channel),
- * bucket = the day. `terms` (SAI) is what a query matches; the other columns let the driver decide the whole
+ * bucket = 10 days (search-terms.ts). `terms` (SAI) is what a query matches; the other columns let the driver decide the whole
  * match (phrases in order, long prefixes, authors, mentions, has) from the posting, so only the page's
  * messages are read. Derived from `messages`: never exported, rebuilt by every write path.
  */

@@ -13,11 +13,11 @@ import type { CassandraSession } from '../session';
 import { MESSAGE_SEARCH } from '../tables';
 import type { CassandraMessageRepository } from './message.repository';
 
-/** Rows per page of one day's postings read. */
+/** Rows per page of one bucket's postings read. */
 const PAGE = 1000;
-/** Days read at once at most; the first window is small (a common word is answered by the newest days). */
+/** Partitions read at once at most; the first window is small (a common word is answered by the newest). */
 const WIDTH = 16;
-const FIRST_WINDOW = 2;
+const FIRST_WINDOW = 4;
 
 interface Hit {
   id: string;
@@ -57,11 +57,11 @@ function postingMatches(row: types.Row, q: Filters, exactTerms: boolean): boolea
 
 /**
  * Search over the guild postings of migration 0010. A search names its scope (the guild; for DMs each
- * channel) and walks the scope's days newest first, a window of days at a time in parallel, each day one
+ * channel) and walks the scope's 10-day buckets newest first, a window of them at a time in parallel, each one
  * partition read through the SAI index on `terms` (plus `channel_id` when one channel is searched). The
  * postings are checked against the whole query in the driver (the channel list the caller may read, phrases,
  * authors, mentions, has), so nothing but the page's own messages is read from `messages`. The walk stops
- * once SEARCH_TOTAL_CAP matches are in hand from complete newer days: every newer match is among them, so
+ * once SEARCH_TOTAL_CAP matches are in hand from complete newer buckets: every newer match is among them, so
  * page and capped total are exact. Every statement names its partition; no ALLOW FILTERING.
  */
 export class CassandraMessageSearch implements MessageSearchRepository {
@@ -79,14 +79,14 @@ export class CassandraMessageSearch implements MessageSearchRepository {
     return { total: counted.length, messages: await this.load(page) };
   }
 
-  /** The scope's matches, newest first, complete for every day read (at least SEARCH_TOTAL_CAP or all). */
+  /** The scope's matches, newest first, complete for every bucket read (at least SEARCH_TOTAL_CAP or all). */
   private async searchScope(scope: bigint, query: MessageSearchQuery): Promise<Hit[]> {
     const { entries, exact } = requiredEntries(query.terms);
     const one = query.channelIds.length === 1;
     const cql = postingsQuery(entries.length, one, query.minId !== undefined, query.maxId !== undefined);
     const lowest = query.minId === undefined ? Number.NEGATIVE_INFINITY : searchBucketOf(query.minId);
     const highest = query.maxId === undefined ? Number.POSITIVE_INFINITY : searchBucketOf(query.maxId);
-    const days = (await this.db.all(MESSAGE_SEARCH.buckets, [scope]))
+    const buckets = (await this.db.all(MESSAGE_SEARCH.buckets, [scope]))
       .map((row) => row.get('bucket') as number)
       .filter((bucket) => bucket >= lowest && bucket <= highest);
     const channels = new Set(query.channelIds);
@@ -101,20 +101,20 @@ export class CassandraMessageSearch implements MessageSearchRepository {
     let width = FIRST_WINDOW;
     for (
       let at = 0;
-      at < days.length && hits.length < SEARCH_TOTAL_CAP;
+      at < buckets.length && hits.length < SEARCH_TOTAL_CAP;
       at += width, width = Math.min(WIDTH, width * 2)
     ) {
-      const window = days.slice(at, at + width);
-      const parts = await mapLimit(window, WIDTH, (day) =>
-        this.day(cql, [scope, day, ...tail], query, channels, exact),
+      const window = buckets.slice(at, at + width);
+      const parts = await mapLimit(window, WIDTH, (bucket) =>
+        this.bucket(cql, [scope, bucket, ...tail], query, channels, exact),
       );
-      for (const part of parts) hits.push(...part); // days newest first, each newest first
+      for (const part of parts) hits.push(...part); // buckets newest first, each newest first
     }
     return hits;
   }
 
-  /** One day's matches, newest first, at most SEARCH_TOTAL_CAP. */
-  private async day(
+  /** One bucket's matches, newest first, at most SEARCH_TOTAL_CAP. */
+  private async bucket(
     cql: string,
     params: unknown[],
     query: MessageSearchQuery,

@@ -11,10 +11,10 @@ const KNOWN_BUCKETS_MAX = 50_000;
 /**
  * Keeps `message_search` (migration 0010) in step with `messages`: the send, edit and delete paths call
  * this beside their own write, by key and without a read (the caller names the guild; a caller that does
- * not costs one read of the message's guild). The day marker is written once per process and day.
+ * not costs one read of the message's guild). The bucket marker is written once per process and bucket.
  */
 export class SearchPostings {
-  /** Scope days this process already marked. */
+  /** Scope buckets this process already marked. */
   private readonly known = new Set<string>();
   /** Off only for the bench's "index off" rounds (bench/scenarios/search-worker.cjs). */
   enabled = true;
