@@ -162,11 +162,14 @@ async function main() {
   });
   for (const terms of queries.slice(0, 20)) await storage.messageSearch.search(query(terms)); // warm-up
   const searchMs = [];
+  const byKind = { word: [], two_words: [], phrase: [], prefix: [] };
+  const kinds = Object.keys(byKind);
   let hits = 0;
-  for (const terms of queries) {
+  for (const [i, terms] of queries.entries()) {
     const s = performance.now();
     const result = await storage.messageSearch.search(query(terms));
     searchMs.push(performance.now() - s);
+    byKind[kinds[i % 4]].push(performance.now() - s);
     hits += result.total;
   }
 
@@ -232,6 +235,7 @@ async function main() {
     channels: CHANNELS,
     seed_seconds: round(seedSeconds),
     search_ms: stats(searchMs),
+    search_ms_by_kind: Object.fromEntries(kinds.map((k) => [k, stats(byKind[k])])),
     mean_hits: round(hits / SEARCHES),
     channel_search_ms: stats(channelMs),
     index_lag_ms: stats(lagMs),
