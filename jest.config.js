@@ -14,6 +14,8 @@ const swc = [
 const moduleNameMapper = {
   '^@parley/([a-z-]+)$': '<rootDir>/libs/$1/src',
   '^@parley/([a-z-]+)/testing$': '<rootDir>/libs/$1/src/testing',
+  // The web client's value imports of one @parley/common module (e.g. '@parley/common/notifications').
+  '^@parley/common/([a-z-]+)$': '<rootDir>/libs/common/src/$1',
 };
 const base = {
   rootDir: __dirname,
