@@ -94,6 +94,7 @@ async function main() {
   const total = Number(countArg);
   const { storage, cleanup } = await open(backend, keyspace);
   const ids = new SnowflakeGenerator(0, 3);
+  const guildId = ids.next();
   const channels = Array.from({ length: CHANNELS }, () => ids.next());
   const authors = Array.from({ length: 200 }, () => ids.next());
   // Spread over 90 days: several 10-day buckets per channel on Cassandra.
@@ -101,7 +102,7 @@ async function main() {
   const message = (i, at, content) => ({
     id: new SnowflakeGenerator(1, i % 128, () => at).next(),
     channelId: channels[i % CHANNELS],
-    guildId: null,
+    guildId,
     authorId: authors[i % authors.length],
     content,
     editedAt: null,
@@ -111,6 +112,7 @@ async function main() {
     pinned: false,
     type: 0,
     nonce: null,
+    referenceId: null,
   });
 
   const t0 = performance.now();
@@ -149,6 +151,7 @@ async function main() {
     queries.push(terms);
   }
   const query = (terms) => ({
+    guildId,
     channelIds: channels,
     terms,
     authorIds: [],
@@ -159,11 +162,14 @@ async function main() {
   });
   for (const terms of queries.slice(0, 20)) await storage.messageSearch.search(query(terms)); // warm-up
   const searchMs = [];
+  const byKind = { word: [], two_words: [], phrase: [], prefix: [] };
+  const kinds = Object.keys(byKind);
   let hits = 0;
-  for (const terms of queries) {
+  for (const [i, terms] of queries.entries()) {
     const s = performance.now();
     const result = await storage.messageSearch.search(query(terms));
     searchMs.push(performance.now() - s);
+    byKind[kinds[i % 4]].push(performance.now() - s);
     hits += result.total;
   }
 
@@ -229,6 +235,7 @@ async function main() {
     channels: CHANNELS,
     seed_seconds: round(seedSeconds),
     search_ms: stats(searchMs),
+    search_ms_by_kind: Object.fromEntries(kinds.map((k) => [k, stats(byKind[k])])),
     mean_hits: round(hits / SEARCHES),
     channel_search_ms: stats(channelMs),
     index_lag_ms: stats(lagMs),
@@ -239,8 +246,8 @@ async function main() {
 
 /**
  * Turns indexing off and on for the send comparison. SQLite: the FTS insert trigger is dropped and recreated.
- * Cassandra: the SAI index cannot be paused, so "off" writes the same INSERT without `search_terms` (what a
- * send cost before migration 0005).
+ * Cassandra: the repository's posting writer is switched off, so "off" is the same send (message, bucket
+ * marker, last message id) without the posting and its day marker.
  */
 async function indexSwitch(backend, storage) {
   if (backend === 'sqlite') {
@@ -254,32 +261,8 @@ async function indexSwitch(backend, storage) {
       if (!off) db.exec(create);
     };
   }
-  const repo = storage.messages;
-  const original = repo.create.bind(repo);
-  const session = repo.db;
-  const { bucketOf } = require('../../dist/libs/storage/src/cassandra/buckets');
-  const INSERT_OFF =
-    'INSERT INTO messages (channel_id, bucket, message_id, guild_id, author_id, content, mention_everyone, pinned, type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
   return async (off) => {
-    repo.create = off
-      ? (m) =>
-          session.execute(
-            'write',
-            INSERT_OFF,
-            [
-              BigInt(m.channelId),
-              bucketOf(m.id),
-              BigInt(m.id),
-              undefined,
-              BigInt(m.authorId),
-              m.content,
-              false,
-              false,
-              0,
-            ],
-            { idempotent: true },
-          )
-      : original;
+    storage.messages.postings.enabled = !off;
   };
 }
 

@@ -1,9 +1,10 @@
 import type { Browser, Page } from 'playwright-core';
 import { Client, startServer, tempDir, type ServerProcess } from '../e2e/harness';
-import { launchBrowser, openPerson, requireBrowserSetup, seeText, type Person } from './browser';
+import { waitFor } from '../support/wait';
+import { launchBrowser, message, openPerson, requireBrowserSetup, seeText, type Person } from './browser';
 
 // Search in real headless Chromium against the compiled monolith: a guild seeded over REST, then the search
-// box, its filters, a result's surrounding history and the jump into the channel.
+// box, its filters, and the jump from a result into the channel's history at that message.
 jest.setTimeout(120_000);
 
 let server: ServerProcess;
@@ -50,7 +51,7 @@ beforeAll(async () => {
   await send(general, 'before the keeper');
   keeper = await send(general, 'the lighthouse keeper waves');
   // Enough later messages that the hit is not on the channel's latest page.
-  for (let i = 0; i < 60; i++) await send(general, `chatter ${i}`);
+  for (let i = 0; i < 150; i++) await send(general, `chatter ${i}`);
   await send(random, 'lighthouse tour on Sunday');
   await send(random, 'map: https://example.test/lighthouse');
 
@@ -69,8 +70,29 @@ afterAll(async () => {
   dir?.remove();
 });
 
+/** The chat view shows the keeper's message marked and on screen, with its neighbours, not the latest page. */
+async function expectOpenedAtKeeper(page: Page): Promise<void> {
+  const hit = page.locator(`article[data-message-id="${keeper}"]`);
+  await hit.and(page.locator('.highlighted[aria-current="true"]')).waitFor();
+  await expect(hit.textContent()).resolves.toContain('the lighthouse keeper waves');
+  await message(page, 'before the keeper').waitFor();
+  await message(page, /^chatter 0$/).waitFor();
+  await page.getByRole('button', { name: 'Jump to present ↓' }).waitFor();
+  expect(await message(page, /^chatter 149$/).count()).toBe(0);
+  // Scrolled to it: the message lies inside the visible part of the history.
+  await waitFor(
+    () =>
+      hit.evaluate((el) => {
+        const box = el.getBoundingClientRect();
+        const view = el.closest('[role="log"]')?.getBoundingClientRect();
+        return !!view && box.top >= view.top && box.bottom <= view.bottom;
+      }),
+    'the opened message is scrolled into view',
+  );
+}
+
 describe('message search in the web client', () => {
-  test('searches the guild, filters, and jumps to a result in its history', async () => {
+  test('searches the guild, filters, and jumps to a result in the channel history', async () => {
     const page = alice.page;
     await page.goto(`/channels/${guildId}/${random}`);
     await page.getByRole('heading', { name: 'random', exact: true }).waitFor();
@@ -94,19 +116,30 @@ describe('message search in the web client', () => {
     await search(page, '"lighthouse keeper" from:alice');
     await seeText(page, '1 result');
     await results(page).first().getByRole('button').click();
-    const hit = page
-      .getByRole('list', { name: 'Messages around the result' })
-      .locator('li[aria-current="true"]');
-    await hit.waitFor();
-    await expect(hit.textContent()).resolves.toContain('the lighthouse keeper waves');
-    // Its neighbours in the channel's history are loaded around it.
-    await seeText(page.getByRole('list', { name: 'Messages around the result' }), 'before the keeper');
-    await seeText(page.getByRole('list', { name: 'Messages around the result' }), 'chatter 0');
 
-    await page.getByRole('button', { name: 'Jump to #general' }).click();
-    await page.waitForURL(new RegExp(`/channels/${guildId}/${general}$`));
+    // The channel opens in the chat view at the hit (Discord's message link), far back in its history.
+    await page.waitForURL(new RegExp(`/channels/${guildId}/${general}/${keeper}$`));
     await page.getByRole('heading', { name: 'general', exact: true }).waitFor();
-    expect(keeper).not.toBe('');
+    await expectOpenedAtKeeper(page);
+    // The search results stay, the opened one marked.
+    await results(page).first().and(page.locator('[aria-current="true"]')).waitFor();
+
+    // Scrolling down loads the newer pages until the present, then the jump button goes.
+    const log = page.getByRole('log', { name: 'Messages in #general' });
+    await waitFor(async () => {
+      await log.evaluate((el) => {
+        el.scrollTop = el.scrollHeight;
+      });
+      return message(page, /^chatter 149$/).isVisible();
+    }, 'scrolling down reached the latest message');
+    await page.getByRole('button', { name: 'Jump to present ↓' }).waitFor({ state: 'detached' });
+
+    // A message link opened afresh (a reload) lands on the same message.
+    await page.goto(`/channels/${guildId}/${general}/${keeper}`);
+    await expectOpenedAtKeeper(page);
+    await page.getByRole('button', { name: 'Jump to present ↓' }).click();
+    await message(page, /^chatter 149$/).waitFor();
+    expect(await message(page, 'before the keeper').count()).toBe(0);
     // Nothing threw in the page (an effect returning Chromium's scroll promise once unmounted the app).
     expect(pageErrors).toEqual([]);
   });

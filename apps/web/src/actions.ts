@@ -16,7 +16,9 @@ import {
   historyFailed,
   historyLoaded,
   isUnread,
+  historyReplaced,
   markRead,
+  newerLoaded,
   reactLocally,
   resetState,
   setMembers,
@@ -30,6 +32,8 @@ import { encodeMentions, makeNonce, newerThan } from './text';
 
 const TOKEN_KEY = 'parley.token';
 const PAGE = 50;
+/** Messages loaded around a jumped-to message (about half on each side). */
+const AROUND = 50;
 
 export const api = new Api(localStorage.getItem(TOKEN_KEY));
 let gateway: GatewayClient | null = null;
@@ -122,6 +126,48 @@ export async function loadOlder(channelId: string): Promise<void> {
   }
 }
 
+/**
+ * Opens a channel's history at one message (a search hit, a message link): the page around it replaces
+ * what was loaded unless the message is already there. Newer pages follow as the reader scrolls down.
+ */
+export async function jumpTo(channelId: string, messageId: string): Promise<void> {
+  const cm = getState().messages[channelId];
+  if (cm?.loaded && cm.items.some((m) => !m.pending && m.id === messageId)) return;
+  update((s) => startLoading(s, channelId));
+  try {
+    const page = await api.around(channelId, messageId, AROUND);
+    update((s) => historyReplaced(s, channelId, page, false));
+  } catch (err) {
+    update((s) => historyFailed(s, channelId, err instanceof ApiError ? err.message : String(err)));
+  }
+}
+
+/** The next page after the newest loaded message, while the loaded history stops short of the present. */
+export async function loadNewer(channelId: string): Promise<void> {
+  const cm = getState().messages[channelId];
+  if (!cm || cm.loading || !cm.newerGap) return;
+  const newest = cm.items.filter((m) => !m.pending).at(-1);
+  if (!newest) return;
+  update((s) => startLoading(s, channelId));
+  try {
+    const page = await api.newer(channelId, newest.id, PAGE);
+    update((s) => newerLoaded(s, channelId, page, PAGE));
+  } catch (err) {
+    update((s) => historyFailed(s, channelId, err instanceof ApiError ? err.message : String(err)));
+  }
+}
+
+/** Back to the latest messages from an opened past ("Jump to present"). */
+export async function loadPresent(channelId: string): Promise<void> {
+  update((s) => startLoading(s, channelId));
+  try {
+    const page = await api.history(channelId, PAGE);
+    update((s) => historyReplaced(s, channelId, page, true));
+  } catch (err) {
+    update((s) => historyFailed(s, channelId, err instanceof ApiError ? err.message : String(err)));
+  }
+}
+
 // --- sending -----------------------------------------------------------------------------------
 
 function mentionables(channelId: string) {
@@ -153,6 +199,8 @@ export function sendMessage(
   const content = encodeMentions(text, mentionables(channelId));
   const nonce = makeNonce();
   const channel = findChannel(s, channelId);
+  // Sent from an opened past: the view goes back to the present, where the new message will show.
+  if (s.messages[channelId]?.newerGap) void loadPresent(channelId);
   const previews = files.map((f) => (f.type.startsWith('image/') ? URL.createObjectURL(f) : ''));
   if (files.length > 0) outgoing.set(nonce, { files, uploaded: new Map(), previews });
   update((st) =>

@@ -188,6 +188,17 @@ export class Api {
     const q = before ? `&before=${before}` : '';
     return this.request<MessageDto[]>('GET', `/channels/${channelId}/messages?limit=${limit}${q}`);
   }
+  /** The message and about half the limit on each side of it. */
+  around(channelId: string, messageId: string, limit: number) {
+    return this.request<MessageDto[]>(
+      'GET',
+      `/channels/${channelId}/messages?limit=${limit}&around=${messageId}`,
+    );
+  }
+  /** Messages after `after`, the oldest of them (Discord's `after`). */
+  newer(channelId: string, after: string, limit: number) {
+    return this.request<MessageDto[]>('GET', `/channels/${channelId}/messages?limit=${limit}&after=${after}`);
+  }
   send(channelId: string, content: string, nonce: string, attachmentIds: string[] = [], replyTo?: string) {
     const body: {
       content?: string;

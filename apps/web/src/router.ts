@@ -4,8 +4,8 @@ export type Route =
   | { name: 'login' }
   | { name: 'register' }
   | { name: 'invite'; code: string }
-  | { name: 'home'; channelId: string | null }
-  | { name: 'guild'; guildId: string; channelId: string | null };
+  | { name: 'home'; channelId: string | null; messageId: string | null }
+  | { name: 'guild'; guildId: string; channelId: string | null; messageId: string | null };
 
 export function parseRoute(path: string): Route {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
@@ -13,9 +13,10 @@ export function parseRoute(path: string): Route {
   if (parts[0] === 'register') return { name: 'register' };
   if (parts[0] === 'invite' && parts[1]) return { name: 'invite', code: parts[1] };
   if (parts[0] === 'channels' && parts[1] && parts[1] !== '@me')
-    return { name: 'guild', guildId: parts[1], channelId: parts[2] ?? null };
-  if (parts[0] === 'channels' && parts[1] === '@me') return { name: 'home', channelId: parts[2] ?? null };
-  return { name: 'home', channelId: null };
+    return { name: 'guild', guildId: parts[1], channelId: parts[2] ?? null, messageId: parts[3] ?? null };
+  if (parts[0] === 'channels' && parts[1] === '@me')
+    return { name: 'home', channelId: parts[2] ?? null, messageId: parts[3] ?? null };
+  return { name: 'home', channelId: null, messageId: null };
 }
 
 const listeners = new Set<() => void>();
@@ -46,3 +47,7 @@ export function usePath(): string {
 
 export const channelPath = (guildId: string | undefined, channelId: string) =>
   `/channels/${guildId ?? '@me'}/${channelId}`;
+
+/** Discord's message link: the channel opened at that message (history around it, the message marked). */
+export const messagePath = (guildId: string | undefined, channelId: string, messageId: string) =>
+  `${channelPath(guildId, channelId)}/${messageId}`;

@@ -168,12 +168,12 @@ export class MessageService {
       throw new ForbiddenError('Cannot edit a message authored by another user', 50005);
     const { mentions, mentionEveryone } = this.parseMentions(access, content);
     const editedAt = Date.now();
-    await this.storage.messages.update(access.channel.id, messageId, {
-      content,
-      editedAt,
-      mentions,
-      mentionEveryone,
-    });
+    await this.storage.messages.update(
+      access.channel.id,
+      messageId,
+      { content, editedAt, mentions, mentionEveryone },
+      message.guildId,
+    );
     const updated: MessageRecord = { ...message, content, editedAt, mentions, mentionEveryone };
     const [dto] = await this.render(access.channel.id, [updated], userId, this.urls(access));
     this.bus.publish({
@@ -200,7 +200,7 @@ export class MessageService {
         attachment_ids: message.attachments.map((a) => a.id),
       });
     }
-    await this.storage.messages.delete(access.channel.id, messageId);
+    await this.storage.messages.delete(access.channel.id, messageId, message.guildId);
     await this.storage.reactions.deleteForMessage(access.channel.id, messageId);
     this.bus.publish({
       type: 'MESSAGE_DELETE',
@@ -240,7 +240,7 @@ export class MessageService {
       });
     await Promise.all(
       messages.map(async (m) => {
-        await this.storage.messages.delete(channel.id, m.id);
+        await this.storage.messages.delete(channel.id, m.id, m.guildId);
         await this.storage.reactions.deleteForMessage(channel.id, m.id);
       }),
     );

@@ -7,8 +7,11 @@ export const SEARCH_CONTENT_MAX = 512;
 export const SEARCH_TERMS_MAX = 10;
 /** Most tokens across all terms (a phrase counts each of its words). */
 export const SEARCH_TOKENS_MAX = 24;
-/** A prefix needs this many characters (shorter ones would match most of a guild). */
-export const SEARCH_PREFIX_MIN = 2;
+/**
+ * A prefix needs this many characters: shorter ones would match most of a guild, and the Cassandra driver
+ * indexes prefixes from this length (libs/storage/src/cassandra/search-terms.ts PREFIX_INDEXED_MIN).
+ */
+export const SEARCH_PREFIX_MIN = 3;
 
 // A quoted phrase (the closing quote may be missing at the end), or a run of non-space characters.
 const PART = /"([^"]*)"?|(\S+)/gu;

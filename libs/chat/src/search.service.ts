@@ -51,17 +51,18 @@ export class SearchService {
       if (PermissionCalculator.has(permissions, READ))
         readable.set(channel.id, { channel, guild, permissions });
     }
-    return this.run(readable, userId, input, terms);
+    return this.run(guild.guild.id, readable, userId, input, terms);
   }
 
   /** A DM (or any one channel the caller may read). */
   async searchChannel(channelId: string, userId: string, input: SearchInput): Promise<SearchResults> {
     const terms = parseSearchContent(input.content ?? '');
     const access = await this.access.requireChannel(channelId, userId, Permission.READ_MESSAGE_HISTORY);
-    return this.run(new Map([[access.channel.id, access]]), userId, input, terms);
+    return this.run(access.channel.guildId, new Map([[access.channel.id, access]]), userId, input, terms);
   }
 
   private async run(
+    guildId: string | null,
     readable: Map<string, ChannelAccess>,
     userId: string,
     input: SearchInput,
@@ -69,6 +70,7 @@ export class SearchService {
   ): Promise<SearchResults> {
     if (readable.size === 0) return { total_results: 0, messages: [] };
     const result = await this.storage.messageSearch.search({
+      guildId,
       channelIds: [...readable.keys()],
       terms,
       authorIds: input.author_id,

@@ -216,6 +216,7 @@ describe('message search', () => {
       `content=${encodeURIComponent(tooMany)}`,
       `content=${'x'.repeat(513)}`,
       'content=a*',
+      'content=ab*',
       'has=video',
       'author_id=abc',
       'limit=26',

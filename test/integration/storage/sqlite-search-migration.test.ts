@@ -50,6 +50,7 @@ describe('sqlite search index', () => {
     const upgraded = new SqliteStorage(settings, defaultMigrationsDir());
     expect(await upgraded.migrate()).toContain('0005_message_search');
     const result = await upgraded.messageSearch.search({
+      guildId: null,
       channelIds: [channelId],
       terms: [{ tokens: ['harbour'], prefix: false }],
       authorIds: [],
@@ -87,6 +88,7 @@ describe('sqlite search index', () => {
     const find = async (word: string) =>
       (
         await storage.messageSearch.search({
+          guildId: null,
           channelIds: [channelId],
           terms: [{ tokens: [word], prefix: false }],
           authorIds: [],

@@ -31,7 +31,13 @@ export function mergeMessages(items: ClientMessage[], incoming: readonly Message
  * its author no longer typing, and either read (ours) or, when it mentions us elsewhere, one more mention.
  */
 export function receiveMessage(s: State, m: MessageDto): State {
-  let next = setMessages(s, m.channel_id, (cm) => ({ ...cm, items: mergeMessages(cm.items, [m]) }));
+  // Behind a gap it would sit after messages never loaded: it is fetched with the pages that close the gap.
+  let next = setMessages(s, m.channel_id, (cm) => ({
+    ...cm,
+    items: cm.newerGap
+      ? cm.items.filter((x) => !(x.pending && m.nonce && x.nonce === m.nonce))
+      : mergeMessages(cm.items, [m]),
+  }));
   next = setLastMessage(next, m.channel_id, m.guild_id, m.id);
   next = { ...next, users: withUsers(next.users, [m.author, ...m.mentions]) };
   next = typingStopped(next, m.channel_id, m.author.id);
@@ -124,7 +130,60 @@ export function historyLoaded(
       s.users,
       page.flatMap((m) => [m.author, ...m.mentions]),
     ),
-    messages: { ...s.messages, [channelId]: { items, hasMore, loading: false, loaded: true, error: null } },
+    messages: {
+      ...s.messages,
+      [channelId]: { items, hasMore, newerGap: cm.newerGap, loading: false, loaded: true, error: null },
+    },
+  };
+}
+
+/**
+ * History opened somewhere in the past (`around` a message), or the latest page that ends a jump: replaces
+ * what was loaded (it may not join up with it), keeping unsent messages. `present`: the page is the latest.
+ */
+export function historyReplaced(s: State, channelId: string, page: MessageDto[], present: boolean): State {
+  const cm = s.messages[channelId] ?? emptyMessages;
+  const pending = cm.items.filter((m) => m.pending);
+  return {
+    ...s,
+    users: withUsers(
+      s.users,
+      page.flatMap((m) => [m.author, ...m.mentions]),
+    ),
+    messages: {
+      ...s.messages,
+      [channelId]: {
+        items: mergeMessages(pending, page),
+        hasMore: true,
+        newerGap: !present,
+        loading: false,
+        loaded: true,
+        error: null,
+      },
+    },
+  };
+}
+
+/** A page newer than the newest loaded message (closing a gap): the gap is closed when it comes back short. */
+export function newerLoaded(s: State, channelId: string, page: MessageDto[], limit: number): State {
+  const cm = s.messages[channelId] ?? emptyMessages;
+  return {
+    ...s,
+    users: withUsers(
+      s.users,
+      page.flatMap((m) => [m.author, ...m.mentions]),
+    ),
+    messages: {
+      ...s.messages,
+      [channelId]: {
+        ...cm,
+        items: mergeMessages(cm.items, page),
+        newerGap: page.length >= limit,
+        loading: false,
+        loaded: true,
+        error: null,
+      },
+    },
   };
 }
 

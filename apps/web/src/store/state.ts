@@ -43,6 +43,11 @@ export interface ChannelMessages {
   /** Oldest first. Pending sends come after every confirmed message. */
   items: ClientMessage[];
   hasMore: boolean;
+  /**
+   * The items stop short of the present: history opened at an older message (a search hit, a message link).
+   * Newer pages load as the reader scrolls down; live messages are not added until the gap closes.
+   */
+  newerGap: boolean;
   loading: boolean;
   loaded: boolean;
   error: string | null;
@@ -109,6 +114,7 @@ export const initialState: State = {
 export const emptyMessages: ChannelMessages = {
   items: [],
   hasMore: true,
+  newerGap: false,
   loading: false,
   loaded: false,
   error: null,

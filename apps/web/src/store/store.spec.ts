@@ -1,5 +1,13 @@
 import type { MessageDto } from '@parley/common/protocol';
-import { applyDispatch, initialState, mergeMessages, type ClientMessage, type State } from '.';
+import {
+  applyDispatch,
+  historyReplaced,
+  initialState,
+  mergeMessages,
+  newerLoaded,
+  type ClientMessage,
+  type State,
+} from '.';
 
 const me = { id: '10', username: 'me', display_name: null, avatar: null, email: 'me@x', created_at: '' };
 const other = { id: '20', username: 'other', display_name: null, avatar: null };
@@ -40,7 +48,12 @@ function ready(): State {
     private_channels: [],
     read_states: [{ channel_id: '100', last_message_id: '5', mention_count: 0 }],
   });
-  s = { ...s, messages: { '100': { items: [], hasMore: false, loading: false, loaded: true, error: null } } };
+  s = {
+    ...s,
+    messages: {
+      '100': { items: [], hasMore: false, newerGap: false, loading: false, loaded: true, error: null },
+    },
+  };
   return s;
 }
 
@@ -63,6 +76,26 @@ describe('web client store', () => {
     const pending: ClientMessage = { ...message('pending-x', { nonce: 'x' }), pending: 'failed' };
     const items = mergeMessages([message('7'), pending], [message('2'), message('8')]);
     expect(items.map((m) => m.id)).toEqual(['2', '7', '8', 'pending-x']);
+  });
+
+  test('history opened at a past message holds live messages back until newer pages reach the present', () => {
+    let s = historyReplaced(ready(), '100', [message('5'), message('4'), message('3')], false);
+    expect(s.messages['100']).toMatchObject({ newerGap: true, loaded: true, hasMore: true });
+    // A live message would sit after a gap: not shown yet, but the channel still learns of it.
+    s = applyDispatch(s, 'MESSAGE_CREATE', message('90'));
+    expect(s.messages['100'].items.map((m) => m.id)).toEqual(['3', '4', '5']);
+    expect(s.guilds['1'].channels[0].last_message_id).toBe('90');
+    // A full newer page keeps the gap; a short one closes it, and live messages show again.
+    s = newerLoaded(s, '100', [message('7'), message('6')], 2);
+    expect(s.messages['100'].newerGap).toBe(true);
+    s = newerLoaded(s, '100', [message('90')], 2);
+    expect(s.messages['100'].newerGap).toBe(false);
+    s = applyDispatch(s, 'MESSAGE_CREATE', message('91'));
+    expect(s.messages['100'].items.map((m) => m.id)).toEqual(['3', '4', '5', '6', '7', '90', '91']);
+    // Back to the present replaces what was loaded.
+    s = historyReplaced(s, '100', [message('91'), message('90')], true);
+    expect(s.messages['100'].items.map((m) => m.id)).toEqual(['90', '91']);
+    expect(s.messages['100'].newerGap).toBe(false);
   });
 
   test('messages elsewhere make the channel unread; a mention counts', () => {

@@ -9,7 +9,16 @@ import {
   useState,
   type KeyboardEvent,
 } from 'react';
-import { ackLatest, deleteMessages, loadLatest, loadOlder, setViewing } from '../actions';
+import {
+  ackLatest,
+  deleteMessages,
+  jumpTo,
+  loadLatest,
+  loadNewer,
+  loadOlder,
+  loadPresent,
+  setViewing,
+} from '../actions';
 import { emptyMessages, useStore, type ChannelMessages } from '../store';
 import { continuesGroup, dayKey, displayName, formatDay, newerThan } from '../text';
 import { Composer } from './Composer';
@@ -55,10 +64,15 @@ function isVisible(): boolean {
   return document.visibilityState === 'visible';
 }
 
-/** The scrolling history: loads older pages near the top, sticks to the bottom while you are there. */
+/**
+ * The scrolling history: loads older pages near the top, sticks to the bottom while you are there. Opened at
+ * a message (`highlight`), it centres and marks that message once it is loaded, and loads newer pages near
+ * the bottom until it reaches the present.
+ */
 function MessageList({
   channel,
   cm,
+  highlight,
   label,
   meId,
   members,
@@ -70,6 +84,7 @@ function MessageList({
 }: {
   channel: ChannelDto;
   cm: ChannelMessages;
+  highlight: string | null;
   label: string;
   meId: string | undefined;
   members: Record<string, MemberDto> | undefined;
@@ -89,9 +104,13 @@ function MessageList({
   const [readMarker] = useState(marker);
   const items = cm.items;
 
+  // Nothing is read while the loaded history stops short of the present.
+  const gap = cm.newerGap;
   const ack = useCallback(() => {
-    if (atBottom.current && isVisible()) ackLatest(channel.id);
-  }, [channel.id]);
+    if (atBottom.current && !gap && isVisible()) ackLatest(channel.id);
+  }, [channel.id, gap]);
+  // The highlighted message this list has already scrolled to (once per jump).
+  const centred = useRef<string | null>(null);
 
   useLayoutEffect(() => {
     const el = ref.current;
@@ -110,13 +129,27 @@ function MessageList({
     snapshot.current = { height: el.scrollHeight, top: el.scrollTop, first, last };
   }, [items]);
 
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el || !highlight || centred.current === highlight) return;
+    const target = el.querySelector<HTMLElement>(`article[data-message-id="${highlight}"]`);
+    if (!target) return;
+    centred.current = highlight;
+    atBottom.current = false;
+    // Block body: Chromium's scroll methods return a promise, which React would take for a cleanup.
+    void target.scrollIntoView({ block: 'center' });
+    snapshot.current = { ...snapshot.current, height: el.scrollHeight, top: el.scrollTop };
+  }, [items, highlight]);
+
   useEffect(() => {
     ack();
     const el = ref.current;
     // Too few messages to scroll: fetch older ones until the view is full or history ends.
     if (el && cm.loaded && !cm.loading && cm.hasMore && el.scrollHeight <= el.clientHeight + 50)
       void loadOlder(channel.id);
-  }, [items, cm.loaded, cm.loading, cm.hasMore, channel.id, ack]);
+    else if (el && cm.loaded && !cm.loading && gap && el.scrollHeight - el.scrollTop - el.clientHeight < 600)
+      void loadNewer(channel.id);
+  }, [items, cm.loaded, cm.loading, cm.hasMore, gap, channel.id, ack]);
 
   // Content that changes height after rendering (long messages laid out lazily, reactions, edits) must not
   // pull a reader who is at the bottom away from it.
@@ -152,11 +185,13 @@ function MessageList({
       ack();
     }
     if (el.scrollTop < 600) void loadOlder(channel.id);
+    if (gap && el.scrollHeight - el.scrollTop - el.clientHeight < 600) void loadNewer(channel.id);
   };
 
   const jumpToBottom = () => {
     const el = ref.current;
     if (!el) return;
+    if (gap) void loadPresent(channel.id);
     el.scrollTop = el.scrollHeight;
     atBottom.current = true;
     setBehind(false);
@@ -241,16 +276,23 @@ function MessageList({
                   authorName={displayName(m.author, member?.nick)}
                   selected={selection ? selection.has(m.id) : undefined}
                   onSelect={onSelect}
+                  highlighted={m.id === highlight}
                 />
               </Fragment>
             );
           })}
         </div>
       </div>
-      {behind && (
+      {gap ? (
         <button type="button" className="jump" onClick={jumpToBottom}>
-          New messages below ↓
+          Jump to present ↓
         </button>
+      ) : (
+        behind && (
+          <button type="button" className="jump" onClick={jumpToBottom}>
+            New messages below ↓
+          </button>
+        )
       )}
     </div>
   );
@@ -258,6 +300,7 @@ function MessageList({
 
 export function ChatView({
   channel,
+  messageId,
   title,
   people,
   members,
@@ -267,6 +310,8 @@ export function ChatView({
   canReact,
 }: {
   channel: ChannelDto;
+  /** Open the history at this message (a message link, a search hit). */
+  messageId: string | null;
   title: string;
   people: PublicUser[];
   members: Record<string, MemberDto> | undefined;
@@ -297,8 +342,13 @@ export function ChatView({
   }, [channel.id]);
 
   useEffect(() => {
-    if (synced && !cm.loaded && !cm.loading && !cm.error) void loadLatest(channel.id);
-  }, [synced, cm.loaded, cm.loading, cm.error, channel.id]);
+    if (synced && !messageId && !cm.loaded && !cm.loading && !cm.error) void loadLatest(channel.id);
+  }, [synced, messageId, cm.loaded, cm.loading, cm.error, channel.id]);
+
+  // Once per message asked for (a new search hit in the same channel jumps again).
+  useEffect(() => {
+    if (synced && messageId) void jumpTo(channel.id, messageId);
+  }, [synced, messageId, channel.id]);
 
   const isDm = !channel.guild_id;
   return (
@@ -307,6 +357,7 @@ export function ChatView({
         key={channel.id}
         channel={channel}
         cm={cm}
+        highlight={messageId}
         label={isDm ? `Messages with ${title}` : `Messages in #${title}`}
         meId={meId}
         members={members}

@@ -218,6 +218,8 @@ export interface MessageProps {
   /** Bulk selection: undefined when not selecting, else whether this one is selected. */
   selected?: boolean;
   onSelect?: (id: string, on: boolean) => void;
+  /** The message a link or search hit opened the channel at: marked (and `aria-current`). */
+  highlighted?: boolean;
 }
 
 /** One message: header unless it continues the author's group, content, reactions, actions on hover/focus. */
@@ -231,6 +233,7 @@ export const MessageItem = memo(function MessageItem({
   authorName,
   selected,
   onSelect,
+  highlighted = false,
 }: MessageProps) {
   const editing = useStore((s) => s.editing === m.id);
   const [picking, setPicking] = useState(false);
@@ -251,11 +254,13 @@ export const MessageItem = memo(function MessageItem({
   if (picking) classes.push('picking');
   if (selected) classes.push('selected');
   const selecting = selected !== undefined && !m.pending;
+  if (highlighted) classes.push('highlighted');
   return (
     <article
       className={classes.join(' ')}
       tabIndex={-1}
       data-message-id={m.id}
+      aria-current={highlighted ? 'true' : undefined}
       aria-busy={m.pending === 'sending'}
     >
       {isReply && <ReplyHeader m={m} />}

@@ -2,9 +2,9 @@ import type { ChannelDto, GuildFullDto, MessageDto, PublicUser } from '@parley/c
 import { Fragment, useEffect, useRef, useState, type FormEvent } from 'react';
 import { api } from '../actions';
 import { ApiError } from '../api';
-import { channelPath, navigate } from '../router';
+import { messagePath, navigate } from '../router';
 import { parseSearch, type SearchResults } from '../search';
-import { compareIds, displayName, formatFull } from '../text';
+import { displayName, formatFull } from '../text';
 
 const PAGE = 25;
 
@@ -39,10 +39,13 @@ function errorText(err: unknown): string {
   return 'Search failed';
 }
 
+/** Below this width the panel covers the chat: a jump closes it so the message can be seen. */
+const NARROW = '(max-width: 1023px)';
+
 /**
  * Search for one guild (all channels the user may read) or one DM: a box with Discord's filters (from:,
- * mentions:, in:, has:, before:, after:), newest hits first, and each hit's surrounding history (`around`)
- * with a jump into the channel.
+ * mentions:, in:, has:, before:, after:), newest hits first. A hit opens its channel in the chat view at
+ * that message (its history around it, the message marked), as Discord's results do; the results stay.
  */
 export function SearchPanel({
   guild,
@@ -61,17 +64,13 @@ export function SearchPanel({
   const [results, setResults] = useState<SearchResults | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [context, setContext] = useState<{ hit: MessageDto; messages: MessageDto[] } | null>(null);
+  const [opened, setOpened] = useState<string | null>(null);
   const input = useRef<HTMLInputElement>(null);
-  const hitRef = useRef<HTMLLIElement>(null);
 
   // Block bodies: Chromium's scroll methods now return a promise, which React would take for a cleanup.
   useEffect(() => {
     input.current?.focus();
   }, []);
-  useEffect(() => {
-    void hitRef.current?.scrollIntoView({ block: 'center' });
-  }, [context]);
 
   const channels = guild?.channels.filter((c) => c.type === 0) ?? [];
   const channelName = (id: string) => channels.find((c) => c.id === id)?.name ?? '';
@@ -97,7 +96,6 @@ export function SearchPanel({
   function submit(e: FormEvent) {
     e.preventDefault();
     const parsed = parseSearch(text, people, channels);
-    setContext(null);
     if (parsed.unknown.length > 0) {
       setError(`Not understood: ${parsed.unknown.join(', ')}`);
       return;
@@ -107,17 +105,10 @@ export function SearchPanel({
     void run(parsed.params, 0);
   }
 
-  async function open(hit: MessageDto) {
-    setError(null);
-    try {
-      const around = await api.request<MessageDto[]>(
-        'GET',
-        `/channels/${hit.channel_id}/messages?around=${hit.id}&limit=11`,
-      );
-      setContext({ hit, messages: [...around].sort((a, b) => compareIds(a.id, b.id)) });
-    } catch (err) {
-      setError(errorText(err));
-    }
+  function open(hit: MessageDto) {
+    setOpened(hit.id);
+    navigate(messagePath(guild?.id, hit.channel_id, hit.id));
+    if (window.matchMedia(NARROW).matches) onClose();
   }
 
   return (
@@ -152,74 +143,43 @@ export function SearchPanel({
               ? `${results.total_results >= 1000 ? '1,000+' : results.total_results} result${results.total_results === 1 ? '' : 's'}`
               : ''}
       </div>
-      {context ? (
-        <div className="search-context">
-          <div className="search-context-actions">
-            <button type="button" className="link" onClick={() => setContext(null)}>
-              Back to results
-            </button>
-            <button
-              type="button"
-              className="primary"
-              onClick={() => {
-                navigate(channelPath(guild?.id, context.hit.channel_id));
-                onClose();
-              }}
-            >
-              Jump to {guild ? `#${channelName(context.hit.channel_id)}` : 'conversation'}
-            </button>
-          </div>
-          <ol className="search-context-list" aria-label="Messages around the result">
-            {context.messages.map((m) => (
-              <li
-                key={m.id}
-                ref={m.id === context.hit.id ? hitRef : undefined}
-                className={m.id === context.hit.id ? 'search-hit' : undefined}
-                aria-current={m.id === context.hit.id ? 'true' : undefined}
-              >
-                <span className="search-author">{displayName(m.author)}</span>{' '}
-                <time dateTime={m.timestamp}>{formatFull(m.timestamp)}</time>
-                <p>
-                  <Highlighted text={m.content} words={m.id === context.hit.id ? words : []} />
-                </p>
+      {results && (
+        <>
+          <ol className="search-results" aria-label="Search results">
+            {results.messages.map(([m]) => (
+              <li key={m.id} aria-current={m.id === opened ? 'true' : undefined}>
+                <button
+                  type="button"
+                  className="search-result"
+                  title="Jump to this message"
+                  onClick={() => open(m)}
+                >
+                  <span className="search-meta">
+                    <span className="search-author">{displayName(m.author)}</span>
+                    {guild && <span className="search-channel">#{channelName(m.channel_id)}</span>}
+                    <time dateTime={m.timestamp}>{formatFull(m.timestamp)}</time>
+                  </span>
+                  <span className="search-text">
+                    <Highlighted text={m.content} words={words} />
+                    {m.attachments.length > 0 && ` 📎 ${m.attachments.map((a) => a.filename).join(', ')}`}
+                  </span>
+                </button>
               </li>
             ))}
           </ol>
-        </div>
-      ) : (
-        results && (
-          <>
-            <ol className="search-results" aria-label="Search results">
-              {results.messages.map(([m]) => (
-                <li key={m.id}>
-                  <button type="button" className="search-result" onClick={() => void open(m)}>
-                    <span className="search-meta">
-                      <span className="search-author">{displayName(m.author)}</span>
-                      {guild && <span className="search-channel">#{channelName(m.channel_id)}</span>}
-                      <time dateTime={m.timestamp}>{formatFull(m.timestamp)}</time>
-                    </span>
-                    <span className="search-text">
-                      <Highlighted text={m.content} words={words} />
-                      {m.attachments.length > 0 && ` 📎 ${m.attachments.map((a) => a.filename).join(', ')}`}
-                    </span>
-                  </button>
-                </li>
-              ))}
-            </ol>
-            <div className="search-pages">
-              {offset > 0 && query && (
-                <button type="button" onClick={() => void run(query, Math.max(0, offset - PAGE))}>
-                  Newer
-                </button>
-              )}
-              {query && offset + PAGE < Math.min(results.total_results, 1000) && (
-                <button type="button" onClick={() => void run(query, offset + PAGE)}>
-                  Older
-                </button>
-              )}
-            </div>
-          </>
-        )
+          <div className="search-pages">
+            {offset > 0 && query && (
+              <button type="button" onClick={() => void run(query, Math.max(0, offset - PAGE))}>
+                Newer
+              </button>
+            )}
+            {query && offset + PAGE < Math.min(results.total_results, 1000) && (
+              <button type="button" onClick={() => void run(query, offset + PAGE)}>
+                Older
+              </button>
+            )}
+          </div>
+        </>
       )}
     </section>
   );

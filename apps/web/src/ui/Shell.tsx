@@ -267,6 +267,7 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
           <ChatView
             key={channel.id}
             channel={channel}
+            messageId={route.messageId}
             title={title}
             people={people}
             members={members}

@@ -14,6 +14,7 @@ import {
 } from '../contract';
 import { bucketOf } from './buckets';
 import { fromId, fromIdOrNull, fromTime, toId, toTime } from './codec';
+import { searchBucketOf } from './search-terms';
 import { DatabaseUnavailableError, isUnavailable } from './errors';
 import type { CassandraMessageRepository } from './repositories/message.repository';
 import { CassandraSettingsRepository } from './repositories/settings.repository';
@@ -31,6 +32,7 @@ import {
   JOBS,
   MEMBERS,
   MESSAGES,
+  MESSAGE_SEARCH,
   OVERWRITES,
   REACTIONS,
   READ_STATES,
@@ -407,6 +409,7 @@ export class CassandraBulk implements BulkStorage {
     );
     const partitions = groupBy(messages, (m) => `${m.channelId}:${bucketOf(m.id)}`);
     await Promise.all(lastIds);
+    await this.writePostings(messages, absent);
     await Promise.all(
       partitions.flatMap((partition) =>
         chunk(partition, PARTITION_BATCH_ROWS, (m) => m.content.length + 200, PARTITION_BATCH_BYTES).map(
@@ -416,6 +419,33 @@ export class CassandraBulk implements BulkStorage {
                 query: MESSAGES.insert,
                 params: MESSAGES.params(m, toId(m.channelId), bucketOf(m.id), absent),
               })),
+            ),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * The messages' search postings (derived, migration 0010): day markers first (a posting is found only
+   * through its day), then the postings in unlogged batches of one (scope, day) partition.
+   */
+  private async writePostings(messages: readonly MessageRecord[], absent: Absent): Promise<void> {
+    const key = (m: MessageRecord) => `${MESSAGE_SEARCH.scopeOf(m)}:${searchBucketOf(m.id)}`;
+    const markers = new Map<string, Statement>();
+    for (const m of messages)
+      markers.set(key(m), {
+        query: MESSAGE_SEARCH.markBucket,
+        params: [MESSAGE_SEARCH.scopeOf(m), searchBucketOf(m.id)],
+      });
+    await Promise.all(
+      groupBy([...markers.values()], (s) => String(s.params[0])).map((group) => this.unlogged(group)),
+    );
+    await Promise.all(
+      groupBy(messages, key).flatMap((partition) =>
+        chunk(partition, PARTITION_BATCH_ROWS, (m) => m.content.length + 200, PARTITION_BATCH_BYTES).map(
+          (rows) =>
+            this.unlogged(
+              rows.map((m) => ({ query: MESSAGE_SEARCH.insert, params: MESSAGE_SEARCH.params(m, absent) })),
             ),
         ),
       ),
@@ -693,6 +723,7 @@ export class CassandraBulk implements BulkStorage {
       }
       case 'messages': {
         const m = record as BulkRecords['messages'];
+        await this.exec(MESSAGE_SEARCH.delete, [MESSAGE_SEARCH.scopeOf(m), searchBucketOf(m.id), toId(m.id)]);
         return this.exec(MESSAGES.delete, [toId(m.channelId), bucketOf(m.id), toId(m.id)]);
       }
       case 'reactions': {

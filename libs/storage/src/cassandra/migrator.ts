@@ -3,10 +3,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bucketOf } from './buckets';
 import { mapLimit } from './codec';
-import { searchTermsOf } from './search-terms';
 import { cassandraDriver } from './driver';
 import { CassandraSession, type CassandraSettings } from './session';
-import { UPLOAD_USAGE } from './tables';
+import { MESSAGE_SEARCH, MESSAGES, UPLOAD_USAGE } from './tables';
+import { searchBucketOf } from './search-terms';
 
 const MIGRATION_FILE = /^(\d+)_([\w-]+)\.cql$/;
 const LOCK_TTL_S = 120;
@@ -184,8 +184,9 @@ const CODE_STEPS: Record<
   (session: CassandraSession, renew: () => Promise<void>) => Promise<unknown>
 > = {
   '0004_reactions_by_bucket': copyReactionsToBuckets,
-  '0005_message_search': indexExistingMessages,
+  // 0005's code step filled messages.search_terms; 0010 (always run after it) builds the postings instead.
   '0007_upload_usage': recountUploadUsage,
+  '0010_message_search_postings': buildSearchPostings,
 };
 
 const OLD_REACTIONS = 'SELECT channel_id, message_id, emoji, user_id FROM reactions';
@@ -261,38 +262,44 @@ async function acquireLock(session: CassandraSession, owner: string): Promise<vo
   }
 }
 
-const MESSAGES_FOR_SEARCH = 'SELECT channel_id, bucket, message_id, author_id, content FROM messages';
-const SET_SEARCH_TERMS =
-  'UPDATE messages SET search_terms = ? WHERE channel_id = ? AND bucket = ? AND message_id = ?';
+const MESSAGES_FOR_SEARCH = `SELECT ${MESSAGES.columns} FROM messages`;
 
 /**
- * 0005: fills `search_terms` for the messages written before it (token order, a page at a time). Messages
- * sent, edited or imported from now on carry their terms already; a rerun writes the same sets. A message
- * deleted while this runs would come back as a row without author (which readers skip), so such rows are
- * left alone.
+ * 0010: writes the search posting (and its day's marker) of every message stored before it (token order, a
+ * page at a time). Messages sent, edited or imported from now on write their own; a rerun writes the same
+ * rows. A message deleted while this runs would come back as a posting whose message is gone: such rows
+ * (without author) are skipped, and a posting whose message is missing is dropped from the results.
  */
-export async function indexExistingMessages(
+export async function buildSearchPostings(
   session: CassandraSession,
   renew: () => Promise<void>,
 ): Promise<number> {
   const keep = leaseKeeper(renew);
   let pageState: string | undefined;
   let indexed = 0;
+  const marked = new Set<string>();
   do {
     const rs = await session.execute('read', MESSAGES_FOR_SEARCH, [], {
       idempotent: true,
       fetchSize: COPY_PAGE,
       pageState,
     });
-    const updates = rs.rows.flatMap((row) => {
-      const terms = searchTermsOf((row.get('content') as string | null) ?? '');
-      if (row.get('author_id') === null || terms === undefined) return [];
-      return [[terms, row.get('channel_id'), row.get('bucket'), row.get('message_id')]];
+    const messages = rs.rows.filter((row) => row.get(MESSAGES.present) !== null).map(MESSAGES.toRecord);
+    const markers = messages.flatMap((m) => {
+      const key = `${MESSAGE_SEARCH.scopeOf(m)}:${searchBucketOf(m.id)}`;
+      if (marked.has(key)) return [];
+      marked.add(key);
+      return [[MESSAGE_SEARCH.scopeOf(m), searchBucketOf(m.id)]];
     });
-    await mapLimit(updates, COPY_WIDTH * 4, (params) =>
-      session.execute('write', SET_SEARCH_TERMS, params, { idempotent: true }),
+    await mapLimit(markers, COPY_WIDTH * 4, (params) =>
+      session.execute('write', MESSAGE_SEARCH.markBucket, params, { idempotent: true }),
     );
-    indexed += updates.length;
+    await mapLimit(messages, COPY_WIDTH * 4, (m) =>
+      session.execute('write', MESSAGE_SEARCH.insert, MESSAGE_SEARCH.params(m, undefined), {
+        idempotent: true,
+      }),
+    );
+    indexed += messages.length;
     pageState = rs.pageState ?? undefined;
     await keep();
   } while (pageState);

@@ -1,25 +1,27 @@
 import type { types } from 'cassandra-driver';
 import { snowflakeTime } from '@parley/common';
-import type {
-  AttachmentRecord,
-  AttachmentRef,
-  BanRecord,
-  ChannelRecord,
-  GuildRecord,
-  GuildSettingsRecord,
-  InviteRecord,
-  JobRecord,
-  MemberRecord,
-  MessageRecord,
-  NotificationLevel,
-  OverwriteRecord,
-  RoleRecord,
-  TokenRecord,
-  UserRecord,
+import {
+  SEARCH_LINK,
+  searchTokens,
+  type AttachmentRecord,
+  type AttachmentRef,
+  type BanRecord,
+  type ChannelRecord,
+  type GuildRecord,
+  type GuildSettingsRecord,
+  type InviteRecord,
+  type JobRecord,
+  type MemberRecord,
+  type MessageRecord,
+  type NotificationLevel,
+  type OverwriteRecord,
+  type RoleRecord,
+  type TokenRecord,
+  type UserRecord,
 } from '../contract';
 import { decodeOverrides, encodeOverrides } from '../contract/notification-overrides';
 import { bucketOf } from './buckets';
-import { searchTermsOf } from './search-terms';
+import { searchBucketOf, searchTermsOf } from './search-terms';
 import {
   fromId,
   fromIdOrNull,
@@ -347,9 +349,8 @@ const MESSAGE_COLUMNS =
 
 export const MESSAGES = {
   columns: MESSAGE_COLUMNS,
-  // search_terms (migration 0005) is written with the content, in the same statement, by every path (send,
-  // bulk import, `parley migrate`): see search-terms.ts.
-  insert: insertInto('messages', `${MESSAGE_COLUMNS}, search_terms`),
+  // search_terms (migration 0005) is no longer written: since 0010 search reads MESSAGE_SEARCH below.
+  insert: insertInto('messages', MESSAGE_COLUMNS),
   /** The channel's buckets that hold messages: a message is reachable only through its bucket's marker. */
   markBucket: 'INSERT INTO channel_buckets (channel_id, bucket) VALUES (?, ?)',
   delete: 'DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?',
@@ -380,7 +381,6 @@ export const MESSAGES = {
     m.type,
     m.nonce ?? absent,
     m.referenceId === null ? absent : toId(m.referenceId),
-    searchTermsOf(m.content) ?? absent,
   ],
   toRecord: (row: Row): MessageRecord => ({
     id: fromId(row.get('message_id')),
@@ -651,4 +651,50 @@ export const JOBS = {
     runAt: fromTime(row.get('run_at')),
     lastError: strOrNull(row, 'last_error'),
   }),
+};
+
+// --- search postings: each message's search entry in its guild's 10-day bucket (derived, migration 0010) ------------
+
+const POSTING_COLUMNS =
+  'scope_id, bucket, message_id, channel_id, author_id, terms, tokens, has_link, mentions, has_file, has_image';
+
+/**
+ * One row per message in `((scope_id, bucket), message_id DESC)`: scope = the guild (a DM: its channel),
+ * bucket = 10 days (search-terms.ts). `terms` (SAI) is what a query matches; the other columns let the driver decide the whole
+ * match (phrases in order, long prefixes, authors, mentions, has) from the posting, so only the page's
+ * messages are read. Derived from `messages`: never exported, rebuilt by every write path.
+ */
+export const MESSAGE_SEARCH = {
+  columns: 'message_id, channel_id, author_id, tokens, mentions, has_link, has_file, has_image',
+  insert: insertInto('message_search', POSTING_COLUMNS),
+  delete: 'DELETE FROM message_search WHERE scope_id = ? AND bucket = ? AND message_id = ?',
+  /** An edit: the content-derived columns, and the mentions when they changed. */
+  edit: (mentions: boolean): string =>
+    `UPDATE message_search SET terms = ?, tokens = ?, has_link = ?${mentions ? ', mentions = ?' : ''}
+      WHERE scope_id = ? AND bucket = ? AND message_id = ?`,
+  markBucket: 'INSERT INTO message_search_buckets (scope_id, bucket) VALUES (?, ?)',
+  buckets: 'SELECT bucket FROM message_search_buckets WHERE scope_id = ?',
+  /** An UPDATE (edit) racing a delete leaves a row without its channel: not a posting. */
+  present: 'channel_id',
+  scopeOf: (m: Pick<MessageRecord, 'guildId' | 'channelId'>): bigint => toId(m.guildId ?? m.channelId),
+  /** The content-derived values: terms, tokens, has_link. */
+  ofContent: (content: string, absent: Absent): unknown[] => {
+    const tokens = searchTokens(content);
+    return [
+      searchTermsOf(tokens) ?? absent,
+      tokens.length === 0 ? absent : tokens.join(' '),
+      SEARCH_LINK.test(content),
+    ];
+  },
+  params: (m: MessageRecord, absent: Absent): unknown[] => [
+    MESSAGE_SEARCH.scopeOf(m),
+    searchBucketOf(m.id),
+    toId(m.id),
+    toId(m.channelId),
+    toId(m.authorId),
+    ...MESSAGE_SEARCH.ofContent(m.content, absent),
+    m.mentions.length === 0 ? absent : m.mentions.map(toId),
+    m.attachments.length > 0,
+    m.attachments.some((a) => a.contentType.startsWith('image/')),
+  ],
 };

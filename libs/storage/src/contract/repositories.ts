@@ -136,8 +136,12 @@ export interface MessageRepository {
   find(channelId: string, messageId: string): Promise<MessageRecord | null>;
   /** The messages of this channel among `messageIds` (one read, or one per bucket), in no particular order. */
   findMany(channelId: string, messageIds: readonly string[]): Promise<MessageRecord[]>;
-  update(channelId: string, messageId: string, patch: MessagePatch): Promise<void>;
-  delete(channelId: string, messageId: string): Promise<void>;
+  /**
+   * `guildId`: the message's guild (null for a DM) when the caller knows it, as every request path does.
+   * The Cassandra driver keys its search postings by guild; without it the driver reads the message's guild.
+   */
+  update(channelId: string, messageId: string, patch: MessagePatch, guildId?: string | null): Promise<void>;
+  delete(channelId: string, messageId: string, guildId?: string | null): Promise<void>;
   /** All histories return newest first. */
   listLatest(channelId: string, limit: number): Promise<MessageRecord[]>;
   listBefore(channelId: string, before: string, limit: number): Promise<MessageRecord[]>;

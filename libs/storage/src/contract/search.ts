@@ -32,6 +32,11 @@ export interface SearchTerm {
 export type SearchHas = 'link' | 'file' | 'image' | 'embed';
 
 export interface MessageSearchQuery {
+  /**
+   * The guild all of `channelIds` belong to, or null when they are DMs. The Cassandra driver reads the
+   * guild's postings (one partition per day) instead of every channel's; SQLite does not need it.
+   */
+  guildId: string | null;
   /** The channels to search, already reduced to those the caller may read. Never empty. */
   channelIds: string[];
   terms: SearchTerm[];
@@ -66,9 +71,10 @@ export interface MessageSearchRepository {
 }
 
 // The same test as SQLite's `LIKE '%http://_%'` (case-insensitive for ASCII, any character after the slashes).
-const LINK = /https?:\/\/./is;
+export const SEARCH_LINK = /https?:\/\/./is;
 
-function containsSequence(haystack: readonly string[], term: SearchTerm): boolean {
+/** Whether the token sequence holds the term: its tokens consecutive, the last one a prefix for `prefix*`. */
+export function containsSequence(haystack: readonly string[], term: SearchTerm): boolean {
   const { tokens, prefix } = term;
   const last = tokens.length - 1;
   outer: for (let i = 0; i + last < haystack.length; i++) {
@@ -86,7 +92,7 @@ function hasEvery(message: MessageRecord, has: readonly SearchHas[]): boolean {
   return has.every((kind) => {
     switch (kind) {
       case 'link':
-        return LINK.test(message.content);
+        return SEARCH_LINK.test(message.content);
       case 'file':
         return message.attachments.length > 0;
       case 'image':
@@ -112,6 +118,10 @@ export function matchesSearch(
   if (query.mentions.length > 0 && !message.mentions.some((id) => query.mentions.includes(id))) return false;
   if (!hasEvery(message, query.has)) return false;
   if (query.terms.length === 0) return true;
-  const tokens = searchTokens(message.content);
-  return query.terms.every((term) => containsSequence(tokens, term));
+  return termsMatch(searchTokens(message.content), query.terms);
+}
+
+/** Every term (AND) found in a message's token sequence. */
+export function termsMatch(tokens: readonly string[], terms: readonly SearchTerm[]): boolean {
+  return terms.every((term) => containsSequence(tokens, term));
 }

@@ -77,6 +77,7 @@ export function describeSearchContract(get: () => Storage): void {
     const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)];
     const base = Date.now() - 45 * 24 * 3600_000;
     const snowflakes = new SnowflakeGenerator(4, 11);
+    const guildId = snowflakes.next();
     const channels = Array.from({ length: 3 }, () => snowflakes.next());
     const authors = Array.from({ length: 4 }, () => snowflakes.next());
     let corpus: MessageRecord[] = [];
@@ -88,6 +89,7 @@ export function describeSearchContract(get: () => Storage): void {
         .sort((a, b) => compareSnowflakes(b, a))
         .slice(0, SEARCH_TOTAL_CAP);
     const query = (overrides: Partial<Filters>): Filters => ({
+      guildId,
       channelIds: channels,
       terms: [],
       authorIds: [],
@@ -125,7 +127,7 @@ export function describeSearchContract(get: () => Storage): void {
         messages.push({
           id,
           channelId: pick(channels),
-          guildId: null,
+          guildId,
           authorId: pick(authors),
           content: words.join(random() < 0.5 ? ' ' : ', '),
           editedAt: null,
@@ -219,6 +221,23 @@ export function describeSearchContract(get: () => Storage): void {
       expect((await answer(query({ terms: [term('zeppelin')] }))).total).toBe(5);
       const all = await answer(query({}), 0, 25);
       expect(all.ids.filter((id) => gone.has(id))).toEqual([]);
+    });
+
+    it('searches a DM (no guild) as a scope of its own', async () => {
+      const dm = snowflakes.next();
+      const at = Date.now();
+      const dmMessages = ['harbour lantern', 'lantern only', 'quick fox'].map((content, i) => ({
+        ...corpus[0],
+        id: new SnowflakeGenerator(7, i, () => at).next(),
+        channelId: dm,
+        guildId: null,
+        content,
+        attachments: [],
+        mentions: [],
+      }));
+      await Promise.all(dmMessages.map((m) => get().messages.create(m)));
+      const got = await answer({ ...query({ terms: [term('lantern')] }), guildId: null, channelIds: [dm] });
+      expect(got).toEqual({ total: 2, ids: [dmMessages[1].id, dmMessages[0].id] });
     });
 
     it('answers nothing for an empty channel list', async () => {

@@ -3,9 +3,9 @@ import type { MessagePatch, MessageRecord, MessageRepository } from '../../contr
 import { bucketOf } from '../buckets';
 import { fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
-import { searchTermsOf } from '../search-terms';
 import { CHANNEL_LAST_MESSAGES, MESSAGES } from '../tables';
 import type { CassandraReactionRepository } from './reaction.repository';
+import { SearchPostings } from './search-postings';
 
 const COLUMNS = MESSAGES.columns;
 const FIND = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?`;
@@ -43,10 +43,15 @@ export class CassandraMessageRepository implements MessageRepository {
   /** Each channel's newest bucket as this process last saw it: where its next latest page likely starts. */
   private readonly newestBuckets = new Map<string, number>();
 
+  /** The message's search posting (migration 0010), written beside the message by send, edit and delete. */
+  readonly postings: SearchPostings;
+
   constructor(
     private readonly db: CassandraSession,
     private readonly reactions: CassandraReactionRepository,
-  ) {}
+  ) {
+    this.postings = new SearchPostings(db);
+  }
 
   async create(message: MessageRecord): Promise<void> {
     const channelId = toId(message.channelId);
@@ -65,7 +70,7 @@ export class CassandraMessageRepository implements MessageRepository {
       CHANNEL_LAST_MESSAGES.params(channelId, message.id),
       { idempotent: true },
     );
-    await Promise.all([write, last, this.markBucket(channelId, bucket)]);
+    await Promise.all([write, last, this.markBucket(channelId, bucket), this.postings.write(message)]);
   }
 
   async find(channelId: string, messageId: string): Promise<MessageRecord | null> {
@@ -92,33 +97,40 @@ export class CassandraMessageRepository implements MessageRepository {
     return pages.flatMap((page) => page.rows.filter(isMessage).map(toRecord));
   }
 
-  async update(channelId: string, messageId: string, patch: MessagePatch): Promise<void> {
+  async update(
+    channelId: string,
+    messageId: string,
+    patch: MessagePatch,
+    guildId?: string | null,
+  ): Promise<void> {
     const sets: string[] = [];
     const params: unknown[] = [];
     const set = (column: string, value: unknown) => {
       sets.push(`${column} = ?`);
       params.push(value);
     };
-    if (patch.content !== undefined) {
-      set('content', patch.content);
-      set('search_terms', searchTermsOf(patch.content) ?? null);
-    }
+    if (patch.content !== undefined) set('content', patch.content);
     if (patch.editedAt !== undefined) set('edited_at', new Date(patch.editedAt));
     // An emptied mention list is stored as an empty frozen list: a value, not a tombstone.
     if (patch.mentions !== undefined) set('mentions', patch.mentions.map(toId));
     if (patch.mentionEveryone !== undefined) set('mention_everyone', patch.mentionEveryone);
     if (patch.pinned !== undefined) set('pinned', patch.pinned);
     if (sets.length === 0) return;
-    await this.db.execute(
-      'write',
-      `UPDATE messages SET ${sets.join(', ')} WHERE channel_id = ? AND bucket = ? AND message_id = ?`,
-      [...params, toId(channelId), bucketOf(messageId), toId(messageId)],
-      { idempotent: true },
-    );
+    await Promise.all([
+      this.db.execute(
+        'write',
+        `UPDATE messages SET ${sets.join(', ')} WHERE channel_id = ? AND bucket = ? AND message_id = ?`,
+        [...params, toId(channelId), bucketOf(messageId), toId(messageId)],
+        { idempotent: true },
+      ),
+      this.postings.edit(channelId, messageId, patch, guildId),
+    ]);
   }
 
-  async delete(channelId: string, messageId: string): Promise<void> {
+  async delete(channelId: string, messageId: string, guildId?: string | null): Promise<void> {
+    const scope = await this.postings.scope(channelId, messageId, guildId);
     await Promise.all([
+      this.postings.remove(scope, messageId),
       this.db.execute('write', MESSAGES.delete, [toId(channelId), bucketOf(messageId), toId(messageId)], {
         idempotent: true,
       }),
