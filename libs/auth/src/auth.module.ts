@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AccountLinksController } from './account-links.controller';
+import { AccountLinks } from './account-links.service';
 import { AuthController, UsersController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
@@ -7,8 +9,8 @@ import { PasswordHasher } from './passwords';
 
 /** Accounts, passwords, tokens and the guard: every process that authenticates a caller (api, gateway). */
 @Module({
-  providers: [AuthService, PasswordHasher, AuthGuard, Mailer],
-  exports: [AuthService, AuthGuard, Mailer],
+  providers: [AuthService, PasswordHasher, AuthGuard, Mailer, AccountLinks],
+  exports: [AuthService, AuthGuard, Mailer, AccountLinks],
 })
 export class AuthCoreModule {}
 
@@ -16,12 +18,12 @@ export class AuthCoreModule {}
 @Module({ providers: [MailJobs] })
 export class AuthJobsModule {}
 
-/** api role: register, login, logout and the user routes. */
+/** api role: register, login, logout, the mailed links (verify, forgot, reset) and the user routes. */
 @Module({
   imports: [AuthCoreModule],
-  controllers: [AuthController, UsersController],
+  controllers: [AuthController, AccountLinksController, UsersController],
 })
 export class AuthApiModule {}
 
 /** The REST controllers of this library, for the OpenAPI document. */
-export const AUTH_API_CONTROLLERS = [AuthController, UsersController];
+export const AUTH_API_CONTROLLERS = [AuthController, AccountLinksController, UsersController];

@@ -35,16 +35,28 @@ export function sessionId(tokenHash: string): string {
   return createHash('sha256').update(`session:${tokenHash}`).digest('hex').slice(0, 32);
 }
 
+interface CachedToken {
+  userId: string;
+  createdAt: number;
+  expiresAt: number | null;
+  /** Only with `auth.email_verification: required`: the owner's address is not verified yet. */
+  unverified: boolean;
+}
+
+/** A verified bearer token: whose it is, and (verification required) whether the owner may act yet. */
+export interface VerifiedToken {
+  userId: string;
+  tokenHash: string;
+  unverified?: true;
+}
+
 @Injectable()
 export class AuthService implements OnModuleDestroy {
   /**
    * Verified tokens by hash, so a request costs no token read. Dropped by TOKEN_REVOKED (logout, in this process
    * at once, in others over the bus within milliseconds); an entry serves a minute at most.
    */
-  private readonly tokens = new TtlCache<{ userId: string; createdAt: number; expiresAt: number | null }>(
-    100_000,
-    60_000,
-  );
+  private readonly tokens = new TtlCache<CachedToken>(100_000, 60_000);
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -76,6 +88,8 @@ export class AuthService implements OnModuleDestroy {
       avatar: null,
       passwordHash: await this.passwords.hash(input.password),
       createdAt: Date.now(),
+      // With verification off there is nothing to confirm: the account counts as verified.
+      emailVerified: this.config.auth.email_verification === 'off',
     };
     try {
       await this.storage.users.create(user);
@@ -83,6 +97,11 @@ export class AuthService implements OnModuleDestroy {
       if (err instanceof UniqueViolation) throw uniqueConflict(err);
       throw err;
     }
+    return this.startSession(user);
+  }
+
+  /** A new session (token) for the user, answered with the user as its owner sees it. */
+  async startSession(user: UserRecord): Promise<Session> {
     return { token: await this.issueToken(user.id), user: toSelfUser(user) };
   }
 
@@ -151,7 +170,7 @@ export class AuthService implements OnModuleDestroy {
   }
 
   /** Resolves a bearer token to its user id, or null when unknown, revoked or expired; slides its expiry. */
-  async verify(token: string): Promise<{ userId: string; tokenHash: string } | null> {
+  async verify(token: string): Promise<VerifiedToken | null> {
     if (!token || token.length > 128) return null;
     const tokenHash = hashToken(token);
     let record = this.tokens.get(tokenHash);
@@ -159,8 +178,16 @@ export class AuthService implements OnModuleDestroy {
       const generation = this.tokens.generation;
       const stored = await this.storage.tokens.findByHash(tokenHash);
       if (!stored) return null;
-      record = { userId: stored.userId, createdAt: stored.createdAt, expiresAt: stored.expiresAt };
+      record = {
+        userId: stored.userId,
+        createdAt: stored.createdAt,
+        expiresAt: stored.expiresAt,
+        unverified: await this.unverified(stored.userId),
+      };
       this.tokens.set(tokenHash, record, generation);
+    } else if (record.unverified) {
+      // Read again while unverified (only such accounts pay it): a verification elsewhere counts at once.
+      record.unverified = await this.unverified(record.userId);
     }
     const now = Date.now();
     if (record.expiresAt !== null && record.expiresAt <= now) {
@@ -180,7 +207,16 @@ export class AuthService implements OnModuleDestroy {
       await this.storage.tokens.extend(extended);
       record.expiresAt = extended.expiresAt;
     }
-    return { userId: record.userId, tokenHash };
+    return record.unverified
+      ? { userId: record.userId, tokenHash, unverified: true }
+      : { userId: record.userId, tokenHash };
+  }
+
+  /** Whether verification is required and the user has not verified (a read only in that mode). */
+  private async unverified(userId: string): Promise<boolean> {
+    if (this.config.auth.email_verification !== 'required') return false;
+    const user = await this.storage.users.findById(userId);
+    return user !== null && !user.emailVerified;
   }
 
   async me(userId: string): Promise<UserRecord> {

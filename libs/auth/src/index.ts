@@ -5,3 +5,5 @@ export * from './serializers';
 export * from './tokens';
 export * from './auth.controller';
 export * from './mail';
+export * from './account-links.service';
+export * from './account-links.controller';

@@ -25,3 +25,18 @@ export const patchMeBody = z.strictObject({
   password: password.optional(),
   current_password: z.string().max(256).optional(),
 });
+
+// Mailed tokens are 43 base64url characters; anything far from that is refused before a lookup.
+const linkToken = z.string().min(16).max(128);
+
+export const verifyBody = z.object({ token: linkToken });
+
+// The contract's `email`; Discord's clients send `login` (an address or a username): either is taken.
+export const forgotBody = z
+  .object({ email: z.string().min(1).max(254).optional(), login: z.string().min(1).max(254).optional() })
+  .refine((b) => b.email !== undefined || b.login !== undefined, {
+    message: 'email is required',
+    path: ['email'],
+  });
+
+export const resetBody = z.object({ token: linkToken, password });

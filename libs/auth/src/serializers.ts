@@ -6,7 +6,12 @@ export function toPublicUser(user: UserRecord): PublicUser {
 }
 
 export function toSelfUser(user: UserRecord): SelfUser {
-  return { ...toPublicUser(user), email: user.email, created_at: isoTime(user.createdAt) };
+  return {
+    ...toPublicUser(user),
+    email: user.email,
+    verified: user.emailVerified,
+    created_at: isoTime(user.createdAt),
+  };
 }
 
 /** Stands in for a user whose record is gone, so history stays renderable. */

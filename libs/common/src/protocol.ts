@@ -8,6 +8,8 @@ export interface PublicUser {
 
 export interface SelfUser extends PublicUser {
   email: string;
+  /** Discord's `verified`: the email address was confirmed. */
+  verified: boolean;
   created_at: string;
 }
 

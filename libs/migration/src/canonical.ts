@@ -24,6 +24,7 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     avatar: u.avatar,
     passwordHash: u.passwordHash,
     createdAt: u.createdAt,
+    emailVerified: u.emailVerified,
   }),
   tokens: (t) => ({
     tokenHash: t.tokenHash,

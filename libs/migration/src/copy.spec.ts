@@ -16,6 +16,7 @@ const user = (i: number): UserRecord => ({
   avatar: null,
   passwordHash: 'x',
   createdAt: 0,
+  emailVerified: true,
 });
 
 /** Users only; scans in id order with a numeric cursor; writes settle when the test says so. */

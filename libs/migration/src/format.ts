@@ -53,6 +53,8 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     avatar: text(1024).nullable(),
     passwordHash: text(1024).min(1),
     createdAt: time,
+    // Absent in exports made before email verification existed: those accounts count as verified.
+    emailVerified: z.boolean().default(true),
   }),
   tokens: z.strictObject({
     tokenHash: z.string().regex(/^[0-9a-f]{64}$/),

@@ -72,6 +72,7 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
       avatar: null,
       passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FtcGxlc2FsdA$sample',
       createdAt: start,
+      emailVerified: i % 4 !== 1,
     });
   for (const userId of users.slice(0, 5))
     await storage.tokens.create({

@@ -1,6 +1,8 @@
 import type { types } from 'cassandra-driver';
 import { snowflakeTime } from '@parley/common';
 import type {
+  AccountTokenKind,
+  AccountTokenRecord,
   AttachmentRecord,
   AttachmentRef,
   BanRecord,
@@ -61,7 +63,7 @@ const insertInto = (table: string, columns: string): string =>
 
 // --- users and their uniqueness claims --------------------------------------------------------------
 
-const USER_COLUMNS = 'id, username, email, display_name, avatar, password_hash, created_at';
+const USER_COLUMNS = 'id, username, email, display_name, avatar, password_hash, created_at, email_verified';
 
 export const USERS = {
   columns: USER_COLUMNS,
@@ -88,6 +90,7 @@ export const USERS = {
     opt(u.avatar, absent),
     u.passwordHash,
     toTime(u.createdAt),
+    u.emailVerified,
   ],
   toRecord: (row: Row): UserRecord => ({
     id: fromId(row.get('id')),
@@ -97,6 +100,36 @@ export const USERS = {
     avatar: strOrNull(row, 'avatar'),
     passwordHash: str(row, 'password_hash'),
     createdAt: fromTime(row.get('created_at')),
+    // No cell: a row from before migration 0024, whose address counts as verified.
+    emailVerified: row.get('email_verified') !== false,
+  }),
+};
+
+// --- single-use mailed tokens (transient: no bulk copy) -----------------------------------------------
+
+const ACCOUNT_TOKEN_COLUMNS = 'token_hash, kind, user_id, stamp, expires_at';
+
+export const ACCOUNT_TOKENS = {
+  columns: ACCOUNT_TOKEN_COLUMNS,
+  insert: `${insertInto('account_tokens', ACCOUNT_TOKEN_COLUMNS)} USING TTL ?`,
+  /** The lightweight transaction that makes a token single-use: only one caller sees it applied. */
+  consume: 'DELETE FROM account_tokens WHERE token_hash = ? IF EXISTS',
+  find: `SELECT ${ACCOUNT_TOKEN_COLUMNS} FROM account_tokens WHERE token_hash = ?`,
+  params: (t: AccountTokenRecord): unknown[] => [
+    t.tokenHash,
+    t.kind,
+    toId(t.userId),
+    t.stamp,
+    toTime(t.expiresAt),
+    // The row lives as long as the token (at least a second: TTL 0 would mean forever).
+    Math.max(1, Math.ceil((t.expiresAt - Date.now()) / 1000)),
+  ],
+  toRecord: (row: Row): AccountTokenRecord => ({
+    tokenHash: str(row, 'token_hash'),
+    kind: str(row, 'kind') as AccountTokenKind,
+    userId: fromId(row.get('user_id')),
+    stamp: str(row, 'stamp'),
+    expiresAt: fromTime(row.get('expires_at')),
   }),
 };
 

@@ -10,6 +10,21 @@ export interface UserRecord {
   avatar: string | null;
   passwordHash: string;
   createdAt: number;
+  /** The email address was confirmed by a mailed link (accounts from before verification existed count as confirmed). */
+  emailVerified: boolean;
+}
+
+/** What a mailed single-use link does. */
+export type AccountTokenKind = 'verify_email' | 'reset_password';
+
+/** A single-use link's token (verify an address, reset a password): transient, never exported. */
+export interface AccountTokenRecord {
+  tokenHash: string; // hex sha-256 of the token mailed; the token itself is never stored
+  kind: AccountTokenKind;
+  userId: string;
+  /** The state the token was issued for (the address, a digest of the password hash): a later change voids it. */
+  stamp: string;
+  expiresAt: number;
 }
 
 export interface TokenRecord {

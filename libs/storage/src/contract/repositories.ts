@@ -1,4 +1,5 @@
 import type {
+  AccountTokenRecord,
   AttachmentRecord,
   BanRecord,
   ChannelRecord,
@@ -41,7 +42,9 @@ export interface UserRepository {
   /** Changes profile fields; a username change re-claims uniqueness (throws UniqueViolation). */
   update(
     id: string,
-    patch: Partial<Pick<UserRecord, 'username' | 'displayName' | 'avatar' | 'email' | 'passwordHash'>>,
+    patch: Partial<
+      Pick<UserRecord, 'username' | 'displayName' | 'avatar' | 'email' | 'passwordHash' | 'emailVerified'>
+    >,
   ): Promise<void>;
 }
 
@@ -55,6 +58,16 @@ export interface TokenRepository {
   listForUser(userId: string): Promise<TokenRecord[]>;
   /** Moves a token's expiry (sliding lifetime); a token deleted meanwhile stays deleted. */
   extend(token: TokenRecord): Promise<void>;
+}
+
+/** Single-use mailed tokens (email verification, password reset). */
+export interface AccountTokenRepository {
+  create(token: AccountTokenRecord): Promise<void>;
+  /**
+   * Deletes the token and answers it, atomically: of two concurrent uses exactly one gets the record. Answers
+   * null for a token that is unknown, already used, or expired (an expired one is deleted too).
+   */
+  consume(tokenHash: string): Promise<AccountTokenRecord | null>;
 }
 
 export interface GuildRepository {
@@ -235,6 +248,7 @@ export interface Storage {
   readonly backend: 'sqlite' | 'cassandra';
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
+  readonly accountTokens: AccountTokenRepository;
   readonly guilds: GuildRepository;
   readonly members: MemberRepository;
   readonly roles: RoleRepository;

@@ -1,4 +1,6 @@
 import type {
+  AccountTokenKind,
+  AccountTokenRecord,
   AttachmentRecord,
   AttachmentRef,
   BanRecord,
@@ -93,16 +95,18 @@ export interface UserRow {
   avatar: string | null;
   password_hash: string;
   created_at: bigint;
+  email_verified: bigint;
 }
 
 export const USERS = {
   ...statements({
     name: 'users',
     // username_lower is the case-insensitive uniqueness claim; email is stored lower-cased.
-    columns: 'id, username, username_lower, email, display_name, avatar, password_hash, created_at',
+    columns:
+      'id, username, username_lower, email, display_name, avatar, password_hash, created_at, email_verified',
     key: ['id'],
   }),
-  read: 'id, username, email, display_name, avatar, password_hash, created_at',
+  read: 'id, username, email, display_name, avatar, password_hash, created_at, email_verified',
   params: (u: UserRecord): Param[] => [
     toId(u.id),
     u.username,
@@ -112,6 +116,7 @@ export const USERS = {
     u.avatar,
     u.passwordHash,
     u.createdAt,
+    toFlag(u.emailVerified),
   ],
   toRecord: (row: UserRow): UserRecord => ({
     id: fromId(row.id),
@@ -121,6 +126,7 @@ export const USERS = {
     avatar: row.avatar,
     passwordHash: row.password_hash,
     createdAt: toNumber(row.created_at),
+    emailVerified: toNumber(row.email_verified) !== 0,
   }),
 };
 
@@ -145,6 +151,32 @@ export const TOKENS = {
     userId: fromId(row.user_id),
     createdAt: toNumber(row.created_at),
     expiresAt: toNumberOrNull(row.expires_at),
+  }),
+};
+
+// --- single-use mailed tokens (transient: no bulk copy) --------------------------------------------
+
+export interface AccountTokenRow {
+  token_hash: string;
+  kind: string;
+  user_id: bigint;
+  stamp: string;
+  expires_at: bigint;
+}
+
+export const ACCOUNT_TOKENS = {
+  ...statements({
+    name: 'account_tokens',
+    columns: 'token_hash, kind, user_id, stamp, expires_at',
+    key: ['token_hash'],
+  }),
+  params: (t: AccountTokenRecord): Param[] => [t.tokenHash, t.kind, toId(t.userId), t.stamp, t.expiresAt],
+  toRecord: (row: AccountTokenRow): AccountTokenRecord => ({
+    tokenHash: row.token_hash,
+    kind: row.kind as AccountTokenKind,
+    userId: fromId(row.user_id),
+    stamp: row.stamp,
+    expiresAt: toNumber(row.expires_at),
   }),
 };
 

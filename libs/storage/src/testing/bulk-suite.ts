@@ -76,6 +76,7 @@ export function describeBulkContract(get: () => Storage): void {
           avatar: null,
           passwordHash: '$argon2id$fake',
           createdAt: now,
+          emailVerified: i !== 1,
         })),
         tokens: [
           {
@@ -378,6 +379,7 @@ export function describeBulkContract(get: () => Storage): void {
         avatar: i === 0 ? null : 'a1b2',
         passwordHash: 'hash',
         createdAt: now,
+        emailVerified: i !== 1,
       }));
       for (const user of users) await s.users.create(user);
       const token = {

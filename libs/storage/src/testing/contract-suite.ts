@@ -1,6 +1,7 @@
 import { PARLEY_EPOCH, SnowflakeGenerator, compareSnowflakes } from '@parley/common';
 import {
   UniqueViolation,
+  type AccountTokenRecord,
   type AttachmentRecord,
   type ChannelRecord,
   type GuildRecord,
@@ -45,6 +46,7 @@ export function describeStorageContract(
         avatar: null,
         passwordHash: '$argon2id$fake',
         createdAt: now,
+        emailVerified: true,
         ...overrides,
       };
     };
@@ -189,6 +191,12 @@ export function describeStorageContract(
           avatar: 'a2',
           passwordHash: 'h2',
         });
+        // Email verification: an unverified account stays so until a patch confirms it.
+        const pending = user({ emailVerified: false });
+        await storage.users.create(pending);
+        expect((await storage.users.findById(pending.id))?.emailVerified).toBe(false);
+        await storage.users.update(pending.id, { emailVerified: true });
+        expect(await storage.users.findById(pending.id)).toEqual({ ...pending, emailVerified: true });
 
         await expect(
           storage.users.update(u.id, { username: other.username.toUpperCase() }),
@@ -256,6 +264,40 @@ export function describeStorageContract(
         // A token revoked meanwhile is not brought back by a late extension.
         await storage.tokens.extend({ ...tokens[0], expiresAt: now + 3 * 86_400_000 });
         expect(await storage.tokens.findByHash(tokens[0].tokenHash)).toBeNull();
+      });
+    });
+
+    describe('account tokens (mailed single-use links)', () => {
+      const link = (overrides: Partial<AccountTokenRecord> = {}): AccountTokenRecord => ({
+        tokenHash: `${id()}link`,
+        kind: 'reset_password',
+        userId: id(),
+        stamp: 'stamp-1',
+        expiresAt: Date.now() + 60_000,
+        ...overrides,
+      });
+
+      it('answers a token once, then never again', async () => {
+        const token = link({ kind: 'verify_email', stamp: 'alice@example.test' });
+        await storage.accountTokens.create(token);
+        expect(await storage.accountTokens.consume(token.tokenHash)).toEqual(token);
+        expect(await storage.accountTokens.consume(token.tokenHash)).toBeNull();
+        expect(await storage.accountTokens.consume('never-issued')).toBeNull();
+      });
+
+      it('answers nothing for an expired token', async () => {
+        const token = link({ expiresAt: Date.now() - 1 });
+        await storage.accountTokens.create(token);
+        expect(await storage.accountTokens.consume(token.tokenHash)).toBeNull();
+      });
+
+      it('gives a token to exactly one of many concurrent uses', async () => {
+        const token = link();
+        await storage.accountTokens.create(token);
+        const uses = await Promise.all(
+          Array.from({ length: 8 }, () => storage.accountTokens.consume(token.tokenHash)),
+        );
+        expect(uses.filter((use) => use !== null)).toEqual([token]);
       });
     });
 

@@ -32,6 +32,7 @@ export function userRecord(id: string, overrides: Partial<UserRecord> = {}): Use
     avatar: null,
     passwordHash: 'h',
     createdAt: Date.now(),
+    emailVerified: true,
     ...overrides,
   };
 }

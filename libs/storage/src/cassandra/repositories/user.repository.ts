@@ -89,6 +89,7 @@ export class CassandraUserRepository implements UserRepository {
     if (patch.displayName !== undefined) set('display_name', patch.displayName);
     if (patch.avatar !== undefined) set('avatar', patch.avatar);
     if (patch.passwordHash !== undefined) set('password_hash', patch.passwordHash);
+    if (patch.emailVerified !== undefined) set('email_verified', patch.emailVerified);
     if (sets.length > 0) {
       await this.db.execute(
         'write',

@@ -1,5 +1,5 @@
 import type { UserRecord, UserRepository } from '../../contract';
-import { patchParams, patchSet, toId } from '../codec';
+import { patchParams, patchSet, toFlag, toId } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 import { USERS, type UserRow } from '../tables';
@@ -7,7 +7,7 @@ import { USERS, type UserRow } from '../tables';
 const BY_ID = `SELECT ${USERS.read} FROM users WHERE id = ?`;
 const BY_USERNAME = `SELECT ${USERS.read} FROM users WHERE username_lower = ?`;
 const BY_EMAIL = `SELECT ${USERS.read} FROM users WHERE email = ?`;
-const UPDATE = `UPDATE users SET ${patchSet(['username', 'username_lower', 'email', 'display_name', 'avatar', 'password_hash'])}
+const UPDATE = `UPDATE users SET ${patchSet(['username', 'username_lower', 'email', 'display_name', 'avatar', 'password_hash', 'email_verified'])}
   WHERE id = @id`;
 
 /** Username and email uniqueness are the UNIQUE indexes on username_lower and email. */
@@ -47,6 +47,7 @@ export class SqliteUserRepository implements UserRepository {
           display_name: patch.displayName,
           avatar: patch.avatar,
           password_hash: patch.passwordHash,
+          email_verified: patch.emailVerified === undefined ? undefined : toFlag(patch.emailVerified),
         }),
       });
     });
