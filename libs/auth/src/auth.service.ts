@@ -90,6 +90,8 @@ export class AuthService implements OnModuleDestroy {
       createdAt: Date.now(),
       // With verification off there is nothing to confirm: the account counts as verified.
       emailVerified: this.config.auth.email_verification === 'off',
+      mfaSecret: null,
+      mfaBackupCodes: [],
     };
     try {
       await this.storage.users.create(user);

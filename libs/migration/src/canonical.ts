@@ -25,6 +25,8 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     passwordHash: u.passwordHash,
     createdAt: u.createdAt,
     emailVerified: u.emailVerified,
+    mfaSecret: u.mfaSecret,
+    mfaBackupCodes: [...u.mfaBackupCodes].sort(),
   }),
   tokens: (t) => ({
     tokenHash: t.tokenHash,

@@ -73,6 +73,8 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
       passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FtcGxlc2FsdA$sample',
       createdAt: start,
       emailVerified: i % 4 !== 1,
+      mfaSecret: i % 5 === 2 ? 'JBSWY3DPEHPK3PXP' : null,
+      mfaBackupCodes: i % 5 === 2 ? [`${userId}`.padStart(64, 'a')] : [],
     });
   for (const userId of users.slice(0, 5))
     await storage.tokens.create({

@@ -63,12 +63,15 @@ const insertInto = (table: string, columns: string): string =>
 
 // --- users and their uniqueness claims --------------------------------------------------------------
 
-const USER_COLUMNS = 'id, username, email, display_name, avatar, password_hash, created_at, email_verified';
+const USER_COLUMNS =
+  'id, username, email, display_name, avatar, password_hash, created_at, email_verified, mfa_secret, mfa_backup_codes';
 
 export const USERS = {
   columns: USER_COLUMNS,
   insert: insertInto('users', USER_COLUMNS),
   delete: 'DELETE FROM users WHERE id = ?',
+  setMfa: 'UPDATE users SET mfa_secret = ?, mfa_backup_codes = ? WHERE id = ? IF mfa_secret = ?',
+  replaceBackupCodes: 'UPDATE users SET mfa_backup_codes = ? WHERE id = ? IF mfa_backup_codes = ?',
   /** A half row (an UPDATE that raced a delete) has no username: it is not a user. */
   present: 'username',
   /** Username (case-insensitive) and email are claimed by lightweight transactions before the row is written. */
@@ -91,6 +94,8 @@ export const USERS = {
     u.passwordHash,
     toTime(u.createdAt),
     u.emailVerified,
+    opt(u.mfaSecret, absent),
+    u.mfaBackupCodes.length > 0 ? u.mfaBackupCodes : absent,
   ],
   toRecord: (row: Row): UserRecord => ({
     id: fromId(row.get('id')),
@@ -102,6 +107,8 @@ export const USERS = {
     createdAt: fromTime(row.get('created_at')),
     // No cell: a row from before migration 0024, whose address counts as verified.
     emailVerified: row.get('email_verified') !== false,
+    mfaSecret: strOrNull(row, 'mfa_secret'),
+    mfaBackupCodes: (row.get('mfa_backup_codes') as string[] | null) ?? [],
   }),
 };
 

@@ -12,6 +12,10 @@ export interface UserRecord {
   createdAt: number;
   /** The email address was confirmed by a mailed link (accounts from before verification existed count as confirmed). */
   emailVerified: boolean;
+  /** TOTP shared secret (base32); null = two-factor authentication is off. */
+  mfaSecret: string | null;
+  /** SHA-256 (hex) of each unused backup code; empty when 2FA is off or all are used. */
+  mfaBackupCodes: string[];
 }
 
 /** What a mailed single-use link does. */

@@ -39,6 +39,16 @@ export interface UserRepository {
   findById(id: string): Promise<UserRecord | null>;
   findByIds(ids: readonly string[]): Promise<UserRecord[]>;
   findByLogin(usernameOrEmail: string): Promise<UserRecord | null>;
+  /**
+   * Sets (secret and codes) or clears (null, []) two-factor authentication, only when the stored secret is still
+   * `expected`; answers whether it did (false: a concurrent enable or disable got there first).
+   */
+  setMfa(id: string, expected: string | null, secret: string | null, backupCodes: string[]): Promise<boolean>;
+  /**
+   * Replaces the backup code hashes only when they are still `expected` (the list read), so of two concurrent
+   * uses of one code exactly one succeeds; answers whether it did.
+   */
+  replaceBackupCodes(id: string, expected: string[], next: string[]): Promise<boolean>;
   /** Changes profile fields; a username change re-claims uniqueness (throws UniqueViolation). */
   update(
     id: string,

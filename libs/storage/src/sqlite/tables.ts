@@ -96,6 +96,8 @@ export interface UserRow {
   password_hash: string;
   created_at: bigint;
   email_verified: bigint;
+  mfa_secret: string | null;
+  mfa_backup_codes: string | null;
 }
 
 export const USERS = {
@@ -103,10 +105,10 @@ export const USERS = {
     name: 'users',
     // username_lower is the case-insensitive uniqueness claim; email is stored lower-cased.
     columns:
-      'id, username, username_lower, email, display_name, avatar, password_hash, created_at, email_verified',
+      'id, username, username_lower, email, display_name, avatar, password_hash, created_at, email_verified, mfa_secret, mfa_backup_codes',
     key: ['id'],
   }),
-  read: 'id, username, email, display_name, avatar, password_hash, created_at, email_verified',
+  read: 'id, username, email, display_name, avatar, password_hash, created_at, email_verified, mfa_secret, mfa_backup_codes',
   params: (u: UserRecord): Param[] => [
     toId(u.id),
     u.username,
@@ -117,6 +119,8 @@ export const USERS = {
     u.passwordHash,
     u.createdAt,
     toFlag(u.emailVerified),
+    u.mfaSecret,
+    backupCodesText(u.mfaBackupCodes),
   ],
   toRecord: (row: UserRow): UserRecord => ({
     id: fromId(row.id),
@@ -127,8 +131,14 @@ export const USERS = {
     passwordHash: row.password_hash,
     createdAt: toNumber(row.created_at),
     emailVerified: toNumber(row.email_verified) !== 0,
+    mfaSecret: row.mfa_secret,
+    mfaBackupCodes: row.mfa_backup_codes ? (JSON.parse(row.mfa_backup_codes) as string[]) : [],
   }),
 };
+
+/** Backup code hashes as stored: a JSON array, null for none (what conditional updates compare). */
+export const backupCodesText = (codes: readonly string[]): string | null =>
+  codes.length > 0 ? JSON.stringify(codes) : null;
 
 // --- tokens --------------------------------------------------------------------------------------
 

@@ -77,6 +77,8 @@ export function describeBulkContract(get: () => Storage): void {
           passwordHash: '$argon2id$fake',
           createdAt: now,
           emailVerified: i !== 1,
+          mfaSecret: i === 2 ? 'JBSWY3DPEHPK3PXP' : null,
+          mfaBackupCodes: i === 2 ? ['a'.repeat(64), 'b'.repeat(64)] : [],
         })),
         tokens: [
           {
@@ -380,6 +382,8 @@ export function describeBulkContract(get: () => Storage): void {
         passwordHash: 'hash',
         createdAt: now,
         emailVerified: i !== 1,
+        mfaSecret: i === 0 ? 'JBSWY3DPEHPK3PXP' : null,
+        mfaBackupCodes: i === 0 ? ['c'.repeat(64)] : [],
       }));
       for (const user of users) await s.users.create(user);
       const token = {

@@ -47,6 +47,8 @@ export function describeStorageContract(
         passwordHash: '$argon2id$fake',
         createdAt: now,
         emailVerified: true,
+        mfaSecret: null,
+        mfaBackupCodes: [],
         ...overrides,
       };
     };
@@ -197,7 +199,6 @@ export function describeStorageContract(
         expect((await storage.users.findById(pending.id))?.emailVerified).toBe(false);
         await storage.users.update(pending.id, { emailVerified: true });
         expect(await storage.users.findById(pending.id)).toEqual({ ...pending, emailVerified: true });
-
         await expect(
           storage.users.update(u.id, { username: other.username.toUpperCase() }),
         ).rejects.toMatchObject({
@@ -209,6 +210,30 @@ export function describeStorageContract(
         expect(await storage.users.findByLogin(u.username)).toBeNull();
         // The old name is free again.
         await storage.users.create(user({ username: u.username }));
+      });
+
+      it('sets and clears two-factor authentication and uses up a backup code once, conditionally', async () => {
+        const u = user();
+        await storage.users.create(u);
+        const [a, b] = ['a'.repeat(64), 'b'.repeat(64)];
+        expect(await storage.users.setMfa(u.id, null, 'JBSWY3DPEHPK3PXP', [a, b])).toBe(true);
+        // A second enable that read "off" loses: the secret is no longer null.
+        expect(await storage.users.setMfa(u.id, null, 'KRSXG5CTMVRXEZLU', [a])).toBe(false);
+        expect(await storage.users.findById(u.id)).toEqual({
+          ...u,
+          mfaSecret: 'JBSWY3DPEHPK3PXP',
+          mfaBackupCodes: [a, b],
+        });
+        // Two uses of code a that both read [a, b]: exactly one replaces the list.
+        const uses = await Promise.all([
+          storage.users.replaceBackupCodes(u.id, [a, b], [b]),
+          storage.users.replaceBackupCodes(u.id, [a, b], [b]),
+        ]);
+        expect(uses.filter(Boolean)).toHaveLength(1);
+        expect(await storage.users.replaceBackupCodes(u.id, [b], [])).toBe(true);
+        expect((await storage.users.findById(u.id))?.mfaBackupCodes).toEqual([]);
+        expect(await storage.users.setMfa(u.id, 'JBSWY3DPEHPK3PXP', null, [])).toBe(true);
+        expect(await storage.users.findById(u.id)).toEqual(u);
       });
     });
 

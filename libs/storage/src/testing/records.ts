@@ -33,6 +33,8 @@ export function userRecord(id: string, overrides: Partial<UserRecord> = {}): Use
     passwordHash: 'h',
     createdAt: Date.now(),
     emailVerified: true,
+    mfaSecret: null,
+    mfaBackupCodes: [],
     ...overrides,
   };
 }

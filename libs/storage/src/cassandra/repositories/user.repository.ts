@@ -103,6 +103,31 @@ export class CassandraUserRepository implements UserRepository {
     for (const move of moved) await this.release(move.claim, move.from, userId);
   }
 
+  async setMfa(
+    id: string,
+    expected: string | null,
+    secret: string | null,
+    backupCodes: string[],
+  ): Promise<boolean> {
+    const rs = await this.db.execute(
+      'lwt',
+      USERS.setMfa,
+      [secret, backupCodes.length > 0 ? backupCodes : null, toId(id), expected],
+      { idempotent: false },
+    );
+    return rs.wasApplied();
+  }
+
+  async replaceBackupCodes(id: string, expected: string[], next: string[]): Promise<boolean> {
+    const rs = await this.db.execute(
+      'lwt',
+      USERS.replaceBackupCodes,
+      [next.length > 0 ? next : null, toId(id), expected.length > 0 ? expected : null],
+      { idempotent: false },
+    );
+    return rs.wasApplied();
+  }
+
   private async claim(claim: Claim, key: string, userId: bigint): Promise<void> {
     const rs = await this.db.execute('lwt', USERS.claims[claim].take, [key, userId], { idempotent: false });
     if (rs.wasApplied()) return;
