@@ -1,4 +1,5 @@
 import type { ParsedMail } from 'mailparser';
+import { Secret, TOTP } from 'otpauth';
 import { GatewayClient } from '../support/clients';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
 import { request, type Reply } from '../support/rest';
@@ -223,6 +224,113 @@ describe('accounts: verification and password reset by mail', () => {
       });
       expect(stale.status).toBe(400);
       expect((await login(user.username, 'first new passphrase')).status).toBe(200);
+    });
+  });
+
+  describe('two-factor authentication (TOTP)', () => {
+    /** The authenticator's code for the step `offset` steps from now (the server takes one step either side). */
+    const code = (secret: string, offset = 0) =>
+      new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({
+        timestamp: Date.now() + offset * 30_000,
+      });
+
+    it('enables with a code and the password, then asks every login for a code or a backup code, once each', async () => {
+      const user = await verified('mfa');
+      const other = (await login(user.username)).body.token as string;
+      const secret = new Secret({ size: 20 }).base32;
+
+      const wrongPassword = await api('POST', '/users/@me/mfa/totp/enable', {
+        token: user.token,
+        body: { secret, code: code(secret), password: 'not the password' },
+      });
+      expect(wrongPassword.status).toBe(400);
+      expect(wrongPassword.body.errors).toHaveProperty('password');
+      const badSecret = await api('POST', '/users/@me/mfa/totp/enable', {
+        token: user.token,
+        body: { secret: 'too-short!', code: code(secret), password: PASSWORD },
+      });
+      expect(badSecret.status).toBe(400);
+
+      const current = code(secret);
+      const enabled = await api('POST', '/users/@me/mfa/totp/enable', {
+        token: user.token,
+        body: { secret, code: current, password: PASSWORD },
+      });
+      expect(enabled.status).toBe(200);
+      const backups = (enabled.body.backup_codes as { code: string; consumed: boolean }[]).map((b) => b.code);
+      expect(backups).toHaveLength(10);
+      expect(new Set(backups).size).toBe(10);
+      expect((await api('GET', '/users/@me', { token: user.token })).body.mfa_enabled).toBe(true);
+      // The session that enabled it stays; the others did not pass the second factor.
+      expect((await api('GET', '/users/@me', { token: other })).status).toBe(401);
+
+      const first = await login(user.username);
+      expect(first.status).toBe(200);
+      expect(first.body).toMatchObject({ token: null, mfa: true, totp: true, backup: true });
+      const ticket = first.body.ticket as string;
+      // The code that enabled 2FA was used: it does not log in (replay).
+      const replay = await api('POST', '/auth/mfa/totp', { body: { ticket, code: current } });
+      expect(replay.status).toBe(400);
+      expect(replay.body).toMatchObject({ code: 60008 });
+      // The refused code left the ticket usable.
+      const finished = await api('POST', '/auth/mfa/totp', { body: { ticket, code: code(secret, 1) } });
+      expect(finished.status).toBe(200);
+      expect((await api('GET', '/users/@me', { token: finished.body.token })).status).toBe(200);
+      // A ticket finishes one login only.
+      expect(
+        (await api('POST', '/auth/mfa/totp', { body: { ticket, code: code(secret, -1) } })).body,
+      ).toMatchObject({
+        code: 60006,
+      });
+
+      // A backup code, typed loosely, works once.
+      const typed = `${backups[0].slice(0, 4).toUpperCase()}-${backups[0].slice(4)}`;
+      const second = await login(user.username);
+      expect(
+        (await api('POST', '/auth/mfa/totp', { body: { ticket: second.body.ticket, code: typed } })).status,
+      ).toBe(200);
+      const third = await login(user.username);
+      const reused = await api('POST', '/auth/mfa/totp', {
+        body: { ticket: third.body.ticket, code: backups[0] },
+      });
+      expect(reused.status).toBe(400);
+      expect((await login(user.username)).body.backup).toBe(true);
+
+      // Off again with another backup code: the password alone logs in.
+      expect(
+        (await api('POST', '/users/@me/mfa/totp/disable', { token: user.token, body: { code: 'wrong123' } }))
+          .status,
+      ).toBe(400);
+      expect(
+        (await api('POST', '/users/@me/mfa/totp/disable', { token: user.token, body: { code: backups[1] } }))
+          .status,
+      ).toBe(204);
+      const plain = await login(user.username);
+      expect(plain.body.token).toEqual(expect.any(String));
+      expect(plain.body.user.mfa_enabled).toBe(false);
+    });
+
+    it('a password reset of an account with 2FA answers a ticket, not a session', async () => {
+      const user = await verified('mfa_reset');
+      const secret = new Secret({ size: 20 }).base32;
+      expect(
+        (
+          await api('POST', '/users/@me/mfa/totp/enable', {
+            token: user.token,
+            body: { secret, code: code(secret), password: PASSWORD },
+          })
+        ).status,
+      ).toBe(200);
+      expect((await api('POST', '/auth/forgot', { body: { email: user.email } })).status).toBe(204);
+      const token = linkToken(await mail(user.email, 2), 'reset');
+      const reset = await api('POST', '/auth/reset', { body: { token, password: 'reset with 2fa on' } });
+      expect(reset.status).toBe(200);
+      expect(reset.body).toMatchObject({ token: null, mfa: true });
+      expect((await api('GET', '/users/@me', { token: user.token })).status).toBe(401);
+      const done = await api('POST', '/auth/mfa/totp', {
+        body: { ticket: reset.body.ticket, code: code(secret, 1) },
+      });
+      expect(done.status).toBe(200);
     });
   });
 });

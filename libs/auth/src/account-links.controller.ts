@@ -5,6 +5,7 @@ import { AccountLinks } from './account-links.service';
 import { AllowUnverified, AuthGuard, Caller, Public } from './auth.guard';
 import type { Session } from './auth.service';
 import { forgotBody, resetBody, verifyBody } from './schemas';
+import type { MfaChallenge } from './two-factor.service';
 
 /** The routes of the mailed links: verify an address, forget and reset a password. */
 @Controller('api/v1/auth')
@@ -41,7 +42,7 @@ export class AccountLinksController {
   @Public()
   @RateLimit('auth.reset')
   @HttpCode(200)
-  reset(@ValidBody(resetBody) body: z.infer<typeof resetBody>): Promise<Session> {
+  reset(@ValidBody(resetBody) body: z.infer<typeof resetBody>): Promise<Session | MfaChallenge> {
     return this.links.reset(body.token, body.password);
   }
 }

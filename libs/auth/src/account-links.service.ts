@@ -10,6 +10,7 @@ import { Mailer } from './mail';
 import { PasswordHasher } from './passwords';
 import { toSelfUser } from './serializers';
 import { hashToken, mintToken } from './tokens';
+import { type MfaChallenge, TwoFactor } from './two-factor.service';
 
 /** What a used, expired, unknown or superseded link answers: the same whichever it was. */
 function invalidLink(): ValidationError {
@@ -33,6 +34,7 @@ export class AccountLinks {
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
     private readonly auth: AuthService,
+    private readonly mfa: TwoFactor,
     private readonly mailer: Mailer,
     private readonly passwords: PasswordHasher,
     private readonly logger: AppLogger,
@@ -76,8 +78,11 @@ export class AccountLinks {
     );
   }
 
-  /** Sets a new password from a reset link: every session ends, and the caller gets a new one. */
-  async reset(token: string, password: string): Promise<Session> {
+  /**
+   * Sets a new password from a reset link: every session ends, and the caller gets a new one, or (2FA on) the
+   * ticket for the second factor: a mailbox alone does not pass it.
+   */
+  async reset(token: string, password: string): Promise<Session | MfaChallenge> {
     const found = await this.use(token, 'reset_password');
     const user = await this.storage.users.findById(found.userId);
     if (!user || passwordStamp(user.passwordHash) !== found.stamp) throw invalidLink();
@@ -87,7 +92,7 @@ export class AccountLinks {
     await this.auth.logoutAll(user.id);
     const updated = { ...user, passwordHash, emailVerified: true };
     this.userUpdated(updated);
-    return this.auth.startSession(updated);
+    return updated.mfaSecret ? this.mfa.challenge(updated) : this.auth.startSession(updated);
   }
 
   private async use(token: string, kind: AccountTokenKind) {

@@ -3,6 +3,7 @@ import { isSnowflake, type PublicUser, type SelfUser, unknown } from '@parley/co
 import { type AuthContext, RateLimit, RateLimitGuard, ValidBody } from '@parley/http';
 import type { z } from 'zod';
 import { AccountLinks } from './account-links.service';
+import { type MfaChallenge, TwoFactor } from './two-factor.service';
 import { AllowUnverified, AuthGuard, Caller, Public } from './auth.guard';
 import { AuthService, type Session, type SessionInfo } from './auth.service';
 import { loginBody, patchMeBody, registerBody } from './schemas';
@@ -14,6 +15,7 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     private readonly links: AccountLinks,
+    private readonly mfa: TwoFactor,
   ) {}
 
   @Post('register')
@@ -30,8 +32,10 @@ export class AuthController {
   @Public()
   @RateLimit('auth.login')
   @HttpCode(200)
-  login(@ValidBody(loginBody) body: z.infer<typeof loginBody>): Promise<Session> {
-    return this.auth.login(body);
+  async login(@ValidBody(loginBody) body: z.infer<typeof loginBody>): Promise<Session | MfaChallenge> {
+    const user = await this.auth.checkPassword(body);
+    // With 2FA on, the right password earns a ticket, not a token (Discord's shape).
+    return user.mfaSecret ? this.mfa.challenge(user) : this.auth.startSession(user);
   }
 
   @Post('logout')

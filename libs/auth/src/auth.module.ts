@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { AccountLinksController } from './account-links.controller';
 import { AccountLinks } from './account-links.service';
+import { TwoFactorController } from './two-factor.controller';
+import { TwoFactor } from './two-factor.service';
 import { AuthController, UsersController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
@@ -9,8 +11,8 @@ import { PasswordHasher } from './passwords';
 
 /** Accounts, passwords, tokens and the guard: every process that authenticates a caller (api, gateway). */
 @Module({
-  providers: [AuthService, PasswordHasher, AuthGuard, Mailer, AccountLinks],
-  exports: [AuthService, AuthGuard, Mailer, AccountLinks],
+  providers: [AuthService, PasswordHasher, AuthGuard, Mailer, AccountLinks, TwoFactor],
+  exports: [AuthService, AuthGuard, Mailer, AccountLinks, TwoFactor],
 })
 export class AuthCoreModule {}
 
@@ -21,9 +23,14 @@ export class AuthJobsModule {}
 /** api role: register, login, logout, the mailed links (verify, forgot, reset) and the user routes. */
 @Module({
   imports: [AuthCoreModule],
-  controllers: [AuthController, AccountLinksController, UsersController],
+  controllers: [AuthController, AccountLinksController, TwoFactorController, UsersController],
 })
 export class AuthApiModule {}
 
 /** The REST controllers of this library, for the OpenAPI document. */
-export const AUTH_API_CONTROLLERS = [AuthController, AccountLinksController, UsersController];
+export const AUTH_API_CONTROLLERS = [
+  AuthController,
+  AccountLinksController,
+  TwoFactorController,
+  UsersController,
+];

@@ -108,6 +108,11 @@ export class AuthService implements OnModuleDestroy {
   }
 
   async login(input: { login: string; password: string }): Promise<Session> {
+    return this.startSession(await this.checkPassword(input));
+  }
+
+  /** The first step of a login: the account whose password this is, with the lockout and timing of login. */
+  async checkPassword(input: { login: string; password: string }): Promise<UserRecord> {
     const user = await this.storage.users.findByLogin(input.login.toLowerCase());
     // One failure count per account however it is named (email or username); unknown logins count alike,
     // so the answers do not tell which accounts exist.
@@ -125,7 +130,7 @@ export class AuthService implements OnModuleDestroy {
       throw new UnauthorizedError('Invalid login or password');
     }
     if (lockout) await this.limiter.clearFailures(lockKey);
-    return { token: await this.issueToken(user.id), user: toSelfUser(user) };
+    return user;
   }
 
   async logout(tokenHash: string, userId: string): Promise<void> {

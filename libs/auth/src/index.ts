@@ -7,3 +7,5 @@ export * from './auth.controller';
 export * from './mail';
 export * from './account-links.service';
 export * from './account-links.controller';
+export * from './two-factor.service';
+export * from './two-factor.controller';

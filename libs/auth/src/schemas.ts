@@ -40,3 +40,20 @@ export const forgotBody = z
   });
 
 export const resetBody = z.object({ token: linkToken, password });
+
+// A 6-digit TOTP code or an 8-character backup code (typed with spaces or a dash, perhaps).
+const mfaCode = z.string().min(6).max(16);
+
+export const mfaLoginBody = z.object({ ticket: linkToken, code: mfaCode });
+
+export const mfaEnableBody = z.object({
+  // Base32, at least 80 bits (16 characters, what Discord's clients generate), at most 640.
+  secret: z
+    .string()
+    .max(160)
+    .regex(/^[A-Za-z2-7\s]{16,}=*$/, 'A base32 secret of at least 16 characters'),
+  code: z.string().regex(/^\d{6}$/, 'The 6-digit code from the authenticator'),
+  password: z.string().min(1).max(256),
+});
+
+export const mfaDisableBody = z.object({ code: mfaCode });

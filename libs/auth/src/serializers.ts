@@ -10,6 +10,7 @@ export function toSelfUser(user: UserRecord): SelfUser {
     ...toPublicUser(user),
     email: user.email,
     verified: user.emailVerified,
+    mfa_enabled: user.mfaSecret !== null,
     created_at: isoTime(user.createdAt),
   };
 }

@@ -19,7 +19,7 @@ export interface UserRecord {
 }
 
 /** What a mailed single-use link does. */
-export type AccountTokenKind = 'verify_email' | 'reset_password';
+export type AccountTokenKind = 'verify_email' | 'reset_password' | 'mfa_ticket';
 
 /** A single-use link's token (verify an address, reset a password): transient, never exported. */
 export interface AccountTokenRecord {
