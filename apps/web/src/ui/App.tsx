@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { acceptInvite, connect, signedIn } from '../actions';
 import { navigate, parseRoute, usePath } from '../router';
 import { useStore } from '../store';
+import { ForgotScreen, ResetScreen, VerifyScreen } from './account/LinkScreens';
 import { AuthScreen } from './Auth';
 import { errorText } from './Dialog';
 import { Shell } from './Shell';
@@ -47,16 +48,28 @@ export function App() {
   }, [authed]);
 
   useEffect(() => {
-    if (authed && (route.name === 'login' || route.name === 'register')) navigate('/channels/@me', true);
+    if (authed && (route.name === 'login' || route.name === 'register' || route.name === 'forgot'))
+      navigate('/channels/@me', true);
     if (!authed && (route.name === 'home' || route.name === 'guild')) navigate('/login', true);
   }, [authed, route.name]);
 
   useEffect(() => {
-    const names: Record<string, string> = { login: 'Log in', register: 'Register', invite: 'Invite' };
+    const names: Record<string, string> = {
+      login: 'Log in',
+      register: 'Register',
+      invite: 'Invite',
+      forgot: 'Forgot password',
+      reset: 'Reset password',
+      verify: 'Verify email',
+    };
     document.title = names[route.name] ? `${names[route.name]} · Parley` : 'Parley';
   }, [route.name]);
 
+  // The mailed links' pages work signed in or not.
+  if (route.name === 'verify') return <VerifyScreen />;
+  if (route.name === 'reset') return <ResetScreen />;
   if (!authed) {
+    if (route.name === 'forgot') return <ForgotScreen />;
     if (route.name === 'invite')
       return (
         <AuthScreen
