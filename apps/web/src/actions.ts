@@ -78,8 +78,14 @@ export async function resetPassword(token: string, password: string): Promise<Se
   return reply.token === null ? reply : signedInWith(reply);
 }
 
-export async function register(username: string, email: string, password: string): Promise<SelfUser> {
-  return signedInWith(await new Api().register(username, email, password));
+/** `invite`: the invite link this registration came through (needed where registration is invite-only). */
+export async function register(
+  username: string,
+  email: string,
+  password: string,
+  invite: string | null = null,
+): Promise<SelfUser> {
+  return signedInWith(await new Api().register(username, email, password, invite));
 }
 
 /** Logs out (revoking the token unless the server already did) and forgets everything local. */

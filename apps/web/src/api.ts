@@ -108,8 +108,8 @@ export class Api {
   }
 
   // --- auth --------------------------------------------------------------------------------
-  register(username: string, email: string, password: string) {
-    return this.request<AuthReply>('POST', '/auth/register', { username, email, password });
+  register(username: string, email: string, password: string, invite: string | null = null) {
+    return this.request<AuthReply>('POST', '/auth/register', { username, email, password, invite });
   }
   login(login: string, password: string) {
     return this.request<LoginReply>('POST', '/auth/login', { login, password });

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import {
   ConflictError,
+  ForbiddenError,
   RateLimitedError,
   SnowflakeGenerator,
   TtlCache,
@@ -79,7 +80,13 @@ export class AuthService implements OnModuleDestroy {
     this.unsubscribe();
   }
 
-  async register(input: { username: string; email: string; password: string }): Promise<Session> {
+  async register(input: {
+    username: string;
+    email: string;
+    password: string;
+    invite?: string | null;
+  }): Promise<Session> {
+    await this.admits(input.invite ?? null);
     const user: UserRecord = {
       id: this.ids.next(),
       username: input.username,
@@ -100,6 +107,22 @@ export class AuthService implements OnModuleDestroy {
       throw err;
     }
     return this.startSession(user);
+  }
+
+  /** `instance.registration`: whether a new account may be made, with this invite code or none. */
+  private async admits(invite: string | null): Promise<void> {
+    const mode = this.config.instance.registration;
+    if (mode === 'open') return;
+    if (mode === 'closed') throw new ForbiddenError('Registration is closed on this instance');
+    if (!invite)
+      throw ValidationError.field('invite', 'INVITE_REQUIRED', 'An invite is required to register here');
+    const found = await this.storage.invites.find(invite);
+    const live =
+      found !== null &&
+      (found.expiresAt === null || found.expiresAt > Date.now()) &&
+      (found.maxUses === 0 || found.uses < found.maxUses);
+    if (!live)
+      throw ValidationError.field('invite', 'INVITE_INVALID', 'This invite is invalid or has expired');
   }
 
   /** A new session (token) for the user, answered with the user as its owner sees it. */

@@ -12,6 +12,8 @@ export const registerBody = z.object({
   username,
   email: z.email().max(254),
   password,
+  // Discord's register field: the invite that brought the user (required with instance.registration invite_only).
+  invite: z.string().min(1).max(64).nullish(),
 });
 
 export const loginBody = z.object({

@@ -38,6 +38,9 @@ export const configSchema = z
       claim_node_id: z.boolean(),
       // How long a claimed node id is leased; renewed every sixth of it, no id minted once half of it passed unrenewed.
       node_id_lease: z.number().int().min(1_000),
+      // Who may create an account: anyone; only with a valid invite code (a guild invite, as Discord's register
+      // takes it); nobody (accounts exist already, or are made with the CLI).
+      registration: z.enum(['open', 'invite_only', 'closed']),
     }),
     database: z.strictObject({
       backend: z.enum(['sqlite', 'cassandra']),

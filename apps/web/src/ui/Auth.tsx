@@ -51,7 +51,9 @@ export function AuthScreen({
     setBusy(true);
     setError(null);
     const done =
-      mode === 'login' ? logIn(username.trim(), password) : register(username.trim(), email.trim(), password);
+      mode === 'login'
+        ? logIn(username.trim(), password)
+        : register(username.trim(), email.trim(), password, inviteCode);
     done.then(
       (reply) => {
         if ('mfa' in reply) return setMfa(reply);
