@@ -1,7 +1,7 @@
 import type { ChannelDto, GuildFullDto, MemberDto, MessageDto, SelfUser } from '@parley/common/protocol';
-import { Api, ApiError, type AuthReply } from './api';
 import { notifyDesktop } from './desktop';
 import { clearDrafts } from './drafts';
+import { Api, ApiError, type AuthReply, type MfaReply } from './api';
 import { GatewayClient } from './gateway';
 import { navigate } from './router';
 import {
@@ -70,12 +70,33 @@ function signedInWith(reply: AuthReply): SelfUser {
   return reply.user;
 }
 
-export async function logIn(login: string, password: string): Promise<SelfUser> {
-  return signedInWith(await new Api().login(login, password));
+/** Signs in, or answers the ticket when the account asks for a second factor. */
+export async function logIn(login: string, password: string): Promise<SelfUser | MfaReply> {
+  const reply = await new Api().login(login, password);
+  return reply.token === null ? reply : signedInWith(reply);
 }
 
-export async function register(username: string, email: string, password: string): Promise<SelfUser> {
-  return signedInWith(await new Api().register(username, email, password));
+/** The second step of a login (or of a reset) with two-factor authentication. */
+export async function finishMfa(ticket: string, code: string): Promise<SelfUser> {
+  return signedInWith(await new Api().mfaLogin(ticket, code));
+}
+
+/** Sets a new password from a mailed link; signs in, or answers the ticket with 2FA on. */
+export async function resetPassword(token: string, password: string): Promise<SelfUser | MfaReply> {
+  // Every session ends with a reset, this browser's included.
+  forgetSession();
+  const reply = await new Api().reset(token, password);
+  return reply.token === null ? reply : signedInWith(reply);
+}
+
+/** `invite`: the invite link this registration came through (needed where registration is invite-only). */
+export async function register(
+  username: string,
+  email: string,
+  password: string,
+  invite: string | null = null,
+): Promise<SelfUser> {
+  return signedInWith(await new Api().register(username, email, password, invite));
 }
 
 /** Logs out (revoking the token unless the server already did) and forgets everything local. */
@@ -87,11 +108,17 @@ export async function signOut(revoke = true): Promise<void> {
   if (typingTimer) clearInterval(typingTimer);
   typingTimer = null;
   if (revoke) await api.logout().catch(() => undefined);
+  forgetSession();
+  navigate('/login');
+}
+
+function forgetSession(): void {
+  gateway?.stop();
+  gateway = null;
   api.token = null;
   localStorage.removeItem(TOKEN_KEY);
   clearDrafts();
   resetState();
-  navigate('/login');
 }
 
 export async function setStatus(status: Exclude<PresenceStatus, 'offline'>): Promise<void> {

@@ -47,6 +47,24 @@ export interface AuthReply {
   user: SelfUser;
 }
 
+/** A right password for an account with two-factor authentication: finish with the ticket and a code. */
+export interface MfaReply {
+  token: null;
+  mfa: true;
+  ticket: string;
+  backup: boolean;
+}
+
+export type LoginReply = AuthReply | MfaReply;
+
+/** One signed-in device (`GET /users/@me/sessions`). */
+export interface SessionInfo {
+  id: string;
+  created_at: string;
+  expires_at: string | null;
+  current: boolean;
+}
+
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Thin typed wrapper over `/api/v1`; one instance per signed-in token. */
@@ -90,11 +108,45 @@ export class Api {
   }
 
   // --- auth --------------------------------------------------------------------------------
-  register(username: string, email: string, password: string) {
-    return this.request<AuthReply>('POST', '/auth/register', { username, email, password });
+  register(username: string, email: string, password: string, invite: string | null = null) {
+    return this.request<AuthReply>('POST', '/auth/register', { username, email, password, invite });
   }
   login(login: string, password: string) {
-    return this.request<AuthReply>('POST', '/auth/login', { login, password });
+    return this.request<LoginReply>('POST', '/auth/login', { login, password });
+  }
+  mfaLogin(ticket: string, code: string) {
+    return this.request<AuthReply>('POST', '/auth/mfa/totp', { ticket, code });
+  }
+  forgot(email: string) {
+    return this.request<void>('POST', '/auth/forgot', { email });
+  }
+  reset(token: string, password: string) {
+    return this.request<LoginReply>('POST', '/auth/reset', { token, password });
+  }
+  verifyEmail(token: string) {
+    return this.request<void>('POST', '/auth/verify', { token });
+  }
+  resendVerification() {
+    return this.request<void>('POST', '/auth/verify/resend');
+  }
+  enableTotp(secret: string, code: string, password: string) {
+    return this.request<{ backup_codes: { code: string }[] }>('POST', '/users/@me/mfa/totp/enable', {
+      secret,
+      code,
+      password,
+    });
+  }
+  sessions() {
+    return this.request<SessionInfo[]>('GET', '/users/@me/sessions');
+  }
+  revokeSession(id: string) {
+    return this.request<void>('DELETE', `/users/@me/sessions/${encodeURIComponent(id)}`);
+  }
+  logoutAll() {
+    return this.request<void>('POST', '/auth/logout-all');
+  }
+  disableTotp(code: string) {
+    return this.request<void>('POST', '/users/@me/mfa/totp/disable', { code });
   }
   logout() {
     return this.request<void>('POST', '/auth/logout');

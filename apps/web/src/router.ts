@@ -3,6 +3,9 @@ import { useSyncExternalStore } from 'react';
 export type Route =
   | { name: 'login' }
   | { name: 'register' }
+  | { name: 'forgot' }
+  | { name: 'reset' }
+  | { name: 'verify' }
   | { name: 'invite'; code: string }
   | { name: 'home'; channelId: string | null; messageId: string | null }
   | { name: 'guild'; guildId: string; channelId: string | null; messageId: string | null };
@@ -11,6 +14,10 @@ export function parseRoute(path: string): Route {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'login') return { name: 'login' };
   if (parts[0] === 'register') return { name: 'register' };
+  // The mailed links: /reset#token=..., /verify#token=... (the token never reaches a server log).
+  if (parts[0] === 'forgot') return { name: 'forgot' };
+  if (parts[0] === 'reset') return { name: 'reset' };
+  if (parts[0] === 'verify') return { name: 'verify' };
   if (parts[0] === 'invite' && parts[1]) return { name: 'invite', code: parts[1] };
   if (parts[0] === 'channels' && parts[1] && parts[1] !== '@me')
     return { name: 'guild', guildId: parts[1], channelId: parts[2] ?? null, messageId: parts[3] ?? null };

@@ -63,6 +63,10 @@ export class ApplicationService {
         avatar: null,
         passwordHash: NO_PASSWORD,
         createdAt: Date.now(),
+        // A bot has no mailbox to confirm and signs in by token only.
+        emailVerified: true,
+        mfaSecret: null,
+        mfaBackupCodes: [],
         botOwnerId: ownerId,
         appFlags: (input.flags ?? 0) & SETTABLE_APPLICATION_FLAGS,
       };

@@ -6,13 +6,20 @@ import {
   createParamDecorator,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { UnauthorizedError } from '@parley/common';
+import { ForbiddenError, UnauthorizedError } from '@parley/common';
 import type { AuthContext, ParleyRequest } from '@parley/http';
 import { AuthService } from './auth.service';
 
 const PUBLIC = 'parley:public';
 /** Marks a handler that needs no token (register, login, invite preview). */
 export const Public = () => SetMetadata(PUBLIC, true);
+
+const UNVERIFIED = 'parley:unverified';
+/**
+ * Marks a handler an account with an unverified address may use when `auth.email_verification` is required
+ * (read itself, resend the link, sessions, log out); every other route answers 403 40002 until it verifies.
+ */
+export const AllowUnverified = () => SetMetadata(UNVERIFIED, true);
 
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -40,7 +47,16 @@ export class AuthGuard implements CanActivate {
       throw new UnauthorizedError('401: Unauthorized');
     }
     request.auth = verified;
+    if (verified.unverified && !isPublic && !this.allowsUnverified(context))
+      throw new ForbiddenError('You need to verify your account in order to perform this action', 40002);
     return true;
+  }
+
+  private allowsUnverified(context: ExecutionContext): boolean {
+    return (
+      this.reflector.getAllAndOverride<boolean>(UNVERIFIED, [context.getHandler(), context.getClass()]) ===
+      true
+    );
   }
 }
 

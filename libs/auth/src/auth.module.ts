@@ -1,6 +1,10 @@
 import { Module } from '@nestjs/common';
 import { ApplicationsController } from './applications.controller';
 import { ApplicationService } from './applications.service';
+import { AccountLinksController } from './account-links.controller';
+import { AccountLinks } from './account-links.service';
+import { TwoFactorController } from './two-factor.controller';
+import { TwoFactor } from './two-factor.service';
 import { AuthController, UsersController } from './auth.controller';
 import { GatewayInfoController } from './gateway-info.controller';
 import { AuthGuard } from './auth.guard';
@@ -10,8 +14,8 @@ import { PasswordHasher } from './passwords';
 
 /** Accounts, passwords, tokens and the guard: every process that authenticates a caller (api, gateway). */
 @Module({
-  providers: [AuthService, PasswordHasher, AuthGuard, Mailer],
-  exports: [AuthService, AuthGuard, Mailer],
+  providers: [AuthService, PasswordHasher, AuthGuard, Mailer, AccountLinks, TwoFactor],
+  exports: [AuthService, AuthGuard, Mailer, AccountLinks, TwoFactor],
 })
 export class AuthCoreModule {}
 
@@ -19,11 +23,18 @@ export class AuthCoreModule {}
 @Module({ providers: [MailJobs] })
 export class AuthJobsModule {}
 
-/** api role: register, login, logout and the user routes. */
+/** api role: register, login, logout, the mailed links (verify, forgot, reset) and the user routes. */
 @Module({
   imports: [AuthCoreModule],
   providers: [ApplicationService],
-  controllers: [AuthController, UsersController, ApplicationsController, GatewayInfoController],
+  controllers: [
+    AuthController,
+    AccountLinksController,
+    TwoFactorController,
+    UsersController,
+    ApplicationsController,
+    GatewayInfoController,
+  ],
 })
 export class AuthApiModule {}
 
@@ -33,4 +44,6 @@ export const AUTH_API_CONTROLLERS = [
   UsersController,
   ApplicationsController,
   GatewayInfoController,
+  AccountLinksController,
+  TwoFactorController,
 ];

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import {
   ConflictError,
+  ForbiddenError,
   RateLimitedError,
   SnowflakeGenerator,
   TtlCache,
@@ -35,16 +36,28 @@ export function sessionId(tokenHash: string): string {
   return createHash('sha256').update(`session:${tokenHash}`).digest('hex').slice(0, 32);
 }
 
+interface CachedToken {
+  userId: string;
+  createdAt: number;
+  expiresAt: number | null;
+  /** Only with `auth.email_verification: required`: the owner's address is not verified yet. */
+  unverified: boolean;
+}
+
+/** A verified bearer token: whose it is, and (verification required) whether the owner may act yet. */
+export interface VerifiedToken {
+  userId: string;
+  tokenHash: string;
+  unverified?: true;
+}
+
 @Injectable()
 export class AuthService implements OnModuleDestroy {
   /**
    * Verified tokens by hash, so a request costs no token read. Dropped by TOKEN_REVOKED (logout, in this process
    * at once, in others over the bus within milliseconds); an entry serves a minute at most.
    */
-  private readonly tokens = new TtlCache<{ userId: string; createdAt: number; expiresAt: number | null }>(
-    100_000,
-    60_000,
-  );
+  private readonly tokens = new TtlCache<CachedToken>(100_000, 60_000);
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -67,7 +80,13 @@ export class AuthService implements OnModuleDestroy {
     this.unsubscribe();
   }
 
-  async register(input: { username: string; email: string; password: string }): Promise<Session> {
+  async register(input: {
+    username: string;
+    email: string;
+    password: string;
+    invite?: string | null;
+  }): Promise<Session> {
+    await this.admits(input.invite ?? null);
     const user: UserRecord = {
       id: this.ids.next(),
       username: input.username,
@@ -76,6 +95,10 @@ export class AuthService implements OnModuleDestroy {
       avatar: null,
       passwordHash: await this.passwords.hash(input.password),
       createdAt: Date.now(),
+      // With verification off there is nothing to confirm: the account counts as verified.
+      emailVerified: this.config.auth.email_verification === 'off',
+      mfaSecret: null,
+      mfaBackupCodes: [],
     };
     try {
       await this.storage.users.create(user);
@@ -83,10 +106,36 @@ export class AuthService implements OnModuleDestroy {
       if (err instanceof UniqueViolation) throw uniqueConflict(err);
       throw err;
     }
+    return this.startSession(user);
+  }
+
+  /** `instance.registration`: whether a new account may be made, with this invite code or none. */
+  private async admits(invite: string | null): Promise<void> {
+    const mode = this.config.instance.registration;
+    if (mode === 'open') return;
+    if (mode === 'closed') throw new ForbiddenError('Registration is closed on this instance');
+    if (!invite)
+      throw ValidationError.field('invite', 'INVITE_REQUIRED', 'An invite is required to register here');
+    const found = await this.storage.invites.find(invite);
+    const live =
+      found !== null &&
+      (found.expiresAt === null || found.expiresAt > Date.now()) &&
+      (found.maxUses === 0 || found.uses < found.maxUses);
+    if (!live)
+      throw ValidationError.field('invite', 'INVITE_INVALID', 'This invite is invalid or has expired');
+  }
+
+  /** A new session (token) for the user, answered with the user as its owner sees it. */
+  async startSession(user: UserRecord): Promise<Session> {
     return { token: await this.issueToken(user.id), user: toSelfUser(user) };
   }
 
   async login(input: { login: string; password: string }): Promise<Session> {
+    return this.startSession(await this.checkPassword(input));
+  }
+
+  /** The first step of a login: the account whose password this is, with the lockout and timing of login. */
+  async checkPassword(input: { login: string; password: string }): Promise<UserRecord> {
     const user = await this.storage.users.findByLogin(input.login.toLowerCase());
     // One failure count per account however it is named (email or username); unknown logins count alike,
     // so the answers do not tell which accounts exist.
@@ -104,7 +153,7 @@ export class AuthService implements OnModuleDestroy {
       throw new UnauthorizedError('Invalid login or password');
     }
     if (lockout) await this.limiter.clearFailures(lockKey);
-    return { token: await this.issueToken(user.id), user: toSelfUser(user) };
+    return user;
   }
 
   async logout(tokenHash: string, userId: string): Promise<void> {
@@ -151,7 +200,7 @@ export class AuthService implements OnModuleDestroy {
   }
 
   /** Resolves a bearer token to its user id, or null when unknown, revoked or expired; slides its expiry. */
-  async verify(token: string): Promise<{ userId: string; tokenHash: string } | null> {
+  async verify(token: string): Promise<VerifiedToken | null> {
     if (!token || token.length > 128) return null;
     const tokenHash = hashToken(token);
     let record = this.tokens.get(tokenHash);
@@ -159,8 +208,16 @@ export class AuthService implements OnModuleDestroy {
       const generation = this.tokens.generation;
       const stored = await this.storage.tokens.findByHash(tokenHash);
       if (!stored) return null;
-      record = { userId: stored.userId, createdAt: stored.createdAt, expiresAt: stored.expiresAt };
+      record = {
+        userId: stored.userId,
+        createdAt: stored.createdAt,
+        expiresAt: stored.expiresAt,
+        unverified: await this.unverified(stored.userId),
+      };
       this.tokens.set(tokenHash, record, generation);
+    } else if (record.unverified) {
+      // Read again while unverified (only such accounts pay it): a verification elsewhere counts at once.
+      record.unverified = await this.unverified(record.userId);
     }
     const now = Date.now();
     if (record.expiresAt !== null && record.expiresAt <= now) {
@@ -180,7 +237,16 @@ export class AuthService implements OnModuleDestroy {
       await this.storage.tokens.extend(extended);
       record.expiresAt = extended.expiresAt;
     }
-    return { userId: record.userId, tokenHash };
+    return record.unverified
+      ? { userId: record.userId, tokenHash, unverified: true }
+      : { userId: record.userId, tokenHash };
+  }
+
+  /** Whether verification is required and the user has not verified (a read only in that mode). */
+  private async unverified(userId: string): Promise<boolean> {
+    if (this.config.auth.email_verification !== 'required') return false;
+    const user = await this.storage.users.findById(userId);
+    return user !== null && !user.emailVerified;
   }
 
   async me(userId: string): Promise<UserRecord> {

@@ -7,3 +7,7 @@ export * from './auth.controller';
 export * from './mail';
 export * from './applications.service';
 export * from './gateway-info.controller';
+export * from './account-links.service';
+export * from './account-links.controller';
+export * from './two-factor.service';
+export * from './two-factor.controller';

@@ -7,7 +7,13 @@ export function toPublicUser(user: UserRecord): PublicUser {
 }
 
 export function toSelfUser(user: UserRecord): SelfUser {
-  return { ...toPublicUser(user), email: user.email, created_at: isoTime(user.createdAt) };
+  return {
+    ...toPublicUser(user),
+    email: user.email,
+    verified: user.emailVerified,
+    mfa_enabled: user.mfaSecret !== null,
+    created_at: isoTime(user.createdAt),
+  };
 }
 
 /** Stands in for a user whose record is gone, so history stays renderable. */

@@ -10,6 +10,10 @@ export interface PublicUser {
 
 export interface SelfUser extends PublicUser {
   email: string;
+  /** Discord's `verified`: the email address was confirmed. */
+  verified: boolean;
+  /** Discord's `mfa_enabled`: TOTP two-factor authentication is on. */
+  mfa_enabled: boolean;
   created_at: string;
 }
 

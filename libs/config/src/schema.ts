@@ -38,6 +38,9 @@ export const configSchema = z
       claim_node_id: z.boolean(),
       // How long a claimed node id is leased; renewed every sixth of it, no id minted once half of it passed unrenewed.
       node_id_lease: z.number().int().min(1_000),
+      // Who may create an account: anyone; only with a valid invite code (a guild invite, as Discord's register
+      // takes it); nobody (accounts exist already, or are made with the CLI).
+      registration: z.enum(['open', 'invite_only', 'closed']),
     }),
     database: z.strictObject({
       backend: z.enum(['sqlite', 'cassandra']),
@@ -209,6 +212,14 @@ export const configSchema = z
         max_ms: positive(),
         reset_ms: positive(),
       }),
+      // Email verification on registration: off; optional (the client nags); required (an unverified account can
+      // do nothing but verify, resend, read itself and log out). optional and required need smtp.host.
+      email_verification: z.enum(['off', 'optional', 'required']),
+      // Lifetimes of the single-use links mailed for verification and for a password reset (ms).
+      verify_token_ttl: positive(),
+      reset_token_ttl: positive(),
+      // The web client's public address, the base of every link in account mail ("" = http://server.host:port).
+      public_url: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
     }),
     // Outgoing mail (account emails); an empty host sends none.
     smtp: z.strictObject({
@@ -248,6 +259,13 @@ export const configSchema = z
     }),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.auth.email_verification !== 'off' && cfg.smtp.host === '') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth', 'email_verification'],
+        message: `"${cfg.auth.email_verification}" needs mail: set smtp.host, or use "off"`,
+      });
+    }
     if (cfg.storage.driver === 's3') {
       for (const key of ['endpoint', 'bucket', 'region', 'access_key_id', 'secret_access_key'] as const) {
         if (!cfg.storage.s3[key]) {

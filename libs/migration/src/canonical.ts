@@ -26,6 +26,9 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     createdAt: u.createdAt,
     botOwnerId: u.botOwnerId ?? null,
     appFlags: u.appFlags ?? 0,
+    emailVerified: u.emailVerified,
+    mfaSecret: u.mfaSecret,
+    mfaBackupCodes: [...u.mfaBackupCodes].sort(),
   }),
   tokens: (t) => ({
     tokenHash: t.tokenHash,

@@ -16,6 +16,9 @@ const user = (i: number): UserRecord => ({
   avatar: null,
   passwordHash: 'x',
   createdAt: 0,
+  emailVerified: true,
+  mfaSecret: null,
+  mfaBackupCodes: [],
 });
 
 /** Users only; scans in id order with a numeric cursor; writes settle when the test says so. */

@@ -61,6 +61,17 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
       .min(0)
       .max(2 ** 31 - 1)
       .optional(),
+    // Absent in exports made before email verification existed: those accounts count as verified.
+    emailVerified: z.boolean().default(true),
+    mfaSecret: z
+      .string()
+      .regex(/^[A-Z2-7]{16,128}$/)
+      .nullable()
+      .default(null),
+    mfaBackupCodes: z
+      .array(z.string().regex(/^[0-9a-f]{64}$/))
+      .max(64)
+      .default([]),
   }),
   tokens: z.strictObject({
     tokenHash: z.string().regex(/^[0-9a-f]{64}$/),

@@ -74,6 +74,9 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
       createdAt: start,
       // Every seventh user is a bot application owned by the first user (issue 21's columns travel too).
       ...(i > 0 && i % 7 === 0 ? { botOwnerId: users[0], appFlags: (1 << 14) | (1 << 18) } : {}),
+      emailVerified: i % 4 !== 1,
+      mfaSecret: i % 5 === 2 ? 'JBSWY3DPEHPK3PXP' : null,
+      mfaBackupCodes: i % 5 === 2 ? [`${userId}`.padStart(64, 'a')] : [],
     });
   for (const userId of users.slice(0, 5))
     await storage.tokens.create({

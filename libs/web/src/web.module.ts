@@ -7,7 +7,17 @@ import { AppLogger } from '@parley/observability';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** The web client's own routes: each answers with index.html and the client routes from there. */
-export const CLIENT_ROUTES = ['/', '/login', '/register', '/invite/:code', '/channels/*'] as const;
+// /forgot, /reset and /verify are the pages of the mailed links (docs/accounts.md).
+export const CLIENT_ROUTES = [
+  '/',
+  '/login',
+  '/register',
+  '/forgot',
+  '/reset',
+  '/verify',
+  '/invite/:code',
+  '/channels/*',
+] as const;
 
 // Nothing but this origin: no third-party fonts, scripts or trackers, and no framing by other sites.
 // Images may come from a media proxy on another host (attachments).

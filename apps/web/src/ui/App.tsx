@@ -4,6 +4,7 @@ import { showFaviconBadge } from '../desktop';
 import { acceptInvite, connect, lastChannel, signedIn } from '../actions';
 import { navigate, parseRoute, usePath } from '../router';
 import { useStore } from '../store';
+import { ForgotScreen, ResetScreen, VerifyScreen } from './account/LinkScreens';
 import { AuthScreen } from './Auth';
 import { errorText } from './Dialog';
 import { Shell } from './Shell';
@@ -52,6 +53,8 @@ export function App() {
     // Just signed in: back to the channel last open (a guild left since is handled by the shell).
     if (authed && (route.name === 'login' || route.name === 'register'))
       navigate(lastChannel() ?? '/channels/@me', true);
+    if (authed && (route.name === 'login' || route.name === 'register' || route.name === 'forgot'))
+      navigate('/channels/@me', true);
     if (!authed && (route.name === 'home' || route.name === 'guild')) navigate('/login', true);
   }, [authed, route.name]);
 
@@ -59,14 +62,25 @@ export function App() {
   const mentions = useStore((s) => unreadSummary(s).mentions);
   const anyUnread = useStore((s) => unreadSummary(s).unread);
   useEffect(() => {
-    const names: Record<string, string> = { login: 'Log in', register: 'Register', invite: 'Invite' };
+    const names: Record<string, string> = {
+      login: 'Log in',
+      register: 'Register',
+      invite: 'Invite',
+      forgot: 'Forgot password',
+      reset: 'Reset password',
+      verify: 'Verify email',
+    };
     const base = names[route.name] ? `${names[route.name]} · Parley` : 'Parley';
     const unread = authed ? { mentions, unread: anyUnread } : { mentions: 0, unread: false };
     document.title = titleWith(base, unread);
     showFaviconBadge(unread);
   }, [route.name, authed, mentions, anyUnread]);
 
+  // The mailed links' pages work signed in or not.
+  if (route.name === 'verify') return <VerifyScreen />;
+  if (route.name === 'reset') return <ResetScreen />;
   if (!authed) {
+    if (route.name === 'forgot') return <ForgotScreen />;
     if (route.name === 'invite')
       return (
         <AuthScreen

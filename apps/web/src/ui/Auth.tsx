@@ -1,6 +1,8 @@
 import type { InviteDto } from '@parley/common/protocol';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { api, lastChannel, logIn, register } from '../actions';
+import type { MfaReply } from '../api';
+import { MfaStep } from './account/MfaStep';
 import { navigate } from '../router';
 import { errorText } from './Dialog';
 
@@ -35,6 +37,7 @@ export function AuthScreen({
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [mfa, setMfa] = useState<MfaReply | null>(null);
   const invite = useInvite(inviteCode);
   const heading = useRef<HTMLHeadingElement>(null);
 
@@ -48,9 +51,12 @@ export function AuthScreen({
     setBusy(true);
     setError(null);
     const done =
-      mode === 'login' ? logIn(username.trim(), password) : register(username.trim(), email.trim(), password);
+      mode === 'login'
+        ? logIn(username.trim(), password)
+        : register(username.trim(), email.trim(), password, inviteCode);
     done.then(
-      () => {
+      (reply) => {
+        if ('mfa' in reply) return setMfa(reply);
         // An invite link stays where it is: the app joins once signed in.
         if (!inviteCode) navigate(lastChannel() ?? '/channels/@me', true);
       },
@@ -78,69 +84,82 @@ export function AuthScreen({
             This invite is invalid or has expired.
           </p>
         )}
-        <h1 ref={heading} tabIndex={-1}>
-          {mode === 'login' ? 'Welcome back' : 'Create an account'}
-        </h1>
-        <form onSubmit={submit} noValidate={false}>
-          <label className="field">
-            <span>Username</span>
-            <input
-              name="username"
-              autoComplete="username"
-              required
-              minLength={2}
-              maxLength={mode === 'login' ? 254 : 32}
-              value={username}
-              onChange={(e) => setUsername(e.target.value)}
-              aria-describedby={mode === 'login' ? 'login-hint' : 'username-hint'}
-            />
-            {mode === 'login' ? (
-              <small id="login-hint">Your username or email address</small>
-            ) : (
-              <small id="username-hint">2 to 32 characters: letters, digits, "_" and "."</small>
+        {mfa ? (
+          <MfaStep ticket={mfa.ticket} backup={mfa.backup} />
+        ) : (
+          <>
+            <h1 ref={heading} tabIndex={-1}>
+              {mode === 'login' ? 'Welcome back' : 'Create an account'}
+            </h1>
+            <form onSubmit={submit} noValidate={false}>
+              <label className="field">
+                <span>Username</span>
+                <input
+                  name="username"
+                  autoComplete="username"
+                  required
+                  minLength={2}
+                  maxLength={mode === 'login' ? 254 : 32}
+                  value={username}
+                  onChange={(e) => setUsername(e.target.value)}
+                  aria-describedby={mode === 'login' ? 'login-hint' : 'username-hint'}
+                />
+                {mode === 'login' ? (
+                  <small id="login-hint">Your username or email address</small>
+                ) : (
+                  <small id="username-hint">2 to 32 characters: letters, digits, "_" and "."</small>
+                )}
+              </label>
+              {mode === 'register' && (
+                <label className="field">
+                  <span>Email</span>
+                  <input
+                    name="email"
+                    type="email"
+                    autoComplete="email"
+                    required
+                    value={email}
+                    onChange={(e) => setEmail(e.target.value)}
+                  />
+                </label>
+              )}
+              <label className="field">
+                <span>Password</span>
+                <input
+                  name="password"
+                  type="password"
+                  autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
+                  required
+                  minLength={mode === 'register' ? 8 : 1}
+                  value={password}
+                  onChange={(e) => setPassword(e.target.value)}
+                />
+                {mode === 'register' && <small>At least 8 characters</small>}
+              </label>
+              {error && (
+                <p className="error" role="alert">
+                  {error}
+                </p>
+              )}
+              <button type="submit" className="primary wide" disabled={busy}>
+                {mode === 'login' ? 'Log in' : 'Register'}
+              </button>
+            </form>
+            {mode === 'login' && (
+              <p className="switch">
+                <button type="button" className="link" onClick={() => navigate('/forgot')}>
+                  Forgot your password?
+                </button>
+              </p>
             )}
-          </label>
-          {mode === 'register' && (
-            <label className="field">
-              <span>Email</span>
-              <input
-                name="email"
-                type="email"
-                autoComplete="email"
-                required
-                value={email}
-                onChange={(e) => setEmail(e.target.value)}
-              />
-            </label>
-          )}
-          <label className="field">
-            <span>Password</span>
-            <input
-              name="password"
-              type="password"
-              autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
-              required
-              minLength={mode === 'register' ? 8 : 1}
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-            />
-            {mode === 'register' && <small>At least 8 characters</small>}
-          </label>
-          {error && (
-            <p className="error" role="alert">
-              {error}
+            <p className="switch">
+              {mode === 'login' ? 'Need an account? ' : 'Already have an account? '}
+              <button type="button" className="link" onClick={onSwitch}>
+                {mode === 'login' ? 'Create one' : 'Sign in instead'}
+              </button>
             </p>
-          )}
-          <button type="submit" className="primary wide" disabled={busy}>
-            {mode === 'login' ? 'Log in' : 'Register'}
-          </button>
-        </form>
-        <p className="switch">
-          {mode === 'login' ? 'Need an account? ' : 'Already have an account? '}
-          <button type="button" className="link" onClick={onSwitch}>
-            {mode === 'login' ? 'Create one' : 'Sign in instead'}
-          </button>
-        </p>
+          </>
+        )}
       </div>
     </main>
   );

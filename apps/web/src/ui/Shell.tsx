@@ -9,6 +9,7 @@ import { InviteDialog, NewGuildDialog } from './GuildDialogs';
 import { IconBell, IconGear, IconHash, IconInvite, IconMenu, IconSearch, IconUsers } from './icons';
 import { MemberList } from './Members';
 import { NotificationSettingsDialog } from './NotificationSettings';
+import { VerifyBanner } from './account/VerifyBanner';
 import { SearchPanel } from './SearchPanel';
 import { VoicePanel } from './Voice';
 import { ChannelList, DmList, dmName, GuildRail, UserPanel } from './Sidebar';
@@ -263,6 +264,7 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
         </header>
         <ConnectionBanner />
         <Notice />
+        <VerifyBanner />
         {channel ? (
           <ChatView
             key={channel.id}

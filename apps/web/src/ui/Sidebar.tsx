@@ -5,8 +5,9 @@ import { channelPath, navigate } from '../router';
 import { isMuted, isUnread, mentionCount, useStore, type PresenceStatus, type State } from '../store';
 import { compareIds, displayName } from '../text';
 import { Avatar } from './Message';
-import { IconChat, IconHash, IconLogout, IconPlus } from './icons';
 import { VoiceChannelItem } from './Voice';
+import { AccountDialog } from './account/AccountDialog';
+import { IconChat, IconGear, IconHash, IconLogout, IconPlus } from './icons';
 
 export function PresenceDot({ status }: { status: PresenceStatus | undefined }) {
   const s = status === 'invisible' || !status ? 'offline' : status;
@@ -290,6 +291,7 @@ export function DmList({
 export function UserPanel() {
   const me = useStore((s) => s.me);
   const own = useStore((s) => s.ownStatus);
+  const [account, setAccount] = useState(false);
   if (!me) return null;
   return (
     <div className="user-panel">
@@ -313,12 +315,22 @@ export function UserPanel() {
       <button
         type="button"
         className="icon-button"
+        aria-label="My account"
+        title="My account"
+        onClick={() => setAccount(true)}
+      >
+        <IconGear />
+      </button>
+      <button
+        type="button"
+        className="icon-button"
         aria-label="Log out"
         title="Log out"
         onClick={() => void signOut()}
       >
         <IconLogout />
       </button>
+      {account && <AccountDialog onClose={() => setAccount(false)} />}
     </div>
   );
 }

@@ -17,6 +17,7 @@ import { CassandraReadStateRepository } from './repositories/read-state.reposito
 import { CassandraRoleRepository } from './repositories/role.repository';
 import { CassandraSettingsRepository } from './repositories/settings.repository';
 import { CassandraTokenRepository } from './repositories/token.repository';
+import { CassandraAccountTokenRepository } from './repositories/account-token.repository';
 import { CassandraUserRepository } from './repositories/user.repository';
 import { CassandraSession, type CassandraSettings, type SessionOptions } from './session';
 
@@ -35,6 +36,7 @@ export class CassandraStorage implements Storage {
   readonly backend = 'cassandra' as const;
   readonly users: CassandraUserRepository;
   readonly tokens: CassandraTokenRepository;
+  readonly accountTokens: CassandraAccountTokenRepository;
   readonly guilds: CassandraGuildRepository;
   readonly members: CassandraMemberRepository;
   readonly roles: CassandraRoleRepository;
@@ -68,6 +70,7 @@ export class CassandraStorage implements Storage {
     const db = this.session;
     this.users = new CassandraUserRepository(db);
     this.tokens = new CassandraTokenRepository(db);
+    this.accountTokens = new CassandraAccountTokenRepository(db);
     this.channels = new CassandraChannelRepository(db);
     this.members = new CassandraMemberRepository(db);
     this.roles = new CassandraRoleRepository(db, this.members, this.channels);

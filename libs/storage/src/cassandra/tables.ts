@@ -18,6 +18,8 @@ import {
   type RoleRecord,
   type TokenRecord,
   type UserRecord,
+  type AccountTokenKind,
+  type AccountTokenRecord,
 } from '../contract';
 import { decodeOverrides, encodeOverrides } from '../contract/notification-overrides';
 import { bucketOf } from './buckets';
@@ -64,12 +66,14 @@ const insertInto = (table: string, columns: string): string =>
 // --- users and their uniqueness claims --------------------------------------------------------------
 
 const USER_COLUMNS =
-  'id, username, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags';
+  'id, username, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags, email_verified, mfa_secret, mfa_backup_codes';
 
 export const USERS = {
   columns: USER_COLUMNS,
   insert: insertInto('users', USER_COLUMNS),
   delete: 'DELETE FROM users WHERE id = ?',
+  setMfa: 'UPDATE users SET mfa_secret = ?, mfa_backup_codes = ? WHERE id = ? IF mfa_secret = ?',
+  replaceBackupCodes: 'UPDATE users SET mfa_backup_codes = ? WHERE id = ? IF mfa_backup_codes = ?',
   /** A half row (an UPDATE that raced a delete) has no username: it is not a user. */
   present: 'username',
   /** Username (case-insensitive) and email are claimed by lightweight transactions before the row is written. */
@@ -93,6 +97,9 @@ export const USERS = {
     toTime(u.createdAt),
     opt(u.botOwnerId ? toId(u.botOwnerId) : null, absent),
     opt(u.appFlags ? u.appFlags : null, absent),
+    u.emailVerified,
+    opt(u.mfaSecret, absent),
+    u.mfaBackupCodes.length > 0 ? u.mfaBackupCodes : absent,
   ],
   toRecord: (row: Row): UserRecord => ({
     id: fromId(row.get('id')),
@@ -104,6 +111,38 @@ export const USERS = {
     createdAt: fromTime(row.get('created_at')),
     botOwnerId: row.get('bot_owner_id') == null ? null : fromId(row.get('bot_owner_id')),
     appFlags: (row.get('app_flags') as number | null) ?? 0,
+    // No cell: a row from before migration 0024, whose address counts as verified.
+    emailVerified: row.get('email_verified') !== false,
+    mfaSecret: strOrNull(row, 'mfa_secret'),
+    mfaBackupCodes: (row.get('mfa_backup_codes') as string[] | null) ?? [],
+  }),
+};
+
+// --- single-use mailed tokens (transient: no bulk copy) -----------------------------------------------
+
+const ACCOUNT_TOKEN_COLUMNS = 'token_hash, kind, user_id, stamp, expires_at';
+
+export const ACCOUNT_TOKENS = {
+  columns: ACCOUNT_TOKEN_COLUMNS,
+  insert: `${insertInto('account_tokens', ACCOUNT_TOKEN_COLUMNS)} USING TTL ?`,
+  /** The lightweight transaction that makes a token single-use: only one caller sees it applied. */
+  consume: 'DELETE FROM account_tokens WHERE token_hash = ? IF EXISTS',
+  find: `SELECT ${ACCOUNT_TOKEN_COLUMNS} FROM account_tokens WHERE token_hash = ?`,
+  params: (t: AccountTokenRecord): unknown[] => [
+    t.tokenHash,
+    t.kind,
+    toId(t.userId),
+    t.stamp,
+    toTime(t.expiresAt),
+    // The row lives as long as the token (at least a second: TTL 0 would mean forever).
+    Math.max(1, Math.ceil((t.expiresAt - Date.now()) / 1000)),
+  ],
+  toRecord: (row: Row): AccountTokenRecord => ({
+    tokenHash: str(row, 'token_hash'),
+    kind: str(row, 'kind') as AccountTokenKind,
+    userId: fromId(row.get('user_id')),
+    stamp: str(row, 'stamp'),
+    expiresAt: fromTime(row.get('expires_at')),
   }),
 };
 

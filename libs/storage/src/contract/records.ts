@@ -14,6 +14,25 @@ export interface UserRecord {
   botOwnerId?: string | null;
   /** The bot application's flags (privileged intents, Discord's bits); 0 for people. */
   appFlags?: number;
+  /** The email address was confirmed by a mailed link (accounts from before verification existed count as confirmed). */
+  emailVerified: boolean;
+  /** TOTP shared secret (base32); null = two-factor authentication is off. */
+  mfaSecret: string | null;
+  /** SHA-256 (hex) of each unused backup code; empty when 2FA is off or all are used. */
+  mfaBackupCodes: string[];
+}
+
+/** What a mailed single-use link does. */
+export type AccountTokenKind = 'verify_email' | 'reset_password' | 'mfa_ticket';
+
+/** A single-use link's token (verify an address, reset a password): transient, never exported. */
+export interface AccountTokenRecord {
+  tokenHash: string; // hex sha-256 of the token mailed; the token itself is never stored
+  kind: AccountTokenKind;
+  userId: string;
+  /** The state the token was issued for (the address, a digest of the password hash): a later change voids it. */
+  stamp: string;
+  expiresAt: number;
 }
 
 export interface TokenRecord {

@@ -1,4 +1,5 @@
 import type {
+  AccountTokenRecord,
   AttachmentRecord,
   BanRecord,
   ChannelRecord,
@@ -38,11 +39,24 @@ export interface UserRepository {
   findById(id: string): Promise<UserRecord | null>;
   findByIds(ids: readonly string[]): Promise<UserRecord[]>;
   findByLogin(usernameOrEmail: string): Promise<UserRecord | null>;
+  /**
+   * Sets (secret and codes) or clears (null, []) two-factor authentication, only when the stored secret is still
+   * `expected`; answers whether it did (false: a concurrent enable or disable got there first).
+   */
+  setMfa(id: string, expected: string | null, secret: string | null, backupCodes: string[]): Promise<boolean>;
+  /**
+   * Replaces the backup code hashes only when they are still `expected` (the list read), so of two concurrent
+   * uses of one code exactly one succeeds; answers whether it did.
+   */
+  replaceBackupCodes(id: string, expected: string[], next: string[]): Promise<boolean>;
   /** Changes profile fields; a username change re-claims uniqueness (throws UniqueViolation). */
   update(
     id: string,
     patch: Partial<
-      Pick<UserRecord, 'username' | 'displayName' | 'avatar' | 'email' | 'passwordHash' | 'appFlags'>
+      Pick<
+        UserRecord,
+        'username' | 'displayName' | 'avatar' | 'email' | 'passwordHash' | 'appFlags' | 'emailVerified'
+      >
     >,
   ): Promise<void>;
 }
@@ -57,6 +71,16 @@ export interface TokenRepository {
   listForUser(userId: string): Promise<TokenRecord[]>;
   /** Moves a token's expiry (sliding lifetime); a token deleted meanwhile stays deleted. */
   extend(token: TokenRecord): Promise<void>;
+}
+
+/** Single-use mailed tokens (email verification, password reset). */
+export interface AccountTokenRepository {
+  create(token: AccountTokenRecord): Promise<void>;
+  /**
+   * Deletes the token and answers it, atomically: of two concurrent uses exactly one gets the record. Answers
+   * null for a token that is unknown, already used, or expired (an expired one is deleted too).
+   */
+  consume(tokenHash: string): Promise<AccountTokenRecord | null>;
 }
 
 export interface GuildRepository {
@@ -241,6 +265,7 @@ export interface Storage {
   readonly backend: 'sqlite' | 'cassandra';
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
+  readonly accountTokens: AccountTokenRepository;
   readonly guilds: GuildRepository;
   readonly members: MemberRepository;
   readonly roles: RoleRepository;

@@ -21,6 +21,7 @@ import { SqliteReadStateRepository } from './repositories/read-state.repository'
 import { SqliteRoleRepository } from './repositories/role.repository';
 import { SqliteSettingsRepository } from './repositories/settings.repository';
 import { SqliteTokenRepository } from './repositories/token.repository';
+import { SqliteAccountTokenRepository } from './repositories/account-token.repository';
 import { SqliteUserRepository } from './repositories/user.repository';
 
 /** How often pending messages are moved into the search index (the index lag of a search-free instance). */
@@ -35,6 +36,7 @@ export class SqliteStorage implements Storage {
   readonly backend = 'sqlite' as const;
   readonly users: SqliteUserRepository;
   readonly tokens: SqliteTokenRepository;
+  readonly accountTokens: SqliteAccountTokenRepository;
   readonly guilds: SqliteGuildRepository;
   readonly members: SqliteMemberRepository;
   readonly roles: SqliteRoleRepository;
@@ -78,6 +80,7 @@ export class SqliteStorage implements Storage {
 
     this.users = new SqliteUserRepository(this.db);
     this.tokens = new SqliteTokenRepository(this.db);
+    this.accountTokens = new SqliteAccountTokenRepository(this.db);
     this.roles = new SqliteRoleRepository(this.db);
     this.channels = new SqliteChannelRepository(this.db);
     this.members = new SqliteMemberRepository(this.db, reader);

@@ -1,4 +1,6 @@
 import type {
+  AccountTokenKind,
+  AccountTokenRecord,
   AttachmentRecord,
   AttachmentRef,
   BanRecord,
@@ -95,6 +97,9 @@ export interface UserRow {
   created_at: bigint;
   bot_owner_id: bigint | null;
   app_flags: bigint | number | null;
+  email_verified: bigint;
+  mfa_secret: string | null;
+  mfa_backup_codes: string | null;
 }
 
 export const USERS = {
@@ -102,10 +107,10 @@ export const USERS = {
     name: 'users',
     // username_lower is the case-insensitive uniqueness claim; email is stored lower-cased.
     columns:
-      'id, username, username_lower, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags',
+      'id, username, username_lower, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags, email_verified, mfa_secret, mfa_backup_codes',
     key: ['id'],
   }),
-  read: 'id, username, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags',
+  read: 'id, username, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags, email_verified, mfa_secret, mfa_backup_codes',
   params: (u: UserRecord): Param[] => [
     toId(u.id),
     u.username,
@@ -117,6 +122,9 @@ export const USERS = {
     u.createdAt,
     u.botOwnerId ? toId(u.botOwnerId) : null,
     u.appFlags ?? 0,
+    toFlag(u.emailVerified),
+    u.mfaSecret,
+    backupCodesText(u.mfaBackupCodes),
   ],
   toRecord: (row: UserRow): UserRecord => ({
     id: fromId(row.id),
@@ -128,8 +136,15 @@ export const USERS = {
     createdAt: toNumber(row.created_at),
     botOwnerId: row.bot_owner_id === null ? null : fromId(row.bot_owner_id),
     appFlags: row.app_flags === null ? 0 : Number(row.app_flags),
+    emailVerified: toNumber(row.email_verified) !== 0,
+    mfaSecret: row.mfa_secret,
+    mfaBackupCodes: row.mfa_backup_codes ? (JSON.parse(row.mfa_backup_codes) as string[]) : [],
   }),
 };
+
+/** Backup code hashes as stored: a JSON array, null for none (what conditional updates compare). */
+export const backupCodesText = (codes: readonly string[]): string | null =>
+  codes.length > 0 ? JSON.stringify(codes) : null;
 
 // --- tokens --------------------------------------------------------------------------------------
 
@@ -152,6 +167,32 @@ export const TOKENS = {
     userId: fromId(row.user_id),
     createdAt: toNumber(row.created_at),
     expiresAt: toNumberOrNull(row.expires_at),
+  }),
+};
+
+// --- single-use mailed tokens (transient: no bulk copy) --------------------------------------------
+
+export interface AccountTokenRow {
+  token_hash: string;
+  kind: string;
+  user_id: bigint;
+  stamp: string;
+  expires_at: bigint;
+}
+
+export const ACCOUNT_TOKENS = {
+  ...statements({
+    name: 'account_tokens',
+    columns: 'token_hash, kind, user_id, stamp, expires_at',
+    key: ['token_hash'],
+  }),
+  params: (t: AccountTokenRecord): Param[] => [t.tokenHash, t.kind, toId(t.userId), t.stamp, t.expiresAt],
+  toRecord: (row: AccountTokenRow): AccountTokenRecord => ({
+    tokenHash: row.token_hash,
+    kind: row.kind as AccountTokenKind,
+    userId: fromId(row.user_id),
+    stamp: row.stamp,
+    expiresAt: toNumber(row.expires_at),
   }),
 };
 

@@ -79,6 +79,9 @@ export function describeBulkContract(get: () => Storage): void {
           // The second user is a bot application of the first (issue 21's columns are carried too).
           botOwnerId: i === 1 ? alice : null,
           appFlags: i === 1 ? 1 << 18 : 0,
+          emailVerified: i !== 1,
+          mfaSecret: i === 2 ? 'JBSWY3DPEHPK3PXP' : null,
+          mfaBackupCodes: i === 2 ? ['a'.repeat(64), 'b'.repeat(64)] : [],
         })),
         tokens: [
           {
@@ -383,6 +386,9 @@ export function describeBulkContract(get: () => Storage): void {
         createdAt: now,
         botOwnerId: i === 1 ? owner : null,
         appFlags: i === 1 ? (1 << 14) | (1 << 18) : 0,
+        emailVerified: i !== 1,
+        mfaSecret: i === 0 ? 'JBSWY3DPEHPK3PXP' : null,
+        mfaBackupCodes: i === 0 ? ['c'.repeat(64)] : [],
       }));
       for (const user of users) await s.users.create(user);
       const token = {

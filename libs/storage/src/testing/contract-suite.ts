@@ -1,6 +1,7 @@
 import { PARLEY_EPOCH, SnowflakeGenerator, compareSnowflakes } from '@parley/common';
 import {
   UniqueViolation,
+  type AccountTokenRecord,
   type AttachmentRecord,
   type ChannelRecord,
   type GuildRecord,
@@ -47,6 +48,9 @@ export function describeStorageContract(
         createdAt: now,
         botOwnerId: null,
         appFlags: 0,
+        emailVerified: true,
+        mfaSecret: null,
+        mfaBackupCodes: [],
         ...overrides,
       };
     };
@@ -191,7 +195,12 @@ export function describeStorageContract(
           avatar: 'a2',
           passwordHash: 'h2',
         });
-
+        // Email verification: an unverified account stays so until a patch confirms it.
+        const pending = user({ emailVerified: false });
+        await storage.users.create(pending);
+        expect((await storage.users.findById(pending.id))?.emailVerified).toBe(false);
+        await storage.users.update(pending.id, { emailVerified: true });
+        expect(await storage.users.findById(pending.id)).toEqual({ ...pending, emailVerified: true });
         await expect(
           storage.users.update(u.id, { username: other.username.toUpperCase() }),
         ).rejects.toMatchObject({
@@ -214,6 +223,30 @@ export function describeStorageContract(
         expect(await storage.users.findById(owner.id)).toMatchObject({ botOwnerId: null, appFlags: 0 });
         await storage.users.update(bot.id, { appFlags: 1 << 12 });
         expect(await storage.users.findById(bot.id)).toEqual({ ...bot, appFlags: 1 << 12 });
+      });
+
+      it('sets and clears two-factor authentication and uses up a backup code once, conditionally', async () => {
+        const u = user();
+        await storage.users.create(u);
+        const [a, b] = ['a'.repeat(64), 'b'.repeat(64)];
+        expect(await storage.users.setMfa(u.id, null, 'JBSWY3DPEHPK3PXP', [a, b])).toBe(true);
+        // A second enable that read "off" loses: the secret is no longer null.
+        expect(await storage.users.setMfa(u.id, null, 'KRSXG5CTMVRXEZLU', [a])).toBe(false);
+        expect(await storage.users.findById(u.id)).toEqual({
+          ...u,
+          mfaSecret: 'JBSWY3DPEHPK3PXP',
+          mfaBackupCodes: [a, b],
+        });
+        // Two uses of code a that both read [a, b]: exactly one replaces the list.
+        const uses = await Promise.all([
+          storage.users.replaceBackupCodes(u.id, [a, b], [b]),
+          storage.users.replaceBackupCodes(u.id, [a, b], [b]),
+        ]);
+        expect(uses.filter(Boolean)).toHaveLength(1);
+        expect(await storage.users.replaceBackupCodes(u.id, [b], [])).toBe(true);
+        expect((await storage.users.findById(u.id))?.mfaBackupCodes).toEqual([]);
+        expect(await storage.users.setMfa(u.id, 'JBSWY3DPEHPK3PXP', null, [])).toBe(true);
+        expect(await storage.users.findById(u.id)).toEqual(u);
       });
     });
 
@@ -269,6 +302,40 @@ export function describeStorageContract(
         // A token revoked meanwhile is not brought back by a late extension.
         await storage.tokens.extend({ ...tokens[0], expiresAt: now + 3 * 86_400_000 });
         expect(await storage.tokens.findByHash(tokens[0].tokenHash)).toBeNull();
+      });
+    });
+
+    describe('account tokens (mailed single-use links)', () => {
+      const link = (overrides: Partial<AccountTokenRecord> = {}): AccountTokenRecord => ({
+        tokenHash: `${id()}link`,
+        kind: 'reset_password',
+        userId: id(),
+        stamp: 'stamp-1',
+        expiresAt: Date.now() + 60_000,
+        ...overrides,
+      });
+
+      it('answers a token once, then never again', async () => {
+        const token = link({ kind: 'verify_email', stamp: 'alice@example.test' });
+        await storage.accountTokens.create(token);
+        expect(await storage.accountTokens.consume(token.tokenHash)).toEqual(token);
+        expect(await storage.accountTokens.consume(token.tokenHash)).toBeNull();
+        expect(await storage.accountTokens.consume('never-issued')).toBeNull();
+      });
+
+      it('answers nothing for an expired token', async () => {
+        const token = link({ expiresAt: Date.now() - 1 });
+        await storage.accountTokens.create(token);
+        expect(await storage.accountTokens.consume(token.tokenHash)).toBeNull();
+      });
+
+      it('gives a token to exactly one of many concurrent uses', async () => {
+        const token = link();
+        await storage.accountTokens.create(token);
+        const uses = await Promise.all(
+          Array.from({ length: 8 }, () => storage.accountTokens.consume(token.tokenHash)),
+        );
+        expect(uses.filter((use) => use !== null)).toEqual([token]);
       });
     });
 

@@ -34,6 +34,9 @@ export function userRecord(id: string, overrides: Partial<UserRecord> = {}): Use
     createdAt: Date.now(),
     botOwnerId: null,
     appFlags: 0,
+    emailVerified: true,
+    mfaSecret: null,
+    mfaBackupCodes: [],
     ...overrides,
   };
 }

@@ -90,6 +90,7 @@ export class CassandraUserRepository implements UserRepository {
     if (patch.avatar !== undefined) set('avatar', patch.avatar);
     if (patch.passwordHash !== undefined) set('password_hash', patch.passwordHash);
     if (patch.appFlags !== undefined) set('app_flags', patch.appFlags);
+    if (patch.emailVerified !== undefined) set('email_verified', patch.emailVerified);
     if (sets.length > 0) {
       await this.db.execute(
         'write',
@@ -101,6 +102,31 @@ export class CassandraUserRepository implements UserRepository {
       );
     }
     for (const move of moved) await this.release(move.claim, move.from, userId);
+  }
+
+  async setMfa(
+    id: string,
+    expected: string | null,
+    secret: string | null,
+    backupCodes: string[],
+  ): Promise<boolean> {
+    const rs = await this.db.execute(
+      'lwt',
+      USERS.setMfa,
+      [secret, backupCodes.length > 0 ? backupCodes : null, toId(id), expected],
+      { idempotent: false },
+    );
+    return rs.wasApplied();
+  }
+
+  async replaceBackupCodes(id: string, expected: string[], next: string[]): Promise<boolean> {
+    const rs = await this.db.execute(
+      'lwt',
+      USERS.replaceBackupCodes,
+      [next.length > 0 ? next : null, toId(id), expected.length > 0 ? expected : null],
+      { idempotent: false },
+    );
+    return rs.wasApplied();
   }
 
   private async claim(claim: Claim, key: string, userId: bigint): Promise<void> {

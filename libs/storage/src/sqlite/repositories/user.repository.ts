@@ -1,14 +1,18 @@
 import type { UserRecord, UserRepository } from '../../contract';
-import { patchParams, patchSet, toId } from '../codec';
+import { patchParams, patchSet, toFlag, toId } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
-import { USERS, type UserRow } from '../tables';
+import { backupCodesText, USERS, type UserRow } from '../tables';
 
 const BY_ID = `SELECT ${USERS.read} FROM users WHERE id = ?`;
 const BY_USERNAME = `SELECT ${USERS.read} FROM users WHERE username_lower = ?`;
 const BY_EMAIL = `SELECT ${USERS.read} FROM users WHERE email = ?`;
-const UPDATE = `UPDATE users SET ${patchSet(['username', 'username_lower', 'email', 'display_name', 'avatar', 'password_hash', 'app_flags'])}
+const UPDATE = `UPDATE users SET ${patchSet(['username', 'username_lower', 'email', 'display_name', 'avatar', 'password_hash', 'app_flags', 'email_verified'])}
   WHERE id = @id`;
+
+// `IS`, not `=`: it also matches null (2FA off, no codes left).
+const SET_MFA = 'UPDATE users SET mfa_secret = ?, mfa_backup_codes = ? WHERE id = ? AND mfa_secret IS ?';
+const REPLACE_CODES = 'UPDATE users SET mfa_backup_codes = ? WHERE id = ? AND mfa_backup_codes IS ?';
 
 /** Username and email uniqueness are the UNIQUE indexes on username_lower and email. */
 export class SqliteUserRepository implements UserRepository {
@@ -48,9 +52,25 @@ export class SqliteUserRepository implements UserRepository {
           avatar: patch.avatar,
           password_hash: patch.passwordHash,
           app_flags: patch.appFlags,
+          email_verified: patch.emailVerified === undefined ? undefined : toFlag(patch.emailVerified),
         }),
       });
     });
+  }
+
+  setMfa(
+    id: string,
+    expected: string | null,
+    secret: string | null,
+    backupCodes: string[],
+  ): Promise<boolean> {
+    return settle(() => this.db.run(SET_MFA, secret, backupCodesText(backupCodes), toId(id), expected) === 1);
+  }
+
+  replaceBackupCodes(id: string, expected: string[], next: string[]): Promise<boolean> {
+    return settle(
+      () => this.db.run(REPLACE_CODES, backupCodesText(next), toId(id), backupCodesText(expected)) === 1,
+    );
   }
 
   private byId(id: bigint): UserRecord | null {

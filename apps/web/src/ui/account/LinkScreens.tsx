@@ -1,0 +1,151 @@
+import type { ReactNode } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
+import { api, resetPassword } from '../../actions';
+import { Api, type MfaReply } from '../../api';
+import { navigate } from '../../router';
+import { errorText } from '../Dialog';
+import { MfaStep } from './MfaStep';
+
+/** The token of a mailed link, from the fragment (`#token=...`), which browsers never send to a server. */
+function linkToken(): string {
+  return new URLSearchParams(location.hash.slice(1)).get('token') ?? '';
+}
+
+function Card({ children }: { children: ReactNode }) {
+  return (
+    <main className="auth">
+      <div className="auth-card">
+        <div className="brand" aria-hidden="true">
+          <span className="brand-mark">P</span> Parley
+        </div>
+        {children}
+      </div>
+    </main>
+  );
+}
+
+/** "Forgot your password?": asks for the address and says the same whatever the server knows. */
+export function ForgotScreen() {
+  const [email, setEmail] = useState('');
+  const [sent, setSent] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    new Api().forgot(email.trim()).then(
+      () => setSent(true),
+      (err: unknown) => setError(errorText(err)),
+    );
+  };
+  return (
+    <Card>
+      <h1>Reset your password</h1>
+      {sent ? (
+        <p role="status">If an account uses that address, a link to reset its password is on its way.</p>
+      ) : (
+        <form onSubmit={submit}>
+          <label className="field">
+            <span>Email</span>
+            <input
+              name="email"
+              type="email"
+              autoComplete="email"
+              required
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+            />
+          </label>
+          {error && (
+            <p className="error" role="alert">
+              {error}
+            </p>
+          )}
+          <button type="submit" className="primary wide">
+            Send the link
+          </button>
+        </form>
+      )}
+      <p className="switch">
+        <button type="button" className="link" onClick={() => navigate('/login')}>
+          Back to log in
+        </button>
+      </p>
+    </Card>
+  );
+}
+
+/** The reset link's page: a new password; then signed in (or the 2FA step). */
+export function ResetScreen() {
+  const [token] = useState(linkToken);
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [mfa, setMfa] = useState<MfaReply | null>(null);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    resetPassword(token, password).then(
+      (reply) => ('mfa' in reply ? setMfa(reply) : navigate('/channels/@me', true)),
+      (err: unknown) => setError(errorText(err)),
+    );
+  };
+  if (mfa) return <Card>{<MfaStep ticket={mfa.ticket} backup={mfa.backup} />}</Card>;
+  return (
+    <Card>
+      <h1>Choose a new password</h1>
+      <form onSubmit={submit}>
+        <label className="field">
+          <span>New password</span>
+          <input
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={8}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+          <small>At least 8 characters. You will be signed out everywhere else.</small>
+        </label>
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="primary wide" disabled={!token}>
+          Set password
+        </button>
+      </form>
+    </Card>
+  );
+}
+
+/** The verification link's page: confirms the address at once. */
+export function VerifyScreen() {
+  // null while working, then '' for verified or the error's text.
+  const [state, setState] = useState<string | null>(null);
+  useEffect(() => {
+    new Api().verifyEmail(linkToken()).then(
+      () => setState(''),
+      (err: unknown) => setState(errorText(err) || 'The link did not work'),
+    );
+  }, []);
+  return (
+    <Card>
+      <h1>Email verification</h1>
+      {state === null && <p role="status">Verifying…</p>}
+      {state === '' && <p role="status">Your email address is verified.</p>}
+      {state && (
+        <p className="error" role="alert">
+          {state}
+        </p>
+      )}
+      <button
+        type="button"
+        className="primary wide"
+        onClick={() => navigate(api.token ? '/channels/@me' : '/login', true)}
+      >
+        Open Parley
+      </button>
+    </Card>
+  );
+}
