@@ -162,6 +162,17 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     expiresAt: time.nullable(),
   }),
   bans: z.strictObject({ guildId: id, userId: id, reason: text(512).nullable(), createdAt: time }),
+  audit_log_entries: z.strictObject({
+    guildId: id,
+    id,
+    userId: id.nullable(),
+    targetId: id.nullable(),
+    actionType: count,
+    changes: z.string(),
+    reason: text(512).nullable(),
+    options: z.string().nullable(),
+    expiresAt: time,
+  }),
   attachments: z.strictObject({
     id,
     channelId: id,

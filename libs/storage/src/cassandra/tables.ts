@@ -2,6 +2,7 @@ import type { types } from 'cassandra-driver';
 import { snowflakeTime } from '@parley/common';
 import type {
   AttachmentRecord,
+  AuditLogEntryRecord,
   AttachmentRef,
   BanRecord,
   ChannelRecord,
@@ -549,6 +550,49 @@ export const BANS = {
     userId: fromId(row.get('user_id')),
     reason: strOrNull(row, 'reason') || null,
     createdAt: fromTime(row.get('created_at')),
+  }),
+};
+
+// --- audit log entries, in time windows per guild -------------------------------------------------
+
+const AUDIT_LOG_COLUMNS =
+  'guild_id, time_window, id, user_id, target_id, action_type, changes, reason, options, expires_at';
+/** One partition per guild and 7 days of entry ids (the TimeWindowCompactionStrategy window of the table). */
+const AUDIT_LOG_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
+
+export const AUDIT_LOG = {
+  columns: AUDIT_LOG_COLUMNS,
+  /** Every row expires on its own (`expires_at`), so a window's partition disappears once all its rows have. */
+  insert: `${insertInto('audit_log_entries', AUDIT_LOG_COLUMNS)} USING TTL ?`,
+  delete: 'DELETE FROM audit_log_entries WHERE guild_id = ? AND time_window = ? AND id = ?',
+  present: 'action_type',
+  windowAt: (ms: number): number => Math.floor(ms / AUDIT_LOG_WINDOW_MS),
+  windowOf: (id: string): number => AUDIT_LOG.windowAt(snowflakeTime(id)),
+  /** Seconds left to live at `now`; 0 or less: the entry has expired and is not written. */
+  ttlAt: (e: AuditLogEntryRecord, now: number): number => Math.ceil((e.expiresAt - now) / 1000),
+  params: (e: AuditLogEntryRecord, ttl: number): unknown[] => [
+    toId(e.guildId),
+    AUDIT_LOG.windowOf(e.id),
+    toId(e.id),
+    e.userId === null ? undefined : toId(e.userId),
+    e.targetId === null ? undefined : toId(e.targetId),
+    e.actionType,
+    e.changes,
+    opt(e.reason, undefined),
+    opt(e.options, undefined),
+    toTime(e.expiresAt),
+    ttl,
+  ],
+  toRecord: (row: Row): AuditLogEntryRecord => ({
+    guildId: fromId(row.get('guild_id')),
+    id: fromId(row.get('id')),
+    userId: fromIdOrNull(row.get('user_id')),
+    targetId: fromIdOrNull(row.get('target_id')),
+    actionType: row.get('action_type') as number,
+    changes: str(row, 'changes'),
+    reason: strOrNull(row, 'reason'),
+    options: strOrNull(row, 'options'),
+    expiresAt: fromTime(row.get('expires_at')),
   }),
 };
 

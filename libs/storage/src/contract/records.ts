@@ -178,6 +178,27 @@ export interface BanRecord {
   createdAt: number;
 }
 
+/**
+ * One guild audit log entry (Discord's audit log entry). `changes` and `options` are kept as the JSON Discord
+ * serves (`[{key, old_value, new_value}]`, and the action's options object), so storage never interprets them.
+ */
+export interface AuditLogEntryRecord {
+  guildId: string;
+  /** A snowflake: its time is when the action happened; pages run newest first. */
+  id: string;
+  /** Who acted (null: the system, e.g. AutoMod). */
+  userId: string | null;
+  targetId: string | null;
+  actionType: number;
+  /** JSON array. */
+  changes: string;
+  reason: string | null;
+  /** JSON object, or null. */
+  options: string | null;
+  /** Epoch ms after which the entry is gone (the retention in force when it was written). */
+  expiresAt: number;
+}
+
 export interface JobRecord {
   id: string;
   name: string;

@@ -1,5 +1,6 @@
 import type {
   AttachmentRecord,
+  AuditLogEntryRecord,
   AttachmentRef,
   BanRecord,
   BulkJob,
@@ -607,6 +608,52 @@ export const BANS = {
     userId: fromId(row.user_id),
     reason: row.reason,
     createdAt: toNumber(row.created_at),
+  }),
+};
+
+// --- audit log entries ---------------------------------------------------------------------------
+
+export interface AuditLogEntryRow {
+  guild_id: bigint;
+  id: bigint;
+  user_id: bigint | null;
+  target_id: bigint | null;
+  action_type: bigint;
+  changes: string;
+  reason: string | null;
+  options: string | null;
+  expires_at: bigint;
+}
+
+export const AUDIT_LOG = {
+  ...statements({
+    name: 'audit_log_entries',
+    columns: 'guild_id, id, user_id, target_id, action_type, changes, reason, options, expires_at',
+    key: ['guild_id', 'id'],
+  }),
+  /** Through the expiry index: only rows already expired are touched. */
+  prune: 'DELETE FROM audit_log_entries WHERE expires_at <= ?',
+  params: (e: AuditLogEntryRecord): Param[] => [
+    toId(e.guildId),
+    toId(e.id),
+    toIdOrNull(e.userId),
+    toIdOrNull(e.targetId),
+    e.actionType,
+    e.changes,
+    e.reason,
+    e.options,
+    e.expiresAt,
+  ],
+  toRecord: (row: AuditLogEntryRow): AuditLogEntryRecord => ({
+    guildId: fromId(row.guild_id),
+    id: fromId(row.id),
+    userId: fromIdOrNull(row.user_id),
+    targetId: fromIdOrNull(row.target_id),
+    actionType: toNumber(row.action_type),
+    changes: row.changes,
+    reason: row.reason,
+    options: row.options,
+    expiresAt: toNumber(row.expires_at),
   }),
 };
 
