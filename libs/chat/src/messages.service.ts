@@ -31,6 +31,8 @@ import {
 } from './attachment-urls';
 import { toMessage, toReactions } from './serializers';
 import { UserDirectory } from './users.directory';
+import { AuditLogEvent } from './moderation/audit-log-events';
+import { AuditLogService } from './moderation/audit-log.service';
 
 const MENTION = /<@!?([0-9]{1,19})>/g;
 const MAX_MENTIONS = 50;
@@ -65,6 +67,7 @@ export class MessageService {
     private readonly ids: SnowflakeGenerator,
     private readonly access: AccessService,
     private readonly users: UserDirectory,
+    private readonly audit: AuditLogService,
     @Inject(JOB_QUEUE) private readonly jobs: JobQueue,
     @Optional() @Inject(MEDIA_PATH_SIGNER) private readonly signer?: MediaPathSigner,
   ) {}
@@ -166,6 +169,8 @@ export class MessageService {
     const message = await this.find(access.channel.id, messageId);
     if (message.authorId !== userId)
       throw new ForbiddenError('Cannot edit a message authored by another user', 50005);
+    // A timed-out member cannot change what they said either (Discord: no SEND_MESSAGES while timed out).
+    if (access.guild?.timedOut) throw new ForbiddenError();
     const { mentions, mentionEveryone } = this.parseMentions(access, content);
     const editedAt = Date.now();
     await this.storage.messages.update(access.channel.id, messageId, {
@@ -184,7 +189,12 @@ export class MessageService {
     return dto;
   }
 
-  async delete(channelId: string, userId: string, messageId: string): Promise<void> {
+  async delete(
+    channelId: string,
+    userId: string,
+    messageId: string,
+    reason: string | null = null,
+  ): Promise<void> {
     const access = await this.access.channel(channelId, userId);
     const message = await this.find(access.channel.id, messageId);
     if (
@@ -211,13 +221,28 @@ export class MessageService {
         ...(access.channel.guildId ? { guild_id: access.channel.guildId } : {}),
       },
     });
+    // Discord logs a delete by someone other than the author only.
+    if (access.channel.guildId && message.authorId !== userId)
+      this.audit.record({
+        guildId: access.channel.guildId,
+        userId,
+        actionType: AuditLogEvent.MESSAGE_DELETE,
+        targetId: message.authorId,
+        reason,
+        options: { channel_id: access.channel.id, count: '1' },
+      });
   }
 
   /**
    * Discord's bulk delete: 2..100 ids, MANAGE_MESSAGES, none older than two weeks (checked on the ids, before
    * any read); ids naming no message of this channel count towards the limits and are skipped.
    */
-  async bulkDelete(channelId: string, userId: string, messageIds: readonly string[]): Promise<void> {
+  async bulkDelete(
+    channelId: string,
+    userId: string,
+    messageIds: readonly string[],
+    reason: string | null = null,
+  ): Promise<void> {
     const access = await this.access.requireChannel(channelId, userId, Permission.MANAGE_MESSAGES);
     if (new Set(messageIds).size !== messageIds.length) {
       const err = new BadRequestError('Invalid Form Body');
@@ -253,6 +278,15 @@ export class MessageService {
         ...(channel.guildId ? { guild_id: channel.guildId } : {}),
       },
     });
+    if (channel.guildId)
+      this.audit.record({
+        guildId: channel.guildId,
+        userId,
+        actionType: AuditLogEvent.MESSAGE_BULK_DELETE,
+        targetId: channel.id,
+        reason,
+        options: { count: String(messages.length) },
+      });
   }
 
   // --- reactions ----------------------------------------------------------------------------

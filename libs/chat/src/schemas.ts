@@ -82,6 +82,15 @@ export const memberListQuery = z.object({ limit: intFromQuery(1, 1000, 100), aft
 export const memberPatchBody = z.strictObject({
   nick: visibleName(1, 32).nullable().optional(),
   roles: z.array(snowflake).max(250).optional(),
+  // ISO 8601 as Discord takes it; null lifts a timeout.
+  communication_disabled_until: z.iso.datetime({ offset: true }).nullable().optional(),
+});
+export const auditLogQuery = z.object({
+  limit: intFromQuery(1, 100, 50),
+  before: snowflake.optional(),
+  after: snowflake.optional(),
+  user_id: snowflake.optional(),
+  action_type: intFromQuery(1, 1000, 0).transform((v) => (v === 0 ? undefined : v)),
 });
 export const banBody = z.object({ reason: z.string().max(512).nullable().optional() }).optional();
 

@@ -53,6 +53,7 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     nick: m.nick,
     roles: byNumber(m.roles),
     joinedAt: m.joinedAt,
+    communicationDisabledUntil: m.communicationDisabledUntil ?? null,
   }),
   channels: (c) => ({
     id: c.id,
@@ -62,6 +63,7 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     topic: c.topic,
     parentId: c.parentId,
     position: c.position,
+    rateLimitPerUser: c.rateLimitPerUser ?? 0,
     recipients: byNumber(c.recipients),
   }),
   overwrites: (o) => ({

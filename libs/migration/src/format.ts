@@ -83,6 +83,7 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     nick: text(64).nullable(),
     roles: z.array(id),
     joinedAt: time,
+    communicationDisabledUntil: time.nullable().optional(),
   }),
   channels: z.strictObject({
     id,
@@ -92,6 +93,7 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     topic: text(4096).nullable(),
     parentId: id.nullable(),
     position: z.number().int(),
+    rateLimitPerUser: z.number().int().min(0).max(21_600).optional(),
     recipients: z.array(id).max(10),
     overwrites: z.array(z.never()).max(0, 'overwrites are records of their own table'),
   }),

@@ -8,6 +8,7 @@ import * as s from '../schemas';
 type In<T extends z.ZodType> = z.infer<T>;
 
 import { MemberService } from '../members.service';
+import { AuditReason } from '../moderation/audit-reason';
 
 /** A guild's members: `@me` stands for the caller. */
 @Controller('api/v1/guilds/:guild_id/members')
@@ -39,8 +40,9 @@ export class MembersController {
     @Param('guild_id') guildId: string,
     @Param('user_id') userId: string,
     @ValidBody(s.memberPatchBody) body: In<typeof s.memberPatchBody>,
+    @AuditReason() reason: string | null,
   ): Promise<MemberDto> {
-    return this.members.update(guildId, c.userId, userId === '@me' ? c.userId : userId, body);
+    return this.members.update(guildId, c.userId, userId === '@me' ? c.userId : userId, body, reason);
   }
 
   @Delete(':user_id')
@@ -49,7 +51,8 @@ export class MembersController {
     @Caller() c: AuthContext,
     @Param('guild_id') guildId: string,
     @Param('user_id') userId: string,
+    @AuditReason() reason: string | null,
   ): Promise<void> {
-    return this.members.kick(guildId, c.userId, userId);
+    return this.members.kick(guildId, c.userId, userId, reason);
   }
 }

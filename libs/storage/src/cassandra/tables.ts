@@ -204,7 +204,7 @@ export const ROLES = {
 
 // --- members, and each user's guilds --------------------------------------------------------------
 
-const MEMBER_COLUMNS = 'guild_id, user_id, nick, roles, joined_at';
+const MEMBER_COLUMNS = 'guild_id, user_id, nick, roles, joined_at, communication_disabled_until';
 
 export const MEMBERS = {
   columns: MEMBER_COLUMNS,
@@ -220,7 +220,17 @@ export const MEMBERS = {
     // No roles: unset, or (a rewrite) an empty frozen set, which is a value and not a tombstone.
     const roles = m.roles.length === 0 && absent === undefined ? undefined : m.roles.map(toId);
     return [
-      { query: MEMBERS.insert, params: [guild, user, opt(m.nick, absent), roles, toTime(m.joinedAt)] },
+      {
+        query: MEMBERS.insert,
+        params: [
+          guild,
+          user,
+          opt(m.nick, absent),
+          roles,
+          toTime(m.joinedAt),
+          m.communicationDisabledUntil == null ? absent : toTime(m.communicationDisabledUntil),
+        ],
+      },
       { query: MEMBERS.insertByUser, params: [user, guild] },
     ];
   },
@@ -234,13 +244,19 @@ export const MEMBERS = {
     nick: strOrNull(row, 'nick'),
     roles: fromIds(row.get('roles')),
     joinedAt: fromTime(row.get('joined_at')),
+    // Only a timed-out member carries the field: records written without it read back equal.
+    ...(row.get('communication_disabled_until') == null
+      ? {}
+      : { communicationDisabledUntil: fromTime(row.get('communication_disabled_until')) }),
   }),
 };
 
 // --- channels (by id, by guild), overwrites, and each user's DM channels ------------------------------
 
-const CHANNEL_COLUMNS = 'id, type, guild_id, name, topic, parent_id, position, recipients';
-const CHANNEL_BY_GUILD_COLUMNS = 'guild_id, channel_id, type, name, topic, parent_id, position';
+const CHANNEL_COLUMNS =
+  'id, type, guild_id, name, topic, parent_id, position, rate_limit_per_user, recipients';
+const CHANNEL_BY_GUILD_COLUMNS =
+  'guild_id, channel_id, type, name, topic, parent_id, position, rate_limit_per_user';
 
 export const CHANNELS = {
   columns: CHANNEL_COLUMNS,
@@ -258,6 +274,7 @@ export const CHANNELS = {
       opt(c.topic, absent),
       c.parentId === null ? absent : toId(c.parentId),
       c.position,
+      c.rateLimitPerUser ? c.rateLimitPerUser : absent,
     ];
     const statements: Statement[] = [
       {
@@ -297,6 +314,8 @@ export const CHANNELS = {
     position: int(row, 'position'),
     recipients: fromIds(row.get('recipients')),
     overwrites,
+    // Only a channel in slowmode carries the field: records written without it read back equal.
+    ...(int(row, 'rate_limit_per_user') > 0 ? { rateLimitPerUser: int(row, 'rate_limit_per_user') } : {}),
   }),
 };
 

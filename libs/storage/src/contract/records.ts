@@ -44,6 +44,8 @@ export interface MemberRecord {
   nick: string | null;
   roles: string[]; // without @everyone
   joinedAt: number;
+  /** Timed out until this epoch ms (Discord's communication_disabled_until); absent or null: not timed out. */
+  communicationDisabledUntil?: number | null;
 }
 
 export interface OverwriteRecord {
@@ -66,6 +68,8 @@ export interface ChannelRecord {
   recipients: string[];
   /** Guild channels only; loaded with the channel. */
   overwrites: OverwriteRecord[];
+  /** Slowmode seconds (Discord's rate_limit_per_user); absent or 0: none. */
+  rateLimitPerUser?: number;
 }
 
 export interface AttachmentRef {

@@ -87,7 +87,7 @@ export interface MemberRepository {
   update(
     guildId: string,
     userId: string,
-    patch: Partial<Pick<MemberRecord, 'nick' | 'roles'>>,
+    patch: Partial<Pick<MemberRecord, 'nick' | 'roles' | 'communicationDisabledUntil'>>,
   ): Promise<void>;
   remove(guildId: string, userId: string): Promise<void>;
   count(guildId: string): Promise<number>;
@@ -112,7 +112,7 @@ export interface ChannelRepository {
   listByGuild(guildId: string): Promise<ChannelRecord[]>;
   update(
     id: string,
-    patch: Partial<Pick<ChannelRecord, 'name' | 'topic' | 'parentId' | 'position'>>,
+    patch: Partial<Pick<ChannelRecord, 'name' | 'topic' | 'parentId' | 'position' | 'rateLimitPerUser'>>,
   ): Promise<void>;
   delete(id: string): Promise<void>;
   upsertOverwrite(overwrite: OverwriteRecord): Promise<void>;

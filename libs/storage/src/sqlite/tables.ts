@@ -228,12 +228,13 @@ export interface MemberRow {
   /** JSON array of id strings. */
   roles: string;
   joined_at: bigint;
+  communication_disabled_until: bigint | null;
 }
 
 export const MEMBERS = {
   ...statements({
     name: 'members',
-    columns: 'guild_id, user_id, nick, roles, joined_at',
+    columns: 'guild_id, user_id, nick, roles, joined_at, communication_disabled_until',
     key: ['guild_id', 'user_id'],
   }),
   params: (m: MemberRecord): Param[] => [
@@ -242,6 +243,7 @@ export const MEMBERS = {
     m.nick,
     JSON.stringify(m.roles),
     m.joinedAt,
+    m.communicationDisabledUntil ?? null,
   ],
   toRecord: (row: MemberRow): MemberRecord => ({
     guildId: fromId(row.guild_id),
@@ -249,6 +251,10 @@ export const MEMBERS = {
     nick: row.nick,
     roles: parseIds(row.roles),
     joinedAt: toNumber(row.joined_at),
+    // Only a timed-out member carries the field: records written without it read back equal.
+    ...(row.communication_disabled_until === null
+      ? {}
+      : { communicationDisabledUntil: toNumber(row.communication_disabled_until) }),
   }),
 };
 
@@ -262,12 +268,13 @@ export interface ChannelRow {
   topic: string | null;
   parent_id: bigint | null;
   position: bigint;
+  rate_limit_per_user: bigint;
 }
 
 export const CHANNELS = {
   ...statements({
     name: 'channels',
-    columns: 'id, type, guild_id, name, topic, parent_id, position',
+    columns: 'id, type, guild_id, name, topic, parent_id, position, rate_limit_per_user',
     key: ['id'],
   }),
   params: (c: ChannelRecord): Param[] => [
@@ -278,6 +285,7 @@ export const CHANNELS = {
     c.topic,
     toIdOrNull(c.parentId),
     c.position,
+    c.rateLimitPerUser ?? 0,
   ],
   /** Recipients (DMs) and overwrites (guild channels) live in their own tables. */
   toRecord: (row: ChannelRow, recipients: string[], overwrites: OverwriteRecord[]): ChannelRecord => ({
@@ -290,6 +298,8 @@ export const CHANNELS = {
     position: toNumber(row.position),
     recipients,
     overwrites,
+    // Only a channel in slowmode carries the field: records written without it read back equal.
+    ...(row.rate_limit_per_user > 0n ? { rateLimitPerUser: toNumber(row.rate_limit_per_user) } : {}),
   }),
 };
 
