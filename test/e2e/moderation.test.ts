@@ -34,7 +34,7 @@ describe('moderation (monolith on SQLite)', () => {
       const res = await owner.get(`/guilds/${guildId}/audit-logs${query}`);
       expect(res.status).toBe(200);
       return check(res.body.audit_log_entries) ? res.body : null;
-    });
+    }, `the audit log${query} shows the entry`);
 
   beforeAll(async () => {
     server = await startServer({
@@ -221,6 +221,38 @@ describe('moderation (monolith on SQLite)', () => {
       expect((await bob.post(`/channels/${textId}/messages`, { content: 'no' })).status).toBe(403);
       expect((await mod.patch(path(), { communication_disabled_until: null })).status).toBe(200);
       expect((await bob.post(`/channels/${textId}/messages`, { content: 'yes' })).status).toBe(200);
+    });
+  });
+
+  describe('slowmode', () => {
+    it('holds a member to one message per rate_limit_per_user, exempts moderators, and is audited', async () => {
+      const slow = await owner.request(
+        'POST',
+        `/guilds/${guildId}/channels`,
+        { name: 'slow', rate_limit_per_user: 300 },
+        reason('calm'),
+      );
+      expect(slow.status).toBe(201);
+      expect(slow.body.rate_limit_per_user).toBe(300);
+      const send = (c: Client) => c.post(`/channels/${slow.body.id}/messages`, { content: 'hi' });
+      expect((await send(carol)).status).toBe(200);
+      const refused = await send(carol);
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ code: 20016, retry_after: expect.any(Number) });
+      expect(refused.body.retry_after).toBeGreaterThan(0);
+      expect(refused.body.retry_after).toBeLessThanOrEqual(300);
+      // Others have their own clock; the owner (MANAGE_MESSAGES) is exempt.
+      expect((await send(bob)).status).toBe(200);
+      expect((await send(owner)).status).toBe(200);
+      expect((await send(owner)).status).toBe(200);
+      const changed = await owner.patch(`/channels/${slow.body.id}`, { rate_limit_per_user: 0 });
+      expect(changed.body.rate_limit_per_user).toBe(0);
+      expect((await send(carol)).status).toBe(200);
+      expect((await owner.patch(`/channels/${slow.body.id}`, { rate_limit_per_user: 21_601 })).status).toBe(400);
+      const audit = await auditLog('?action_type=11', (e) => e.some((x) => x.target_id === slow.body.id));
+      expect(audit.audit_log_entries[0].changes).toEqual([
+        { key: 'rate_limit_per_user', old_value: 300, new_value: 0 },
+      ]);
     });
   });
 });

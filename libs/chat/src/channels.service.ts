@@ -32,6 +32,7 @@ export interface ChannelInput {
   topic?: string | null;
   parent_id?: string | null;
   position?: number;
+  rate_limit_per_user?: number;
   permission_overwrites?: OverwriteInput[];
 }
 
@@ -81,6 +82,7 @@ export class ChannelService {
       position: input.position ?? 0,
       recipients: [],
       overwrites,
+      ...(type === ChannelType.TEXT && input.rate_limit_per_user ? { rateLimitPerUser: input.rate_limit_per_user } : {}),
     };
     await this.storage.channels.create(channel);
     const dto = toChannel(channel, null);
@@ -114,7 +116,13 @@ export class ChannelService {
   async update(
     channelId: string,
     userId: string,
-    patch: { name?: string; topic?: string | null; parent_id?: string | null; position?: number },
+    patch: {
+      name?: string;
+      topic?: string | null;
+      parent_id?: string | null;
+      position?: number;
+      rate_limit_per_user?: number;
+    },
     reason: string | null = null,
   ): Promise<ChannelDto> {
     const { channel, guild } = await this.access.requireChannel(
@@ -127,6 +135,8 @@ export class ChannelService {
     if (patch.name !== undefined) change.name = patch.name;
     if (patch.topic !== undefined) change.topic = patch.topic;
     if (patch.position !== undefined) change.position = patch.position;
+    if (patch.rate_limit_per_user !== undefined && channel.type === ChannelType.TEXT)
+      change.rateLimitPerUser = patch.rate_limit_per_user;
     if (patch.parent_id !== undefined) {
       if (patch.parent_id !== null) await this.requireCategory(guild.guild.id, patch.parent_id, channel.type);
       change.parentId = patch.parent_id;

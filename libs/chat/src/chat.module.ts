@@ -23,6 +23,7 @@ import { MemberService } from './members.service';
 import { MessageService } from './messages.service';
 import { AuditLogEntryPublisher } from './moderation/audit-log-publisher';
 import { AuditLogService } from './moderation/audit-log.service';
+import { SlowmodeService } from './moderation/slowmode.service';
 import { NotificationSettingsService } from './notification-settings.service';
 import { PurgeJobs } from './purge.jobs';
 import { ReadyService } from './ready.service';
@@ -45,6 +46,7 @@ const SERVICES = [
   ReadyService,
   AuditLogEntryPublisher,
   AuditLogService,
+  SlowmodeService,
 ];
 
 /** The chat domain's rules: every process that checks permissions or changes chat state (api, gateway). */

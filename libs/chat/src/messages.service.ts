@@ -33,6 +33,7 @@ import { toMessage, toReactions } from './serializers';
 import { UserDirectory } from './users.directory';
 import { AuditLogEvent } from './moderation/audit-log-events';
 import { AuditLogService } from './moderation/audit-log.service';
+import { SlowmodeService } from './moderation/slowmode.service';
 
 const MENTION = /<@!?([0-9]{1,19})>/g;
 const MAX_MENTIONS = 50;
@@ -68,6 +69,7 @@ export class MessageService {
     private readonly access: AccessService,
     private readonly users: UserDirectory,
     private readonly audit: AuditLogService,
+    private readonly slowmode: SlowmodeService,
     @Inject(JOB_QUEUE) private readonly jobs: JobQueue,
     @Optional() @Inject(MEDIA_PATH_SIGNER) private readonly signer?: MediaPathSigner,
   ) {}
@@ -106,6 +108,7 @@ export class MessageService {
   ): Promise<MessageDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.SEND_MESSAGES);
     if (access.channel.type === ChannelType.CATEGORY) throw wrongChannelType('message');
+    await this.slowmode.check(access, userId);
     const content = input.content ?? '';
     const attachmentIds = [...new Set(input.attachment_ids ?? [])];
     if (attachmentIds.length > 0 && !PermissionCalculator.has(access.permissions, Permission.ATTACH_FILES))

@@ -14,6 +14,9 @@ const intFromQuery = (min: number, max: number, fallback: number) =>
     .optional()
     .transform((v) => v ?? fallback);
 
+/** Slowmode, as Discord bounds it: 0 (off) to 21600 seconds (6 hours). */
+const slowmodeSeconds = z.number().int().min(0).max(21_600).optional();
+
 export const guildCreateBody = z.object({ name: visibleName(2, 100) });
 export const guildPatchBody = z.strictObject({
   name: visibleName(2, 100).optional(),
@@ -66,6 +69,7 @@ export const channelCreateBody = z.object({
   topic: z.string().max(1024).nullable().optional(),
   parent_id: snowflake.nullable().optional(),
   position: z.number().int().min(0).max(10_000).optional(),
+  rate_limit_per_user: slowmodeSeconds,
   permission_overwrites: z
     .array(overwriteBody.extend({ id: snowflake }))
     .max(100)
@@ -76,6 +80,7 @@ export const channelPatchBody = z.strictObject({
   topic: z.string().max(1024).nullable().optional(),
   parent_id: snowflake.nullable().optional(),
   position: z.number().int().min(0).max(10_000).optional(),
+  rate_limit_per_user: slowmodeSeconds,
 });
 
 export const memberListQuery = z.object({ limit: intFromQuery(1, 1000, 100), after: snowflake.optional() });

@@ -1,14 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Permission, type PublicUser, SnowflakeGenerator } from '@parley/common';
-import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
-import { AppLogger } from '@parley/observability';
 import { type AuditLogEntryRecord, STORAGE, type Storage } from '@parley/storage';
 import { AccessService } from '../access.service';
 import { UserDirectory } from '../users.directory';
 import type { AuditLogChange, AuditLogEventType } from './audit-log-events';
 import { AuditLogEntryPublisher } from './audit-log-publisher';
-
-const DAY_MS = 86_400_000;
+import { DEFAULT_MODERATION_SETTINGS, MODERATION_SETTINGS, type ModerationSettings } from './moderation.tokens';
 
 /** What one moderation or admin action records. */
 export interface AuditAction {
@@ -60,18 +57,18 @@ export interface AuditLogFilter {
  */
 @Injectable()
 export class AuditLogService {
+  private readonly log = new Logger('AuditLog');
+  private readonly retentionMs: number;
+
   constructor(
     @Inject(STORAGE) private readonly storage: Storage,
-    @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
     private readonly ids: SnowflakeGenerator,
     private readonly access: AccessService,
     private readonly users: UserDirectory,
     private readonly publisher: AuditLogEntryPublisher,
-    private readonly log: AppLogger,
-  ) {}
-
-  private get retentionMs(): number {
-    return this.config.moderation.audit_log_retention_days * DAY_MS;
+    @Optional() @Inject(MODERATION_SETTINGS) settings?: ModerationSettings,
+  ) {
+    this.retentionMs = (settings ?? DEFAULT_MODERATION_SETTINGS).auditLogRetentionMs;
   }
 
   record(action: AuditAction): void {
@@ -89,14 +86,14 @@ export class AuditLogService {
         expiresAt: Date.now() + this.retentionMs,
       };
     } catch (err) {
-      this.log.warn({ err, guildId: action.guildId }, 'audit log entry not recorded');
+      this.log.warn(`audit log entry of guild ${action.guildId} not recorded: ${String(err)}`);
       return;
     }
     void this.storage.auditLog
       .append(entry)
       .then(() => this.publisher.publish(toDto(entry)))
       .catch((err: unknown) =>
-        this.log.warn({ err, guildId: action.guildId, actionType: action.actionType }, 'audit log write failed'),
+        this.log.warn(`audit log write failed (guild ${action.guildId}, action ${action.actionType}): ${String(err)}`),
       );
   }
 
