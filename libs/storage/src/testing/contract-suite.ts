@@ -354,6 +354,20 @@ export function describeStorageContract(
         await storage.members.update(guild.id, userId, { nick: null, roles: [] });
         expect(await storage.members.find(guild.id, userId)).toEqual(member(guild.id, userId));
 
+        // A timeout is kept to the millisecond, beside the other fields, and lifted with null.
+        const until = now + 60_000;
+        await storage.members.update(guild.id, userId, { communicationDisabledUntil: until });
+        expect(await storage.members.find(guild.id, userId)).toEqual({
+          ...member(guild.id, userId),
+          communicationDisabledUntil: until,
+        });
+        expect((await storage.members.list(guild.id, { limit: 10 })).find((m) => m.userId === userId)).toEqual({
+          ...member(guild.id, userId),
+          communicationDisabledUntil: until,
+        });
+        await storage.members.update(guild.id, userId, { communicationDisabledUntil: null });
+        expect(await storage.members.find(guild.id, userId)).toEqual(member(guild.id, userId));
+
         await storage.members.remove(guild.id, userId);
         expect(await storage.members.find(guild.id, userId)).toBeNull();
         expect(await storage.members.count(guild.id)).toBe(1);
@@ -505,6 +519,20 @@ export function describeStorageContract(
         });
         await storage.channels.update(channel.id, { parentId });
         expect((await storage.channels.findById(channel.id))?.parentId).toBe(parentId);
+      });
+
+      it('keeps slowmode (rate_limit_per_user) by id and by guild, and clears it with 0', async () => {
+        const { guild } = await newGuild();
+        const slow = guildChannel(guild.id, { rateLimitPerUser: 30 });
+        await storage.channels.create(slow);
+        expect(await storage.channels.findById(slow.id)).toEqual(slow);
+        await storage.channels.update(slow.id, { rateLimitPerUser: 21_600 });
+        expect((await storage.channels.findById(slow.id))?.rateLimitPerUser).toBe(21_600);
+        const listed = (await storage.channels.listByGuild(guild.id)).find((c) => c.id === slow.id);
+        expect(listed?.rateLimitPerUser).toBe(21_600);
+        await storage.channels.update(slow.id, { rateLimitPerUser: 0, name: 'calm' });
+        const { rateLimitPerUser: _, ...plain } = slow;
+        expect(await storage.channels.findById(slow.id)).toEqual({ ...plain, name: 'calm' });
       });
 
       it('upserts and deletes overwrites', async () => {
