@@ -57,9 +57,9 @@ describe('moderation (monolith on SQLite)', () => {
       position: 1,
     });
     modRoleId = role.body.id;
-    expect((await owner.patch(`/guilds/${guildId}/members/${modUser.id}`, { roles: [modRoleId] })).status).toBe(
-      200,
-    );
+    expect(
+      (await owner.patch(`/guilds/${guildId}/members/${modUser.id}`, { roles: [modRoleId] })).status,
+    ).toBe(200);
   });
 
   afterAll(async () => {
@@ -104,11 +104,16 @@ describe('moderation (monolith on SQLite)', () => {
           .status,
       ).toBe(204);
       expect(
-        (await owner.request('PUT', `/guilds/${guildId}/bans/${daveUser.id}`, {}, reason('more spam'))).status,
+        (await owner.request('PUT', `/guilds/${guildId}/bans/${daveUser.id}`, {}, reason('more spam')))
+          .status,
       ).toBe(204);
       const kicks = await auditLog(`?user_id=${modUser.id}`, (e) => e.some((x) => x.action_type === 20));
       expect(kicks.audit_log_entries.every((e: { user_id: string }) => e.user_id === modUser.id)).toBe(true);
-      expect(kicks.audit_log_entries[0]).toMatchObject({ action_type: 20, target_id: daveUser.id, reason: 'spam' });
+      expect(kicks.audit_log_entries[0]).toMatchObject({
+        action_type: 20,
+        target_id: daveUser.id,
+        reason: 'spam',
+      });
       const bans = await auditLog('?action_type=22', (e) => e.length === 1);
       expect(bans.audit_log_entries[0]).toMatchObject({ user_id: expect.any(String), reason: 'more spam' });
       const newest = await auditLog('?limit=2', (e) => e.length === 2);
@@ -187,7 +192,11 @@ describe('moderation (monolith on SQLite)', () => {
       };
       for (const [name, attempt] of Object.entries(attempts)) {
         const res = await attempt();
-        expect({ name, status: res.status, code: res.body?.code }).toEqual({ name, status: 403, code: 50013 });
+        expect({ name, status: res.status, code: res.body?.code }).toEqual({
+          name,
+          status: 403,
+          code: 50013,
+        });
       }
       // Still reads.
       expect((await bob.get(`/channels/${textId}/messages?limit=1`)).status).toBe(200);
@@ -195,7 +204,9 @@ describe('moderation (monolith on SQLite)', () => {
       expect(entry.audit_log_entries[0]).toMatchObject({
         user_id: modUser.id,
         reason: 'cool down',
-        changes: [{ key: 'communication_disabled_until', new_value: timedOut.body.communication_disabled_until }],
+        changes: [
+          { key: 'communication_disabled_until', new_value: timedOut.body.communication_disabled_until },
+        ],
       });
 
       // Shortened to end in a moment: nothing lifts it but the clock.
@@ -210,7 +221,11 @@ describe('moderation (monolith on SQLite)', () => {
     });
 
     it('the owner and administrators cannot be timed out; null lifts a timeout', async () => {
-      const admin = await owner.post(`/guilds/${guildId}/roles`, { name: 'admins', permissions: '8', position: 1 });
+      const admin = await owner.post(`/guilds/${guildId}/roles`, {
+        name: 'admins',
+        permissions: '8',
+        position: 1,
+      });
       await owner.patch(`/guilds/${guildId}/members/${carolUser.id}`, { roles: [admin.body.id] });
       const res = await owner.patch(`/guilds/${guildId}/members/${carolUser.id}`, {
         communication_disabled_until: inMs(60_000),
@@ -248,7 +263,9 @@ describe('moderation (monolith on SQLite)', () => {
       const changed = await owner.patch(`/channels/${slow.body.id}`, { rate_limit_per_user: 0 });
       expect(changed.body.rate_limit_per_user).toBe(0);
       expect((await send(carol)).status).toBe(200);
-      expect((await owner.patch(`/channels/${slow.body.id}`, { rate_limit_per_user: 21_601 })).status).toBe(400);
+      expect((await owner.patch(`/channels/${slow.body.id}`, { rate_limit_per_user: 21_601 })).status).toBe(
+        400,
+      );
       const audit = await auditLog('?action_type=11', (e) => e.some((x) => x.target_id === slow.body.id));
       expect(audit.audit_log_entries[0].changes).toEqual([
         { key: 'rate_limit_per_user', old_value: 300, new_value: 0 },

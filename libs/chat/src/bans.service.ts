@@ -62,7 +62,12 @@ export class BanService {
     return bans.map((b) => toBan(b, users.get(b.userId) ?? deletedUser(b.userId)));
   }
 
-  async unban(guildId: string, userId: string, targetId: string, reason: string | null = null): Promise<void> {
+  async unban(
+    guildId: string,
+    userId: string,
+    targetId: string,
+    reason: string | null = null,
+  ): Promise<void> {
     await this.access.requireGuild(guildId, userId, Permission.BAN_MEMBERS);
     const ban = isSnowflake(targetId) ? await this.storage.bans.find(guildId, targetId) : null;
     if (!ban) throw unknown('ban');

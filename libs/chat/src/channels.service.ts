@@ -82,7 +82,9 @@ export class ChannelService {
       position: input.position ?? 0,
       recipients: [],
       overwrites,
-      ...(type === ChannelType.TEXT && input.rate_limit_per_user ? { rateLimitPerUser: input.rate_limit_per_user } : {}),
+      ...(type === ChannelType.TEXT && input.rate_limit_per_user
+        ? { rateLimitPerUser: input.rate_limit_per_user }
+        : {}),
     };
     await this.storage.channels.create(channel);
     const dto = toChannel(channel, null);

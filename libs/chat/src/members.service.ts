@@ -87,7 +87,8 @@ export class MemberService {
       change.roles = wanted;
     }
     if (patch.communication_disabled_until !== undefined) {
-      if (!PermissionCalculator.has(access.permissions, Permission.MODERATE_MEMBERS)) throw new ForbiddenError();
+      if (!PermissionCalculator.has(access.permissions, Permission.MODERATE_MEMBERS))
+        throw new ForbiddenError();
       if (self) throw new ForbiddenError('You cannot time yourself out');
       target = await this.access.requireAbove(access, targetId);
       change.communicationDisabledUntil = timeoutEnd(patch.communication_disabled_until, Date.now());
@@ -125,7 +126,14 @@ export class MemberService {
     const changes = changesOf(view(before), view(after), ['nick', 'communication_disabled_until']);
     const targetId = after.userId;
     if (changes.length > 0)
-      this.audit.record({ guildId, userId, actionType: AuditLogEvent.MEMBER_UPDATE, targetId, changes, reason });
+      this.audit.record({
+        guildId,
+        userId,
+        actionType: AuditLogEvent.MEMBER_UPDATE,
+        targetId,
+        changes,
+        reason,
+      });
     const added = after.roles.filter((id) => !before.roles.includes(id));
     const removed = before.roles.filter((id) => !after.roles.includes(id));
     if (added.length + removed.length === 0) return;

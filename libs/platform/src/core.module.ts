@@ -57,7 +57,11 @@ export class CoreModule {
         { provide: APP_GUARD, useClass: ReadOnlyGuard },
         ...MODERATION_PROVIDERS,
       ],
-      exports: [SnowflakeGenerator, MaintenanceMode, ...MODERATION_PROVIDERS.map((p) => (p as { provide: symbol }).provide)],
+      exports: [
+        SnowflakeGenerator,
+        MaintenanceMode,
+        ...MODERATION_PROVIDERS.map((p) => (p as { provide: symbol }).provide),
+      ],
     };
   }
 }

@@ -34,6 +34,7 @@ export const MODERATION_PROVIDERS: Provider[] = [
     provide: SLOWMODE_GATE,
     // A role without a rate limiter (no Redis) sends no messages: it gets no gate.
     inject: [{ token: RATE_LIMITER, optional: true }],
-    useFactory: (limiter?: RateLimiter): SlowmodeGate | null => (limiter ? new RateLimiterSlowmode(limiter) : null),
+    useFactory: (limiter?: RateLimiter): SlowmodeGate | null =>
+      limiter ? new RateLimiterSlowmode(limiter) : null,
   },
 ];

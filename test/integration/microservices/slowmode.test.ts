@@ -55,9 +55,9 @@ describe('slowmode across two api processes', () => {
   it('refuses values outside 0-21600 and lifts slowmode with 0', async () => {
     for (const bad of [21_601, -1, 1.5, '10'])
       expect((await owner.patch(`/channels/${channelId}`, { rate_limit_per_user: bad })).status).toBe(400);
-    expect((await owner.patch(`/channels/${channelId}`, { rate_limit_per_user: 0 })).body.rate_limit_per_user).toBe(
-      0,
-    );
+    expect(
+      (await owner.patch(`/channels/${channelId}`, { rate_limit_per_user: 0 })).body.rate_limit_per_user,
+    ).toBe(0);
     expect((await two.post(`/channels/${channelId}/messages`, { content: 'free again' })).status).toBe(200);
     expect((await one.post(`/channels/${channelId}/messages`, { content: 'and again' })).status).toBe(200);
   });

@@ -24,10 +24,15 @@ export class InvitesController {
     @ValidBody(s.inviteCreateBody) body: In<typeof s.inviteCreateBody>,
     @AuditReason() reason: string | null,
   ): Promise<InviteDto> {
-    return this.invites.create(channelId, c.userId, {
-      max_age: body?.max_age ?? 86_400,
-      max_uses: body?.max_uses ?? 0,
-    }, reason);
+    return this.invites.create(
+      channelId,
+      c.userId,
+      {
+        max_age: body?.max_age ?? 86_400,
+        max_uses: body?.max_uses ?? 0,
+      },
+      reason,
+    );
   }
 
   @Get('guilds/:guild_id/invites')

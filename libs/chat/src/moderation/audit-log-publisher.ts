@@ -30,7 +30,11 @@ export class AuditLogEntryPublisher {
       roles.filter((r) => (parsePermissions(r.permissions) & AUDIT) !== 0n).map((r) => r.id),
     );
     if (granting.has(guildId)) {
-      this.bus.publish({ type: 'GUILD_AUDIT_LOG_ENTRY_CREATE', scope: { kind: 'guild', id: guildId }, data: entry });
+      this.bus.publish({
+        type: 'GUILD_AUDIT_LOG_ENTRY_CREATE',
+        scope: { kind: 'guild', id: guildId },
+        data: entry,
+      });
       return;
     }
     const readers = new Set([guild.ownerId]);
@@ -44,6 +48,10 @@ export class AuditLogEntryPublisher {
       }
     }
     for (const userId of readers)
-      this.bus.publish({ type: 'GUILD_AUDIT_LOG_ENTRY_CREATE', scope: { kind: 'user', id: userId }, data: entry });
+      this.bus.publish({
+        type: 'GUILD_AUDIT_LOG_ENTRY_CREATE',
+        scope: { kind: 'user', id: userId },
+        data: entry,
+      });
   }
 }

@@ -5,7 +5,11 @@ import { AccessService } from '../access.service';
 import { UserDirectory } from '../users.directory';
 import type { AuditLogChange, AuditLogEventType } from './audit-log-events';
 import { AuditLogEntryPublisher } from './audit-log-publisher';
-import { DEFAULT_MODERATION_SETTINGS, MODERATION_SETTINGS, type ModerationSettings } from './moderation.tokens';
+import {
+  DEFAULT_MODERATION_SETTINGS,
+  MODERATION_SETTINGS,
+  type ModerationSettings,
+} from './moderation.tokens';
 
 /** What one moderation or admin action records. */
 export interface AuditAction {
@@ -93,7 +97,9 @@ export class AuditLogService {
       .append(entry)
       .then(() => this.publisher.publish(toDto(entry)))
       .catch((err: unknown) =>
-        this.log.warn(`audit log write failed (guild ${action.guildId}, action ${action.actionType}): ${String(err)}`),
+        this.log.warn(
+          `audit log write failed (guild ${action.guildId}, action ${action.actionType}): ${String(err)}`,
+        ),
       );
   }
 

@@ -361,7 +361,9 @@ export function describeStorageContract(
           ...member(guild.id, userId),
           communicationDisabledUntil: until,
         });
-        expect((await storage.members.list(guild.id, { limit: 10 })).find((m) => m.userId === userId)).toEqual({
+        expect(
+          (await storage.members.list(guild.id, { limit: 10 })).find((m) => m.userId === userId),
+        ).toEqual({
           ...member(guild.id, userId),
           communicationDisabledUntil: until,
         });
@@ -1100,9 +1102,10 @@ export function describeStorageContract(
         expect(await storage.auditLog.list(guildId, { ...query, limit: 2, before: newest[1].id })).toEqual(
           newest.slice(2, 4),
         );
-        expect(await storage.auditLog.list(guildId, { ...query, limit: 2, after: written[0].id })).toEqual(
-          [written[2], written[1]],
-        );
+        expect(await storage.auditLog.list(guildId, { ...query, limit: 2, after: written[0].id })).toEqual([
+          written[2],
+          written[1],
+        ]);
         expect(await storage.auditLog.list(guildId, { ...query, userId: other })).toEqual([
           written[3],
           written[1],
