@@ -130,7 +130,11 @@ export class GuildService {
       data: dto,
       routing: { guildId },
     });
-    const changes = changesOf(toGuild(access.guild), dto, ['name', 'owner_id', 'default_message_notifications']);
+    const changes = changesOf(toGuild(access.guild), dto, [
+      'name',
+      'owner_id',
+      'default_message_notifications',
+    ]);
     if (changes.length > 0)
       this.audit.record({
         guildId,
