@@ -31,6 +31,8 @@ export interface GuildAccess {
   permissions: bigint;
   /** Highest role position held (owner: Infinity), for hierarchy checks. */
   topPosition: number;
+  /** Timed out right now (communication_disabled_until still ahead): permissions are cut to TIMED_OUT_PERMISSIONS. */
+  timedOut: boolean;
 }
 
 export interface ChannelAccess {
@@ -38,6 +40,13 @@ export interface ChannelAccess {
   guild: GuildAccess | null; // null for DMs
   permissions: bigint;
 }
+
+/**
+ * What a timed-out member keeps, as in Discord: reading. Applied after overwrites too, so no channel grants more;
+ * owners and administrators are never timed out. Checked against the clock on every access, so a timeout ends
+ * by itself with no job.
+ */
+export const TIMED_OUT_PERMISSIONS = Permission.VIEW_CHANNEL | Permission.READ_MESSAGE_HISTORY;
 
 /** What a DM recipient may do: the guild-free subset. */
 const DM_PERMISSIONS =
@@ -119,7 +128,12 @@ export class AccessService implements OnModuleDestroy {
       guild.ownerId === member.userId
         ? Number.POSITIVE_INFINITY
         : Math.max(0, ...member.roles.map((id) => positions.get(id) ?? 0));
-    return { guild, member, roles, subject, permissions: PermissionCalculator.base(subject), topPosition };
+    const base = PermissionCalculator.base(subject);
+    const timedOut =
+      (member.communicationDisabledUntil ?? 0) > Date.now() &&
+      !PermissionCalculator.has(base, Permission.ADMINISTRATOR);
+    const permissions = timedOut ? base & TIMED_OUT_PERMISSIONS : base;
+    return { guild, member, roles, subject, permissions, topPosition, timedOut };
   }
 
   private async guildContext(guildId: string): Promise<GuildContext | null> {
@@ -179,11 +193,12 @@ export class AccessService implements OnModuleDestroy {
   }
 
   channelPermissions(access: GuildAccess, channel: ChannelRecord): bigint {
-    return PermissionCalculator.applyOverwritesFor(
+    const permissions = PermissionCalculator.applyOverwritesFor(
       access.subject,
       access.permissions,
       overwriteBits(channel),
     );
+    return access.timedOut ? permissions & TIMED_OUT_PERMISSIONS : permissions;
   }
 
   /** The channel if the caller may see it (VIEW_CHANNEL, or DM recipient); 404 otherwise. */

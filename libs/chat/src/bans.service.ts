@@ -12,6 +12,8 @@ import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { STORAGE, type Storage } from '@parley/storage';
 import { AccessService } from './access.service';
 import { MemberService } from './members.service';
+import { AuditLogEvent } from './moderation/audit-log-events';
+import { AuditLogService } from './moderation/audit-log.service';
 import { toBan } from './serializers';
 import { UserDirectory } from './users.directory';
 
@@ -24,6 +26,7 @@ export class BanService {
     private readonly access: AccessService,
     private readonly users: UserDirectory,
     private readonly members: MemberService,
+    private readonly audit: AuditLogService,
   ) {}
 
   async ban(guildId: string, userId: string, targetId: string, reason: string | null): Promise<void> {
@@ -42,6 +45,7 @@ export class BanService {
       data: { guild_id: guildId, user },
     });
     if (member) await this.members.remove(guildId, targetId);
+    this.audit.record({ guildId, userId, actionType: AuditLogEvent.MEMBER_BAN_ADD, targetId, reason });
   }
 
   async get(guildId: string, userId: string, targetId: string): Promise<BanDto> {
@@ -58,7 +62,12 @@ export class BanService {
     return bans.map((b) => toBan(b, users.get(b.userId) ?? deletedUser(b.userId)));
   }
 
-  async unban(guildId: string, userId: string, targetId: string): Promise<void> {
+  async unban(
+    guildId: string,
+    userId: string,
+    targetId: string,
+    reason: string | null = null,
+  ): Promise<void> {
     await this.access.requireGuild(guildId, userId, Permission.BAN_MEMBERS);
     const ban = isSnowflake(targetId) ? await this.storage.bans.find(guildId, targetId) : null;
     if (!ban) throw unknown('ban');
@@ -69,6 +78,7 @@ export class BanService {
       scope: { kind: 'guild', id: guildId },
       data: { guild_id: guildId, user: user ?? { id: targetId } },
     });
+    this.audit.record({ guildId, userId, actionType: AuditLogEvent.MEMBER_BAN_REMOVE, targetId, reason });
   }
 }
 

@@ -14,6 +14,8 @@ import {
 import { EVENT_BUS, type EventBus, JOB_QUEUE, type JobQueue } from '@parley/bus';
 import { type ChannelRecord, type OverwriteRecord, STORAGE, type Storage } from '@parley/storage';
 import { AccessService, type GuildAccess } from './access.service';
+import { AuditLogEvent, changesOf } from './moderation/audit-log-events';
+import { AuditLogService } from './moderation/audit-log.service';
 import { toChannel } from './serializers';
 import { UserDirectory } from './users.directory';
 
@@ -30,6 +32,7 @@ export interface ChannelInput {
   topic?: string | null;
   parent_id?: string | null;
   position?: number;
+  rate_limit_per_user?: number;
   permission_overwrites?: OverwriteInput[];
 }
 
@@ -42,6 +45,7 @@ export class ChannelService {
     private readonly ids: SnowflakeGenerator,
     private readonly access: AccessService,
     private readonly users: UserDirectory,
+    private readonly audit: AuditLogService,
   ) {}
 
   async listGuildChannels(guildId: string, userId: string): Promise<ChannelDto[]> {
@@ -53,7 +57,12 @@ export class ChannelService {
     return channels.map((c) => toChannel(c, last.get(c.id) ?? null));
   }
 
-  async create(guildId: string, userId: string, input: ChannelInput): Promise<ChannelDto> {
+  async create(
+    guildId: string,
+    userId: string,
+    input: ChannelInput,
+    reason: string | null = null,
+  ): Promise<ChannelDto> {
     const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_CHANNELS);
     const type = input.type ?? ChannelType.TEXT;
     if (type !== ChannelType.TEXT && type !== ChannelType.VOICE && type !== ChannelType.CATEGORY) {
@@ -73,6 +82,9 @@ export class ChannelService {
       position: input.position ?? 0,
       recipients: [],
       overwrites,
+      ...(type === ChannelType.TEXT && input.rate_limit_per_user
+        ? { rateLimitPerUser: input.rate_limit_per_user }
+        : {}),
     };
     await this.storage.channels.create(channel);
     const dto = toChannel(channel, null);
@@ -81,6 +93,14 @@ export class ChannelService {
       scope: { kind: 'guild', id: guildId },
       data: dto,
       routing: { guildId },
+    });
+    this.audit.record({
+      guildId,
+      userId,
+      actionType: AuditLogEvent.CHANNEL_CREATE,
+      targetId: id,
+      changes: changesOf(undefined, dto, CHANNEL_KEYS),
+      reason,
     });
     return dto;
   }
@@ -98,7 +118,14 @@ export class ChannelService {
   async update(
     channelId: string,
     userId: string,
-    patch: { name?: string; topic?: string | null; parent_id?: string | null; position?: number },
+    patch: {
+      name?: string;
+      topic?: string | null;
+      parent_id?: string | null;
+      position?: number;
+      rate_limit_per_user?: number;
+    },
+    reason: string | null = null,
   ): Promise<ChannelDto> {
     const { channel, guild } = await this.access.requireChannel(
       channelId,
@@ -110,15 +137,28 @@ export class ChannelService {
     if (patch.name !== undefined) change.name = patch.name;
     if (patch.topic !== undefined) change.topic = patch.topic;
     if (patch.position !== undefined) change.position = patch.position;
+    if (patch.rate_limit_per_user !== undefined && channel.type === ChannelType.TEXT)
+      change.rateLimitPerUser = patch.rate_limit_per_user;
     if (patch.parent_id !== undefined) {
       if (patch.parent_id !== null) await this.requireCategory(guild.guild.id, patch.parent_id, channel.type);
       change.parentId = patch.parent_id;
     }
     if (Object.keys(change).length > 0) await this.storage.channels.update(channelId, change);
-    return this.publishUpdate({ ...channel, ...change });
+    const dto = this.publishUpdate({ ...channel, ...change });
+    const changes = changesOf(toChannel(channel, null), dto, CHANNEL_KEYS);
+    if (changes.length > 0)
+      this.audit.record({
+        guildId: guild.guild.id,
+        userId,
+        actionType: AuditLogEvent.CHANNEL_UPDATE,
+        targetId: channelId,
+        changes,
+        reason,
+      });
+    return dto;
   }
 
-  async delete(channelId: string, userId: string): Promise<ChannelDto> {
+  async delete(channelId: string, userId: string, reason: string | null = null): Promise<ChannelDto> {
     const { channel, guild } = await this.access.requireChannel(
       channelId,
       userId,
@@ -144,6 +184,14 @@ export class ChannelService {
       data: dto,
       routing: { guildId: guild.guild.id },
     });
+    this.audit.record({
+      guildId: guild.guild.id,
+      userId,
+      actionType: AuditLogEvent.CHANNEL_DELETE,
+      targetId: channelId,
+      changes: changesOf(dto, undefined, CHANNEL_KEYS),
+      reason,
+    });
     return dto;
   }
 
@@ -152,6 +200,7 @@ export class ChannelService {
     userId: string,
     overwriteId: string,
     input: { type: 0 | 1; allow?: string; deny?: string },
+    reason: string | null = null,
   ): Promise<void> {
     const { channel, guild } = await this.access.requireChannel(channelId, userId, Permission.MANAGE_ROLES);
     if (!guild) throw new ForbiddenError('DM channels have no permission overwrites');
@@ -161,14 +210,39 @@ export class ChannelService {
       ...channel,
       overwrites: [...channel.overwrites.filter((o) => o.id !== overwriteId), overwrite],
     });
+    const before = channel.overwrites.find((o) => o.id === overwriteId);
+    this.audit.record({
+      guildId: guild.guild.id,
+      userId,
+      actionType: before ? AuditLogEvent.CHANNEL_OVERWRITE_UPDATE : AuditLogEvent.CHANNEL_OVERWRITE_CREATE,
+      targetId: channelId,
+      changes: changesOf(before && overwriteDto(before), overwriteDto(overwrite), OVERWRITE_KEYS),
+      reason,
+      options: { id: overwriteId, type: String(overwrite.type) },
+    });
   }
 
-  async deleteOverwrite(channelId: string, userId: string, overwriteId: string): Promise<void> {
+  async deleteOverwrite(
+    channelId: string,
+    userId: string,
+    overwriteId: string,
+    reason: string | null = null,
+  ): Promise<void> {
     const { channel, guild } = await this.access.requireChannel(channelId, userId, Permission.MANAGE_ROLES);
     if (!guild) throw new ForbiddenError('DM channels have no permission overwrites');
-    if (!channel.overwrites.some((o) => o.id === overwriteId)) throw unknown('overwrite');
+    const before = channel.overwrites.find((o) => o.id === overwriteId);
+    if (!before) throw unknown('overwrite');
     await this.storage.channels.deleteOverwrite(channelId, overwriteId);
     this.publishUpdate({ ...channel, overwrites: channel.overwrites.filter((o) => o.id !== overwriteId) });
+    this.audit.record({
+      guildId: guild.guild.id,
+      userId,
+      actionType: AuditLogEvent.CHANNEL_OVERWRITE_DELETE,
+      targetId: channelId,
+      changes: changesOf(overwriteDto(before), undefined, OVERWRITE_KEYS),
+      reason,
+      options: { id: overwriteId, type: String(before.type) },
+    });
   }
 
   // --- DMs ----------------------------------------------------------------------------------
@@ -276,4 +350,12 @@ function BadRequestErrorField(field: string, message: string): BadRequestError {
   const err = new BadRequestError(message);
   err.errors = { [field]: [{ code: 'BASE_TYPE_INVALID', message }] };
   return err;
+}
+
+/** The channel fields an audit log entry compares. */
+const CHANNEL_KEYS = ['name', 'type', 'topic', 'parent_id', 'position', 'rate_limit_per_user'] as const;
+const OVERWRITE_KEYS = ['id', 'type', 'allow', 'deny'] as const;
+
+function overwriteDto(o: OverwriteRecord): { id: string; type: number; allow: string; deny: string } {
+  return { id: o.id, type: o.type, allow: o.allow, deny: o.deny };
 }

@@ -4,6 +4,7 @@ import { AccessService } from './access.service';
 import { BanService } from './bans.service';
 import { ChannelService } from './channels.service';
 import {
+  AuditLogController,
   BansController,
   ChannelsController,
   DmsController,
@@ -20,6 +21,9 @@ import { GuildService } from './guilds.service';
 import { InviteService } from './invites.service';
 import { MemberService } from './members.service';
 import { MessageService } from './messages.service';
+import { AuditLogEntryPublisher } from './moderation/audit-log-publisher';
+import { AuditLogService } from './moderation/audit-log.service';
+import { SlowmodeService } from './moderation/slowmode.service';
 import { NotificationSettingsService } from './notification-settings.service';
 import { PurgeJobs } from './purge.jobs';
 import { ReadyService } from './ready.service';
@@ -40,6 +44,9 @@ const SERVICES = [
   MessageService,
   NotificationSettingsService,
   ReadyService,
+  AuditLogEntryPublisher,
+  AuditLogService,
+  SlowmodeService,
 ];
 
 /** The chat domain's rules: every process that checks permissions or changes chat state (api, gateway). */
@@ -52,6 +59,7 @@ export const CHAT_API_CONTROLLERS = [
   ChannelsController,
   MembersController,
   BansController,
+  AuditLogController,
   RolesController,
   InvitesController,
   DmsController,

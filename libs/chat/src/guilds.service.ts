@@ -21,6 +21,8 @@ import {
   type Storage,
 } from '@parley/storage';
 import { AccessService, type GuildAccess } from './access.service';
+import { AuditLogEvent, changesOf } from './moderation/audit-log-events';
+import { AuditLogService } from './moderation/audit-log.service';
 import { toChannel, toGuild, toRole } from './serializers';
 
 /** Guilds themselves: creation with their defaults, reading, renaming, ownership transfer, deletion. */
@@ -32,6 +34,7 @@ export class GuildService {
     @Inject(JOB_QUEUE) private readonly jobs: JobQueue,
     private readonly ids: SnowflakeGenerator,
     private readonly access: AccessService,
+    private readonly audit: AuditLogService,
   ) {}
 
   async create(ownerId: string, name: string): Promise<GuildFullDto> {
@@ -106,6 +109,7 @@ export class GuildService {
     guildId: string,
     userId: string,
     patch: { name?: string; owner_id?: string; default_message_notifications?: number },
+    reason: string | null = null,
   ): Promise<GuildDto> {
     const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_GUILD);
     const change: { name?: string; ownerId?: string; defaultMessageNotifications?: number } = {};
@@ -126,6 +130,20 @@ export class GuildService {
       data: dto,
       routing: { guildId },
     });
+    const changes = changesOf(toGuild(access.guild), dto, [
+      'name',
+      'owner_id',
+      'default_message_notifications',
+    ]);
+    if (changes.length > 0)
+      this.audit.record({
+        guildId,
+        userId,
+        actionType: AuditLogEvent.GUILD_UPDATE,
+        targetId: guildId,
+        changes,
+        reason,
+      });
     return dto;
   }
 

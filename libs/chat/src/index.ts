@@ -15,3 +15,6 @@ export * from './controllers';
 export * from './search.service';
 export * from './search.controllers';
 export * from './purge.jobs';
+export * from './moderation/moderation.tokens';
+export * from './moderation/audit-log.service';
+export * from './moderation/audit-log-events';

@@ -23,6 +23,8 @@ import { AccessService } from './access.service';
 import { GuildService } from './guilds.service';
 import { toInvite, toMember } from './serializers';
 import { UserDirectory } from './users.directory';
+import { type AuditLogChange, AuditLogEvent } from './moderation/audit-log-events';
+import { AuditLogService } from './moderation/audit-log.service';
 
 const INVITE_ALPHABET = 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
@@ -35,12 +37,14 @@ export class InviteService {
     private readonly access: AccessService,
     private readonly users: UserDirectory,
     private readonly guilds: GuildService,
+    private readonly audit: AuditLogService,
   ) {}
 
   async create(
     channelId: string,
     userId: string,
     input: { max_age: number; max_uses: number },
+    reason: string | null = null,
   ): Promise<InviteDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.CREATE_INSTANT_INVITE);
     if (access.channel.type === ChannelType.CATEGORY) throw wrongChannelType('other');
@@ -60,7 +64,16 @@ export class InviteService {
       const invite = { ...base, code: inviteCode(), expiresAt };
       try {
         await this.storage.invites.create(invite);
-        return toInvite(invite, access.guild.guild, access.channel, await this.users.one(userId));
+        const dto = toInvite(invite, access.guild.guild, access.channel, await this.users.one(userId));
+        this.audit.record({
+          guildId: base.guildId,
+          userId,
+          actionType: AuditLogEvent.INVITE_CREATE,
+          targetId: null,
+          changes: inviteChanges(invite, 'new_value'),
+          reason,
+        });
+        return dto;
       } catch (err) {
         if (!(err instanceof UniqueViolation) || attempt >= 4) throw err;
       }
@@ -125,7 +138,7 @@ export class InviteService {
     return { ...toInvite({ ...invite, uses: invite.uses + 1 }, guild, channel, inviter), new_member: true };
   }
 
-  async delete(code: string, userId: string): Promise<InviteDto> {
+  async delete(code: string, userId: string, reason: string | null = null): Promise<InviteDto> {
     const invite = await this.storage.invites.find(code);
     if (!invite) throw unknown('invite');
     const access = await this.access.guild(invite.guildId, userId).catch((err: unknown) => {
@@ -141,6 +154,14 @@ export class InviteService {
         ));
     if (!canManage) throw new ForbiddenError();
     await this.storage.invites.delete(code);
+    this.audit.record({
+      guildId: invite.guildId,
+      userId,
+      actionType: AuditLogEvent.INVITE_DELETE,
+      targetId: null,
+      changes: inviteChanges(invite, 'old_value'),
+      reason,
+    });
     return toInvite(invite, access.guild, channel, await this.users.one(invite.inviterId));
   }
 
@@ -165,4 +186,18 @@ function inviteCode(): string {
   let code = '';
   for (const byte of bytes) code += INVITE_ALPHABET[byte % INVITE_ALPHABET.length];
   return code;
+}
+
+/** An invite as Discord's audit log shows its creation or deletion: each field on one side. */
+function inviteChanges(invite: InviteRecord, side: 'old_value' | 'new_value'): AuditLogChange[] {
+  const fields: Record<string, unknown> = {
+    code: invite.code,
+    channel_id: invite.channelId,
+    inviter_id: invite.inviterId,
+    uses: invite.uses,
+    max_uses: invite.maxUses,
+    max_age: invite.maxAge,
+    temporary: false,
+  };
+  return Object.entries(fields).map(([key, value]) => ({ key, [side]: value }));
 }

@@ -12,7 +12,9 @@ import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { type MemberRecord, STORAGE, type Storage } from '@parley/storage';
 import { AccessService } from './access.service';
 import { GuildService } from './guilds.service';
-import { toMember } from './serializers';
+import { AuditLogEvent, changesOf } from './moderation/audit-log-events';
+import { AuditLogService } from './moderation/audit-log.service';
+import { timedOutUntil, toMember } from './serializers';
 import { UserDirectory } from './users.directory';
 
 /** Guild membership: listing, nicknames and role assignment, kicking, leaving. */
@@ -24,6 +26,7 @@ export class MemberService {
     private readonly access: AccessService,
     private readonly users: UserDirectory,
     private readonly guilds: GuildService,
+    private readonly audit: AuditLogService,
   ) {}
 
   /**
@@ -98,14 +101,15 @@ export class MemberService {
     guildId: string,
     userId: string,
     targetId: string,
-    patch: { nick?: string | null; roles?: string[] },
+    patch: { nick?: string | null; roles?: string[]; communication_disabled_until?: string | null },
+    reason: string | null = null,
   ): Promise<MemberDto> {
     const access = await this.access.guild(guildId, userId);
     if (!isSnowflake(targetId)) throw unknown('member');
     const self = targetId === userId;
     let target = self ? access.member : await this.storage.members.find(guildId, targetId);
     if (!target) throw unknown('member');
-    const change: { nick?: string | null; roles?: string[] } = {};
+    const change: { nick?: string | null; roles?: string[]; communicationDisabledUntil?: number | null } = {};
     if (patch.nick !== undefined) {
       if (!self) {
         if (!PermissionCalculator.has(access.permissions, Permission.MANAGE_GUILD))
@@ -134,6 +138,15 @@ export class MemberService {
       }
       change.roles = wanted;
     }
+    if (patch.communication_disabled_until !== undefined) {
+      if (!PermissionCalculator.has(access.permissions, Permission.MODERATE_MEMBERS))
+        throw new ForbiddenError();
+      if (self) throw new ForbiddenError('You cannot time yourself out');
+      target = await this.access.requireAbove(access, targetId);
+      change.communicationDisabledUntil = timeoutEnd(patch.communication_disabled_until, Date.now());
+      if (change.communicationDisabledUntil !== null && (await this.isAdministrator(access.guild.id, target)))
+        throw new ForbiddenError('Administrators cannot be timed out');
+    }
     if (Object.keys(change).length > 0) await this.storage.members.update(guildId, targetId, change);
     const updated: MemberRecord = { ...target, ...change };
     const user = await this.users.one(targetId);
@@ -145,14 +158,62 @@ export class MemberService {
       data: dto,
       routing: change.roles ? { guildId, userId: targetId } : undefined,
     });
+    this.recordUpdate(guildId, userId, target, updated, reason);
     return dto;
   }
 
-  async kick(guildId: string, userId: string, targetId: string): Promise<void> {
+  /** MEMBER_UPDATE for nick and timeout changes, MEMBER_ROLE_UPDATE for roles, as Discord logs them. */
+  private recordUpdate(
+    guildId: string,
+    userId: string,
+    before: MemberRecord,
+    after: MemberRecord,
+    reason: string | null,
+  ): void {
+    const now = Date.now();
+    const view = (m: MemberRecord) => ({
+      nick: m.nick ?? undefined,
+      communication_disabled_until: timedOutUntil(m, now) ?? undefined,
+    });
+    const changes = changesOf(view(before), view(after), ['nick', 'communication_disabled_until']);
+    const targetId = after.userId;
+    if (changes.length > 0)
+      this.audit.record({
+        guildId,
+        userId,
+        actionType: AuditLogEvent.MEMBER_UPDATE,
+        targetId,
+        changes,
+        reason,
+      });
+    const added = after.roles.filter((id) => !before.roles.includes(id));
+    const removed = before.roles.filter((id) => !after.roles.includes(id));
+    if (added.length + removed.length === 0) return;
+    const roleChanges = [];
+    if (added.length > 0) roleChanges.push({ key: '$add', new_value: added.map((id) => ({ id })) });
+    if (removed.length > 0) roleChanges.push({ key: '$remove', new_value: removed.map((id) => ({ id })) });
+    this.audit.record({
+      guildId,
+      userId,
+      actionType: AuditLogEvent.MEMBER_ROLE_UPDATE,
+      targetId,
+      changes: roleChanges,
+      reason,
+    });
+  }
+
+  /** Whether the member holds ADMINISTRATOR (or owns the guild): Discord refuses to time them out. */
+  private async isAdministrator(guildId: string, member: MemberRecord): Promise<boolean> {
+    const access = await this.access.guild(guildId, member.userId);
+    return PermissionCalculator.has(access.permissions, Permission.ADMINISTRATOR);
+  }
+
+  async kick(guildId: string, userId: string, targetId: string, reason: string | null = null): Promise<void> {
     const access = await this.access.requireGuild(guildId, userId, Permission.KICK_MEMBERS);
     if (!isSnowflake(targetId)) throw unknown('member');
     await this.access.requireAbove(access, targetId);
     await this.remove(guildId, targetId);
+    this.audit.record({ guildId, userId, actionType: AuditLogEvent.MEMBER_KICK, targetId, reason });
   }
 
   async leave(guildId: string, userId: string): Promise<void> {
@@ -180,4 +241,21 @@ export class MemberService {
       routing: { guildId, userId: targetId, removedFromGuild: true },
     });
   }
+}
+
+/** Discord's longest timeout. */
+export const MAX_TIMEOUT_MS = 28 * 86_400_000;
+
+/** A requested timeout end as epoch ms (null lifts it); past or beyond 28 days is refused as Discord does. */
+function timeoutEnd(value: string | null, now: number): number | null {
+  if (value === null) return null;
+  const until = Date.parse(value);
+  if (until <= now) return null; // a time already passed lifts the timeout
+  if (until > now + MAX_TIMEOUT_MS) {
+    const message = 'A timeout can last at most 28 days';
+    const err = new BadRequestError(message);
+    err.errors = { communication_disabled_until: [{ code: 'BASE_TYPE_INVALID', message }] };
+    throw err;
+  }
+  return until;
 }

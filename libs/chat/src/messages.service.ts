@@ -31,6 +31,9 @@ import {
 } from './attachment-urls';
 import { toMessage, toReactions } from './serializers';
 import { UserDirectory } from './users.directory';
+import { AuditLogEvent } from './moderation/audit-log-events';
+import { AuditLogService } from './moderation/audit-log.service';
+import { SlowmodeService } from './moderation/slowmode.service';
 
 const MENTION = /<@!?([0-9]{1,19})>/g;
 const MAX_MENTIONS = 50;
@@ -65,6 +68,8 @@ export class MessageService {
     private readonly ids: SnowflakeGenerator,
     private readonly access: AccessService,
     private readonly users: UserDirectory,
+    private readonly audit: AuditLogService,
+    private readonly slowmode: SlowmodeService,
     @Inject(JOB_QUEUE) private readonly jobs: JobQueue,
     @Optional() @Inject(MEDIA_PATH_SIGNER) private readonly signer?: MediaPathSigner,
   ) {}
@@ -103,6 +108,7 @@ export class MessageService {
   ): Promise<MessageDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.SEND_MESSAGES);
     if (access.channel.type === ChannelType.CATEGORY) throw wrongChannelType('message');
+    await this.slowmode.check(access, userId);
     const content = input.content ?? '';
     const attachmentIds = [...new Set(input.attachment_ids ?? [])];
     if (attachmentIds.length > 0 && !PermissionCalculator.has(access.permissions, Permission.ATTACH_FILES))
@@ -166,6 +172,8 @@ export class MessageService {
     const message = await this.find(access.channel.id, messageId);
     if (message.authorId !== userId)
       throw new ForbiddenError('Cannot edit a message authored by another user', 50005);
+    // A timed-out member cannot change what they said either (Discord: no SEND_MESSAGES while timed out).
+    if (access.guild?.timedOut) throw new ForbiddenError();
     const { mentions, mentionEveryone } = this.parseMentions(access, content);
     const editedAt = Date.now();
     await this.storage.messages.update(
@@ -184,7 +192,12 @@ export class MessageService {
     return dto;
   }
 
-  async delete(channelId: string, userId: string, messageId: string): Promise<void> {
+  async delete(
+    channelId: string,
+    userId: string,
+    messageId: string,
+    reason: string | null = null,
+  ): Promise<void> {
     const access = await this.access.channel(channelId, userId);
     const message = await this.find(access.channel.id, messageId);
     if (
@@ -211,13 +224,28 @@ export class MessageService {
         ...(access.channel.guildId ? { guild_id: access.channel.guildId } : {}),
       },
     });
+    // Discord logs a delete by someone other than the author only.
+    if (access.channel.guildId && message.authorId !== userId)
+      this.audit.record({
+        guildId: access.channel.guildId,
+        userId,
+        actionType: AuditLogEvent.MESSAGE_DELETE,
+        targetId: message.authorId,
+        reason,
+        options: { channel_id: access.channel.id, count: '1' },
+      });
   }
 
   /**
    * Discord's bulk delete: 2..100 ids, MANAGE_MESSAGES, none older than two weeks (checked on the ids, before
    * any read); ids naming no message of this channel count towards the limits and are skipped.
    */
-  async bulkDelete(channelId: string, userId: string, messageIds: readonly string[]): Promise<void> {
+  async bulkDelete(
+    channelId: string,
+    userId: string,
+    messageIds: readonly string[],
+    reason: string | null = null,
+  ): Promise<void> {
     const access = await this.access.requireChannel(channelId, userId, Permission.MANAGE_MESSAGES);
     if (new Set(messageIds).size !== messageIds.length) {
       const err = new BadRequestError('Invalid Form Body');
@@ -253,6 +281,15 @@ export class MessageService {
         ...(channel.guildId ? { guild_id: channel.guildId } : {}),
       },
     });
+    if (channel.guildId)
+      this.audit.record({
+        guildId: channel.guildId,
+        userId,
+        actionType: AuditLogEvent.MESSAGE_BULK_DELETE,
+        targetId: channel.id,
+        reason,
+        options: { count: String(messages.length) },
+      });
   }
 
   // --- reactions ----------------------------------------------------------------------------

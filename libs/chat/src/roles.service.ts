@@ -11,7 +11,11 @@ import {
 import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { type RoleRecord, STORAGE, type Storage } from '@parley/storage';
 import { AccessService, type GuildAccess } from './access.service';
+import { AuditLogEvent, changesOf } from './moderation/audit-log-events';
+import { AuditLogService } from './moderation/audit-log.service';
 import { toRole } from './serializers';
+
+const ROLE_KEYS = ['name', 'permissions', 'color', 'position'] as const;
 
 /** Guild roles under the hierarchy: nobody creates, edits or deletes a role at or above their own. */
 @Injectable()
@@ -21,6 +25,7 @@ export class RoleService {
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     private readonly ids: SnowflakeGenerator,
     private readonly access: AccessService,
+    private readonly audit: AuditLogService,
   ) {}
 
   async list(guildId: string, userId: string): Promise<RoleDto[]> {
@@ -32,6 +37,7 @@ export class RoleService {
     guildId: string,
     userId: string,
     input: { name?: string; permissions?: string; color?: number; position?: number },
+    reason: string | null = null,
   ): Promise<RoleDto> {
     const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_ROLES);
     const permissions = grantable(access, input.permissions ?? '0');
@@ -53,6 +59,14 @@ export class RoleService {
       scope: { kind: 'guild', id: guildId },
       data: { guild_id: guildId, role: dto },
     });
+    this.audit.record({
+      guildId,
+      userId,
+      actionType: AuditLogEvent.ROLE_CREATE,
+      targetId: role.id,
+      changes: changesOf(undefined, dto, ROLE_KEYS),
+      reason,
+    });
     return dto;
   }
 
@@ -61,6 +75,7 @@ export class RoleService {
     userId: string,
     roleId: string,
     patch: { name?: string; permissions?: string; color?: number; position?: number },
+    reason: string | null = null,
   ): Promise<RoleDto> {
     const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_ROLES);
     const role = access.roles.find((r) => r.id === roleId);
@@ -89,10 +104,20 @@ export class RoleService {
       data: { guild_id: guildId, role: dto },
       routing: { guildId },
     });
+    const changes = changesOf(toRole(role), dto, ROLE_KEYS);
+    if (changes.length > 0)
+      this.audit.record({
+        guildId,
+        userId,
+        actionType: AuditLogEvent.ROLE_UPDATE,
+        targetId: roleId,
+        changes,
+        reason,
+      });
     return dto;
   }
 
-  async delete(guildId: string, userId: string, roleId: string): Promise<void> {
+  async delete(guildId: string, userId: string, roleId: string, reason: string | null = null): Promise<void> {
     const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_ROLES);
     const role = access.roles.find((r) => r.id === roleId);
     if (!role) throw unknown('role');
@@ -105,6 +130,14 @@ export class RoleService {
       scope: { kind: 'guild', id: guildId },
       data: { guild_id: guildId, role_id: roleId },
       routing: { guildId },
+    });
+    this.audit.record({
+      guildId,
+      userId,
+      actionType: AuditLogEvent.ROLE_DELETE,
+      targetId: roleId,
+      changes: changesOf(toRole(role), undefined, ROLE_KEYS),
+      reason,
     });
   }
 }

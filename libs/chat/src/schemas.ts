@@ -14,6 +14,9 @@ const intFromQuery = (min: number, max: number, fallback: number) =>
     .optional()
     .transform((v) => v ?? fallback);
 
+/** Slowmode, as Discord bounds it: 0 (off) to 21600 seconds (6 hours). */
+const slowmodeSeconds = z.number().int().min(0).max(21_600).optional();
+
 export const guildCreateBody = z.object({ name: visibleName(2, 100) });
 export const guildPatchBody = z.strictObject({
   name: visibleName(2, 100).optional(),
@@ -66,6 +69,7 @@ export const channelCreateBody = z.object({
   topic: z.string().max(1024).nullable().optional(),
   parent_id: snowflake.nullable().optional(),
   position: z.number().int().min(0).max(10_000).optional(),
+  rate_limit_per_user: slowmodeSeconds,
   permission_overwrites: z
     .array(overwriteBody.extend({ id: snowflake }))
     .max(100)
@@ -76,12 +80,22 @@ export const channelPatchBody = z.strictObject({
   topic: z.string().max(1024).nullable().optional(),
   parent_id: snowflake.nullable().optional(),
   position: z.number().int().min(0).max(10_000).optional(),
+  rate_limit_per_user: slowmodeSeconds,
 });
 
 export const memberListQuery = z.object({ limit: intFromQuery(1, 1000, 100), after: snowflake.optional() });
 export const memberPatchBody = z.strictObject({
   nick: visibleName(1, 32).nullable().optional(),
   roles: z.array(snowflake).max(250).optional(),
+  // ISO 8601 as Discord takes it; null lifts a timeout.
+  communication_disabled_until: z.iso.datetime({ offset: true }).nullable().optional(),
+});
+export const auditLogQuery = z.object({
+  limit: intFromQuery(1, 100, 50),
+  before: snowflake.optional(),
+  after: snowflake.optional(),
+  user_id: snowflake.optional(),
+  action_type: intFromQuery(1, 1000, 0).transform((v) => (v === 0 ? undefined : v)),
 });
 export const banBody = z.object({ reason: z.string().max(512).nullable().optional() }).optional();
 

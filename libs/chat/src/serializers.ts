@@ -73,6 +73,7 @@ export function toChannel(
       allow: o.allow,
       deny: o.deny,
     })),
+    rate_limit_per_user: channel.rateLimitPerUser ?? 0,
     last_message_id: lastMessageId,
   };
 }
@@ -84,7 +85,14 @@ export function toMember(member: MemberRecord, user: PublicUser): MemberDto {
     nick: member.nick,
     roles: member.roles,
     joined_at: isoTime(member.joinedAt),
+    communication_disabled_until: timedOutUntil(member, Date.now()),
   };
+}
+
+/** The end of a member's timeout as Discord shows it, or null once it has passed (it ends by the clock). */
+export function timedOutUntil(member: MemberRecord, now: number): string | null {
+  const until = member.communicationDisabledUntil ?? null;
+  return until !== null && until > now ? isoTime(until) : null;
 }
 
 export function toBan(ban: BanRecord, user: PublicUser): BanDto {

@@ -101,14 +101,16 @@ export class PayloadTooLargeError extends DomainError {
 
 export class RateLimitedError extends DomainError {
   readonly status = 429;
-  readonly code = 20028;
   constructor(
     readonly retryAfterMs: number,
     readonly limit: number,
     readonly bucket: string,
     readonly global = false,
+    /** 20028 for request rate limits; 20016 for a channel's slowmode. */
+    readonly code: number = 20028,
+    message = 'You are being rate limited.',
   ) {
-    super('You are being rate limited.');
+    super(message);
   }
 }
 

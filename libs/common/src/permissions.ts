@@ -7,6 +7,7 @@ export const Permission = {
   MANAGE_CHANNELS: 1n << 4n,
   MANAGE_GUILD: 1n << 5n,
   ADD_REACTIONS: 1n << 6n,
+  VIEW_AUDIT_LOG: 1n << 7n,
   VIEW_CHANNEL: 1n << 10n,
   SEND_MESSAGES: 1n << 11n,
   MANAGE_MESSAGES: 1n << 13n,
@@ -16,6 +17,7 @@ export const Permission = {
   CONNECT: 1n << 20n,
   SPEAK: 1n << 21n,
   MANAGE_ROLES: 1n << 28n,
+  MODERATE_MEMBERS: 1n << 40n,
 } as const;
 
 export const ALL_PERMISSIONS = Object.values(Permission).reduce((acc, bit) => acc | bit, 0n);

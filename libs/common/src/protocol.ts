@@ -45,6 +45,8 @@ export interface ChannelDto {
   parent_id?: string | null;
   position?: number;
   permission_overwrites?: OverwriteDto[];
+  /** Slowmode: seconds a member waits between messages (guild text channels). */
+  rate_limit_per_user?: number;
   recipients?: PublicUser[];
   last_message_id: string | null;
 }
@@ -70,6 +72,8 @@ export interface MemberDto {
   nick: string | null;
   roles: string[];
   joined_at: string;
+  /** ISO 8601 while timed out (Discord's field); null otherwise. */
+  communication_disabled_until: string | null;
 }
 
 export interface AttachmentDto {
@@ -191,6 +195,7 @@ export const DISPATCH_TYPES = [
   'GUILD_MEMBER_REMOVE',
   'GUILD_BAN_ADD',
   'GUILD_BAN_REMOVE',
+  'GUILD_AUDIT_LOG_ENTRY_CREATE',
   'CHANNEL_CREATE',
   'CHANNEL_UPDATE',
   'CHANNEL_DELETE',

@@ -242,6 +242,11 @@ export const configSchema = z
       concurrency: positive(),
       deadline: positive(),
     }),
+    // Guild moderation (docs/moderation.md).
+    moderation: z.strictObject({
+      // How long audit log entries are kept (Discord keeps 45 days); each entry keeps the value it was written under.
+      audit_log_retention_days: z.number().int().min(1).max(3650),
+    }),
     logging: z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     }),

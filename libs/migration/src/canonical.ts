@@ -58,6 +58,7 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     nick: m.nick,
     roles: byNumber(m.roles),
     joinedAt: m.joinedAt,
+    communicationDisabledUntil: m.communicationDisabledUntil ?? null,
   }),
   channels: (c) => ({
     id: c.id,
@@ -67,6 +68,7 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     topic: c.topic,
     parentId: c.parentId,
     position: c.position,
+    rateLimitPerUser: c.rateLimitPerUser ?? 0,
     recipients: byNumber(c.recipients),
   }),
   overwrites: (o) => ({
@@ -140,6 +142,21 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
   }),
   // '' and null are one "no reason" (Cassandra stores '' to avoid a tombstone).
   bans: (b) => ({ guildId: b.guildId, userId: b.userId, reason: b.reason || null, createdAt: b.createdAt }),
+  // An entry past its expiry is gone from the log on either backend (Cassandra's TTL; SQLite prunes it later).
+  audit_log_entries: (e) =>
+    e.expiresAt <= Date.now()
+      ? null
+      : {
+          guildId: e.guildId,
+          id: e.id,
+          userId: e.userId,
+          targetId: e.targetId,
+          actionType: e.actionType,
+          changes: e.changes,
+          reason: e.reason,
+          options: e.options,
+          expiresAt: e.expiresAt,
+        },
   attachments: (a) => ({
     id: a.id,
     channelId: a.channelId,
@@ -180,6 +197,8 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
       return `${String(r.guildId)}/${String(r.userId)}`;
     case 'overwrites':
       return `${String(r.channelId)}/${String(r.id)}`;
+    case 'audit_log_entries':
+      return `${String(r.guildId)}/${String(r.id)}`;
     case 'dm_pairs':
       return `${String(r.userLow)}/${String(r.userHigh)}`;
     case 'reactions':

@@ -102,6 +102,7 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     nick: text(64).nullable(),
     roles: z.array(id),
     joinedAt: time,
+    communicationDisabledUntil: time.nullable().optional(),
   }),
   channels: z.strictObject({
     id,
@@ -111,6 +112,7 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     topic: text(4096).nullable(),
     parentId: id.nullable(),
     position: z.number().int(),
+    rateLimitPerUser: z.number().int().min(0).max(21_600).optional(),
     recipients: z.array(id).max(10),
     overwrites: z.array(z.never()).max(0, 'overwrites are records of their own table'),
   }),
@@ -181,6 +183,17 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     expiresAt: time.nullable(),
   }),
   bans: z.strictObject({ guildId: id, userId: id, reason: text(512).nullable(), createdAt: time }),
+  audit_log_entries: z.strictObject({
+    guildId: id,
+    id,
+    userId: id.nullable(),
+    targetId: id.nullable(),
+    actionType: count,
+    changes: z.string(),
+    reason: text(512).nullable(),
+    options: z.string().nullable(),
+    expiresAt: time,
+  }),
   attachments: z.strictObject({
     id,
     channelId: id,

@@ -47,7 +47,7 @@ const EMOJI = ['👍', '🎉', '❤️', '😂', 'parley_blob'];
 
 /**
  * A synthetic community written through the storage repositories (as the services would): users,
- * guilds with roles, categories, text and voice channels, overwrites, members with roles, bans,
+ * guilds with roles, categories, text and voice channels, overwrites, members with roles, bans (and their audit log entries),
  * invites, DMs, messages over several weeks with mentions, edits, pins and attachments, reactions, read
  * states with unread mentions, and a pending job. For migration tests and the migration benchmark.
  */
@@ -172,6 +172,18 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
         userId,
         reason: userId === banned[0] ? 'spam' : null,
         createdAt: now,
+      });
+    for (const userId of banned)
+      await storage.auditLog.append({
+        guildId,
+        id: id(),
+        userId: owner,
+        targetId: userId,
+        actionType: 22, // MEMBER_BAN_ADD
+        changes: '[]',
+        reason: userId === banned[0] ? 'spam' : null,
+        options: null,
+        expiresAt: now + 45 * 86_400_000,
       });
     await storage.invites.create({
       code: `inv${g}${guildId.slice(-6)}`,

@@ -7,6 +7,7 @@ import { HttpErrorFilter } from '@parley/http';
 import { ObservabilityModule } from '@parley/observability';
 import { StateModule } from '@parley/state';
 import { MaintenanceMode, ReadOnlyGuard } from './maintenance';
+import { MODERATION_PROVIDERS } from './moderation';
 import { MicroservicesModule } from './roles/microservices.module';
 import type { Role } from './roles/roles';
 import { StorageModule } from './storage.module';
@@ -54,8 +55,13 @@ export class CoreModule {
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         MaintenanceMode,
         { provide: APP_GUARD, useClass: ReadOnlyGuard },
+        ...MODERATION_PROVIDERS,
       ],
-      exports: [SnowflakeGenerator, MaintenanceMode],
+      exports: [
+        SnowflakeGenerator,
+        MaintenanceMode,
+        ...MODERATION_PROVIDERS.map((p) => (p as { provide: symbol }).provide),
+      ],
     };
   }
 }

@@ -100,6 +100,7 @@ export function applyDispatch(s: State, type: DispatchType, data: unknown): Stat
     case 'CHANNEL_PINS_UPDATE':
     case 'GUILD_BAN_ADD':
     case 'GUILD_BAN_REMOVE':
+    case 'GUILD_AUDIT_LOG_ENTRY_CREATE':
       return s;
     case 'MESSAGE_CREATE':
       return receiveMessage(s, data as MessageDto);

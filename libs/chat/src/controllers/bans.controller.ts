@@ -8,6 +8,7 @@ import * as s from '../schemas';
 type In<T extends z.ZodType> = z.infer<T>;
 
 import { BanService } from '../bans.service';
+import { AuditReason } from '../moderation/audit-reason';
 
 /** A guild's bans. */
 @Controller('api/v1/guilds/:guild_id/bans')
@@ -40,8 +41,10 @@ export class BansController {
     @Param('guild_id') guildId: string,
     @Param('user_id') userId: string,
     @ValidBody(s.banBody) body: In<typeof s.banBody>,
+    @AuditReason() reason: string | null,
   ): Promise<void> {
-    return this.bans.ban(guildId, c.userId, userId, body?.reason ?? null);
+    // Discord takes the reason from X-Audit-Log-Reason; older clients sent it in the body.
+    return this.bans.ban(guildId, c.userId, userId, reason ?? body?.reason ?? null);
   }
 
   @Delete(':user_id')
@@ -50,7 +53,8 @@ export class BansController {
     @Caller() c: AuthContext,
     @Param('guild_id') guildId: string,
     @Param('user_id') userId: string,
+    @AuditReason() reason: string | null,
   ): Promise<void> {
-    return this.bans.unban(guildId, c.userId, userId);
+    return this.bans.unban(guildId, c.userId, userId, reason);
   }
 }

@@ -8,6 +8,7 @@ import * as s from '../schemas';
 type In<T extends z.ZodType> = z.infer<T>;
 
 import { ChannelService } from '../channels.service';
+import { AuditReason } from '../moderation/audit-reason';
 
 /** Guild channels and their permission overwrites. */
 @Controller('api/v1')
@@ -26,8 +27,9 @@ export class ChannelsController {
     @Caller() c: AuthContext,
     @Param('guild_id') guildId: string,
     @ValidBody(s.channelCreateBody) body: In<typeof s.channelCreateBody>,
+    @AuditReason() reason: string | null,
   ): Promise<ChannelDto> {
-    return this.channels.create(guildId, c.userId, body);
+    return this.channels.create(guildId, c.userId, body, reason);
   }
 
   @Get('channels/:channel_id')
@@ -40,13 +42,18 @@ export class ChannelsController {
     @Caller() c: AuthContext,
     @Param('channel_id') channelId: string,
     @ValidBody(s.channelPatchBody) body: In<typeof s.channelPatchBody>,
+    @AuditReason() reason: string | null,
   ): Promise<ChannelDto> {
-    return this.channels.update(channelId, c.userId, body);
+    return this.channels.update(channelId, c.userId, body, reason);
   }
 
   @Delete('channels/:channel_id')
-  delete(@Caller() c: AuthContext, @Param('channel_id') channelId: string): Promise<ChannelDto> {
-    return this.channels.delete(channelId, c.userId);
+  delete(
+    @Caller() c: AuthContext,
+    @Param('channel_id') channelId: string,
+    @AuditReason() reason: string | null,
+  ): Promise<ChannelDto> {
+    return this.channels.delete(channelId, c.userId, reason);
   }
 
   @Put('channels/:channel_id/permissions/:overwrite_id')
@@ -56,8 +63,9 @@ export class ChannelsController {
     @Param('channel_id') channelId: string,
     @Param('overwrite_id') overwriteId: string,
     @ValidBody(s.overwriteBody) body: In<typeof s.overwriteBody>,
+    @AuditReason() reason: string | null,
   ): Promise<void> {
-    return this.channels.putOverwrite(channelId, c.userId, overwriteId, body);
+    return this.channels.putOverwrite(channelId, c.userId, overwriteId, body, reason);
   }
 
   @Delete('channels/:channel_id/permissions/:overwrite_id')
@@ -66,7 +74,8 @@ export class ChannelsController {
     @Caller() c: AuthContext,
     @Param('channel_id') channelId: string,
     @Param('overwrite_id') overwriteId: string,
+    @AuditReason() reason: string | null,
   ): Promise<void> {
-    return this.channels.deleteOverwrite(channelId, c.userId, overwriteId);
+    return this.channels.deleteOverwrite(channelId, c.userId, overwriteId, reason);
   }
 }

@@ -9,6 +9,7 @@ type In<T extends z.ZodType> = z.infer<T>;
 
 import { GuildService } from '../guilds.service';
 import { MemberService } from '../members.service';
+import { AuditReason } from '../moderation/audit-reason';
 
 /** Guilds, and the caller's own guild list and leaving. */
 @Controller('api/v1')
@@ -39,8 +40,9 @@ export class GuildsController {
     @Caller() c: AuthContext,
     @Param('guild_id') guildId: string,
     @ValidBody(s.guildPatchBody) body: In<typeof s.guildPatchBody>,
+    @AuditReason() reason: string | null,
   ): Promise<GuildDto> {
-    return this.guilds.update(guildId, c.userId, body);
+    return this.guilds.update(guildId, c.userId, body, reason);
   }
 
   @Delete('guilds/:guild_id')

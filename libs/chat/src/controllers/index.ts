@@ -1,3 +1,4 @@
+export * from './audit-log.controller';
 export * from './bans.controller';
 export * from './channels.controller';
 export * from './dms.controller';

@@ -8,6 +8,7 @@ import * as s from '../schemas';
 type In<T extends z.ZodType> = z.infer<T>;
 
 import { InviteService } from '../invites.service';
+import { AuditReason } from '../moderation/audit-reason';
 
 /** Invites: created on a channel, listed per guild, previewed, accepted and revoked by code. */
 @Controller('api/v1')
@@ -21,11 +22,17 @@ export class InvitesController {
     @Caller() c: AuthContext,
     @Param('channel_id') channelId: string,
     @ValidBody(s.inviteCreateBody) body: In<typeof s.inviteCreateBody>,
+    @AuditReason() reason: string | null,
   ): Promise<InviteDto> {
-    return this.invites.create(channelId, c.userId, {
-      max_age: body?.max_age ?? 86_400,
-      max_uses: body?.max_uses ?? 0,
-    });
+    return this.invites.create(
+      channelId,
+      c.userId,
+      {
+        max_age: body?.max_age ?? 86_400,
+        max_uses: body?.max_uses ?? 0,
+      },
+      reason,
+    );
   }
 
   @Get('guilds/:guild_id/invites')
@@ -47,7 +54,11 @@ export class InvitesController {
   }
 
   @Delete('invites/:code')
-  delete(@Caller() c: AuthContext, @Param('code') code: string): Promise<InviteDto> {
-    return this.invites.delete(code, c.userId);
+  delete(
+    @Caller() c: AuthContext,
+    @Param('code') code: string,
+    @AuditReason() reason: string | null,
+  ): Promise<InviteDto> {
+    return this.invites.delete(code, c.userId, reason);
   }
 }

@@ -9,6 +9,7 @@ import * as s from '../schemas';
 type In<T extends z.ZodType> = z.infer<T>;
 
 import { MemberService } from '../members.service';
+import { AuditReason } from '../moderation/audit-reason';
 
 /** A guild's members: `@me` stands for the caller. */
 @Controller('api/v1/guilds/:guild_id/members')
@@ -40,8 +41,9 @@ export class MembersController {
     @Param('guild_id') guildId: string,
     @Param('user_id') userId: string,
     @ValidBody(s.memberPatchBody) body: In<typeof s.memberPatchBody>,
+    @AuditReason() reason: string | null,
   ): Promise<MemberDto> {
-    return this.members.update(guildId, c.userId, userId === '@me' ? c.userId : userId, body);
+    return this.members.update(guildId, c.userId, userId === '@me' ? c.userId : userId, body, reason);
   }
 
   /** Adds a bot application's user (MANAGE_GUILD): 201 with the member, 204 when it already was one. */
@@ -85,7 +87,8 @@ export class MembersController {
     @Caller() c: AuthContext,
     @Param('guild_id') guildId: string,
     @Param('user_id') userId: string,
+    @AuditReason() reason: string | null,
   ): Promise<void> {
-    return this.members.kick(guildId, c.userId, userId);
+    return this.members.kick(guildId, c.userId, userId, reason);
   }
 }

@@ -8,6 +8,7 @@ import * as s from '../schemas';
 type In<T extends z.ZodType> = z.infer<T>;
 
 import { MessageService } from '../messages.service';
+import { AuditReason } from '../moderation/audit-reason';
 
 /** A channel's messages, and typing in it. */
 @Controller('api/v1/channels/:channel_id')
@@ -41,8 +42,9 @@ export class MessagesController {
     @Caller() c: AuthContext,
     @Param('channel_id') channelId: string,
     @ValidBody(s.messageBulkDeleteBody) body: In<typeof s.messageBulkDeleteBody>,
+    @AuditReason() reason: string | null,
   ): Promise<void> {
-    return this.messages.bulkDelete(channelId, c.userId, body.messages);
+    return this.messages.bulkDelete(channelId, c.userId, body.messages, reason);
   }
 
   @Get('messages/:message_id')
@@ -70,8 +72,9 @@ export class MessagesController {
     @Caller() c: AuthContext,
     @Param('channel_id') channelId: string,
     @Param('message_id') messageId: string,
+    @AuditReason() reason: string | null,
   ): Promise<void> {
-    return this.messages.delete(channelId, c.userId, messageId);
+    return this.messages.delete(channelId, c.userId, messageId, reason);
   }
 
   @Post('typing')

@@ -8,6 +8,7 @@ import * as s from '../schemas';
 type In<T extends z.ZodType> = z.infer<T>;
 
 import { RoleService } from '../roles.service';
+import { AuditReason } from '../moderation/audit-reason';
 
 /** A guild's roles. */
 @Controller('api/v1/guilds/:guild_id/roles')
@@ -26,8 +27,9 @@ export class RolesController {
     @Caller() c: AuthContext,
     @Param('guild_id') guildId: string,
     @ValidBody(s.roleBody) body: In<typeof s.roleBody>,
+    @AuditReason() reason: string | null,
   ): Promise<RoleDto> {
-    return this.roles.create(guildId, c.userId, body);
+    return this.roles.create(guildId, c.userId, body, reason);
   }
 
   @Patch(':role_id')
@@ -36,8 +38,9 @@ export class RolesController {
     @Param('guild_id') guildId: string,
     @Param('role_id') roleId: string,
     @ValidBody(s.roleBody) body: In<typeof s.roleBody>,
+    @AuditReason() reason: string | null,
   ): Promise<RoleDto> {
-    return this.roles.update(guildId, c.userId, roleId, body);
+    return this.roles.update(guildId, c.userId, roleId, body, reason);
   }
 
   @Delete(':role_id')
@@ -46,7 +49,8 @@ export class RolesController {
     @Caller() c: AuthContext,
     @Param('guild_id') guildId: string,
     @Param('role_id') roleId: string,
+    @AuditReason() reason: string | null,
   ): Promise<void> {
-    return this.roles.delete(guildId, c.userId, roleId);
+    return this.roles.delete(guildId, c.userId, roleId, reason);
   }
 }

@@ -21,6 +21,7 @@ import { CassandraSettingsRepository } from './repositories/settings.repository'
 import type { CassandraSession } from './session';
 import {
   ATTACHMENTS,
+  AUDIT_LOG,
   BANS,
   GUILD_SETTINGS,
   CHANNELS,
@@ -124,6 +125,7 @@ const SCANS: {
     GUILD_SETTINGS.present,
     GUILD_SETTINGS.toRecord,
   ),
+  audit_log_entries: scanOf('audit_log_entries', AUDIT_LOG.columns, AUDIT_LOG.present, AUDIT_LOG.toRecord),
   attachments: scanOf('attachments', ATTACHMENTS.columns, ATTACHMENTS.present, ATTACHMENTS.toRecord),
   jobs: scanOf('jobs', `state, ${JOBS.columns}`, JOBS.present, (row) => ({
     ...JOBS.toRecord(row),
@@ -524,6 +526,12 @@ export class CassandraBulk implements BulkStorage {
           GUILD_SETTINGS.insert,
           GUILD_SETTINGS.params(record as BulkRecords['user_guild_settings']),
         );
+      case 'audit_log_entries': {
+        // Carried with the time it has left: an entry expired on the way is not written.
+        const e = record as BulkRecords['audit_log_entries'];
+        const ttl = AUDIT_LOG.ttlAt(e, Date.now());
+        return ttl > 0 ? this.exec(AUDIT_LOG.insert, AUDIT_LOG.params(e, ttl)) : undefined;
+      }
       case 'attachments':
         return this.writeAttachment(record as BulkRecords['attachments'], absent);
       case 'jobs': {
@@ -752,6 +760,10 @@ export class CassandraBulk implements BulkStorage {
       case 'bans': {
         const b = record as BulkRecords['bans'];
         return this.exec(BANS.delete, [toId(b.guildId), toId(b.userId)]);
+      }
+      case 'audit_log_entries': {
+        const e = record as BulkRecords['audit_log_entries'];
+        return this.exec(AUDIT_LOG.delete, [toId(e.guildId), AUDIT_LOG.windowOf(e.id), toId(e.id)]);
       }
       case 'attachments': {
         const a = record as BulkRecords['attachments'];

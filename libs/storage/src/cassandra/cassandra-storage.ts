@@ -2,6 +2,7 @@ import type { Storage } from '../contract';
 import { CassandraBulk, type CassandraBulkOptions } from './bulk';
 import { defaultCassandraMigrationsDir, migrateCassandra, type MigrationOutcome } from './migrator';
 import { CassandraAttachmentRepository } from './repositories/attachment.repository';
+import { CassandraAuditLogRepository } from './repositories/audit-log.repository';
 import { CassandraBanRepository } from './repositories/ban.repository';
 import { CassandraGuildSettingsRepository } from './repositories/guild-settings.repository';
 import { CassandraChannelRepository } from './repositories/channel.repository';
@@ -49,6 +50,7 @@ export class CassandraStorage implements Storage {
   readonly guildSettings: CassandraGuildSettingsRepository;
   readonly invites: CassandraInviteRepository;
   readonly bans: CassandraBanRepository;
+  readonly auditLog: CassandraAuditLogRepository;
   readonly attachments: CassandraAttachmentRepository;
   readonly jobs: CassandraJobStore;
   readonly instanceSettings: CassandraSettingsRepository;
@@ -83,6 +85,7 @@ export class CassandraStorage implements Storage {
     this.readStates = new CassandraReadStateRepository(db);
     this.guildSettings = new CassandraGuildSettingsRepository(db);
     this.bans = new CassandraBanRepository(db);
+    this.auditLog = new CassandraAuditLogRepository(db);
     this.attachments = new CassandraAttachmentRepository(db);
     this.jobs = new CassandraJobStore(db);
     this.instanceSettings = new CassandraSettingsRepository(db);

@@ -20,6 +20,7 @@ import {
   type UserRecord,
   type AccountTokenKind,
   type AccountTokenRecord,
+  type AuditLogEntryRecord,
 } from '../contract';
 import { decodeOverrides, encodeOverrides } from '../contract/notification-overrides';
 import { bucketOf } from './buckets';
@@ -249,7 +250,7 @@ export const ROLES = {
 
 // --- members, and each user's guilds --------------------------------------------------------------
 
-const MEMBER_COLUMNS = 'guild_id, user_id, nick, roles, joined_at';
+const MEMBER_COLUMNS = 'guild_id, user_id, nick, roles, joined_at, communication_disabled_until';
 
 export const MEMBERS = {
   columns: MEMBER_COLUMNS,
@@ -265,7 +266,17 @@ export const MEMBERS = {
     // No roles: unset, or (a rewrite) an empty frozen set, which is a value and not a tombstone.
     const roles = m.roles.length === 0 && absent === undefined ? undefined : m.roles.map(toId);
     return [
-      { query: MEMBERS.insert, params: [guild, user, opt(m.nick, absent), roles, toTime(m.joinedAt)] },
+      {
+        query: MEMBERS.insert,
+        params: [
+          guild,
+          user,
+          opt(m.nick, absent),
+          roles,
+          toTime(m.joinedAt),
+          m.communicationDisabledUntil == null ? absent : toTime(m.communicationDisabledUntil),
+        ],
+      },
       { query: MEMBERS.insertByUser, params: [user, guild] },
     ];
   },
@@ -279,13 +290,19 @@ export const MEMBERS = {
     nick: strOrNull(row, 'nick'),
     roles: fromIds(row.get('roles')),
     joinedAt: fromTime(row.get('joined_at')),
+    // Only a timed-out member carries the field: records written without it read back equal.
+    ...(row.get('communication_disabled_until') == null
+      ? {}
+      : { communicationDisabledUntil: fromTime(row.get('communication_disabled_until')) }),
   }),
 };
 
 // --- channels (by id, by guild), overwrites, and each user's DM channels ------------------------------
 
-const CHANNEL_COLUMNS = 'id, type, guild_id, name, topic, parent_id, position, recipients';
-const CHANNEL_BY_GUILD_COLUMNS = 'guild_id, channel_id, type, name, topic, parent_id, position';
+const CHANNEL_COLUMNS =
+  'id, type, guild_id, name, topic, parent_id, position, rate_limit_per_user, recipients';
+const CHANNEL_BY_GUILD_COLUMNS =
+  'guild_id, channel_id, type, name, topic, parent_id, position, rate_limit_per_user';
 
 export const CHANNELS = {
   columns: CHANNEL_COLUMNS,
@@ -303,6 +320,7 @@ export const CHANNELS = {
       opt(c.topic, absent),
       c.parentId === null ? absent : toId(c.parentId),
       c.position,
+      c.rateLimitPerUser ? c.rateLimitPerUser : absent,
     ];
     const statements: Statement[] = [
       {
@@ -342,6 +360,8 @@ export const CHANNELS = {
     position: int(row, 'position'),
     recipients: fromIds(row.get('recipients')),
     overwrites,
+    // Only a channel in slowmode carries the field: records written without it read back equal.
+    ...(int(row, 'rate_limit_per_user') > 0 ? { rateLimitPerUser: int(row, 'rate_limit_per_user') } : {}),
   }),
 };
 
@@ -593,6 +613,49 @@ export const BANS = {
     userId: fromId(row.get('user_id')),
     reason: strOrNull(row, 'reason') || null,
     createdAt: fromTime(row.get('created_at')),
+  }),
+};
+
+// --- audit log entries, in time windows per guild -------------------------------------------------
+
+const AUDIT_LOG_COLUMNS =
+  'guild_id, time_window, id, user_id, target_id, action_type, changes, reason, options, expires_at';
+/** One partition per guild and 7 days of entry ids (the TimeWindowCompactionStrategy window of the table). */
+const AUDIT_LOG_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
+
+export const AUDIT_LOG = {
+  columns: AUDIT_LOG_COLUMNS,
+  /** Every row expires on its own (`expires_at`), so a window's partition disappears once all its rows have. */
+  insert: `${insertInto('audit_log_entries', AUDIT_LOG_COLUMNS)} USING TTL ?`,
+  delete: 'DELETE FROM audit_log_entries WHERE guild_id = ? AND time_window = ? AND id = ?',
+  present: 'action_type',
+  windowAt: (ms: number): number => Math.floor(ms / AUDIT_LOG_WINDOW_MS),
+  windowOf: (id: string): number => AUDIT_LOG.windowAt(snowflakeTime(id)),
+  /** Seconds left to live at `now`; 0 or less: the entry has expired and is not written. */
+  ttlAt: (e: AuditLogEntryRecord, now: number): number => Math.ceil((e.expiresAt - now) / 1000),
+  params: (e: AuditLogEntryRecord, ttl: number): unknown[] => [
+    toId(e.guildId),
+    AUDIT_LOG.windowOf(e.id),
+    toId(e.id),
+    e.userId === null ? undefined : toId(e.userId),
+    e.targetId === null ? undefined : toId(e.targetId),
+    e.actionType,
+    e.changes,
+    opt(e.reason, undefined),
+    opt(e.options, undefined),
+    toTime(e.expiresAt),
+    ttl,
+  ],
+  toRecord: (row: Row): AuditLogEntryRecord => ({
+    guildId: fromId(row.get('guild_id')),
+    id: fromId(row.get('id')),
+    userId: fromIdOrNull(row.get('user_id')),
+    targetId: fromIdOrNull(row.get('target_id')),
+    actionType: row.get('action_type') as number,
+    changes: str(row, 'changes'),
+    reason: strOrNull(row, 'reason'),
+    options: strOrNull(row, 'options'),
+    expiresAt: fromTime(row.get('expires_at')),
   }),
 };
 

@@ -1,5 +1,6 @@
 import type {
   AttachmentRecord,
+  AuditLogEntryRecord,
   BanRecord,
   ChannelRecord,
   GuildRecord,
@@ -42,6 +43,7 @@ export const BULK_TABLES = [
   'user_guild_settings',
   'invites',
   'bans',
+  'audit_log_entries',
   'attachments',
   'jobs',
 ] as const;
@@ -98,6 +100,7 @@ export interface BulkRecords {
   user_guild_settings: GuildSettingsRecord;
   invites: InviteRecord;
   bans: BanRecord;
+  audit_log_entries: AuditLogEntryRecord;
   attachments: AttachmentRecord;
   jobs: BulkJob;
 }

@@ -67,6 +67,8 @@ export interface MemberRecord {
   nick: string | null;
   roles: string[]; // without @everyone
   joinedAt: number;
+  /** Timed out until this epoch ms (Discord's communication_disabled_until); absent or null: not timed out. */
+  communicationDisabledUntil?: number | null;
 }
 
 export interface OverwriteRecord {
@@ -89,6 +91,8 @@ export interface ChannelRecord {
   recipients: string[];
   /** Guild channels only; loaded with the channel. */
   overwrites: OverwriteRecord[];
+  /** Slowmode seconds (Discord's rate_limit_per_user); absent or 0: none. */
+  rateLimitPerUser?: number;
 }
 
 export interface AttachmentRef {
@@ -199,6 +203,27 @@ export interface BanRecord {
   userId: string;
   reason: string | null;
   createdAt: number;
+}
+
+/**
+ * One guild audit log entry (Discord's audit log entry). `changes` and `options` are kept as the JSON Discord
+ * serves (`[{key, old_value, new_value}]`, and the action's options object), so storage never interprets them.
+ */
+export interface AuditLogEntryRecord {
+  guildId: string;
+  /** A snowflake: its time is when the action happened; pages run newest first. */
+  id: string;
+  /** Who acted (null: the system, e.g. AutoMod). */
+  userId: string | null;
+  targetId: string | null;
+  actionType: number;
+  /** JSON array. */
+  changes: string;
+  reason: string | null;
+  /** JSON object, or null. */
+  options: string | null;
+  /** Epoch ms after which the entry is gone (the retention in force when it was written). */
+  expiresAt: number;
 }
 
 export interface JobRecord {

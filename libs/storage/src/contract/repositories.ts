@@ -1,6 +1,7 @@
 import type {
   AccountTokenRecord,
   AttachmentRecord,
+  AuditLogEntryRecord,
   BanRecord,
   ChannelRecord,
   GuildRecord,
@@ -112,7 +113,7 @@ export interface MemberRepository {
   update(
     guildId: string,
     userId: string,
-    patch: Partial<Pick<MemberRecord, 'nick' | 'roles'>>,
+    patch: Partial<Pick<MemberRecord, 'nick' | 'roles' | 'communicationDisabledUntil'>>,
   ): Promise<void>;
   remove(guildId: string, userId: string): Promise<void>;
   count(guildId: string): Promise<number>;
@@ -137,7 +138,7 @@ export interface ChannelRepository {
   listByGuild(guildId: string): Promise<ChannelRecord[]>;
   update(
     id: string,
-    patch: Partial<Pick<ChannelRecord, 'name' | 'topic' | 'parentId' | 'position'>>,
+    patch: Partial<Pick<ChannelRecord, 'name' | 'topic' | 'parentId' | 'position' | 'rateLimitPerUser'>>,
   ): Promise<void>;
   delete(id: string): Promise<void>;
   upsertOverwrite(overwrite: OverwriteRecord): Promise<void>;
@@ -221,6 +222,29 @@ export interface BanRepository {
   delete(guildId: string, userId: string): Promise<void>;
 }
 
+/** Which audit log entries a page holds: newest first, `before`/`after` exclusive ids, optional filters. */
+export interface AuditLogQuery {
+  limit: number;
+  before?: string;
+  after?: string;
+  userId?: string;
+  actionType?: number;
+  /** The clock (epoch ms): entries expired by then are not served. */
+  now: number;
+  /** Epoch ms no kept entry predates (now less the retention): where a driver that walks time stops. */
+  oldest: number;
+}
+
+export interface AuditLogRepository {
+  /** Appends one entry, kept until its `expiresAt` (an entry already expired is not written). */
+  append(entry: AuditLogEntryRecord): Promise<void>;
+  /**
+   * One page of a guild's log, newest first. With `after`, the page is the `limit` entries just above it
+   * (still served newest first); otherwise the `limit` entries just below `before` (or the newest).
+   */
+  list(guildId: string, query: AuditLogQuery): Promise<AuditLogEntryRecord[]>;
+}
+
 export interface AttachmentRepository {
   create(attachment: AttachmentRecord): Promise<void>;
   find(id: string): Promise<AttachmentRecord | null>;
@@ -279,6 +303,7 @@ export interface Storage {
   readonly guildSettings: GuildSettingsRepository;
   readonly invites: InviteRepository;
   readonly bans: BanRepository;
+  readonly auditLog: AuditLogRepository;
   readonly attachments: AttachmentRepository;
   readonly jobs: JobStore;
   readonly instanceSettings: SettingsRepository;

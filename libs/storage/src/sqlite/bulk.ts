@@ -18,6 +18,7 @@ import { SqliteSettingsRepository } from './repositories/settings.repository';
 import {
   addReaction,
   ATTACHMENTS,
+  AUDIT_LOG,
   BANS,
   GUILD_SETTINGS,
   CHANNEL_LAST_MESSAGES,
@@ -270,6 +271,15 @@ const DEFS: Defs = {
     toRecord: byRow(BANS.toRecord),
     write: (db, b) => void db.run(BANS.upsert, ...BANS.params(b)),
     remove: (db, b) => void db.run(BANS.delete, toId(b.guildId), toId(b.userId)),
+  },
+  audit_log_entries: {
+    table: AUDIT_LOG.name,
+    select: `SELECT ${AUDIT_LOG.columns} FROM audit_log_entries`,
+    keys: [id('guild_id'), id()],
+    key: (e) => [e.guildId, e.id],
+    toRecord: byRow(AUDIT_LOG.toRecord),
+    write: (db, e) => void db.run(AUDIT_LOG.upsert, ...AUDIT_LOG.params(e)),
+    remove: (db, e) => void db.run(AUDIT_LOG.delete, toId(e.guildId), toId(e.id)),
   },
   attachments: {
     table: ATTACHMENTS.name,

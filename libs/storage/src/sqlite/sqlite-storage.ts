@@ -6,6 +6,7 @@ import { HOT_QUERIES, type HotQueryName, type HotReader } from './hot-queries';
 import { defaultMigrationsDir, migrate } from './migrator';
 import { ReaderPool, WriterReader } from './reader-pool';
 import { SqliteAttachmentRepository } from './repositories/attachment.repository';
+import { SqliteAuditLogRepository } from './repositories/audit-log.repository';
 import { SqliteBanRepository } from './repositories/ban.repository';
 import { SqliteGuildSettingsRepository } from './repositories/guild-settings.repository';
 import { SqliteChannelRepository } from './repositories/channel.repository';
@@ -49,6 +50,7 @@ export class SqliteStorage implements Storage {
   readonly guildSettings: SqliteGuildSettingsRepository;
   readonly invites: SqliteInviteRepository;
   readonly bans: SqliteBanRepository;
+  readonly auditLog: SqliteAuditLogRepository;
   readonly attachments: SqliteAttachmentRepository;
   readonly jobs: SqliteJobStore;
   readonly instanceSettings: SqliteSettingsRepository;
@@ -103,6 +105,7 @@ export class SqliteStorage implements Storage {
     this.guildSettings = new SqliteGuildSettingsRepository(this.db);
     this.invites = new SqliteInviteRepository(this.db);
     this.bans = new SqliteBanRepository(this.db);
+    this.auditLog = new SqliteAuditLogRepository(this.db);
     this.attachments = new SqliteAttachmentRepository(this.db);
     this.jobs = new SqliteJobStore(this.db);
     this.instanceSettings = new SqliteSettingsRepository(this.db);

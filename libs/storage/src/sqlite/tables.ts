@@ -2,6 +2,7 @@ import type {
   AccountTokenKind,
   AccountTokenRecord,
   AttachmentRecord,
+  AuditLogEntryRecord,
   AttachmentRef,
   BanRecord,
   BulkJob,
@@ -275,12 +276,13 @@ export interface MemberRow {
   /** JSON array of id strings. */
   roles: string;
   joined_at: bigint;
+  communication_disabled_until: bigint | null;
 }
 
 export const MEMBERS = {
   ...statements({
     name: 'members',
-    columns: 'guild_id, user_id, nick, roles, joined_at',
+    columns: 'guild_id, user_id, nick, roles, joined_at, communication_disabled_until',
     key: ['guild_id', 'user_id'],
   }),
   params: (m: MemberRecord): Param[] => [
@@ -289,6 +291,7 @@ export const MEMBERS = {
     m.nick,
     JSON.stringify(m.roles),
     m.joinedAt,
+    m.communicationDisabledUntil ?? null,
   ],
   toRecord: (row: MemberRow): MemberRecord => ({
     guildId: fromId(row.guild_id),
@@ -296,6 +299,10 @@ export const MEMBERS = {
     nick: row.nick,
     roles: parseIds(row.roles),
     joinedAt: toNumber(row.joined_at),
+    // Only a timed-out member carries the field: records written without it read back equal.
+    ...(row.communication_disabled_until === null
+      ? {}
+      : { communicationDisabledUntil: toNumber(row.communication_disabled_until) }),
   }),
 };
 
@@ -309,12 +316,13 @@ export interface ChannelRow {
   topic: string | null;
   parent_id: bigint | null;
   position: bigint;
+  rate_limit_per_user: bigint;
 }
 
 export const CHANNELS = {
   ...statements({
     name: 'channels',
-    columns: 'id, type, guild_id, name, topic, parent_id, position',
+    columns: 'id, type, guild_id, name, topic, parent_id, position, rate_limit_per_user',
     key: ['id'],
   }),
   params: (c: ChannelRecord): Param[] => [
@@ -325,6 +333,7 @@ export const CHANNELS = {
     c.topic,
     toIdOrNull(c.parentId),
     c.position,
+    c.rateLimitPerUser ?? 0,
   ],
   /** Recipients (DMs) and overwrites (guild channels) live in their own tables. */
   toRecord: (row: ChannelRow, recipients: string[], overwrites: OverwriteRecord[]): ChannelRecord => ({
@@ -337,6 +346,8 @@ export const CHANNELS = {
     position: toNumber(row.position),
     recipients,
     overwrites,
+    // Only a channel in slowmode carries the field: records written without it read back equal.
+    ...(row.rate_limit_per_user > 0n ? { rateLimitPerUser: toNumber(row.rate_limit_per_user) } : {}),
   }),
 };
 
@@ -655,6 +666,52 @@ export const BANS = {
     userId: fromId(row.user_id),
     reason: row.reason,
     createdAt: toNumber(row.created_at),
+  }),
+};
+
+// --- audit log entries ---------------------------------------------------------------------------
+
+export interface AuditLogEntryRow {
+  guild_id: bigint;
+  id: bigint;
+  user_id: bigint | null;
+  target_id: bigint | null;
+  action_type: bigint;
+  changes: string;
+  reason: string | null;
+  options: string | null;
+  expires_at: bigint;
+}
+
+export const AUDIT_LOG = {
+  ...statements({
+    name: 'audit_log_entries',
+    columns: 'guild_id, id, user_id, target_id, action_type, changes, reason, options, expires_at',
+    key: ['guild_id', 'id'],
+  }),
+  /** Through the expiry index: only rows already expired are touched. */
+  prune: 'DELETE FROM audit_log_entries WHERE expires_at <= ?',
+  params: (e: AuditLogEntryRecord): Param[] => [
+    toId(e.guildId),
+    toId(e.id),
+    toIdOrNull(e.userId),
+    toIdOrNull(e.targetId),
+    e.actionType,
+    e.changes,
+    e.reason,
+    e.options,
+    e.expiresAt,
+  ],
+  toRecord: (row: AuditLogEntryRow): AuditLogEntryRecord => ({
+    guildId: fromId(row.guild_id),
+    id: fromId(row.id),
+    userId: fromIdOrNull(row.user_id),
+    targetId: fromIdOrNull(row.target_id),
+    actionType: toNumber(row.action_type),
+    changes: row.changes,
+    reason: row.reason,
+    options: row.options,
+    expiresAt: toNumber(row.expires_at),
   }),
 };
 

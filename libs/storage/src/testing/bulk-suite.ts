@@ -179,6 +179,30 @@ export function describeBulkContract(get: () => Storage): void {
           },
         ],
         bans: [{ guildId, userId: id(), reason: null, createdAt: now }],
+        audit_log_entries: [
+          {
+            guildId,
+            id: id(),
+            userId: alice,
+            targetId: bob,
+            actionType: 22,
+            changes: '[]',
+            reason: 'spam',
+            options: null,
+            expiresAt: now + 86_400_000,
+          },
+          {
+            guildId,
+            id: id(),
+            userId: null,
+            targetId: null,
+            actionType: 143,
+            changes: '[{"key":"name","new_value":"x"}]',
+            reason: null,
+            options: '{"channel_id":"1"}',
+            expiresAt: now + 86_400_000,
+          },
+        ],
         attachments: [
           {
             id: id(),
@@ -472,6 +496,18 @@ export function describeBulkContract(get: () => Storage): void {
         updatedAt: now,
       };
       await s.guildSettings.put(settings);
+      const entry = {
+        guildId,
+        id: id(),
+        userId: owner,
+        targetId: guest,
+        actionType: 20,
+        changes: '[]',
+        reason: 'rude',
+        options: null,
+        expiresAt: now + 86_400_000,
+      };
+      await s.auditLog.append(entry);
       const attachment = {
         id: id(),
         channelId: text,
@@ -516,6 +552,7 @@ export function describeBulkContract(get: () => Storage): void {
         invites: [invite],
         user_guild_settings: [settings],
         bans: [ban],
+        audit_log_entries: [entry],
         attachments: [attachment],
         jobs: [{ ...job, dead: false }],
       };

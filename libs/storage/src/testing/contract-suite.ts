@@ -3,6 +3,7 @@ import {
   UniqueViolation,
   type AccountTokenRecord,
   type AttachmentRecord,
+  type AuditLogEntryRecord,
   type ChannelRecord,
   type GuildRecord,
   type GuildSettingsRecord,
@@ -433,6 +434,22 @@ export function describeStorageContract(
         await storage.members.update(guild.id, userId, { nick: null, roles: [] });
         expect(await storage.members.find(guild.id, userId)).toEqual(member(guild.id, userId));
 
+        // A timeout is kept to the millisecond, beside the other fields, and lifted with null.
+        const until = now + 60_000;
+        await storage.members.update(guild.id, userId, { communicationDisabledUntil: until });
+        expect(await storage.members.find(guild.id, userId)).toEqual({
+          ...member(guild.id, userId),
+          communicationDisabledUntil: until,
+        });
+        expect(
+          (await storage.members.list(guild.id, { limit: 10 })).find((m) => m.userId === userId),
+        ).toEqual({
+          ...member(guild.id, userId),
+          communicationDisabledUntil: until,
+        });
+        await storage.members.update(guild.id, userId, { communicationDisabledUntil: null });
+        expect(await storage.members.find(guild.id, userId)).toEqual(member(guild.id, userId));
+
         await storage.members.remove(guild.id, userId);
         expect(await storage.members.find(guild.id, userId)).toBeNull();
         expect(await storage.members.count(guild.id)).toBe(1);
@@ -584,6 +601,20 @@ export function describeStorageContract(
         });
         await storage.channels.update(channel.id, { parentId });
         expect((await storage.channels.findById(channel.id))?.parentId).toBe(parentId);
+      });
+
+      it('keeps slowmode (rate_limit_per_user) by id and by guild, and clears it with 0', async () => {
+        const { guild } = await newGuild();
+        const slow = guildChannel(guild.id, { rateLimitPerUser: 30 });
+        await storage.channels.create(slow);
+        expect(await storage.channels.findById(slow.id)).toEqual(slow);
+        await storage.channels.update(slow.id, { rateLimitPerUser: 21_600 });
+        expect((await storage.channels.findById(slow.id))?.rateLimitPerUser).toBe(21_600);
+        const listed = (await storage.channels.listByGuild(guild.id)).find((c) => c.id === slow.id);
+        expect(listed?.rateLimitPerUser).toBe(21_600);
+        await storage.channels.update(slow.id, { rateLimitPerUser: 0, name: 'calm' });
+        const { rateLimitPerUser: _, ...plain } = slow;
+        expect(await storage.channels.findById(slow.id)).toEqual({ ...plain, name: 'calm' });
       });
 
       it('upserts and deletes overwrites', async () => {
@@ -1109,6 +1140,80 @@ export function describeStorageContract(
           Array.from({ length: 10 }, () => storage.invites.use(limited.code, now)),
         );
         expect(results.filter(Boolean)).toHaveLength(3);
+      });
+    });
+
+    describe('audit log', () => {
+      const DAY = 86_400_000;
+      const entry = (guildId: string, entryId: string, over: Partial<AuditLogEntryRecord> = {}) => ({
+        guildId,
+        id: entryId,
+        userId: null,
+        targetId: null,
+        actionType: 22,
+        changes: '[]',
+        reason: null,
+        options: null,
+        expiresAt: now + 45 * DAY,
+        ...over,
+      });
+      // Ids minted 30, 20, 10 and 0 days ago: they lie in different time windows of a time-windowed driver.
+      const at = (daysAgo: number): string => new SnowflakeGenerator(3, 5, () => now - daysAgo * DAY).next();
+      const query = { limit: 50, now, oldest: now - 45 * DAY };
+
+      it('pages a guild newest first across time, with before, after and filters', async () => {
+        const guildId = id();
+        const [actor, other, target] = ids(3);
+        const written = [30, 20, 10, 0].map((d, i) =>
+          entry(guildId, at(d), {
+            userId: i % 2 ? other : actor,
+            targetId: target,
+            actionType: i < 2 ? 22 : 20,
+            reason: i === 0 ? 'spam' : null,
+            changes: i === 3 ? '[{"key":"nick","old_value":"a","new_value":"b"}]' : '[]',
+            options: i === 2 ? '{"count":"2"}' : null,
+          }),
+        );
+        for (const e of written) await storage.auditLog.append(e);
+        await storage.auditLog.append(entry(id(), id())); // another guild
+        const newest = [...written].reverse();
+        expect(await storage.auditLog.list(guildId, query)).toEqual(newest);
+        expect(await storage.auditLog.list(guildId, { ...query, limit: 2 })).toEqual(newest.slice(0, 2));
+        expect(await storage.auditLog.list(guildId, { ...query, limit: 2, before: newest[1].id })).toEqual(
+          newest.slice(2, 4),
+        );
+        expect(await storage.auditLog.list(guildId, { ...query, limit: 2, after: written[0].id })).toEqual([
+          written[2],
+          written[1],
+        ]);
+        expect(await storage.auditLog.list(guildId, { ...query, userId: other })).toEqual([
+          written[3],
+          written[1],
+        ]);
+        expect(await storage.auditLog.list(guildId, { ...query, actionType: 20, userId: actor })).toEqual([
+          written[2],
+        ]);
+        // The oldest entries fall outside a shorter retention horizon.
+        expect(await storage.auditLog.list(guildId, { ...query, oldest: now - 15 * DAY })).toEqual(
+          newest.slice(0, 2),
+        );
+      });
+
+      it('never serves an expired entry, nor writes one', async () => {
+        const guildId = id();
+        const kept = entry(guildId, id(), { expiresAt: now + DAY });
+        await storage.auditLog.append(kept);
+        await storage.auditLog.append(entry(guildId, id(), { expiresAt: now - 1 }));
+        expect(await storage.auditLog.list(guildId, query)).toEqual([kept]);
+        expect(await storage.auditLog.list(guildId, { ...query, now: now + 2 * DAY })).toEqual([]);
+      });
+
+      it('writing an entry twice keeps one', async () => {
+        const guildId = id();
+        const once = entry(guildId, id(), { reason: 'twice' });
+        await storage.auditLog.append(once);
+        await storage.auditLog.append(once);
+        expect(await storage.auditLog.list(guildId, query)).toEqual([once]);
       });
     });
 

@@ -68,6 +68,9 @@ export class CassandraChannelRepository implements ChannelRepository {
           topic: strOrNull(row, 'topic'),
           parentId: fromIdOrNull(row.get('parent_id')),
           position: int(row, 'position'),
+          ...(int(row, 'rate_limit_per_user') > 0
+            ? { rateLimitPerUser: int(row, 'rate_limit_per_user') }
+            : {}),
           recipients: [],
           overwrites: overwrites.get(channelId) ?? [],
         };
@@ -88,6 +91,7 @@ export class CassandraChannelRepository implements ChannelRepository {
     if (patch.topic !== undefined) set('topic', patch.topic);
     if (patch.parentId !== undefined) set('parent_id', patch.parentId === null ? null : toId(patch.parentId));
     if (patch.position !== undefined) set('position', patch.position);
+    if (patch.rateLimitPerUser !== undefined) set('rate_limit_per_user', patch.rateLimitPerUser);
     if (sets.length === 0) return;
     const channelId = toId(id);
     const statements: Statement[] = [

@@ -70,6 +70,12 @@ export class CassandraMemberRepository implements MemberRepository {
       sets.push('roles = ?');
       params.push(patch.roles.map(toId));
     }
+    if (patch.communicationDisabledUntil !== undefined) {
+      sets.push('communication_disabled_until = ?');
+      params.push(
+        patch.communicationDisabledUntil === null ? null : new Date(patch.communicationDisabledUntil),
+      );
+    }
     if (sets.length === 0) return;
     if (!(await this.find(guildId, userId))) return; // an UPDATE would create a half row
     await this.db.execute(

@@ -14,7 +14,7 @@ import {
 
 const BY_ID = `SELECT ${CHANNELS.columns} FROM channels WHERE id = ?`;
 const BY_GUILD = `SELECT ${CHANNELS.columns} FROM channels WHERE guild_id = ? ORDER BY position, id`;
-const UPDATE = `UPDATE channels SET ${patchSet(['name', 'topic', 'parent_id', 'position'])} WHERE id = @id`;
+const UPDATE = `UPDATE channels SET ${patchSet(['name', 'topic', 'parent_id', 'position', 'rate_limit_per_user'])} WHERE id = @id`;
 const OVERWRITES_OF_CHANNEL = `SELECT ${OVERWRITES.columns} FROM channel_overwrites WHERE channel_id = ?`;
 const GUILD_OVERWRITES = `SELECT o.channel_id, o.id, o.type, o.allow, o.deny
   FROM channels c JOIN channel_overwrites o ON o.channel_id = c.id WHERE c.guild_id = ?`;
@@ -75,6 +75,7 @@ export class SqliteChannelRepository implements ChannelRepository {
           topic: patch.topic,
           parent_id: patch.parentId === undefined ? undefined : toIdOrNull(patch.parentId),
           position: patch.position,
+          rate_limit_per_user: patch.rateLimitPerUser,
         }),
       });
     });

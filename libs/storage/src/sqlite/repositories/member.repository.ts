@@ -6,7 +6,7 @@ import { HOT_QUERIES, type HotReader } from '../hot-queries';
 import { MEMBERS, type MemberRow } from '../tables';
 
 const FIND = `SELECT ${MEMBERS.columns} FROM members WHERE guild_id = ? AND user_id = ?`;
-const UPDATE = `UPDATE members SET ${patchSet(['nick', 'roles'])} WHERE guild_id = @guild_id AND user_id = @user_id`;
+const UPDATE = `UPDATE members SET ${patchSet(['nick', 'roles', 'communication_disabled_until'])} WHERE guild_id = @guild_id AND user_id = @user_id`;
 const COUNT = 'SELECT count(*) AS n FROM members WHERE guild_id = ?';
 const toRecord = MEMBERS.toRecord;
 
@@ -71,7 +71,11 @@ export class SqliteMemberRepository implements MemberRepository {
       this.db.run(UPDATE, {
         guild_id: toId(guildId),
         user_id: toId(userId),
-        ...patchParams({ nick: patch.nick, roles: patch.roles && JSON.stringify(patch.roles) }),
+        ...patchParams({
+          nick: patch.nick,
+          roles: patch.roles && JSON.stringify(patch.roles),
+          communication_disabled_until: patch.communicationDisabledUntil,
+        }),
       });
     });
   }
