@@ -28,6 +28,10 @@ const KNOWN_BUCKETS_MAX = 50_000;
 /** Channels per last-message read: one request for a guild's channels, partitions kept few per request. */
 const LAST_IDS_PER_READ = 100;
 
+const NONCE_CLAIM = `INSERT INTO message_nonces (channel_id, author_id, nonce, message_id) VALUES (?, ?, ?, ?)
+  IF NOT EXISTS USING TTL ?`;
+const NONCE_RELEASE =
+  'DELETE FROM message_nonces WHERE channel_id = ? AND author_id = ? AND nonce = ? IF message_id = ?';
 const toRecord = MESSAGES.toRecord;
 const isMessage = (row: types.Row): boolean => row.get(MESSAGES.present) !== null;
 
@@ -66,6 +70,36 @@ export class CassandraMessageRepository implements MessageRepository {
       { idempotent: true },
     );
     await Promise.all([write, last, this.markBucket(channelId, bucket)]);
+  }
+
+  /**
+   * A lightweight transaction on the (channel, author, nonce) row, which lives `ttlMs` (rounded up to a
+   * second): paid only by sends that ask for it (`enforce_nonce`). When not applied, Cassandra answers with
+   * the row that holds the claim.
+   */
+  async claimNonce(
+    channelId: string,
+    authorId: string,
+    nonce: string,
+    messageId: string,
+    ttlMs: number,
+  ): Promise<string | null> {
+    const ttl = Math.max(1, Math.ceil(ttlMs / 1000));
+    const rs = await this.db.execute(
+      'lwt',
+      NONCE_CLAIM,
+      [toId(channelId), toId(authorId), nonce, toId(messageId), ttl],
+      { idempotent: false },
+    );
+    if (rs.wasApplied()) return null;
+    const held = rs.first()?.get('message_id') as bigint | null | undefined;
+    return held === null || held === undefined ? null : fromId(held);
+  }
+
+  async releaseNonce(channelId: string, authorId: string, nonce: string, messageId: string): Promise<void> {
+    await this.db.execute('lwt', NONCE_RELEASE, [toId(channelId), toId(authorId), nonce, toId(messageId)], {
+      idempotent: false,
+    });
   }
 
   async find(channelId: string, messageId: string): Promise<MessageRecord | null> {
