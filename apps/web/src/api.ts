@@ -179,7 +179,12 @@ export class Api {
     return this.request<MessageDto[]>('GET', `/channels/${channelId}/messages?limit=${limit}${q}`);
   }
   send(channelId: string, content: string, nonce: string, attachmentIds: string[] = []) {
-    const body: { content?: string; nonce: string; attachment_ids?: string[] } = { nonce };
+    // enforce_nonce: a retry of this send (the Retry button, or a repeat after a lost answer) gets the
+    // first message back instead of storing it twice.
+    const body: { content?: string; nonce: string; enforce_nonce: true; attachment_ids?: string[] } = {
+      nonce,
+      enforce_nonce: true,
+    };
     if (content) body.content = content;
     if (attachmentIds.length > 0) body.attachment_ids = attachmentIds;
     return this.request<MessageDto>('POST', `/channels/${channelId}/messages`, body);

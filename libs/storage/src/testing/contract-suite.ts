@@ -798,6 +798,49 @@ export function describeStorageContract(
       });
     });
 
+    describe('edit racing delete', () => {
+      /** The order a race can leave things in: the delete lands, then the edit's write. */
+      const deleteThenEdit = async (channelId: string, messageId: string): Promise<void> => {
+        await storage.messages.delete(channelId, messageId);
+        await storage.messages.update(channelId, messageId, { content: 'late edit', editedAt: Date.now() });
+      };
+
+      it('leaves no message behind and pages stay full, in both directions', async () => {
+        const channelId = id();
+        const [m1, m2, m3, m4, m5] = await history(channelId, 5);
+        await deleteThenEdit(channelId, m3.id);
+        expect(await storage.messages.find(channelId, m3.id)).toBeNull();
+        expect(idsOf(await storage.messages.listLatest(channelId, 3))).toEqual([m5.id, m4.id, m2.id]);
+        expect(idsOf(await storage.messages.listBefore(channelId, m5.id, 3))).toEqual([m4.id, m2.id, m1.id]);
+        expect(idsOf(await storage.messages.listAfter(channelId, m1.id, 3))).toEqual([m5.id, m4.id, m2.id]);
+        expect(idsOf(await storage.messages.listAround(channelId, m3.id, 4))).toEqual([
+          m5.id,
+          m4.id,
+          m2.id,
+          m1.id,
+        ]);
+        // Read again (the stray row, where a driver leaves one, was cleared by the first read).
+        expect(idsOf(await storage.messages.listLatest(channelId, 10))).toEqual([m5.id, m4.id, m2.id, m1.id]);
+      });
+
+      it('goes on to the older bucket when the raced message was the edge of its bucket', async () => {
+        const channelId = id();
+        const old = early.next();
+        await storage.messages.create(message(channelId, { id: old }));
+        const recent = await history(channelId, 3);
+        await deleteThenEdit(channelId, recent[0].id);
+        expect(idsOf(await storage.messages.listLatest(channelId, 3))).toEqual([
+          recent[2].id,
+          recent[1].id,
+          old,
+        ]);
+        expect(idsOf(await storage.messages.listAfter(channelId, old, 2))).toEqual([
+          recent[2].id,
+          recent[1].id,
+        ]);
+      });
+    });
+
     describe('reactions', () => {
       it('adds once per user and emoji, and removes', async () => {
         const channelId = id();

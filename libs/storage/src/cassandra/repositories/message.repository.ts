@@ -305,11 +305,54 @@ export class CassandraMessageRepository implements MessageRepository {
     for (const bucket of buckets) {
       if (bucket > start) continue;
       const want = limit - out.length;
-      const rs = early !== undefined && bucket === guess ? await early : await read(bucket, want);
-      out.push(...rs.rows.filter(isMessage).map(toRecord));
+      const first = early !== undefined && bucket === guess ? { rs: await early, asked: limit } : undefined;
+      await this.fill(
+        channel,
+        bucket,
+        out,
+        limit,
+        first ?? { rs: await read(bucket, want), asked: want },
+        OLDER_THAN,
+      );
       if (out.length >= limit) break;
     }
     return out.slice(0, limit);
+  }
+
+  /**
+   * Takes a bucket's messages into `out` until the page is full or the bucket has no more. Rows without an
+   * author (an edit that landed on a message being deleted writes its columns back without the rest) are
+   * not messages: they are skipped, and the bucket is read on from the last row seen (`next`: the query
+   * that continues past an id in the walk's direction), so they never cut a page short or make it skip the
+   * bucket's remaining messages. Each one found is deleted, so the next read does not meet it again.
+   */
+  private async fill(
+    channel: bigint,
+    bucket: number,
+    out: MessageRecord[],
+    limit: number,
+    first: { rs: types.ResultSet; asked: number },
+    next: string,
+  ): Promise<void> {
+    let { rs, asked } = first;
+    for (;;) {
+      const rows = rs.rows;
+      for (const row of rows) {
+        if (isMessage(row)) out.push(toRecord(row));
+        else this.dropHalfRow(channel, bucket, row.get('message_id') as bigint);
+      }
+      if (out.length >= limit || rows.length < asked) return;
+      asked = limit - out.length;
+      const last = rows[rows.length - 1].get('message_id') as bigint;
+      rs = await this.db.execute('read', next, [channel, bucket, last, asked], { idempotent: true });
+    }
+  }
+
+  /** Best effort: a row left without its message is deleted; if this fails the next read tries again. */
+  private dropHalfRow(channel: bigint, bucket: number, id: bigint): void {
+    this.db
+      .execute('write', MESSAGES.delete, [channel, bucket, id], { idempotent: true })
+      .catch(() => undefined);
   }
 
   /** Oldest first, strictly newer than `after`, across buckets (the cursor's bucket read with the list). */
@@ -331,8 +374,9 @@ export class CassandraMessageRepository implements MessageRepository {
     const out: MessageRecord[] = [];
     for (const bucket of buckets) {
       const want = limit - out.length;
-      const rs = bucket === start ? await early : await read(bucket, want);
-      out.push(...rs.rows.filter(isMessage).map(toRecord));
+      const first =
+        bucket === start ? { rs: await early, asked: limit } : { rs: await read(bucket, want), asked: want };
+      await this.fill(channel, bucket, out, limit, first, NEWER_THAN);
       if (out.length >= limit) break;
     }
     return out.slice(0, limit);
