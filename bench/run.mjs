@@ -60,6 +60,7 @@ const scale = quick
       migrate: 50_000,
       searchSqlite: 100_000,
       searchCassandra: 20_000,
+      reactionsViral: 2000,
       repeats: 1,
     }
   : {
@@ -86,6 +87,7 @@ const scale = quick
       migrate: 300_000,
       searchSqlite: 1_000_000,
       searchCassandra: 1_000_000,
+      reactionsViral: 100_000,
       repeats: 3,
     };
 // `--scale=conns=20000,connRepeats=1`: override sizes of the chosen mode (numbers only).
@@ -797,6 +799,7 @@ const scenarios = {
   microservices: external('microservices.mjs'),
   telemetry: external('telemetry.mjs'),
   search: external('search.mjs'),
+  reactions: external('reactions.mjs'),
   // Last: these start a local Cassandra node when none answers (and stop it), so it never shares the cores
   // with the scenarios above.
   cassandra: external('cassandra.mjs'),

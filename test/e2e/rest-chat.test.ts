@@ -790,6 +790,30 @@ describe('REST chat API (monolith on SQLite)', () => {
       expect(res.headers.get('x-request-id')).toBeTruthy();
     });
 
+    it("answers a repeated send with enforce_nonce with the first message (Discord's idempotent send)", async () => {
+      const channel = await owner.post(`/guilds/${guildId}/channels`, { name: 'nonces' });
+      expect(channel.status).toBe(201);
+      const url = `/channels/${channel.body.id}/messages`;
+      const first = await bob.post(url, { content: 'once', nonce: 'retry-1', enforce_nonce: true });
+      expect(first.status).toBe(200);
+      const repeats = await Promise.all(
+        [1, 2, 3].map(() => bob.post(url, { content: 'once', nonce: 'retry-1', enforce_nonce: true })),
+      );
+      for (const repeat of repeats)
+        expect(repeat.body).toMatchObject({ id: first.body.id, nonce: 'retry-1' });
+      // Another author's nonce, or a nonce without enforce_nonce, is its own send.
+      const owners = await owner.post(url, { content: 'mine', nonce: 'retry-1', enforce_nonce: true });
+      const plain = await bob.post(url, { content: 'again', nonce: 'retry-1' });
+      expect(new Set([first.body.id, owners.body.id, plain.body.id]).size).toBe(3);
+      const history = await owner.get(`${url}?limit=10`);
+      expect(history.body.map((m: { id: string }) => m.id)).toEqual([
+        plain.body.id,
+        owners.body.id,
+        first.body.id,
+      ]);
+      expect((await bob.post(url, { content: 'x', nonce: 'n', enforce_nonce: 'yes' })).status).toBe(400);
+    });
+
     it('logout revokes the token everywhere', async () => {
       const session = new Client(server.url);
       const login = await session.post('/auth/login', { login: 'carol', password: 'correct horse battery' });

@@ -256,8 +256,11 @@ export class Api {
       content?: string;
       nonce: string;
       attachment_ids?: string[];
+      enforce_nonce: true;
       message_reference?: { message_id: string; fail_if_not_exists: boolean };
-    } = { nonce };
+      // enforce_nonce: a retry of this send (an automatic retry, or a repeat after a lost answer) gets the
+      // first message back instead of storing it twice.
+    } = { nonce, enforce_nonce: true };
     if (content) body.content = content;
     if (attachmentIds.length > 0) body.attachment_ids = attachmentIds;
     // A reply to a message deleted meanwhile is still sent, as a plain message (Discord's fail_if_not_exists).

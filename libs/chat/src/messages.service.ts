@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import {
   BadRequestError,
   ChannelType,
@@ -46,6 +46,8 @@ export interface MessageReferenceInput {
   guild_id?: string;
   fail_if_not_exists?: boolean;
 }
+/** How long a send's nonce is held for `enforce_nonce` ("the past few minutes" in Discord's words). */
+const NONCE_TTL_MS = 5 * 60 * 1000;
 /** Discord refuses to bulk delete messages older than two weeks. */
 const BULK_DELETE_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
 
@@ -62,6 +64,8 @@ function channelScope(channel: ChannelRecord): EventScope {
 
 @Injectable()
 export class MessageService {
+  /** Nest's logger (chat does not depend on observability); the app routes it to its own. */
+  private readonly log = new Logger('MessageService');
   constructor(
     @Inject(STORAGE) private readonly storage: Storage,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
@@ -101,6 +105,7 @@ export class MessageService {
     input: {
       content?: string;
       nonce?: string;
+      enforce_nonce?: boolean;
       attachment_ids?: string[];
       message_reference?: MessageReferenceInput;
       allowed_mentions?: { replied_user?: boolean };
@@ -132,7 +137,17 @@ export class MessageService {
     )
       mentions.push(referenced.authorId);
     const id = this.ids.next();
-    const attachments = await this.claimAttachments(access, userId, id, attachmentIds);
+    const nonce = input.enforce_nonce === true && input.nonce !== undefined ? input.nonce : null;
+    if (nonce !== null) {
+      const first = await this.claimNonce(access, userId, nonce, id);
+      if (first) return first;
+    }
+    const attachments = await this.claimAttachments(access, userId, id, attachmentIds).catch(
+      async (err: unknown) => {
+        if (nonce !== null) await this.releaseNonce(access, userId, nonce, id);
+        throw err;
+      },
+    );
     const message: MessageRecord = {
       id,
       channelId: access.channel.id,
@@ -154,17 +169,60 @@ export class MessageService {
       this.storage.messages.create(message).catch(async (err: unknown) => {
         // Give the uploads back so the client can retry with the same attachment ids.
         for (const a of attachments) await this.storage.attachments.detach(a.id, id).catch(() => undefined);
+        if (nonce !== null) await this.releaseNonce(access, userId, nonce, id);
         throw err;
       }),
     ]);
     const known = message.mentions.filter((id) => users.has(id) && id !== userId);
     if (known.length !== message.mentions.length)
       message.mentions = message.mentions.filter((id) => users.has(id));
-    const notified = known.length > 0 ? await this.mayView(access, known) : [];
-    if (notified.length > 0) await this.storage.readStates.incrementMentions(message.channelId, notified);
     const dto = toMessage(message, users, undefined, this.urls(access), referenced);
+    // The message is stored: it is published before any counter work, so a failing mention counter can
+    // neither hold the event back nor turn a stored message into an error whose retry would send it twice.
     this.bus.publish({ type: 'MESSAGE_CREATE', scope: channelScope(access.channel), data: dto });
+    if (known.length > 0)
+      await this.countMentions(access, message.channelId, known).catch((err: unknown) => {
+        this.log.warn(`mention counts of message ${id} not updated (it is stored and sent): ${String(err)}`);
+      });
     return dto;
+  }
+
+  private async countMentions(access: ChannelAccess, channelId: string, known: string[]): Promise<void> {
+    const notified = await this.mayView(access, known);
+    if (notified.length > 0) await this.storage.readStates.incrementMentions(channelId, notified);
+  }
+
+  /**
+   * Discord's `enforce_nonce`: the first send with this nonce from this author in this channel within
+   * NONCE_TTL_MS claims it; a repeat answers with that first message instead of storing another. A claim
+   * whose message is not stored (its send failed after claiming, or is still being written) is taken over
+   * by this send, so a retry after a failure is never refused.
+   */
+  private async claimNonce(
+    access: ChannelAccess,
+    userId: string,
+    nonce: string,
+    id: string,
+  ): Promise<MessageDto | null> {
+    const channelId = access.channel.id;
+    const claims = this.storage.messages;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const held = await claims.claimNonce(channelId, userId, nonce, id, NONCE_TTL_MS);
+      if (held === null) return null;
+      const [first] = await claims.findMany(channelId, [held]);
+      if (first) return (await this.render(channelId, [first], userId, this.urls(access)))[0];
+      await claims.releaseNonce(channelId, userId, nonce, held);
+    }
+    return null;
+  }
+
+  private async releaseNonce(
+    access: ChannelAccess,
+    userId: string,
+    nonce: string,
+    id: string,
+  ): Promise<void> {
+    await this.storage.messages.releaseNonce(access.channel.id, userId, nonce, id).catch(() => undefined);
   }
 
   async edit(channelId: string, userId: string, messageId: string, content: string): Promise<MessageDto> {

@@ -121,6 +121,9 @@ export const historyQuery = z
 export const messageCreateBody = z.object({
   content: z.string().max(4000).optional(),
   nonce: z.union([z.string().max(64), z.number().int().transform(String)]).optional(),
+  // Discord's: with a nonce, a repeat of this send by the same author in the channel within minutes answers
+  // with the first message instead of storing another.
+  enforce_nonce: z.boolean().optional(),
   attachment_ids: z.array(snowflake).max(10).optional(),
   message_reference: z
     .object({

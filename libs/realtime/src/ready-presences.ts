@@ -57,8 +57,9 @@ export class ReadyPresences {
   /**
    * The guilds among `guildIds` with more members than `gateway.presence_large_threshold` (none when it is 0):
    * their members are not told when a guild-mate connects or disconnects (O(n^2) dispatches as a large guild
-   * comes online), only when one chooses a status. One member count per guild per COUNT_TTL_MS on this node; a
-   * failed count counts as small (nothing is withheld).
+   * comes online), only when one chooses a status. One member count per guild per COUNT_TTL_MS on this node (the
+   * count is one maintained row per guild). A failed count counts as large, and is not cached: treating the
+   * largest guild as small is what would flood the gateways, withholding a status for one connect is not.
    */
   async large(guildIds: readonly string[], now = Date.now()): Promise<Set<string>> {
     const threshold = this.config.gateway.presence_large_threshold;
@@ -68,7 +69,14 @@ export class ReadyPresences {
       let cached = this.counts.get(id);
       if (!cached || now - cached.at >= COUNT_TTL_MS) {
         if (this.counts.size >= 10_000) this.counts.clear();
-        cached = { at: now, count: this.storage.members.count(id).catch(() => 0) };
+        const entry = {
+          at: now,
+          count: this.storage.members.count(id).catch(() => {
+            if (this.counts.get(id) === entry) this.counts.delete(id);
+            return Number.POSITIVE_INFINITY;
+          }),
+        };
+        cached = entry;
         this.counts.set(id, cached);
       }
       return cached.count;

@@ -16,6 +16,8 @@ import { bucketOf } from './buckets';
 import { fromId, fromIdOrNull, fromTime, toId, toTime } from './codec';
 import { searchBucketOf } from './search-terms';
 import { DatabaseUnavailableError, isUnavailable } from './errors';
+import { addToMemberCount, recountMembers } from './member-counts';
+import { addToCount, type CountKey, recount } from './reaction-counts';
 import type { CassandraMessageRepository } from './repositories/message.repository';
 import { CassandraSettingsRepository } from './repositories/settings.repository';
 import type { CassandraSession } from './session';
@@ -56,9 +58,12 @@ const MAX_ATTEMPTS = 7;
 const Q = {
   userClaims: 'SELECT username, email FROM users WHERE id = ?',
   attachmentUsage: 'SELECT uploader_id, size FROM attachments WHERE id = ?',
+  memberPresent: `SELECT ${MEMBERS.present} FROM members WHERE guild_id = ? AND user_id = ?`,
   messageReactions:
     'SELECT emoji, user_id FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ?',
-  readStates: 'SELECT user_id, channel_id, last_message_id FROM read_states',
+  reactorsAmong:
+    'SELECT user_id FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ? AND emoji = ? AND user_id IN ?',
+  readStates: 'SELECT user_id, channel_id, last_message_id, acked_mentions FROM read_states',
   readStatesOf: 'SELECT channel_id FROM read_states WHERE user_id = ? AND channel_id IN ?',
   mentions: 'SELECT user_id, channel_id, mentions FROM read_state_mentions',
   mentionsOf: 'SELECT channel_id, mentions FROM read_state_mentions WHERE user_id = ? AND channel_id IN ?',
@@ -173,6 +178,11 @@ function chunk<T>(
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
+}
+
+/** Where a reaction's materialised count lives. */
+function reactionCountKey(r: ReactionRecord): CountKey {
+  return [toId(r.channelId), bucketOf(r.messageId), toId(r.messageId), r.emoji];
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
@@ -338,11 +348,13 @@ export class CassandraBulk implements BulkStorage {
       const records = rows.map((row) => {
         const userId = fromId(row.get('user_id'));
         const channelId = fromId(row.get('channel_id'));
+        // Unread = the counter's total less the snapshot the last ack stored (migration 0014).
+        const acked = Number((row.get('acked_mentions') as bigint | null) ?? 0n);
         return {
           userId,
           channelId,
           lastMessageId: fromIdOrNull(row.get('last_message_id')),
-          mentionCount: Math.max(0, counts.get(`${userId}/${channelId}`) ?? 0),
+          mentionCount: Math.max(0, (counts.get(`${userId}/${channelId}`) ?? 0) - acked),
         };
       });
       return { records, cursor: rs.pageState ? `A:${rs.pageState}` : 'B:' };
@@ -454,20 +466,71 @@ export class CassandraBulk implements BulkStorage {
     );
   }
 
+  /**
+   * Reactions grouped by (message, emoji): the rows already stored among the group are read first (an IN
+   * on the last clustering column, proportional to the group, never to the message's reactors), the group is
+   * written in unlogged partition batches, and the materialised count moves by the rows that are new, so
+   * writing the same records again adds nothing. (Only the copy writes the target: it is not serving.)
+   */
   private async writeReactions(reactions: readonly ReactionRecord[]): Promise<void> {
-    const partitions = groupBy(reactions, (r) => `${r.channelId}:${bucketOf(r.messageId)}`);
+    const groups = groupBy(reactions, (r) => `${r.channelId}:${r.messageId}:${r.emoji}`);
     await Promise.all(
-      partitions.flatMap((partition) =>
-        chunk(partition, PARTITION_BATCH_ROWS).map((rows) =>
-          this.unlogged(
-            rows.map((r) => ({
-              query: REACTIONS.insert,
-              params: REACTIONS.key(r.channelId, r.messageId, r.emoji, r.userId),
-            })),
+      groups.map(async (group) => {
+        const key = reactionCountKey(group[0]);
+        const users = [...new Set(group.map((r) => toId(r.userId)))];
+        const stored = await this.storedReactors(key, users);
+        await Promise.all(
+          chunk(users, PARTITION_BATCH_ROWS).map((rows) =>
+            this.unlogged(rows.map((user) => ({ query: REACTIONS.insert, params: [...key, user] }))),
           ),
-        ),
-      ),
+        );
+        await this.addReactionCount(key, BigInt(users.length - stored.size));
+      }),
     );
+  }
+
+  /** The row and its index, then the guild's member count (derived) if the member is new to the target. */
+  private async writeMember(m: BulkRecords['members'], absent: Absent): Promise<void> {
+    const [guild, user] = [toId(m.guildId), toId(m.userId)];
+    const stored = await this.isMember(guild, user);
+    await this.logged(MEMBERS.writes(m, absent));
+    if (!stored) await this.addMemberCount(guild, 1n);
+  }
+
+  private async isMember(guild: bigint, user: bigint): Promise<boolean> {
+    const row = (await this.read(Q.memberPresent, [guild, user])).first();
+    return row !== null && row.get(MEMBERS.present) !== null;
+  }
+
+  /** Not retried: a timed-out counter update may have applied, a recount of the guild settles it. */
+  private async addMemberCount(guild: bigint, delta: bigint): Promise<void> {
+    try {
+      await this.request(() => addToMemberCount(this.db, guild, delta), false);
+    } catch (err) {
+      if (!(err instanceof DatabaseUnavailableError)) throw err;
+      await this.request(() => recountMembers(this.db, guild));
+    }
+  }
+
+  /** Which of `users` hold a reaction row under `key`, read in slices of the batch size. */
+  private async storedReactors(key: CountKey, users: readonly bigint[]): Promise<Set<bigint>> {
+    const found = new Set<bigint>();
+    for (const slice of chunk(users, PARTITION_BATCH_ROWS)) {
+      const rs = await this.read(Q.reactorsAmong, [...key, slice]);
+      for (const row of rs.rows) found.add(row.get('user_id') as bigint);
+    }
+    return found;
+  }
+
+  /** Not retried, like the other counters: a timed-out update may have applied, a recount settles it. */
+  private async addReactionCount(key: CountKey, delta: bigint): Promise<void> {
+    if (delta === 0n) return;
+    try {
+      await this.request(() => addToCount(this.db, key, delta), false);
+    } catch (err) {
+      if (!(err instanceof DatabaseUnavailableError)) throw err;
+      await this.request(() => recount(this.db, key));
+    }
   }
 
   private async writeOne(
@@ -486,7 +549,7 @@ export class CassandraBulk implements BulkStorage {
       case 'roles':
         return this.logged([ROLES.write(record as BulkRecords['roles'])]);
       case 'members':
-        return this.logged(MEMBERS.writes(record as BulkRecords['members'], absent));
+        return this.writeMember(record as BulkRecords['members'], absent);
       case 'channels': {
         const c = record as BulkRecords['channels'];
         const channel = toId(c.id);
@@ -598,10 +661,17 @@ export class CassandraBulk implements BulkStorage {
     };
   }
 
-  /** Position by upsert; the mention counter is brought to the wanted value by adding the difference. */
+  /**
+   * Position by upsert with nothing acknowledged, and the mention total brought to the wanted unread count
+   * by adding the difference. Without a position no acknowledged snapshot may stay behind (it would hide
+   * the row from both scan phases), so a stored one is removed.
+   */
   private async writeReadState(s: BulkRecords['read_states']): Promise<void> {
     const [user, channel] = [toId(s.userId), toId(s.channelId)];
-    if (s.lastMessageId !== null) await this.exec(READ_STATES.insert, [user, channel, toId(s.lastMessageId)]);
+    if (s.lastMessageId !== null)
+      await this.exec(READ_STATES.ack, [user, channel, toId(s.lastMessageId), 0n]);
+    else if ((await this.read(READ_STATES.ackedOf, [user, channel])).first()?.get('acked_mentions'))
+      await this.exec(READ_STATES.clearAcked, [user, channel]);
     await this.setMentions(user, channel, BigInt(Math.max(0, s.mentionCount)));
   }
 
@@ -710,7 +780,10 @@ export class CassandraBulk implements BulkStorage {
       }
       case 'members': {
         const m = record as BulkRecords['members'];
-        return this.logged(MEMBERS.removes(toId(m.guildId), toId(m.userId)));
+        const [guild, user] = [toId(m.guildId), toId(m.userId)];
+        const stored = await this.isMember(guild, user);
+        await this.logged(MEMBERS.removes(guild, user));
+        return stored ? this.addMemberCount(guild, -1n) : undefined;
       }
       case 'channels': {
         const c = record as BulkRecords['channels'];
@@ -736,7 +809,11 @@ export class CassandraBulk implements BulkStorage {
       }
       case 'reactions': {
         const r = record as BulkRecords['reactions'];
-        return this.exec(REACTIONS.delete, REACTIONS.key(r.channelId, r.messageId, r.emoji, r.userId));
+        const key = reactionCountKey(r);
+        const user = toId(r.userId);
+        if ((await this.storedReactors(key, [user])).size === 0) return;
+        await this.exec(REACTIONS.delete, [...key, user]);
+        return this.addReactionCount(key, -1n);
       }
       case 'read_states': {
         const s = record as BulkRecords['read_states'];

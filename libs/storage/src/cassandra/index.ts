@@ -4,3 +4,5 @@ export { CassandraSession, type CassandraSettings, type OperationClass } from '.
 export { DatabaseUnavailableError, isUnavailable } from './errors';
 export { BUCKET_MS, bucketAt, bucketOf } from './buckets';
 export { defaultCassandraMigrationsDir } from './migrator';
+export { recount as recountReaction, type CountKey } from './reaction-counts';
+export { recountMembers } from './member-counts';

@@ -5,8 +5,10 @@ import { bucketOf } from './buckets';
 import { mapLimit } from './codec';
 import { cassandraDriver } from './driver';
 import { CassandraSession, type CassandraSettings } from './session';
-import { MESSAGE_SEARCH, MESSAGES, UPLOAD_USAGE } from './tables';
+import { addToMemberCount } from './member-counts';
+import { addToCount, type CountKey } from './reaction-counts';
 import { searchBucketOf } from './search-terms';
+import { GUILD_MEMBER_COUNTS, MESSAGE_SEARCH, MESSAGES, REACTION_COUNTS, UPLOAD_USAGE } from './tables';
 
 const MIGRATION_FILE = /^(\d+)_([\w-]+)\.cql$/;
 const LOCK_TTL_S = 120;
@@ -187,6 +189,8 @@ const CODE_STEPS: Record<
   // 0005's code step filled messages.search_terms; 0010 (always run after it) builds the postings instead.
   '0007_upload_usage': recountUploadUsage,
   '0010_message_search_postings': buildSearchPostings,
+  '0012_reaction_counts': countStoredReactions,
+  '0013_guild_member_counts': countStoredMembers,
 };
 
 const OLD_REACTIONS = 'SELECT channel_id, message_id, emoji, user_id FROM reactions';
@@ -345,4 +349,84 @@ export async function recountUploadUsage(
     session.execute('write', UPLOAD_USAGE.add, [delta, BigInt(user)], { idempotent: false }),
   );
   return deltas.length;
+}
+
+/**
+ * Streams a token-order scan as runs of consecutive rows with the same key (a partition's rows arrive
+ * together and in clustering order, so a run is everything stored under its key) and hands each run's size
+ * to `settle`: constant memory whatever the table's size. Returns the number of runs.
+ */
+async function countRuns<K>(
+  session: CassandraSession,
+  renew: () => Promise<void>,
+  query: string,
+  keyOf: (row: { get(column: string): unknown }) => K,
+  settle: (key: K, n: bigint) => Promise<void>,
+): Promise<number> {
+  const keep = leaseKeeper(renew);
+  let current = null as { key: K; id: string; n: bigint } | null;
+  let pageState: string | undefined;
+  let runs = 0;
+  do {
+    const rs = await session.execute('read', query, [], {
+      idempotent: true,
+      fetchSize: COPY_PAGE,
+      pageState,
+    });
+    const done: { key: K; n: bigint }[] = [];
+    for (const row of rs.rows) {
+      const key = keyOf(row);
+      const id = JSON.stringify(key, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+      if (current?.id === id) current.n += 1n;
+      else {
+        if (current) done.push(current);
+        current = { key, id, n: 1n };
+      }
+    }
+    await mapLimit(done, COPY_WIDTH, (run) => settle(run.key, run.n));
+    runs += done.length;
+    pageState = rs.pageState ?? undefined;
+    await keep();
+  } while (pageState);
+  if (current) await settle(current.key, current.n);
+  return runs + (current ? 1 : 0);
+}
+
+/**
+ * 0012: brings `reaction_counts` to the reactions already stored, one (message, emoji) run at a time. Each
+ * counter gets the difference from what it holds, so a rerun (or a reaction added meanwhile by the request
+ * path, which counts its own) adds nothing.
+ */
+export function countStoredReactions(session: CassandraSession, renew: () => Promise<void>): Promise<number> {
+  return countRuns(
+    session,
+    renew,
+    'SELECT channel_id, bucket, message_id, emoji FROM reactions_by_bucket',
+    (row): CountKey => [
+      row.get('channel_id') as bigint,
+      row.get('bucket') as number,
+      row.get('message_id') as bigint,
+      row.get('emoji') as string,
+    ],
+    async (key, n) => {
+      const held = (await session.execute('read', REACTION_COUNTS.one, key, { idempotent: true })).first();
+      await addToCount(session, key, n - ((held?.get('n') as bigint | null) ?? 0n));
+    },
+  );
+}
+
+/** 0013: brings `guild_member_counts` to the members already stored, one guild partition at a time. */
+export function countStoredMembers(session: CassandraSession, renew: () => Promise<void>): Promise<number> {
+  return countRuns(
+    session,
+    renew,
+    `SELECT guild_id FROM members`,
+    (row) => row.get('guild_id') as bigint,
+    async (guild, n) => {
+      const held = (
+        await session.execute('read', GUILD_MEMBER_COUNTS.read, [guild], { idempotent: true })
+      ).first();
+      await addToMemberCount(session, guild, n - ((held?.get('n') as bigint | null) ?? 0n));
+    },
+  );
 }

@@ -284,6 +284,10 @@ export const MEMBERS = {
     { query: MEMBERS.delete, params: [guild, user] },
     { query: MEMBERS.deleteByUser, params: [user, guild] },
   ],
+  /** A join: only a new row counts toward the guild's member count. */
+  insertIfAbsent: `${insertInto('members', MEMBER_COLUMNS)} IF NOT EXISTS`,
+  /** A leave: only the call that removed the row takes it off the count. */
+  deleteIfPresent: 'DELETE FROM members WHERE guild_id = ? AND user_id = ? IF EXISTS',
   toRecord: (row: Row): MemberRecord => ({
     guildId: fromId(row.get('guild_id')),
     userId: fromId(row.get('user_id')),
@@ -295,6 +299,15 @@ export const MEMBERS = {
       ? {}
       : { communicationDisabledUntil: fromTime(row.get('communication_disabled_until')) }),
   }),
+};
+
+/** Members per guild (migration 0013): derived, never exported. Counter updates are never retried. */
+export const GUILD_MEMBER_COUNTS = {
+  read: 'SELECT n FROM guild_member_counts WHERE guild_id = ?',
+  add: 'UPDATE guild_member_counts SET n = n + ? WHERE guild_id = ?',
+  delete: 'DELETE FROM guild_member_counts WHERE guild_id = ?',
+  /** The members of one guild, for a recount (a repair path: a read proportional to the guild). */
+  countMembers: 'SELECT COUNT(*) AS n FROM members WHERE guild_id = ?',
 };
 
 // --- channels (by id, by guild), overwrites, and each user's DM channels ------------------------------
@@ -496,6 +509,15 @@ export const REACTIONS = {
     'INSERT INTO reactions_by_bucket (channel_id, bucket, message_id, emoji, user_id) VALUES (?, ?, ?, ?, ?)',
   delete:
     'DELETE FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ? AND emoji = ? AND user_id = ?',
+  /** The request path's add: a lightweight transaction, so only the call that created the row counts it. */
+  insertIfAbsent:
+    'INSERT INTO reactions_by_bucket (channel_id, bucket, message_id, emoji, user_id) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS',
+  /** The request path's remove: only the call that removed the row takes it off the count. */
+  deleteIfPresent:
+    'DELETE FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ? AND emoji = ? AND user_id = ? IF EXISTS',
+  /** The reactors of one (message, emoji), for a recount (a repair path, never a page read). */
+  countOf:
+    'SELECT COUNT(*) AS n FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ? AND emoji = ?',
   /** The full key of one reaction: the parameters of both `insert` and `delete`. */
   key: (channelId: string, messageId: string, emoji: string, userId: string): unknown[] => [
     toId(channelId),
@@ -506,10 +528,29 @@ export const REACTIONS = {
   ],
 };
 
+/**
+ * Materialised reaction counts (migration 0012), a counter per `((channel_id, bucket), message_id, emoji)`:
+ * derived from `reactions_by_bucket`, never exported. Counter updates are not idempotent: never retried.
+ */
+export const REACTION_COUNTS = {
+  add: 'UPDATE reaction_counts SET n = n + ? WHERE channel_id = ? AND bucket = ? AND message_id = ? AND emoji = ?',
+  one: 'SELECT n FROM reaction_counts WHERE channel_id = ? AND bucket = ? AND message_id = ? AND emoji = ?',
+  ofMessages:
+    'SELECT message_id, emoji, n FROM reaction_counts WHERE channel_id = ? AND bucket = ? AND message_id IN ?',
+  deleteMessage: 'DELETE FROM reaction_counts WHERE channel_id = ? AND bucket = ? AND message_id = ?',
+  deleteUpTo: 'DELETE FROM reaction_counts WHERE channel_id = ? AND bucket = ? AND message_id <= ?',
+  deleteBucket: 'DELETE FROM reaction_counts WHERE channel_id = ? AND bucket = ?',
+  scan: 'SELECT channel_id, bucket, message_id, emoji, n FROM reaction_counts',
+};
+
 // --- read states: positions, and mention counters (counters cannot share a table) --------------------
 
 export const READ_STATES = {
   insert: 'INSERT INTO read_states (user_id, channel_id, last_message_id) VALUES (?, ?, ?)',
+  /** An ack: the position and the mention total it read (migration 0014); unread = total - acked. */
+  ack: 'INSERT INTO read_states (user_id, channel_id, last_message_id, acked_mentions) VALUES (?, ?, ?, ?)',
+  ackedOf: 'SELECT acked_mentions FROM read_states WHERE user_id = ? AND channel_id = ?',
+  clearAcked: 'DELETE acked_mentions FROM read_states WHERE user_id = ? AND channel_id = ?',
   delete: 'DELETE FROM read_states WHERE user_id = ? AND channel_id = ?',
   mentionsOf: 'SELECT mentions FROM read_state_mentions WHERE user_id = ? AND channel_id = ?',
   /** Counter updates are not idempotent: never retried by the driver. */

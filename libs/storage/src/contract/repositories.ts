@@ -176,6 +176,20 @@ export interface MessageRepository {
   lastMessageIds(channelIds: readonly string[]): Promise<Map<string, string>>;
   /** Deletes up to `batch` messages of a channel (with their reactions); returns how many went. */
   deleteChannelBatch(channelId: string, batch: number): Promise<number>;
+  /**
+   * Idempotent sends (Discord's `enforce_nonce`): claims `nonce` of `authorId` in `channelId` for `ttlMs`
+   * for the message `messageId` about to be written. Answers null when this call holds the claim, else the
+   * id of the message whose send claimed it first (atomic: of concurrent claims exactly one gets null).
+   */
+  claimNonce(
+    channelId: string,
+    authorId: string,
+    nonce: string,
+    messageId: string,
+    ttlMs: number,
+  ): Promise<string | null>;
+  /** Gives a claim back (its message could not be written), only while it still names `messageId`. */
+  releaseNonce(channelId: string, authorId: string, nonce: string, messageId: string): Promise<void>;
 }
 
 export interface ReactionRepository {

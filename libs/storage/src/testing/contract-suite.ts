@@ -456,6 +456,29 @@ export function describeStorageContract(
         expect(await storage.members.find(guild.id, ownerId)).not.toBeNull();
       });
 
+      it('keeps the member count: the same join and the same leave racing count once, a rejoin not at all', async () => {
+        const { guild } = await newGuild();
+        const count = (): Promise<number> => storage.members.count(guild.id);
+        expect(await count()).toBe(1); // the owner
+        const users = ids(5);
+        await Promise.all(
+          [...users, ...users].map((userId) => storage.members.add(member(guild.id, userId))),
+        );
+        expect(await count()).toBe(6);
+        const leaving = users.slice(0, 3);
+        await Promise.all([...leaving, ...leaving].map((userId) => storage.members.remove(guild.id, userId)));
+        expect(await count()).toBe(3);
+        await storage.members.remove(guild.id, leaving[0]);
+        expect(await count()).toBe(3);
+        // A rejoin over a stored member rewrites its fields without counting it twice.
+        await storage.members.add({ ...member(guild.id, users[4]), nick: 'again' });
+        expect(await count()).toBe(3);
+        expect((await storage.members.find(guild.id, users[4]))?.nick).toBe('again');
+        await storage.members.add(member(guild.id, leaving[0]));
+        expect(await count()).toBe(4);
+        expect(await storage.members.count(id())).toBe(0);
+      });
+
       it('finds many members of one guild at once, leaving out non-members and other guilds', async () => {
         const { guild, ownerId } = await newGuild();
         const other = await newGuild();
@@ -886,6 +909,49 @@ export function describeStorageContract(
       });
     });
 
+    describe('edit racing delete', () => {
+      /** The order a race can leave things in: the delete lands, then the edit's write. */
+      const deleteThenEdit = async (channelId: string, messageId: string): Promise<void> => {
+        await storage.messages.delete(channelId, messageId);
+        await storage.messages.update(channelId, messageId, { content: 'late edit', editedAt: Date.now() });
+      };
+
+      it('leaves no message behind and pages stay full, in both directions', async () => {
+        const channelId = id();
+        const [m1, m2, m3, m4, m5] = await history(channelId, 5);
+        await deleteThenEdit(channelId, m3.id);
+        expect(await storage.messages.find(channelId, m3.id)).toBeNull();
+        expect(idsOf(await storage.messages.listLatest(channelId, 3))).toEqual([m5.id, m4.id, m2.id]);
+        expect(idsOf(await storage.messages.listBefore(channelId, m5.id, 3))).toEqual([m4.id, m2.id, m1.id]);
+        expect(idsOf(await storage.messages.listAfter(channelId, m1.id, 3))).toEqual([m5.id, m4.id, m2.id]);
+        expect(idsOf(await storage.messages.listAround(channelId, m3.id, 4))).toEqual([
+          m5.id,
+          m4.id,
+          m2.id,
+          m1.id,
+        ]);
+        // Read again (the stray row, where a driver leaves one, was cleared by the first read).
+        expect(idsOf(await storage.messages.listLatest(channelId, 10))).toEqual([m5.id, m4.id, m2.id, m1.id]);
+      });
+
+      it('goes on to the older bucket when the raced message was the edge of its bucket', async () => {
+        const channelId = id();
+        const old = early.next();
+        await storage.messages.create(message(channelId, { id: old }));
+        const recent = await history(channelId, 3);
+        await deleteThenEdit(channelId, recent[0].id);
+        expect(idsOf(await storage.messages.listLatest(channelId, 3))).toEqual([
+          recent[2].id,
+          recent[1].id,
+          old,
+        ]);
+        expect(idsOf(await storage.messages.listAfter(channelId, old, 2))).toEqual([
+          recent[2].id,
+          recent[1].id,
+        ]);
+      });
+    });
+
     describe('reactions', () => {
       it('adds once per user and emoji, and removes', async () => {
         const channelId = id();
@@ -997,6 +1063,73 @@ export function describeStorageContract(
       });
     });
 
+    describe('reaction counts (materialised)', () => {
+      const countOf = async (channelId: string, messageId: string, emoji: string, viewer: string) =>
+        (await storage.reactions.counts(channelId, [messageId], viewer)).find((c) => c.emoji === emoji);
+
+      it('counts each user once when the same add and the same remove race, and only the winner reports it', async () => {
+        const channelId = id();
+        const [m] = await history(channelId, 1);
+        const users = ids(6);
+        // Every user's add sent twice at once: one of each pair wins, the count is the number of users.
+        const added = await Promise.all(
+          [...users, ...users].map((userId) => storage.reactions.add(channelId, m.id, '🔥', userId)),
+        );
+        expect(added.filter(Boolean)).toHaveLength(users.length);
+        expect(await countOf(channelId, m.id, '🔥', users[0])).toEqual({
+          messageId: m.id,
+          emoji: '🔥',
+          count: users.length,
+          me: true,
+        });
+        const leaving = users.slice(0, 4);
+        const removed = await Promise.all(
+          [...leaving, ...leaving].map((userId) => storage.reactions.remove(channelId, m.id, '🔥', userId)),
+        );
+        expect(removed.filter(Boolean)).toHaveLength(leaving.length);
+        expect(await countOf(channelId, m.id, '🔥', users[0])).toEqual({
+          messageId: m.id,
+          emoji: '🔥',
+          count: users.length - leaving.length,
+          me: false,
+        });
+        // Back to none: the emoji is no longer listed, and it counts from one again.
+        await Promise.all(
+          users.slice(4).map((userId) => storage.reactions.remove(channelId, m.id, '🔥', userId)),
+        );
+        expect(await storage.reactions.counts(channelId, [m.id], users[0])).toEqual([]);
+        expect(await storage.reactions.add(channelId, m.id, '🔥', users[0])).toBe(true);
+        expect(await countOf(channelId, m.id, '🔥', users[0])).toMatchObject({ count: 1, me: true });
+      });
+
+      it('counts a viral message exactly, its neighbours untouched', async () => {
+        const channelId = id();
+        const [viral, quiet] = await history(channelId, 2);
+        const fans = ids(300);
+        for (let i = 0; i < fans.length; i += 25)
+          await Promise.all(
+            fans.slice(i, i + 25).map((userId) => storage.reactions.add(channelId, viral.id, '😂', userId)),
+          );
+        await storage.reactions.add(channelId, quiet.id, '😂', fans[0]);
+        expect(await storage.reactions.counts(channelId, [viral.id, quiet.id], fans[299])).toEqual([
+          { messageId: viral.id, emoji: '😂', count: 300, me: true },
+          { messageId: quiet.id, emoji: '😂', count: 1, me: false },
+        ]);
+      });
+
+      it('a deleted message counts from nothing if reactions reach it again', async () => {
+        const channelId = id();
+        const [m] = await history(channelId, 1);
+        const [a, b] = ids(2);
+        await storage.reactions.add(channelId, m.id, 'x', a);
+        await storage.reactions.add(channelId, m.id, 'x', b);
+        await storage.reactions.deleteForMessage(channelId, m.id);
+        expect(await storage.reactions.counts(channelId, [m.id], a)).toEqual([]);
+        expect(await storage.reactions.add(channelId, m.id, 'x', a)).toBe(true);
+        expect(await countOf(channelId, m.id, 'x', a)).toMatchObject({ count: 1, me: true });
+      });
+    });
+
     describe('read states', () => {
       it('counts mentions without a prior read state and clears them on ack', async () => {
         const [userId, other, c1, c2] = ids(4);
@@ -1071,6 +1204,72 @@ export function describeStorageContract(
         expect(await storage.guildSettings.list(userId)).toEqual([second]);
         expect(await storage.guildSettings.find(other, g1)).not.toBeNull();
         expect(await storage.guildSettings.list(id())).toEqual([]);
+      });
+    });
+
+    describe('send nonces (enforce_nonce)', () => {
+      const TTL = 60_000;
+
+      it('claims a nonce once per channel and author; a repeat names the first message', async () => {
+        const [channelId, otherChannel, author, otherAuthor, first, second] = ids(6);
+        const claim = (channel: string, who: string, messageId: string, nonce = 'n-1') =>
+          storage.messages.claimNonce(channel, who, nonce, messageId, TTL);
+        expect(await claim(channelId, author, first)).toBeNull();
+        expect(await claim(channelId, author, second)).toBe(first);
+        expect(await claim(channelId, author, second, 'n-2')).toBeNull();
+        expect(await claim(otherChannel, author, second)).toBeNull();
+        expect(await claim(channelId, otherAuthor, second)).toBeNull();
+      });
+
+      it('gives exactly one of several concurrent claims the nonce', async () => {
+        const [channelId, author] = ids(2);
+        const candidates = ids(6);
+        const answers = await Promise.all(
+          candidates.map((messageId) =>
+            storage.messages.claimNonce(channelId, author, 'race', messageId, TTL),
+          ),
+        );
+        const winners = candidates.filter((_, i) => answers[i] === null);
+        expect(winners).toHaveLength(1);
+        for (const answer of answers) if (answer !== null) expect(answer).toBe(winners[0]);
+      });
+
+      it('releases a claim only for the message that holds it', async () => {
+        const [channelId, author, first, second] = ids(4);
+        expect(await storage.messages.claimNonce(channelId, author, 'r', first, TTL)).toBeNull();
+        await storage.messages.releaseNonce(channelId, author, 'r', second);
+        expect(await storage.messages.claimNonce(channelId, author, 'r', second, TTL)).toBe(first);
+        await storage.messages.releaseNonce(channelId, author, 'r', first);
+        expect(await storage.messages.claimNonce(channelId, author, 'r', second, TTL)).toBeNull();
+      });
+    });
+
+    describe('read states under concurrency', () => {
+      it('never counts below zero when several devices ack at once, and counts mentions after them', async () => {
+        const [userId, channelId, m1, m2, m3] = ids(5);
+        for (let i = 0; i < 3; i++) await storage.readStates.incrementMentions(channelId, [userId]);
+        await Promise.all([m1, m2, m3].map((m) => storage.readStates.ack(userId, channelId, m)));
+        const [acked] = await storage.readStates.list(userId);
+        expect(acked.mentionCount).toBe(0);
+        expect([m1, m2, m3]).toContain(acked.lastMessageId);
+        // Had each ack taken off the 3 it read, the next mention would still show as 0.
+        await storage.readStates.incrementMentions(channelId, [userId]);
+        expect(await storage.readStates.list(userId)).toEqual([
+          { userId, channelId, lastMessageId: acked.lastMessageId, mentionCount: 1 },
+        ]);
+        await storage.readStates.ack(userId, channelId, m3);
+        expect((await storage.readStates.list(userId))[0].mentionCount).toBe(0);
+      });
+
+      it('keeps a mention that lands while an ack is in flight, or clears it, never more', async () => {
+        const [userId, channelId, m1] = ids(3);
+        await storage.readStates.incrementMentions(channelId, [userId]);
+        await Promise.all([
+          storage.readStates.ack(userId, channelId, m1),
+          storage.readStates.incrementMentions(channelId, [userId]),
+        ]);
+        const [state] = await storage.readStates.list(userId);
+        expect([0, 1]).toContain(state.mentionCount);
       });
     });
 

@@ -1,7 +1,7 @@
 import type { ChannelRecord, GuildRecord, GuildRepository, MemberRecord, RoleRecord } from '../../contract';
 import { mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
-import { CHANNELS, GUILDS, MEMBERS, ROLES } from '../tables';
+import { CHANNELS, GUILD_MEMBER_COUNTS, GUILDS, MEMBERS, ROLES } from '../tables';
 import type { CassandraChannelRepository } from './channel.repository';
 import type { CassandraInviteRepository } from './invite.repository';
 import type { CassandraMemberRepository } from './member.repository';
@@ -42,6 +42,7 @@ export class CassandraGuildRepository implements GuildRepository {
       ],
       true,
     );
+    await this.members.countCreated(toId(guild.id));
   }
 
   async findById(id: string): Promise<GuildRecord | null> {
@@ -109,5 +110,7 @@ export class CassandraGuildRepository implements GuildRepository {
       ],
       true,
     );
+    // The derived member count goes with its guild (a counter cannot share the logged batch).
+    await this.db.execute('write', GUILD_MEMBER_COUNTS.delete, [guildId], { idempotent: true });
   }
 }

@@ -1,7 +1,9 @@
 import type { MemberRecord, MemberRepository, Page } from '../../contract';
 import { fromId, toId } from '../codec';
+import { DatabaseUnavailableError } from '../errors';
+import { addToMemberCount, recountMembers } from '../member-counts';
 import type { CassandraSession } from '../session';
-import { MEMBERS } from '../tables';
+import { GUILD_MEMBER_COUNTS, MEMBERS } from '../tables';
 
 const COLUMNS = MEMBERS.columns;
 const FIND = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id = ?`;
@@ -10,16 +12,30 @@ const PAGE_FIRST = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? LIMIT ?`;
 const PAGE_AFTER = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id > ? LIMIT ?`;
 const ALL = `SELECT user_id, roles FROM members WHERE guild_id = ?`;
 const GUILDS_OF = 'SELECT guild_id FROM guilds_by_user WHERE user_id = ?';
-const COUNT = 'SELECT COUNT(*) AS n FROM members WHERE guild_id = ?';
 const toMember = MEMBERS.toRecord;
 const isMember = (row: { get(column: string): unknown }): boolean => row.get(MEMBERS.present) !== null;
 
-/** Members in one partition per guild (clustered by user id), mirrored by guilds_by_user for a user's guilds. */
+/**
+ * Members in one partition per guild (clustered by user id), mirrored by guilds_by_user for a user's guilds,
+ * and counted in `guild_member_counts`: a join is a lightweight transaction on the member row (IF NOT
+ * EXISTS) and only the call that created the row counts it; a leave likewise (IF EXISTS). A transaction or
+ * counter update that times out is followed by a recount of the guild before the 503 goes back.
+ */
 export class CassandraMemberRepository implements MemberRepository {
   constructor(private readonly db: CassandraSession) {}
 
   async add(member: MemberRecord): Promise<void> {
-    await this.db.batch(MEMBERS.writes(member, undefined), true);
+    const guild = toId(member.guildId);
+    const [row, byUser] = MEMBERS.writes(member, undefined);
+    await this.counted(guild, async () => {
+      const rs = await this.db.execute('lwt', MEMBERS.insertIfAbsent, row.params, { idempotent: false });
+      const created = rs.wasApplied();
+      // A rejoin (or import) over a stored member rewrites its fields; a row left without its join time
+      // (an edit that raced a leave) was no member, so this join counts.
+      const wasMember = !created && rs.first()?.get(MEMBERS.present) !== null;
+      await this.db.batch(created ? [byUser] : [row, byUser], true);
+      if (!wasMember) await addToMemberCount(this.db, guild, 1n);
+    });
   }
 
   async find(guildId: string, userId: string): Promise<MemberRecord | null> {
@@ -87,13 +103,36 @@ export class CassandraMemberRepository implements MemberRepository {
   }
 
   async remove(guildId: string, userId: string): Promise<void> {
-    await this.db.batch(MEMBERS.removes(toId(guildId), toId(userId)), true);
+    const [guild, user] = [toId(guildId), toId(userId)];
+    await this.counted(guild, async () => {
+      const rs = await this.db.execute('lwt', MEMBERS.deleteIfPresent, [guild, user], { idempotent: false });
+      await this.db.execute('write', MEMBERS.deleteByUser, [user, guild], { idempotent: true });
+      if (rs.wasApplied()) await addToMemberCount(this.db, guild, -1n);
+    });
   }
 
-  /** COUNT(*) over one guild partition: bounded by the guild's size, never a table scan. */
+  /** One row (the maintained count), never a count over the guild's partition. */
   async count(guildId: string): Promise<number> {
-    const row = (await this.db.execute('read', COUNT, [toId(guildId)], { idempotent: true })).first();
-    return Number(row?.get('n') ?? 0);
+    const row = (
+      await this.db.execute('read', GUILD_MEMBER_COUNTS.read, [toId(guildId)], { idempotent: true })
+    ).first();
+    return Math.max(0, Number((row?.get('n') as bigint | null | undefined) ?? 0n));
+  }
+
+  /** Counts the owner of a guild just created (its member row came with the guild's batch). */
+  async countCreated(guild: bigint): Promise<void> {
+    await this.counted(guild, () => addToMemberCount(this.db, guild, 1n));
+  }
+
+  /** Runs a change that moves the count; an unknown outcome (timeout) recounts the guild, then fails. */
+  private async counted(guild: bigint, change: () => Promise<void>): Promise<void> {
+    try {
+      await change();
+    } catch (err) {
+      if (err instanceof DatabaseUnavailableError)
+        await recountMembers(this.db, guild).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Every member's id and roles (role deletion, guild deletion). */

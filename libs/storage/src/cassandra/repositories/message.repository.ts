@@ -28,6 +28,10 @@ const KNOWN_BUCKETS_MAX = 50_000;
 /** Channels per last-message read: one request for a guild's channels, partitions kept few per request. */
 const LAST_IDS_PER_READ = 100;
 
+const NONCE_CLAIM = `INSERT INTO message_nonces (channel_id, author_id, nonce, message_id) VALUES (?, ?, ?, ?)
+  IF NOT EXISTS USING TTL ?`;
+const NONCE_RELEASE =
+  'DELETE FROM message_nonces WHERE channel_id = ? AND author_id = ? AND nonce = ? IF message_id = ?';
 const toRecord = MESSAGES.toRecord;
 const isMessage = (row: types.Row): boolean => row.get(MESSAGES.present) !== null;
 
@@ -71,6 +75,36 @@ export class CassandraMessageRepository implements MessageRepository {
       { idempotent: true },
     );
     await Promise.all([write, last, this.markBucket(channelId, bucket), this.postings.write(message)]);
+  }
+
+  /**
+   * A lightweight transaction on the (channel, author, nonce) row, which lives `ttlMs` (rounded up to a
+   * second): paid only by sends that ask for it (`enforce_nonce`). When not applied, Cassandra answers with
+   * the row that holds the claim.
+   */
+  async claimNonce(
+    channelId: string,
+    authorId: string,
+    nonce: string,
+    messageId: string,
+    ttlMs: number,
+  ): Promise<string | null> {
+    const ttl = Math.max(1, Math.ceil(ttlMs / 1000));
+    const rs = await this.db.execute(
+      'lwt',
+      NONCE_CLAIM,
+      [toId(channelId), toId(authorId), nonce, toId(messageId), ttl],
+      { idempotent: false },
+    );
+    if (rs.wasApplied()) return null;
+    const held = rs.first()?.get('message_id') as bigint | null | undefined;
+    return held === null || held === undefined ? null : fromId(held);
+  }
+
+  async releaseNonce(channelId: string, authorId: string, nonce: string, messageId: string): Promise<void> {
+    await this.db.execute('lwt', NONCE_RELEASE, [toId(channelId), toId(authorId), nonce, toId(messageId)], {
+      idempotent: false,
+    });
   }
 
   async find(channelId: string, messageId: string): Promise<MessageRecord | null> {
@@ -283,11 +317,54 @@ export class CassandraMessageRepository implements MessageRepository {
     for (const bucket of buckets) {
       if (bucket > start) continue;
       const want = limit - out.length;
-      const rs = early !== undefined && bucket === guess ? await early : await read(bucket, want);
-      out.push(...rs.rows.filter(isMessage).map(toRecord));
+      const first = early !== undefined && bucket === guess ? { rs: await early, asked: limit } : undefined;
+      await this.fill(
+        channel,
+        bucket,
+        out,
+        limit,
+        first ?? { rs: await read(bucket, want), asked: want },
+        OLDER_THAN,
+      );
       if (out.length >= limit) break;
     }
     return out.slice(0, limit);
+  }
+
+  /**
+   * Takes a bucket's messages into `out` until the page is full or the bucket has no more. Rows without an
+   * author (an edit that landed on a message being deleted writes its columns back without the rest) are
+   * not messages: they are skipped, and the bucket is read on from the last row seen (`next`: the query
+   * that continues past an id in the walk's direction), so they never cut a page short or make it skip the
+   * bucket's remaining messages. Each one found is deleted, so the next read does not meet it again.
+   */
+  private async fill(
+    channel: bigint,
+    bucket: number,
+    out: MessageRecord[],
+    limit: number,
+    first: { rs: types.ResultSet; asked: number },
+    next: string,
+  ): Promise<void> {
+    let { rs, asked } = first;
+    for (;;) {
+      const rows = rs.rows;
+      for (const row of rows) {
+        if (isMessage(row)) out.push(toRecord(row));
+        else this.dropHalfRow(channel, bucket, row.get('message_id') as bigint);
+      }
+      if (out.length >= limit || rows.length < asked) return;
+      asked = limit - out.length;
+      const last = rows[rows.length - 1].get('message_id') as bigint;
+      rs = await this.db.execute('read', next, [channel, bucket, last, asked], { idempotent: true });
+    }
+  }
+
+  /** Best effort: a row left without its message is deleted; if this fails the next read tries again. */
+  private dropHalfRow(channel: bigint, bucket: number, id: bigint): void {
+    this.db
+      .execute('write', MESSAGES.delete, [channel, bucket, id], { idempotent: true })
+      .catch(() => undefined);
   }
 
   /** Oldest first, strictly newer than `after`, across buckets (the cursor's bucket read with the list). */
@@ -309,8 +386,9 @@ export class CassandraMessageRepository implements MessageRepository {
     const out: MessageRecord[] = [];
     for (const bucket of buckets) {
       const want = limit - out.length;
-      const rs = bucket === start ? await early : await read(bucket, want);
-      out.push(...rs.rows.filter(isMessage).map(toRecord));
+      const first =
+        bucket === start ? { rs: await early, asked: limit } : { rs: await read(bucket, want), asked: want };
+      await this.fill(channel, bucket, out, limit, first, NEWER_THAN);
       if (out.length >= limit) break;
     }
     return out.slice(0, limit);

@@ -2,20 +2,15 @@ import type { Page, ReactionCount, ReactionRepository } from '../../contract';
 import { bucketOf } from '../buckets';
 import { fromId, toId } from '../codec';
 import { cassandraDriver } from '../driver';
+import { DatabaseUnavailableError } from '../errors';
+import { addToCount, type CountKey, recount } from '../reaction-counts';
 import type { CassandraSession } from '../session';
-import { REACTIONS } from '../tables';
+import { REACTION_COUNTS, REACTIONS } from '../tables';
 
 /** Partition key of every statement: (channel_id, bucket), the bucket of the message (as in `messages`). */
 const KEY = 'channel_id = ? AND bucket = ? AND message_id = ?';
-const ONE = `SELECT user_id FROM reactions_by_bucket WHERE ${KEY} AND emoji = ? AND user_id = ?`;
 const USERS_FIRST = `SELECT user_id FROM reactions_by_bucket WHERE ${KEY} AND emoji = ? LIMIT ?`;
 const USERS_AFTER = `SELECT user_id FROM reactions_by_bucket WHERE ${KEY} AND emoji = ? AND user_id > ? LIMIT ?`;
-/**
- * Aggregated by the replica over the requested messages of one bucket partition (a multi-slice read of one
- * partition): one row per (message, emoji) comes back, whatever the number of reactors.
- */
-const COUNTS = `SELECT message_id, emoji, COUNT(*) AS n FROM reactions_by_bucket
-  WHERE channel_id = ? AND bucket = ? AND message_id IN ? GROUP BY message_id, emoji`;
 /** The viewer's own reactions among the (message, emoji) pairs that have any: point reads in one partition. */
 const MINE = `SELECT message_id, emoji FROM reactions_by_bucket
   WHERE channel_id = ? AND bucket = ? AND (message_id, emoji, user_id) IN ?`;
@@ -32,27 +27,29 @@ function messageKey(channelId: string, messageId: string): [bigint, number, bigi
 
 /**
  * Reactions in `((channel_id, bucket), message_id, emoji, user_id)` partitions, bucket = the message's
- * bucket (`bucketOf`, the same as `messages`). Adding and removing are idempotent upserts and deletes; the
- * boolean they return comes from a read just before (two identical adds racing may both report true, the
- * stored state is right either way). Counts for any set of messages cost one aggregating read per bucket
- * they fall in (a history page: one, two at a bucket edge), plus one read of the viewer's own reactions per
- * bucket that has any, all buckets in parallel: never a read per message, never a scan of a channel.
+ * bucket (`bucketOf`, the same as `messages`), and their counts materialised in `reaction_counts` (same
+ * partitioning, one counter per message and emoji).
+ *
+ * Adding and removing are lightweight transactions on the one reaction row (IF NOT EXISTS / IF EXISTS):
+ * whichever of several identical concurrent calls wins the transaction is the only one that reports true
+ * and moves the counter, so duplicates and retries never count twice and a viral message costs the same
+ * per reaction as a fresh one (nothing is read but that row). When the transaction or the counter update
+ * times out its outcome is unknown: the (message, emoji) is then recounted from its rows (`recount`) before
+ * the 503 goes back, and a recount failing too leaves the next timeout's recount to fix it.
+ *
+ * Counts for any set of messages cost one slice of `reaction_counts` per bucket they fall in (a history
+ * page: one, two at a bucket edge) plus one read of the viewer's own reactions per bucket that has any, all
+ * buckets in parallel: never a read per message, never an aggregation over the reactors.
  */
 export class CassandraReactionRepository implements ReactionRepository {
   constructor(private readonly db: CassandraSession) {}
 
-  async add(channelId: string, messageId: string, emoji: string, userId: string): Promise<boolean> {
-    const key = REACTIONS.key(channelId, messageId, emoji, userId);
-    if (await this.has(key)) return false;
-    await this.db.execute('write', REACTIONS.insert, key, { idempotent: true });
-    return true;
+  add(channelId: string, messageId: string, emoji: string, userId: string): Promise<boolean> {
+    return this.change(REACTIONS.insertIfAbsent, 1n, channelId, messageId, emoji, userId);
   }
 
-  async remove(channelId: string, messageId: string, emoji: string, userId: string): Promise<boolean> {
-    const key = REACTIONS.key(channelId, messageId, emoji, userId);
-    if (!(await this.has(key))) return false;
-    await this.db.execute('write', REACTIONS.delete, key, { idempotent: true });
-    return true;
+  remove(channelId: string, messageId: string, emoji: string, userId: string): Promise<boolean> {
+    return this.change(REACTIONS.deleteIfPresent, -1n, channelId, messageId, emoji, userId);
   }
 
   async listUsers(channelId: string, messageId: string, emoji: string, page: Page): Promise<string[]> {
@@ -81,13 +78,16 @@ export class CassandraReactionRepository implements ReactionRepository {
     const found = new Map<string, ReactionCount[]>();
     await Promise.all(
       [...byBucket].map(async ([bucket, ids]) => {
-        const rows = await this.db.all(COUNTS, [channel, bucket, [...ids.keys()]]);
-        if (rows.length === 0) return;
-        const counts = rows.map((row) => ({
-          message: row.get('message_id') as bigint,
-          emoji: row.get('emoji') as string,
-          count: Number(row.get('n') as bigint),
-        }));
+        const rows = await this.db.all(REACTION_COUNTS.ofMessages, [channel, bucket, [...ids.keys()]]);
+        // A counter at 0 is an emoji whose last reaction went (counter rows are not deleted one by one).
+        const counts = rows
+          .map((row) => ({
+            message: row.get('message_id') as bigint,
+            emoji: row.get('emoji') as string,
+            count: Number((row.get('n') as bigint | null) ?? 0n),
+          }))
+          .filter((c) => c.count > 0);
+        if (counts.length === 0) return;
         const { Tuple } = cassandraDriver().types;
         const pairs = counts.map((c) => new Tuple(c.message, c.emoji, viewer));
         const mine = new Set(
@@ -113,21 +113,64 @@ export class CassandraReactionRepository implements ReactionRepository {
     });
   }
 
+  /**
+   * Deletes the message's reactions and brings its counters to 0 by their own negatives: a deleted counter
+   * cannot be counted from zero again (an increment after the delete brings the old value back), and a
+   * message's counters are one row per emoji, so reading them is small.
+   */
   async deleteForMessage(channelId: string, messageId: string): Promise<void> {
-    await this.db.execute('write', DELETE_MESSAGE, messageKey(channelId, messageId), { idempotent: true });
+    const key = messageKey(channelId, messageId);
+    const [, counters] = await Promise.all([
+      this.db.execute('write', DELETE_MESSAGE, key, { idempotent: true }),
+      this.db.all(REACTION_COUNTS.ofMessages, [key[0], key[1], [key[2]]]),
+    ]);
+    await Promise.all(
+      counters.map((row) =>
+        addToCount(this.db, [...key, row.get('emoji') as string], -((row.get('n') as bigint | null) ?? 0n)),
+      ),
+    );
   }
 
-  /** Deletes the reactions of a bucket's messages with ids up to `messageId` (one range tombstone). */
+  /** Deletes the reactions (and counts) of a bucket's messages with ids up to `messageId` (range tombstones). */
   async deleteUpTo(channel: bigint, bucket: number, messageId: bigint): Promise<void> {
-    await this.db.execute('write', DELETE_UP_TO, [channel, bucket, messageId], { idempotent: true });
+    await Promise.all([
+      this.db.execute('write', DELETE_UP_TO, [channel, bucket, messageId], { idempotent: true }),
+      this.db.execute('write', REACTION_COUNTS.deleteUpTo, [channel, bucket, messageId], {
+        idempotent: true,
+      }),
+    ]);
   }
 
-  /** Deletes every reaction of a bucket's messages (one partition tombstone). */
+  /**
+   * Deletes every reaction (and count) of a bucket's messages (partition tombstones). Purged messages never
+   * take reactions again, so their counters can be deleted outright.
+   */
   async deleteBucket(channel: bigint, bucket: number): Promise<void> {
-    await this.db.execute('write', DELETE_BUCKET, [channel, bucket], { idempotent: true });
+    await Promise.all([
+      this.db.execute('write', DELETE_BUCKET, [channel, bucket], { idempotent: true }),
+      this.db.execute('write', REACTION_COUNTS.deleteBucket, [channel, bucket], { idempotent: true }),
+    ]);
   }
 
-  private async has(key: unknown[]): Promise<boolean> {
-    return (await this.db.execute('read', ONE, key, { idempotent: true })).rowLength > 0;
+  /** One LWT on the reaction row; its winner alone moves the count; an unknown outcome recounts. */
+  private async change(
+    statement: string,
+    delta: bigint,
+    channelId: string,
+    messageId: string,
+    emoji: string,
+    userId: string,
+  ): Promise<boolean> {
+    const key = REACTIONS.key(channelId, messageId, emoji, userId);
+    const countKey = key.slice(0, 4) as CountKey;
+    try {
+      const rs = await this.db.execute('lwt', statement, key, { idempotent: false });
+      if (!rs.wasApplied()) return false;
+      await addToCount(this.db, countKey, delta);
+      return true;
+    } catch (err) {
+      if (err instanceof DatabaseUnavailableError) await recount(this.db, countKey).catch(() => undefined);
+      throw err;
+    }
   }
 }

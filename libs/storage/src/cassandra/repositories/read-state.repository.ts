@@ -3,13 +3,15 @@ import { fromId, fromIdOrNull, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
 import { READ_STATES } from '../tables';
 
-const STATES = 'SELECT channel_id, last_message_id FROM read_states WHERE user_id = ?';
+const STATES = 'SELECT channel_id, last_message_id, acked_mentions FROM read_states WHERE user_id = ?';
 const ALL_MENTIONS = 'SELECT channel_id, mentions FROM read_state_mentions WHERE user_id = ?';
 
 /**
- * Read positions are plain upserts; unread mentions are counters (an increment needs no read and never
- * loses a concurrent one). An ack subtracts the count it read, so a mention that lands in between
- * stays counted. Counter updates are not idempotent: the driver never retries them.
+ * Read positions are plain upserts; mentions are a counter that only grows (an increment needs no read and
+ * never loses a concurrent one) and an acknowledged snapshot kept with the position: an ack reads the total
+ * and stores it as `acked_mentions`, the unread count is total - acked. Two devices acking at once each
+ * store a snapshot, so the count never goes negative; a mention landing between an ack's read and its write
+ * stays unread. Counter updates are not idempotent: the driver never retries them.
  */
 export class CassandraReadStateRepository implements ReadStateRepository {
   constructor(private readonly db: CassandraSession) {}
@@ -17,14 +19,13 @@ export class CassandraReadStateRepository implements ReadStateRepository {
   async ack(userId: string, channelId: string, messageId: string): Promise<void> {
     const user = toId(userId);
     const channel = toId(channelId);
-    const [, row] = await Promise.all([
-      this.db.execute('write', READ_STATES.insert, [user, channel, toId(messageId)], { idempotent: true }),
-      this.db
-        .execute('read', READ_STATES.mentionsOf, [user, channel], { idempotent: true })
-        .then((rs) => rs.first()),
-    ]);
-    const count = row ? (row.get('mentions') as bigint) : 0n;
-    if (count !== 0n) await this.addMentions(user, channel, -count);
+    const row = (
+      await this.db.execute('read', READ_STATES.mentionsOf, [user, channel], { idempotent: true })
+    ).first();
+    const total = row ? ((row.get('mentions') as bigint | null) ?? 0n) : 0n;
+    await this.db.execute('write', READ_STATES.ack, [user, channel, toId(messageId), total], {
+      idempotent: true,
+    });
   }
 
   async incrementMentions(channelId: string, userIds: readonly string[]): Promise<void> {
@@ -39,8 +40,10 @@ export class CassandraReadStateRepository implements ReadStateRepository {
       this.db.all(ALL_MENTIONS, [user]),
     ]);
     const byChannel = new Map<string, ReadStateRecord>();
+    const acked = new Map<string, bigint>();
     for (const row of states) {
       const channelId = fromId(row.get('channel_id'));
+      acked.set(channelId, (row.get('acked_mentions') as bigint | null) ?? 0n);
       byChannel.set(channelId, {
         userId,
         channelId,
@@ -50,9 +53,10 @@ export class CassandraReadStateRepository implements ReadStateRepository {
     }
     for (const row of mentions) {
       const channelId = fromId(row.get('channel_id'));
-      const count = Number(row.get('mentions') as bigint);
+      const total = (row.get('mentions') as bigint | null) ?? 0n;
+      const count = Math.max(0, Number(total - (acked.get(channelId) ?? 0n)));
       const state = byChannel.get(channelId);
-      if (state) state.mentionCount = Math.max(0, count);
+      if (state) state.mentionCount = count;
       else if (count > 0)
         byChannel.set(channelId, { userId, channelId, lastMessageId: null, mentionCount: count });
     }

@@ -15,6 +15,8 @@ const DELETE = [
   'DELETE FROM channels WHERE guild_id = ?',
   'DELETE FROM roles WHERE guild_id = ?',
   'DELETE FROM members WHERE guild_id = ?',
+  // Its members' triggers brought it to 0; the row itself goes with the guild.
+  'DELETE FROM guild_member_counts WHERE guild_id = ?',
   'DELETE FROM invites WHERE guild_id = ?',
   'DELETE FROM bans WHERE guild_id = ?',
   'DELETE FROM guilds WHERE id = ?',

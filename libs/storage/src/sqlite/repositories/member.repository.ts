@@ -7,7 +7,8 @@ import { MEMBERS, type MemberRow } from '../tables';
 
 const FIND = `SELECT ${MEMBERS.columns} FROM members WHERE guild_id = ? AND user_id = ?`;
 const UPDATE = `UPDATE members SET ${patchSet(['nick', 'roles', 'communication_disabled_until'])} WHERE guild_id = @guild_id AND user_id = @user_id`;
-const COUNT = 'SELECT count(*) AS n FROM members WHERE guild_id = ?';
+/** Kept by triggers on members (migration 0013): one row, never a count over the guild. */
+const COUNT = 'SELECT n FROM guild_member_counts WHERE guild_id = ?';
 const toRecord = MEMBERS.toRecord;
 
 export class SqliteMemberRepository implements MemberRepository {

@@ -11,6 +11,13 @@ const UPDATE = `UPDATE messages SET ${patchSet(['content', 'edited_at', 'mention
   WHERE id = @id AND channel_id = @channel_id`;
 const DELETE_OLDEST = `DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE channel_id = ? ORDER BY id LIMIT ?)
   RETURNING id`;
+const NONCE_SWEEP = 'DELETE FROM message_nonces WHERE expires_at <= ?';
+const NONCE_CLAIM = `INSERT INTO message_nonces (channel_id, author_id, nonce, message_id, expires_at)
+  VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+const NONCE_HELD =
+  'SELECT message_id FROM message_nonces WHERE channel_id = ? AND author_id = ? AND nonce = ?';
+const NONCE_RELEASE =
+  'DELETE FROM message_nonces WHERE channel_id = ? AND author_id = ? AND nonce = ? AND message_id = ?';
 const toRecord = MESSAGES.toRecord;
 
 const newestFirst = (a: MessageRow, b: MessageRow): number => compareIds(b.id, a.id);
@@ -33,6 +40,32 @@ export class SqliteMessageRepository implements MessageRepository {
   /** Commits queued creates now, e.g. before closing. */
   flush(): void {
     this.writer.flush();
+  }
+
+  /** One transaction: expired claims go (through the expiry index), then the claim or the holder. */
+  claimNonce(
+    channelId: string,
+    authorId: string,
+    nonce: string,
+    messageId: string,
+    ttlMs: number,
+  ): Promise<string | null> {
+    return settle(() =>
+      this.db.transaction(() => {
+        const now = Date.now();
+        const key = [toId(channelId), toId(authorId), nonce] as const;
+        this.db.run(NONCE_SWEEP, now);
+        if (this.db.run(NONCE_CLAIM, ...key, toId(messageId), now + ttlMs) > 0) return null;
+        const held = this.db.get<{ message_id: bigint }>(NONCE_HELD, ...key);
+        return held ? fromId(held.message_id) : null;
+      }),
+    );
+  }
+
+  releaseNonce(channelId: string, authorId: string, nonce: string, messageId: string): Promise<void> {
+    return settle(() => {
+      this.db.run(NONCE_RELEASE, toId(channelId), toId(authorId), nonce, toId(messageId));
+    });
   }
 
   find(channelId: string, messageId: string): Promise<MessageRecord | null> {
