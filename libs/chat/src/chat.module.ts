@@ -12,6 +12,7 @@ import {
   MembersController,
   MessagesController,
   NotificationSettingsController,
+  PinsController,
   ReactionsController,
   ReadStatesController,
   RolesController,
@@ -21,6 +22,8 @@ import { InviteService } from './invites.service';
 import { MemberService } from './members.service';
 import { MessageService } from './messages.service';
 import { NotificationSettingsService } from './notification-settings.service';
+import { MentionJobs } from './mention.jobs';
+import { PinService } from './pins.service';
 import { PurgeJobs } from './purge.jobs';
 import { ReadyService } from './ready.service';
 import { RoleService } from './roles.service';
@@ -39,6 +42,7 @@ const SERVICES = [
   ChannelService,
   MessageService,
   NotificationSettingsService,
+  PinService,
   ReadyService,
 ];
 
@@ -55,6 +59,8 @@ export const CHAT_API_CONTROLLERS = [
   RolesController,
   InvitesController,
   DmsController,
+  // Before MessagesController: `GET messages/pins` must not be read as a message id.
+  PinsController,
   MessagesController,
   ReactionsController,
   ReadStatesController,
@@ -71,6 +77,6 @@ export const CHAT_API_CONTROLLERS = [
 })
 export class ChatApiModule {}
 
-/** queue role: deletes the messages of deleted channels and guilds. */
-@Module({ providers: [PurgeJobs] })
+/** queue role: deletes the messages of deleted channels and guilds; counts role and @everyone mentions. */
+@Module({ providers: [PurgeJobs, MentionJobs, AccessService] })
 export class ChatJobsModule {}

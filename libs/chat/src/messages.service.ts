@@ -29,11 +29,10 @@ import {
   type MediaPathSigner,
   attachmentUrls,
 } from './attachment-urls';
+import { type AllowedMentions, parseMentions } from './mentions';
 import { toMessage, toReactions } from './serializers';
 import { UserDirectory } from './users.directory';
 
-const MENTION = /<@!?([0-9]{1,19})>/g;
-const MAX_MENTIONS = 50;
 /** Discord's REPLY message type. */
 const MESSAGE_TYPE_REPLY = 19;
 
@@ -98,7 +97,7 @@ export class MessageService {
       nonce?: string;
       attachment_ids?: string[];
       message_reference?: MessageReferenceInput;
-      allowed_mentions?: { replied_user?: boolean };
+      allowed_mentions?: AllowedMentions;
     },
   ): Promise<MessageDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.SEND_MESSAGES);
@@ -112,15 +111,15 @@ export class MessageService {
       err.errors = { content: [{ code: 'BASE_TYPE_REQUIRED', message: 'Content must not be empty' }] };
       throw err;
     }
-    const { mentions, mentionEveryone } = this.parseMentions(access, content);
+    const parsed = this.mentionsOf(access, content, input.allowed_mentions);
+    const mentions = parsed.users;
     const referenced = input.message_reference
       ? await this.referenced(access, input.message_reference)
       : null;
     // Discord mentions the replied-to author unless allowed_mentions is given without replied_user: true.
-    const mentionReplied = input.allowed_mentions ? input.allowed_mentions.replied_user === true : true;
     if (
       referenced &&
-      mentionReplied &&
+      parsed.repliedUser &&
       referenced.authorId !== userId &&
       !mentions.includes(referenced.authorId)
     )
@@ -136,7 +135,8 @@ export class MessageService {
       editedAt: null,
       attachments,
       mentions,
-      mentionEveryone,
+      mentionRoles: parsed.roles,
+      mentionEveryone: parsed.everyone,
       pinned: false,
       type: referenced ? MESSAGE_TYPE_REPLY : 0,
       nonce: input.nonce ?? null,
@@ -156,25 +156,43 @@ export class MessageService {
       message.mentions = message.mentions.filter((id) => users.has(id));
     const notified = known.length > 0 ? await this.mayView(access, known) : [];
     if (notified.length > 0) await this.storage.readStates.incrementMentions(message.channelId, notified);
+    // Role and @everyone mentions reach members not named in the message: counted by a job, off the request
+    // path (its work grows with the guild), skipping those counted here.
+    if (message.guildId !== null && (message.mentionRoles.length > 0 || message.mentionEveryone))
+      await this.jobs.enqueue('messages.count_mentions', {
+        channel_id: message.channelId,
+        author_id: userId,
+        role_ids: message.mentionRoles,
+        everyone: message.mentionEveryone,
+        counted: notified,
+      });
     const dto = toMessage(message, users, undefined, this.urls(access), referenced);
     this.bus.publish({ type: 'MESSAGE_CREATE', scope: channelScope(access.channel), data: dto });
     return dto;
   }
 
-  async edit(channelId: string, userId: string, messageId: string, content: string): Promise<MessageDto> {
+  async edit(
+    channelId: string,
+    userId: string,
+    messageId: string,
+    content: string,
+    allowed?: AllowedMentions,
+  ): Promise<MessageDto> {
     const access = await this.access.channel(channelId, userId);
     const message = await this.find(access.channel.id, messageId);
     if (message.authorId !== userId)
       throw new ForbiddenError('Cannot edit a message authored by another user', 50005);
-    const { mentions, mentionEveryone } = this.parseMentions(access, content);
-    const editedAt = Date.now();
-    await this.storage.messages.update(access.channel.id, messageId, {
+    // An edit changes who is shown as mentioned; as on Discord, it notifies nobody anew.
+    const parsed = this.mentionsOf(access, content, allowed);
+    const patch = {
       content,
-      editedAt,
-      mentions,
-      mentionEveryone,
-    });
-    const updated: MessageRecord = { ...message, content, editedAt, mentions, mentionEveryone };
+      editedAt: Date.now(),
+      mentions: parsed.users,
+      mentionRoles: parsed.roles,
+      mentionEveryone: parsed.everyone,
+    };
+    await this.storage.messages.update(access.channel.id, messageId, patch);
+    const updated: MessageRecord = { ...message, ...patch };
     const [dto] = await this.render(access.channel.id, [updated], userId, this.urls(access));
     this.bus.publish({
       type: 'MESSAGE_UPDATE',
@@ -202,6 +220,7 @@ export class MessageService {
     }
     await this.storage.messages.delete(access.channel.id, messageId);
     await this.storage.reactions.deleteForMessage(access.channel.id, messageId);
+    if (message.pinned) await this.storage.pins.remove(access.channel.id, messageId);
     this.bus.publish({
       type: 'MESSAGE_DELETE',
       scope: channelScope(access.channel),
@@ -242,6 +261,7 @@ export class MessageService {
       messages.map(async (m) => {
         await this.storage.messages.delete(channel.id, m.id);
         await this.storage.reactions.deleteForMessage(channel.id, m.id);
+        if (m.pinned) await this.storage.pins.remove(channel.id, m.id);
       }),
     );
     this.bus.publish({
@@ -494,19 +514,10 @@ export class MessageService {
       .map((member) => member.userId);
   }
 
-  private parseMentions(
-    access: ChannelAccess,
-    content: string,
-  ): { mentions: string[]; mentionEveryone: boolean } {
-    const mentions = new Set<string>();
-    for (const match of content.matchAll(MENTION)) {
-      if (mentions.size >= MAX_MENTIONS) break;
-      if (isSnowflake(match[1])) mentions.add(match[1]);
-    }
-    const mentionEveryone =
-      access.guild !== null &&
-      /@(everyone|here)\b/.test(content) &&
-      PermissionCalculator.has(access.permissions, Permission.MENTION_EVERYONE);
-    return { mentions: [...mentions], mentionEveryone };
+  private mentionsOf(access: ChannelAccess, content: string, allowed: AllowedMentions | undefined) {
+    return parseMentions(content, allowed, {
+      roles: access.guild?.roles ?? null,
+      mentionEveryone: PermissionCalculator.has(access.permissions, Permission.MENTION_EVERYONE),
+    });
   }
 }

@@ -90,6 +90,7 @@ export const roleBody = z.strictObject({
   permissions: permissionBits.optional(),
   color: z.number().int().min(0).max(0xffffff).optional(),
   position: z.number().int().min(0).max(10_000).optional(),
+  mentionable: z.boolean().optional(),
 });
 
 export const historyQuery = z
@@ -104,6 +105,29 @@ export const historyQuery = z
     path: ['around'],
   });
 
+/**
+ * Discord's allowed_mentions: `parse` may not name a kind whose ids are also listed (400, as Discord answers
+ * "parse:[\"users\"] and users: [ids...] are mutually exclusive").
+ */
+const allowedMentions = z
+  .object({
+    parse: z
+      .array(z.enum(['users', 'roles', 'everyone']))
+      .max(3)
+      .optional(),
+    users: z.array(snowflake).max(100).optional(),
+    roles: z.array(snowflake).max(100).optional(),
+    replied_user: z.boolean().optional(),
+  })
+  .refine((a) => !(a.parse?.includes('users') && a.users !== undefined), {
+    message: 'parse:["users"] and users: [ids...] are mutually exclusive.',
+    path: ['parse'],
+  })
+  .refine((a) => !(a.parse?.includes('roles') && a.roles !== undefined), {
+    message: 'parse:["roles"] and roles: [ids...] are mutually exclusive.',
+    path: ['parse'],
+  });
+
 export const messageCreateBody = z.object({
   content: z.string().max(4000).optional(),
   nonce: z.union([z.string().max(64), z.number().int().transform(String)]).optional(),
@@ -116,12 +140,23 @@ export const messageCreateBody = z.object({
       fail_if_not_exists: z.boolean().optional(),
     })
     .optional(),
-  // Only replied_user is honoured so far; Discord's other keys are accepted and ignored.
-  allowed_mentions: z.object({ replied_user: z.boolean().optional() }).optional(),
+  allowed_mentions: allowedMentions.optional(),
 });
 /** Discord's bulk delete body: unknown ids still count towards the 2..100 limits. */
 export const messageBulkDeleteBody = z.object({ messages: z.array(snowflake).min(2).max(100) });
-export const messagePatchBody = z.strictObject({ content: z.string().min(1).max(4000) });
+export const messagePatchBody = z.strictObject({
+  content: z.string().min(1).max(4000),
+  allowed_mentions: allowedMentions.optional(),
+});
+
+/** Discord's pins page: `before` is a time (ISO 8601), `limit` 1..50. */
+export const pinsQuery = z.object({
+  before: z.iso
+    .datetime({ offset: true })
+    .transform((v) => Date.parse(v))
+    .optional(),
+  limit: intFromQuery(1, 50, 50),
+});
 
 export const reactorsQuery = z.object({ limit: intFromQuery(1, 100, 25), after: snowflake.optional() });
 

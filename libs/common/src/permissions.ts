@@ -16,6 +16,8 @@ export const Permission = {
   CONNECT: 1n << 20n,
   SPEAK: 1n << 21n,
   MANAGE_ROLES: 1n << 28n,
+  /** Discord split pinning off MANAGE_MESSAGES in 2025; either lets a member pin (docs/messages.md). */
+  PIN_MESSAGES: 1n << 51n,
 } as const;
 
 export const ALL_PERMISSIONS = Object.values(Permission).reduce((acc, bit) => acc | bit, 0n);

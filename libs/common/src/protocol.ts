@@ -20,6 +20,8 @@ export interface RoleDto {
   permissions: string;
   color: number;
   position: number;
+  /** Anyone may mention it (`<@&id>`); otherwise only members with MENTION_EVERYONE. */
+  mentionable: boolean;
 }
 
 export interface OverwriteDto {
@@ -94,6 +96,8 @@ export interface MessageDto {
   edited_timestamp: string | null;
   attachments: AttachmentDto[];
   mentions: PublicUser[];
+  /** Ids of the roles mentioned (`<@&id>`) and allowed to be. */
+  mention_roles: string[];
   mention_everyone: boolean;
   reactions?: ReactionDto[];
   nonce?: string;

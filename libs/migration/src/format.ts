@@ -84,6 +84,8 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     permissions: bits,
     color: z.number().int().min(0).max(0xffffff),
     position: z.number().int(),
+    // Absent in exports made before role mentions existed.
+    mentionable: z.boolean().default(false),
   }),
   members: z.strictObject({
     guildId: id,
@@ -123,6 +125,8 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     editedAt: time.nullable(),
     attachments: z.array(attachmentRef).max(10),
     mentions: z.array(id).max(100),
+    // Absent in exports made before role mentions existed.
+    mentionRoles: z.array(id).max(250).default([]),
     mentionEveryone: z.boolean(),
     pinned: z.boolean(),
     type: z.number().int().min(0).max(255),
@@ -131,6 +135,7 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     referenceId: id.nullable().default(null),
   }),
   channel_last_messages: z.strictObject({ channelId: id, lastMessageId: id }),
+  pins: z.strictObject({ channelId: id, messageId: id, pinnedAt: time }),
   reactions: z.strictObject({ channelId: id, messageId: id, emoji: text(64).min(1), userId: id }),
   read_states: z.strictObject({
     userId: id,

@@ -13,6 +13,7 @@ import type {
   MessageRecord,
   NotificationLevel,
   OverwriteRecord,
+  PinRecord,
   RoleRecord,
   TokenRecord,
   UserRecord,
@@ -185,7 +186,7 @@ export const GUILDS = {
 
 // --- roles ---------------------------------------------------------------------------------------
 
-const ROLE_COLUMNS = 'guild_id, role_id, name, permissions, color, position';
+const ROLE_COLUMNS = 'guild_id, role_id, name, permissions, color, position, mentionable';
 
 export const ROLES = {
   columns: ROLE_COLUMNS,
@@ -194,7 +195,7 @@ export const ROLES = {
   present: 'name',
   write: (r: RoleRecord): Statement => ({
     query: ROLES.insert,
-    params: [toId(r.guildId), toId(r.id), r.name, r.permissions, r.color, r.position],
+    params: [toId(r.guildId), toId(r.id), r.name, r.permissions, r.color, r.position, r.mentionable],
   }),
   toRecord: (row: Row): RoleRecord => ({
     id: fromId(row.get('role_id')),
@@ -203,6 +204,7 @@ export const ROLES = {
     permissions: row.get('permissions') as string,
     color: int(row, 'color'),
     position: int(row, 'position'),
+    mentionable: row.get('mentionable') === true,
   }),
 };
 
@@ -343,7 +345,7 @@ export const DM_PAIRS = {
 // --- messages, their bucket markers and reactions ----------------------------------------------------
 
 const MESSAGE_COLUMNS =
-  'channel_id, bucket, message_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id';
+  'channel_id, bucket, message_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id, mention_roles';
 
 export const MESSAGES = {
   columns: MESSAGE_COLUMNS,
@@ -380,6 +382,7 @@ export const MESSAGES = {
     m.type,
     m.nonce ?? absent,
     m.referenceId === null ? absent : toId(m.referenceId),
+    m.mentionRoles.length === 0 ? absent : m.mentionRoles.map(toId),
     searchTermsOf(m.content) ?? absent,
   ],
   toRecord: (row: Row): MessageRecord => ({
@@ -391,6 +394,7 @@ export const MESSAGES = {
     editedAt: fromTimeOrNull(row.get('edited_at')),
     attachments: ((row.get('attachments') as Record<string, unknown>[] | null) ?? []).map(toAttachmentRef),
     mentions: fromIds(row.get('mentions')),
+    mentionRoles: fromIds(row.get('mention_roles')),
     mentionEveryone: row.get('mention_everyone') === true,
     pinned: row.get('pinned') === true,
     type: (row.get('type') as number | null) ?? 0,
@@ -445,6 +449,22 @@ export const REACTIONS = {
     emoji,
     toId(userId),
   ],
+};
+
+// --- pins: one small partition per channel ----------------------------------------------------------
+
+export const PINS = {
+  insert: 'INSERT INTO channel_pins (channel_id, message_id, pinned_at) VALUES (?, ?, ?)',
+  delete: 'DELETE FROM channel_pins WHERE channel_id = ? AND message_id = ?',
+  deleteChannel: 'DELETE FROM channel_pins WHERE channel_id = ?',
+  list: 'SELECT channel_id, message_id, pinned_at FROM channel_pins WHERE channel_id = ?',
+  scan: 'SELECT channel_id, message_id, pinned_at FROM channel_pins',
+  params: (p: PinRecord): unknown[] => [toId(p.channelId), toId(p.messageId), toTime(p.pinnedAt)],
+  toRecord: (row: Row): PinRecord => ({
+    channelId: fromId(row.get('channel_id')),
+    messageId: fromId(row.get('message_id')),
+    pinnedAt: fromTime(row.get('pinned_at')),
+  }),
 };
 
 // --- read states: positions, and mention counters (counters cannot share a table) --------------------

@@ -40,6 +40,8 @@ export interface RoleRecord {
   permissions: string;
   color: number;
   position: number;
+  /** Anyone may mention it (`<@&id>`); otherwise only members with MENTION_EVERYONE. */
+  mentionable: boolean;
 }
 
 export interface MemberRecord {
@@ -108,6 +110,8 @@ export interface MessageRecord {
   editedAt: number | null;
   attachments: AttachmentRef[];
   mentions: string[]; // user ids
+  /** Role ids mentioned (`<@&id>`) and allowed to be: Discord's mention_roles. */
+  mentionRoles: string[];
   mentionEveryone: boolean;
   pinned: boolean;
   type: number;
@@ -120,8 +124,16 @@ export interface MessagePatch {
   content?: string;
   editedAt?: number;
   mentions?: string[];
+  mentionRoles?: string[];
   mentionEveryone?: boolean;
   pinned?: boolean;
+}
+
+/** A pinned message of a channel (Discord keeps at most 50 per channel). */
+export interface PinRecord {
+  channelId: string;
+  messageId: string;
+  pinnedAt: number;
 }
 
 export interface ReactionCount {

@@ -9,6 +9,7 @@ import type {
   MessagePatch,
   MessageRecord,
   OverwriteRecord,
+  PinRecord,
   ReactionCount,
   ReadStateRecord,
   GuildSettingsRecord,
@@ -101,7 +102,7 @@ export interface RoleRepository {
   update(
     guildId: string,
     roleId: string,
-    patch: Partial<Pick<RoleRecord, 'name' | 'permissions' | 'color' | 'position'>>,
+    patch: Partial<Pick<RoleRecord, 'name' | 'permissions' | 'color' | 'position' | 'mentionable'>>,
   ): Promise<void>;
   /** Also removes the role from every member that holds it and from channel overwrites. */
   delete(guildId: string, roleId: string): Promise<void>;
@@ -147,6 +148,16 @@ export interface MessageRepository {
   lastMessageIds(channelIds: readonly string[]): Promise<Map<string, string>>;
   /** Deletes up to `batch` messages of a channel (with their reactions); returns how many went. */
   deleteChannelBatch(channelId: string, batch: number): Promise<number>;
+}
+
+export interface PinRepository {
+  /** Upsert: pinning a pinned message again moves its pin time. */
+  add(pin: PinRecord): Promise<void>;
+  remove(channelId: string, messageId: string): Promise<void>;
+  /** The channel's pins, newest pin first (a channel holds few: read whole). */
+  list(channelId: string): Promise<PinRecord[]>;
+  /** Forgets a deleted channel's pins. */
+  deleteChannel(channelId: string): Promise<void>;
 }
 
 export interface ReactionRepository {
@@ -246,6 +257,7 @@ export interface Storage {
   /** Full-text and filtered message search (docs/search.md). */
   readonly messageSearch: MessageSearchRepository;
   readonly reactions: ReactionRepository;
+  readonly pins: PinRepository;
   readonly readStates: ReadStateRepository;
   readonly guildSettings: GuildSettingsRepository;
   readonly invites: InviteRepository;

@@ -79,6 +79,7 @@ export function describeStorageContract(
       permissions: '0',
       color: 0,
       position: 1,
+      mentionable: false,
       ...overrides,
     });
     /** A guild with its @everyone role, one text channel and the owner as member. */

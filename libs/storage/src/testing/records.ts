@@ -13,6 +13,7 @@ export function messageRecord(
     editedAt: null,
     attachments: [],
     mentions: [],
+    mentionRoles: [],
     mentionEveryone: false,
     pinned: false,
     type: 0,

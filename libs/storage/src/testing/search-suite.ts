@@ -131,6 +131,7 @@ export function describeSearchContract(get: () => Storage): void {
           editedAt: null,
           attachments,
           mentions: random() < 0.25 ? [pick(authors)] : [],
+          mentionRoles: [],
           mentionEveryone: false,
           pinned: false,
           type: 0,
