@@ -466,12 +466,13 @@ export function describeBulkContract(get: () => Storage): void {
         mentions: [owner],
         mentionRoles: [moderator],
         mentionEveryone: false,
-        pinned: false,
+        pinned: true,
         type: 19,
         nonce: 'n1',
         referenceId: id(),
       };
       await s.messages.create(message);
+      await s.pins.add({ channelId: text, messageId: message.id, pinnedAt: 1_700_000_000_000 });
       await s.reactions.add(text, message.id, '👍', owner);
       await s.readStates.ack(guest, text, message.id);
       await s.readStates.incrementMentions(text, [owner]);
