@@ -184,6 +184,47 @@ describe('mentions and pins (monolith on SQLite)', () => {
     expect((await bob.get(`/channels/${channelId}/pins`)).body).toEqual([]);
   });
 
+  it('stores embeds within Discord limits; SUPPRESS_EMBEDS hides them, a moderator may set it', async () => {
+    const embed = {
+      title: 'Release notes',
+      description: 'What changed',
+      url: 'https://example.test/notes',
+      color: 0x3366ff,
+      fields: [{ name: 'Version', value: '1.2', inline: true }],
+    };
+    const sent = await send(bob, { embeds: [embed] });
+    expect(sent.status).toBe(200);
+    expect(sent.body).toMatchObject({ content: '', embeds: [{ ...embed, type: 'rich' }], flags: 0 });
+    const fetched = await owner.get(`/channels/${channelId}/messages/${sent.body.id}`);
+    expect(fetched.body.embeds).toEqual(sent.body.embeds);
+
+    const tooLong = await send(bob, { content: 'x', embeds: [{ title: 'x'.repeat(257) }] });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.code).toBe(50035);
+    expect((await send(bob, { embeds: [{ url: 'javascript:alert(1)' }] })).status).toBe(400);
+
+    // The author's quiet send: stored, not shown.
+    const quiet = await send(bob, { content: 'quiet', embeds: [embed], flags: 4 });
+    expect(quiet.body).toMatchObject({ embeds: [], flags: 4 });
+
+    expect(
+      (await owner.patch(`/channels/${channelId}/messages/${sent.body.id}`, { content: 'not yours' })).status,
+    ).toBe(403);
+    const gateway = await GatewayClient.ready(server.gatewayUrl, bob.token ?? '');
+    try {
+      const hidden = await owner.patch(`/channels/${channelId}/messages/${sent.body.id}`, { flags: 4 });
+      expect(hidden.status).toBe(200);
+      expect(hidden.body).toMatchObject({ embeds: [], flags: 4, edited_timestamp: null });
+      const update = await gateway.next('MESSAGE_UPDATE', (p) => p.d.id === sent.body.id);
+      expect(update.d).toMatchObject({ embeds: [], flags: 4 });
+    } finally {
+      gateway.close();
+    }
+    const shown = await bob.patch(`/channels/${channelId}/messages/${sent.body.id}`, { flags: 0 });
+    expect(shown.body.embeds).toEqual(sent.body.embeds);
+    expect((await bob.patch(`/channels/${channelId}/messages/${sent.body.id}`, {})).status).toBe(400);
+  });
+
   it('holds a channel to 50 pins (400 30003)', async () => {
     for (let i = 0; i < 50; i++) {
       const m = (await send(owner, { content: `pin ${i}` })).body;

@@ -18,6 +18,8 @@ import { EVENT_BUS, type EventBus, type EventScope, JOB_QUEUE, type JobQueue } f
 import {
   type AttachmentRef,
   type ChannelRecord,
+  type EmbedRecord,
+  type MessagePatch,
   type MessageRecord,
   STORAGE,
   type Storage,
@@ -29,6 +31,7 @@ import {
   type MediaPathSigner,
   attachmentUrls,
 } from './attachment-urls';
+import { SETTABLE_FLAGS, SUPPRESS_EMBEDS } from './embeds';
 import { type AllowedMentions, parseMentions } from './mentions';
 import { toMessage, toReactions } from './serializers';
 import { UserDirectory } from './users.directory';
@@ -41,6 +44,13 @@ export interface MessageReferenceInput {
   channel_id?: string;
   guild_id?: string;
   fail_if_not_exists?: boolean;
+}
+/** Discord's message edit: any of content, embeds and flags (the last alone may be a moderator's). */
+export interface MessageEditInput {
+  content?: string;
+  embeds?: EmbedRecord[];
+  flags?: number;
+  allowed_mentions?: AllowedMentions;
 }
 /** Discord refuses to bulk delete messages older than two weeks. */
 const BULK_DELETE_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
@@ -98,6 +108,8 @@ export class MessageService {
       attachment_ids?: string[];
       message_reference?: MessageReferenceInput;
       allowed_mentions?: AllowedMentions;
+      embeds?: EmbedRecord[];
+      flags?: number;
     },
   ): Promise<MessageDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.SEND_MESSAGES);
@@ -106,7 +118,8 @@ export class MessageService {
     const attachmentIds = [...new Set(input.attachment_ids ?? [])];
     if (attachmentIds.length > 0 && !PermissionCalculator.has(access.permissions, Permission.ATTACH_FILES))
       throw new ForbiddenError();
-    if (content.trim().length === 0 && attachmentIds.length === 0) {
+    const embeds = input.embeds ?? [];
+    if (content.trim().length === 0 && attachmentIds.length === 0 && embeds.length === 0) {
       const err = new BadRequestError('Cannot send an empty message', 50006);
       err.errors = { content: [{ code: 'BASE_TYPE_REQUIRED', message: 'Content must not be empty' }] };
       throw err;
@@ -141,6 +154,8 @@ export class MessageService {
       type: referenced ? MESSAGE_TYPE_REPLY : 0,
       nonce: input.nonce ?? null,
       referenceId: referenced?.id ?? null,
+      embeds,
+      flags: (input.flags ?? 0) & SETTABLE_FLAGS,
     };
     // The author and mentioned users are read while the write is in flight: no read-before-write.
     const [users] = await Promise.all([
@@ -175,22 +190,37 @@ export class MessageService {
     channelId: string,
     userId: string,
     messageId: string,
-    content: string,
-    allowed?: AllowedMentions,
+    input: MessageEditInput,
   ): Promise<MessageDto> {
     const access = await this.access.channel(channelId, userId);
     const message = await this.find(access.channel.id, messageId);
-    if (message.authorId !== userId)
+    // Others' messages: only SUPPRESS_EMBEDS may be toggled, with MANAGE_MESSAGES (Discord's rule).
+    const flagsOnly = input.content === undefined && input.embeds === undefined;
+    if (
+      message.authorId !== userId &&
+      !(flagsOnly && PermissionCalculator.has(access.permissions, Permission.MANAGE_MESSAGES))
+    )
       throw new ForbiddenError('Cannot edit a message authored by another user', 50005);
-    // An edit changes who is shown as mentioned; as on Discord, it notifies nobody anew.
-    const parsed = this.mentionsOf(access, content, allowed);
-    const patch = {
-      content,
-      editedAt: Date.now(),
-      mentions: parsed.users,
-      mentionRoles: parsed.roles,
-      mentionEveryone: parsed.everyone,
-    };
+    const patch: MessagePatch = {};
+    if (input.content !== undefined) {
+      // An edit changes who is shown as mentioned; as on Discord, it notifies nobody anew.
+      const parsed = this.mentionsOf(access, input.content, input.allowed_mentions);
+      Object.assign(patch, {
+        content: input.content,
+        editedAt: Date.now(),
+        mentions: parsed.users,
+        mentionRoles: parsed.roles,
+        mentionEveryone: parsed.everyone,
+      });
+    }
+    if (input.embeds !== undefined) patch.embeds = input.embeds;
+    if (input.flags !== undefined)
+      patch.flags = (message.flags & ~SUPPRESS_EMBEDS) | (input.flags & SUPPRESS_EMBEDS);
+    if (patch.editedAt === undefined && input.embeds !== undefined) patch.editedAt = Date.now();
+    if (Object.keys(patch).length === 0) {
+      const [same] = await this.render(access.channel.id, [message], userId, this.urls(access));
+      return same;
+    }
     await this.storage.messages.update(access.channel.id, messageId, patch);
     const updated: MessageRecord = { ...message, ...patch };
     const [dto] = await this.render(access.channel.id, [updated], userId, this.urls(access));

@@ -157,6 +157,8 @@ export class PinService {
       type: MESSAGE_TYPE_PINNED,
       nonce: null,
       referenceId: pinnedId,
+      embeds: [],
+      flags: 0,
     };
     await this.storage.messages.create(record);
     const [dto] = await this.messages.renderIn(access, [record], userId);

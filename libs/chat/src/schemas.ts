@@ -1,6 +1,7 @@
 import { snowflake, visibleName } from '@parley/http';
 import { SEARCH_TOTAL_CAP } from '@parley/storage';
 import { z } from 'zod';
+import { embedsInput } from './embeds';
 import { SEARCH_CONTENT_MAX } from './search-query';
 
 export { snowflake };
@@ -141,13 +142,22 @@ export const messageCreateBody = z.object({
     })
     .optional(),
   allowed_mentions: allowedMentions.optional(),
+  embeds: embedsInput.optional(),
+  flags: z.number().int().min(0).max(0xffffffff).optional(),
 });
 /** Discord's bulk delete body: unknown ids still count towards the 2..100 limits. */
 export const messageBulkDeleteBody = z.object({ messages: z.array(snowflake).min(2).max(100) });
-export const messagePatchBody = z.strictObject({
-  content: z.string().min(1).max(4000),
-  allowed_mentions: allowedMentions.optional(),
-});
+export const messagePatchBody = z
+  .strictObject({
+    content: z.string().min(1).max(4000).optional(),
+    embeds: embedsInput.optional(),
+    flags: z.number().int().min(0).max(0xffffffff).optional(),
+    allowed_mentions: allowedMentions.optional(),
+  })
+  .refine((b) => b.content !== undefined || b.embeds !== undefined || b.flags !== undefined, {
+    message: 'Give content, embeds or flags',
+    path: ['content'],
+  });
 
 /** Discord's pins page: `before` is a time (ISO 8601), `limit` 1..50. */
 export const pinsQuery = z.object({

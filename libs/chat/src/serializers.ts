@@ -145,6 +145,9 @@ export function toMessage(
       return user ? [user] : [];
     }),
     mention_roles: message.mentionRoles,
+    // SUPPRESS_EMBEDS (1 << 2) hides them, as Discord serialises such a message.
+    embeds: message.flags & 4 ? [] : message.embeds,
+    flags: message.flags,
     mention_everyone: message.mentionEveryone,
     pinned: message.pinned,
     type: message.type,

@@ -100,6 +100,8 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     type: m.type,
     nonce: m.nonce,
     referenceId: m.referenceId,
+    embeds: JSON.stringify(m.embeds),
+    flags: m.flags,
   }),
   user_guild_settings: (s) => ({
     userId: s.userId,

@@ -1,5 +1,5 @@
 import { isSnowflake } from '@parley/common';
-import { BULK_TABLES, type BulkRecords, type BulkTable } from '@parley/storage';
+import { BULK_TABLES, type BulkRecords, type BulkTable, type EmbedRecord } from '@parley/storage';
 import { z } from 'zod';
 
 /**
@@ -133,6 +133,13 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     nonce: text(64).nullable(),
     // Absent in exports made before replies existed.
     referenceId: id.nullable().default(null),
+    // Absent in exports made before embeds existed. Validated against Discord's limits when they were sent.
+    embeds: z
+      .array(z.record(z.string(), z.unknown()))
+      .max(10)
+      .default([])
+      .transform((list) => list as EmbedRecord[]),
+    flags: z.number().int().min(0).max(0xffffffff).default(0),
   }),
   channel_last_messages: z.strictObject({ channelId: id, lastMessageId: id }),
   pins: z.strictObject({ channelId: id, messageId: id, pinnedAt: time }),

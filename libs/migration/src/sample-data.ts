@@ -256,6 +256,19 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
       type: repliedTo ? 19 : 0,
       nonce: random.int(2) === 0 ? String(random.int(1e9)) : null,
       referenceId: repliedTo,
+      embeds:
+        random.int(40) === 0
+          ? [
+              {
+                type: 'rich',
+                title: `Note ${i}`,
+                description: words,
+                color: 0x3366ff,
+                fields: [{ name: 'n', value: String(i) }],
+              },
+            ]
+          : [],
+      flags: random.int(80) === 0 ? 4 : 0,
     };
     if (message.pinned)
       await storage.pins.add({ channelId: channel.id, messageId: message.id, pinnedAt: Math.floor(clock) });

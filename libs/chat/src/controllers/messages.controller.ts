@@ -61,7 +61,7 @@ export class MessagesController {
     @Param('message_id') messageId: string,
     @ValidBody(s.messagePatchBody) body: In<typeof s.messagePatchBody>,
   ): Promise<MessageDto> {
-    return this.messages.edit(channelId, c.userId, messageId, body.content, body.allowed_mentions);
+    return this.messages.edit(channelId, c.userId, messageId, body);
   }
 
   @Delete('messages/:message_id')

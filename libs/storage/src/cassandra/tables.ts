@@ -5,6 +5,7 @@ import type {
   AttachmentRef,
   BanRecord,
   ChannelRecord,
+  EmbedRecord,
   GuildRecord,
   GuildSettingsRecord,
   InviteRecord,
@@ -345,7 +346,7 @@ export const DM_PAIRS = {
 // --- messages, their bucket markers and reactions ----------------------------------------------------
 
 const MESSAGE_COLUMNS =
-  'channel_id, bucket, message_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id, mention_roles';
+  'channel_id, bucket, message_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id, mention_roles, embeds, flags';
 
 export const MESSAGES = {
   columns: MESSAGE_COLUMNS,
@@ -383,6 +384,8 @@ export const MESSAGES = {
     m.nonce ?? absent,
     m.referenceId === null ? absent : toId(m.referenceId),
     m.mentionRoles.length === 0 ? absent : m.mentionRoles.map(toId),
+    m.embeds.length === 0 ? absent : JSON.stringify(m.embeds),
+    m.flags === 0 ? absent : m.flags,
     searchTermsOf(m.content) ?? absent,
   ],
   toRecord: (row: Row): MessageRecord => ({
@@ -400,6 +403,8 @@ export const MESSAGES = {
     type: (row.get('type') as number | null) ?? 0,
     nonce: (row.get('nonce') as string | null) ?? null,
     referenceId: fromIdOrNull(row.get('reference_id')),
+    embeds: JSON.parse((row.get('embeds') as string | null) ?? '[]') as EmbedRecord[],
+    flags: (row.get('flags') as number | null) ?? 0,
   }),
 };
 

@@ -5,6 +5,7 @@ import type {
   BulkJob,
   ChannelLastMessageRecord,
   ChannelRecord,
+  EmbedRecord,
   GuildRecord,
   GuildSettingsRecord,
   InviteRecord,
@@ -373,6 +374,8 @@ export interface MessageRow {
   attachments: string;
   mentions: string;
   mention_roles: string;
+  embeds: string;
+  flags: bigint;
   mention_everyone: bigint;
   pinned: bigint;
   type: bigint;
@@ -386,7 +389,7 @@ export const MESSAGES = {
   ...statements({
     name: 'messages',
     columns:
-      'id, channel_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id, mention_roles',
+      'id, channel_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id, mention_roles, embeds, flags',
     key: ['id'],
     keep: ['channel_id', 'guild_id', 'author_id'],
     match: ['id', 'channel_id'],
@@ -407,6 +410,8 @@ export const MESSAGES = {
     m.nonce,
     toIdOrNull(m.referenceId),
     JSON.stringify(m.mentionRoles),
+    JSON.stringify(m.embeds),
+    m.flags,
   ],
   toRecord: (row: MessageRow): MessageRecord => ({
     id: fromId(row.id),
@@ -423,6 +428,8 @@ export const MESSAGES = {
     type: toNumber(row.type),
     nonce: row.nonce,
     referenceId: fromIdOrNull(row.reference_id),
+    embeds: JSON.parse(row.embeds) as EmbedRecord[],
+    flags: toNumber(row.flags),
   }),
 };
 

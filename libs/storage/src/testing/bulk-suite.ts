@@ -66,6 +66,9 @@ export function describeBulkContract(get: () => Storage): void {
         type: i === 4 ? 19 : 0,
         nonce: null,
         referenceId: i === 4 ? id() : null,
+        embeds:
+          i === 2 ? [{ type: 'rich', title: 'card', fields: [{ name: 'a', value: 'b', inline: true }] }] : [],
+        flags: i === 2 ? 4 : 0,
       }));
       const [low, high] = [alice, bob].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
       const records: { [T in BulkTable]: BulkRecords[T][] } = {
@@ -470,6 +473,15 @@ export function describeBulkContract(get: () => Storage): void {
         type: 19,
         nonce: 'n1',
         referenceId: id(),
+        embeds: [
+          {
+            type: 'rich',
+            title: 'link',
+            url: 'https://example.test/a',
+            image: { url: 'https://example.test/a.png', width: 2 },
+          },
+        ],
+        flags: 0,
       };
       await s.messages.create(message);
       await s.pins.add({ channelId: text, messageId: message.id, pinnedAt: 1_700_000_000_000 });

@@ -615,6 +615,16 @@ export function describeStorageContract(
           nonce: 'n1',
           referenceId: id(),
           editedAt: now,
+          embeds: [
+            {
+              type: 'rich',
+              title: 'ünïcode 🎉',
+              color: 0xff00ff,
+              image: { url: 'https://example.test/i.png', proxy_url: '/media/external/x', width: 3 },
+              fields: [{ name: 'n', value: 'v', inline: false }],
+            },
+          ],
+          flags: 4,
         });
         await storage.messages.create(m);
         await storage.messages.create(m);
@@ -655,6 +665,15 @@ export function describeStorageContract(
         // An emptied role list reads back empty.
         await storage.messages.update(channelId, m.id, { mentionRoles: [] });
         expect((await storage.messages.find(channelId, m.id))?.mentionRoles).toEqual([]);
+        const embeds = [{ type: 'link', url: 'https://example.test/', title: 'Example' }];
+        await storage.messages.update(channelId, m.id, { embeds, flags: 4 });
+        expect(await storage.messages.find(channelId, m.id)).toMatchObject({
+          embeds,
+          flags: 4,
+          pinned: true,
+        });
+        await storage.messages.update(channelId, m.id, { embeds: [], flags: 0 });
+        expect(await storage.messages.find(channelId, m.id)).toMatchObject({ embeds: [], flags: 0 });
 
         await storage.messages.delete(channelId, m.id);
         expect(await storage.messages.find(channelId, m.id)).toBeNull();

@@ -19,6 +19,8 @@ export function messageRecord(
     type: 0,
     nonce: null,
     referenceId: null,
+    embeds: [],
+    flags: 0,
     ...fields,
   };
 }

@@ -137,6 +137,8 @@ export function describeSearchContract(get: () => Storage): void {
           type: 0,
           nonce: null,
           referenceId: null,
+          embeds: [],
+          flags: 0,
         });
       }
       await Promise.all(messages.map((m) => get().messages.create(m)));

@@ -109,6 +109,9 @@ export class CassandraMessageRepository implements MessageRepository {
     if (patch.mentionRoles !== undefined) set('mention_roles', patch.mentionRoles.map(toId));
     if (patch.mentionEveryone !== undefined) set('mention_everyone', patch.mentionEveryone);
     if (patch.pinned !== undefined) set('pinned', patch.pinned);
+    // An emptied list is a value ('[]'), as for mentions: never a tombstone per edit.
+    if (patch.embeds !== undefined) set('embeds', JSON.stringify(patch.embeds));
+    if (patch.flags !== undefined) set('flags', patch.flags);
     if (sets.length === 0) return;
     await this.db.execute(
       'write',
