@@ -43,6 +43,9 @@ export function signedIn(): boolean {
   return api.token !== null;
 }
 
+/** CHANNEL_PINS_UPDATE, for an open pins panel to reload (pins are not kept in the store). */
+export const pinUpdates = new EventTarget();
+
 /** Opens the gateway for the stored token (page load, or right after logging in). */
 export function connect(): void {
   if (!api.token || gateway) return;
@@ -50,6 +53,10 @@ export function connect(): void {
     dispatch: (type, d) => {
       update((s) => applyDispatch(s, type, d));
       if (type === 'MESSAGE_CREATE') notifyDesktop(getState(), d as MessageDto);
+      if (type === 'CHANNEL_PINS_UPDATE')
+        pinUpdates.dispatchEvent(
+          new CustomEvent('pins', { detail: (d as { channel_id: string }).channel_id }),
+        );
     },
     state: (connection) => update((s) => (s.connection === connection ? s : { ...s, connection })),
     unauthorized: () => void signOut(false),
@@ -247,7 +254,10 @@ export function sendMessage(
         url: previews[i],
       })),
       mentions: [],
+      mention_roles: [],
       mention_everyone: false,
+      embeds: [],
+      flags: 0,
       nonce,
       pinned: false,
       type: replyTo ? 19 : 0,

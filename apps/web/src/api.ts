@@ -276,6 +276,13 @@ export class Api {
   edit(channelId: string, messageId: string, content: string) {
     return this.request<MessageDto>('PATCH', `/channels/${channelId}/messages/${messageId}`, { content });
   }
+  /** The channel's pinned messages, newest pin first (Discord's `GET /channels/:id/pins`). */
+  pins(channelId: string) {
+    return this.request<MessageDto[]>('GET', `/channels/${channelId}/pins`);
+  }
+  pin(channelId: string, messageId: string, on: boolean) {
+    return this.request<void>(on ? 'PUT' : 'DELETE', `/channels/${channelId}/pins/${messageId}`);
+  }
   deleteMessage(channelId: string, messageId: string) {
     return this.request<void>('DELETE', `/channels/${channelId}/messages/${messageId}`);
   }

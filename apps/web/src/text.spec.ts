@@ -10,7 +10,10 @@ const msg = (id: string, author: string, timestamp: string): MessageDto => ({
   edited_timestamp: null,
   attachments: [],
   mentions: [],
+  mention_roles: [],
   mention_everyone: false,
+  embeds: [],
+  flags: 0,
   pinned: false,
   type: 0,
 });

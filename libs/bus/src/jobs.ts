@@ -16,6 +16,18 @@ export const JOB_PAYLOADS = {
   'media.purge_channels': z.object({ guild_id: id.nullable(), channel_ids: z.array(id) }),
   /** Replaced avatars and icons. */
   'media.delete_files': z.object({ keys: z.array(z.string().min(1).max(1024)) }),
+  /**
+   * A message's role and @everyone/@here mentions: one more mention in the read state of every member of the
+   * channel's guild who holds one of the roles (or any member, for everyone) and may view the channel, but the
+   * author and those already counted on send.
+   */
+  'messages.count_mentions': z.object({
+    channel_id: id,
+    author_id: id,
+    role_ids: z.array(id).max(100),
+    everyone: z.boolean(),
+    counted: z.array(id).max(100),
+  }),
   /** One email to one address (account mail: plain text, links in the body). */
   'mail.send': z.object({
     to: z.email().max(320),

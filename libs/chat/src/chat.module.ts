@@ -13,6 +13,7 @@ import {
   MembersController,
   MessagesController,
   NotificationSettingsController,
+  PinsController,
   ReactionsController,
   ReadStatesController,
   RolesController,
@@ -25,6 +26,8 @@ import { AuditLogEntryPublisher } from './moderation/audit-log-publisher';
 import { AuditLogService } from './moderation/audit-log.service';
 import { SlowmodeService } from './moderation/slowmode.service';
 import { NotificationSettingsService } from './notification-settings.service';
+import { MentionJobs } from './mention.jobs';
+import { PinService } from './pins.service';
 import { PurgeJobs } from './purge.jobs';
 import { ReadyService } from './ready.service';
 import { RoleService } from './roles.service';
@@ -43,6 +46,7 @@ const SERVICES = [
   ChannelService,
   MessageService,
   NotificationSettingsService,
+  PinService,
   ReadyService,
   AuditLogEntryPublisher,
   AuditLogService,
@@ -63,6 +67,8 @@ export const CHAT_API_CONTROLLERS = [
   RolesController,
   InvitesController,
   DmsController,
+  // Before MessagesController: `GET messages/pins` must not be read as a message id.
+  PinsController,
   MessagesController,
   ReactionsController,
   ReadStatesController,
@@ -79,6 +85,6 @@ export const CHAT_API_CONTROLLERS = [
 })
 export class ChatApiModule {}
 
-/** queue role: deletes the messages of deleted channels and guilds. */
-@Module({ providers: [PurgeJobs] })
+/** queue role: deletes the messages of deleted channels and guilds; counts role and @everyone mentions. */
+@Module({ providers: [PurgeJobs, MentionJobs, AccessService] })
 export class ChatJobsModule {}

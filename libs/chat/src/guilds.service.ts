@@ -54,6 +54,7 @@ export class GuildService {
       permissions: DEFAULT_EVERYONE_PERMISSIONS.toString(),
       color: 0,
       position: 0,
+      mentionable: false,
     };
     const general: ChannelRecord = {
       id: this.ids.next(),

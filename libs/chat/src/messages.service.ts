@@ -18,6 +18,8 @@ import { EVENT_BUS, type EventBus, type EventScope, JOB_QUEUE, type JobQueue } f
 import {
   type AttachmentRef,
   type ChannelRecord,
+  type EmbedRecord,
+  type MessagePatch,
   type MessageRecord,
   STORAGE,
   type Storage,
@@ -29,14 +31,14 @@ import {
   type MediaPathSigner,
   attachmentUrls,
 } from './attachment-urls';
+import { SETTABLE_FLAGS, SUPPRESS_EMBEDS } from './embeds';
+import { type AllowedMentions, parseMentions } from './mentions';
 import { toMessage, toReactions } from './serializers';
 import { UserDirectory } from './users.directory';
 import { AuditLogEvent } from './moderation/audit-log-events';
 import { AuditLogService } from './moderation/audit-log.service';
 import { SlowmodeService } from './moderation/slowmode.service';
 
-const MENTION = /<@!?([0-9]{1,19})>/g;
-const MAX_MENTIONS = 50;
 /** Discord's REPLY message type. */
 const MESSAGE_TYPE_REPLY = 19;
 
@@ -48,6 +50,13 @@ export interface MessageReferenceInput {
 }
 /** How long a send's nonce is held for `enforce_nonce` ("the past few minutes" in Discord's words). */
 const NONCE_TTL_MS = 5 * 60 * 1000;
+/** Discord's message edit: any of content, embeds and flags (the last alone may be a moderator's). */
+export interface MessageEditInput {
+  content?: string;
+  embeds?: EmbedRecord[];
+  flags?: number;
+  allowed_mentions?: AllowedMentions;
+}
 /** Discord refuses to bulk delete messages older than two weeks. */
 const BULK_DELETE_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
 
@@ -108,7 +117,9 @@ export class MessageService {
       enforce_nonce?: boolean;
       attachment_ids?: string[];
       message_reference?: MessageReferenceInput;
-      allowed_mentions?: { replied_user?: boolean };
+      allowed_mentions?: AllowedMentions;
+      embeds?: EmbedRecord[];
+      flags?: number;
     },
   ): Promise<MessageDto> {
     const access = await this.access.requireChannel(channelId, userId, Permission.SEND_MESSAGES);
@@ -118,20 +129,21 @@ export class MessageService {
     const attachmentIds = [...new Set(input.attachment_ids ?? [])];
     if (attachmentIds.length > 0 && !PermissionCalculator.has(access.permissions, Permission.ATTACH_FILES))
       throw new ForbiddenError();
-    if (content.trim().length === 0 && attachmentIds.length === 0) {
+    const embeds = input.embeds ?? [];
+    if (content.trim().length === 0 && attachmentIds.length === 0 && embeds.length === 0) {
       const err = new BadRequestError('Cannot send an empty message', 50006);
       err.errors = { content: [{ code: 'BASE_TYPE_REQUIRED', message: 'Content must not be empty' }] };
       throw err;
     }
-    const { mentions, mentionEveryone } = this.parseMentions(access, content);
+    const parsed = this.mentionsOf(access, content, input.allowed_mentions);
+    const mentions = parsed.users;
     const referenced = input.message_reference
       ? await this.referenced(access, input.message_reference)
       : null;
     // Discord mentions the replied-to author unless allowed_mentions is given without replied_user: true.
-    const mentionReplied = input.allowed_mentions ? input.allowed_mentions.replied_user === true : true;
     if (
       referenced &&
-      mentionReplied &&
+      parsed.repliedUser &&
       referenced.authorId !== userId &&
       !mentions.includes(referenced.authorId)
     )
@@ -157,11 +169,14 @@ export class MessageService {
       editedAt: null,
       attachments,
       mentions,
-      mentionEveryone,
+      mentionRoles: parsed.roles,
+      mentionEveryone: parsed.everyone,
       pinned: false,
       type: referenced ? MESSAGE_TYPE_REPLY : 0,
       nonce: input.nonce ?? null,
       referenceId: referenced?.id ?? null,
+      embeds,
+      flags: (input.flags ?? 0) & SETTABLE_FLAGS,
     };
     // The author and mentioned users are read while the write is in flight: no read-before-write.
     const [users] = await Promise.all([
@@ -180,16 +195,33 @@ export class MessageService {
     // The message is stored: it is published before any counter work, so a failing mention counter can
     // neither hold the event back nor turn a stored message into an error whose retry would send it twice.
     this.bus.publish({ type: 'MESSAGE_CREATE', scope: channelScope(access.channel), data: dto });
-    if (known.length > 0)
-      await this.countMentions(access, message.channelId, known).catch((err: unknown) => {
-        this.log.warn(`mention counts of message ${id} not updated (it is stored and sent): ${String(err)}`);
+    const counted =
+      known.length > 0
+        ? await this.countMentions(access, message.channelId, known).catch((err: unknown) => {
+            this.log.warn(
+              `mention counts of message ${id} not updated (it is stored and sent): ${String(err)}`,
+            );
+            return [];
+          })
+        : [];
+    // Role and @everyone mentions reach members not named in the message: counted by a job, off the request
+    // path (its work grows with the guild), skipping those counted here.
+    if (message.guildId !== null && (message.mentionRoles.length > 0 || message.mentionEveryone))
+      await this.jobs.enqueue('messages.count_mentions', {
+        channel_id: message.channelId,
+        author_id: userId,
+        role_ids: message.mentionRoles,
+        everyone: message.mentionEveryone,
+        counted,
       });
     return dto;
   }
 
-  private async countMentions(access: ChannelAccess, channelId: string, known: string[]): Promise<void> {
+  /** Counts a direct mention for each named user who may see the channel; returns who was counted. */
+  private async countMentions(access: ChannelAccess, channelId: string, known: string[]): Promise<string[]> {
     const notified = await this.mayView(access, known);
     if (notified.length > 0) await this.storage.readStates.incrementMentions(channelId, notified);
+    return notified;
   }
 
   /**
@@ -225,22 +257,45 @@ export class MessageService {
     await this.storage.messages.releaseNonce(access.channel.id, userId, nonce, id).catch(() => undefined);
   }
 
-  async edit(channelId: string, userId: string, messageId: string, content: string): Promise<MessageDto> {
+  async edit(
+    channelId: string,
+    userId: string,
+    messageId: string,
+    input: MessageEditInput,
+  ): Promise<MessageDto> {
     const access = await this.access.channel(channelId, userId);
     const message = await this.find(access.channel.id, messageId);
-    if (message.authorId !== userId)
+    // Others' messages: only SUPPRESS_EMBEDS may be toggled, with MANAGE_MESSAGES (Discord's rule).
+    const flagsOnly = input.content === undefined && input.embeds === undefined;
+    if (
+      message.authorId !== userId &&
+      !(flagsOnly && PermissionCalculator.has(access.permissions, Permission.MANAGE_MESSAGES))
+    )
       throw new ForbiddenError('Cannot edit a message authored by another user', 50005);
     // A timed-out member cannot change what they said either (Discord: no SEND_MESSAGES while timed out).
     if (access.guild?.timedOut) throw new ForbiddenError();
-    const { mentions, mentionEveryone } = this.parseMentions(access, content);
-    const editedAt = Date.now();
-    await this.storage.messages.update(
-      access.channel.id,
-      messageId,
-      { content, editedAt, mentions, mentionEveryone },
-      message.guildId,
-    );
-    const updated: MessageRecord = { ...message, content, editedAt, mentions, mentionEveryone };
+    const patch: MessagePatch = {};
+    if (input.content !== undefined) {
+      // An edit changes who is shown as mentioned; as on Discord, it notifies nobody anew.
+      const parsed = this.mentionsOf(access, input.content, input.allowed_mentions);
+      Object.assign(patch, {
+        content: input.content,
+        editedAt: Date.now(),
+        mentions: parsed.users,
+        mentionRoles: parsed.roles,
+        mentionEveryone: parsed.everyone,
+      });
+    }
+    if (input.embeds !== undefined) patch.embeds = input.embeds;
+    if (input.flags !== undefined)
+      patch.flags = (message.flags & ~SUPPRESS_EMBEDS) | (input.flags & SUPPRESS_EMBEDS);
+    if (patch.editedAt === undefined && input.embeds !== undefined) patch.editedAt = Date.now();
+    if (Object.keys(patch).length === 0) {
+      const [same] = await this.render(access.channel.id, [message], userId, this.urls(access));
+      return same;
+    }
+    await this.storage.messages.update(access.channel.id, messageId, patch, message.guildId);
+    const updated: MessageRecord = { ...message, ...patch };
     const [dto] = await this.render(access.channel.id, [updated], userId, this.urls(access));
     this.bus.publish({
       type: 'MESSAGE_UPDATE',
@@ -273,6 +328,7 @@ export class MessageService {
     }
     await this.storage.messages.delete(access.channel.id, messageId, message.guildId);
     await this.storage.reactions.deleteForMessage(access.channel.id, messageId);
+    if (message.pinned) await this.storage.pins.remove(access.channel.id, messageId);
     this.bus.publish({
       type: 'MESSAGE_DELETE',
       scope: channelScope(access.channel),
@@ -328,6 +384,7 @@ export class MessageService {
       messages.map(async (m) => {
         await this.storage.messages.delete(channel.id, m.id, m.guildId);
         await this.storage.reactions.deleteForMessage(channel.id, m.id);
+        if (m.pinned) await this.storage.pins.remove(channel.id, m.id);
       }),
     );
     this.bus.publish({
@@ -589,19 +646,10 @@ export class MessageService {
       .map((member) => member.userId);
   }
 
-  private parseMentions(
-    access: ChannelAccess,
-    content: string,
-  ): { mentions: string[]; mentionEveryone: boolean } {
-    const mentions = new Set<string>();
-    for (const match of content.matchAll(MENTION)) {
-      if (mentions.size >= MAX_MENTIONS) break;
-      if (isSnowflake(match[1])) mentions.add(match[1]);
-    }
-    const mentionEveryone =
-      access.guild !== null &&
-      /@(everyone|here)\b/.test(content) &&
-      PermissionCalculator.has(access.permissions, Permission.MENTION_EVERYONE);
-    return { mentions: [...mentions], mentionEveryone };
+  private mentionsOf(access: ChannelAccess, content: string, allowed: AllowedMentions | undefined) {
+    return parseMentions(content, allowed, {
+      roles: access.guild?.roles ?? null,
+      mentionEveryone: PermissionCalculator.has(access.permissions, Permission.MENTION_EVERYONE),
+    });
   }
 }

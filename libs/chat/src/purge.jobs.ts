@@ -57,5 +57,6 @@ export class PurgeJobs implements OnModuleInit {
       // Yield between batches so request handling keeps its latency.
       await new Promise((resolve) => setImmediate(resolve));
     }
+    await this.storage.pins.deleteChannel(channelId);
   }
 }

@@ -36,7 +36,7 @@ export class RoleService {
   async create(
     guildId: string,
     userId: string,
-    input: { name?: string; permissions?: string; color?: number; position?: number },
+    input: { name?: string; permissions?: string; color?: number; position?: number; mentionable?: boolean },
     reason: string | null = null,
   ): Promise<RoleDto> {
     const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_ROLES);
@@ -51,6 +51,7 @@ export class RoleService {
       permissions,
       color: input.color ?? 0,
       position: Math.max(1, position),
+      mentionable: input.mentionable ?? false,
     };
     await this.storage.roles.create(role);
     const dto = toRole(role);
@@ -74,7 +75,7 @@ export class RoleService {
     guildId: string,
     userId: string,
     roleId: string,
-    patch: { name?: string; permissions?: string; color?: number; position?: number },
+    patch: { name?: string; permissions?: string; color?: number; position?: number; mentionable?: boolean },
     reason: string | null = null,
   ): Promise<RoleDto> {
     const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_ROLES);
@@ -89,6 +90,7 @@ export class RoleService {
     const change: Partial<RoleRecord> = {};
     if (patch.name !== undefined) change.name = patch.name;
     if (patch.color !== undefined) change.color = patch.color;
+    if (patch.mentionable !== undefined) change.mentionable = patch.mentionable;
     if (patch.permissions !== undefined)
       change.permissions = grantable(access, patch.permissions, role.permissions);
     if (patch.position !== undefined) {

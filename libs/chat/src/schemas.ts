@@ -1,6 +1,7 @@
 import { snowflake, visibleName } from '@parley/http';
 import { SEARCH_TOTAL_CAP } from '@parley/storage';
 import { z } from 'zod';
+import { embedsInput } from './embeds';
 import { SEARCH_CONTENT_MAX } from './search-query';
 
 export { snowflake };
@@ -104,6 +105,7 @@ export const roleBody = z.strictObject({
   permissions: permissionBits.optional(),
   color: z.number().int().min(0).max(0xffffff).optional(),
   position: z.number().int().min(0).max(10_000).optional(),
+  mentionable: z.boolean().optional(),
 });
 
 export const historyQuery = z
@@ -116,6 +118,29 @@ export const historyQuery = z
   .refine((q) => [q.before, q.after, q.around].filter(Boolean).length <= 1, {
     message: 'Use at most one of before, after and around',
     path: ['around'],
+  });
+
+/**
+ * Discord's allowed_mentions: `parse` may not name a kind whose ids are also listed (400, as Discord answers
+ * "parse:[\"users\"] and users: [ids...] are mutually exclusive").
+ */
+const allowedMentions = z
+  .object({
+    parse: z
+      .array(z.enum(['users', 'roles', 'everyone']))
+      .max(3)
+      .optional(),
+    users: z.array(snowflake).max(100).optional(),
+    roles: z.array(snowflake).max(100).optional(),
+    replied_user: z.boolean().optional(),
+  })
+  .refine((a) => !(a.parse?.includes('users') && a.users !== undefined), {
+    message: 'parse:["users"] and users: [ids...] are mutually exclusive.',
+    path: ['parse'],
+  })
+  .refine((a) => !(a.parse?.includes('roles') && a.roles !== undefined), {
+    message: 'parse:["roles"] and roles: [ids...] are mutually exclusive.',
+    path: ['parse'],
   });
 
 export const messageCreateBody = z.object({
@@ -133,12 +158,32 @@ export const messageCreateBody = z.object({
       fail_if_not_exists: z.boolean().optional(),
     })
     .optional(),
-  // Only replied_user is honoured so far; Discord's other keys are accepted and ignored.
-  allowed_mentions: z.object({ replied_user: z.boolean().optional() }).optional(),
+  allowed_mentions: allowedMentions.optional(),
+  embeds: embedsInput.optional(),
+  flags: z.number().int().min(0).max(0xffffffff).optional(),
 });
 /** Discord's bulk delete body: unknown ids still count towards the 2..100 limits. */
 export const messageBulkDeleteBody = z.object({ messages: z.array(snowflake).min(2).max(100) });
-export const messagePatchBody = z.strictObject({ content: z.string().min(1).max(4000) });
+export const messagePatchBody = z
+  .strictObject({
+    content: z.string().min(1).max(4000).optional(),
+    embeds: embedsInput.optional(),
+    flags: z.number().int().min(0).max(0xffffffff).optional(),
+    allowed_mentions: allowedMentions.optional(),
+  })
+  .refine((b) => b.content !== undefined || b.embeds !== undefined || b.flags !== undefined, {
+    message: 'Give content, embeds or flags',
+    path: ['content'],
+  });
+
+/** Discord's pins page: `before` is a time (ISO 8601), `limit` 1..50. */
+export const pinsQuery = z.object({
+  before: z.iso
+    .datetime({ offset: true })
+    .transform((v) => Date.parse(v))
+    .optional(),
+  limit: intFromQuery(1, 50, 50),
+});
 
 export const reactorsQuery = z.object({ limit: intFromQuery(1, 100, 25), after: snowflake.optional() });
 

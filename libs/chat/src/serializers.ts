@@ -43,6 +43,7 @@ export function toRole(role: RoleRecord): RoleDto {
     permissions: role.permissions,
     color: role.color,
     position: role.position,
+    mentionable: role.mentionable,
   };
 }
 
@@ -151,6 +152,10 @@ export function toMessage(
       const user = users.get(id);
       return user ? [user] : [];
     }),
+    mention_roles: message.mentionRoles,
+    // SUPPRESS_EMBEDS (1 << 2) hides them, as Discord serialises such a message.
+    embeds: message.flags & 4 ? [] : message.embeds,
+    flags: message.flags,
     mention_everyone: message.mentionEveryone,
     pinned: message.pinned,
     type: message.type,
@@ -165,7 +170,9 @@ export function toMessage(
       channel_id: message.channelId,
       ...(message.guildId !== null ? { guild_id: message.guildId } : {}),
     };
-    dto.referenced_message = referenced ? toMessage(referenced, users, undefined, url) : null;
+    // Discord returns the referenced message only for replies (a pin's type 6 notice has just the reference).
+    if (message.type === 19)
+      dto.referenced_message = referenced ? toMessage(referenced, users, undefined, url) : null;
   }
   return dto;
 }

@@ -18,6 +18,8 @@ export const Permission = {
   SPEAK: 1n << 21n,
   MANAGE_ROLES: 1n << 28n,
   MODERATE_MEMBERS: 1n << 40n,
+  /** Discord split pinning off MANAGE_MESSAGES in 2025; either lets a member pin (docs/messages.md). */
+  PIN_MESSAGES: 1n << 51n,
 } as const;
 
 export const ALL_PERMISSIONS = Object.values(Permission).reduce((acc, bit) => acc | bit, 0n);

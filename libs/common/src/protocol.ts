@@ -24,6 +24,8 @@ export interface RoleDto {
   permissions: string;
   color: number;
   position: number;
+  /** Anyone may mention it (`<@&id>`); otherwise only members with MENTION_EVERYONE. */
+  mentionable: boolean;
 }
 
 export interface OverwriteDto {
@@ -102,6 +104,8 @@ export interface MessageDto {
   edited_timestamp: string | null;
   attachments: AttachmentDto[];
   mentions: PublicUser[];
+  /** Ids of the roles mentioned (`<@&id>`) and allowed to be. */
+  mention_roles: string[];
   mention_everyone: boolean;
   reactions?: ReactionDto[];
   nonce?: string;
@@ -109,8 +113,35 @@ export interface MessageDto {
   type: number;
   /** Replies (type 19): where the replied-to message is. */
   message_reference?: MessageReferenceDto;
+  /** Discord's embed objects; empty while SUPPRESS_EMBEDS (1 << 2) is in `flags`. */
+  embeds: EmbedDto[];
+  flags: number;
   /** Replies: the replied-to message, null once it is deleted. */
   referenced_message?: MessageDto | null;
+}
+
+/** Discord's embed object (the same shape is stored). */
+export interface EmbedDto {
+  title?: string;
+  type?: string;
+  description?: string;
+  url?: string;
+  timestamp?: string;
+  color?: number;
+  footer?: { text: string; icon_url?: string };
+  image?: EmbedMediaDto;
+  thumbnail?: EmbedMediaDto;
+  video?: EmbedMediaDto;
+  provider?: { name?: string; url?: string };
+  author?: { name: string; url?: string; icon_url?: string };
+  fields?: { name: string; value: string; inline?: boolean }[];
+}
+
+export interface EmbedMediaDto {
+  url: string;
+  proxy_url?: string;
+  width?: number;
+  height?: number;
 }
 
 export interface MessageReferenceDto {

@@ -51,6 +51,7 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     permissions: r.permissions,
     color: r.color,
     position: r.position,
+    mentionable: r.mentionable,
   }),
   members: (m) => ({
     guildId: m.guildId,
@@ -80,6 +81,7 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     deny: o.deny,
   }),
   channel_last_messages: (r) => ({ channelId: r.channelId, lastMessageId: r.lastMessageId }),
+  pins: (p) => ({ channelId: p.channelId, messageId: p.messageId, pinnedAt: p.pinnedAt }),
   dm_pairs: (p) => ({ userLow: p.userLow, userHigh: p.userHigh, channelId: p.channelId }),
   messages: (m) => ({
     id: m.id,
@@ -97,11 +99,14 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
       height: a.height ?? null,
     })),
     mentions: m.mentions,
+    mentionRoles: m.mentionRoles,
     mentionEveryone: m.mentionEveryone,
     pinned: m.pinned,
     type: m.type,
     nonce: m.nonce,
     referenceId: m.referenceId,
+    embeds: JSON.stringify(m.embeds),
+    flags: m.flags,
   }),
   user_guild_settings: (s) => ({
     userId: s.userId,
@@ -209,6 +214,8 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
       return `${String(r.userId)}/${String(r.guildId)}`;
     case 'channel_last_messages':
       return String(r.channelId);
+    case 'pins':
+      return `${String(r.channelId)}/${String(r.messageId)}`;
     case 'invites':
       return String(r.code);
     case 'users':

@@ -1,5 +1,5 @@
 import { isSnowflake } from '@parley/common';
-import { BULK_TABLES, type BulkRecords, type BulkTable } from '@parley/storage';
+import { BULK_TABLES, type BulkRecords, type BulkTable, type EmbedRecord } from '@parley/storage';
 import { z } from 'zod';
 
 /**
@@ -95,6 +95,8 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     permissions: bits,
     color: z.number().int().min(0).max(0xffffff),
     position: z.number().int(),
+    // Absent in exports made before role mentions existed.
+    mentionable: z.boolean().default(false),
   }),
   members: z.strictObject({
     guildId: id,
@@ -136,14 +138,24 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     editedAt: time.nullable(),
     attachments: z.array(attachmentRef).max(10),
     mentions: z.array(id).max(100),
+    // Absent in exports made before role mentions existed.
+    mentionRoles: z.array(id).max(250).default([]),
     mentionEveryone: z.boolean(),
     pinned: z.boolean(),
     type: z.number().int().min(0).max(255),
     nonce: text(64).nullable(),
     // Absent in exports made before replies existed.
     referenceId: id.nullable().default(null),
+    // Absent in exports made before embeds existed. Validated against Discord's limits when they were sent.
+    embeds: z
+      .array(z.record(z.string(), z.unknown()))
+      .max(10)
+      .default([])
+      .transform((list) => list as EmbedRecord[]),
+    flags: z.number().int().min(0).max(0xffffffff).default(0),
   }),
   channel_last_messages: z.strictObject({ channelId: id, lastMessageId: id }),
+  pins: z.strictObject({ channelId: id, messageId: id, pinnedAt: time }),
   reactions: z.strictObject({ channelId: id, messageId: id, emoji: text(64).min(1), userId: id }),
   read_states: z.strictObject({
     userId: id,

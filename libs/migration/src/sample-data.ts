@@ -88,6 +88,8 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
 
   const guilds: string[] = [];
   const channels: { id: string; guildId: string | null; members: string[] }[] = [];
+  // Each guild's mentionable role, for messages that mention it.
+  const mentionableRoles = new Map<string, string>();
   for (let g = 0; g < size.guilds; g++) {
     const guildId = id();
     guilds.push(guildId);
@@ -99,6 +101,7 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
       permissions: '104324673',
       color: 0,
       position: 0,
+      mentionable: false,
     };
     const category: ChannelRecord = {
       id: id(),
@@ -132,8 +135,10 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
       permissions: '8192',
       color: 0x3366ff,
       position: 1,
+      mentionable: true,
     };
     await storage.roles.create(mods);
+    mentionableRoles.set(guildId, mods.id);
     const members = [owner, ...users.filter((u, i) => u !== owner && (i + g) % 3 !== 0)];
     for (const [i, userId] of members.slice(1).entries())
       await storage.members.add({
@@ -257,12 +262,31 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
       editedAt: null,
       attachments: [],
       mentions: mentioned ? [mentioned] : [],
+      mentionRoles:
+        channel.guildId && random.int(50) === 0
+          ? [mentionableRoles.get(channel.guildId) ?? channel.guildId]
+          : [],
       mentionEveryone: random.int(200) === 0,
       pinned: random.int(100) === 0,
       type: repliedTo ? 19 : 0,
       nonce: random.int(2) === 0 ? String(random.int(1e9)) : null,
       referenceId: repliedTo,
+      embeds:
+        random.int(40) === 0
+          ? [
+              {
+                type: 'rich',
+                title: `Note ${i}`,
+                description: words,
+                color: 0x3366ff,
+                fields: [{ name: 'n', value: String(i) }],
+              },
+            ]
+          : [],
+      flags: random.int(80) === 0 ? 4 : 0,
     };
+    if (message.pinned)
+      await storage.pins.add({ channelId: channel.id, messageId: message.id, pinnedAt: Math.floor(clock) });
     if (random.int(50) === 0) {
       const attachmentId = id();
       await storage.attachments.create({

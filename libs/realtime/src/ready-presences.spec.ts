@@ -35,7 +35,15 @@ describe('ReadyPresences.large', () => {
     const owner = { guildId: '10', userId: '1', nick: null, roles: [], joinedAt: 1 };
     await storage.guilds.createWithDefaults(
       { id: '10', name: 'g', icon: null, ownerId: '1', createdAt: 1, defaultMessageNotifications: 0 },
-      { id: '10', guildId: '10', name: '@everyone', permissions: '0', color: 0, position: 0 },
+      {
+        id: '10',
+        guildId: '10',
+        name: '@everyone',
+        permissions: '0',
+        color: 0,
+        position: 0,
+        mentionable: false,
+      },
       [],
       owner,
     );

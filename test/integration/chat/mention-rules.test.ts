@@ -108,7 +108,7 @@ describe('mention rules (services on SQLite)', () => {
   it('an edit that adds a mention does not count it again; reading the channel clears the count', async () => {
     const before = await mentionCount(bob, general);
     const message = await s.messages.create(general, owner, { content: 'no one yet' });
-    const edited = await s.messages.edit(general, owner, message.id, `now ${tag(bob)}`);
+    const edited = await s.messages.edit(general, owner, message.id, { content: `now ${tag(bob)}` });
     expect(edited.mentions.map((u) => u.id)).toEqual([bob]);
     expect(await mentionCount(bob, general)).toBe(before);
     const latest = await s.messages.create(general, owner, { content: `and ${tag(bob)}` });

@@ -92,7 +92,15 @@ describe.each(['sqlite', 'cassandra'] as const)('purge jobs check the target is 
     };
     await storage.guilds.createWithDefaults(
       guild,
-      { id: guild.id, guildId: guild.id, name: '@everyone', permissions: '0', color: 0, position: 0 },
+      {
+        id: guild.id,
+        guildId: guild.id,
+        name: '@everyone',
+        permissions: '0',
+        color: 0,
+        position: 0,
+        mentionable: false,
+      },
       [channel],
       { guildId: guild.id, userId: guild.ownerId, nick: null, roles: [], joinedAt: now },
     );

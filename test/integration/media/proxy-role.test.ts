@@ -76,6 +76,7 @@ describe('MediaProxyModule on its own', () => {
         permissions: String(Permission.VIEW_CHANNEL),
         color: 0,
         position: 0,
+        mentionable: false,
       },
       [channel(openId, false), channel(closedId, true)],
       { guildId, userId: ownerId, nick: null, roles: [], joinedAt: Date.now() },

@@ -63,7 +63,15 @@ describe('counts after migrations 0012-0014', () => {
     await old.migrate();
     await old.guilds.createWithDefaults(
       { id: guildId, name: 'g', icon: null, ownerId: owner, createdAt: 1, defaultMessageNotifications: 0 },
-      { id: guildId, guildId, name: '@everyone', permissions: '0', color: 0, position: 0 },
+      {
+        id: guildId,
+        guildId,
+        name: '@everyone',
+        permissions: '0',
+        color: 0,
+        position: 0,
+        mentionable: false,
+      },
       [],
       member(owner),
     );

@@ -1,6 +1,7 @@
 import type { AttachmentDto } from '@parley/common/protocol';
 import { memo, useMemo, useRef, useState, type ReactNode } from 'react';
 import {
+  api,
   deleteMessage,
   discardFailed,
   editMessage,
@@ -17,7 +18,7 @@ import { useStore } from '../store';
 import { displayName, formatFull, formatTime } from '../text';
 import { ConfirmDialog, errorText } from './Dialog';
 import { EmojiPicker } from './EmojiPicker';
-import { IconEdit, IconSmile, IconTrash } from './icons';
+import { IconEdit, IconPin, IconSmile, IconTrash } from './icons';
 
 function Avatar({ name, id }: { name: string; id: string }) {
   // A stable colour per user, no image request.
@@ -370,6 +371,18 @@ export const MessageItem = memo(function MessageItem({
           {mine && (
             <button type="button" aria-label="Edit message" onClick={() => setEditing(m.id)}>
               <IconEdit />
+            </button>
+          )}
+          {canManage && (
+            <button
+              type="button"
+              aria-label={m.pinned ? 'Unpin message' : 'Pin message'}
+              aria-pressed={m.pinned}
+              onClick={() =>
+                void api.pin(m.channel_id, m.id, !m.pinned).catch((err: unknown) => setError(errorText(err)))
+              }
+            >
+              <IconPin />
             </button>
           )}
           {(mine || canManage) && (

@@ -6,10 +6,11 @@ import { channelPath, navigate, type Route } from '../router';
 import { useStore } from '../store';
 import { ChatView } from './Chat';
 import { InviteDialog, NewGuildDialog } from './GuildDialogs';
-import { IconBell, IconGear, IconHash, IconInvite, IconMenu, IconSearch, IconUsers } from './icons';
+import { IconBell, IconGear, IconHash, IconInvite, IconMenu, IconPin, IconSearch, IconUsers } from './icons';
 import { MemberList } from './Members';
 import { NotificationSettingsDialog } from './NotificationSettings';
 import { VerifyBanner } from './account/VerifyBanner';
+import { PinsPanel } from './PinsPanel';
 import { SearchPanel } from './SearchPanel';
 import { VoicePanel } from './Voice';
 import { ChannelList, DmList, dmName, GuildRail, UserPanel } from './Sidebar';
@@ -63,6 +64,7 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
   const [showMembers, setShowMembers] = useState(() => window.matchMedia('(min-width: 1024px)').matches);
   const [panel, setPanel] = useState<Panel>(null);
   const [searching, setSearching] = useState(false);
+  const [pinsOpen, setPinsOpen] = useState(false);
   const main = useRef<HTMLElement>(null);
   const nav = useRef<HTMLDivElement>(null);
   const toggle = useRef<HTMLButtonElement>(null);
@@ -138,7 +140,7 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
 
   return (
     <div
-      className={`app${drawer ? ' drawer-open' : ''}${(showMembers && guild) || searching ? ' members-open' : ''}${searching ? ' search-open' : ''}`}
+      className={`app${drawer ? ' drawer-open' : ''}${(showMembers && guild) || searching || pinsOpen ? ' members-open' : ''}${searching || pinsOpen ? ' search-open' : ''}`}
     >
       <a
         href="#main"
@@ -232,9 +234,21 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
                 aria-label={guild ? 'Search this guild' : 'Search this conversation'}
                 title="Search"
                 aria-pressed={searching}
-                onClick={() => setSearching(!searching)}
+                onClick={() => (setSearching(!searching), setPinsOpen(false))}
               >
                 <IconSearch />
+              </button>
+            )}
+            {channel && (
+              <button
+                type="button"
+                className="icon-button"
+                aria-label="Pinned messages"
+                title="Pinned messages"
+                aria-pressed={pinsOpen}
+                onClick={() => (setPinsOpen(!pinsOpen), setSearching(false))}
+              >
+                <IconPin />
               </button>
             )}
             {channel && guild && has(perms.channel, Permission.CREATE_INSTANT_INVITE) && (
@@ -295,7 +309,19 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
           </div>
         )}
       </main>
-      {searching && (guild || channel) ? (
+      {pinsOpen && channel ? (
+        <aside className="member-panel search-aside" aria-label="Pins">
+          <PinsPanel
+            key={channel.id}
+            channel={channel}
+            canManage={
+              !isDm &&
+              (has(perms.channel, Permission.MANAGE_MESSAGES) || has(perms.channel, Permission.PIN_MESSAGES))
+            }
+            onClose={() => setPinsOpen(false)}
+          />
+        </aside>
+      ) : searching && (guild || channel) ? (
         <aside className="member-panel search-aside" aria-label="Search">
           <SearchPanel
             key={guild?.id ?? channel?.id}

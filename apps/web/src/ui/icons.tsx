@@ -99,3 +99,8 @@ export const IconBell = ({ size }: { size?: number }) => (
     <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9M13.73 21a2 2 0 0 1-3.46 0" />
   </Svg>
 );
+export const IconPin = () => (
+  <Svg>
+    <path d="M12 17v5M9 3h6l-1 7 4 4H6l4-4-1-7z" />
+  </Svg>
+);

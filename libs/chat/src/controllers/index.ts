@@ -6,6 +6,7 @@ export * from './guilds.controller';
 export * from './invites.controller';
 export * from './members.controller';
 export * from './messages.controller';
+export * from './pins.controller';
 export * from './reactions.controller';
 export * from './read-states.controller';
 export * from './roles.controller';

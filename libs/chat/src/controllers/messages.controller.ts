@@ -63,7 +63,7 @@ export class MessagesController {
     @Param('message_id') messageId: string,
     @ValidBody(s.messagePatchBody) body: In<typeof s.messagePatchBody>,
   ): Promise<MessageDto> {
-    return this.messages.edit(channelId, c.userId, messageId, body.content);
+    return this.messages.edit(channelId, c.userId, messageId, body);
   }
 
   @Delete('messages/:message_id')

@@ -37,6 +37,7 @@ import {
   MESSAGES,
   MESSAGE_SEARCH,
   OVERWRITES,
+  PINS,
   REACTIONS,
   READ_STATES,
   ROLES,
@@ -116,6 +117,7 @@ const SCANS: {
         : { channelId: fromId(row.get('channel_id')), lastMessageId: fromId(last) };
     },
   },
+  pins: { query: PINS.scan, toRecord: PINS.toRecord },
   reactions: scanOf('reactions_by_bucket', REACTIONS.columns, 'user_id', (row) => ({
     channelId: fromId(row.get('channel_id')),
     messageId: fromId(row.get('message_id')),
@@ -582,6 +584,8 @@ export class CassandraBulk implements BulkStorage {
           CHANNEL_LAST_MESSAGES.params(toId(r.channelId), r.lastMessageId),
         );
       }
+      case 'pins':
+        return this.exec(PINS.insert, PINS.params(record as BulkRecords['pins']));
       case 'bans':
         return this.exec(BANS.insert, BANS.params(record as BulkRecords['bans']));
       case 'user_guild_settings':
@@ -833,6 +837,10 @@ export class CassandraBulk implements BulkStorage {
       case 'user_guild_settings': {
         const g = record as BulkRecords['user_guild_settings'];
         return this.exec(GUILD_SETTINGS.delete, [toId(g.userId), toId(g.guildId)]);
+      }
+      case 'pins': {
+        const p = record as BulkRecords['pins'];
+        return this.exec(PINS.delete, [toId(p.channelId), toId(p.messageId)]);
       }
       case 'bans': {
         const b = record as BulkRecords['bans'];

@@ -15,6 +15,7 @@ import { CassandraMessageRepository } from './repositories/message.repository';
 import { CassandraMessageSearch } from './repositories/message-search.repository';
 import { CassandraReactionRepository } from './repositories/reaction.repository';
 import { CassandraReadStateRepository } from './repositories/read-state.repository';
+import { CassandraPinRepository } from './repositories/pin.repository';
 import { CassandraRoleRepository } from './repositories/role.repository';
 import { CassandraSettingsRepository } from './repositories/settings.repository';
 import { CassandraTokenRepository } from './repositories/token.repository';
@@ -48,6 +49,7 @@ export class CassandraStorage implements Storage {
   readonly reactions: CassandraReactionRepository;
   readonly readStates: CassandraReadStateRepository;
   readonly guildSettings: CassandraGuildSettingsRepository;
+  readonly pins: CassandraPinRepository;
   readonly invites: CassandraInviteRepository;
   readonly bans: CassandraBanRepository;
   readonly auditLog: CassandraAuditLogRepository;
@@ -84,6 +86,7 @@ export class CassandraStorage implements Storage {
     this.messageSearch = new CassandraMessageSearch(db, this.messages);
     this.readStates = new CassandraReadStateRepository(db);
     this.guildSettings = new CassandraGuildSettingsRepository(db);
+    this.pins = new CassandraPinRepository(db);
     this.bans = new CassandraBanRepository(db);
     this.auditLog = new CassandraAuditLogRepository(db);
     this.attachments = new CassandraAttachmentRepository(db);

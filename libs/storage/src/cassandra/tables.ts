@@ -21,6 +21,8 @@ import {
   type AccountTokenKind,
   type AccountTokenRecord,
   type AuditLogEntryRecord,
+  type EmbedRecord,
+  type PinRecord,
 } from '../contract';
 import { decodeOverrides, encodeOverrides } from '../contract/notification-overrides';
 import { bucketOf } from './buckets';
@@ -227,7 +229,7 @@ export const GUILDS = {
 
 // --- roles ---------------------------------------------------------------------------------------
 
-const ROLE_COLUMNS = 'guild_id, role_id, name, permissions, color, position';
+const ROLE_COLUMNS = 'guild_id, role_id, name, permissions, color, position, mentionable';
 
 export const ROLES = {
   columns: ROLE_COLUMNS,
@@ -236,7 +238,7 @@ export const ROLES = {
   present: 'name',
   write: (r: RoleRecord): Statement => ({
     query: ROLES.insert,
-    params: [toId(r.guildId), toId(r.id), r.name, r.permissions, r.color, r.position],
+    params: [toId(r.guildId), toId(r.id), r.name, r.permissions, r.color, r.position, r.mentionable],
   }),
   toRecord: (row: Row): RoleRecord => ({
     id: fromId(row.get('role_id')),
@@ -245,6 +247,7 @@ export const ROLES = {
     permissions: row.get('permissions') as string,
     color: int(row, 'color'),
     position: int(row, 'position'),
+    mentionable: row.get('mentionable') === true,
   }),
 };
 
@@ -417,7 +420,7 @@ export const DM_PAIRS = {
 // --- messages, their bucket markers and reactions ----------------------------------------------------
 
 const MESSAGE_COLUMNS =
-  'channel_id, bucket, message_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id';
+  'channel_id, bucket, message_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id, mention_roles, embeds, flags';
 
 export const MESSAGES = {
   columns: MESSAGE_COLUMNS,
@@ -453,6 +456,9 @@ export const MESSAGES = {
     m.type,
     m.nonce ?? absent,
     m.referenceId === null ? absent : toId(m.referenceId),
+    m.mentionRoles.length === 0 ? absent : m.mentionRoles.map(toId),
+    m.embeds.length === 0 ? absent : JSON.stringify(m.embeds),
+    m.flags === 0 ? absent : m.flags,
   ],
   toRecord: (row: Row): MessageRecord => ({
     id: fromId(row.get('message_id')),
@@ -463,11 +469,14 @@ export const MESSAGES = {
     editedAt: fromTimeOrNull(row.get('edited_at')),
     attachments: ((row.get('attachments') as Record<string, unknown>[] | null) ?? []).map(toAttachmentRef),
     mentions: fromIds(row.get('mentions')),
+    mentionRoles: fromIds(row.get('mention_roles')),
     mentionEveryone: row.get('mention_everyone') === true,
     pinned: row.get('pinned') === true,
     type: (row.get('type') as number | null) ?? 0,
     nonce: (row.get('nonce') as string | null) ?? null,
     referenceId: fromIdOrNull(row.get('reference_id')),
+    embeds: JSON.parse((row.get('embeds') as string | null) ?? '[]') as EmbedRecord[],
+    flags: (row.get('flags') as number | null) ?? 0,
   }),
 };
 
@@ -541,6 +550,22 @@ export const REACTION_COUNTS = {
   deleteUpTo: 'DELETE FROM reaction_counts WHERE channel_id = ? AND bucket = ? AND message_id <= ?',
   deleteBucket: 'DELETE FROM reaction_counts WHERE channel_id = ? AND bucket = ?',
   scan: 'SELECT channel_id, bucket, message_id, emoji, n FROM reaction_counts',
+};
+
+// --- pins: one small partition per channel ----------------------------------------------------------
+
+export const PINS = {
+  insert: 'INSERT INTO channel_pins (channel_id, message_id, pinned_at) VALUES (?, ?, ?)',
+  delete: 'DELETE FROM channel_pins WHERE channel_id = ? AND message_id = ?',
+  deleteChannel: 'DELETE FROM channel_pins WHERE channel_id = ?',
+  list: 'SELECT channel_id, message_id, pinned_at FROM channel_pins WHERE channel_id = ?',
+  scan: 'SELECT channel_id, message_id, pinned_at FROM channel_pins',
+  params: (p: PinRecord): unknown[] => [toId(p.channelId), toId(p.messageId), toTime(p.pinnedAt)],
+  toRecord: (row: Row): PinRecord => ({
+    channelId: fromId(row.get('channel_id')),
+    messageId: fromId(row.get('message_id')),
+    pinnedAt: fromTime(row.get('pinned_at')),
+  }),
 };
 
 // --- read states: positions, and mention counters (counters cannot share a table) --------------------

@@ -10,6 +10,7 @@ import type {
   MemberRecord,
   MessageRecord,
   OverwriteRecord,
+  PinRecord,
   ReadStateRecord,
   RoleRecord,
   TokenRecord,
@@ -38,6 +39,7 @@ export const BULK_TABLES = [
   'dm_pairs',
   'messages',
   'channel_last_messages',
+  'pins',
   'reactions',
   'read_states',
   'user_guild_settings',
@@ -95,6 +97,7 @@ export interface BulkRecords {
   dm_pairs: DmPairRecord;
   messages: MessageRecord;
   channel_last_messages: ChannelLastMessageRecord;
+  pins: PinRecord;
   reactions: ReactionRecord;
   read_states: ReadStateRecord;
   user_guild_settings: GuildSettingsRecord;

@@ -59,6 +59,8 @@ export interface RoleRecord {
   permissions: string;
   color: number;
   position: number;
+  /** Anyone may mention it (`<@&id>`); otherwise only members with MENTION_EVERYONE. */
+  mentionable: boolean;
 }
 
 export interface MemberRecord {
@@ -131,20 +133,61 @@ export interface MessageRecord {
   editedAt: number | null;
   attachments: AttachmentRef[];
   mentions: string[]; // user ids
+  /** Role ids mentioned (`<@&id>`) and allowed to be: Discord's mention_roles. */
+  mentionRoles: string[];
   mentionEveryone: boolean;
   pinned: boolean;
   type: number;
   nonce: string | null;
   /** The replied-to message of a reply (type 19), in the same channel. */
   referenceId: string | null;
+  /** Discord's embed objects, validated before they are stored (a bot's, or a link's unfurl). */
+  embeds: EmbedRecord[];
+  /** Discord's message flags (SUPPRESS_EMBEDS = 1 << 2). */
+  flags: number;
+}
+
+/** Discord's embed object as stored: only the fields Discord accepts, checked against its limits on input. */
+export interface EmbedRecord {
+  title?: string;
+  type?: string;
+  description?: string;
+  url?: string;
+  timestamp?: string;
+  color?: number;
+  footer?: { text: string; icon_url?: string };
+  image?: EmbedMedia;
+  thumbnail?: EmbedMedia;
+  video?: EmbedMedia;
+  provider?: { name?: string; url?: string };
+  author?: { name: string; url?: string; icon_url?: string };
+  fields?: { name: string; value: string; inline?: boolean }[];
+}
+
+export interface EmbedMedia {
+  url: string;
+  /** The media proxy's URL for it (images of unfurled links). */
+  proxy_url?: string;
+  width?: number;
+  height?: number;
 }
 
 export interface MessagePatch {
   content?: string;
   editedAt?: number;
   mentions?: string[];
+  mentionRoles?: string[];
   mentionEveryone?: boolean;
   pinned?: boolean;
+  embeds?: EmbedRecord[];
+  flags?: number;
+}
+
+/** A pinned message of a channel (Discord keeps at most 50 per channel). */
+export interface PinRecord {
+  channelId: string;
+  messageId: string;
+  pinnedAt: number;
 }
 
 export interface ReactionCount {

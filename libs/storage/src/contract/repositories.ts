@@ -11,6 +11,7 @@ import type {
   MessagePatch,
   MessageRecord,
   OverwriteRecord,
+  PinRecord,
   ReactionCount,
   ReadStateRecord,
   GuildSettingsRecord,
@@ -126,7 +127,7 @@ export interface RoleRepository {
   update(
     guildId: string,
     roleId: string,
-    patch: Partial<Pick<RoleRecord, 'name' | 'permissions' | 'color' | 'position'>>,
+    patch: Partial<Pick<RoleRecord, 'name' | 'permissions' | 'color' | 'position' | 'mentionable'>>,
   ): Promise<void>;
   /** Also removes the role from every member that holds it and from channel overwrites. */
   delete(guildId: string, roleId: string): Promise<void>;
@@ -190,6 +191,16 @@ export interface MessageRepository {
   ): Promise<string | null>;
   /** Gives a claim back (its message could not be written), only while it still names `messageId`. */
   releaseNonce(channelId: string, authorId: string, nonce: string, messageId: string): Promise<void>;
+}
+
+export interface PinRepository {
+  /** Upsert: pinning a pinned message again moves its pin time. */
+  add(pin: PinRecord): Promise<void>;
+  remove(channelId: string, messageId: string): Promise<void>;
+  /** The channel's pins, newest pin first (a channel holds few: read whole). */
+  list(channelId: string): Promise<PinRecord[]>;
+  /** Forgets a deleted channel's pins. */
+  deleteChannel(channelId: string): Promise<void>;
 }
 
 export interface ReactionRepository {
@@ -313,6 +324,7 @@ export interface Storage {
   /** Full-text and filtered message search (docs/search.md). */
   readonly messageSearch: MessageSearchRepository;
   readonly reactions: ReactionRepository;
+  readonly pins: PinRepository;
   readonly readStates: ReadStateRepository;
   readonly guildSettings: GuildSettingsRepository;
   readonly invites: InviteRepository;

@@ -34,6 +34,7 @@ import {
   MEMBERS,
   MESSAGES,
   OVERWRITES,
+  PINS,
   READ_STATES,
   REACTIONS,
   removeReaction,
@@ -262,6 +263,15 @@ const DEFS: Defs = {
     toRecord: byRow(GUILD_SETTINGS.toRecord),
     write: (db, s) => void db.run(GUILD_SETTINGS.upsert, ...GUILD_SETTINGS.params(s)),
     remove: (db, s) => void db.run(GUILD_SETTINGS.delete, toId(s.userId), toId(s.guildId)),
+  },
+  pins: {
+    table: PINS.name,
+    select: `SELECT ${PINS.columns} FROM channel_pins`,
+    keys: [id('channel_id'), id('message_id')],
+    key: (p) => [p.channelId, p.messageId],
+    toRecord: byRow(PINS.toRecord),
+    write: (db, p) => void db.run(PINS.upsert, ...PINS.params(p)),
+    remove: (db, p) => void db.run(PINS.delete, toId(p.channelId), toId(p.messageId)),
   },
   bans: {
     table: BANS.name,

@@ -19,6 +19,7 @@ import { SqliteMessageSearch } from './repositories/message-search.repository';
 import { SqliteMessageRepository } from './repositories/message.repository';
 import { SqliteReactionRepository } from './repositories/reaction.repository';
 import { SqliteReadStateRepository } from './repositories/read-state.repository';
+import { SqlitePinRepository } from './repositories/pin.repository';
 import { SqliteRoleRepository } from './repositories/role.repository';
 import { SqliteSettingsRepository } from './repositories/settings.repository';
 import { SqliteTokenRepository } from './repositories/token.repository';
@@ -48,6 +49,7 @@ export class SqliteStorage implements Storage {
   readonly reactions: SqliteReactionRepository;
   readonly readStates: SqliteReadStateRepository;
   readonly guildSettings: SqliteGuildSettingsRepository;
+  readonly pins: SqlitePinRepository;
   readonly invites: SqliteInviteRepository;
   readonly bans: SqliteBanRepository;
   readonly auditLog: SqliteAuditLogRepository;
@@ -103,6 +105,7 @@ export class SqliteStorage implements Storage {
     this.reactions = new SqliteReactionRepository(this.db);
     this.readStates = new SqliteReadStateRepository(this.db);
     this.guildSettings = new SqliteGuildSettingsRepository(this.db);
+    this.pins = new SqlitePinRepository(this.db);
     this.invites = new SqliteInviteRepository(this.db);
     this.bans = new SqliteBanRepository(this.db);
     this.auditLog = new SqliteAuditLogRepository(this.db);

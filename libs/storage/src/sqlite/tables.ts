@@ -8,6 +8,7 @@ import type {
   BulkJob,
   ChannelLastMessageRecord,
   ChannelRecord,
+  EmbedRecord,
   GuildRecord,
   GuildSettingsRecord,
   InviteRecord,
@@ -16,6 +17,7 @@ import type {
   MessageRecord,
   NotificationLevel,
   OverwriteRecord,
+  PinRecord,
   ReadStateRecord,
   RoleRecord,
   TokenRecord,
@@ -241,12 +243,13 @@ export interface RoleRow {
   permissions: string;
   color: bigint;
   position: bigint;
+  mentionable: bigint;
 }
 
 export const ROLES = {
   ...statements({
     name: 'roles',
-    columns: 'guild_id, id, name, permissions, color, position',
+    columns: 'guild_id, id, name, permissions, color, position, mentionable',
     key: ['guild_id', 'id'],
   }),
   params: (r: RoleRecord): Param[] => [
@@ -256,6 +259,7 @@ export const ROLES = {
     r.permissions,
     r.color,
     r.position,
+    toFlag(r.mentionable),
   ],
   toRecord: (row: RoleRow): RoleRecord => ({
     id: fromId(row.id),
@@ -264,6 +268,7 @@ export const ROLES = {
     permissions: row.permissions,
     color: toNumber(row.color),
     position: toNumber(row.position),
+    mentionable: row.mentionable === 1n,
   }),
 };
 
@@ -420,6 +425,9 @@ export interface MessageRow {
   edited_at: bigint | null;
   attachments: string;
   mentions: string;
+  mention_roles: string;
+  embeds: string;
+  flags: bigint;
   mention_everyone: bigint;
   pinned: bigint;
   type: bigint;
@@ -433,7 +441,7 @@ export const MESSAGES = {
   ...statements({
     name: 'messages',
     columns:
-      'id, channel_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id',
+      'id, channel_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id, mention_roles, embeds, flags',
     key: ['id'],
     keep: ['channel_id', 'guild_id', 'author_id'],
     match: ['id', 'channel_id'],
@@ -453,6 +461,9 @@ export const MESSAGES = {
     m.type,
     m.nonce,
     toIdOrNull(m.referenceId),
+    JSON.stringify(m.mentionRoles),
+    JSON.stringify(m.embeds),
+    m.flags,
   ],
   toRecord: (row: MessageRow): MessageRecord => ({
     id: fromId(row.id),
@@ -463,11 +474,14 @@ export const MESSAGES = {
     editedAt: toNumberOrNull(row.edited_at),
     attachments: JSON.parse(row.attachments) as AttachmentRef[],
     mentions: parseIds(row.mentions),
+    mentionRoles: parseIds(row.mention_roles),
     mentionEveryone: row.mention_everyone === 1n,
     pinned: row.pinned === 1n,
     type: toNumber(row.type),
     nonce: row.nonce,
     referenceId: fromIdOrNull(row.reference_id),
+    embeds: JSON.parse(row.embeds) as EmbedRecord[],
+    flags: toNumber(row.flags),
   }),
 };
 
@@ -511,6 +525,28 @@ export interface ReadStateRow {
   last_message_id: bigint | null;
   mention_count: bigint;
 }
+
+// --- pins ------------------------------------------------------------------------------------------
+
+export interface PinRow {
+  channel_id: bigint;
+  message_id: bigint;
+  pinned_at: bigint;
+}
+
+export const PINS = {
+  ...statements({
+    name: 'channel_pins',
+    columns: 'channel_id, message_id, pinned_at',
+    key: ['channel_id', 'message_id'],
+  }),
+  params: (p: PinRecord): Param[] => [toId(p.channelId), toId(p.messageId), p.pinnedAt],
+  toRecord: (row: PinRow): PinRecord => ({
+    channelId: fromId(row.channel_id),
+    messageId: fromId(row.message_id),
+    pinnedAt: toNumber(row.pinned_at),
+  }),
+};
 
 export const READ_STATES = {
   ...statements({

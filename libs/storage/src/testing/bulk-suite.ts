@@ -60,11 +60,15 @@ export function describeBulkContract(get: () => Storage): void {
         editedAt: i === 3 ? now + 1 : null,
         attachments: [],
         mentions: i % 3 === 0 ? [carol] : [],
+        mentionRoles: i % 4 === 0 ? [role] : [],
         mentionEveryone: false,
         pinned: i === 5,
         type: i === 4 ? 19 : 0,
         nonce: null,
         referenceId: i === 4 ? id() : null,
+        embeds:
+          i === 2 ? [{ type: 'rich', title: 'card', fields: [{ name: 'a', value: 'b', inline: true }] }] : [],
+        flags: i === 2 ? 4 : 0,
       }));
       const [low, high] = [alice, bob].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
       const records: { [T in BulkTable]: BulkRecords[T][] } = {
@@ -102,8 +106,24 @@ export function describeBulkContract(get: () => Storage): void {
           },
         ],
         roles: [
-          { id: guildId, guildId, name: '@everyone', permissions: '104324673', color: 0, position: 0 },
-          { id: role, guildId, name: 'mods', permissions: '8192', color: 255, position: 1 },
+          {
+            id: guildId,
+            guildId,
+            name: '@everyone',
+            permissions: '104324673',
+            color: 0,
+            position: 0,
+            mentionable: false,
+          },
+          {
+            id: role,
+            guildId,
+            name: 'mods',
+            permissions: '8192',
+            color: 255,
+            position: 1,
+            mentionable: true,
+          },
         ],
         members: [alice, bob, carol].map((u) => ({
           guildId,
@@ -141,6 +161,7 @@ export function describeBulkContract(get: () => Storage): void {
         messages,
         // Higher than every message written: the last message was deleted, its id stays (as on Discord).
         channel_last_messages: [{ channelId: text, lastMessageId: id() }],
+        pins: [{ channelId: text, messageId: messages[5].id, pinnedAt: now }],
         reactions: [
           { channelId: text, messageId: messages[0].id, emoji: '👍', userId: alice },
           { channelId: text, messageId: messages[0].id, emoji: '👍', userId: bob },
@@ -245,25 +266,27 @@ export function describeBulkContract(get: () => Storage): void {
     const keyOf = (table: BulkTable, r: Record<string, unknown>): string =>
       table === 'channel_last_messages'
         ? String(r.channelId)
-        : table === 'tokens'
-          ? String(r.tokenHash)
-          : table === 'invites'
-            ? String(r.code)
-            : table === 'dm_pairs'
-              ? `${String(r.userLow)}/${String(r.userHigh)}`
-              : table === 'reactions'
-                ? `${String(r.messageId)}/${String(r.emoji)}/${String(r.userId)}`
-                : table === 'read_states'
-                  ? `${String(r.userId)}/${String(r.channelId)}`
-                  : table === 'user_guild_settings'
-                    ? `${String(r.userId)}/${String(r.guildId)}`
-                    : table === 'members' || table === 'bans'
-                      ? `${String(r.guildId)}/${String(r.userId)}`
-                      : table === 'roles'
-                        ? `${String(r.guildId)}/${String(r.id)}`
-                        : table === 'overwrites'
-                          ? `${String(r.channelId)}/${String(r.id)}`
-                          : String(r.id);
+        : table === 'pins'
+          ? `${String(r.channelId)}/${String(r.messageId)}`
+          : table === 'tokens'
+            ? String(r.tokenHash)
+            : table === 'invites'
+              ? String(r.code)
+              : table === 'dm_pairs'
+                ? `${String(r.userLow)}/${String(r.userHigh)}`
+                : table === 'reactions'
+                  ? `${String(r.messageId)}/${String(r.emoji)}/${String(r.userId)}`
+                  : table === 'read_states'
+                    ? `${String(r.userId)}/${String(r.channelId)}`
+                    : table === 'user_guild_settings'
+                      ? `${String(r.userId)}/${String(r.guildId)}`
+                      : table === 'members' || table === 'bans'
+                        ? `${String(r.guildId)}/${String(r.userId)}`
+                        : table === 'roles'
+                          ? `${String(r.guildId)}/${String(r.id)}`
+                          : table === 'overwrites'
+                            ? `${String(r.channelId)}/${String(r.id)}`
+                            : String(r.id);
 
     let data: ReturnType<typeof community>;
 
@@ -431,8 +454,24 @@ export function describeBulkContract(get: () => Storage): void {
         defaultMessageNotifications: 0,
       };
       const roles = [
-        { id: everyone, guildId, name: '@everyone', permissions: '1024', color: 0, position: 0 },
-        { id: moderator, guildId, name: 'mods', permissions: '8', color: 255, position: 1 },
+        {
+          id: everyone,
+          guildId,
+          name: '@everyone',
+          permissions: '1024',
+          color: 0,
+          position: 0,
+          mentionable: false,
+        },
+        {
+          id: moderator,
+          guildId,
+          name: 'mods',
+          permissions: '8',
+          color: 255,
+          position: 1,
+          mentionable: true,
+        },
       ];
       // The community's channels, as new rows of this guild and of these two users.
       const channel = { ...data.records.channels[0], id: text, guildId };
@@ -458,13 +497,24 @@ export function describeBulkContract(get: () => Storage): void {
           { id: id(), filename: 'a.txt', size: 3, contentType: 'text/plain', width: null, height: null },
         ],
         mentions: [owner],
+        mentionRoles: [moderator],
         mentionEveryone: false,
-        pinned: false,
+        pinned: true,
         type: 19,
         nonce: 'n1',
         referenceId: id(),
+        embeds: [
+          {
+            type: 'rich',
+            title: 'link',
+            url: 'https://example.test/a',
+            image: { url: 'https://example.test/a.png', width: 2 },
+          },
+        ],
+        flags: 0,
       };
       await s.messages.create(message);
+      await s.pins.add({ channelId: text, messageId: message.id, pinnedAt: 1_700_000_000_000 });
       await s.reactions.add(text, message.id, '👍', owner);
       await s.readStates.ack(guest, text, message.id);
       await s.readStates.incrementMentions(text, [owner]);
@@ -544,6 +594,7 @@ export function describeBulkContract(get: () => Storage): void {
         dm_pairs: [{ userLow: low, userHigh: high, channelId: dmId }],
         messages: [message],
         channel_last_messages: [{ channelId: text, lastMessageId: message.id }],
+        pins: [{ channelId: text, messageId: message.id, pinnedAt: 1_700_000_000_000 }],
         reactions: [{ channelId: text, messageId: message.id, emoji: '👍', userId: owner }],
         read_states: [
           { userId: guest, channelId: text, lastMessageId: message.id, mentionCount: 0 },

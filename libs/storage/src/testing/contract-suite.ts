@@ -84,6 +84,7 @@ export function describeStorageContract(
       permissions: '0',
       color: 0,
       position: 1,
+      mentionable: false,
       ...overrides,
     });
     /** A guild with its @everyone role, one text channel and the owner as member. */
@@ -543,6 +544,16 @@ export function describeStorageContract(
         });
       });
 
+      it('keeps mentionable, and changes it alone', async () => {
+        const { guild } = await newGuild();
+        const pingable = role(guild.id, { mentionable: true });
+        await storage.roles.create(pingable);
+        expect(await storage.roles.find(guild.id, pingable.id)).toEqual(pingable);
+        await storage.roles.update(guild.id, pingable.id, { mentionable: false });
+        expect(await storage.roles.find(guild.id, pingable.id)).toEqual({ ...pingable, mentionable: false });
+        expect((await storage.roles.list(guild.id)).find((r) => r.id === guild.id)?.mentionable).toBe(false);
+      });
+
       it('delete strips the role from members and channel overwrites', async () => {
         const { guild, channel } = await newGuild();
         const [doomed, kept] = [role(guild.id), role(guild.id)];
@@ -718,12 +729,23 @@ export function describeStorageContract(
             { id: id(), filename: 'a.png', size: 10, contentType: 'image/png', width: 2, height: 3 },
           ],
           mentions: ids(2),
+          mentionRoles: ids(2),
           mentionEveryone: true,
           pinned: true,
           type: 19,
           nonce: 'n1',
           referenceId: id(),
           editedAt: now,
+          embeds: [
+            {
+              type: 'rich',
+              title: 'ünïcode 🎉',
+              color: 0xff00ff,
+              image: { url: 'https://example.test/i.png', proxy_url: '/media/external/x', width: 3 },
+              fields: [{ name: 'n', value: 'v', inline: false }],
+            },
+          ],
+          flags: 4,
         });
         await storage.messages.create(m);
         await storage.messages.create(m);
@@ -748,12 +770,31 @@ export function describeStorageContract(
           editedAt: now + 5,
           mentions: [mention],
         });
-        await storage.messages.update(channelId, m.id, { pinned: true, mentionEveryone: true });
+        const role = id();
+        await storage.messages.update(channelId, m.id, {
+          pinned: true,
+          mentionEveryone: true,
+          mentionRoles: [role],
+        });
         expect(await storage.messages.find(channelId, m.id)).toMatchObject({
           content: 'edited',
+          mentions: [mention],
+          mentionRoles: [role],
           pinned: true,
           mentionEveryone: true,
         });
+        // An emptied role list reads back empty.
+        await storage.messages.update(channelId, m.id, { mentionRoles: [] });
+        expect((await storage.messages.find(channelId, m.id))?.mentionRoles).toEqual([]);
+        const embeds = [{ type: 'link', url: 'https://example.test/', title: 'Example' }];
+        await storage.messages.update(channelId, m.id, { embeds, flags: 4 });
+        expect(await storage.messages.find(channelId, m.id)).toMatchObject({
+          embeds,
+          flags: 4,
+          pinned: true,
+        });
+        await storage.messages.update(channelId, m.id, { embeds: [], flags: 0 });
+        expect(await storage.messages.find(channelId, m.id)).toMatchObject({ embeds: [], flags: 0 });
 
         await storage.messages.delete(channelId, m.id);
         expect(await storage.messages.find(channelId, m.id)).toBeNull();
@@ -1127,6 +1168,33 @@ export function describeStorageContract(
         expect(await storage.reactions.counts(channelId, [m.id], a)).toEqual([]);
         expect(await storage.reactions.add(channelId, m.id, 'x', a)).toBe(true);
         expect(await countOf(channelId, m.id, 'x', a)).toMatchObject({ count: 1, me: true });
+      });
+    });
+
+    describe('pins', () => {
+      it('lists newest pin first, re-pins in place, removes one and forgets a channel', async () => {
+        const [channelId, other] = ids(2);
+        const [a, b, c] = ids(3);
+        await storage.pins.add({ channelId, messageId: b, pinnedAt: now + 2 });
+        await storage.pins.add({ channelId, messageId: a, pinnedAt: now + 1 });
+        await storage.pins.add({ channelId, messageId: c, pinnedAt: now + 3 });
+        await storage.pins.add({ channelId: other, messageId: a, pinnedAt: now });
+        expect(await storage.pins.list(channelId)).toEqual([
+          { channelId, messageId: c, pinnedAt: now + 3 },
+          { channelId, messageId: b, pinnedAt: now + 2 },
+          { channelId, messageId: a, pinnedAt: now + 1 },
+        ]);
+        // Pinning again moves the pin time: one row, not two.
+        await storage.pins.add({ channelId, messageId: a, pinnedAt: now + 4 });
+        await storage.pins.remove(channelId, b);
+        await storage.pins.remove(channelId, id()); // nothing pinned under that id: no error
+        expect(await storage.pins.list(channelId)).toEqual([
+          { channelId, messageId: a, pinnedAt: now + 4 },
+          { channelId, messageId: c, pinnedAt: now + 3 },
+        ]);
+        await storage.pins.deleteChannel(channelId);
+        expect(await storage.pins.list(channelId)).toEqual([]);
+        expect(await storage.pins.list(other)).toEqual([{ channelId: other, messageId: a, pinnedAt: now }]);
       });
     });
 

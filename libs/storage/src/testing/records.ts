@@ -13,11 +13,14 @@ export function messageRecord(
     editedAt: null,
     attachments: [],
     mentions: [],
+    mentionRoles: [],
     mentionEveryone: false,
     pinned: false,
     type: 0,
     nonce: null,
     referenceId: null,
+    embeds: [],
+    flags: 0,
     ...fields,
   };
 }

@@ -133,11 +133,14 @@ export function describeSearchContract(get: () => Storage): void {
           editedAt: null,
           attachments,
           mentions: random() < 0.25 ? [pick(authors)] : [],
+          mentionRoles: [],
           mentionEveryone: false,
           pinned: false,
           type: 0,
           nonce: null,
           referenceId: null,
+          embeds: [],
+          flags: 0,
         });
       }
       await Promise.all(messages.map((m) => get().messages.create(m)));

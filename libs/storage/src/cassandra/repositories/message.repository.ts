@@ -147,8 +147,12 @@ export class CassandraMessageRepository implements MessageRepository {
     if (patch.editedAt !== undefined) set('edited_at', new Date(patch.editedAt));
     // An emptied mention list is stored as an empty frozen list: a value, not a tombstone.
     if (patch.mentions !== undefined) set('mentions', patch.mentions.map(toId));
+    if (patch.mentionRoles !== undefined) set('mention_roles', patch.mentionRoles.map(toId));
     if (patch.mentionEveryone !== undefined) set('mention_everyone', patch.mentionEveryone);
     if (patch.pinned !== undefined) set('pinned', patch.pinned);
+    // An emptied list is a value ('[]'), as for mentions: never a tombstone per edit.
+    if (patch.embeds !== undefined) set('embeds', JSON.stringify(patch.embeds));
+    if (patch.flags !== undefined) set('flags', patch.flags);
     if (sets.length === 0) return;
     await Promise.all([
       this.db.execute(

@@ -46,6 +46,7 @@ export class CassandraRoleRepository implements RoleRepository {
       ['permissions', patch.permissions],
       ['color', patch.color],
       ['position', patch.position],
+      ['mentionable', patch.mentionable],
     ] as const) {
       if (value === undefined) continue;
       sets.push(`${column} = ?`);

@@ -1,12 +1,12 @@
 import type { RoleRecord, RoleRepository } from '../../contract';
-import { patchParams, patchSet, toId } from '../codec';
+import { patchParams, patchSet, toFlag, toId } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 import { ROLES, type RoleRow } from '../tables';
 
 const FIND = `SELECT ${ROLES.columns} FROM roles WHERE guild_id = ? AND id = ?`;
 const LIST = `SELECT ${ROLES.columns} FROM roles WHERE guild_id = ? ORDER BY position, id`;
-const UPDATE = `UPDATE roles SET ${patchSet(['name', 'permissions', 'color', 'position'])} WHERE guild_id = @guild_id AND id = @id`;
+const UPDATE = `UPDATE roles SET ${patchSet(['name', 'permissions', 'color', 'position', 'mentionable'])} WHERE guild_id = @guild_id AND id = @id`;
 // Member roles are JSON arrays of id strings, hence the role id is bound as text here.
 const STRIP_FROM_MEMBERS = `UPDATE members
   SET roles = (SELECT json_group_array(value) FROM json_each(members.roles) WHERE value <> @role)
@@ -47,6 +47,7 @@ export class SqliteRoleRepository implements RoleRepository {
           permissions: patch.permissions,
           color: patch.color,
           position: patch.position,
+          mentionable: patch.mentionable === undefined ? undefined : toFlag(patch.mentionable),
         }),
       });
     });
