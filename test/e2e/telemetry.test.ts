@@ -232,7 +232,8 @@ describe('OpenTelemetry tracing (microservices)', () => {
   });
 
   // The queue role does no work for a plain send (it runs only jobs since roles are composed from parts), so a
-  // send's trace ends at the gateways; the next test follows a request into the queue role's JetStream job.
+  // plain send's trace ends at the gateways; a send that enqueues a job (an @everyone mention's count) reaches
+  // the queue role too, as does any request that enqueues one (the tests after this one).
   it('follows one message send from the api through NATS to the gateway in one trace', async () => {
     const [apiRole, gatewayRole] = roles;
     const api = new Api(apiRole.url);
@@ -263,6 +264,34 @@ describe('OpenTelemetry tracing (microservices)', () => {
       const dispatch = named(spans, 'parley-gateway', 'gateway dispatch MESSAGE_CREATE')[0];
       expect(dispatch.attributes['parley.gateway.recipients']).toBe(1);
       expect(spans.find((x) => x.spanId === dispatch.parentSpanId)?.name).toBe('process MESSAGE_CREATE');
+    } finally {
+      gateway.close();
+    }
+  });
+
+  it('follows a send with an @everyone mention through NATS to the gateway and to the queue role in one trace', async () => {
+    const [apiRole, gatewayRole] = roles;
+    const api = new Api(apiRole.url);
+    const owner = await api.register('announcer');
+    const guild = await api.guild(owner);
+    const gateway = await GatewayClient.ready(gatewayRole.url, owner.token);
+    try {
+      // The mention of everyone is counted by the queue role's messages.count_mentions job (issue 18).
+      const message = await api.send(owner, guild.general, '@everyone the trace goes everywhere');
+      await gateway.next('MESSAGE_CREATE', (p: { d: { id: string } }) => p.d.id === message.id);
+      const spans = await sendTrace(
+        receiver,
+        (t) =>
+          t.some((x) => x.service === 'parley-gateway' && x.name === 'gateway dispatch MESSAGE_CREATE') &&
+          t.some((x) => x.service === 'parley-queue' && x.name === 'job messages.count_mentions'),
+        'the send trace reaches the gateway and the queue role',
+      );
+      expectConnected(spans);
+      expect(spans.find((x) => !x.parentSpanId)).toMatchObject({ name: SEND_ROUTE, service: 'parley-api' });
+      expect(new Set(spans.map((x) => x.service))).toEqual(
+        new Set(['parley-api', 'parley-gateway', 'parley-queue']),
+      );
+      expect(named(spans, 'parley-queue', 'job messages.count_mentions')[0].kind).toBe(CONSUMER);
     } finally {
       gateway.close();
     }
