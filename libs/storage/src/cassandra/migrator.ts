@@ -266,7 +266,12 @@ async function acquireLock(session: CassandraSession, owner: string): Promise<vo
   }
 }
 
-const MESSAGES_FOR_SEARCH = `SELECT ${MESSAGES.columns} FROM messages`;
+/**
+ * The columns messages have when 0010 runs (0001-0009): a code step must not name a column a later migration
+ * adds, since on a new keyspace it runs before that migration (the missing ones read as their defaults).
+ */
+const MESSAGES_FOR_SEARCH =
+  'SELECT channel_id, bucket, message_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id FROM messages';
 
 /**
  * 0010: writes the search posting (and its day's marker) of every message stored before it (token order, a
