@@ -5,6 +5,7 @@ import {
   clusterEnv,
   clusterScope,
   startRole,
+  withServerLogs,
 } from '../integration/microservices/processes';
 
 jest.setTimeout(180_000);
@@ -66,64 +67,68 @@ describe('gateway sessions across a NATS restart', () => {
     await nats?.remove();
   });
 
-  it('sessions go on without a reset and receive every accepted message once', async () => {
-    const accepted: string[] = [];
-    let refused = 0;
-    let stop = false;
-    let afterRestart = -1;
-    // Messages all along: what the API accepts (200) must arrive; what it refuses (503 while cut off) need not.
-    const traffic = (async () => {
-      for (let n = 0; !stop; n++) {
-        const res = await a.call('POST', `/channels/${guild.general}/messages`, owner.token, {
-          content: `blip ${n}`,
-        });
-        if (res.status === 200) accepted.push((res.body as { id: string }).id);
-        else if (res.status === 503) refused++;
-        else throw new Error(`unexpected ${res.status}: ${JSON.stringify(res.body)}`);
-        await new Promise((r) => setTimeout(r, 20)); // pacing, not synchronisation
-      }
-    })();
-    await waitFor(() => Promise.resolve(accepted.length >= 5), 'some messages were sent before the restart');
-
-    await nats.kill('SIGTERM');
-    await nats.up();
-    await waitFor(
-      async () => (await ready(api)) && (await ready(gateways[0])) && (await ready(gateways[1])),
-      'every process is ready again',
-    );
-    afterRestart = accepted.length;
-    await waitFor(
-      () => Promise.resolve(accepted.length >= afterRestart + 5),
-      'messages were sent after the restart',
-    );
-    stop = true;
-    await traffic;
-
-    const last = accepted[accepted.length - 1];
-    for (const [i, c] of clients.entries()) {
+  it('sessions go on without a reset and receive every accepted message once', () =>
+    withServerLogs([api, ...gateways], async () => {
+      const accepted: string[] = [];
+      let refused = 0;
+      let stop = false;
+      let afterRestart = -1;
+      // Messages all along: what the API accepts (200) must arrive; what it refuses (503 while cut off) need not.
+      const traffic = (async () => {
+        for (let n = 0; !stop; n++) {
+          const res = await a.call('POST', `/channels/${guild.general}/messages`, owner.token, {
+            content: `blip ${n}`,
+          });
+          if (res.status === 200) accepted.push((res.body as { id: string }).id);
+          else if (res.status === 503) refused++;
+          else throw new Error(`unexpected ${res.status}: ${JSON.stringify(res.body)}`);
+          await new Promise((r) => setTimeout(r, 20)); // pacing, not synchronisation
+        }
+      })();
       await waitFor(
-        () => Promise.resolve(messageIds(c, guild.general).includes(last)),
-        `session ${i} got the last message`,
+        () => Promise.resolve(accepted.length >= 5),
+        'some messages were sent before the restart',
       );
-      expect(messageIds(c, guild.general)).toEqual(accepted);
-      const seqs = dispatchSeqs(c);
-      expect(seqs).toEqual(seqs.map((_, k) => k + 1));
-      expect(c.named('READY')).toHaveLength(1);
-      expect(c.named('CLOSE')).toEqual([]);
-      expect(c.named('INVALID_SESSION')).toEqual([]);
-      expect(c.socket.connected).toBe(true);
-    }
-    // Each gateway caught up from the history (not the fallback that restarts sessions).
-    for (const g of gateways) {
-      expect(g.output()).toContain('caught up on the event history after a reconnect');
-      expect(g.output()).not.toContain('could not catch up');
-    }
-    const caughtUp = gateways.map(
-      (g) => /"events":(\d+)[^\n]*caught up on the event history/.exec(g.output())?.[1],
-    );
-    process.stdout.write(`caught up per gateway: ${caughtUp.join(', ')}\n`);
-    process.stdout.write(
-      `nats restart: ${accepted.length} messages accepted, ${refused} refused while cut off\n`,
-    );
-  });
+
+      await nats.kill('SIGTERM');
+      await nats.up();
+      await waitFor(
+        async () => (await ready(api)) && (await ready(gateways[0])) && (await ready(gateways[1])),
+        'every process is ready again',
+      );
+      afterRestart = accepted.length;
+      await waitFor(
+        () => Promise.resolve(accepted.length >= afterRestart + 5),
+        'messages were sent after the restart',
+      );
+      stop = true;
+      await traffic;
+
+      const last = accepted[accepted.length - 1];
+      for (const [i, c] of clients.entries()) {
+        await waitFor(
+          () => Promise.resolve(messageIds(c, guild.general).includes(last)),
+          `session ${i} got the last message`,
+        );
+        expect(messageIds(c, guild.general)).toEqual(accepted);
+        const seqs = dispatchSeqs(c);
+        expect(seqs).toEqual(seqs.map((_, k) => k + 1));
+        expect(c.named('READY')).toHaveLength(1);
+        expect(c.named('CLOSE')).toEqual([]);
+        expect(c.named('INVALID_SESSION')).toEqual([]);
+        expect(c.socket.connected).toBe(true);
+      }
+      // Each gateway caught up from the history (not the fallback that restarts sessions).
+      for (const g of gateways) {
+        expect(g.output()).toContain('caught up on the event history after a reconnect');
+        expect(g.output()).not.toContain('could not catch up');
+      }
+      const caughtUp = gateways.map(
+        (g) => /"events":(\d+)[^\n]*caught up on the event history/.exec(g.output())?.[1],
+      );
+      process.stdout.write(`caught up per gateway: ${caughtUp.join(', ')}\n`);
+      process.stdout.write(
+        `nats restart: ${accepted.length} messages accepted, ${refused} refused while cut off\n`,
+      );
+    }));
 });

@@ -39,6 +39,14 @@ export class TcpProxy {
     return this.pairs.size;
   }
 
+  /**
+   * Stops passing on what the clients of the live connections send (it stays unread, and is lost with the
+   * connection if that is then cut): what a server that died before reading its socket never saw.
+   */
+  holdClientData(): void {
+    for (const [client, upstream] of this.pairs) client.unpipe(upstream);
+  }
+
   /** Cuts every live connection (no close frame: the peers see a dead socket). */
   dropAll(): void {
     for (const [a, b] of [...this.pairs]) {

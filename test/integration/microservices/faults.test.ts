@@ -6,6 +6,7 @@ import {
   clusterScope,
   startRole,
   storedMessageCount,
+  withServerLogs,
 } from './processes';
 
 jest.setTimeout(120_000);
@@ -82,39 +83,40 @@ describe('microservices mode when Redis or NATS goes down', () => {
     await client.next('MESSAGE_CREATE', (p) => p.d.id === sent.id);
   });
 
-  it('NATS down: 503s, gateway sessions kept, no job lost; NATS back: sessions go on and the job runs', async () => {
-    const client = track(await GatewayClient.ready(gateway.url, owner.token));
-    const channel = await a.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
-      name: 'doomed',
-      type: 0,
-    });
-    for (let i = 0; i < 3; i++) await a.send(owner, channel.id, `doomed ${i}`);
-    const count = () => storedMessageCount(`${dir.path}/parley.db`, channel.id);
-    // The purge job is stored in JetStream while no worker runs.
-    expect(await queue.stop('SIGTERM')).toBe(0);
-    expect((await a.call('DELETE', `/channels/${channel.id}`, owner.token)).status).toBe(200);
-    expect(count()).toBe(3);
+  it('NATS down: 503s, gateway sessions kept, no job lost; NATS back: sessions go on and the job runs', () =>
+    withServerLogs([api, gateway], async () => {
+      const client = track(await GatewayClient.ready(gateway.url, owner.token));
+      const channel = await a.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+        name: 'doomed',
+        type: 0,
+      });
+      for (let i = 0; i < 3; i++) await a.send(owner, channel.id, `doomed ${i}`);
+      const count = () => storedMessageCount(`${dir.path}/parley.db`, channel.id);
+      // The purge job is stored in JetStream while no worker runs.
+      expect(await queue.stop('SIGTERM')).toBe(0);
+      expect((await a.call('DELETE', `/channels/${channel.id}`, owner.token)).status).toBe(200);
+      expect(count()).toBe(3);
 
-    await nats.kill();
-    await waitFor(async () => (await ready(api)).status === 503, 'the api reports not ready');
-    expect((await ready(api)).body.checks.nats).not.toBe('ok');
-    const refused = await a.call('POST', `/channels/${guild.general}/messages`, owner.token, {
-      content: 'x',
-    });
-    expect(refused.status).toBe(503);
-    expect(refused.body).toMatchObject({ code: 50503, message: expect.stringContaining('NATS') });
+      await nats.kill();
+      await waitFor(async () => (await ready(api)).status === 503, 'the api reports not ready');
+      expect((await ready(api)).body.checks.nats).not.toBe('ok');
+      const refused = await a.call('POST', `/channels/${guild.general}/messages`, owner.token, {
+        content: 'x',
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.body).toMatchObject({ code: 50503, message: expect.stringContaining('NATS') });
 
-    await nats.up();
-    await waitFor(async () => (await ready(api)).status === 200, 'the api is ready again');
-    await waitFor(async () => (await ready(gateway)).status === 200, 'the gateway is ready again');
-    // The gateway caught up from the event history instead of restarting its sessions: the same session goes on.
-    const sent = await a.send(owner, guild.general, 'after nats came back');
-    await client.next('MESSAGE_CREATE', (p) => p.d.id === sent.id);
-    expect(client.named('CLOSE')).toEqual([]);
-    expect(client.named('INVALID_SESSION')).toEqual([]);
-    expect(client.named('READY')).toHaveLength(1);
+      await nats.up();
+      await waitFor(async () => (await ready(api)).status === 200, 'the api is ready again');
+      await waitFor(async () => (await ready(gateway)).status === 200, 'the gateway is ready again');
+      // The gateway caught up from the event history instead of restarting its sessions: the same session goes on.
+      const sent = await a.send(owner, guild.general, 'after nats came back');
+      await client.next('MESSAGE_CREATE', (p) => p.d.id === sent.id);
+      expect(client.named('CLOSE')).toEqual([]);
+      expect(client.named('INVALID_SESSION')).toEqual([]);
+      expect(client.named('READY')).toHaveLength(1);
 
-    queue = await startRole('queue', { ...env, PARLEY__INSTANCE__NODE_ID: '3' });
-    await waitFor(() => Promise.resolve(count() === 0), 'the purge job stored before the outage ran');
-  });
+      queue = await startRole('queue', { ...env, PARLEY__INSTANCE__NODE_ID: '3' });
+      await waitFor(() => Promise.resolve(count() === 0), 'the purge job stored before the outage ran');
+    }));
 });

@@ -266,3 +266,26 @@ export function storedMessageCount(dbPath: string, channelId: string): number {
     db.close();
   }
 }
+
+/**
+ * Runs `body`; if it fails, the error carries each process's warnings and errors (their JSON log lines at
+ * level 40 and above), so a failure in CI says what the servers saw, not only what the test waited for.
+ */
+export async function withServerLogs(processes: RoleProcess[], body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    const logs = processes
+      .map((p, i) => {
+        const lines = p
+          .output()
+          .split('\n')
+          .filter((line) => /"level":(4|5|6)\d/.test(line))
+          .slice(-30);
+        return `--- ${p.role} #${i} (${lines.length} warnings and errors, last 30)\n${lines.join('\n')}`;
+      })
+      .join('\n');
+    if (err instanceof Error) err.message += `\n${logs}`;
+    throw err;
+  }
+}

@@ -13,6 +13,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { microservicesConfig, purgePrefix, requireSharedServices, uniquePrefix } from './processes';
+import { TcpProxy } from '../../support/tcp-proxy';
 import { pause, waitFor } from '../../support/wait';
 
 /** The NATS, JetStream and Redis implementations on their own, against the machine's NATS and Redis. */
@@ -103,6 +104,46 @@ describe('microservices transports', () => {
     await pause(200); // a quiet window: a duplicate or a replayed event would arrive in it
     expect(caughtUp.map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3]);
     expect(plain.map((e) => (e.data as { n: number }).n)).toEqual([3]);
+  });
+
+  it('NatsEventBus sends again after a reconnect what the server never confirmed, and receivers get it once', async () => {
+    const proxy = new TcpProxy();
+    const port = await proxy.listen();
+    proxy.forwardTo(config.nats.url.replace(/^nats:/, 'http:'));
+    try {
+      const viaProxy = await NatsLink.open(
+        { ...config, nats: { ...config.nats, url: `nats://127.0.0.1:${port}` } },
+        log,
+        new Metrics(),
+        'transports-test-resend',
+      );
+      links.push(viaProxy);
+      const a = new NatsEventBus(viaProxy, log);
+      const b = new NatsEventBus(await link(), log);
+      const got: number[] = [];
+      b.subscribe('channel:88', (e) => got.push((e.data as { n: number }).n));
+      await b.ready();
+      const event = (n: number): DomainEvent => ({
+        type: 'MESSAGE_CREATE',
+        scope: { kind: 'channel', id: '88', guildId: null },
+        data: { n },
+      });
+      a.publish(event(1));
+      await a.settle();
+      await waitFor(() => Promise.resolve(got.length === 1), 'event 1 arrived');
+      // Event 2 is written to a connection whose server never reads it, then the connection dies.
+      proxy.holdClientData();
+      a.publish(event(2));
+      proxy.dropAll();
+      await waitFor(() => Promise.resolve(got.length >= 2), 'event 2 arrived after the reconnect');
+      a.publish(event(3));
+      await a.settle();
+      await waitFor(() => Promise.resolve(got.length >= 3), 'event 3 arrived');
+      await pause(200); // a quiet window: a second copy of event 1 or 2 would arrive in it
+      expect(got).toEqual([1, 2, 3]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('NatsEventBus sizes and replicates the event history from nats.events', async () => {

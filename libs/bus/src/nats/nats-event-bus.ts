@@ -67,7 +67,36 @@ const RECOVER_LIMIT = 100_000;
  */
 const RECOVER_MARGIN_MS = 2_000;
 const RECENT_WINDOW_MS = 30_000;
+/** How long a node keeps trying to read the history (e.g. while a restarted server restores JetStream). */
+const HISTORY_PATIENCE_MS = 20_000;
+
+/** The history cannot prove itself complete: trying again cannot help. */
+class HistoryGone extends Error {}
+
+/**
+ * Runs `read` until it succeeds, again after any error but `HistoryGone`, with a growing pause, for at most
+ * HISTORY_PATIENCE_MS; then the last error stands.
+ */
+async function retrying<T>(
+  read: () => Promise<T>,
+  onRetry: (err: unknown, attempt: number) => void,
+): Promise<T> {
+  const deadline = Date.now() + HISTORY_PATIENCE_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (err instanceof HistoryGone || Date.now() >= deadline) throw err;
+      onRetry(err, attempt);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000)));
+    }
+  }
+}
 const RECENT_MAX = 200_000;
+/** Unconfirmed events kept to resend after a reconnect, at most. */
+const UNCONFIRMED_MAX = 10_000;
+/** How soon a publish that nobody settles is confirmed by a round trip of its own. */
+const CONFIRM_EVERY_MS = 100;
 
 export interface EventHistory {
   replicas: number;
@@ -89,6 +118,15 @@ export class NatsEventBus implements EventBus {
   private invalidationSub: Subscription | null = null;
   private counter = 0;
   private unsettled = false;
+  /**
+   * What this node published and the server has not yet confirmed (a flush answered after it), in order. A
+   * publish written to a connection just as the server died is lost with it: after the reconnect these go out
+   * again, under their ids, which receivers and catch-ups skip when the first copy did arrive.
+   */
+  private unconfirmed: Array<{ seq: number; subject: string; data: string; headers?: MsgHdrs }> = [];
+  private sent = 0;
+  private overflowing = false;
+  private confirmTimer: NodeJS.Timeout | null = null;
   private settling: Promise<void> | null = null;
   private readonly lossListeners = new Set<() => void>();
   private readonly recent = new RecentIds(RECENT_WINDOW_MS, RECENT_MAX);
@@ -96,6 +134,8 @@ export class NatsEventBus implements EventBus {
   private downSince: number | null = null;
   /** While catching up after a reconnect: live events held back until the history has been delivered. */
   private recovering: Array<{ key: string; event: DomainEvent }> | null = null;
+  /** When the event history this node found or made at start was created (a different one is a new history). */
+  private historyCreated: string | null = null;
   readonly stream: string;
 
   constructor(
@@ -106,7 +146,10 @@ export class NatsEventBus implements EventBus {
     this.stream = `${link.prefix}_events`;
     link.onChange((up) => {
       if (!up) this.downSince ??= Date.now();
-      else void this.recover();
+      else {
+        this.republish();
+        void this.recover();
+      }
     });
   }
 
@@ -139,9 +182,10 @@ export class NatsEventBus implements EventBus {
           'the event history keeps the storage it was created with; delete the stream to change it',
         );
       await jsm.streams.update(this.stream, mutable);
+      this.historyCreated = existing.created;
     } catch (err) {
       if (!/not found/i.test((err as Error).message ?? '')) throw err;
-      await jsm.streams.add({ name: this.stream, ...cfg });
+      this.historyCreated = (await jsm.streams.add({ name: this.stream, ...cfg })).created;
     }
   }
 
@@ -167,14 +211,48 @@ export class NatsEventBus implements EventBus {
     const tracing = activeTracing();
     // Buffered by the client while reconnecting; requests are refused with 503 once the drop is noticed (see
     // the dependency gate), and gateways catch up on what they missed from the event history.
-    this.link.nc.publish(
-      subject,
-      JSON.stringify(wire),
-      tracing?.inTrace() ? { headers: publishHeaders(tracing, event.type, subject, id) } : undefined,
-    );
+    const headers = tracing?.inTrace() ? publishHeaders(tracing, event.type, subject, id) : undefined;
+    this.send(subject, JSON.stringify(wire), headers);
     const lean = invalidationOf({ ...event, id });
-    if (lean) this.link.nc.publish(this.invalidationSubject, JSON.stringify(lean));
+    if (lean) this.send(this.invalidationSubject, JSON.stringify(lean));
     this.unsettled = true;
+  }
+
+  private send(subject: string, data: string, headers?: MsgHdrs): void {
+    this.link.nc.publish(subject, data, headers ? { headers } : undefined);
+    if (this.unconfirmed.length === UNCONFIRMED_MAX) {
+      this.unconfirmed.shift();
+      if (!this.overflowing)
+        this.log.warn(
+          { kept: UNCONFIRMED_MAX },
+          'too many unconfirmed events: the oldest are not kept to resend',
+        );
+      this.overflowing = true;
+    }
+    this.unconfirmed.push({ seq: ++this.sent, subject, data, headers });
+    // Publishers that never settle (jobs, gateways) are confirmed in the background, a round trip at a time.
+    this.confirmTimer ??= setTimeout(() => {
+      this.confirmTimer = null;
+      if (this.link.connected) void this.confirm().catch(() => undefined);
+    }, CONFIRM_EVERY_MS).unref();
+  }
+
+  /** One round trip: once the server answers, everything sent before it has arrived and need not be resent. */
+  private async confirm(): Promise<void> {
+    const upTo = this.sent;
+    await this.link.nc.flush();
+    const kept = this.unconfirmed.findIndex((e) => e.seq > upTo);
+    this.unconfirmed.splice(0, kept === -1 ? this.unconfirmed.length : kept);
+    if (this.unconfirmed.length === 0) this.overflowing = false;
+  }
+
+  /** After a reconnect: what the server never confirmed goes out again, in order, under the same ids. */
+  private republish(): void {
+    if (this.unconfirmed.length === 0) return;
+    const again = this.unconfirmed;
+    this.unconfirmed = [];
+    for (const { subject, data, headers } of again) this.send(subject, data, headers);
+    this.log.info({ events: again.length }, 'resent the events the server had not confirmed before the drop');
   }
 
   /**
@@ -185,11 +263,12 @@ export class NatsEventBus implements EventBus {
   settle(): Promise<void> {
     if (!this.unsettled) return this.settling ?? Promise.resolve();
     this.unsettled = false;
-    // Cut off: the client would wait for the reconnect; the gateways restart their sessions instead.
+    // Cut off: nothing to wait for; the events stay unconfirmed and go out again after the reconnect.
     if (!this.link.connected) return Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
     const bounded = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)));
-    const flush = Promise.race([this.link.nc.flush(), bounded]).finally(() => {
+    const confirmed = this.confirm().catch(() => undefined);
+    const flush = Promise.race([confirmed, bounded]).finally(() => {
       clearTimeout(timer);
       if (this.settling === flush) this.settling = null;
     });
@@ -209,6 +288,8 @@ export class NatsEventBus implements EventBus {
             if (err) return;
             const event = this.receive(msg);
             if (!event) return;
+            // A publisher resent it after a reconnect, and the first copy did arrive.
+            if (event.id && this.recent.has(event.id)) return;
             if (this.recovering) this.recovering.push({ key, event });
             else if (created.held) created.held.push(event);
             else this.dispatch(created, event);
@@ -268,7 +349,7 @@ export class NatsEventBus implements EventBus {
       if (this.interests.get(key) !== interest) return;
       this.dispatch(interest, event);
     };
-    try {
+    const replay = async () => {
       await this.link.nc.flush(); // the subscription is live: from here on the core subscription has everything
       const consumer = await natsJetStream()
         .jetstream(this.link.nc)
@@ -278,7 +359,7 @@ export class NatsEventBus implements EventBus {
           opt_start_time: new Date(since).toISOString(),
         });
       let pending = (await consumer.info(true)).num_pending;
-      if (pending > CATCH_UP_LIMIT) throw new Error(`${pending} events to catch up on ${key}`);
+      if (pending > CATCH_UP_LIMIT) throw new HistoryGone(`${pending} events to catch up on ${key}`);
       while (pending > 0) {
         const batch = await consumer.fetch({ max_messages: Math.min(pending, 500), expires: 2_000 });
         let got = 0;
@@ -292,6 +373,11 @@ export class NatsEventBus implements EventBus {
         }
         if (got === 0) break;
       }
+    };
+    try {
+      await retrying(replay, (err, attempt) =>
+        this.log.info({ err, key, attempt }, 'the event history is not readable yet; retrying'),
+      );
     } catch (err) {
       this.log.warn({ err, key }, 'could not catch up on a newly gained scope; restarting sessions');
       for (const listener of this.lossListeners) listener();
@@ -324,41 +410,16 @@ export class NatsEventBus implements EventBus {
     this.recovering = held;
     this.recent.frozen = true;
     const seen = new Set<string>();
-    let read = 0;
     try {
-      await this.link.nc.flush(); // the resubscriptions are in place: from here on they receive everything
-      if (Date.now() - since >= REPLAY_WINDOW_MS) throw new Error('the outage outlasted the event history');
-      const jsm = await natsJetStream().jetstreamManager(this.link.nc);
-      const info = await jsm.streams.info(this.stream);
-      if (Date.parse(info.created) > since)
-        throw new Error('the event history was recreated during the outage');
-      const consumer = await natsJetStream()
-        .jetstream(this.link.nc)
-        .consumers.get(this.stream, {
-          filter_subjects: `${this.link.prefix}.ev.>`,
-          deliver_policy: natsJetStream().DeliverPolicy.StartTime,
-          opt_start_time: new Date(since).toISOString(),
-        });
-      let pending = (await consumer.info(true)).num_pending;
-      if (pending > RECOVER_LIMIT) throw new Error(`${pending} events to catch up on`);
-      while (pending > 0) {
-        const batch = await consumer.fetch({ max_messages: Math.min(pending, 500), expires: 2_000 });
-        let got = 0;
-        for await (const m of batch) {
-          got++;
-          pending = m.info.pending;
-          const key = this.keyOf(m.subject);
-          const interest = key && this.interests.get(key);
-          if (!interest) continue;
-          const event = this.receive(m);
-          if (!event?.id || seen.has(event.id) || this.recent.has(event.id)) continue;
-          seen.add(event.id);
-          read++;
-          if (interest.held) interest.held.push(event);
-          else this.dispatch(interest, event);
-        }
-        if (got === 0) break;
-      }
+      // Right after a restart the server may not serve JetStream yet: read again until it does, within bounds.
+      const read = await retrying(
+        () => this.replaySince(since, seen),
+        (err, attempt) =>
+          this.log.info(
+            { err, attempt },
+            'the event history is not readable yet after a reconnect; retrying',
+          ),
+      );
       this.log.info(
         { events: read, scopes: this.interests.size },
         'caught up on the event history after a reconnect',
@@ -377,6 +438,54 @@ export class NatsEventBus implements EventBus {
       }
       this.recent.frozen = false;
     }
+  }
+
+  /**
+   * Delivers, in stream order, what the history holds on this node's scopes since `since` and not yet in
+   * `seen` or recently delivered; returns how many. Throws `HistoryGone` when the history cannot prove itself
+   * complete, anything else when it could not be read (worth another try).
+   */
+  private async replaySince(since: number, seen: Set<string>): Promise<number> {
+    await this.link.nc.flush(); // the resubscriptions are in place: from here on they receive everything
+    if (Date.now() - since >= REPLAY_WINDOW_MS)
+      throw new HistoryGone('the outage outlasted the event history');
+    if ((this.recovering?.length ?? 0) > RECOVER_LIMIT)
+      throw new HistoryGone('too many live events held back while catching up');
+    const jsm = await natsJetStream().jetstreamManager(this.link.nc);
+    const info = await jsm.streams.info(this.stream);
+    // Compared with the history this node started with: by time alone, a history made within the catch-up
+    // margin before the outage would look recreated.
+    if (this.historyCreated ? info.created !== this.historyCreated : Date.parse(info.created) > since)
+      throw new HistoryGone('the event history was recreated during the outage');
+    const consumer = await natsJetStream()
+      .jetstream(this.link.nc)
+      .consumers.get(this.stream, {
+        filter_subjects: `${this.link.prefix}.ev.>`,
+        deliver_policy: natsJetStream().DeliverPolicy.StartTime,
+        opt_start_time: new Date(since).toISOString(),
+      });
+    let pending = (await consumer.info(true)).num_pending;
+    if (pending > RECOVER_LIMIT) throw new HistoryGone(`${pending} events to catch up on`);
+    let read = 0;
+    while (pending > 0) {
+      const batch = await consumer.fetch({ max_messages: Math.min(pending, 500), expires: 2_000 });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        pending = m.info.pending;
+        const key = this.keyOf(m.subject);
+        const interest = key && this.interests.get(key);
+        if (!interest) continue;
+        const event = this.receive(m);
+        if (!event?.id || seen.has(event.id) || this.recent.has(event.id)) continue;
+        seen.add(event.id);
+        read++;
+        if (interest.held) interest.held.push(event);
+        else this.dispatch(interest, event);
+      }
+      if (got === 0) break;
+    }
+    return read;
   }
 
   /** `<prefix>.ev.<kind>.<id>` -> `<kind>:<id>`. */

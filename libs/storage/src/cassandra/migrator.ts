@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bucketOf } from './buckets';
 import { mapLimit } from './codec';
+import type { Client } from 'cassandra-driver';
 import { cassandraDriver } from './driver';
 import { CassandraSession, type CassandraSettings } from './session';
 import { addToMemberCount } from './member-counts';
@@ -83,11 +84,16 @@ export async function migrateCassandra(
   const wanted = replicationOptions(settings.replication);
 
   // The session is bound to the keyspace, which may not exist yet: create it from a keyspace-less one.
-  const bootstrap = new CassandraSession(settings, {}, null);
+  const bootstrap = new CassandraSession(settings, { schemaChanges: true }, null);
   try {
+    await bootstrap.client.connect();
+    const coordinator = pickCoordinator(bootstrap);
     await bootstrap.client.execute(
       `CREATE KEYSPACE IF NOT EXISTS "${keyspace}" WITH replication = ${replicationCql(settings.replication)} AND durable_writes = true`,
+      [],
+      { host: coordinator },
     );
+    await awaitSchema(bootstrap, keyspace, coordinator);
     const rs = await bootstrap.client.execute(
       'SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?',
       [keyspace],
@@ -97,18 +103,108 @@ export async function migrateCassandra(
     if (!sameReplication(current, wanted)) {
       await bootstrap.client.execute(
         `ALTER KEYSPACE "${keyspace}" WITH replication = ${replicationCql(settings.replication)}`,
+        [],
+        { host: coordinator },
       );
+      await awaitSchema(bootstrap, keyspace, coordinator);
       outcome.replicationChanged = { from: current, to: wanted };
     }
   } finally {
     await bootstrap.shutdown();
   }
 
-  const ddl = (cql: string) => session.client.execute(cql);
-  await ddl(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    name text PRIMARY KEY, checksum text, applied_at timestamp)`);
-  await ddl('CREATE TABLE IF NOT EXISTS schema_migration_lock (id text PRIMARY KEY, owner uuid)');
+  // Schema statements go through a client of their own, all to one coordinator (so each sees the ones before
+  // it), and the cluster is waited for once per migration rather than after every statement.
+  const schema = new CassandraSession(settings, { schemaChanges: true });
+  try {
+    await schema.client.connect();
+    const coordinator = pickCoordinator(schema);
+    const ddl = (cql: string) => schema.client.execute(cql, [], { host: coordinator });
+    await ddl(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      name text PRIMARY KEY, checksum text, applied_at timestamp)`);
+    await ddl('CREATE TABLE IF NOT EXISTS schema_migration_lock (id text PRIMARY KEY, owner uuid)');
+    const settle = () => awaitSchema(schema, keyspace, coordinator);
+    await settle();
+    await applyMigrations(session, dir, outcome, {
+      apply: async (statements) => {
+        for (const statement of statements) await ddl(statement);
+      },
+      settle,
+    });
+    await settle();
+  } finally {
+    await schema.shutdown();
+  }
+  return outcome;
+}
 
+type Host = ReturnType<Client['hosts']['values']>[number];
+
+/** A live coordinator in the local data centre for the schema statements. */
+function pickCoordinator(schema: CassandraSession): Host {
+  const hosts = schema.client.hosts.values();
+  const host =
+    hosts.find((h) => h.isUp() && h.datacenter === schema.settings.local_dc) ?? hosts.find((h) => h.isUp());
+  if (!host) throw new Error('no Cassandra node is up to apply the schema');
+  return host;
+}
+
+const AGREEMENT_TIMEOUT_MS = 60_000;
+
+/** What a node holds of one keyspace's schema, read from that node alone. */
+async function schemaOf(schema: CassandraSession, keyspace: string, host: Host): Promise<string> {
+  const options = {
+    host,
+    prepare: true,
+    consistency: cassandraDriver().types.consistencies.localOne,
+  };
+  const parts = await Promise.all(
+    [
+      'SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?',
+      'SELECT table_name, id FROM system_schema.tables WHERE keyspace_name = ?',
+      'SELECT table_name, column_name, type FROM system_schema.columns WHERE keyspace_name = ?',
+      'SELECT table_name, index_name FROM system_schema.indexes WHERE keyspace_name = ?',
+      'SELECT type_name, field_names FROM system_schema.types WHERE keyspace_name = ?',
+    ].map(async (query) => {
+      const rs = await schema.client.execute(query, [keyspace], options);
+      return rs.rows.map((row) => JSON.stringify(Object.values(row))).sort();
+    }),
+  );
+  return JSON.stringify(parts);
+}
+
+/**
+ * Waits until every live node holds the keyspace's schema as the coordinator does (tables with their ids,
+ * columns, indexes, types), polled every 100 ms for at most a minute. Only this keyspace is compared: on a
+ * busy cluster other keyspaces' changes never stop, so the cluster-wide schema version may never settle.
+ */
+async function awaitSchema(schema: CassandraSession, keyspace: string, coordinator: Host): Promise<void> {
+  const deadline = Date.now() + AGREEMENT_TIMEOUT_MS;
+  for (;;) {
+    const others = schema.client.hosts.values().filter((h) => h !== coordinator && h.isUp());
+    const wanted = await schemaOf(schema, keyspace, coordinator);
+    const held = await Promise.all(others.map((h) => schemaOf(schema, keyspace, h).catch(() => null)));
+    if (held.every((h) => h === wanted)) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `the Cassandra nodes did not agree on keyspace ${keyspace}'s schema within ${AGREEMENT_TIMEOUT_MS / 1000} s; ` +
+          'run `parley migrate` again once they do (`nodetool describecluster` shows their schema versions)',
+      );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Applies the numbered .cql files not yet recorded in schema_migrations, holding the migration lease: each
+ * file's statements (`schema.apply`), then its code step (once every node has the schema: `schema.settle`),
+ * then the record.
+ */
+async function applyMigrations(
+  session: CassandraSession,
+  dir: string,
+  outcome: MigrationOutcome,
+  schema: { apply: (statements: string[]) => Promise<void>; settle: () => Promise<void> },
+): Promise<void> {
   const owner = randomUUID();
   await acquireLock(session, owner);
   try {
@@ -128,10 +224,13 @@ export async function migrateCassandra(
         continue;
       }
       // Every statement is IF NOT EXISTS, so a migration interrupted half way is safe to run again.
-      for (const statement of splitStatements(cql)) await ddl(statement);
+      await schema.apply(splitStatements(cql));
       // Its code step (a data copy) runs before the migration is recorded: an interrupted one runs again.
       const step = CODE_STEPS[name];
-      if (step) await step(session, () => renewLock(session, owner));
+      if (step) {
+        await schema.settle();
+        await step(session, () => renewLock(session, owner));
+      }
       await session.execute(
         'write',
         'INSERT INTO schema_migrations (name, checksum, applied_at) VALUES (?, ?, ?)',
@@ -152,7 +251,6 @@ export async function migrateCassandra(
       )
       .catch(() => undefined); // the TTL releases it anyway
   }
-  return outcome;
 }
 
 /** Extends our lease by another LOCK_TTL_S (a long code step calls this as it goes). */

@@ -45,6 +45,12 @@ export function consistencyCode(name: keyof typeof CONSISTENCY_KEY): number {
 export interface SessionOptions {
   /** Observes every request the driver sends (tests use it to see the consistency actually sent). */
   requestTracker?: tracker.RequestTracker;
+  /**
+   * A client for schema changes only: the driver neither waits for schema agreement after each statement
+   * (half a second per poll) nor refreshes its metadata; the migrator pins its statements to one coordinator
+   * and waits for agreement once per migration (see migrator.ts).
+   */
+  schemaChanges?: boolean;
 }
 
 /**
@@ -70,7 +76,15 @@ export class CassandraSession {
       contactPoints: settings.hosts,
       localDataCenter: settings.local_dc,
       keyspace: keyspace ?? undefined,
-      protocolOptions: { port: settings.port },
+      protocolOptions: {
+        port: settings.port,
+        ...(options.schemaChanges ? { maxSchemaAgreementWaitSeconds: 0 } : {}),
+      },
+      isMetadataSyncEnabled: !options.schemaChanges,
+      // Every node, in every data centre, is reachable by name: the migrator reads each one's schema.
+      ...(options.schemaChanges
+        ? { policies: { loadBalancing: new (cassandraDriver().policies.loadBalancing.RoundRobinPolicy)() } }
+        : {}),
       credentials: settings.username
         ? { username: settings.username, password: settings.password }
         : undefined,
