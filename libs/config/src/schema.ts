@@ -63,8 +63,10 @@ export const configSchema = z
         consistency: z.strictObject({
           read: consistencyLevel,
           write: consistencyLevel,
-          // Paxos phase of the lightweight transactions (uniqueness claims, invite uses, job leases).
+          // Paxos phase of the lightweight transactions (member and reaction rows, job leases, nonces).
           serial: z.enum(['SERIAL', 'LOCAL_SERIAL']),
+          // Paxos phase of the claims that must be unique everywhere (usernames, emails, DM pairs, invite codes).
+          claim: z.enum(['SERIAL', 'LOCAL_SERIAL']).default('SERIAL'),
         }),
         replication: z.record(z.string(), positive()),
         pool_size: positive(),

@@ -284,7 +284,8 @@ describe('two regions joined by NATS gateways, one Cassandra data centre each', 
 
     it('eu-west keeps accepting registrations, logins, sends and history reads', async () => {
       expect((await fetch(`${endpoints.regions[EU]!.api}/health/ready`)).status).toBe(200);
-      // A username claim (LWT at LOCAL_SERIAL) and the rest of a registration, with dc2 gone.
+      // A username claim (LWT at SERIAL: dc1's two replicas are a majority of the three) and the rest of a
+      // registration, with dc2 gone.
       const carol = await eu.register('carol');
       carolName = carol.user.username;
       expect(regionOf(carol.user.id)).toBe(REGION_IDS[EU]);

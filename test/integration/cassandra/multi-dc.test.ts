@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { SnowflakeGenerator } from '@parley/common';
-import { CassandraStorage, type MessageRecord } from '@parley/storage';
-import { messageRecord } from '@parley/storage/testing';
-import { Client } from 'cassandra-driver';
+import { CassandraStorage, type MessageRecord, ORPHAN_AFTER_MS, UniqueViolation } from '@parley/storage';
+import { messageRecord, userRecord } from '@parley/storage/testing';
+import { Client, types } from 'cassandra-driver';
 import { type App, cassandraSettings, dropKeyspace, startApp, testKeyspace } from './support';
 import { RecordingTracker } from './tracker';
 import { waitFor } from '../../support/wait';
@@ -179,6 +179,57 @@ describe('two data centres on the loopback cluster', () => {
     } finally {
       await each.close();
     }
+  });
+
+  it('claims of one username made in dc1 and dc2 at the same moment never both succeed (claims run at SERIAL)', async () => {
+    // As the region configs run: other LWTs at LOCAL_SERIAL, claims at `consistency.claim` (SERIAL).
+    const regional = { serial: 'LOCAL_SERIAL', claim: 'SERIAL', read: 'LOCAL_QUORUM', write: 'LOCAL_QUORUM' };
+    const east = new CassandraStorage(dcSettings('dc1', { consistency: regional }));
+    const west = new CassandraStorage(dcSettings('dc2', { consistency: regional }));
+    try {
+      for (let round = 0; round < 10; round++) {
+        const name = `race_${round}_${keyspace.slice(-8)}`;
+        const results = await Promise.allSettled(
+          [east, west].map((storage, i) =>
+            storage.users.create(
+              userRecord(gen.next(), { username: name, email: `${name}.${i}@example.com` }),
+            ),
+          ),
+        );
+        const won = results.filter((r) => r.status === 'fulfilled');
+        const lost = results.filter(
+          (r) =>
+            r.status === 'rejected' && r.reason instanceof UniqueViolation && r.reason.field === 'username',
+        );
+        expect([won.length, lost.length]).toEqual([1, 1]);
+      }
+    } finally {
+      await east.close();
+      await west.close();
+    }
+  });
+
+  it('a claim orphaned by a crash (no user holds it) passes to a new registration after a minute, not before', async () => {
+    const ghost = gen.next();
+    const old = `orphan_old_${keyspace.slice(-8)}`;
+    const fresh = `orphan_new_${keyspace.slice(-8)}`;
+    const claimedAt = (msAgo: number) => BigInt(Date.now() - msAgo) * 1000n;
+    // What a process that died between the claim and the user row leaves behind.
+    for (const [name, at] of [
+      [old, claimedAt(ORPHAN_AFTER_MS + 60_000)],
+      [fresh, claimedAt(0)],
+    ] as const)
+      await dc1.session.client.execute(
+        `INSERT INTO users_by_username (username_lower, user_id) VALUES (?, ?) USING TIMESTAMP ${at}`,
+        [name, BigInt(ghost)],
+        { prepare: true, consistency: types.consistencies.all },
+      );
+    const taker = gen.next();
+    await dc2.users.create(userRecord(taker, { username: old, email: `${old}@example.com` }));
+    expect((await dc1.users.findByLogin(old))?.id).toBe(taker);
+    await expect(
+      dc2.users.create(userRecord(gen.next(), { username: fresh, email: `${fresh}@example.com` })),
+    ).rejects.toMatchObject({ field: 'username' });
   });
 
   it('an app configured for dc1 writes through REST and an app configured for dc2 reads it', async () => {

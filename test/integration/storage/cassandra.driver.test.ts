@@ -77,7 +77,7 @@ describe('cassandra driver on a real node', () => {
     const custom = new CassandraStorage(
       cassandraSettings({
         keyspace,
-        consistency: { read: 'LOCAL_ONE', write: 'QUORUM', serial: 'LOCAL_SERIAL' },
+        consistency: { read: 'LOCAL_ONE', write: 'QUORUM', serial: 'LOCAL_SERIAL', claim: 'SERIAL' },
       }),
       { requestTracker: tracker },
     );
@@ -94,7 +94,11 @@ describe('cassandra driver on a real node', () => {
       for (const r of tracker.matching(/^SELECT/)) expect(r.consistency).toBe('localOne');
       for (const w of tracker.matching(/^(INSERT|UPDATE|DELETE)(?!.* IF )/))
         expect(w.consistency).toBe('quorum');
-      for (const l of tracker.matching(/ IF /))
+      // Claims that must be unique in every data centre run their Paxos at `claim` (SERIAL); other LWTs at `serial`.
+      const claims = tracker.matching(/^INSERT INTO users_by_(username|email) .* IF NOT EXISTS/);
+      expect(claims).toHaveLength(2);
+      for (const c of claims) expect(c).toMatchObject({ consistency: 'quorum', serialConsistency: 'serial' });
+      for (const l of tracker.matching(/ IF /).filter((r) => !claims.includes(r)))
         expect(l).toMatchObject({ consistency: 'quorum', serialConsistency: 'localSerial' });
       // Counter increments are never retried (not idempotent).
       expect(tracker.matching(/mentions = mentions \+/)[0]).toMatchObject({ idempotent: false });

@@ -900,7 +900,7 @@ export class CassandraBulk implements BulkStorage {
 
   /** Retrying a claim is safe: a claim this record already holds counts as taken. */
   private lwt(query: string, params: unknown[]): Promise<types.ResultSet> {
-    return this.request(() => this.db.execute('lwt', query, params, { idempotent: false }));
+    return this.request(() => this.db.execute('claim', query, params, { idempotent: false }));
   }
 
   private async unlogged(statements: Statement[]): Promise<void> {

@@ -6,3 +6,4 @@ export { BUCKET_MS, bucketAt, bucketOf } from './buckets';
 export { defaultCassandraMigrationsDir } from './migrator';
 export { recount as recountReaction, type CountKey } from './reaction-counts';
 export { recountMembers } from './member-counts';
+export { ORPHAN_AFTER_MS } from './repositories/user.repository';

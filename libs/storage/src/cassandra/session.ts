@@ -12,8 +12,14 @@ export type ConsistencyName = CassandraSettings['consistency']['read'];
  * - write: every plain INSERT/UPDATE/DELETE and batch (`consistency.write`)
  * - lwt: lightweight transactions; Paxos runs at `consistency.serial`, the commit at `consistency.write`
  * - serialRead: a SELECT that must see the latest LWT result (`consistency.serial`), used before a CAS
+ * - claim: lightweight transactions on rows that must be unique in every data centre (usernames, emails, DM
+ *   pairs, invite codes); Paxos at `consistency.claim` (SERIAL unless configured otherwise), so two regions
+ *   never both win one name even where the other LWTs run at LOCAL_SERIAL
+ * - claimRead: a SELECT that must see the latest claim (`consistency.claim`)
+ * - readAll: a SELECT every replica must answer (ALL), for the rare check that must not be fooled by a data
+ *   centre that has not yet received a row (is a claim's holder really gone?); fails while a replica is down
  */
-export type OperationClass = 'read' | 'write' | 'lwt' | 'serialRead';
+export type OperationClass = 'read' | 'write' | 'lwt' | 'serialRead' | 'claim' | 'claimRead' | 'readAll';
 
 export interface StatementOptions {
   /** Safe to send again (to another host) after a timeout: plain upserts and deletes, reads. */
@@ -109,11 +115,15 @@ export class CassandraSession {
     });
     const write = consistencyCode(settings.consistency.write);
     const serial = consistencyCode(settings.consistency.serial);
+    const claim = consistencyCode(settings.consistency.claim);
     this.levels = {
       read: { consistency: consistencyCode(settings.consistency.read) },
       write: { consistency: write },
       lwt: { consistency: write, serial },
       serialRead: { consistency: serial },
+      claim: { consistency: write, serial: claim },
+      claimRead: { consistency: claim },
+      readAll: { consistency: cassandraDriver().types.consistencies.all },
     };
   }
 

@@ -84,10 +84,17 @@ export const USERS = {
     username: {
       take: 'INSERT INTO users_by_username (username_lower, user_id) VALUES (?, ?) IF NOT EXISTS',
       give: 'DELETE FROM users_by_username WHERE username_lower = ? IF user_id = ?',
+      /** A claim whose holder never wrote (or no longer has) that name passes to a new holder. */
+      reclaim: 'UPDATE users_by_username SET user_id = ? WHERE username_lower = ? IF user_id = ?',
+      since: 'SELECT WRITETIME(user_id) AS at FROM users_by_username WHERE username_lower = ?',
+      field: 'username',
     },
     email: {
       take: 'INSERT INTO users_by_email (email, user_id) VALUES (?, ?) IF NOT EXISTS',
       give: 'DELETE FROM users_by_email WHERE email = ? IF user_id = ?',
+      reclaim: 'UPDATE users_by_email SET user_id = ? WHERE email = ? IF user_id = ?',
+      since: 'SELECT WRITETIME(user_id) AS at FROM users_by_email WHERE email = ?',
+      field: 'email',
     },
   },
   params: (u: UserRecord, absent: Absent): unknown[] => [

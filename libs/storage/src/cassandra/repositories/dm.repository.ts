@@ -31,7 +31,7 @@ export class CassandraDmRepository implements DmRepository {
     const recipients = candidate.recipients.length > 0 ? candidate.recipients : [...new Set([userA, userB])];
     const channel: ChannelRecord = { ...candidate, guildId: null, recipients, overwrites: [] };
     await this.channels.create(channel);
-    const claim = await this.db.execute('lwt', DM_PAIRS.claim, [low, high, toId(channel.id)], {
+    const claim = await this.db.execute('claim', DM_PAIRS.claim, [low, high, toId(channel.id)], {
       idempotent: false,
     });
     if (claim.wasApplied()) {

@@ -21,7 +21,7 @@ export class CassandraInviteRepository implements InviteRepository {
 
   async create(invite: InviteRecord): Promise<void> {
     const ttl = ttlOf(invite.expiresAt);
-    const rs = await this.db.execute('lwt', INVITES.claim, INVITES.claimParams(invite, ttl), {
+    const rs = await this.db.execute('claim', INVITES.claim, INVITES.claimParams(invite, ttl), {
       idempotent: false,
     });
     if (!rs.wasApplied()) throw new UniqueViolation('invite_code');
@@ -45,14 +45,14 @@ export class CassandraInviteRepository implements InviteRepository {
 
   async use(code: string, now: number): Promise<boolean> {
     // The current count is read at the serial consistency, so it includes every committed use.
-    const row = (await this.db.execute('serialRead', FIND, [code], { idempotent: true })).first();
+    const row = (await this.db.execute('claimRead', FIND, [code], { idempotent: true })).first();
     if (!row) return false;
     const invite = toRecord(row);
     for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
       if (invite.expiresAt !== null && invite.expiresAt <= now) return false;
       if (invite.maxUses > 0 && invite.uses >= invite.maxUses) return false;
       const rs = await this.db.execute(
-        'lwt',
+        'claim',
         COUNT_USE,
         [ttlOf(invite.expiresAt), invite.uses + 1, code, invite.uses],
         {
@@ -70,7 +70,7 @@ export class CassandraInviteRepository implements InviteRepository {
 
   async delete(code: string): Promise<void> {
     const invite = await this.find(code);
-    await this.db.execute('lwt', INVITES.delete, [code], { idempotent: false });
+    await this.db.execute('claim', INVITES.delete, [code], { idempotent: false });
     if (invite)
       await this.db.execute('write', INVITES.unindex, [toId(invite.guildId), code], { idempotent: true });
   }
@@ -78,7 +78,7 @@ export class CassandraInviteRepository implements InviteRepository {
   /** Guild deletion: every invite of the guild, then its index partition. */
   async deleteAllOf(guildId: bigint): Promise<void> {
     const codes = (await this.db.all(OF_GUILD, [guildId])).map((row) => row.get('code') as string);
-    await mapLimit(codes, 8, (code) => this.db.execute('lwt', INVITES.delete, [code], { idempotent: false }));
+    await mapLimit(codes, 8, (code) => this.db.execute('claim', INVITES.delete, [code], { idempotent: false }));
     await this.db.execute('write', UNINDEX_GUILD, [guildId], { idempotent: true });
   }
 }

@@ -9,6 +9,9 @@ const BY_EMAIL = 'SELECT user_id FROM users_by_email WHERE email = ?';
 
 type Claim = keyof typeof USERS.claims;
 
+/** How old a claim must be before its holder counts as gone (registrations finish within seconds). */
+export const ORPHAN_AFTER_MS = 60_000;
+
 /**
  * Username (case-insensitive) and email uniqueness are claim rows written by lightweight transactions;
  * the user row itself is a plain idempotent upsert. A claim is taken before the row is written and
@@ -130,15 +133,39 @@ export class CassandraUserRepository implements UserRepository {
   }
 
   private async claim(claim: Claim, key: string, userId: bigint): Promise<void> {
-    const rs = await this.db.execute('lwt', USERS.claims[claim].take, [key, userId], { idempotent: false });
+    const rs = await this.db.execute('claim', USERS.claims[claim].take, [key, userId], { idempotent: false });
     if (rs.wasApplied()) return;
     // Our own claim (a retried create) is not a conflict.
     const holder = rs.first()?.get('user_id') as bigint | undefined;
     if (holder === userId) return;
+    if (holder !== undefined && (await this.orphaned(claim, key, holder))) {
+      const taken = await this.db.execute('claim', USERS.claims[claim].reclaim, [userId, key, holder], {
+        idempotent: false,
+      });
+      if (taken.wasApplied()) return;
+    }
     throw new UniqueViolation(claim);
   }
 
+  /**
+   * A claim is orphaned when its holder crashed between taking it and writing the user row (or moved to another
+   * name and never gave it back): no replica anywhere has a user of that id with that name. Only claims older
+   * than ORPHAN_AFTER_MS count (a registration may be between the two steps), and the user row is read at ALL,
+   * so a data centre that has not yet received a new user's row never hands its name to someone else (with a
+   * replica down, nothing is reclaimed).
+   */
+  private async orphaned(claim: Claim, key: string, holder: bigint): Promise<boolean> {
+    const spec = USERS.claims[claim];
+    const since = (await this.db.execute('claimRead', spec.since, [key], { idempotent: true })).first();
+    const at = since?.get('at') as bigint | null | undefined;
+    if (at === undefined || at === null || Date.now() - Number(at / 1000n) < ORPHAN_AFTER_MS) return false;
+    const row = (await this.db.execute('readAll', BY_ID, [holder], { idempotent: true })).first();
+    if (!row || row.get(USERS.present) === null) return true;
+    const held = row.get(spec.field) as string | null;
+    return held === null || held.toLowerCase() !== key;
+  }
+
   private async release(claim: Claim, key: string, userId: bigint): Promise<void> {
-    await this.db.execute('lwt', USERS.claims[claim].give, [key, userId], { idempotent: false });
+    await this.db.execute('claim', USERS.claims[claim].give, [key, userId], { idempotent: false });
   }
 }
