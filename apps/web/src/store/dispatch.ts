@@ -101,6 +101,13 @@ export function applyDispatch(s: State, type: DispatchType, data: unknown): Stat
     case 'GUILD_BAN_ADD':
     case 'GUILD_BAN_REMOVE':
     case 'GUILD_AUDIT_LOG_ENTRY_CREATE':
+    case 'AUTO_MODERATION_RULE_CREATE':
+    case 'AUTO_MODERATION_RULE_UPDATE':
+    case 'AUTO_MODERATION_RULE_DELETE':
+    case 'AUTO_MODERATION_ACTION_EXECUTION':
+      return s;
+    case 'RELATIONSHIP_ADD':
+    case 'RELATIONSHIP_REMOVE':
       return s;
     case 'MESSAGE_CREATE':
       return receiveMessage(s, data as MessageDto);
