@@ -38,7 +38,10 @@ describe('AutoMod, blocks and reports (monolith on SQLite)', () => {
     ...extra,
   });
   const history = async (channelId: string) =>
-    (await owner.get(`/channels/${channelId}/messages?limit=100`)).body as { content: string; type: number }[];
+    (await owner.get(`/channels/${channelId}/messages?limit=100`)).body as {
+      content: string;
+      type: number;
+    }[];
 
   beforeAll(async () => {
     server = await startServer({
@@ -64,8 +67,12 @@ describe('AutoMod, blocks and reports (monolith on SQLite)', () => {
   });
 
   describe('rules', () => {
-    it('are for MANAGE_GUILD, in Discord\'s shape, validated, and capped per trigger type', async () => {
-      const body = keywordRule('words', ['forbidden'], [{ type: 1, metadata: { custom_message: 'Not here.' } }]);
+    it("are for MANAGE_GUILD, in Discord's shape, validated, and capped per trigger type", async () => {
+      const body = keywordRule(
+        'words',
+        ['forbidden'],
+        [{ type: 1, metadata: { custom_message: 'Not here.' } }],
+      );
       expect((await bob.post(rules(), body)).status).toBe(403);
       const created = await owner.post(rules(), body);
       expect(created.status).toBe(200);
@@ -92,7 +99,10 @@ describe('AutoMod, blocks and reports (monolith on SQLite)', () => {
       });
       expect(badRegex.status).toBe(400);
       expect(Object.keys(badRegex.body.errors)).toEqual(['trigger_metadata.regex_patterns.0']);
-      const tooLong = await owner.post(rules(), { ...body, trigger_metadata: { regex_patterns: ['a'.repeat(261)] } });
+      const tooLong = await owner.post(rules(), {
+        ...body,
+        trigger_metadata: { regex_patterns: ['a'.repeat(261)] },
+      });
       expect(tooLong.status).toBe(400);
       expect((await owner.post(rules(), { ...body, trigger_type: 4 })).status).toBe(400);
       const timeoutOnSpam = await owner.post(rules(), {
@@ -121,16 +131,22 @@ describe('AutoMod, blocks and reports (monolith on SQLite)', () => {
       const carolGateway = await GatewayClient.ready(server.gatewayUrl, carol.token!);
       const ownerGateway = await GatewayClient.ready(server.gatewayUrl, owner.token!);
       try {
-        const refused = await bob.post(`/channels/${textId}/messages`, { content: 'this is FORBIDDEN stuff' });
+        const refused = await bob.post(`/channels/${textId}/messages`, {
+          content: 'this is FORBIDDEN stuff',
+        });
         expect(refused.status).toBe(400);
         expect(refused.body).toMatchObject({ code: 200000 });
         expect(refused.body.errors.content[0].message).toBe('Not here.');
         // Whole words only: "forbiddenness" is not the keyword.
-        expect((await bob.post(`/channels/${textId}/messages`, { content: 'forbiddenness' })).status).toBe(200);
+        expect((await bob.post(`/channels/${textId}/messages`, { content: 'forbiddenness' })).status).toBe(
+          200,
+        );
         const after = await bob.post(`/channels/${textId}/messages`, { content: 'clean sentinel' });
         expect(after.status).toBe(200);
         await carolGateway.next('MESSAGE_CREATE', (p) => p.d.id === after.body.id);
-        expect(carolGateway.named('MESSAGE_CREATE').map((p) => p.d.content)).not.toContain('this is FORBIDDEN stuff');
+        expect(carolGateway.named('MESSAGE_CREATE').map((p) => p.d.content)).not.toContain(
+          'this is FORBIDDEN stuff',
+        );
         expect((await history(textId)).map((m) => m.content)).not.toContain('this is FORBIDDEN stuff');
         // Those who may MANAGE_GUILD hear of it; bob's session would not (it is on the owner's scope).
         const executed = await ownerGateway.next('AUTO_MODERATION_ACTION_EXECUTION');
@@ -162,14 +178,18 @@ describe('AutoMod, blocks and reports (monolith on SQLite)', () => {
 
     it('an edit into a blocked text is refused and the stored message keeps its content', async () => {
       const sent = await bob.post(`/channels/${textId}/messages`, { content: 'harmless' });
-      const edit = await bob.patch(`/channels/${textId}/messages/${sent.body.id}`, { content: 'now forbidden' });
+      const edit = await bob.patch(`/channels/${textId}/messages/${sent.body.id}`, {
+        content: 'now forbidden',
+      });
       expect(edit.status).toBe(400);
       expect(edit.body.code).toBe(200000);
       expect((await owner.get(`/channels/${textId}/messages/${sent.body.id}`)).body.content).toBe('harmless');
     });
 
     it('members who may MANAGE_GUILD, exempt channels and exempt roles are not checked', async () => {
-      expect((await owner.post(`/channels/${textId}/messages`, { content: 'forbidden by owner' })).status).toBe(200);
+      expect(
+        (await owner.post(`/channels/${textId}/messages`, { content: 'forbidden by owner' })).status,
+      ).toBe(200);
       const role = await owner.post(`/guilds/${guildId}/roles`, { name: 'trusted', permissions: '0' });
       const patched = await owner.patch(`${rules()}/${wordsRuleId}`, {
         exempt_channels: [logId],
@@ -177,10 +197,14 @@ describe('AutoMod, blocks and reports (monolith on SQLite)', () => {
       });
       expect(patched.status).toBe(200);
       expect(patched.body).toMatchObject({ exempt_channels: [logId], exempt_roles: [role.body.id] });
-      expect((await bob.post(`/channels/${logId}/messages`, { content: 'forbidden here is fine' })).status).toBe(200);
+      expect(
+        (await bob.post(`/channels/${logId}/messages`, { content: 'forbidden here is fine' })).status,
+      ).toBe(200);
       expect((await bob.post(`/channels/${textId}/messages`, { content: 'forbidden' })).status).toBe(400);
       await owner.put(`/guilds/${guildId}/members/${bobUser.id}/roles/${role.body.id}`);
-      expect((await bob.post(`/channels/${textId}/messages`, { content: 'forbidden, trusted' })).status).toBe(200);
+      expect((await bob.post(`/channels/${textId}/messages`, { content: 'forbidden, trusted' })).status).toBe(
+        200,
+      );
       await owner.delete(`/guilds/${guildId}/members/${bobUser.id}/roles/${role.body.id}`);
       expect((await bob.post(`/channels/${textId}/messages`, { content: 'forbidden' })).status).toBe(400);
     });
@@ -188,10 +212,14 @@ describe('AutoMod, blocks and reports (monolith on SQLite)', () => {
     it('an alert action posts a type 24 message in the alert channel; a timeout action times the author out', async () => {
       const rule = await owner.post(
         rules(),
-        keywordRule('alert and timeout', ['spamlink*'], [
-          { type: 2, metadata: { channel_id: logId } },
-          { type: 3, metadata: { duration_seconds: 120 } },
-        ]),
+        keywordRule(
+          'alert and timeout',
+          ['spamlink*'],
+          [
+            { type: 2, metadata: { channel_id: logId } },
+            { type: 3, metadata: { duration_seconds: 120 } },
+          ],
+        ),
       );
       expect(rule.status).toBe(200);
       // Neither action blocks: the message itself goes through.
@@ -280,7 +308,11 @@ describe('AutoMod, blocks and reports (monolith on SQLite)', () => {
         bobGateway.close();
       }
       expect((await bob.get('/users/@me/relationships')).body).toEqual([
-        expect.objectContaining({ id: carolUser.id, type: 2, user: expect.objectContaining({ id: carolUser.id }) }),
+        expect.objectContaining({
+          id: carolUser.id,
+          type: 2,
+          user: expect.objectContaining({ id: carolUser.id }),
+        }),
       ]);
       const send = await carol.post(`/channels/${dm.body.id}/messages`, { content: 'are you there?' });
       expect(send.status).toBe(403);
@@ -295,7 +327,7 @@ describe('AutoMod, blocks and reports (monolith on SQLite)', () => {
       expect((await carol.post(`/channels/${dm.body.id}/messages`, { content: 'back' })).status).toBe(200);
     });
 
-    it('by default DMs need a shared guild; the recipient\'s setting relaxes or tightens it', async () => {
+    it("by default DMs need a shared guild; the recipient's setting relaxes or tightens it", async () => {
       expect((await eve.get('/users/@me/privacy')).body).toEqual({ direct_messages: 'mutual_guilds' });
       const refused = await bob.post('/users/@me/channels', { recipient_id: eveUser.id });
       expect(refused.status).toBe(403);
@@ -314,7 +346,7 @@ describe('AutoMod, blocks and reports (monolith on SQLite)', () => {
   });
 
   describe('reports', () => {
-    it('are stored and listed for the guild\'s moderators (MANAGE_GUILD), newest first', async () => {
+    it("are stored and listed for the guild's moderators (MANAGE_GUILD), newest first", async () => {
       const msg = await bob.post(`/channels/${textId}/messages`, { content: 'report me' });
       const report = await carol.post('/reports', {
         reason: 'rude',
@@ -330,16 +362,24 @@ describe('AutoMod, blocks and reports (monolith on SQLite)', () => {
         message_id: msg.body.id,
         user_id: bobUser.id,
       });
-      const userReport = await carol.post('/reports', { reason: 'spammer', user_id: bobUser.id, guild_id: guildId });
+      const userReport = await carol.post('/reports', {
+        reason: 'spammer',
+        user_id: bobUser.id,
+        guild_id: guildId,
+      });
       expect(userReport.status).toBe(200);
       expect((await carol.post('/reports', { reason: 'x' })).status).toBe(400);
       expect((await carol.post('/reports', { reason: 'x', message_id: msg.body.id })).status).toBe(400);
-      expect((await eve.post('/reports', { reason: 'x', channel_id: textId, message_id: msg.body.id })).status).toBe(404);
+      expect(
+        (await eve.post('/reports', { reason: 'x', channel_id: textId, message_id: msg.body.id })).status,
+      ).toBe(404);
       expect((await bob.get(`/guilds/${guildId}/reports`)).status).toBe(403);
       const listed = await owner.get(`/guilds/${guildId}/reports`);
       expect(listed.status).toBe(200);
       expect(listed.body.map((r: { id: string }) => r.id)).toEqual([userReport.body.id, report.body.id]);
-      expect((await owner.get(`/guilds/${guildId}/reports?before=${userReport.body.id}`)).body).toEqual([report.body]);
+      expect((await owner.get(`/guilds/${guildId}/reports?before=${userReport.body.id}`)).body).toEqual([
+        report.body,
+      ]);
     });
   });
 });

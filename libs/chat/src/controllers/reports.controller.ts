@@ -15,7 +15,10 @@ export class ReportsController {
 
   @Post()
   @HttpCode(200)
-  create(@Caller() c: AuthContext, @ValidBody(s.reportBody) body: In<typeof s.reportBody>): Promise<ReportDto> {
+  create(
+    @Caller() c: AuthContext,
+    @ValidBody(s.reportBody) body: In<typeof s.reportBody>,
+  ): Promise<ReportDto> {
     return this.reports.create(c.userId, body);
   }
 }

@@ -83,7 +83,9 @@ export class RelationshipService implements OnModuleDestroy {
     const users = await this.users.many(records.map((r) => r.targetId));
     return records.flatMap((r) => {
       const user = users.get(r.targetId);
-      return user ? [{ id: r.targetId, type: r.type, user, nickname: null, since: isoTime(r.createdAt) }] : [];
+      return user
+        ? [{ id: r.targetId, type: r.type, user, nickname: null, since: isoTime(r.createdAt) }]
+        : [];
     });
   }
 

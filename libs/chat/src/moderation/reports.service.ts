@@ -48,7 +48,11 @@ export class ReportService {
       targetUserId: null,
     };
     if (input.message_id !== undefined) {
-      const access = await this.access.requireChannel(input.channel_id!, userId, Permission.READ_MESSAGE_HISTORY);
+      const access = await this.access.requireChannel(
+        input.channel_id!,
+        userId,
+        Permission.READ_MESSAGE_HISTORY,
+      );
       const message = await this.storage.messages.find(access.channel.id, input.message_id);
       if (!message) throw unknown('message');
       Object.assign(report, {
@@ -60,26 +64,31 @@ export class ReportService {
     } else if (input.user_id !== undefined) {
       if (!(await this.storage.users.findById(input.user_id))) throw unknown('user');
       report.targetUserId = input.user_id;
-      if (input.guild_id !== undefined) report.guildId = (await this.access.guild(input.guild_id, userId)).guild.id;
+      if (input.guild_id !== undefined)
+        report.guildId = (await this.access.guild(input.guild_id, userId)).guild.id;
     } else {
       report.guildId = (await this.access.guild(input.guild_id!, userId)).guild.id;
     }
     await this.storage.reports.create(report);
-    return toDto(report);
+    return toReportDto(report);
   }
 
   /**
    * The reports about a guild's messages and members, newest first (reports of the guild itself are for the
    * instance admins only, so a page may hold fewer than `limit`).
    */
-  async listForGuild(guildId: string, userId: string, q: { limit: number; before?: string }): Promise<ReportDto[]> {
+  async listForGuild(
+    guildId: string,
+    userId: string,
+    q: { limit: number; before?: string },
+  ): Promise<ReportDto[]> {
     await this.access.requireGuild(guildId, userId, Permission.MANAGE_GUILD);
     const page = await this.storage.reports.listReports({ guildId, before: q.before, limit: q.limit });
-    return page.filter((r) => r.messageId !== null || r.targetUserId !== null).map(toDto);
+    return page.filter((r) => r.messageId !== null || r.targetUserId !== null).map(toReportDto);
   }
 }
 
-export function toDto(r: ReportRecord): ReportDto {
+export function toReportDto(r: ReportRecord): ReportDto {
   return {
     id: r.id,
     reporter_id: r.reporterId,

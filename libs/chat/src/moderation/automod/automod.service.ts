@@ -38,7 +38,14 @@ const MESSAGE_TYPE_AUTOMOD_ALERT = 24;
 /** How long a compiled rule set serves without its change being heard (a lost invalidation). */
 const CACHE_TTL_MS = 5 * 60_000;
 const CACHE_MAX_GUILDS = 50_000;
-const RULE_CHANGES = ['name', 'enabled', 'trigger_metadata', 'actions', 'exempt_roles', 'exempt_channels'] as const;
+const RULE_CHANGES = [
+  'name',
+  'enabled',
+  'trigger_metadata',
+  'actions',
+  'exempt_roles',
+  'exempt_channels',
+] as const;
 
 /** Unique user and role mentions written in a message (what MENTION_SPAM counts, whatever allowed_mentions says). */
 export function uniqueMentions(content: string): number {
@@ -157,13 +164,16 @@ export class AutoModService implements OnModuleDestroy {
     action: RuleAction,
   ): Promise<string> {
     const channelId = action.metadata?.channel_id ?? access.channel.id;
-    const channel = channelId === access.channel.id ? access.channel : await this.storage.channels.findById(channelId);
+    const channel =
+      channelId === access.channel.id ? access.channel : await this.storage.channels.findById(channelId);
     if (!channel || channel.guildId !== access.channel.guildId) throw unknown('channel');
     const fields = [
       { name: 'rule_name', value: hit.rule.name, inline: true },
       { name: 'channel_id', value: access.channel.id, inline: true },
       ...(hit.matchedKeyword ? [{ name: 'keyword', value: hit.matchedKeyword, inline: true }] : []),
-      ...(hit.matchedContent ? [{ name: 'keyword_matched_content', value: hit.matchedContent, inline: true }] : []),
+      ...(hit.matchedContent
+        ? [{ name: 'keyword_matched_content', value: hit.matchedContent, inline: true }]
+        : []),
     ];
     const message: MessageRecord = {
       id: this.ids.next(),
@@ -199,7 +209,12 @@ export class AutoModService implements OnModuleDestroy {
     return message.id;
   }
 
-  private async timeout(access: ChannelAccess, userId: string, hit: AutoModHit, action: RuleAction): Promise<null> {
+  private async timeout(
+    access: ChannelAccess,
+    userId: string,
+    hit: AutoModHit,
+    action: RuleAction,
+  ): Promise<null> {
     const guild = access.guild!;
     const seconds = action.metadata?.duration_seconds ?? 60;
     const until = Date.now() + seconds * 1000;
@@ -269,7 +284,12 @@ export class AutoModService implements OnModuleDestroy {
     return toDto(await this.find(guildId, ruleId));
   }
 
-  async create(guildId: string, userId: string, input: RuleCreateInput, reason: string | null): Promise<AutoModRuleDto> {
+  async create(
+    guildId: string,
+    userId: string,
+    input: RuleCreateInput,
+    reason: string | null,
+  ): Promise<AutoModRuleDto> {
     const access = await this.access.requireGuild(guildId, userId, Permission.MANAGE_GUILD);
     const rule: StoredRule = {
       name: input.name,
@@ -283,8 +303,17 @@ export class AutoModService implements OnModuleDestroy {
     };
     const existing = (await this.storage.autoModRules.list(guildId)).map(toDto);
     this.checkLimits(rule, existing);
-    await this.validate(guildId, rule, access.roles.map((r) => r.id));
-    const record: AutoModRuleRecord = { guildId, id: this.ids.next(), creatorId: userId, rule: JSON.stringify(rule) };
+    await this.validate(
+      guildId,
+      rule,
+      access.roles.map((r) => r.id),
+    );
+    const record: AutoModRuleRecord = {
+      guildId,
+      id: this.ids.next(),
+      creatorId: userId,
+      rule: JSON.stringify(rule),
+    };
     await this.storage.autoModRules.put(record);
     const dto = toDto(record);
     this.changed(guildId, 'AUTO_MODERATION_RULE_CREATE', dto);
@@ -321,8 +350,17 @@ export class AutoModService implements OnModuleDestroy {
       exempt_roles: patch.exempt_roles ? [...new Set(patch.exempt_roles)] : before.exempt_roles,
       exempt_channels: patch.exempt_channels ? [...new Set(patch.exempt_channels)] : before.exempt_channels,
     };
-    await this.validate(guildId, rule, access.roles.map((r) => r.id));
-    const record: AutoModRuleRecord = { guildId, id: ruleId, creatorId: before.creator_id, rule: JSON.stringify(rule) };
+    await this.validate(
+      guildId,
+      rule,
+      access.roles.map((r) => r.id),
+    );
+    const record: AutoModRuleRecord = {
+      guildId,
+      id: ruleId,
+      creatorId: before.creator_id,
+      rule: JSON.stringify(rule),
+    };
     await this.storage.autoModRules.put(record);
     const dto = toDto(record);
     this.changed(guildId, 'AUTO_MODERATION_RULE_UPDATE', dto);
@@ -386,38 +424,67 @@ export class AutoModService implements OnModuleDestroy {
           ? LIMITS.spamRules
           : LIMITS.mentionSpamRules;
     // Discord: 30035 "Maximum number of rules of this trigger type reached".
-    if (same >= cap) throw new BadRequestError(`Maximum number of rules of this trigger type reached (${cap})`, 30035);
+    if (same >= cap)
+      throw new BadRequestError(`Maximum number of rules of this trigger type reached (${cap})`, 30035);
   }
 
   private async validate(guildId: string, rule: StoredRule, roleIds: string[]): Promise<void> {
     const t = rule.trigger_type;
     if (t !== TriggerType.KEYWORD && t !== TriggerType.SPAM && t !== TriggerType.MENTION_SPAM)
-      throw ValidationError.field('trigger_type', 'BASE_TYPE_CHOICES', 'Trigger type must be 1, 3 or 5 (presets are not supported)');
+      throw ValidationError.field(
+        'trigger_type',
+        'BASE_TYPE_CHOICES',
+        'Trigger type must be 1, 3 or 5 (presets are not supported)',
+      );
     if (t === TriggerType.KEYWORD) {
       const m = rule.trigger_metadata;
       if ((m.keyword_filter ?? []).length === 0 && (m.regex_patterns ?? []).length === 0)
-        throw ValidationError.field('trigger_metadata', 'BASE_TYPE_REQUIRED', 'A keyword rule needs keyword_filter or regex_patterns');
+        throw ValidationError.field(
+          'trigger_metadata',
+          'BASE_TYPE_REQUIRED',
+          'A keyword rule needs keyword_filter or regex_patterns',
+        );
       (m.regex_patterns ?? []).forEach((p, i) => {
         try {
           compileRegex(p);
         } catch (err) {
-          throw ValidationError.field(`trigger_metadata.regex_patterns.${i}`, 'REGEX_INVALID', String((err as Error).message));
+          throw ValidationError.field(
+            `trigger_metadata.regex_patterns.${i}`,
+            'REGEX_INVALID',
+            String((err as Error).message),
+          );
         }
       });
     }
     if (t === TriggerType.MENTION_SPAM && !(rule.trigger_metadata.mention_total_limit! > 0))
-      throw ValidationError.field('trigger_metadata.mention_total_limit', 'BASE_TYPE_REQUIRED', 'mention_total_limit must be 1-50');
+      throw ValidationError.field(
+        'trigger_metadata.mention_total_limit',
+        'BASE_TYPE_REQUIRED',
+        'mention_total_limit must be 1-50',
+      );
     for (const [i, action] of rule.actions.entries()) {
       if (action.type === ActionType.TIMEOUT) {
         if (t === TriggerType.SPAM)
-          throw ValidationError.field(`actions.${i}.type`, 'BASE_TYPE_CHOICES', 'TIMEOUT is for keyword and mention spam rules');
+          throw ValidationError.field(
+            `actions.${i}.type`,
+            'BASE_TYPE_CHOICES',
+            'TIMEOUT is for keyword and mention spam rules',
+          );
         if (action.metadata?.duration_seconds === undefined)
-          throw ValidationError.field(`actions.${i}.metadata.duration_seconds`, 'BASE_TYPE_REQUIRED', 'duration_seconds is required');
+          throw ValidationError.field(
+            `actions.${i}.metadata.duration_seconds`,
+            'BASE_TYPE_REQUIRED',
+            'duration_seconds is required',
+          );
       }
       if (action.type === ActionType.SEND_ALERT_MESSAGE && action.metadata?.channel_id !== undefined) {
         const channel = await this.storage.channels.findById(action.metadata.channel_id);
         if (!channel || channel.guildId !== guildId || channel.type !== ChannelType.TEXT)
-          throw ValidationError.field(`actions.${i}.metadata.channel_id`, 'CHANNEL_INVALID', 'Not a text channel of this guild');
+          throw ValidationError.field(
+            `actions.${i}.metadata.channel_id`,
+            'CHANNEL_INVALID',
+            'Not a text channel of this guild',
+          );
       }
     }
     const roles = new Set(roleIds);

@@ -81,7 +81,9 @@ describe('AutoMod regexes on RE2', () => {
 
 describe('AutoMod triggers and exemptions', () => {
   it('mention spam counts unique mentions above the limit', () => {
-    const set = new CompiledRuleSet([rule({ trigger_type: 5, trigger_metadata: { mention_total_limit: 3 } })]);
+    const set = new CompiledRuleSet([
+      rule({ trigger_type: 5, trigger_metadata: { mention_total_limit: 3 } }),
+    ]);
     expect(set.evaluate(input('x', { mentionCount: 3 }))).toEqual([]);
     expect(set.evaluate(input('x', { mentionCount: 4 }))).toHaveLength(1);
   });

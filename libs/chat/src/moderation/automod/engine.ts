@@ -154,7 +154,10 @@ export class CompiledRuleSet {
           for (const { source, re } of c.regexes) {
             const m = re.exec(input.content);
             const text = m?.[0] ?? '';
-            if (m && !(c.allow && c.allow.test(enclosingWords(input.content, m.index, m.index + text.length))))
+            if (
+              m &&
+              !(c.allow && c.allow.test(enclosingWords(input.content, m.index, m.index + text.length)))
+            )
               return { rule, matchedKeyword: source, matchedContent: text };
           }
         return null;
