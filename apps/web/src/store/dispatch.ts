@@ -106,9 +106,14 @@ export function applyDispatch(s: State, type: DispatchType, data: unknown): Stat
     case 'AUTO_MODERATION_RULE_DELETE':
     case 'AUTO_MODERATION_ACTION_EXECUTION':
       return s;
-    case 'RELATIONSHIP_ADD':
-    case 'RELATIONSHIP_REMOVE':
-      return s;
+    case 'RELATIONSHIP_ADD': {
+      const d = data as { id: string; type: number };
+      return d.type === 2 ? { ...s, blocked: { ...s.blocked, [d.id]: true } } : s;
+    }
+    case 'RELATIONSHIP_REMOVE': {
+      const { [(data as { id: string }).id]: _gone, ...blocked } = s.blocked;
+      return { ...s, blocked };
+    }
     case 'MESSAGE_CREATE':
       return receiveMessage(s, data as MessageDto);
     case 'MESSAGE_UPDATE':
