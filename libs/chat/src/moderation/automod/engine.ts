@@ -1,4 +1,5 @@
 import { RE2 } from 're2-wasm';
+import { KeywordIndex, type KeywordMatch } from './keywords';
 import { ActionType, type AutoModRuleDto, type RuleAction, TriggerType } from './rules';
 
 /**
@@ -6,9 +7,9 @@ import { ActionType, type AutoModRuleDto, type RuleAction, TriggerType } from '.
  * or edited in it, in memory.
  *
  * Keywords (Discord's wildcard semantics: `cat` a whole word, `cat*` a word starting with it, `*cat` a word
- * ending with it, `*cat*` anywhere; case-insensitive) compile into one JavaScript RegExp per rule made of
- * escaped literals only, and one for the whole guild that rules a message in or out with a single scan: no
- * user-written syntax reaches V8's backtracking engine. `regex_patterns` run on RE2 (the `re2-wasm` build:
+ * ending with it, `*cat*` anywhere; case-insensitive) go into one KeywordIndex for the whole guild (hash sets,
+ * no regular expression: see keywords.ts), so a message costs a scan of its words whatever the number of
+ * keywords, and one per rule for its allow list. `regex_patterns` run on RE2 (the `re2-wasm` build:
  * linear time in the message, whatever the pattern), so a pattern like `(a+)+$` cannot stall a send; they run
  * only in guilds that have them, again as one union first.
  */
@@ -36,33 +37,10 @@ export interface AutoModHit {
 
 interface CompiledRule {
   rule: AutoModRuleDto;
-  keywords: RegExp | null;
   regexes: { source: string; re: RE2 }[];
-  allow: RegExp | null;
+  allow: KeywordIndex | null;
   exemptRoles: ReadonlySet<string>;
   exemptChannels: ReadonlySet<string>;
-}
-
-/** Letters and digits: what a keyword's word boundary looks for. */
-const WORD = '[\\p{L}\\p{N}]';
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
-
-/** One keyword with Discord's wildcard semantics, as an escaped-literal RegExp source. */
-export function keywordSource(keyword: string): string {
-  const k = keyword.trim();
-  const lead = k.startsWith('*');
-  const trail = k.length > 1 && k.endsWith('*');
-  const core = escape(k.slice(lead ? 1 : 0, trail ? -1 : undefined));
-  if (core.length === 0) return '(?!)';
-  return `${lead ? '' : `(?<!${WORD})`}${core}${trail ? '' : `(?!${WORD})`}`;
-}
-
-function literalUnion(keywords: readonly string[]): RegExp | null {
-  const sources = keywords.map(keywordSource).filter((s) => s !== '(?!)');
-  return sources.length === 0 ? null : new RegExp(sources.join('|'), 'iu');
 }
 
 /** Compiles a user's pattern on RE2; throws a readable error for syntax RE2 does not have (lookaround, backreferences). */
@@ -82,8 +60,8 @@ function enclosingWords(content: string, start: number, end: number): string {
 
 export class CompiledRuleSet {
   private readonly rules: CompiledRule[];
-  /** Any keyword of any keyword rule: a message that misses it skips every keyword rule. */
-  private readonly anyKeyword: RegExp | null;
+  /** Every keyword of every keyword rule, owned by the rule's index in `rules`. */
+  private readonly keywords = new KeywordIndex();
   /** Any regex of any rule (RE2): the same, for regex rules. */
   private readonly anyRegex: RE2 | null;
   readonly hasSpamRule: boolean;
@@ -91,24 +69,22 @@ export class CompiledRuleSet {
 
   constructor(rules: readonly AutoModRuleDto[]) {
     const enabled = rules.filter((r) => r.enabled);
-    this.rules = enabled.map((rule) => {
+    this.rules = enabled.map((rule, i) => {
       const m = rule.trigger_metadata;
+      const keyword = rule.trigger_type === TriggerType.KEYWORD;
+      if (keyword) for (const k of m.keyword_filter ?? []) this.keywords.add(k, i);
+      const allow = new KeywordIndex();
+      for (const a of m.allow_list ?? []) allow.add(a, 0);
       return {
         rule,
-        keywords: rule.trigger_type === TriggerType.KEYWORD ? literalUnion(m.keyword_filter ?? []) : null,
-        regexes:
-          rule.trigger_type === TriggerType.KEYWORD
-            ? (m.regex_patterns ?? []).map((source) => ({ source, re: compileRegex(source) }))
-            : [],
-        allow: literalUnion(m.allow_list ?? []),
+        regexes: keyword
+          ? (m.regex_patterns ?? []).map((source) => ({ source, re: compileRegex(source) }))
+          : [],
+        allow: allow.empty ? null : allow,
         exemptRoles: new Set(rule.exempt_roles),
         exemptChannels: new Set(rule.exempt_channels),
       };
     });
-    const keywords = enabled.flatMap((r) =>
-      r.trigger_type === TriggerType.KEYWORD ? (r.trigger_metadata.keyword_filter ?? []) : [],
-    );
-    this.anyKeyword = literalUnion(keywords);
     const regexes = enabled.flatMap((r) =>
       r.trigger_type === TriggerType.KEYWORD ? (r.trigger_metadata.regex_patterns ?? []) : [],
     );
@@ -125,13 +101,16 @@ export class CompiledRuleSet {
   evaluate(input: AutoModInput): AutoModHit[] {
     if (this.rules.length === 0) return [];
     const content = input.content;
-    const keywordCandidate = this.anyKeyword !== null && content.length > 0 && this.anyKeyword.test(content);
+    const applies = (i: number): boolean => {
+      const c = this.rules[i];
+      return !c.exemptChannels.has(input.channelId) && !input.roles.some((r) => c.exemptRoles.has(r));
+    };
+    const keywordHits = this.keywords.match(content, applies);
     const regexCandidate = this.anyRegex !== null && content.length > 0 && this.anyRegex.test(content);
     const hits: AutoModHit[] = [];
-    for (const c of this.rules) {
-      if (c.exemptChannels.has(input.channelId)) continue;
-      if (input.roles.some((r) => c.exemptRoles.has(r))) continue;
-      const hit = this.check(c, input, keywordCandidate, regexCandidate);
+    for (const [i, c] of this.rules.entries()) {
+      if (!applies(i)) continue;
+      const hit = this.check(c, input, keywordHits.get(i), regexCandidate);
       if (hit) hits.push(hit);
     }
     return hits;
@@ -140,24 +119,26 @@ export class CompiledRuleSet {
   private check(
     c: CompiledRule,
     input: AutoModInput,
-    keywordCandidate: boolean,
+    keywordHit: KeywordMatch | undefined,
     regexCandidate: boolean,
   ): AutoModHit | null {
     const { rule } = c;
     switch (rule.trigger_type) {
       case TriggerType.KEYWORD: {
-        if (keywordCandidate && c.keywords) {
-          const found = this.firstAllowed(input.content, c.keywords, c.allow);
-          if (found) return { rule, matchedKeyword: this.whichKeyword(rule, found), matchedContent: found };
+        if (keywordHit) {
+          const found = this.allowed(c, input.content, keywordHit);
+          if (found)
+            return {
+              rule,
+              matchedKeyword: found.keyword,
+              matchedContent: input.content.slice(found.start, found.end),
+            };
         }
         if (regexCandidate)
           for (const { source, re } of c.regexes) {
             const m = re.exec(input.content);
             const text = m?.[0] ?? '';
-            if (
-              m &&
-              !(c.allow && c.allow.test(enclosingWords(input.content, m.index, m.index + text.length)))
-            )
+            if (m && !this.exempted(c, enclosingWords(input.content, m.index, m.index + text.length)))
               return { rule, matchedKeyword: source, matchedContent: text };
           }
         return null;
@@ -175,20 +156,25 @@ export class CompiledRuleSet {
     }
   }
 
-  /** The first keyword match whose enclosing words the allow list does not exempt. */
-  private firstAllowed(content: string, keywords: RegExp, allow: RegExp | null): string | null {
-    const all = new RegExp(keywords.source, 'giu');
-    for (const m of content.matchAll(all)) {
-      if (allow && allow.test(enclosingWords(content, m.index, m.index + m[0].length))) continue;
-      return m[0];
-    }
-    return null;
+  /** Whether the rule's allow list exempts these words. */
+  private exempted(c: CompiledRule, words: string): boolean {
+    return c.allow !== null && c.allow.match(words).size > 0;
   }
 
-  private whichKeyword(rule: AutoModRuleDto, matched: string): string | null {
-    for (const k of rule.trigger_metadata.keyword_filter ?? [])
-      if (new RegExp(keywordSource(k), 'iu').test(matched)) return k;
-    return null;
+  /**
+   * The keyword match to report, unless the allow list exempts the words around it; then the rule's keywords
+   * are searched again with the allowed words blanked out (a message may hold an allowed and a forbidden use).
+   */
+  private allowed(c: CompiledRule, content: string, hit: KeywordMatch): KeywordMatch | null {
+    if (c.allow === null) return hit;
+    if (!this.exempted(c, enclosingWords(content, hit.start, hit.end))) return hit;
+    const own = new KeywordIndex();
+    for (const k of c.rule.trigger_metadata.keyword_filter ?? []) own.add(k, 0);
+    let masked = content;
+    for (const m of content.matchAll(/[\p{L}\p{N}]+/gu))
+      if (this.exempted(c, m[0]))
+        masked = masked.slice(0, m.index) + ' '.repeat(m[0].length) + masked.slice(m.index + m[0].length);
+    return own.match(masked).get(0) ?? null;
   }
 }
 
