@@ -6,7 +6,7 @@ import { Client, type ServerProcess, startServer, tempDir } from './harness';
  * AutoMod, blocks, DM privacy and reports end to end (docs/moderation.md), over real HTTP and the gateway:
  * a blocked message is refused before it is stored or delivered, the rule's other actions run.
  */
-describe('AutoMod, blocks and reports (monolith on SQLite)', () => {
+describe('AutoMod, blocks and reports', () => {
   const dir = tempDir();
   let server: ServerProcess;
   let owner: Client;
