@@ -800,6 +800,7 @@ const scenarios = {
   telemetry: external('telemetry.mjs'),
   search: external('search.mjs'),
   reactions: external('reactions.mjs'),
+  automod: external('automod.mjs'),
   // Last: these start a local Cassandra node when none answers (and stop it), so it never shares the cores
   // with the scenarios above.
   cassandra: external('cassandra.mjs'),

@@ -736,6 +736,9 @@ describe('REST chat API (monolith on SQLite)', () => {
 
   describe('direct messages', () => {
     it('creates a DM once, returns the same channel twice, and only recipients see it', async () => {
+      // Carol was banned above, so she shares no guild with Bob: she takes DMs from anyone (the default is
+      // users sharing a guild, docs/moderation.md).
+      expect((await carol.patch('/users/@me/privacy', { direct_messages: 'everyone' })).status).toBe(200);
       const first = await bob.post('/users/@me/channels', { recipient_id: carolUser.id });
       expect(first.status).toBe(200);
       expect(first.body).toMatchObject({

@@ -15,6 +15,7 @@ import {
   InviteService,
   MemberService,
   MessageService,
+  RelationshipService,
   RoleService,
 } from '@parley/chat';
 import { deepMerge, loadConfig, type ParleyConfig } from '@parley/config';
@@ -36,6 +37,8 @@ export interface DomainServices {
   invites: InviteService;
   channels: ChannelService;
   messages: MessageService;
+  /** Blocks and DM privacy. */
+  relationships: RelationshipService;
   /** Registers an account (password `password123`, cheap argon2 costs): its id, unique username and token. */
   register(name: string): Promise<{ id: string; username: string; token: string }>;
   /**
@@ -83,6 +86,7 @@ export async function startDomainServices(overrides: Tree = {}): Promise<DomainS
       invites: context.get(InviteService),
       channels: context.get(ChannelService),
       messages: context.get(MessageService),
+      relationships: context.get(RelationshipService),
       register: async (name) => {
         const username = `${name}_${++counter}`.toLowerCase().slice(0, 32);
         const session = await auth.register({

@@ -62,7 +62,20 @@ export function connect(): void {
     unauthorized: () => void signOut(false),
   });
   gateway.start();
+  void loadBlocked();
   typingTimer ??= setInterval(() => update((s) => expireTyping(s, Date.now())), 1000);
+}
+
+/** The people the signed-in user has blocked (their messages are hidden behind a click). */
+export async function loadBlocked(): Promise<void> {
+  try {
+    const list = await api.relationships();
+    const blocked: Record<string, true> = {};
+    for (const r of list) if (r.type === 2) blocked[r.id] = true;
+    update((s) => ({ ...s, blocked }));
+  } catch {
+    // Not fatal: messages simply show until the next load.
+  }
 }
 
 export function reconnect(): void {

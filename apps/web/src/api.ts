@@ -68,11 +68,51 @@ export interface SessionInfo {
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Thin typed wrapper over `/api/v1`; one instance per signed-in token. */
+/** Discord's audit log page (the parts the viewer shows). */
+export interface AuditLogPage {
+  audit_log_entries: {
+    id: string;
+    user_id: string | null;
+    target_id: string | null;
+    action_type: number;
+    changes: { key: string; old_value?: unknown; new_value?: unknown }[];
+    reason?: string;
+  }[];
+  users: PublicUser[];
+}
+
+/** Discord's AutoMod rule. */
+export interface AutoModRule {
+  id: string;
+  guild_id: string;
+  creator_id: string;
+  name: string;
+  event_type: number;
+  trigger_type: number;
+  trigger_metadata: { keyword_filter?: string[]; regex_patterns?: string[]; allow_list?: string[] };
+  actions: {
+    type: number;
+    metadata?: { channel_id?: string; duration_seconds?: number; custom_message?: string };
+  }[];
+  enabled: boolean;
+  exempt_roles: string[];
+  exempt_channels: string[];
+}
+
+/** Discord's relationship (Parley has blocks: type 2). */
+export interface Relationship {
+  id: string;
+  type: number;
+  user: PublicUser;
+}
+
 export class Api {
   constructor(public token: string | null = null) {}
 
-  async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+  async request<T>(method: Method, path: string, body?: unknown, reason?: string | null): Promise<T> {
     const headers: Record<string, string> = {};
+    // Discord's audit log reason header, URL-encoded as Discord clients send it.
+    if (reason) headers['x-audit-log-reason'] = encodeURIComponent(reason);
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const form = body instanceof FormData;
     if (body !== undefined && !form) headers['content-type'] = 'application/json';
@@ -189,14 +229,60 @@ export class Api {
   updateMember(guildId: string, userId: string, patch: { nick?: string | null; roles?: string[] }) {
     return this.request<MemberDto>('PATCH', `/guilds/${guildId}/members/${userId}`, patch);
   }
-  kick(guildId: string, userId: string) {
-    return this.request<void>('DELETE', `/guilds/${guildId}/members/${userId}`);
+  kick(guildId: string, userId: string, reason: string | null = null) {
+    return this.request<void>('DELETE', `/guilds/${guildId}/members/${userId}`, undefined, reason);
+  }
+  /** Times a member out until `until` (ISO time; null lifts it), with an audit log reason. */
+  timeout(guildId: string, userId: string, until: string | null, reason: string | null) {
+    return this.request<MemberDto>(
+      'PATCH',
+      `/guilds/${guildId}/members/${userId}`,
+      { communication_disabled_until: until },
+      reason,
+    );
+  }
+  auditLog(guildId: string, filter: { user_id?: string; action_type?: number; before?: string }) {
+    const q = new URLSearchParams({ limit: '50' });
+    if (filter.user_id) q.set('user_id', filter.user_id);
+    if (filter.action_type) q.set('action_type', String(filter.action_type));
+    if (filter.before) q.set('before', filter.before);
+    return this.request<AuditLogPage>('GET', `/guilds/${guildId}/audit-logs?${q.toString()}`);
+  }
+  autoModRules(guildId: string) {
+    return this.request<AutoModRule[]>('GET', `/guilds/${guildId}/auto-moderation/rules`);
+  }
+  createAutoModRule(guildId: string, rule: Omit<AutoModRule, 'id' | 'guild_id' | 'creator_id'>) {
+    return this.request<AutoModRule>('POST', `/guilds/${guildId}/auto-moderation/rules`, rule);
+  }
+  updateAutoModRule(guildId: string, ruleId: string, patch: Partial<AutoModRule>) {
+    return this.request<AutoModRule>('PATCH', `/guilds/${guildId}/auto-moderation/rules/${ruleId}`, patch);
+  }
+  deleteAutoModRule(guildId: string, ruleId: string) {
+    return this.request<void>('DELETE', `/guilds/${guildId}/auto-moderation/rules/${ruleId}`);
+  }
+  relationships() {
+    return this.request<Relationship[]>('GET', '/users/@me/relationships');
+  }
+  block(userId: string) {
+    return this.request<void>('PUT', `/users/@me/relationships/${userId}`, { type: 2 });
+  }
+  unblock(userId: string) {
+    return this.request<void>('DELETE', `/users/@me/relationships/${userId}`);
+  }
+  report(body: {
+    reason: string;
+    channel_id?: string;
+    message_id?: string;
+    user_id?: string;
+    guild_id?: string;
+  }) {
+    return this.request<{ id: string }>('POST', '/reports', body);
   }
   bans(guildId: string) {
     return this.request<BanDto[]>('GET', `/guilds/${guildId}/bans?limit=1000`);
   }
   ban(guildId: string, userId: string, reason: string | null) {
-    return this.request<void>('PUT', `/guilds/${guildId}/bans/${userId}`, { reason });
+    return this.request<void>('PUT', `/guilds/${guildId}/bans/${userId}`, {}, reason);
   }
   unban(guildId: string, userId: string) {
     return this.request<void>('DELETE', `/guilds/${guildId}/bans/${userId}`);
@@ -224,7 +310,7 @@ export class Api {
   }
   updateChannel(
     channelId: string,
-    patch: { name?: string; topic?: string | null; parent_id?: string | null },
+    patch: { name?: string; topic?: string | null; parent_id?: string | null; rate_limit_per_user?: number },
   ) {
     return this.request<ChannelDto>('PATCH', `/channels/${channelId}`, patch);
   }

@@ -32,9 +32,11 @@ export interface RoutingHint {
  * Events for other processes, never sent to clients as they are (both in the user's scope):
  * `TOKEN_REVOKED` `{token_hash}`: one token stopped working (logout);
  * `USER_SESSIONS_REVOKED` `{user_id, except_token_hash?}`: every token of the user but one did (a password change,
- * "log out everywhere"), announced once however many tokens that was.
+ * "log out everywhere"), announced once however many tokens that was;
+ * `AUTO_MODERATION_RULES_CHANGED` `{guild_id}` (the guild's scope): a guild's AutoMod rules changed, so every
+ * process drops its compiled copy (the rules themselves go to MANAGE_GUILD holders only, on their user scopes).
  */
-export type InternalEventType = 'TOKEN_REVOKED' | 'USER_SESSIONS_REVOKED';
+export type InternalEventType = 'TOKEN_REVOKED' | 'USER_SESSIONS_REVOKED' | 'AUTO_MODERATION_RULES_CHANGED';
 
 export interface DomainEvent<T = unknown> {
   type: DispatchType | InternalEventType;
@@ -99,6 +101,9 @@ export const INVALIDATING_EVENTS: ReadonlySet<DomainEvent['type']> = new Set<Dom
   'CHANNEL_DELETE',
   'TOKEN_REVOKED',
   'USER_SESSIONS_REVOKED',
+  'AUTO_MODERATION_RULES_CHANGED',
+  'RELATIONSHIP_ADD',
+  'RELATIONSHIP_REMOVE',
 ]);
 
 /** The ids caches key on; nothing else of an event's data travels on the invalidation stream. */

@@ -16,6 +16,7 @@ import { type ChannelRecord, type OverwriteRecord, STORAGE, type Storage } from 
 import { AccessService, type GuildAccess } from './access.service';
 import { AuditLogEvent, changesOf } from './moderation/audit-log-events';
 import { AuditLogService } from './moderation/audit-log.service';
+import { RelationshipService } from './moderation/relationships.service';
 import { toChannel } from './serializers';
 import { UserDirectory } from './users.directory';
 
@@ -46,6 +47,7 @@ export class ChannelService {
     private readonly access: AccessService,
     private readonly users: UserDirectory,
     private readonly audit: AuditLogService,
+    private readonly relationships: RelationshipService,
   ) {}
 
   async listGuildChannels(guildId: string, userId: string): Promise<ChannelDto[]> {
@@ -267,6 +269,9 @@ export class ChannelService {
     const users = await this.users.many([userId, recipientId]);
     const recipient = users.get(recipientId);
     if (!recipient) throw unknown('user');
+    await this.relationships.requireMayOpen(userId, recipientId, async () =>
+      (await this.storage.dms.listForUser(userId)).some((c) => c.recipients.includes(recipientId)),
+    );
     const candidate: ChannelRecord = {
       id: this.ids.next(),
       type: ChannelType.DM,

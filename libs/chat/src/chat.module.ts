@@ -5,17 +5,22 @@ import { BanService } from './bans.service';
 import { ChannelService } from './channels.service';
 import {
   AuditLogController,
+  AutoModController,
   BansController,
   ChannelsController,
   DmsController,
+  GuildReportsController,
   GuildsController,
   InvitesController,
   MembersController,
   MessagesController,
   NotificationSettingsController,
   PinsController,
+  PrivacyController,
   ReactionsController,
   ReadStatesController,
+  RelationshipsController,
+  ReportsController,
   RolesController,
 } from './controllers';
 import { GuildService } from './guilds.service';
@@ -25,6 +30,9 @@ import { MessageService } from './messages.service';
 import { AuditLogEntryPublisher } from './moderation/audit-log-publisher';
 import { AuditLogService } from './moderation/audit-log.service';
 import { SlowmodeService } from './moderation/slowmode.service';
+import { AutoModService } from './moderation/automod/automod.service';
+import { RelationshipService } from './moderation/relationships.service';
+import { ReportService } from './moderation/reports.service';
 import { NotificationSettingsService } from './notification-settings.service';
 import { MentionJobs } from './mention.jobs';
 import { PinService } from './pins.service';
@@ -51,6 +59,9 @@ const SERVICES = [
   AuditLogEntryPublisher,
   AuditLogService,
   SlowmodeService,
+  AutoModService,
+  RelationshipService,
+  ReportService,
 ];
 
 /** The chat domain's rules: every process that checks permissions or changes chat state (api, gateway). */
@@ -64,6 +75,11 @@ export const CHAT_API_CONTROLLERS = [
   MembersController,
   BansController,
   AuditLogController,
+  AutoModController,
+  GuildReportsController,
+  ReportsController,
+  RelationshipsController,
+  PrivacyController,
   RolesController,
   InvitesController,
   DmsController,

@@ -18,3 +18,7 @@ export * from './purge.jobs';
 export * from './moderation/moderation.tokens';
 export * from './moderation/audit-log.service';
 export * from './moderation/audit-log-events';
+export * from './moderation/relationships.service';
+export * from './moderation/reports.service';
+export * from './moderation/automod/automod.service';
+export * from './moderation/automod/rules';

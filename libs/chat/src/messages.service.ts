@@ -38,6 +38,8 @@ import { UserDirectory } from './users.directory';
 import { AuditLogEvent } from './moderation/audit-log-events';
 import { AuditLogService } from './moderation/audit-log.service';
 import { SlowmodeService } from './moderation/slowmode.service';
+import { AutoModService } from './moderation/automod/automod.service';
+import { RelationshipService, cannotMessageUser } from './moderation/relationships.service';
 
 /** Discord's REPLY message type. */
 const MESSAGE_TYPE_REPLY = 19;
@@ -83,6 +85,8 @@ export class MessageService {
     private readonly users: UserDirectory,
     private readonly audit: AuditLogService,
     private readonly slowmode: SlowmodeService,
+    private readonly automod: AutoModService,
+    private readonly relationships: RelationshipService,
     @Inject(JOB_QUEUE) private readonly jobs: JobQueue,
     @Optional() @Inject(MEDIA_PATH_SIGNER) private readonly signer?: MediaPathSigner,
   ) {}
@@ -135,6 +139,8 @@ export class MessageService {
       err.errors = { content: [{ code: 'BASE_TYPE_REQUIRED', message: 'Content must not be empty' }] };
       throw err;
     }
+    // Before anything is stored or delivered: a block refuses the send whole.
+    await this.screen(access, userId, content, false);
     const parsed = this.mentionsOf(access, content, input.allowed_mentions);
     const mentions = parsed.users;
     const referenced = input.message_reference
@@ -217,6 +223,17 @@ export class MessageService {
     return dto;
   }
 
+  /**
+   * What a message must pass before it is stored: in a guild, AutoMod (rules compiled in memory); in a DM, the
+   * recipient's block of the author (one cached keyed read).
+   */
+  private async screen(access: ChannelAccess, userId: string, content: string, edit: boolean): Promise<void> {
+    if (access.guild !== null) return this.automod.enforce(access, userId, content, edit);
+    if (edit) return;
+    for (const other of access.channel.recipients)
+      if (other !== userId && (await this.relationships.hasBlocked(other, userId))) throw cannotMessageUser();
+  }
+
   /** Counts a direct mention for each named user who may see the channel; returns who was counted. */
   private async countMentions(access: ChannelAccess, channelId: string, known: string[]): Promise<string[]> {
     const notified = await this.mayView(access, known);
@@ -276,6 +293,7 @@ export class MessageService {
     if (access.guild?.timedOut) throw new ForbiddenError();
     const patch: MessagePatch = {};
     if (input.content !== undefined) {
+      if (message.authorId === userId) await this.screen(access, userId, input.content, true);
       // An edit changes who is shown as mentioned; as on Discord, it notifies nobody anew.
       const parsed = this.mentionsOf(access, input.content, input.allowed_mentions);
       Object.assign(patch, {

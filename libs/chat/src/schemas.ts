@@ -214,3 +214,40 @@ export const searchQuery = z.object({
   offset: intFromQuery(0, SEARCH_TOTAL_CAP - 1, 0),
   limit: intFromQuery(1, 25, 25),
 });
+
+/** `PUT /users/@me/relationships/:user_id`: Discord's body; only 2 (block) is built. */
+export const relationshipBody = z.object({ type: z.number().int().optional() }).passthrough();
+
+/** `PATCH /users/@me/privacy`: who may open a new DM with the caller. */
+export const privacyBody = z.strictObject({
+  direct_messages: z.enum(['everyone', 'mutual_guilds', 'nobody']),
+});
+
+/** `POST /reports`: exactly one of a message (with its channel), a user or a guild. */
+export const reportBody = z
+  .strictObject({
+    reason: z.string().trim().min(1).max(1024),
+    channel_id: snowflake.optional(),
+    message_id: snowflake.optional(),
+    user_id: snowflake.optional(),
+    guild_id: snowflake.optional(),
+  })
+  // A message report names the message (and its channel); a user report the user (guild_id: where it happened);
+  // a guild report only the guild.
+  .refine((b) => (b.message_id !== undefined ? 1 : 0) + (b.user_id !== undefined ? 1 : 0) <= 1, {
+    message: 'Report one message or one user',
+    path: ['user_id'],
+  })
+  .refine((b) => b.message_id !== undefined || b.user_id !== undefined || b.guild_id !== undefined, {
+    message: 'Report a message_id (with channel_id), a user_id or a guild_id',
+    path: ['message_id'],
+  })
+  .refine((b) => b.message_id === undefined || b.channel_id !== undefined, {
+    message: 'A message report names its channel_id',
+    path: ['channel_id'],
+  });
+
+export const reportsQuery = z.object({
+  limit: intFromQuery(1, 100, 50),
+  before: snowflake.optional(),
+});

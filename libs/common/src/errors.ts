@@ -74,6 +74,7 @@ export const UNKNOWN = {
   ban: 10026,
   application: 10002,
   session: 10020,
+  auto_moderation_rule: 10066,
   route: 0,
 } as const;
 

@@ -162,6 +162,18 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
           options: e.options,
           expiresAt: e.expiresAt,
         },
+  automod_rules: (r) => ({ guildId: r.guildId, id: r.id, creatorId: r.creatorId, rule: r.rule }),
+  relationships: (r) => ({ userId: r.userId, targetId: r.targetId, type: r.type, createdAt: r.createdAt }),
+  user_privacy: (p) => ({ userId: p.userId, dmPolicy: p.dmPolicy, updatedAt: p.updatedAt }),
+  reports: (r) => ({
+    id: r.id,
+    reporterId: r.reporterId,
+    reason: r.reason,
+    guildId: r.guildId,
+    channelId: r.channelId,
+    messageId: r.messageId,
+    targetUserId: r.targetUserId,
+  }),
   attachments: (a) => ({
     id: a.id,
     channelId: a.channelId,
@@ -203,7 +215,14 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
     case 'overwrites':
       return `${String(r.channelId)}/${String(r.id)}`;
     case 'audit_log_entries':
+    case 'automod_rules':
       return `${String(r.guildId)}/${String(r.id)}`;
+    case 'relationships':
+      return `${String(r.userId)}/${String(r.targetId)}`;
+    case 'user_privacy':
+      return String(r.userId);
+    case 'reports':
+      return String(r.id);
     case 'dm_pairs':
       return `${String(r.userLow)}/${String(r.userHigh)}`;
     case 'reactions':

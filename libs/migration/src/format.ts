@@ -206,6 +206,27 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     options: z.string().nullable(),
     expiresAt: time,
   }),
+  automod_rules: z.strictObject({ guildId: id, id, creatorId: id, rule: z.string() }),
+  relationships: z.strictObject({
+    userId: id,
+    targetId: id,
+    type: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
+    createdAt: time,
+  }),
+  user_privacy: z.strictObject({
+    userId: id,
+    dmPolicy: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+    updatedAt: time,
+  }),
+  reports: z.strictObject({
+    id,
+    reporterId: id,
+    reason: text(1024),
+    guildId: id.nullable(),
+    channelId: id.nullable(),
+    messageId: id.nullable(),
+    targetUserId: id.nullable(),
+  }),
   attachments: z.strictObject({
     id,
     channelId: id,

@@ -233,6 +233,8 @@ export class InterestRouter {
   }
 
   private process(event: DomainEvent): Promise<void> | void {
+    // For the api processes' AutoMod caches only (on the invalidation stream); never a client dispatch.
+    if (event.type === 'AUTO_MODERATION_RULES_CHANGED') return;
     if (event.type === 'TOKEN_REVOKED') {
       const hash = (event.data as { token_hash?: unknown } | null)?.token_hash;
       if (typeof hash === 'string' && event.scope.kind === 'user')

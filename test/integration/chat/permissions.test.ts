@@ -155,6 +155,8 @@ describe('permissions and the role hierarchy (services on SQLite)', () => {
       const alice = (await s.register('perm_dm_alice')).id;
       const bob = (await s.register('perm_dm_bob')).id;
       const carol = (await s.register('perm_dm_carol')).id;
+      // Strangers: bob takes DMs from anyone (the default is users sharing a guild).
+      await s.relationships.setPrivacy(bob, 'everyone');
       const dm = await s.channels.openDm(alice, bob);
       const dmPermissions = await channelPermissions(dm.id, bob);
       expect(dmPermissions & Permission.SEND_MESSAGES).toBe(Permission.SEND_MESSAGES);

@@ -329,6 +329,8 @@ describe('gateway routing', () => {
       gw.api.register('dc'),
     ]);
     const [bWs, cWs] = await Promise.all([connect(b), connect(c)]);
+    // Strangers: b takes DMs from anyone (the default is users sharing a guild, docs/moderation.md).
+    await gw.api.ok('PATCH', '/users/@me/privacy', b.token, { direct_messages: 'everyone' });
     const dm = await gw.api.ok<{ id: string }>('POST', '/users/@me/channels', a.token, {
       recipient_id: b.user.id,
     });

@@ -144,6 +144,8 @@ describe('microservices mode: api x2, gateway x2, queue, media-proxy', () => {
       expected.push((await a1.send(owner, channel.id, `first words ${i}`)).id);
       // A DM opened by someone new and written to at once.
       const stranger = await a1.register(`dm_${i}`);
+      // The reader takes DMs from strangers (the default is users sharing a guild, docs/moderation.md).
+      if (i === 0) await a1.ok('PATCH', '/users/@me/privacy', reader.token, { direct_messages: 'everyone' });
       const dm = await a1.ok<{ id: string }>('POST', '/users/@me/channels', stranger.token, {
         recipient_id: reader.user.id,
       });

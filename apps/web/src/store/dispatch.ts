@@ -101,7 +101,19 @@ export function applyDispatch(s: State, type: DispatchType, data: unknown): Stat
     case 'GUILD_BAN_ADD':
     case 'GUILD_BAN_REMOVE':
     case 'GUILD_AUDIT_LOG_ENTRY_CREATE':
+    case 'AUTO_MODERATION_RULE_CREATE':
+    case 'AUTO_MODERATION_RULE_UPDATE':
+    case 'AUTO_MODERATION_RULE_DELETE':
+    case 'AUTO_MODERATION_ACTION_EXECUTION':
       return s;
+    case 'RELATIONSHIP_ADD': {
+      const d = data as { id: string; type: number };
+      return d.type === 2 ? { ...s, blocked: { ...s.blocked, [d.id]: true } } : s;
+    }
+    case 'RELATIONSHIP_REMOVE': {
+      const { [(data as { id: string }).id]: _gone, ...blocked } = s.blocked;
+      return { ...s, blocked };
+    }
     case 'MESSAGE_CREATE':
       return receiveMessage(s, data as MessageDto);
     case 'MESSAGE_UPDATE':

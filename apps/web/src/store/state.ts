@@ -86,6 +86,8 @@ export interface State {
   voiceSession: VoiceSession | null;
   /** Something the person must be told once (e.g. removed from a guild); dismissed by them. */
   notice: string | null;
+  /** Users the person has blocked: their messages are hidden behind a click. */
+  blocked: Record<string, true>;
 }
 
 export const initialState: State = {
@@ -109,6 +111,7 @@ export const initialState: State = {
   voice: {},
   notice: null,
   voiceSession: null,
+  blocked: {},
 };
 
 export const emptyMessages: ChannelMessages = {

@@ -4,7 +4,8 @@ import { api, openDm } from '../actions';
 import { guildPermissions, has, Permission } from '../perms';
 import { useStore } from '../store';
 import { displayName } from '../text';
-import { ConfirmDialog, Dialog, errorText } from './Dialog';
+import { Dialog, errorText } from './Dialog';
+import { ReasonDialog, TIMEOUTS } from './ModerationDialogs';
 import { Avatar } from './Message';
 import { PresenceDot } from './Sidebar';
 
@@ -20,7 +21,9 @@ function MemberDialog({
   const me = useStore((s) => s.me);
   const myMember = useStore((s) => (me ? s.members[guild.id]?.[me.id] : undefined));
   const status = useStore((s) => s.presence[member.user.id]);
-  const [confirm, setConfirm] = useState<'kick' | 'ban' | null>(null);
+  const [confirm, setConfirm] = useState<'kick' | 'ban' | 'timeout' | 'report' | null>(null);
+  const [timeoutSeconds, setTimeoutSeconds] = useState(TIMEOUTS[1][1]);
+  const blocked = useStore((s) => !!s.blocked[member.user.id]);
   const [error, setError] = useState<string | null>(null);
   if (!me) return null;
   const perms = guildPermissions(guild, me.id, myMember);
@@ -69,6 +72,29 @@ function MemberDialog({
             Send message
           </button>
         )}
+        {!self && !owner && has(perms, Permission.MODERATE_MEMBERS) && (
+          <button type="button" className="danger" onClick={() => setConfirm('timeout')}>
+            Timeout
+          </button>
+        )}
+        {!self && (
+          <button
+            type="button"
+            className="secondary"
+            onClick={() =>
+              void (blocked ? api.unblock(member.user.id) : api.block(member.user.id)).catch((err: unknown) =>
+                setError(errorText(err)),
+              )
+            }
+          >
+            {blocked ? 'Unblock' : 'Block'}
+          </button>
+        )}
+        {!self && (
+          <button type="button" className="secondary" onClick={() => setConfirm('report')}>
+            Report
+          </button>
+        )}
         {!self && !owner && has(perms, Permission.KICK_MEMBERS) && (
           <button type="button" className="danger" onClick={() => setConfirm('kick')}>
             Kick
@@ -83,8 +109,8 @@ function MemberDialog({
           Close
         </button>
       </div>
-      {confirm && (
-        <ConfirmDialog
+      {(confirm === 'kick' || confirm === 'ban') && (
+        <ReasonDialog
           title={confirm === 'kick' ? `Kick ${name}` : `Ban ${name}`}
           body={
             confirm === 'kick'
@@ -92,11 +118,49 @@ function MemberDialog({
               : `${name} will be removed from ${guild.name} and cannot rejoin.`
           }
           confirm={confirm === 'kick' ? 'Kick' : 'Ban'}
-          onConfirm={() =>
+          onSubmit={(reason) =>
             (confirm === 'kick'
-              ? api.kick(guild.id, member.user.id)
-              : api.ban(guild.id, member.user.id, null)
+              ? api.kick(guild.id, member.user.id, reason)
+              : api.ban(guild.id, member.user.id, reason)
             ).then(onClose)
+          }
+          onClose={() => setConfirm(null)}
+        />
+      )}
+      {confirm === 'timeout' && (
+        <ReasonDialog
+          title={`Timeout ${name}`}
+          body={`${name} will only be able to read until the timeout ends.`}
+          confirm="Timeout"
+          onSubmit={(reason) =>
+            api.timeout(
+              guild.id,
+              member.user.id,
+              new Date(Date.now() + timeoutSeconds * 1000).toISOString(),
+              reason,
+            )
+          }
+          onClose={() => setConfirm(null)}
+        >
+          <label>
+            Duration
+            <select value={timeoutSeconds} onChange={(e) => setTimeoutSeconds(Number(e.target.value))}>
+              {TIMEOUTS.map(([label, seconds]) => (
+                <option key={seconds} value={seconds}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </label>
+        </ReasonDialog>
+      )}
+      {confirm === 'report' && (
+        <ReasonDialog
+          title={`Report ${name}`}
+          confirm="Report"
+          reasonRequired
+          onSubmit={(reason) =>
+            api.report({ reason: reason ?? '', user_id: member.user.id, guild_id: guild.id })
           }
           onClose={() => setConfirm(null)}
         />

@@ -16,6 +16,7 @@ import { renderMarkdown } from '../markdown-react';
 import type { ClientMessage } from '../store';
 import { useStore } from '../store';
 import { displayName, formatFull, formatTime } from '../text';
+import { ReasonDialog } from './ModerationDialogs';
 import { ConfirmDialog, errorText } from './Dialog';
 import { EmojiPicker } from './EmojiPicker';
 import { IconEdit, IconPin, IconSmile, IconTrash } from './icons';
@@ -237,6 +238,9 @@ export const MessageItem = memo(function MessageItem({
   highlighted = false,
 }: MessageProps) {
   const editing = useStore((s) => s.editing === m.id);
+  const blocked = useStore((s) => !!s.blocked[m.author.id]);
+  const [revealed, setRevealed] = useState(false);
+  const [reporting, setReporting] = useState(false);
   const [picking, setPicking] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -300,6 +304,13 @@ export const MessageItem = memo(function MessageItem({
               document.querySelector<HTMLTextAreaElement>('.composer textarea')?.focus();
             }}
           />
+        ) : blocked && !revealed ? (
+          <div className="content blocked-message">
+            <span className="muted">Blocked message</span>{' '}
+            <button type="button" className="link" onClick={() => setRevealed(true)}>
+              Show message
+            </button>
+          </div>
         ) : (
           <div className={isEmojiOnly(m.content) ? 'content emoji-only' : 'content'}>
             <Content text={m.content} meId={meId} />
@@ -311,7 +322,7 @@ export const MessageItem = memo(function MessageItem({
             )}
           </div>
         )}
-        {m.attachments.length > 0 && <Attachments items={m.attachments} />}
+        {m.attachments.length > 0 && !(blocked && !revealed) && <Attachments items={m.attachments} />}
         {m.pending === 'sending' && <span className="sr-only">Sending…</span>}
         {m.pending === 'failed' && (
           <div className="send-failed" role="alert">
@@ -390,6 +401,11 @@ export const MessageItem = memo(function MessageItem({
               <IconTrash />
             </button>
           )}
+          {!mine && (
+            <button type="button" aria-label="Report message" onClick={() => setReporting(true)}>
+              <span aria-hidden="true">⚑</span>
+            </button>
+          )}
         </div>
       )}
       {picking && (
@@ -398,6 +414,17 @@ export const MessageItem = memo(function MessageItem({
           label="Pick a reaction"
           onClose={() => setPicking(false)}
           onPick={(emoji) => react(emoji, !(m.reactions ?? []).some((r) => r.emoji.name === emoji && r.me))}
+        />
+      )}
+      {reporting && (
+        <ReasonDialog
+          title={`Report ${authorName}'s message`}
+          confirm="Report"
+          reasonRequired
+          onSubmit={(reason) =>
+            api.report({ reason: reason ?? '', channel_id: m.channel_id, message_id: m.id })
+          }
+          onClose={() => setReporting(false)}
         />
       )}
       {confirming && (

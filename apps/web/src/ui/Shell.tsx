@@ -136,7 +136,8 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
     has(perms.guild, Permission.MANAGE_CHANNELS) ||
     has(perms.guild, Permission.MANAGE_ROLES) ||
     has(perms.guild, Permission.KICK_MEMBERS) ||
-    has(perms.guild, Permission.BAN_MEMBERS);
+    has(perms.guild, Permission.BAN_MEMBERS) ||
+    has(perms.guild, Permission.VIEW_AUDIT_LOG);
 
   return (
     <div

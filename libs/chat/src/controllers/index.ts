@@ -11,3 +11,6 @@ export * from './reactions.controller';
 export * from './read-states.controller';
 export * from './roles.controller';
 export * from './notification-settings.controller';
+export * from './automod.controller';
+export * from './relationships.controller';
+export * from './reports.controller';

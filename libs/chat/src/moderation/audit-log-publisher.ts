@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
-import { Permission, parsePermissions } from '@parley/common';
+import { type DispatchType, Permission, parsePermissions } from '@parley/common';
 import { STORAGE, type Storage } from '@parley/storage';
 
 const MEMBER_PAGE = 1000;
@@ -20,21 +20,24 @@ export class AuditLogEntryPublisher {
   ) {}
 
   async publish(entry: { guild_id: string }): Promise<void> {
-    const guildId = entry.guild_id;
+    await this.toHolders(entry.guild_id, AUDIT, 'GUILD_AUDIT_LOG_ENTRY_CREATE', entry);
+  }
+
+  /**
+   * Publishes `type` to the members holding any of `bits` guild-wide: the guild scope when @everyone grants
+   * them, otherwise the owner's and each role holder's user scope (AutoMod's events go to MANAGE_GUILD holders).
+   */
+  async toHolders(guildId: string, bits: bigint, type: DispatchType, data: unknown): Promise<void> {
     const [guild, roles] = await Promise.all([
       this.storage.guilds.findById(guildId),
       this.storage.roles.list(guildId),
     ]);
     if (!guild) return;
     const granting = new Set(
-      roles.filter((r) => (parsePermissions(r.permissions) & AUDIT) !== 0n).map((r) => r.id),
+      roles.filter((r) => (parsePermissions(r.permissions) & bits) !== 0n).map((r) => r.id),
     );
     if (granting.has(guildId)) {
-      this.bus.publish({
-        type: 'GUILD_AUDIT_LOG_ENTRY_CREATE',
-        scope: { kind: 'guild', id: guildId },
-        data: entry,
-      });
+      this.bus.publish({ type, scope: { kind: 'guild', id: guildId }, data });
       return;
     }
     const readers = new Set([guild.ownerId]);
@@ -47,11 +50,6 @@ export class AuditLogEntryPublisher {
         after = page[page.length - 1].userId;
       }
     }
-    for (const userId of readers)
-      this.bus.publish({
-        type: 'GUILD_AUDIT_LOG_ENTRY_CREATE',
-        scope: { kind: 'user', id: userId },
-        data: entry,
-      });
+    for (const userId of readers) this.bus.publish({ type, scope: { kind: 'user', id: userId }, data });
   }
 }

@@ -24,6 +24,10 @@ import type { CassandraSession } from './session';
 import {
   ATTACHMENTS,
   AUDIT_LOG,
+  AUTOMOD_RULES,
+  RELATIONSHIPS,
+  REPORTS,
+  USER_PRIVACY,
   BANS,
   GUILD_SETTINGS,
   CHANNELS,
@@ -133,6 +137,27 @@ const SCANS: {
     GUILD_SETTINGS.toRecord,
   ),
   audit_log_entries: scanOf('audit_log_entries', AUDIT_LOG.columns, AUDIT_LOG.present, AUDIT_LOG.toRecord),
+  automod_rules: scanOf(
+    'automod_rules',
+    AUTOMOD_RULES.columns,
+    AUTOMOD_RULES.present,
+    AUTOMOD_RULES.toRecord,
+  ),
+  relationships: scanOf(
+    'relationships',
+    RELATIONSHIPS.columns,
+    RELATIONSHIPS.present,
+    RELATIONSHIPS.toRecord,
+  ),
+  user_privacy: scanOf('user_privacy', USER_PRIVACY.columns, USER_PRIVACY.present, USER_PRIVACY.toRecord),
+  // Every report is in scope 0 once (its guild's copy is skipped).
+  reports: {
+    query: `SELECT ${REPORTS.columns} FROM reports`,
+    toRecord: (row: Row) =>
+      row.get(REPORTS.present) === null || BigInt(String(row.get('scope'))) !== REPORTS.all
+        ? null
+        : REPORTS.toRecord(row),
+  },
   attachments: scanOf('attachments', ATTACHMENTS.columns, ATTACHMENTS.present, ATTACHMENTS.toRecord),
   jobs: scanOf('jobs', `state, ${JOBS.columns}`, JOBS.present, (row) => ({
     ...JOBS.toRecord(row),
@@ -599,6 +624,19 @@ export class CassandraBulk implements BulkStorage {
         const ttl = AUDIT_LOG.ttlAt(e, Date.now());
         return ttl > 0 ? this.exec(AUDIT_LOG.insert, AUDIT_LOG.params(e, ttl)) : undefined;
       }
+      case 'automod_rules':
+        return this.exec(AUTOMOD_RULES.insert, AUTOMOD_RULES.params(record as BulkRecords['automod_rules']));
+      case 'relationships':
+        return this.exec(RELATIONSHIPS.insert, RELATIONSHIPS.params(record as BulkRecords['relationships']));
+      case 'user_privacy':
+        return this.exec(USER_PRIVACY.insert, USER_PRIVACY.params(record as BulkRecords['user_privacy']));
+      case 'reports': {
+        const r = record as BulkRecords['reports'];
+        await Promise.all(
+          REPORTS.scopesOf(r).map((scope) => this.exec(REPORTS.insert, REPORTS.params(r, scope))),
+        );
+        return;
+      }
       case 'attachments':
         return this.writeAttachment(record as BulkRecords['attachments'], absent);
       case 'jobs': {
@@ -849,6 +887,25 @@ export class CassandraBulk implements BulkStorage {
       case 'audit_log_entries': {
         const e = record as BulkRecords['audit_log_entries'];
         return this.exec(AUDIT_LOG.delete, [toId(e.guildId), AUDIT_LOG.windowOf(e.id), toId(e.id)]);
+      }
+      case 'automod_rules': {
+        const r = record as BulkRecords['automod_rules'];
+        return this.exec(AUTOMOD_RULES.delete, [toId(r.guildId), toId(r.id)]);
+      }
+      case 'relationships': {
+        const r = record as BulkRecords['relationships'];
+        return this.exec(RELATIONSHIPS.delete, [toId(r.userId), toId(r.targetId)]);
+      }
+      case 'user_privacy':
+        return this.exec(USER_PRIVACY.delete, [toId((record as BulkRecords['user_privacy']).userId)]);
+      case 'reports': {
+        const r = record as BulkRecords['reports'];
+        await Promise.all(
+          REPORTS.scopesOf(r).map((scope) =>
+            this.exec(REPORTS.delete, [scope, REPORTS.windowOf(r.id), toId(r.id)]),
+          ),
+        );
+        return;
       }
       case 'attachments': {
         const a = record as BulkRecords['attachments'];

@@ -4,6 +4,11 @@ import { defaultCassandraMigrationsDir, migrateCassandra, type MigrationOutcome 
 import { CassandraAttachmentRepository } from './repositories/attachment.repository';
 import { CassandraAuditLogRepository } from './repositories/audit-log.repository';
 import { CassandraBanRepository } from './repositories/ban.repository';
+import {
+  CassandraAutoModRuleRepository,
+  CassandraRelationshipRepository,
+  CassandraReportRepository,
+} from './repositories/moderation.repository';
 import { CassandraGuildSettingsRepository } from './repositories/guild-settings.repository';
 import { CassandraChannelRepository } from './repositories/channel.repository';
 import { CassandraDmRepository } from './repositories/dm.repository';
@@ -53,6 +58,9 @@ export class CassandraStorage implements Storage {
   readonly invites: CassandraInviteRepository;
   readonly bans: CassandraBanRepository;
   readonly auditLog: CassandraAuditLogRepository;
+  readonly autoModRules: CassandraAutoModRuleRepository;
+  readonly relationships: CassandraRelationshipRepository;
+  readonly reports: CassandraReportRepository;
   readonly attachments: CassandraAttachmentRepository;
   readonly jobs: CassandraJobStore;
   readonly instanceSettings: CassandraSettingsRepository;
@@ -89,6 +97,9 @@ export class CassandraStorage implements Storage {
     this.pins = new CassandraPinRepository(db);
     this.bans = new CassandraBanRepository(db);
     this.auditLog = new CassandraAuditLogRepository(db);
+    this.autoModRules = new CassandraAutoModRuleRepository(db);
+    this.relationships = new CassandraRelationshipRepository(db);
+    this.reports = new CassandraReportRepository(db);
     this.attachments = new CassandraAttachmentRepository(db);
     this.jobs = new CassandraJobStore(db);
     this.instanceSettings = new CassandraSettingsRepository(db);

@@ -23,6 +23,12 @@ import {
   type AuditLogEntryRecord,
   type EmbedRecord,
   type PinRecord,
+  type AutoModRuleRecord,
+  type DmPolicy,
+  type RelationshipRecord,
+  type RelationshipType,
+  type ReportRecord,
+  type UserPrivacyRecord,
 } from '../contract';
 import { decodeOverrides, encodeOverrides } from '../contract/notification-overrides';
 import { bucketOf } from './buckets';
@@ -729,6 +735,100 @@ export const AUDIT_LOG = {
     reason: strOrNull(row, 'reason'),
     options: strOrNull(row, 'options'),
     expiresAt: fromTime(row.get('expires_at')),
+  }),
+};
+
+// --- AutoMod rules, relationships, privacy, reports (issue 20) -----------------------------------
+
+const AUTOMOD_RULE_COLUMNS = 'guild_id, id, creator_id, rule';
+
+export const AUTOMOD_RULES = {
+  columns: AUTOMOD_RULE_COLUMNS,
+  insert: insertInto('automod_rules', AUTOMOD_RULE_COLUMNS),
+  delete: 'DELETE FROM automod_rules WHERE guild_id = ? AND id = ?',
+  present: 'rule',
+  params: (r: AutoModRuleRecord): unknown[] => [toId(r.guildId), toId(r.id), toId(r.creatorId), r.rule],
+  toRecord: (row: Row): AutoModRuleRecord => ({
+    guildId: fromId(row.get('guild_id')),
+    id: fromId(row.get('id')),
+    creatorId: fromId(row.get('creator_id')),
+    rule: str(row, 'rule'),
+  }),
+};
+
+const RELATIONSHIP_COLUMNS = 'user_id, target_id, type, created_at';
+
+export const RELATIONSHIPS = {
+  columns: RELATIONSHIP_COLUMNS,
+  insert: insertInto('relationships', RELATIONSHIP_COLUMNS),
+  delete: 'DELETE FROM relationships WHERE user_id = ? AND target_id = ?',
+  present: 'type',
+  params: (r: RelationshipRecord): unknown[] => [
+    toId(r.userId),
+    toId(r.targetId),
+    r.type,
+    toTime(r.createdAt),
+  ],
+  toRecord: (row: Row): RelationshipRecord => ({
+    userId: fromId(row.get('user_id')),
+    targetId: fromId(row.get('target_id')),
+    type: row.get('type') as RelationshipType,
+    createdAt: fromTime(row.get('created_at')),
+  }),
+};
+
+const USER_PRIVACY_COLUMNS = 'user_id, dm_policy, updated_at';
+
+export const USER_PRIVACY = {
+  columns: USER_PRIVACY_COLUMNS,
+  insert: insertInto('user_privacy', USER_PRIVACY_COLUMNS),
+  delete: 'DELETE FROM user_privacy WHERE user_id = ?',
+  present: 'dm_policy',
+  params: (p: UserPrivacyRecord): unknown[] => [toId(p.userId), p.dmPolicy, toTime(p.updatedAt)],
+  toRecord: (row: Row): UserPrivacyRecord => ({
+    userId: fromId(row.get('user_id')),
+    dmPolicy: row.get('dm_policy') as DmPolicy,
+    updatedAt: fromTime(row.get('updated_at')),
+  }),
+};
+
+const REPORT_COLUMNS =
+  'scope, time_window, id, reporter_id, reason, guild_id, channel_id, message_id, target_user_id';
+/** One partition per scope and 90 days of report ids. */
+const REPORT_WINDOW_MS = 90 * 24 * 60 * 60 * 1000;
+/** The scope every report is written to (instance admins' list); a guild's reports are also under its id. */
+const ALL_REPORTS = 0n;
+
+export const REPORTS = {
+  columns: REPORT_COLUMNS,
+  insert: insertInto('reports', REPORT_COLUMNS),
+  delete: 'DELETE FROM reports WHERE scope = ? AND time_window = ? AND id = ?',
+  present: 'reporter_id',
+  all: ALL_REPORTS,
+  windowAt: (ms: number): number => Math.floor(ms / REPORT_WINDOW_MS),
+  windowOf: (id: string): number => REPORTS.windowAt(snowflakeTime(id)),
+  /** The partitions a report is written to: every report's, and its guild's. */
+  scopesOf: (r: ReportRecord): bigint[] =>
+    r.guildId === null ? [ALL_REPORTS] : [ALL_REPORTS, toId(r.guildId)],
+  params: (r: ReportRecord, scope: bigint): unknown[] => [
+    scope,
+    REPORTS.windowOf(r.id),
+    toId(r.id),
+    toId(r.reporterId),
+    r.reason,
+    r.guildId === null ? undefined : toId(r.guildId),
+    r.channelId === null ? undefined : toId(r.channelId),
+    r.messageId === null ? undefined : toId(r.messageId),
+    r.targetUserId === null ? undefined : toId(r.targetUserId),
+  ],
+  toRecord: (row: Row): ReportRecord => ({
+    id: fromId(row.get('id')),
+    reporterId: fromId(row.get('reporter_id')),
+    reason: str(row, 'reason'),
+    guildId: fromIdOrNull(row.get('guild_id')),
+    channelId: fromIdOrNull(row.get('channel_id')),
+    messageId: fromIdOrNull(row.get('message_id')),
+    targetUserId: fromIdOrNull(row.get('target_user_id')),
   }),
 };
 

@@ -1,6 +1,7 @@
 import type {
   AttachmentRecord,
   AuditLogEntryRecord,
+  AutoModRuleRecord,
   BanRecord,
   ChannelRecord,
   GuildRecord,
@@ -11,9 +12,12 @@ import type {
   MessageRecord,
   OverwriteRecord,
   PinRecord,
+  RelationshipRecord,
+  ReportRecord,
   ReadStateRecord,
   RoleRecord,
   TokenRecord,
+  UserPrivacyRecord,
   UserRecord,
 } from './records';
 import type { SettingsRepository } from './repositories';
@@ -46,6 +50,10 @@ export const BULK_TABLES = [
   'invites',
   'bans',
   'audit_log_entries',
+  'automod_rules',
+  'relationships',
+  'user_privacy',
+  'reports',
   'attachments',
   'jobs',
 ] as const;
@@ -104,6 +112,10 @@ export interface BulkRecords {
   invites: InviteRecord;
   bans: BanRecord;
   audit_log_entries: AuditLogEntryRecord;
+  automod_rules: AutoModRuleRecord;
+  relationships: RelationshipRecord;
+  user_privacy: UserPrivacyRecord;
+  reports: ReportRecord;
   attachments: AttachmentRecord;
   jobs: BulkJob;
 }

@@ -269,6 +269,57 @@ export interface AuditLogEntryRecord {
   expiresAt: number;
 }
 
+/**
+ * One AutoMod rule of a guild (Discord's auto moderation rule). The rule's body (name, event and trigger types,
+ * trigger metadata, actions, enabled, exempt roles and channels) is kept as the JSON Discord serves, so storage
+ * never interprets it; the chat library validates it on the way in.
+ */
+export interface AutoModRuleRecord {
+  guildId: string;
+  id: string;
+  creatorId: string;
+  /** JSON object: everything of the rule but its id, guild and creator. */
+  rule: string;
+}
+
+/** Discord's relationship types; Parley stores blocks (2) only. */
+export type RelationshipType = 1 | 2 | 3 | 4;
+
+/** One user's relationship with another (a block: `type` 2), as Discord's `GET /users/@me/relationships` lists. */
+export interface RelationshipRecord {
+  userId: string;
+  targetId: string;
+  type: RelationshipType;
+  createdAt: number;
+}
+
+/** Who may open a DM with a user: 0 anyone, 1 only users who share a guild (the default), 2 nobody new. */
+export type DmPolicy = 0 | 1 | 2;
+
+/** A user's privacy settings (only present once changed from the defaults). */
+export interface UserPrivacyRecord {
+  userId: string;
+  dmPolicy: DmPolicy;
+  updatedAt: number;
+}
+
+/**
+ * A report by a user of a message, a user or a guild, with a reason. `guildId` is the guild it concerns (the
+ * message's guild, or the reported guild; null for a user or a DM message): its moderators see it, instance
+ * admins see every report.
+ */
+export interface ReportRecord {
+  /** A snowflake: its time is when the report was made; lists run newest first. */
+  id: string;
+  reporterId: string;
+  reason: string;
+  guildId: string | null;
+  channelId: string | null;
+  messageId: string | null;
+  /** The reported user (the message's author for a message report). */
+  targetUserId: string | null;
+}
+
 export interface JobRecord {
   id: string;
   name: string;

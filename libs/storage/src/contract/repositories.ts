@@ -2,6 +2,10 @@ import type {
   AccountTokenRecord,
   AttachmentRecord,
   AuditLogEntryRecord,
+  AutoModRuleRecord,
+  RelationshipRecord,
+  ReportRecord,
+  UserPrivacyRecord,
   BanRecord,
   ChannelRecord,
   GuildRecord,
@@ -270,6 +274,40 @@ export interface AuditLogRepository {
   list(guildId: string, query: AuditLogQuery): Promise<AuditLogEntryRecord[]>;
 }
 
+/** A guild's AutoMod rules: few per guild (Discord caps them), always read whole. */
+export interface AutoModRuleRepository {
+  put(rule: AutoModRuleRecord): Promise<void>;
+  find(guildId: string, id: string): Promise<AutoModRuleRecord | null>;
+  /** Every rule of the guild, by id. */
+  list(guildId: string): Promise<AutoModRuleRecord[]>;
+  delete(guildId: string, id: string): Promise<void>;
+}
+
+/** Users' relationships (blocks) and privacy settings: keyed reads, one per check. */
+export interface RelationshipRepository {
+  put(relationship: RelationshipRecord): Promise<void>;
+  find(userId: string, targetId: string): Promise<RelationshipRecord | null>;
+  /** The user's relationships, by target id, at most `limit`. */
+  list(userId: string, limit: number): Promise<RelationshipRecord[]>;
+  delete(userId: string, targetId: string): Promise<void>;
+  privacy(userId: string): Promise<UserPrivacyRecord | null>;
+  putPrivacy(privacy: UserPrivacyRecord): Promise<void>;
+}
+
+/** Which reports a page holds: newest first, `before` an exclusive report id; `guildId` narrows to one guild. */
+export interface ReportQuery {
+  guildId?: string;
+  before?: string;
+  limit: number;
+}
+
+/** Reports of messages, users and guilds, read by the guild's moderators and by the instance admins. */
+export interface ReportRepository {
+  create(report: ReportRecord): Promise<void>;
+  /** One page, newest first: every report, or those about one guild. */
+  listReports(query: ReportQuery): Promise<ReportRecord[]>;
+}
+
 export interface AttachmentRepository {
   create(attachment: AttachmentRecord): Promise<void>;
   find(id: string): Promise<AttachmentRecord | null>;
@@ -330,6 +368,9 @@ export interface Storage {
   readonly invites: InviteRepository;
   readonly bans: BanRepository;
   readonly auditLog: AuditLogRepository;
+  readonly autoModRules: AutoModRuleRepository;
+  readonly relationships: RelationshipRepository;
+  readonly reports: ReportRepository;
   readonly attachments: AttachmentRepository;
   readonly jobs: JobStore;
   readonly instanceSettings: SettingsRepository;

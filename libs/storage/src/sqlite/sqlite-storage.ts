@@ -8,6 +8,11 @@ import { ReaderPool, WriterReader } from './reader-pool';
 import { SqliteAttachmentRepository } from './repositories/attachment.repository';
 import { SqliteAuditLogRepository } from './repositories/audit-log.repository';
 import { SqliteBanRepository } from './repositories/ban.repository';
+import {
+  SqliteAutoModRuleRepository,
+  SqliteRelationshipRepository,
+  SqliteReportRepository,
+} from './repositories/moderation.repository';
 import { SqliteGuildSettingsRepository } from './repositories/guild-settings.repository';
 import { SqliteChannelRepository } from './repositories/channel.repository';
 import { SqliteDmRepository } from './repositories/dm.repository';
@@ -53,6 +58,9 @@ export class SqliteStorage implements Storage {
   readonly invites: SqliteInviteRepository;
   readonly bans: SqliteBanRepository;
   readonly auditLog: SqliteAuditLogRepository;
+  readonly autoModRules: SqliteAutoModRuleRepository;
+  readonly relationships: SqliteRelationshipRepository;
+  readonly reports: SqliteReportRepository;
   readonly attachments: SqliteAttachmentRepository;
   readonly jobs: SqliteJobStore;
   readonly instanceSettings: SqliteSettingsRepository;
@@ -109,6 +117,9 @@ export class SqliteStorage implements Storage {
     this.invites = new SqliteInviteRepository(this.db);
     this.bans = new SqliteBanRepository(this.db);
     this.auditLog = new SqliteAuditLogRepository(this.db);
+    this.autoModRules = new SqliteAutoModRuleRepository(this.db);
+    this.relationships = new SqliteRelationshipRepository(this.db);
+    this.reports = new SqliteReportRepository(this.db);
     this.attachments = new SqliteAttachmentRepository(this.db);
     this.jobs = new SqliteJobStore(this.db);
     this.instanceSettings = new SqliteSettingsRepository(this.db);

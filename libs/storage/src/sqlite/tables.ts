@@ -3,6 +3,7 @@ import type {
   AccountTokenRecord,
   AttachmentRecord,
   AuditLogEntryRecord,
+  AutoModRuleRecord,
   AttachmentRef,
   BanRecord,
   BulkJob,
@@ -19,8 +20,13 @@ import type {
   OverwriteRecord,
   PinRecord,
   ReadStateRecord,
+  RelationshipRecord,
+  RelationshipType,
+  ReportRecord,
+  DmPolicy,
   RoleRecord,
   TokenRecord,
+  UserPrivacyRecord,
   UserRecord,
 } from '../contract';
 import {
@@ -748,6 +754,104 @@ export const AUDIT_LOG = {
     reason: row.reason,
     options: row.options,
     expiresAt: toNumber(row.expires_at),
+  }),
+};
+
+// --- AutoMod rules, relationships, privacy, reports (issue 20) -----------------------------------
+
+export interface AutoModRuleRow {
+  guild_id: bigint;
+  id: bigint;
+  creator_id: bigint;
+  rule: string;
+}
+
+export const AUTOMOD_RULES = {
+  ...statements({
+    name: 'automod_rules',
+    columns: 'guild_id, id, creator_id, rule',
+    key: ['guild_id', 'id'],
+  }),
+  params: (r: AutoModRuleRecord): Param[] => [toId(r.guildId), toId(r.id), toId(r.creatorId), r.rule],
+  toRecord: (row: AutoModRuleRow): AutoModRuleRecord => ({
+    guildId: fromId(row.guild_id),
+    id: fromId(row.id),
+    creatorId: fromId(row.creator_id),
+    rule: row.rule,
+  }),
+};
+
+export interface RelationshipRow {
+  user_id: bigint;
+  target_id: bigint;
+  type: bigint;
+  created_at: bigint;
+}
+
+export const RELATIONSHIPS = {
+  ...statements({
+    name: 'relationships',
+    columns: 'user_id, target_id, type, created_at',
+    key: ['user_id', 'target_id'],
+  }),
+  params: (r: RelationshipRecord): Param[] => [toId(r.userId), toId(r.targetId), r.type, r.createdAt],
+  toRecord: (row: RelationshipRow): RelationshipRecord => ({
+    userId: fromId(row.user_id),
+    targetId: fromId(row.target_id),
+    type: toNumber(row.type) as RelationshipType,
+    createdAt: toNumber(row.created_at),
+  }),
+};
+
+export interface UserPrivacyRow {
+  user_id: bigint;
+  dm_policy: bigint;
+  updated_at: bigint;
+}
+
+export const USER_PRIVACY = {
+  ...statements({ name: 'user_privacy', columns: 'user_id, dm_policy, updated_at', key: ['user_id'] }),
+  params: (p: UserPrivacyRecord): Param[] => [toId(p.userId), p.dmPolicy, p.updatedAt],
+  toRecord: (row: UserPrivacyRow): UserPrivacyRecord => ({
+    userId: fromId(row.user_id),
+    dmPolicy: toNumber(row.dm_policy) as DmPolicy,
+    updatedAt: toNumber(row.updated_at),
+  }),
+};
+
+export interface ReportRow {
+  id: bigint;
+  reporter_id: bigint;
+  reason: string;
+  guild_id: bigint | null;
+  channel_id: bigint | null;
+  message_id: bigint | null;
+  target_user_id: bigint | null;
+}
+
+export const REPORTS = {
+  ...statements({
+    name: 'reports',
+    columns: 'id, reporter_id, reason, guild_id, channel_id, message_id, target_user_id',
+    key: ['id'],
+  }),
+  params: (r: ReportRecord): Param[] => [
+    toId(r.id),
+    toId(r.reporterId),
+    r.reason,
+    toIdOrNull(r.guildId),
+    toIdOrNull(r.channelId),
+    toIdOrNull(r.messageId),
+    toIdOrNull(r.targetUserId),
+  ],
+  toRecord: (row: ReportRow): ReportRecord => ({
+    id: fromId(row.id),
+    reporterId: fromId(row.reporter_id),
+    reason: row.reason,
+    guildId: fromIdOrNull(row.guild_id),
+    channelId: fromIdOrNull(row.channel_id),
+    messageId: fromIdOrNull(row.message_id),
+    targetUserId: fromIdOrNull(row.target_user_id),
   }),
 };
 

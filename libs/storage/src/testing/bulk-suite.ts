@@ -224,6 +224,36 @@ export function describeBulkContract(get: () => Storage): void {
             expiresAt: now + 86_400_000,
           },
         ],
+        automod_rules: [
+          {
+            guildId,
+            id: id(),
+            creatorId: alice,
+            rule: '{"name":"words","event_type":1,"trigger_type":1,"enabled":true}',
+          },
+        ],
+        relationships: [{ userId: bob, targetId: carol, type: 2, createdAt: now }],
+        user_privacy: [{ userId: carol, dmPolicy: 0, updatedAt: now }],
+        reports: [
+          {
+            id: id(),
+            reporterId: bob,
+            reason: 'spam',
+            guildId,
+            channelId: text,
+            messageId: messages[1].id,
+            targetUserId: alice,
+          },
+          {
+            id: id(),
+            reporterId: carol,
+            reason: 'impersonation',
+            guildId: null,
+            channelId: null,
+            messageId: null,
+            targetUserId: bob,
+          },
+        ],
         attachments: [
           {
             id: id(),
@@ -264,6 +294,14 @@ export function describeBulkContract(get: () => Storage): void {
     }
 
     const keyOf = (table: BulkTable, r: Record<string, unknown>): string =>
+      table === 'relationships'
+        ? `${String(r.userId)}/${String(r.targetId)}`
+        : table === 'user_privacy'
+          ? String(r.userId)
+          : table === 'automod_rules'
+            ? `${String(r.guildId)}/${String(r.id)}`
+            : keyOfCore(table, r);
+    const keyOfCore = (table: BulkTable, r: Record<string, unknown>): string =>
       table === 'channel_last_messages'
         ? String(r.channelId)
         : table === 'pins'
@@ -558,6 +596,22 @@ export function describeBulkContract(get: () => Storage): void {
         expiresAt: now + 86_400_000,
       };
       await s.auditLog.append(entry);
+      const rule = { guildId, id: id(), creatorId: owner, rule: '{"name":"r","trigger_type":5}' };
+      await s.autoModRules.put(rule);
+      const block = { userId: guest, targetId: owner, type: 2 as const, createdAt: now };
+      await s.relationships.put(block);
+      const privacy = { userId: owner, dmPolicy: 2 as const, updatedAt: now };
+      await s.relationships.putPrivacy(privacy);
+      const report = {
+        id: id(),
+        reporterId: guest,
+        reason: 'spam',
+        guildId,
+        channelId: text,
+        messageId: message.id,
+        targetUserId: owner,
+      };
+      await s.reports.create(report);
       const attachment = {
         id: id(),
         channelId: text,
@@ -604,6 +658,10 @@ export function describeBulkContract(get: () => Storage): void {
         user_guild_settings: [settings],
         bans: [ban],
         audit_log_entries: [entry],
+        automod_rules: [rule],
+        relationships: [block],
+        user_privacy: [privacy],
+        reports: [report],
         attachments: [attachment],
         jobs: [{ ...job, dead: false }],
       };

@@ -1484,6 +1484,90 @@ export function describeStorageContract(
       });
     });
 
+    describe('AutoMod rules', () => {
+      it("puts, finds, lists a guild's rules by id, replaces and deletes", async () => {
+        const guildId = id();
+        const [a, b] = [id(), id()];
+        const rule = (ruleId: string, name: string) => ({
+          guildId,
+          id: ruleId,
+          creatorId: '42',
+          rule: JSON.stringify({ name, trigger_type: 1 }),
+        });
+        await storage.autoModRules.put(rule(b, 'second'));
+        await storage.autoModRules.put(rule(a, 'first'));
+        await storage.autoModRules.put({ ...rule(id(), 'elsewhere'), guildId: id() });
+        expect(await storage.autoModRules.list(guildId)).toEqual([rule(a, 'first'), rule(b, 'second')]);
+        await storage.autoModRules.put(rule(a, 'renamed'));
+        expect(await storage.autoModRules.find(guildId, a)).toEqual(rule(a, 'renamed'));
+        await storage.autoModRules.delete(guildId, a);
+        expect(await storage.autoModRules.find(guildId, a)).toBeNull();
+        expect(await storage.autoModRules.list(guildId)).toEqual([rule(b, 'second')]);
+        expect(await storage.autoModRules.list(id())).toEqual([]);
+      });
+    });
+
+    describe('relationships and privacy', () => {
+      it('blocks are keyed by (user, target), listed by target, removed; privacy is one row per user', async () => {
+        const [me, x, y] = [id(), id(), id()];
+        await storage.relationships.put({ userId: me, targetId: y, type: 2, createdAt: now });
+        await storage.relationships.put({ userId: me, targetId: x, type: 2, createdAt: now + 1 });
+        await storage.relationships.put({ userId: x, targetId: me, type: 2, createdAt: now });
+        expect(await storage.relationships.find(me, x)).toEqual({
+          userId: me,
+          targetId: x,
+          type: 2,
+          createdAt: now + 1,
+        });
+        expect(await storage.relationships.find(y, me)).toBeNull();
+        expect((await storage.relationships.list(me, 100)).map((r) => r.targetId)).toEqual(sorted([x, y]));
+        expect(await storage.relationships.list(me, 1)).toHaveLength(1);
+        await storage.relationships.delete(me, x);
+        expect(await storage.relationships.find(me, x)).toBeNull();
+        expect(await storage.relationships.find(x, me)).not.toBeNull();
+        expect(await storage.relationships.privacy(me)).toBeNull();
+        await storage.relationships.putPrivacy({ userId: me, dmPolicy: 0, updatedAt: now });
+        await storage.relationships.putPrivacy({ userId: me, dmPolicy: 2, updatedAt: now + 5 });
+        expect(await storage.relationships.privacy(me)).toEqual({
+          userId: me,
+          dmPolicy: 2,
+          updatedAt: now + 5,
+        });
+      });
+    });
+
+    describe('reports', () => {
+      it("lists every report or one guild's, newest first, paged by before", async () => {
+        const guildId = id();
+        const report = (guild: string | null, reason: string) => ({
+          id: id(),
+          reporterId: id(),
+          reason,
+          guildId: guild,
+          channelId: guild === null ? null : id(),
+          messageId: guild === null ? null : id(),
+          targetUserId: id(),
+        });
+        const mine = [report(guildId, 'a'), report(guildId, 'b'), report(guildId, 'c')];
+        const other = report(id(), 'elsewhere');
+        const userOnly = report(null, 'a user');
+        for (const r of [mine[0], other, mine[1], userOnly, mine[2]]) await storage.reports.create(r);
+        const newest = [...mine].reverse();
+        expect(await storage.reports.listReports({ guildId, limit: 10 })).toEqual(newest);
+        expect(await storage.reports.listReports({ guildId, limit: 2 })).toEqual(newest.slice(0, 2));
+        expect(await storage.reports.listReports({ guildId, limit: 2, before: newest[1].id })).toEqual([
+          newest[2],
+        ]);
+        const all = await storage.reports.listReports({ limit: 5 });
+        // Ids (report times) were minted in the order: mine, other, userOnly.
+        expect(all).toEqual([userOnly, other, ...newest]);
+        expect(await storage.reports.listReports({ limit: 2, before: userOnly.id })).toEqual([
+          other,
+          newest[0],
+        ]);
+      });
+    });
+
     describe('bans', () => {
       it('puts, finds, pages, replaces and deletes', async () => {
         const guildId = id();

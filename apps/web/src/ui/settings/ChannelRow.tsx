@@ -5,26 +5,49 @@ import { ConfirmDialog } from '../Dialog';
 import { CategoryField } from './CategoryField';
 import { ErrorLine, useAction } from './useAction';
 
-/** One channel or category: rename, topic and category, delete. */
+/** Discord's slowmode choices (rate_limit_per_user, seconds). */
+const SLOWMODES: [string, number][] = [
+  ['Off', 0],
+  ['5s', 5],
+  ['10s', 10],
+  ['30s', 30],
+  ['1m', 60],
+  ['5m', 300],
+  ['15m', 900],
+  ['1h', 3600],
+  ['6h', 21600],
+];
+
+/** One channel or category: rename, topic, category and slowmode, delete. */
 export function ChannelRow({ channel, categories }: { channel: ChannelDto; categories: ChannelDto[] }) {
   const [name, setName] = useState(channel.name ?? '');
   const [topic, setTopic] = useState(channel.topic ?? '');
   const [parent, setParent] = useState(channel.parent_id ?? '');
+  const [slowmode, setSlowmode] = useState(channel.rate_limit_per_user ?? 0);
   const [error, busy, run] = useAction();
   const [confirm, setConfirm] = useState(false);
   const changed =
-    name !== channel.name || topic !== (channel.topic ?? '') || parent !== (channel.parent_id ?? '');
+    name !== channel.name ||
+    topic !== (channel.topic ?? '') ||
+    parent !== (channel.parent_id ?? '') ||
+    slowmode !== (channel.rate_limit_per_user ?? 0);
   return (
     <li className="settings-row">
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          const patch: { name?: string; topic?: string | null; parent_id?: string | null } = {
+          const patch: {
+            name?: string;
+            topic?: string | null;
+            parent_id?: string | null;
+            rate_limit_per_user?: number;
+          } = {
             name: name.trim(),
           };
           if (channel.type === 0) {
             patch.topic = topic.trim() || null;
             patch.parent_id = parent || null;
+            patch.rate_limit_per_user = slowmode;
           }
           run(api.updateChannel(channel.id, patch));
         }}
@@ -40,6 +63,16 @@ export function ChannelRow({ channel, categories }: { channel: ChannelDto; categ
               <input value={topic} onChange={(e) => setTopic(e.target.value)} maxLength={1024} />
             </label>
             <CategoryField value={parent} categories={categories} onChange={setParent} />
+            <label className="field inline">
+              <span>Slowmode</span>
+              <select value={slowmode} onChange={(e) => setSlowmode(Number(e.target.value))}>
+                {SLOWMODES.map(([label, seconds]) => (
+                  <option key={seconds} value={seconds}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            </label>
           </>
         )}
         <div className="row-actions">

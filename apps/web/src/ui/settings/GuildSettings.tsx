@@ -2,6 +2,8 @@ import type { GuildFullDto } from '@parley/common/protocol';
 import { useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { has, Permission } from '../../perms';
 import { Dialog } from '../Dialog';
+import { AuditLogPane } from './AuditLogPane';
+import { AutoModPane } from './AutoModPane';
 import { BansPane } from './BansPane';
 import { BotsPane } from './BotsPane';
 import { ChannelsPane } from './ChannelsPane';
@@ -10,7 +12,7 @@ import { MembersPane } from './MembersPane';
 import { OverviewPane } from './OverviewPane';
 import { RolesPane } from './RolesPane';
 
-type Tab = 'overview' | 'channels' | 'roles' | 'members' | 'invites' | 'bots' | 'bans';
+type Tab = 'overview' | 'channels' | 'roles' | 'members' | 'invites' | 'bots' | 'bans' | 'automod' | 'audit';
 
 /** Guild settings, one tab per thing the member may manage. */
 export default function GuildSettings({
@@ -36,6 +38,8 @@ export default function GuildSettings({
     ['invites', 'Invites', has(perms, Permission.MANAGE_GUILD)],
     ['bots', 'Bots', has(perms, Permission.MANAGE_GUILD)],
     ['bans', 'Bans', has(perms, Permission.BAN_MEMBERS)],
+    ['automod', 'AutoMod', has(perms, Permission.MANAGE_GUILD)],
+    ['audit', 'Audit log', has(perms, Permission.VIEW_AUDIT_LOG)],
   ];
   const allowed = tabs.filter(([, , ok]) => ok);
   const [tab, setTab] = useState<Tab>(allowed[0]?.[0] ?? 'overview');
@@ -73,6 +77,12 @@ export default function GuildSettings({
       break;
     case 'bans':
       body = <BansPane guild={guild} />;
+      break;
+    case 'automod':
+      body = <AutoModPane guild={guild} />;
+      break;
+    case 'audit':
+      body = <AuditLogPane guild={guild} />;
       break;
   }
   return (
