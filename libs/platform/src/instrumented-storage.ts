@@ -15,6 +15,7 @@ const REPOSITORIES = [
   'reactions',
   'readStates',
   'guildSettings',
+  'push',
   'invites',
   'bans',
   'jobs',

@@ -26,6 +26,8 @@ import {
   AUDIT_LOG,
   BANS,
   GUILD_SETTINGS,
+  INSTANCE_SECRETS,
+  PUSH_SUBSCRIPTIONS,
   CHANNELS,
   CHANNEL_LAST_MESSAGES,
   DM_CHANNELS_BY_USER,
@@ -126,6 +128,18 @@ const SCANS: {
   })),
   invites: scanOf('invites', INVITES.columns, INVITES.present, INVITES.toRecord),
   bans: scanOf('bans', BANS.columns, BANS.present, BANS.toRecord),
+  push_subscriptions: scanOf(
+    'push_subscriptions',
+    PUSH_SUBSCRIPTIONS.columns,
+    PUSH_SUBSCRIPTIONS.present,
+    PUSH_SUBSCRIPTIONS.toRecord,
+  ),
+  instance_secrets: scanOf(
+    'instance_secrets',
+    INSTANCE_SECRETS.columns,
+    INSTANCE_SECRETS.present,
+    INSTANCE_SECRETS.toRecord,
+  ),
   user_guild_settings: scanOf(
     'user_guild_settings',
     GUILD_SETTINGS.columns,
@@ -588,6 +602,16 @@ export class CassandraBulk implements BulkStorage {
         return this.exec(PINS.insert, PINS.params(record as BulkRecords['pins']));
       case 'bans':
         return this.exec(BANS.insert, BANS.params(record as BulkRecords['bans']));
+      case 'push_subscriptions':
+        return this.exec(
+          PUSH_SUBSCRIPTIONS.insert,
+          PUSH_SUBSCRIPTIONS.params(record as BulkRecords['push_subscriptions']),
+        );
+      case 'instance_secrets':
+        return this.exec(
+          INSTANCE_SECRETS.insert,
+          INSTANCE_SECRETS.params(record as BulkRecords['instance_secrets']),
+        );
       case 'user_guild_settings':
         return this.exec(
           GUILD_SETTINGS.insert,
@@ -834,6 +858,12 @@ export class CassandraBulk implements BulkStorage {
         return this.exec(CHANNEL_LAST_MESSAGES.delete, [
           toId((record as BulkRecords['channel_last_messages']).channelId),
         ]);
+      case 'push_subscriptions': {
+        const p = record as BulkRecords['push_subscriptions'];
+        return this.exec(PUSH_SUBSCRIPTIONS.delete, [toId(p.userId), p.endpointId]);
+      }
+      case 'instance_secrets':
+        return this.exec(INSTANCE_SECRETS.delete, [(record as BulkRecords['instance_secrets']).name]);
       case 'user_guild_settings': {
         const g = record as BulkRecords['user_guild_settings'];
         return this.exec(GUILD_SETTINGS.delete, [toId(g.userId), toId(g.guildId)]);

@@ -5,6 +5,7 @@ import { CassandraAttachmentRepository } from './repositories/attachment.reposit
 import { CassandraAuditLogRepository } from './repositories/audit-log.repository';
 import { CassandraBanRepository } from './repositories/ban.repository';
 import { CassandraGuildSettingsRepository } from './repositories/guild-settings.repository';
+import { CassandraPushRepository } from './repositories/push.repository';
 import { CassandraChannelRepository } from './repositories/channel.repository';
 import { CassandraDmRepository } from './repositories/dm.repository';
 import { CassandraGuildRepository } from './repositories/guild.repository';
@@ -49,6 +50,7 @@ export class CassandraStorage implements Storage {
   readonly reactions: CassandraReactionRepository;
   readonly readStates: CassandraReadStateRepository;
   readonly guildSettings: CassandraGuildSettingsRepository;
+  readonly push: CassandraPushRepository;
   readonly pins: CassandraPinRepository;
   readonly invites: CassandraInviteRepository;
   readonly bans: CassandraBanRepository;
@@ -86,6 +88,7 @@ export class CassandraStorage implements Storage {
     this.messageSearch = new CassandraMessageSearch(db, this.messages);
     this.readStates = new CassandraReadStateRepository(db);
     this.guildSettings = new CassandraGuildSettingsRepository(db);
+    this.push = new CassandraPushRepository(db);
     this.pins = new CassandraPinRepository(db);
     this.bans = new CassandraBanRepository(db);
     this.auditLog = new CassandraAuditLogRepository(db);

@@ -5,6 +5,8 @@ import type {
   ChannelRecord,
   GuildRecord,
   GuildSettingsRecord,
+  InstanceSecretRecord,
+  PushSubscriptionRecord,
   InviteRecord,
   JobRecord,
   MemberRecord,
@@ -43,6 +45,8 @@ export const BULK_TABLES = [
   'reactions',
   'read_states',
   'user_guild_settings',
+  'push_subscriptions',
+  'instance_secrets',
   'invites',
   'bans',
   'audit_log_entries',
@@ -101,6 +105,8 @@ export interface BulkRecords {
   reactions: ReactionRecord;
   read_states: ReadStateRecord;
   user_guild_settings: GuildSettingsRecord;
+  push_subscriptions: PushSubscriptionRecord;
+  instance_secrets: InstanceSecretRecord;
   invites: InviteRecord;
   bans: BanRecord;
   audit_log_entries: AuditLogEntryRecord;

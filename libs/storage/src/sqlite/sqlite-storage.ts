@@ -9,6 +9,7 @@ import { SqliteAttachmentRepository } from './repositories/attachment.repository
 import { SqliteAuditLogRepository } from './repositories/audit-log.repository';
 import { SqliteBanRepository } from './repositories/ban.repository';
 import { SqliteGuildSettingsRepository } from './repositories/guild-settings.repository';
+import { SqlitePushRepository } from './repositories/push.repository';
 import { SqliteChannelRepository } from './repositories/channel.repository';
 import { SqliteDmRepository } from './repositories/dm.repository';
 import { SqliteGuildRepository } from './repositories/guild.repository';
@@ -49,6 +50,7 @@ export class SqliteStorage implements Storage {
   readonly reactions: SqliteReactionRepository;
   readonly readStates: SqliteReadStateRepository;
   readonly guildSettings: SqliteGuildSettingsRepository;
+  readonly push: SqlitePushRepository;
   readonly pins: SqlitePinRepository;
   readonly invites: SqliteInviteRepository;
   readonly bans: SqliteBanRepository;
@@ -105,6 +107,7 @@ export class SqliteStorage implements Storage {
     this.reactions = new SqliteReactionRepository(this.db);
     this.readStates = new SqliteReadStateRepository(this.db);
     this.guildSettings = new SqliteGuildSettingsRepository(this.db);
+    this.push = new SqlitePushRepository(this.db);
     this.pins = new SqlitePinRepository(this.db);
     this.invites = new SqliteInviteRepository(this.db);
     this.bans = new SqliteBanRepository(this.db);

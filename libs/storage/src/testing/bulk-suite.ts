@@ -199,6 +199,17 @@ export function describeBulkContract(get: () => Storage): void {
             updatedAt: now,
           },
         ],
+        push_subscriptions: [
+          {
+            userId: alice,
+            endpointId: 'a1b2c3',
+            endpoint: 'https://push.example/send/abc',
+            p256dh: 'BPublicKey',
+            auth: 'authsecret',
+            createdAt: now,
+          },
+        ],
+        instance_secrets: [{ name: `vapid_${id()}`, value: '{"k":1}', createdAt: now }],
         bans: [{ guildId, userId: id(), reason: null, createdAt: now }],
         audit_log_entries: [
           {
@@ -278,15 +289,19 @@ export function describeBulkContract(get: () => Storage): void {
                   ? `${String(r.messageId)}/${String(r.emoji)}/${String(r.userId)}`
                   : table === 'read_states'
                     ? `${String(r.userId)}/${String(r.channelId)}`
-                    : table === 'user_guild_settings'
-                      ? `${String(r.userId)}/${String(r.guildId)}`
-                      : table === 'members' || table === 'bans'
-                        ? `${String(r.guildId)}/${String(r.userId)}`
-                        : table === 'roles'
-                          ? `${String(r.guildId)}/${String(r.id)}`
-                          : table === 'overwrites'
-                            ? `${String(r.channelId)}/${String(r.id)}`
-                            : String(r.id);
+                    : table === 'push_subscriptions'
+                      ? `${String(r.userId)}/${String(r.endpointId)}`
+                      : table === 'instance_secrets'
+                        ? String(r.name)
+                        : table === 'user_guild_settings'
+                          ? `${String(r.userId)}/${String(r.guildId)}`
+                          : table === 'members' || table === 'bans'
+                            ? `${String(r.guildId)}/${String(r.userId)}`
+                            : table === 'roles'
+                              ? `${String(r.guildId)}/${String(r.id)}`
+                              : table === 'overwrites'
+                                ? `${String(r.channelId)}/${String(r.id)}`
+                                : String(r.id);
 
     let data: ReturnType<typeof community>;
 
@@ -546,6 +561,17 @@ export function describeBulkContract(get: () => Storage): void {
         updatedAt: now,
       };
       await s.guildSettings.put(settings);
+      const subscription = {
+        userId: guest,
+        endpointId: 'ffee01',
+        endpoint: 'https://push.example/send/guest',
+        p256dh: 'BGuestKey',
+        auth: 'guestauth',
+        createdAt: now,
+      };
+      await s.push.putSubscription(subscription);
+      const secret = { name: `secret_${id()}`, value: 'v', createdAt: now };
+      await s.push.putSecretIfAbsent(secret);
       const entry = {
         guildId,
         id: id(),
@@ -602,6 +628,8 @@ export function describeBulkContract(get: () => Storage): void {
         ],
         invites: [invite],
         user_guild_settings: [settings],
+        push_subscriptions: [subscription],
+        instance_secrets: [secret],
         bans: [ban],
         audit_log_entries: [entry],
         attachments: [attachment],
