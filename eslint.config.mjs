@@ -23,6 +23,18 @@ export const LIBRARY_IMPORTS = {
   media: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'auth', 'chat', 'state'],
   voice: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'auth', 'chat'],
   realtime: ['common', 'config', 'observability', 'storage', 'bus', 'state', 'auth', 'chat'],
+  notifications: [
+    'common',
+    'config',
+    'observability',
+    'storage',
+    'bus',
+    'http',
+    'auth',
+    'chat',
+    'media',
+    'state',
+  ],
   platform: ['*'],
   cli: ['config', 'migration', 'platform'],
 };

@@ -117,6 +117,11 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     createdAt: p.createdAt,
   }),
   instance_secrets: (i) => ({ name: i.name, value: i.value, createdAt: i.createdAt }),
+  notification_preferences: (p) => ({
+    userId: p.userId,
+    emailEnabled: p.emailEnabled,
+    updatedAt: p.updatedAt,
+  }),
   user_guild_settings: (s) => ({
     userId: s.userId,
     guildId: s.guildId,
@@ -225,6 +230,8 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
       return `${String(r.userId)}/${String(r.endpointId)}`;
     case 'instance_secrets':
       return String(r.name);
+    case 'notification_preferences':
+      return String(r.userId);
     case 'channel_last_messages':
       return String(r.channelId);
     case 'pins':

@@ -172,6 +172,7 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     createdAt: time,
   }),
   instance_secrets: z.strictObject({ name: text(64).min(1), value: text(4096), createdAt: time }),
+  notification_preferences: z.strictObject({ userId: id, emailEnabled: z.boolean(), updatedAt: time }),
   user_guild_settings: z.strictObject({
     userId: id,
     guildId: id,

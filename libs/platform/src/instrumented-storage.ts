@@ -16,6 +16,7 @@ const REPOSITORIES = [
   'readStates',
   'guildSettings',
   'push',
+  'notificationPrefs',
   'invites',
   'bans',
   'jobs',

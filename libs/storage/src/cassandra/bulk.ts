@@ -27,6 +27,7 @@ import {
   BANS,
   GUILD_SETTINGS,
   INSTANCE_SECRETS,
+  NOTIFICATION_PREFS,
   PUSH_SUBSCRIPTIONS,
   CHANNELS,
   CHANNEL_LAST_MESSAGES,
@@ -139,6 +140,12 @@ const SCANS: {
     INSTANCE_SECRETS.columns,
     INSTANCE_SECRETS.present,
     INSTANCE_SECRETS.toRecord,
+  ),
+  notification_preferences: scanOf(
+    'notification_preferences',
+    NOTIFICATION_PREFS.columns,
+    NOTIFICATION_PREFS.present,
+    NOTIFICATION_PREFS.toRecord,
   ),
   user_guild_settings: scanOf(
     'user_guild_settings',
@@ -612,6 +619,11 @@ export class CassandraBulk implements BulkStorage {
           INSTANCE_SECRETS.insert,
           INSTANCE_SECRETS.params(record as BulkRecords['instance_secrets']),
         );
+      case 'notification_preferences':
+        return this.exec(
+          NOTIFICATION_PREFS.insert,
+          NOTIFICATION_PREFS.params(record as BulkRecords['notification_preferences']),
+        );
       case 'user_guild_settings':
         return this.exec(
           GUILD_SETTINGS.insert,
@@ -864,6 +876,10 @@ export class CassandraBulk implements BulkStorage {
       }
       case 'instance_secrets':
         return this.exec(INSTANCE_SECRETS.delete, [(record as BulkRecords['instance_secrets']).name]);
+      case 'notification_preferences':
+        return this.exec(NOTIFICATION_PREFS.delete, [
+          toId((record as BulkRecords['notification_preferences']).userId),
+        ]);
       case 'user_guild_settings': {
         const g = record as BulkRecords['user_guild_settings'];
         return this.exec(GUILD_SETTINGS.delete, [toId(g.userId), toId(g.guildId)]);

@@ -5,7 +5,10 @@ import { CassandraAttachmentRepository } from './repositories/attachment.reposit
 import { CassandraAuditLogRepository } from './repositories/audit-log.repository';
 import { CassandraBanRepository } from './repositories/ban.repository';
 import { CassandraGuildSettingsRepository } from './repositories/guild-settings.repository';
-import { CassandraPushRepository } from './repositories/push.repository';
+import {
+  CassandraNotificationPrefsRepository,
+  CassandraPushRepository,
+} from './repositories/push.repository';
 import { CassandraChannelRepository } from './repositories/channel.repository';
 import { CassandraDmRepository } from './repositories/dm.repository';
 import { CassandraGuildRepository } from './repositories/guild.repository';
@@ -51,6 +54,7 @@ export class CassandraStorage implements Storage {
   readonly readStates: CassandraReadStateRepository;
   readonly guildSettings: CassandraGuildSettingsRepository;
   readonly push: CassandraPushRepository;
+  readonly notificationPrefs: CassandraNotificationPrefsRepository;
   readonly pins: CassandraPinRepository;
   readonly invites: CassandraInviteRepository;
   readonly bans: CassandraBanRepository;
@@ -89,6 +93,7 @@ export class CassandraStorage implements Storage {
     this.readStates = new CassandraReadStateRepository(db);
     this.guildSettings = new CassandraGuildSettingsRepository(db);
     this.push = new CassandraPushRepository(db);
+    this.notificationPrefs = new CassandraNotificationPrefsRepository(db);
     this.pins = new CassandraPinRepository(db);
     this.bans = new CassandraBanRepository(db);
     this.auditLog = new CassandraAuditLogRepository(db);

@@ -10,6 +10,7 @@ import {
   type GuildRecord,
   type GuildSettingsRecord,
   type InstanceSecretRecord,
+  type NotificationPrefsRecord,
   type InviteRecord,
   type PushSubscriptionRecord,
   type JobRecord,
@@ -704,6 +705,21 @@ export const INSTANCE_SECRETS = {
     name: str(row, 'name'),
     value: str(row, 'value'),
     createdAt: fromTime(row.get('created_at')),
+  }),
+};
+
+const NOTIFICATION_PREFS_COLUMNS = 'user_id, email_enabled, updated_at';
+
+export const NOTIFICATION_PREFS = {
+  columns: NOTIFICATION_PREFS_COLUMNS,
+  insert: insertInto('notification_preferences', NOTIFICATION_PREFS_COLUMNS),
+  delete: 'DELETE FROM notification_preferences WHERE user_id = ?',
+  present: 'updated_at',
+  params: (p: NotificationPrefsRecord): unknown[] => [toId(p.userId), p.emailEnabled, toTime(p.updatedAt)],
+  toRecord: (row: Row): NotificationPrefsRecord => ({
+    userId: fromId(row.get('user_id')),
+    emailEnabled: row.get('email_enabled') !== false,
+    updatedAt: fromTime(row.get('updated_at')),
   }),
 };
 

@@ -6,6 +6,7 @@ import type {
   GuildRecord,
   GuildSettingsRecord,
   InstanceSecretRecord,
+  NotificationPrefsRecord,
   PushSubscriptionRecord,
   InviteRecord,
   JobRecord,
@@ -47,6 +48,7 @@ export const BULK_TABLES = [
   'user_guild_settings',
   'push_subscriptions',
   'instance_secrets',
+  'notification_preferences',
   'invites',
   'bans',
   'audit_log_entries',
@@ -107,6 +109,7 @@ export interface BulkRecords {
   user_guild_settings: GuildSettingsRecord;
   push_subscriptions: PushSubscriptionRecord;
   instance_secrets: InstanceSecretRecord;
+  notification_preferences: NotificationPrefsRecord;
   invites: InviteRecord;
   bans: BanRecord;
   audit_log_entries: AuditLogEntryRecord;

@@ -248,6 +248,13 @@ export interface InstanceSecretRecord {
   createdAt: number;
 }
 
+/** A user's own notification preferences (no row: the defaults). */
+export interface NotificationPrefsRecord {
+  userId: string;
+  emailEnabled: boolean;
+  updatedAt: number;
+}
+
 export interface InviteRecord {
   code: string;
   guildId: string;

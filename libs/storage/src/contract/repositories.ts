@@ -16,6 +16,7 @@ import type {
   ReadStateRecord,
   GuildSettingsRecord,
   InstanceSecretRecord,
+  NotificationPrefsRecord,
   PushSubscriptionRecord,
   RoleRecord,
   TokenRecord,
@@ -245,6 +246,12 @@ export interface PushRepository {
   putSecretIfAbsent(secret: InstanceSecretRecord): Promise<InstanceSecretRecord>;
 }
 
+/** Each user's own notification preferences (email on or off). */
+export interface NotificationPrefsRepository {
+  put(prefs: NotificationPrefsRecord): Promise<void>;
+  find(userId: string): Promise<NotificationPrefsRecord | null>;
+}
+
 export interface InviteRepository {
   create(invite: InviteRecord): Promise<void>;
   find(code: string): Promise<InviteRecord | null>;
@@ -342,6 +349,7 @@ export interface Storage {
   readonly readStates: ReadStateRepository;
   readonly guildSettings: GuildSettingsRepository;
   readonly push: PushRepository;
+  readonly notificationPrefs: NotificationPrefsRepository;
   readonly invites: InviteRepository;
   readonly bans: BanRepository;
   readonly auditLog: AuditLogRepository;

@@ -22,6 +22,7 @@ import {
   BANS,
   GUILD_SETTINGS,
   INSTANCE_SECRETS,
+  NOTIFICATION_PREFS,
   PUSH_SUBSCRIPTIONS,
   CHANNEL_LAST_MESSAGES,
   CHANNELS,
@@ -283,6 +284,15 @@ const DEFS: Defs = {
     toRecord: byRow(INSTANCE_SECRETS.toRecord),
     write: (db, i) => void db.run(INSTANCE_SECRETS.upsert, ...INSTANCE_SECRETS.params(i)),
     remove: (db, i) => void db.run(INSTANCE_SECRETS.delete, i.name),
+  },
+  notification_preferences: {
+    table: NOTIFICATION_PREFS.name,
+    select: `SELECT ${NOTIFICATION_PREFS.columns} FROM notification_preferences`,
+    keys: [id('user_id')],
+    key: (p) => [p.userId],
+    toRecord: byRow(NOTIFICATION_PREFS.toRecord),
+    write: (db, p) => void db.run(NOTIFICATION_PREFS.upsert, ...NOTIFICATION_PREFS.params(p)),
+    remove: (db, p) => void db.run(NOTIFICATION_PREFS.delete, toId(p.userId)),
   },
   pins: {
     table: PINS.name,

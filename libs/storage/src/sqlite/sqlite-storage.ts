@@ -9,7 +9,7 @@ import { SqliteAttachmentRepository } from './repositories/attachment.repository
 import { SqliteAuditLogRepository } from './repositories/audit-log.repository';
 import { SqliteBanRepository } from './repositories/ban.repository';
 import { SqliteGuildSettingsRepository } from './repositories/guild-settings.repository';
-import { SqlitePushRepository } from './repositories/push.repository';
+import { SqliteNotificationPrefsRepository, SqlitePushRepository } from './repositories/push.repository';
 import { SqliteChannelRepository } from './repositories/channel.repository';
 import { SqliteDmRepository } from './repositories/dm.repository';
 import { SqliteGuildRepository } from './repositories/guild.repository';
@@ -51,6 +51,7 @@ export class SqliteStorage implements Storage {
   readonly readStates: SqliteReadStateRepository;
   readonly guildSettings: SqliteGuildSettingsRepository;
   readonly push: SqlitePushRepository;
+  readonly notificationPrefs: SqliteNotificationPrefsRepository;
   readonly pins: SqlitePinRepository;
   readonly invites: SqliteInviteRepository;
   readonly bans: SqliteBanRepository;
@@ -108,6 +109,7 @@ export class SqliteStorage implements Storage {
     this.readStates = new SqliteReadStateRepository(this.db);
     this.guildSettings = new SqliteGuildSettingsRepository(this.db);
     this.push = new SqlitePushRepository(this.db);
+    this.notificationPrefs = new SqliteNotificationPrefsRepository(this.db);
     this.pins = new SqlitePinRepository(this.db);
     this.invites = new SqliteInviteRepository(this.db);
     this.bans = new SqliteBanRepository(this.db);

@@ -12,6 +12,7 @@ import type {
   GuildRecord,
   GuildSettingsRecord,
   InstanceSecretRecord,
+  NotificationPrefsRecord,
   InviteRecord,
   JobRecord,
   MemberRecord,
@@ -663,6 +664,26 @@ export const INSTANCE_SECRETS = {
     name: row.name,
     value: row.value,
     createdAt: toNumber(row.created_at),
+  }),
+};
+
+export interface NotificationPrefsRow {
+  user_id: bigint;
+  email_enabled: bigint;
+  updated_at: bigint;
+}
+
+export const NOTIFICATION_PREFS = {
+  ...statements({
+    name: 'notification_preferences',
+    columns: 'user_id, email_enabled, updated_at',
+    key: ['user_id'],
+  }),
+  params: (p: NotificationPrefsRecord): Param[] => [toId(p.userId), toFlag(p.emailEnabled), p.updatedAt],
+  toRecord: (row: NotificationPrefsRow): NotificationPrefsRecord => ({
+    userId: fromId(row.user_id),
+    emailEnabled: row.email_enabled !== 0n,
+    updatedAt: toNumber(row.updated_at),
   }),
 };
 

@@ -210,6 +210,7 @@ export function describeBulkContract(get: () => Storage): void {
           },
         ],
         instance_secrets: [{ name: `vapid_${id()}`, value: '{"k":1}', createdAt: now }],
+        notification_preferences: [{ userId: alice, emailEnabled: false, updatedAt: now }],
         bans: [{ guildId, userId: id(), reason: null, createdAt: now }],
         audit_log_entries: [
           {
@@ -293,15 +294,17 @@ export function describeBulkContract(get: () => Storage): void {
                       ? `${String(r.userId)}/${String(r.endpointId)}`
                       : table === 'instance_secrets'
                         ? String(r.name)
-                        : table === 'user_guild_settings'
-                          ? `${String(r.userId)}/${String(r.guildId)}`
-                          : table === 'members' || table === 'bans'
-                            ? `${String(r.guildId)}/${String(r.userId)}`
-                            : table === 'roles'
-                              ? `${String(r.guildId)}/${String(r.id)}`
-                              : table === 'overwrites'
-                                ? `${String(r.channelId)}/${String(r.id)}`
-                                : String(r.id);
+                        : table === 'notification_preferences'
+                          ? String(r.userId)
+                          : table === 'user_guild_settings'
+                            ? `${String(r.userId)}/${String(r.guildId)}`
+                            : table === 'members' || table === 'bans'
+                              ? `${String(r.guildId)}/${String(r.userId)}`
+                              : table === 'roles'
+                                ? `${String(r.guildId)}/${String(r.id)}`
+                                : table === 'overwrites'
+                                  ? `${String(r.channelId)}/${String(r.id)}`
+                                  : String(r.id);
 
     let data: ReturnType<typeof community>;
 
@@ -572,6 +575,8 @@ export function describeBulkContract(get: () => Storage): void {
       await s.push.putSubscription(subscription);
       const secret = { name: `secret_${id()}`, value: 'v', createdAt: now };
       await s.push.putSecretIfAbsent(secret);
+      const prefs = { userId: guest, emailEnabled: false, updatedAt: now };
+      await s.notificationPrefs.put(prefs);
       const entry = {
         guildId,
         id: id(),
@@ -630,6 +635,7 @@ export function describeBulkContract(get: () => Storage): void {
         user_guild_settings: [settings],
         push_subscriptions: [subscription],
         instance_secrets: [secret],
+        notification_preferences: [prefs],
         bans: [ban],
         audit_log_entries: [entry],
         attachments: [attachment],

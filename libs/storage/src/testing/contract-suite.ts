@@ -1306,6 +1306,24 @@ export function describeStorageContract(
         await storage.push.deleteSubscription(userId, 'aa');
       });
 
+      it("keeps each user's notification preferences", async () => {
+        const userId = id();
+        expect(await storage.notificationPrefs.find(userId)).toBeNull();
+        await storage.notificationPrefs.put({ userId, emailEnabled: false, updatedAt: 5 });
+        expect(await storage.notificationPrefs.find(userId)).toEqual({
+          userId,
+          emailEnabled: false,
+          updatedAt: 5,
+        });
+        await storage.notificationPrefs.put({ userId, emailEnabled: true, updatedAt: 6 });
+        expect(await storage.notificationPrefs.find(userId)).toEqual({
+          userId,
+          emailEnabled: true,
+          updatedAt: 6,
+        });
+        expect(await storage.notificationPrefs.find(id())).toBeNull();
+      });
+
       it('keeps the first writer of a secret', async () => {
         const name = `vapid_${id()}`;
         expect(await storage.push.getSecret(name)).toBeNull();

@@ -1,7 +1,13 @@
-import type { InstanceSecretRecord, PushRepository, PushSubscriptionRecord } from '../../contract';
+import type {
+  InstanceSecretRecord,
+  NotificationPrefsRecord,
+  NotificationPrefsRepository,
+  PushRepository,
+  PushSubscriptionRecord,
+} from '../../contract';
 import { toId } from '../codec';
 import type { CassandraSession } from '../session';
-import { INSTANCE_SECRETS, PUSH_SUBSCRIPTIONS } from '../tables';
+import { INSTANCE_SECRETS, NOTIFICATION_PREFS, PUSH_SUBSCRIPTIONS } from '../tables';
 
 const LIST = `SELECT ${PUSH_SUBSCRIPTIONS.columns} FROM push_subscriptions WHERE user_id = ?`;
 const SECRET = `SELECT ${INSTANCE_SECRETS.columns} FROM instance_secrets WHERE name = ?`;
@@ -49,5 +55,23 @@ export class CassandraPushRepository implements PushRepository {
     const stored = await this.getSecret(secret.name);
     if (!stored) throw new Error(`instance secret ${secret.name} was neither stored nor found`);
     return stored;
+  }
+}
+
+const PREFS = `SELECT ${NOTIFICATION_PREFS.columns} FROM notification_preferences WHERE user_id = ?`;
+
+/** Each user's own notification preferences, one row per user who changed them. */
+export class CassandraNotificationPrefsRepository implements NotificationPrefsRepository {
+  constructor(private readonly db: CassandraSession) {}
+
+  async put(prefs: NotificationPrefsRecord): Promise<void> {
+    await this.db.execute('write', NOTIFICATION_PREFS.insert, NOTIFICATION_PREFS.params(prefs), {
+      idempotent: true,
+    });
+  }
+
+  async find(userId: string): Promise<NotificationPrefsRecord | null> {
+    const row = (await this.db.execute('read', PREFS, [toId(userId)], { idempotent: true })).first();
+    return row && row.get(NOTIFICATION_PREFS.present) !== null ? NOTIFICATION_PREFS.toRecord(row) : null;
   }
 }

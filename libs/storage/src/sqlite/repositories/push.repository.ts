@@ -1,10 +1,18 @@
-import type { InstanceSecretRecord, PushRepository, PushSubscriptionRecord } from '../../contract';
+import type {
+  InstanceSecretRecord,
+  NotificationPrefsRecord,
+  NotificationPrefsRepository,
+  PushRepository,
+  PushSubscriptionRecord,
+} from '../../contract';
 import { toId } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 import {
   INSTANCE_SECRETS,
   type InstanceSecretRow,
+  NOTIFICATION_PREFS,
+  type NotificationPrefsRow,
   PUSH_SUBSCRIPTIONS,
   type PushSubscriptionRow,
 } from '../tables';
@@ -48,5 +56,25 @@ export class SqlitePushRepository implements PushRepository {
         return INSTANCE_SECRETS.toRecord(this.db.get<InstanceSecretRow>(SECRET, secret.name)!);
       }),
     );
+  }
+}
+
+const PREFS = `SELECT ${NOTIFICATION_PREFS.columns} FROM notification_preferences WHERE user_id = ?`;
+
+/** Each user's own notification preferences, one row per user who changed them. */
+export class SqliteNotificationPrefsRepository implements NotificationPrefsRepository {
+  constructor(private readonly db: SqliteDb) {}
+
+  put(prefs: NotificationPrefsRecord): Promise<void> {
+    return settle(() => {
+      this.db.run(NOTIFICATION_PREFS.upsert, ...NOTIFICATION_PREFS.params(prefs));
+    });
+  }
+
+  find(userId: string): Promise<NotificationPrefsRecord | null> {
+    return settle(() => {
+      const row = this.db.get<NotificationPrefsRow>(PREFS, toId(userId));
+      return row ? NOTIFICATION_PREFS.toRecord(row) : null;
+    });
   }
 }
