@@ -137,4 +137,14 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
+  {
+    // The service worker is plain JavaScript served as is (apps/web/public): no type information, worker globals.
+    files: ['apps/web/public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'script',
+      parserOptions: { projectService: false },
+      globals: { self: 'readonly', URL: 'readonly' },
+    },
+  },
 );
