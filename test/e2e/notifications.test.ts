@@ -303,4 +303,40 @@ describe('Web Push and email notifications (monolith on SQLite)', () => {
       await late.stop();
     }
   });
+
+  it('drops a push the user has read by the time it can be delivered', async () => {
+    // The push service is down at first; the user reads the channel before the retry, which then sends nothing.
+    const port = await freePort();
+    const dave = new Client(server.url);
+    const daveId = (await dave.register('dave')).id;
+    const code = (await alice.post(`/channels/${general}/invites`, {})).body.code as string;
+    await dave.post(`/invites/${code}`);
+    const phone = new PushDevice(`http://127.0.0.1:${port}/push/dave`);
+    expect((await dave.post('/users/@me/push-subscriptions', phone.subscription())).status).toBe(204);
+    const failed = await counter(server, 'parley_notifications_failed_total', { channel: 'push' });
+    const read = await counter(server, 'parley_notifications_dropped_total', {
+      channel: 'push',
+      reason: 'read',
+    });
+    const sent = await alice.post(`/channels/${general}/messages`, { content: `<@${daveId}> read me` });
+    await waitFor(
+      async () => (await counter(server, 'parley_notifications_failed_total', { channel: 'push' })) > failed,
+      'the first delivery failed',
+    );
+    expect((await dave.post(`/channels/${general}/messages/${sent.body.id}/ack`, {})).status).toBe(204);
+    const late = new LocalPushService();
+    await late.start(port);
+    try {
+      await waitFor(
+        async () =>
+          (await counter(server, 'parley_notifications_dropped_total', { channel: 'push', reason: 'read' })) >
+          read,
+        'the retry found the message read',
+        30_000,
+      );
+      expect(late.received).toHaveLength(0);
+    } finally {
+      await late.stop();
+    }
+  });
 });
