@@ -23,6 +23,18 @@ export const LIBRARY_IMPORTS = {
   media: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'auth', 'chat', 'state'],
   voice: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'auth', 'chat'],
   realtime: ['common', 'config', 'observability', 'storage', 'bus', 'state', 'auth', 'chat'],
+  notifications: [
+    'common',
+    'config',
+    'observability',
+    'storage',
+    'bus',
+    'http',
+    'auth',
+    'chat',
+    'media',
+    'state',
+  ],
   platform: ['*'],
   cli: ['config', 'migration', 'platform'],
 };
@@ -123,6 +135,16 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
+    },
+  },
+  {
+    // The service worker is plain JavaScript served as is (apps/web/public): no type information, worker globals.
+    files: ['apps/web/public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'script',
+      parserOptions: { projectService: false },
+      globals: { self: 'readonly', URL: 'readonly' },
     },
   },
 );

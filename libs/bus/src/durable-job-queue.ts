@@ -8,6 +8,7 @@ import {
   type JobName,
   type JobPayloads,
   type JobQueue,
+  type EnqueueOptions,
   isJobName,
   parseJobPayload,
   runWithDeadline,
@@ -46,17 +47,22 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
     this.handlers.set(name, handler);
   }
 
-  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
+  async enqueue<N extends JobName>(
+    name: N,
+    payload: JobPayloads[N],
+    options?: EnqueueOptions,
+  ): Promise<void> {
+    const delay = Math.max(0, options?.delayMs ?? 0);
     await this.store.enqueue({
       id: this.ids.next(),
       name,
       payload: JSON.stringify(payload),
       attempts: 0,
-      runAt: Date.now(),
+      runAt: Date.now() + delay,
       lastError: null,
     });
     this.metrics.jobsEnqueued.inc({ name });
-    this.schedule(0);
+    this.schedule(delay === 0 ? 0 : Math.min(delay, this.config.jobs.poll_interval));
   }
 
   onApplicationBootstrap(): void {

@@ -28,6 +28,28 @@ export const JOB_PAYLOADS = {
     everyone: z.boolean(),
     counted: z.array(id).max(100),
   }),
+  /**
+   * A message that may notify people who are away (a DM, or one with mentions): who it concerns is worked out
+   * in the queue role (settings, presence, devices), never on the send path. `user_ids`: users named directly
+   * or replied to (at most 100); roles and everyone reach members by walking the guild.
+   */
+  'notifications.message': z.object({
+    channel_id: id,
+    message_id: id,
+    author_id: id,
+    user_ids: z.array(id).max(101),
+    role_ids: z.array(id).max(100),
+    everyone: z.boolean(),
+  }),
+  /** One push to each device of one user for one channel (the first message of a coalescing window). */
+  'notifications.push': z.object({
+    user_id: id,
+    channel_id: id,
+    guild_id: id.nullable(),
+    message_id: id,
+  }),
+  /** After `notifications.email.delay`: one mail to the user listing what is still unread (mentions and DMs). */
+  'notifications.email': z.object({ user_id: id }),
   /** One email to one address (account mail: plain text, links in the body). */
   'mail.send': z.object({
     to: z.email().max(320),
@@ -73,8 +95,16 @@ export async function runWithDeadline(
   }
 }
 
+export interface EnqueueOptions {
+  /**
+   * Run no sooner than this many ms from now (a mail of what is still unread after a delay). The monolith's
+   * table holds the job until then; on JetStream the worker that receives it early puts it back with that delay.
+   */
+  delayMs?: number;
+}
+
 export interface JobQueue {
-  enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void>;
+  enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: EnqueueOptions): Promise<void>;
   register<N extends JobName>(name: N, handler: JobHandler<N>): void;
 }
 

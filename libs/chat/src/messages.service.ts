@@ -220,6 +220,7 @@ export class MessageService {
         everyone: message.mentionEveryone,
         counted,
       });
+    await this.notifyAway(access, message, known);
     return dto;
   }
 
@@ -232,6 +233,31 @@ export class MessageService {
     if (edit) return;
     for (const other of access.channel.recipients)
       if (other !== userId && (await this.relationships.hasBlocked(other, userId))) throw cannotMessageUser();
+  }
+
+  /**
+   * A DM, or a message that mentions someone, may notify people who are away (Web Push, email): one job per
+   * message, whatever the audience; who it reaches (settings, presence, devices) is worked out in the queue role.
+   * A failed enqueue loses only the notification, never the stored and published message. (With pushes and
+   * email both switched off the job finds nothing to do: the send path does not read the notification config.)
+   */
+  private async notifyAway(access: ChannelAccess, message: MessageRecord, known: string[]): Promise<void> {
+    const isDm = access.channel.guildId === null;
+    if (!isDm && known.length === 0 && message.mentionRoles.length === 0 && !message.mentionEveryone) return;
+    await this.jobs
+      .enqueue('notifications.message', {
+        channel_id: message.channelId,
+        message_id: message.id,
+        author_id: message.authorId,
+        user_ids: known.slice(0, 101),
+        role_ids: message.mentionRoles,
+        everyone: message.mentionEveryone,
+      })
+      .catch((err: unknown) =>
+        this.log.warn(
+          `notifications of message ${message.id} not queued (it is stored and sent): ${String(err)}`,
+        ),
+      );
   }
 
   /** Counts a direct mention for each named user who may see the channel; returns who was counted. */

@@ -249,6 +249,35 @@ export const configSchema = z
       // How long audit log entries are kept (Discord keeps 45 days); each entry keeps the value it was written under.
       audit_log_retention_days: z.number().int().min(1).max(3650),
     }),
+    // Web Push and email for users who are away (docs/notifications.md).
+    notifications: z.strictObject({
+      push: z.strictObject({
+        enabled: z.boolean(),
+        // VAPID keys (base64url, as `web-push generate-vapid-keys` prints them); both empty = generated on first
+        // start and kept in storage (instance_secrets), shared by every process. One without the other is refused.
+        vapid_public_key: z.string(),
+        vapid_private_key: z.string(),
+        // Who push services may contact: a mailto: or https: URL ("" = auth.public_url, else mailto:parley@localhost).
+        vapid_subject: z.union([z.literal(''), z.string().regex(/^(mailto:|https:\/\/)\S+$/)]),
+        // Push service hosts (names or IP addresses) admitted although they resolve to private addresses:
+        // a self-hosted push service on the LAN. Everything else private is refused (SSRF guard).
+        allow_private_hosts: z.array(z.string().min(1).max(253)).max(100),
+        // One push per user and channel within this long (ms); later messages in the window are folded into it.
+        coalesce_window: ms(),
+        // How long a push service keeps an undelivered push (seconds, the TTL header).
+        ttl: z.number().int().min(0).max(2_419_200),
+        // Each delivery's HTTP timeout (ms).
+        timeout: positive(),
+        // Devices per user; subscribing one more replaces the oldest.
+        max_subscriptions: z.number().int().min(1).max(100),
+      }),
+      email: z.strictObject({
+        // Needs smtp.host as well.
+        enabled: z.boolean(),
+        // Mentions and DMs still unread this long after they arrived are mailed (ms; one mail per user per delay).
+        delay: positive(),
+      }),
+    }),
     logging: z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     }),
@@ -273,6 +302,15 @@ export const configSchema = z
         message: `"${cfg.auth.email_verification}" needs mail: set smtp.host, or use "off"`,
       });
     }
+    if (
+      (cfg.notifications.push.vapid_public_key === '') !==
+      (cfg.notifications.push.vapid_private_key === '')
+    )
+      ctx.addIssue({
+        code: 'custom',
+        path: ['notifications', 'push', 'vapid_private_key'],
+        message: 'set both vapid_public_key and vapid_private_key, or neither (generated on first start)',
+      });
     if (cfg.storage.driver === 's3') {
       for (const key of ['endpoint', 'bucket', 'region', 'access_key_id', 'secret_access_key'] as const) {
         if (!cfg.storage.s3[key]) {

@@ -13,6 +13,15 @@ const MULTIPART = 'parley_multipart';
 /** Marks an upload route: multipart/form-data is accepted there, and only there. */
 export const AcceptsMultipart = () => RouteConfig({ [MULTIPART]: true });
 
+/** Route config flag: the route takes application/x-www-form-urlencoded (RFC 8058 one-click unsubscribe). */
+const FORM = 'parley_form';
+
+/**
+ * Marks a route a mail client POSTs a form to (RFC 8058's one-click unsubscribe). Only for routes whose effect
+ * a signed token in the URL authorises, never the caller's session: a cross-site form gains nothing there.
+ */
+export const AcceptsForm = () => RouteConfig({ [FORM]: true });
+
 // JSON everywhere (LiveKit's webhook is JSON under its own type). Anything else, form encodings above all, is
 // 415: a cross-site HTML form can send only those, so it can never log a browser in or register accounts.
 const JSON_TYPES = new Set(['application/json', 'application/webhook+json']);
@@ -111,6 +120,7 @@ function contentTypeRefusal(request: FastifyRequest): Refusal | null {
   if (JSON_TYPES.has(type)) return null;
   const config = request.routeOptions.config as unknown as Record<string, unknown> | undefined;
   if (type === 'multipart/form-data' && config?.[MULTIPART] === true) return null;
+  if (type === 'application/x-www-form-urlencoded' && config?.[FORM] === true) return null;
   const mapped = mapError(Object.assign(new Error('unsupported media type'), { statusCode: 415 }));
   const accepted =
     config?.[MULTIPART] === true ? 'application/json or multipart/form-data' : 'application/json';

@@ -108,6 +108,20 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     embeds: JSON.stringify(m.embeds),
     flags: m.flags,
   }),
+  push_subscriptions: (p) => ({
+    userId: p.userId,
+    endpointId: p.endpointId,
+    endpoint: p.endpoint,
+    p256dh: p.p256dh,
+    auth: p.auth,
+    createdAt: p.createdAt,
+  }),
+  instance_secrets: (i) => ({ name: i.name, value: i.value, createdAt: i.createdAt }),
+  notification_preferences: (p) => ({
+    userId: p.userId,
+    emailEnabled: p.emailEnabled,
+    updatedAt: p.updatedAt,
+  }),
   user_guild_settings: (s) => ({
     userId: s.userId,
     guildId: s.guildId,
@@ -231,6 +245,12 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
       return `${String(r.userId)}/${String(r.channelId)}`;
     case 'user_guild_settings':
       return `${String(r.userId)}/${String(r.guildId)}`;
+    case 'push_subscriptions':
+      return `${String(r.userId)}/${String(r.endpointId)}`;
+    case 'instance_secrets':
+      return String(r.name);
+    case 'notification_preferences':
+      return String(r.userId);
     case 'channel_last_messages':
       return String(r.channelId);
     case 'pins':

@@ -163,6 +163,16 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     lastMessageId: id.nullable(),
     mentionCount: count,
   }),
+  push_subscriptions: z.strictObject({
+    userId: id,
+    endpointId: z.string().regex(/^[0-9a-f]{1,64}$/),
+    endpoint: text(2048).min(1),
+    p256dh: text(256).min(1),
+    auth: text(64).min(1),
+    createdAt: time,
+  }),
+  instance_secrets: z.strictObject({ name: text(64).min(1), value: text(4096), createdAt: time }),
+  notification_preferences: z.strictObject({ userId: id, emailEnabled: z.boolean(), updatedAt: time }),
   user_guild_settings: z.strictObject({
     userId: id,
     guildId: id,

@@ -15,6 +15,8 @@ const REPOSITORIES = [
   'reactions',
   'readStates',
   'guildSettings',
+  'push',
+  'notificationPrefs',
   'invites',
   'bans',
   'jobs',

@@ -3,6 +3,7 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { AUTH_API_CONTROLLERS, Public } from '@parley/auth';
 import { CHAT_API_CONTROLLERS } from '@parley/chat';
 import { MEDIA_API_CONTROLLERS } from '@parley/media';
+import { NOTIFICATIONS_API_CONTROLLERS } from '@parley/notifications';
 import { VOICE_API_CONTROLLERS } from '@parley/voice';
 import { inputSchemas } from '@parley/http';
 import { z } from 'zod';
@@ -100,6 +101,7 @@ const API_CONTROLLERS = [
   ...AUTH_API_CONTROLLERS,
   ...CHAT_API_CONTROLLERS,
   ...MEDIA_API_CONTROLLERS,
+  ...NOTIFICATIONS_API_CONTROLLERS,
   ...VOICE_API_CONTROLLERS,
 ];
 

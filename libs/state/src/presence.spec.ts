@@ -33,6 +33,10 @@ describe('MemoryPresenceStore', () => {
         ['nobody', 'offline'],
       ]),
     );
+    // Invisible is still connected: nobody is pushed while a session is live.
+    expect(await store.connected(['u', 'nobody'])).toEqual(new Set(['u']));
+    await store.disconnect('u', 's');
+    expect(await store.connected(['u'])).toEqual(new Set());
   });
 
   it('ignores a status set without any session', async () => {

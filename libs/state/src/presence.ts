@@ -21,6 +21,8 @@ export interface PresenceStore {
   disconnect(userId: string, sessionId: string): Promise<PresenceChange>;
   setStatus(userId: string, status: PresenceStatus): Promise<PresenceChange>;
   visible(userIds: readonly string[]): Promise<Map<string, VisibleStatus>>;
+  /** Which of these users have at least one live gateway session (invisible ones included). */
+  connected(userIds: readonly string[]): Promise<Set<string>>;
   /**
    * Shared stores only: ends the sessions of nodes that stopped renewing them (crashed) and returns the changes
    * of users who went offline, for the caller to announce. Each expired session is swept by one node only.
@@ -70,6 +72,10 @@ export class MemoryPresenceStore implements PresenceStore {
 
   visible(userIds: readonly string[]): Promise<Map<string, VisibleStatus>> {
     return Promise.resolve(new Map(userIds.map((id) => [id, visibleStatus(this.current(id))])));
+  }
+
+  connected(userIds: readonly string[]): Promise<Set<string>> {
+    return Promise.resolve(new Set(userIds.filter((id) => this.users.has(id))));
   }
 
   get size(): number {

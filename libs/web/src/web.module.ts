@@ -100,7 +100,7 @@ export function loadClientFiles(root: string): Map<string, StaticFile> {
         etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 20)}"`,
         cacheControl: url.startsWith('/assets/')
           ? 'public, max-age=31536000, immutable'
-          : url.endsWith('.html')
+          : url.endsWith('.html') || url === '/sw.js' // a service worker must update when the app does
             ? 'no-cache'
             : 'public, max-age=3600',
       });

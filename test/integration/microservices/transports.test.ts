@@ -376,7 +376,10 @@ describe('microservices transports', () => {
           ['nobody', 'offline'],
         ]),
       );
+      // Who has a live session (what notifications ask): invisible counts, like any session.
+      expect(await a.connected(['u1', 'nobody'])).toEqual(new Set(['u1']));
       expect(await b.disconnect('u1', 's2')).toMatchObject({ status: 'offline', after: 'offline' });
+      expect(await a.connected(['u1'])).toEqual(new Set());
       a.close();
       b.close();
     });

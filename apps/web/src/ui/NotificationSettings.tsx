@@ -1,6 +1,7 @@
 import type { ChannelDto, GuildFullDto } from '@parley/common/protocol';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { markGuildRead, updateGuildSettings } from '../actions';
+import { currentSubscription, disablePush, enablePush, pushSupported } from '../push';
 import { useStore } from '../store';
 import { Dialog } from './Dialog';
 import { ErrorLine, useAction } from './settings/useAction';
@@ -80,6 +81,33 @@ function DesktopNotifications() {
         </button>
       )}
     </p>
+  );
+}
+
+/** Web Push for this browser: notifications while Parley is closed (a service worker shows them). */
+function PushNotifications() {
+  const supported = pushSupported();
+  const [on, setOn] = useState<boolean | null>(null);
+  const [error, busy, run] = useAction();
+  useEffect(() => {
+    if (supported) void currentSubscription().then((s) => setOn(s !== null));
+  }, [supported]);
+  if (!supported) return null;
+  const toggle = (wanted: boolean) => run((wanted ? enablePush() : disablePush()).then(() => setOn(wanted)));
+  return (
+    <>
+      <label>
+        <input
+          type="checkbox"
+          aria-label="Push notifications"
+          checked={on === true}
+          disabled={busy || on === null}
+          onChange={(e) => toggle(e.target.checked)}
+        />
+        Push notifications when Parley is closed (DMs and mentions)
+      </label>
+      <ErrorLine error={error} />
+    </>
   );
 }
 
@@ -189,6 +217,7 @@ export function NotificationSettingsDialog({ guild, onClose }: { guild: GuildFul
         })}
       </ul>
       <DesktopNotifications />
+      <PushNotifications />
       <ErrorLine error={error} />
       <div className="dialog-actions">
         <button type="button" onClick={() => markGuildRead(guild.id)}>

@@ -8,6 +8,7 @@ import {
   type JobName,
   type JobPayloads,
   type JobQueue,
+  type EnqueueOptions,
   isJobName,
   parseJobPayload,
   runWithDeadline,
@@ -21,6 +22,9 @@ import { natsCore, natsJetStream } from './modules';
 const MAX_BACKOFF_MS = 5 * 60_000;
 const DURABLE = 'workers';
 const DEAD_MAX_AGE_MS = 30 * 24 * 3600_000;
+
+/** Header of a delayed job: not to run before this time (epoch ms). */
+const NOT_BEFORE = 'Parley-Not-Before';
 
 const maxDeliveriesAdvisory = z.object({ stream_seq: z.number().int().positive(), deliveries: z.number() });
 
@@ -125,16 +129,22 @@ export class JetStreamJobQueue implements JobQueue {
     this.handlers.set(name, handler);
   }
 
-  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
+  async enqueue<N extends JobName>(
+    name: N,
+    payload: JobPayloads[N],
+    options?: EnqueueOptions,
+  ): Promise<void> {
     // Random, not a snowflake: two api processes misconfigured with one node id must not dedupe each other's jobs.
     const id = randomUUID();
     try {
       // Stored (and replicated) when this resolves; msgID makes a retried publish a no-op on the server.
       const tracing = activeTracing();
-      if (tracing?.inTrace()) {
-        // The job's run continues the enqueuer's trace, in whichever queue process takes it.
+      const delay = options?.delayMs ?? 0;
+      if (tracing?.inTrace() || delay > 0) {
         const headers = natsCore().headers();
-        tracing.inject(headerCarrier(headers));
+        // The job's run continues the enqueuer's trace, in whichever queue process takes it.
+        if (tracing?.inTrace()) tracing.inject(headerCarrier(headers));
+        if (delay > 0) headers.set(NOT_BEFORE, String(Date.now() + delay));
         await this.js.publish(this.subject(name), JSON.stringify(payload), { msgID: id, headers });
       } else await this.js.publish(this.subject(name), JSON.stringify(payload), { msgID: id });
     } catch (err) {
@@ -269,6 +279,13 @@ export class JetStreamJobQueue implements JobQueue {
   }
 
   private async handle(msg: JsMsg): Promise<void> {
+    // A delayed job received early goes back until it is due (this spends one delivery of jobs.max_attempts).
+    const headers = msg.headers as MsgHdrs | undefined;
+    const notBefore = Number(headers?.get(NOT_BEFORE) || 0);
+    if (notBefore > Date.now()) {
+      msg.nak(notBefore - Date.now());
+      return;
+    }
     this.running++;
     const name = msg.subject.slice(this.link.regionalPrefix.length + '.jobs.'.length);
     const attempts = msg.info.deliveryCount;

@@ -2,6 +2,7 @@ import type { Type } from '@nestjs/common';
 import { AuthApiModule, AuthJobsModule } from '@parley/auth';
 import { ChatApiModule, ChatJobsModule } from '@parley/chat';
 import { MediaApiModule, MediaJobsModule, MediaProxyModule } from '@parley/media';
+import { NotificationsApiModule, NotificationsJobsModule } from '@parley/notifications';
 import { RealtimeModule } from '@parley/realtime';
 import { VoiceApiModule } from '@parley/voice';
 import type { Role } from './roles';
@@ -12,8 +13,8 @@ import type { Role } from './roles';
  * The monolith runs every role's parts in one process.
  */
 export const ROLE_PARTS: Record<Role, readonly Type[]> = {
-  api: [AuthApiModule, ChatApiModule, MediaApiModule, VoiceApiModule],
+  api: [AuthApiModule, ChatApiModule, MediaApiModule, NotificationsApiModule, VoiceApiModule],
   gateway: [RealtimeModule],
   'media-proxy': [MediaProxyModule],
-  queue: [AuthJobsModule, ChatJobsModule, MediaJobsModule],
+  queue: [AuthJobsModule, ChatJobsModule, MediaJobsModule, NotificationsJobsModule],
 };

@@ -10,6 +10,7 @@ export function isRole(name: string): name is Role {
 export const ROLE_NEEDS: Record<Role, { nats: boolean; redis: boolean; consumeJobs: boolean }> = {
   api: { nats: true, redis: true, consumeJobs: false },
   gateway: { nats: true, redis: true, consumeJobs: false },
-  queue: { nats: true, redis: false, consumeJobs: true },
+  // Redis: the notification jobs ask the presence store who has no live session.
+  queue: { nats: true, redis: true, consumeJobs: true },
   'media-proxy': { nats: false, redis: true, consumeJobs: false },
 };

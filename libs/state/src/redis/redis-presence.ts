@@ -121,6 +121,23 @@ export class RedisPresenceStore implements PresenceStore {
     return out;
   }
 
+  async connected(userIds: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    const now = Date.now();
+    for (let i = 0; i < userIds.length; i += READ_CHUNK) {
+      const chunk = userIds.slice(i, i + READ_CHUNK);
+      const pipeline = this.redis.pipeline();
+      for (const id of chunk) pipeline.zcount(this.sessionsKey(id), `(${now}`, '+inf');
+      const results = (await pipeline.exec()) ?? [];
+      chunk.forEach((id, j) => {
+        const [err, count] = results[j] ?? [null, 0];
+        if (err) throw err;
+        if (Number(count) > 0) out.add(id);
+      });
+    }
+    return out;
+  }
+
   close(): void {
     clearInterval(this.timer);
     this.redis.off('ready', this.onReady);

@@ -30,6 +30,9 @@ import {
   USER_PRIVACY,
   BANS,
   GUILD_SETTINGS,
+  INSTANCE_SECRETS,
+  NOTIFICATION_PREFS,
+  PUSH_SUBSCRIPTIONS,
   CHANNELS,
   CHANNEL_LAST_MESSAGES,
   DM_CHANNELS_BY_USER,
@@ -130,6 +133,24 @@ const SCANS: {
   })),
   invites: scanOf('invites', INVITES.columns, INVITES.present, INVITES.toRecord),
   bans: scanOf('bans', BANS.columns, BANS.present, BANS.toRecord),
+  push_subscriptions: scanOf(
+    'push_subscriptions',
+    PUSH_SUBSCRIPTIONS.columns,
+    PUSH_SUBSCRIPTIONS.present,
+    PUSH_SUBSCRIPTIONS.toRecord,
+  ),
+  instance_secrets: scanOf(
+    'instance_secrets',
+    INSTANCE_SECRETS.columns,
+    INSTANCE_SECRETS.present,
+    INSTANCE_SECRETS.toRecord,
+  ),
+  notification_preferences: scanOf(
+    'notification_preferences',
+    NOTIFICATION_PREFS.columns,
+    NOTIFICATION_PREFS.present,
+    NOTIFICATION_PREFS.toRecord,
+  ),
   user_guild_settings: scanOf(
     'user_guild_settings',
     GUILD_SETTINGS.columns,
@@ -613,6 +634,21 @@ export class CassandraBulk implements BulkStorage {
         return this.exec(PINS.insert, PINS.params(record as BulkRecords['pins']));
       case 'bans':
         return this.exec(BANS.insert, BANS.params(record as BulkRecords['bans']));
+      case 'push_subscriptions':
+        return this.exec(
+          PUSH_SUBSCRIPTIONS.insert,
+          PUSH_SUBSCRIPTIONS.params(record as BulkRecords['push_subscriptions']),
+        );
+      case 'instance_secrets':
+        return this.exec(
+          INSTANCE_SECRETS.insert,
+          INSTANCE_SECRETS.params(record as BulkRecords['instance_secrets']),
+        );
+      case 'notification_preferences':
+        return this.exec(
+          NOTIFICATION_PREFS.insert,
+          NOTIFICATION_PREFS.params(record as BulkRecords['notification_preferences']),
+        );
       case 'user_guild_settings':
         return this.exec(
           GUILD_SETTINGS.insert,
@@ -871,6 +907,16 @@ export class CassandraBulk implements BulkStorage {
       case 'channel_last_messages':
         return this.exec(CHANNEL_LAST_MESSAGES.delete, [
           toId((record as BulkRecords['channel_last_messages']).channelId),
+        ]);
+      case 'push_subscriptions': {
+        const p = record as BulkRecords['push_subscriptions'];
+        return this.exec(PUSH_SUBSCRIPTIONS.delete, [toId(p.userId), p.endpointId]);
+      }
+      case 'instance_secrets':
+        return this.exec(INSTANCE_SECRETS.delete, [(record as BulkRecords['instance_secrets']).name]);
+      case 'notification_preferences':
+        return this.exec(NOTIFICATION_PREFS.delete, [
+          toId((record as BulkRecords['notification_preferences']).userId),
         ]);
       case 'user_guild_settings': {
         const g = record as BulkRecords['user_guild_settings'];

@@ -10,6 +10,10 @@ import {
   CassandraReportRepository,
 } from './repositories/moderation.repository';
 import { CassandraGuildSettingsRepository } from './repositories/guild-settings.repository';
+import {
+  CassandraNotificationPrefsRepository,
+  CassandraPushRepository,
+} from './repositories/push.repository';
 import { CassandraChannelRepository } from './repositories/channel.repository';
 import { CassandraDmRepository } from './repositories/dm.repository';
 import { CassandraGuildRepository } from './repositories/guild.repository';
@@ -54,6 +58,8 @@ export class CassandraStorage implements Storage {
   readonly reactions: CassandraReactionRepository;
   readonly readStates: CassandraReadStateRepository;
   readonly guildSettings: CassandraGuildSettingsRepository;
+  readonly push: CassandraPushRepository;
+  readonly notificationPrefs: CassandraNotificationPrefsRepository;
   readonly pins: CassandraPinRepository;
   readonly invites: CassandraInviteRepository;
   readonly bans: CassandraBanRepository;
@@ -94,6 +100,8 @@ export class CassandraStorage implements Storage {
     this.messageSearch = new CassandraMessageSearch(db, this.messages);
     this.readStates = new CassandraReadStateRepository(db);
     this.guildSettings = new CassandraGuildSettingsRepository(db);
+    this.push = new CassandraPushRepository(db);
+    this.notificationPrefs = new CassandraNotificationPrefsRepository(db);
     this.pins = new CassandraPinRepository(db);
     this.bans = new CassandraBanRepository(db);
     this.auditLog = new CassandraAuditLogRepository(db);

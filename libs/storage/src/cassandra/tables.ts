@@ -9,7 +9,10 @@ import {
   type ChannelRecord,
   type GuildRecord,
   type GuildSettingsRecord,
+  type InstanceSecretRecord,
+  type NotificationPrefsRecord,
   type InviteRecord,
+  type PushSubscriptionRecord,
   type JobRecord,
   type MemberRecord,
   type MessageRecord,
@@ -672,6 +675,63 @@ export const GUILD_SETTINGS = {
     suppressEveryone: row.get('suppress_everyone') === true,
     suppressRoles: row.get('suppress_roles') === true,
     channelOverrides: decodeOverrides(str(row, 'channel_overrides')),
+    updatedAt: fromTime(row.get('updated_at')),
+  }),
+};
+
+// --- web push subscriptions and instance secrets (migration 0030) ------------------------------
+
+const PUSH_SUBSCRIPTION_COLUMNS = 'user_id, endpoint_id, endpoint, p256dh, auth, created_at';
+
+export const PUSH_SUBSCRIPTIONS = {
+  columns: PUSH_SUBSCRIPTION_COLUMNS,
+  insert: insertInto('push_subscriptions', PUSH_SUBSCRIPTION_COLUMNS),
+  delete: 'DELETE FROM push_subscriptions WHERE user_id = ? AND endpoint_id = ?',
+  present: 'endpoint',
+  params: (p: PushSubscriptionRecord): unknown[] => [
+    toId(p.userId),
+    p.endpointId,
+    p.endpoint,
+    p.p256dh,
+    p.auth,
+    toTime(p.createdAt),
+  ],
+  toRecord: (row: Row): PushSubscriptionRecord => ({
+    userId: fromId(row.get('user_id')),
+    endpointId: str(row, 'endpoint_id'),
+    endpoint: str(row, 'endpoint'),
+    p256dh: str(row, 'p256dh'),
+    auth: str(row, 'auth'),
+    createdAt: fromTime(row.get('created_at')),
+  }),
+};
+
+const INSTANCE_SECRET_COLUMNS = 'name, value, created_at';
+
+export const INSTANCE_SECRETS = {
+  columns: INSTANCE_SECRET_COLUMNS,
+  insert: insertInto('instance_secrets', INSTANCE_SECRET_COLUMNS),
+  delete: 'DELETE FROM instance_secrets WHERE name = ?',
+  present: 'value',
+  params: (i: InstanceSecretRecord): unknown[] => [i.name, i.value, toTime(i.createdAt)],
+  toRecord: (row: Row): InstanceSecretRecord => ({
+    name: str(row, 'name'),
+    value: str(row, 'value'),
+    createdAt: fromTime(row.get('created_at')),
+  }),
+};
+
+const NOTIFICATION_PREFS_COLUMNS = 'user_id, email_enabled, updated_at';
+
+export const NOTIFICATION_PREFS = {
+  columns: NOTIFICATION_PREFS_COLUMNS,
+  insert: insertInto('notification_preferences', NOTIFICATION_PREFS_COLUMNS),
+  delete: 'DELETE FROM notification_preferences WHERE user_id = ?',
+  present: 'updated_at',
+  params: (p: NotificationPrefsRecord): unknown[] => [toId(p.userId), p.emailEnabled, toTime(p.updatedAt)],
+  toRecord: (row: Row): NotificationPrefsRecord => ({
+    userId: fromId(row.get('user_id')),
+    emailEnabled: row.get('email_enabled') !== false,
     updatedAt: fromTime(row.get('updated_at')),
   }),
 };

@@ -6,6 +6,9 @@ import type {
   ChannelRecord,
   GuildRecord,
   GuildSettingsRecord,
+  InstanceSecretRecord,
+  NotificationPrefsRecord,
+  PushSubscriptionRecord,
   InviteRecord,
   JobRecord,
   MemberRecord,
@@ -47,6 +50,9 @@ export const BULK_TABLES = [
   'reactions',
   'read_states',
   'user_guild_settings',
+  'push_subscriptions',
+  'instance_secrets',
+  'notification_preferences',
   'invites',
   'bans',
   'audit_log_entries',
@@ -109,6 +115,9 @@ export interface BulkRecords {
   reactions: ReactionRecord;
   read_states: ReadStateRecord;
   user_guild_settings: GuildSettingsRecord;
+  push_subscriptions: PushSubscriptionRecord;
+  instance_secrets: InstanceSecretRecord;
+  notification_preferences: NotificationPrefsRecord;
   invites: InviteRecord;
   bans: BanRecord;
   audit_log_entries: AuditLogEntryRecord;

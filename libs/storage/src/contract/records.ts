@@ -229,6 +229,32 @@ export interface GuildSettingsRecord {
   updatedAt: number;
 }
 
+/** One device's Web Push subscription (the Web Push API's `PushSubscription`). */
+export interface PushSubscriptionRecord {
+  userId: string;
+  /** A hash of the endpoint: the same device subscribing again replaces its row. */
+  endpointId: string;
+  endpoint: string;
+  /** The device's P-256 public key and auth secret, base64url as the browser gives them. */
+  p256dh: string;
+  auth: string;
+  createdAt: number;
+}
+
+/** A secret the instance generated once and every process shares (the VAPID key pair). */
+export interface InstanceSecretRecord {
+  name: string;
+  value: string;
+  createdAt: number;
+}
+
+/** A user's own notification preferences (no row: the defaults). */
+export interface NotificationPrefsRecord {
+  userId: string;
+  emailEnabled: boolean;
+  updatedAt: number;
+}
+
 export interface InviteRecord {
   code: string;
   guildId: string;

@@ -19,6 +19,9 @@ import type {
   ReactionCount,
   ReadStateRecord,
   GuildSettingsRecord,
+  InstanceSecretRecord,
+  NotificationPrefsRecord,
+  PushSubscriptionRecord,
   RoleRecord,
   TokenRecord,
   UserRecord,
@@ -235,6 +238,24 @@ export interface GuildSettingsRepository {
   delete(userId: string, guildId: string): Promise<void>;
 }
 
+/** Web Push subscriptions per user and device, and the instance's generated secrets (its VAPID keys). */
+export interface PushRepository {
+  /** Upsert: the same endpoint subscribing again replaces its keys. */
+  putSubscription(subscription: PushSubscriptionRecord): Promise<void>;
+  /** A user's devices (bounded by the per-user cap the service enforces). */
+  listSubscriptions(userId: string): Promise<PushSubscriptionRecord[]>;
+  deleteSubscription(userId: string, endpointId: string): Promise<void>;
+  getSecret(name: string): Promise<InstanceSecretRecord | null>;
+  /** Stores the secret unless one of that name exists; returns the stored one (the first writer's). */
+  putSecretIfAbsent(secret: InstanceSecretRecord): Promise<InstanceSecretRecord>;
+}
+
+/** Each user's own notification preferences (email on or off). */
+export interface NotificationPrefsRepository {
+  put(prefs: NotificationPrefsRecord): Promise<void>;
+  find(userId: string): Promise<NotificationPrefsRecord | null>;
+}
+
 export interface InviteRepository {
   create(invite: InviteRecord): Promise<void>;
   find(code: string): Promise<InviteRecord | null>;
@@ -365,6 +386,8 @@ export interface Storage {
   readonly pins: PinRepository;
   readonly readStates: ReadStateRepository;
   readonly guildSettings: GuildSettingsRepository;
+  readonly push: PushRepository;
+  readonly notificationPrefs: NotificationPrefsRepository;
   readonly invites: InviteRepository;
   readonly bans: BanRepository;
   readonly auditLog: AuditLogRepository;

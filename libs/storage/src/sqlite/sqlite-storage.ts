@@ -14,6 +14,7 @@ import {
   SqliteReportRepository,
 } from './repositories/moderation.repository';
 import { SqliteGuildSettingsRepository } from './repositories/guild-settings.repository';
+import { SqliteNotificationPrefsRepository, SqlitePushRepository } from './repositories/push.repository';
 import { SqliteChannelRepository } from './repositories/channel.repository';
 import { SqliteDmRepository } from './repositories/dm.repository';
 import { SqliteGuildRepository } from './repositories/guild.repository';
@@ -54,6 +55,8 @@ export class SqliteStorage implements Storage {
   readonly reactions: SqliteReactionRepository;
   readonly readStates: SqliteReadStateRepository;
   readonly guildSettings: SqliteGuildSettingsRepository;
+  readonly push: SqlitePushRepository;
+  readonly notificationPrefs: SqliteNotificationPrefsRepository;
   readonly pins: SqlitePinRepository;
   readonly invites: SqliteInviteRepository;
   readonly bans: SqliteBanRepository;
@@ -113,6 +116,8 @@ export class SqliteStorage implements Storage {
     this.reactions = new SqliteReactionRepository(this.db);
     this.readStates = new SqliteReadStateRepository(this.db);
     this.guildSettings = new SqliteGuildSettingsRepository(this.db);
+    this.push = new SqlitePushRepository(this.db);
+    this.notificationPrefs = new SqliteNotificationPrefsRepository(this.db);
     this.pins = new SqlitePinRepository(this.db);
     this.invites = new SqliteInviteRepository(this.db);
     this.bans = new SqliteBanRepository(this.db);

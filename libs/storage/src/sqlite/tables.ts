@@ -12,6 +12,8 @@ import type {
   EmbedRecord,
   GuildRecord,
   GuildSettingsRecord,
+  InstanceSecretRecord,
+  NotificationPrefsRecord,
   InviteRecord,
   JobRecord,
   MemberRecord,
@@ -19,6 +21,7 @@ import type {
   NotificationLevel,
   OverwriteRecord,
   PinRecord,
+  PushSubscriptionRecord,
   ReadStateRecord,
   RelationshipRecord,
   RelationshipType,
@@ -615,6 +618,77 @@ export const GUILD_SETTINGS = {
     suppressEveryone: row.suppress_everyone !== 0n,
     suppressRoles: row.suppress_roles !== 0n,
     channelOverrides: decodeOverrides(row.channel_overrides),
+    updatedAt: toNumber(row.updated_at),
+  }),
+};
+
+// --- web push subscriptions and instance secrets (migration 0030) ------------------------------
+
+export interface PushSubscriptionRow {
+  user_id: bigint;
+  endpoint_id: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+  created_at: bigint;
+}
+
+export const PUSH_SUBSCRIPTIONS = {
+  ...statements({
+    name: 'push_subscriptions',
+    columns: 'user_id, endpoint_id, endpoint, p256dh, auth, created_at',
+    key: ['user_id', 'endpoint_id'],
+  }),
+  params: (p: PushSubscriptionRecord): Param[] => [
+    toId(p.userId),
+    p.endpointId,
+    p.endpoint,
+    p.p256dh,
+    p.auth,
+    p.createdAt,
+  ],
+  toRecord: (row: PushSubscriptionRow): PushSubscriptionRecord => ({
+    userId: fromId(row.user_id),
+    endpointId: row.endpoint_id,
+    endpoint: row.endpoint,
+    p256dh: row.p256dh,
+    auth: row.auth,
+    createdAt: toNumber(row.created_at),
+  }),
+};
+
+export interface InstanceSecretRow {
+  name: string;
+  value: string;
+  created_at: bigint;
+}
+
+export const INSTANCE_SECRETS = {
+  ...statements({ name: 'instance_secrets', columns: 'name, value, created_at', key: ['name'] }),
+  params: (i: InstanceSecretRecord): Param[] => [i.name, i.value, i.createdAt],
+  toRecord: (row: InstanceSecretRow): InstanceSecretRecord => ({
+    name: row.name,
+    value: row.value,
+    createdAt: toNumber(row.created_at),
+  }),
+};
+
+export interface NotificationPrefsRow {
+  user_id: bigint;
+  email_enabled: bigint;
+  updated_at: bigint;
+}
+
+export const NOTIFICATION_PREFS = {
+  ...statements({
+    name: 'notification_preferences',
+    columns: 'user_id, email_enabled, updated_at',
+    key: ['user_id'],
+  }),
+  params: (p: NotificationPrefsRecord): Param[] => [toId(p.userId), toFlag(p.emailEnabled), p.updatedAt],
+  toRecord: (row: NotificationPrefsRow): NotificationPrefsRecord => ({
+    userId: fromId(row.user_id),
+    emailEnabled: row.email_enabled !== 0n,
     updatedAt: toNumber(row.updated_at),
   }),
 };

@@ -199,6 +199,18 @@ export function describeBulkContract(get: () => Storage): void {
             updatedAt: now,
           },
         ],
+        push_subscriptions: [
+          {
+            userId: alice,
+            endpointId: 'a1b2c3',
+            endpoint: 'https://push.example/send/abc',
+            p256dh: 'BPublicKey',
+            auth: 'authsecret',
+            createdAt: now,
+          },
+        ],
+        instance_secrets: [{ name: `vapid_${id()}`, value: '{"k":1}', createdAt: now }],
+        notification_preferences: [{ userId: alice, emailEnabled: false, updatedAt: now }],
         bans: [{ guildId, userId: id(), reason: null, createdAt: now }],
         audit_log_entries: [
           {
@@ -316,15 +328,21 @@ export function describeBulkContract(get: () => Storage): void {
                   ? `${String(r.messageId)}/${String(r.emoji)}/${String(r.userId)}`
                   : table === 'read_states'
                     ? `${String(r.userId)}/${String(r.channelId)}`
-                    : table === 'user_guild_settings'
-                      ? `${String(r.userId)}/${String(r.guildId)}`
-                      : table === 'members' || table === 'bans'
-                        ? `${String(r.guildId)}/${String(r.userId)}`
-                        : table === 'roles'
-                          ? `${String(r.guildId)}/${String(r.id)}`
-                          : table === 'overwrites'
-                            ? `${String(r.channelId)}/${String(r.id)}`
-                            : String(r.id);
+                    : table === 'push_subscriptions'
+                      ? `${String(r.userId)}/${String(r.endpointId)}`
+                      : table === 'instance_secrets'
+                        ? String(r.name)
+                        : table === 'notification_preferences'
+                          ? String(r.userId)
+                          : table === 'user_guild_settings'
+                            ? `${String(r.userId)}/${String(r.guildId)}`
+                            : table === 'members' || table === 'bans'
+                              ? `${String(r.guildId)}/${String(r.userId)}`
+                              : table === 'roles'
+                                ? `${String(r.guildId)}/${String(r.id)}`
+                                : table === 'overwrites'
+                                  ? `${String(r.channelId)}/${String(r.id)}`
+                                  : String(r.id);
 
     let data: ReturnType<typeof community>;
 
@@ -584,6 +602,19 @@ export function describeBulkContract(get: () => Storage): void {
         updatedAt: now,
       };
       await s.guildSettings.put(settings);
+      const subscription = {
+        userId: guest,
+        endpointId: 'ffee01',
+        endpoint: 'https://push.example/send/guest',
+        p256dh: 'BGuestKey',
+        auth: 'guestauth',
+        createdAt: now,
+      };
+      await s.push.putSubscription(subscription);
+      const secret = { name: `secret_${id()}`, value: 'v', createdAt: now };
+      await s.push.putSecretIfAbsent(secret);
+      const prefs = { userId: guest, emailEnabled: false, updatedAt: now };
+      await s.notificationPrefs.put(prefs);
       const entry = {
         guildId,
         id: id(),
@@ -656,6 +687,9 @@ export function describeBulkContract(get: () => Storage): void {
         ],
         invites: [invite],
         user_guild_settings: [settings],
+        push_subscriptions: [subscription],
+        instance_secrets: [secret],
+        notification_preferences: [prefs],
         bans: [ban],
         audit_log_entries: [entry],
         automod_rules: [rule],

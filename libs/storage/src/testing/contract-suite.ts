@@ -1275,6 +1275,69 @@ export function describeStorageContract(
       });
     });
 
+    describe('web push subscriptions and instance secrets', () => {
+      const sub = (userId: string, endpointId: string, key = 'BKey') => ({
+        userId,
+        endpointId,
+        endpoint: `https://push.example/${endpointId}`,
+        p256dh: key,
+        auth: 'secret',
+        createdAt: 1_700_000_000_000,
+      });
+
+      it('upserts per device, lists per user, deletes one device', async () => {
+        const userId = id();
+        const other = id();
+        expect(await storage.push.listSubscriptions(userId)).toEqual([]);
+        await storage.push.putSubscription(sub(userId, 'aa'));
+        await storage.push.putSubscription(sub(userId, 'bb'));
+        await storage.push.putSubscription(sub(other, 'aa'));
+        // The same device again: its keys are replaced, no second row.
+        await storage.push.putSubscription(sub(userId, 'aa', 'BNewKey'));
+        const mine = await storage.push.listSubscriptions(userId);
+        expect(mine.sort((x, y) => x.endpointId.localeCompare(y.endpointId))).toEqual([
+          sub(userId, 'aa', 'BNewKey'),
+          sub(userId, 'bb'),
+        ]);
+        await storage.push.deleteSubscription(userId, 'aa');
+        expect(await storage.push.listSubscriptions(userId)).toEqual([sub(userId, 'bb')]);
+        expect(await storage.push.listSubscriptions(other)).toEqual([sub(other, 'aa')]);
+        // Deleting what is gone is not an error (a 410 and a DELETE may race).
+        await storage.push.deleteSubscription(userId, 'aa');
+      });
+
+      it("keeps each user's notification preferences", async () => {
+        const userId = id();
+        expect(await storage.notificationPrefs.find(userId)).toBeNull();
+        await storage.notificationPrefs.put({ userId, emailEnabled: false, updatedAt: 5 });
+        expect(await storage.notificationPrefs.find(userId)).toEqual({
+          userId,
+          emailEnabled: false,
+          updatedAt: 5,
+        });
+        await storage.notificationPrefs.put({ userId, emailEnabled: true, updatedAt: 6 });
+        expect(await storage.notificationPrefs.find(userId)).toEqual({
+          userId,
+          emailEnabled: true,
+          updatedAt: 6,
+        });
+        expect(await storage.notificationPrefs.find(id())).toBeNull();
+      });
+
+      it('keeps the first writer of a secret', async () => {
+        const name = `vapid_${id()}`;
+        expect(await storage.push.getSecret(name)).toBeNull();
+        const first = { name, value: 'first', createdAt: 1 };
+        const [a, b] = await Promise.all([
+          storage.push.putSecretIfAbsent(first),
+          storage.push.putSecretIfAbsent({ name, value: 'second', createdAt: 2 }),
+        ]);
+        expect(a).toEqual(b);
+        expect(await storage.push.getSecret(name)).toEqual(a);
+        expect(await storage.push.putSecretIfAbsent({ name, value: 'third', createdAt: 3 })).toEqual(a);
+      });
+    });
+
     describe('send nonces (enforce_nonce)', () => {
       const TTL = 60_000;
 
