@@ -25,6 +25,7 @@ import {
   ATTACHMENTS,
   AUDIT_LOG,
   BANS,
+  EMOJIS,
   GUILD_SETTINGS,
   CHANNELS,
   CHANNEL_LAST_MESSAGES,
@@ -126,6 +127,7 @@ const SCANS: {
   })),
   invites: scanOf('invites', INVITES.columns, INVITES.present, INVITES.toRecord),
   bans: scanOf('bans', BANS.columns, BANS.present, BANS.toRecord),
+  emojis: scanOf('guild_emojis', EMOJIS.columns, EMOJIS.present, EMOJIS.toRecord),
   user_guild_settings: scanOf(
     'user_guild_settings',
     GUILD_SETTINGS.columns,
@@ -588,6 +590,8 @@ export class CassandraBulk implements BulkStorage {
         return this.exec(PINS.insert, PINS.params(record as BulkRecords['pins']));
       case 'bans':
         return this.exec(BANS.insert, BANS.params(record as BulkRecords['bans']));
+      case 'emojis':
+        return this.exec(EMOJIS.insert, EMOJIS.params(record as BulkRecords['emojis']));
       case 'user_guild_settings':
         return this.exec(
           GUILD_SETTINGS.insert,
@@ -845,6 +849,10 @@ export class CassandraBulk implements BulkStorage {
       case 'bans': {
         const b = record as BulkRecords['bans'];
         return this.exec(BANS.delete, [toId(b.guildId), toId(b.userId)]);
+      }
+      case 'emojis': {
+        const e = record as BulkRecords['emojis'];
+        return this.exec(EMOJIS.delete, [toId(e.guildId), toId(e.id)]);
       }
       case 'audit_log_entries': {
         const e = record as BulkRecords['audit_log_entries'];

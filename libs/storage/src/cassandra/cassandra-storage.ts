@@ -16,6 +16,7 @@ import { CassandraMessageSearch } from './repositories/message-search.repository
 import { CassandraReactionRepository } from './repositories/reaction.repository';
 import { CassandraReadStateRepository } from './repositories/read-state.repository';
 import { CassandraPinRepository } from './repositories/pin.repository';
+import { CassandraEmojiRepository } from './repositories/emoji.repository';
 import { CassandraRoleRepository } from './repositories/role.repository';
 import { CassandraSettingsRepository } from './repositories/settings.repository';
 import { CassandraTokenRepository } from './repositories/token.repository';
@@ -50,6 +51,7 @@ export class CassandraStorage implements Storage {
   readonly readStates: CassandraReadStateRepository;
   readonly guildSettings: CassandraGuildSettingsRepository;
   readonly pins: CassandraPinRepository;
+  readonly emojis: CassandraEmojiRepository;
   readonly invites: CassandraInviteRepository;
   readonly bans: CassandraBanRepository;
   readonly auditLog: CassandraAuditLogRepository;
@@ -87,6 +89,7 @@ export class CassandraStorage implements Storage {
     this.readStates = new CassandraReadStateRepository(db);
     this.guildSettings = new CassandraGuildSettingsRepository(db);
     this.pins = new CassandraPinRepository(db);
+    this.emojis = new CassandraEmojiRepository(db);
     this.bans = new CassandraBanRepository(db);
     this.auditLog = new CassandraAuditLogRepository(db);
     this.attachments = new CassandraAttachmentRepository(db);

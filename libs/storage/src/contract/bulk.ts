@@ -3,6 +3,7 @@ import type {
   AuditLogEntryRecord,
   BanRecord,
   ChannelRecord,
+  EmojiRecord,
   GuildRecord,
   GuildSettingsRecord,
   InviteRecord,
@@ -45,6 +46,7 @@ export const BULK_TABLES = [
   'user_guild_settings',
   'invites',
   'bans',
+  'emojis',
   'audit_log_entries',
   'attachments',
   'jobs',
@@ -103,6 +105,7 @@ export interface BulkRecords {
   user_guild_settings: GuildSettingsRecord;
   invites: InviteRecord;
   bans: BanRecord;
+  emojis: EmojiRecord;
   audit_log_entries: AuditLogEntryRecord;
   attachments: AttachmentRecord;
   jobs: BulkJob;

@@ -12,6 +12,8 @@ import type {
   MessageRecord,
   OverwriteRecord,
   PinRecord,
+  EmojiPatch,
+  EmojiRecord,
   ReactionCount,
   ReadStateRecord,
   GuildSettingsRecord,
@@ -99,7 +101,7 @@ export interface GuildRepository {
     id: string,
     patch: Partial<Pick<GuildRecord, 'name' | 'icon' | 'ownerId' | 'defaultMessageNotifications'>>,
   ): Promise<void>;
-  /** Removes the guild row, roles, channels, overwrites, members, invites and bans; messages go by job. */
+  /** Removes the guild row, roles, channels, overwrites, members, invites, bans and emoji; messages go by job. */
   delete(id: string): Promise<void>;
 }
 
@@ -240,6 +242,17 @@ export interface InviteRepository {
   delete(code: string): Promise<void>;
 }
 
+/** A guild's custom emoji: one small partition per guild (a few hundred rows at most), read whole. */
+export interface EmojiRepository {
+  create(emoji: EmojiRecord): Promise<void>;
+  find(guildId: string, emojiId: string): Promise<EmojiRecord | null>;
+  /** The guild's emoji in id (creation) order. */
+  list(guildId: string): Promise<EmojiRecord[]>;
+  /** Changes an existing emoji; a missing one stays missing. */
+  update(guildId: string, emojiId: string, patch: EmojiPatch): Promise<void>;
+  delete(guildId: string, emojiId: string): Promise<void>;
+}
+
 export interface BanRepository {
   put(ban: BanRecord): Promise<void>;
   find(guildId: string, userId: string): Promise<BanRecord | null>;
@@ -329,6 +342,7 @@ export interface Storage {
   readonly guildSettings: GuildSettingsRepository;
   readonly invites: InviteRepository;
   readonly bans: BanRepository;
+  readonly emojis: EmojiRepository;
   readonly auditLog: AuditLogRepository;
   readonly attachments: AttachmentRepository;
   readonly jobs: JobStore;

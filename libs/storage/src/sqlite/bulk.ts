@@ -20,6 +20,7 @@ import {
   ATTACHMENTS,
   AUDIT_LOG,
   BANS,
+  EMOJIS,
   GUILD_SETTINGS,
   CHANNEL_LAST_MESSAGES,
   CHANNELS,
@@ -281,6 +282,15 @@ const DEFS: Defs = {
     toRecord: byRow(BANS.toRecord),
     write: (db, b) => void db.run(BANS.upsert, ...BANS.params(b)),
     remove: (db, b) => void db.run(BANS.delete, toId(b.guildId), toId(b.userId)),
+  },
+  emojis: {
+    table: EMOJIS.name,
+    select: `SELECT ${EMOJIS.columns} FROM guild_emojis`,
+    keys: [id('guild_id'), id('id')],
+    key: (e) => [e.guildId, e.id],
+    toRecord: byRow(EMOJIS.toRecord),
+    write: (db, e) => void db.run(EMOJIS.upsert, ...EMOJIS.params(e)),
+    remove: (db, e) => void db.run(EMOJIS.delete, toId(e.guildId), toId(e.id)),
   },
   audit_log_entries: {
     table: AUDIT_LOG.name,

@@ -200,6 +200,10 @@ export function describeBulkContract(get: () => Storage): void {
           },
         ],
         bans: [{ guildId, userId: id(), reason: null, createdAt: now }],
+        emojis: [
+          { guildId, id: id(), name: 'party_parrot', roles: [], userId: alice, animated: true },
+          { guildId, id: id(), name: 'mods_only', roles: [role], userId: null, animated: false },
+        ],
         audit_log_entries: [
           {
             guildId,
@@ -282,7 +286,7 @@ export function describeBulkContract(get: () => Storage): void {
                       ? `${String(r.userId)}/${String(r.guildId)}`
                       : table === 'members' || table === 'bans'
                         ? `${String(r.guildId)}/${String(r.userId)}`
-                        : table === 'roles'
+                        : table === 'roles' || table === 'emojis'
                           ? `${String(r.guildId)}/${String(r.id)}`
                           : table === 'overwrites'
                             ? `${String(r.channelId)}/${String(r.id)}`
@@ -532,6 +536,8 @@ export function describeBulkContract(get: () => Storage): void {
       await s.invites.create(invite);
       const ban = { guildId, userId: id(), reason: 'spam', createdAt: now };
       await s.bans.put(ban);
+      const emoji = { guildId, id: id(), name: 'blob', roles: [moderator], userId: owner, animated: false };
+      await s.emojis.create(emoji);
       const settings = {
         userId: guest,
         guildId,
@@ -603,6 +609,7 @@ export function describeBulkContract(get: () => Storage): void {
         invites: [invite],
         user_guild_settings: [settings],
         bans: [ban],
+        emojis: [emoji],
         audit_log_entries: [entry],
         attachments: [attachment],
         jobs: [{ ...job, dead: false }],
