@@ -35,10 +35,18 @@ export function useMicroservices(): void {
   mode = 'microservices';
 }
 
+let withMediaProxy = false;
+/** Microservices mode also starts the media-proxy role (ServerProcess.mediaUrl); the monolith serves /media itself. */
+export function useMediaProxy(): void {
+  withMediaProxy = true;
+}
+
 export interface ServerProcess {
   url: string;
   /** Where the gateway answers: the server itself, or the gateway role in microservices mode. */
   gatewayUrl: string;
+  /** Where `/media/...` answers: the server itself, or the media-proxy role (after useMediaProxy). */
+  mediaUrl: string;
   child: ChildProcess;
   output: () => string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -62,6 +70,7 @@ export async function startServer(
   return {
     url: server.url,
     gatewayUrl: server.url,
+    mediaUrl: server.url,
     child: server.child,
     output: server.output,
     stop: server.stop,
@@ -98,6 +107,9 @@ async function startMicroservices(env: Record<string, string>): Promise<ServerPr
       ...(await Promise.all([
         ms.startRole('gateway', { ...shared, PARLEY__INSTANCE__NODE_ID: '2' }),
         ms.startRole('queue', { ...shared, PARLEY__INSTANCE__NODE_ID: '3' }),
+        ...(withMediaProxy
+          ? [ms.startRole('media-proxy', { ...shared, PARLEY__INSTANCE__NODE_ID: '4' })]
+          : []),
       ])),
     );
   } catch (err) {
@@ -109,6 +121,7 @@ async function startMicroservices(env: Record<string, string>): Promise<ServerPr
   return {
     url: api.url,
     gatewayUrl: gateway.url,
+    mediaUrl: started.find((p) => p.role === 'media-proxy')?.url ?? api.url,
     child: api.child,
     output: () => started.map((p) => `--- ${p.role}\n${p.output()}`).join('\n'),
     stop: async (signal = 'SIGTERM') => {

@@ -1,4 +1,12 @@
-import type { ChannelDto, GuildFullDto, MemberDto, MessageDto, SelfUser } from '@parley/common/protocol';
+import type {
+  ChannelDto,
+  EmojiDto,
+  GuildFullDto,
+  MemberDto,
+  MessageDto,
+  ReactionEmojiDto,
+  SelfUser,
+} from '@parley/common/protocol';
 import { notifyDesktop } from './desktop';
 import { clearDrafts } from './drafts';
 import { Api, ApiError, type AuthReply, type MfaReply } from './api';
@@ -28,7 +36,7 @@ import {
   type ClientMessage,
   type PresenceStatus,
 } from './store';
-import { encodeMentions, makeNonce, newerThan } from './text';
+import { encodeCustomEmoji, encodeMentions, makeNonce, newerThan } from './text';
 
 const TOKEN_KEY = 'parley.token';
 const PAGE = 50;
@@ -225,6 +233,13 @@ function mentionables(channelId: string) {
   return Object.values(s.members[channel.guild_id] ?? {}).map((m) => m.user);
 }
 
+/** The custom emoji that `:name:` may name in a channel: its guild's (none in DMs). */
+export function usableEmoji(channelId: string): EmojiDto[] {
+  const s = getState();
+  const guildId = findChannel(s, channelId)?.guild_id;
+  return guildId ? (s.guilds[guildId]?.emojis ?? []) : [];
+}
+
 /** Files waiting to be sent with a message, by nonce: kept until the server has the message (for retries). */
 interface Outgoing {
   files: File[];
@@ -243,7 +258,7 @@ export function sendMessage(
   const s = getState();
   const me = s.me;
   if (!me) return;
-  const content = encodeMentions(text, mentionables(channelId));
+  const content = encodeCustomEmoji(encodeMentions(text, mentionables(channelId)), usableEmoji(channelId));
   const nonce = makeNonce();
   const channel = findChannel(s, channelId);
   // Sent from an opened past: the view goes back to the present, where the new message will show.
@@ -352,7 +367,11 @@ export function discardFailed(channelId: string, nonce: string): void {
 }
 
 export async function editMessage(m: MessageDto, content: string): Promise<void> {
-  const edited = await api.edit(m.channel_id, m.id, encodeMentions(content, mentionables(m.channel_id)));
+  const edited = await api.edit(
+    m.channel_id,
+    m.id,
+    encodeCustomEmoji(encodeMentions(content, mentionables(m.channel_id)), usableEmoji(m.channel_id)),
+  );
   update((s) => applyDispatch(s, 'MESSAGE_UPDATE', edited));
 }
 
@@ -422,7 +441,7 @@ export async function deleteMessage(m: MessageDto): Promise<void> {
   update((s) => applyDispatch(s, 'MESSAGE_DELETE', { id: m.id, channel_id: m.channel_id }));
 }
 
-export async function toggleReaction(m: MessageDto, emoji: string, on: boolean): Promise<void> {
+export async function toggleReaction(m: MessageDto, emoji: ReactionEmojiDto, on: boolean): Promise<void> {
   update((s) => reactLocally(s, m.channel_id, m.id, emoji, on));
   try {
     await api.react(m.channel_id, m.id, emoji, on);

@@ -2,17 +2,20 @@ import type {
   AttachmentDto,
   BanDto,
   ChannelDto,
+  EmojiDto,
   GuildDto,
   GuildFullDto,
   InviteDto,
   MemberDto,
   MessageDto,
+  ReactionEmojiDto,
   PublicUser,
   ReadStateDto,
   RoleDto,
   SelfUser,
   UserGuildSettingsDto,
 } from '@parley/common/protocol';
+import { emojiRoute } from './emoji/custom';
 
 /** An error answer of the REST API (`{code, message, errors?}`), or a network failure (status 0). */
 export class ApiError extends Error {
@@ -199,6 +202,23 @@ export class Api {
   guild(guildId: string) {
     return this.request<GuildFullDto>('GET', `/guilds/${guildId}`);
   }
+  emojis(guildId: string) {
+    return this.request<EmojiDto[]>('GET', `/guilds/${guildId}/emojis`);
+  }
+
+  /** `image` is a data URI (Discord's form). */
+  createEmoji(guildId: string, body: { name: string; image: string }) {
+    return this.request<EmojiDto>('POST', `/guilds/${guildId}/emojis`, body);
+  }
+
+  updateEmoji(guildId: string, emojiId: string, patch: { name?: string }) {
+    return this.request<EmojiDto>('PATCH', `/guilds/${guildId}/emojis/${emojiId}`, patch);
+  }
+
+  deleteEmoji(guildId: string, emojiId: string) {
+    return this.request<void>('DELETE', `/guilds/${guildId}/emojis/${emojiId}`);
+  }
+
   updateGuild(guildId: string, patch: { name?: string; default_message_notifications?: number }) {
     return this.request<GuildDto>('PATCH', `/guilds/${guildId}`, patch);
   }
@@ -380,8 +400,8 @@ export class Api {
   voiceJoin(channelId: string) {
     return this.request<{ url: string; token: string }>('POST', `/channels/${channelId}/voice/join`);
   }
-  react(channelId: string, messageId: string, emoji: string, on: boolean) {
-    const path = `/channels/${channelId}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}/@me`;
+  react(channelId: string, messageId: string, emoji: ReactionEmojiDto, on: boolean) {
+    const path = `/channels/${channelId}/messages/${messageId}/reactions/${encodeURIComponent(emojiRoute(emoji))}/@me`;
     return this.request<void>(on ? 'PUT' : 'DELETE', path);
   }
   typing(channelId: string) {

@@ -33,6 +33,17 @@ export function renderMarkdown(nodes: MdNode[], parts: MarkdownParts): ReactNode
         );
       case 'mention':
         return parts.mention(n.type, n.id, key);
+      case 'emoji':
+        // The id is digits only (the parser's pattern), so the URL is always a same-origin media path.
+        return createElement('img', {
+          key,
+          className: 'md-emoji',
+          src: `/media/emojis/${n.id}.${n.animated ? 'gif' : 'png'}`,
+          alt: `:${n.name}:`,
+          title: `:${n.name}:`,
+          draggable: false,
+          loading: 'lazy',
+        });
       case 'link':
         return /^https?:\/\//i.test(n.href)
           ? createElement(

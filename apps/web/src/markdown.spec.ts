@@ -13,6 +13,13 @@ const html = (content: string) =>
   renderToStaticMarkup(createElement('div', null, ...renderMarkdown(parseMarkdown(content), parts)));
 
 describe('markdown, Discord flavour', () => {
+  test('custom emoji count as emoji for large emoji-only messages', () => {
+    expect(isEmojiOnly('<:a_b:1> <a:c:2>')).toBe(true);
+    expect(isEmojiOnly('<:a_b:1> 👍')).toBe(true);
+    expect(isEmojiOnly('<:a_b:1> hi')).toBe(false);
+    expect(isEmojiOnly('<:a_b:1>'.repeat(28))).toBe(false);
+  });
+
   test.each([
     ['**bold**', '<p class="md-p"><strong class="md-strong">bold</strong></p>'],
     ['*it* and _it_', '<p class="md-p"><em class="md-em">it</em> and <em class="md-em">it</em></p>'],
@@ -33,6 +40,16 @@ describe('markdown, Discord flavour', () => {
       '<p class="md-p">hi <span class="mention mention-user">@42</span> and <span class="mention mention-user">@7</span> in <span class="mention mention-channel">@9</span></p>',
     ],
     ['one\ntwo', '<p class="md-p">one\ntwo</p>'],
+    [
+      'hi <:party_parrot:123456789012345678> <a:dance:42>',
+      '<p class="md-p">hi <img class="md-emoji" src="/media/emojis/123456789012345678.png" alt=":party_parrot:" title=":party_parrot:" draggable="false" loading="lazy"/> <img class="md-emoji" src="/media/emojis/42.gif" alt=":dance:" title=":dance:" draggable="false" loading="lazy"/></p>',
+    ],
+    // Not custom emoji: stay text (escaped), never an image with an attacker's URL.
+    [
+      '<:bad name:1> <:x:1" onerror="y> <:x:abc>',
+      '<p class="md-p">&lt;:bad name:1&gt; &lt;:x:1&quot; onerror=&quot;y&gt; &lt;:x:abc&gt;</p>',
+    ],
+    ['`<:in_code:1>`', '<p class="md-p"><code class="md-code">&lt;:in_code:1&gt;</code></p>'],
   ])('%s', (input, expected) => {
     expect(html(input)).toBe(`<div>${expected}</div>`);
   });
@@ -93,6 +110,11 @@ const HOSTILE = [
   '<@&9>',
   '<#1>',
   '<@!>',
+  '<:ok_name:123>',
+  '<a:anim:456>',
+  '<:x:1" onerror="y>',
+  '<:',
+  ':1>',
   '||',
   '**',
   '__',
@@ -129,8 +151,20 @@ const ALLOWED_TAGS = new Set([
   'a',
   'span',
   'button',
+  'img',
 ]);
-const ALLOWED_ATTRS = new Set(['class', 'href', 'target', 'rel', 'data-lang']);
+const ALLOWED_ATTRS = new Set([
+  'class',
+  'href',
+  'target',
+  'rel',
+  'data-lang',
+  'src',
+  'alt',
+  'title',
+  'draggable',
+  'loading',
+]);
 
 function textOf(nodes: MdNode[]): number {
   let n = 0;
@@ -154,6 +188,8 @@ describe('markdown fuzzed with hostile input', () => {
             throw new Error(`attribute ${attr[1]} from ${JSON.stringify(input)}`);
           if (attr[1] === 'href' && !/^https?:\/\//.test(attr[2] ?? ''))
             throw new Error(`href ${attr[2]} from ${JSON.stringify(input)}`);
+          if (attr[1] === 'src' && !/^\/media\/emojis\/\d+\.(png|gif)$/.test(attr[2] ?? ''))
+            throw new Error(`src ${attr[2]} from ${JSON.stringify(input)}`);
         }
       }
       expect(textOf(parseMarkdown(input))).toBeGreaterThanOrEqual(input.trim() ? 1 : 0);

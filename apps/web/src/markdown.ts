@@ -11,6 +11,7 @@ export type MdNode =
   | { kind: 'code'; text: string }
   | { kind: 'codeblock'; text: string; lang: string }
   | { kind: 'mention'; type: 'user' | 'role' | 'channel'; id: string }
+  | { kind: 'emoji'; name: string; id: string; animated: boolean }
   | { kind: 'link'; href: string; children: MdNode[] }
   | { kind: 'strong' | 'em' | 'u' | 's' | 'spoiler' | 'quote' | 'p'; children: MdNode[] };
 
@@ -66,6 +67,20 @@ md.inline.ruler.before('autolink', 'mention', (state: StateInline, silent: boole
   return true;
 });
 
+/** A custom emoji, `<:name:id>` or animated `<a:name:id>`: shown as its image. */
+const CUSTOM_EMOJI = /^<(a?):([A-Za-z0-9_]{1,32}):(\d{1,20})>/;
+md.inline.ruler.before('autolink', 'custom_emoji', (state: StateInline, silent: boolean) => {
+  if (state.src.charCodeAt(state.pos) !== 0x3c) return false;
+  const match = CUSTOM_EMOJI.exec(state.src.slice(state.pos, Math.min(state.posMax, state.pos + 58)));
+  if (!match) return false;
+  if (!silent) {
+    const token = state.push('custom_emoji', '', 0);
+    token.meta = { name: match[2], id: match[3], animated: match[1] === 'a' };
+  }
+  state.pos += match[0].length;
+  return true;
+});
+
 const WRAPPERS: Record<string, 'strong' | 'em' | 'u' | 's' | 'spoiler'> = {
   em_open: 'em',
   s_open: 's',
@@ -83,6 +98,8 @@ function inline(tokens: Token[]): MdNode[] {
     else if (t.type === 'code_inline') top().push({ kind: 'code', text: t.content });
     else if (t.type === 'mention')
       top().push({ kind: 'mention', ...(t.meta as { type: 'user'; id: string }) });
+    else if (t.type === 'custom_emoji')
+      top().push({ kind: 'emoji', ...(t.meta as { name: string; id: string; animated: boolean }) });
     else if (t.type === 'strong_open' || WRAPPERS[t.type]) {
       // Discord reads __x__ as underline, **x** as bold.
       const kind = t.type === 'strong_open' ? (t.markup === '__' ? 'u' : 'strong') : WRAPPERS[t.type];
@@ -130,9 +147,17 @@ const PICTURE = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u;
 
 /** Discord shows a message of only emoji (up to 27, spaces allowed) in large type. */
 export function isEmojiOnly(content: string): boolean {
-  const text = content.replace(/\s+/g, '');
-  if (!text || text.length > 27 * 16) return false;
   let count = 0;
+  // Custom emoji count as one each.
+  const text = content
+    .replace(/<a?:[A-Za-z0-9_]{1,32}:\d{1,20}>/g, () => {
+      count++;
+      return '';
+    })
+    .replace(/\s+/g, '');
+  if (count > 27) return false;
+  if (!text) return count > 0;
+  if (text.length > 27 * 16) return false;
   for (const { segment } of segmenter.segment(text)) {
     if (!PICTURE.test(segment) || ++count > 27) return false;
   }

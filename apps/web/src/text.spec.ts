@@ -1,5 +1,14 @@
 import type { MessageDto } from '@parley/common/protocol';
-import { compareIds, continuesGroup, encodeMentions, mentionQuery, newerThan, parseContent } from './text';
+import {
+  compareIds,
+  continuesGroup,
+  emojiQuery,
+  encodeCustomEmoji,
+  encodeMentions,
+  mentionQuery,
+  newerThan,
+  parseContent,
+} from './text';
 
 const msg = (id: string, author: string, timestamp: string): MessageDto => ({
   id,
@@ -19,6 +28,26 @@ const msg = (id: string, author: string, timestamp: string): MessageDto => ({
 });
 
 describe('web client text helpers', () => {
+  test('encodes :name: of the guild custom emoji, leaving code, unknown names and encoded emoji', () => {
+    const base = {
+      roles: [],
+      require_colons: true as const,
+      managed: false as const,
+      available: true as const,
+    };
+    const emojis = [
+      { ...base, id: '11', name: 'parrot', animated: true },
+      { ...base, id: '22', name: 'wave', animated: false },
+      { ...base, id: '33', name: 'wave', animated: false },
+    ];
+    expect(encodeCustomEmoji('hi :wave: :parrot::nope: `:wave:` <:wave:99>', emojis)).toBe(
+      'hi <:wave:22> <a:parrot:11>:nope: `:wave:` <:wave:99>',
+    );
+    expect(encodeCustomEmoji('no emoji here', [])).toBe('no emoji here');
+    expect(emojiQuery('look :par', 9)).toEqual({ start: 5, query: 'par' });
+    expect(emojiQuery('12:30', 5)).toBeNull();
+  });
+
   test('snowflakes compare by length, then digits', () => {
     expect(compareIds('99', '100')).toBeLessThan(0);
     expect(compareIds('383091913428828160', '383091913428828161')).toBeLessThan(0);

@@ -1,4 +1,4 @@
-import type { MessageDto, PublicUser } from '@parley/common/protocol';
+import type { EmojiDto, MessageDto, PublicUser } from '@parley/common/protocol';
 
 /** Snowflakes are decimal strings of at most 20 digits: longer is newer, then lexical order. */
 export function compareIds(a: string, b: string): number {
@@ -72,6 +72,34 @@ export function encodeMentions(text: string, people: readonly Pick<PublicUser, '
 }
 
 /** The `@query` being typed just before the caret, if any. */
+/**
+ * Turns `:name:` written in the composer into `<:name:id>` (or `<a:name:id>`) for the guild's custom emoji, as
+ * Discord's client does; text inside code spans and already-encoded emoji stay as they are.
+ */
+export function encodeCustomEmoji(text: string, emojis: readonly EmojiDto[]): string {
+  if (!text.includes(':') || emojis.length === 0) return text;
+  const byName = new Map<string, EmojiDto>();
+  for (const e of emojis) if (!byName.has(e.name)) byName.set(e.name, e);
+  return text
+    .split(/(`[^`]*`|<a?:[A-Za-z0-9_]{1,32}:\d{1,20}>)/)
+    .map((part, i) =>
+      i % 2 === 1
+        ? part
+        : part.replace(/:([A-Za-z0-9_]{2,32}):/g, (whole, name: string) => {
+            const e = byName.get(name);
+            return e ? `<${e.animated ? 'a' : ''}:${e.name}:${e.id}>` : whole;
+          }),
+    )
+    .join('');
+}
+
+/** The `:nam` being typed just before the caret, for custom emoji suggestions. */
+export function emojiQuery(text: string, caret: number): { start: number; query: string } | null {
+  const match = /(^|\s):([A-Za-z0-9_]{2,32})$/.exec(text.slice(0, caret));
+  if (!match) return null;
+  return { start: caret - match[2].length - 1, query: match[2].toLowerCase() };
+}
+
 export function mentionQuery(text: string, caret: number): { start: number; query: string } | null {
   const before = text.slice(0, caret);
   const match = /(^|\s)@([A-Za-z0-9_.]{0,32})$/.exec(before);

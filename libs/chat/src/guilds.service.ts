@@ -23,6 +23,7 @@ import {
 import { AccessService, type GuildAccess } from './access.service';
 import { AuditLogEvent, changesOf } from './moderation/audit-log-events';
 import { AuditLogService } from './moderation/audit-log.service';
+import { emojiFileKeys, toEmoji } from './emoji';
 import { toChannel, toGuild, toRole } from './serializers';
 
 /** Guilds themselves: creation with their defaults, reading, renaming, ownership transfer, deletion. */
@@ -73,6 +74,7 @@ export class GuildService {
       ...toGuild(guild),
       channels: [toChannel(general, null)],
       roles: [toRole(everyone)],
+      emojis: [],
     };
     this.bus.publish({
       type: 'GUILD_CREATE',
@@ -90,7 +92,11 @@ export class GuildService {
 
   /** The guild with its roles and the channels this member can see. */
   async full(access: GuildAccess): Promise<GuildFullDto> {
-    const channels = (await this.storage.channels.listByGuild(access.guild.id)).filter((c) =>
+    const [all, emojis] = await Promise.all([
+      this.storage.channels.listByGuild(access.guild.id),
+      this.storage.emojis.list(access.guild.id),
+    ]);
+    const channels = all.filter((c) =>
       PermissionCalculator.has(this.access.channelPermissions(access, c), Permission.VIEW_CHANNEL),
     );
     const last = await this.storage.messages.lastMessageIds(channels.map((c) => c.id));
@@ -98,6 +104,7 @@ export class GuildService {
       ...toGuild(access.guild),
       roles: access.roles.map(toRole),
       channels: channels.map((c) => toChannel(c, last.get(c.id) ?? null)),
+      emojis: emojis.map((e) => toEmoji(e)),
     };
   }
 
@@ -161,7 +168,11 @@ export class GuildService {
       guild_id: guildId,
       channel_ids: channels.map((c) => c.id),
     });
+    const emojis = await this.storage.emojis.list(guildId);
     await this.storage.guilds.delete(guildId);
+    // After the rows: a crash in between leaves unused files, never an emoji without its image.
+    if (emojis.length > 0)
+      await this.jobs.enqueue('media.delete_files', { keys: emojis.flatMap((e) => emojiFileKeys(e.id)) });
     this.bus.publish({
       type: 'GUILD_DELETE',
       scope: { kind: 'guild', id: guildId },

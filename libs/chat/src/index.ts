@@ -22,3 +22,5 @@ export * from './moderation/relationships.service';
 export * from './moderation/reports.service';
 export * from './moderation/automod/automod.service';
 export * from './moderation/automod/rules';
+export * from './emoji';
+export * from './moderation/audit-reason';

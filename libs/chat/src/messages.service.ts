@@ -7,6 +7,7 @@ import {
   Permission,
   PermissionCalculator,
   type PublicUser,
+  type ReactionEmojiDto,
   type ReadStateDto,
   SnowflakeGenerator,
   isSnowflake,
@@ -19,6 +20,7 @@ import {
   type AttachmentRef,
   type ChannelRecord,
   type EmbedRecord,
+  type EmojiRecord,
   type MessagePatch,
   type MessageRecord,
   STORAGE,
@@ -33,6 +35,7 @@ import {
 } from './attachment-urls';
 import { SETTABLE_FLAGS, SUPPRESS_EMBEDS } from './embeds';
 import { type AllowedMentions, parseMentions } from './mentions';
+import { type ReactionEmoji, isCustomReactionKey, toReactionEmoji } from './emoji';
 import { toMessage, toReactions } from './serializers';
 import { UserDirectory } from './users.directory';
 import { AuditLogEvent } from './moderation/audit-log-events';
@@ -453,31 +456,33 @@ export class MessageService {
 
   // --- reactions ----------------------------------------------------------------------------
 
-  async react(channelId: string, userId: string, messageId: string, emoji: string): Promise<void> {
+  async react(channelId: string, userId: string, messageId: string, emoji: ReactionEmoji): Promise<void> {
     const access = await this.access.requireChannel(channelId, userId, Permission.READ_MESSAGE_HISTORY);
+    const reaction = await this.reactionOf(access, emoji, true);
     await this.find(access.channel.id, messageId);
     const counts = await this.storage.reactions.counts(access.channel.id, [messageId], userId);
-    const exists = counts.some((c) => c.emoji === emoji);
+    const exists = counts.some((c) => c.emoji === reaction.key);
     // Adding to an existing reaction needs only history access; starting a new one needs ADD_REACTIONS.
     if (!exists && !PermissionCalculator.has(access.permissions, Permission.ADD_REACTIONS))
       throw new ForbiddenError();
-    if (await this.storage.reactions.add(access.channel.id, messageId, emoji, userId)) {
+    if (await this.storage.reactions.add(access.channel.id, messageId, reaction.key, userId)) {
       this.bus.publish({
         type: 'MESSAGE_REACTION_ADD',
         scope: channelScope(access.channel),
-        data: this.reactionEvent(access, messageId, emoji, userId),
+        data: this.reactionEvent(access, messageId, reaction.emoji, userId),
       });
     }
   }
 
-  async unreact(channelId: string, userId: string, messageId: string, emoji: string): Promise<void> {
+  async unreact(channelId: string, userId: string, messageId: string, emoji: ReactionEmoji): Promise<void> {
     const access = await this.access.channel(channelId, userId);
+    const reaction = await this.reactionOf(access, emoji, false);
     await this.find(access.channel.id, messageId);
-    if (await this.storage.reactions.remove(access.channel.id, messageId, emoji, userId)) {
+    if (await this.storage.reactions.remove(access.channel.id, messageId, reaction.key, userId)) {
       this.bus.publish({
         type: 'MESSAGE_REACTION_REMOVE',
         scope: channelScope(access.channel),
-        data: this.reactionEvent(access, messageId, emoji, userId),
+        data: this.reactionEvent(access, messageId, reaction.emoji, userId),
       });
     }
   }
@@ -486,24 +491,57 @@ export class MessageService {
     channelId: string,
     userId: string,
     messageId: string,
-    emoji: string,
+    emoji: ReactionEmoji,
     limit: number,
     after?: string,
   ): Promise<PublicUser[]> {
     const access = await this.access.requireChannel(channelId, userId, Permission.READ_MESSAGE_HISTORY);
+    const reaction = await this.reactionOf(access, emoji, false);
     await this.find(access.channel.id, messageId);
-    const ids = await this.storage.reactions.listUsers(access.channel.id, messageId, emoji, { limit, after });
+    const ids = await this.storage.reactions.listUsers(access.channel.id, messageId, reaction.key, {
+      limit,
+      after,
+    });
     const users = await this.users.many(ids);
     return ids.flatMap((id) => (users.has(id) ? [users.get(id)!] : []));
   }
 
-  private reactionEvent(access: ChannelAccess, messageId: string, emoji: string, userId: string) {
+  /**
+   * The storage key and event shape of a reaction's emoji. A custom emoji is keyed by its id and must belong to
+   * the channel's guild (Discord's 10014 otherwise; none in DMs). Adding one (`use`) also needs one of its roles
+   * when it is restricted; taking one away or listing works after the emoji is deleted (name null).
+   */
+  private async reactionOf(
+    access: ChannelAccess,
+    emoji: ReactionEmoji,
+    use: boolean,
+  ): Promise<{ key: string; emoji: ReactionEmojiDto }> {
+    if (emoji.kind === 'unicode') return { key: emoji.name, emoji: { name: emoji.name } };
+    const guildId = access.channel.guildId;
+    if (guildId === null) throw unknown('emoji');
+    const found = await this.storage.emojis.find(guildId, emoji.id);
+    if (!found && use) throw unknown('emoji');
+    if (found && use && found.roles.length > 0 && access.guild) {
+      const held = new Set(access.guild.member.roles);
+      const exempt =
+        access.guild.guild.ownerId === access.guild.member.userId ||
+        PermissionCalculator.has(access.guild.permissions, Permission.ADMINISTRATOR);
+      if (!exempt && !found.roles.some((r) => held.has(r)))
+        throw new ForbiddenError('This emoji is limited to some roles');
+    }
+    return {
+      key: emoji.id,
+      emoji: { id: emoji.id, name: found?.name ?? null, animated: found?.animated ?? false },
+    };
+  }
+
+  private reactionEvent(access: ChannelAccess, messageId: string, emoji: ReactionEmojiDto, userId: string) {
     return {
       user_id: userId,
       channel_id: access.channel.id,
       message_id: messageId,
       ...(access.channel.guildId ? { guild_id: access.channel.guildId } : {}),
-      emoji: { name: emoji },
+      emoji,
     };
   }
 
@@ -659,7 +697,14 @@ export class MessageService {
     const originals = new Map([...onPage, ...fetched.map((m): [string, MessageRecord] => [m.id, m])]);
     const unseen = new Set(fetched.flatMap((m) => [m.authorId, ...m.mentions]).filter((id) => !ids.has(id)));
     const users = unseen.size > 0 ? new Map([...pageUsers, ...(await this.users.many(unseen))]) : pageUsers;
-    const reactions = toReactions(counts);
+    // Custom emoji reactions are keyed by id: their names come from the guild's list, read only for pages
+    // that have any (one small partition).
+    const guildId = messages[0].guildId;
+    const emojis =
+      guildId !== null && counts.some((c) => isCustomReactionKey(c.emoji))
+        ? new Map((await this.storage.emojis.list(guildId)).map((e) => [e.id, e]))
+        : new Map<string, EmojiRecord>();
+    const reactions = toReactions(counts, (key) => toReactionEmoji(key, emojis));
     return messages.map((m) =>
       toMessage(
         m,

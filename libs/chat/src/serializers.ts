@@ -3,6 +3,7 @@ import {
   type ChannelDto,
   type ChannelTypeValue,
   type GuildDto,
+  type ReactionEmojiDto,
   type InviteDto,
   type MemberDto,
   type MessageDto,
@@ -177,12 +178,15 @@ export function toMessage(
   return dto;
 }
 
-export function toReactions(counts: ReactionCount[]): Map<string, ReactionDto[]> {
+export function toReactions(
+  counts: ReactionCount[],
+  emojiOf: (key: string) => ReactionEmojiDto = (name) => ({ name }),
+): Map<string, ReactionDto[]> {
   const byMessage = new Map<string, ReactionDto[]>();
   for (const c of counts) {
     let list = byMessage.get(c.messageId);
     if (!list) byMessage.set(c.messageId, (list = []));
-    list.push({ emoji: { name: c.emoji }, count: c.count, me: c.me });
+    list.push({ emoji: emojiOf(c.emoji), count: c.count, me: c.me });
   }
   return byMessage;
 }

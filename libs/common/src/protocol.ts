@@ -66,6 +66,8 @@ export interface GuildDto {
 export interface GuildFullDto extends GuildDto {
   channels: ChannelDto[];
   roles: RoleDto[];
+  /** The guild's custom emoji. */
+  emojis: EmojiDto[];
 }
 
 export interface MemberDto {
@@ -88,8 +90,24 @@ export interface AttachmentDto {
   url: string;
 }
 
+/** A guild's custom emoji (Discord's emoji object). `user` only in REST answers to MANAGE_GUILD_EXPRESSIONS. */
+export interface EmojiDto {
+  id: string;
+  name: string;
+  /** Roles allowed to use it; empty: everyone. */
+  roles: string[];
+  user?: PublicUser;
+  require_colons: true;
+  managed: false;
+  animated: boolean;
+  available: true;
+}
+
+/** A reaction's emoji: unicode `{name}`, or a custom one `{id, name, animated}` (name null once deleted). */
+export type ReactionEmojiDto = { name: string } | { id: string; name: string | null; animated: boolean };
+
 export interface ReactionDto {
-  emoji: { name: string };
+  emoji: ReactionEmojiDto;
   count: number;
   me: boolean;
 }
@@ -233,6 +251,7 @@ export const DISPATCH_TYPES = [
   'AUTO_MODERATION_ACTION_EXECUTION',
   'RELATIONSHIP_ADD',
   'RELATIONSHIP_REMOVE',
+  'GUILD_EMOJIS_UPDATE',
   'CHANNEL_CREATE',
   'CHANNEL_UPDATE',
   'CHANNEL_DELETE',

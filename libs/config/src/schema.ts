@@ -189,6 +189,12 @@ export const configSchema = z
       max_input_pixels: positive(),
       max_avatar_size: positive(),
       cache_max_age_seconds: z.number().int().nonnegative(),
+      // Custom guild emoji: image size (Discord: 256 KiB) and how many a guild may hold of each kind.
+      emoji: z.strictObject({
+        max_size: positive(),
+        max_static: z.number().int().min(0).max(10_000),
+        max_animated: z.number().int().min(0).max(10_000),
+      }),
       external: z.strictObject({
         enabled: z.boolean(),
         max_size: positive(),

@@ -30,7 +30,7 @@ export class FileTooLargeError extends Error {
 
 /**
  * Where uploaded bytes live. Keys are `/`-separated paths the media library builds itself
- * (`attachments/<channel>/<id>`, `avatars/<user>/<hash>`, `icons/<guild>/<hash>`), never user input.
+ * (`attachments/<channel>/<id>`, `avatars/<user>/<hash>`, `icons/<guild>/<hash>`, `emojis/<id>.png`), never user input.
  */
 export interface FileStore {
   readonly driver: 'local' | 's3';
@@ -71,6 +71,7 @@ export const fileKeys = {
   avatar: (userId: string, hash: string) => `avatars/${id(userId)}/${hashOf(hash)}`,
   icon: (guildId: string, hash: string) => `icons/${id(guildId)}/${hashOf(hash)}`,
   guildIcons: (guildId: string) => `icons/${id(guildId)}/`,
+  emoji: (emojiId: string, extension: 'png' | 'gif') => `emojis/${id(emojiId)}.${extension}`,
 };
 
 function hashOf(value: string): string {

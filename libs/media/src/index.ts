@@ -9,6 +9,7 @@ export * from './http-files';
 export * from './errors';
 export * from './attachments.service';
 export * from './profile-images.service';
+export * from './emojis.service';
 export * from './media-proxy.service';
 export * from './media.jobs';
 export * from './media.controllers';

@@ -27,6 +27,7 @@ const RENDERED_ENTRIES = 64;
 const RENDERED_MAX_BYTES = 512 * 1024;
 const EXTERNAL = 'external';
 const PROFILE_IMAGE = /^([0-9a-f]{32})\.(png|webp|jpg|jpeg)$/;
+const EMOJI_FILE = /^([0-9]{1,20})\.(png|gif|webp|jpg|jpeg)$/;
 
 interface ServeOptions {
   key: string;
@@ -122,6 +123,49 @@ export class MediaProxyService {
     const guild = match && isSnowflake(guildId) ? await this.storage.guilds.findById(guildId) : null;
     if (!match || !guild || guild.icon !== match[1]) throw new MediaError(404, 'Unknown icon', 10000);
     await this.serveProfileImage(request, reply, fileKeys.icon(guildId, match[1]), match[2], file);
+  }
+
+  /**
+   * A custom emoji at Discord's CDN path (`/emojis/<id>.<ext>`), by its file alone: no row is read, and a deleted
+   * emoji is gone once its file is. Animated ones are GIFs (`.gif` as stored; other extensions convert the first
+   * frame); static ones are PNGs (`.gif` of a static emoji serves the PNG, as Discord's CDN does).
+   */
+  async emoji(request: FastifyRequest, reply: FastifyReply, file: string): Promise<void> {
+    const match = EMOJI_FILE.exec(file);
+    if (!match || !isSnowflake(match[1])) throw new MediaError(404, 'Unknown emoji', 10014);
+    const [, id, extension] = match;
+    const gif = fileKeys.emoji(id, 'gif');
+    const png = fileKeys.emoji(id, 'png');
+    let stored: string | null = null;
+    for (const key of extension === 'gif' ? [gif, png] : [png, gif])
+      if (!stored && (await this.files.stat(key))) stored = key;
+    if (!stored) throw new MediaError(404, 'Unknown emoji', 10014);
+    const query = request.query as Record<string, unknown>;
+    const asked = parseImageRequest(query, this.config.media.max_image_dimension);
+    if (stored === gif && extension === 'gif') {
+      // Served as stored (resizing would drop the animation); it is within 128×128 already.
+      await this.serve(request, reply, {
+        key: gif,
+        contentType: 'image/gif',
+        filename: file,
+        cacheControl: IMMUTABLE,
+        image: null,
+      });
+      return;
+    }
+    const format =
+      extension === 'jpg' || extension === 'jpeg' ? 'jpeg' : extension === 'webp' ? 'webp' : null;
+    const wanted =
+      stored === png && format === null
+        ? asked
+        : { width: null, height: null, ...asked, format: asked?.format ?? format ?? 'png' };
+    await this.serve(request, reply, {
+      key: stored,
+      contentType: stored === gif ? 'image/gif' : 'image/png',
+      filename: file,
+      cacheControl: IMMUTABLE,
+      image: wanted,
+    });
   }
 
   async external(request: FastifyRequest, reply: FastifyReply, encoded: string): Promise<void> {

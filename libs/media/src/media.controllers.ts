@@ -1,5 +1,18 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Put, Req, Res, UseGuards } from '@nestjs/common';
-import type { AttachmentDto, GuildDto, SelfUser } from '@parley/common';
+import {
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import type { AttachmentDto, EmojiDto, GuildDto, SelfUser } from '@parley/common';
+import { AuditReason, EMOJI_NAME } from '@parley/chat';
 import { AuthGuard, Caller } from '@parley/auth';
 import {
   AcceptsMultipart,
@@ -8,11 +21,13 @@ import {
   RateLimitGuard,
   ValidBody,
   parseInput,
+  snowflake,
 } from '@parley/http';
 import type {} from '@fastify/multipart'; // request.file() and request.isMultipart()
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AttachmentService, type DirectUploadDto } from './attachments.service';
+import { EmojiService } from './emojis.service';
 import { MediaProxyService } from './media-proxy.service';
 import { ProfileImageService } from './profile-images.service';
 
@@ -28,6 +43,17 @@ const directUploadBody = z.object({
     .max(10),
 });
 const completeBody = z.object({ upload_token: z.string().min(1).max(4096) });
+const emojiName = z.string().regex(EMOJI_NAME, 'Must be 2 to 32 letters, digits or underscores');
+// The image's size is checked after the data URI is parsed (media.emoji.max_size); this bounds the string.
+const emojiCreateBody = z.object({
+  name: emojiName,
+  image: z.string().max(4 * 1024 * 1024),
+  roles: z.array(snowflake).max(250).optional(),
+});
+const emojiPatchBody = z.object({
+  name: emojiName.optional(),
+  roles: z.array(snowflake).max(250).nullable().optional(),
+});
 
 /** api role: uploads into channels (multipart, or presigned direct uploads on S3). */
 @Controller('api/v1/channels')
@@ -99,6 +125,60 @@ export class ProfileImagesController {
   }
 }
 
+/** api role: a guild's custom emoji (Discord's routes; the image as a data URI in JSON, Discord's form). */
+@Controller('api/v1/guilds/:guild_id/emojis')
+@UseGuards(AuthGuard, RateLimitGuard)
+export class EmojisController {
+  constructor(private readonly emojis: EmojiService) {}
+
+  @Get()
+  list(@Caller() c: AuthContext, @Param('guild_id') guildId: string): Promise<EmojiDto[]> {
+    return this.emojis.list(guildId, c.userId);
+  }
+
+  @Get(':emoji_id')
+  get(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('emoji_id') emojiId: string,
+  ): Promise<EmojiDto> {
+    return this.emojis.get(guildId, c.userId, emojiId);
+  }
+
+  @Post()
+  @RateLimit('attachments.upload')
+  create(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @ValidBody(emojiCreateBody) body: z.infer<typeof emojiCreateBody>,
+    @AuditReason() reason: string | null,
+  ): Promise<EmojiDto> {
+    return this.emojis.create(guildId, c.userId, body, reason);
+  }
+
+  @Patch(':emoji_id')
+  update(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('emoji_id') emojiId: string,
+    @ValidBody(emojiPatchBody) body: z.infer<typeof emojiPatchBody>,
+    @AuditReason() reason: string | null,
+  ): Promise<EmojiDto> {
+    return this.emojis.update(guildId, c.userId, emojiId, body, reason);
+  }
+
+  @Delete(':emoji_id')
+  @HttpCode(204)
+  delete(
+    @Caller() c: AuthContext,
+    @Param('guild_id') guildId: string,
+    @Param('emoji_id') emojiId: string,
+    @AuditReason() reason: string | null,
+  ): Promise<void> {
+    return this.emojis.delete(guildId, c.userId, emojiId, reason);
+  }
+}
+
 /** media-proxy role: `/media/...`, no credentials (browsers load these as plain URLs). */
 @Controller('media')
 export class MediaProxyController {
@@ -133,6 +213,15 @@ export class MediaProxyController {
     @Param('file') file: string,
   ): Promise<void> {
     return this.proxy.icon(request, reply, guildId, file);
+  }
+
+  @Get('emojis/:file')
+  emoji(
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+    @Param('file') file: string,
+  ): Promise<void> {
+    return this.proxy.emoji(request, reply, file);
   }
 
   @Get('external/:encoded')

@@ -17,7 +17,13 @@ import { AttachmentService } from './attachments.service';
 import { LocalFileStore } from './drivers/local-file-store';
 import { S3FileStore } from './drivers/s3-file-store';
 import { FILE_STORE, type FileStore } from './file-store';
-import { AttachmentsController, MediaProxyController, ProfileImagesController } from './media.controllers';
+import {
+  AttachmentsController,
+  EmojisController,
+  MediaProxyController,
+  ProfileImagesController,
+} from './media.controllers';
+import { EmojiService } from './emojis.service';
 import { MediaJobs } from './media.jobs';
 import { MediaProxyService } from './media-proxy.service';
 import { ProfileImageService } from './profile-images.service';
@@ -87,16 +93,16 @@ export class MultipartSupport implements OnModuleInit {
   }
 }
 
-/** api role: uploads, presigned direct uploads, avatars and guild icons. */
+/** api role: uploads, presigned direct uploads, avatars, guild icons and custom emoji. */
 @Module({
   imports: [MediaCoreModule, AuthCoreModule, ChatCoreModule],
-  controllers: [AttachmentsController, ProfileImagesController],
-  providers: [AttachmentService, ProfileImageService, MultipartSupport],
+  controllers: [AttachmentsController, ProfileImagesController, EmojisController],
+  providers: [AttachmentService, ProfileImageService, EmojiService, MultipartSupport],
 })
 export class MediaApiModule {}
 
 /** The REST controllers of the api role's media part, for the OpenAPI document. */
-export const MEDIA_API_CONTROLLERS = [AttachmentsController, ProfileImagesController];
+export const MEDIA_API_CONTROLLERS = [AttachmentsController, ProfileImagesController, EmojisController];
 
 /**
  * media-proxy role: `/media/...` only. Needs config, storage and logs (CoreModule) and nothing of

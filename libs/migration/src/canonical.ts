@@ -161,6 +161,14 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
   }),
   // '' and null are one "no reason" (Cassandra stores '' to avoid a tombstone).
   bans: (b) => ({ guildId: b.guildId, userId: b.userId, reason: b.reason || null, createdAt: b.createdAt }),
+  emojis: (e) => ({
+    guildId: e.guildId,
+    id: e.id,
+    name: e.name,
+    roles: [...e.roles].sort(),
+    userId: e.userId,
+    animated: e.animated,
+  }),
   // An entry past its expiry is gone from the log on either backend (Cassandra's TTL; SQLite prunes it later).
   audit_log_entries: (e) =>
     e.expiresAt <= Date.now()
@@ -222,6 +230,7 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
     case 'tokens':
       return String(r.tokenHash);
     case 'roles':
+    case 'emojis':
       return `${String(r.guildId)}/${String(r.id)}`;
     case 'members':
     case 'bans':

@@ -48,9 +48,9 @@ describe('export format', () => {
       kind: 'invalid',
       problem: expect.stringMatching(/^not valid JSON/),
     });
-    expect(parseLine('{"table":"emojis","record":{}}')).toMatchObject({
+    expect(parseLine('{"table":"stickers","record":{}}')).toMatchObject({
       kind: 'invalid',
-      problem: 'unknown table "emojis"',
+      problem: 'unknown table "stickers"',
     });
     const bad = parseLine(
       JSON.stringify({ table: 'messages', record: { ...message, id: 'abc', content: 5 } }),

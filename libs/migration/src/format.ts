@@ -205,6 +205,14 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     expiresAt: time.nullable(),
   }),
   bans: z.strictObject({ guildId: id, userId: id, reason: text(512).nullable(), createdAt: time }),
+  emojis: z.strictObject({
+    guildId: id,
+    id,
+    name: z.string().regex(/^[A-Za-z0-9_]{2,32}$/),
+    roles: z.array(id).max(250),
+    userId: id.nullable(),
+    animated: z.boolean(),
+  }),
   audit_log_entries: z.strictObject({
     guildId: id,
     id,

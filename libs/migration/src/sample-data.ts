@@ -48,7 +48,7 @@ const EMOJI = ['👍', '🎉', '❤️', '😂', 'parley_blob'];
 /**
  * A synthetic community written through the storage repositories (as the services would): users,
  * guilds with roles, categories, text and voice channels, overwrites, members with roles, bans (and their audit log entries),
- * invites, DMs, messages over several weeks with mentions, edits, pins and attachments, reactions, read
+ * custom emoji, invites, DMs, messages over several weeks with mentions, edits, pins and attachments, reactions, read
  * states with unread mentions, and a pending job. For migration tests and the migration benchmark.
  */
 export async function seedCommunity(storage: Storage, size: SampleSize, seed = 42): Promise<SampleSummary> {
@@ -190,6 +190,23 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
         options: null,
         expiresAt: now + 45 * 86_400_000,
       });
+    // Custom emoji (their image files are not part of the data set): one animated, one for the mods only.
+    await storage.emojis.create({
+      guildId,
+      id: id(),
+      name: 'party_parrot',
+      roles: [],
+      userId: owner,
+      animated: true,
+    });
+    await storage.emojis.create({
+      guildId,
+      id: id(),
+      name: 'mod_hammer',
+      roles: [mods.id],
+      userId: null,
+      animated: false,
+    });
     await storage.invites.create({
       code: `inv${g}${guildId.slice(-6)}`,
       guildId,

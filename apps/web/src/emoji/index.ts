@@ -13,3 +13,14 @@ export { normaliseEmoji } from './unicode';
 export { recentEmoji, rememberEmoji } from './recent';
 
 registerEmojiSource(unicodeEmoji);
+export {
+  customEntry,
+  emojiImageUrl,
+  emojiKey,
+  emojiRoute,
+  emojiText,
+  guildEmojiSource,
+  isCustom,
+  reactionEmojiOf,
+  sameEmoji,
+} from './custom';

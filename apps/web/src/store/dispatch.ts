@@ -1,10 +1,12 @@
 import type {
   ChannelDto,
+  EmojiDto,
   DispatchType,
   GuildDto,
   GuildFullDto,
   MemberDto,
   MessageDto,
+  ReactionEmojiDto,
   PublicUser,
   ReadStateDto,
   RoleDto,
@@ -20,6 +22,7 @@ import {
   setMember,
   updateGuild,
   upsertRole,
+  guildEmojisUpdated,
 } from './guilds';
 import { deleteMessage, editMessage, keepOnlyPending, react, receiveMessage } from './messages';
 import { presencesOf, presenceUpdated, type PresenceData } from './presence';
@@ -128,9 +131,9 @@ export function applyDispatch(s: State, type: DispatchType, data: unknown): Stat
     }
     case 'MESSAGE_REACTION_ADD':
     case 'MESSAGE_REACTION_REMOVE': {
-      const d = data as { user_id: string; channel_id: string; message_id: string; emoji: { name: string } };
+      const d = data as { user_id: string; channel_id: string; message_id: string; emoji: ReactionEmojiDto };
       const delta = type === 'MESSAGE_REACTION_ADD' ? 1 : -1;
-      return react(s, d.channel_id, d.message_id, d.emoji.name, delta, d.user_id === s.me?.id);
+      return react(s, d.channel_id, d.message_id, d.emoji, delta, d.user_id === s.me?.id);
     }
     case 'MESSAGE_ACK': {
       const d = data as { channel_id: string; message_id: string; mention_count: number };
@@ -150,6 +153,10 @@ export function applyDispatch(s: State, type: DispatchType, data: unknown): Stat
       return addGuild(s, data as GuildFullDto);
     case 'GUILD_UPDATE':
       return updateGuild(s, data as GuildDto);
+    case 'GUILD_EMOJIS_UPDATE': {
+      const d = data as { guild_id: string; emojis: EmojiDto[] };
+      return guildEmojisUpdated(s, d.guild_id, d.emojis);
+    }
     case 'VOICE_STATE_UPDATE':
       return voiceStateUpdated(s, data as VoiceStateDto);
     case 'GUILD_DELETE':

@@ -1,4 +1,11 @@
-import type { GuildDto, GuildFullDto, MemberDto, PublicUser, RoleDto } from '@parley/common/protocol';
+import type {
+  EmojiDto,
+  GuildDto,
+  GuildFullDto,
+  MemberDto,
+  PublicUser,
+  RoleDto,
+} from '@parley/common/protocol';
 import { byPosition } from './channels';
 import { presencesOf, type PresenceData } from './presence';
 import type { State } from './state';
@@ -7,7 +14,10 @@ import { withUsers } from './users';
 export function addGuild(s: State, g: GuildFullDto & { presences?: PresenceData[] }): State {
   return {
     ...s,
-    guilds: { ...s.guilds, [g.id]: { ...g, channels: [...g.channels].sort(byPosition) } },
+    guilds: {
+      ...s.guilds,
+      [g.id]: { ...g, channels: [...g.channels].sort(byPosition), emojis: g.emojis ?? [] },
+    },
     guildOrder: s.guildOrder.includes(g.id) ? s.guildOrder : [...s.guildOrder, g.id],
     presence: { ...s.presence, ...presencesOf(g) },
   };
@@ -21,9 +31,22 @@ export function updateGuild(s: State, g: GuildDto): State {
     ...s,
     guilds: {
       ...s.guilds,
-      [g.id]: { ...current, ...g, channels: current.channels, roles: current.roles },
+      [g.id]: {
+        ...current,
+        ...g,
+        channels: current.channels,
+        roles: current.roles,
+        emojis: current.emojis,
+      },
     },
   };
+}
+
+/** GUILD_EMOJIS_UPDATE: the guild's whole list of custom emoji. */
+export function guildEmojisUpdated(s: State, guildId: string, emojis: EmojiDto[]): State {
+  const current = s.guilds[guildId];
+  if (!current) return s;
+  return { ...s, guilds: { ...s.guilds, [guildId]: { ...current, emojis } } };
 }
 
 export function removeGuild(s: State, guildId: string): State {

@@ -1,4 +1,5 @@
-import type { MessageDto } from '@parley/common/protocol';
+import type { MessageDto, ReactionEmojiDto } from '@parley/common/protocol';
+import { sameEmoji } from '../emoji/custom';
 import { compareIds, mentionsUser } from '../text';
 import { setLastMessage } from './channels';
 import { countMention, readOwnMessage } from './read-states';
@@ -67,10 +68,15 @@ export function deleteMessage(s: State, channelId: string, messageId: string): S
 
 // --- reactions ---------------------------------------------------------------------------------
 
-function applyReaction(m: ClientMessage, emoji: string, delta: 1 | -1, mine: boolean): ClientMessage {
+function applyReaction(
+  m: ClientMessage,
+  emoji: ReactionEmojiDto,
+  delta: 1 | -1,
+  mine: boolean,
+): ClientMessage {
   const reactions = [...(m.reactions ?? [])];
-  const i = reactions.findIndex((r) => r.emoji.name === emoji);
-  const current = i >= 0 ? reactions[i] : { emoji: { name: emoji }, count: 0, me: false };
+  const i = reactions.findIndex((r) => sameEmoji(r.emoji, emoji));
+  const current = i >= 0 ? reactions[i] : { emoji, count: 0, me: false };
   // Our own reaction may already be shown (optimistically): the echo from the gateway must not count twice.
   if (mine && (delta === 1 ? current.me : !current.me)) return m;
   const next = { ...current, count: current.count + delta, me: mine ? delta === 1 : current.me };
@@ -81,12 +87,12 @@ function applyReaction(m: ClientMessage, emoji: string, delta: 1 | -1, mine: boo
   return { ...m, reactions };
 }
 
-/** A reaction added or removed by anyone, as the gateway reports it. */
+/** A reaction added or removed by anyone, as the gateway reports it (custom emoji match by id). */
 export function react(
   s: State,
   channelId: string,
   messageId: string,
-  emoji: string,
+  emoji: ReactionEmojiDto,
   delta: 1 | -1,
   mine: boolean,
 ): State {
@@ -101,7 +107,7 @@ export function reactLocally(
   s: State,
   channelId: string,
   messageId: string,
-  emoji: string,
+  emoji: ReactionEmojiDto,
   on: boolean,
 ): State {
   return react(s, channelId, messageId, emoji, on ? 1 : -1, true);

@@ -1,14 +1,21 @@
-import type { PublicUser } from '@parley/common/protocol';
+import type { EmojiDto, PublicUser } from '@parley/common/protocol';
 import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { editLastOwn, sendMessage, setReplyTo, stoppedTyping, typing } from '../actions';
 import { draftFor, saveDraft } from '../drafts';
 import { useStore } from '../store';
-import { displayName, mentionQuery } from '../text';
+import { emojiImageUrl } from '../emoji/custom';
+import { displayName, emojiQuery, mentionQuery } from '../text';
 import { EmojiPicker } from './EmojiPicker';
 import { IconClip, IconSend, IconSmile } from './icons';
 
 const MAX = 4000;
 const MAX_FILES = 10;
+const NO_EMOJI: EmojiDto[] = [];
+/** A custom emoji picked from the picker (`<:name:id>`): written as `:name:` like Discord, encoded on send. */
+const CUSTOM_TEXT = /^<a?:([A-Za-z0-9_]{1,32}):\d{1,20}>$/;
+
+type Suggestion =
+  { kind: 'user'; id: string; user: PublicUser } | { kind: 'emoji'; id: string; emoji: EmojiDto };
 
 function size(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -51,8 +58,8 @@ function FileTray({ files, onRemove }: { files: File[]; onRemove: (f: File) => v
 }
 
 /**
- * The message box: Enter sends, Shift+Enter starts a new line, "@" suggests people to mention
- * (arrow keys to choose, Enter or Tab to insert, Escape to dismiss).
+ * The message box: Enter sends, Shift+Enter starts a new line, "@" suggests people to mention and ":" the
+ * guild's custom emoji (arrow keys to choose, Enter or Tab to insert, Escape to dismiss).
  */
 export function Composer({
   channelId,
@@ -73,6 +80,12 @@ export function Composer({
     saveDraft(channelId, next);
   };
   const replyTo = useStore((s) => s.replyTo[channelId]);
+  const emojis =
+    useStore((s) => {
+      for (const g of Object.values(s.guilds))
+        if (g.channels.some((c) => c.id === channelId)) return g.emojis;
+      return undefined;
+    }) ?? NO_EMOJI;
   const [picking, setPicking] = useState(false);
   const emojiButton = useRef<HTMLButtonElement>(null);
   // A caret position to restore after React has rendered the text it belongs to (set once, then cleared).
@@ -117,33 +130,47 @@ export function Composer({
     el.style.height = `${Math.min(el.scrollHeight, Math.round(window.innerHeight * 0.4))}px`;
   }, [text]);
 
-  const query = mentionQuery(text, caret);
-  const suggestions = useMemo(() => {
+  const query = mentionQuery(text, caret) ?? emojiQuery(text, caret);
+  const suggestions = useMemo((): Suggestion[] => {
     if (!query || dismissed === query.start) return [];
+    if (text[query.start] === ':')
+      return emojis
+        .filter((e) => e.name.toLowerCase().includes(query.query))
+        .sort(
+          (a, b) =>
+            Number(!a.name.toLowerCase().startsWith(query.query)) -
+            Number(!b.name.toLowerCase().startsWith(query.query)),
+        )
+        .slice(0, 8)
+        .map((emoji) => ({ kind: 'emoji', id: emoji.id, emoji }));
     return people
       .filter(
         (p) =>
           p.username.toLowerCase().startsWith(query.query) ||
           (p.display_name ?? '').toLowerCase().startsWith(query.query),
       )
-      .slice(0, 8);
-  }, [people, query, dismissed]);
+      .slice(0, 8)
+      .map((user) => ({ kind: 'user', id: user.id, user }));
+  }, [people, emojis, text, query, dismissed]);
   const open = suggestions.length > 0;
   const current = open ? Math.min(active, suggestions.length - 1) : -1;
 
-  const insert = (user: PublicUser) => {
+  const insert = (picked: Suggestion) => {
     if (!query) return;
     const before = text.slice(0, query.start);
     const after = text.slice(caret);
-    const next = `${before}@${user.username} ${after}`;
-    const pos = before.length + user.username.length + 2;
+    const word = picked.kind === 'user' ? `@${picked.user.username}` : `:${picked.emoji.name}:`;
+    const next = `${before}${word} ${after}`;
+    const pos = before.length + word.length + 1;
     pendingCaret.current = pos;
     setText(next);
     setCaret(pos);
     setActive(0);
   };
 
-  const insertEmoji = (emoji: string) => {
+  const insertEmoji = (picked: string) => {
+    const custom = CUSTOM_TEXT.exec(picked);
+    const emoji = custom ? `:${custom[1]}:` : picked;
     const el = ref.current;
     const start = el?.selectionStart ?? text.length;
     const end = el?.selectionEnd ?? text.length;
@@ -257,7 +284,12 @@ export function Composer({
         </label>
       )}
       {open && (
-        <ul className="mention-list" id={listId} role="listbox" aria-label="People to mention">
+        <ul
+          className="mention-list"
+          id={listId}
+          role="listbox"
+          aria-label={suggestions[0].kind === 'user' ? 'People to mention' : 'Emoji'}
+        >
           {suggestions.map((p, i) => (
             <li
               key={p.id}
@@ -269,7 +301,16 @@ export function Composer({
                 insert(p);
               }}
             >
-              <strong>{displayName(p)}</strong> <span className="muted">@{p.username}</span>
+              {p.kind === 'user' ? (
+                <>
+                  <strong>{displayName(p.user)}</strong> <span className="muted">@{p.user.username}</span>
+                </>
+              ) : (
+                <>
+                  <img src={emojiImageUrl(p.emoji.id, p.emoji.animated, 48)} alt="" width={20} height={20} />{' '}
+                  <strong>:{p.emoji.name}:</strong>
+                </>
+              )}
             </li>
           ))}
         </ul>

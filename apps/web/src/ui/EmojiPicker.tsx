@@ -1,6 +1,14 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { createPortal } from 'react-dom';
-import { emojiSources, loadSource, recentEmoji, rememberEmoji, searchEmoji, type EmojiEntry } from '../emoji';
+import {
+  customEntry,
+  emojiSources,
+  loadSource,
+  recentEmoji,
+  rememberEmoji,
+  searchEmoji,
+  type EmojiEntry,
+} from '../emoji';
 
 const QUICK = ['👍', '❤️', '😂', '🎉', '😮', '😢', '🙏', '👀'];
 const SHOWN = 160;
@@ -58,7 +66,10 @@ export function EmojiPicker({
   close.current = onClose;
   const recent = useMemo(() => {
     const list = recentEmoji();
-    return (list.length > 0 ? list : QUICK).map((text) => ({ text, name: text, keywords: [] }));
+    // A recent custom emoji is kept as its text (`<:name:id>`) and shown as its image.
+    return (list.length > 0 ? list : QUICK).map(
+      (text): EmojiEntry => customEntry(text) ?? { text, name: text, keywords: [] },
+    );
   }, []);
 
   useLayoutEffect(() => {
@@ -124,7 +135,7 @@ export function EmojiPicker({
           key={e.text}
           type="button"
           className="emoji-cell"
-          aria-label={e.name === e.text ? e.text : `${e.text} ${e.name}`}
+          aria-label={e.imageUrl ? `:${e.name}:` : e.name === e.text ? e.text : `${e.text} ${e.name}`}
           title={e.name}
           onClick={() => pick(e.text)}
         >

@@ -1,4 +1,4 @@
-import type { AttachmentDto } from '@parley/common/protocol';
+import type { AttachmentDto, ReactionEmojiDto } from '@parley/common/protocol';
 import { memo, useMemo, useRef, useState, type ReactNode } from 'react';
 import {
   api,
@@ -11,6 +11,7 @@ import {
   setReplyTo,
   toggleReaction,
 } from '../actions';
+import { emojiImageUrl, emojiKey, isCustom, reactionEmojiOf, sameEmoji } from '../emoji/custom';
 import { isEmojiOnly, parseMarkdown } from '../markdown';
 import { renderMarkdown } from '../markdown-react';
 import type { ClientMessage } from '../store';
@@ -247,7 +248,7 @@ export const MessageItem = memo(function MessageItem({
   const reactButton = useRef<HTMLButtonElement>(null);
   const mine = m.author.id === meId;
   const mentioned = !mine && !!meId && (m.mention_everyone || m.mentions.some((u) => u.id === meId));
-  const react = (emoji: string, on: boolean) => {
+  const react = (emoji: ReactionEmojiDto, on: boolean) => {
     setPicking(false);
     toggleReaction(m, emoji, on).catch((err: unknown) => setError(errorText(err)));
   };
@@ -337,19 +338,33 @@ export const MessageItem = memo(function MessageItem({
         )}
         {m.reactions && m.reactions.length > 0 && (
           <div className="reactions" role="group" aria-label="Reactions">
-            {m.reactions.map((r) => (
-              <button
-                key={r.emoji.name}
-                type="button"
-                className={r.me ? 'reaction reaction-me' : 'reaction'}
-                aria-pressed={r.me}
-                aria-label={`${r.emoji.name} ${r.count}`}
-                disabled={!canReact && !r.me}
-                onClick={() => react(r.emoji.name, !r.me)}
-              >
-                <span aria-hidden="true">{r.emoji.name}</span> <span aria-hidden="true">{r.count}</span>
-              </button>
-            ))}
+            {m.reactions.map((r) => {
+              const label = isCustom(r.emoji) ? `:${r.emoji.name ?? 'deleted emoji'}:` : r.emoji.name;
+              return (
+                <button
+                  key={emojiKey(r.emoji)}
+                  type="button"
+                  className={r.me ? 'reaction reaction-me' : 'reaction'}
+                  aria-pressed={r.me}
+                  aria-label={`${label} ${r.count}`}
+                  disabled={!canReact && !r.me}
+                  onClick={() => react(r.emoji, !r.me)}
+                >
+                  {isCustom(r.emoji) ? (
+                    <img
+                      className="reaction-emoji"
+                      src={emojiImageUrl(r.emoji.id, r.emoji.animated, 48)}
+                      alt=""
+                      width={18}
+                      height={18}
+                    />
+                  ) : (
+                    <span aria-hidden="true">{r.emoji.name}</span>
+                  )}{' '}
+                  <span aria-hidden="true">{r.count}</span>
+                </button>
+              );
+            })}
           </div>
         )}
         {error && (
@@ -413,7 +428,10 @@ export const MessageItem = memo(function MessageItem({
           anchor={reactButton.current}
           label="Pick a reaction"
           onClose={() => setPicking(false)}
-          onPick={(emoji) => react(emoji, !(m.reactions ?? []).some((r) => r.emoji.name === emoji && r.me))}
+          onPick={(text) => {
+            const emoji = reactionEmojiOf(text);
+            react(emoji, !(m.reactions ?? []).some((r) => sameEmoji(r.emoji, emoji) && r.me));
+          }}
         />
       )}
       {reporting && (

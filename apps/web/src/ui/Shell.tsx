@@ -1,6 +1,7 @@
 import type { ChannelDto } from '@parley/common/protocol';
 import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
 import { dismissNotice, loadMembers, reconnect, rememberChannel } from '../actions';
+import { guildEmojiSource, registerEmojiSource } from '../emoji';
 import { channelPermissions, guildPermissions, has, Permission } from '../perms';
 import { channelPath, navigate, type Route } from '../router';
 import { useStore } from '../store';
@@ -95,6 +96,14 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
     if (guildId && !membersLoaded) void loadMembers(guildId).catch(() => undefined);
   }, [guildId, membersLoaded]);
 
+  // The open guild's custom emoji are a section of every emoji picker, kept current by GUILD_EMOJIS_UPDATE.
+  const guildName = guild?.name;
+  const guildEmojis = guild?.emojis;
+  useEffect(() => {
+    if (!guildId || !guildEmojis || guildEmojis.length === 0) return;
+    return registerEmojiSource(guildEmojiSource(guildId, guildName ?? 'Server', guildEmojis));
+  }, [guildId, guildName, guildEmojis]);
+
   useEffect(() => setDrawer(false), [channel?.id]);
 
   // Logging in again reopens this channel.
@@ -135,6 +144,7 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
     has(perms.guild, Permission.MANAGE_GUILD) ||
     has(perms.guild, Permission.MANAGE_CHANNELS) ||
     has(perms.guild, Permission.MANAGE_ROLES) ||
+    has(perms.guild, Permission.MANAGE_GUILD_EXPRESSIONS) ||
     has(perms.guild, Permission.KICK_MEMBERS) ||
     has(perms.guild, Permission.BAN_MEMBERS) ||
     has(perms.guild, Permission.VIEW_AUDIT_LOG);

@@ -48,7 +48,7 @@ export function shapeDiscordReady(
       large: false,
       joined_at: guild.created_at,
       features: [],
-      emojis: [],
+      emojis: guild.emojis ?? [],
       stickers: [],
       members: [],
       voice_states: [],

@@ -29,6 +29,7 @@ import {
   REPORTS,
   USER_PRIVACY,
   BANS,
+  EMOJIS,
   GUILD_SETTINGS,
   INSTANCE_SECRETS,
   NOTIFICATION_PREFS,
@@ -151,6 +152,7 @@ const SCANS: {
     NOTIFICATION_PREFS.present,
     NOTIFICATION_PREFS.toRecord,
   ),
+  emojis: scanOf('guild_emojis', EMOJIS.columns, EMOJIS.present, EMOJIS.toRecord),
   user_guild_settings: scanOf(
     'user_guild_settings',
     GUILD_SETTINGS.columns,
@@ -649,6 +651,8 @@ export class CassandraBulk implements BulkStorage {
           NOTIFICATION_PREFS.insert,
           NOTIFICATION_PREFS.params(record as BulkRecords['notification_preferences']),
         );
+      case 'emojis':
+        return this.exec(EMOJIS.insert, EMOJIS.params(record as BulkRecords['emojis']));
       case 'user_guild_settings':
         return this.exec(
           GUILD_SETTINGS.insert,
@@ -929,6 +933,10 @@ export class CassandraBulk implements BulkStorage {
       case 'bans': {
         const b = record as BulkRecords['bans'];
         return this.exec(BANS.delete, [toId(b.guildId), toId(b.userId)]);
+      }
+      case 'emojis': {
+        const e = record as BulkRecords['emojis'];
+        return this.exec(EMOJIS.delete, [toId(e.guildId), toId(e.id)]);
       }
       case 'audit_log_entries': {
         const e = record as BulkRecords['audit_log_entries'];

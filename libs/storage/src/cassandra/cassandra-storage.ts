@@ -25,6 +25,7 @@ import { CassandraMessageSearch } from './repositories/message-search.repository
 import { CassandraReactionRepository } from './repositories/reaction.repository';
 import { CassandraReadStateRepository } from './repositories/read-state.repository';
 import { CassandraPinRepository } from './repositories/pin.repository';
+import { CassandraEmojiRepository } from './repositories/emoji.repository';
 import { CassandraRoleRepository } from './repositories/role.repository';
 import { CassandraSettingsRepository } from './repositories/settings.repository';
 import { CassandraTokenRepository } from './repositories/token.repository';
@@ -61,6 +62,7 @@ export class CassandraStorage implements Storage {
   readonly push: CassandraPushRepository;
   readonly notificationPrefs: CassandraNotificationPrefsRepository;
   readonly pins: CassandraPinRepository;
+  readonly emojis: CassandraEmojiRepository;
   readonly invites: CassandraInviteRepository;
   readonly bans: CassandraBanRepository;
   readonly auditLog: CassandraAuditLogRepository;
@@ -103,6 +105,7 @@ export class CassandraStorage implements Storage {
     this.push = new CassandraPushRepository(db);
     this.notificationPrefs = new CassandraNotificationPrefsRepository(db);
     this.pins = new CassandraPinRepository(db);
+    this.emojis = new CassandraEmojiRepository(db);
     this.bans = new CassandraBanRepository(db);
     this.auditLog = new CassandraAuditLogRepository(db);
     this.autoModRules = new CassandraAutoModRuleRepository(db);

@@ -32,6 +32,7 @@ import {
   type RelationshipType,
   type ReportRecord,
   type UserPrivacyRecord,
+  type EmojiRecord,
 } from '../contract';
 import { decodeOverrides, encodeOverrides } from '../contract/notification-overrides';
 import { bucketOf } from './buckets';
@@ -752,6 +753,35 @@ export const BANS = {
     userId: fromId(row.get('user_id')),
     reason: strOrNull(row, 'reason') || null,
     createdAt: fromTime(row.get('created_at')),
+  }),
+};
+
+// --- custom emoji: one small partition per guild ----------------------------------------------------
+
+const EMOJI_COLUMNS = 'guild_id, id, name, roles, user_id, animated';
+
+export const EMOJIS = {
+  columns: EMOJI_COLUMNS,
+  insert: insertInto('guild_emojis', EMOJI_COLUMNS),
+  delete: 'DELETE FROM guild_emojis WHERE guild_id = ? AND id = ?',
+  // Written only by insert: an update racing a delete leaves a row without it, which reads as absent.
+  present: 'animated',
+  // An empty role list is stored as an empty frozen list (a value, not a tombstone); no uploader is unset.
+  params: (e: EmojiRecord): unknown[] => [
+    toId(e.guildId),
+    toId(e.id),
+    e.name,
+    e.roles.map(toId),
+    e.userId === null ? undefined : toId(e.userId),
+    e.animated,
+  ],
+  toRecord: (row: Row): EmojiRecord => ({
+    guildId: fromId(row.get('guild_id')),
+    id: fromId(row.get('id')),
+    name: str(row, 'name'),
+    roles: fromIds(row.get('roles')),
+    userId: fromIdOrNull(row.get('user_id')),
+    animated: row.get('animated') === true,
   }),
 };
 

@@ -4,6 +4,7 @@ import type {
   AutoModRuleRecord,
   BanRecord,
   ChannelRecord,
+  EmojiRecord,
   GuildRecord,
   GuildSettingsRecord,
   InstanceSecretRecord,
@@ -55,6 +56,7 @@ export const BULK_TABLES = [
   'notification_preferences',
   'invites',
   'bans',
+  'emojis',
   'audit_log_entries',
   'automod_rules',
   'relationships',
@@ -120,6 +122,7 @@ export interface BulkRecords {
   notification_preferences: NotificationPrefsRecord;
   invites: InviteRecord;
   bans: BanRecord;
+  emojis: EmojiRecord;
   audit_log_entries: AuditLogEntryRecord;
   automod_rules: AutoModRuleRecord;
   relationships: RelationshipRecord;

@@ -267,6 +267,23 @@ export interface InviteRecord {
   expiresAt: number | null;
 }
 
+/**
+ * A guild's custom emoji (Discord's emoji object). Names need not be unique in a guild (as on Discord); the
+ * image lives in the file store under the id (`emojis/<id>.png` or `.gif`), never in this record.
+ */
+export interface EmojiRecord {
+  guildId: string;
+  id: string;
+  name: string;
+  /** Roles allowed to use it; empty: everyone. */
+  roles: string[];
+  /** Who uploaded it; null once unknown (imported without one). */
+  userId: string | null;
+  animated: boolean;
+}
+
+export type EmojiPatch = Partial<Pick<EmojiRecord, 'name' | 'roles'>>;
+
 export interface BanRecord {
   guildId: string;
   userId: string;

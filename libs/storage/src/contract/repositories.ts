@@ -16,6 +16,8 @@ import type {
   MessageRecord,
   OverwriteRecord,
   PinRecord,
+  EmojiPatch,
+  EmojiRecord,
   ReactionCount,
   ReadStateRecord,
   GuildSettingsRecord,
@@ -106,7 +108,7 @@ export interface GuildRepository {
     id: string,
     patch: Partial<Pick<GuildRecord, 'name' | 'icon' | 'ownerId' | 'defaultMessageNotifications'>>,
   ): Promise<void>;
-  /** Removes the guild row, roles, channels, overwrites, members, invites and bans; messages go by job. */
+  /** Removes the guild row, roles, channels, overwrites, members, invites, bans and emoji; messages go by job. */
   delete(id: string): Promise<void>;
 }
 
@@ -265,6 +267,17 @@ export interface InviteRepository {
   delete(code: string): Promise<void>;
 }
 
+/** A guild's custom emoji: one small partition per guild (a few hundred rows at most), read whole. */
+export interface EmojiRepository {
+  create(emoji: EmojiRecord): Promise<void>;
+  find(guildId: string, emojiId: string): Promise<EmojiRecord | null>;
+  /** The guild's emoji in id (creation) order. */
+  list(guildId: string): Promise<EmojiRecord[]>;
+  /** Changes an existing emoji; a missing one stays missing. */
+  update(guildId: string, emojiId: string, patch: EmojiPatch): Promise<void>;
+  delete(guildId: string, emojiId: string): Promise<void>;
+}
+
 export interface BanRepository {
   put(ban: BanRecord): Promise<void>;
   find(guildId: string, userId: string): Promise<BanRecord | null>;
@@ -390,6 +403,7 @@ export interface Storage {
   readonly notificationPrefs: NotificationPrefsRepository;
   readonly invites: InviteRepository;
   readonly bans: BanRepository;
+  readonly emojis: EmojiRepository;
   readonly auditLog: AuditLogRepository;
   readonly autoModRules: AutoModRuleRepository;
   readonly relationships: RelationshipRepository;

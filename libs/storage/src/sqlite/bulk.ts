@@ -24,6 +24,7 @@ import {
   REPORTS,
   USER_PRIVACY,
   BANS,
+  EMOJIS,
   GUILD_SETTINGS,
   INSTANCE_SECRETS,
   NOTIFICATION_PREFS,
@@ -315,6 +316,15 @@ const DEFS: Defs = {
     toRecord: byRow(BANS.toRecord),
     write: (db, b) => void db.run(BANS.upsert, ...BANS.params(b)),
     remove: (db, b) => void db.run(BANS.delete, toId(b.guildId), toId(b.userId)),
+  },
+  emojis: {
+    table: EMOJIS.name,
+    select: `SELECT ${EMOJIS.columns} FROM guild_emojis`,
+    keys: [id('guild_id'), id('id')],
+    key: (e) => [e.guildId, e.id],
+    toRecord: byRow(EMOJIS.toRecord),
+    write: (db, e) => void db.run(EMOJIS.upsert, ...EMOJIS.params(e)),
+    remove: (db, e) => void db.run(EMOJIS.delete, toId(e.guildId), toId(e.id)),
   },
   audit_log_entries: {
     table: AUDIT_LOG.name,

@@ -26,6 +26,7 @@ import { SqliteMessageRepository } from './repositories/message.repository';
 import { SqliteReactionRepository } from './repositories/reaction.repository';
 import { SqliteReadStateRepository } from './repositories/read-state.repository';
 import { SqlitePinRepository } from './repositories/pin.repository';
+import { SqliteEmojiRepository } from './repositories/emoji.repository';
 import { SqliteRoleRepository } from './repositories/role.repository';
 import { SqliteSettingsRepository } from './repositories/settings.repository';
 import { SqliteTokenRepository } from './repositories/token.repository';
@@ -58,6 +59,7 @@ export class SqliteStorage implements Storage {
   readonly push: SqlitePushRepository;
   readonly notificationPrefs: SqliteNotificationPrefsRepository;
   readonly pins: SqlitePinRepository;
+  readonly emojis: SqliteEmojiRepository;
   readonly invites: SqliteInviteRepository;
   readonly bans: SqliteBanRepository;
   readonly auditLog: SqliteAuditLogRepository;
@@ -119,6 +121,7 @@ export class SqliteStorage implements Storage {
     this.push = new SqlitePushRepository(this.db);
     this.notificationPrefs = new SqliteNotificationPrefsRepository(this.db);
     this.pins = new SqlitePinRepository(this.db);
+    this.emojis = new SqliteEmojiRepository(this.db);
     this.invites = new SqliteInviteRepository(this.db);
     this.bans = new SqliteBanRepository(this.db);
     this.auditLog = new SqliteAuditLogRepository(this.db);

@@ -22,6 +22,7 @@ import type {
   OverwriteRecord,
   PinRecord,
   PushSubscriptionRecord,
+  EmojiRecord,
   ReadStateRecord,
   RelationshipRecord,
   RelationshipType,
@@ -782,6 +783,41 @@ export const BANS = {
     userId: fromId(row.user_id),
     reason: row.reason,
     createdAt: toNumber(row.created_at),
+  }),
+};
+
+// --- custom emoji ----------------------------------------------------------------------------------
+
+export interface EmojiRow {
+  guild_id: bigint;
+  id: bigint;
+  name: string;
+  roles: string;
+  user_id: bigint | null;
+  animated: bigint;
+}
+
+export const EMOJIS = {
+  ...statements({
+    name: 'guild_emojis',
+    columns: 'guild_id, id, name, roles, user_id, animated',
+    key: ['guild_id', 'id'],
+  }),
+  params: (e: EmojiRecord): Param[] => [
+    toId(e.guildId),
+    toId(e.id),
+    e.name,
+    JSON.stringify(e.roles),
+    toIdOrNull(e.userId),
+    toFlag(e.animated),
+  ],
+  toRecord: (row: EmojiRow): EmojiRecord => ({
+    guildId: fromId(row.guild_id),
+    id: fromId(row.id),
+    name: row.name,
+    roles: parseIds(row.roles),
+    userId: fromIdOrNull(row.user_id),
+    animated: row.animated === 1n,
   }),
 };
 

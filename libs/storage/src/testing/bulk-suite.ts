@@ -212,6 +212,10 @@ export function describeBulkContract(get: () => Storage): void {
         instance_secrets: [{ name: `vapid_${id()}`, value: '{"k":1}', createdAt: now }],
         notification_preferences: [{ userId: alice, emailEnabled: false, updatedAt: now }],
         bans: [{ guildId, userId: id(), reason: null, createdAt: now }],
+        emojis: [
+          { guildId, id: id(), name: 'party_parrot', roles: [], userId: alice, animated: true },
+          { guildId, id: id(), name: 'mods_only', roles: [role], userId: null, animated: false },
+        ],
         audit_log_entries: [
           {
             guildId,
@@ -338,7 +342,7 @@ export function describeBulkContract(get: () => Storage): void {
                             ? `${String(r.userId)}/${String(r.guildId)}`
                             : table === 'members' || table === 'bans'
                               ? `${String(r.guildId)}/${String(r.userId)}`
-                              : table === 'roles'
+                              : table === 'roles' || table === 'emojis'
                                 ? `${String(r.guildId)}/${String(r.id)}`
                                 : table === 'overwrites'
                                   ? `${String(r.channelId)}/${String(r.id)}`
@@ -588,6 +592,8 @@ export function describeBulkContract(get: () => Storage): void {
       await s.invites.create(invite);
       const ban = { guildId, userId: id(), reason: 'spam', createdAt: now };
       await s.bans.put(ban);
+      const emoji = { guildId, id: id(), name: 'blob', roles: [moderator], userId: owner, animated: false };
+      await s.emojis.create(emoji);
       const settings = {
         userId: guest,
         guildId,
@@ -691,6 +697,7 @@ export function describeBulkContract(get: () => Storage): void {
         instance_secrets: [secret],
         notification_preferences: [prefs],
         bans: [ban],
+        emojis: [emoji],
         audit_log_entries: [entry],
         automod_rules: [rule],
         relationships: [block],

@@ -3,6 +3,7 @@ import {
   UniqueViolation,
   type AccountTokenRecord,
   type AttachmentRecord,
+  type EmojiRecord,
   type AuditLogEntryRecord,
   type ChannelRecord,
   type GuildRecord,
@@ -396,6 +397,14 @@ export function describeStorageContract(
         };
         await storage.invites.create(invite);
         await storage.bans.put({ guildId: guild.id, userId: id(), reason: null, createdAt: now });
+        await storage.emojis.create({
+          guildId: guild.id,
+          id: id(),
+          name: 'gone',
+          roles: [],
+          userId: ownerId,
+          animated: false,
+        });
         const [m] = await history(channel.id, 1);
 
         await storage.guilds.delete(guild.id);
@@ -409,6 +418,7 @@ export function describeStorageContract(
         expect(await storage.members.listGuildIds(ownerId)).toEqual([]);
         expect(await storage.invites.find(invite.code)).toBeNull();
         expect(await storage.bans.list(guild.id, { limit: 10 })).toEqual([]);
+        expect(await storage.emojis.list(guild.id)).toEqual([]);
         expect(await storage.messages.find(channel.id, m.id)).toEqual(m);
         // Another guild is untouched.
         expect(await storage.guilds.findById(keep.guild.id)).toEqual(keep.guild);
@@ -1662,6 +1672,61 @@ export function describeStorageContract(
         await storage.bans.delete(guildId, all[0]);
         expect(await storage.bans.find(guildId, all[0])).toBeNull();
         expect(await storage.bans.list(guildId, { limit: 10 })).toHaveLength(2);
+      });
+    });
+
+    describe('emojis', () => {
+      const emoji = (guildId: string, overrides: Partial<EmojiRecord> = {}): EmojiRecord => ({
+        guildId,
+        id: id(),
+        name: 'party_parrot',
+        roles: [],
+        userId: id(),
+        animated: false,
+        ...overrides,
+      });
+
+      it('creates, lists in id order, finds, renames, restricts and deletes', async () => {
+        const guildId = id();
+        const role = id();
+        const a = emoji(guildId, { animated: true });
+        const b = emoji(guildId, { roles: [role], userId: null });
+        await storage.emojis.create(b);
+        await storage.emojis.create(a);
+        expect(await storage.emojis.list(guildId)).toEqual([a, b]);
+        expect(await storage.emojis.find(guildId, b.id)).toEqual(b);
+        // Keyed by guild: the id under another guild is unknown.
+        expect(await storage.emojis.find(id(), a.id)).toBeNull();
+
+        await storage.emojis.update(guildId, a.id, { name: 'parrot' });
+        await storage.emojis.update(guildId, b.id, { roles: [] });
+        expect(await storage.emojis.list(guildId)).toEqual([
+          { ...a, name: 'parrot' },
+          { ...b, roles: [] },
+        ]);
+
+        await storage.emojis.delete(guildId, a.id);
+        expect(await storage.emojis.find(guildId, a.id)).toBeNull();
+        expect(await storage.emojis.list(guildId)).toEqual([{ ...b, roles: [] }]);
+      });
+
+      it('allows the same name twice in a guild (as Discord does)', async () => {
+        const guildId = id();
+        const first = emoji(guildId, { name: 'same' });
+        const second = emoji(guildId, { name: 'same' });
+        await storage.emojis.create(first);
+        await storage.emojis.create(second);
+        expect((await storage.emojis.list(guildId)).map((e) => e.id)).toEqual([first.id, second.id]);
+      });
+
+      it('never brings back a deleted emoji by updating it', async () => {
+        const guildId = id();
+        const e = emoji(guildId);
+        await storage.emojis.create(e);
+        await storage.emojis.delete(guildId, e.id);
+        await storage.emojis.update(guildId, e.id, { name: 'ghost', roles: [id()] });
+        expect(await storage.emojis.find(guildId, e.id)).toBeNull();
+        expect(await storage.emojis.list(guildId)).toEqual([]);
       });
     });
 

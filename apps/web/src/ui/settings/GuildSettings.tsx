@@ -7,12 +7,14 @@ import { AutoModPane } from './AutoModPane';
 import { BansPane } from './BansPane';
 import { BotsPane } from './BotsPane';
 import { ChannelsPane } from './ChannelsPane';
+import { EmojiPane } from './EmojiPane';
 import { InvitesPane } from './InvitesPane';
 import { MembersPane } from './MembersPane';
 import { OverviewPane } from './OverviewPane';
 import { RolesPane } from './RolesPane';
 
-type Tab = 'overview' | 'channels' | 'roles' | 'members' | 'invites' | 'bots' | 'bans' | 'automod' | 'audit';
+type Tab =
+  'overview' | 'channels' | 'roles' | 'emoji' | 'members' | 'invites' | 'bots' | 'bans' | 'automod' | 'audit';
 
 /** Guild settings, one tab per thing the member may manage. */
 export default function GuildSettings({
@@ -28,6 +30,7 @@ export default function GuildSettings({
     ['overview', 'Overview', has(perms, Permission.MANAGE_GUILD)],
     ['channels', 'Channels', has(perms, Permission.MANAGE_CHANNELS)],
     ['roles', 'Roles', has(perms, Permission.MANAGE_ROLES)],
+    ['emoji', 'Emoji', has(perms, Permission.MANAGE_GUILD_EXPRESSIONS)],
     [
       'members',
       'Members',
@@ -65,6 +68,9 @@ export default function GuildSettings({
       break;
     case 'roles':
       body = <RolesPane guild={guild} />;
+      break;
+    case 'emoji':
+      body = <EmojiPane guild={guild} />;
       break;
     case 'members':
       body = <MembersPane guild={guild} perms={perms} />;

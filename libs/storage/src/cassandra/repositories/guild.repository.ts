@@ -15,6 +15,7 @@ const DELETE_PARTITIONS = [
   'DELETE FROM roles WHERE guild_id = ?',
   'DELETE FROM members WHERE guild_id = ?',
   'DELETE FROM bans WHERE guild_id = ?',
+  'DELETE FROM guild_emojis WHERE guild_id = ?',
 ];
 
 export class CassandraGuildRepository implements GuildRepository {
