@@ -32,6 +32,7 @@ import {
   attachmentUrls,
 } from './attachment-urls';
 import { SETTABLE_FLAGS, SUPPRESS_EMBEDS } from './embeds';
+import { LINK_PREVIEW_SETTINGS, type LinkPreviewSettings, hasUnfurlableLinks } from './links';
 import { type AllowedMentions, parseMentions } from './mentions';
 import { toMessage, toReactions } from './serializers';
 import { UserDirectory } from './users.directory';
@@ -85,6 +86,7 @@ export class MessageService {
     private readonly slowmode: SlowmodeService,
     @Inject(JOB_QUEUE) private readonly jobs: JobQueue,
     @Optional() @Inject(MEDIA_PATH_SIGNER) private readonly signer?: MediaPathSigner,
+    @Optional() @Inject(LINK_PREVIEW_SETTINGS) private readonly previews?: LinkPreviewSettings,
   ) {}
 
   async history(channelId: string, userId: string, query: HistoryQuery): Promise<MessageDto[]> {
@@ -214,7 +216,25 @@ export class MessageService {
         everyone: message.mentionEveryone,
         counted,
       });
+    // Link previews are fetched by a job, never on the request path: the content alone decides (no read).
+    if (this.unfurls(message)) await this.enqueueUnfurl(message);
     return dto;
+  }
+
+  /** Whether a message's links are to be unfurled: previews on, not suppressed, links in the text. */
+  private unfurls(message: Pick<MessageRecord, 'content' | 'flags'>): boolean {
+    return (
+      this.previews?.enabled === true &&
+      (message.flags & SUPPRESS_EMBEDS) === 0 &&
+      hasUnfurlableLinks(message.content)
+    );
+  }
+
+  /** The message is stored and sent: a failed enqueue costs its previews, never the message. */
+  private async enqueueUnfurl(message: Pick<MessageRecord, 'id' | 'channelId'>): Promise<void> {
+    await this.jobs
+      .enqueue('messages.unfurl', { channel_id: message.channelId, message_id: message.id })
+      .catch((err: unknown) => this.log.warn(`links of message ${message.id} not unfurled: ${String(err)}`));
   }
 
   /** Counts a direct mention for each named user who may see the channel; returns who was counted. */
@@ -289,6 +309,10 @@ export class MessageService {
     if (input.embeds !== undefined) patch.embeds = input.embeds;
     if (input.flags !== undefined)
       patch.flags = (message.flags & ~SUPPRESS_EMBEDS) | (input.flags & SUPPRESS_EMBEDS);
+    const suppressing = patch.flags !== undefined && (patch.flags & SUPPRESS_EMBEDS) !== 0;
+    // Suppressing removes the link previews (the sender's own embeds are kept, hidden while the flag is set).
+    if (suppressing && !(message.flags & SUPPRESS_EMBEDS))
+      patch.embeds = (patch.embeds ?? message.embeds).filter((e) => e.type === undefined || e.type === 'rich');
     if (patch.editedAt === undefined && input.embeds !== undefined) patch.editedAt = Date.now();
     if (Object.keys(patch).length === 0) {
       const [same] = await this.render(access.channel.id, [message], userId, this.urls(access));
@@ -302,6 +326,14 @@ export class MessageService {
       scope: channelScope(access.channel),
       data: { ...dto, reactions: undefined },
     });
+    // New text, or previews allowed again: its links are unfurled anew (the job replaces the old previews).
+    const unsuppressed = patch.flags !== undefined && !suppressing && (message.flags & SUPPRESS_EMBEDS) !== 0;
+    const hadPreviews = updated.embeds.some((e) => e.type !== undefined && e.type !== 'rich');
+    if (
+      (patch.content !== undefined || unsuppressed) &&
+      (this.unfurls(updated) || (hadPreviews && this.previews?.enabled === true))
+    )
+      await this.enqueueUnfurl(updated);
     return dto;
   }
 

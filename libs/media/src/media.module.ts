@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { AuthCoreModule } from '@parley/auth';
-import { ChatCoreModule, MEDIA_PATH_SIGNER } from '@parley/chat';
+import { ChatCoreModule, LINK_PREVIEW_SETTINGS, MEDIA_PATH_SIGNER } from '@parley/chat';
 import { ConfigError, PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { Readiness } from '@parley/observability';
 import type { FastifyInstance } from 'fastify';
@@ -19,6 +19,7 @@ import { S3FileStore } from './drivers/s3-file-store';
 import { FILE_STORE, type FileStore } from './file-store';
 import { AttachmentsController, MediaProxyController, ProfileImagesController } from './media.controllers';
 import { MediaJobs } from './media.jobs';
+import { UnfurlJobs } from './unfurl/unfurl.jobs';
 import { MediaProxyService } from './media-proxy.service';
 import { ProfileImageService } from './profile-images.service';
 import { UnclaimedUploadSweeper } from './upload-expiry';
@@ -59,8 +60,14 @@ export function createFileStore(config: ParleyConfig): FileStore {
     },
     // Lets chat sign the attachment URLs it puts in messages without importing this library.
     { provide: MEDIA_PATH_SIGNER, useExisting: MediaUrlSigner },
+    // Lets chat's send path know whether to enqueue link unfurling (the queue role's UnfurlJobs).
+    {
+      provide: LINK_PREVIEW_SETTINGS,
+      inject: [PARLEY_CONFIG],
+      useFactory: (config: ParleyConfig) => ({ enabled: config.unfurl.enabled }),
+    },
   ],
-  exports: [FILE_STORE, MediaUrlSigner, MEDIA_PATH_SIGNER],
+  exports: [FILE_STORE, MediaUrlSigner, MEDIA_PATH_SIGNER, LINK_PREVIEW_SETTINGS],
 })
 export class MediaCoreModule implements OnApplicationShutdown {
   constructor(@Inject(FILE_STORE) private readonly files: FileStore) {}
@@ -111,11 +118,11 @@ export class MediaProxyModule {}
 
 /**
  * queue role: deletes the files of deleted messages, channels and guilds, and replaced avatars; sweeps
- * uploads no message claimed in time.
+ * uploads no message claimed in time; unfurls links into link previews (unfurl/unfurl.jobs.ts).
  */
 @Module({
   imports: [MediaCoreModule],
-  providers: [MediaJobs, UnclaimedUploadSweeper],
+  providers: [MediaJobs, UnfurlJobs, UnclaimedUploadSweeper],
   exports: [UnclaimedUploadSweeper],
 })
 export class MediaJobsModule {}
