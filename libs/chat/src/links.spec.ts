@@ -3,7 +3,9 @@ import { MAX_UNFURLED_LINKS, unfurlableLinks } from './links';
 describe('unfurlableLinks (which links of a message are unfurled)', () => {
   it('finds http and https links in order, each once, without trailing punctuation or fragment', () => {
     expect(
-      unfurlableLinks('see https://Example.test/a, and (http://example.test/b). Again https://example.test/a#x!'),
+      unfurlableLinks(
+        'see https://Example.test/a, and (http://example.test/b). Again https://example.test/a#x!',
+      ),
     ).toEqual(['https://example.test/a', 'http://example.test/b']);
   });
 

@@ -21,8 +21,8 @@ export function unfurlableLinks(content: string): string[] {
     let url = match[0];
     // A closing parenthesis ends the link unless the link opened one (a Wikipedia title).
     while (url.endsWith(')') && count(url, '(') < count(url, ')')) url = url.slice(0, -1);
-    // <https://...>: written to show the link without a preview.
-    if (text[start - 1] === '<' && text[start + url.length] === '>') continue;
+    // <https://...>: written to show the link without a preview (the pattern itself lets '>' through).
+    if (text[start - 1] === '<' && (url.includes('>') || text[start + url.length] === '>')) continue;
     const normal = normalise(url);
     if (normal === null || found.includes(normal)) continue;
     found.push(normal);

@@ -312,7 +312,9 @@ export class MessageService {
     const suppressing = patch.flags !== undefined && (patch.flags & SUPPRESS_EMBEDS) !== 0;
     // Suppressing removes the link previews (the sender's own embeds are kept, hidden while the flag is set).
     if (suppressing && !(message.flags & SUPPRESS_EMBEDS))
-      patch.embeds = (patch.embeds ?? message.embeds).filter((e) => e.type === undefined || e.type === 'rich');
+      patch.embeds = (patch.embeds ?? message.embeds).filter(
+        (e) => e.type === undefined || e.type === 'rich',
+      );
     if (patch.editedAt === undefined && input.embeds !== undefined) patch.editedAt = Date.now();
     if (Object.keys(patch).length === 0) {
       const [same] = await this.render(access.channel.id, [message], userId, this.urls(access));

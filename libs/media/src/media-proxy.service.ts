@@ -64,12 +64,18 @@ export class MediaProxyService {
     @Optional() fetcher?: SafeFetcher,
   ) {
     const external = config.media.external;
+    // Link previews of an allowed private host (an intranet wiki) show that host's images: the proxy may fetch
+    // them too. Only URLs the server signed reach it.
+    const allowed = new Set(
+      config.unfurl.allow_private_hosts.map((h) => h.toLowerCase().replace(/^\[|\]$/g, '')),
+    );
     this.fetcher =
       fetcher ??
       new SafeFetcher({
         maxBytes: external.max_size,
         timeoutMs: external.timeout,
         maxRedirects: external.max_redirects,
+        allowHost: (host) => allowed.has(host),
       });
   }
 

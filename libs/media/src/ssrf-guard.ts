@@ -191,7 +191,12 @@ export class SafeFetcher {
           throw new ExternalFetchError('upstream', `upstream answered ${status}`);
         }
         const { body, truncated } = await this.readBody(response, controller.signal);
-        return { contentType: response.headers['content-type'] ?? null, body, url: url.toString(), truncated };
+        return {
+          contentType: response.headers['content-type'] ?? null,
+          body,
+          url: url.toString(),
+          truncated,
+        };
       }
     } catch (err) {
       if (controller.signal.aborted && !(err instanceof ExternalFetchError && err.reason !== 'upstream'))

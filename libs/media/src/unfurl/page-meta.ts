@@ -90,8 +90,13 @@ export function parsePageMeta(html: string, pageUrl: string): PageMeta {
   };
   const media = (prefix: 'image' | 'video'): MetaMedia | undefined => {
     const url = resolveUrl(
-      get(`og:${prefix}:secure_url`, `og:${prefix}`, `og:${prefix}:url`, `twitter:${prefix}`, `twitter:${prefix}:src`) ??
-        '',
+      get(
+        `og:${prefix}:secure_url`,
+        `og:${prefix}`,
+        `og:${prefix}:url`,
+        `twitter:${prefix}`,
+        `twitter:${prefix}:src`,
+      ) ?? '',
       pageUrl,
     );
     if (!url) return undefined;
@@ -119,7 +124,8 @@ export function resolveUrl(raw: string, base: string): string | undefined {
   if (!raw) return undefined;
   try {
     const url = new URL(raw.trim(), base);
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) return undefined;
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password)
+      return undefined;
     if (url.toString().length > 2048) return undefined;
     return url.toString();
   } catch {
@@ -131,7 +137,10 @@ export function resolveUrl(raw: string, base: string): string | undefined {
 function clean(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   // eslint-disable-next-line no-control-regex
-  const text = value.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').replace(/\s+/g, ' ').trim();
+  const text = value
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   return text.length > 0 ? text : undefined;
 }
 
