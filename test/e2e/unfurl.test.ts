@@ -7,7 +7,7 @@ import { Client, type ServerProcess, request, startServer, tempDir } from './har
 /** A local site: serves OpenGraph pages and an image, and counts every request per path. */
 class Site {
   readonly hits = new Map<string, number>();
-  private server: Server | null = null;
+  private server: Server = createServer();
   private image: Buffer = Buffer.alloc(0);
   port = 0;
 
@@ -15,7 +15,7 @@ class Site {
     this.image = await sharp({ create: { width: 4, height: 3, channels: 3, background: '#ff0000' } })
       .png()
       .toBuffer();
-    this.server = createServer((req, res) => {
+    this.server.on('request', (req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       this.hits.set(path, (this.hits.get(path) ?? 0) + 1);
       if (path === '/cover.png') {
@@ -32,8 +32,8 @@ class Site {
         <meta property="og:image" content="/cover.png">
         </head><body><script>alert(1)</script></body></html>`);
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server!.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
   }
 
   count(path: string): number {
@@ -41,7 +41,7 @@ class Site {
   }
 
   async stop(): Promise<void> {
-    await new Promise((resolve) => this.server?.close(resolve));
+    await new Promise((resolve) => this.server.close(resolve));
   }
 }
 

@@ -136,8 +136,8 @@ export function resolveUrl(raw: string, base: string): string | undefined {
 /** Whitespace collapsed, control characters dropped; undefined when nothing is left. */
 function clean(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  // eslint-disable-next-line no-control-regex
   const text = value
+    // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
     .replace(/\s+/g, ' ')
     .trim();
