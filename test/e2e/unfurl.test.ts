@@ -10,6 +10,8 @@ class Site {
   private server: Server = createServer();
   private image: Buffer = Buffer.alloc(0);
   port = 0;
+  /** Where `/redirect` sends a client. */
+  redirect = '';
 
   async start(): Promise<void> {
     this.image = await sharp({ create: { width: 4, height: 3, channels: 3, background: '#ff0000' } })
@@ -18,6 +20,10 @@ class Site {
     this.server.on('request', (req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       this.hits.set(path, (this.hits.get(path) ?? 0) + 1);
+      if (path === '/redirect') {
+        res.writeHead(302, { location: this.redirect }).end();
+        return;
+      }
       if (path === '/cover.png') {
         res.writeHead(200, { 'content-type': 'image/png' }).end(this.image);
         return;
@@ -93,7 +99,9 @@ describe('link previews (monolith on SQLite)', () => {
 
   it('unfurls a link into an article embed delivered as MESSAGE_UPDATE; a private host off the list is never fetched', async () => {
     const secret = `http://localhost:${hidden.port}/secret`;
-    const sent = await send(owner, { content: `look ${secret} and ${url('/alpha')} !` });
+    // The allowed site redirects to the other private host: that hop is refused too.
+    site.redirect = `http://localhost:${hidden.port}/via-redirect`;
+    const sent = await send(owner, { content: `look ${secret} ${url('/redirect')} and ${url('/alpha')} !` });
     expect(sent.status).toBe(200);
     expect(sent.body.embeds).toEqual([]); // nothing fetched on the request path
     const update = await updateOf(sent.body.id);
@@ -113,6 +121,7 @@ describe('link previews (monolith on SQLite)', () => {
     ]);
     // The job handled both links before it dispatched: the one on the other private host was refused unfetched.
     expect(hidden.hits.size).toBe(0);
+    expect(site.count('/redirect')).toBe(1);
     expect(site.count('/alpha')).toBe(1);
     // Stored: history shows it.
     const fetched = await bob.get(`/channels/${channelId}/messages/${sent.body.id}`);
