@@ -58,6 +58,8 @@ export async function run({ scale, figure, shapes, notes, runJob, users, DEADLIN
     const p95 = (runs) => Math.max(...runs.map((r) => r.p95_ms));
     shapes['unfurl-send-plain'] = plain;
     shapes['unfurl-send-linked'] = linked;
+    // The same linked sends with unfurl.enabled false (next server): what the text alone costs, no job.
+    shapes['unfurl-send-linked-off'] = await linkedWithoutUnfurl({ users, runJob, total, port, DEADLINE });
     const ratio = p95(linked) / p95(plain);
     figure(
       '18-unfurl',
@@ -74,5 +76,31 @@ export async function run({ scale, figure, shapes, notes, runJob, users, DEADLIN
   } finally {
     await server.stop();
     await new Promise((resolve) => site.close(resolve));
+  }
+}
+
+async function linkedWithoutUnfurl({ users, runJob, total, port, DEADLINE }) {
+  const server = await startMonolith({ PARLEY__UNFURL__ENABLED: 'false', PARLEY__LOGGING__LEVEL: 'warn' });
+  try {
+    const base = server.url;
+    const team = await users(base, 3, 'nounfurl');
+    const { channelId } = await setupGuild(base, team);
+    const send = (content) =>
+      runJob('send', {
+        base,
+        tokens: [team[0].token],
+        channelId,
+        total,
+        concurrency: 1,
+        deadlineMs: DEADLINE,
+        content,
+      });
+    await send('warm up {i}');
+    const runs = [];
+    for (let r = 0; r < 2; r++)
+      runs.push(shapeOf(await send(`see http://127.0.0.1:${port}/off${r}/{i} for details`)));
+    return runs;
+  } finally {
+    await server.stop();
   }
 }

@@ -132,6 +132,7 @@ describe('embeds in the web client', () => {
           ],
           footer: { text: 'Harbour office' },
           author: { name: 'Harbour bot' },
+          image: { url: `http://127.0.0.1:${sitePort}/cover.png` },
         },
       ],
     });
@@ -144,6 +145,13 @@ describe('embeds in the web client', () => {
     expect(await card.locator('.embed-field dt').allInnerTexts()).toEqual(['Morning', 'Evening']);
     expect(await card.locator('.embed-footer').innerText()).toBe('Harbour office');
     expect(await card.locator('a[href^="javascript"]').count()).toBe(0);
+    // A sender's picture is served through the media proxy too (Discord proxies every embed image).
+    expect(await card.locator('img.embed-picture').getAttribute('src')).toMatch(/^\/media\/external\//);
+    await page.waitForFunction(() =>
+      [...(globalThis as unknown as InPage).document.querySelectorAll<InPageImage>('img.embed-picture')].some(
+        (img) => img.complete && img.naturalWidth > 0,
+      ),
+    );
     expect(pageErrors).toEqual([]);
   });
 });

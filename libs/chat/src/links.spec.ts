@@ -1,4 +1,4 @@
-import { MAX_UNFURLED_LINKS, unfurlableLinks } from './links';
+import { MAX_UNFURLED_LINKS, proxiedEmbeds, unfurlableLinks } from './links';
 
 describe('unfurlableLinks (which links of a message are unfurled)', () => {
   it('finds http and https links in order, each once, without trailing punctuation or fragment', () => {
@@ -32,5 +32,25 @@ describe('unfurlableLinks (which links of a message are unfurled)', () => {
 
   it('finds nothing in text without links', () => {
     expect(unfurlableLinks('hello <world> `code`')).toEqual([]);
+  });
+});
+
+describe('proxiedEmbeds (embed pictures through the media proxy)', () => {
+  const proxy = { url: (u: string) => `/media/external/${Buffer.from(u).toString('base64url')}?hm=x` };
+
+  it('sets proxy_url on image and thumbnail, leaving other embeds alone', () => {
+    const plain = { title: 'no pictures' };
+    const [first, second] = proxiedEmbeds(
+      [plain, { image: { url: 'https://i.test/a.png' }, thumbnail: { url: 'https://i.test/b.png' } }],
+      proxy,
+    );
+    expect(first).toBe(plain);
+    expect(second.image?.proxy_url).toBe(proxy.url('https://i.test/a.png'));
+    expect(second.thumbnail?.proxy_url).toBe(proxy.url('https://i.test/b.png'));
+  });
+
+  it('changes nothing without a proxy (the external proxy is off)', () => {
+    const embeds = [{ image: { url: 'https://i.test/a.png' } }];
+    expect(proxiedEmbeds(embeds, null)).toBe(embeds);
   });
 });

@@ -62,3 +62,27 @@ export interface LinkPreviewSettings {
   enabled: boolean;
 }
 export const LINK_PREVIEW_SETTINGS = Symbol('LINK_PREVIEW_SETTINGS');
+
+/**
+ * Builds the media proxy's signed URL for an external image (`/media/external/...`), so readers' browsers load
+ * embed pictures through this server, never from the site. libs/media provides it when `media.external.enabled`;
+ * without it (or null), sender embeds keep only their `url`.
+ */
+export interface ExternalImageProxy {
+  url(imageUrl: string): string;
+}
+export const EXTERNAL_IMAGE_PROXY = Symbol('EXTERNAL_IMAGE_PROXY');
+
+/** A sender's embeds with `proxy_url` on their image and thumbnail (Discord proxies every embed picture). */
+export function proxiedEmbeds<
+  T extends { image?: { url: string; proxy_url?: string }; thumbnail?: { url: string; proxy_url?: string } },
+>(embeds: T[], proxy: ExternalImageProxy | null | undefined): T[] {
+  if (!proxy) return embeds;
+  return embeds.map((e) => {
+    if (!e.image && !e.thumbnail) return e;
+    const out = { ...e };
+    if (out.image) out.image = { ...out.image, proxy_url: proxy.url(out.image.url) };
+    if (out.thumbnail) out.thumbnail = { ...out.thumbnail, proxy_url: proxy.url(out.thumbnail.url) };
+    return out;
+  });
+}

@@ -32,7 +32,14 @@ import {
   attachmentUrls,
 } from './attachment-urls';
 import { SETTABLE_FLAGS, SUPPRESS_EMBEDS } from './embeds';
-import { LINK_PREVIEW_SETTINGS, type LinkPreviewSettings, hasUnfurlableLinks } from './links';
+import {
+  EXTERNAL_IMAGE_PROXY,
+  type ExternalImageProxy,
+  LINK_PREVIEW_SETTINGS,
+  type LinkPreviewSettings,
+  hasUnfurlableLinks,
+  proxiedEmbeds,
+} from './links';
 import { type AllowedMentions, parseMentions } from './mentions';
 import { toMessage, toReactions } from './serializers';
 import { UserDirectory } from './users.directory';
@@ -87,6 +94,7 @@ export class MessageService {
     @Inject(JOB_QUEUE) private readonly jobs: JobQueue,
     @Optional() @Inject(MEDIA_PATH_SIGNER) private readonly signer?: MediaPathSigner,
     @Optional() @Inject(LINK_PREVIEW_SETTINGS) private readonly previews?: LinkPreviewSettings,
+    @Optional() @Inject(EXTERNAL_IMAGE_PROXY) private readonly imageProxy?: ExternalImageProxy | null,
   ) {}
 
   async history(channelId: string, userId: string, query: HistoryQuery): Promise<MessageDto[]> {
@@ -131,7 +139,7 @@ export class MessageService {
     const attachmentIds = [...new Set(input.attachment_ids ?? [])];
     if (attachmentIds.length > 0 && !PermissionCalculator.has(access.permissions, Permission.ATTACH_FILES))
       throw new ForbiddenError();
-    const embeds = input.embeds ?? [];
+    const embeds = proxiedEmbeds(input.embeds ?? [], this.imageProxy);
     if (content.trim().length === 0 && attachmentIds.length === 0 && embeds.length === 0) {
       const err = new BadRequestError('Cannot send an empty message', 50006);
       err.errors = { content: [{ code: 'BASE_TYPE_REQUIRED', message: 'Content must not be empty' }] };
@@ -306,7 +314,7 @@ export class MessageService {
         mentionEveryone: parsed.everyone,
       });
     }
-    if (input.embeds !== undefined) patch.embeds = input.embeds;
+    if (input.embeds !== undefined) patch.embeds = proxiedEmbeds(input.embeds, this.imageProxy);
     if (input.flags !== undefined)
       patch.flags = (message.flags & ~SUPPRESS_EMBEDS) | (input.flags & SUPPRESS_EMBEDS);
     const suppressing = patch.flags !== undefined && (patch.flags & SUPPRESS_EMBEDS) !== 0;

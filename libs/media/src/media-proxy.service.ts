@@ -38,8 +38,7 @@ interface ServeOptions {
 
 /** Builds the path at which the media proxy serves an external image (for link embeds). */
 export function externalImagePath(signer: MediaUrlSigner, url: string): string {
-  const encoded = Buffer.from(url, 'utf8').toString('base64url');
-  return `/media/external/${encoded}?hm=${signer.macFor(EXTERNAL, encoded)}`;
+  return signer.externalImagePath(url);
 }
 
 /**

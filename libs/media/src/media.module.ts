@@ -9,7 +9,13 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { AuthCoreModule } from '@parley/auth';
-import { ChatCoreModule, LINK_PREVIEW_SETTINGS, MEDIA_PATH_SIGNER } from '@parley/chat';
+import {
+  ChatCoreModule,
+  EXTERNAL_IMAGE_PROXY,
+  type ExternalImageProxy,
+  LINK_PREVIEW_SETTINGS,
+  MEDIA_PATH_SIGNER,
+} from '@parley/chat';
 import { ConfigError, PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { Readiness } from '@parley/observability';
 import type { FastifyInstance } from 'fastify';
@@ -66,8 +72,15 @@ export function createFileStore(config: ParleyConfig): FileStore {
       inject: [PARLEY_CONFIG],
       useFactory: (config: ParleyConfig) => ({ enabled: config.unfurl.enabled }),
     },
+    // Lets chat set proxy_url on the pictures of embeds a sender gives (off when the external proxy is off).
+    {
+      provide: EXTERNAL_IMAGE_PROXY,
+      inject: [PARLEY_CONFIG, MediaUrlSigner],
+      useFactory: (config: ParleyConfig, signer: MediaUrlSigner): ExternalImageProxy | null =>
+        config.media.external.enabled ? { url: (imageUrl) => signer.externalImagePath(imageUrl) } : null,
+    },
   ],
-  exports: [FILE_STORE, MediaUrlSigner, MEDIA_PATH_SIGNER, LINK_PREVIEW_SETTINGS],
+  exports: [FILE_STORE, MediaUrlSigner, MEDIA_PATH_SIGNER, LINK_PREVIEW_SETTINGS, EXTERNAL_IMAGE_PROXY],
 })
 export class MediaCoreModule implements OnApplicationShutdown {
   constructor(@Inject(FILE_STORE) private readonly files: FileStore) {}
