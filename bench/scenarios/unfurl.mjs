@@ -55,6 +55,12 @@ export async function run({ scale, figure, shapes, notes, runJob, users, DEADLIN
       linked[linked.length - 1].unfurl_drain_ms = Date.now() - sentAt;
       linked[linked.length - 1].seconds_total = round((Date.now() - t0) / 1000, 1);
     }
+    // Links the guard refuses at once (a private address off the allow-list): the job runs, fetches nothing.
+    // What the durable queue costs (enqueue, claim, the job's reads and cache write) without the page work.
+    const refused = [];
+    for (let round_ = 0; round_ < 2; round_++)
+      refused.push(shapeOf(await send(`see http://10.255.0.${round_ + 1}/{i} for details`)));
+    shapes['unfurl-send-linked-refused'] = refused;
     const p95 = (runs) => Math.max(...runs.map((r) => r.p95_ms));
     shapes['unfurl-send-plain'] = plain;
     shapes['unfurl-send-linked'] = linked;
