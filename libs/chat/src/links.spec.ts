@@ -39,9 +39,17 @@ describe('proxiedEmbeds (embed pictures through the media proxy)', () => {
   const proxy = { url: (u: string) => `/media/external/${Buffer.from(u).toString('base64url')}?hm=x` };
 
   it('sets proxy_url on image and thumbnail, leaving other embeds alone', () => {
-    const plain = { title: 'no pictures' };
+    type Pictured = {
+      title?: string;
+      image?: { url: string; proxy_url?: string };
+      thumbnail?: { url: string; proxy_url?: string };
+    };
+    const plain: Pictured = { title: 'no pictures' };
     const [first, second] = proxiedEmbeds(
-      [plain, { image: { url: 'https://i.test/a.png' }, thumbnail: { url: 'https://i.test/b.png' } }],
+      [
+        plain,
+        { image: { url: 'https://i.test/a.png' }, thumbnail: { url: 'https://i.test/b.png' } },
+      ] as Pictured[],
       proxy,
     );
     expect(first).toBe(plain);
