@@ -24,6 +24,28 @@ class Site {
         res.writeHead(302, { location: this.redirect }).end();
         return;
       }
+      if (path === '/video') {
+        // No OpenGraph title: the page's oEmbed answer fills it in.
+        res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end('<head><link rel="alternate" type="application/json+oembed" href="/oembed.json?u=1"></head>');
+        return;
+      }
+      if (path === '/oembed.json') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            type: 'video',
+            version: '1.0',
+            title: 'A clip',
+            author_name: 'Clipmaker',
+            provider_name: 'LocalTube',
+            thumbnail_url: '/cover.png',
+            thumbnail_width: 4,
+            thumbnail_height: 3,
+          }),
+        );
+        return;
+      }
       if (path === '/cover.png') {
         res.writeHead(200, { 'content-type': 'image/png' }).end(this.image);
         return;
@@ -140,6 +162,27 @@ describe('link previews (monolith on SQLite)', () => {
     const update = await updateOf(sent.body.id);
     expect(update.d.embeds).toMatchObject([{ type: 'article', title: 'Page alpha & <friends>' }]);
     expect(site.count('/alpha')).toBe(1);
+  });
+
+  it("fills a page's gaps from its oEmbed endpoint (a video embed)", async () => {
+    const sent = await send(bob, { content: url('/video') });
+    const update = await updateOf(sent.body.id);
+    expect(update.d.embeds).toEqual([
+      {
+        type: 'video',
+        url: url('/video'),
+        title: 'A clip',
+        author: { name: 'Clipmaker' },
+        provider: { name: 'LocalTube' },
+        thumbnail: {
+          url: url('/cover.png'),
+          proxy_url: expect.stringMatching(/^\/media\/external\//),
+          width: 4,
+          height: 3,
+        },
+      },
+    ]);
+    expect(site.count('/oembed.json')).toBe(1);
   });
 
   it('skips <links>, links in code and messages sent with SUPPRESS_EMBEDS', async () => {

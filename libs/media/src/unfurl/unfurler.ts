@@ -42,10 +42,11 @@ const OEMBED = z.object({
  */
 export class Unfurler {
   private readonly pages: SafeFetcher;
+  private readonly fetchOptions: SafeFetchOptions;
 
-  constructor(options: UnfurlOptions) {
+  constructor(private readonly options: UnfurlOptions) {
     const allowed = new Set(options.allowPrivateHosts.map((h) => h.toLowerCase().replace(/^\[|\]$/g, '')));
-    this.pages = new SafeFetcher({
+    this.fetchOptions = {
       maxBytes: options.maxBytes,
       timeoutMs: options.timeoutMs,
       connectTimeoutMs: options.connectTimeoutMs,
@@ -56,10 +57,13 @@ export class Unfurler {
       allowHost: (host) => allowed.has(host),
       resolve: options.resolve,
       request: options.request,
-    });
+    };
+    this.pages = new SafeFetcher(this.fetchOptions);
   }
 
   async unfurl(url: string): Promise<{ embed: EmbedRecord | null; failure?: string }> {
+    // One time budget per link, the oEmbed request included: a job never waits longer than `timeout` for a link.
+    const deadline = Date.now() + this.options.timeoutMs;
     let page;
     try {
       page = await this.pages.fetch(url);
@@ -75,14 +79,16 @@ export class Unfurler {
     const meta = parsePageMeta(decodePage(page.body, page.contentType), page.url);
     const oembed =
       meta.oembed && (meta.title === undefined || meta.image === undefined)
-        ? await this.oembed(meta.oembed, page.url)
+        ? await this.oembed(meta.oembed, page.url, deadline - Date.now())
         : null;
     return { embed: linkEmbed(url, meta, oembed) };
   }
 
-  private async oembed(endpoint: string, pageUrl: string): Promise<OEmbed | null> {
+  private async oembed(endpoint: string, pageUrl: string, remainingMs: number): Promise<OEmbed | null> {
+    if (remainingMs <= 0) return null;
     try {
-      const answer = await this.pages.fetch(endpoint);
+      const fetcher = new SafeFetcher({ ...this.fetchOptions, timeoutMs: remainingMs, truncate: false });
+      const answer = await fetcher.fetch(endpoint);
       const parsed = OEMBED.safeParse(JSON.parse(answer.body.toString('utf8')));
       if (!parsed.success) return null;
       const o = parsed.data;
