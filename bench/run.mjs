@@ -61,6 +61,7 @@ const scale = quick
       searchSqlite: 100_000,
       searchCassandra: 20_000,
       reactionsViral: 2000,
+      unfurlSends: 300,
       repeats: 1,
     }
   : {
@@ -88,6 +89,7 @@ const scale = quick
       searchSqlite: 1_000_000,
       searchCassandra: 1_000_000,
       reactionsViral: 100_000,
+      unfurlSends: 1000,
       repeats: 3,
     };
 // `--scale=conns=20000,connRepeats=1`: override sizes of the chosen mode (numbers only).
@@ -801,6 +803,7 @@ const scenarios = {
   search: external('search.mjs'),
   reactions: external('reactions.mjs'),
   automod: external('automod.mjs'),
+  unfurl: external('unfurl.mjs'),
   // Last: these start a local Cassandra node when none answers (and stop it), so it never shares the cores
   // with the scenarios above.
   cassandra: external('cassandra.mjs'),

@@ -10,11 +10,11 @@ import { LightPool, gatewayUrl, nonceOf, openResumable, seqOf } from './light.mj
 const now = () => performance.now();
 
 /**
- * Closed-loop POSTs to `base`: `concurrency` senders, tokens round-robin, `total` messages. `onStart` runs just
- * before the first one.
+ * Closed-loop POSTs to `base`: `concurrency` senders, tokens round-robin, `total` messages (`content` with `{i}`
+ * replaced by the message's number). `onStart` runs just before the first one.
  */
 export async function sendLoop(
-  { base, tokens, channelId, total, concurrency, deadlineMs },
+  { base, tokens, channelId, total, concurrency, deadlineMs, content = 'bench message {i}' },
   { onStart } = {},
 ) {
   const hist = createHistogram();
@@ -31,7 +31,7 @@ export async function sendLoop(
         const token = tokens[(worker + i) % tokens.length];
         const s = now();
         const res = await call(base, 'POST', `/channels/${channelId}/messages`, token, {
-          content: `bench message ${i}`,
+          content: content.replaceAll('{i}', String(i)),
         }).catch(() => ({ status: 0 }));
         recordMs(hist, now() - s);
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;

@@ -382,6 +382,10 @@ export class Api {
   edit(channelId: string, messageId: string, content: string) {
     return this.request<MessageDto>('PATCH', `/channels/${channelId}/messages/${messageId}`, { content });
   }
+  /** Discord's "remove embeds": sets SUPPRESS_EMBEDS (the author, or MANAGE_MESSAGES for others' messages). */
+  suppressEmbeds(channelId: string, messageId: string) {
+    return this.request<MessageDto>('PATCH', `/channels/${channelId}/messages/${messageId}`, { flags: 4 });
+  }
   /** The channel's pinned messages, newest pin first (Discord's `GET /channels/:id/pins`). */
   pins(channelId: string) {
     return this.request<MessageDto[]>('GET', `/channels/${channelId}/pins`);

@@ -50,6 +50,11 @@ export const JOB_PAYLOADS = {
   }),
   /** After `notifications.email.delay`: one mail to the user listing what is still unread (mentions and DMs). */
   'notifications.email': z.object({ user_id: id }),
+  /**
+   * A message's links unfurled into link embeds (read from the message as it is when the job runs, so a later
+   * edit or suppression wins), stored on it and sent as a partial MESSAGE_UPDATE.
+   */
+  'messages.unfurl': z.object({ channel_id: id, message_id: id }),
   /** One email to one address (account mail: plain text, links in the body). */
   'mail.send': z.object({
     to: z.email().max(320),

@@ -24,3 +24,5 @@ export * from './moderation/automod/automod.service';
 export * from './moderation/automod/rules';
 export * from './emoji';
 export * from './moderation/audit-reason';
+export * from './links';
+export * from './embeds';

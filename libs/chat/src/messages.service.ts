@@ -34,6 +34,14 @@ import {
   attachmentUrls,
 } from './attachment-urls';
 import { SETTABLE_FLAGS, SUPPRESS_EMBEDS } from './embeds';
+import {
+  EXTERNAL_IMAGE_PROXY,
+  type ExternalImageProxy,
+  LINK_PREVIEW_SETTINGS,
+  type LinkPreviewSettings,
+  hasUnfurlableLinks,
+  proxiedEmbeds,
+} from './links';
 import { type AllowedMentions, parseMentions } from './mentions';
 import { type ReactionEmoji, isCustomReactionKey, toReactionEmoji } from './emoji';
 import { toMessage, toReactions } from './serializers';
@@ -92,6 +100,8 @@ export class MessageService {
     private readonly relationships: RelationshipService,
     @Inject(JOB_QUEUE) private readonly jobs: JobQueue,
     @Optional() @Inject(MEDIA_PATH_SIGNER) private readonly signer?: MediaPathSigner,
+    @Optional() @Inject(LINK_PREVIEW_SETTINGS) private readonly previews?: LinkPreviewSettings,
+    @Optional() @Inject(EXTERNAL_IMAGE_PROXY) private readonly imageProxy?: ExternalImageProxy | null,
   ) {}
 
   async history(channelId: string, userId: string, query: HistoryQuery): Promise<MessageDto[]> {
@@ -136,7 +146,7 @@ export class MessageService {
     const attachmentIds = [...new Set(input.attachment_ids ?? [])];
     if (attachmentIds.length > 0 && !PermissionCalculator.has(access.permissions, Permission.ATTACH_FILES))
       throw new ForbiddenError();
-    const embeds = input.embeds ?? [];
+    const embeds = proxiedEmbeds(input.embeds ?? [], this.imageProxy);
     if (content.trim().length === 0 && attachmentIds.length === 0 && embeds.length === 0) {
       const err = new BadRequestError('Cannot send an empty message', 50006);
       err.errors = { content: [{ code: 'BASE_TYPE_REQUIRED', message: 'Content must not be empty' }] };
@@ -224,6 +234,8 @@ export class MessageService {
         counted,
       });
     await this.notifyAway(access, message, known);
+    // Link previews are fetched by a job, never on the request path: the content alone decides (no read).
+    if (this.unfurls(message)) await this.enqueueUnfurl(message);
     return dto;
   }
 
@@ -261,6 +273,22 @@ export class MessageService {
           `notifications of message ${message.id} not queued (it is stored and sent): ${String(err)}`,
         ),
       );
+  }
+
+  /** Whether a message's links are to be unfurled: previews on, not suppressed, links in the text. */
+  private unfurls(message: Pick<MessageRecord, 'content' | 'flags'>): boolean {
+    return (
+      this.previews?.enabled === true &&
+      (message.flags & SUPPRESS_EMBEDS) === 0 &&
+      hasUnfurlableLinks(message.content)
+    );
+  }
+
+  /** The message is stored and sent: a failed enqueue costs its previews, never the message. */
+  private async enqueueUnfurl(message: Pick<MessageRecord, 'id' | 'channelId'>): Promise<void> {
+    await this.jobs
+      .enqueue('messages.unfurl', { channel_id: message.channelId, message_id: message.id })
+      .catch((err: unknown) => this.log.warn(`links of message ${message.id} not unfurled: ${String(err)}`));
   }
 
   /** Counts a direct mention for each named user who may see the channel; returns who was counted. */
@@ -333,9 +361,15 @@ export class MessageService {
         mentionEveryone: parsed.everyone,
       });
     }
-    if (input.embeds !== undefined) patch.embeds = input.embeds;
+    if (input.embeds !== undefined) patch.embeds = proxiedEmbeds(input.embeds, this.imageProxy);
     if (input.flags !== undefined)
       patch.flags = (message.flags & ~SUPPRESS_EMBEDS) | (input.flags & SUPPRESS_EMBEDS);
+    const suppressing = patch.flags !== undefined && (patch.flags & SUPPRESS_EMBEDS) !== 0;
+    // Suppressing removes the link previews (the sender's own embeds are kept, hidden while the flag is set).
+    if (suppressing && !(message.flags & SUPPRESS_EMBEDS))
+      patch.embeds = (patch.embeds ?? message.embeds).filter(
+        (e) => e.type === undefined || e.type === 'rich',
+      );
     if (patch.editedAt === undefined && input.embeds !== undefined) patch.editedAt = Date.now();
     if (Object.keys(patch).length === 0) {
       const [same] = await this.render(access.channel.id, [message], userId, this.urls(access));
@@ -349,6 +383,14 @@ export class MessageService {
       scope: channelScope(access.channel),
       data: { ...dto, reactions: undefined },
     });
+    // New text, or previews allowed again: its links are unfurled anew (the job replaces the old previews).
+    const unsuppressed = patch.flags !== undefined && !suppressing && (message.flags & SUPPRESS_EMBEDS) !== 0;
+    const hadPreviews = updated.embeds.some((e) => e.type !== undefined && e.type !== 'rich');
+    if (
+      (patch.content !== undefined || unsuppressed) &&
+      (this.unfurls(updated) || (hadPreviews && this.previews?.enabled === true))
+    )
+      await this.enqueueUnfurl(updated);
     return dto;
   }
 

@@ -250,6 +250,23 @@ export const configSchema = z
       concurrency: positive(),
       deadline: positive(),
     }),
+    // Link previews (docs/messages.md, "Link previews"): links in user messages unfurled by the queue role.
+    unfurl: z.strictObject({
+      enabled: z.boolean(),
+      // Hosts (names or IP addresses, as written in the link) that may be fetched although they resolve to a
+      // private or loopback address: an intranet wiki, a test server. Everything else private is never fetched.
+      allow_private_hosts: z.array(z.string().min(1).max(253).toLowerCase()).max(100),
+      // ms to establish the connection, and for the whole fetch (every redirect and the body).
+      connect_timeout: positive(),
+      timeout: positive(),
+      // Bytes of a page read at most (the head of a page holds its OpenGraph tags).
+      max_bytes: positive(),
+      max_redirects: z.number().int().min(0).max(10),
+      // How long a preview is reused for the same URL (ms), and a page that had none or failed.
+      cache_ttl: positive(),
+      failure_ttl: positive(),
+      user_agent: z.string().min(1).max(256),
+    }),
     // Guild moderation (docs/moderation.md).
     moderation: z.strictObject({
       // How long audit log entries are kept (Discord keeps 45 days); each entry keeps the value it was written under.

@@ -15,3 +15,7 @@ export * from './media.jobs';
 export * from './media.controllers';
 export * from './media.module';
 export * from './upload-expiry';
+export * from './unfurl/page-meta';
+export * from './unfurl/link-embed';
+export * from './unfurl/unfurler';
+export * from './unfurl/unfurl.jobs';

@@ -39,8 +39,7 @@ interface ServeOptions {
 
 /** Builds the path at which the media proxy serves an external image (for link embeds). */
 export function externalImagePath(signer: MediaUrlSigner, url: string): string {
-  const encoded = Buffer.from(url, 'utf8').toString('base64url');
-  return `/media/external/${encoded}?hm=${signer.macFor(EXTERNAL, encoded)}`;
+  return signer.externalImagePath(url);
 }
 
 /**
@@ -65,12 +64,18 @@ export class MediaProxyService {
     @Optional() fetcher?: SafeFetcher,
   ) {
     const external = config.media.external;
+    // Link previews of an allowed private host (an intranet wiki) show that host's images: the proxy may fetch
+    // them too. Only URLs the server signed reach it.
+    const allowed = new Set(
+      config.unfurl.allow_private_hosts.map((h) => h.toLowerCase().replace(/^\[|\]$/g, '')),
+    );
     this.fetcher =
       fetcher ??
       new SafeFetcher({
         maxBytes: external.max_size,
         timeoutMs: external.timeout,
         maxRedirects: external.max_redirects,
+        allowHost: (host) => allowed.has(host),
       });
   }
 

@@ -9,7 +9,13 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { AuthCoreModule } from '@parley/auth';
-import { ChatCoreModule, MEDIA_PATH_SIGNER } from '@parley/chat';
+import {
+  ChatCoreModule,
+  EXTERNAL_IMAGE_PROXY,
+  type ExternalImageProxy,
+  LINK_PREVIEW_SETTINGS,
+  MEDIA_PATH_SIGNER,
+} from '@parley/chat';
 import { ConfigError, PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { Readiness } from '@parley/observability';
 import type { FastifyInstance } from 'fastify';
@@ -25,6 +31,7 @@ import {
 } from './media.controllers';
 import { EmojiService } from './emojis.service';
 import { MediaJobs } from './media.jobs';
+import { UnfurlJobs } from './unfurl/unfurl.jobs';
 import { MediaProxyService } from './media-proxy.service';
 import { ProfileImageService } from './profile-images.service';
 import { UnclaimedUploadSweeper } from './upload-expiry';
@@ -65,8 +72,21 @@ export function createFileStore(config: ParleyConfig): FileStore {
     },
     // Lets chat sign the attachment URLs it puts in messages without importing this library.
     { provide: MEDIA_PATH_SIGNER, useExisting: MediaUrlSigner },
+    // Lets chat's send path know whether to enqueue link unfurling (the queue role's UnfurlJobs).
+    {
+      provide: LINK_PREVIEW_SETTINGS,
+      inject: [PARLEY_CONFIG],
+      useFactory: (config: ParleyConfig) => ({ enabled: config.unfurl.enabled }),
+    },
+    // Lets chat set proxy_url on the pictures of embeds a sender gives (off when the external proxy is off).
+    {
+      provide: EXTERNAL_IMAGE_PROXY,
+      inject: [PARLEY_CONFIG, MediaUrlSigner],
+      useFactory: (config: ParleyConfig, signer: MediaUrlSigner): ExternalImageProxy | null =>
+        config.media.external.enabled ? { url: (imageUrl) => signer.externalImagePath(imageUrl) } : null,
+    },
   ],
-  exports: [FILE_STORE, MediaUrlSigner, MEDIA_PATH_SIGNER],
+  exports: [FILE_STORE, MediaUrlSigner, MEDIA_PATH_SIGNER, LINK_PREVIEW_SETTINGS, EXTERNAL_IMAGE_PROXY],
 })
 export class MediaCoreModule implements OnApplicationShutdown {
   constructor(@Inject(FILE_STORE) private readonly files: FileStore) {}
@@ -117,11 +137,11 @@ export class MediaProxyModule {}
 
 /**
  * queue role: deletes the files of deleted messages, channels and guilds, and replaced avatars; sweeps
- * uploads no message claimed in time.
+ * uploads no message claimed in time; unfurls links into link previews (unfurl/unfurl.jobs.ts).
  */
 @Module({
   imports: [MediaCoreModule],
-  providers: [MediaJobs, UnclaimedUploadSweeper],
+  providers: [MediaJobs, UnfurlJobs, UnclaimedUploadSweeper],
   exports: [UnclaimedUploadSweeper],
 })
 export class MediaJobsModule {}

@@ -1,4 +1,6 @@
 import type * as http from 'node:http';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ExternalFetchError, isForbiddenAddress, type Resolver, SafeFetcher } from './ssrf-guard';
 
 describe('isForbiddenAddress', () => {
@@ -124,4 +126,70 @@ describe('SafeFetcher refusals (nothing is connected to)', () => {
       expect(err).toMatchObject({ reason: 'bad_url' });
     },
   );
+});
+
+describe('SafeFetcher with an operator allow-list (a real local HTTP server)', () => {
+  let server: Server;
+  let port = 0;
+  const hits: string[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      if (req.url === '/hop') res.writeHead(302, { location: `http://localhost:${port}/secret` }).end();
+      else if (req.url === '/hang')
+        res.writeHead(200).write('partial'); // never ends
+      else res.writeHead(200, { 'content-type': 'text/html' }).end('<head>'.padEnd(5000, 'x'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const fetcher = (options: Partial<ConstructorParameters<typeof SafeFetcher>[0]> = {}) =>
+    new SafeFetcher({
+      maxBytes: 1000,
+      timeoutMs: 5_000,
+      connectTimeoutMs: 2_000,
+      maxRedirects: 2,
+      allowHost: (host) => host === '127.0.0.1',
+      truncate: true,
+      ...options,
+    });
+
+  it('fetches an allowed private host, cutting the body at maxBytes when told to', async () => {
+    const page = await fetcher().fetch(`http://127.0.0.1:${port}/page`);
+    expect(page.body.length).toBe(1000);
+    expect(page.truncated).toBe(true);
+    expect(page.contentType).toBe('text/html');
+    await expect(fetcher({ truncate: false }).fetch(`http://127.0.0.1:${port}/page`)).rejects.toMatchObject({
+      reason: 'too_large',
+    });
+  });
+
+  it('refuses a redirect from the allowed host to a private host not on the list, never connecting to it', async () => {
+    hits.length = 0;
+    await expect(fetcher().fetch(`http://127.0.0.1:${port}/hop`)).rejects.toMatchObject({
+      reason: 'forbidden_destination',
+    });
+    expect(hits).toEqual(['/hop']);
+  });
+
+  it('refuses the same host off the list', async () => {
+    hits.length = 0;
+    await expect(
+      fetcher({ allowHost: () => false }).fetch(`http://127.0.0.1:${port}/page`),
+    ).rejects.toMatchObject({ reason: 'forbidden_destination' });
+    expect(hits).toEqual([]);
+  });
+
+  it('gives up on a response that never ends (the total timeout)', async () => {
+    await expect(fetcher({ timeoutMs: 300 }).fetch(`http://127.0.0.1:${port}/hang`)).rejects.toMatchObject({
+      reason: 'timeout',
+    });
+  });
 });

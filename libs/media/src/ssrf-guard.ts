@@ -130,6 +130,18 @@ export interface SafeFetchOptions {
    * code never passes it.
    */
   allowAddress?: (address: string) => boolean;
+  /**
+   * Hosts (the URL's hostname, lower case, IPv6 without brackets) an operator lets through although they resolve
+   * to a forbidden address (`unfurl.allow_private_hosts`: an intranet wiki). Checked on every hop, so a redirect
+   * from an allowed host to another private one is still refused.
+   */
+  allowHost?: (host: string) => boolean;
+  /** The Accept header; images by default (the media proxy). */
+  accept?: string;
+  /** Time allowed to establish each connection (the whole fetch still ends at `timeoutMs`). */
+  connectTimeoutMs?: number;
+  /** A body past `maxBytes` is cut there and returned (a page's head), instead of refused. */
+  truncate?: boolean;
   /** The HTTP client; tests may spy on it to prove a refused fetch never connects. */
   request?: typeof http.request;
 }
@@ -138,6 +150,8 @@ export interface FetchedImage {
   contentType: string | null;
   body: Buffer;
   url: string;
+  /** The body was cut at `maxBytes` (only with `truncate`). */
+  truncated?: boolean;
 }
 
 const systemResolver: Resolver = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
@@ -176,8 +190,13 @@ export class SafeFetcher {
           response.resume();
           throw new ExternalFetchError('upstream', `upstream answered ${status}`);
         }
-        const body = await this.readBody(response, controller.signal);
-        return { contentType: response.headers['content-type'] ?? null, body, url: url.toString() };
+        const { body, truncated } = await this.readBody(response, controller.signal);
+        return {
+          contentType: response.headers['content-type'] ?? null,
+          body,
+          url: url.toString(),
+          truncated,
+        };
       }
     } catch (err) {
       if (controller.signal.aborted && !(err instanceof ExternalFetchError && err.reason !== 'upstream'))
@@ -196,9 +215,10 @@ export class SafeFetcher {
     if (signal.aborted) throw new ExternalFetchError('timeout', 'the fetch took too long');
     if (addresses.length === 0) throw new ExternalFetchError('bad_url', `${host} does not resolve`);
     const allowed = this.options.allowAddress ?? (() => false);
+    const hostAllowed = this.options.allowHost?.(host.toLowerCase()) ?? false;
     // Every address must pass: a name that also resolves to a private address is refused as a whole.
     for (const { address } of addresses) {
-      if (isForbiddenAddress(address) && !allowed(address))
+      if (isForbiddenAddress(address) && !allowed(address) && !hostAllowed)
         throw new ExternalFetchError('forbidden_destination', `${host} resolves to a forbidden address`);
     }
     return addresses[0];
@@ -217,36 +237,58 @@ export class SafeFetcher {
         signal,
         headers: {
           'user-agent': this.options.userAgent ?? 'ParleyMediaProxy/1.0',
-          accept: 'image/*',
+          accept: this.options.accept ?? 'image/*',
         },
       });
+      const connectMs = this.options.connectTimeoutMs;
+      if (connectMs !== undefined)
+        req.once('socket', (socket) => {
+          if (!socket.connecting) return;
+          const timer = setTimeout(
+            () => req.destroy(new ExternalFetchError('timeout', 'the connection took too long')),
+            connectMs,
+          );
+          timer.unref();
+          socket.once('connect', () => clearTimeout(timer));
+          socket.once('close', () => clearTimeout(timer));
+        });
       req.once('response', resolve);
       req.once('error', (err) =>
-        reject(signal.aborted ? err : new ExternalFetchError('upstream', `fetch failed: ${err.message}`)),
+        reject(
+          signal.aborted || err instanceof ExternalFetchError
+            ? err
+            : new ExternalFetchError('upstream', `fetch failed: ${err.message}`),
+        ),
       );
       req.end();
     });
   }
 
-  private async readBody(response: http.IncomingMessage, signal: AbortSignal): Promise<Buffer> {
+  private async readBody(
+    response: http.IncomingMessage,
+    signal: AbortSignal,
+  ): Promise<{ body: Buffer; truncated: boolean }> {
+    const { maxBytes, truncate = false } = this.options;
     const declared = Number(response.headers['content-length'] ?? NaN);
-    if (declared > this.options.maxBytes) {
+    if (declared > maxBytes && !truncate) {
       response.destroy();
       throw new ExternalFetchError('too_large', 'the image is too large');
     }
     const chunks: Buffer[] = [];
     let total = 0;
     for await (const chunk of response as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > this.options.maxBytes) {
-        response.destroy();
-        throw new ExternalFetchError('too_large', 'the image is too large');
-      }
       if (signal.aborted) break;
+      if (total + chunk.length > maxBytes) {
+        response.destroy();
+        if (!truncate) throw new ExternalFetchError('too_large', 'the image is too large');
+        chunks.push(chunk.subarray(0, maxBytes - total));
+        return { body: Buffer.concat(chunks), truncated: true };
+      }
+      total += chunk.length;
       chunks.push(chunk);
     }
     if (signal.aborted) throw new ExternalFetchError('timeout', 'the fetch took too long');
-    return Buffer.concat(chunks);
+    return { body: Buffer.concat(chunks), truncated: false };
   }
 }
 

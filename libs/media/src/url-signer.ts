@@ -41,6 +41,12 @@ export class MediaUrlSigner {
     return Math.max(0, Math.floor((parseInt(ex, 16) * 1000 - this.now()) / 1000));
   }
 
+  /** The path at which the media proxy serves an external image (embed pictures): non-expiring, MAC'd. */
+  externalImagePath(url: string): string {
+    const encoded = Buffer.from(url, 'utf8').toString('base64url');
+    return `/media/external/${encoded}?hm=${this.macFor('external', encoded)}`;
+  }
+
   /** A non-expiring MAC for another purpose (external image URLs), kept apart by its label. */
   macFor(label: string, value: string): string {
     return this.mac(`${label}\n${value}`);

@@ -129,6 +129,15 @@ describe('web client store', () => {
     expect(s.messages['100'].items[0].reactions).toEqual([]);
   });
 
+  test("a link preview's partial MESSAGE_UPDATE (id, channel, embeds) keeps the rest of the message", () => {
+    let s = ready();
+    s = applyDispatch(s, 'MESSAGE_CREATE', message('6', { content: 'see https://example.test/' }));
+    const embeds = [{ type: 'link', url: 'https://example.test/', title: 'Example' }];
+    s = applyDispatch(s, 'MESSAGE_UPDATE', { id: '6', channel_id: '100', guild_id: '1', embeds });
+    expect(s.messages['100'].items[0]).toMatchObject({ content: 'see https://example.test/', embeds });
+    expect(s.messages['100'].items[0].author).toEqual(message('6').author);
+  });
+
   test('edits, deletions and typing apply live; a new READY keeps only unsent messages', () => {
     let s = ready();
     s = applyDispatch(s, 'TYPING_START', { channel_id: '100', user_id: '20', timestamp: 1 });

@@ -20,6 +20,7 @@ import { displayName, formatFull, formatTime } from '../text';
 import { ReasonDialog } from './ModerationDialogs';
 import { ConfirmDialog, errorText } from './Dialog';
 import { EmojiPicker } from './EmojiPicker';
+import { Embeds } from './Embeds';
 import { IconEdit, IconPin, IconSmile, IconTrash } from './icons';
 
 function Avatar({ name, id }: { name: string; id: string }) {
@@ -324,6 +325,16 @@ export const MessageItem = memo(function MessageItem({
           </div>
         )}
         {m.attachments.length > 0 && !(blocked && !revealed) && <Attachments items={m.attachments} />}
+        {m.embeds.length > 0 && (m.flags & 4) === 0 && !(blocked && !revealed) && (
+          <Embeds
+            embeds={m.embeds}
+            canSuppress={!m.pending && (mine || canManage)}
+            onSuppress={() =>
+              void api.suppressEmbeds(m.channel_id, m.id).catch((err: unknown) => setError(errorText(err)))
+            }
+            renderText={(text) => <Content text={text} meId={meId} />}
+          />
+        )}
         {m.pending === 'sending' && <span className="sr-only">Sending…</span>}
         {m.pending === 'failed' && (
           <div className="send-failed" role="alert">

@@ -30,6 +30,7 @@ import { CassandraRoleRepository } from './repositories/role.repository';
 import { CassandraSettingsRepository } from './repositories/settings.repository';
 import { CassandraTokenRepository } from './repositories/token.repository';
 import { CassandraAccountTokenRepository } from './repositories/account-token.repository';
+import { CassandraLinkPreviewRepository } from './repositories/link-preview.repository';
 import { CassandraUserRepository } from './repositories/user.repository';
 import { CassandraSession, type CassandraSettings, type SessionOptions } from './session';
 
@@ -49,6 +50,7 @@ export class CassandraStorage implements Storage {
   readonly users: CassandraUserRepository;
   readonly tokens: CassandraTokenRepository;
   readonly accountTokens: CassandraAccountTokenRepository;
+  readonly linkPreviews: CassandraLinkPreviewRepository;
   readonly guilds: CassandraGuildRepository;
   readonly members: CassandraMemberRepository;
   readonly roles: CassandraRoleRepository;
@@ -91,6 +93,7 @@ export class CassandraStorage implements Storage {
     this.users = new CassandraUserRepository(db);
     this.tokens = new CassandraTokenRepository(db);
     this.accountTokens = new CassandraAccountTokenRepository(db);
+    this.linkPreviews = new CassandraLinkPreviewRepository(db);
     this.channels = new CassandraChannelRepository(db);
     this.members = new CassandraMemberRepository(db);
     this.roles = new CassandraRoleRepository(db, this.members, this.channels);

@@ -25,6 +25,7 @@ import {
   type AccountTokenRecord,
   type AuditLogEntryRecord,
   type EmbedRecord,
+  type LinkPreviewRecord,
   type PinRecord,
   type AutoModRuleRecord,
   type DmPolicy,
@@ -136,6 +137,34 @@ export const USERS = {
     mfaSecret: strOrNull(row, 'mfa_secret'),
     mfaBackupCodes: (row.get('mfa_backup_codes') as string[] | null) ?? [],
   }),
+};
+
+// --- link previews: a cache of unfurled URLs (transient: no bulk copy, migration 0028) ----------------------
+
+const LINK_PREVIEW_COLUMNS = 'url, embed, fetched_at, expires_at';
+
+export const LINK_PREVIEWS = {
+  columns: LINK_PREVIEW_COLUMNS,
+  /** Rows carry a TTL of their lifetime: the cache empties itself, no sweep. */
+  insert: `${insertInto('link_previews', LINK_PREVIEW_COLUMNS)} USING TTL ?`,
+  find: `SELECT ${LINK_PREVIEW_COLUMNS} FROM link_previews WHERE url = ?`,
+  params: (p: LinkPreviewRecord): unknown[] => [
+    p.url,
+    p.embed === null ? undefined : JSON.stringify(p.embed),
+    toTime(p.fetchedAt),
+    toTime(p.expiresAt),
+    // At least a second: TTL 0 would mean forever.
+    Math.max(1, Math.ceil((p.expiresAt - Date.now()) / 1000)),
+  ],
+  toRecord: (row: Row): LinkPreviewRecord => {
+    const embed = row.get('embed') as string | null;
+    return {
+      url: str(row, 'url'),
+      embed: embed === null || embed === undefined ? null : (JSON.parse(embed) as EmbedRecord),
+      fetchedAt: fromTime(row.get('fetched_at')),
+      expiresAt: fromTime(row.get('expires_at')),
+    };
+  },
 };
 
 // --- single-use mailed tokens (transient: no bulk copy) -----------------------------------------------

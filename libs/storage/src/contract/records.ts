@@ -35,6 +35,17 @@ export interface AccountTokenRecord {
   expiresAt: number;
 }
 
+/**
+ * What unfurling one URL found (a cache, never exported): the link embed built from its page, or null when
+ * the page had nothing to show or could not be fetched (so a dead link is not fetched again for every message).
+ */
+export interface LinkPreviewRecord {
+  url: string;
+  embed: EmbedRecord | null;
+  fetchedAt: number;
+  expiresAt: number;
+}
+
 export interface TokenRecord {
   tokenHash: string; // hex sha-256 of the opaque token; the token itself is never stored
   userId: string;

@@ -1,5 +1,6 @@
 import type {
   AccountTokenRecord,
+  LinkPreviewRecord,
   AttachmentRecord,
   AuditLogEntryRecord,
   AutoModRuleRecord,
@@ -92,6 +93,14 @@ export interface AccountTokenRepository {
    * null for a token that is unknown, already used, or expired (an expired one is deleted too).
    */
   consume(tokenHash: string): Promise<AccountTokenRecord | null>;
+}
+
+/** The link-preview cache (unfurled URLs): rows live until their expiry, then read as absent. */
+export interface LinkPreviewRepository {
+  /** The preview of this exact URL, or null when none is stored or it has expired. */
+  find(url: string): Promise<LinkPreviewRecord | null>;
+  /** Stores (replaces) the preview of its URL. */
+  put(preview: LinkPreviewRecord): Promise<void>;
 }
 
 export interface GuildRepository {
@@ -387,6 +396,8 @@ export interface Storage {
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
   readonly accountTokens: AccountTokenRepository;
+  /** Unfurled links (a cache with expiry, not exported). */
+  readonly linkPreviews: LinkPreviewRepository;
   readonly guilds: GuildRepository;
   readonly members: MemberRepository;
   readonly roles: RoleRepository;

@@ -31,6 +31,7 @@ import { SqliteRoleRepository } from './repositories/role.repository';
 import { SqliteSettingsRepository } from './repositories/settings.repository';
 import { SqliteTokenRepository } from './repositories/token.repository';
 import { SqliteAccountTokenRepository } from './repositories/account-token.repository';
+import { SqliteLinkPreviewRepository } from './repositories/link-preview.repository';
 import { SqliteUserRepository } from './repositories/user.repository';
 
 /** How often pending messages are moved into the search index (the index lag of a search-free instance). */
@@ -46,6 +47,7 @@ export class SqliteStorage implements Storage {
   readonly users: SqliteUserRepository;
   readonly tokens: SqliteTokenRepository;
   readonly accountTokens: SqliteAccountTokenRepository;
+  readonly linkPreviews: SqliteLinkPreviewRepository;
   readonly guilds: SqliteGuildRepository;
   readonly members: SqliteMemberRepository;
   readonly roles: SqliteRoleRepository;
@@ -98,6 +100,7 @@ export class SqliteStorage implements Storage {
     this.users = new SqliteUserRepository(this.db);
     this.tokens = new SqliteTokenRepository(this.db);
     this.accountTokens = new SqliteAccountTokenRepository(this.db);
+    this.linkPreviews = new SqliteLinkPreviewRepository(this.db);
     this.roles = new SqliteRoleRepository(this.db);
     this.channels = new SqliteChannelRepository(this.db);
     this.members = new SqliteMemberRepository(this.db, reader);

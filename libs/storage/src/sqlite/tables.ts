@@ -16,6 +16,7 @@ import type {
   NotificationPrefsRecord,
   InviteRecord,
   JobRecord,
+  LinkPreviewRecord,
   MemberRecord,
   MessageRecord,
   NotificationLevel,
@@ -205,6 +206,31 @@ export const ACCOUNT_TOKENS = {
     kind: row.kind as AccountTokenKind,
     userId: fromId(row.user_id),
     stamp: row.stamp,
+    expiresAt: toNumber(row.expires_at),
+  }),
+};
+
+// --- link previews (a cache of unfurled URLs, transient: no bulk copy, migration 0028) --------------
+
+export interface LinkPreviewRow {
+  url: string;
+  embed: string | null;
+  fetched_at: bigint;
+  expires_at: bigint;
+}
+
+export const LINK_PREVIEWS = {
+  ...statements({ name: 'link_previews', columns: 'url, embed, fetched_at, expires_at', key: ['url'] }),
+  params: (p: LinkPreviewRecord): Param[] => [
+    p.url,
+    p.embed === null ? null : JSON.stringify(p.embed),
+    p.fetchedAt,
+    p.expiresAt,
+  ],
+  toRecord: (row: LinkPreviewRow): LinkPreviewRecord => ({
+    url: row.url,
+    embed: row.embed === null ? null : (JSON.parse(row.embed) as EmbedRecord),
+    fetchedAt: toNumber(row.fetched_at),
     expiresAt: toNumber(row.expires_at),
   }),
 };

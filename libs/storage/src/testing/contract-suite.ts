@@ -8,6 +8,7 @@ import {
   type ChannelRecord,
   type GuildRecord,
   type GuildSettingsRecord,
+  type LinkPreviewRecord,
   type MemberRecord,
   type MessageRecord,
   type RoleRecord,
@@ -339,6 +340,41 @@ export function describeStorageContract(
           Array.from({ length: 8 }, () => storage.accountTokens.consume(token.tokenHash)),
         );
         expect(uses.filter((use) => use !== null)).toEqual([token]);
+      });
+    });
+
+    describe('link previews', () => {
+      const preview = (url: string, overrides: Partial<LinkPreviewRecord> = {}): LinkPreviewRecord => ({
+        url,
+        embed: {
+          type: 'article',
+          url,
+          title: 'A page',
+          description: 'What it is about',
+          provider: { name: 'Example' },
+          thumbnail: { url: `${url}/t.png`, proxy_url: '/media/external/x?hm=y', width: 64, height: 32 },
+        },
+        fetchedAt: Date.now(),
+        expiresAt: Date.now() + 60_000,
+        ...overrides,
+      });
+
+      it('stores a preview per exact URL and replaces it', async () => {
+        const url = `https://example.test/${id()}?q=1`;
+        expect(await storage.linkPreviews.find(url)).toBeNull();
+        const first = preview(url);
+        await storage.linkPreviews.put(first);
+        expect(await storage.linkPreviews.find(url)).toEqual(first);
+        expect(await storage.linkPreviews.find(`${url}&q=2`)).toBeNull();
+        const empty = preview(url, { embed: null });
+        await storage.linkPreviews.put(empty);
+        expect(await storage.linkPreviews.find(url)).toEqual(empty);
+      });
+
+      it('answers nothing for an expired preview', async () => {
+        const url = `https://example.test/${id()}`;
+        await storage.linkPreviews.put(preview(url, { expiresAt: Date.now() - 1 }));
+        expect(await storage.linkPreviews.find(url)).toBeNull();
       });
     });
 
