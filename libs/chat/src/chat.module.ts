@@ -17,6 +17,8 @@ import {
   ReactionsController,
   ReadStatesController,
   RolesController,
+  WebhookTokenController,
+  WebhooksController,
 } from './controllers';
 import { GuildService } from './guilds.service';
 import { InviteService } from './invites.service';
@@ -34,6 +36,7 @@ import { RoleService } from './roles.service';
 import { ChannelSearchController, GuildSearchController } from './search.controllers';
 import { SearchService } from './search.service';
 import { UserDirectory } from './users.directory';
+import { WebhookService } from './webhooks.service';
 
 const SERVICES = [
   AccessService,
@@ -51,6 +54,7 @@ const SERVICES = [
   AuditLogEntryPublisher,
   AuditLogService,
   SlowmodeService,
+  WebhookService,
 ];
 
 /** The chat domain's rules: every process that checks permissions or changes chat state (api, gateway). */
@@ -75,6 +79,8 @@ export const CHAT_API_CONTROLLERS = [
   NotificationSettingsController,
   GuildSearchController,
   ChannelSearchController,
+  WebhooksController,
+  WebhookTokenController,
 ];
 
 /** api role: the chat routes. */

@@ -18,3 +18,4 @@ export * from './purge.jobs';
 export * from './moderation/moderation.tokens';
 export * from './moderation/audit-log.service';
 export * from './moderation/audit-log-events';
+export * from './webhooks.service';

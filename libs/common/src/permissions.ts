@@ -17,6 +17,7 @@ export const Permission = {
   CONNECT: 1n << 20n,
   SPEAK: 1n << 21n,
   MANAGE_ROLES: 1n << 28n,
+  MANAGE_WEBHOOKS: 1n << 29n,
   MODERATE_MEMBERS: 1n << 40n,
   /** Discord split pinning off MANAGE_MESSAGES in 2025; either lets a member pin (docs/messages.md). */
   PIN_MESSAGES: 1n << 51n,

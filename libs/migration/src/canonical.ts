@@ -107,6 +107,7 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     referenceId: m.referenceId,
     embeds: JSON.stringify(m.embeds),
     flags: m.flags,
+    webhook: m.webhook ? { id: m.webhook.id, name: m.webhook.name, avatar: m.webhook.avatar } : null,
   }),
   user_guild_settings: (s) => ({
     userId: s.userId,
@@ -147,6 +148,15 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
   }),
   // '' and null are one "no reason" (Cassandra stores '' to avoid a tombstone).
   bans: (b) => ({ guildId: b.guildId, userId: b.userId, reason: b.reason || null, createdAt: b.createdAt }),
+  webhooks: (w) => ({
+    id: w.id,
+    guildId: w.guildId,
+    channelId: w.channelId,
+    creatorId: w.creatorId,
+    name: w.name,
+    avatar: w.avatar,
+    token: w.token,
+  }),
   // An entry past its expiry is gone from the log on either backend (Cassandra's TTL; SQLite prunes it later).
   audit_log_entries: (e) =>
     e.expiresAt <= Date.now()
@@ -222,6 +232,7 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
     case 'guilds':
     case 'channels':
     case 'messages':
+    case 'webhooks':
     case 'attachments':
     case 'jobs':
       return String(r.id);

@@ -153,6 +153,8 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
       .default([])
       .transform((list) => list as EmbedRecord[]),
     flags: z.number().int().min(0).max(0xffffffff).default(0),
+    // Only on a webhook's messages (absent in exports made before webhooks existed).
+    webhook: z.strictObject({ id, name: text(80), avatar: text(2048).nullable() }).optional(),
   }),
   channel_last_messages: z.strictObject({ channelId: id, lastMessageId: id }),
   pins: z.strictObject({ channelId: id, messageId: id, pinnedAt: time }),
@@ -195,6 +197,15 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     expiresAt: time.nullable(),
   }),
   bans: z.strictObject({ guildId: id, userId: id, reason: text(512).nullable(), createdAt: time }),
+  webhooks: z.strictObject({
+    id,
+    guildId: id,
+    channelId: id,
+    creatorId: id.nullable(),
+    name: text(80),
+    avatar: z.string().max(2_100_000).nullable(),
+    token: text(128),
+  }),
   audit_log_entries: z.strictObject({
     guildId: id,
     id,

@@ -11,3 +11,4 @@ export * from './reactions.controller';
 export * from './read-states.controller';
 export * from './roles.controller';
 export * from './notification-settings.controller';
+export * from './webhooks.controller';

@@ -24,6 +24,7 @@ import type { CassandraSession } from './session';
 import {
   ATTACHMENTS,
   AUDIT_LOG,
+  WEBHOOKS,
   BANS,
   GUILD_SETTINGS,
   CHANNELS,
@@ -126,6 +127,7 @@ const SCANS: {
   })),
   invites: scanOf('invites', INVITES.columns, INVITES.present, INVITES.toRecord),
   bans: scanOf('bans', BANS.columns, BANS.present, BANS.toRecord),
+  webhooks: scanOf('webhooks', WEBHOOKS.columns, WEBHOOKS.present, WEBHOOKS.toRecord),
   user_guild_settings: scanOf(
     'user_guild_settings',
     GUILD_SETTINGS.columns,
@@ -588,6 +590,13 @@ export class CassandraBulk implements BulkStorage {
         return this.exec(PINS.insert, PINS.params(record as BulkRecords['pins']));
       case 'bans':
         return this.exec(BANS.insert, BANS.params(record as BulkRecords['bans']));
+      case 'webhooks': {
+        const w = record as BulkRecords['webhooks'];
+        return this.logged([
+          { query: WEBHOOKS.insert, params: WEBHOOKS.params(w, absent) },
+          { query: WEBHOOKS.index, params: [toId(w.guildId), toId(w.id)] },
+        ]);
+      }
       case 'user_guild_settings':
         return this.exec(
           GUILD_SETTINGS.insert,
@@ -845,6 +854,13 @@ export class CassandraBulk implements BulkStorage {
       case 'bans': {
         const b = record as BulkRecords['bans'];
         return this.exec(BANS.delete, [toId(b.guildId), toId(b.userId)]);
+      }
+      case 'webhooks': {
+        const w = record as BulkRecords['webhooks'];
+        return this.logged([
+          { query: WEBHOOKS.delete, params: [toId(w.id)] },
+          { query: WEBHOOKS.unindex, params: [toId(w.guildId), toId(w.id)] },
+        ]);
       }
       case 'audit_log_entries': {
         const e = record as BulkRecords['audit_log_entries'];

@@ -4,6 +4,7 @@ import { defaultCassandraMigrationsDir, migrateCassandra, type MigrationOutcome 
 import { CassandraAttachmentRepository } from './repositories/attachment.repository';
 import { CassandraAuditLogRepository } from './repositories/audit-log.repository';
 import { CassandraBanRepository } from './repositories/ban.repository';
+import { CassandraWebhookRepository } from './repositories/webhook.repository';
 import { CassandraGuildSettingsRepository } from './repositories/guild-settings.repository';
 import { CassandraChannelRepository } from './repositories/channel.repository';
 import { CassandraDmRepository } from './repositories/dm.repository';
@@ -52,6 +53,7 @@ export class CassandraStorage implements Storage {
   readonly pins: CassandraPinRepository;
   readonly invites: CassandraInviteRepository;
   readonly bans: CassandraBanRepository;
+  readonly webhooks: CassandraWebhookRepository;
   readonly auditLog: CassandraAuditLogRepository;
   readonly attachments: CassandraAttachmentRepository;
   readonly jobs: CassandraJobStore;
@@ -88,6 +90,7 @@ export class CassandraStorage implements Storage {
     this.guildSettings = new CassandraGuildSettingsRepository(db);
     this.pins = new CassandraPinRepository(db);
     this.bans = new CassandraBanRepository(db);
+    this.webhooks = new CassandraWebhookRepository(db);
     this.auditLog = new CassandraAuditLogRepository(db);
     this.attachments = new CassandraAttachmentRepository(db);
     this.jobs = new CassandraJobStore(db);

@@ -2,6 +2,7 @@ import type {
   AttachmentRecord,
   AuditLogEntryRecord,
   BanRecord,
+  WebhookRecord,
   ChannelRecord,
   GuildRecord,
   GuildSettingsRecord,
@@ -45,6 +46,7 @@ export const BULK_TABLES = [
   'user_guild_settings',
   'invites',
   'bans',
+  'webhooks',
   'audit_log_entries',
   'attachments',
   'jobs',
@@ -103,6 +105,7 @@ export interface BulkRecords {
   user_guild_settings: GuildSettingsRecord;
   invites: InviteRecord;
   bans: BanRecord;
+  webhooks: WebhookRecord;
   audit_log_entries: AuditLogEntryRecord;
   attachments: AttachmentRecord;
   jobs: BulkJob;

@@ -18,6 +18,8 @@ import type {
   RoleRecord,
   TokenRecord,
   UserRecord,
+  WebhookPatch,
+  WebhookRecord,
 } from './records';
 import type { MessageSearchRepository } from './search';
 
@@ -240,6 +242,16 @@ export interface InviteRepository {
   delete(code: string): Promise<void>;
 }
 
+/** Incoming webhooks: read by id on every execute, listed per guild (and per channel) by managers. */
+export interface WebhookRepository {
+  create(webhook: WebhookRecord): Promise<void>;
+  find(id: string): Promise<WebhookRecord | null>;
+  listByGuild(guildId: string): Promise<WebhookRecord[]>;
+  listByChannel(guildId: string, channelId: string): Promise<WebhookRecord[]>;
+  update(id: string, patch: WebhookPatch): Promise<void>;
+  delete(id: string): Promise<void>;
+}
+
 export interface BanRepository {
   put(ban: BanRecord): Promise<void>;
   find(guildId: string, userId: string): Promise<BanRecord | null>;
@@ -329,6 +341,7 @@ export interface Storage {
   readonly guildSettings: GuildSettingsRepository;
   readonly invites: InviteRepository;
   readonly bans: BanRepository;
+  readonly webhooks: WebhookRepository;
   readonly auditLog: AuditLogRepository;
   readonly attachments: AttachmentRepository;
   readonly jobs: JobStore;

@@ -19,6 +19,7 @@ import {
   addReaction,
   ATTACHMENTS,
   AUDIT_LOG,
+  WEBHOOKS,
   BANS,
   GUILD_SETTINGS,
   CHANNEL_LAST_MESSAGES,
@@ -281,6 +282,15 @@ const DEFS: Defs = {
     toRecord: byRow(BANS.toRecord),
     write: (db, b) => void db.run(BANS.upsert, ...BANS.params(b)),
     remove: (db, b) => void db.run(BANS.delete, toId(b.guildId), toId(b.userId)),
+  },
+  webhooks: {
+    table: WEBHOOKS.name,
+    select: `SELECT ${WEBHOOKS.columns} FROM webhooks`,
+    keys: [id()],
+    key: (w) => [w.id],
+    toRecord: byRow(WEBHOOKS.toRecord),
+    write: (db, w) => void db.run(WEBHOOKS.upsert, ...WEBHOOKS.params(w)),
+    remove: (db, w) => void db.run(WEBHOOKS.delete, toId(w.id)),
   },
   audit_log_entries: {
     table: AUDIT_LOG.name,

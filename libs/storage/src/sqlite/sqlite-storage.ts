@@ -8,6 +8,7 @@ import { ReaderPool, WriterReader } from './reader-pool';
 import { SqliteAttachmentRepository } from './repositories/attachment.repository';
 import { SqliteAuditLogRepository } from './repositories/audit-log.repository';
 import { SqliteBanRepository } from './repositories/ban.repository';
+import { SqliteWebhookRepository } from './repositories/webhook.repository';
 import { SqliteGuildSettingsRepository } from './repositories/guild-settings.repository';
 import { SqliteChannelRepository } from './repositories/channel.repository';
 import { SqliteDmRepository } from './repositories/dm.repository';
@@ -52,6 +53,7 @@ export class SqliteStorage implements Storage {
   readonly pins: SqlitePinRepository;
   readonly invites: SqliteInviteRepository;
   readonly bans: SqliteBanRepository;
+  readonly webhooks: SqliteWebhookRepository;
   readonly auditLog: SqliteAuditLogRepository;
   readonly attachments: SqliteAttachmentRepository;
   readonly jobs: SqliteJobStore;
@@ -108,6 +110,7 @@ export class SqliteStorage implements Storage {
     this.pins = new SqlitePinRepository(this.db);
     this.invites = new SqliteInviteRepository(this.db);
     this.bans = new SqliteBanRepository(this.db);
+    this.webhooks = new SqliteWebhookRepository(this.db);
     this.auditLog = new SqliteAuditLogRepository(this.db);
     this.attachments = new SqliteAttachmentRepository(this.db);
     this.jobs = new SqliteJobStore(this.db);

@@ -22,6 +22,8 @@ import type {
   RoleRecord,
   TokenRecord,
   UserRecord,
+  MessageWebhookRecord,
+  WebhookRecord,
 } from '../contract';
 import {
   fromId,
@@ -428,6 +430,7 @@ export interface MessageRow {
   mention_roles: string;
   embeds: string;
   flags: bigint;
+  webhook: string | null;
   mention_everyone: bigint;
   pinned: bigint;
   type: bigint;
@@ -441,7 +444,7 @@ export const MESSAGES = {
   ...statements({
     name: 'messages',
     columns:
-      'id, channel_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id, mention_roles, embeds, flags',
+      'id, channel_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id, mention_roles, embeds, flags, webhook',
     key: ['id'],
     keep: ['channel_id', 'guild_id', 'author_id'],
     match: ['id', 'channel_id'],
@@ -464,6 +467,7 @@ export const MESSAGES = {
     JSON.stringify(m.mentionRoles),
     JSON.stringify(m.embeds),
     m.flags,
+    m.webhook ? JSON.stringify(m.webhook) : null,
   ],
   toRecord: (row: MessageRow): MessageRecord => ({
     id: fromId(row.id),
@@ -482,6 +486,7 @@ export const MESSAGES = {
     referenceId: fromIdOrNull(row.reference_id),
     embeds: JSON.parse(row.embeds) as EmbedRecord[],
     flags: toNumber(row.flags),
+    ...(row.webhook ? { webhook: JSON.parse(row.webhook) as MessageWebhookRecord } : {}),
   }),
 };
 
@@ -702,6 +707,45 @@ export const BANS = {
     userId: fromId(row.user_id),
     reason: row.reason,
     createdAt: toNumber(row.created_at),
+  }),
+};
+
+// --- webhooks ------------------------------------------------------------------------------------
+
+export interface WebhookRow {
+  id: bigint;
+  guild_id: bigint;
+  channel_id: bigint;
+  creator_id: bigint | null;
+  name: string;
+  avatar: string | null;
+  token: string;
+}
+
+export const WEBHOOKS = {
+  ...statements({
+    name: 'webhooks',
+    columns: 'id, guild_id, channel_id, creator_id, name, avatar, token',
+    key: ['id'],
+    keep: ['guild_id'],
+  }),
+  params: (w: WebhookRecord): Param[] => [
+    toId(w.id),
+    toId(w.guildId),
+    toId(w.channelId),
+    toIdOrNull(w.creatorId),
+    w.name,
+    w.avatar,
+    w.token,
+  ],
+  toRecord: (row: WebhookRow): WebhookRecord => ({
+    id: fromId(row.id),
+    guildId: fromId(row.guild_id),
+    channelId: fromId(row.channel_id),
+    creatorId: fromIdOrNull(row.creator_id),
+    name: row.name,
+    avatar: row.avatar,
+    token: row.token,
   }),
 };
 

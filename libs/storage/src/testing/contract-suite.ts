@@ -1410,6 +1410,73 @@ export function describeStorageContract(
       });
     });
 
+    describe('webhooks', () => {
+      const webhook = (guildId: string, channelId: string, name: string) => ({
+        id: id(),
+        guildId,
+        channelId,
+        creatorId: id(),
+        name,
+        avatar: null,
+        token: `${name}-${'t'.repeat(60)}`,
+      });
+
+      it('finds by id, lists per guild and channel in id order, updates and deletes', async () => {
+        const [guildId, a, b] = [id(), id(), id()];
+        const first = webhook(guildId, a, 'first');
+        const second = webhook(guildId, b, 'sécond 🎉');
+        const third = webhook(guildId, a, 'third');
+        for (const w of [third, first, second]) await storage.webhooks.create(w);
+        await storage.webhooks.create(webhook(id(), a, 'elsewhere'));
+        expect(await storage.webhooks.find(second.id)).toEqual(second);
+        expect(await storage.webhooks.find(id())).toBeNull();
+        expect(await storage.webhooks.listByGuild(guildId)).toEqual([first, second, third]);
+        expect(await storage.webhooks.listByChannel(guildId, a)).toEqual([first, third]);
+
+        await storage.webhooks.update(first.id, { name: 'renamed', avatar: 'https://example.test/a.png' });
+        await storage.webhooks.update(third.id, { channelId: b });
+        await storage.webhooks.update(second.id, {});
+        const renamed = { ...first, name: 'renamed', avatar: 'https://example.test/a.png' };
+        expect(await storage.webhooks.find(first.id)).toEqual(renamed);
+        expect(await storage.webhooks.listByChannel(guildId, b)).toEqual([
+          second,
+          { ...third, channelId: b },
+        ]);
+        await storage.webhooks.update(first.id, { avatar: null });
+        expect((await storage.webhooks.find(first.id))?.avatar).toBeNull();
+
+        await storage.webhooks.delete(second.id);
+        await storage.webhooks.delete(second.id); // twice is no error
+        expect(await storage.webhooks.find(second.id)).toBeNull();
+        expect((await storage.webhooks.listByGuild(guildId)).map((w) => w.id)).toEqual([first.id, third.id]);
+        // An update racing the delete does not bring it back.
+        await storage.webhooks.update(second.id, { name: 'ghost' });
+        expect(await storage.webhooks.find(second.id)).toBeNull();
+      });
+
+      it('go with their guild', async () => {
+        const guildId = id();
+        const w = webhook(guildId, id(), 'gone');
+        await storage.webhooks.create(w);
+        await storage.guilds.delete(guildId);
+        expect(await storage.webhooks.find(w.id)).toBeNull();
+        expect(await storage.webhooks.listByGuild(guildId)).toEqual([]);
+      });
+
+      it("keeps a webhook message's name and avatar", async () => {
+        const channelId = id();
+        const hook = { id: id(), name: 'Uptime Kuma', avatar: 'https://example.test/k.png' };
+        const m = message(channelId, { authorId: hook.id, content: 'up', webhook: hook });
+        const plain = message(channelId);
+        await storage.messages.create(m);
+        await storage.messages.create(plain);
+        expect(await storage.messages.find(channelId, m.id)).toEqual(m);
+        const found = await storage.messages.find(channelId, plain.id);
+        expect(found).toEqual(plain);
+        expect(found && 'webhook' in found).toBe(false);
+      });
+    });
+
     describe('audit log', () => {
       const DAY = 86_400_000;
       const entry = (guildId: string, entryId: string, over: Partial<AuditLogEntryRecord> = {}) => ({

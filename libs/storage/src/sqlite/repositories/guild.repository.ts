@@ -19,6 +19,7 @@ const DELETE = [
   'DELETE FROM guild_member_counts WHERE guild_id = ?',
   'DELETE FROM invites WHERE guild_id = ?',
   'DELETE FROM bans WHERE guild_id = ?',
+  'DELETE FROM webhooks WHERE guild_id = ?',
   'DELETE FROM guilds WHERE id = ?',
 ];
 
