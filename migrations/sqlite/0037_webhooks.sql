@@ -1,5 +1,6 @@
 -- Incoming webhooks (Discord's type 1, issue 21): one row per webhook, read by id on every execute and listed
--- per guild or channel by the people who manage them. The token is the capability senders hold in the URL.
+-- per guild or channel by the people who manage them. The token senders hold in the URL is column `secret`
+-- (as on Cassandra, where `token` is a keyword).
 CREATE TABLE webhooks (
   id         INTEGER PRIMARY KEY,
   guild_id   INTEGER NOT NULL,
@@ -7,7 +8,7 @@ CREATE TABLE webhooks (
   creator_id INTEGER,
   name       TEXT NOT NULL,
   avatar     TEXT,
-  token      TEXT NOT NULL
+  secret     TEXT NOT NULL
 );
 
 CREATE INDEX webhooks_by_guild ON webhooks (guild_id, channel_id);

@@ -104,7 +104,7 @@ export class WebhookService {
       changesOf(undefined, audited(webhook), AUDITED),
       reason,
     );
-    return this.toDto(webhook, true);
+    return (await this.toDtos([webhook]))[0];
   }
 
   async listChannel(channelId: string, userId: string): Promise<WebhookDto[]> {

@@ -33,6 +33,7 @@ export class WebhooksController {
   constructor(private readonly webhooks: WebhookService) {}
 
   @Post('channels/:channel_id/webhooks')
+  @HttpCode(200)
   async create(
     @Caller() c: AuthContext,
     @Param('channel_id') channelId: string,
@@ -137,14 +138,14 @@ export class WebhookTokenController {
     @Param('token') token: string,
     @ValidQuery(s.webhookExecuteQuery) query: In<typeof s.webhookExecuteQuery>,
     @Req() request: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<MessageDto | undefined> {
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const raw = request.isMultipart() ? await multipartPayload(request) : request.body;
     const body = parseInput(s.webhookExecuteBody, raw, isDiscordRequest(request));
-    const message = await this.webhooks.execute(webhookId, token, body);
-    if (query.wait === true) return message;
-    void reply.status(204);
-    return undefined;
+    const message: MessageDto = await this.webhooks.execute(webhookId, token, body);
+    // 200 with the message, or 204: the reply is sent here (Nest would give a POST its 201).
+    if (query.wait === true) await reply.status(200).send(message);
+    else await reply.status(204).send();
   }
 }
 

@@ -694,7 +694,7 @@ export const BANS = {
 
 // --- webhooks, and each guild's webhook ids ------------------------------------------------------------
 
-const WEBHOOK_COLUMNS = 'id, guild_id, channel_id, creator_id, name, avatar, token';
+const WEBHOOK_COLUMNS = 'id, guild_id, channel_id, creator_id, name, avatar, secret';
 
 export const WEBHOOKS = {
   columns: WEBHOOK_COLUMNS,
@@ -703,7 +703,7 @@ export const WEBHOOKS = {
   delete: 'DELETE FROM webhooks WHERE id = ?',
   unindex: 'DELETE FROM webhooks_by_guild WHERE guild_id = ? AND id = ?',
   /** An UPDATE racing a delete leaves a row without its token: such a row is no webhook. */
-  present: 'token',
+  present: 'secret',
   params: (w: WebhookRecord, absent: Absent): unknown[] => [
     toId(w.id),
     toId(w.guildId),
@@ -720,7 +720,7 @@ export const WEBHOOKS = {
     creatorId: fromIdOrNull(row.get('creator_id')),
     name: str(row, 'name'),
     avatar: strOrNull(row, 'avatar'),
-    token: str(row, 'token'),
+    token: str(row, 'secret'),
   }),
 };
 

@@ -719,13 +719,13 @@ export interface WebhookRow {
   creator_id: bigint | null;
   name: string;
   avatar: string | null;
-  token: string;
+  secret: string;
 }
 
 export const WEBHOOKS = {
   ...statements({
     name: 'webhooks',
-    columns: 'id, guild_id, channel_id, creator_id, name, avatar, token',
+    columns: 'id, guild_id, channel_id, creator_id, name, avatar, secret',
     key: ['id'],
     keep: ['guild_id'],
   }),
@@ -745,7 +745,7 @@ export const WEBHOOKS = {
     creatorId: fromIdOrNull(row.creator_id),
     name: row.name,
     avatar: row.avatar,
-    token: row.token,
+    token: row.secret,
   }),
 };
 
