@@ -105,6 +105,8 @@ describe('an unmodified discord.js 14 bot against Parley (SQLite)', () => {
     const message = await waitFor(() => received.find((m) => m.id === sent.body.id), 'messageCreate');
     expect(message.content).toBe('!ping from a person');
     expect(message.author.bot).toBe(false);
+    // Ids count from Discord's epoch on a new instance: discord.js decodes the id's time to the timestamp.
+    expect(message.createdTimestamp).toBe(Date.parse(sent.body.timestamp));
 
     const reply = await message.reply('pong');
     const stored = await owner.get(`/channels/${generalId}/messages/${reply.id}`);

@@ -20,6 +20,11 @@ export interface ExportHeader {
   exported_at: string;
   source: 'sqlite' | 'cassandra';
   tables: BulkTable[];
+  /**
+   * The epoch (ms) the file's ids count from. Absent in files made before it was written: those come from
+   * instances whose ids all count from Parley's first epoch (2024-01-01), which an import then records.
+   */
+  snowflake_epoch?: number;
 }
 
 export interface ExportEnd {
@@ -246,6 +251,7 @@ const header = z.strictObject({
   exported_at: z.string(),
   source: z.enum(['sqlite', 'cassandra']),
   tables: z.array(z.enum(BULK_TABLES)),
+  snowflake_epoch: z.number().int().min(0).optional(),
 });
 
 const end = z.strictObject({ end: z.literal(true), counts: z.partialRecord(z.enum(BULK_TABLES), count) });
@@ -310,6 +316,7 @@ export function formatHeader(
   source: 'sqlite' | 'cassandra',
   tables: readonly BulkTable[],
   now = new Date(),
+  snowflakeEpoch?: number,
 ): string {
   const h: ExportHeader = {
     format: EXPORT_FORMAT,
@@ -317,6 +324,7 @@ export function formatHeader(
     exported_at: now.toISOString(),
     source,
     tables: [...tables],
+    ...(snowflakeEpoch !== undefined ? { snowflake_epoch: snowflakeEpoch } : {}),
   };
   return JSON.stringify(h);
 }

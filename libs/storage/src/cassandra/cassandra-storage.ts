@@ -1,4 +1,5 @@
 import type { Storage } from '../contract';
+import { establishSnowflakeEpoch } from '../epoch';
 import { CassandraBulk, type CassandraBulkOptions } from './bulk';
 import { defaultCassandraMigrationsDir, migrateCassandra, type MigrationOutcome } from './migrator';
 import { CassandraAttachmentRepository } from './repositories/attachment.repository';
@@ -98,8 +99,10 @@ export class CassandraStorage implements Storage {
     this.bulk = new CassandraBulk(db, this.messages, options.bulk);
   }
 
+  /** Applies pending migrations, then records the instance's snowflake epoch (if new) and makes it this process's. */
   async migrate(): Promise<string[]> {
     this.lastMigration = await migrateCassandra(this.settings, this.session, this.migrationsDir);
+    await establishSnowflakeEpoch({ settings: this.instanceSettings, bulk: this.bulk });
     return this.lastMigration.applied;
   }
 

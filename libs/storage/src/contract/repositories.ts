@@ -320,6 +320,11 @@ export interface AttachmentRepository {
 export interface SettingsRepository {
   get(key: string): Promise<string | null>;
   put(key: string, value: string): Promise<void>;
+  /**
+   * Writes `value` only if the key holds none (atomically: a lightweight transaction on Cassandra) and returns
+   * the value the key holds afterwards, this one or the one that was first. For keys that are set once.
+   */
+  claim(key: string, value: string): Promise<string>;
 }
 
 export interface Storage {
@@ -346,7 +351,10 @@ export interface Storage {
   readonly attachments: AttachmentRepository;
   readonly jobs: JobStore;
   readonly instanceSettings: SettingsRepository;
-  /** Applies pending schema migrations; returns the names applied. */
+  /**
+   * Applies pending schema migrations (returns the names applied), then records the instance's snowflake epoch
+   * if it has none and makes it this process's (libs/storage/src/epoch).
+   */
   migrate(): Promise<string[]>;
   /** Cheap round trip for readiness. */
   ping(): Promise<void>;

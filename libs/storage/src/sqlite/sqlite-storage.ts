@@ -1,4 +1,5 @@
 import type { Storage } from '../contract';
+import { establishSnowflakeEpoch } from '../epoch';
 import { SqliteBulk } from './bulk';
 import { isInMemory, openWriter, SqliteDb, type SqliteSettings } from './connection';
 import { settle } from './errors';
@@ -118,8 +119,11 @@ export class SqliteStorage implements Storage {
     this.bulk = new SqliteBulk(this.db);
   }
 
-  migrate(): Promise<string[]> {
-    return settle(() => migrate(this.db, this.migrationsDir));
+  /** Applies pending migrations, then records the instance's snowflake epoch (if new) and makes it this process's. */
+  async migrate(): Promise<string[]> {
+    const applied = await settle(() => migrate(this.db, this.migrationsDir));
+    await establishSnowflakeEpoch({ settings: this.instanceSettings, bulk: this.bulk });
+    return applied;
   }
 
   ping(): Promise<void> {

@@ -1,4 +1,4 @@
-import { PARLEY_EPOCH, SnowflakeGenerator, compareSnowflakes } from '@parley/common';
+import { SnowflakeGenerator, compareSnowflakes, snowflakeEpoch } from '@parley/common';
 import {
   UniqueViolation,
   type AccountTokenRecord,
@@ -33,7 +33,7 @@ export function describeStorageContract(
     const id = (): string => snowflakes.next();
     const ids = (n: number): string[] => Array.from({ length: n }, id);
     // Ids minted near the epoch are a few digits long: mixed with current ids they catch text ordering.
-    const early = new SnowflakeGenerator(2, 3, () => PARLEY_EPOCH + 1);
+    const early = new SnowflakeGenerator(2, 3, () => snowflakeEpoch() + 1);
     const now = Date.now();
     const sorted = (values: readonly string[]): string[] => [...values].sort(compareSnowflakes);
 
