@@ -9,8 +9,9 @@ import { InvitesPane } from './InvitesPane';
 import { MembersPane } from './MembersPane';
 import { OverviewPane } from './OverviewPane';
 import { RolesPane } from './RolesPane';
+import { WebhooksPane } from './WebhooksPane';
 
-type Tab = 'overview' | 'channels' | 'roles' | 'members' | 'invites' | 'bots' | 'bans';
+type Tab = 'overview' | 'channels' | 'roles' | 'members' | 'invites' | 'webhooks' | 'bots' | 'bans';
 
 /** Guild settings, one tab per thing the member may manage. */
 export default function GuildSettings({
@@ -34,6 +35,7 @@ export default function GuildSettings({
         has(perms, Permission.MANAGE_ROLES),
     ],
     ['invites', 'Invites', has(perms, Permission.MANAGE_GUILD)],
+    ['webhooks', 'Integrations', has(perms, Permission.MANAGE_WEBHOOKS)],
     ['bots', 'Bots', has(perms, Permission.MANAGE_GUILD)],
     ['bans', 'Bans', has(perms, Permission.BAN_MEMBERS)],
   ];
@@ -67,6 +69,9 @@ export default function GuildSettings({
       break;
     case 'invites':
       body = <InvitesPane guild={guild} />;
+      break;
+    case 'webhooks':
+      body = <WebhooksPane guild={guild} />;
       break;
     case 'bots':
       body = <BotsPane guild={guild} />;
