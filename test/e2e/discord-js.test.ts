@@ -1,9 +1,11 @@
 import {
   Client as DiscordClient,
+  EmbedBuilder,
   Events,
   GatewayIntentBits,
   type GuildMember,
   type Message,
+  WebhookClient,
 } from 'discord.js';
 import { TcpProxy } from '../support/tcp-proxy';
 import { Client, type ServerProcess, startServer, tempDir, waitFor } from './harness';
@@ -103,6 +105,8 @@ describe('an unmodified discord.js 14 bot against Parley (SQLite)', () => {
     const message = await waitFor(() => received.find((m) => m.id === sent.body.id), 'messageCreate');
     expect(message.content).toBe('!ping from a person');
     expect(message.author.bot).toBe(false);
+    // Ids count from Discord's epoch on a new instance: discord.js decodes the id's time to the timestamp.
+    expect(message.createdTimestamp).toBe(Date.parse(sent.body.timestamp));
 
     const reply = await message.reply('pong');
     const stored = await owner.get(`/channels/${generalId}/messages/${reply.id}`);
@@ -151,6 +155,37 @@ describe('an unmodified discord.js 14 bot against Parley (SQLite)', () => {
     await fetched.roles.add(role);
     const stored = await owner.get(`/guilds/${guildId}/members/${aliceUser.id}`);
     expect(stored.body.roles).toContain(role.id);
+  });
+
+  it('sends through WebhookClient (with an embed), and the bot sees a webhook message', async () => {
+    const created = await owner.post(`/channels/${generalId}/webhooks`, { name: 'Notifier' });
+    expect(created.status).toBe(200);
+    const { id, token } = created.body as { id: string; token: string };
+    const webhook = new WebhookClient({ id, token }, { rest: { api: `${server.url}/api` } });
+    try {
+      const embed = new EmbedBuilder()
+        .setTitle('Build passed')
+        .setDescription('main is green')
+        .setColor(0x2ecc71)
+        .addFields({ name: 'commit', value: 'abc1234', inline: true })
+        .setTimestamp(new Date('2026-12-06T09:00:00.000Z'));
+      const sent = await webhook.send({ content: 'from a webhook', username: 'CI', embeds: [embed] });
+      expect(sent).toMatchObject({
+        webhook_id: id,
+        content: 'from a webhook',
+        author: { username: 'CI', bot: true },
+      });
+      const seen = await waitFor(
+        () => received.find((m) => m.id === sent.id),
+        'messageCreate of the webhook',
+      );
+      expect(seen.webhookId).toBe(id);
+      expect(seen.author.username).toBe('CI');
+      expect(seen.embeds[0].title).toBe('Build passed');
+      expect(seen.embeds[0].fields).toEqual([{ name: 'commit', value: 'abc1234', inline: true }]);
+    } finally {
+      webhook.destroy();
+    }
   });
 
   it('survives a dropped socket by resuming, without missing a messageCreate', async () => {

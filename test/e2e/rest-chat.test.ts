@@ -1,3 +1,4 @@
+import { DISCORD_EPOCH } from '@parley/common';
 import { GatewayClient } from '../support/clients';
 import { backendName, Client, type ServerProcess, startServer, tempDir } from './harness';
 
@@ -354,7 +355,8 @@ describe('REST chat API (monolith on SQLite)', () => {
       expect(quiet.body.type).toBe(19);
       expect(quiet.body.mentions).toEqual([]);
 
-      const unknownId = ((BigInt(Date.now() - 1_704_067_200_000) << 22n) | 5n).toString();
+      // A recent id no message has (a new instance's ids count from Discord's epoch).
+      const unknownId = ((BigInt(Date.now() - DISCORD_EPOCH) << 22n) | 5n).toString();
       const missing = await send(bob, { content: 'lost', message_reference: { message_id: unknownId } });
       expect(missing.status).toBe(400);
       expect(missing.body.code).toBe(50035);
@@ -416,7 +418,7 @@ describe('REST chat API (monolith on SQLite)', () => {
       expect(duplicated.body.code).toBe(50035);
       expect(duplicated.body.errors.messages).toBeDefined();
       // A snowflake minted fifteen days ago (Parley's epoch is 2024-01-01, 22 bits below the milliseconds).
-      const old = ((BigInt(Date.now() - 15 * 86_400_000 - 1_704_067_200_000) << 22n) | 1n).toString();
+      const old = ((BigInt(Date.now() - 15 * 86_400_000 - DISCORD_EPOCH) << 22n) | 1n).toString();
       const tooOld = await bulk(owner, [first, old]);
       expect(tooOld.status).toBe(400);
       expect(tooOld.body.code).toBe(50034);
@@ -425,7 +427,7 @@ describe('REST chat API (monolith on SQLite)', () => {
 
       const gateway = await GatewayClient.ready(server.gatewayUrl, owner.token ?? '');
       try {
-        const unknownId = ((BigInt(Date.now() - 1_704_067_200_000) << 22n) | 7n).toString();
+        const unknownId = ((BigInt(Date.now() - DISCORD_EPOCH) << 22n) | 7n).toString();
         expect((await bulk(owner, [second, unknownId, first])).status).toBe(204);
         const event = await gateway.next('MESSAGE_DELETE_BULK', (p) => p.d.channel_id === generalId);
         expect(event.d).toEqual({ ids: [second, first], channel_id: generalId, guild_id: guildId });

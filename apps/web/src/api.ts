@@ -14,6 +14,7 @@ import type {
   RoleDto,
   SelfUser,
   UserGuildSettingsDto,
+  WebhookDto,
 } from '@parley/common/protocol';
 import { emojiRoute } from './emoji/custom';
 
@@ -322,6 +323,20 @@ export class Api {
   }
   guildInvites(guildId: string) {
     return this.request<InviteDto[]>('GET', `/guilds/${guildId}/invites`);
+  }
+
+  // --- webhooks ----------------------------------------------------------------------------
+  guildWebhooks(guildId: string) {
+    return this.request<WebhookDto[]>('GET', `/guilds/${guildId}/webhooks`);
+  }
+  createWebhook(channelId: string, name: string) {
+    return this.request<WebhookDto>('POST', `/channels/${channelId}/webhooks`, { name });
+  }
+  updateWebhook(webhookId: string, body: { name?: string; channel_id?: string }) {
+    return this.request<WebhookDto>('PATCH', `/webhooks/${webhookId}`, body);
+  }
+  deleteWebhook(webhookId: string) {
+    return this.request<void>('DELETE', `/webhooks/${webhookId}`);
   }
 
   // --- channels ----------------------------------------------------------------------------

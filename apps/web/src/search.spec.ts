@@ -1,4 +1,4 @@
-import { parseSearch, snowflakeAt } from './search';
+import { parseSearch, setSnowflakeEpoch, snowflakeAt } from './search';
 
 const people = [
   { id: '11', username: 'Alice' },
@@ -48,8 +48,14 @@ describe('search box parsing', () => {
     expect(params.get('content')).toBe('x');
   });
 
-  it('snowflakes encode time since 2024-01-01', () => {
-    expect(snowflakeAt(1_704_067_200_000 + 1)).toBe((1n << 22n).toString());
+  it("snowflakes encode time since the instance's epoch: Discord's, or 2024-01-01 on older instances", () => {
+    expect(snowflakeAt(1_420_070_400_000 + 1)).toBe((1n << 22n).toString());
     expect(snowflakeAt(0)).toBe('0');
+    setSnowflakeEpoch(1_704_067_200_000);
+    try {
+      expect(snowflakeAt(1_704_067_200_000 + 1)).toBe((1n << 22n).toString());
+    } finally {
+      setSnowflakeEpoch(1_420_070_400_000);
+    }
   });
 });

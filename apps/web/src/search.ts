@@ -1,7 +1,14 @@
 import type { ChannelDto, MessageDto, PublicUser } from '@parley/common/protocol';
 
-/** libs/common PARLEY_EPOCH: snowflakes count milliseconds from 2024-01-01. */
-const EPOCH = 1_704_067_200_000n;
+/**
+ * The instance's snowflake epoch (READY's `snowflake_epoch`): Discord's 2015-01-01 on instances created since
+ * issue 21, 2024-01-01 on older ones (libs/common snowflake.ts).
+ */
+let EPOCH = 1_420_070_400_000n;
+
+export function setSnowflakeEpoch(ms: number): void {
+  EPOCH = BigInt(ms);
+}
 
 export type SearchHas = 'link' | 'file' | 'image' | 'embed';
 const HAS = new Set<string>(['link', 'file', 'image', 'embed']);

@@ -65,6 +65,10 @@ export function overwriteBits(channel: ChannelRecord): OverwriteBits[] {
   }));
 }
 
+/** What a webhook may do where it posts: send (with embeds and files) and mention anyone, as on Discord. */
+const WEBHOOK_PERMISSIONS =
+  Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES | Permission.ATTACH_FILES | Permission.MENTION_EVERYONE;
+
 /** A guild with its roles, parsed once for every permission check in it. */
 interface GuildContext {
   guild: GuildRecord;
@@ -221,6 +225,18 @@ export class AccessService implements OnModuleDestroy {
     const permissions = this.channelPermissions(guild, channel);
     if (!PermissionCalculator.has(permissions, Permission.VIEW_CHANNEL)) throw unknown('channel');
     return { channel, guild, permissions };
+  }
+
+  /**
+   * A guild channel as one of its webhooks acts in it (Discord's webhooks are no members: no roles, no
+   * overwrites, no timeout; they may mention anyone). From the same caches as every other check; 404
+   * Unknown Webhook when the channel or guild is gone.
+   */
+  async webhookChannel(channelId: string, guildId: string, webhookId: string): Promise<ChannelAccess> {
+    const [channel, context] = await Promise.all([this.channelRecord(channelId), this.guildContext(guildId)]);
+    if (!channel || !context || channel.guildId !== guildId) throw unknown('webhook');
+    const member: MemberRecord = { guildId, userId: webhookId, nick: null, roles: [], joinedAt: 0 };
+    return { channel, guild: this.fromContext(context, member), permissions: WEBHOOK_PERMISSIONS };
   }
 
   async requireChannel(channelId: string, userId: string, ...bits: bigint[]): Promise<ChannelAccess> {

@@ -22,6 +22,8 @@ import {
   RelationshipsController,
   ReportsController,
   RolesController,
+  WebhookTokenController,
+  WebhooksController,
 } from './controllers';
 import { GuildService } from './guilds.service';
 import { InviteService } from './invites.service';
@@ -42,6 +44,7 @@ import { RoleService } from './roles.service';
 import { ChannelSearchController, GuildSearchController } from './search.controllers';
 import { SearchService } from './search.service';
 import { UserDirectory } from './users.directory';
+import { WebhookService } from './webhooks.service';
 
 const SERVICES = [
   AccessService,
@@ -62,6 +65,7 @@ const SERVICES = [
   AutoModService,
   RelationshipService,
   ReportService,
+  WebhookService,
 ];
 
 /** The chat domain's rules: every process that checks permissions or changes chat state (api, gateway). */
@@ -91,6 +95,8 @@ export const CHAT_API_CONTROLLERS = [
   NotificationSettingsController,
   GuildSearchController,
   ChannelSearchController,
+  WebhooksController,
+  WebhookTokenController,
 ];
 
 /** api role: the chat routes. */

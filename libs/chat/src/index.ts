@@ -26,3 +26,4 @@ export * from './emoji';
 export * from './moderation/audit-reason';
 export * from './links';
 export * from './embeds';
+export * from './webhooks.service';

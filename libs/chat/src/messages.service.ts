@@ -23,6 +23,7 @@ import {
   type EmojiRecord,
   type MessagePatch,
   type MessageRecord,
+  type MessageWebhookRecord,
   STORAGE,
   type Storage,
 } from '@parley/storage';
@@ -289,6 +290,79 @@ export class MessageService {
     await this.jobs
       .enqueue('messages.unfurl', { channel_id: message.channelId, message_id: message.id })
       .catch((err: unknown) => this.log.warn(`links of message ${message.id} not unfurled: ${String(err)}`));
+  }
+
+  /**
+   * A webhook's message (execute): stored as the webhook (author id = webhook id, with the name and avatar
+   * of this execution), then published and counted like any other send. No slowmode, nonce or reply, as on
+   * Discord; `access` comes from AccessService.webhookChannel.
+   */
+  async createFromWebhook(
+    access: ChannelAccess,
+    webhook: MessageWebhookRecord,
+    input: {
+      content?: string;
+      allowed_mentions?: AllowedMentions;
+      embeds?: EmbedRecord[];
+      flags?: number;
+      attachments?: AttachmentRef[];
+      id?: string;
+    },
+  ): Promise<MessageDto> {
+    const content = input.content ?? '';
+    const embeds = input.embeds ?? [];
+    const attachments = input.attachments ?? [];
+    if (content.trim().length === 0 && attachments.length === 0 && embeds.length === 0) {
+      const err = new BadRequestError('Cannot send an empty message', 50006);
+      err.errors = { content: [{ code: 'BASE_TYPE_REQUIRED', message: 'Content must not be empty' }] };
+      throw err;
+    }
+    const parsed = this.mentionsOf(access, content, input.allowed_mentions);
+    const message: MessageRecord = {
+      id: input.id ?? this.ids.next(),
+      channelId: access.channel.id,
+      guildId: access.channel.guildId,
+      authorId: webhook.id,
+      content,
+      editedAt: null,
+      attachments,
+      mentions: parsed.users,
+      mentionRoles: parsed.roles,
+      mentionEveryone: parsed.everyone,
+      pinned: false,
+      type: 0,
+      nonce: null,
+      referenceId: null,
+      embeds,
+      flags: (input.flags ?? 0) & SETTABLE_FLAGS,
+      webhook,
+    };
+    const [users] = await Promise.all([
+      this.users.many(message.mentions),
+      this.storage.messages.create(message),
+    ]);
+    message.mentions = message.mentions.filter((id) => users.has(id));
+    const dto = toMessage(message, users, undefined, this.urls(access));
+    this.bus.publish({ type: 'MESSAGE_CREATE', scope: channelScope(access.channel), data: dto });
+    const counted =
+      message.mentions.length > 0
+        ? await this.countMentions(access, message.channelId, message.mentions).catch((err: unknown) => {
+            this.log.warn(`mention counts of message ${message.id} not updated: ${String(err)}`);
+            return [];
+          })
+        : [];
+    if (message.guildId !== null && (message.mentionRoles.length > 0 || message.mentionEveryone))
+      await this.jobs.enqueue('messages.count_mentions', {
+        channel_id: message.channelId,
+        author_id: webhook.id,
+        role_ids: message.mentionRoles,
+        everyone: message.mentionEveryone,
+        counted,
+      });
+    // As for a member's message: people away are notified of mentions, and links are unfurled, by jobs.
+    await this.notifyAway(access, message, message.mentions);
+    if (this.unfurls(message)) await this.enqueueUnfurl(message);
+    return dto;
   }
 
   /** Counts a direct mention for each named user who may see the channel; returns who was counted. */

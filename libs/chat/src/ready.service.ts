@@ -7,6 +7,7 @@ import {
   type ReadStateDto,
   type SelfUser,
   type UserGuildSettingsDto,
+  snowflakeEpoch,
 } from '@parley/common';
 import { toSelfUser } from '@parley/auth';
 import { STORAGE, type Storage } from '@parley/storage';
@@ -23,6 +24,8 @@ export interface ReadySnapshot {
   read_states: ReadStateDto[];
   /** Discord's shape: the guilds whose notification settings the user changed (absent guilds: defaults). */
   user_guild_settings: { entries: UserGuildSettingsDto[]; partial: false; version: number };
+  /** The epoch (ms) this instance's ids count from (Discord's, or 2024-01-01 on older instances). */
+  snowflake_epoch: number;
 }
 
 /** What a client needs to start: used by the gateway's READY and by clients that poll. */
@@ -64,6 +67,7 @@ export class ReadyService {
         partial: false,
         version: Math.max(0, ...settings.map((s) => s.version)),
       },
+      snowflake_epoch: snowflakeEpoch(),
     };
   }
 

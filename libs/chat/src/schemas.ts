@@ -251,3 +251,49 @@ export const reportsQuery = z.object({
   limit: intFromQuery(1, 100, 50),
   before: snowflake.optional(),
 });
+// --- webhooks (Discord's shapes) ------------------------------------------------------------------------
+
+/** Discord's webhook name: 1-80 characters, and never one that passes for Discord itself. */
+const webhookName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(80)
+  .refine((n) => !/clyde|discord/i.test(n), { message: 'Webhook names cannot contain "clyde" or "discord"' });
+const httpUrl = z
+  .string()
+  .max(2048)
+  .refine((u) => /^https?:\/\/[^\s]+$/i.test(u), { message: 'Must be an http(s) URL' });
+/** Discord's image data (a data: URI), kept small: it is read with the webhook on every execute. */
+const imageData = z
+  .string()
+  .max(65_536)
+  .refine((u) => /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$/.test(u), {
+    message: 'Must be a PNG, JPEG, GIF or WebP data URI of at most 64 KiB',
+  });
+const webhookAvatar = z.union([imageData, httpUrl]).nullable().optional();
+
+export const webhookCreateBody = z.object({ name: webhookName, avatar: webhookAvatar });
+export const webhookPatchBody = z.object({
+  name: webhookName.optional(),
+  avatar: webhookAvatar,
+  channel_id: snowflake.optional(),
+});
+/** With the token, Discord lets the holder rename and re-avatar, never move the webhook. */
+export const webhookTokenPatchBody = z.object({ name: webhookName.optional(), avatar: webhookAvatar });
+
+/** Execute: at least one of content, embeds (files come as multipart parts). */
+export const webhookExecuteBody = z.object({
+  content: z.string().max(2000).optional(),
+  username: webhookName.optional(),
+  avatar_url: httpUrl.optional(),
+  tts: z.boolean().optional(),
+  embeds: embedsInput.optional(),
+  allowed_mentions: allowedMentions.optional(),
+  // Discord's settable flags on execute: SUPPRESS_EMBEDS and SUPPRESS_NOTIFICATIONS.
+  flags: z.number().int().min(0).max(0xffffffff).optional(),
+});
+const queryFlag = z
+  .enum(['true', 'false', '1', '0', 'True', 'False'])
+  .transform((v) => v === 'true' || v === '1' || v === 'True');
+export const webhookExecuteQuery = z.object({ wait: queryFlag.optional() });

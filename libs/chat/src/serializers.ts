@@ -131,12 +131,21 @@ export function toMessage(
   const dto: MessageDto = {
     id: message.id,
     channel_id: message.channelId,
-    author: users.get(message.authorId) ?? {
-      id: message.authorId,
-      username: 'deleted_user',
-      display_name: null,
-      avatar: null,
-    },
+    // A webhook's message shows the webhook as a bot user under the name and avatar of that execution.
+    author: message.webhook
+      ? {
+          id: message.webhook.id,
+          username: message.webhook.name,
+          display_name: null,
+          avatar: message.webhook.avatar,
+          bot: true,
+        }
+      : (users.get(message.authorId) ?? {
+          id: message.authorId,
+          username: 'deleted_user',
+          display_name: null,
+          avatar: null,
+        }),
     content: message.content,
     timestamp: isoTime(snowflakeTime(message.id)),
     edited_timestamp: message.editedAt === null ? null : isoTime(message.editedAt),
@@ -162,6 +171,7 @@ export function toMessage(
     type: message.type,
   };
   if (message.guildId !== null) dto.guild_id = message.guildId;
+  if (message.webhook) dto.webhook_id = message.webhook.id;
   if (message.nonce !== null) dto.nonce = message.nonce;
   if (reactions && reactions.length > 0) dto.reactions = reactions;
   if (message.referenceId !== null) {

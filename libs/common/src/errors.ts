@@ -40,6 +40,15 @@ export class UnauthorizedError extends DomainError {
   }
 }
 
+/** Discord's answer to a webhook call with a wrong token: 401, code 50027. */
+export class InvalidWebhookTokenError extends DomainError {
+  readonly status = 401;
+  readonly code = 50027;
+  constructor() {
+    super('Invalid Webhook Token');
+  }
+}
+
 export class ForbiddenError extends DomainError {
   readonly status = 403;
   constructor(
@@ -72,6 +81,7 @@ export const UNKNOWN = {
   user: 10013,
   emoji: 10014,
   ban: 10026,
+  webhook: 10015,
   application: 10002,
   session: 10020,
   auto_moderation_rule: 10066,

@@ -19,6 +19,7 @@ export const Permission = {
   MANAGE_ROLES: 1n << 28n,
   /** Discord's (formerly MANAGE_EMOJIS_AND_STICKERS): create, edit and delete custom emoji. */
   MANAGE_GUILD_EXPRESSIONS: 1n << 30n,
+  MANAGE_WEBHOOKS: 1n << 29n,
   MODERATE_MEMBERS: 1n << 40n,
   /** Discord split pinning off MANAGE_MESSAGES in 2025; either lets a member pin (docs/messages.md). */
   PIN_MESSAGES: 1n << 51n,

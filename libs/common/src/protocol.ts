@@ -136,6 +136,24 @@ export interface MessageDto {
   flags: number;
   /** Replies: the replied-to message, null once it is deleted. */
   referenced_message?: MessageDto | null;
+  /** A webhook's message: the webhook (its `author` is the webhook user Discord shows, `bot: true`). */
+  webhook_id?: string;
+}
+
+/** Discord's webhook object (incoming webhooks, type 1). */
+export interface WebhookDto {
+  id: string;
+  type: 1;
+  guild_id: string;
+  channel_id: string;
+  /** Who created it (absent once that user is gone). */
+  user?: PublicUser;
+  name: string;
+  avatar: string | null;
+  application_id: null;
+  /** Shown to channel managers and to holders of the token, as Discord does. */
+  token?: string;
+  url?: string;
 }
 
 /** Discord's embed object (the same shape is stored). */
@@ -256,6 +274,7 @@ export const DISPATCH_TYPES = [
   'CHANNEL_UPDATE',
   'CHANNEL_DELETE',
   'CHANNEL_PINS_UPDATE',
+  'WEBHOOKS_UPDATE',
   'GUILD_ROLE_CREATE',
   'GUILD_ROLE_UPDATE',
   'GUILD_ROLE_DELETE',

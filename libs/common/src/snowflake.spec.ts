@@ -1,6 +1,10 @@
 import {
+  DISCORD_EPOCH,
   PARLEY_EPOCH,
   SnowflakeGenerator,
+  setSnowflakeEpoch,
+  snowflakeEpoch,
+  snowflakeTicks,
   compareSnowflakes,
   isSnowflake,
   snowflakeAt,
@@ -65,5 +69,23 @@ describe('SnowflakeGenerator', () => {
     expect(isSnowflake('')).toBe(false);
     expect(compareSnowflakes('99', '100')).toBeLessThan(0);
     expect(snowflakeTime(snowflakeAt(PARLEY_EPOCH + 5))).toBe(PARLEY_EPOCH + 5);
+  });
+
+  it("counts from Discord's epoch unless the instance recorded Parley's first one", () => {
+    expect(snowflakeEpoch()).toBe(DISCORD_EPOCH);
+    const at = Date.UTC(2026, 11, 6, 9);
+    const id = new SnowflakeGenerator(1, 2, () => at).next();
+    // Discord's layout: the time since 2015-01-01 above bit 22, as Discord libraries decode it.
+    expect(Number(BigInt(id) >> 22n) + DISCORD_EPOCH).toBe(at);
+    setSnowflakeEpoch(PARLEY_EPOCH);
+    try {
+      const old = new SnowflakeGenerator(1, 2, () => at).next();
+      expect(snowflakeTime(old)).toBe(at);
+      expect(snowflakeTicks(old)).toBe(at - PARLEY_EPOCH);
+      expect(BigInt(old) < BigInt(id)).toBe(true);
+    } finally {
+      setSnowflakeEpoch(DISCORD_EPOCH);
+    }
+    expect(() => setSnowflakeEpoch(Date.now() + 60_000)).toThrow(RangeError);
   });
 });

@@ -2,10 +2,31 @@ import { ServiceUnavailableError } from './errors';
 
 /**
  * 63-bit snowflakes (the sign bit stays 0 so ids fit signed 64-bit columns in SQLite and Cassandra):
- * 41 bits of milliseconds since PARLEY_EPOCH, 3 bits region, 7 bits node, 12 bits sequence.
+ * 41 bits of milliseconds since the instance's epoch, 3 bits region, 7 bits node, 12 bits sequence (the time
+ * sits above bit 22, where Discord's does, so Discord libraries decode the time of an id).
  * Region and node bits make ids from different processes and regions disjoint by construction.
+ *
+ * The epoch is the instance's, recorded in its database when it was created (instance setting
+ * `snowflake_epoch`, see docs/discord-compatibility.md): Discord's (2015-01-01) for instances created since
+ * issue 21, Parley's first epoch (2024-01-01) for older ones, whose ids must keep decoding to the same times.
+ * A process sets it once at startup, before it mints or decodes an id (setSnowflakeEpoch).
  */
+export const DISCORD_EPOCH = 1_420_070_400_000; // 2015-01-01T00:00:00Z
+/** The epoch of instances created before Discord's was adopted. */
 export const PARLEY_EPOCH = 1_704_067_200_000; // 2024-01-01T00:00:00Z
+
+let epoch = DISCORD_EPOCH;
+
+/** The instance's epoch (what ids count milliseconds from) in this process. */
+export function snowflakeEpoch(): number {
+  return epoch;
+}
+
+/** Sets this process's epoch: once at startup, from the database's `snowflake_epoch` (or an export's header). */
+export function setSnowflakeEpoch(ms: number): void {
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms > Date.now()) throw new RangeError(`not an epoch: ${ms}`);
+  epoch = ms;
+}
 const REGION_BITS = 3n;
 const NODE_BITS = 7n;
 const SEQUENCE_BITS = 12n;
@@ -50,17 +71,22 @@ export class SnowflakeGenerator {
       this.sequence = 0;
     }
     this.lastMs = ms;
-    return ((BigInt(ms - PARLEY_EPOCH) << TIME_SHIFT) | this.worker | BigInt(this.sequence)).toString();
+    return ((BigInt(ms - epoch) << TIME_SHIFT) | this.worker | BigInt(this.sequence)).toString();
   }
 }
 
 export function snowflakeTime(id: string): number {
-  return Number(BigInt(id) >> TIME_SHIFT) + PARLEY_EPOCH;
+  return snowflakeTicks(id) + epoch;
+}
+
+/** Milliseconds from the epoch to the id's time: what storage layouts count in (independent of the epoch). */
+export function snowflakeTicks(id: string): number {
+  return Number(BigInt(id) >> TIME_SHIFT);
 }
 
 /** The smallest id that could have been minted at `ms`: for time-based range queries. */
 export function snowflakeAt(ms: number): string {
-  return (BigInt(Math.max(0, ms - PARLEY_EPOCH)) << TIME_SHIFT).toString();
+  return (BigInt(Math.max(0, ms - epoch)) << TIME_SHIFT).toString();
 }
 
 // Canonical form only: "0" or no leading zero. "0<id>" names the same number but would key caches and

@@ -4,7 +4,7 @@ import { isSnowflake, UNKNOWN } from '@parley/common';
 import type { ParleyConfig } from '@parley/config';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { rewriteDiscordUrl } from './dialect';
+import { isDiscordRequest, rewriteDiscordUrl } from './dialect';
 import { mapError } from './error-body';
 
 /** Route config flag: the route takes multipart/form-data as well as JSON (uploads). */
@@ -85,6 +85,10 @@ export function installHttpEdge(fastify: FastifyInstance): void {
     if (!request.raw.complete && String(reply.getHeader('connection')).toLowerCase() === 'close') {
       lingerOnClose(request, reply.raw.socket);
     }
+    // Discord answers `application/json` with no charset (JSON is UTF-8 by definition), and some Discord
+    // libraries (Eris) parse a body only when the type is exactly that.
+    if (isDiscordRequest(request) && /^application\/json;/.test(String(reply.getHeader('content-type'))))
+      void reply.header('content-type', 'application/json');
     done(null, payload);
   });
 }

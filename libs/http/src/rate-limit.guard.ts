@@ -14,10 +14,12 @@ export interface RateLimitOptions {
   bucket: string;
   /** Route parameter that splits the bucket (e.g. one bucket per channel, as Discord does). */
   perParam?: string;
+  /** One bucket for every caller (Discord's `shared` scope), e.g. a webhook's executes whoever sends them. */
+  shared?: boolean;
 }
 
-export const RateLimit = (bucket: string, perParam?: string) =>
-  SetMetadata(RATE_LIMIT, { bucket, perParam } satisfies RateLimitOptions);
+export const RateLimit = (bucket: string, perParam?: string, extra: { shared?: boolean } = {}) =>
+  SetMetadata(RATE_LIMIT, { bucket, perParam, ...extra } satisfies RateLimitOptions);
 
 /**
  * Per-user (per-address before login, and always for auth.*) limits: a global bucket for every request and a route bucket where a
@@ -53,14 +55,17 @@ export class RateLimitGuard implements CanActivate {
     if (!options || !rule) return true;
     const params = request.params as Record<string, string> | undefined;
     const split = options.perParam ? `:${params?.[options.perParam] ?? ''}` : '';
-    const decision = await this.limiter.consume(`${options.bucket}${split}:${who}`, rule);
+    const decision = await this.limiter.consume(
+      `${options.bucket}${split}:${options.shared === true ? 'shared' : who}`,
+      rule,
+    );
     void reply.headers({
       'x-ratelimit-limit': String(decision.limit),
       'x-ratelimit-remaining': String(decision.remaining),
       'x-ratelimit-reset': ((Date.now() + decision.resetAfterMs) / 1000).toFixed(3),
       'x-ratelimit-reset-after': (decision.resetAfterMs / 1000).toFixed(3),
       'x-ratelimit-bucket': options.bucket,
-      'x-ratelimit-scope': 'user',
+      'x-ratelimit-scope': options.shared === true ? 'shared' : 'user',
     });
     if (!decision.allowed) {
       this.metrics.rateLimited.inc({ bucket: options.bucket });

@@ -107,6 +107,7 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     referenceId: m.referenceId,
     embeds: JSON.stringify(m.embeds),
     flags: m.flags,
+    webhook: m.webhook ? { id: m.webhook.id, name: m.webhook.name, avatar: m.webhook.avatar } : null,
   }),
   push_subscriptions: (p) => ({
     userId: p.userId,
@@ -168,6 +169,15 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     roles: [...e.roles].sort(),
     userId: e.userId,
     animated: e.animated,
+  }),
+  webhooks: (w) => ({
+    id: w.id,
+    guildId: w.guildId,
+    channelId: w.channelId,
+    creatorId: w.creatorId,
+    name: w.name,
+    avatar: w.avatar,
+    token: w.token,
   }),
   // An entry past its expiry is gone from the log on either backend (Cassandra's TTL; SQLite prunes it later).
   audit_log_entries: (e) =>
@@ -270,6 +280,7 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
     case 'guilds':
     case 'channels':
     case 'messages':
+    case 'webhooks':
     case 'attachments':
     case 'jobs':
       return String(r.id);

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import {
+  epochOf,
   BULK_TABLES,
   type BulkRecords,
   type BulkStorage,
@@ -34,7 +35,8 @@ export async function exportTo(
   const out = new LineWriter(path);
   const counts = Object.fromEntries(BULK_TABLES.map((t) => [t, 0])) as Record<BulkTable, number>;
   const work = async () => {
-    await out.write(formatHeader(source.backend, BULK_TABLES));
+    const epoch = await epochOf({ settings: source.settings, bulk: source });
+    await out.write(formatHeader(source.backend, BULK_TABLES, new Date(), epoch));
     for (const table of BULK_TABLES) {
       options.progress?.start(table, await source.count(table), 0);
       const tableStarted = performance.now();

@@ -20,6 +20,11 @@ export interface ExportHeader {
   exported_at: string;
   source: 'sqlite' | 'cassandra';
   tables: BulkTable[];
+  /**
+   * The epoch (ms) the file's ids count from. Absent in files made before it was written: those come from
+   * instances whose ids all count from Parley's first epoch (2024-01-01), which an import then records.
+   */
+  snowflake_epoch?: number;
 }
 
 export interface ExportEnd {
@@ -153,6 +158,8 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
       .default([])
       .transform((list) => list as EmbedRecord[]),
     flags: z.number().int().min(0).max(0xffffffff).default(0),
+    // Only on a webhook's messages (absent in exports made before webhooks existed).
+    webhook: z.strictObject({ id, name: text(80), avatar: text(2048).nullable() }).optional(),
   }),
   channel_last_messages: z.strictObject({ channelId: id, lastMessageId: id }),
   pins: z.strictObject({ channelId: id, messageId: id, pinnedAt: time }),
@@ -212,6 +219,15 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     roles: z.array(id).max(250),
     userId: id.nullable(),
     animated: z.boolean(),
+  }),
+  webhooks: z.strictObject({
+    id,
+    guildId: id,
+    channelId: id,
+    creatorId: id.nullable(),
+    name: text(80),
+    avatar: z.string().max(2_100_000).nullable(),
+    token: text(128),
   }),
   audit_log_entries: z.strictObject({
     guildId: id,
@@ -274,6 +290,7 @@ const header = z.strictObject({
   exported_at: z.string(),
   source: z.enum(['sqlite', 'cassandra']),
   tables: z.array(z.enum(BULK_TABLES)),
+  snowflake_epoch: z.number().int().min(0).optional(),
 });
 
 const end = z.strictObject({ end: z.literal(true), counts: z.partialRecord(z.enum(BULK_TABLES), count) });
@@ -338,6 +355,7 @@ export function formatHeader(
   source: 'sqlite' | 'cassandra',
   tables: readonly BulkTable[],
   now = new Date(),
+  snowflakeEpoch?: number,
 ): string {
   const h: ExportHeader = {
     format: EXPORT_FORMAT,
@@ -345,6 +363,7 @@ export function formatHeader(
     exported_at: now.toISOString(),
     source,
     tables: [...tables],
+    ...(snowflakeEpoch !== undefined ? { snowflake_epoch: snowflakeEpoch } : {}),
   };
   return JSON.stringify(h);
 }

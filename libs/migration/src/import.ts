@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { BULK_TABLES, type BulkRecords, type BulkStorage, type BulkTable } from '@parley/storage';
+import { PARLEY_EPOCH } from '@parley/common';
+import { BULK_TABLES, adoptEpoch, type BulkRecords, type BulkStorage, type BulkTable } from '@parley/storage';
 import { recordKey } from './canonical';
 import { parseHeader, parseLine, type ExportHeader } from './format';
 import { readLines } from './ndjson';
@@ -100,6 +101,9 @@ export async function importFrom(
   else if (endLine === 0) report(lastLine + 1, 'the file ends without its end line: it is truncated');
   if (problems.length > 0 && !options.skipInvalid) return finish(result, started);
   if (lastLine === 0 || result.header === null) return finish(result, started);
+
+  // The ids keep the file's epoch (older files: Parley's first); the target records it before any write.
+  await adoptEpoch(target, result.header.snowflake_epoch ?? PARLEY_EPOCH);
 
   // Pass 2: write the valid records, batched per table in file order.
   const batchSize = options.batchSize ?? 1000;

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { BulkTable } from '@parley/storage';
+import { adoptEpoch, epochOf, type BulkTable } from '@parley/storage';
 import { copyTables, type CopyOptions, type TableCopy } from './copy';
 import { compare, recheck, type Comparison, type Difference } from './diff';
 import type { Endpoint } from './endpoints';
@@ -42,6 +42,8 @@ export async function migrate(
 ): Promise<MigrateResult> {
   const started = performance.now();
   const log = options.log ?? (() => undefined);
+  // The ids keep the source's epoch: the target records it (and this process decodes with it).
+  await adoptEpoch(target.bulk, await epochOf({ settings: source.bulk.settings, bulk: source.bulk }));
   const copy = await copyTables({
     ...options,
     source: source.bulk,

@@ -90,6 +90,8 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
   const channels: { id: string; guildId: string | null; members: string[] }[] = [];
   // Each guild's mentionable role, for messages that mention it.
   const mentionableRoles = new Map<string, string>();
+  // One incoming webhook per guild, in its first channel; some messages are its executions.
+  const webhooks = new Map<string, { id: string; channelId: string }>();
   for (let g = 0; g < size.guilds; g++) {
     const guildId = id();
     guilds.push(guildId);
@@ -229,6 +231,17 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
       createdAt: now,
       expiresAt: now + 86_400_000,
     });
+    const webhookId = id();
+    webhooks.set(guildId, { id: webhookId, channelId: general.id });
+    await storage.webhooks.create({
+      id: webhookId,
+      guildId,
+      channelId: general.id,
+      creatorId: owner,
+      name: 'Alerts',
+      avatar: null,
+      token: `sample${webhookId}`.padEnd(68, 'x'),
+    });
   }
   for (let d = 0; d < size.dms && users.length > 1; d++) {
     const [a, b] = [users[d % users.length], users[(d * 7 + 1) % users.length]];
@@ -302,6 +315,12 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
           : [],
       flags: random.int(80) === 0 ? 4 : 0,
     };
+    // Every 97th message in a guild's webhook channel is the webhook's (no random draw: the rest stays as seeded).
+    const hook = channel.guildId ? webhooks.get(channel.guildId) : undefined;
+    if (hook && hook.channelId === channel.id && i % 97 === 0) {
+      message.authorId = hook.id;
+      message.webhook = { id: hook.id, name: i % 2 ? 'Grafana' : 'Alerts', avatar: null };
+    }
     if (message.pinned)
       await storage.pins.add({ channelId: channel.id, messageId: message.id, pinnedAt: Math.floor(clock) });
     if (random.int(50) === 0) {

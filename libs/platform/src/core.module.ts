@@ -6,6 +6,7 @@ import { ConfigError, ConfigModule, PARLEY_CONFIG, type ParleyConfig } from '@pa
 import { HttpErrorFilter } from '@parley/http';
 import { ObservabilityModule } from '@parley/observability';
 import { StateModule } from '@parley/state';
+import { STORAGE } from '@parley/storage';
 import { MaintenanceMode, ReadOnlyGuard } from './maintenance';
 import { MODERATION_PROVIDERS } from './moderation';
 import { MicroservicesModule } from './roles/microservices.module';
@@ -49,7 +50,8 @@ export class CoreModule {
       providers: [
         {
           provide: SnowflakeGenerator,
-          inject: [PARLEY_CONFIG],
+          // After storage: opening it sets the instance's epoch, which every id is minted from.
+          inject: [PARLEY_CONFIG, STORAGE],
           useFactory: (c: ParleyConfig) => new SnowflakeGenerator(c.instance.region_id, c.instance.node_id),
         },
         { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -4,7 +4,10 @@ import { AppLogger, Metrics, Readiness } from '@parley/observability';
 import { instrumentStorage, registerSqliteWalMetrics } from './instrumented-storage';
 import { CassandraStorage, SqliteStorage, STORAGE, type Storage } from '@parley/storage';
 
-/** Opens the configured storage backend and applies pending migrations before anything serves. */
+/**
+ * Opens the configured storage backend and applies pending migrations before anything serves (which also sets
+ * this process's snowflake epoch to the instance's: Storage.migrate).
+ */
 export async function openStorage(config: ParleyConfig, log?: AppLogger): Promise<Storage> {
   const backend = config.database.backend;
   switch (backend) {

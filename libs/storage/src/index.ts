@@ -1,3 +1,4 @@
 export * from './contract';
 export * from './sqlite';
 export * from './cassandra';
+export * from './epoch';

@@ -30,6 +30,7 @@ import { acknowledged } from './read-states';
 import type { PresenceStatus, State, VoiceStateDto } from './state';
 import { typingStarted } from './typing';
 import { withUsers } from './users';
+import { setSnowflakeEpoch } from '../search';
 import { voiceStateUpdated } from './voice';
 
 /**
@@ -54,10 +55,13 @@ interface ReadyData {
   user_guild_settings?: { entries: UserGuildSettingsDto[] };
   /** Guild-mates who are not offline when the session starts (docs/gateway.md); the rest are offline. */
   presences?: PresenceData[];
+  /** The epoch the instance's ids count from (search turns dates into ids with it). */
+  snowflake_epoch?: number;
 }
 
 /** READY replaces everything the previous session knew, except the messages still being sent. */
 function onReady(s: State, d: ReadyData): State {
+  if (d.snowflake_epoch !== undefined) setSnowflakeEpoch(d.snowflake_epoch);
   const guilds: Record<string, GuildFullDto> = {};
   let presence: Record<string, PresenceStatus> = {};
   for (const g of d.guilds) {
@@ -101,6 +105,7 @@ export function applyDispatch(s: State, type: DispatchType, data: unknown): Stat
     case 'RESUMED':
     case 'INVALID_SESSION':
     case 'CHANNEL_PINS_UPDATE':
+    case 'WEBHOOKS_UPDATE':
     case 'GUILD_BAN_ADD':
     case 'GUILD_BAN_REMOVE':
     case 'GUILD_AUDIT_LOG_ENTRY_CREATE':

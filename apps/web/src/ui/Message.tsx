@@ -292,6 +292,11 @@ export const MessageItem = memo(function MessageItem({
         ) : (
           <header className="message-header">
             <strong className="author">{authorName}</strong>
+            {m.author.bot && (
+              <span className="bot-tag" title={m.webhook_id ? 'Sent by a webhook' : 'An application'}>
+                {m.webhook_id ? 'BOT' : 'APP'}
+              </span>
+            )}
             <time dateTime={m.timestamp} title={formatFull(m.timestamp)}>
               {formatTime(m.timestamp)}
             </time>

@@ -14,3 +14,4 @@ export * from './notification-settings.controller';
 export * from './automod.controller';
 export * from './relationships.controller';
 export * from './reports.controller';
+export * from './webhooks.controller';

@@ -100,7 +100,8 @@ export class DiscordGatewayServer implements OnApplicationBootstrap, BeforeAppli
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname !== DISCORD_GATEWAY_PATH) return; // socket.io's (or nobody's) upgrade
+      // With or without a trailing slash: Eris (and others) append `/` to the URL GET /gateway gave them.
+      if (url.pathname !== DISCORD_GATEWAY_PATH && url.pathname !== `${DISCORD_GATEWAY_PATH}/`) return; // socket.io's (or nobody's) upgrade
       const refused = this.refuseUpgrade(url);
       if (refused) {
         socket.end(`HTTP/1.1 ${refused}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);

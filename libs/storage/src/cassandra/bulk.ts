@@ -28,6 +28,7 @@ import {
   RELATIONSHIPS,
   REPORTS,
   USER_PRIVACY,
+  WEBHOOKS,
   BANS,
   EMOJIS,
   GUILD_SETTINGS,
@@ -153,6 +154,7 @@ const SCANS: {
     NOTIFICATION_PREFS.toRecord,
   ),
   emojis: scanOf('guild_emojis', EMOJIS.columns, EMOJIS.present, EMOJIS.toRecord),
+  webhooks: scanOf('webhooks', WEBHOOKS.columns, WEBHOOKS.present, WEBHOOKS.toRecord),
   user_guild_settings: scanOf(
     'user_guild_settings',
     GUILD_SETTINGS.columns,
@@ -653,6 +655,13 @@ export class CassandraBulk implements BulkStorage {
         );
       case 'emojis':
         return this.exec(EMOJIS.insert, EMOJIS.params(record as BulkRecords['emojis']));
+      case 'webhooks': {
+        const w = record as BulkRecords['webhooks'];
+        return this.logged([
+          { query: WEBHOOKS.insert, params: WEBHOOKS.params(w, absent) },
+          { query: WEBHOOKS.index, params: [toId(w.guildId), toId(w.id)] },
+        ]);
+      }
       case 'user_guild_settings':
         return this.exec(
           GUILD_SETTINGS.insert,
@@ -937,6 +946,13 @@ export class CassandraBulk implements BulkStorage {
       case 'emojis': {
         const e = record as BulkRecords['emojis'];
         return this.exec(EMOJIS.delete, [toId(e.guildId), toId(e.id)]);
+      }
+      case 'webhooks': {
+        const w = record as BulkRecords['webhooks'];
+        return this.logged([
+          { query: WEBHOOKS.delete, params: [toId(w.id)] },
+          { query: WEBHOOKS.unindex, params: [toId(w.guildId), toId(w.id)] },
+        ]);
       }
       case 'audit_log_entries': {
         const e = record as BulkRecords['audit_log_entries'];

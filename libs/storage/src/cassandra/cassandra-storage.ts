@@ -1,4 +1,5 @@
 import type { Storage } from '../contract';
+import { establishSnowflakeEpoch } from '../epoch';
 import { CassandraBulk, type CassandraBulkOptions } from './bulk';
 import { defaultCassandraMigrationsDir, migrateCassandra, type MigrationOutcome } from './migrator';
 import { CassandraAttachmentRepository } from './repositories/attachment.repository';
@@ -9,6 +10,7 @@ import {
   CassandraRelationshipRepository,
   CassandraReportRepository,
 } from './repositories/moderation.repository';
+import { CassandraWebhookRepository } from './repositories/webhook.repository';
 import { CassandraGuildSettingsRepository } from './repositories/guild-settings.repository';
 import {
   CassandraNotificationPrefsRepository,
@@ -67,6 +69,7 @@ export class CassandraStorage implements Storage {
   readonly emojis: CassandraEmojiRepository;
   readonly invites: CassandraInviteRepository;
   readonly bans: CassandraBanRepository;
+  readonly webhooks: CassandraWebhookRepository;
   readonly auditLog: CassandraAuditLogRepository;
   readonly autoModRules: CassandraAutoModRuleRepository;
   readonly relationships: CassandraRelationshipRepository;
@@ -110,6 +113,7 @@ export class CassandraStorage implements Storage {
     this.pins = new CassandraPinRepository(db);
     this.emojis = new CassandraEmojiRepository(db);
     this.bans = new CassandraBanRepository(db);
+    this.webhooks = new CassandraWebhookRepository(db);
     this.auditLog = new CassandraAuditLogRepository(db);
     this.autoModRules = new CassandraAutoModRuleRepository(db);
     this.relationships = new CassandraRelationshipRepository(db);
@@ -120,8 +124,10 @@ export class CassandraStorage implements Storage {
     this.bulk = new CassandraBulk(db, this.messages, options.bulk);
   }
 
+  /** Applies pending migrations, then records the instance's snowflake epoch (if new) and makes it this process's. */
   async migrate(): Promise<string[]> {
     this.lastMigration = await migrateCassandra(this.settings, this.session, this.migrationsDir);
+    await establishSnowflakeEpoch({ settings: this.instanceSettings, bulk: this.bulk });
     return this.lastMigration.applied;
   }
 

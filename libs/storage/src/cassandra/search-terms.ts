@@ -1,4 +1,4 @@
-import { snowflakeTime, PARLEY_EPOCH } from '@parley/common';
+import { snowflakeTicks } from '@parley/common';
 import { MAX_INDEXED_TOKEN, type SearchTerm } from '../contract';
 
 /**
@@ -22,7 +22,8 @@ export const SEARCH_BUCKET_MS = 10 * 24 * 60 * 60 * 1000;
 
 /** The postings partition a snowflake falls in. */
 export function searchBucketOf(messageId: string): number {
-  return Math.floor((snowflakeTime(messageId) - PARLEY_EPOCH) / SEARCH_BUCKET_MS);
+  // From the id's bits alone (10-day windows since the instance's epoch), like the message buckets.
+  return Math.floor(snowflakeTicks(messageId) / SEARCH_BUCKET_MS);
 }
 
 const indexedToken = (token: string): string => token.slice(0, MAX_INDEXED_TOKEN);

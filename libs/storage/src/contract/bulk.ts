@@ -3,6 +3,7 @@ import type {
   AuditLogEntryRecord,
   AutoModRuleRecord,
   BanRecord,
+  WebhookRecord,
   ChannelRecord,
   EmojiRecord,
   GuildRecord,
@@ -57,6 +58,7 @@ export const BULK_TABLES = [
   'invites',
   'bans',
   'emojis',
+  'webhooks',
   'audit_log_entries',
   'automod_rules',
   'relationships',
@@ -123,6 +125,7 @@ export interface BulkRecords {
   invites: InviteRecord;
   bans: BanRecord;
   emojis: EmojiRecord;
+  webhooks: WebhookRecord;
   audit_log_entries: AuditLogEntryRecord;
   automod_rules: AutoModRuleRecord;
   relationships: RelationshipRecord;

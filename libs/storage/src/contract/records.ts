@@ -156,6 +156,16 @@ export interface MessageRecord {
   embeds: EmbedRecord[];
   /** Discord's message flags (SUPPRESS_EMBEDS = 1 << 2). */
   flags: number;
+  /** Set on a message a webhook executed: the webhook and the name/avatar it was sent as (absent otherwise). */
+  webhook?: MessageWebhookRecord;
+}
+
+/** Who a webhook's message shows as: the webhook's id and the name and avatar of that execution. */
+export interface MessageWebhookRecord {
+  id: string;
+  name: string;
+  /** An avatar URL given on execute (`avatar_url`), or the webhook's own avatar; null for none. */
+  avatar: string | null;
 }
 
 /** Discord's embed object as stored: only the fields Discord accepts, checked against its limits on input. */
@@ -294,6 +304,28 @@ export interface EmojiRecord {
 }
 
 export type EmojiPatch = Partial<Pick<EmojiRecord, 'name' | 'roles'>>;
+
+/**
+ * An incoming webhook of a guild channel (Discord's webhook type 1). The token is a capability (its URL is what
+ * senders hold), kept so channel managers can copy the URL again, as Discord shows it to them.
+ */
+export interface WebhookRecord {
+  id: string;
+  guildId: string;
+  channelId: string;
+  /** The user who created it (null once that user is gone). */
+  creatorId: string | null;
+  name: string;
+  /** An http(s) URL or a data: image URI given at create/modify; null for the default avatar. */
+  avatar: string | null;
+  token: string;
+}
+
+export interface WebhookPatch {
+  name?: string;
+  avatar?: string | null;
+  channelId?: string;
+}
 
 export interface BanRecord {
   guildId: string;

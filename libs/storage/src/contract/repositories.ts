@@ -28,6 +28,8 @@ import type {
   RoleRecord,
   TokenRecord,
   UserRecord,
+  WebhookPatch,
+  WebhookRecord,
 } from './records';
 import type { MessageSearchRepository } from './search';
 
@@ -286,6 +288,15 @@ export interface EmojiRepository {
   update(guildId: string, emojiId: string, patch: EmojiPatch): Promise<void>;
   delete(guildId: string, emojiId: string): Promise<void>;
 }
+/** Incoming webhooks: read by id on every execute, listed per guild (and per channel) by managers. */
+export interface WebhookRepository {
+  create(webhook: WebhookRecord): Promise<void>;
+  find(id: string): Promise<WebhookRecord | null>;
+  listByGuild(guildId: string): Promise<WebhookRecord[]>;
+  listByChannel(guildId: string, channelId: string): Promise<WebhookRecord[]>;
+  update(id: string, patch: WebhookPatch): Promise<void>;
+  delete(id: string): Promise<void>;
+}
 
 export interface BanRepository {
   put(ban: BanRecord): Promise<void>;
@@ -389,6 +400,11 @@ export interface AttachmentRepository {
 export interface SettingsRepository {
   get(key: string): Promise<string | null>;
   put(key: string, value: string): Promise<void>;
+  /**
+   * Writes `value` only if the key holds none (atomically: a lightweight transaction on Cassandra) and returns
+   * the value the key holds afterwards, this one or the one that was first. For keys that are set once.
+   */
+  claim(key: string, value: string): Promise<string>;
 }
 
 export interface Storage {
@@ -415,6 +431,7 @@ export interface Storage {
   readonly invites: InviteRepository;
   readonly bans: BanRepository;
   readonly emojis: EmojiRepository;
+  readonly webhooks: WebhookRepository;
   readonly auditLog: AuditLogRepository;
   readonly autoModRules: AutoModRuleRepository;
   readonly relationships: RelationshipRepository;
@@ -422,7 +439,10 @@ export interface Storage {
   readonly attachments: AttachmentRepository;
   readonly jobs: JobStore;
   readonly instanceSettings: SettingsRepository;
-  /** Applies pending schema migrations; returns the names applied. */
+  /**
+   * Applies pending schema migrations (returns the names applied), then records the instance's snowflake epoch
+   * if it has none and makes it this process's (libs/storage/src/epoch).
+   */
   migrate(): Promise<string[]>;
   /** Cheap round trip for readiness. */
   ping(): Promise<void>;

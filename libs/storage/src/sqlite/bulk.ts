@@ -23,6 +23,7 @@ import {
   RELATIONSHIPS,
   REPORTS,
   USER_PRIVACY,
+  WEBHOOKS,
   BANS,
   EMOJIS,
   GUILD_SETTINGS,
@@ -325,6 +326,15 @@ const DEFS: Defs = {
     toRecord: byRow(EMOJIS.toRecord),
     write: (db, e) => void db.run(EMOJIS.upsert, ...EMOJIS.params(e)),
     remove: (db, e) => void db.run(EMOJIS.delete, toId(e.guildId), toId(e.id)),
+  },
+  webhooks: {
+    table: WEBHOOKS.name,
+    select: `SELECT ${WEBHOOKS.columns} FROM webhooks`,
+    keys: [id()],
+    key: (w) => [w.id],
+    toRecord: byRow(WEBHOOKS.toRecord),
+    write: (db, w) => void db.run(WEBHOOKS.upsert, ...WEBHOOKS.params(w)),
+    remove: (db, w) => void db.run(WEBHOOKS.delete, toId(w.id)),
   },
   audit_log_entries: {
     table: AUDIT_LOG.name,

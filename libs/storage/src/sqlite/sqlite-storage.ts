@@ -1,4 +1,5 @@
 import type { Storage } from '../contract';
+import { establishSnowflakeEpoch } from '../epoch';
 import { SqliteBulk } from './bulk';
 import { isInMemory, openWriter, SqliteDb, type SqliteSettings } from './connection';
 import { settle } from './errors';
@@ -13,6 +14,7 @@ import {
   SqliteRelationshipRepository,
   SqliteReportRepository,
 } from './repositories/moderation.repository';
+import { SqliteWebhookRepository } from './repositories/webhook.repository';
 import { SqliteGuildSettingsRepository } from './repositories/guild-settings.repository';
 import { SqliteNotificationPrefsRepository, SqlitePushRepository } from './repositories/push.repository';
 import { SqliteChannelRepository } from './repositories/channel.repository';
@@ -64,6 +66,7 @@ export class SqliteStorage implements Storage {
   readonly emojis: SqliteEmojiRepository;
   readonly invites: SqliteInviteRepository;
   readonly bans: SqliteBanRepository;
+  readonly webhooks: SqliteWebhookRepository;
   readonly auditLog: SqliteAuditLogRepository;
   readonly autoModRules: SqliteAutoModRuleRepository;
   readonly relationships: SqliteRelationshipRepository;
@@ -127,6 +130,7 @@ export class SqliteStorage implements Storage {
     this.emojis = new SqliteEmojiRepository(this.db);
     this.invites = new SqliteInviteRepository(this.db);
     this.bans = new SqliteBanRepository(this.db);
+    this.webhooks = new SqliteWebhookRepository(this.db);
     this.auditLog = new SqliteAuditLogRepository(this.db);
     this.autoModRules = new SqliteAutoModRuleRepository(this.db);
     this.relationships = new SqliteRelationshipRepository(this.db);
@@ -137,8 +141,11 @@ export class SqliteStorage implements Storage {
     this.bulk = new SqliteBulk(this.db);
   }
 
-  migrate(): Promise<string[]> {
-    return settle(() => migrate(this.db, this.migrationsDir));
+  /** Applies pending migrations, then records the instance's snowflake epoch (if new) and makes it this process's. */
+  async migrate(): Promise<string[]> {
+    const applied = await settle(() => migrate(this.db, this.migrationsDir));
+    await establishSnowflakeEpoch({ settings: this.instanceSettings, bulk: this.bulk });
+    return applied;
   }
 
   ping(): Promise<void> {

@@ -33,6 +33,8 @@ import type {
   TokenRecord,
   UserPrivacyRecord,
   UserRecord,
+  MessageWebhookRecord,
+  WebhookRecord,
 } from '../contract';
 import {
   fromId,
@@ -464,6 +466,7 @@ export interface MessageRow {
   mention_roles: string;
   embeds: string;
   flags: bigint;
+  webhook: string | null;
   mention_everyone: bigint;
   pinned: bigint;
   type: bigint;
@@ -477,7 +480,7 @@ export const MESSAGES = {
   ...statements({
     name: 'messages',
     columns:
-      'id, channel_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id, mention_roles, embeds, flags',
+      'id, channel_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id, mention_roles, embeds, flags, webhook',
     key: ['id'],
     keep: ['channel_id', 'guild_id', 'author_id'],
     match: ['id', 'channel_id'],
@@ -500,6 +503,7 @@ export const MESSAGES = {
     JSON.stringify(m.mentionRoles),
     JSON.stringify(m.embeds),
     m.flags,
+    m.webhook ? JSON.stringify(m.webhook) : null,
   ],
   toRecord: (row: MessageRow): MessageRecord => ({
     id: fromId(row.id),
@@ -518,6 +522,7 @@ export const MESSAGES = {
     referenceId: fromIdOrNull(row.reference_id),
     embeds: JSON.parse(row.embeds) as EmbedRecord[],
     flags: toNumber(row.flags),
+    ...(row.webhook ? { webhook: JSON.parse(row.webhook) as MessageWebhookRecord } : {}),
   }),
 };
 
@@ -844,6 +849,44 @@ export const EMOJIS = {
     roles: parseIds(row.roles),
     userId: fromIdOrNull(row.user_id),
     animated: row.animated === 1n,
+  }),
+};
+// --- webhooks ------------------------------------------------------------------------------------
+
+export interface WebhookRow {
+  id: bigint;
+  guild_id: bigint;
+  channel_id: bigint;
+  creator_id: bigint | null;
+  name: string;
+  avatar: string | null;
+  secret: string;
+}
+
+export const WEBHOOKS = {
+  ...statements({
+    name: 'webhooks',
+    columns: 'id, guild_id, channel_id, creator_id, name, avatar, secret',
+    key: ['id'],
+    keep: ['guild_id'],
+  }),
+  params: (w: WebhookRecord): Param[] => [
+    toId(w.id),
+    toId(w.guildId),
+    toId(w.channelId),
+    toIdOrNull(w.creatorId),
+    w.name,
+    w.avatar,
+    w.token,
+  ],
+  toRecord: (row: WebhookRow): WebhookRecord => ({
+    id: fromId(row.id),
+    guildId: fromId(row.guild_id),
+    channelId: fromId(row.channel_id),
+    creatorId: fromIdOrNull(row.creator_id),
+    name: row.name,
+    avatar: row.avatar,
+    token: row.secret,
   }),
 };
 

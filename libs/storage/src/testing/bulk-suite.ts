@@ -51,6 +51,7 @@ export function describeBulkContract(get: () => Storage): void {
       const guildId = id();
       const [text, dm] = [id(), id()];
       const role = id();
+      const hook = id();
       const messages = Array.from({ length: 7 }, (_, i) => ({
         id: id(),
         channelId: text,
@@ -69,6 +70,7 @@ export function describeBulkContract(get: () => Storage): void {
         embeds:
           i === 2 ? [{ type: 'rich', title: 'card', fields: [{ name: 'a', value: 'b', inline: true }] }] : [],
         flags: i === 2 ? 4 : 0,
+        ...(i === 6 ? { webhook: { id: hook, name: 'Grafana', avatar: 'https://example.test/g.png' } } : {}),
       }));
       const [low, high] = [alice, bob].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
       const records: { [T in BulkTable]: BulkRecords[T][] } = {
@@ -215,6 +217,17 @@ export function describeBulkContract(get: () => Storage): void {
         emojis: [
           { guildId, id: id(), name: 'party_parrot', roles: [], userId: alice, animated: true },
           { guildId, id: id(), name: 'mods_only', roles: [role], userId: null, animated: false },
+        ],
+        webhooks: [
+          {
+            id: hook,
+            guildId,
+            channelId: text,
+            creatorId: alice,
+            name: 'Alerts',
+            avatar: null,
+            token: 'tok-'.padEnd(68, 'x'),
+          },
         ],
         audit_log_entries: [
           {
@@ -649,6 +662,16 @@ export function describeBulkContract(get: () => Storage): void {
         targetUserId: owner,
       };
       await s.reports.create(report);
+      const webhook = {
+        id: id(),
+        guildId,
+        channelId: text,
+        creatorId: null,
+        name: 'Deploys',
+        avatar: 'data:image/png;base64,AAAA',
+        token: 'w'.repeat(68),
+      };
+      await s.webhooks.create(webhook);
       const attachment = {
         id: id(),
         channelId: text,
@@ -698,6 +721,7 @@ export function describeBulkContract(get: () => Storage): void {
         notification_preferences: [prefs],
         bans: [ban],
         emojis: [emoji],
+        webhooks: [webhook],
         audit_log_entries: [entry],
         automod_rules: [rule],
         relationships: [block],

@@ -1,4 +1,4 @@
-import { PARLEY_EPOCH, SnowflakeGenerator, compareSnowflakes } from '@parley/common';
+import { SnowflakeGenerator, compareSnowflakes, snowflakeEpoch } from '@parley/common';
 import {
   UniqueViolation,
   type AccountTokenRecord,
@@ -35,7 +35,7 @@ export function describeStorageContract(
     const id = (): string => snowflakes.next();
     const ids = (n: number): string[] => Array.from({ length: n }, id);
     // Ids minted near the epoch are a few digits long: mixed with current ids they catch text ordering.
-    const early = new SnowflakeGenerator(2, 3, () => PARLEY_EPOCH + 1);
+    const early = new SnowflakeGenerator(2, 3, () => snowflakeEpoch() + 1);
     const now = Date.now();
     const sorted = (values: readonly string[]): string[] => [...values].sort(compareSnowflakes);
 
@@ -1516,6 +1516,73 @@ export function describeStorageContract(
           Array.from({ length: 10 }, () => storage.invites.use(limited.code, now)),
         );
         expect(results.filter(Boolean)).toHaveLength(3);
+      });
+    });
+
+    describe('webhooks', () => {
+      const webhook = (guildId: string, channelId: string, name: string) => ({
+        id: id(),
+        guildId,
+        channelId,
+        creatorId: id(),
+        name,
+        avatar: null,
+        token: `${name}-${'t'.repeat(60)}`,
+      });
+
+      it('finds by id, lists per guild and channel in id order, updates and deletes', async () => {
+        const [guildId, a, b] = [id(), id(), id()];
+        const first = webhook(guildId, a, 'first');
+        const second = webhook(guildId, b, 'sécond 🎉');
+        const third = webhook(guildId, a, 'third');
+        for (const w of [third, first, second]) await storage.webhooks.create(w);
+        await storage.webhooks.create(webhook(id(), a, 'elsewhere'));
+        expect(await storage.webhooks.find(second.id)).toEqual(second);
+        expect(await storage.webhooks.find(id())).toBeNull();
+        expect(await storage.webhooks.listByGuild(guildId)).toEqual([first, second, third]);
+        expect(await storage.webhooks.listByChannel(guildId, a)).toEqual([first, third]);
+
+        await storage.webhooks.update(first.id, { name: 'renamed', avatar: 'https://example.test/a.png' });
+        await storage.webhooks.update(third.id, { channelId: b });
+        await storage.webhooks.update(second.id, {});
+        const renamed = { ...first, name: 'renamed', avatar: 'https://example.test/a.png' };
+        expect(await storage.webhooks.find(first.id)).toEqual(renamed);
+        expect(await storage.webhooks.listByChannel(guildId, b)).toEqual([
+          second,
+          { ...third, channelId: b },
+        ]);
+        await storage.webhooks.update(first.id, { avatar: null });
+        expect((await storage.webhooks.find(first.id))?.avatar).toBeNull();
+
+        await storage.webhooks.delete(second.id);
+        await storage.webhooks.delete(second.id); // twice is no error
+        expect(await storage.webhooks.find(second.id)).toBeNull();
+        expect((await storage.webhooks.listByGuild(guildId)).map((w) => w.id)).toEqual([first.id, third.id]);
+        // An update racing the delete does not bring it back.
+        await storage.webhooks.update(second.id, { name: 'ghost' });
+        expect(await storage.webhooks.find(second.id)).toBeNull();
+      });
+
+      it('go with their guild', async () => {
+        const guildId = id();
+        const w = webhook(guildId, id(), 'gone');
+        await storage.webhooks.create(w);
+        await storage.guilds.delete(guildId);
+        expect(await storage.webhooks.find(w.id)).toBeNull();
+        expect(await storage.webhooks.listByGuild(guildId)).toEqual([]);
+      });
+
+      it("keeps a webhook message's name and avatar", async () => {
+        const channelId = id();
+        const hook = { id: id(), name: 'Uptime Kuma', avatar: 'https://example.test/k.png' };
+        const m = message(channelId, { authorId: hook.id, content: 'up', webhook: hook });
+        const plain = message(channelId);
+        await storage.messages.create(m);
+        await storage.messages.create(plain);
+        expect(await storage.messages.find(channelId, m.id)).toEqual(m);
+        const found = await storage.messages.find(channelId, plain.id);
+        expect(found).toEqual(plain);
+        expect(found && 'webhook' in found).toBe(false);
       });
     });
 

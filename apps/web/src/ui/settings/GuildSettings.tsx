@@ -12,9 +12,20 @@ import { InvitesPane } from './InvitesPane';
 import { MembersPane } from './MembersPane';
 import { OverviewPane } from './OverviewPane';
 import { RolesPane } from './RolesPane';
+import { WebhooksPane } from './WebhooksPane';
 
 type Tab =
-  'overview' | 'channels' | 'roles' | 'emoji' | 'members' | 'invites' | 'bots' | 'bans' | 'automod' | 'audit';
+  | 'overview'
+  | 'channels'
+  | 'roles'
+  | 'emoji'
+  | 'members'
+  | 'invites'
+  | 'webhooks'
+  | 'bots'
+  | 'bans'
+  | 'automod'
+  | 'audit';
 
 /** Guild settings, one tab per thing the member may manage. */
 export default function GuildSettings({
@@ -39,6 +50,7 @@ export default function GuildSettings({
         has(perms, Permission.MANAGE_ROLES),
     ],
     ['invites', 'Invites', has(perms, Permission.MANAGE_GUILD)],
+    ['webhooks', 'Integrations', has(perms, Permission.MANAGE_WEBHOOKS)],
     ['bots', 'Bots', has(perms, Permission.MANAGE_GUILD)],
     ['bans', 'Bans', has(perms, Permission.BAN_MEMBERS)],
     ['automod', 'AutoMod', has(perms, Permission.MANAGE_GUILD)],
@@ -77,6 +89,9 @@ export default function GuildSettings({
       break;
     case 'invites':
       body = <InvitesPane guild={guild} />;
+      break;
+    case 'webhooks':
+      body = <WebhooksPane guild={guild} />;
       break;
     case 'bots':
       body = <BotsPane guild={guild} />;

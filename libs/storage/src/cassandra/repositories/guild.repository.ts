@@ -1,7 +1,7 @@
 import type { ChannelRecord, GuildRecord, GuildRepository, MemberRecord, RoleRecord } from '../../contract';
 import { mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
-import { CHANNELS, GUILD_MEMBER_COUNTS, GUILDS, MEMBERS, ROLES } from '../tables';
+import { CHANNELS, GUILD_MEMBER_COUNTS, GUILDS, MEMBERS, ROLES, WEBHOOKS } from '../tables';
 import type { CassandraChannelRepository } from './channel.repository';
 import type { CassandraInviteRepository } from './invite.repository';
 import type { CassandraMemberRepository } from './member.repository';
@@ -16,7 +16,9 @@ const DELETE_PARTITIONS = [
   'DELETE FROM members WHERE guild_id = ?',
   'DELETE FROM bans WHERE guild_id = ?',
   'DELETE FROM guild_emojis WHERE guild_id = ?',
+  'DELETE FROM webhooks_by_guild WHERE guild_id = ?',
 ];
+const WEBHOOK_IDS = 'SELECT id FROM webhooks_by_guild WHERE guild_id = ?';
 
 export class CassandraGuildRepository implements GuildRepository {
   constructor(
@@ -104,6 +106,11 @@ export class CassandraGuildRepository implements GuildRepository {
       this.db.execute('write', MEMBERS.deleteByUser, [m.userId, guildId], { idempotent: true }),
     );
     await this.invites.deleteAllOf(guildId);
+    // Each webhook row by id (execute's read) before the guild's list of them goes in the batch below.
+    const hooks = await this.db.all(WEBHOOK_IDS, [guildId]);
+    await mapLimit(hooks, 16, (row) =>
+      this.db.execute('write', WEBHOOKS.delete, [row.get('id')], { idempotent: true }),
+    );
     await this.db.batch(
       [
         ...DELETE_PARTITIONS.map((query) => ({ query, params: [guildId] })),

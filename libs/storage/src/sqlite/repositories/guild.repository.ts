@@ -20,6 +20,7 @@ const DELETE = [
   'DELETE FROM invites WHERE guild_id = ?',
   'DELETE FROM bans WHERE guild_id = ?',
   'DELETE FROM guild_emojis WHERE guild_id = ?',
+  'DELETE FROM webhooks WHERE guild_id = ?',
   'DELETE FROM guilds WHERE id = ?',
 ];
 

@@ -6,11 +6,21 @@ const GET = 'SELECT value FROM instance_settings WHERE key = ?';
 const PUT = `INSERT INTO instance_settings (key, value, updated_at) VALUES (?, ?, ?)
   ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`;
 
+const CLAIM =
+  'INSERT INTO instance_settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING';
+
 export class SqliteSettingsRepository implements SettingsRepository {
   constructor(private readonly db: SqliteDb) {}
 
   get(key: string): Promise<string | null> {
     return settle(() => this.db.get<{ value: string }>(GET, key)?.value ?? null);
+  }
+
+  claim(key: string, value: string): Promise<string> {
+    return settle(() => {
+      this.db.run(CLAIM, key, value, Date.now());
+      return this.db.get<{ value: string }>(GET, key)?.value ?? value;
+    });
   }
 
   put(key: string, value: string): Promise<void> {

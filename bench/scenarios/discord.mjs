@@ -1,0 +1,136 @@
+// `npm run bench -- --only=discord`: figure 15 of ../shared/benchmarks.md. Fan-out to N Discord-gateway
+// listeners (`/discord-gateway`, JSON) against bare socket.io (and Parley's own socket.io transport) in the same
+// run, a burst of messages, deliveries per second and their ratio; then delivery to the last of the sessions,
+// message by message (p95 from the send to the last arrival). Sizes: `--scale=discordListeners=..,discordMessages=..`.
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import { call, setupGuild } from '../lib/api.mjs';
+import { round } from '../lib/hist.mjs';
+import { ROOT, startMonolith } from '../lib/server.mjs';
+
+const now = () => performance.timeOrigin + performance.now();
+
+/** N listeners in 2 generator processes of `job`; `trigger` sends; deliveries per second from the trigger on. */
+async function listen(ctx, job, base, tokens, expected, trigger, extra = {}) {
+  const half = Math.ceil(tokens.length / 2);
+  const parts = [tokens.slice(0, half), tokens.slice(half)];
+  let ready = 0;
+  const results = parts.map((part, k) =>
+    ctx.runJob(
+      job,
+      {
+        base,
+        tokens: part,
+        expected: part.length * expected,
+        deadlineMs: ctx.DEADLINE,
+        addresses: Array.from({ length: 4 }, (_, j) => `127.0.0.${80 + 4 * k + j}`),
+        ...extra,
+      },
+      () => void ready++,
+    ),
+  );
+  const { waitFor } = await import('../../test/support/wait.ts');
+  await waitFor(() => ready >= parts.length, 'every listener part is ready', ctx.DEADLINE);
+  const start = now();
+  const sent = await trigger();
+  const out = await Promise.all(results);
+  const received = out.reduce((a, r) => a + r.received, 0);
+  const last = Math.max(...out.map((r) => r.last));
+  return { rate: received / ((last - start) / 1000), received, out, sent };
+}
+
+async function bareRate(ctx, clients, messages, payload) {
+  const child = fork(join(ROOT, 'bench/lib/bare-server.mjs'), [], {
+    env: { ...process.env, PAYLOAD: JSON.stringify(payload) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise((r) => child.once('message', (m) => r(m.port)));
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    await Promise.all(Array.from({ length: messages }, () => call(base, 'POST', '/noop', null, {})));
+    return await ctx.fanout(
+      base,
+      Array.from({ length: clients }, () => ''),
+      messages,
+      () => Promise.all(Array.from({ length: messages }, () => call(base, 'POST', '/emit', null, {}))),
+      true,
+    );
+  } finally {
+    child.kill();
+  }
+}
+
+export async function run(ctx) {
+  const n = ctx.scale.discordListeners;
+  const messages = ctx.scale.discordMessages;
+  const latencyMessages = ctx.scale.discordLatencyMessages;
+  const server = await startMonolith({
+    PARLEY__GATEWAY__MAX_CONNECTIONS_PER_IP: '100000',
+    PARLEY__GATEWAY__HANDSHAKE_RATE__LIMIT: '1000000',
+  });
+  try {
+    const base = server.url;
+    const [owner] = await ctx.users(base, 1, 'dsend');
+    const listeners = await ctx.users(base, n, 'dfan');
+    const guild = await setupGuild(base, [owner, ...listeners]);
+    const tokens = listeners.map((u) => u.token);
+    const burst = (tag) => async () => {
+      const answers = await Promise.all(
+        Array.from({ length: messages }, (_, i) =>
+          call(base, 'POST', `/channels/${guild.channelId}/messages`, owner.token, {
+            content: `${tag} ${i}`,
+          }),
+        ),
+      );
+      return answers[0].body;
+    };
+
+    const discord = await listen(ctx, 'discordListen', base, tokens, messages, burst('discord'));
+    const socketio = await ctx.fanout(base, tokens, messages, burst('socketio'));
+    const bare = await bareRate(ctx, n, messages, discord.sent);
+    ctx.figure(
+      15,
+      `fan-out to ${n} Discord-gateway listeners, as a ratio to bare socket.io (same run)`,
+      round(discord.rate / bare, 2),
+      'x',
+      '>=2.0',
+      discord.rate / bare >= 2,
+      {
+        discord_per_s: round(discord.rate, 0),
+        parley_socketio_per_s: round(socketio, 0),
+        bare_socketio_per_s: round(bare, 0),
+        lost: n * messages - discord.received,
+        note: `${messages} messages in a burst, 2 generator processes`,
+      },
+    );
+
+    // Delivery to the last session, one message at a time: send time to the latest arrival of its nonce.
+    const sentAt = {};
+    const sequential = async () => {
+      for (let i = 0; i < latencyMessages; i++) {
+        const nonce = `dlat${i}`;
+        sentAt[nonce] = now();
+        await call(base, 'POST', `/channels/${guild.channelId}/messages`, owner.token, {
+          content: `l ${i}`,
+          nonce,
+        });
+      }
+    };
+    const timed = await listen(ctx, 'discordListen', base, tokens, latencyMessages, sequential);
+    const latencies = Object.keys(sentAt)
+      .map((nonce) => Math.max(...timed.out.map((o) => o.lastByNonce[nonce] ?? Infinity)) - sentAt[nonce])
+      .sort((a, b) => a - b);
+    const p = (q) => round(latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)], 1);
+    ctx.figure(
+      '15l',
+      `delivery to the last of ${n} Discord-gateway sessions`,
+      `p50 ${p(0.5)} / p95 ${p(0.95)} / max ${p(1)}`,
+      'ms',
+      'p95<=100 (at 10,000 sessions)',
+      n >= 10_000 ? p(0.95) <= 100 : null,
+      { messages: latencyMessages, lost: n * latencyMessages - timed.received },
+    );
+  } finally {
+    await server.stop();
+  }
+}
