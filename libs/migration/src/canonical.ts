@@ -29,6 +29,9 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     emailVerified: u.emailVerified,
     mfaSecret: u.mfaSecret,
     mfaBackupCodes: [...u.mfaBackupCodes].sort(),
+    admin: u.admin === true,
+    disabled: u.disabled === true,
+    approvalPending: u.approvalPending === true,
   }),
   tokens: (t) => ({
     tokenHash: t.tokenHash,
@@ -162,6 +165,18 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
           options: e.options,
           expiresAt: e.expiresAt,
         },
+  instance_audit_log: (e) =>
+    e.expiresAt <= Date.now()
+      ? null
+      : {
+          id: e.id,
+          actorId: e.actorId,
+          action: e.action,
+          targetType: e.targetType,
+          targetId: e.targetId,
+          reason: e.reason,
+          expiresAt: e.expiresAt,
+        },
   attachments: (a) => ({
     id: a.id,
     channelId: a.channelId,
@@ -223,6 +238,7 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
     case 'channels':
     case 'messages':
     case 'attachments':
+    case 'instance_audit_log':
     case 'jobs':
       return String(r.id);
   }

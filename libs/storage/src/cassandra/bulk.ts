@@ -44,6 +44,7 @@ import {
   TOKENS,
   UPLOAD_USAGE,
   USERS,
+  INSTANCE_AUDIT_LOG,
   type Absent,
   type Statement,
 } from './tables';
@@ -133,6 +134,12 @@ const SCANS: {
     GUILD_SETTINGS.toRecord,
   ),
   audit_log_entries: scanOf('audit_log_entries', AUDIT_LOG.columns, AUDIT_LOG.present, AUDIT_LOG.toRecord),
+  instance_audit_log: scanOf(
+    'instance_audit_log',
+    INSTANCE_AUDIT_LOG.columns,
+    INSTANCE_AUDIT_LOG.present,
+    INSTANCE_AUDIT_LOG.toRecord,
+  ),
   attachments: scanOf('attachments', ATTACHMENTS.columns, ATTACHMENTS.present, ATTACHMENTS.toRecord),
   jobs: scanOf('jobs', `state, ${JOBS.columns}`, JOBS.present, (row) => ({
     ...JOBS.toRecord(row),
@@ -599,6 +606,11 @@ export class CassandraBulk implements BulkStorage {
         const ttl = AUDIT_LOG.ttlAt(e, Date.now());
         return ttl > 0 ? this.exec(AUDIT_LOG.insert, AUDIT_LOG.params(e, ttl)) : undefined;
       }
+      case 'instance_audit_log': {
+        const e = record as BulkRecords['instance_audit_log'];
+        const ttl = INSTANCE_AUDIT_LOG.ttlAt(e, Date.now());
+        return ttl > 0 ? this.exec(INSTANCE_AUDIT_LOG.insert, INSTANCE_AUDIT_LOG.params(e, ttl)) : undefined;
+      }
       case 'attachments':
         return this.writeAttachment(record as BulkRecords['attachments'], absent);
       case 'jobs': {
@@ -647,6 +659,11 @@ export class CassandraBulk implements BulkStorage {
       throw refusals[0];
     }
     await this.exec(USERS.insert, USERS.params(u, absent));
+    // The approval queue derives from the flag (see migration 0032).
+    await this.exec(
+      u.approvalPending === true ? USERS.pendingAdd : USERS.pendingRemove,
+      [USERS.pendingQueue, id],
+    );
     if (previous) {
       for (const c of claims) {
         const old = previous[c.claim];
@@ -849,6 +866,10 @@ export class CassandraBulk implements BulkStorage {
       case 'audit_log_entries': {
         const e = record as BulkRecords['audit_log_entries'];
         return this.exec(AUDIT_LOG.delete, [toId(e.guildId), AUDIT_LOG.windowOf(e.id), toId(e.id)]);
+      }
+      case 'instance_audit_log': {
+        const e = record as BulkRecords['instance_audit_log'];
+        return this.exec(INSTANCE_AUDIT_LOG.delete, [INSTANCE_AUDIT_LOG.windowOf(e.id), toId(e.id)]);
       }
       case 'attachments': {
         const a = record as BulkRecords['attachments'];

@@ -18,6 +18,8 @@ import { CassandraReadStateRepository } from './repositories/read-state.reposito
 import { CassandraPinRepository } from './repositories/pin.repository';
 import { CassandraRoleRepository } from './repositories/role.repository';
 import { CassandraSettingsRepository } from './repositories/settings.repository';
+import { CassandraInstanceAuditLogRepository } from './repositories/instance-audit-log.repository';
+import { CassandraInstanceCounterRepository } from './repositories/instance-counter.repository';
 import { CassandraTokenRepository } from './repositories/token.repository';
 import { CassandraAccountTokenRepository } from './repositories/account-token.repository';
 import { CassandraUserRepository } from './repositories/user.repository';
@@ -56,6 +58,8 @@ export class CassandraStorage implements Storage {
   readonly attachments: CassandraAttachmentRepository;
   readonly jobs: CassandraJobStore;
   readonly instanceSettings: CassandraSettingsRepository;
+  readonly instanceAuditLog: CassandraInstanceAuditLogRepository;
+  readonly instanceCounters: CassandraInstanceCounterRepository;
   /** Whole-table scans and bulk writes for the operator tools (never request paths). */
   readonly bulk: CassandraBulk;
   readonly session: CassandraSession;
@@ -92,6 +96,8 @@ export class CassandraStorage implements Storage {
     this.attachments = new CassandraAttachmentRepository(db);
     this.jobs = new CassandraJobStore(db);
     this.instanceSettings = new CassandraSettingsRepository(db);
+    this.instanceAuditLog = new CassandraInstanceAuditLogRepository(db);
+    this.instanceCounters = new CassandraInstanceCounterRepository(db);
     this.bulk = new CassandraBulk(db, this.messages, options.bulk);
   }
 

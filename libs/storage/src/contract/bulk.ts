@@ -5,6 +5,7 @@ import type {
   ChannelRecord,
   GuildRecord,
   GuildSettingsRecord,
+  InstanceAuditEntryRecord,
   InviteRecord,
   JobRecord,
   MemberRecord,
@@ -46,6 +47,7 @@ export const BULK_TABLES = [
   'invites',
   'bans',
   'audit_log_entries',
+  'instance_audit_log',
   'attachments',
   'jobs',
 ] as const;
@@ -104,6 +106,7 @@ export interface BulkRecords {
   invites: InviteRecord;
   bans: BanRecord;
   audit_log_entries: AuditLogEntryRecord;
+  instance_audit_log: InstanceAuditEntryRecord;
   attachments: AttachmentRecord;
   jobs: BulkJob;
 }

@@ -41,6 +41,7 @@ import {
   ROLES,
   TOKENS,
   USERS,
+  INSTANCE_AUDIT_LOG,
   type ChannelRow,
   type MessageRow,
   type OverwriteRow,
@@ -290,6 +291,15 @@ const DEFS: Defs = {
     toRecord: byRow(AUDIT_LOG.toRecord),
     write: (db, e) => void db.run(AUDIT_LOG.upsert, ...AUDIT_LOG.params(e)),
     remove: (db, e) => void db.run(AUDIT_LOG.delete, toId(e.guildId), toId(e.id)),
+  },
+  instance_audit_log: {
+    table: INSTANCE_AUDIT_LOG.name,
+    select: `SELECT ${INSTANCE_AUDIT_LOG.columns} FROM instance_audit_log`,
+    keys: [id()],
+    key: (e) => [e.id],
+    toRecord: byRow(INSTANCE_AUDIT_LOG.toRecord),
+    write: (db, e) => void db.run(INSTANCE_AUDIT_LOG.upsert, ...INSTANCE_AUDIT_LOG.params(e)),
+    remove: (db, e) => void db.run(INSTANCE_AUDIT_LOG.delete, toId(e.id)),
   },
   attachments: {
     table: ATTACHMENTS.name,

@@ -11,6 +11,7 @@ import type {
   EmbedRecord,
   GuildRecord,
   GuildSettingsRecord,
+  InstanceAuditEntryRecord,
   InviteRecord,
   JobRecord,
   MemberRecord,
@@ -103,6 +104,9 @@ export interface UserRow {
   email_verified: bigint;
   mfa_secret: string | null;
   mfa_backup_codes: string | null;
+  admin: bigint;
+  disabled: bigint;
+  approval_pending: bigint;
 }
 
 export const USERS = {
@@ -110,10 +114,10 @@ export const USERS = {
     name: 'users',
     // username_lower is the case-insensitive uniqueness claim; email is stored lower-cased.
     columns:
-      'id, username, username_lower, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags, email_verified, mfa_secret, mfa_backup_codes',
+      'id, username, username_lower, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags, email_verified, mfa_secret, mfa_backup_codes, admin, disabled, approval_pending',
     key: ['id'],
   }),
-  read: 'id, username, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags, email_verified, mfa_secret, mfa_backup_codes',
+  read: 'id, username, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags, email_verified, mfa_secret, mfa_backup_codes, admin, disabled, approval_pending',
   params: (u: UserRecord): Param[] => [
     toId(u.id),
     u.username,
@@ -128,6 +132,9 @@ export const USERS = {
     toFlag(u.emailVerified),
     u.mfaSecret,
     backupCodesText(u.mfaBackupCodes),
+    toFlag(u.admin === true),
+    toFlag(u.disabled === true),
+    toFlag(u.approvalPending === true),
   ],
   toRecord: (row: UserRow): UserRecord => ({
     id: fromId(row.id),
@@ -142,6 +149,9 @@ export const USERS = {
     emailVerified: toNumber(row.email_verified) !== 0,
     mfaSecret: row.mfa_secret,
     mfaBackupCodes: row.mfa_backup_codes ? (JSON.parse(row.mfa_backup_codes) as string[]) : [],
+    admin: toNumber(row.admin) !== 0,
+    disabled: toNumber(row.disabled) !== 0,
+    approvalPending: toNumber(row.approval_pending) !== 0,
   }),
 };
 
@@ -747,6 +757,46 @@ export const AUDIT_LOG = {
     changes: row.changes,
     reason: row.reason,
     options: row.options,
+    expiresAt: toNumber(row.expires_at),
+  }),
+};
+
+// --- the instance audit log ------------------------------------------------------------------------
+
+export interface InstanceAuditEntryRow {
+  id: bigint;
+  actor_id: bigint;
+  action: string;
+  target_type: string;
+  target_id: string;
+  reason: string | null;
+  expires_at: bigint;
+}
+
+export const INSTANCE_AUDIT_LOG = {
+  ...statements({
+    name: 'instance_audit_log',
+    columns: 'id, actor_id, action, target_type, target_id, reason, expires_at',
+    key: ['id'],
+  }),
+  /** Through the expiry index: only rows already expired are touched. */
+  prune: 'DELETE FROM instance_audit_log WHERE expires_at <= ?',
+  params: (e: InstanceAuditEntryRecord): Param[] => [
+    toId(e.id),
+    toId(e.actorId),
+    e.action,
+    e.targetType,
+    e.targetId,
+    e.reason,
+    e.expiresAt,
+  ],
+  toRecord: (row: InstanceAuditEntryRow): InstanceAuditEntryRecord => ({
+    id: fromId(row.id),
+    actorId: fromId(row.actor_id),
+    action: row.action,
+    targetType: row.target_type as InstanceAuditEntryRecord['targetType'],
+    targetId: row.target_id,
+    reason: row.reason,
     expiresAt: toNumber(row.expires_at),
   }),
 };

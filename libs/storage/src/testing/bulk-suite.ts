@@ -86,6 +86,10 @@ export function describeBulkContract(get: () => Storage): void {
           emailVerified: i !== 1,
           mfaSecret: i === 2 ? 'JBSWY3DPEHPK3PXP' : null,
           mfaBackupCodes: i === 2 ? ['a'.repeat(64), 'b'.repeat(64)] : [],
+          // Issue 23's instance flags (migration 0032) are carried too.
+          admin: i === 0,
+          disabled: i === 1,
+          approvalPending: i === 2,
         })),
         tokens: [
           {
@@ -200,6 +204,17 @@ export function describeBulkContract(get: () => Storage): void {
           },
         ],
         bans: [{ guildId, userId: id(), reason: null, createdAt: now }],
+        instance_audit_log: [
+          {
+            id: id(),
+            actorId: alice,
+            action: 'user.disable',
+            targetType: 'user',
+            targetId: bob,
+            reason: 'spam',
+            expiresAt: now + 86_400_000,
+          },
+        ],
         audit_log_entries: [
           {
             guildId,
@@ -436,6 +451,9 @@ export function describeBulkContract(get: () => Storage): void {
         emailVerified: i !== 1,
         mfaSecret: i === 0 ? 'JBSWY3DPEHPK3PXP' : null,
         mfaBackupCodes: i === 0 ? ['c'.repeat(64)] : [],
+        admin: i === 0,
+        disabled: false,
+        approvalPending: i === 1,
       }));
       for (const user of users) await s.users.create(user);
       const token = {
@@ -558,6 +576,16 @@ export function describeBulkContract(get: () => Storage): void {
         expiresAt: now + 86_400_000,
       };
       await s.auditLog.append(entry);
+      const instanceEntry = {
+        id: id(),
+        actorId: owner,
+        action: 'guild.delete',
+        targetType: 'guild' as const,
+        targetId: guildId,
+        reason: null,
+        expiresAt: now + 86_400_000,
+      };
+      await s.instanceAuditLog.append(instanceEntry);
       const attachment = {
         id: id(),
         channelId: text,
@@ -604,6 +632,7 @@ export function describeBulkContract(get: () => Storage): void {
         user_guild_settings: [settings],
         bans: [ban],
         audit_log_entries: [entry],
+        instance_audit_log: [instanceEntry],
         attachments: [attachment],
         jobs: [{ ...job, dead: false }],
       };

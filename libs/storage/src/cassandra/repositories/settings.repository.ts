@@ -3,6 +3,7 @@ import type { CassandraSession } from '../session';
 
 const GET = 'SELECT value FROM instance_settings WHERE key = ?';
 const PUT = 'INSERT INTO instance_settings (key, value, updated_at) VALUES (?, ?, ?)';
+const CLAIM = 'INSERT INTO instance_settings (key, value, updated_at) VALUES (?, ?, ?) IF NOT EXISTS';
 
 export class CassandraSettingsRepository implements SettingsRepository {
   constructor(private readonly db: CassandraSession) {}
@@ -14,5 +15,10 @@ export class CassandraSettingsRepository implements SettingsRepository {
 
   async put(key: string, value: string): Promise<void> {
     await this.db.execute('write', PUT, [key, value, new Date()], { idempotent: true });
+  }
+
+  async claim(key: string, value: string): Promise<boolean> {
+    const rs = await this.db.execute('lwt', CLAIM, [key, value, new Date()], { idempotent: false });
+    return rs.wasApplied();
   }
 }

@@ -6,6 +6,8 @@ const GET = 'SELECT value FROM instance_settings WHERE key = ?';
 const PUT = `INSERT INTO instance_settings (key, value, updated_at) VALUES (?, ?, ?)
   ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`;
 
+const CLAIM = 'INSERT INTO instance_settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING';
+
 export class SqliteSettingsRepository implements SettingsRepository {
   constructor(private readonly db: SqliteDb) {}
 
@@ -17,5 +19,9 @@ export class SqliteSettingsRepository implements SettingsRepository {
     return settle(() => {
       this.db.run(PUT, key, value, Date.now());
     });
+  }
+
+  claim(key: string, value: string): Promise<boolean> {
+    return settle(() => this.db.run(CLAIM, key, value, Date.now()) === 1);
   }
 }
