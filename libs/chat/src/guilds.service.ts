@@ -11,6 +11,7 @@ import {
   isSnowflake,
   unknown,
 } from '@parley/common';
+import { InstanceCounters } from '@parley/auth';
 import { EVENT_BUS, type EventBus, JOB_QUEUE, type JobQueue } from '@parley/bus';
 import {
   type ChannelRecord,
@@ -35,6 +36,7 @@ export class GuildService {
     private readonly ids: SnowflakeGenerator,
     private readonly access: AccessService,
     private readonly audit: AuditLogService,
+    private readonly counters: InstanceCounters,
   ) {}
 
   async create(ownerId: string, name: string): Promise<GuildFullDto> {
@@ -69,6 +71,7 @@ export class GuildService {
     };
     const owner: MemberRecord = { guildId: guild.id, userId: ownerId, nick: null, roles: [], joinedAt: now };
     await this.storage.guilds.createWithDefaults(guild, everyone, [general], owner);
+    this.counters.count('guilds');
     const full: GuildFullDto = {
       ...toGuild(guild),
       channels: [toChannel(general, null)],
@@ -151,6 +154,11 @@ export class GuildService {
   async delete(guildId: string, userId: string): Promise<void> {
     const access = await this.access.guild(guildId, userId);
     if (access.guild.ownerId !== userId) throw new ForbiddenError('Only the owner can delete the guild');
+    await this.remove(guildId);
+  }
+
+  /** Deletes a guild whoever asks: the owner (above) or an instance admin (the caller has checked). */
+  async remove(guildId: string): Promise<void> {
     const channels = await this.storage.channels.listByGuild(guildId);
     // The purge job is queued first: if the process dies after it, the job still removes the messages.
     await this.jobs.enqueue('guild.purge_messages', {
@@ -162,6 +170,7 @@ export class GuildService {
       channel_ids: channels.map((c) => c.id),
     });
     await this.storage.guilds.delete(guildId);
+    this.counters.count('guilds', -1);
     this.bus.publish({
       type: 'GUILD_DELETE',
       scope: { kind: 'guild', id: guildId },

@@ -14,6 +14,7 @@ import {
   unknown,
   wrongChannelType,
 } from '@parley/common';
+import { InstanceCounters } from '@parley/auth';
 import { EVENT_BUS, type EventBus, type EventScope, JOB_QUEUE, type JobQueue } from '@parley/bus';
 import {
   type AttachmentRef,
@@ -84,6 +85,7 @@ export class MessageService {
     private readonly audit: AuditLogService,
     private readonly slowmode: SlowmodeService,
     @Inject(JOB_QUEUE) private readonly jobs: JobQueue,
+    private readonly counters: InstanceCounters,
     @Optional() @Inject(MEDIA_PATH_SIGNER) private readonly signer?: MediaPathSigner,
   ) {}
 
@@ -195,6 +197,8 @@ export class MessageService {
     // The message is stored: it is published before any counter work, so a failing mention counter can
     // neither hold the event back nor turn a stored message into an error whose retry would send it twice.
     this.bus.publish({ type: 'MESSAGE_CREATE', scope: channelScope(access.channel), data: dto });
+    // In memory, written once a second (GET /admin/stats): no write on the send path.
+    this.counters.count('messages');
     const counted =
       known.length > 0
         ? await this.countMentions(access, message.channelId, known).catch((err: unknown) => {

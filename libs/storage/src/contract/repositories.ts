@@ -149,6 +149,14 @@ export interface GuildRepository {
   ): Promise<void>;
   /** Removes the guild row, roles, channels, overwrites, members, invites and bans; messages go by job. */
   delete(id: string): Promise<void>;
+  /**
+   * The admin listing: guilds whose name starts with `prefix` (case-insensitive; '' = all), paged like
+   * `UserRepository.search` (a page may be short, even empty, while the cursor is not null).
+   */
+  search(
+    prefix: string,
+    page: { limit: number; cursor: string | null },
+  ): Promise<{ guilds: GuildRecord[]; cursor: string | null }>;
 }
 
 export interface MemberRepository {
