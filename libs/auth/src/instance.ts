@@ -52,7 +52,11 @@ export class InstanceAdmins {
 /** Refuses a login (or a new session) for an account an admin disabled or has not approved yet. */
 export function assertMayLogIn(user: UserRecord): void {
   if (user.disabled === true)
-    throw ValidationError.field('login', 'ACCOUNT_DISABLED', 'This account has been disabled by an administrator');
+    throw ValidationError.field(
+      'login',
+      'ACCOUNT_DISABLED',
+      'This account has been disabled by an administrator',
+    );
   if (user.approvalPending === true)
     throw ValidationError.field(
       'login',

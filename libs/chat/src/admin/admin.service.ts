@@ -232,8 +232,7 @@ export class AdminService {
 
   private async pending(userId: string): Promise<UserRecord> {
     const user = await this.target(userId);
-    if (user.approvalPending !== true)
-      throw new BadRequestError('This account is not waiting for approval');
+    if (user.approvalPending !== true) throw new BadRequestError('This account is not waiting for approval');
     return user;
   }
 
