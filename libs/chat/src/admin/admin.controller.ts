@@ -91,6 +91,7 @@ export class AdminController {
   }
 
   @Post('registrations/:user_id/approve')
+  @HttpCode(200)
   approve(
     @Caller() c: AuthContext,
     @Param('user_id') userId: string,
