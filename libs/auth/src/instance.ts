@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { ForbiddenError, UnauthorizedError, ValidationError } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger } from '@parley/observability';
+import { Mailer } from './mail';
 import { type CounterKey, STORAGE, type Storage, type UserRecord } from '@parley/storage';
 
 /** The settings key claimed by the first account of a new instance (migration 0032 claims it on old ones). */
@@ -15,7 +16,31 @@ export class InstanceAdmins {
   constructor(
     @Inject(STORAGE) private readonly storage: Storage,
     @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
+    private readonly mailer: Mailer,
   ) {}
+
+  /** How long the instance audit log keeps an entry (`instance.audit_log_retention_days`). */
+  get auditRetentionMs(): number {
+    return this.config.instance.audit_log_retention_days * 86_400_000;
+  }
+
+  /** Tells an approved account it can log in, when mail is configured (else nothing). */
+  async mailApproval(user: UserRecord): Promise<void> {
+    if (!this.mailer.enabled) return;
+    const name = this.config.instance.name;
+    const { public_url } = this.config.auth;
+    const base = public_url || `http://${this.config.server.host}:${this.config.server.port}`;
+    await this.mailer.send({
+      to: user.email,
+      subject: `Your ${name} account is approved`,
+      text: [
+        `Hello ${user.username},`,
+        '',
+        `An administrator approved your account on ${name}. You can log in now:`,
+        `${base}/login`,
+      ].join('\n'),
+    });
+  }
 
   isAdmin(user: UserRecord): boolean {
     if (user.admin === true) return true;

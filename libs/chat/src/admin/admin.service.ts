@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AuthService, InstanceAdmins, InstanceCounters, type InstanceStats, Mailer } from '@parley/auth';
+import { AuthService, InstanceAdmins, InstanceCounters, type InstanceStats } from '@parley/auth';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
 import {
   BadRequestError,
@@ -9,7 +9,6 @@ import {
   snowflakeTime,
   unknown,
 } from '@parley/common';
-import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import {
   type GuildRecord,
   type InstanceAuditEntryRecord,
@@ -72,14 +71,12 @@ export class AdminService {
   constructor(
     @Inject(STORAGE) private readonly storage: Storage,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
-    @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
     private readonly ids: SnowflakeGenerator,
     private readonly admins: InstanceAdmins,
     private readonly counters: InstanceCounters,
     private readonly auth: AuthService,
     private readonly guilds: GuildService,
     private readonly members: MemberService,
-    private readonly mailer: Mailer,
   ) {}
 
   async listUsers(
@@ -190,17 +187,7 @@ export class AdminService {
     const target = await this.pending(userId);
     await this.storage.users.setFlags(target.id, { approvalPending: false });
     await this.record(actorId, 'registration.approve', 'registration', target.id, reason);
-    if (this.mailer.enabled)
-      await this.mailer.send({
-        to: target.email,
-        subject: `Your ${this.config.instance.name} account is approved`,
-        text: [
-          `Hello ${target.username},`,
-          '',
-          `An administrator approved your account on ${this.config.instance.name}. You can log in now:`,
-          this.baseUrl(),
-        ].join('\n'),
-      });
+    await this.admins.mailApproval(target);
     return this.toUser({ ...target, approvalPending: false });
   }
 
@@ -255,12 +242,7 @@ export class AdminService {
   }
 
   private retentionMs(): number {
-    return this.config.instance.audit_log_retention_days * 86_400_000;
-  }
-
-  private baseUrl(): string {
-    const { public_url } = this.config.auth;
-    return public_url || `http://${this.config.server.host}:${this.config.server.port}`;
+    return this.admins.auditRetentionMs;
   }
 
   private toUser(u: UserRecord): AdminUserDto {

@@ -660,10 +660,10 @@ export class CassandraBulk implements BulkStorage {
     }
     await this.exec(USERS.insert, USERS.params(u, absent));
     // The approval queue derives from the flag (see migration 0032).
-    await this.exec(
-      u.approvalPending === true ? USERS.pendingAdd : USERS.pendingRemove,
-      [USERS.pendingQueue, id],
-    );
+    await this.exec(u.approvalPending === true ? USERS.pendingAdd : USERS.pendingRemove, [
+      USERS.pendingQueue,
+      id,
+    ]);
     if (previous) {
       for (const c of claims) {
         const old = previous[c.claim];

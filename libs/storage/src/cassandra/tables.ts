@@ -739,7 +739,8 @@ export const AUDIT_LOG = {
 
 // --- the instance audit log, in 30-day windows --------------------------------------------------------
 
-const INSTANCE_AUDIT_COLUMNS = 'time_window, id, actor_id, action, target_type, target_id, reason, expires_at';
+const INSTANCE_AUDIT_COLUMNS =
+  'time_window, id, actor_id, action, target_type, target_id, reason, expires_at';
 const INSTANCE_AUDIT_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
 
 export const INSTANCE_AUDIT_LOG = {

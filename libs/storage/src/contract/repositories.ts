@@ -63,7 +63,10 @@ export interface UserRepository {
     >,
   ): Promise<void>;
   /** Sets or clears the instance flags (admin, disabled, waiting for approval); absent ones stay. */
-  setFlags(id: string, flags: Partial<Pick<UserRecord, 'admin' | 'disabled' | 'approvalPending'>>): Promise<void>;
+  setFlags(
+    id: string,
+    flags: Partial<Pick<UserRecord, 'admin' | 'disabled' | 'approvalPending'>>,
+  ): Promise<void>;
   /**
    * The admin search: accounts whose username or email starts with `prefix` (case-insensitive; '' = all).
    * Pass the returned cursor back for the next page; null once the search is complete. A page may hold fewer

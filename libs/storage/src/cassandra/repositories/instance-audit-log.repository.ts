@@ -1,4 +1,8 @@
-import type { InstanceAuditEntryRecord, InstanceAuditLogRepository, InstanceAuditQuery } from '../../contract';
+import type {
+  InstanceAuditEntryRecord,
+  InstanceAuditLogRepository,
+  InstanceAuditQuery,
+} from '../../contract';
 import { toId } from '../codec';
 import type { CassandraSession } from '../session';
 import { INSTANCE_AUDIT_LOG } from '../tables';
@@ -43,4 +47,3 @@ export class CassandraInstanceAuditLogRepository implements InstanceAuditLogRepo
     return found;
   }
 }
-

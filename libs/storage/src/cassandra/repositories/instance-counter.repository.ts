@@ -13,8 +13,7 @@ export class CassandraInstanceCounterRepository implements InstanceCounterReposi
     await mapLimit(
       deltas.filter((d) => d.delta !== 0),
       8,
-      (d) =>
-        this.db.execute('write', ADD, [BigInt(d.delta), d.name, d.bucket], { idempotent: false }),
+      (d) => this.db.execute('write', ADD, [BigInt(d.delta), d.name, d.bucket], { idempotent: false }),
     );
   }
 

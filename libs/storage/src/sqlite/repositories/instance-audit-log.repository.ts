@@ -1,5 +1,9 @@
 import { snowflakeAt } from '@parley/common';
-import type { InstanceAuditEntryRecord, InstanceAuditLogRepository, InstanceAuditQuery } from '../../contract';
+import type {
+  InstanceAuditEntryRecord,
+  InstanceAuditLogRepository,
+  InstanceAuditQuery,
+} from '../../contract';
 import { toId, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';

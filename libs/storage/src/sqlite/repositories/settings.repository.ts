@@ -6,7 +6,8 @@ const GET = 'SELECT value FROM instance_settings WHERE key = ?';
 const PUT = `INSERT INTO instance_settings (key, value, updated_at) VALUES (?, ?, ?)
   ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`;
 
-const CLAIM = 'INSERT INTO instance_settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING';
+const CLAIM =
+  'INSERT INTO instance_settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING';
 
 export class SqliteSettingsRepository implements SettingsRepository {
   constructor(private readonly db: SqliteDb) {}
