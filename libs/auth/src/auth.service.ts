@@ -110,8 +110,10 @@ export class AuthService implements OnModuleDestroy {
       emailVerified: this.config.auth.email_verification === 'off',
       mfaSecret: null,
       mfaBackupCodes: [],
-      approvalPending: approval,
+      approvalPending: false,
     };
+    // An account named in `instance.admins` is the operator's: it never waits for approval.
+    user.approvalPending = approval && !this.admins.isAdmin(user);
     try {
       await this.storage.users.create(user);
     } catch (err) {
