@@ -94,7 +94,7 @@ export async function startDomainServices(overrides: Tree = {}): Promise<DomainS
           email: `${username}@example.test`,
           password: 'password123',
         });
-        return { id: session.user.id, username, token: session.token };
+        return { id: session.user.id, username, token: session.token ?? '' };
       },
       settle: () => bus.flush(),
       close: async () => {

@@ -124,7 +124,12 @@ export async function register(
   password: string,
   invite: string | null = null,
 ): Promise<SelfUser> {
-  return signedInWith(await new Api().register(username, email, password, invite));
+  const reply = await new Api().register(username, email, password, invite);
+  if (reply.token === null)
+    throw new Error(
+      'Your account was created and is waiting for an administrator to approve it. You can log in once it is approved.',
+    );
+  return signedInWith(reply);
 }
 
 /** Logs out (revoking the token unless the server already did) and forgets everything local. */

@@ -61,6 +61,54 @@ export interface MfaReply {
 
 export type LoginReply = AuthReply | MfaReply;
 
+/** Register under `instance.registration: approval`: the account waits for an instance admin. */
+export interface PendingReply {
+  token: null;
+  user: SelfUser;
+  pending_approval: true;
+}
+
+/** An account as an instance admin sees it (`GET /admin/users`). */
+export interface AdminUser {
+  id: string;
+  username: string;
+  email: string;
+  created_at: string;
+  admin: boolean;
+  disabled: boolean;
+  pending_approval: boolean;
+  bot: boolean;
+}
+
+export interface AdminGuild {
+  id: string;
+  name: string;
+  owner_id: string;
+  created_at: string;
+}
+
+export interface AdminPage<T> {
+  items: T[];
+  cursor: string | null;
+}
+
+export interface AdminStats {
+  users: number;
+  guilds: number;
+  messages: number;
+  messages_today: number;
+}
+
+export interface AdminAuditEntry {
+  id: string;
+  actor_id: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  reason: string | null;
+  created_at: string;
+}
+
 /** One signed-in device (`GET /users/@me/sessions`). */
 export interface SessionInfo {
   id: string;
@@ -151,9 +199,47 @@ export class Api {
     return parsed as T;
   }
 
+  // --- instance admin (403 for everyone else) ---------------------------------------------------
+  adminStats() {
+    return this.request<AdminStats>('GET', '/admin/stats');
+  }
+  adminUsers(query: string, before: string | null = null) {
+    const q = new URLSearchParams({ query, limit: '50' });
+    if (before) q.set('before', before);
+    return this.request<AdminPage<AdminUser>>('GET', `/admin/users?${q.toString()}`);
+  }
+  adminSetDisabled(id: string, disabled: boolean) {
+    return this.request<AdminUser>('PATCH', `/admin/users/${id}`, { disabled });
+  }
+  adminDeleteUser(id: string) {
+    return this.request<void>('DELETE', `/admin/users/${id}`);
+  }
+  adminGuilds(query: string, before: string | null = null) {
+    const q = new URLSearchParams({ query, limit: '50' });
+    if (before) q.set('before', before);
+    return this.request<AdminPage<AdminGuild>>('GET', `/admin/guilds?${q.toString()}`);
+  }
+  adminDeleteGuild(id: string) {
+    return this.request<void>('DELETE', `/admin/guilds/${id}`);
+  }
+  adminRegistrations() {
+    return this.request<AdminUser[]>('GET', '/admin/registrations');
+  }
+  adminDecide(id: string, decision: 'approve' | 'reject') {
+    return this.request<unknown>('POST', `/admin/registrations/${id}/${decision}`);
+  }
+  adminAuditLog() {
+    return this.request<AdminAuditEntry[]>('GET', '/admin/audit-log?limit=100');
+  }
+
   // --- auth --------------------------------------------------------------------------------
   register(username: string, email: string, password: string, invite: string | null = null) {
-    return this.request<AuthReply>('POST', '/auth/register', { username, email, password, invite });
+    return this.request<AuthReply | PendingReply>('POST', '/auth/register', {
+      username,
+      email,
+      password,
+      invite,
+    });
   }
   login(login: string, password: string) {
     return this.request<LoginReply>('POST', '/auth/login', { login, password });

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { AccountLinks } from './account-links.service';
 import { type MfaChallenge, TwoFactor } from './two-factor.service';
 import { AllowUnverified, AuthGuard, Caller, Public } from './auth.guard';
-import { AuthService, type Session, type SessionInfo } from './auth.service';
+import { AuthService, type PendingRegistration, type Session, type SessionInfo } from './auth.service';
 import { loginBody, patchMeBody, registerBody } from './schemas';
 import { toSelfUser } from './serializers';
 
@@ -22,7 +22,9 @@ export class AuthController {
   @Public()
   @RateLimit('auth.register')
   @HttpCode(201)
-  async register(@ValidBody(registerBody) body: z.infer<typeof registerBody>): Promise<Session> {
+  async register(
+    @ValidBody(registerBody) body: z.infer<typeof registerBody>,
+  ): Promise<Session | PendingRegistration> {
     const session = await this.auth.register(body);
     await this.links.registered(session.user.id);
     return session;

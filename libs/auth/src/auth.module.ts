@@ -10,12 +10,22 @@ import { GatewayInfoController } from './gateway-info.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { MailJobs, Mailer } from './mail';
+import { InstanceAdmins, InstanceCounters } from './instance';
 import { PasswordHasher } from './passwords';
 
 /** Accounts, passwords, tokens and the guard: every process that authenticates a caller (api, gateway). */
 @Module({
-  providers: [AuthService, PasswordHasher, AuthGuard, Mailer, AccountLinks, TwoFactor],
-  exports: [AuthService, AuthGuard, Mailer, AccountLinks, TwoFactor],
+  providers: [
+    AuthService,
+    PasswordHasher,
+    AuthGuard,
+    Mailer,
+    AccountLinks,
+    TwoFactor,
+    InstanceAdmins,
+    InstanceCounters,
+  ],
+  exports: [AuthService, AuthGuard, Mailer, AccountLinks, TwoFactor, InstanceAdmins, InstanceCounters],
 })
 export class AuthCoreModule {}
 

@@ -14,6 +14,7 @@ import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { RATE_LIMITER, type RateLimiter } from '@parley/state';
 import { STORAGE, type Storage, type TokenRecord, UniqueViolation, type UserRecord } from '@parley/storage';
+import { assertMayLogIn, InstanceAdmins, InstanceCounters } from './instance';
 import { PasswordHasher } from './passwords';
 import { toPublicUser, toSelfUser } from './serializers';
 import { hashToken, mintToken } from './tokens';
@@ -21,6 +22,13 @@ import { hashToken, mintToken } from './tokens';
 export interface Session {
   token: string;
   user: ReturnType<typeof toSelfUser>;
+}
+
+/** Register's answer under `instance.registration: approval`: the account exists, no session until approved. */
+export interface PendingRegistration {
+  token: null;
+  user: ReturnType<typeof toSelfUser>;
+  pending_approval: true;
 }
 
 /** One signed-in device as its owner sees it: never the token, nor the hash the server looks it up by. */
@@ -67,6 +75,8 @@ export class AuthService implements OnModuleDestroy {
     private readonly ids: SnowflakeGenerator,
     private readonly passwords: PasswordHasher,
     @Inject(RATE_LIMITER) private readonly limiter: RateLimiter,
+    private readonly admins: InstanceAdmins,
+    private readonly counters: InstanceCounters,
   ) {
     this.unsubscribe = bus.subscribeInvalidations((event) => {
       if (event.type === 'TOKEN_REVOKED')
@@ -85,8 +95,9 @@ export class AuthService implements OnModuleDestroy {
     email: string;
     password: string;
     invite?: string | null;
-  }): Promise<Session> {
+  }): Promise<Session | PendingRegistration> {
     await this.admits(input.invite ?? null);
+    const approval = this.config.instance.registration === 'approval';
     const user: UserRecord = {
       id: this.ids.next(),
       username: input.username,
@@ -99,20 +110,30 @@ export class AuthService implements OnModuleDestroy {
       emailVerified: this.config.auth.email_verification === 'off',
       mfaSecret: null,
       mfaBackupCodes: [],
+      approvalPending: false,
     };
+    // An account named in `instance.admins` is the operator's: it never waits for approval.
+    user.approvalPending = approval && !this.admins.isAdmin(user);
     try {
       await this.storage.users.create(user);
     } catch (err) {
       if (err instanceof UniqueViolation) throw uniqueConflict(err);
       throw err;
     }
+    this.counters.count('users');
+    // The first account of a new instance administers it, and is not left waiting for an approval.
+    if (await this.admins.afterRegistration(user)) {
+      if (approval) await this.storage.users.setFlags(user.id, { approvalPending: false });
+      user.approvalPending = false;
+    }
+    if (user.approvalPending) return { token: null, user: toSelfUser(user), pending_approval: true };
     return this.startSession(user);
   }
 
   /** `instance.registration`: whether a new account may be made, with this invite code or none. */
   private async admits(invite: string | null): Promise<void> {
     const mode = this.config.instance.registration;
-    if (mode === 'open') return;
+    if (mode === 'open' || mode === 'approval') return;
     if (mode === 'closed') throw new ForbiddenError('Registration is closed on this instance');
     if (!invite)
       throw ValidationError.field('invite', 'INVITE_REQUIRED', 'An invite is required to register here');
@@ -127,6 +148,7 @@ export class AuthService implements OnModuleDestroy {
 
   /** A new session (token) for the user, answered with the user as its owner sees it. */
   async startSession(user: UserRecord): Promise<Session> {
+    assertMayLogIn(user);
     return { token: await this.issueToken(user.id), user: toSelfUser(user) };
   }
 
@@ -153,6 +175,8 @@ export class AuthService implements OnModuleDestroy {
       throw new UnauthorizedError('Invalid login or password');
     }
     if (lockout) await this.limiter.clearFailures(lockKey);
+    // Only after the right password: the answer tells nobody else that the account exists.
+    assertMayLogIn(user);
     return user;
   }
 

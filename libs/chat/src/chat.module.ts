@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { AuthCoreModule } from '@parley/auth';
 import { AccessService } from './access.service';
+import { AdminController } from './admin/admin.controller';
+import { AdminService } from './admin/admin.service';
 import { BanService } from './bans.service';
 import { ChannelService } from './channels.service';
 import {
@@ -69,7 +71,7 @@ const SERVICES = [
 ];
 
 /** The chat domain's rules: every process that checks permissions or changes chat state (api, gateway). */
-@Module({ providers: SERVICES, exports: SERVICES })
+@Module({ imports: [AuthCoreModule], providers: SERVICES, exports: SERVICES })
 export class ChatCoreModule {}
 
 /** The REST controllers of this library, for the api role and the OpenAPI document. */
@@ -97,13 +99,14 @@ export const CHAT_API_CONTROLLERS = [
   ChannelSearchController,
   WebhooksController,
   WebhookTokenController,
+  AdminController,
 ];
 
 /** api role: the chat routes. */
 @Module({
   imports: [ChatCoreModule, AuthCoreModule],
   controllers: CHAT_API_CONTROLLERS,
-  providers: [SearchService],
+  providers: [SearchService, AdminService],
 })
 export class ChatApiModule {}
 

@@ -11,6 +11,7 @@ import {
   isSnowflake,
   unknown,
 } from '@parley/common';
+import { InstanceCounters } from '@parley/auth';
 import { EVENT_BUS, type EventBus, JOB_QUEUE, type JobQueue } from '@parley/bus';
 import {
   type ChannelRecord,
@@ -36,6 +37,7 @@ export class GuildService {
     private readonly ids: SnowflakeGenerator,
     private readonly access: AccessService,
     private readonly audit: AuditLogService,
+    private readonly counters: InstanceCounters,
   ) {}
 
   async create(ownerId: string, name: string): Promise<GuildFullDto> {
@@ -70,6 +72,7 @@ export class GuildService {
     };
     const owner: MemberRecord = { guildId: guild.id, userId: ownerId, nick: null, roles: [], joinedAt: now };
     await this.storage.guilds.createWithDefaults(guild, everyone, [general], owner);
+    this.counters.count('guilds');
     const full: GuildFullDto = {
       ...toGuild(guild),
       channels: [toChannel(general, null)],
@@ -158,6 +161,11 @@ export class GuildService {
   async delete(guildId: string, userId: string): Promise<void> {
     const access = await this.access.guild(guildId, userId);
     if (access.guild.ownerId !== userId) throw new ForbiddenError('Only the owner can delete the guild');
+    await this.remove(guildId);
+  }
+
+  /** Deletes a guild whoever asks: the owner (above) or an instance admin (the caller has checked). */
+  async remove(guildId: string): Promise<void> {
     const channels = await this.storage.channels.listByGuild(guildId);
     // The purge job is queued first: if the process dies after it, the job still removes the messages.
     await this.jobs.enqueue('guild.purge_messages', {
@@ -173,6 +181,7 @@ export class GuildService {
     // After the rows: a crash in between leaves unused files, never an emoji without its image.
     if (emojis.length > 0)
       await this.jobs.enqueue('media.delete_files', { keys: emojis.flatMap((e) => emojiFileKeys(e.id)) });
+    this.counters.count('guilds', -1);
     this.bus.publish({
       type: 'GUILD_DELETE',
       scope: { kind: 'guild', id: guildId },

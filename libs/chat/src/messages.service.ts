@@ -15,6 +15,7 @@ import {
   unknown,
   wrongChannelType,
 } from '@parley/common';
+import { InstanceCounters } from '@parley/auth';
 import { EVENT_BUS, type EventBus, type EventScope, JOB_QUEUE, type JobQueue } from '@parley/bus';
 import {
   type AttachmentRef,
@@ -100,6 +101,7 @@ export class MessageService {
     private readonly automod: AutoModService,
     private readonly relationships: RelationshipService,
     @Inject(JOB_QUEUE) private readonly jobs: JobQueue,
+    private readonly counters: InstanceCounters,
     @Optional() @Inject(MEDIA_PATH_SIGNER) private readonly signer?: MediaPathSigner,
     @Optional() @Inject(LINK_PREVIEW_SETTINGS) private readonly previews?: LinkPreviewSettings,
     @Optional() @Inject(EXTERNAL_IMAGE_PROXY) private readonly imageProxy?: ExternalImageProxy | null,
@@ -215,6 +217,8 @@ export class MessageService {
     // The message is stored: it is published before any counter work, so a failing mention counter can
     // neither hold the event back nor turn a stored message into an error whose retry would send it twice.
     this.bus.publish({ type: 'MESSAGE_CREATE', scope: channelScope(access.channel), data: dto });
+    // In memory, written once a second (GET /admin/stats): no write on the send path.
+    this.counters.count('messages');
     const counted =
       known.length > 0
         ? await this.countMentions(access, message.channelId, known).catch((err: unknown) => {

@@ -39,8 +39,15 @@ export const configSchema = z
       // How long a claimed node id is leased; renewed every sixth of it, no id minted once half of it passed unrenewed.
       node_id_lease: z.number().int().min(1_000),
       // Who may create an account: anyone; only with a valid invite code (a guild invite, as Discord's register
-      // takes it); nobody (accounts exist already, or are made with the CLI).
-      registration: z.enum(['open', 'invite_only', 'closed']),
+      // takes it); anyone, but an instance admin approves each account before it can log in; nobody.
+      registration: z.enum(['open', 'invite_only', 'approval', 'closed']),
+      // Instance administrators named here (user ids or email addresses), on top of those stored (the first
+      // account of a new instance when first_account_admin is on). Read at every check: no restart of data.
+      admins: z.array(z.string().min(1).max(320)).max(1000),
+      // The first account registered on a new instance (no accounts yet) becomes an instance admin.
+      first_account_admin: z.boolean(),
+      // How long the instance audit log (admin actions) keeps an entry.
+      audit_log_retention_days: z.number().int().min(1).max(3650),
     }),
     database: z.strictObject({
       backend: z.enum(['sqlite', 'cassandra']),

@@ -29,6 +29,9 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     emailVerified: u.emailVerified,
     mfaSecret: u.mfaSecret,
     mfaBackupCodes: [...u.mfaBackupCodes].sort(),
+    admin: u.admin === true,
+    disabled: u.disabled === true,
+    approvalPending: u.approvalPending === true,
   }),
   tokens: (t) => ({
     tokenHash: t.tokenHash,
@@ -206,6 +209,18 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     messageId: r.messageId,
     targetUserId: r.targetUserId,
   }),
+  instance_audit_log: (e) =>
+    e.expiresAt <= Date.now()
+      ? null
+      : {
+          id: e.id,
+          actorId: e.actorId,
+          action: e.action,
+          targetType: e.targetType,
+          targetId: e.targetId,
+          reason: e.reason,
+          expiresAt: e.expiresAt,
+        },
   attachments: (a) => ({
     id: a.id,
     channelId: a.channelId,
@@ -282,6 +297,7 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
     case 'messages':
     case 'webhooks':
     case 'attachments':
+    case 'instance_audit_log':
     case 'jobs':
       return String(r.id);
   }

@@ -77,6 +77,10 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
       .array(z.string().regex(/^[0-9a-f]{64}$/))
       .max(64)
       .default([]),
+    // Absent in exports made before instance admins existed.
+    admin: z.boolean().default(false),
+    disabled: z.boolean().default(false),
+    approvalPending: z.boolean().default(false),
   }),
   tokens: z.strictObject({
     tokenHash: z.string().regex(/^[0-9a-f]{64}$/),
@@ -260,6 +264,15 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     channelId: id.nullable(),
     messageId: id.nullable(),
     targetUserId: id.nullable(),
+  }),
+  instance_audit_log: z.strictObject({
+    id,
+    actorId: id,
+    action: text(64).min(1),
+    targetType: z.enum(['user', 'guild', 'registration']),
+    targetId: text(32).min(1),
+    reason: text(512).nullable(),
+    expiresAt: time,
   }),
   attachments: z.strictObject({
     id,

@@ -77,6 +77,21 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
       emailVerified: i % 4 !== 1,
       mfaSecret: i % 5 === 2 ? 'JBSWY3DPEHPK3PXP' : null,
       mfaBackupCodes: i % 5 === 2 ? [`${userId}`.padStart(64, 'a')] : [],
+      // Issue 23's instance flags: the first user administers the instance, a few are disabled or waiting.
+      admin: i === 0,
+      disabled: i % 11 === 3,
+      approvalPending: i % 13 === 5,
+    });
+  // The instance audit log: the admin's actions on some of those accounts.
+  for (const [n, userId] of users.slice(1, 4).entries())
+    await storage.instanceAuditLog.append({
+      id: id(),
+      actorId: users[0],
+      action: n === 2 ? 'registration.approve' : 'user.disable',
+      targetType: n === 2 ? 'registration' : 'user',
+      targetId: userId,
+      reason: n === 0 ? 'spam' : null,
+      expiresAt: now + 365 * 86_400_000,
     });
   for (const userId of users.slice(0, 5))
     await storage.tokens.create({

@@ -24,7 +24,7 @@ describe('account rules (AuthService on SQLite)', () => {
       password: 'password123',
     });
     expect(session.user).toMatchObject({ username: 'Acct_Alice', email: 'alice@example.test' });
-    await expect(s.auth.verify(session.token)).resolves.toMatchObject({ userId: session.user.id });
+    await expect(s.auth.verify(session.token ?? '')).resolves.toMatchObject({ userId: session.user.id });
 
     await expect(
       s.auth.register({ username: 'Acct_Alice', email: 'other@example.test', password: 'password123' }),

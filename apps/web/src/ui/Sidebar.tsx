@@ -7,7 +7,8 @@ import { compareIds, displayName } from '../text';
 import { Avatar } from './Message';
 import { VoiceChannelItem } from './Voice';
 import { AccountDialog } from './account/AccountDialog';
-import { IconChat, IconGear, IconHash, IconLogout, IconPlus } from './icons';
+import { AdminPanel, useInstanceAdmin } from './admin/AdminPanel';
+import { IconChat, IconGear, IconHash, IconLogout, IconPlus, IconShield } from './icons';
 
 export function PresenceDot({ status }: { status: PresenceStatus | undefined }) {
   const s = status === 'invisible' || !status ? 'offline' : status;
@@ -292,6 +293,8 @@ export function UserPanel() {
   const me = useStore((s) => s.me);
   const own = useStore((s) => s.ownStatus);
   const [account, setAccount] = useState(false);
+  const [adminOpen, setAdminOpen] = useState(false);
+  const instanceAdmin = useInstanceAdmin(me?.id ?? null);
   if (!me) return null;
   return (
     <div className="user-panel">
@@ -321,6 +324,17 @@ export function UserPanel() {
       >
         <IconGear />
       </button>
+      {instanceAdmin && (
+        <button
+          type="button"
+          className="icon-button"
+          aria-label="Instance admin"
+          title="Instance admin"
+          onClick={() => setAdminOpen(true)}
+        >
+          <IconShield />
+        </button>
+      )}
       <button
         type="button"
         className="icon-button"
@@ -331,6 +345,7 @@ export function UserPanel() {
         <IconLogout />
       </button>
       {account && <AccountDialog onClose={() => setAccount(false)} />}
+      {adminOpen && <AdminPanel onClose={() => setAdminOpen(false)} />}
     </div>
   );
 }

@@ -104,3 +104,8 @@ export const IconPin = () => (
     <path d="M12 17v5M9 3h6l-1 7 4 4H6l4-4-1-7z" />
   </Svg>
 );
+export const IconShield = () => (
+  <Svg size={18}>
+    <path d="M12 22s8-4 8-10V5l-8-3-8 3v7c0 6 8 10 8 10z" />
+  </Svg>
+);

@@ -53,6 +53,7 @@ import {
   TOKENS,
   UPLOAD_USAGE,
   USERS,
+  INSTANCE_AUDIT_LOG,
   type Absent,
   type Statement,
 } from './tables';
@@ -183,6 +184,12 @@ const SCANS: {
         ? null
         : REPORTS.toRecord(row),
   },
+  instance_audit_log: scanOf(
+    'instance_audit_log',
+    INSTANCE_AUDIT_LOG.columns,
+    INSTANCE_AUDIT_LOG.present,
+    INSTANCE_AUDIT_LOG.toRecord,
+  ),
   attachments: scanOf('attachments', ATTACHMENTS.columns, ATTACHMENTS.present, ATTACHMENTS.toRecord),
   jobs: scanOf('jobs', `state, ${JOBS.columns}`, JOBS.present, (row) => ({
     ...JOBS.toRecord(row),
@@ -686,6 +693,11 @@ export class CassandraBulk implements BulkStorage {
         );
         return;
       }
+      case 'instance_audit_log': {
+        const e = record as BulkRecords['instance_audit_log'];
+        const ttl = INSTANCE_AUDIT_LOG.ttlAt(e, Date.now());
+        return ttl > 0 ? this.exec(INSTANCE_AUDIT_LOG.insert, INSTANCE_AUDIT_LOG.params(e, ttl)) : undefined;
+      }
       case 'attachments':
         return this.writeAttachment(record as BulkRecords['attachments'], absent);
       case 'jobs': {
@@ -734,6 +746,11 @@ export class CassandraBulk implements BulkStorage {
       throw refusals[0];
     }
     await this.exec(USERS.insert, USERS.params(u, absent));
+    // The approval queue derives from the flag (see migration 0032).
+    await this.exec(u.approvalPending === true ? USERS.pendingAdd : USERS.pendingRemove, [
+      USERS.pendingQueue,
+      id,
+    ]);
     if (previous) {
       for (const c of claims) {
         const old = previous[c.claim];
@@ -976,6 +993,10 @@ export class CassandraBulk implements BulkStorage {
           ),
         );
         return;
+      }
+      case 'instance_audit_log': {
+        const e = record as BulkRecords['instance_audit_log'];
+        return this.exec(INSTANCE_AUDIT_LOG.delete, [INSTANCE_AUDIT_LOG.windowOf(e.id), toId(e.id)]);
       }
       case 'attachments': {
         const a = record as BulkRecords['attachments'];

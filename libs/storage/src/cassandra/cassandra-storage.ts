@@ -30,6 +30,8 @@ import { CassandraPinRepository } from './repositories/pin.repository';
 import { CassandraEmojiRepository } from './repositories/emoji.repository';
 import { CassandraRoleRepository } from './repositories/role.repository';
 import { CassandraSettingsRepository } from './repositories/settings.repository';
+import { CassandraInstanceAuditLogRepository } from './repositories/instance-audit-log.repository';
+import { CassandraInstanceCounterRepository } from './repositories/instance-counter.repository';
 import { CassandraTokenRepository } from './repositories/token.repository';
 import { CassandraAccountTokenRepository } from './repositories/account-token.repository';
 import { CassandraLinkPreviewRepository } from './repositories/link-preview.repository';
@@ -77,6 +79,8 @@ export class CassandraStorage implements Storage {
   readonly attachments: CassandraAttachmentRepository;
   readonly jobs: CassandraJobStore;
   readonly instanceSettings: CassandraSettingsRepository;
+  readonly instanceAuditLog: CassandraInstanceAuditLogRepository;
+  readonly instanceCounters: CassandraInstanceCounterRepository;
   /** Whole-table scans and bulk writes for the operator tools (never request paths). */
   readonly bulk: CassandraBulk;
   readonly session: CassandraSession;
@@ -121,6 +125,8 @@ export class CassandraStorage implements Storage {
     this.attachments = new CassandraAttachmentRepository(db);
     this.jobs = new CassandraJobStore(db);
     this.instanceSettings = new CassandraSettingsRepository(db);
+    this.instanceAuditLog = new CassandraInstanceAuditLogRepository(db);
+    this.instanceCounters = new CassandraInstanceCounterRepository(db);
     this.bulk = new CassandraBulk(db, this.messages, options.bulk);
   }
 

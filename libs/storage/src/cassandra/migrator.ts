@@ -289,7 +289,75 @@ const CODE_STEPS: Record<
   '0010_message_search_postings': buildSearchPostings,
   '0012_reaction_counts': countStoredReactions,
   '0013_guild_member_counts': countStoredMembers,
+  '0032_instance_admins': claimFirstAdminIfUsersExist,
+  '0033_instance_audit_log': countStoredUsersAndGuilds,
 };
+
+/**
+ * 0032: an instance that already has accounts is not new, so its next registration must not become the first
+ * admin: the claim is taken in its name (idempotent: IF NOT EXISTS). One row read, whatever the table's size.
+ */
+export async function claimFirstAdminIfUsersExist(session: CassandraSession): Promise<boolean> {
+  const any = (
+    await session.execute('read', 'SELECT id FROM users LIMIT 1', [], { idempotent: true })
+  ).first();
+  if (!any) return false;
+  await session.execute(
+    'lwt',
+    'INSERT INTO instance_settings (key, value, updated_at) VALUES (?, ?, ?) IF NOT EXISTS',
+    ['instance.first_admin', '0', new Date(0)],
+    { idempotent: false },
+  );
+  return true;
+}
+
+/**
+ * 0033: the `users` and `guilds` instance counters start from the rows present (a paged scan, once, under the
+ * lease). Idempotent like recountUploadUsage: what is added is the difference from what the counter holds, so a
+ * step that runs again after an interruption does not count twice. Messages count from this migration on.
+ */
+export async function countStoredUsersAndGuilds(
+  session: CassandraSession,
+  renew: () => Promise<void>,
+): Promise<{ users: number; guilds: number }> {
+  const keep = leaseKeeper(renew);
+  const count = async (table: string, present: string): Promise<number> => {
+    let n = 0;
+    let pageState: string | undefined;
+    do {
+      const rs = await session.execute('read', `SELECT ${present} FROM ${table}`, [], {
+        idempotent: true,
+        fetchSize: COPY_PAGE,
+        pageState,
+      });
+      // A half row (an update that raced a delete) has no `present` column: not counted.
+      n += rs.rows.filter((row) => row.get(present) !== null).length;
+      pageState = rs.pageState ?? undefined;
+      await keep();
+    } while (pageState);
+    return n;
+  };
+  const counted = { users: await count('users', 'username'), guilds: await count('guilds', 'name') };
+  for (const [name, wanted] of Object.entries(counted)) {
+    const held = (
+      await session.execute(
+        'read',
+        'SELECT value FROM instance_counters WHERE name = ? AND bucket = ?',
+        [name, 'all'],
+        { idempotent: true },
+      )
+    ).first();
+    const delta = BigInt(wanted) - ((held?.get('value') as bigint | null | undefined) ?? 0n);
+    if (delta !== 0n)
+      await session.execute(
+        'write',
+        'UPDATE instance_counters SET value = value + ? WHERE name = ? AND bucket = ?',
+        [delta, name, 'all'],
+        { idempotent: false },
+      );
+  }
+  return counted;
+}
 
 const OLD_REACTIONS = 'SELECT channel_id, message_id, emoji, user_id FROM reactions';
 const INSERT_BY_BUCKET =

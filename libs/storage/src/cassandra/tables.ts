@@ -36,6 +36,7 @@ import {
   type EmojiRecord,
   type MessageWebhookRecord,
   type WebhookRecord,
+  InstanceAuditEntryRecord,
 } from '../contract';
 import { decodeOverrides, encodeOverrides } from '../contract/notification-overrides';
 import { bucketOf } from './buckets';
@@ -82,12 +83,16 @@ const insertInto = (table: string, columns: string): string =>
 // --- users and their uniqueness claims --------------------------------------------------------------
 
 const USER_COLUMNS =
-  'id, username, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags, email_verified, mfa_secret, mfa_backup_codes';
+  'id, username, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags, email_verified, mfa_secret, mfa_backup_codes, admin, disabled, approval_pending';
 
 export const USERS = {
   columns: USER_COLUMNS,
   insert: insertInto('users', USER_COLUMNS),
   delete: 'DELETE FROM users WHERE id = ?',
+  /** The approval queue: one partition of the accounts waiting for approval (migration 0032). */
+  pendingQueue: 0,
+  pendingAdd: 'INSERT INTO pending_registrations (queue, user_id) VALUES (?, ?)',
+  pendingRemove: 'DELETE FROM pending_registrations WHERE queue = ? AND user_id = ?',
   setMfa: 'UPDATE users SET mfa_secret = ?, mfa_backup_codes = ? WHERE id = ? IF mfa_secret = ?',
   replaceBackupCodes: 'UPDATE users SET mfa_backup_codes = ? WHERE id = ? IF mfa_backup_codes = ?',
   /** A half row (an UPDATE that raced a delete) has no username: it is not a user. */
@@ -123,6 +128,10 @@ export const USERS = {
     u.emailVerified,
     opt(u.mfaSecret, absent),
     u.mfaBackupCodes.length > 0 ? u.mfaBackupCodes : absent,
+    // Only a set flag gets a cell (no cell reads as false): no tombstones for the ordinary account.
+    u.admin === true ? true : absent,
+    u.disabled === true ? true : absent,
+    u.approvalPending === true ? true : absent,
   ],
   toRecord: (row: Row): UserRecord => ({
     id: fromId(row.get('id')),
@@ -138,6 +147,9 @@ export const USERS = {
     emailVerified: row.get('email_verified') !== false,
     mfaSecret: strOrNull(row, 'mfa_secret'),
     mfaBackupCodes: (row.get('mfa_backup_codes') as string[] | null) ?? [],
+    admin: row.get('admin') === true,
+    disabled: row.get('disabled') === true,
+    approvalPending: row.get('approval_pending') === true,
   }),
 };
 
@@ -989,6 +1001,41 @@ export const REPORTS = {
     channelId: fromIdOrNull(row.get('channel_id')),
     messageId: fromIdOrNull(row.get('message_id')),
     targetUserId: fromIdOrNull(row.get('target_user_id')),
+  }),
+};
+// --- the instance audit log, in 30-day windows --------------------------------------------------------
+
+const INSTANCE_AUDIT_COLUMNS =
+  'time_window, id, actor_id, action, target_type, target_id, reason, expires_at';
+const INSTANCE_AUDIT_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
+
+export const INSTANCE_AUDIT_LOG = {
+  columns: INSTANCE_AUDIT_COLUMNS,
+  insert: `${insertInto('instance_audit_log', INSTANCE_AUDIT_COLUMNS)} USING TTL ?`,
+  delete: 'DELETE FROM instance_audit_log WHERE time_window = ? AND id = ?',
+  present: 'action',
+  windowAt: (ms: number): number => Math.floor(ms / INSTANCE_AUDIT_WINDOW_MS),
+  windowOf: (id: string): number => INSTANCE_AUDIT_LOG.windowAt(snowflakeTime(id)),
+  ttlAt: (e: InstanceAuditEntryRecord, now: number): number => Math.ceil((e.expiresAt - now) / 1000),
+  params: (e: InstanceAuditEntryRecord, ttl: number): unknown[] => [
+    INSTANCE_AUDIT_LOG.windowOf(e.id),
+    toId(e.id),
+    toId(e.actorId),
+    e.action,
+    e.targetType,
+    e.targetId,
+    opt(e.reason, undefined),
+    toTime(e.expiresAt),
+    ttl,
+  ],
+  toRecord: (row: Row): InstanceAuditEntryRecord => ({
+    id: fromId(row.get('id')),
+    actorId: fromId(row.get('actor_id')),
+    action: str(row, 'action'),
+    targetType: str(row, 'target_type') as InstanceAuditEntryRecord['targetType'],
+    targetId: str(row, 'target_id'),
+    reason: strOrNull(row, 'reason'),
+    expiresAt: fromTime(row.get('expires_at')),
   }),
 };
 

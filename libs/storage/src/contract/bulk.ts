@@ -11,6 +11,7 @@ import type {
   InstanceSecretRecord,
   NotificationPrefsRecord,
   PushSubscriptionRecord,
+  InstanceAuditEntryRecord,
   InviteRecord,
   JobRecord,
   MemberRecord,
@@ -64,6 +65,7 @@ export const BULK_TABLES = [
   'relationships',
   'user_privacy',
   'reports',
+  'instance_audit_log',
   'attachments',
   'jobs',
 ] as const;
@@ -131,6 +133,7 @@ export interface BulkRecords {
   relationships: RelationshipRecord;
   user_privacy: UserPrivacyRecord;
   reports: ReportRecord;
+  instance_audit_log: InstanceAuditEntryRecord;
   attachments: AttachmentRecord;
   jobs: BulkJob;
 }

@@ -20,6 +20,26 @@ export interface UserRecord {
   mfaSecret: string | null;
   /** SHA-256 (hex) of each unused backup code; empty when 2FA is off or all are used. */
   mfaBackupCodes: string[];
+  /** Administers the instance (stored; `instance.admins` in the config names more). Absent = false. */
+  admin?: boolean;
+  /** Switched off by an instance admin: no login, no token works. Absent = false. */
+  disabled?: boolean;
+  /** Registered under `instance.registration: approval`, not approved yet: no login. Absent = false. */
+  approvalPending?: boolean;
+}
+
+/** One action of an instance administrator (the instance audit log). */
+export interface InstanceAuditEntryRecord {
+  /** A snowflake: its time is when the action happened; pages run newest first. */
+  id: string;
+  actorId: string;
+  /** What was done: `user.disable`, `user.enable`, `user.delete`, `guild.delete`, `registration.approve`, ... */
+  action: string;
+  targetType: 'user' | 'guild' | 'registration';
+  targetId: string;
+  reason: string | null;
+  /** Epoch ms after which the entry is gone (the retention in force when it was written). */
+  expiresAt: number;
 }
 
 /** What a mailed single-use link does. */

@@ -25,6 +25,7 @@ import type {
   InstanceSecretRecord,
   NotificationPrefsRecord,
   PushSubscriptionRecord,
+  InstanceAuditEntryRecord,
   RoleRecord,
   TokenRecord,
   UserRecord,
@@ -73,6 +74,56 @@ export interface UserRepository {
       >
     >,
   ): Promise<void>;
+  /** Sets or clears the instance flags (admin, disabled, waiting for approval); absent ones stay. */
+  setFlags(
+    id: string,
+    flags: Partial<Pick<UserRecord, 'admin' | 'disabled' | 'approvalPending'>>,
+  ): Promise<void>;
+  /**
+   * The admin search: accounts whose username or email starts with `prefix` (case-insensitive; '' = all).
+   * Pass the returned cursor back for the next page; null once the search is complete. A page may hold fewer
+   * than `limit` accounts, even none, while the cursor is not null (a driver that filters as it scans).
+   */
+  search(
+    prefix: string,
+    page: { limit: number; cursor: string | null },
+  ): Promise<{ users: UserRecord[]; cursor: string | null }>;
+  /** Accounts waiting for approval, newest first, below `before` (exclusive id). */
+  listPendingApproval(page: { limit: number; before?: string }): Promise<UserRecord[]>;
+  /** Up to `limit` account ids, whichever are cheapest to find (is this instance new?). */
+  sampleIds(limit: number): Promise<string[]>;
+  /** Deletes the account and gives back its username and email (tokens and memberships go separately). */
+  delete(id: string): Promise<void>;
+}
+
+/** Which instance audit log entries a page holds: newest first, below `before` (exclusive id). */
+export interface InstanceAuditQuery {
+  limit: number;
+  before?: string;
+  /** The clock (epoch ms): entries expired by then are not served. */
+  now: number;
+  /** Epoch ms no kept entry predates (now less the retention): where a driver that walks time stops. */
+  oldest: number;
+}
+
+/** Every action of an instance administrator. */
+export interface InstanceAuditLogRepository {
+  /** Appends one entry, kept until its `expiresAt` (an entry already expired is not written). */
+  append(entry: InstanceAuditEntryRecord): Promise<void>;
+  list(query: InstanceAuditQuery): Promise<InstanceAuditEntryRecord[]>;
+}
+
+/** One instance counter: `users`, `guilds`, `messages` with bucket `all`, or `messages` per UTC day. */
+export interface CounterKey {
+  name: string;
+  bucket: string;
+}
+
+/** The counters behind GET /admin/stats: added to as things come and go, read a few rows at a time. */
+export interface InstanceCounterRepository {
+  add(deltas: readonly (CounterKey & { delta: number })[]): Promise<void>;
+  /** The values of `keys`, in their order (0 for a counter never added to). */
+  get(keys: readonly CounterKey[]): Promise<number[]>;
 }
 
 export interface TokenRepository {
@@ -121,6 +172,14 @@ export interface GuildRepository {
   ): Promise<void>;
   /** Removes the guild row, roles, channels, overwrites, members, invites, bans and emoji; messages go by job. */
   delete(id: string): Promise<void>;
+  /**
+   * The admin listing: guilds whose name starts with `prefix` (case-insensitive; '' = all), paged like
+   * `UserRepository.search` (a page may be short, even empty, while the cursor is not null).
+   */
+  search(
+    prefix: string,
+    page: { limit: number; cursor: string | null },
+  ): Promise<{ guilds: GuildRecord[]; cursor: string | null }>;
 }
 
 export interface MemberRepository {
@@ -439,6 +498,8 @@ export interface Storage {
   readonly attachments: AttachmentRepository;
   readonly jobs: JobStore;
   readonly instanceSettings: SettingsRepository;
+  readonly instanceAuditLog: InstanceAuditLogRepository;
+  readonly instanceCounters: InstanceCounterRepository;
   /**
    * Applies pending schema migrations (returns the names applied), then records the instance's snowflake epoch
    * if it has none and makes it this process's (libs/storage/src/epoch).

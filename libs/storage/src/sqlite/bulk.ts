@@ -50,6 +50,7 @@ import {
   ROLES,
   TOKENS,
   USERS,
+  INSTANCE_AUDIT_LOG,
   type ChannelRow,
   type MessageRow,
   type OverwriteRow,
@@ -380,6 +381,15 @@ const DEFS: Defs = {
     toRecord: byRow(REPORTS.toRecord),
     write: (db, r) => void db.run(REPORTS.upsert, ...REPORTS.params(r)),
     remove: (db, r) => void db.run(REPORTS.delete, toId(r.id)),
+  },
+  instance_audit_log: {
+    table: INSTANCE_AUDIT_LOG.name,
+    select: `SELECT ${INSTANCE_AUDIT_LOG.columns} FROM instance_audit_log`,
+    keys: [id()],
+    key: (e) => [e.id],
+    toRecord: byRow(INSTANCE_AUDIT_LOG.toRecord),
+    write: (db, e) => void db.run(INSTANCE_AUDIT_LOG.upsert, ...INSTANCE_AUDIT_LOG.params(e)),
+    remove: (db, e) => void db.run(INSTANCE_AUDIT_LOG.delete, toId(e.id)),
   },
   attachments: {
     table: ATTACHMENTS.name,

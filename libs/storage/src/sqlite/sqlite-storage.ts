@@ -31,6 +31,8 @@ import { SqlitePinRepository } from './repositories/pin.repository';
 import { SqliteEmojiRepository } from './repositories/emoji.repository';
 import { SqliteRoleRepository } from './repositories/role.repository';
 import { SqliteSettingsRepository } from './repositories/settings.repository';
+import { SqliteInstanceAuditLogRepository } from './repositories/instance-audit-log.repository';
+import { SqliteInstanceCounterRepository } from './repositories/instance-counter.repository';
 import { SqliteTokenRepository } from './repositories/token.repository';
 import { SqliteAccountTokenRepository } from './repositories/account-token.repository';
 import { SqliteLinkPreviewRepository } from './repositories/link-preview.repository';
@@ -74,6 +76,8 @@ export class SqliteStorage implements Storage {
   readonly attachments: SqliteAttachmentRepository;
   readonly jobs: SqliteJobStore;
   readonly instanceSettings: SqliteSettingsRepository;
+  readonly instanceAuditLog: SqliteInstanceAuditLogRepository;
+  readonly instanceCounters: SqliteInstanceCounterRepository;
   /** Whole-table scans and bulk writes for the operator tools (never request paths). */
   readonly bulk: SqliteBulk;
 
@@ -138,6 +142,8 @@ export class SqliteStorage implements Storage {
     this.attachments = new SqliteAttachmentRepository(this.db);
     this.jobs = new SqliteJobStore(this.db);
     this.instanceSettings = new SqliteSettingsRepository(this.db);
+    this.instanceAuditLog = new SqliteInstanceAuditLogRepository(this.db);
+    this.instanceCounters = new SqliteInstanceCounterRepository(this.db);
     this.bulk = new SqliteBulk(this.db);
   }
 

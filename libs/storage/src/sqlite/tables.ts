@@ -14,6 +14,7 @@ import type {
   GuildSettingsRecord,
   InstanceSecretRecord,
   NotificationPrefsRecord,
+  InstanceAuditEntryRecord,
   InviteRecord,
   JobRecord,
   LinkPreviewRecord,
@@ -116,6 +117,9 @@ export interface UserRow {
   email_verified: bigint;
   mfa_secret: string | null;
   mfa_backup_codes: string | null;
+  admin: bigint;
+  disabled: bigint;
+  approval_pending: bigint;
 }
 
 export const USERS = {
@@ -123,10 +127,10 @@ export const USERS = {
     name: 'users',
     // username_lower is the case-insensitive uniqueness claim; email is stored lower-cased.
     columns:
-      'id, username, username_lower, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags, email_verified, mfa_secret, mfa_backup_codes',
+      'id, username, username_lower, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags, email_verified, mfa_secret, mfa_backup_codes, admin, disabled, approval_pending',
     key: ['id'],
   }),
-  read: 'id, username, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags, email_verified, mfa_secret, mfa_backup_codes',
+  read: 'id, username, email, display_name, avatar, password_hash, created_at, bot_owner_id, app_flags, email_verified, mfa_secret, mfa_backup_codes, admin, disabled, approval_pending',
   params: (u: UserRecord): Param[] => [
     toId(u.id),
     u.username,
@@ -141,6 +145,9 @@ export const USERS = {
     toFlag(u.emailVerified),
     u.mfaSecret,
     backupCodesText(u.mfaBackupCodes),
+    toFlag(u.admin === true),
+    toFlag(u.disabled === true),
+    toFlag(u.approvalPending === true),
   ],
   toRecord: (row: UserRow): UserRecord => ({
     id: fromId(row.id),
@@ -155,6 +162,9 @@ export const USERS = {
     emailVerified: toNumber(row.email_verified) !== 0,
     mfaSecret: row.mfa_secret,
     mfaBackupCodes: row.mfa_backup_codes ? (JSON.parse(row.mfa_backup_codes) as string[]) : [],
+    admin: toNumber(row.admin) !== 0,
+    disabled: toNumber(row.disabled) !== 0,
+    approvalPending: toNumber(row.approval_pending) !== 0,
   }),
 };
 
@@ -1031,6 +1041,45 @@ export const REPORTS = {
     channelId: fromIdOrNull(row.channel_id),
     messageId: fromIdOrNull(row.message_id),
     targetUserId: fromIdOrNull(row.target_user_id),
+  }),
+};
+// --- the instance audit log ------------------------------------------------------------------------
+
+export interface InstanceAuditEntryRow {
+  id: bigint;
+  actor_id: bigint;
+  action: string;
+  target_type: string;
+  target_id: string;
+  reason: string | null;
+  expires_at: bigint;
+}
+
+export const INSTANCE_AUDIT_LOG = {
+  ...statements({
+    name: 'instance_audit_log',
+    columns: 'id, actor_id, action, target_type, target_id, reason, expires_at',
+    key: ['id'],
+  }),
+  /** Through the expiry index: only rows already expired are touched. */
+  prune: 'DELETE FROM instance_audit_log WHERE expires_at <= ?',
+  params: (e: InstanceAuditEntryRecord): Param[] => [
+    toId(e.id),
+    toId(e.actorId),
+    e.action,
+    e.targetType,
+    e.targetId,
+    e.reason,
+    e.expiresAt,
+  ],
+  toRecord: (row: InstanceAuditEntryRow): InstanceAuditEntryRecord => ({
+    id: fromId(row.id),
+    actorId: fromId(row.actor_id),
+    action: row.action,
+    targetType: row.target_type as InstanceAuditEntryRecord['targetType'],
+    targetId: row.target_id,
+    reason: row.reason,
+    expiresAt: toNumber(row.expires_at),
   }),
 };
 

@@ -88,6 +88,10 @@ export function describeBulkContract(get: () => Storage): void {
           emailVerified: i !== 1,
           mfaSecret: i === 2 ? 'JBSWY3DPEHPK3PXP' : null,
           mfaBackupCodes: i === 2 ? ['a'.repeat(64), 'b'.repeat(64)] : [],
+          // Issue 23's instance flags (migration 0032) are carried too.
+          admin: i === 0,
+          disabled: i === 1,
+          approvalPending: i === 2,
         })),
         tokens: [
           {
@@ -227,6 +231,17 @@ export function describeBulkContract(get: () => Storage): void {
             name: 'Alerts',
             avatar: null,
             token: 'tok-'.padEnd(68, 'x'),
+          },
+        ],
+        instance_audit_log: [
+          {
+            id: id(),
+            actorId: alice,
+            action: 'user.disable',
+            targetType: 'user',
+            targetId: bob,
+            reason: 'spam',
+            expiresAt: now + 86_400_000,
           },
         ],
         audit_log_entries: [
@@ -509,6 +524,9 @@ export function describeBulkContract(get: () => Storage): void {
         emailVerified: i !== 1,
         mfaSecret: i === 0 ? 'JBSWY3DPEHPK3PXP' : null,
         mfaBackupCodes: i === 0 ? ['c'.repeat(64)] : [],
+        admin: i === 0,
+        disabled: false,
+        approvalPending: i === 1,
       }));
       for (const user of users) await s.users.create(user);
       const token = {
@@ -672,6 +690,16 @@ export function describeBulkContract(get: () => Storage): void {
         token: 'w'.repeat(68),
       };
       await s.webhooks.create(webhook);
+      const instanceEntry = {
+        id: id(),
+        actorId: owner,
+        action: 'guild.delete',
+        targetType: 'guild' as const,
+        targetId: guildId,
+        reason: null,
+        expiresAt: now + 86_400_000,
+      };
+      await s.instanceAuditLog.append(instanceEntry);
       const attachment = {
         id: id(),
         channelId: text,
@@ -727,6 +755,7 @@ export function describeBulkContract(get: () => Storage): void {
         relationships: [block],
         user_privacy: [privacy],
         reports: [report],
+        instance_audit_log: [instanceEntry],
         attachments: [attachment],
         jobs: [{ ...job, dead: false }],
       };

@@ -14,6 +14,7 @@ import {
   type RoleRecord,
   type Storage,
   type UserRecord,
+  type InstanceAuditEntryRecord,
 } from '../contract';
 import { describeBulkContract } from './bulk-suite';
 import { messageRecord, textChannelRecord } from './records';
@@ -54,6 +55,9 @@ export function describeStorageContract(
         emailVerified: true,
         mfaSecret: null,
         mfaBackupCodes: [],
+        admin: false,
+        disabled: false,
+        approvalPending: false,
         ...overrides,
       };
     };
@@ -251,6 +255,168 @@ export function describeStorageContract(
         expect((await storage.users.findById(u.id))?.mfaBackupCodes).toEqual([]);
         expect(await storage.users.setMfa(u.id, 'JBSWY3DPEHPK3PXP', null, [])).toBe(true);
         expect(await storage.users.findById(u.id)).toEqual(u);
+      });
+    });
+
+    describe('instance administration (issue 23)', () => {
+      const DAY = 86_400_000;
+      /** Every page of a search, followed to the end (a page may be short while the cursor goes on). */
+      async function searchAll<T>(
+        page: (cursor: string | null) => Promise<{ items: T[]; cursor: string | null }>,
+      ): Promise<T[]> {
+        const found: T[] = [];
+        let cursor: string | null = null;
+        for (let i = 0; i < 10_000; i++) {
+          const next = await page(cursor);
+          found.push(...next.items);
+          if (next.cursor === null) return found;
+          cursor = next.cursor;
+        }
+        throw new Error('the search never ended');
+      }
+
+      it('sets and clears the admin, disabled and approval flags; the approval queue follows them', async () => {
+        const u = user({ approvalPending: true });
+        const v = user({ approvalPending: true });
+        await storage.users.create(u);
+        await storage.users.create(v);
+        expect(await storage.users.findById(u.id)).toEqual(u);
+        const waiting = await storage.users.listPendingApproval({ limit: 1000 });
+        expect(waiting.filter((w) => w.id === u.id || w.id === v.id).map((w) => w.id)).toEqual([v.id, u.id]);
+        // Newest first, below `before`.
+        const below = await storage.users.listPendingApproval({ limit: 1000, before: v.id });
+        expect(below.map((w) => w.id)).toContain(u.id);
+        expect(below.map((w) => w.id)).not.toContain(v.id);
+
+        await storage.users.setFlags(u.id, { approvalPending: false, admin: true });
+        expect(await storage.users.findById(u.id)).toEqual({ ...u, approvalPending: false, admin: true });
+        expect((await storage.users.listPendingApproval({ limit: 1000 })).map((w) => w.id)).not.toContain(
+          u.id,
+        );
+        await storage.users.setFlags(u.id, { disabled: true });
+        expect(await storage.users.findById(u.id)).toMatchObject({ admin: true, disabled: true });
+        await storage.users.setFlags(u.id, { disabled: false, admin: false });
+        expect(await storage.users.findById(u.id)).toEqual({ ...u, approvalPending: false });
+        // A flag on an account that does not exist makes none.
+        const ghost = id();
+        await storage.users.setFlags(ghost, { disabled: true });
+        expect(await storage.users.findById(ghost)).toBeNull();
+      });
+
+      it('searches accounts by username or email prefix, case-insensitively, through every page', async () => {
+        const tag = `srch${id().slice(-8)}`;
+        const made = [
+          user({ username: `${tag.toUpperCase()}_a` }),
+          user({ username: `${tag}_b` }),
+          user({ username: 'other', email: `${tag}_c@example.test` }),
+        ];
+        made[2].username = `other${made[2].id}`;
+        for (const u of made) await storage.users.create(u);
+        const found = await searchAll((cursor) =>
+          storage.users.search(tag, { limit: 2, cursor }).then((p) => ({ items: p.users, cursor: p.cursor })),
+        );
+        expect(sorted(found.map((u) => u.id))).toEqual(sorted(made.map((u) => u.id)));
+        expect(found.find((u) => u.id === made[0].id)).toEqual(made[0]);
+        const none = await searchAll((cursor) =>
+          storage.users
+            .search(`${tag}_zz`, { limit: 5, cursor })
+            .then((p) => ({ items: p.users, cursor: p.cursor })),
+        );
+        expect(none).toEqual([]);
+        // A LIKE wildcard in the prefix is a character, not a pattern.
+        const wild = await storage.users.search(`${tag}%`, { limit: 5, cursor: null });
+        expect(wild.users).toEqual([]);
+      });
+
+      it('deletes an account and gives its username and email back', async () => {
+        const u = user();
+        await storage.users.create(u);
+        expect((await storage.users.sampleIds(3)).length).toBeGreaterThan(0);
+        await storage.users.delete(u.id);
+        expect(await storage.users.findById(u.id)).toBeNull();
+        expect(await storage.users.findByLogin(u.username)).toBeNull();
+        const again = user({ username: u.username, email: u.email });
+        await storage.users.create(again);
+        expect(await storage.users.findByLogin(u.email)).toEqual(again);
+      });
+
+      it('lists guilds by name prefix through every page', async () => {
+        const tag = `gsrch${id().slice(-8)}`;
+        const made = [await newGuild(), await newGuild(), await newGuild()];
+        for (const [i, g] of made.entries()) await storage.guilds.update(g.guild.id, { name: `${tag} ${i}` });
+        const found = await searchAll((cursor) =>
+          storage.guilds.search(tag.toUpperCase(), { limit: 2, cursor }).then((p) => ({
+            items: p.guilds,
+            cursor: p.cursor,
+          })),
+        );
+        expect(sorted(found.map((g) => g.id))).toEqual(sorted(made.map((g) => g.guild.id)));
+        expect(found.find((g) => g.id === made[1].guild.id)).toEqual({ ...made[1].guild, name: `${tag} 1` });
+      });
+
+      it('claims an instance setting once', async () => {
+        const key = `test.claim.${id()}`;
+        const claims = await Promise.all([
+          storage.instanceSettings.claim(key, 'a'),
+          storage.instanceSettings.claim(key, 'b'),
+        ]);
+        // Both answer the one value that won, whichever it was.
+        expect(['a', 'b']).toContain(claims[0]);
+        expect(claims[1]).toBe(claims[0]);
+        expect(await storage.instanceSettings.get(key)).toBe(claims[0]);
+        expect(await storage.instanceSettings.claim(key, 'c')).toBe(claims[0]);
+      });
+
+      it('keeps the instance audit log newest first across time windows, in pages, expired entries gone', async () => {
+        const at = (daysAgo: number): string =>
+          new SnowflakeGenerator(4, 6, () => now - daysAgo * DAY).next();
+        const actor = id();
+        const entry = (entryId: string, over: Partial<InstanceAuditEntryRecord> = {}) => ({
+          id: entryId,
+          actorId: actor,
+          action: 'user.disable',
+          targetType: 'user' as const,
+          targetId: id(),
+          reason: null,
+          expiresAt: now + 100 * DAY,
+          ...over,
+        });
+        const entries = [
+          entry(at(70), { reason: 'old' }),
+          entry(at(35), { action: 'guild.delete', targetType: 'guild' }),
+          entry(at(1)),
+          entry(at(0), { action: 'registration.approve', targetType: 'registration' }),
+        ];
+        for (const e of entries) await storage.instanceAuditLog.append(e);
+        // Already expired: not written (or not served).
+        await storage.instanceAuditLog.append(entry(at(2), { expiresAt: now - 1 }));
+        const mine = (list: InstanceAuditEntryRecord[]) => list.filter((e) => e.actorId === actor);
+        const query = { limit: 1000, now, oldest: now - 100 * DAY };
+        expect(mine(await storage.instanceAuditLog.list(query))).toEqual([...entries].reverse());
+        const below = mine(await storage.instanceAuditLog.list({ ...query, before: entries[2].id }));
+        expect(below).toEqual([entries[1], entries[0]]);
+        const page = await storage.instanceAuditLog.list({ ...query, limit: 1, before: entries[1].id });
+        expect(page).toHaveLength(1);
+        expect(BigInt(page[0].id)).toBeLessThan(BigInt(entries[1].id));
+        // The retention horizon: nothing older than `oldest` is served.
+        const recent = mine(await storage.instanceAuditLog.list({ ...query, oldest: now - 50 * DAY }));
+        expect(recent).toEqual([entries[3], entries[2], entries[1]]);
+      });
+
+      it('adds to and reads the instance counters (0 for one never added to)', async () => {
+        const name = `test${id()}`;
+        await storage.instanceCounters.add([
+          { name, bucket: 'all', delta: 3 },
+          { name, bucket: '2026-12-06', delta: 2 },
+        ]);
+        await storage.instanceCounters.add([{ name, bucket: 'all', delta: -1 }]);
+        expect(
+          await storage.instanceCounters.get([
+            { name, bucket: 'all' },
+            { name, bucket: '2026-12-06' },
+            { name, bucket: 'never' },
+          ]),
+        ).toEqual([2, 2, 0]);
       });
     });
 

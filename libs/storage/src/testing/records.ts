@@ -40,6 +40,9 @@ export function userRecord(id: string, overrides: Partial<UserRecord> = {}): Use
     emailVerified: true,
     mfaSecret: null,
     mfaBackupCodes: [],
+    admin: false,
+    disabled: false,
+    approvalPending: false,
     ...overrides,
   };
 }

@@ -1,5 +1,5 @@
 import type { ChannelRecord, GuildRecord, GuildRepository, MemberRecord, RoleRecord } from '../../contract';
-import { mapLimit, toId } from '../codec';
+import { fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
 import { CHANNELS, GUILD_MEMBER_COUNTS, GUILDS, MEMBERS, ROLES, WEBHOOKS } from '../tables';
 import type { CassandraChannelRepository } from './channel.repository';
@@ -8,6 +8,10 @@ import type { CassandraMemberRepository } from './member.repository';
 import type { CassandraRoleRepository } from './role.repository';
 
 const BY_ID = `SELECT ${GUILDS.columns} FROM guilds WHERE id = ?`;
+const SCAN_FIRST = `SELECT ${GUILDS.columns} FROM guilds LIMIT ?`;
+const SCAN_AFTER = `SELECT ${GUILDS.columns} FROM guilds WHERE token(id) > token(?) LIMIT ?`;
+/** Rows an admin listing page reads at least (see search). */
+const SEARCH_SCAN_ROWS = 500;
 const CHANNEL_IDS = 'SELECT channel_id FROM channels_by_guild WHERE guild_id = ?';
 const DELETE_PARTITIONS = [
   'DELETE FROM channels_by_guild WHERE guild_id = ?',
@@ -120,5 +124,31 @@ export class CassandraGuildRepository implements GuildRepository {
     );
     // The derived member count goes with its guild (a counter cannot share the logged batch).
     await this.db.execute('write', GUILD_MEMBER_COUNTS.delete, [guildId], { idempotent: true });
+  }
+
+  /** A paged scan of the guilds table in token order, filtered in memory: admin-only, never a request path. */
+  async search(
+    prefix: string,
+    page: { limit: number; cursor: string | null },
+  ): Promise<{ guilds: GuildRecord[]; cursor: string | null }> {
+    const read = Math.max(page.limit, SEARCH_SCAN_ROWS);
+    const rs =
+      page.cursor === null
+        ? await this.db.execute('read', SCAN_FIRST, [read], { idempotent: true })
+        : await this.db.execute('read', SCAN_AFTER, [toId(page.cursor), read], { idempotent: true });
+    const key = prefix.toLowerCase();
+    const guilds: GuildRecord[] = [];
+    let last: string | null = null;
+    let examined = 0;
+    for (const row of rs.rows) {
+      examined++;
+      last = fromId(row.get('id'));
+      if (row.get(GUILDS.present) === null) continue;
+      const guild = GUILDS.toRecord(row);
+      if (guild.name.toLowerCase().startsWith(key)) guilds.push(guild);
+      if (guilds.length >= page.limit) break;
+    }
+    const more = examined < rs.rows.length || rs.rows.length === read;
+    return { guilds, cursor: more ? last : null };
   }
 }

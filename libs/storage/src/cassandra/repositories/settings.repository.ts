@@ -3,7 +3,6 @@ import type { CassandraSession } from '../session';
 
 const GET = 'SELECT value FROM instance_settings WHERE key = ?';
 const PUT = 'INSERT INTO instance_settings (key, value, updated_at) VALUES (?, ?, ?)';
-
 const CLAIM = 'INSERT INTO instance_settings (key, value, updated_at) VALUES (?, ?, ?) IF NOT EXISTS';
 
 /** Instance settings: `put` for values that change (the maintenance flag), `claim` (LWT) for set-once keys. */

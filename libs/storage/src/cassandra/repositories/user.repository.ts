@@ -6,6 +6,17 @@ import { USERS } from '../tables';
 const BY_ID = `SELECT ${USERS.columns} FROM users WHERE id = ?`;
 const BY_USERNAME = 'SELECT user_id FROM users_by_username WHERE username_lower = ?';
 const BY_EMAIL = 'SELECT user_id FROM users_by_email WHERE email = ?';
+const SCAN_FIRST = `SELECT ${USERS.columns} FROM users LIMIT ?`;
+const SCAN_AFTER = `SELECT ${USERS.columns} FROM users WHERE token(id) > token(?) LIMIT ?`;
+const SAMPLE = 'SELECT id FROM users LIMIT ?';
+/** The approval queue is one partition (registrations nobody has looked at yet). */
+const PENDING_QUEUE = USERS.pendingQueue;
+const PENDING_ADD = USERS.pendingAdd;
+const PENDING_REMOVE = USERS.pendingRemove;
+const PENDING_LIST = 'SELECT user_id FROM pending_registrations WHERE queue = ? LIMIT ?';
+const PENDING_BELOW = 'SELECT user_id FROM pending_registrations WHERE queue = ? AND user_id < ? LIMIT ?';
+/** Rows a search page reads: at least this many, so a rare prefix does not cost a round trip per few rows. */
+const SEARCH_SCAN_ROWS = 500;
 
 type Claim = keyof typeof USERS.claims;
 
@@ -32,6 +43,97 @@ export class CassandraUserRepository implements UserRepository {
       throw err;
     }
     await this.db.execute('write', USERS.insert, USERS.params(user, undefined), { idempotent: true });
+    if (user.approvalPending === true)
+      await this.db.execute('write', PENDING_ADD, [PENDING_QUEUE, id], { idempotent: true });
+  }
+
+  async setFlags(
+    id: string,
+    flags: Partial<Pick<UserRecord, 'admin' | 'disabled' | 'approvalPending'>>,
+  ): Promise<void> {
+    const userId = toId(id);
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    // false deletes the cell (no cell reads as false), so the ordinary account keeps none.
+    for (const [column, value] of [
+      ['admin', flags.admin],
+      ['disabled', flags.disabled],
+      ['approval_pending', flags.approvalPending],
+    ] as const) {
+      if (value === undefined) continue;
+      sets.push(`${column} = ?`);
+      params.push(value ? true : null);
+    }
+    if (sets.length === 0) return;
+    if (flags.approvalPending === true)
+      await this.db.execute('write', PENDING_ADD, [PENDING_QUEUE, userId], { idempotent: true });
+    // Only an existing row: a flag must not make a half row of a deleted account.
+    const rs = await this.db.execute(
+      'lwt',
+      `UPDATE users SET ${sets.join(', ')} WHERE id = ? IF EXISTS`,
+      [...params, userId],
+      { idempotent: false },
+    );
+    if (flags.approvalPending === false || !rs.wasApplied())
+      await this.db.execute('write', PENDING_REMOVE, [PENDING_QUEUE, userId], { idempotent: true });
+  }
+
+  /**
+   * A paged scan of the users table in token order, filtered in memory: admin-only (a person reads each
+   * page), never on a request path of ordinary users. Each page reads at least SEARCH_SCAN_ROWS rows.
+   */
+  async search(
+    prefix: string,
+    page: { limit: number; cursor: string | null },
+  ): Promise<{ users: UserRecord[]; cursor: string | null }> {
+    const read = Math.max(page.limit, SEARCH_SCAN_ROWS);
+    const rs =
+      page.cursor === null
+        ? await this.db.execute('read', SCAN_FIRST, [read], { idempotent: true })
+        : await this.db.execute('read', SCAN_AFTER, [toId(page.cursor), read], { idempotent: true });
+    const key = prefix.toLowerCase();
+    const users: UserRecord[] = [];
+    let last: string | null = null;
+    let examined = 0;
+    for (const row of rs.rows) {
+      examined++;
+      last = fromId(row.get('id'));
+      if (row.get(USERS.present) === null) continue;
+      const user = USERS.toRecord(row);
+      if (user.username.toLowerCase().startsWith(key) || user.email.startsWith(key)) users.push(user);
+      if (users.length >= page.limit) break;
+    }
+    const more = examined < rs.rows.length || rs.rows.length === read;
+    return { users, cursor: more ? last : null };
+  }
+
+  async listPendingApproval(page: { limit: number; before?: string }): Promise<UserRecord[]> {
+    const limit = Math.max(1, page.limit);
+    const rs =
+      page.before === undefined
+        ? await this.db.execute('read', PENDING_LIST, [PENDING_QUEUE, limit], { idempotent: true })
+        : await this.db.execute('read', PENDING_BELOW, [PENDING_QUEUE, toId(page.before), limit], {
+            idempotent: true,
+          });
+    const ids = rs.rows.map((row) => fromId(row.get('user_id')));
+    const users = await this.findByIds(ids);
+    return users.filter((u) => u.approvalPending === true);
+  }
+
+  async sampleIds(limit: number): Promise<string[]> {
+    const rs = await this.db.execute('read', SAMPLE, [Math.max(1, limit)], { idempotent: true });
+    return rs.rows.map((row) => fromId(row.get('id')));
+  }
+
+  async delete(id: string): Promise<void> {
+    const current = await this.findById(id);
+    const userId = toId(id);
+    if (current) {
+      await this.release('username', current.username.toLowerCase(), userId);
+      await this.release('email', current.email, userId);
+    }
+    await this.db.execute('write', PENDING_REMOVE, [PENDING_QUEUE, userId], { idempotent: true });
+    await this.db.execute('write', USERS.delete, [userId], { idempotent: true });
   }
 
   async findById(id: string): Promise<UserRecord | null> {

@@ -1,5 +1,5 @@
 import type { ChannelRecord, GuildRecord, GuildRepository, MemberRecord, RoleRecord } from '../../contract';
-import { patchParams, patchSet, toId } from '../codec';
+import { patchParams, patchSet, toId, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 import { GUILDS, type GuildRow } from '../tables';
@@ -8,6 +8,10 @@ import type { SqliteMemberRepository } from './member.repository';
 import type { SqliteRoleRepository } from './role.repository';
 
 const BY_ID = `SELECT ${GUILDS.columns} FROM guilds WHERE id = ?`;
+// Admin-only: newest first by id, the name prefix matched as the walk goes.
+const SEARCH = `SELECT ${GUILDS.columns} FROM guilds WHERE id < @before AND name LIKE @pattern ESCAPE '\\'
+  ORDER BY id DESC LIMIT @limit`;
+const ABOVE_ALL = 2n ** 63n - 1n;
 const UPDATE = `UPDATE guilds SET ${patchSet(['name', 'icon', 'owner_id', 'default_message_notifications'])} WHERE id = @id`;
 // Children first, each by its guild_id key or index; messages are left to the purge job.
 const DELETE = [
@@ -82,5 +86,22 @@ export class SqliteGuildRepository implements GuildRepository {
   private byId(id: bigint): GuildRecord | null {
     const row = this.db.get<GuildRow>(BY_ID, id);
     return row ? GUILDS.toRecord(row) : null;
+  }
+
+  search(
+    prefix: string,
+    page: { limit: number; cursor: string | null },
+  ): Promise<{ guilds: GuildRecord[]; cursor: string | null }> {
+    return settle(() => {
+      const limit = toLimit(page.limit);
+      const guilds = this.db
+        .all<GuildRow>(SEARCH, {
+          before: page.cursor === null ? ABOVE_ALL : toId(page.cursor),
+          pattern: `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+          limit,
+        })
+        .map(GUILDS.toRecord);
+      return { guilds, cursor: guilds.length === limit ? guilds[guilds.length - 1].id : null };
+    });
   }
 }
