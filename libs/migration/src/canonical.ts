@@ -108,6 +108,13 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     embeds: JSON.stringify(m.embeds),
     flags: m.flags,
   }),
+  user_identities: (i) => ({
+    provider: i.provider,
+    subject: i.subject,
+    userId: i.userId,
+    email: i.email,
+    createdAt: i.createdAt,
+  }),
   user_guild_settings: (s) => ({
     userId: s.userId,
     guildId: s.guildId,
@@ -212,6 +219,8 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
       return `${String(r.userId)}/${String(r.channelId)}`;
     case 'user_guild_settings':
       return `${String(r.userId)}/${String(r.guildId)}`;
+    case 'user_identities':
+      return `${String(r.provider)}/${String(r.subject)}`;
     case 'channel_last_messages':
       return String(r.channelId);
     case 'pins':

@@ -163,6 +163,13 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
     lastMessageId: id.nullable(),
     mentionCount: count,
   }),
+  user_identities: z.strictObject({
+    provider: text(64).min(1),
+    subject: text(255).min(1),
+    userId: id,
+    email: text(320).nullable(),
+    createdAt: time,
+  }),
   user_guild_settings: z.strictObject({
     userId: id,
     guildId: id,

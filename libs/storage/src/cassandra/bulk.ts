@@ -26,6 +26,7 @@ import {
   AUDIT_LOG,
   BANS,
   GUILD_SETTINGS,
+  USER_IDENTITIES,
   CHANNELS,
   CHANNEL_LAST_MESSAGES,
   DM_CHANNELS_BY_USER,
@@ -126,6 +127,12 @@ const SCANS: {
   })),
   invites: scanOf('invites', INVITES.columns, INVITES.present, INVITES.toRecord),
   bans: scanOf('bans', BANS.columns, BANS.present, BANS.toRecord),
+  user_identities: scanOf(
+    'user_identities',
+    USER_IDENTITIES.columns,
+    USER_IDENTITIES.present,
+    USER_IDENTITIES.toRecord,
+  ),
   user_guild_settings: scanOf(
     'user_guild_settings',
     GUILD_SETTINGS.columns,
@@ -588,6 +595,11 @@ export class CassandraBulk implements BulkStorage {
         return this.exec(PINS.insert, PINS.params(record as BulkRecords['pins']));
       case 'bans':
         return this.exec(BANS.insert, BANS.params(record as BulkRecords['bans']));
+      case 'user_identities': {
+        const i = record as BulkRecords['user_identities'];
+        await this.exec(USER_IDENTITIES.insertByUser, USER_IDENTITIES.params(i));
+        return this.exec(USER_IDENTITIES.insert, USER_IDENTITIES.params(i));
+      }
       case 'user_guild_settings':
         return this.exec(
           GUILD_SETTINGS.insert,
@@ -834,6 +846,11 @@ export class CassandraBulk implements BulkStorage {
         return this.exec(CHANNEL_LAST_MESSAGES.delete, [
           toId((record as BulkRecords['channel_last_messages']).channelId),
         ]);
+      case 'user_identities': {
+        const i = record as BulkRecords['user_identities'];
+        await this.exec(USER_IDENTITIES.delete, [i.provider, i.subject]);
+        return this.exec(USER_IDENTITIES.deleteOneByUser, [toId(i.userId), i.provider, i.subject]);
+      }
       case 'user_guild_settings': {
         const g = record as BulkRecords['user_guild_settings'];
         return this.exec(GUILD_SETTINGS.delete, [toId(g.userId), toId(g.guildId)]);

@@ -20,6 +20,7 @@ import { CassandraRoleRepository } from './repositories/role.repository';
 import { CassandraSettingsRepository } from './repositories/settings.repository';
 import { CassandraTokenRepository } from './repositories/token.repository';
 import { CassandraAccountTokenRepository } from './repositories/account-token.repository';
+import { CassandraUserIdentityRepository } from './repositories/user-identity.repository';
 import { CassandraUserRepository } from './repositories/user.repository';
 import { CassandraSession, type CassandraSettings, type SessionOptions } from './session';
 
@@ -39,6 +40,7 @@ export class CassandraStorage implements Storage {
   readonly users: CassandraUserRepository;
   readonly tokens: CassandraTokenRepository;
   readonly accountTokens: CassandraAccountTokenRepository;
+  readonly identities: CassandraUserIdentityRepository;
   readonly guilds: CassandraGuildRepository;
   readonly members: CassandraMemberRepository;
   readonly roles: CassandraRoleRepository;
@@ -75,6 +77,7 @@ export class CassandraStorage implements Storage {
     this.users = new CassandraUserRepository(db);
     this.tokens = new CassandraTokenRepository(db);
     this.accountTokens = new CassandraAccountTokenRepository(db);
+    this.identities = new CassandraUserIdentityRepository(db);
     this.channels = new CassandraChannelRepository(db);
     this.members = new CassandraMemberRepository(db);
     this.roles = new CassandraRoleRepository(db, this.members, this.channels);

@@ -18,6 +18,7 @@ import {
   type RoleRecord,
   type TokenRecord,
   type UserRecord,
+  type UserIdentityRecord,
   type AccountTokenKind,
   type AccountTokenRecord,
   type AuditLogEntryRecord,
@@ -118,6 +119,38 @@ export const USERS = {
     emailVerified: row.get('email_verified') !== false,
     mfaSecret: strOrNull(row, 'mfa_secret'),
     mfaBackupCodes: (row.get('mfa_backup_codes') as string[] | null) ?? [],
+  }),
+};
+
+// --- single sign-on identities (by identity, and by account) ------------------------------------------
+
+const IDENTITY_COLUMNS = 'provider, subject, user_id, email, created_at';
+
+export const USER_IDENTITIES = {
+  columns: IDENTITY_COLUMNS,
+  present: 'user_id',
+  /** The claim: of two links of one identity only one is applied. */
+  claim: `${insertInto('user_identities', IDENTITY_COLUMNS)} IF NOT EXISTS`,
+  insert: insertInto('user_identities', IDENTITY_COLUMNS),
+  insertByUser: insertInto('user_identities_by_user', IDENTITY_COLUMNS),
+  find: `SELECT ${IDENTITY_COLUMNS} FROM user_identities WHERE provider = ? AND subject = ?`,
+  listForUser: `SELECT ${IDENTITY_COLUMNS} FROM user_identities_by_user WHERE user_id = ?`,
+  delete: 'DELETE FROM user_identities WHERE provider = ? AND subject = ?',
+  deleteByUser: 'DELETE FROM user_identities_by_user WHERE user_id = ?',
+  deleteOneByUser: 'DELETE FROM user_identities_by_user WHERE user_id = ? AND provider = ? AND subject = ?',
+  params: (i: UserIdentityRecord): unknown[] => [
+    i.provider,
+    i.subject,
+    toId(i.userId),
+    i.email,
+    toTime(i.createdAt),
+  ],
+  toRecord: (row: Row): UserIdentityRecord => ({
+    provider: str(row, 'provider'),
+    subject: str(row, 'subject'),
+    userId: fromId(row.get('user_id')),
+    email: strOrNull(row, 'email'),
+    createdAt: fromTime(row.get('created_at')),
   }),
 };
 

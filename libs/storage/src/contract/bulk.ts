@@ -5,6 +5,7 @@ import type {
   ChannelRecord,
   GuildRecord,
   GuildSettingsRecord,
+  UserIdentityRecord,
   InviteRecord,
   JobRecord,
   MemberRecord,
@@ -43,6 +44,7 @@ export const BULK_TABLES = [
   'reactions',
   'read_states',
   'user_guild_settings',
+  'user_identities',
   'invites',
   'bans',
   'audit_log_entries',
@@ -101,6 +103,7 @@ export interface BulkRecords {
   reactions: ReactionRecord;
   read_states: ReadStateRecord;
   user_guild_settings: GuildSettingsRecord;
+  user_identities: UserIdentityRecord;
   invites: InviteRecord;
   bans: BanRecord;
   audit_log_entries: AuditLogEntryRecord;

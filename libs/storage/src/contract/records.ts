@@ -23,7 +23,14 @@ export interface UserRecord {
 }
 
 /** What a mailed single-use link does. */
-export type AccountTokenKind = 'verify_email' | 'reset_password' | 'mfa_ticket';
+export type AccountTokenKind =
+  | 'verify_email'
+  | 'reset_password'
+  | 'mfa_ticket'
+  /** A started OpenID Connect login: its state (the token), PKCE verifier and nonce (the stamp). */
+  | 'oidc_state'
+  /** An OpenID Connect identity waiting for its owner's password to be linked to their account. */
+  | 'oidc_link';
 
 /** A single-use link's token (verify an address, reset a password): transient, never exported. */
 export interface AccountTokenRecord {
@@ -33,6 +40,18 @@ export interface AccountTokenRecord {
   /** The state the token was issued for (the address, a digest of the password hash): a later change voids it. */
   stamp: string;
   expiresAt: number;
+}
+
+/** An identity at an OpenID Connect provider (its `sub`) linked to an account: it logs in to that account. */
+export interface UserIdentityRecord {
+  /** The provider's id in `auth.oidc.providers`. */
+  provider: string;
+  /** The provider's `sub` claim: stable and unique at that provider. */
+  subject: string;
+  userId: string;
+  /** The address the provider gave when the link was made. */
+  email: string | null;
+  createdAt: number;
 }
 
 export interface TokenRecord {

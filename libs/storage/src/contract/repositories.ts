@@ -17,6 +17,7 @@ import type {
   GuildSettingsRecord,
   RoleRecord,
   TokenRecord,
+  UserIdentityRecord,
   UserRecord,
 } from './records';
 import type { MessageSearchRepository } from './search';
@@ -83,6 +84,20 @@ export interface AccountTokenRepository {
    * null for a token that is unknown, already used, or expired (an expired one is deleted too).
    */
   consume(tokenHash: string): Promise<AccountTokenRecord | null>;
+}
+
+/** Single sign-on identities (OpenID Connect) and the accounts they log in to. */
+export interface UserIdentityRepository {
+  /**
+   * Links the identity to its account, atomically: false when the identity is already linked (to any account),
+   * so of two concurrent links exactly one succeeds.
+   */
+  link(identity: UserIdentityRecord): Promise<boolean>;
+  find(provider: string, subject: string): Promise<UserIdentityRecord | null>;
+  /** The account's identities (a few at most), by provider and subject. */
+  listForUser(userId: string): Promise<UserIdentityRecord[]>;
+  /** Unlinks every identity of the account (its deletion). */
+  deleteForUser(userId: string): Promise<void>;
 }
 
 export interface GuildRepository {
@@ -315,6 +330,7 @@ export interface Storage {
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
   readonly accountTokens: AccountTokenRepository;
+  readonly identities: UserIdentityRepository;
   readonly guilds: GuildRepository;
   readonly members: MemberRepository;
   readonly roles: RoleRepository;

@@ -24,6 +24,7 @@ import { SqliteRoleRepository } from './repositories/role.repository';
 import { SqliteSettingsRepository } from './repositories/settings.repository';
 import { SqliteTokenRepository } from './repositories/token.repository';
 import { SqliteAccountTokenRepository } from './repositories/account-token.repository';
+import { SqliteUserIdentityRepository } from './repositories/user-identity.repository';
 import { SqliteUserRepository } from './repositories/user.repository';
 
 /** How often pending messages are moved into the search index (the index lag of a search-free instance). */
@@ -39,6 +40,7 @@ export class SqliteStorage implements Storage {
   readonly users: SqliteUserRepository;
   readonly tokens: SqliteTokenRepository;
   readonly accountTokens: SqliteAccountTokenRepository;
+  readonly identities: SqliteUserIdentityRepository;
   readonly guilds: SqliteGuildRepository;
   readonly members: SqliteMemberRepository;
   readonly roles: SqliteRoleRepository;
@@ -85,6 +87,7 @@ export class SqliteStorage implements Storage {
     this.users = new SqliteUserRepository(this.db);
     this.tokens = new SqliteTokenRepository(this.db);
     this.accountTokens = new SqliteAccountTokenRepository(this.db);
+    this.identities = new SqliteUserIdentityRepository(this.db);
     this.roles = new SqliteRoleRepository(this.db);
     this.channels = new SqliteChannelRepository(this.db);
     this.members = new SqliteMemberRepository(this.db, reader);

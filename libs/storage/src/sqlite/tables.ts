@@ -21,6 +21,7 @@ import type {
   ReadStateRecord,
   RoleRecord,
   TokenRecord,
+  UserIdentityRecord,
   UserRecord,
 } from '../contract';
 import {
@@ -196,6 +197,32 @@ export const ACCOUNT_TOKENS = {
     userId: fromId(row.user_id),
     stamp: row.stamp,
     expiresAt: toNumber(row.expires_at),
+  }),
+};
+
+// --- single sign-on identities ---------------------------------------------------------------------
+
+export interface UserIdentityRow {
+  provider: string;
+  subject: string;
+  user_id: bigint;
+  email: string | null;
+  created_at: bigint;
+}
+
+export const USER_IDENTITIES = {
+  ...statements({
+    name: 'user_identities',
+    columns: 'provider, subject, user_id, email, created_at',
+    key: ['provider', 'subject'],
+  }),
+  params: (i: UserIdentityRecord): Param[] => [i.provider, i.subject, toId(i.userId), i.email, i.createdAt],
+  toRecord: (row: UserIdentityRow): UserIdentityRecord => ({
+    provider: row.provider,
+    subject: row.subject,
+    userId: fromId(row.user_id),
+    email: row.email,
+    createdAt: toNumber(row.created_at),
   }),
 };
 

@@ -186,6 +186,15 @@ export function describeBulkContract(get: () => Storage): void {
             expiresAt: null,
           },
         ],
+        user_identities: [
+          {
+            provider: 'idp',
+            subject: `sub-${alice}`,
+            userId: alice,
+            email: 'alice@idp.test',
+            createdAt: now,
+          },
+        ],
         user_guild_settings: [
           {
             userId: alice,
@@ -280,13 +289,15 @@ export function describeBulkContract(get: () => Storage): void {
                     ? `${String(r.userId)}/${String(r.channelId)}`
                     : table === 'user_guild_settings'
                       ? `${String(r.userId)}/${String(r.guildId)}`
-                      : table === 'members' || table === 'bans'
-                        ? `${String(r.guildId)}/${String(r.userId)}`
-                        : table === 'roles'
-                          ? `${String(r.guildId)}/${String(r.id)}`
-                          : table === 'overwrites'
-                            ? `${String(r.channelId)}/${String(r.id)}`
-                            : String(r.id);
+                      : table === 'user_identities'
+                        ? `${String(r.provider)}/${String(r.subject)}`
+                        : table === 'members' || table === 'bans'
+                          ? `${String(r.guildId)}/${String(r.userId)}`
+                          : table === 'roles'
+                            ? `${String(r.guildId)}/${String(r.id)}`
+                            : table === 'overwrites'
+                              ? `${String(r.channelId)}/${String(r.id)}`
+                              : String(r.id);
 
     let data: ReturnType<typeof community>;
 
@@ -546,6 +557,14 @@ export function describeBulkContract(get: () => Storage): void {
         updatedAt: now,
       };
       await s.guildSettings.put(settings);
+      const identity = {
+        provider: 'idp',
+        subject: `sub-${guest}`,
+        userId: guest,
+        email: null,
+        createdAt: now,
+      };
+      expect(await s.identities.link(identity)).toBe(true);
       const entry = {
         guildId,
         id: id(),
@@ -602,6 +621,7 @@ export function describeBulkContract(get: () => Storage): void {
         ],
         invites: [invite],
         user_guild_settings: [settings],
+        user_identities: [identity],
         bans: [ban],
         audit_log_entries: [entry],
         attachments: [attachment],
