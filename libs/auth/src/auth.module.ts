@@ -11,11 +11,13 @@ import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { MailJobs, Mailer } from './mail';
 import { PasswordHasher } from './passwords';
+import { OidcController } from './oidc.controller';
+import { OidcLogin } from './oidc.service';
 
 /** Accounts, passwords, tokens and the guard: every process that authenticates a caller (api, gateway). */
 @Module({
-  providers: [AuthService, PasswordHasher, AuthGuard, Mailer, AccountLinks, TwoFactor],
-  exports: [AuthService, AuthGuard, Mailer, AccountLinks, TwoFactor],
+  providers: [AuthService, PasswordHasher, AuthGuard, Mailer, AccountLinks, TwoFactor, OidcLogin],
+  exports: [AuthService, AuthGuard, Mailer, AccountLinks, TwoFactor, OidcLogin, PasswordHasher],
 })
 export class AuthCoreModule {}
 
@@ -34,6 +36,7 @@ export class AuthJobsModule {}
     UsersController,
     ApplicationsController,
     GatewayInfoController,
+    OidcController,
   ],
 })
 export class AuthApiModule {}
@@ -46,4 +49,5 @@ export const AUTH_API_CONTROLLERS = [
   GatewayInfoController,
   AccountLinksController,
   TwoFactorController,
+  OidcController,
 ];

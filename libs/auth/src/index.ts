@@ -11,3 +11,5 @@ export * from './account-links.service';
 export * from './account-links.controller';
 export * from './two-factor.service';
 export * from './two-factor.controller';
+export * from './oidc.service';
+export * from './passwords';
