@@ -21,6 +21,7 @@ export const LIBRARY_IMPORTS = {
   auth: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'state'],
   chat: ['common', 'storage', 'bus', 'http', 'auth'],
   media: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'auth', 'chat', 'state'],
+  accounts: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'auth', 'chat', 'media'],
   voice: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'auth', 'chat'],
   realtime: ['common', 'config', 'observability', 'storage', 'bus', 'state', 'auth', 'chat'],
   platform: ['*'],

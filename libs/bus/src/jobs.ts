@@ -28,6 +28,15 @@ export const JOB_PAYLOADS = {
     everyone: z.boolean(),
     counted: z.array(id).max(100),
   }),
+  /**
+   * A deleted account's messages (`instance.account_deletion: delete`): those it wrote in these guilds' channels
+   * and in these DM channels, found through the search index, deleted a page at a time.
+   */
+  'account.delete_messages': z.object({
+    user_id: id,
+    guild_ids: z.array(id).max(1000),
+    dm_channel_ids: z.array(id).max(10_000),
+  }),
   /** One email to one address (account mail: plain text, links in the body). */
   'mail.send': z.object({
     to: z.email().max(320),

@@ -22,6 +22,26 @@ export interface UserRecord {
   mfaBackupCodes: string[];
 }
 
+/**
+ * What a deleted account's row becomes (`instance.account_deletion`, docs/accounts.md): nothing personal is
+ * left, the id stays so the messages kept show "Deleted User", and the username and address it held are free.
+ */
+export function deletedUserFields(
+  id: string,
+): Pick<UserRecord, 'username' | 'email' | 'displayName' | 'avatar'> {
+  return {
+    username: `deleted_user_${BigInt(id).toString(36)}`,
+    email: `${id}@deleted.invalid`,
+    displayName: 'Deleted User',
+    avatar: null,
+  };
+}
+
+/** Whether the row is a deleted account's (see deletedUserFields). */
+export function isDeletedUser(user: Pick<UserRecord, 'id' | 'email'>): boolean {
+  return user.email === `${user.id}@deleted.invalid`;
+}
+
 /** What a mailed single-use link does. */
 export type AccountTokenKind =
   | 'verify_email'
