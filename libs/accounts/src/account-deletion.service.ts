@@ -6,6 +6,7 @@ import { BadRequestError, ValidationError } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { fileKeys } from '@parley/media';
 import { AppLogger } from '@parley/observability';
+import { DataExports } from './data-export.service';
 import { STORAGE, type Storage, deletedUserFields, isDeletedUser } from '@parley/storage';
 
 export type AccountDeletionMode = ParleyConfig['instance']['account_deletion'];
@@ -29,6 +30,7 @@ export class AccountDeletion {
     private readonly passwords: PasswordHasher,
     private readonly mfa: TwoFactor,
     private readonly logger: AppLogger,
+    private readonly exports: DataExports,
   ) {}
 
   /** The owner's own deletion: the password, and with two-factor authentication on a code, prove it is them. */
@@ -78,6 +80,7 @@ export class AccountDeletion {
       await this.storage.guildSettings.delete(userId, settings.guildId);
     }
     await this.storage.identities.deleteForUser(userId);
+    await this.exports.forget(userId);
     if (user.mfaSecret) await this.storage.users.setMfa(userId, user.mfaSecret, null, []);
     if (user.avatar) {
       await this.jobs.enqueue('media.delete_files', { keys: [fileKeys.avatar(userId, user.avatar)] });

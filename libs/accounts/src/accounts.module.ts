@@ -1,25 +1,30 @@
 import { Module } from '@nestjs/common';
 import { AuthCoreModule } from '@parley/auth';
 import { ChatCoreModule } from '@parley/chat';
+import { MediaCoreModule } from '@parley/media';
 import { AccountDeletion } from './account-deletion.service';
 import { AccountJobs } from './account.jobs';
-import { AccountsController } from './accounts.controller';
+import { AccountsController, DataExportDownloadController } from './accounts.controller';
+import { DataExportJobs, DataExports } from './data-export.service';
 
-/** The account as a whole: deletion (a service admins call too). */
+/** The account as a whole: deletion (a service admins call too) and personal data exports. */
 @Module({
-  imports: [AuthCoreModule, ChatCoreModule],
-  providers: [AccountDeletion],
-  exports: [AccountDeletion],
+  imports: [AuthCoreModule, ChatCoreModule, MediaCoreModule],
+  providers: [AccountDeletion, DataExports],
+  exports: [AccountDeletion, DataExports],
 })
 export class AccountsCoreModule {}
 
-/** api role: `DELETE /users/@me`. */
-@Module({ imports: [AccountsCoreModule, AuthCoreModule], controllers: [AccountsController] })
+/** api role: `DELETE /users/@me`, `POST`/`GET /users/@me/data-export` and the archive's signed link. */
+@Module({
+  imports: [AccountsCoreModule, AuthCoreModule],
+  controllers: [AccountsController, DataExportDownloadController],
+})
 export class AccountsApiModule {}
 
-/** queue role: a deleted account's messages (`instance.account_deletion: delete`). */
-@Module({ providers: [AccountJobs] })
+/** queue role: export archives, and a deleted account's messages (`instance.account_deletion: delete`). */
+@Module({ imports: [AccountsCoreModule], providers: [AccountJobs, DataExportJobs] })
 export class AccountsJobsModule {}
 
 /** The REST controllers of this library, for the OpenAPI document. */
-export const ACCOUNTS_API_CONTROLLERS = [AccountsController];
+export const ACCOUNTS_API_CONTROLLERS = [AccountsController, DataExportDownloadController];

@@ -37,6 +37,8 @@ export const JOB_PAYLOADS = {
     guild_ids: z.array(id).max(1000),
     dm_channel_ids: z.array(id).max(10_000),
   }),
+  /** A personal data export (`POST /users/@me/data-export`): the zip of the account's data, to the file store. */
+  'account.export_data': z.object({ user_id: id, export_id: id }),
   /** One email to one address (account mail: plain text, links in the body). */
   'mail.send': z.object({
     to: z.email().max(320),

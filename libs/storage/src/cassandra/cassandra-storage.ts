@@ -21,6 +21,7 @@ import { CassandraSettingsRepository } from './repositories/settings.repository'
 import { CassandraTokenRepository } from './repositories/token.repository';
 import { CassandraAccountTokenRepository } from './repositories/account-token.repository';
 import { CassandraUserIdentityRepository } from './repositories/user-identity.repository';
+import { CassandraDataExportRepository } from './repositories/data-export.repository';
 import { CassandraUserRepository } from './repositories/user.repository';
 import { CassandraSession, type CassandraSettings, type SessionOptions } from './session';
 
@@ -41,6 +42,7 @@ export class CassandraStorage implements Storage {
   readonly tokens: CassandraTokenRepository;
   readonly accountTokens: CassandraAccountTokenRepository;
   readonly identities: CassandraUserIdentityRepository;
+  readonly dataExports: CassandraDataExportRepository;
   readonly guilds: CassandraGuildRepository;
   readonly members: CassandraMemberRepository;
   readonly roles: CassandraRoleRepository;
@@ -78,6 +80,7 @@ export class CassandraStorage implements Storage {
     this.tokens = new CassandraTokenRepository(db);
     this.accountTokens = new CassandraAccountTokenRepository(db);
     this.identities = new CassandraUserIdentityRepository(db);
+    this.dataExports = new CassandraDataExportRepository(db);
     this.channels = new CassandraChannelRepository(db);
     this.members = new CassandraMemberRepository(db);
     this.roles = new CassandraRoleRepository(db, this.members, this.channels);

@@ -19,6 +19,7 @@ import {
   type TokenRecord,
   type UserRecord,
   type UserIdentityRecord,
+  type DataExportRecord,
   type AccountTokenKind,
   type AccountTokenRecord,
   type AuditLogEntryRecord,
@@ -151,6 +152,34 @@ export const USER_IDENTITIES = {
     userId: fromId(row.get('user_id')),
     email: strOrNull(row, 'email'),
     createdAt: fromTime(row.get('created_at')),
+  }),
+};
+
+// --- personal data exports (transient: no bulk copy) ----------------------------------------------------
+
+const DATA_EXPORT_COLUMNS = 'user_id, id, status, size, created_at, finished_at';
+
+export const DATA_EXPORTS = {
+  // Every column is always written (null cells included), so a replaced row keeps nothing of the last one.
+  insert: insertInto('data_exports', DATA_EXPORT_COLUMNS),
+  find: `SELECT ${DATA_EXPORT_COLUMNS} FROM data_exports WHERE user_id = ?`,
+  delete: 'DELETE FROM data_exports WHERE user_id = ?',
+  present: 'status',
+  params: (e: DataExportRecord): unknown[] => [
+    toId(e.userId),
+    toId(e.id),
+    e.status,
+    e.size === null ? null : BigInt(e.size),
+    toTime(e.createdAt),
+    e.finishedAt === null ? null : toTime(e.finishedAt),
+  ],
+  toRecord: (row: Row): DataExportRecord => ({
+    userId: fromId(row.get('user_id')),
+    id: fromId(row.get('id')),
+    status: str(row, 'status') as DataExportRecord['status'],
+    size: row.get('size') === null ? null : Number(row.get('size')),
+    createdAt: fromTime(row.get('created_at')),
+    finishedAt: fromTimeOrNull(row.get('finished_at')),
   }),
 };
 

@@ -74,6 +74,17 @@ export interface UserIdentityRecord {
   createdAt: number;
 }
 
+/** An account's latest personal data export; its archive is `exports/<userId>/<id>.zip` in the file store. */
+export interface DataExportRecord {
+  userId: string;
+  id: string;
+  status: 'pending' | 'ready' | 'failed';
+  /** Bytes of the archive, once ready. */
+  size: number | null;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
 export interface TokenRecord {
   tokenHash: string; // hex sha-256 of the opaque token; the token itself is never stored
   userId: string;

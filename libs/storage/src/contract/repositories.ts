@@ -19,6 +19,7 @@ import type {
   TokenRecord,
   UserIdentityRecord,
   UserRecord,
+  DataExportRecord,
 } from './records';
 import type { MessageSearchRepository } from './search';
 
@@ -98,6 +99,14 @@ export interface UserIdentityRepository {
   listForUser(userId: string): Promise<UserIdentityRecord[]>;
   /** Unlinks every identity of the account (its deletion). */
   deleteForUser(userId: string): Promise<void>;
+}
+
+/** Each account's latest personal data export (transient: not carried by bulk copies). */
+export interface DataExportRepository {
+  /** Replaces the account's row. */
+  put(record: DataExportRecord): Promise<void>;
+  find(userId: string): Promise<DataExportRecord | null>;
+  delete(userId: string): Promise<void>;
 }
 
 export interface GuildRepository {
@@ -331,6 +340,7 @@ export interface Storage {
   readonly tokens: TokenRepository;
   readonly accountTokens: AccountTokenRepository;
   readonly identities: UserIdentityRepository;
+  readonly dataExports: DataExportRepository;
   readonly guilds: GuildRepository;
   readonly members: MemberRepository;
   readonly roles: RoleRepository;

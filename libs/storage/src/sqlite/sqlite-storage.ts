@@ -25,6 +25,7 @@ import { SqliteSettingsRepository } from './repositories/settings.repository';
 import { SqliteTokenRepository } from './repositories/token.repository';
 import { SqliteAccountTokenRepository } from './repositories/account-token.repository';
 import { SqliteUserIdentityRepository } from './repositories/user-identity.repository';
+import { SqliteDataExportRepository } from './repositories/data-export.repository';
 import { SqliteUserRepository } from './repositories/user.repository';
 
 /** How often pending messages are moved into the search index (the index lag of a search-free instance). */
@@ -41,6 +42,7 @@ export class SqliteStorage implements Storage {
   readonly tokens: SqliteTokenRepository;
   readonly accountTokens: SqliteAccountTokenRepository;
   readonly identities: SqliteUserIdentityRepository;
+  readonly dataExports: SqliteDataExportRepository;
   readonly guilds: SqliteGuildRepository;
   readonly members: SqliteMemberRepository;
   readonly roles: SqliteRoleRepository;
@@ -88,6 +90,7 @@ export class SqliteStorage implements Storage {
     this.tokens = new SqliteTokenRepository(this.db);
     this.accountTokens = new SqliteAccountTokenRepository(this.db);
     this.identities = new SqliteUserIdentityRepository(this.db);
+    this.dataExports = new SqliteDataExportRepository(this.db);
     this.roles = new SqliteRoleRepository(this.db);
     this.channels = new SqliteChannelRepository(this.db);
     this.members = new SqliteMemberRepository(this.db, reader);

@@ -23,6 +23,7 @@ import type {
   TokenRecord,
   UserIdentityRecord,
   UserRecord,
+  DataExportRecord,
 } from '../contract';
 import {
   fromId,
@@ -223,6 +224,41 @@ export const USER_IDENTITIES = {
     userId: fromId(row.user_id),
     email: row.email,
     createdAt: toNumber(row.created_at),
+  }),
+};
+
+// --- personal data exports (transient: no bulk copy) ---------------------------------------------------
+
+export interface DataExportRow {
+  user_id: bigint;
+  id: bigint;
+  status: string;
+  size: bigint | null;
+  created_at: bigint;
+  finished_at: bigint | null;
+}
+
+export const DATA_EXPORTS = {
+  ...statements({
+    name: 'data_exports',
+    columns: 'user_id, id, status, size, created_at, finished_at',
+    key: ['user_id'],
+  }),
+  params: (e: DataExportRecord): Param[] => [
+    toId(e.userId),
+    toId(e.id),
+    e.status,
+    e.size,
+    e.createdAt,
+    e.finishedAt,
+  ],
+  toRecord: (row: DataExportRow): DataExportRecord => ({
+    userId: fromId(row.user_id),
+    id: fromId(row.id),
+    status: row.status as DataExportRecord['status'],
+    size: row.size === null ? null : toNumber(row.size),
+    createdAt: toNumber(row.created_at),
+    finishedAt: row.finished_at === null ? null : toNumber(row.finished_at),
   }),
 };
 

@@ -342,6 +342,31 @@ export function describeStorageContract(
       });
     });
 
+    describe('personal data exports', () => {
+      it('keeps one export per account, replaced whole by the next', async () => {
+        const userId = id();
+        expect(await storage.dataExports.find(userId)).toBeNull();
+        const pending = {
+          userId,
+          id: id(),
+          status: 'pending' as const,
+          size: null,
+          createdAt: 1_700_000_000_000,
+          finishedAt: null,
+        };
+        await storage.dataExports.put(pending);
+        expect(await storage.dataExports.find(userId)).toEqual(pending);
+        const ready = { ...pending, status: 'ready' as const, size: 12_345, finishedAt: 1_700_000_001_000 };
+        await storage.dataExports.put(ready);
+        expect(await storage.dataExports.find(userId)).toEqual(ready);
+        const next = { ...pending, id: id(), createdAt: 1_700_000_002_000 };
+        await storage.dataExports.put(next);
+        expect(await storage.dataExports.find(userId)).toEqual(next);
+        await storage.dataExports.delete(userId);
+        expect(await storage.dataExports.find(userId)).toBeNull();
+      });
+    });
+
     describe('single sign-on identities', () => {
       const identity = (userId: string, overrides: Partial<UserIdentityRecord> = {}): UserIdentityRecord => ({
         provider: 'idp',
