@@ -7,11 +7,15 @@ import { AccountJobs } from './account.jobs';
 import { AccountsController, DataExportDownloadController } from './accounts.controller';
 import { DataExportJobs, DataExports } from './data-export.service';
 
+/** Personal data exports: what the api (requests, links) and the queue (archives) share. */
+@Module({ imports: [MediaCoreModule], providers: [DataExports], exports: [DataExports] })
+export class DataExportsModule {}
+
 /** The account as a whole: deletion (a service admins call too) and personal data exports. */
 @Module({
-  imports: [AuthCoreModule, ChatCoreModule, MediaCoreModule],
-  providers: [AccountDeletion, DataExports],
-  exports: [AccountDeletion, DataExports],
+  imports: [AuthCoreModule, ChatCoreModule, DataExportsModule],
+  providers: [AccountDeletion],
+  exports: [AccountDeletion, DataExportsModule],
 })
 export class AccountsCoreModule {}
 
@@ -23,7 +27,8 @@ export class AccountsCoreModule {}
 export class AccountsApiModule {}
 
 /** queue role: export archives, and a deleted account's messages (`instance.account_deletion: delete`). */
-@Module({ imports: [AccountsCoreModule], providers: [AccountJobs, DataExportJobs] })
+// Not the core module: the queue role has no rate limiter, which accounts' sessions and passwords need.
+@Module({ imports: [DataExportsModule], providers: [AccountJobs, DataExportJobs] })
 export class AccountsJobsModule {}
 
 /** The REST controllers of this library, for the OpenAPI document. */
