@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { GatewayClient } from '../support/clients';
 import { Api, type Account } from '../support/rest';
-import { type ServerProcess, startServer, tempDir, waitFor } from './harness';
+import { parleyCli, type ServerProcess, startServer, tempDir, waitFor } from './harness';
 
 const PASSWORD = 'password123';
 
@@ -123,6 +123,25 @@ describe.each(['anonymize', 'delete'] as const)('account deletion (%s)', (mode) 
       ]);
     }
     expect((await api.register(alice.user.username.slice(0, 20))).user.id).not.toBe(alice.user.id);
+
+    // The operator's check finds nothing personal left of the deleted accounts (carol's and alice's).
+    const check = await parleyCli(['verify', '--deleted-accounts', '--from', `sqlite:${dbPath}`]);
+    expect(check.stdout).toContain('2 deleted account(s), 0 leftover(s) of personal data');
+    expect(check.code).toBe(0);
+    if (mode === 'anonymize') {
+      // And it does find what is left: a session row put back behind the server's back.
+      const db = new Database(dbPath);
+      try {
+        db.prepare(
+          'INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, NULL)',
+        ).run('leftover-token-hash', BigInt(alice.user.id), Date.now());
+      } finally {
+        db.close();
+      }
+      const found = await parleyCli(['verify', '--deleted-accounts', '--from', `sqlite:${dbPath}`]);
+      expect(found.stdout).toContain(`deleted account ${alice.user.id} still has a session token (tokens)`);
+      expect(found.code).toBe(2);
+    }
 
     const history = await api.ok<
       { id: string; author: { id: string; username: string; display_name: string } }[]
