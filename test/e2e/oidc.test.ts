@@ -80,6 +80,15 @@ describe('single sign-on over OpenID Connect', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ providers: [{ id: 'idp', name: 'Test IdP' }], sso_only: false });
     expect((await api('GET', '/auth/oidc/nope/start')).status).toBe(404);
+    const doc = (await (await fetch(`${server.url}/api/docs`)).json()) as { paths: Record<string, unknown> };
+    for (const path of [
+      '/api/v1/auth/oidc/providers',
+      '/api/v1/auth/oidc/{provider}/start',
+      '/api/v1/auth/oidc/{provider}/callback',
+      '/api/v1/auth/oidc/link',
+      '/api/v1/users/@me/data-export',
+    ])
+      expect(doc.paths).toHaveProperty([path]);
   });
 
   it('starts the code flow with PKCE (S256), state and nonce', async () => {
@@ -171,5 +180,51 @@ describe('single sign-on over OpenID Connect', () => {
     const answer = new URLSearchParams(new URL(res.headers.get('location')!).hash.slice(1));
     expect(answer.get('token')).toBeNull();
     expect(answer.get('error')).toMatch(/invalid, used or expired/);
+  });
+});
+
+describe('single sign-on only (auth.oidc.sso_only)', () => {
+  const dir = tempDir('parley-sso-only-');
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    server = await startServer({
+      PARLEY__DATABASE__SQLITE__PATH: `${dir.path}/parley.db`,
+      PARLEY__STORAGE__LOCAL__PATH: `${dir.path}/files`,
+      PARLEY__RATE_LIMITS__ENABLED: 'false',
+      PARLEY__AUTH__OIDC: JSON.stringify({
+        providers: [
+          {
+            id: 'corp',
+            name: 'Corp',
+            issuer: 'https://idp.example.test',
+            client_id: 'parley',
+            client_secret: 's',
+            scopes: ['openid', 'email'],
+          },
+        ],
+        sso_only: true,
+        state_ttl: 600000,
+      }),
+    });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    dir.remove();
+  });
+
+  it('refuses password registration and login, and says so to the login screen', async () => {
+    const url = (path: string) => `${server.url}/api/v1${path}`;
+    expect((await request(url('/auth/oidc/providers'), 'GET')).body).toEqual({
+      providers: [{ id: 'corp', name: 'Corp' }],
+      sso_only: true,
+    });
+    const register = await request(url('/auth/register'), 'POST', {
+      body: { username: 'nope', email: 'nope@example.test', password: PASSWORD },
+    });
+    expect(register.status).toBe(403);
+    const login = await request(url('/auth/login'), 'POST', { body: { login: 'nope', password: PASSWORD } });
+    expect(login.status).toBe(403);
   });
 });
