@@ -21,6 +21,7 @@ export const LIBRARY_IMPORTS = {
   auth: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'state'],
   chat: ['common', 'storage', 'bus', 'http', 'auth'],
   media: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'auth', 'chat', 'state'],
+  accounts: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'auth', 'chat', 'media'],
   voice: ['common', 'config', 'observability', 'storage', 'bus', 'http', 'auth', 'chat'],
   realtime: ['common', 'config', 'observability', 'storage', 'bus', 'state', 'auth', 'chat'],
   notifications: [
@@ -86,6 +87,8 @@ export default tseslint.config(
       'bench/**/*.js',
       'bench/**/*.mjs',
       'bench/**/*.cjs',
+      // A test's stand-in OpenID provider, run by Node as its own process (plain ES module, no types).
+      'test/support/oidc-provider.mjs',
     ],
   },
   js.configs.recommended,

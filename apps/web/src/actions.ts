@@ -98,6 +98,24 @@ function signedInWith(reply: AuthReply): SelfUser {
   return reply.user;
 }
 
+/** Signs in with a token the server handed over otherwise (single sign-on's callback, in the URL fragment). */
+export async function signInWithToken(token: string): Promise<SelfUser> {
+  const probe = new Api(token);
+  return signedInWith({ token, user: await probe.me() });
+}
+
+/** Links a single sign-on identity to an existing account with its password; signs in (or the 2FA ticket). */
+export async function linkOidc(ticket: string, password: string): Promise<SelfUser | MfaReply> {
+  const reply = await new Api().oidcLink(ticket, password);
+  return reply.token === null ? reply : signedInWith(reply);
+}
+
+/** Deletes the account for good; this browser forgets it. */
+export async function deleteAccount(password: string, code: string | null): Promise<void> {
+  await api.deleteMe(password, code);
+  await signOut(false);
+}
+
 /** Signs in, or answers the ticket when the account asks for a second factor. */
 export async function logIn(login: string, password: string): Promise<SelfUser | MfaReply> {
   const reply = await new Api().login(login, password);

@@ -108,6 +108,15 @@ export interface AdminAuditEntry {
   reason: string | null;
   created_at: string;
 }
+/** The latest personal data export (`GET /users/@me/data-export`): `url` is a signed, expiring link once ready. */
+export interface DataExportInfo {
+  id: string;
+  status: 'pending' | 'ready' | 'failed';
+  created_at: string;
+  finished_at: string | null;
+  size: number | null;
+  url: string | null;
+}
 
 /** One signed-in device (`GET /users/@me/sessions`). */
 export interface SessionInfo {
@@ -233,6 +242,29 @@ export class Api {
   }
 
   // --- auth --------------------------------------------------------------------------------
+  /** The single sign-on providers the login screen offers, and whether passwords are off. */
+  oidcProviders() {
+    return this.request<{ providers: { id: string; name: string }[]; sso_only: boolean }>(
+      'GET',
+      '/auth/oidc/providers',
+    );
+  }
+  /** Links a pending single sign-on identity to the account its email names, with that account's password. */
+  oidcLink(ticket: string, password: string) {
+    return this.request<LoginReply>('POST', '/auth/oidc/link', { ticket, password });
+  }
+  me() {
+    return this.request<SelfUser>('GET', '/users/@me');
+  }
+  deleteMe(password: string, code: string | null) {
+    return this.request<void>('DELETE', '/users/@me', { password, code });
+  }
+  requestDataExport() {
+    return this.request<DataExportInfo>('POST', '/users/@me/data-export');
+  }
+  dataExport() {
+    return this.request<DataExportInfo>('GET', '/users/@me/data-export');
+  }
   register(username: string, email: string, password: string, invite: string | null = null) {
     return this.request<AuthReply | PendingReply>('POST', '/auth/register', {
       username,

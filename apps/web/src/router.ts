@@ -6,6 +6,7 @@ export type Route =
   | { name: 'forgot' }
   | { name: 'reset' }
   | { name: 'verify' }
+  | { name: 'oidc' }
   | { name: 'invite'; code: string }
   | { name: 'home'; channelId: string | null; messageId: string | null }
   | { name: 'guild'; guildId: string; channelId: string | null; messageId: string | null };
@@ -18,6 +19,8 @@ export function parseRoute(path: string): Route {
   if (parts[0] === 'forgot') return { name: 'forgot' };
   if (parts[0] === 'reset') return { name: 'reset' };
   if (parts[0] === 'verify') return { name: 'verify' };
+  // Single sign-on's landing page: /oidc#token=... (or #link_ticket=..., #mfa_ticket=..., #error=...).
+  if (parts[0] === 'oidc') return { name: 'oidc' };
   if (parts[0] === 'invite' && parts[1]) return { name: 'invite', code: parts[1] };
   if (parts[0] === 'channels' && parts[1] && parts[1] !== '@me')
     return { name: 'guild', guildId: parts[1], channelId: parts[2] ?? null, messageId: parts[3] ?? null };

@@ -3,6 +3,7 @@ import { isSnowflake, type PublicUser, type SelfUser, unknown } from '@parley/co
 import { type AuthContext, RateLimit, RateLimitGuard, ValidBody } from '@parley/http';
 import type { z } from 'zod';
 import { AccountLinks } from './account-links.service';
+import { OidcLogin } from './oidc.service';
 import { type MfaChallenge, TwoFactor } from './two-factor.service';
 import { AllowUnverified, AuthGuard, Caller, Public } from './auth.guard';
 import { AuthService, type PendingRegistration, type Session, type SessionInfo } from './auth.service';
@@ -16,6 +17,7 @@ export class AuthController {
     private readonly auth: AuthService,
     private readonly links: AccountLinks,
     private readonly mfa: TwoFactor,
+    private readonly oidc: OidcLogin,
   ) {}
 
   @Post('register')
@@ -25,6 +27,7 @@ export class AuthController {
   async register(
     @ValidBody(registerBody) body: z.infer<typeof registerBody>,
   ): Promise<Session | PendingRegistration> {
+    this.oidc.requirePasswordLogin();
     const session = await this.auth.register(body);
     await this.links.registered(session.user.id);
     return session;
@@ -35,6 +38,7 @@ export class AuthController {
   @RateLimit('auth.login')
   @HttpCode(200)
   async login(@ValidBody(loginBody) body: z.infer<typeof loginBody>): Promise<Session | MfaChallenge> {
+    this.oidc.requirePasswordLogin();
     const user = await this.auth.checkPassword(body);
     // With 2FA on, the right password earns a ticket, not a token (Discord's shape).
     return user.mfaSecret ? this.mfa.challenge(user) : this.auth.startSession(user);

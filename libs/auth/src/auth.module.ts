@@ -12,6 +12,8 @@ import { AuthService } from './auth.service';
 import { MailJobs, Mailer } from './mail';
 import { InstanceAdmins, InstanceCounters } from './instance';
 import { PasswordHasher } from './passwords';
+import { OidcController } from './oidc.controller';
+import { OidcLogin } from './oidc.service';
 
 /** Accounts, passwords, tokens and the guard: every process that authenticates a caller (api, gateway). */
 @Module({
@@ -24,8 +26,19 @@ import { PasswordHasher } from './passwords';
     TwoFactor,
     InstanceAdmins,
     InstanceCounters,
+    OidcLogin,
   ],
-  exports: [AuthService, AuthGuard, Mailer, AccountLinks, TwoFactor, InstanceAdmins, InstanceCounters],
+  exports: [
+    AuthService,
+    AuthGuard,
+    Mailer,
+    AccountLinks,
+    TwoFactor,
+    InstanceAdmins,
+    InstanceCounters,
+    OidcLogin,
+    PasswordHasher,
+  ],
 })
 export class AuthCoreModule {}
 
@@ -44,6 +57,7 @@ export class AuthJobsModule {}
     UsersController,
     ApplicationsController,
     GatewayInfoController,
+    OidcController,
   ],
 })
 export class AuthApiModule {}
@@ -56,4 +70,5 @@ export const AUTH_API_CONTROLLERS = [
   GatewayInfoController,
   AccountLinksController,
   TwoFactorController,
+  OidcController,
 ];

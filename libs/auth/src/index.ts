@@ -12,3 +12,5 @@ export * from './account-links.controller';
 export * from './two-factor.service';
 export * from './two-factor.controller';
 export * from './instance';
+export * from './oidc.service';
+export * from './passwords';

@@ -59,3 +59,6 @@ export const mfaEnableBody = z.object({
 });
 
 export const mfaDisableBody = z.object({ code: mfaCode });
+
+// A pending single sign-on link (`#link_ticket=` of the callback) and the account's password.
+export const oidcLinkBody = z.object({ ticket: linkToken, password: z.string().min(1).max(256) });

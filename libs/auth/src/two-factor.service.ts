@@ -150,7 +150,7 @@ export class TwoFactor {
   }
 
   /** A current TOTP code or an unused backup code; wrong ones count towards the account's lockout. */
-  private async prove(user: UserRecord, code: string): Promise<void> {
+  async prove(user: UserRecord, code: string): Promise<void> {
     const lockKey = `mfa:u${user.id}`;
     const lockout = this.config.rate_limits.enabled ? this.config.auth.login_lockout : null;
     if (lockout) {

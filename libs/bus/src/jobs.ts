@@ -55,6 +55,18 @@ export const JOB_PAYLOADS = {
    * edit or suppression wins), stored on it and sent as a partial MESSAGE_UPDATE.
    */
   'messages.unfurl': z.object({ channel_id: id, message_id: id }),
+
+  /**
+   * A deleted account's messages (`instance.account_deletion: delete`): those it wrote in these guilds' channels
+   * and in these DM channels, found through the search index, deleted a page at a time.
+   */
+  'account.delete_messages': z.object({
+    user_id: id,
+    guild_ids: z.array(id).max(1000),
+    dm_channel_ids: z.array(id).max(10_000),
+  }),
+  /** A personal data export (`POST /users/@me/data-export`): the zip of the account's data, to the file store. */
+  'account.export_data': z.object({ user_id: id, export_id: id }),
   /** One email to one address (account mail: plain text, links in the body). */
   'mail.send': z.object({
     to: z.email().max(320),

@@ -48,6 +48,9 @@ export const configSchema = z
       first_account_admin: z.boolean(),
       // How long the instance audit log (admin actions) keeps an entry.
       audit_log_retention_days: z.number().int().min(1).max(3650),
+      // What `DELETE /users/@me` (and an admin's deletion) does with the account's messages: keep them under
+      // "Deleted User" (anonymize) or delete them with the account (delete). docs/accounts.md.
+      account_deletion: z.enum(['anonymize', 'delete']),
     }),
     database: z.strictObject({
       backend: z.enum(['sqlite', 'cassandra']),
@@ -235,6 +238,35 @@ export const configSchema = z
       reset_token_ttl: positive(),
       // The web client's public address, the base of every link in account mail ("" = http://server.host:port).
       public_url: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+      // Single sign-on over OpenID Connect (docs/accounts.md#single-sign-on-openid-connect).
+      oidc: z.strictObject({
+        providers: z
+          .array(
+            z.strictObject({
+              // In the routes (`/auth/oidc/<id>/start`) and stored with each linked identity: never rename one.
+              id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/),
+              // What the login screen's button says ("Log in with <name>").
+              name: z.string().min(1).max(64),
+              // The issuer; its /.well-known/openid-configuration is read at the first login.
+              issuer: z.url({ protocol: /^https?$/ }),
+              client_id: z.string().min(1),
+              client_secret: z.string(),
+              scopes: z.array(z.string().min(1)).min(1),
+            }),
+          )
+          .superRefine((providers, ctx) => {
+            const seen = new Set<string>();
+            for (const [i, p] of providers.entries()) {
+              if (seen.has(p.id))
+                ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate id ${p.id}` });
+              seen.add(p.id);
+            }
+          }),
+        // Only single sign-on: password login and registration are refused (needs at least one provider).
+        sso_only: z.boolean(),
+        // How long a started login (its state, nonce and PKCE verifier) and a pending link wait (ms).
+        state_ttl: positive(),
+      }),
     }),
     // Outgoing mail (account emails); an empty host sends none.
     smtp: z.strictObject({
@@ -341,6 +373,13 @@ export const configSchema = z
         path: ['notifications', 'push', 'vapid_private_key'],
         message: 'set both vapid_public_key and vapid_private_key, or neither (generated on first start)',
       });
+    if (cfg.auth.oidc.sso_only && cfg.auth.oidc.providers.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth', 'oidc', 'sso_only'],
+        message: 'needs at least one provider in auth.oidc.providers (nobody could log in)',
+      });
+    }
     if (cfg.storage.driver === 's3') {
       for (const key of ['endpoint', 'bucket', 'region', 'access_key_id', 'secret_access_key'] as const) {
         if (!cfg.storage.s3[key]) {

@@ -126,6 +126,13 @@ const CANON: { [T in BulkTable]: (r: BulkRecords[T]) => Canon | null } = {
     emailEnabled: p.emailEnabled,
     updatedAt: p.updatedAt,
   }),
+  user_identities: (i) => ({
+    provider: i.provider,
+    subject: i.subject,
+    userId: i.userId,
+    email: i.email,
+    createdAt: i.createdAt,
+  }),
   user_guild_settings: (s) => ({
     userId: s.userId,
     guildId: s.guildId,
@@ -285,6 +292,8 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
       return String(r.name);
     case 'notification_preferences':
       return String(r.userId);
+    case 'user_identities':
+      return `${String(r.provider)}/${String(r.subject)}`;
     case 'channel_last_messages':
       return String(r.channelId);
     case 'pins':

@@ -184,6 +184,13 @@ const SCHEMAS: { [T in BulkTable]: z.ZodType<BulkRecords[T]> } = {
   }),
   instance_secrets: z.strictObject({ name: text(64).min(1), value: text(4096), createdAt: time }),
   notification_preferences: z.strictObject({ userId: id, emailEnabled: z.boolean(), updatedAt: time }),
+  user_identities: z.strictObject({
+    provider: text(64).min(1),
+    subject: text(255).min(1),
+    userId: id,
+    email: text(320).nullable(),
+    createdAt: time,
+  }),
   user_guild_settings: z.strictObject({
     userId: id,
     guildId: id,

@@ -10,3 +10,4 @@ export * from './progress';
 export * from './repair';
 export * from './report';
 export * from './sample-data';
+export * from './deleted-accounts';

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { ACCOUNTS_API_CONTROLLERS } from '@parley/accounts';
 import { AUTH_API_CONTROLLERS, Public } from '@parley/auth';
 import { CHAT_API_CONTROLLERS } from '@parley/chat';
 import { MEDIA_API_CONTROLLERS } from '@parley/media';
@@ -103,6 +104,7 @@ const API_CONTROLLERS = [
   ...MEDIA_API_CONTROLLERS,
   ...NOTIFICATIONS_API_CONTROLLERS,
   ...VOICE_API_CONTROLLERS,
+  ...ACCOUNTS_API_CONTROLLERS,
 ];
 
 /** `/api/docs` for the process that serves the api role (monolith or api), built once on first request. */

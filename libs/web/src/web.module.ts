@@ -7,7 +7,7 @@ import { AppLogger } from '@parley/observability';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** The web client's own routes: each answers with index.html and the client routes from there. */
-// /forgot, /reset and /verify are the pages of the mailed links (docs/accounts.md).
+// /forgot, /reset and /verify are the pages of the mailed links, /oidc where single sign-on lands (docs/accounts.md).
 export const CLIENT_ROUTES = [
   '/',
   '/login',
@@ -15,6 +15,7 @@ export const CLIENT_ROUTES = [
   '/forgot',
   '/reset',
   '/verify',
+  '/oidc',
   '/invite/:code',
   '/channels/*',
 ] as const;

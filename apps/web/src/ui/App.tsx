@@ -4,7 +4,7 @@ import { showFaviconBadge } from '../desktop';
 import { acceptInvite, connect, lastChannel, signedIn } from '../actions';
 import { navigate, parseRoute, usePath } from '../router';
 import { useStore } from '../store';
-import { ForgotScreen, ResetScreen, VerifyScreen } from './account/LinkScreens';
+import { ForgotScreen, OidcScreen, ResetScreen, VerifyScreen } from './account/LinkScreens';
 import { AuthScreen } from './Auth';
 import { errorText } from './Dialog';
 import { Shell } from './Shell';
@@ -79,6 +79,7 @@ export function App() {
   // The mailed links' pages work signed in or not.
   if (route.name === 'verify') return <VerifyScreen />;
   if (route.name === 'reset') return <ResetScreen />;
+  if (route.name === 'oidc') return <OidcScreen />;
   if (!authed) {
     if (route.name === 'forgot') return <ForgotScreen />;
     if (route.name === 'invite')

@@ -6,6 +6,25 @@ import { MfaStep } from './account/MfaStep';
 import { navigate } from '../router';
 import { errorText } from './Dialog';
 
+/** The instance's single sign-on providers (and whether password login is off), for the login screen. */
+function useSso(): { providers: { id: string; name: string }[]; sso_only: boolean } {
+  const [sso, setSso] = useState<{ providers: { id: string; name: string }[]; sso_only: boolean }>({
+    providers: [],
+    sso_only: false,
+  });
+  useEffect(() => {
+    let live = true;
+    api.oidcProviders().then(
+      (found) => live && setSso(found),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  return sso;
+}
+
 function useInvite(code: string | null): InviteDto | null | 'invalid' {
   const [invite, setInvite] = useState<InviteDto | null | 'invalid'>(null);
   useEffect(() => {
@@ -39,6 +58,7 @@ export function AuthScreen({
   const [busy, setBusy] = useState(false);
   const [mfa, setMfa] = useState<MfaReply | null>(null);
   const invite = useInvite(inviteCode);
+  const sso = useSso();
   const heading = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => {
@@ -91,61 +111,78 @@ export function AuthScreen({
             <h1 ref={heading} tabIndex={-1}>
               {mode === 'login' ? 'Welcome back' : 'Create an account'}
             </h1>
-            <form onSubmit={submit} noValidate={false}>
-              <label className="field">
-                <span>Username</span>
-                <input
-                  name="username"
-                  autoComplete="username"
-                  required
-                  minLength={2}
-                  maxLength={mode === 'login' ? 254 : 32}
-                  value={username}
-                  onChange={(e) => setUsername(e.target.value)}
-                  aria-describedby={mode === 'login' ? 'login-hint' : 'username-hint'}
-                />
-                {mode === 'login' ? (
-                  <small id="login-hint">Your username or email address</small>
-                ) : (
-                  <small id="username-hint">2 to 32 characters: letters, digits, "_" and "."</small>
-                )}
-              </label>
-              {mode === 'register' && (
+            {sso.providers.length > 0 && (
+              <div className="sso" aria-label="Single sign-on">
+                {sso.providers.map((p) => (
+                  // A navigation, not a fetch: the provider's pages take over, then /oidc brings the outcome.
+                  <a
+                    key={p.id}
+                    className="button primary wide"
+                    href={`/api/v1/auth/oidc/${encodeURIComponent(p.id)}/start`}
+                  >
+                    Log in with {p.name}
+                  </a>
+                ))}
+                {!sso.sso_only && <p className="sso-or">or</p>}
+              </div>
+            )}
+            {!sso.sso_only && (
+              <form onSubmit={submit} noValidate={false}>
                 <label className="field">
-                  <span>Email</span>
+                  <span>Username</span>
                   <input
-                    name="email"
-                    type="email"
-                    autoComplete="email"
+                    name="username"
+                    autoComplete="username"
                     required
-                    value={email}
-                    onChange={(e) => setEmail(e.target.value)}
+                    minLength={2}
+                    maxLength={mode === 'login' ? 254 : 32}
+                    value={username}
+                    onChange={(e) => setUsername(e.target.value)}
+                    aria-describedby={mode === 'login' ? 'login-hint' : 'username-hint'}
                   />
+                  {mode === 'login' ? (
+                    <small id="login-hint">Your username or email address</small>
+                  ) : (
+                    <small id="username-hint">2 to 32 characters: letters, digits, "_" and "."</small>
+                  )}
                 </label>
-              )}
-              <label className="field">
-                <span>Password</span>
-                <input
-                  name="password"
-                  type="password"
-                  autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
-                  required
-                  minLength={mode === 'register' ? 8 : 1}
-                  value={password}
-                  onChange={(e) => setPassword(e.target.value)}
-                />
-                {mode === 'register' && <small>At least 8 characters</small>}
-              </label>
-              {error && (
-                <p className="error" role="alert">
-                  {error}
-                </p>
-              )}
-              <button type="submit" className="primary wide" disabled={busy}>
-                {mode === 'login' ? 'Log in' : 'Register'}
-              </button>
-            </form>
-            {mode === 'login' && (
+                {mode === 'register' && (
+                  <label className="field">
+                    <span>Email</span>
+                    <input
+                      name="email"
+                      type="email"
+                      autoComplete="email"
+                      required
+                      value={email}
+                      onChange={(e) => setEmail(e.target.value)}
+                    />
+                  </label>
+                )}
+                <label className="field">
+                  <span>Password</span>
+                  <input
+                    name="password"
+                    type="password"
+                    autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
+                    required
+                    minLength={mode === 'register' ? 8 : 1}
+                    value={password}
+                    onChange={(e) => setPassword(e.target.value)}
+                  />
+                  {mode === 'register' && <small>At least 8 characters</small>}
+                </label>
+                {error && (
+                  <p className="error" role="alert">
+                    {error}
+                  </p>
+                )}
+                <button type="submit" className="primary wide" disabled={busy}>
+                  {mode === 'login' ? 'Log in' : 'Register'}
+                </button>
+              </form>
+            )}
+            {mode === 'login' && !sso.sso_only && (
               <p className="switch">
                 <button type="button" className="link" onClick={() => navigate('/forgot')}>
                   Forgot your password?

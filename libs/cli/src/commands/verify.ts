@@ -1,6 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { loadConfig } from '@parley/config';
-import { compare, comparisonJson, formatComparison, openSource } from '@parley/migration';
+import {
+  compare,
+  comparisonJson,
+  configuredEndpoint,
+  findDeletedAccountLeftovers,
+  formatComparison,
+  openSource,
+  parseEndpoint,
+} from '@parley/migration';
 import { endpoints, withEndpoints } from '../endpoints';
 import { options, positiveInt } from '../options';
 import { err, out } from '../output';
@@ -13,8 +21,22 @@ export const verify: Command = async (args) => {
     to: { type: 'string' },
     report: { type: 'string' },
     limit: { type: 'string' },
+    'deleted-accounts': { type: 'boolean' },
   });
   const config = loadConfig();
+  if (values['deleted-accounts']) {
+    // One database (--from, or the configured one): nothing personal of its deleted accounts may be left.
+    const spec = values.from ? parseEndpoint(values.from, config) : configuredEndpoint(config);
+    const source = await openSource(spec, config);
+    try {
+      const { deleted, leftovers } = await findDeletedAccountLeftovers(source.bulk);
+      for (const l of leftovers) out(`verify: deleted account ${l.userId} still has ${l.what} (${l.table})`);
+      out(`verify: ${deleted} deleted account(s), ${leftovers.length} leftover(s) of personal data`);
+      return leftovers.length === 0 ? 0 : 2;
+    } finally {
+      await source.close();
+    }
+  }
   const [from, to] = endpoints(config, values.from, values.to);
   return withEndpoints(
     () => [openSource(from, config), openSource(to, config)],

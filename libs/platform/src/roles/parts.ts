@@ -1,4 +1,5 @@
 import type { Type } from '@nestjs/common';
+import { AccountsApiModule, AccountsJobsModule } from '@parley/accounts';
 import { AuthApiModule, AuthJobsModule } from '@parley/auth';
 import { ChatApiModule, ChatJobsModule } from '@parley/chat';
 import { MediaApiModule, MediaJobsModule, MediaProxyModule } from '@parley/media';
@@ -13,8 +14,15 @@ import type { Role } from './roles';
  * The monolith runs every role's parts in one process.
  */
 export const ROLE_PARTS: Record<Role, readonly Type[]> = {
-  api: [AuthApiModule, ChatApiModule, MediaApiModule, NotificationsApiModule, VoiceApiModule],
+  api: [
+    AuthApiModule,
+    ChatApiModule,
+    MediaApiModule,
+    NotificationsApiModule,
+    VoiceApiModule,
+    AccountsApiModule,
+  ],
   gateway: [RealtimeModule],
   'media-proxy': [MediaProxyModule],
-  queue: [AuthJobsModule, ChatJobsModule, MediaJobsModule, NotificationsJobsModule],
+  queue: [AuthJobsModule, ChatJobsModule, MediaJobsModule, NotificationsJobsModule, AccountsJobsModule],
 };

@@ -35,6 +35,7 @@ import {
   INSTANCE_SECRETS,
   NOTIFICATION_PREFS,
   PUSH_SUBSCRIPTIONS,
+  USER_IDENTITIES,
   CHANNELS,
   CHANNEL_LAST_MESSAGES,
   DM_CHANNELS_BY_USER,
@@ -156,6 +157,12 @@ const SCANS: {
   ),
   emojis: scanOf('guild_emojis', EMOJIS.columns, EMOJIS.present, EMOJIS.toRecord),
   webhooks: scanOf('webhooks', WEBHOOKS.columns, WEBHOOKS.present, WEBHOOKS.toRecord),
+  user_identities: scanOf(
+    'user_identities',
+    USER_IDENTITIES.columns,
+    USER_IDENTITIES.present,
+    USER_IDENTITIES.toRecord,
+  ),
   user_guild_settings: scanOf(
     'user_guild_settings',
     GUILD_SETTINGS.columns,
@@ -669,6 +676,11 @@ export class CassandraBulk implements BulkStorage {
           { query: WEBHOOKS.index, params: [toId(w.guildId), toId(w.id)] },
         ]);
       }
+      case 'user_identities': {
+        const i = record as BulkRecords['user_identities'];
+        await this.exec(USER_IDENTITIES.insertByUser, USER_IDENTITIES.params(i));
+        return this.exec(USER_IDENTITIES.insert, USER_IDENTITIES.params(i));
+      }
       case 'user_guild_settings':
         return this.exec(
           GUILD_SETTINGS.insert,
@@ -948,6 +960,11 @@ export class CassandraBulk implements BulkStorage {
         return this.exec(NOTIFICATION_PREFS.delete, [
           toId((record as BulkRecords['notification_preferences']).userId),
         ]);
+      case 'user_identities': {
+        const i = record as BulkRecords['user_identities'];
+        await this.exec(USER_IDENTITIES.delete, [i.provider, i.subject]);
+        return this.exec(USER_IDENTITIES.deleteOneByUser, [toId(i.userId), i.provider, i.subject]);
+      }
       case 'user_guild_settings': {
         const g = record as BulkRecords['user_guild_settings'];
         return this.exec(GUILD_SETTINGS.delete, [toId(g.userId), toId(g.guildId)]);

@@ -35,6 +35,8 @@ import { CassandraInstanceCounterRepository } from './repositories/instance-coun
 import { CassandraTokenRepository } from './repositories/token.repository';
 import { CassandraAccountTokenRepository } from './repositories/account-token.repository';
 import { CassandraLinkPreviewRepository } from './repositories/link-preview.repository';
+import { CassandraUserIdentityRepository } from './repositories/user-identity.repository';
+import { CassandraDataExportRepository } from './repositories/data-export.repository';
 import { CassandraUserRepository } from './repositories/user.repository';
 import { CassandraSession, type CassandraSettings, type SessionOptions } from './session';
 
@@ -55,6 +57,8 @@ export class CassandraStorage implements Storage {
   readonly tokens: CassandraTokenRepository;
   readonly accountTokens: CassandraAccountTokenRepository;
   readonly linkPreviews: CassandraLinkPreviewRepository;
+  readonly identities: CassandraUserIdentityRepository;
+  readonly dataExports: CassandraDataExportRepository;
   readonly guilds: CassandraGuildRepository;
   readonly members: CassandraMemberRepository;
   readonly roles: CassandraRoleRepository;
@@ -101,6 +105,8 @@ export class CassandraStorage implements Storage {
     this.tokens = new CassandraTokenRepository(db);
     this.accountTokens = new CassandraAccountTokenRepository(db);
     this.linkPreviews = new CassandraLinkPreviewRepository(db);
+    this.identities = new CassandraUserIdentityRepository(db);
+    this.dataExports = new CassandraDataExportRepository(db);
     this.channels = new CassandraChannelRepository(db);
     this.members = new CassandraMemberRepository(db);
     this.roles = new CassandraRoleRepository(db, this.members, this.channels);

@@ -21,6 +21,8 @@ import {
   type RoleRecord,
   type TokenRecord,
   type UserRecord,
+  type UserIdentityRecord,
+  type DataExportRecord,
   type AccountTokenKind,
   type AccountTokenRecord,
   type AuditLogEntryRecord,
@@ -179,6 +181,65 @@ export const LINK_PREVIEWS = {
       expiresAt: fromTime(row.get('expires_at')),
     };
   },
+};
+// --- single sign-on identities (by identity, and by account) ------------------------------------------
+
+const IDENTITY_COLUMNS = 'provider, subject, user_id, email, created_at';
+
+export const USER_IDENTITIES = {
+  columns: IDENTITY_COLUMNS,
+  present: 'user_id',
+  /** The claim: of two links of one identity only one is applied. */
+  claim: `${insertInto('user_identities', IDENTITY_COLUMNS)} IF NOT EXISTS`,
+  insert: insertInto('user_identities', IDENTITY_COLUMNS),
+  insertByUser: insertInto('user_identities_by_user', IDENTITY_COLUMNS),
+  find: `SELECT ${IDENTITY_COLUMNS} FROM user_identities WHERE provider = ? AND subject = ?`,
+  listForUser: `SELECT ${IDENTITY_COLUMNS} FROM user_identities_by_user WHERE user_id = ?`,
+  delete: 'DELETE FROM user_identities WHERE provider = ? AND subject = ?',
+  deleteByUser: 'DELETE FROM user_identities_by_user WHERE user_id = ?',
+  deleteOneByUser: 'DELETE FROM user_identities_by_user WHERE user_id = ? AND provider = ? AND subject = ?',
+  params: (i: UserIdentityRecord): unknown[] => [
+    i.provider,
+    i.subject,
+    toId(i.userId),
+    i.email,
+    toTime(i.createdAt),
+  ],
+  toRecord: (row: Row): UserIdentityRecord => ({
+    provider: str(row, 'provider'),
+    subject: str(row, 'subject'),
+    userId: fromId(row.get('user_id')),
+    email: strOrNull(row, 'email'),
+    createdAt: fromTime(row.get('created_at')),
+  }),
+};
+
+// --- personal data exports (transient: no bulk copy) ----------------------------------------------------
+
+const DATA_EXPORT_COLUMNS = 'user_id, id, status, size, created_at, finished_at';
+
+export const DATA_EXPORTS = {
+  // Every column is always written (null cells included), so a replaced row keeps nothing of the last one.
+  insert: insertInto('data_exports', DATA_EXPORT_COLUMNS),
+  find: `SELECT ${DATA_EXPORT_COLUMNS} FROM data_exports WHERE user_id = ?`,
+  delete: 'DELETE FROM data_exports WHERE user_id = ?',
+  present: 'status',
+  params: (e: DataExportRecord): unknown[] => [
+    toId(e.userId),
+    toId(e.id),
+    e.status,
+    e.size === null ? null : BigInt(e.size),
+    toTime(e.createdAt),
+    e.finishedAt === null ? null : toTime(e.finishedAt),
+  ],
+  toRecord: (row: Row): DataExportRecord => ({
+    userId: fromId(row.get('user_id')),
+    id: fromId(row.get('id')),
+    status: str(row, 'status') as DataExportRecord['status'],
+    size: row.get('size') === null ? null : Number(row.get('size')),
+    createdAt: fromTime(row.get('created_at')),
+    finishedAt: fromTimeOrNull(row.get('finished_at')),
+  }),
 };
 
 // --- single-use mailed tokens (transient: no bulk copy) -----------------------------------------------

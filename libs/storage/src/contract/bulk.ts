@@ -12,6 +12,7 @@ import type {
   NotificationPrefsRecord,
   PushSubscriptionRecord,
   InstanceAuditEntryRecord,
+  UserIdentityRecord,
   InviteRecord,
   JobRecord,
   MemberRecord,
@@ -56,6 +57,7 @@ export const BULK_TABLES = [
   'push_subscriptions',
   'instance_secrets',
   'notification_preferences',
+  'user_identities',
   'invites',
   'bans',
   'emojis',
@@ -124,6 +126,7 @@ export interface BulkRecords {
   push_subscriptions: PushSubscriptionRecord;
   instance_secrets: InstanceSecretRecord;
   notification_preferences: NotificationPrefsRecord;
+  user_identities: UserIdentityRecord;
   invites: InviteRecord;
   bans: BanRecord;
   emojis: EmojiRecord;

@@ -42,8 +42,35 @@ export interface InstanceAuditEntryRecord {
   expiresAt: number;
 }
 
+/**
+ * What a deleted account's row becomes (`instance.account_deletion`, docs/accounts.md): nothing personal is
+ * left, the id stays so the messages kept show "Deleted User", and the username and address it held are free.
+ */
+export function deletedUserFields(
+  id: string,
+): Pick<UserRecord, 'username' | 'email' | 'displayName' | 'avatar'> {
+  return {
+    username: `deleted_user_${BigInt(id).toString(36)}`,
+    email: `${id}@deleted.invalid`,
+    displayName: 'Deleted User',
+    avatar: null,
+  };
+}
+
+/** Whether the row is a deleted account's (see deletedUserFields). */
+export function isDeletedUser(user: Pick<UserRecord, 'id' | 'email'>): boolean {
+  return user.email === `${user.id}@deleted.invalid`;
+}
+
 /** What a mailed single-use link does. */
-export type AccountTokenKind = 'verify_email' | 'reset_password' | 'mfa_ticket';
+export type AccountTokenKind =
+  | 'verify_email'
+  | 'reset_password'
+  | 'mfa_ticket'
+  /** A started OpenID Connect login: its state (the token), PKCE verifier and nonce (the stamp). */
+  | 'oidc_state'
+  /** An OpenID Connect identity waiting for its owner's password to be linked to their account. */
+  | 'oidc_link';
 
 /** A single-use link's token (verify an address, reset a password): transient, never exported. */
 export interface AccountTokenRecord {
@@ -64,6 +91,28 @@ export interface LinkPreviewRecord {
   embed: EmbedRecord | null;
   fetchedAt: number;
   expiresAt: number;
+}
+/** An identity at an OpenID Connect provider (its `sub`) linked to an account: it logs in to that account. */
+export interface UserIdentityRecord {
+  /** The provider's id in `auth.oidc.providers`. */
+  provider: string;
+  /** The provider's `sub` claim: stable and unique at that provider. */
+  subject: string;
+  userId: string;
+  /** The address the provider gave when the link was made. */
+  email: string | null;
+  createdAt: number;
+}
+
+/** An account's latest personal data export; its archive is `exports/<userId>/<id>.zip` in the file store. */
+export interface DataExportRecord {
+  userId: string;
+  id: string;
+  status: 'pending' | 'ready' | 'failed';
+  /** Bytes of the archive, once ready. */
+  size: number | null;
+  createdAt: number;
+  finishedAt: number | null;
 }
 
 export interface TokenRecord {

@@ -28,9 +28,11 @@ import type {
   InstanceAuditEntryRecord,
   RoleRecord,
   TokenRecord,
+  UserIdentityRecord,
   UserRecord,
   WebhookPatch,
   WebhookRecord,
+  DataExportRecord,
 } from './records';
 import type { MessageSearchRepository } from './search';
 
@@ -154,6 +156,27 @@ export interface LinkPreviewRepository {
   find(url: string): Promise<LinkPreviewRecord | null>;
   /** Stores (replaces) the preview of its URL. */
   put(preview: LinkPreviewRecord): Promise<void>;
+}
+/** Single sign-on identities (OpenID Connect) and the accounts they log in to. */
+export interface UserIdentityRepository {
+  /**
+   * Links the identity to its account, atomically: false when the identity is already linked (to any account),
+   * so of two concurrent links exactly one succeeds.
+   */
+  link(identity: UserIdentityRecord): Promise<boolean>;
+  find(provider: string, subject: string): Promise<UserIdentityRecord | null>;
+  /** The account's identities (a few at most), by provider and subject. */
+  listForUser(userId: string): Promise<UserIdentityRecord[]>;
+  /** Unlinks every identity of the account (its deletion). */
+  deleteForUser(userId: string): Promise<void>;
+}
+
+/** Each account's latest personal data export (transient: not carried by bulk copies). */
+export interface DataExportRepository {
+  /** Replaces the account's row. */
+  put(record: DataExportRecord): Promise<void>;
+  find(userId: string): Promise<DataExportRecord | null>;
+  delete(userId: string): Promise<void>;
 }
 
 export interface GuildRepository {
@@ -473,6 +496,8 @@ export interface Storage {
   readonly accountTokens: AccountTokenRepository;
   /** Unfurled links (a cache with expiry, not exported). */
   readonly linkPreviews: LinkPreviewRepository;
+  readonly identities: UserIdentityRepository;
+  readonly dataExports: DataExportRepository;
   readonly guilds: GuildRepository;
   readonly members: MemberRepository;
   readonly roles: RoleRepository;

@@ -30,6 +30,7 @@ import {
   INSTANCE_SECRETS,
   NOTIFICATION_PREFS,
   PUSH_SUBSCRIPTIONS,
+  USER_IDENTITIES,
   CHANNEL_LAST_MESSAGES,
   CHANNELS,
   DM_PAIRS,
@@ -264,6 +265,15 @@ const DEFS: Defs = {
     toRecord: byRow(CHANNEL_LAST_MESSAGES.toRecord),
     write: (db, r) => void db.run(CHANNEL_LAST_MESSAGES.upsert, ...CHANNEL_LAST_MESSAGES.params(r)),
     remove: (db, r) => void db.run(CHANNEL_LAST_MESSAGES.delete, toId(r.channelId)),
+  },
+  user_identities: {
+    table: USER_IDENTITIES.name,
+    select: `SELECT ${USER_IDENTITIES.columns} FROM user_identities`,
+    keys: [text('provider'), text('subject')],
+    key: (i) => [i.provider, i.subject],
+    toRecord: byRow(USER_IDENTITIES.toRecord),
+    write: (db, i) => void db.run(USER_IDENTITIES.upsert, ...USER_IDENTITIES.params(i)),
+    remove: (db, i) => void db.run(USER_IDENTITIES.delete, i.provider, i.subject),
   },
   user_guild_settings: {
     table: GUILD_SETTINGS.name,

@@ -36,6 +36,8 @@ import { SqliteInstanceCounterRepository } from './repositories/instance-counter
 import { SqliteTokenRepository } from './repositories/token.repository';
 import { SqliteAccountTokenRepository } from './repositories/account-token.repository';
 import { SqliteLinkPreviewRepository } from './repositories/link-preview.repository';
+import { SqliteUserIdentityRepository } from './repositories/user-identity.repository';
+import { SqliteDataExportRepository } from './repositories/data-export.repository';
 import { SqliteUserRepository } from './repositories/user.repository';
 
 /** How often pending messages are moved into the search index (the index lag of a search-free instance). */
@@ -52,6 +54,8 @@ export class SqliteStorage implements Storage {
   readonly tokens: SqliteTokenRepository;
   readonly accountTokens: SqliteAccountTokenRepository;
   readonly linkPreviews: SqliteLinkPreviewRepository;
+  readonly identities: SqliteUserIdentityRepository;
+  readonly dataExports: SqliteDataExportRepository;
   readonly guilds: SqliteGuildRepository;
   readonly members: SqliteMemberRepository;
   readonly roles: SqliteRoleRepository;
@@ -108,6 +112,8 @@ export class SqliteStorage implements Storage {
     this.tokens = new SqliteTokenRepository(this.db);
     this.accountTokens = new SqliteAccountTokenRepository(this.db);
     this.linkPreviews = new SqliteLinkPreviewRepository(this.db);
+    this.identities = new SqliteUserIdentityRepository(this.db);
+    this.dataExports = new SqliteDataExportRepository(this.db);
     this.roles = new SqliteRoleRepository(this.db);
     this.channels = new SqliteChannelRepository(this.db);
     this.members = new SqliteMemberRepository(this.db, reader);

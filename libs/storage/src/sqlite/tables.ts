@@ -36,6 +36,8 @@ import type {
   UserRecord,
   MessageWebhookRecord,
   WebhookRecord,
+  UserIdentityRecord,
+  DataExportRecord,
 } from '../contract';
 import {
   fromId,
@@ -244,6 +246,66 @@ export const LINK_PREVIEWS = {
     embed: row.embed === null ? null : (JSON.parse(row.embed) as EmbedRecord),
     fetchedAt: toNumber(row.fetched_at),
     expiresAt: toNumber(row.expires_at),
+  }),
+};
+// --- single sign-on identities ---------------------------------------------------------------------
+
+export interface UserIdentityRow {
+  provider: string;
+  subject: string;
+  user_id: bigint;
+  email: string | null;
+  created_at: bigint;
+}
+
+export const USER_IDENTITIES = {
+  ...statements({
+    name: 'user_identities',
+    columns: 'provider, subject, user_id, email, created_at',
+    key: ['provider', 'subject'],
+  }),
+  params: (i: UserIdentityRecord): Param[] => [i.provider, i.subject, toId(i.userId), i.email, i.createdAt],
+  toRecord: (row: UserIdentityRow): UserIdentityRecord => ({
+    provider: row.provider,
+    subject: row.subject,
+    userId: fromId(row.user_id),
+    email: row.email,
+    createdAt: toNumber(row.created_at),
+  }),
+};
+
+// --- personal data exports (transient: no bulk copy) ---------------------------------------------------
+
+export interface DataExportRow {
+  user_id: bigint;
+  id: bigint;
+  status: string;
+  size: bigint | null;
+  created_at: bigint;
+  finished_at: bigint | null;
+}
+
+export const DATA_EXPORTS = {
+  ...statements({
+    name: 'data_exports',
+    columns: 'user_id, id, status, size, created_at, finished_at',
+    key: ['user_id'],
+  }),
+  params: (e: DataExportRecord): Param[] => [
+    toId(e.userId),
+    toId(e.id),
+    e.status,
+    e.size,
+    e.createdAt,
+    e.finishedAt,
+  ],
+  toRecord: (row: DataExportRow): DataExportRecord => ({
+    userId: fromId(row.user_id),
+    id: fromId(row.id),
+    status: row.status as DataExportRecord['status'],
+    size: row.size === null ? null : toNumber(row.size),
+    createdAt: toNumber(row.created_at),
+    finishedAt: row.finished_at === null ? null : toNumber(row.finished_at),
   }),
 };
 

@@ -192,6 +192,15 @@ export function describeBulkContract(get: () => Storage): void {
             expiresAt: null,
           },
         ],
+        user_identities: [
+          {
+            provider: 'idp',
+            subject: `sub-${alice}`,
+            userId: alice,
+            email: 'alice@idp.test',
+            createdAt: now,
+          },
+        ],
         user_guild_settings: [
           {
             userId: alice,
@@ -368,13 +377,15 @@ export function describeBulkContract(get: () => Storage): void {
                           ? String(r.userId)
                           : table === 'user_guild_settings'
                             ? `${String(r.userId)}/${String(r.guildId)}`
-                            : table === 'members' || table === 'bans'
-                              ? `${String(r.guildId)}/${String(r.userId)}`
-                              : table === 'roles' || table === 'emojis'
-                                ? `${String(r.guildId)}/${String(r.id)}`
-                                : table === 'overwrites'
-                                  ? `${String(r.channelId)}/${String(r.id)}`
-                                  : String(r.id);
+                            : table === 'user_identities'
+                              ? `${String(r.provider)}/${String(r.subject)}`
+                              : table === 'members' || table === 'bans'
+                                ? `${String(r.guildId)}/${String(r.userId)}`
+                                : table === 'roles' || table === 'emojis'
+                                  ? `${String(r.guildId)}/${String(r.id)}`
+                                  : table === 'overwrites'
+                                    ? `${String(r.channelId)}/${String(r.id)}`
+                                    : String(r.id);
 
     let data: ReturnType<typeof community>;
 
@@ -652,6 +663,14 @@ export function describeBulkContract(get: () => Storage): void {
       await s.push.putSecretIfAbsent(secret);
       const prefs = { userId: guest, emailEnabled: false, updatedAt: now };
       await s.notificationPrefs.put(prefs);
+      const identity = {
+        provider: 'idp',
+        subject: `sub-${guest}`,
+        userId: guest,
+        email: null,
+        createdAt: now,
+      };
+      expect(await s.identities.link(identity)).toBe(true);
       const entry = {
         guildId,
         id: id(),
@@ -747,6 +766,7 @@ export function describeBulkContract(get: () => Storage): void {
         push_subscriptions: [subscription],
         instance_secrets: [secret],
         notification_preferences: [prefs],
+        user_identities: [identity],
         bans: [ban],
         emojis: [emoji],
         webhooks: [webhook],

@@ -2,6 +2,7 @@ import { SnowflakeGenerator, compareSnowflakes, snowflakeEpoch } from '@parley/c
 import {
   UniqueViolation,
   type AccountTokenRecord,
+  type UserIdentityRecord,
   type AttachmentRecord,
   type EmojiRecord,
   type AuditLogEntryRecord,
@@ -541,6 +542,86 @@ export function describeStorageContract(
         const url = `https://example.test/${id()}`;
         await storage.linkPreviews.put(preview(url, { expiresAt: Date.now() - 1 }));
         expect(await storage.linkPreviews.find(url)).toBeNull();
+      });
+    });
+    describe('personal data exports', () => {
+      it('keeps one export per account, replaced whole by the next', async () => {
+        const userId = id();
+        expect(await storage.dataExports.find(userId)).toBeNull();
+        const pending = {
+          userId,
+          id: id(),
+          status: 'pending' as const,
+          size: null,
+          createdAt: 1_700_000_000_000,
+          finishedAt: null,
+        };
+        await storage.dataExports.put(pending);
+        expect(await storage.dataExports.find(userId)).toEqual(pending);
+        const ready = { ...pending, status: 'ready' as const, size: 12_345, finishedAt: 1_700_000_001_000 };
+        await storage.dataExports.put(ready);
+        expect(await storage.dataExports.find(userId)).toEqual(ready);
+        const next = { ...pending, id: id(), createdAt: 1_700_000_002_000 };
+        await storage.dataExports.put(next);
+        expect(await storage.dataExports.find(userId)).toEqual(next);
+        await storage.dataExports.delete(userId);
+        expect(await storage.dataExports.find(userId)).toBeNull();
+      });
+    });
+
+    describe('single sign-on identities', () => {
+      const identity = (userId: string, overrides: Partial<UserIdentityRecord> = {}): UserIdentityRecord => ({
+        provider: 'idp',
+        subject: `sub-${id()}`,
+        userId,
+        email: 'someone@idp.test',
+        createdAt: 1_700_000_000_000,
+        ...overrides,
+      });
+
+      it('links an identity to one account, found by identity and by account', async () => {
+        const userId = id();
+        const first = identity(userId);
+        const second = identity(userId, { provider: 'other', email: null });
+        expect(await storage.identities.link(first)).toBe(true);
+        expect(await storage.identities.link(second)).toBe(true);
+        expect(await storage.identities.find('idp', first.subject)).toEqual(first);
+        expect(await storage.identities.find('other', first.subject)).toBeNull();
+        const listed = await storage.identities.listForUser(userId);
+        expect(listed.sort((a, b) => a.provider.localeCompare(b.provider))).toEqual([first, second]);
+        expect(await storage.identities.listForUser(id())).toEqual([]);
+      });
+
+      it('refuses a second link of an identity, to another account or concurrently', async () => {
+        const taken = identity(id());
+        expect(await storage.identities.link(taken)).toBe(true);
+        const thief = id();
+        expect(await storage.identities.link({ ...taken, userId: thief })).toBe(false);
+        expect(await storage.identities.find('idp', taken.subject)).toEqual(taken);
+        expect(await storage.identities.listForUser(thief)).toEqual([]);
+
+        const contested = identity(id());
+        const claimants = Array.from({ length: 6 }, () => id());
+        const results = await Promise.all(
+          claimants.map((userId) => storage.identities.link({ ...contested, userId })),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = claimants[results.indexOf(true)];
+        expect((await storage.identities.find('idp', contested.subject))?.userId).toBe(winner);
+      });
+
+      it('unlinks every identity of a deleted account', async () => {
+        const userId = id();
+        const kept = identity(id());
+        const links = [identity(userId), identity(userId, { provider: 'other' })];
+        for (const link of [...links, kept]) expect(await storage.identities.link(link)).toBe(true);
+        await storage.identities.deleteForUser(userId);
+        expect(await storage.identities.listForUser(userId)).toEqual([]);
+        for (const link of links)
+          expect(await storage.identities.find(link.provider, link.subject)).toBeNull();
+        expect(await storage.identities.find('idp', kept.subject)).toEqual(kept);
+        // The identity can then log in to a new account.
+        expect(await storage.identities.link({ ...links[0], userId: id() })).toBe(true);
       });
     });
 

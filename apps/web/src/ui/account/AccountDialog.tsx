@@ -1,8 +1,9 @@
 import { Dialog } from '../Dialog';
+import { DataExportPane, DeleteAccountPane } from './PersonalDataPane';
 import { SessionsPane } from './SessionsPane';
 import { TwoFactorSetup } from './TwoFactorSetup';
 
-/** The user's own settings: two-factor authentication and signed-in sessions. */
+/** The user's own settings: two-factor authentication, sessions, their data and deleting the account. */
 export function AccountDialog({ onClose }: { onClose: () => void }) {
   return (
     <Dialog title="My account" onClose={onClose} wide>
@@ -10,6 +11,10 @@ export function AccountDialog({ onClose }: { onClose: () => void }) {
       <TwoFactorSetup />
       <h3>Sessions</h3>
       <SessionsPane />
+      <h3>Your data</h3>
+      <DataExportPane />
+      <h3>Delete account</h3>
+      <DeleteAccountPane />
     </Dialog>
   );
 }

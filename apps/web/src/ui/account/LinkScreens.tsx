@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import { type FormEvent, useEffect, useState } from 'react';
-import { api, resetPassword } from '../../actions';
+import { api, linkOidc, resetPassword, signInWithToken } from '../../actions';
 import { Api, type MfaReply } from '../../api';
 import { navigate } from '../../router';
 import { errorText } from '../Dialog';
@@ -146,6 +146,99 @@ export function VerifyScreen() {
       >
         Open Parley
       </button>
+    </Card>
+  );
+}
+
+/**
+ * Where single sign-on's callback lands, its outcome in the fragment: a token (signed in), the second factor's
+ * ticket, a link to confirm with the existing account's password, or why the provider's answer was refused.
+ */
+export function OidcScreen() {
+  const [outcome] = useState(() => new URLSearchParams(location.hash.slice(1)));
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(outcome.get('error'));
+  const [mfa, setMfa] = useState<MfaReply | null>(() => {
+    const ticket = outcome.get('mfa_ticket');
+    return ticket ? { token: null, mfa: true, ticket, backup: outcome.get('backup') === 'true' } : null;
+  });
+  const token = outcome.get('token');
+  const linkTicket = outcome.get('link_ticket');
+
+  useEffect(() => {
+    // The token leaves the address bar at once (and the history), then signs in.
+    history.replaceState(null, '', '/oidc');
+    if (!token) return;
+    signInWithToken(token).then(
+      () => navigate('/channels/@me', true),
+      (err: unknown) => setError(errorText(err)),
+    );
+  }, [token]);
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    linkOidc(linkTicket ?? '', password).then(
+      (reply) => ('mfa' in reply ? setMfa(reply) : navigate('/channels/@me', true)),
+      (err: unknown) => setError(errorText(err)),
+    );
+  };
+
+  if (mfa) return <Card>{<MfaStep ticket={mfa.ticket} backup={mfa.backup} />}</Card>;
+  if (linkTicket) {
+    return (
+      <Card>
+        <h1>Link your {outcome.get('provider')} login</h1>
+        <p>
+          An account already uses <strong>{outcome.get('email')}</strong>. Enter its password to sign in with{' '}
+          {outcome.get('provider')} from now on.
+        </p>
+        <form onSubmit={submit}>
+          <label className="field">
+            <span>Password</span>
+            <input
+              name="password"
+              type="password"
+              autoComplete="current-password"
+              required
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          </label>
+          {error && (
+            <p className="error" role="alert">
+              {error}
+            </p>
+          )}
+          <button type="submit" className="primary wide">
+            Link and sign in
+          </button>
+        </form>
+        <p className="switch">
+          <button type="button" className="link" onClick={() => navigate('/login')}>
+            Cancel
+          </button>
+        </p>
+      </Card>
+    );
+  }
+  return (
+    <Card>
+      <h1>{error ? 'Sign-in failed' : 'Signing you in'}</h1>
+      {error ? (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      ) : (
+        <p role="status">One moment…</p>
+      )}
+      {error && (
+        <p className="switch">
+          <button type="button" className="link" onClick={() => navigate('/login')}>
+            Back to log in
+          </button>
+        </p>
+      )}
     </Card>
   );
 }
