@@ -55,6 +55,7 @@ describe('instance admin', () => {
       ['GET', '/admin/stats'],
       ['GET', '/admin/audit-log'],
       ['GET', '/admin/registrations'],
+      ['GET', '/admin/reports'],
       ['POST', `/admin/registrations/${id}/approve`],
       ['POST', `/admin/registrations/${id}/reject`],
     ];
@@ -189,6 +190,36 @@ describe('instance admin', () => {
     } finally {
       gateway.close();
     }
+  });
+
+  it('shows the instance admins every report, of a guild as well as of a user or a message, newest first', async () => {
+    const guild = await alice.post('/guilds', { name: 'Reported' });
+    expect(guild.status).toBe(201);
+    const g = guild.body as { id: string; system_channel_id?: string };
+    const channels = await alice.get(`/guilds/${g.id}/channels`);
+    const channel = (channels.body as { id: string; type: number }[]).find((c) => c.type === 0)!;
+    const message = await alice.post(`/channels/${channel.id}/messages`, { content: 'spam spam spam' });
+    const made = [
+      await alice.post('/reports', { reason: 'the whole guild is spam', guild_id: g.id }),
+      await alice.post('/reports', {
+        reason: 'this message',
+        channel_id: channel.id,
+        message_id: message.body.id,
+      }),
+    ];
+    for (const r of made) expect(r.status).toBe(200);
+    const seen = await admin.get('/admin/reports?limit=2');
+    expect(seen.status).toBe(200);
+    expect(seen.body).toEqual([
+      expect.objectContaining({
+        reason: 'this message',
+        message_id: message.body.id,
+        reporter_id: aliceUser.id,
+      }),
+      expect.objectContaining({ reason: 'the whole guild is spam', guild_id: g.id, message_id: null }),
+    ]);
+    const older = await admin.get(`/admin/reports?before=${seen.body[1].id}`);
+    expect((older.body as { id: string }[]).map((r) => r.id)).not.toContain(seen.body[0].id);
   });
 
   it('records every admin action in the instance audit log, newest first, in pages', async () => {

@@ -3,6 +3,7 @@ import { AuthGuard, Caller, type InstanceStats } from '@parley/auth';
 import { type AuthContext, RateLimitGuard, ValidBody, ValidQuery } from '@parley/http';
 import type { z } from 'zod';
 import { AuditReason } from '../moderation/audit-reason';
+import type { ReportDto } from '../moderation/reports.service';
 import { adminPageQuery, adminSearchQuery, adminUserPatchBody } from './admin.schemas';
 import {
   type AdminAuditEntryDto,
@@ -72,6 +73,14 @@ export class AdminController {
   @Get('stats')
   stats(@Caller() c: AuthContext): Promise<InstanceStats> {
     return this.admin.stats(c.userId);
+  }
+
+  @Get('reports')
+  reports(
+    @Caller() c: AuthContext,
+    @ValidQuery(adminPageQuery) q: In<typeof adminPageQuery>,
+  ): Promise<ReportDto[]> {
+    return this.admin.reports(c.userId, q);
   }
 
   @Get('audit-log')

@@ -1,3 +1,4 @@
+import { type ReportDto, toReportDto } from '../moderation/reports.service';
 import { Inject, Injectable } from '@nestjs/common';
 import { AuthService, InstanceAdmins, InstanceCounters, type InstanceStats } from '@parley/auth';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
@@ -154,6 +155,13 @@ export class AdminService {
   async stats(actorId: string): Promise<InstanceStats> {
     await this.admins.require(actorId);
     return this.counters.read();
+  }
+
+  /** Every report on the instance (messages, users and guilds), newest first. */
+  async reports(actorId: string, q: { before?: string; limit: number }): Promise<ReportDto[]> {
+    await this.admins.require(actorId);
+    const page = await this.storage.reports.listReports({ before: q.before, limit: q.limit });
+    return page.map(toReportDto);
   }
 
   async auditLog(actorId: string, q: { before?: string; limit: number }): Promise<AdminAuditEntryDto[]> {
