@@ -78,7 +78,9 @@ export class CassandraInviteRepository implements InviteRepository {
   /** Guild deletion: every invite of the guild, then its index partition. */
   async deleteAllOf(guildId: bigint): Promise<void> {
     const codes = (await this.db.all(OF_GUILD, [guildId])).map((row) => row.get('code') as string);
-    await mapLimit(codes, 8, (code) => this.db.execute('claim', INVITES.delete, [code], { idempotent: false }));
+    await mapLimit(codes, 8, (code) =>
+      this.db.execute('claim', INVITES.delete, [code], { idempotent: false }),
+    );
     await this.db.execute('write', UNINDEX_GUILD, [guildId], { idempotent: true });
   }
 }
