@@ -38,7 +38,7 @@ export function AdminPanel({ onClose }: { onClose: () => void }) {
   const fail = useCallback((err: unknown) => setError(errorText(err)), []);
   return (
     <Dialog title="Instance admin" onClose={onClose} wide>
-      <div role="tablist" aria-label="Instance admin" className="tabs">
+      <div role="tablist" aria-label="Instance admin" className="admin-tabs">
         {TABS.map(([id, label]) => (
           <button
             key={id}
