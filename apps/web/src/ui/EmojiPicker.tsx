@@ -88,8 +88,19 @@ export function EmojiPicker({
     const away = (e: MouseEvent) => {
       if (!ref.current?.contains(e.target as Node) && !anchor?.contains(e.target as Node)) close.current();
     };
+    // Escape closes it wherever focus is (the opener keeps it when the picker opens from a click on it).
+    const escape = (e: globalThis.KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented) return;
+      e.preventDefault();
+      close.current();
+      anchor?.focus();
+    };
     document.addEventListener('mousedown', away);
-    return () => document.removeEventListener('mousedown', away);
+    document.addEventListener('keydown', escape);
+    return () => {
+      document.removeEventListener('mousedown', away);
+      document.removeEventListener('keydown', escape);
+    };
   }, [anchor]);
 
   const results = useMemo(
@@ -109,6 +120,7 @@ export function EmojiPicker({
   const onKey = (e: KeyboardEvent) => {
     if (e.key === 'Escape') {
       e.stopPropagation();
+      e.preventDefault();
       finish();
       return;
     }
