@@ -257,6 +257,59 @@ export async function seedCommunity(storage: Storage, size: SampleSize, seed = 4
       avatar: null,
       token: `sample${webhookId}`.padEnd(68, 'x'),
     });
+    // Moderation (issue 20): one AutoMod keyword rule that blocks, and a member's report of a member.
+    await storage.autoModRules.put({
+      guildId,
+      id: id(),
+      creatorId: owner,
+      rule: JSON.stringify({
+        name: 'No sample spam',
+        event_type: 1,
+        trigger_type: 1,
+        trigger_metadata: { keyword_filter: ['samplespamword'], regex_patterns: [], allow_list: [] },
+        actions: [{ type: 1, metadata: {} }],
+        enabled: true,
+        exempt_roles: [],
+        exempt_channels: [],
+      }),
+    });
+    await storage.reports.create({
+      id: id(),
+      reporterId: members[members.length - 1],
+      reason: 'sample report',
+      guildId,
+      channelId: null,
+      messageId: null,
+      targetUserId: owner,
+    });
+  }
+  // Per-user rows of the later features: a block and a DM privacy choice (issue 20), a push device and email
+  // preference (issue 22), a single sign-on identity (issue 23), and an instance secret.
+  if (users.length > 2) {
+    await storage.relationships.put({
+      userId: users[0],
+      targetId: users[users.length - 1],
+      type: 2,
+      createdAt: now,
+    });
+    await storage.relationships.putPrivacy({ userId: users[1], dmPolicy: 0, updatedAt: now });
+    await storage.push.putSubscription({
+      userId: users[0],
+      endpointId: `5a3b1e${users[0]}`,
+      endpoint: 'https://push.example.invalid/sample',
+      p256dh: 'BSamplePublicKey',
+      auth: 'sampleauth',
+      createdAt: now,
+    });
+    await storage.notificationPrefs.put({ userId: users[1], emailEnabled: false, updatedAt: now });
+    await storage.identities.link({
+      provider: 'sample-idp',
+      subject: `sub-${users[2]}`,
+      userId: users[2],
+      email: null,
+      createdAt: now,
+    });
+    await storage.push.putSecretIfAbsent({ name: 'sample_secret', value: '{"sample":true}', createdAt: now });
   }
   for (let d = 0; d < size.dms && users.length > 1; d++) {
     const [a, b] = [users[d % users.length], users[(d * 7 + 1) % users.length]];
