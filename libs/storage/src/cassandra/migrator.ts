@@ -173,6 +173,22 @@ async function schemaOf(schema: CassandraSession, keyspace: string, host: Host):
   return JSON.stringify(parts);
 }
 
+const VERSION_WAIT_MS = 10_000;
+
+/**
+ * A node writes a schema change to its `system_schema` tables before it has applied it (its tables opened), and
+ * only then announces its new schema version: a read that reaches it in between fails ("server failure"). So
+ * after the rows agree, this also waits for the nodes' schema versions to agree, for at most VERSION_WAIT_MS
+ * (on a cluster whose other keyspaces change all the time they may never agree: then it goes on).
+ */
+async function settleVersions(schema: CassandraSession): Promise<void> {
+  // In the driver, not in its typings.
+  const metadata = schema.client.metadata as unknown as { checkSchemaAgreement(): Promise<boolean> };
+  const deadline = Date.now() + VERSION_WAIT_MS;
+  while (!(await metadata.checkSchemaAgreement()) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
 /**
  * Waits until every live node holds the keyspace's schema as the coordinator does (tables with their ids,
  * columns, indexes, types), polled every 100 ms for at most a minute. Only this keyspace is compared: on a
@@ -184,7 +200,7 @@ async function awaitSchema(schema: CassandraSession, keyspace: string, coordinat
     const others = schema.client.hosts.values().filter((h) => h !== coordinator && h.isUp());
     const wanted = await schemaOf(schema, keyspace, coordinator);
     const held = await Promise.all(others.map((h) => schemaOf(schema, keyspace, h).catch(() => null)));
-    if (held.every((h) => h === wanted)) return;
+    if (held.every((h) => h === wanted)) return settleVersions(schema);
     if (Date.now() > deadline)
       throw new Error(
         `the Cassandra nodes did not agree on keyspace ${keyspace}'s schema within ${AGREEMENT_TIMEOUT_MS / 1000} s; ` +
