@@ -125,8 +125,13 @@ export interface InPageImage extends InPageElement {
   complete: boolean;
   naturalWidth: number;
 }
+export interface InPageLink extends InPageElement {
+  href: string;
+}
 interface InPageDocument {
+  title: string;
   activeElement: InPageElement | null;
+  querySelector<T extends InPageElement = InPageElement>(selector: string): T | null;
   querySelectorAll<T extends InPageElement = InPageElement>(selector: string): Iterable<T>;
 }
 

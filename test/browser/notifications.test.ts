@@ -1,7 +1,14 @@
 import type { Browser } from 'playwright-core';
 import { Client, startServer, tempDir, type ServerProcess } from '../e2e/harness';
 import { waitFor } from '../support/wait';
-import { launchBrowser, openPerson, requireBrowserSetup, type Person } from './browser';
+import {
+  type InPage,
+  type InPageLink,
+  launchBrowser,
+  openPerson,
+  requireBrowserSetup,
+  type Person,
+} from './browser';
 
 // Notification settings in real headless Chromium against the compiled monolith: a member picks a level and
 // mutes a channel in the guild's notification dialog; the muted channel stops looking unread while an
@@ -103,18 +110,26 @@ describe('notification settings in the web client', () => {
     const bobId = (await member.get<{ id: string }>('/users/@me')).body.id;
 
     await owner.post(`/channels/${news}/messages`, { content: 'more news' });
-    await page.waitForFunction("document.title.startsWith('• ')");
+    await page.waitForFunction(() => (globalThis as unknown as InPage).document.title.startsWith('• '));
     await owner.post(`/channels/${news}/messages`, { content: `<@${bobId}> look at this` });
-    await page.waitForFunction("document.title.startsWith('(1) ')");
+    await page.waitForFunction(() => (globalThis as unknown as InPage).document.title.startsWith('(1) '));
     // The favicon carries the badge (a drawn PNG instead of the plain SVG).
     await page.waitForFunction(
-      `document.querySelector('link[rel="icon"]').href.startsWith('data:image/png')`,
+      () =>
+        (globalThis as unknown as InPage).document
+          .querySelector<InPageLink>('link[rel="icon"]')
+          ?.href.startsWith('data:image/png') === true,
     );
 
     await page.getByRole('button', { name: 'Notification settings' }).click();
     await page.getByRole('button', { name: 'Mark Harbour as read' }).click();
-    await page.waitForFunction("document.title === 'Parley'");
-    await page.waitForFunction(`document.querySelector('link[rel="icon"]').href.endsWith('/favicon.svg')`);
+    await page.waitForFunction(() => (globalThis as unknown as InPage).document.title === 'Parley');
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as InPage).document
+          .querySelector<InPageLink>('link[rel="icon"]')
+          ?.href.endsWith('/favicon.svg') === true,
+    );
     // The server records it too (the acks leave after a short debounce).
     await waitFor(async () => {
       const states =

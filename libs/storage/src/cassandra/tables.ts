@@ -166,7 +166,8 @@ export const LINK_PREVIEWS = {
   find: `SELECT ${LINK_PREVIEW_COLUMNS} FROM link_previews WHERE url = ?`,
   params: (p: LinkPreviewRecord): unknown[] => [
     p.url,
-    p.embed === null ? undefined : JSON.stringify(p.embed),
+    // '' (a value, not an unset column) for "nothing to show", so it replaces an earlier preview of the URL.
+    p.embed === null ? '' : JSON.stringify(p.embed),
     toTime(p.fetchedAt),
     toTime(p.expiresAt),
     // At least a second: TTL 0 would mean forever.
@@ -176,12 +177,14 @@ export const LINK_PREVIEWS = {
     const embed = row.get('embed') as string | null;
     return {
       url: str(row, 'url'),
-      embed: embed === null || embed === undefined ? null : (JSON.parse(embed) as EmbedRecord),
+      embed:
+        embed === null || embed === undefined || embed === '' ? null : (JSON.parse(embed) as EmbedRecord),
       fetchedAt: fromTime(row.get('fetched_at')),
       expiresAt: fromTime(row.get('expires_at')),
     };
   },
 };
+
 // --- single sign-on identities (by identity, and by account) ------------------------------------------
 
 const IDENTITY_COLUMNS = 'provider, subject, user_id, email, created_at';
