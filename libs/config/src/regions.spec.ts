@@ -44,6 +44,8 @@ describe('multi-region configuration', () => {
         read: 'LOCAL_QUORUM',
         write: 'LOCAL_QUORUM',
         serial: 'LOCAL_SERIAL',
+        // Uniqueness claims (usernames, emails) stay unique across regions.
+        claim: 'SERIAL',
       });
     }
     // Every region of the table has its own file, and their ids (the snowflakes' region bits) differ.
