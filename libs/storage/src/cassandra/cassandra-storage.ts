@@ -139,7 +139,14 @@ export class CassandraStorage implements Storage {
   /** Applies pending migrations, then records the instance's snowflake epoch (if new) and makes it this process's. */
   async migrate(): Promise<string[]> {
     this.lastMigration = await migrateCassandra(this.settings, this.session, this.migrationsDir);
-    await establishSnowflakeEpoch({ settings: this.instanceSettings, bulk: this.bulk });
+    await establishSnowflakeEpoch({
+      settings: this.instanceSettings,
+      users: {
+        hasUsers: async () =>
+          (await this.session.execute('read', 'SELECT id FROM users LIMIT 1', [], { idempotent: true }))
+            .rowLength > 0,
+      },
+    });
     return this.lastMigration.applied;
   }
 

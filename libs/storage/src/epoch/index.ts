@@ -15,9 +15,22 @@ export function parseEpoch(value: string): number | null {
  * The epoch of a database that has not recorded one: Parley's first epoch (2024-01-01) when it already holds
  * users (an instance from before the epoch was recorded: its ids count from then), else Discord's (a new one).
  */
-export async function inferEpoch(bulk: Pick<BulkStorage, 'scan'>): Promise<number> {
-  const users = await bulk.scan('users', null, 1);
-  return users.records.length > 0 ? PARLEY_EPOCH : DISCORD_EPOCH;
+export async function inferEpoch(db: UserPresence): Promise<number> {
+  return (await db.hasUsers()) ? PARLEY_EPOCH : DISCORD_EPOCH;
+}
+
+/**
+ * Whether the database holds any user. Storage asks its own way (an id column alone), because it asks right
+ * after its migrations, which may be only some of them (tests upgrade from an old schema): a scan of today's
+ * columns would fail there.
+ */
+export interface UserPresence {
+  hasUsers(): Promise<boolean>;
+}
+
+/** A copy's endpoint, which has every migration: one row of the users scan says it. */
+export function usersOf(bulk: Pick<BulkStorage, 'scan'>): UserPresence {
+  return { hasUsers: async () => (await bulk.scan('users', null, 1)).records.length > 0 };
 }
 
 /** The epoch a database has recorded, else the one inferred from its contents (nothing is written). */
@@ -26,7 +39,7 @@ export async function epochOf(db: {
   bulk: Pick<BulkStorage, 'scan'>;
 }): Promise<number> {
   const held = await db.settings.get(SNOWFLAKE_EPOCH_SETTING);
-  if (held === null) return inferEpoch(db.bulk);
+  if (held === null) return inferEpoch(usersOf(db.bulk));
   const ms = parseEpoch(held);
   if (ms === null) throw new Error(`instance setting ${SNOWFLAKE_EPOCH_SETTING} is not an epoch: "${held}"`);
   return ms;
@@ -38,10 +51,11 @@ export async function epochOf(db: {
  */
 export async function establishSnowflakeEpoch(db: {
   settings: SettingsRepository;
-  bulk: Pick<BulkStorage, 'scan'>;
+  users: UserPresence;
 }): Promise<number> {
   const held = await db.settings.get(SNOWFLAKE_EPOCH_SETTING);
-  const value = held ?? (await db.settings.claim(SNOWFLAKE_EPOCH_SETTING, String(await inferEpoch(db.bulk))));
+  const value =
+    held ?? (await db.settings.claim(SNOWFLAKE_EPOCH_SETTING, String(await inferEpoch(db.users))));
   const ms = parseEpoch(value);
   if (ms === null) throw new Error(`instance setting ${SNOWFLAKE_EPOCH_SETTING} is not an epoch: "${value}"`);
   setSnowflakeEpoch(ms);

@@ -156,7 +156,10 @@ export class SqliteStorage implements Storage {
   /** Applies pending migrations, then records the instance's snowflake epoch (if new) and makes it this process's. */
   async migrate(): Promise<string[]> {
     const applied = await settle(() => migrate(this.db, this.migrationsDir));
-    await establishSnowflakeEpoch({ settings: this.instanceSettings, bulk: this.bulk });
+    await establishSnowflakeEpoch({
+      settings: this.instanceSettings,
+      users: { hasUsers: () => settle(() => this.db.get('SELECT id FROM users LIMIT 1') !== undefined) },
+    });
     return applied;
   }
 
