@@ -9,6 +9,8 @@ import {
   type WebSocket,
 } from 'playwright-core';
 
+import { Client, startServer, tempDir, type ServerProcess } from '../e2e/harness';
+
 export const CHROMIUM = '/usr/bin/chromium';
 const ROOT = join(__dirname, '../..');
 
@@ -141,4 +143,72 @@ interface InPageDocument {
  */
 export interface InPage {
   document: InPageDocument;
+}
+
+/**
+ * Where most browser suites start: the compiled monolith on SQLite in a temporary directory (rate limits off,
+ * `env` on top), Alice registered through the API with a guild of her own, and her page in a 1440 x 900 window
+ * already holding her token (nothing opened yet). `close` undoes it all.
+ */
+export interface GuildStage {
+  server: ServerProcess;
+  browser: Browser;
+  alice: Person;
+  /** The API as Alice. */
+  api: Client;
+  token: string;
+  guildId: string;
+  /** The guild's first text channel. */
+  general: string;
+  /** Errors thrown in Alice's page. */
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+export async function openGuildStage(
+  label: string,
+  guildName: string,
+  env: Record<string, string> = {},
+): Promise<GuildStage> {
+  requireBrowserSetup();
+  const dir = tempDir(`parley-browser-${label}-`);
+  const server = await startServer({
+    PARLEY__DATABASE__SQLITE__PATH: `${dir.path}/parley.db`,
+    PARLEY__STORAGE__LOCAL__PATH: `${dir.path}/files`,
+    PARLEY__RATE_LIMITS__ENABLED: 'false',
+    ...env,
+  });
+  const api = new Client(server.url);
+  const registered = await api.post<{ token: string }>('/auth/register', {
+    username: 'alice',
+    email: 'alice@example.test',
+    password: 'correct horse battery',
+  });
+  api.token = registered.body.token;
+  const guild = await api.post<{ id: string; channels: { id: string; type: number }[] }>('/guilds', {
+    name: guildName,
+  });
+  const browser = await launchBrowser();
+  const alice = await openPerson(browser, server.url, { width: 1440, height: 900 });
+  const pageErrors: string[] = [];
+  alice.page.on('pageerror', (err) => pageErrors.push(err.message));
+  await alice.page.addInitScript(
+    (token: string) => localStorage.setItem('parley.token', token),
+    registered.body.token,
+  );
+  return {
+    server,
+    browser,
+    alice,
+    api,
+    token: registered.body.token,
+    guildId: guild.body.id,
+    general: guild.body.channels.find((c) => c.type === 0)?.id ?? '',
+    pageErrors,
+    close: async () => {
+      await browser.close();
+      await server.stop();
+      dir.remove();
+    },
+  };
 }

@@ -1,27 +1,18 @@
-import type { Browser, Locator } from 'playwright-core';
+import type { Locator } from 'playwright-core';
 import sharp from 'sharp';
-import { Client, startServer, tempDir, type ServerProcess } from '../e2e/harness';
-import {
-  type InPageImage,
-  launchBrowser,
-  message,
-  openPerson,
-  requireBrowserSetup,
-  type Person,
-} from './browser';
+import type { Client } from '../e2e/harness';
+import { type GuildStage, type InPageImage, message, openGuildStage, type Person } from './browser';
 
 // Custom emoji in real headless Chromium against the compiled monolith: upload one in guild settings, write it
 // as :name: in a message and see its image, react with it from the picker's guild section.
 jest.setTimeout(120_000);
 
-let server: ServerProcess;
-let dir: { path: string; remove: () => void };
-let browser: Browser;
+let stage: GuildStage;
 let alice: Person;
 let api: Client;
 let guildId = '';
 let general = '';
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 /** Waits until the image has loaded and decoded (a broken or blocked one has naturalWidth 0). */
 async function loaded(img: Locator): Promise<void> {
@@ -40,39 +31,12 @@ async function loaded(img: Locator): Promise<void> {
 }
 
 beforeAll(async () => {
-  requireBrowserSetup();
-  dir = tempDir('parley-browser-emoji-');
-  server = await startServer({
-    PARLEY__DATABASE__SQLITE__PATH: `${dir.path}/parley.db`,
-    PARLEY__STORAGE__LOCAL__PATH: `${dir.path}/files`,
-    PARLEY__RATE_LIMITS__ENABLED: 'false',
-  });
-  api = new Client(server.url);
-  const registered = await api.post<{ token: string }>('/auth/register', {
-    username: 'alice',
-    email: 'alice@example.test',
-    password: 'correct horse battery',
-  });
-  api.token = registered.body.token;
-  const guild = await api.post<{ id: string; channels: { id: string; type: number }[] }>('/guilds', {
-    name: 'Aviary',
-  });
-  guildId = guild.body.id;
-  general = guild.body.channels.find((c) => c.type === 0)?.id ?? '';
-
-  browser = await launchBrowser();
-  alice = await openPerson(browser, server.url, { width: 1440, height: 900 });
-  alice.page.on('pageerror', (err) => pageErrors.push(err.message));
-  await alice.page.addInitScript(
-    (token: string) => localStorage.setItem('parley.token', token),
-    registered.body.token,
-  );
+  stage = await openGuildStage('emoji', 'Aviary');
+  ({ alice, api, guildId, general, pageErrors } = stage);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  dir?.remove();
+  await stage?.close();
 });
 
 describe('custom emoji in the web client', () => {

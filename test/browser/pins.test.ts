@@ -1,59 +1,29 @@
-import type { Browser } from 'playwright-core';
-import { Client, startServer, tempDir, type ServerProcess } from '../e2e/harness';
-import { launchBrowser, message, openPerson, requireBrowserSetup, type Person } from './browser';
+import type { Client } from '../e2e/harness';
+import { type GuildStage, message, openGuildStage, type Person } from './browser';
 
 // Pins in real headless Chromium against the compiled monolith: pin from a message's toolbar, the pinned
 // messages panel (reloaded live by CHANNEL_PINS_UPDATE), unpin from the panel.
 jest.setTimeout(120_000);
 
-let server: ServerProcess;
-let dir: { path: string; remove: () => void };
-let browser: Browser;
+let stage: GuildStage;
 let alice: Person;
 let api: Client;
 let guildId = '';
 let general = '';
 let later = '';
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 beforeAll(async () => {
-  requireBrowserSetup();
-  dir = tempDir('parley-browser-pins-');
-  server = await startServer({
-    PARLEY__DATABASE__SQLITE__PATH: `${dir.path}/parley.db`,
-    PARLEY__STORAGE__LOCAL__PATH: `${dir.path}/files`,
-    PARLEY__RATE_LIMITS__ENABLED: 'false',
-  });
-  api = new Client(server.url);
-  const registered = await api.post<{ token: string }>('/auth/register', {
-    username: 'alice',
-    email: 'alice@example.test',
-    password: 'correct horse battery',
-  });
-  api.token = registered.body.token;
-  const guild = await api.post<{ id: string; channels: { id: string; type: number }[] }>('/guilds', {
-    name: 'Harbour',
-  });
-  guildId = guild.body.id;
-  general = guild.body.channels.find((c) => c.type === 0)?.id ?? '';
+  stage = await openGuildStage('pins', 'Harbour');
+  ({ alice, api, guildId, general, pageErrors } = stage);
   const send = async (content: string) =>
     (await api.post<{ id: string }>(`/channels/${general}/messages`, { content })).body.id;
   await send('Ferry times: 9:00 and 17:00');
   later = await send('Harbour closed <b>Sunday</b>');
-
-  browser = await launchBrowser();
-  alice = await openPerson(browser, server.url, { width: 1440, height: 900 });
-  alice.page.on('pageerror', (err) => pageErrors.push(err.message));
-  await alice.page.addInitScript(
-    (token: string) => localStorage.setItem('parley.token', token),
-    registered.body.token,
-  );
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  dir?.remove();
+  await stage?.close();
 });
 
 describe('pins in the web client', () => {

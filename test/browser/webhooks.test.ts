@@ -1,55 +1,27 @@
-import type { Browser } from 'playwright-core';
-import { Client, request, startServer, tempDir, type ServerProcess } from '../e2e/harness';
-import { launchBrowser, message, openPerson, requireBrowserSetup, type Person } from './browser';
+import { type Client, request, type ServerProcess } from '../e2e/harness';
+import { type GuildStage, message, openGuildStage, type Person } from './browser';
 
 // Webhooks in real headless Chromium against the compiled monolith: the Integrations tab of guild settings
 // (create, copy the URL, rename, delete), and a webhook's message shown under its override name with a tag.
 jest.setTimeout(120_000);
 
 let server: ServerProcess;
-let dir: { path: string; remove: () => void };
-let browser: Browser;
+let stage: GuildStage;
 let alice: Person;
 let api: Client;
 let guildId = '';
 let general = '';
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 beforeAll(async () => {
-  requireBrowserSetup();
-  dir = tempDir('parley-browser-webhooks-');
-  server = await startServer({
-    PARLEY__DATABASE__SQLITE__PATH: `${dir.path}/parley.db`,
-    PARLEY__STORAGE__LOCAL__PATH: `${dir.path}/files`,
-    PARLEY__RATE_LIMITS__ENABLED: 'false',
-  });
-  api = new Client(server.url);
-  const registered = await api.post<{ token: string }>('/auth/register', {
-    username: 'alice',
-    email: 'alice@example.test',
-    password: 'correct horse battery',
-  });
-  api.token = registered.body.token;
-  const guild = await api.post<{ id: string; channels: { id: string; type: number }[] }>('/guilds', {
-    name: 'Lighthouse',
-  });
-  guildId = guild.body.id;
-  general = guild.body.channels.find((c) => c.type === 0)?.id ?? '';
+  stage = await openGuildStage('webhooks', 'Lighthouse');
+  ({ server, alice, api, guildId, general, pageErrors } = stage);
 
-  browser = await launchBrowser();
-  alice = await openPerson(browser, server.url, { width: 1440, height: 900 });
-  alice.page.on('pageerror', (err) => pageErrors.push(err.message));
   await alice.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
-  await alice.page.addInitScript(
-    (token: string) => localStorage.setItem('parley.token', token),
-    registered.body.token,
-  );
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  dir?.remove();
+  await stage?.close();
 });
 
 describe('webhooks in the web client', () => {
