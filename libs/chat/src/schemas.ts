@@ -232,8 +232,8 @@ export const reportBody = z
     user_id: snowflake.optional(),
     guild_id: snowflake.optional(),
   })
-  // A message report names the message (and its channel); a user report the user (guild_id: where it happened);
-  // a guild report only the guild.
+  // A message report names the message (with its channel_id, so it can be checked and shown to the guild's
+  // moderators); a user report the user (guild_id: where it happened); a guild report only the guild.
   .refine((b) => (b.message_id !== undefined ? 1 : 0) + (b.user_id !== undefined ? 1 : 0) <= 1, {
     message: 'Report one message or one user',
     path: ['user_id'],
@@ -241,10 +241,6 @@ export const reportBody = z
   .refine((b) => b.message_id !== undefined || b.user_id !== undefined || b.guild_id !== undefined, {
     message: 'Report a message_id (with channel_id), a user_id or a guild_id',
     path: ['message_id'],
-  })
-  .refine((b) => b.message_id === undefined || b.channel_id !== undefined, {
-    message: 'A message report names its channel_id',
-    path: ['channel_id'],
   });
 
 export const reportsQuery = z.object({

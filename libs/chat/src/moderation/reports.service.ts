@@ -47,7 +47,14 @@ export class ReportService {
       messageId: null,
       targetUserId: null,
     };
-    if (input.message_id !== undefined) {
+    if (input.message_id !== undefined && input.channel_id === undefined) {
+      // The contract's bare `{reason, message_id}`: messages are stored by channel, so the message can be
+      // neither checked nor placed; the report keeps its id for the instance admins (and the guild's
+      // moderators when guild_id names a guild of the reporter's).
+      report.messageId = input.message_id;
+      if (input.guild_id !== undefined)
+        report.guildId = (await this.access.guild(input.guild_id, userId)).guild.id;
+    } else if (input.message_id !== undefined) {
       const access = await this.access.requireChannel(
         input.channel_id!,
         userId,
