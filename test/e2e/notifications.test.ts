@@ -205,7 +205,10 @@ describe('Web Push and email notifications (monolith on SQLite)', () => {
       body: 'List-Unsubscribe=One-Click',
     });
     expect(forged.status).toBe(400);
-    expect((await bob.get('/users/@me/notification-preferences')).body).toEqual({ email: true });
+    expect((await bob.get('/users/@me/notification-preferences')).body).toEqual({
+      email: true,
+      available: true,
+    });
     // RFC 8058: the mail client POSTs the form to the link.
     const oneClick = await fetch(link, {
       method: 'POST',
@@ -213,7 +216,10 @@ describe('Web Push and email notifications (monolith on SQLite)', () => {
       body: 'List-Unsubscribe=One-Click',
     });
     expect(oneClick.status).toBe(204);
-    expect((await bob.get('/users/@me/notification-preferences')).body).toEqual({ email: false });
+    expect((await bob.get('/users/@me/notification-preferences')).body).toEqual({
+      email: false,
+      available: true,
+    });
 
     // Unsubscribed: a later mention is never mailed (the job drops it when it runs).
     const before = await counter(server, 'parley_notifications_dropped_total', {
@@ -233,6 +239,16 @@ describe('Web Push and email notifications (monolith on SQLite)', () => {
     // Its push still went (push and email are separate choices).
     await waitFor(() => push.to('/push/bob-phone').length > pushed, 'the push of the later mention arrived');
     expect(mailsTo(bobEmail)).toHaveLength(1);
+
+    // Turned on again from the settings (only a boolean is taken).
+    expect((await bob.patch('/users/@me/notification-preferences', { email: 'yes' })).status).toBe(400);
+    const on = await bob.patch('/users/@me/notification-preferences', { email: true });
+    expect(on.status).toBe(200);
+    expect(on.body).toEqual({ email: true, available: true });
+    expect((await bob.get('/users/@me/notification-preferences')).body).toEqual({
+      email: true,
+      available: true,
+    });
   });
 
   it('a DM to an offline user is pushed; a 410 removes the subscription', async () => {

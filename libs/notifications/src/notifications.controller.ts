@@ -1,7 +1,18 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Header,
+  HttpCode,
+  Patch,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
 import { AuthGuard, Caller, Public } from '@parley/auth';
 import { AcceptsForm, type AuthContext, RateLimitGuard, ValidBody } from '@parley/http';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { EmailNotifications } from './email-notifications';
 import { PushSubscriptions, pushSubscriptionBody, pushUnsubscribeBody } from './push-subscriptions.service';
 import { VapidKeyring } from './vapid-keys';
@@ -43,6 +54,13 @@ export class NotificationsController {
   }
 }
 
+interface NotificationPreferences {
+  email: boolean;
+  available: boolean;
+}
+
+const preferencesBody = z.strictObject({ email: z.boolean() });
+
 /** The caller's push devices and email preference. */
 @Controller('api/v1/users/@me')
 @UseGuards(AuthGuard, RateLimitGuard)
@@ -70,8 +88,19 @@ export class PushSubscriptionsController {
     await this.subscriptions.unsubscribe(c.userId, body.endpoint);
   }
 
+  /** `email`: whether unread mentions and DMs are mailed; `available`: whether this instance sends any mail. */
   @Get('notification-preferences')
-  async preferences(@Caller() c: AuthContext): Promise<{ email: boolean }> {
-    return { email: await this.email.enabledFor(c.userId) };
+  async preferences(@Caller() c: AuthContext): Promise<NotificationPreferences> {
+    return { email: await this.email.enabledFor(c.userId), available: this.email.available };
+  }
+
+  /** Turns email notifications on again (after an unsubscribe link) or off. */
+  @Patch('notification-preferences')
+  async updatePreferences(
+    @Caller() c: AuthContext,
+    @ValidBody(preferencesBody) body: z.infer<typeof preferencesBody>,
+  ): Promise<NotificationPreferences> {
+    await this.email.setEnabled(c.userId, body.email);
+    return this.preferences(c);
   }
 }

@@ -1,6 +1,6 @@
 import type { ChannelDto, GuildFullDto } from '@parley/common/protocol';
 import { useEffect, useState } from 'react';
-import { markGuildRead, updateGuildSettings } from '../actions';
+import { api, markGuildRead, updateGuildSettings } from '../actions';
 import { currentSubscription, disablePush, enablePush, pushSupported } from '../push';
 import { useStore } from '../store';
 import { Dialog } from './Dialog';
@@ -105,6 +105,41 @@ function PushNotifications() {
           onChange={(e) => toggle(e.target.checked)}
         />
         Push notifications when Parley is closed (DMs and mentions)
+      </label>
+      <ErrorLine error={error} />
+    </>
+  );
+}
+
+/** Mail about unread mentions and DMs (off after an unsubscribe link; on again from here). */
+function EmailNotifications() {
+  const [prefs, setPrefs] = useState<{ email: boolean; available: boolean } | null>(null);
+  const [error, busy, run] = useAction();
+  useEffect(() => {
+    void api
+      .request<{ email: boolean; available: boolean }>('GET', '/users/@me/notification-preferences')
+      .then(setPrefs, () => setPrefs(null));
+  }, []);
+  if (!prefs?.available) return null;
+  const toggle = (email: boolean) =>
+    run(
+      api
+        .request<{ email: boolean; available: boolean }>('PATCH', '/users/@me/notification-preferences', {
+          email,
+        })
+        .then(setPrefs),
+    );
+  return (
+    <>
+      <label>
+        <input
+          type="checkbox"
+          aria-label="Email notifications"
+          checked={prefs.email}
+          disabled={busy}
+          onChange={(e) => toggle(e.target.checked)}
+        />
+        Email me about mentions and DMs I have not read
       </label>
       <ErrorLine error={error} />
     </>
@@ -218,6 +253,7 @@ export function NotificationSettingsDialog({ guild, onClose }: { guild: GuildFul
       </ul>
       <DesktopNotifications />
       <PushNotifications />
+      <EmailNotifications />
       <ErrorLine error={error} />
       <div className="dialog-actions">
         <button type="button" onClick={() => markGuildRead(guild.id)}>
