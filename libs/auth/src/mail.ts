@@ -56,19 +56,22 @@ export class MailJobs implements OnModuleInit, OnApplicationShutdown {
   }
 
   private smtp(): Transporter {
-    if (!this.transport) {
-      const { host, port, secure, user, password } = this.config.smtp;
-      this.transport = createTransport({
-        host,
-        port,
-        secure,
-        auth: user ? { user, pass: password } : undefined,
-        // Bounded waits: a stuck server fails the job (retried later) instead of holding a worker slot.
-        connectionTimeout: 10_000,
-        greetingTimeout: 10_000,
-        socketTimeout: 30_000,
-      });
-    }
+    this.transport ??= smtpTransport(this.config.smtp);
     return this.transport;
   }
+}
+
+/** The SMTP connection of `smtp.*`, shared by account mail and notification mail. */
+export function smtpTransport(smtp: ParleyConfig['smtp']): Transporter {
+  const { host, port, secure, user, password } = smtp;
+  return createTransport({
+    host,
+    port,
+    secure,
+    auth: user ? { user, pass: password } : undefined,
+    // Bounded waits: a stuck server fails the job (retried later) instead of holding a worker slot.
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+  });
 }

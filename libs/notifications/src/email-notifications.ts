@@ -1,11 +1,12 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { JOB_QUEUE, type JobQueue } from '@parley/bus';
+import { smtpTransport } from '@parley/auth';
 import { BadRequestError } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger } from '@parley/observability';
 import { STORAGE, type ChannelRecord, type Storage } from '@parley/storage';
-import { createTransport, type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { NotificationMetrics } from './notification-metrics';
 import { VapidKeyring } from './vapid-keys';
 
@@ -193,18 +194,7 @@ export class EmailNotifications implements OnApplicationShutdown {
   }
 
   private smtp(): Transporter {
-    if (!this.transport) {
-      const { host, port, secure, user, password } = this.config.smtp;
-      this.transport = createTransport({
-        host,
-        port,
-        secure,
-        auth: user ? { user, pass: password } : undefined,
-        connectionTimeout: 10_000,
-        greetingTimeout: 10_000,
-        socketTimeout: 30_000,
-      });
-    }
+    this.transport ??= smtpTransport(this.config.smtp);
     return this.transport;
   }
 }
