@@ -201,11 +201,15 @@ async function awaitSchema(schema: CassandraSession, keyspace: string, coordinat
     const wanted = await schemaOf(schema, keyspace, coordinator);
     const held = await Promise.all(others.map((h) => schemaOf(schema, keyspace, h).catch(() => null)));
     if (held.every((h) => h === wanted)) return settleVersions(schema);
-    if (Date.now() > deadline)
+    if (Date.now() > deadline) {
+      const behind = others.filter((_, i) => held[i] !== wanted).map((h) => `${h.address} (${h.datacenter})`);
       throw new Error(
-        `the Cassandra nodes did not agree on keyspace ${keyspace}'s schema within ${AGREEMENT_TIMEOUT_MS / 1000} s; ` +
-          'run `parley migrate` again once they do (`nodetool describecluster` shows their schema versions)',
+        `the Cassandra nodes did not agree on keyspace ${keyspace}'s schema within ${AGREEMENT_TIMEOUT_MS / 1000} s: ` +
+          `${behind.join(', ')} ${behind.length === 1 ? 'does' : 'do'} not hold what ${coordinator.address} holds; ` +
+          'run `parley migrate` again once they do (`nodetool describecluster` shows their schema versions; a node ' +
+          'that keeps a version of its own after a restart takes schema changes again after `nodetool resetlocalschema`)',
       );
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
