@@ -16,14 +16,15 @@ export class Metrics {
     name: 'parley_http_request_duration_seconds',
     help: 'HTTP request latency by route and status',
     labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
   readonly dbDuration = new Histogram({
     name: 'parley_db_operation_duration_seconds',
     help: 'Storage latency by operation and data centre (Cassandra: database.cassandra.local_dc; SQLite: the region)',
     labelNames: ['backend', 'operation', 'dc'] as const,
-    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    // Up to request_timeout (12 s by default): a slow node's tail must show, not fall into +Inf.
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15],
     registers: [this.registry],
   });
   readonly rateLimited = new Counter({

@@ -1,5 +1,5 @@
 import type { ParleyConfig } from '@parley/config';
-import type { Client, QueryOptions, tracker, types } from 'cassandra-driver';
+import type { Client, policies, QueryOptions, tracker, types } from 'cassandra-driver';
 import { cassandraDriver } from './driver';
 import { DatabaseUnavailableError, mapDriverError } from './errors';
 
@@ -46,6 +46,24 @@ const CONSISTENCY_KEY = {
 
 export function consistencyCode(name: keyof typeof CONSISTENCY_KEY): number {
   return cassandraDriver().types.consistencies[CONSISTENCY_KEY[name]];
+}
+
+/**
+ * Speculative execution for reads only: an idempotent SELECT unanswered after `delay` ms is also sent to the
+ * next replica of the query plan (the local DC's), and the first answer wins. Idempotent writes are also marked
+ * idempotent (so that a timed-out attempt may be retried) but are never sent twice on speculation: that would
+ * double the write load of a slow node, the opposite of what helps it.
+ */
+export function readSpeculation(delay: number): policies.speculativeExecution.SpeculativeExecutionPolicy {
+  const { speculativeExecution } = cassandraDriver().policies;
+  const reads = new speculativeExecution.ConstantSpeculativeExecutionPolicy(delay, 1);
+  const none = new speculativeExecution.NoSpeculativeExecutionPolicy();
+  const policy = Object.create(reads) as policies.speculativeExecution.SpeculativeExecutionPolicy;
+  policy.newPlan = (keyspace: string, queryInfo: string | object[]) =>
+    typeof queryInfo === 'string' && /^\s*select\b/i.test(queryInfo)
+      ? reads.newPlan(keyspace, queryInfo)
+      : none.newPlan(keyspace, queryInfo);
+  return policy;
 }
 
 export interface SessionOptions {
@@ -103,9 +121,13 @@ export class CassandraSession {
       },
       socketOptions: {
         connectTimeout: Math.min(5000, timeout),
-        // Per attempt; the whole call is also bounded by `deadline` below.
-        readTimeout: timeout,
+        // Per attempt (an idempotent statement then goes to the next replica); the whole call is bounded by
+        // `deadline` below.
+        readTimeout: Math.min(settings.attempt_timeout, timeout),
       },
+      ...(options.schemaChanges || settings.speculative_read_delay === 0
+        ? {}
+        : { policies: { speculativeExecution: readSpeculation(settings.speculative_read_delay) } }),
       queryOptions: {
         prepare: true,
         consistency: consistencyCode(settings.consistency.read),
