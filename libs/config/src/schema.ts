@@ -83,7 +83,7 @@ export const configSchema = z
         request_timeout: ms(),
         // One attempt's wait before the driver tries another replica (idempotent statements), within the
         // request_timeout deadline of the whole call.
-        attempt_timeout: ms().default(4000),
+        attempt_timeout: ms().default(6000),
         // An idempotent read unanswered after this many ms is also sent to a second replica; 0 turns it off.
         speculative_read_delay: z.number().int().nonnegative().default(100),
       }),
