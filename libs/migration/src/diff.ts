@@ -55,6 +55,8 @@ export interface CompareOptions {
   listLimit?: number;
   /** Called as each table starts, for progress lines. */
   onTable?: (table: BulkTable) => void;
+  /** About how many rows are held at once while differing key buckets are matched (default HELD_ROWS). */
+  heldRows?: number;
 }
 
 type Side = 'source' | 'target';
@@ -62,12 +64,14 @@ const DRILL_PAGE = 500;
 const DRILL_CONCURRENCY = 4;
 
 /**
- * Compares two databases table by table, reading each side once.
+ * Compares two databases table by table, in memory that does not grow with their size.
  *
- * Every table gets a row count and an order-independent digest per side. Messages are also digested per
- * channel (ids, content, edits, attachments, mentions: the whole record) and reactions per message; only
- * the channels and messages whose digests differ are then read again, from both sides in id order, to
- * name the rows that differ. The other tables are matched row by row on their keys while both scans run.
+ * Every table gets a row count and an order-independent digest per side, and its rows a digest per key bucket
+ * (KEY_BUCKETS buckets by a hash of the row's key). Messages are also digested per channel (ids, content,
+ * edits, attachments, mentions: the whole record), and the channels whose digests differ are read again from
+ * both sides in id order to name the rows that differ. For the other tables, only the key buckets whose
+ * digests differ are scanned again (see matchKeyed); reactions likewise, down to the messages whose reactions
+ * differ. Equal databases are read once.
  */
 export async function compare(
   source: BulkStorage,
@@ -105,32 +109,16 @@ export async function compare(
       const differing = [...channels.values()].filter((c) => !c.messages.source.equals(c.messages.target));
       await eachLimit(differing, DRILL_CONCURRENCY, (c) => drillMessages(source, target, c.channelId, found));
     } else if (table === 'reactions') {
-      const perMessage = new Map<
-        string,
-        { channelId: string; messageId: string; source: Digest; target: Digest }
-      >();
+      const buckets = new KeyBuckets();
       await scanBoth(source, target, table, pageSize, (side, record, hash) => {
         digests[side].add(hash);
         channel(record.channelId).reactions[side].add(hash);
-        const k = `${record.channelId}/${record.messageId}`;
-        let m = perMessage.get(k);
-        if (!m) {
-          m = {
-            channelId: record.channelId,
-            messageId: record.messageId,
-            source: new Digest(),
-            target: new Digest(),
-          };
-          perMessage.set(k, m);
-        }
-        m[side].add(hash);
+        buckets.add(side, `${record.channelId}/${record.messageId}`, hash);
       });
-      const differing = [...perMessage.values()].filter((m) => !m.source.equals(m.target));
-      await eachLimit(differing, DRILL_CONCURRENCY * 4, (m) =>
-        drillReactions(source, target, m.channelId, m.messageId, found),
-      );
+      for (const pass of buckets.passes(options.heldRows))
+        await drillReactionBuckets(source, target, pageSize, pass, found);
     } else {
-      await matchKeyed(source, target, table, pageSize, digests, found);
+      await matchKeyed(source, target, table, pageSize, digests, found, options.heldRows);
     }
     const differences = found.count(table) - before;
     tables.push({
@@ -232,7 +220,78 @@ async function scanBoth<T extends BulkTable>(
   ]);
 }
 
-/** Row by row on the key: each side's unmatched rows wait in a map for the other side's scan to meet them. */
+/** Rows are grouped by a hash of their key into this many buckets, each with a digest per side. */
+const KEY_BUCKETS = 4096;
+/** At most about this many rows are held at once while the rows of differing buckets are matched. */
+const HELD_ROWS = 100_000;
+
+/** FNV-1a of the key, to its bucket: the same key lands in the same bucket on both sides, whatever its row. */
+function keyBucket(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % KEY_BUCKETS;
+}
+
+/** One pass over the differing buckets. */
+interface BucketPass {
+  /** Buckets with rows on both sides: their rows are held and matched on their keys. */
+  matched: Set<number>;
+  /** Buckets with rows on one side only: each row is a difference as it is read, nothing held. */
+  oneSided: Set<number>;
+}
+
+/** A digest per key bucket and side (2 x KEY_BUCKETS digests, whatever the table's size). */
+class KeyBuckets {
+  private readonly source = Array.from({ length: KEY_BUCKETS }, () => new Digest());
+  private readonly target = Array.from({ length: KEY_BUCKETS }, () => new Digest());
+
+  add(side: Side, key: string, hash: bigint): void {
+    this[side][keyBucket(key)].add(hash);
+  }
+
+  /**
+   * The differing buckets, grouped into passes that each hold at most about HELD_ROWS rows (by the first
+   * scan's counts; a single bucket larger than that is a pass of its own). Nothing differs: no pass. Much
+   * differs: several passes, so memory stays bounded and time grows instead; one-sided buckets (rows missing
+   * on one side, as after an interrupted copy) cost no memory and go with the first pass.
+   */
+  passes(heldRows = HELD_ROWS): BucketPass[] {
+    const passes: BucketPass[] = [];
+    const oneSided = new Set<number>();
+    let current: BucketPass | null = null;
+    let held = 0;
+    for (let b = 0; b < KEY_BUCKETS; b++) {
+      const [s, t] = [this.source[b], this.target[b]];
+      if (s.equals(t)) continue;
+      if (s.count === 0 || t.count === 0) {
+        oneSided.add(b);
+        continue;
+      }
+      const rows = s.count + t.count;
+      if (current === null || (held + rows > heldRows && current.matched.size > 0)) {
+        current = { matched: new Set(), oneSided: new Set() };
+        passes.push(current);
+        held = 0;
+      }
+      current.matched.add(b);
+      held += rows;
+    }
+    if (oneSided.size > 0) {
+      if (passes.length === 0) passes.push({ matched: new Set(), oneSided });
+      else passes[0].oneSided = oneSided;
+    }
+    return passes;
+  }
+}
+
+/**
+ * Row by row on the key, in bounded memory: a first scan digests each key bucket; then only the rows of the
+ * differing buckets are read again, pass by pass, each side's unmatched rows waiting in a map for the other
+ * side's scan to meet them.
+ */
 async function matchKeyed(
   source: BulkStorage,
   target: BulkStorage,
@@ -240,11 +299,38 @@ async function matchKeyed(
   pageSize: number,
   digests: { source: Digest; target: Digest },
   found: Differences,
+  heldRows?: number,
+): Promise<void> {
+  const buckets = new KeyBuckets();
+  await scanBoth(source, target, table, pageSize, (side, record, hash) => {
+    digests[side].add(hash);
+    buckets.add(side, recordKey(table, record), hash);
+  });
+  for (const pass of buckets.passes(heldRows))
+    await matchBuckets(source, target, table, pageSize, pass, found);
+}
+
+async function matchBuckets(
+  source: BulkStorage,
+  target: BulkStorage,
+  table: BulkTable,
+  pageSize: number,
+  pass: BucketPass,
+  found: Differences,
 ): Promise<void> {
   const waiting = { source: new Map<string, Held>(), target: new Map<string, Held>() };
   await scanBoth(source, target, table, pageSize, (side, record, hash) => {
-    digests[side].add(hash);
     const key = recordKey(table, record);
+    const bucket = keyBucket(key);
+    if (pass.oneSided.has(bucket)) {
+      found.add(
+        side === 'source'
+          ? { table, kind: 'missing', key, source: record }
+          : { table, kind: 'extra', key, target: record },
+      );
+      return;
+    }
+    if (!pass.matched.has(bucket)) return;
     const other = side === 'source' ? waiting.target : waiting.source;
     const match = other.get(key);
     if (!match) {
@@ -265,6 +351,43 @@ async function matchKeyed(
   });
   for (const [key, held] of waiting.source) found.add({ table, kind: 'missing', key, source: held.record });
   for (const [key, held] of waiting.target) found.add({ table, kind: 'extra', key, target: held.record });
+}
+
+/**
+ * Reactions of the differing buckets (keyed by channel and message): a digest per message of those buckets
+ * only, then each message whose digests differ is read from both sides.
+ */
+async function drillReactionBuckets(
+  source: BulkStorage,
+  target: BulkStorage,
+  pageSize: number,
+  pass: BucketPass,
+  found: Differences,
+): Promise<void> {
+  const perMessage = new Map<
+    string,
+    { channelId: string; messageId: string; source: Digest; target: Digest }
+  >();
+  await scanBoth(source, target, 'reactions', pageSize, (side, record, hash) => {
+    const k = `${record.channelId}/${record.messageId}`;
+    const bucket = keyBucket(k);
+    if (!pass.matched.has(bucket) && !pass.oneSided.has(bucket)) return;
+    let m = perMessage.get(k);
+    if (!m) {
+      m = {
+        channelId: record.channelId,
+        messageId: record.messageId,
+        source: new Digest(),
+        target: new Digest(),
+      };
+      perMessage.set(k, m);
+    }
+    m[side].add(hash);
+  });
+  const differing = [...perMessage.values()].filter((m) => !m.source.equals(m.target));
+  await eachLimit(differing, DRILL_CONCURRENCY * 4, (m) =>
+    drillReactions(source, target, m.channelId, m.messageId, found),
+  );
 }
 
 interface Held {

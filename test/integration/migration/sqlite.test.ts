@@ -233,6 +233,41 @@ describe('migrate between SQLite files', () => {
       expect(channel?.messages.source.count).toBe(channel?.messages.target.count);
     });
   });
+
+  it('verify finds the same differences when memory allows only a few rows at a time (several passes)', async () => {
+    await withPair('copy.db', async (source, target) => {
+      const users = (await source.bulk.scan('users', null, 6)).records;
+      const members = (await source.bulk.scan('members', null, 4)).records;
+      await target.bulk.write('users', [
+        { ...users[0], username: 'changed_in_target' },
+        { ...users[1], username: 'changed_too' },
+      ]);
+      await target.bulk.remove('users', [users[2]]);
+      await target.bulk.remove('members', members);
+      const reaction = (await source.bulk.scan('reactions', null, 1)).records[0];
+      await target.bulk.remove('reactions', [reaction]);
+      const keys = (c: Awaited<ReturnType<typeof compare>>) =>
+        c.differences.map((d) => `${d.table} ${d.kind} ${d.key}`).sort();
+      const roomy = await compare(source.bulk, target.bulk, { listLimit: Infinity });
+      const tight = await compare(source.bulk, target.bulk, { listLimit: Infinity, heldRows: 3 });
+      expect(keys(tight)).toEqual(keys(roomy));
+      expect(keys(tight)).toEqual(
+        expect.arrayContaining([
+          `users changed ${users[0].id}`,
+          `users changed ${users[1].id}`,
+          `users missing ${users[2].id}`,
+          ...members.map((m) => `members missing ${m.guildId}/${m.userId}`),
+        ]),
+      );
+      expect(tight.differences.filter((d) => d.table === 'reactions')).toEqual([
+        expect.objectContaining({ kind: 'missing', channelId: reaction.channelId }),
+      ]);
+      expect(tight.tables.filter((t) => !t.equal).map((t) => t.table)).toEqual(
+        expect.arrayContaining(['users', 'members', 'reactions']),
+      );
+      expect(tight.tables.map((t) => t.differences)).toEqual(roomy.tables.map((t) => t.differences));
+    });
+  });
 });
 
 describe('export and import', () => {
