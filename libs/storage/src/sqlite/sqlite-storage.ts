@@ -5,6 +5,7 @@ import { isInMemory, openWriter, SqliteDb, type SqliteSettings } from './connect
 import { settle } from './errors';
 import { HOT_QUERIES, type HotQueryName, type HotReader } from './hot-queries';
 import { defaultMigrationsDir, migrate } from './migrator';
+import { Checkpointer } from './checkpointer';
 import { ReaderPool, WriterReader } from './reader-pool';
 import { SqliteAttachmentRepository } from './repositories/attachment.repository';
 import { SqliteAuditLogRepository } from './repositories/audit-log.repository';
@@ -43,10 +44,13 @@ import { SqliteUserRepository } from './repositories/user.repository';
 /** How often pending messages are moved into the search index (the index lag of a search-free instance). */
 const SEARCH_INDEX_INTERVAL_MS = 200;
 const SEARCH_INDEX_BATCHES_PER_TICK = 5;
+/** How often the checkpoint thread folds the WAL back into the database file. */
+const CHECKPOINT_INTERVAL_MS = 500;
 
 /**
  * The SQLite driver: one writer connection on the main thread (SQLite has a single writer anyway)
- * and, when max_open_conns > 1, max_open_conns - 1 reader threads for history and member pages.
+ * and, when max_open_conns > 1, max_open_conns - 1 reader threads for history and member pages and one thread
+ * for WAL checkpoints.
  */
 export class SqliteStorage implements Storage {
   readonly backend = 'sqlite' as const;
@@ -87,6 +91,8 @@ export class SqliteStorage implements Storage {
 
   private readonly db: SqliteDb;
   private readonly pool: ReaderPool | null;
+  /** The thread that folds the WAL back into the database file (null: the writer does it in its commits). */
+  readonly checkpointer: Checkpointer | null;
   private closed = false;
   private readonly indexer: NodeJS.Timeout;
 
@@ -107,6 +113,11 @@ export class SqliteStorage implements Storage {
           })
         : null;
     const reader: HotReader = this.pool ?? new WriterReader(this.db);
+    // With threads allowed (max_open_conns > 1), WAL checkpoints run on one of their own, not in commits.
+    if (this.pool !== null && settings.wal_autocheckpoint > 0) {
+      this.db.raw.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new Checkpointer(settings.path, CHECKPOINT_INTERVAL_MS);
+    } else this.checkpointer = null;
 
     this.users = new SqliteUserRepository(this.db);
     this.tokens = new SqliteTokenRepository(this.db);
@@ -176,6 +187,7 @@ export class SqliteStorage implements Storage {
     clearInterval(this.indexer);
     this.messages.flush();
     await this.pool?.close();
+    await this.checkpointer?.close();
     this.db.raw.close();
   }
 
