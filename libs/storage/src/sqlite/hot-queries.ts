@@ -43,8 +43,10 @@ export const HOT_QUERIES = {
     params: 6,
   },
   // Stored (maintained by a trigger on insert), not found: a deleted last message keeps its id, as on Discord.
-  'messages.lastId': {
-    sql: 'SELECT last_message_id AS id FROM channel_last_messages WHERE channel_id = ?',
+  // Every channel of a READY or a channel list in one round trip: the ids come as one JSON array of integers.
+  'messages.lastIds': {
+    sql: `SELECT channel_id, last_message_id AS id FROM channel_last_messages
+      WHERE channel_id IN (SELECT value FROM json_each(?))`,
     params: 1,
   },
   // Search (docs/search.md): ids of matches, newest first, at most SEARCH_TOTAL_CAP. FTS5 drives the join and
@@ -76,15 +78,22 @@ export const HOT_QUERIES = {
     params: 1,
   },
   // Counters in first-reacted order; `me` is one primary-key probe per emoji.
+  // A history page's messages in one round trip (a JSON array of ids); `seq` orders each message's emoji as they
+  // were first added, sorted by the caller (no sort step here).
   'reactions.counts': {
-    sql: `SELECT c.message_id, c.emoji, c.count,
+    sql: `SELECT c.message_id, c.emoji, c.count, c.rowid AS seq,
         EXISTS (SELECT 1 FROM reactions r WHERE r.message_id = c.message_id AND r.emoji = c.emoji AND r.user_id = ?) AS me
-      FROM reaction_counts c WHERE c.message_id = ? ORDER BY c.rowid`,
+      FROM reaction_counts c WHERE c.message_id IN (SELECT value FROM json_each(?))`,
     params: 2,
   },
 } as const satisfies Record<string, { sql: string; params: number }>;
 
 export type HotQueryName = keyof typeof HOT_QUERIES;
+
+/** Ids as one JSON array of integers, for `json_each` (64-bit integers survive SQLite's JSON parser). */
+export function idList(ids: readonly string[]): string {
+  return `[${ids.map((id) => BigInt(id).toString()).join(',')}]`;
+}
 
 /** Where the heavy reads run: the writer connection, or the worker pool's read-only connections. */
 export interface HotReader {

@@ -142,7 +142,7 @@ export class SqliteStorage implements Storage {
       }
     }, SEARCH_INDEX_INTERVAL_MS);
     this.indexer.unref();
-    this.reactions = new SqliteReactionRepository(this.db);
+    this.reactions = new SqliteReactionRepository(this.db, reader);
     this.readStates = new SqliteReadStateRepository(this.db);
     this.guildSettings = new SqliteGuildSettingsRepository(this.db);
     this.push = new SqlitePushRepository(this.db);

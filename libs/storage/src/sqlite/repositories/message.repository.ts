@@ -2,7 +2,7 @@ import type { MessagePatch, MessageRecord, MessageRepository } from '../../contr
 import { compareIds, fromId, patchParams, patchSet, toFlag, toId, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
-import { HOT_QUERIES, type HotReader } from '../hot-queries';
+import { HOT_QUERIES, type HotReader, idList } from '../hot-queries';
 import { MessageWriter } from '../message-writer';
 import { MESSAGES, REACTIONS, type MessageRow } from '../tables';
 
@@ -157,15 +157,15 @@ export class SqliteMessageRepository implements MessageRepository {
     return rows.sort(newestFirst).map(toRecord);
   }
 
-  lastMessageIds(channelIds: readonly string[]): Promise<Map<string, string>> {
-    return settle(() => {
-      const last = new Map<string, string>();
-      for (const channelId of channelIds) {
-        const row = this.db.get<{ id: bigint | null }>(HOT_QUERIES['messages.lastId'].sql, toId(channelId));
-        if (row?.id != null) last.set(channelId, fromId(row.id));
-      }
-      return last;
-    });
+  /** One grouped read on a reader thread (not one query per channel on the event loop). */
+  async lastMessageIds(channelIds: readonly string[]): Promise<Map<string, string>> {
+    const last = new Map<string, string>();
+    if (channelIds.length === 0) return last;
+    const rows = await this.reader.all<{ channel_id: bigint; id: bigint | null }>('messages.lastIds', [
+      idList(channelIds),
+    ]);
+    for (const row of rows) if (row.id != null) last.set(fromId(row.channel_id), fromId(row.id));
+    return last;
   }
 
   deleteChannelBatch(channelId: string, batch: number): Promise<number> {

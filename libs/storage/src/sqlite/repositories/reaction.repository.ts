@@ -2,7 +2,7 @@ import type { Page, ReactionCount, ReactionRepository } from '../../contract';
 import { fromId, pageStart, toId, toNumber, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
-import { HOT_QUERIES } from '../hot-queries';
+import { type HotReader, idList } from '../hot-queries';
 import { addReaction, REACTIONS, removeReaction } from '../tables';
 
 const USERS = `SELECT user_id FROM reactions WHERE message_id = ? AND emoji = ? AND user_id > ?
@@ -13,11 +13,15 @@ interface CountRow {
   emoji: string;
   count: bigint;
   me: bigint;
+  seq: bigint;
 }
 
 /** Each reaction row and its emoji counter change in one transaction, so counts never drift. */
 export class SqliteReactionRepository implements ReactionRepository {
-  constructor(private readonly db: SqliteDb) {}
+  constructor(
+    private readonly db: SqliteDb,
+    private readonly reader: HotReader,
+  ) {}
 
   add(_channelId: string, messageId: string, emoji: string, userId: string): Promise<boolean> {
     return settle(() =>
@@ -39,18 +43,26 @@ export class SqliteReactionRepository implements ReactionRepository {
     );
   }
 
-  counts(_channelId: string, messageIds: readonly string[], viewerId: string): Promise<ReactionCount[]> {
-    return settle(() => {
-      const viewer = toId(viewerId);
-      return messageIds.flatMap((messageId) =>
-        this.db.all<CountRow>(HOT_QUERIES['reactions.counts'].sql, viewer, toId(messageId)).map((row) => ({
-          messageId: fromId(row.message_id),
-          emoji: row.emoji,
-          count: toNumber(row.count),
-          me: row.me === 1n,
-        })),
-      );
-    });
+  /** One grouped read on a reader thread for the whole page; each message's emoji in the order first added. */
+  async counts(
+    _channelId: string,
+    messageIds: readonly string[],
+    viewerId: string,
+  ): Promise<ReactionCount[]> {
+    if (messageIds.length === 0) return [];
+    const rows = await this.reader.all<CountRow>('reactions.counts', [toId(viewerId), idList(messageIds)]);
+    const byMessage = new Map<string, CountRow[]>();
+    for (const row of rows) {
+      const id = fromId(row.message_id);
+      const list = byMessage.get(id);
+      if (list) list.push(row);
+      else byMessage.set(id, [row]);
+    }
+    return messageIds.flatMap((messageId) =>
+      (byMessage.get(messageId) ?? [])
+        .sort((a, b) => (a.seq < b.seq ? -1 : 1))
+        .map((row) => ({ messageId, emoji: row.emoji, count: toNumber(row.count), me: row.me === 1n })),
+    );
   }
 
   deleteForMessage(_channelId: string, messageId: string): Promise<void> {
