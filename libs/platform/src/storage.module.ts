@@ -6,9 +6,15 @@ import { CassandraStorage, SqliteStorage, STORAGE, type Storage } from '@parley/
 
 /**
  * Opens the configured storage backend and applies pending migrations before anything serves (which also sets
- * this process's snowflake epoch to the instance's: Storage.migrate).
+ * this process's snowflake epoch to the instance's: Storage.migrate). A process starting (`atStartup`) on
+ * Cassandra never changes a keyspace's replication nor backfills data in one that holds some: it refuses to start,
+ * naming `parley schema migrate`, which opens the storage without `atStartup`.
  */
-export async function openStorage(config: ParleyConfig, log?: AppLogger): Promise<Storage> {
+export async function openStorage(
+  config: ParleyConfig,
+  log?: AppLogger,
+  options: { atStartup?: boolean } = {},
+): Promise<Storage> {
   const backend = config.database.backend;
   switch (backend) {
     case 'sqlite': {
@@ -20,7 +26,7 @@ export async function openStorage(config: ParleyConfig, log?: AppLogger): Promis
     case 'cassandra': {
       const storage = new CassandraStorage(config.database.cassandra);
       try {
-        const applied = await storage.migrate();
+        const applied = await storage.migrate({ atStartup: options.atStartup === true });
         if (applied.length > 0) log?.info({ applied }, 'applied cassandra migrations');
         const changed = storage.lastMigration?.replicationChanged;
         if (changed)
@@ -46,7 +52,7 @@ export async function openStorage(config: ParleyConfig, log?: AppLogger): Promis
       provide: STORAGE,
       inject: [PARLEY_CONFIG, AppLogger, Readiness, Metrics],
       useFactory: async (config: ParleyConfig, log: AppLogger, readiness: Readiness, metrics: Metrics) => {
-        const storage = await openStorage(config, log);
+        const storage = await openStorage(config, log, { atStartup: true });
         readiness.register(`database:${storage.backend}`, () => storage.ping());
         const dc =
           storage.backend === 'cassandra' ? config.database.cassandra.local_dc : config.instance.region;

@@ -1,7 +1,12 @@
 import type { Storage } from '../contract';
 import { establishSnowflakeEpoch } from '../epoch';
 import { CassandraBulk, type CassandraBulkOptions } from './bulk';
-import { defaultCassandraMigrationsDir, migrateCassandra, type MigrationOutcome } from './migrator';
+import {
+  defaultCassandraMigrationsDir,
+  type MigrateOptions,
+  migrateCassandra,
+  type MigrationOutcome,
+} from './migrator';
 import { CassandraAttachmentRepository } from './repositories/attachment.repository';
 import { CassandraAuditLogRepository } from './repositories/audit-log.repository';
 import { CassandraBanRepository } from './repositories/ban.repository';
@@ -137,8 +142,8 @@ export class CassandraStorage implements Storage {
   }
 
   /** Applies pending migrations, then records the instance's snowflake epoch (if new) and makes it this process's. */
-  async migrate(): Promise<string[]> {
-    this.lastMigration = await migrateCassandra(this.settings, this.session, this.migrationsDir);
+  async migrate(options: MigrateOptions = {}): Promise<string[]> {
+    this.lastMigration = await migrateCassandra(this.settings, this.session, this.migrationsDir, options);
     await establishSnowflakeEpoch({
       settings: this.instanceSettings,
       users: {

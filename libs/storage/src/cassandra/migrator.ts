@@ -62,6 +62,20 @@ function sameReplication(a: Record<string, string>, b: Record<string, string>): 
   return true;
 }
 
+export interface MigrateOptions {
+  /**
+   * A process starting, not `parley schema migrate`: it creates a missing keyspace and applies schema
+   * statements, but never changes an existing keyspace's replication nor runs a migration's data backfill on a
+   * keyspace that holds data; it refuses to start instead (StartupRefused), naming the command to run.
+   */
+  atStartup?: boolean;
+}
+
+/** A process must not start on this keyspace before the operator runs `parley schema migrate`. */
+export class StartupRefused extends Error {
+  override readonly name = 'StartupRefused';
+}
+
 export interface MigrationOutcome {
   applied: string[];
   /** Set when the keyspace's replication was changed to match config: run a full repair afterwards. */
@@ -78,6 +92,7 @@ export async function migrateCassandra(
   settings: CassandraSettings,
   session: CassandraSession,
   dir: string,
+  options: MigrateOptions = {},
 ): Promise<MigrationOutcome> {
   const outcome: MigrationOutcome = { applied: [] };
   const keyspace = settings.keyspace;
@@ -101,6 +116,12 @@ export async function migrateCassandra(
     );
     const current = (rs.first()?.get('replication') ?? {}) as Record<string, string>;
     if (!sameReplication(current, wanted)) {
+      if (options.atStartup === true)
+        throw new StartupRefused(
+          `keyspace ${keyspace} has replication ${JSON.stringify(current)}, database.cassandra.replication asks ` +
+            `for ${JSON.stringify(wanted)}: a process does not change a keyspace's replication as it starts; ` +
+            'run `parley schema migrate` once (then `nodetool repair --full` on every node), or fix the config',
+        );
       await bootstrap.client.execute(
         `ALTER KEYSPACE "${keyspace}" WITH replication = ${replicationCql(settings.replication)}`,
         [],
@@ -130,6 +151,7 @@ export async function migrateCassandra(
         for (const statement of statements) await ddl(statement);
       },
       settle,
+      atStartup: options.atStartup === true,
     });
     await settle();
   } finally {
@@ -223,10 +245,12 @@ async function applyMigrations(
   session: CassandraSession,
   dir: string,
   outcome: MigrationOutcome,
-  schema: { apply: (statements: string[]) => Promise<void>; settle: () => Promise<void> },
+  schema: { apply: (statements: string[]) => Promise<void>; settle: () => Promise<void>; atStartup: boolean },
 ): Promise<void> {
   const owner = randomUUID();
   await acquireLock(session, owner);
+  // At startup a data backfill runs only on a keyspace with nothing to backfill (a new installation).
+  let holdsData: boolean | null = null;
   try {
     const rows = await session.all('SELECT name, checksum FROM schema_migrations', []);
     const recorded = new Map(rows.map((row) => [row.get('name') as string, row.get('checksum') as string]));
@@ -243,10 +267,20 @@ async function applyMigrations(
           throw new Error(`migration ${file} changed after it was applied; add a new migration instead`);
         continue;
       }
+      const step = Object.hasOwn(CODE_STEPS, name) ? CODE_STEPS[name] : undefined;
+      if (step && schema.atStartup) {
+        holdsData ??=
+          (await session.execute('read', 'SELECT id FROM users LIMIT 1', [], { idempotent: true }))
+            .rowLength > 0;
+        if (holdsData)
+          throw new StartupRefused(
+            `migration ${name} copies data, which a process does not do as it starts: run \`parley schema migrate\` ` +
+              'once (with the new version), then start the processes',
+          );
+      }
       // Every statement is IF NOT EXISTS, so a migration interrupted half way is safe to run again.
       await schema.apply(splitStatements(cql));
       // Its code step (a data copy) runs before the migration is recorded: an interrupted one runs again.
-      const step = CODE_STEPS[name];
       if (step) {
         await schema.settle();
         await step(session, () => renewLock(session, owner));

@@ -87,6 +87,7 @@ export interface SessionOptions {
 export class CassandraSession {
   readonly client: Client;
   private readonly levels: Record<OperationClass, { consistency: number; serial?: number }>;
+  private readonly attemptTimeout: number;
 
   constructor(
     readonly settings: CassandraSettings,
@@ -95,6 +96,7 @@ export class CassandraSession {
     keyspace: string | null = settings.keyspace,
   ) {
     const timeout = settings.request_timeout;
+    this.attemptTimeout = Math.min(settings.attempt_timeout, timeout);
     const { Client, types } = cassandraDriver();
     this.client = new Client({
       contactPoints: settings.hosts,
@@ -121,9 +123,10 @@ export class CassandraSession {
       },
       socketOptions: {
         connectTimeout: Math.min(5000, timeout),
-        // Per attempt (an idempotent statement then goes to the next replica); the whole call is bounded by
-        // `deadline` below.
-        readTimeout: Math.min(settings.attempt_timeout, timeout),
+        // Per attempt: schema statements, scans and non-idempotent statements wait as long as the call may;
+        // point statements that may go to another replica get `attempt_timeout` (execute below). The whole
+        // call is bounded by `deadline`.
+        readTimeout: timeout,
       },
       ...(options.schemaChanges || settings.speculative_read_delay === 0
         ? {}
@@ -165,6 +168,10 @@ export class CassandraSession {
       pageState: options.pageState,
     };
     if (level.serial !== undefined) queryOptions.serialConsistency = level.serial;
+    // A point statement safe to send again moves to the next replica after one attempt's wait (a scan's pages
+    // may legitimately take as long as Cassandra's range_request_timeout, 10 s).
+    if (options.idempotent && options.fetchSize === undefined && options.pageState === undefined)
+      queryOptions.readTimeout = this.attemptTimeout;
     if (options.timestamp !== undefined)
       queryOptions.timestamp = cassandraDriver().types.Long.fromString(options.timestamp.toString());
     return this.deadline(this.client.execute(query, params, queryOptions));
