@@ -48,6 +48,7 @@ describe.each(['anonymize', 'delete'] as const)('account deletion (%s)', (mode) 
     bob: Account;
     general: string;
     dm: string;
+    former: string;
     said: string[];
   }> {
     const alice = await api.register('alice');
@@ -68,7 +69,11 @@ describe.each(['anonymize', 'delete'] as const)('account deletion (%s)', (mode) 
       recipient_id: bob.user.id,
     });
     said.push((await api.send(alice, dm.id, 'a private word')).id);
-    return { alice, bob, general: guild.general, dm: dm.id, said };
+    // A guild Alice has left: what she wrote there is hers too.
+    const former = await api.guild(bob, [alice]);
+    said.push((await api.send(alice, former.general, 'before I go')).id);
+    await api.ok('DELETE', `/users/@me/guilds/${former.id}`, alice.token);
+    return { alice, bob, general: guild.general, dm: dm.id, former: former.general, said };
   }
 
   it('needs the password, and refuses while the user owns a guild', async () => {
@@ -87,7 +92,7 @@ describe.each(['anonymize', 'delete'] as const)('account deletion (%s)', (mode) 
   });
 
   it('closes the sessions and leaves nothing personal behind', async () => {
-    const { alice, bob, general, dm, said } = await setUp();
+    const { alice, bob, general, dm, former, said } = await setUp();
     const gateway = await GatewayClient.ready(server.gatewayUrl, alice.token);
     const watcher = await GatewayClient.ready(server.gatewayUrl, bob.token);
 
@@ -153,19 +158,31 @@ describe.each(['anonymize', 'delete'] as const)('account deletion (%s)', (mode) 
       for (const m of kept)
         expect(m.author).toMatchObject({ id: alice.user.id, display_name: 'Deleted User' });
       expect(dmHistory.map((m) => m.id)).toEqual([said[2]]);
+      const formerHistory = await api.ok<{ id: string }[]>('GET', `/channels/${former}/messages`, bob.token);
+      expect(formerHistory.map((m) => m.id)).toContain(said[3]);
     } else {
       await waitFor(
         async () =>
           (await api.ok<{ id: string }[]>('GET', `/channels/${general}/messages`, bob.token)).every(
             (m) => !said.includes(m.id),
-          ) && (await api.ok<{ id: string }[]>('GET', `/channels/${dm}/messages`, bob.token)).length === 0,
-        'the deleted account messages are gone',
+          ) &&
+          (await api.ok<{ id: string }[]>('GET', `/channels/${dm}/messages`, bob.token)).length === 0 &&
+          (await api.ok<{ id: string }[]>('GET', `/channels/${former}/messages`, bob.token)).every(
+            (m) => !said.includes(m.id),
+          ),
+        'the deleted account messages are gone, in the guild it had left too',
       );
       expect(rows('SELECT count(*) AS n FROM messages WHERE author_id = ?', BigInt(alice.user.id))).toEqual([
         { n: 0 },
       ]);
       const left = await api.ok<{ content: string }[]>('GET', `/channels/${general}/messages`, bob.token);
       expect(left.map((m) => m.content)).toContain('hello from bob');
+      // In this mode the operator's check also looks for their messages: none.
+      const messagesCheck = await parleyCli(['verify', '--deleted-accounts', '--from', `sqlite:${dbPath}`], {
+        PARLEY__INSTANCE__ACCOUNT_DELETION: 'delete',
+      });
+      expect(messagesCheck.stdout).toContain('2 deleted account(s), 0 leftover(s) of personal data');
+      expect(messagesCheck.code).toBe(0);
     }
   });
 });
