@@ -433,6 +433,7 @@ export class CassandraMessageRepository implements MessageRepository {
   ): Promise<{ messages: MessageRecord[]; cursor: string | null }> {
     const author = toId(authorId);
     const oldest = bucketOf(page.since);
+    const floor = toId(page.since);
     // A day past now: a clock a little ahead on another node still has its messages found.
     let bucket = page.before === null ? bucketAt(Date.now() + 86_400_000) : bucketOf(page.before);
     let below = page.before === null ? MAX_ID : toId(page.before);
@@ -444,12 +445,17 @@ export class CassandraMessageRepository implements MessageRepository {
         [author, bucket, below, page.limit - refs.length],
         { idempotent: true },
       );
+      let older = false;
       for (const row of rs.rows) {
-        refs.push({
-          id: fromId(row.get('message_id') as bigint),
-          channelId: fromId(row.get('channel_id') as bigint),
-        });
+        const id = row.get('message_id') as bigint;
+        // Newest first: past `since` (within its bucket) nothing more belongs to the answer.
+        if (id < floor) {
+          older = true;
+          break;
+        }
+        refs.push({ id: fromId(id), channelId: fromId(row.get('channel_id') as bigint) });
       }
+      if (older) break;
       if (refs.length < page.limit) {
         bucket--;
         below = MAX_ID;
