@@ -102,7 +102,9 @@ describe('the author index after migration 0043', () => {
   it('Cassandra: its code step indexes the messages stored before it', async () => {
     await requireCassandra();
     const { alice, hers, all } = messages();
-    const old = new CassandraStorage(cassandraSettings({ keyspace }), {
+    // A fresh keyspace migrated from scratch: schema statements may wait long on a loaded shared cluster.
+    const settings = cassandraSettings({ keyspace, request_timeout: 60_000 });
+    const old = new CassandraStorage(settings, {
       migrationsDir: migrationsBefore0043(defaultCassandraMigrationsDir()),
     });
     try {
@@ -128,7 +130,7 @@ describe('the author index after migration 0043', () => {
       await old.close();
     }
 
-    const upgraded = new CassandraStorage(cassandraSettings({ keyspace }));
+    const upgraded = new CassandraStorage(settings);
     try {
       expect(await upgraded.migrate()).toContain('0043_messages_by_author');
       expect(await listed(upgraded, alice)).toEqual(newestFirst(hers));
