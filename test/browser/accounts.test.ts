@@ -72,17 +72,17 @@ afterAll(async () => {
 });
 
 describe('accounts in a real browser', () => {
-  test('Carol registers and is asked to verify; the mailed link verifies her and the banner goes', async () => {
+  test('Carol registers and is asked to verify; the mailed link makes her account and signs her in', async () => {
     const page = carol.page;
     await page.goto('/register');
     await page.getByLabel('Username').fill('carol');
     await page.getByLabel('Email').fill(EMAIL);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Register', exact: true }).click();
-    await seeText(page, 'Please verify your email address');
+    await seeText(page, 'Check your inbox');
 
     await page.goto(await mailedPath(1, 'verify'));
-    await seeText(page, 'Your email address is verified.');
+    await seeText(page, 'Your email address is verified and your account is ready.');
     await page.getByRole('button', { name: 'Open Parley' }).click();
     await page.getByRole('button', { name: 'New guild' }).waitFor();
     expect(await page.getByText('Please verify your email address').count()).toBe(0);

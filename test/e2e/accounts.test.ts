@@ -29,7 +29,8 @@ function recipient(mail: ParsedMail): string {
 
 /**
  * Issue 23's mailed links against the compiled server with a real SMTP server receiving the mail: email
- * verification (`auth.email_verification: required`), forgot (no enumeration) and reset (single-use links that
+ * verification (`auth.email_verification: required`: the link makes the account), no account enumeration
+ * through register, login or forgot, and reset (single-use links that
  * end every session, gateway connections included). The Cassandra and microservices files run it unchanged.
  */
 describe('accounts: verification and password reset by mail', () => {
@@ -46,24 +47,26 @@ describe('accounts: verification and password reset by mail', () => {
   /** Waits for the `n`th mail to `to` (1-based) and answers it. */
   const mail = (to: string, n = 1) => waitFor(() => mailsTo(to)[n - 1], `mail ${n} to ${to} arrived`, 30_000);
 
-  async function register(
-    name: string,
-  ): Promise<{ id: string; email: string; username: string; token: string }> {
+  /** Registers (verification required: the answer holds no account) and answers what was sent. */
+  async function register(name: string): Promise<{ email: string; username: string }> {
     const username = `${name}_${++counter}`.slice(0, 32);
     const email = `${username}@example.test`;
     const res = await api('POST', '/auth/register', { body: { username, email, password: PASSWORD } });
-    if (res.status !== 201)
+    if (res.status !== 201 || res.body.verification_pending !== true)
       throw new Error(`register ${username}: ${res.status} ${JSON.stringify(res.body)}`);
-    return { id: res.body.user.id, email, username, token: res.body.token };
+    return { email, username };
   }
 
-  async function verified(name: string) {
+  /** Registers and uses the mailed link, which makes the account: its id and a session. */
+  async function verified(
+    name: string,
+  ): Promise<{ id: string; email: string; username: string; token: string }> {
     const user = await register(name);
-    expect(
-      (await api('POST', '/auth/verify', { body: { token: linkToken(await mail(user.email), 'verify') } }))
-        .status,
-    ).toBe(204);
-    return user;
+    const made = await api('POST', '/auth/verify', {
+      body: { token: linkToken(await mail(user.email), 'verify') },
+    });
+    expect(made.status).toBe(200);
+    return { ...user, id: made.body.user.id, token: made.body.token };
   }
 
   const login = async (loginName: string, password = PASSWORD) =>
@@ -92,42 +95,28 @@ describe('accounts: verification and password reset by mail', () => {
   });
 
   describe('email verification (required)', () => {
-    it('mails a link on registration; until it is used the account can only read itself, resend and log out', async () => {
+    it('mails a link on registration that makes the account; until it is used there is no account', async () => {
       const user = await register('verify');
-      const me = await api('GET', '/users/@me', { token: user.token });
-      expect(me.status).toBe(200);
-      expect(me.body).toMatchObject({ id: user.id, email: user.email, verified: false });
+      // Nothing to log in to yet: the account is made by the link.
+      expect((await login(user.username)).status).toBe(401);
 
       const first = await mail(user.email);
       expect(first.subject).toMatch(/verify/i);
       expect(first.from?.text).toContain('accounts@chat.example.test');
 
-      const refused = await api('POST', '/guilds', { token: user.token, body: { name: 'too early' } });
-      expect(refused.status).toBe(403);
-      expect(refused.body).toMatchObject({ code: 40002 });
-      expect((await api('GET', '/users/@me/sessions', { token: user.token })).status).toBe(200);
-
-      expect((await api('POST', '/auth/verify/resend', { token: user.token })).status).toBe(204);
-      const second = await mail(user.email, 2);
-      expect(linkToken(second, 'verify')).not.toBe(linkToken(first, 'verify'));
-
-      const gateway = await GatewayClient.ready(server.gatewayUrl, user.token);
-      try {
-        expect(
-          (await api('POST', '/auth/verify', { body: { token: linkToken(second, 'verify') } })).status,
-        ).toBe(204);
-        // The owner's clients hear it (the web client drops its banner).
-        await gateway.next('USER_UPDATE', (p) => p.d.id === user.id && p.d.verified === true);
-      } finally {
-        gateway.close();
-      }
-      expect((await api('GET', '/users/@me', { token: user.token })).body.verified).toBe(true);
-      expect(
-        (await api('POST', '/guilds', { token: user.token, body: { name: 'now allowed' } })).status,
-      ).toBe(201);
+      const made = await api('POST', '/auth/verify', { body: { token: linkToken(first, 'verify') } });
+      expect(made.status).toBe(200);
+      expect(made.body.user).toMatchObject({ username: user.username, email: user.email, verified: true });
+      const token = made.body.token as string;
+      expect((await api('GET', '/users/@me', { token })).body).toMatchObject({
+        id: made.body.user.id,
+        verified: true,
+      });
+      expect((await api('POST', '/guilds', { token, body: { name: 'allowed' } })).status).toBe(201);
+      expect((await login(user.username)).status).toBe(200);
 
       // Single use: the same link again is refused; so is a made-up one, in the form-body shape.
-      const again = await api('POST', '/auth/verify', { body: { token: linkToken(second, 'verify') } });
+      const again = await api('POST', '/auth/verify', { body: { token: linkToken(first, 'verify') } });
       expect(again.status).toBe(400);
       expect(again.body).toMatchObject({ code: 50035, errors: { token: [{ code: 'TOKEN_INVALID' }] } });
       expect((await api('POST', '/auth/verify', { body: { token: 'A'.repeat(43) } })).status).toBe(400);
@@ -203,11 +192,11 @@ describe('accounts: verification and password reset by mail', () => {
     });
 
     it('a changed password voids reset links mailed before it; a link of one kind does nothing for the other', async () => {
-      const user = await register('reset_void');
-      const verifyToken = linkToken(await mail(user.email), 'verify');
-      // A verification link is not a reset link (and is used up by trying).
+      const user = await verified('reset_void');
+      const other = await register('reset_void_other');
+      // A registration link is not a reset link (and is used up by trying).
       const wrongKind = await api('POST', '/auth/reset', {
-        body: { token: verifyToken, password: 'sneaky passphrase' },
+        body: { token: linkToken(await mail(other.email), 'verify'), password: 'sneaky passphrase' },
       });
       expect(wrongKind.status).toBe(400);
 
@@ -224,6 +213,66 @@ describe('accounts: verification and password reset by mail', () => {
       });
       expect(stale.status).toBe(400);
       expect((await login(user.username, 'first new passphrase')).status).toBe(200);
+    });
+  });
+
+  describe('security', () => {
+    it('no account enumeration through forgot, register or login', async () => {
+      const owner = await verified('enum_owner');
+      const fresh = `enum_fresh_${++counter}@example.test`;
+      const strip = (r: Reply) => [r.status, r.body];
+
+      // Register: a taken address answers exactly as a new one, and no account is made for it.
+      const intruder = `enum_try_${++counter}`;
+      const taken = await api('POST', '/auth/register', {
+        body: { username: intruder, email: owner.email.toUpperCase(), password: PASSWORD },
+      });
+      const newcomer = `enum_new_${++counter}`;
+      const untaken = await api('POST', '/auth/register', {
+        body: { username: newcomer, email: fresh, password: PASSWORD },
+      });
+      expect(strip(taken)).toEqual([201, { token: null, user: null, verification_pending: true }]);
+      expect(strip(untaken)).toEqual(strip(taken));
+      // The address's owner hears of it, with a working reset link; the new address gets its link.
+      const notice = await mail(owner.email, 2);
+      expect(notice.subject).toMatch(/tried to register/i);
+      expect(notice.text).toContain(owner.username);
+      expect(linkToken(await mail(fresh), 'verify')).toEqual(expect.any(String));
+      // Neither claimed its username: the attempt leaves nothing to probe with a second registration.
+      expect((await login(intruder)).status).toBe(401);
+      expect((await login(newcomer)).status).toBe(401);
+      const again = await api('POST', '/auth/register', {
+        body: { username: intruder, email: `enum_other_${++counter}@example.test`, password: PASSWORD },
+      });
+      expect(again.status).toBe(201);
+      // Usernames are public (profiles, mentions): a taken one answers 409 whatever the address.
+      const nameTaken = await api('POST', '/auth/register', {
+        body: { username: owner.username, email: fresh, password: PASSWORD },
+      });
+      expect(nameTaken.status).toBe(409);
+      expect(nameTaken.body.errors.username[0].code).toBe('USERNAME_ALREADY_TAKEN');
+
+      // Login: a wrong password for an account answers as an unknown login does.
+      const wrong = await login(owner.email, 'not the password');
+      const nobody = await login(`enum_nobody_${++counter}@example.test`, 'not the password');
+      expect(strip(wrong)).toEqual(strip(nobody));
+      expect(wrong.status).toBe(401);
+
+      // Forgot: 204 and no body for both; only the owner is mailed.
+      const forgotOwner = await api('POST', '/auth/forgot', { body: { email: owner.email } });
+      const forgotNobody = await api('POST', '/auth/forgot', {
+        body: { email: `enum_nobody_${counter}@example.test` },
+      });
+      expect(strip(forgotOwner)).toEqual([204, null]);
+      expect(strip(forgotNobody)).toEqual([204, null]);
+      await mail(owner.email, 3);
+
+      // The notice's reset link works: it was the owner after all.
+      const reset = await api('POST', '/auth/reset', {
+        body: { token: linkToken(notice, 'reset'), password: 'remembered passphrase' },
+      });
+      expect(reset.status).toBe(200);
+      expect(reset.body.user.id).toBe(owner.id);
     });
   });
 

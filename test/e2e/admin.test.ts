@@ -174,7 +174,7 @@ describe('instance admin', () => {
       ]);
       const owner = await admin.delete(`/admin/users/${bobUser.id}`);
       expect(owner.status).toBe(400);
-      expect(owner.body.code).toBe(50055);
+      expect(owner.body.code).toBe(40011);
 
       expect((await admin.delete(`/admin/guilds/${guildId}`)).status).toBe(204);
       await gateway.next('GUILD_DELETE', (p) => p.d.id === guildId);

@@ -21,6 +21,11 @@ export function useCassandra(keyspace: string): void {
   startTimeoutMs = 120_000;
 }
 
+/** What startServer adds to a server's environment to choose its backend (for the CLI on the same database). */
+export function backendEnvironment(): Record<string, string> {
+  return { ...backendEnv };
+}
+
 /** The storage backend startServer uses: readiness and metrics name it. */
 export function backendName(): 'sqlite' | 'cassandra' {
   return backendEnv.PARLEY__DATABASE__BACKEND === 'cassandra' ? 'cassandra' : 'sqlite';

@@ -135,6 +135,22 @@ export async function resetPassword(token: string, password: string): Promise<Se
   return reply.token === null ? reply : signedInWith(reply);
 }
 
+/** Register's outcome with email verification required: a link to finish it is on its way. */
+export class RegistrationMailed extends Error {
+  constructor(email: string) {
+    super(`Check your inbox: we sent a link to ${email}. Open it to finish creating your account.`);
+  }
+}
+
+/** Uses a mailed verification link: verifies the address, or (a registration's link) makes the account. */
+export async function verifyAddress(token: string): Promise<'verified' | 'registered' | 'pending'> {
+  const reply = await new Api().verifyEmail(token);
+  if (!reply) return 'verified';
+  if (reply.token === null) return 'pending';
+  signedInWith(reply);
+  return 'registered';
+}
+
 /** `invite`: the invite link this registration came through (needed where registration is invite-only). */
 export async function register(
   username: string,
@@ -143,6 +159,7 @@ export async function register(
   invite: string | null = null,
 ): Promise<SelfUser> {
   const reply = await new Api().register(username, email, password, invite);
+  if ('verification_pending' in reply) throw new RegistrationMailed(email);
   if (reply.token === null)
     throw new Error(
       'Your account was created and is waiting for an administrator to approve it. You can log in once it is approved.',

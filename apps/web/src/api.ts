@@ -68,6 +68,13 @@ export interface PendingReply {
   pending_approval: true;
 }
 
+/** Register with email verification required: the account is made by the mailed link. */
+export interface MailedRegistrationReply {
+  token: null;
+  user: null;
+  verification_pending: true;
+}
+
 /** An account as an instance admin sees it (`GET /admin/users`). */
 export interface AdminUser {
   id: string;
@@ -266,7 +273,7 @@ export class Api {
     return this.request<DataExportInfo>('GET', '/users/@me/data-export');
   }
   register(username: string, email: string, password: string, invite: string | null = null) {
-    return this.request<AuthReply | PendingReply>('POST', '/auth/register', {
+    return this.request<AuthReply | PendingReply | MailedRegistrationReply>('POST', '/auth/register', {
       username,
       email,
       password,
@@ -285,8 +292,9 @@ export class Api {
   reset(token: string, password: string) {
     return this.request<LoginReply>('POST', '/auth/reset', { token, password });
   }
+  /** Nothing for an address verified; a session (or approval wait) when the link made the account. */
   verifyEmail(token: string) {
-    return this.request<void>('POST', '/auth/verify', { token });
+    return this.request<AuthReply | PendingReply | null>('POST', '/auth/verify', { token });
   }
   resendVerification() {
     return this.request<void>('POST', '/auth/verify/resend');

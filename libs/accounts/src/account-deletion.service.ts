@@ -1,8 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AuthService, PasswordHasher, TwoFactor, mintToken, toSelfUser } from '@parley/auth';
+import {
+  AuthService,
+  InstanceAdmins,
+  InstanceCounters,
+  PasswordHasher,
+  TwoFactor,
+  mintToken,
+  toSelfUser,
+} from '@parley/auth';
 import { EVENT_BUS, JOB_QUEUE, type EventBus, type JobQueue } from '@parley/bus';
 import { MemberService } from '@parley/chat';
-import { BadRequestError, ValidationError } from '@parley/common';
+import { BadRequestError, ValidationError, isSnowflake, unknown } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { fileKeys } from '@parley/media';
 import { AppLogger } from '@parley/observability';
@@ -31,7 +39,22 @@ export class AccountDeletion {
     private readonly mfa: TwoFactor,
     private readonly logger: AppLogger,
     private readonly exports: DataExports,
+    private readonly admins: InstanceAdmins,
+    private readonly counters: InstanceCounters,
   ) {}
+
+  /**
+   * An instance admin's `DELETE /admin/users/:id`: the same deletion as the owner's, then written to the
+   * instance audit log. Not the admin's own account (that is `DELETE /users/@me`, with its password).
+   */
+  async deleteByAdmin(actorId: string, userId: string, reason: string | null): Promise<void> {
+    await this.admins.require(actorId);
+    const target = isSnowflake(userId) ? await this.storage.users.findById(userId) : null;
+    if (!target || isDeletedUser(target)) throw unknown('user');
+    if (target.id === actorId) throw new BadRequestError('You cannot delete your own account here');
+    await this.deleteAccount(target.id);
+    await this.admins.record(actorId, 'user.delete', 'user', target.id, reason);
+  }
 
   /** The owner's own deletion: the password, and with two-factor authentication on a code, prove it is them. */
   async deleteOwn(userId: string, password: string, code?: string | null): Promise<void> {
@@ -65,15 +88,8 @@ export class AccountDeletion {
         40011,
       );
     }
-    if (mode === 'delete') {
-      // Queued first: the memberships it walks are gone a moment later.
-      const dms = await this.storage.dms.listForUser(userId);
-      await this.jobs.enqueue('account.delete_messages', {
-        user_id: userId,
-        guild_ids: guildIds,
-        dm_channel_ids: dms.map((c) => c.id),
-      });
-    }
+    // Every message the account wrote, wherever (the job finds them through the author index).
+    if (mode === 'delete') await this.jobs.enqueue('account.delete_messages', { user_id: userId });
     await this.auth.logoutAll(userId);
     for (const guildId of guildIds) await this.members.remove(guildId, userId);
     for (const settings of await this.storage.guildSettings.list(userId)) {
@@ -96,6 +112,13 @@ export class AccountDeletion {
     await this.auth.logoutAll(userId);
     const self = toSelfUser({ ...user, ...gone, mfaSecret: null, mfaBackupCodes: [], emailVerified: false });
     this.bus.publish({ type: 'USER_UPDATE', scope: { kind: 'user', id: userId }, data: self });
+    // A session whose token was being issued as the tokens went is caught here (every gateway node).
+    this.bus.publish({
+      type: 'USER_SESSIONS_REVOKED',
+      scope: { kind: 'user', id: userId },
+      data: { user_id: userId },
+    });
+    this.counters.count('users', -1);
     this.logger.info({ user_id: userId, mode }, 'account deleted');
   }
 }

@@ -5,9 +5,11 @@ import { STORAGE, type MessageRecord, type Storage } from '@parley/storage';
 const PAGE = 100;
 
 /**
- * queue role: a deleted account's messages (`instance.account_deletion: delete`). Found through the search
- * index by author, a page of the newest at a time below the oldest seen (so a page never comes back), and
- * deleted as their author would delete them: attachments queued, reactions and pins gone, MESSAGE_DELETE sent.
+ * queue role: a deleted account's messages (`instance.account_deletion: delete`), everywhere it wrote: guilds
+ * it is in, guilds it has left, DMs. Found through the author index (`messages.listByAuthor`: SQLite's
+ * `messages_by_author` index, Cassandra's per-author, per-10-days partitions; migration 0043) from the
+ * account's creation (its id) on, a page at a time, and deleted as their author would delete them:
+ * attachments queued, reactions and pins gone, MESSAGE_DELETE sent. Then the author index is dropped.
  * Idempotent: a retried attempt finds only what is left.
  */
 @Injectable()
@@ -23,36 +25,17 @@ export class AccountJobs implements OnModuleInit {
   }
 
   async deleteMessages(job: JobPayloads['account.delete_messages']): Promise<void> {
-    for (const guildId of job.guild_ids) {
-      const channels = await this.storage.channels.listByGuild(guildId);
-      if (channels.length > 0)
-        await this.deleteIn(
-          guildId,
-          channels.map((c) => c.id),
-          job.user_id,
-        );
-    }
-    if (job.dm_channel_ids.length > 0) await this.deleteIn(null, job.dm_channel_ids, job.user_id);
-  }
-
-  private async deleteIn(guildId: string | null, channelIds: string[], authorId: string): Promise<void> {
-    let maxId: string | undefined;
+    const since = job.user_id;
+    let before: string | null = null;
     for (;;) {
-      const { messages } = await this.storage.messageSearch.search({
-        guildId,
-        channelIds,
-        terms: [],
-        authorIds: [authorId],
-        mentions: [],
-        has: [],
-        maxId,
-        offset: 0,
-        limit: PAGE,
-      });
-      if (messages.length === 0) return;
-      for (const message of messages) await this.deleteOne(message);
-      maxId = messages[messages.length - 1].id;
+      const page = await this.storage.messages.listByAuthor(job.user_id, { before, since, limit: PAGE });
+      for (const message of page.messages) {
+        if (message.authorId === job.user_id) await this.deleteOne(message);
+      }
+      if (page.cursor === null) break;
+      before = page.cursor;
     }
+    await this.storage.messages.forgetAuthor(job.user_id, since);
   }
 
   private async deleteOne(message: MessageRecord): Promise<void> {

@@ -1,5 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { AuthGuard, Caller, Public } from '@parley/auth';
+import { AuditReason } from '@parley/chat';
 import { NotFoundError } from '@parley/common';
 import type { FastifyReply } from 'fastify';
 import { type AuthContext, RateLimit, RateLimitGuard, ValidBody } from '@parley/http';
@@ -69,5 +70,25 @@ export class DataExportDownloadController {
       .header('cache-control', 'private, no-store')
       .header('content-disposition', `attachment; filename="parley-data-${id}.zip"`)
       .send(archive);
+  }
+}
+
+/**
+ * An instance admin's deletion of an account (docs/accounts.md#admin-api): here rather than beside chat's other
+ * admin routes because it runs `AccountDeletion`, which chat may not import.
+ */
+@Controller('api/v1/admin')
+@UseGuards(AuthGuard, RateLimitGuard)
+export class AdminAccountsController {
+  constructor(private readonly deletion: AccountDeletion) {}
+
+  @Delete('users/:user_id')
+  @HttpCode(204)
+  async deleteUser(
+    @Caller() caller: AuthContext,
+    @Param('user_id') userId: string,
+    @AuditReason() reason: string | null,
+  ): Promise<void> {
+    await this.deletion.deleteByAdmin(caller.userId, userId, reason);
   }
 }

@@ -4,7 +4,11 @@ import { ChatCoreModule } from '@parley/chat';
 import { MediaCoreModule } from '@parley/media';
 import { AccountDeletion } from './account-deletion.service';
 import { AccountJobs } from './account.jobs';
-import { AccountsController, DataExportDownloadController } from './accounts.controller';
+import {
+  AccountsController,
+  AdminAccountsController,
+  DataExportDownloadController,
+} from './accounts.controller';
 import { DataExportJobs, DataExports } from './data-export.service';
 
 /** Personal data exports: what the api (requests, links) and the queue (archives) share. */
@@ -19,10 +23,13 @@ export class DataExportsModule {}
 })
 export class AccountsCoreModule {}
 
-/** api role: `DELETE /users/@me`, `POST`/`GET /users/@me/data-export` and the archive's signed link. */
+/**
+ * api role: `DELETE /users/@me`, `POST`/`GET /users/@me/data-export`, the archive's signed link and the
+ * admins' `DELETE /admin/users/:id`.
+ */
 @Module({
   imports: [AccountsCoreModule, AuthCoreModule],
-  controllers: [AccountsController, DataExportDownloadController],
+  controllers: [AccountsController, DataExportDownloadController, AdminAccountsController],
 })
 export class AccountsApiModule {}
 
@@ -32,4 +39,8 @@ export class AccountsApiModule {}
 export class AccountsJobsModule {}
 
 /** The REST controllers of this library, for the OpenAPI document. */
-export const ACCOUNTS_API_CONTROLLERS = [AccountsController, DataExportDownloadController];
+export const ACCOUNTS_API_CONTROLLERS = [
+  AccountsController,
+  DataExportDownloadController,
+  AdminAccountsController,
+];

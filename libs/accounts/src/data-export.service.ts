@@ -108,29 +108,9 @@ export class DataExports {
     add('memberships.ndjson', () => this.memberships(user.id, guildIds));
     add('guild_settings.ndjson', () => this.guildSettings(user.id));
     add('dms.ndjson', () => dms.map((c) => ({ id: c.id, type: 1, recipients: c.recipients })));
-    add('messages.ndjson', () =>
-      this.messages(
-        user.id,
-        guildIds,
-        dms.map((c) => c.id),
-        messageLine,
-      ),
-    );
-    add('uploads.ndjson', () =>
-      this.messages(
-        user.id,
-        guildIds,
-        dms.map((c) => c.id),
-        uploadLines,
-      ),
-    );
-    add('reactions.ndjson', () =>
-      this.reactions(
-        user.id,
-        guildIds,
-        dms.map((c) => c.id),
-      ),
-    );
+    add('messages.ndjson', () => this.messages(user.id, messageLine));
+    add('uploads.ndjson', () => this.messages(user.id, uploadLines));
+    add('reactions.ndjson', () => this.reactions(user.id));
     zip.end();
     const size = await this.files.put(archiveKey(user.id, record.id), zip.outputStream as Readable, {
       maxBytes: MAX_ARCHIVE_BYTES,
@@ -192,10 +172,10 @@ export class DataExports {
   }
 
   /** The user's own reactions on the messages of the channels they are in that carry any reaction by them. */
-  private async *reactions(userId: string, guildIds: string[], dmIds: string[]): AsyncGenerator<unknown> {
+  private async *reactions(userId: string): AsyncGenerator<unknown> {
     // Reactions are stored by message, not by user: the user's reactions on their own messages are what can be
     // found without reading whole histories (docs/accounts.md says so).
-    for await (const message of this.authored(userId, guildIds, dmIds)) {
+    for await (const message of this.authored(userId)) {
       const counts = await this.storage.reactions.counts(message.channelId, [message.id], userId);
       for (const c of counts) {
         if (c.me) yield { channel_id: message.channelId, message_id: message.id, emoji: c.emoji };
@@ -203,44 +183,21 @@ export class DataExports {
     }
   }
 
-  private async *messages<T>(
-    userId: string,
-    guildIds: string[],
-    dmIds: string[],
-    line: (m: MessageRecord) => T[],
-  ): AsyncGenerator<T> {
-    for await (const message of this.authored(userId, guildIds, dmIds)) yield* line(message);
+  private async *messages<T>(userId: string, line: (m: MessageRecord) => T[]): AsyncGenerator<T> {
+    for await (const message of this.authored(userId)) yield* line(message);
   }
 
-  /** Every message the user wrote in the guilds they are in and in their DMs, newest first, a page at a time. */
-  private async *authored(
-    userId: string,
-    guildIds: string[],
-    dmIds: string[],
-  ): AsyncGenerator<MessageRecord> {
-    const scopes: { guildId: string | null; channelIds: string[] }[] = [];
-    for (const guildId of guildIds) {
-      const channelIds = (await this.storage.channels.listByGuild(guildId)).map((c) => c.id);
-      if (channelIds.length > 0) scopes.push({ guildId, channelIds });
-    }
-    if (dmIds.length > 0) scopes.push({ guildId: null, channelIds: dmIds });
-    for (const scope of scopes) {
-      let maxId: string | undefined;
-      for (;;) {
-        const { messages } = await this.storage.messageSearch.search({
-          ...scope,
-          terms: [],
-          authorIds: [userId],
-          mentions: [],
-          has: [],
-          maxId,
-          offset: 0,
-          limit: PAGE,
-        });
-        if (messages.length === 0) break;
-        yield* messages;
-        maxId = messages[messages.length - 1].id;
-      }
+  /**
+   * Every message the user wrote (guilds they are in or have left, DMs), newest first, a page at a time,
+   * through the author index (`messages.listByAuthor`, migration 0043).
+   */
+  private async *authored(userId: string): AsyncGenerator<MessageRecord> {
+    let before: string | null = null;
+    for (;;) {
+      const page = await this.storage.messages.listByAuthor(userId, { before, since: userId, limit: PAGE });
+      yield* page.messages.filter((m) => m.authorId === userId);
+      if (page.cursor === null) return;
+      before = page.cursor;
     }
   }
 }

@@ -1,9 +1,10 @@
-import { Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { type AuthContext, RateLimit, RateLimitGuard, ValidBody } from '@parley/http';
 import type { z } from 'zod';
 import { AccountLinks } from './account-links.service';
 import { AllowUnverified, AuthGuard, Caller, Public } from './auth.guard';
-import type { Session } from './auth.service';
+import type { PendingRegistration, Session } from './auth.service';
 import { forgotBody, resetBody, verifyBody } from './schemas';
 import type { MfaChallenge } from './two-factor.service';
 
@@ -17,8 +18,15 @@ export class AccountLinksController {
   @Public()
   @RateLimit('auth.verify')
   @HttpCode(204)
-  async verify(@ValidBody(verifyBody) body: z.infer<typeof verifyBody>): Promise<void> {
-    await this.links.verifyEmail(body.token);
+  async verify(
+    @ValidBody(verifyBody) body: z.infer<typeof verifyBody>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Session | PendingRegistration | undefined> {
+    const made = await this.links.verifyEmail(body.token);
+    if (made === null) return undefined;
+    // A registration's link made the account: it answers like register (docs/accounts.md).
+    void reply.status(200);
+    return made;
   }
 
   @Post('verify/resend')

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { ValidationError } from '@parley/common';
+import { SnowflakeGenerator, ValidationError } from '@parley/common';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger } from '@parley/observability';
 import { type AccountTokenKind, STORAGE, type Storage, type UserRecord } from '@parley/storage';
-import { AuthService, type Session } from './auth.service';
+import { AuthService, type PendingRegistration, type Session, uniqueConflict } from './auth.service';
 import { Mailer } from './mail';
 import { PasswordHasher } from './passwords';
 import { toSelfUser } from './serializers';
@@ -15,6 +15,23 @@ import { type MfaChallenge, TwoFactor } from './two-factor.service';
 /** What a used, expired, unknown or superseded link answers: the same whichever it was. */
 function invalidLink(): ValidationError {
   return ValidationError.field('token', 'TOKEN_INVALID', 'This link is invalid or has expired');
+}
+
+/**
+ * Register's answer while `auth.email_verification` is `required`: the same for every address, taken or not.
+ * The account is made when the mailed link is used (`POST /auth/verify`).
+ */
+export interface MailedRegistration {
+  token: null;
+  user: null;
+  verification_pending: true;
+}
+
+/** What a registration link carries until it is used (the stamp of its `register` token). */
+interface HeldRegistration {
+  username: string;
+  email: string;
+  password_hash: string;
 }
 
 /** A reset token's stamp: the password hash it replaces, digested (a changed password voids older links). */
@@ -38,7 +55,43 @@ export class AccountLinks {
     private readonly mailer: Mailer,
     private readonly passwords: PasswordHasher,
     private readonly logger: AppLogger,
+    private readonly ids: SnowflakeGenerator,
   ) {}
+
+  /**
+   * Whether registration waits for the address to be proven before making the account: with verification
+   * `required` (and mail to send the link), so that register answers alike whether the address is taken.
+   */
+  get registersByMail(): boolean {
+    return this.config.auth.email_verification === 'required' && this.mailer.enabled;
+  }
+
+  /**
+   * Register with verification required (docs/accounts.md#registration-without-account-enumeration): answers the
+   * same for a new address and a taken one. A new address is mailed a link that makes the account; the owner of
+   * a taken one is mailed a notice with a password reset link, and no account is made. The username is checked
+   * now (usernames are public), its claim made when the link is used. The mail work runs after the answer.
+   */
+  async registerByMail(input: {
+    username: string;
+    email: string;
+    password: string;
+    invite?: string | null;
+  }): Promise<MailedRegistration> {
+    await this.auth.admits(input.invite ?? null);
+    if (await this.usernameTaken(input.username)) throw uniqueConflict({ field: 'username' });
+    const passwordHash = await this.passwords.hash(input.password);
+    const email = input.email.toLowerCase();
+    const owner = await this.storage.users.findByLogin(email);
+    // findByLogin also answers to a username: only an account whose address this is counts.
+    const taken = owner !== null && owner.email === email ? owner : null;
+    const held: HeldRegistration = { username: input.username, email, password_hash: passwordHash };
+    const mailing = taken ? this.mailTakenAddress(taken, input.username) : this.mailRegistration(held);
+    void mailing.catch((err: unknown) =>
+      this.logger.error({ err }, taken ? 'registration notice not queued' : 'registration link not queued'),
+    );
+    return { token: null, user: null, verification_pending: true };
+  }
 
   /** After registration: mails the verification link unless verification is off. */
   async registered(userId: string): Promise<void> {
@@ -54,15 +107,30 @@ export class AccountLinks {
     if (!user.emailVerified) await this.mailVerification(user);
   }
 
-  /** Marks the address the link was mailed to as verified; the owner's clients hear USER_UPDATE. */
-  async verifyEmail(token: string): Promise<void> {
-    const found = await this.use(token, 'verify_email');
+  /**
+   * Uses a mailed verification link: marks the address verified (the owner's clients hear USER_UPDATE) and
+   * answers null, or, for a registration link, makes the account and answers its session.
+   */
+  async verifyEmail(token: string): Promise<Session | PendingRegistration | null> {
+    const found = await this.storage.accountTokens.consume(hashToken(token));
+    if (!found || (found.kind !== 'verify_email' && found.kind !== 'register')) throw invalidLink();
+    if (found.kind === 'register') {
+      const held = JSON.parse(found.stamp) as HeldRegistration;
+      return this.auth.createAccount({
+        id: found.userId,
+        username: held.username,
+        email: held.email,
+        passwordHash: held.password_hash,
+        emailVerified: true,
+      });
+    }
     const user = await this.storage.users.findById(found.userId);
     // A link for an address the account no longer has verifies nothing.
     if (!user || user.email !== found.stamp) throw invalidLink();
-    if (user.emailVerified) return;
+    if (user.emailVerified) return null;
     await this.storage.users.update(user.id, { emailVerified: true });
     this.userUpdated({ ...user, emailVerified: true });
+    return null;
   }
 
   /**
@@ -114,6 +182,66 @@ export class AccountLinks {
         '',
         `The link works once and expires in ${hours(this.config.auth.verify_token_ttl)}.`,
         'If you did not create this account, ignore this mail.',
+      ].join('\n'),
+    });
+  }
+
+  private async usernameTaken(username: string): Promise<boolean> {
+    const found = await this.storage.users.findByLogin(username.toLowerCase());
+    return found !== null && found.username.toLowerCase() === username.toLowerCase();
+  }
+
+  /** The link that makes a held registration's account (a `register` token carrying what it needs). */
+  private async mailRegistration(held: HeldRegistration): Promise<void> {
+    const ttl = this.config.auth.verify_token_ttl;
+    const token = mintToken();
+    await this.storage.accountTokens.create({
+      tokenHash: hashToken(token),
+      kind: 'register',
+      // The new account's id, minted now: the link makes exactly this account.
+      userId: this.ids.next(),
+      stamp: JSON.stringify(held),
+      expiresAt: Date.now() + ttl,
+    });
+    const name = this.config.instance.name;
+    await this.mailer.send({
+      to: held.email,
+      subject: `Verify your email address to finish creating your ${name} account`,
+      text: [
+        `Hello ${held.username},`,
+        '',
+        `Confirm that this is your address and finish creating your account by opening this link:`,
+        this.link('verify', token),
+        '',
+        `The link works once and expires in ${hours(ttl)}.`,
+        'If you did not ask for an account, ignore this mail: none is made.',
+      ].join('\n'),
+    });
+  }
+
+  /** Someone registered with an address that has an account: its owner hears of it, with a reset link. */
+  private async mailTakenAddress(owner: UserRecord, triedUsername: string): Promise<void> {
+    const name = this.config.instance.name;
+    const token = await this.issue(
+      owner,
+      'reset_password',
+      passwordStamp(owner.passwordHash),
+      this.config.auth.reset_token_ttl,
+    );
+    await this.mailer.send({
+      to: owner.email,
+      subject: `Someone tried to register on ${name} with your address`,
+      text: [
+        `Hello ${owner.username},`,
+        '',
+        `Someone (hopefully you) tried to create a new account "${triedUsername}" on ${name} with this address.`,
+        `It already belongs to your account "${owner.username}", so no new account was made.`,
+        '',
+        'If that was you and you do not remember your password, choose a new one here:',
+        this.link('reset', token),
+        '',
+        `The link works once and expires in ${hours(this.config.auth.reset_token_ttl)}. If it was not you,`,
+        'ignore this mail: nothing changes on your account.',
       ].join('\n'),
     });
   }

@@ -2,7 +2,7 @@ import { Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from
 import { isSnowflake, type PublicUser, type SelfUser, unknown } from '@parley/common';
 import { type AuthContext, RateLimit, RateLimitGuard, ValidBody } from '@parley/http';
 import type { z } from 'zod';
-import { AccountLinks } from './account-links.service';
+import { AccountLinks, type MailedRegistration } from './account-links.service';
 import { OidcLogin } from './oidc.service';
 import { type MfaChallenge, TwoFactor } from './two-factor.service';
 import { AllowUnverified, AuthGuard, Caller, Public } from './auth.guard';
@@ -26,8 +26,10 @@ export class AuthController {
   @HttpCode(201)
   async register(
     @ValidBody(registerBody) body: z.infer<typeof registerBody>,
-  ): Promise<Session | PendingRegistration> {
+  ): Promise<Session | PendingRegistration | MailedRegistration> {
     this.oidc.requirePasswordLogin();
+    // With verification required, the same answer whether or not the address has an account.
+    if (this.links.registersByMail) return this.links.registerByMail(body);
     const session = await this.auth.register(body);
     await this.links.registered(session.user.id);
     return session;

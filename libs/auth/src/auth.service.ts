@@ -97,17 +97,37 @@ export class AuthService implements OnModuleDestroy {
     invite?: string | null;
   }): Promise<Session | PendingRegistration> {
     await this.admits(input.invite ?? null);
+    return this.createAccount({
+      id: this.ids.next(),
+      username: input.username,
+      email: input.email,
+      passwordHash: await this.passwords.hash(input.password),
+      // With verification off there is nothing to confirm: the account counts as verified.
+      emailVerified: this.config.auth.email_verification === 'off',
+    });
+  }
+
+  /**
+   * Makes the account (register, or the link of a registration that waited for its address to be proven:
+   * `AccountLinks.registerByMail`) and answers its session, or that it waits for an admin's approval.
+   */
+  async createAccount(input: {
+    id: string;
+    username: string;
+    email: string;
+    passwordHash: string;
+    emailVerified: boolean;
+  }): Promise<Session | PendingRegistration> {
     const approval = this.config.instance.registration === 'approval';
     const user: UserRecord = {
-      id: this.ids.next(),
+      id: input.id,
       username: input.username,
       email: input.email.toLowerCase(),
       displayName: null,
       avatar: null,
-      passwordHash: await this.passwords.hash(input.password),
+      passwordHash: input.passwordHash,
       createdAt: Date.now(),
-      // With verification off there is nothing to confirm: the account counts as verified.
-      emailVerified: this.config.auth.email_verification === 'off',
+      emailVerified: input.emailVerified,
       mfaSecret: null,
       mfaBackupCodes: [],
       approvalPending: false,
@@ -131,7 +151,7 @@ export class AuthService implements OnModuleDestroy {
   }
 
   /** `instance.registration`: whether a new account may be made, with this invite code or none. */
-  private async admits(invite: string | null): Promise<void> {
+  async admits(invite: string | null): Promise<void> {
     const mode = this.config.instance.registration;
     if (mode === 'open' || mode === 'approval') return;
     if (mode === 'closed') throw new ForbiddenError('Registration is closed on this instance');
@@ -347,7 +367,8 @@ export class AuthService implements OnModuleDestroy {
   }
 }
 
-function uniqueConflict(err: UniqueViolation): ConflictError {
+/** Register's 409 for a taken username or address (`UniqueViolation.field`). */
+export function uniqueConflict(err: Pick<UniqueViolation, 'field'>): ConflictError {
   const what = err.field === 'email' ? 'Email is already registered' : 'Username is already taken';
   const conflict = new ConflictError(what, err.field === 'email' ? 40010 : 40009);
   conflict.errors = {

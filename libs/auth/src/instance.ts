@@ -1,9 +1,15 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { ForbiddenError, UnauthorizedError, ValidationError } from '@parley/common';
+import { ForbiddenError, SnowflakeGenerator, UnauthorizedError, ValidationError } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger } from '@parley/observability';
 import { Mailer } from './mail';
-import { type CounterKey, STORAGE, type Storage, type UserRecord } from '@parley/storage';
+import {
+  type CounterKey,
+  type InstanceAuditEntryRecord,
+  STORAGE,
+  type Storage,
+  type UserRecord,
+} from '@parley/storage';
 
 /** The settings key claimed by the first account of a new instance (migration 0032 claims it on old ones). */
 const FIRST_ADMIN_KEY = 'instance.first_admin';
@@ -17,7 +23,30 @@ export class InstanceAdmins {
     @Inject(STORAGE) private readonly storage: Storage,
     @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
     private readonly mailer: Mailer,
+    private readonly ids: SnowflakeGenerator,
   ) {}
+
+  /**
+   * Writes an admin action to the instance audit log, after it is done (every library that holds an admin
+   * route records through here: chat's admin routes, accounts' user deletion).
+   */
+  async record(
+    actorId: string,
+    action: InstanceAuditEntryRecord['action'],
+    targetType: InstanceAuditEntryRecord['targetType'],
+    targetId: string,
+    reason: string | null,
+  ): Promise<void> {
+    await this.storage.instanceAuditLog.append({
+      id: this.ids.next(),
+      actorId,
+      action,
+      targetType,
+      targetId,
+      reason,
+      expiresAt: Date.now() + this.auditRetentionMs,
+    });
+  }
 
   /** How long the instance audit log keeps an entry (`instance.audit_log_retention_days`). */
   get auditRetentionMs(): number {

@@ -57,13 +57,14 @@ export const JOB_PAYLOADS = {
   'messages.unfurl': z.object({ channel_id: id, message_id: id }),
 
   /**
-   * A deleted account's messages (`instance.account_deletion: delete`): those it wrote in these guilds' channels
-   * and in these DM channels, found through the search index, deleted a page at a time.
+   * A deleted account's messages (`instance.account_deletion: delete`): every message it wrote, in guilds it is
+   * in or has left and in DMs, found through the author index (migration 0043), deleted a page at a time.
+   * `guild_ids` and `dm_channel_ids` are what jobs queued before 0043 carried; they are not needed any more.
    */
   'account.delete_messages': z.object({
     user_id: id,
-    guild_ids: z.array(id).max(1000),
-    dm_channel_ids: z.array(id).max(10_000),
+    guild_ids: z.array(id).max(1000).optional(),
+    dm_channel_ids: z.array(id).max(10_000).optional(),
   }),
   /** A personal data export (`POST /users/@me/data-export`): the zip of the account's data, to the file store. */
   'account.export_data': z.object({ user_id: id, export_id: id }),

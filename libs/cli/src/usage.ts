@@ -23,7 +23,8 @@ commands:
                      exit 2 if anything differs, naming what
   verify --deleted-accounts [--from <db>]
                      read one database (default: the configured one) for personal data its deleted accounts
-                     left behind (their row, sessions, memberships, settings, identities); exit 2 if any
+                     left behind (their row, sessions, memberships, settings, identities, and their messages
+                     with instance.account_deletion = delete); exit 2 if any
   export --out <file.ndjson[.gz]> [--from <db>]
                      write every table to a versioned NDJSON file (gzip when the name ends in .gz)
   import <file> [--to <db>] [--skip-invalid]

@@ -28,10 +28,13 @@ async function* rows<T extends BulkTable>(bulk: BulkStorage, table: T): AsyncGen
 /**
  * `parley verify --deleted-accounts`: reads a database (read-only) for anything personal of the accounts deleted
  * there (docs/accounts.md#deleting-an-account): a deleted user's row must hold nothing but its id under "Deleted
- * User", and no session, membership, notification setting or single sign-on identity may name it.
+ * User", and no session, membership, notification setting or single sign-on identity may name it. With
+ * `messages` (`instance.account_deletion: delete`) no message may either: a whole-table read, as every
+ * check of this offline tool is.
  */
 export async function findDeletedAccountLeftovers(
   bulk: BulkStorage,
+  options: { messages?: boolean } = {},
 ): Promise<{ deleted: number; leftovers: Leftover[] }> {
   const deleted = new Set<string>();
   const leftovers: Leftover[] = [];
@@ -63,5 +66,6 @@ export async function findDeletedAccountLeftovers(
   await named('members', (m) => m.userId, 'a guild membership');
   await named('user_guild_settings', (s) => s.userId, 'notification settings');
   await named('user_identities', (i) => i.userId, 'a single sign-on identity');
+  if (options.messages) await named('messages', (m) => m.authorId, 'a message');
   return { deleted: deleted.size, leftovers };
 }

@@ -1,6 +1,6 @@
 import type { InviteDto } from '@parley/common/protocol';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
-import { api, lastChannel, logIn, register } from '../actions';
+import { RegistrationMailed, api, lastChannel, logIn, register } from '../actions';
 import type { MfaReply } from '../api';
 import { MfaStep } from './account/MfaStep';
 import { navigate } from '../router';
@@ -55,6 +55,7 @@ export function AuthScreen({
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [mfa, setMfa] = useState<MfaReply | null>(null);
   const invite = useInvite(inviteCode);
@@ -70,6 +71,7 @@ export function AuthScreen({
     e.preventDefault();
     setBusy(true);
     setError(null);
+    setNotice(null);
     const done =
       mode === 'login'
         ? logIn(username.trim(), password)
@@ -82,7 +84,8 @@ export function AuthScreen({
       },
       (err: unknown) => {
         setBusy(false);
-        setError(errorText(err));
+        if (err instanceof RegistrationMailed) setNotice(err.message);
+        else setError(errorText(err));
       },
     );
   };
@@ -177,6 +180,7 @@ export function AuthScreen({
                     {error}
                   </p>
                 )}
+                {notice && <p role="status">{notice}</p>}
                 <button type="submit" className="primary wide" disabled={busy}>
                   {mode === 'login' ? 'Log in' : 'Register'}
                 </button>

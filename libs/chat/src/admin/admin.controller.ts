@@ -16,7 +16,8 @@ import {
 type In<T extends z.ZodType> = z.infer<T>;
 
 /**
- * The instance administrators' routes (403 50001 for everyone else). A reason for the instance audit log
+ * The instance administrators' routes (`DELETE /admin/users/:id` is `AdminAccountsController` in
+ * `@parley/accounts`, which may run the account deletion) (403 50001 for everyone else). A reason for the instance audit log
  * travels in `X-Audit-Log-Reason`, as Discord's moderation routes take it.
  */
 @Controller('api/v1/admin')
@@ -40,16 +41,6 @@ export class AdminController {
     @AuditReason() reason: string | null,
   ): Promise<AdminUserDto> {
     return this.admin.updateUser(c.userId, userId, body, reason);
-  }
-
-  @Delete('users/:user_id')
-  @HttpCode(204)
-  async deleteUser(
-    @Caller() c: AuthContext,
-    @Param('user_id') userId: string,
-    @AuditReason() reason: string | null,
-  ): Promise<void> {
-    await this.admin.deleteUser(c.userId, userId, reason);
   }
 
   @Get('guilds')

@@ -2,23 +2,16 @@ import { type ReportDto, toReportDto } from '../moderation/reports.service';
 import { Inject, Injectable } from '@nestjs/common';
 import { AuthService, InstanceAdmins, InstanceCounters, type InstanceStats } from '@parley/auth';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
-import {
-  BadRequestError,
-  SnowflakeGenerator,
-  isSnowflake,
-  isoTime,
-  snowflakeTime,
-  unknown,
-} from '@parley/common';
+import { BadRequestError, isSnowflake, isoTime, snowflakeTime, unknown } from '@parley/common';
 import {
   type GuildRecord,
   type InstanceAuditEntryRecord,
   STORAGE,
   type Storage,
   type UserRecord,
+  isDeletedUser,
 } from '@parley/storage';
 import { GuildService } from '../guilds.service';
-import { MemberService } from '../members.service';
 
 /** An account as an instance admin sees it. */
 export interface AdminUserDto {
@@ -64,7 +57,8 @@ export interface AdminPage<T> {
 const MAX_DRIVER_PAGES = 20;
 
 /**
- * The instance administrators' actions (docs/accounts.md#instance-administrators). Every change is written to
+ * The instance administrators' actions (docs/accounts.md#instance-administrators), but for deleting a user,
+ * which `@parley/accounts` serves (`AdminAccountsController`: the same deletion as `DELETE /users/@me`). Every change is written to
  * the instance audit log after it is done; the caller's admin status is checked by each method first.
  */
 @Injectable()
@@ -72,12 +66,10 @@ export class AdminService {
   constructor(
     @Inject(STORAGE) private readonly storage: Storage,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
-    private readonly ids: SnowflakeGenerator,
     private readonly admins: InstanceAdmins,
     private readonly counters: InstanceCounters,
     private readonly auth: AuthService,
     private readonly guilds: GuildService,
-    private readonly members: MemberService,
   ) {}
 
   async listUsers(
@@ -89,7 +81,8 @@ export class AdminService {
     let cursor: string | null = q.before ?? null;
     for (let i = 0; i < MAX_DRIVER_PAGES && items.length < q.limit; i++) {
       const page = await this.storage.users.search(q.query, { limit: q.limit - items.length, cursor });
-      items.push(...page.users.map((u) => this.toUser(u)));
+      // Deleted accounts keep a row under "Deleted User" (their id stays in messages): not listed.
+      items.push(...page.users.filter((u) => !isDeletedUser(u)).map((u) => this.toUser(u)));
       cursor = page.cursor;
       if (cursor === null) break;
     }
@@ -102,30 +95,14 @@ export class AdminService {
     if (target.id === actorId) throw new BadRequestError('You cannot disable your own account');
     await this.storage.users.setFlags(target.id, { disabled: patch.disabled });
     if (patch.disabled) await this.endSessions(target.id);
-    await this.record(actorId, patch.disabled ? 'user.disable' : 'user.enable', 'user', target.id, reason);
+    await this.admins.record(
+      actorId,
+      patch.disabled ? 'user.disable' : 'user.enable',
+      'user',
+      target.id,
+      reason,
+    );
     return this.toUser({ ...target, disabled: patch.disabled });
-  }
-
-  /**
-   * Deletes an account: its sessions end, it leaves every guild, the row and its username and email go.
-   * Its messages stay (shown as a deleted user). An owner of guilds is refused: delete or transfer them first.
-   */
-  async deleteUser(actorId: string, userId: string, reason: string | null): Promise<void> {
-    await this.admins.require(actorId);
-    const target = await this.target(userId);
-    if (target.id === actorId) throw new BadRequestError('You cannot delete your own account here');
-    const guildIds = await this.storage.members.listGuildIds(target.id);
-    const owned = (await this.storage.guilds.findByIds(guildIds)).filter((g) => g.ownerId === target.id);
-    if (owned.length > 0)
-      throw new BadRequestError(
-        `This user owns ${owned.length} guild(s): delete them or transfer their ownership first`,
-        50055,
-      );
-    await this.endSessions(target.id);
-    for (const guildId of guildIds) await this.members.remove(guildId, target.id);
-    await this.storage.users.delete(target.id);
-    this.counters.count('users', -1);
-    await this.record(actorId, 'user.delete', 'user', target.id, reason);
   }
 
   async listGuilds(
@@ -149,7 +126,7 @@ export class AdminService {
     const guild = isSnowflake(guildId) ? await this.storage.guilds.findById(guildId) : null;
     if (!guild) throw unknown('guild');
     await this.guilds.remove(guild.id);
-    await this.record(actorId, 'guild.delete', 'guild', guild.id, reason);
+    await this.admins.record(actorId, 'guild.delete', 'guild', guild.id, reason);
   }
 
   async stats(actorId: string): Promise<InstanceStats> {
@@ -194,7 +171,7 @@ export class AdminService {
     await this.admins.require(actorId);
     const target = await this.pending(userId);
     await this.storage.users.setFlags(target.id, { approvalPending: false });
-    await this.record(actorId, 'registration.approve', 'registration', target.id, reason);
+    await this.admins.record(actorId, 'registration.approve', 'registration', target.id, reason);
     await this.admins.mailApproval(target);
     return this.toUser({ ...target, approvalPending: false });
   }
@@ -205,7 +182,7 @@ export class AdminService {
     const target = await this.pending(userId);
     await this.storage.users.delete(target.id);
     this.counters.count('users', -1);
-    await this.record(actorId, 'registration.reject', 'registration', target.id, reason);
+    await this.admins.record(actorId, 'registration.reject', 'registration', target.id, reason);
   }
 
   /** Every token of the user stops working and every gateway session on them closes, on every node. */
@@ -229,24 +206,6 @@ export class AdminService {
     const user = await this.target(userId);
     if (user.approvalPending !== true) throw new BadRequestError('This account is not waiting for approval');
     return user;
-  }
-
-  private async record(
-    actorId: string,
-    action: string,
-    targetType: InstanceAuditEntryRecord['targetType'],
-    targetId: string,
-    reason: string | null,
-  ): Promise<void> {
-    await this.storage.instanceAuditLog.append({
-      id: this.ids.next(),
-      actorId,
-      action,
-      targetType,
-      targetId,
-      reason,
-      expiresAt: Date.now() + this.retentionMs(),
-    });
   }
 
   private retentionMs(): number {

@@ -29,7 +29,10 @@ export const verify: Command = async (args) => {
     const spec = values.from ? parseEndpoint(values.from, config) : configuredEndpoint(config);
     const source = await openSource(spec, config);
     try {
-      const { deleted, leftovers } = await findDeletedAccountLeftovers(source.bulk);
+      // With `instance.account_deletion: delete` their messages must be gone too.
+      const { deleted, leftovers } = await findDeletedAccountLeftovers(source.bulk, {
+        messages: config.instance.account_deletion === 'delete',
+      });
       for (const l of leftovers) out(`verify: deleted account ${l.userId} still has ${l.what} (${l.table})`);
       out(`verify: ${deleted} deleted account(s), ${leftovers.length} leftover(s) of personal data`);
       return leftovers.length === 0 ? 0 : 2;

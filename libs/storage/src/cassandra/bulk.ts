@@ -46,6 +46,7 @@ import {
   MEMBERS,
   MESSAGES,
   MESSAGE_SEARCH,
+  MESSAGES_BY_AUTHOR,
   OVERWRITES,
   PINS,
   REACTIONS,
@@ -490,6 +491,7 @@ export class CassandraBulk implements BulkStorage {
     const partitions = groupBy(messages, (m) => `${m.channelId}:${bucketOf(m.id)}`);
     await Promise.all(lastIds);
     await this.writePostings(messages, absent);
+    await this.writeAuthorRows(messages);
     await Promise.all(
       partitions.flatMap((partition) =>
         chunk(partition, PARTITION_BATCH_ROWS, (m) => m.content.length + 200, PARTITION_BATCH_BYTES).map(
@@ -500,6 +502,22 @@ export class CassandraBulk implements BulkStorage {
                 params: MESSAGES.params(m, toId(m.channelId), bucketOf(m.id), absent),
               })),
             ),
+        ),
+      ),
+    );
+  }
+
+  /** The messages' rows in their authors' partitions (derived, migration 0043), unlogged per partition. */
+  private async writeAuthorRows(messages: readonly MessageRecord[]): Promise<void> {
+    await Promise.all(
+      groupBy(messages, (m) => `${m.authorId}:${bucketOf(m.id)}`).flatMap((partition) =>
+        chunk(partition, PARTITION_BATCH_ROWS, () => 64, PARTITION_BATCH_BYTES).map((rows) =>
+          this.unlogged(
+            rows.map((m) => ({
+              query: MESSAGES_BY_AUTHOR.insert,
+              params: MESSAGES_BY_AUTHOR.params(m, bucketOf(m.id)),
+            })),
+          ),
         ),
       ),
     );
@@ -925,6 +943,7 @@ export class CassandraBulk implements BulkStorage {
       case 'messages': {
         const m = record as BulkRecords['messages'];
         await this.exec(MESSAGE_SEARCH.delete, [MESSAGE_SEARCH.scopeOf(m), searchBucketOf(m.id), toId(m.id)]);
+        await this.exec(MESSAGES_BY_AUTHOR.delete, [toId(m.authorId), bucketOf(m.id), toId(m.id)]);
         return this.exec(MESSAGES.delete, [toId(m.channelId), bucketOf(m.id), toId(m.id)]);
       }
       case 'reactions': {

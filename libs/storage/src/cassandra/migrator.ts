@@ -9,7 +9,14 @@ import { CassandraSession, type CassandraSettings } from './session';
 import { addToMemberCount } from './member-counts';
 import { addToCount, type CountKey } from './reaction-counts';
 import { searchBucketOf } from './search-terms';
-import { GUILD_MEMBER_COUNTS, MESSAGE_SEARCH, MESSAGES, REACTION_COUNTS, UPLOAD_USAGE } from './tables';
+import {
+  GUILD_MEMBER_COUNTS,
+  MESSAGE_SEARCH,
+  MESSAGES,
+  MESSAGES_BY_AUTHOR,
+  REACTION_COUNTS,
+  UPLOAD_USAGE,
+} from './tables';
 
 const MIGRATION_FILE = /^(\d+)_([\w-]+)\.cql$/;
 const LOCK_TTL_S = 120;
@@ -345,6 +352,7 @@ const CODE_STEPS: Record<
   '0013_guild_member_counts': countStoredMembers,
   '0032_instance_admins': claimFirstAdminIfUsersExist,
   '0033_instance_audit_log': countStoredUsersAndGuilds,
+  '0043_messages_by_author': indexMessagesByAuthor,
 };
 
 /**
@@ -529,6 +537,44 @@ export async function buildSearchPostings(
       }),
     );
     indexed += messages.length;
+    pageState = rs.pageState ?? undefined;
+    await keep();
+  } while (pageState);
+  return indexed;
+}
+
+/** The columns 0043 reads (all there since 0001). */
+const MESSAGE_AUTHORS = 'SELECT channel_id, bucket, message_id, author_id FROM messages';
+
+/**
+ * 0043: writes the `messages_by_author` row of every message stored before it (token order, a page at a time).
+ * Messages sent or imported from now on write their own; a rerun writes the same rows. A message deleted while
+ * this runs may leave a row whose message is gone, which readers pass over.
+ */
+export async function indexMessagesByAuthor(
+  session: CassandraSession,
+  renew: () => Promise<void>,
+): Promise<number> {
+  const keep = leaseKeeper(renew);
+  let pageState: string | undefined;
+  let indexed = 0;
+  do {
+    const rs = await session.execute('read', MESSAGE_AUTHORS, [], {
+      idempotent: true,
+      fetchSize: COPY_PAGE,
+      pageState,
+    });
+    // An UPDATE racing a delete leaves a row without its author: not a message.
+    const rows = rs.rows.filter((row) => row.get('author_id') !== null);
+    await mapLimit(rows, COPY_WIDTH * 4, (row) =>
+      session.execute(
+        'write',
+        MESSAGES_BY_AUTHOR.insert,
+        [row.get('author_id'), row.get('bucket'), row.get('message_id'), row.get('channel_id')],
+        { idempotent: true },
+      ),
+    );
+    indexed += rows.length;
     pageState = rs.pageState ?? undefined;
     await keep();
   } while (pageState);

@@ -546,6 +546,26 @@ export const DM_PAIRS = {
 const MESSAGE_COLUMNS =
   'channel_id, bucket, message_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id, mention_roles, embeds, flags, webhook';
 
+/**
+ * Migration 0043: each message's row in its author's partition for its 10 days (the bucket of `messages`), so a
+ * deleted account's messages are found a partition at a time, never by reading histories (derived data).
+ */
+export const MESSAGES_BY_AUTHOR = {
+  insert: 'INSERT INTO messages_by_author (author_id, bucket, message_id, channel_id) VALUES (?, ?, ?, ?)',
+  /** Newest first below a message id (the first page of a bucket passes one above every id). */
+  page: `SELECT message_id, channel_id FROM messages_by_author
+    WHERE author_id = ? AND bucket = ? AND message_id < ? LIMIT ?`,
+  forgetBucket: 'DELETE FROM messages_by_author WHERE author_id = ? AND bucket = ?',
+  delete: 'DELETE FROM messages_by_author WHERE author_id = ? AND bucket = ? AND message_id = ?',
+  /** The insert's parameters; the bucket is the message's (as in `messages`), computed by the caller. */
+  params: (m: Pick<MessageRecord, 'id' | 'authorId' | 'channelId'>, bucket: number): unknown[] => [
+    toId(m.authorId),
+    bucket,
+    toId(m.id),
+    toId(m.channelId),
+  ],
+};
+
 export const MESSAGES = {
   columns: MESSAGE_COLUMNS,
   // search_terms (migration 0005) is no longer written: since 0010 search reads MESSAGE_SEARCH below.

@@ -65,6 +65,8 @@ export function isDeletedUser(user: Pick<UserRecord, 'id' | 'email'>): boolean {
 /** What a mailed single-use link does. */
 export type AccountTokenKind =
   | 'verify_email'
+  /** A registration waiting for its address to be proven: the new account's id and (stamp) what makes it. */
+  | 'register'
   | 'reset_password'
   | 'mfa_ticket'
   /** A started OpenID Connect login: its state (the token), PKCE verifier and nonce (the stamp). */

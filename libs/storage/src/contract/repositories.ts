@@ -293,6 +293,20 @@ export interface MessageRepository {
   ): Promise<string | null>;
   /** Gives a claim back (its message could not be written), only while it still names `messageId`. */
   releaseNonce(channelId: string, authorId: string, nonce: string, messageId: string): Promise<void>;
+  /**
+   * A page of the messages `authorId` wrote, in every channel (guilds, left ones included, and DMs), newest
+   * first: below `before` (null: the newest) and not older than `since` (a snowflake no message of the author
+   * predates: the account's id). Pass `cursor` back as `before`; null when there is no more. A page may hold
+   * fewer than `limit` messages while more remain (an index entry whose message is gone is passed over).
+   * Reads only the author's own index, never a channel's history: SQLite the `messages_by_author` index,
+   * Cassandra the `messages_by_author` table, one partition per author and 10 days (migration 0043).
+   */
+  listByAuthor(
+    authorId: string,
+    page: { before: string | null; since: string; limit: number },
+  ): Promise<{ messages: MessageRecord[]; cursor: string | null }>;
+  /** Drops what indexes `authorId`'s messages from `since` on (a deleted account's; nothing on SQLite). */
+  forgetAuthor(authorId: string, since: string): Promise<void>;
 }
 
 export interface PinRepository {

@@ -1094,6 +1094,65 @@ export function describeStorageContract(
         expect(await storage.messages.find(channelId, neighbour.id)).toEqual(neighbour);
       });
 
+      it("lists an author's messages in every channel newest first, in pages, through the author index", async () => {
+        const author = id();
+        const since = early.next();
+        const guildChannel = id();
+        const leftGuildChannel = id();
+        const dmChannel = id();
+        const old = message(leftGuildChannel, { id: early.next(), authorId: author, guildId: id() });
+        await storage.messages.create(old);
+        const mine: MessageRecord[] = [old];
+        for (let i = 0; i < 3; i++) {
+          for (const [channelId, guildId] of [
+            [guildChannel, '11'],
+            [leftGuildChannel, '12'],
+            [dmChannel, null],
+          ] as const) {
+            const m = message(channelId, { authorId: author, guildId });
+            await storage.messages.create(m);
+            mine.push(m);
+            await storage.messages.create(message(channelId, { authorId: id(), guildId }));
+          }
+        }
+        const newestFirst = idsOf(mine).sort((a, b) => (BigInt(b) > BigInt(a) ? 1 : -1));
+        const walk = async (limit: number): Promise<string[]> => {
+          const seen: string[] = [];
+          let before: string | null = null;
+          for (let pages = 0; pages < 50; pages++) {
+            const page = await storage.messages.listByAuthor(author, { before, since, limit });
+            seen.push(...idsOf(page.messages));
+            if (page.cursor === null) return seen;
+            before = page.cursor;
+          }
+          throw new Error('listByAuthor never ended');
+        };
+        expect(await walk(4)).toEqual(newestFirst);
+        expect(await walk(100)).toEqual(newestFirst);
+        const first = await storage.messages.listByAuthor(author, { before: null, since, limit: 3 });
+        expect(first.messages).toEqual(
+          mine
+            .filter((m) => newestFirst.slice(0, 3).includes(m.id))
+            .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1)),
+        );
+        // Nothing older than `since`, nothing of another author.
+        expect(
+          (
+            await storage.messages.listByAuthor(author, { before: null, since: newestFirst[1], limit: 10 })
+          ).messages.map((m) => m.id),
+        ).toEqual(newestFirst.slice(0, 2));
+        expect(
+          (await storage.messages.listByAuthor(id(), { before: null, since, limit: 10 })).messages,
+        ).toEqual([]);
+
+        // Deleted messages drop out; once all are gone and the index is forgotten, nothing is listed.
+        await storage.messages.delete(dmChannel, mine[3].id, null);
+        expect(await walk(2)).toEqual(newestFirst.filter((m) => m !== mine[3].id));
+        for (const m of mine) await storage.messages.delete(m.channelId, m.id, m.guildId);
+        await storage.messages.forgetAuthor(author, since);
+        expect(await walk(5)).toEqual([]);
+      });
+
       it('finds many messages of one channel at once, across buckets, skipping others and unknown ids', async () => {
         const channelId = id();
         const old = message(channelId, { id: early.next() });

@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import { type FormEvent, useEffect, useState } from 'react';
-import { api, linkOidc, resetPassword, signInWithToken } from '../../actions';
+import { api, linkOidc, resetPassword, signInWithToken, verifyAddress } from '../../actions';
 import { Api, type MfaReply } from '../../api';
 import { navigate } from '../../router';
 import { errorText } from '../Dialog';
@@ -119,24 +119,33 @@ export function ResetScreen() {
   );
 }
 
-/** The verification link's page: confirms the address at once. */
+/** The verification link's page: confirms the address at once (a registration's link also makes the account). */
 export function VerifyScreen() {
-  // null while working, then '' for verified or the error's text.
-  const [state, setState] = useState<string | null>(null);
+  // null while working, then the outcome's text, or the error's.
+  const [state, setState] = useState<{ ok: boolean; text: string } | null>(null);
   useEffect(() => {
-    new Api().verifyEmail(linkToken()).then(
-      () => setState(''),
-      (err: unknown) => setState(errorText(err) || 'The link did not work'),
+    verifyAddress(linkToken()).then(
+      (outcome) =>
+        setState({
+          ok: true,
+          text:
+            outcome === 'verified'
+              ? 'Your email address is verified.'
+              : outcome === 'registered'
+                ? 'Your email address is verified and your account is ready.'
+                : 'Your email address is verified. An administrator must approve your account before you can log in.',
+        }),
+      (err: unknown) => setState({ ok: false, text: errorText(err) || 'The link did not work' }),
     );
   }, []);
   return (
     <Card>
       <h1>Email verification</h1>
       {state === null && <p role="status">Verifying…</p>}
-      {state === '' && <p role="status">Your email address is verified.</p>}
-      {state && (
+      {state?.ok && <p role="status">{state.text}</p>}
+      {state && !state.ok && (
         <p className="error" role="alert">
-          {state}
+          {state.text}
         </p>
       )}
       <button

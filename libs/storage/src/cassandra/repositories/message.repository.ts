@@ -1,9 +1,9 @@
 import type { types } from 'cassandra-driver';
 import type { MessagePatch, MessageRecord, MessageRepository } from '../../contract';
-import { bucketOf } from '../buckets';
+import { bucketAt, bucketOf } from '../buckets';
 import { fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
-import { CHANNEL_LAST_MESSAGES, MESSAGES } from '../tables';
+import { CHANNEL_LAST_MESSAGES, MESSAGES, MESSAGES_BY_AUTHOR } from '../tables';
 import type { CassandraReactionRepository } from './reaction.repository';
 import { SearchPostings } from './search-postings';
 
@@ -25,6 +25,8 @@ const DELETE_BUCKET = 'DELETE FROM messages WHERE channel_id = ? AND bucket = ?'
 const FORGET_BUCKET = 'DELETE FROM channel_buckets WHERE channel_id = ? AND bucket = ?';
 
 const KNOWN_BUCKETS_MAX = 50_000;
+/** Above every snowflake: the first page of a bucket. */
+const MAX_ID = 2n ** 63n - 1n;
 /** Channels per last-message read: one request for a guild's channels, partitions kept few per request. */
 const LAST_IDS_PER_READ = 100;
 
@@ -74,7 +76,21 @@ export class CassandraMessageRepository implements MessageRepository {
       CHANNEL_LAST_MESSAGES.params(channelId, message.id),
       { idempotent: true },
     );
-    await Promise.all([write, last, this.markBucket(channelId, bucket), this.postings.write(message)]);
+    const byAuthor = this.db.execute(
+      'write',
+      MESSAGES_BY_AUTHOR.insert,
+      MESSAGES_BY_AUTHOR.params(message, bucket),
+      {
+        idempotent: true,
+      },
+    );
+    await Promise.all([
+      write,
+      last,
+      byAuthor,
+      this.markBucket(channelId, bucket),
+      this.postings.write(message),
+    ]);
   }
 
   /**
@@ -405,6 +421,64 @@ export class CassandraMessageRepository implements MessageRepository {
     if (this.knownBuckets.size >= KNOWN_BUCKETS_MAX) this.knownBuckets.clear();
     this.knownBuckets.add(key);
     noteNewest(this.newestBuckets, channel, bucket, false);
+  }
+
+  /**
+   * The author's partitions of `messages_by_author` (0043), one 10-day bucket at a time from `before` (or now)
+   * back to `since`'s, then the page's messages by key, per channel. Empty buckets cost one small read each.
+   */
+  async listByAuthor(
+    authorId: string,
+    page: { before: string | null; since: string; limit: number },
+  ): Promise<{ messages: MessageRecord[]; cursor: string | null }> {
+    const author = toId(authorId);
+    const oldest = bucketOf(page.since);
+    const floor = toId(page.since);
+    // A day past now: a clock a little ahead on another node still has its messages found.
+    let bucket = page.before === null ? bucketAt(Date.now() + 86_400_000) : bucketOf(page.before);
+    let below = page.before === null ? MAX_ID : toId(page.before);
+    const refs: { id: string; channelId: string }[] = [];
+    while (refs.length < page.limit && bucket >= oldest) {
+      const rs = await this.db.execute(
+        'read',
+        MESSAGES_BY_AUTHOR.page,
+        [author, bucket, below, page.limit - refs.length],
+        { idempotent: true },
+      );
+      let older = false;
+      for (const row of rs.rows) {
+        const id = row.get('message_id') as bigint;
+        // Newest first: past `since` (within its bucket) nothing more belongs to the answer.
+        if (id < floor) {
+          older = true;
+          break;
+        }
+        refs.push({ id: fromId(id), channelId: fromId(row.get('channel_id') as bigint) });
+      }
+      if (older) break;
+      if (refs.length < page.limit) {
+        bucket--;
+        below = MAX_ID;
+      }
+    }
+    const byChannel = new Map<string, string[]>();
+    for (const ref of refs) byChannel.set(ref.channelId, [...(byChannel.get(ref.channelId) ?? []), ref.id]);
+    const found = (
+      await mapLimit([...byChannel], 8, ([channelId, ids]) => this.findMany(channelId, ids))
+    ).flat();
+    found.sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : BigInt(b.id) < BigInt(a.id) ? -1 : 0));
+    const more = refs.length === page.limit && refs.length > 0;
+    return { messages: found, cursor: more ? refs[refs.length - 1].id : null };
+  }
+
+  /** Deletes the author's partitions from `since`'s bucket to now (one partition delete each, no read). */
+  async forgetAuthor(authorId: string, since: string): Promise<void> {
+    const author = toId(authorId);
+    const buckets: number[] = [];
+    for (let b = bucketAt(Date.now() + 86_400_000); b >= bucketOf(since); b--) buckets.push(b);
+    await mapLimit(buckets, 16, (b) =>
+      this.db.execute('write', MESSAGES_BY_AUTHOR.forgetBucket, [author, b], { idempotent: true }),
+    );
   }
 }
 

@@ -18,6 +18,9 @@ const NONCE_HELD =
   'SELECT message_id FROM message_nonces WHERE channel_id = ? AND author_id = ? AND nonce = ?';
 const NONCE_RELEASE =
   'DELETE FROM message_nonces WHERE channel_id = ? AND author_id = ? AND nonce = ? AND message_id = ?';
+// Through the `messages_by_author` index (migration 0043): only the author's rows, newest first.
+const BY_AUTHOR = `SELECT ${MESSAGES.columns} FROM messages INDEXED BY messages_by_author
+  WHERE author_id = ? AND id < ? AND id >= ? ORDER BY id DESC LIMIT ?`;
 const toRecord = MESSAGES.toRecord;
 
 const newestFirst = (a: MessageRow, b: MessageRow): number => compareIds(b.id, a.id);
@@ -181,5 +184,32 @@ export class SqliteMessageRepository implements MessageRepository {
         return gone.length;
       });
     });
+  }
+
+  listByAuthor(
+    authorId: string,
+    page: { before: string | null; since: string; limit: number },
+  ): Promise<{ messages: MessageRecord[]; cursor: string | null }> {
+    return settle(() => {
+      // Sends still queued in the group commit belong to the answer.
+      this.writer.flush();
+      const before = page.before === null ? 2n ** 63n - 1n : toId(page.before);
+      const rows = this.db.all<MessageRow>(
+        BY_AUTHOR,
+        toId(authorId),
+        before,
+        toId(page.since),
+        toLimit(page.limit),
+      );
+      return {
+        messages: rows.map(toRecord),
+        cursor: rows.length === page.limit && rows.length > 0 ? fromId(rows[rows.length - 1].id) : null,
+      };
+    });
+  }
+
+  /** The index follows the rows: nothing to forget. */
+  forgetAuthor(): Promise<void> {
+    return Promise.resolve();
   }
 }
