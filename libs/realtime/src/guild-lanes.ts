@@ -17,7 +17,10 @@ interface Lane<E> {
 const YIELD_EVERY = 256;
 
 export class LaneOverflowError extends Error {
-  constructor(readonly key: string, limit: number) {
+  constructor(
+    readonly key: string,
+    limit: number,
+  ) {
     super(`routing queue of ${key || 'direct events'} passed ${limit} steps`);
   }
 }

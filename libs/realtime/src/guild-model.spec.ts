@@ -80,7 +80,9 @@ describe('GuildModel', () => {
   it('takes a member role change from the event itself, and a storage read never overwrites it', () => {
     const m = model();
     const before = m.version;
-    const impact = m.apply(guildEvent('GUILD_MEMBER_UPDATE', { guild_id: G, user: { id: ALICE }, roles: [] }));
+    const impact = m.apply(
+      guildEvent('GUILD_MEMBER_UPDATE', { guild_id: G, user: { id: ALICE }, roles: [] }),
+    );
     expect(impact).toEqual({ userIds: [ALICE] });
     expect(m.version).toBe(before + 1);
     expect(view(m, ALICE)).toEqual(['10']);
@@ -101,7 +103,9 @@ describe('GuildModel', () => {
         }),
       ),
     ).toBeNull();
-    expect(m.apply(guildEvent('GUILD_MEMBER_UPDATE', { user: { id: BOB }, nick: 'b', roles: [] }))).toBeNull();
+    expect(
+      m.apply(guildEvent('GUILD_MEMBER_UPDATE', { user: { id: BOB }, nick: 'b', roles: [] })),
+    ).toBeNull();
     expect(
       m.apply(
         guildEvent('CHANNEL_UPDATE', {
@@ -166,9 +170,9 @@ describe('GuildModel', () => {
     ).toEqual({ userIds: [BOB] });
     expect(view(m, BOB)).toEqual(['10', '11']);
     // A user's own GUILD_DELETE (they left) on their scope.
-    expect(
-      m.apply({ type: 'GUILD_DELETE', scope: { kind: 'user', id: BOB }, data: { id: G } }),
-    ).toEqual({ userIds: [BOB] });
+    expect(m.apply({ type: 'GUILD_DELETE', scope: { kind: 'user', id: BOB }, data: { id: G } })).toEqual({
+      userIds: [BOB],
+    });
     expect(m.visibleChannels(BOB)).toBeNull();
     // GUILD_CREATE to a joining member carries their roles in the routing hint.
     expect(

@@ -185,7 +185,9 @@ export class GuildModel {
   /** Applies an event of this guild to the model; says whose view may have changed, or null. */
   apply(event: DomainEvent): Impact | null {
     const data = (event.data ?? {}) as Record<string, unknown>;
-    switch (event.type) {
+    // Only permission inputs matter here; every other event type changes nothing the model holds.
+    const type: string = event.type;
+    switch (type) {
       case 'GUILD_UPDATE': {
         const owner = data.owner_id;
         if (!isString(owner) || owner === this.ownerId) return null;

@@ -348,7 +348,9 @@ export class InterestRouter {
       this.models.delete(guildId);
       return;
     }
-    const diffs = this.withCatchUp(() => this.recompute(model, guildId, impact, event.type === 'GUILD_CREATE'));
+    const diffs = this.withCatchUp(() =>
+      this.recompute(model, guildId, impact, event.type === 'GUILD_CREATE'),
+    );
     return this.afterRecompute(model, event, diffs, before);
   }
 
@@ -413,7 +415,12 @@ export class InterestRouter {
    * sessions that stayed in the guild. Members with the same roles (and no overwrite naming them) share one
    * computation.
    */
-  private recompute(model: GuildModel, guildId: string, impact: Impact, allowJoin: boolean): Map<Session, Diff> {
+  private recompute(
+    model: GuildModel,
+    guildId: string,
+    impact: Impact,
+    allowJoin: boolean,
+  ): Map<Session, Diff> {
     let targets: Iterable<Session>;
     if (impact.userIds) {
       this.metrics.recomputes.inc({ cause: 'users' });
