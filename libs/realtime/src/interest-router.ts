@@ -357,7 +357,9 @@ export class InterestRouter {
   /** GUILD_CREATE for a user of this node in a guild no session here is in yet: load it, then join. */
   private async joinFromEvent(guildId: string, event: DomainEvent): Promise<void> {
     const key = `guild:${guildId}`;
-    this.retain(key);
+    // Caught up from just before the join: a guild event published while the subscription was on its way
+    // (NATS) queues behind this step and reaches the model after its load.
+    this.withCatchUp(() => this.retain(key));
     try {
       const model = await this.loadModel(guildId);
       if (!model) return this.deliver(event);

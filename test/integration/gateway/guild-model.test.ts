@@ -175,3 +175,44 @@ describe('gateway routing from in-memory guild models', () => {
     return sum;
   }
 });
+
+describe('gateway routing: a guild lane past gateway.routing_queue_limit', () => {
+  const gw = useGatewayServer({ routing_queue_limit: 3 });
+
+  it('restarts that guild’s sessions instead of queueing without bound, and other guilds are untouched', async () => {
+    const [owner, member, bystander] = await Promise.all([
+      gw.api.register('ovo'),
+      gw.api.register('ovm'),
+      gw.api.register('ovb'),
+    ]);
+    const guild = await gw.api.guild(owner, [member]);
+    const quiet = await gw.api.guild(bystander);
+    const hidden = await gw.api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+      name: 'hidden',
+      permission_overwrites: [{ id: member.user.id, type: 1, deny: VIEW_CHANNEL }],
+    });
+    const [memberWs, bystanderWs] = await Promise.all([gw.connect(member), gw.connect(bystander)]);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const v = gw.server.app.get(VisibilityResolver);
+    const real = v.lastMessageIds.bind(v);
+    const spy = jest.spyOn(v, 'lastMessageIds').mockImplementation(async (channelIds) => {
+      await held;
+      return real(channelIds);
+    });
+    try {
+      // Showing the channel waits on its last message id; four more events of the guild pass the bound of 3.
+      await gw.api.ok('DELETE', `/channels/${hidden.id}/permissions/${member.user.id}`, owner.token);
+      for (let i = 0; i < 4; i++) await gw.api.send(owner, guild.general, `queued ${i}`);
+      const close = await memberWs.next('CLOSE', (p) => p.reason === 'internal_error');
+      expect(close).toMatchObject({ resumable: false, reconnect: true });
+      const elsewhere = await gw.api.send(bystander, quiet.general, 'another guild');
+      await bystanderWs.next('MESSAGE_CREATE', (p) => p.d.id === elsewhere.id);
+      const text = await (await fetch(`${gw.server.url}/metrics`)).text();
+      expect(text).toMatch(/^parley_gateway_routing_queue_overflows_total 1$/m);
+    } finally {
+      release();
+      spy.mockRestore();
+    }
+  });
+});
