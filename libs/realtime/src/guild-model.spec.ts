@@ -123,6 +123,21 @@ describe('GuildModel', () => {
     expect(m.version).toBe(before);
   });
 
+  it('recomputes nothing when a role nobody here holds changes, is created or is deleted', () => {
+    const m = model();
+    m.apply(guildEvent('GUILD_MEMBER_UPDATE', { user: { id: ALICE }, roles: [] }));
+    const before = m.version;
+    expect(
+      m.apply(guildEvent('GUILD_ROLE_UPDATE', { guild_id: G, role: { id: MODS, permissions: VIEW } })),
+    ).toBeNull();
+    expect(
+      m.apply(guildEvent('GUILD_ROLE_CREATE', { guild_id: G, role: { id: '51', permissions: VIEW } })),
+    ).toBeNull();
+    expect(m.apply(guildEvent('GUILD_ROLE_DELETE', { guild_id: G, role_id: MODS }))).toBeNull();
+    expect(m.version).toBe(before + 3); // applied all the same
+    expect(m.channel('11')?.overwrites.map((o) => o.id)).toEqual([G]);
+  });
+
   it('applies role permissions, overwrites and channel changes from the payloads', () => {
     const m = model();
     expect(

@@ -219,13 +219,15 @@ export class GuildModel {
         if (!isString(role?.id) || !isString(role.permissions)) return null;
         const permissions = parsePermissions(role.permissions);
         if (this.roles.get(role.id) === permissions) return null;
+        const held = this.heldHere(role.id);
         this.roles.set(role.id, permissions);
-        return this.changed({ everyone: true });
+        return this.changed(held ? { everyone: true } : null);
       }
       case 'GUILD_ROLE_DELETE': {
         const roleId = data.role_id;
         if (!isString(roleId)) return null;
         // As storage does: the role leaves the members holding it and the channels' overwrites.
+        const held = this.heldHere(roleId);
         this.roles.delete(roleId);
         for (const entry of this.members.values())
           if (entry.roles?.includes(roleId)) entry.roles = entry.roles.filter((id) => id !== roleId);
@@ -237,7 +239,7 @@ export class GuildModel {
               overwrites: entry.record.overwrites.filter((o) => !(o.type === 0 && o.id === roleId)),
             };
           }
-        return this.changed({ everyone: true });
+        return this.changed(held ? { everyone: true } : null);
       }
       case 'CHANNEL_CREATE':
       case 'CHANNEL_UPDATE': {
@@ -275,7 +277,15 @@ export class GuildModel {
     return this.changed({ userIds: [userId] });
   }
 
-  private changed(impact: Impact): Impact {
+  /** Whether anyone whose view this node keeps holds the role (everyone holds @everyone). */
+  private heldHere(roleId: string): boolean {
+    if (roleId === this.id) return true;
+    for (const entry of this.members.values()) if (entry.roles?.includes(roleId)) return true;
+    return false;
+  }
+
+  /** Counts an applied change; null when it changes no view this node keeps (e.g. a role nobody here holds). */
+  private changed<T extends Impact | null>(impact: T): T {
     this.version++;
     return impact;
   }
