@@ -807,6 +807,7 @@ const scenarios = {
   persist: persistence,
   microservices: external('microservices.mjs'),
   telemetry: external('telemetry.mjs'),
+  routing: external('routing.mjs'),
   search: external('search.mjs'),
   reactions: external('reactions.mjs'),
   automod: external('automod.mjs'),

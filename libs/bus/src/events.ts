@@ -26,6 +26,11 @@ export interface RoutingHint {
   userId?: string;
   /** The user has lost the guild entirely (leave, kick, ban, guild deleted). */
   removedFromGuild?: boolean;
+  /**
+   * GUILD_CREATE for a member who joined: the member's roles (without @everyone). Gateways take the membership
+   * from the event itself rather than from storage, which in another region may not have it yet.
+   */
+  memberRoles?: string[];
 }
 
 /**

@@ -83,7 +83,7 @@ export class GuildService {
       type: 'GUILD_CREATE',
       scope: { kind: 'user', id: ownerId },
       data: full,
-      routing: { guildId: guild.id, userId: ownerId },
+      routing: { guildId: guild.id, userId: ownerId, memberRoles: owner.roles },
     });
     return full;
   }

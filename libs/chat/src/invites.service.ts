@@ -133,7 +133,7 @@ export class InviteService {
       type: 'GUILD_CREATE',
       scope: { kind: 'user', id: userId },
       data: full,
-      routing: { guildId: guild.id, userId },
+      routing: { guildId: guild.id, userId, memberRoles: member.roles },
     });
     return { ...toInvite({ ...invite, uses: invite.uses + 1 }, guild, channel, inviter), new_member: true };
   }

@@ -58,7 +58,7 @@ export class MemberService {
         type: 'GUILD_CREATE',
         scope: { kind: 'user', id: botId },
         data: await this.guilds.full(this.access.build(guild, member, roles)),
-        routing: { guildId, userId: botId },
+        routing: { guildId, userId: botId, memberRoles: member.roles },
       });
     }
     return dto;

@@ -148,6 +148,9 @@ export const configSchema = z
       // READYs whose reads run at once per node, and the random delay (ms) of one that had to wait.
       ready_concurrency: positive(),
       ready_jitter: ms(),
+      // Routing work queued per guild on a node while that guild waits (a storage read); past it the guild's
+      // sessions on the node start over rather than wait without bound.
+      routing_queue_limit: positive(),
       // The Discord gateway's public URL that GET /gateway(/bot) reports ("": ws(s)://<request host>/discord-gateway).
       discord_url: z.union([z.literal(''), z.string().regex(/^wss?:\/\/[^\s?#]+$/)]),
     }),

@@ -11,10 +11,19 @@ export interface GatewayCounts {
   sessions: Record<'initialising' | 'live' | 'resuming' | 'detached', number>;
 }
 
+/** The routing lanes' state, read at scrape time. */
+export interface RoutingCounts {
+  queued: number;
+  deepest: number;
+  busyGuilds: number;
+  models: number;
+}
+
 @Injectable()
 export class GatewayMetrics {
   /** Read at scrape time, so counting never sits on the connection path. */
   source: (() => GatewayCounts) | null = null;
+  routingSource: (() => RoutingCounts) | null = null;
   readonly sockets: Gauge;
   readonly sessions: Gauge<'state'>;
   readonly scopes: Gauge;
@@ -27,10 +36,18 @@ export class GatewayMetrics {
   readonly disconnects: Counter<'reason'>;
   readonly rejected: Counter<'reason'>;
   readonly inboundErrors: Counter<'code'>;
+  readonly routingQueued: Gauge;
+  readonly routingDeepest: Gauge;
+  readonly routingBusy: Gauge;
+  readonly guildModels: Gauge;
+  readonly routingOverflows: Counter;
+  readonly recomputes: Counter<'cause'>;
+  readonly routingReads: Counter<'kind'>;
 
   constructor(metrics: Metrics) {
     const registers = [metrics.registry];
     const source = () => this.source?.();
+    const routing = () => this.routingSource?.();
     this.sockets = new Gauge({
       name: 'parley_gateway_connected_sockets',
       help: 'Connected gateway sockets',
@@ -98,6 +115,55 @@ export class GatewayMetrics {
       name: 'parley_gateway_rejected_connections_total',
       help: 'Handshakes refused, by reason',
       labelNames: ['reason'] as const,
+      registers,
+    });
+    this.routingQueued = new Gauge({
+      name: 'parley_gateway_routing_queue_depth',
+      help: 'Routing steps waiting on this node, all guilds (events and session starts behind a guild that waits)',
+      registers,
+      collect() {
+        this.set(routing()?.queued ?? 0);
+      },
+    });
+    this.routingDeepest = new Gauge({
+      name: 'parley_gateway_routing_queue_max_depth',
+      help: 'Routing steps waiting in the deepest guild lane on this node (bounded by gateway.routing_queue_limit)',
+      registers,
+      collect() {
+        this.set(routing()?.deepest ?? 0);
+      },
+    });
+    this.routingBusy = new Gauge({
+      name: 'parley_gateway_routing_busy_guilds',
+      help: 'Guilds whose routing lane is waiting (a storage read) on this node',
+      registers,
+      collect() {
+        this.set(routing()?.busyGuilds ?? 0);
+      },
+    });
+    this.guildModels = new Gauge({
+      name: 'parley_gateway_guild_models',
+      help: 'Guilds whose roles, overwrites and memberships this node keeps in memory (those its sessions are in)',
+      registers,
+      collect() {
+        this.set(routing()?.models ?? 0);
+      },
+    });
+    this.routingOverflows = new Counter({
+      name: 'parley_gateway_routing_queue_overflows_total',
+      help: 'Guild lanes that passed gateway.routing_queue_limit (their sessions on this node started over)',
+      registers,
+    });
+    this.recomputes = new Counter({
+      name: 'parley_gateway_routing_recomputes_total',
+      help: 'Visibility recomputations from the in-memory guild models, by cause (everyone, users, channel, gone)',
+      labelNames: ['cause'] as const,
+      registers,
+    });
+    this.routingReads = new Counter({
+      name: 'parley_gateway_routing_reads_total',
+      help: 'Storage reads made by routing, by kind (guild, member, memberships, last_message_ids)',
+      labelNames: ['kind'] as const,
       registers,
     });
     this.inboundErrors = new Counter({

@@ -1,13 +1,15 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { toChannel } from '@parley/chat';
 import { EVENT_BUS, type DomainEvent, type EventBus, type Unsubscribe, scopeKey } from '@parley/bus';
 import { ChannelType } from '@parley/common';
+import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { activeTracing, AppLogger } from '@parley/observability';
 import { TYPING_STORE, type TypingStore } from '@parley/state';
 import type { ChannelRecord } from '@parley/storage';
 import { z } from 'zod';
 import { GatewayMetrics } from './gateway.metrics';
+import { GuildLanes, type LaneStep } from './guild-lanes';
+import { GuildModel, type Impact } from './guild-model';
 import { serialise } from './protocol';
 import type { Session } from './session';
 import { VisibilityResolver } from './visibility';
@@ -25,8 +27,6 @@ const userSessionsRevoked = z.object({
   except_token_hash: z.string().min(1).max(128).optional(),
 });
 
-type Step = { event: DomainEvent } | { run: () => Promise<void> | void };
-
 /** Channel ids a recomputation added to or removed from a session that stayed in the guild. */
 interface Diff {
   gained: string[];
@@ -35,7 +35,7 @@ interface Diff {
 
 interface Recomputed {
   diffs: Map<Session, Diff>;
-  channels: Map<string, ChannelRecord>;
+  channel: (id: string) => ChannelRecord | undefined;
   lastIds: Map<string, string>;
 }
 
@@ -46,13 +46,21 @@ const CHANNEL_EVENTS = new Set(['CHANNEL_CREATE', 'CHANNEL_UPDATE', 'CHANNEL_DEL
  * delivery delay and clock skew between this node and the bus.
  */
 const CATCH_UP_MARGIN_MS = 2_000;
-/** Events processed before the pipeline yields to I/O, so sockets drain between bursts. */
-const YIELD_EVERY = 256;
 const EMPTY: ReadonlySet<Session> = new Set();
+/** The lane of events that belong to no guild (DMs, a user's own events). */
+const DIRECT = '';
 
 function userIdOf(data: unknown): string | undefined {
   const user = (data as { user?: { id?: unknown } } | null)?.user;
   return typeof user?.id === 'string' ? user.id : undefined;
+}
+
+/** The guild whose lane orders an event: its scope's guild, or the guild a user-scope event is about. */
+function laneOf(event: DomainEvent): string {
+  const scope = event.scope;
+  if (scope.kind === 'guild') return scope.id;
+  if (scope.kind === 'channel') return scope.guildId ?? DIRECT;
+  return event.routing?.guildId ?? DIRECT;
 }
 
 /**
@@ -60,27 +68,29 @@ function userIdOf(data: unknown): string | undefined {
  * (`user:<id>`, `guild:<id>`, `channel:<id>`); the node subscribes to a key on the bus only while some local
  * session needs it, which is exactly the interest a NATS transport mirrors as subject subscriptions.
  *
- * Every event goes through one FIFO pipeline per node. Events without routing hints are delivered at once,
- * synchronously; an event whose hint says visibility may have changed holds the pipeline while the affected
- * sessions' scopes are recomputed from storage, so nothing behind it is routed with stale permissions and
- * the order of every scope is preserved. Each event's data is serialised once, whatever the number of recipients.
+ * What a session may see is computed from an in-memory model of each guild the node has sessions in
+ * (`GuildModel`: owner, roles, overwrites, memberships), read from storage once and then updated from the
+ * events' payloads, so a permission change is applied from the event itself (in every region, whatever storage
+ * there has replicated) and a cosmetic one (a rename, a colour) recomputes nothing. Work is ordered per guild
+ * (`GuildLanes`): an event runs at once unless its guild's lane waits on a storage read (a guild's first load,
+ * the last message ids of newly visible channels), and a waiting guild holds up only its own events. Each
+ * event's data is serialised once, whatever the number of recipients.
  */
 @Injectable()
 export class InterestRouter {
   hooks: RouterHooks | null = null;
   private readonly index = new Map<string, Set<Session>>();
   private readonly subscriptions = new Map<string, Unsubscribe>();
+  /** Holders of each subscribed key: its sessions, plus guild loads in progress. */
+  private readonly refs = new Map<string, number>();
   private readonly byUser = new Map<string, Set<Session>>();
-  private steps: Step[] = [];
-  private head = 0;
-  private running = false;
-  /** Counts routing changes made by hints; a session's initial routing read before a change is read again. */
-  private epoch = 0;
-  /** Set while a routing change is processed: scopes subscribed then are caught up from this time. */
+  private readonly models = new Map<string, GuildModel>();
+  private readonly lanes: GuildLanes<DomainEvent>;
+  /** Set while a routing change is applied: scopes subscribed then are caught up from this time. */
   private catchUpSince: number | undefined = undefined;
   private readonly onEvent = (event: DomainEvent): void => {
     this.metrics.busEvents.inc({ type: event.type });
-    this.push({ event });
+    this.lanes.push(laneOf(event), { event });
   };
 
   constructor(
@@ -89,7 +99,21 @@ export class InterestRouter {
     @Inject(TYPING_STORE) private readonly typing: TypingStore,
     private readonly metrics: GatewayMetrics,
     private readonly log: AppLogger,
-  ) {}
+    @Inject(PARLEY_CONFIG) config: ParleyConfig,
+  ) {
+    this.lanes = new GuildLanes<DomainEvent>(
+      config.gateway.routing_queue_limit,
+      (key, step) => this.runStep(key, step),
+      (key, dropped) => this.overflowed(key, dropped),
+      (err) => this.log.error({ err }, 'gateway routing step failed'),
+    );
+    metrics.routingSource = () => ({
+      queued: this.lanes.depth,
+      deepest: this.lanes.maxDepth,
+      busyGuilds: this.lanes.busyLanes,
+      models: this.models.size,
+    });
+  }
 
   // --- sessions ----------------------------------------------------------------------------
 
@@ -102,6 +126,7 @@ export class InterestRouter {
   }
 
   unregister(session: Session): void {
+    const guildIds = [...session.guilds.keys()];
     for (const key of [...session.keys]) this.removeKey(session, key);
     session.guilds.clear();
     session.dms.clear();
@@ -110,27 +135,71 @@ export class InterestRouter {
       set.delete(session);
       if (set.size === 0) this.byUser.delete(session.userId);
     }
+    for (const guildId of guildIds) {
+      if ([...this.sessionsOf(session.userId)].some((s) => s.guilds.has(guildId))) continue;
+      this.models.get(guildId)?.forgetMember(session.userId);
+    }
   }
 
-  /** Reads what the session's user may see and subscribes it, consistently with hints routed meanwhile. */
+  /** Reads what the session's user may see and subscribes it, in order with each guild's events. */
   async establish(session: Session): Promise<void> {
-    const epoch = this.epoch;
-    const routing = await this.visibility.user(session.userId);
-    await new Promise<void>((resolve, reject) => {
-      this.push({
+    const { guildIds, dms } = await this.visibility.memberships(session.userId);
+    await Promise.all(guildIds.map((guildId) => this.enterGuild(session, guildId)));
+    await this.run(DIRECT, () => {
+      if (session.state !== 'closed') for (const id of dms) this.addDm(session, id);
+    });
+  }
+
+  /**
+   * Puts the session in the guild, in the guild's lane. The guild is subscribed before anything is read, so
+   * every change after the reads reaches the model through the lane, after them; the guild's shape is read only
+   * when no session here is in it yet, the member's roles unless an event already said what they are.
+   */
+  private enterGuild(session: Session, guildId: string): Promise<void> {
+    const key = `guild:${guildId}`;
+    this.retain(key);
+    const member = (async () => {
+      await this.bus.ready?.();
+      return this.visibility.member(guildId, session.userId);
+    })();
+    member.catch(() => undefined);
+    return this.run(guildId, async () => {
+      try {
+        const model = this.models.get(guildId) ?? (await this.loadModel(guildId));
+        const record = await member;
+        if (!model || session.state === 'closed') return;
+        model.fillMember(session.userId, record);
+        const visible = model.visibleChannels(session.userId);
+        if (visible) this.joinGuild(session, guildId, visible);
+      } finally {
+        this.release(key);
+      }
+    });
+  }
+
+  /** Reads a guild's shape into a model (its key is held by the caller, so changes after the read queue up). */
+  private async loadModel(guildId: string): Promise<GuildModel | undefined> {
+    await this.bus.ready?.();
+    const shape = await this.visibility.shape(guildId);
+    if (!shape || !this.refs.has(`guild:${guildId}`)) return undefined;
+    const model = this.models.get(guildId) ?? new GuildModel(shape);
+    this.models.set(guildId, model);
+    return model;
+  }
+
+  /** Runs `fn` as a step of a lane; resolves when it has run. */
+  private run(lane: string, fn: () => Promise<void> | void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.lanes.push(lane, {
         run: async () => {
           try {
-            // A hint routed since the read may have changed this user's view: read again, in order this time.
-            const current = this.epoch === epoch ? routing : await this.visibility.user(session.userId);
-            if (session.state !== 'closed') {
-              for (const [guildId, channels] of current.guilds) this.joinGuild(session, guildId, channels);
-              for (const id of current.dms) this.addDm(session, id);
-            }
+            await fn();
             resolve();
           } catch (err) {
             reject(err instanceof Error ? err : new Error(String(err)));
           }
         },
+        dropped: reject,
       });
     });
   }
@@ -144,22 +213,46 @@ export class InterestRouter {
   }
 
   get scopeCount(): number {
-    return this.index.size;
+    return this.subscriptions.size;
+  }
+
+  /** The model of a guild this node has sessions in (tests and diagnostics). */
+  model(guildId: string): GuildModel | undefined {
+    return this.models.get(guildId);
   }
 
   // --- index -------------------------------------------------------------------------------
+
+  private retain(key: string): void {
+    const n = this.refs.get(key) ?? 0;
+    this.refs.set(key, n + 1);
+    if (n > 0) return;
+    const options = this.catchUpSince === undefined ? undefined : { since: this.catchUpSince };
+    this.subscriptions.set(key, this.bus.subscribe(key, this.onEvent, options));
+    this.metrics.scopes.set(this.subscriptions.size);
+  }
+
+  private release(key: string): void {
+    const n = (this.refs.get(key) ?? 0) - 1;
+    if (n > 0) {
+      this.refs.set(key, n);
+      return;
+    }
+    this.refs.delete(key);
+    this.subscriptions.get(key)?.();
+    this.subscriptions.delete(key);
+    this.metrics.scopes.set(this.subscriptions.size);
+    // No session here is in the guild any more: its events stop coming, so its model would go stale.
+    if (key.startsWith('guild:')) this.models.delete(key.slice('guild:'.length));
+  }
 
   private addKey(session: Session, key: string): void {
     if (session.keys.has(key)) return;
     session.keys.add(key);
     let set = this.index.get(key);
-    if (!set) {
-      this.index.set(key, (set = new Set()));
-      const options = this.catchUpSince === undefined ? undefined : { since: this.catchUpSince };
-      this.subscriptions.set(key, this.bus.subscribe(key, this.onEvent, options));
-      this.metrics.scopes.set(this.index.size);
-    }
+    if (!set) this.index.set(key, (set = new Set()));
     set.add(session);
+    this.retain(key);
   }
 
   private removeKey(session: Session, key: string): void {
@@ -167,12 +260,8 @@ export class InterestRouter {
     const set = this.index.get(key);
     if (!set) return;
     set.delete(session);
-    if (set.size === 0) {
-      this.index.delete(key);
-      this.subscriptions.get(key)?.();
-      this.subscriptions.delete(key);
-      this.metrics.scopes.set(this.index.size);
-    }
+    if (set.size === 0) this.index.delete(key);
+    this.release(key);
   }
 
   private joinGuild(session: Session, guildId: string, channels: Set<string>): void {
@@ -187,8 +276,8 @@ export class InterestRouter {
     const channels = session.guilds.get(guildId);
     if (!channels) return;
     for (const id of channels) this.removeKey(session, `channel:${id}`);
-    this.removeKey(session, `guild:${guildId}`);
     session.guilds.delete(guildId);
+    this.removeKey(session, `guild:${guildId}`);
   }
 
   private addDm(session: Session, channelId: string): void {
@@ -196,43 +285,26 @@ export class InterestRouter {
     this.addKey(session, `channel:${channelId}`);
   }
 
-  // --- pipeline ----------------------------------------------------------------------------
+  // --- lanes -------------------------------------------------------------------------------
 
-  private push(step: Step): void {
-    this.steps.push(step);
-    if (!this.running) void this.drain();
+  private runStep(lane: string, step: LaneStep<DomainEvent>): Promise<void> | void {
+    if (step.run) return step.run();
+    if (step.event) return this.process(lane, step.event);
   }
 
-  private async drain(): Promise<void> {
-    this.running = true;
-    let done = 0;
-    try {
-      while (this.head < this.steps.length) {
-        const step = this.steps[this.head];
-        this.steps[this.head++] = undefined as never;
-        try {
-          if ('event' in step && step.event.routing) this.catchUpSince = Date.now() - CATCH_UP_MARGIN_MS;
-          const pending = 'event' in step ? this.process(step.event) : step.run();
-          if (pending) await pending;
-        } catch (err) {
-          this.log.error({ err }, 'gateway routing step failed');
-        } finally {
-          this.catchUpSince = undefined;
-        }
-        if (this.head > 1024 && this.head * 2 > this.steps.length) {
-          this.steps = this.steps.slice(this.head);
-          this.head = 0;
-        }
-        if (++done % YIELD_EVERY === 0) await nextTurn();
-      }
-      this.steps = [];
-      this.head = 0;
-    } finally {
-      this.running = false;
+  /** A guild's lane passed its bound: its events were dropped, so its sessions here cannot stay exact. */
+  private overflowed(lane: string, dropped: Array<LaneStep<DomainEvent>>): void {
+    this.metrics.routingOverflows.inc();
+    const sessions = new Set<Session>(lane === DIRECT ? [] : (this.index.get(`guild:${lane}`) ?? []));
+    for (const step of dropped) {
+      const scope = step.event?.scope;
+      if (!scope) continue;
+      for (const s of this.index.get(scopeKey(scope)) ?? []) sessions.add(s);
     }
+    this.hooks?.routingFailed([...sessions], new Error(`routing queue of guild ${lane} overflowed`));
   }
 
-  private process(event: DomainEvent): Promise<void> | void {
+  private process(guildId: string, event: DomainEvent): Promise<void> | void {
     // For the api processes' AutoMod caches only (on the invalidation stream); never a client dispatch.
     if (event.type === 'AUTO_MODERATION_RULES_CHANGED') return;
     if (event.type === 'TOKEN_REVOKED') {
@@ -249,40 +321,88 @@ export class InterestRouter {
       return;
     }
     const hint = event.routing;
-    if (!hint) return this.deliver(event);
-    const guildId = hint.guildId;
-    if (hint.removedFromGuild && guildId) {
-      this.epoch++;
-      // A removed member loses the guild before the event goes out: it gets its own GUILD_DELETE and nothing more.
-      if (hint.userId) for (const s of this.sessionsOf(hint.userId)) this.dropGuild(s, guildId);
-      this.deliver(event);
+    if (guildId === DIRECT) {
+      if (hint?.userId && event.type === 'CHANNEL_CREATE') {
+        const channel = event.data as { id?: unknown; type?: unknown };
+        if (channel.type === ChannelType.DM && typeof channel.id === 'string')
+          for (const s of this.sessionsOf(hint.userId)) this.addDm(s, channel.id);
+      }
+      return this.deliver(event);
+    }
+    const model = this.models.get(guildId);
+    if (!model) {
+      // No session here is in the guild: a member who joins brings it (its shape read once, then kept).
+      if (event.type === 'GUILD_CREATE' && hint?.userId && this.sessionsOf(hint.userId).size > 0)
+        return this.joinFromEvent(guildId, event);
+      return this.deliver(event);
+    }
+    const channelId = this.channelEventId(event);
+    const before = channelId ? new Set(this.index.get(`channel:${channelId}`) ?? []) : undefined;
+    const impact = model.apply(event);
+    if (!impact) return this.deliver(event, undefined, before);
+    if (impact.gone) {
+      this.metrics.recomputes.inc({ cause: 'gone' });
       // The guild itself is gone: everyone hears it, then loses it.
-      if (!hint.userId)
-        for (const s of [...(this.index.get(`guild:${guildId}`) ?? [])]) this.dropGuild(s, guildId);
+      this.deliver(event);
+      for (const s of [...(this.index.get(`guild:${guildId}`) ?? [])]) this.dropGuild(s, guildId);
+      this.models.delete(guildId);
       return;
     }
-    if (guildId) {
-      const targets = [
-        ...(hint.userId ? this.sessionsOf(hint.userId) : (this.index.get(`guild:${guildId}`) ?? [])),
-      ];
-      if (targets.length === 0) return this.deliver(event);
-      const channelId = this.channelEventId(event);
-      const before = channelId ? new Set(this.index.get(`channel:${channelId}`) ?? []) : undefined;
-      return this.recompute(guildId, targets, event.type === 'GUILD_CREATE').then(
-        (result) => this.deliver(event, result, before),
-        (err: unknown) => {
-          this.hooks?.routingFailed(targets, err);
-          if (!channelId) this.deliver(event);
-        },
-      );
+    const diffs = this.withCatchUp(() =>
+      this.recompute(model, guildId, impact, event.type === 'GUILD_CREATE'),
+    );
+    return this.afterRecompute(model, event, diffs, before);
+  }
+
+  /** GUILD_CREATE for a user of this node in a guild no session here is in yet: load it, then join. */
+  private async joinFromEvent(guildId: string, event: DomainEvent): Promise<void> {
+    const key = `guild:${guildId}`;
+    // Caught up from just before the join: a guild event published while the subscription was on its way
+    // (NATS) queues behind this step and reaches the model after its load.
+    this.withCatchUp(() => this.retain(key));
+    try {
+      const model = await this.loadModel(guildId);
+      if (!model) return this.deliver(event);
+      const impact = model.apply(event);
+      const diffs = impact
+        ? this.withCatchUp(() => this.recompute(model, guildId, impact, true))
+        : new Map<Session, Diff>();
+      await this.afterRecompute(model, event, diffs, undefined);
+    } catch (err) {
+      this.hooks?.routingFailed([...this.sessionsOf(event.routing?.userId ?? '')], err);
+    } finally {
+      this.release(key);
     }
-    if (hint.userId && event.type === 'CHANNEL_CREATE') {
-      const channel = event.data as { id?: unknown; type?: unknown };
-      if (channel.type === ChannelType.DM && typeof channel.id === 'string') {
-        for (const s of this.sessionsOf(hint.userId)) this.addDm(s, channel.id);
-      }
+  }
+
+  private afterRecompute(
+    model: GuildModel,
+    event: DomainEvent,
+    diffs: Map<Session, Diff>,
+    before: Set<Session> | undefined,
+  ): Promise<void> | void {
+    const gained = new Set<string>();
+    for (const diff of diffs.values()) for (const id of diff.gained) gained.add(id);
+    const channel = (id: string) => model.channel(id);
+    if (gained.size === 0) return this.deliver(event, { diffs, channel, lastIds: new Map() }, before);
+    // A channel that appears for someone carries its last message id: the one read this costs waits in this
+    // guild's lane only.
+    return this.visibility.lastMessageIds([...gained]).then(
+      (lastIds) => this.deliver(event, { diffs, channel, lastIds }, before),
+      (err: unknown) => {
+        this.log.warn({ err }, 'last message ids unavailable for newly visible channels');
+        this.deliver(event, { diffs, channel, lastIds: new Map() }, before);
+      },
+    );
+  }
+
+  private withCatchUp<T>(fn: () => T): T {
+    this.catchUpSince = Date.now() - CATCH_UP_MARGIN_MS;
+    try {
+      return fn();
+    } finally {
+      this.catchUpSince = undefined;
     }
-    return this.deliver(event);
   }
 
   /** The channel a guild-scoped CHANNEL_* event is about. */
@@ -292,16 +412,51 @@ export class InterestRouter {
     return typeof id === 'string' ? id : undefined;
   }
 
-  private async recompute(guildId: string, sessions: Session[], allowJoin: boolean): Promise<Recomputed> {
-    const users = [...new Set(sessions.map((s) => s.userId))];
-    const view = await this.visibility.guild(guildId, users);
-    this.epoch++;
+  /**
+   * Recomputes, from the model, the views the impact names and updates the index; returns what changed for
+   * sessions that stayed in the guild. Members with the same roles (and no overwrite naming them) share one
+   * computation.
+   */
+  private recompute(
+    model: GuildModel,
+    guildId: string,
+    impact: Impact,
+    allowJoin: boolean,
+  ): Map<Session, Diff> {
+    let targets: Iterable<Session>;
+    if (impact.userIds) {
+      this.metrics.recomputes.inc({ cause: 'users' });
+      const set = new Set<Session>();
+      for (const id of impact.userIds) for (const s of this.sessionsOf(id)) set.add(s);
+      targets = set;
+    } else {
+      this.metrics.recomputes.inc({ cause: impact.channelId ? 'channel' : 'everyone' });
+      targets = [...(this.index.get(`guild:${guildId}`) ?? [])];
+    }
+    const personal = model.personalIds();
+    const shared = new Map<string, Set<string> | null>();
+    const viewOf = (userId: string, only?: string): Set<string> | null => {
+      if (personal.has(userId)) return model.visibleChannels(userId, only);
+      const roles = model.memberRoles(userId);
+      if (!roles) return null;
+      const key = `${only ?? ''}|${[...roles].sort().join(',')}`;
+      let view = shared.get(key);
+      if (view === undefined) shared.set(key, (view = model.visibleChannels(userId, only)));
+      return view;
+    };
     const diffs = new Map<Session, Diff>();
-    const gainedIds = new Set<string>();
-    for (const s of sessions) {
+    for (const s of targets) {
       if (s.state === 'closed') continue;
-      const visible = view.visible.get(s.userId) ?? null;
       const current = s.guilds.get(guildId);
+      let visible: Set<string> | null;
+      if (impact.channelId && current) {
+        const one = viewOf(s.userId, impact.channelId);
+        if (one) {
+          visible = new Set(current);
+          if (one.has(impact.channelId)) visible.add(impact.channelId);
+          else visible.delete(impact.channelId);
+        } else visible = null;
+      } else visible = viewOf(s.userId);
       if (!visible) {
         this.dropGuild(s, guildId);
         continue;
@@ -315,7 +470,6 @@ export class InterestRouter {
       for (const id of visible) {
         if (current.has(id)) continue;
         diff.gained.push(id);
-        gainedIds.add(id);
         this.addKey(s, `channel:${id}`);
       }
       for (const id of current) {
@@ -326,8 +480,7 @@ export class InterestRouter {
       s.guilds.set(guildId, new Set(visible));
       if (diff.gained.length > 0 || diff.lost.length > 0) diffs.set(s, diff);
     }
-    const lastIds = await this.visibility.lastMessageIds([...gainedIds]);
-    return { diffs, channels: view.channels, lastIds };
+    return diffs;
   }
 
   // --- delivery ----------------------------------------------------------------------------
@@ -418,7 +571,7 @@ export class InterestRouter {
       const key = `${gained ? '+' : '-'}${id}`;
       let d = cache.get(key);
       if (d === undefined) {
-        const record = recomputed.channels.get(id);
+        const record = recomputed.channel(id);
         if (!record) return undefined;
         d = serialise(toChannel(record, gained ? (recomputed.lastIds.get(id) ?? null) : null));
         cache.set(key, d);

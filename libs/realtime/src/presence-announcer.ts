@@ -80,13 +80,18 @@ export class PresenceAnnouncer {
     if (change.before !== change.after && guildIds.length > 0) {
       this.readyPresences.large(guildIds).then(
         (large) => {
-          for (const guildId of guildIds) {
-            if (!own && large.has(guildId)) continue;
-            this.bus.publish({
-              type: 'PRESENCE_UPDATE',
-              scope: { kind: 'guild', id: guildId },
-              data: { user: { id: change.userId }, guild_id: guildId, status: change.after },
-            });
+          try {
+            for (const guildId of guildIds) {
+              if (!own && large.has(guildId)) continue;
+              this.bus.publish({
+                type: 'PRESENCE_UPDATE',
+                scope: { kind: 'guild', id: guildId },
+                data: { user: { id: change.userId }, guild_id: guildId, status: change.after },
+              });
+            }
+          } catch (err) {
+            // The bus closed meanwhile (the node is shutting down): nothing left to tell.
+            this.log.warn({ err }, 'presence announcement failed');
           }
         },
         (err: unknown) => this.log.warn({ err }, 'presence announcement failed'),

@@ -5,6 +5,7 @@ import {
   Api,
   GatewayClient,
   TrackedClients,
+  VIEW_CHANNEL,
   waitFor,
 } from '../../integration/microservices/clients';
 import {
@@ -161,6 +162,44 @@ describe('two regions joined by NATS gateways, one Cassandra data centre each', 
       expect(order.filter((id) => fromBob.includes(id))).toEqual(fromBob);
       expect(order.filter((id) => fromAlice.includes(id))).toEqual(fromAlice);
     }
+  });
+
+  it('revokes at once in the other region: a role removed through eu-west stops us-east delivering, from the event alone', async () => {
+    const aliceWs = track(await GatewayClient.ready(endpoints.regions[US]!.gateway, alice.token));
+    const role = await eu.ok<{ id: string }>('POST', `/guilds/${guildId}/roles`, bob.token, {
+      name: 'staff',
+    });
+    const staff = await eu.ok<{ id: string }>('POST', `/guilds/${guildId}/channels`, bob.token, {
+      name: 'staff-only',
+      permission_overwrites: [
+        { id: guildId, type: 0, deny: VIEW_CHANNEL },
+        { id: role.id, type: 0, allow: VIEW_CHANNEL },
+      ],
+    });
+    await eu.ok('PATCH', `/guilds/${guildId}/members/${alice.user.id}`, bob.token, { roles: [role.id] });
+    // us-east's gateway shows Alice the channel from the events (its data centre may not have the role yet).
+    await aliceWs.next('CHANNEL_CREATE', (p) => p.d.id === staff.id, 0, 30_000);
+    const granted = await eu.send(bob, staff.id, 'for staff');
+    await aliceWs.next('MESSAGE_CREATE', (p) => p.d.id === granted.id, 0, 30_000);
+
+    const gatewayMetrics = async () => (await fetch(`${endpoints.regions[US]!.gateway}/metrics`)).text();
+    const reads = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('parley_gateway_routing_reads_total{'))
+        .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    const readsBefore = reads(await gatewayMetrics());
+    await eu.ok('PATCH', `/guilds/${guildId}/members/${alice.user.id}`, bob.token, { roles: [] });
+    // Published right after the change was answered in eu-west: us-east routes it after the change, whatever
+    // dc2 holds by then, so Alice never gets it.
+    const revoked = await eu.send(bob, staff.id, 'after the revocation');
+    const sentinel = await eu.send(bob, channel, 'revocation sentinel');
+    await aliceWs.next('MESSAGE_CREATE', (p) => p.d.id === sentinel.id, 0, 30_000);
+    expect(aliceWs.named('CHANNEL_DELETE').map((p: { d: { id: string } }) => p.d.id)).toContain(staff.id);
+    expect(received(aliceWs, staff.id).map((m) => m.id)).toEqual([granted.id]);
+    expect(received(aliceWs, staff.id).map((m) => m.id)).not.toContain(revoked.id);
+    // us-east's gateway read nothing from its data centre for it: the event carried the member's roles.
+    expect(reads(await gatewayMetrics())).toBe(readsBefore);
   });
 
   it('never mints one id twice when both regions create messages concurrently', async () => {

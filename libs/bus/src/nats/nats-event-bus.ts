@@ -31,6 +31,7 @@ const wireEvent = z.object({
       guildId: z.string().optional(),
       userId: z.string().optional(),
       removedFromGuild: z.boolean().optional(),
+      memberRoles: z.array(z.string().max(64)).max(1000).optional(),
     })
     .optional(),
 });
