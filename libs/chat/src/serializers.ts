@@ -156,6 +156,7 @@ export function toMessage(
       content_type: a.contentType,
       ...(a.width !== null ? { width: a.width } : {}),
       ...(a.height !== null ? { height: a.height } : {}),
+      ...(a.description !== undefined ? { description: a.description } : {}),
       url: url(message.channelId, a),
     })),
     mentions: message.mentions.flatMap((id) => {
