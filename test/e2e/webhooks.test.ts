@@ -32,6 +32,7 @@ describe('webhooks (monolith on SQLite)', () => {
   beforeAll(async () => {
     server = await startServer({
       PARLEY__DATABASE__SQLITE__PATH: `${dir.path}/parley.db`,
+      PARLEY__STORAGE__LOCAL__PATH: `${dir.path}/files`,
       PARLEY__STORAGE__MAX_UPLOAD_SIZE: String(MAX_UPLOAD),
       PARLEY__MEDIA__USER_QUOTA: String(QUOTA),
     });

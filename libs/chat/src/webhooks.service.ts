@@ -217,7 +217,10 @@ export class WebhookService {
   async target(webhookId: string, token: string): Promise<WebhookTarget> {
     const webhook = await this.withToken(webhookId, token);
     try {
-      return { webhook, access: await this.access.webhookChannel(webhook.channelId, webhook.guildId, webhook.id) };
+      return {
+        webhook,
+        access: await this.access.webhookChannel(webhook.channelId, webhook.guildId, webhook.id),
+      };
     } catch (err) {
       if (err instanceof NotFoundError) throw unknown('webhook');
       throw err;
@@ -316,7 +319,11 @@ export class WebhookService {
   }
 
   /** Claims this request's stored files for the message (they were stored as nobody's yet). */
-  private async claim(target: WebhookTarget, messageId: string, refs: AttachmentRef[]): Promise<AttachmentRef[]> {
+  private async claim(
+    target: WebhookTarget,
+    messageId: string,
+    refs: AttachmentRef[],
+  ): Promise<AttachmentRef[]> {
     const uploaderId = target.webhook.creatorId ?? target.webhook.id;
     for (const ref of refs) {
       const claimed = await this.storage.attachments.attach(ref.id, {
@@ -431,7 +438,10 @@ export class WebhookService {
  * The files with Discord's metadata applied: each `attachments` entry whose id is a file's index gives that file
  * its `description` (its `filename` is used when it arrives before the file, see the controller).
  */
-function described(files: readonly StoredWebhookFile[], meta: PartialAttachment[] | undefined): AttachmentRef[] {
+function described(
+  files: readonly StoredWebhookFile[],
+  meta: PartialAttachment[] | undefined,
+): AttachmentRef[] {
   return files.map(({ index, ref }) => {
     const description = meta?.find((m) => m.id === index)?.description;
     return description !== undefined && description !== '' ? { ...ref, description } : ref;

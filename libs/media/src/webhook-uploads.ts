@@ -67,7 +67,10 @@ export class WebhookUploads implements WebhookFiles {
         try {
           size = await this.files.put(key, file.pipe(capture), { maxBytes: max });
         } catch (err) {
-          if (err instanceof FileTooLargeError || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE')
+          if (
+            err instanceof FileTooLargeError ||
+            (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE'
+          )
             throw tooLarge(quotaBound, filename);
           throw err;
         }
