@@ -100,7 +100,8 @@ describe('applications in the web client', () => {
     expect(posted.status).toBe(200);
     const shownMessage = message(page, 'Lamp lit at dusk');
     await shownMessage.waitFor();
-    expect(await shownMessage.locator('.bot-tag').innerText()).toBe('BOT');
+    // Bots' messages carry Discord's APP tag (webhooks' the BOT tag).
+    expect(await shownMessage.locator('.bot-tag').innerText()).toBe('APP');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -119,13 +119,22 @@ function ApplicationRow(props: {
 }) {
   const { app, guilds, busy } = props;
   const [guildId, setGuildId] = useState('');
+  // Shown as chosen at once; saved by onFlags (an error is reported above the list).
+  const [flags, setFlags] = useState(app.flags);
   const target = guilds.find((g) => g.id === guildId) ?? guilds[0];
   return (
     <li aria-label={`Application ${app.name}`}>
       <p>
         <strong>{app.name}</strong> (bot <code>{app.bot.username}</code>, id <code>{app.id}</code>)
       </p>
-      <Intents flags={app.flags} onChange={props.onFlags} disabled={busy} />
+      <Intents
+        flags={flags}
+        onChange={(next) => {
+          setFlags(next);
+          props.onFlags(next);
+        }}
+        disabled={busy}
+      />
       <button type="button" className="secondary" disabled={busy} onClick={props.onReset}>
         Reset token
       </button>
