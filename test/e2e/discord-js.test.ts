@@ -63,6 +63,10 @@ describe('an unmodified discord.js 14 bot against Parley (SQLite)', () => {
     expect(app.body.bot.id).toBe(app.body.id);
     appId = app.body.id;
     botToken = app.body.token;
+    // The owner's list (GET /applications) has it, without its token; a bot owns none.
+    const listed = await owner.get('/applications');
+    expect(listed.body).toEqual([expect.objectContaining({ id: appId, name: 'Echo Bot', flags: APP_FLAGS })]);
+    expect(listed.body[0].token).toBeUndefined();
     const added = await owner.put(`/guilds/${guildId}/members/${appId}`);
     expect(added.status).toBe(201);
     expect(added.body.user).toMatchObject({ id: appId, bot: true });

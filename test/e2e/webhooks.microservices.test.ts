@@ -1,4 +1,4 @@
-import { useMicroservices } from './harness';
+import { useMediaProxy, useMicroservices } from './harness';
 // The suite's hooks start the server when they run, after this file has switched the mode below.
 import './webhooks.test';
 
@@ -6,3 +6,5 @@ import './webhooks.test';
 // webhook's MESSAGE_CREATE through NATS to the gateway role, the per-webhook rate limit in Redis. Needs the
 // machine's Redis and NATS.
 useMicroservices();
+// Webhook files are served by the media-proxy role, as in production.
+useMediaProxy();

@@ -126,6 +126,14 @@ export interface DataExportInfo {
 }
 
 /** One signed-in device (`GET /users/@me/sessions`). */
+/** A bot application, as `GET /applications` lists it (Discord's application object). */
+export interface ApplicationInfo {
+  id: string;
+  name: string;
+  flags: number;
+  bot: PublicUser;
+}
+
 export interface SessionInfo {
   id: string;
   created_at: string;
@@ -362,6 +370,19 @@ export class Api {
   /** Adds a bot application's user to the guild (MANAGE_GUILD); undefined when it already was a member. */
   addBot(guildId: string, botId: string) {
     return this.request<MemberDto | undefined>('PUT', `/guilds/${guildId}/members/${botId}`);
+  }
+  /** The caller's own bot applications (no tokens: those are shown on create and reset only). */
+  applications() {
+    return this.request<ApplicationInfo[]>('GET', '/applications');
+  }
+  updateApplication(id: string, flags: number) {
+    return this.request<ApplicationInfo>('PATCH', `/applications/${id}`, { flags });
+  }
+  resetBotToken(id: string) {
+    return this.request<{ token: string }>('POST', `/applications/${id}/bot/reset`);
+  }
+  member(guildId: string, userId: string) {
+    return this.request<MemberDto>('GET', `/guilds/${guildId}/members/${userId}`);
   }
   createApplication(name: string, flags: number) {
     return this.request<{ id: string; name: string; flags: number; token: string }>('POST', '/applications', {

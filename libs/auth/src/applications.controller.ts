@@ -38,6 +38,12 @@ export class ApplicationsController {
     return this.applications.create(c.userId, body);
   }
 
+  /** The caller's own applications (Discord's developer portal list), oldest first. */
+  @Get()
+  list(@Caller() c: AuthContext): Promise<ApplicationDto[]> {
+    return this.applications.list(c.userId);
+  }
+
   @Get('@me')
   current(@Caller() c: AuthContext): Promise<ApplicationDto> {
     return this.applications.current(c.userId);

@@ -82,6 +82,15 @@ export class ApplicationService {
     return { ...toApplication(bot, owner), token };
   }
 
+  /** The applications a person owns (a bot owns none). */
+  async list(ownerId: string): Promise<ApplicationDto[]> {
+    const [owner, bots] = await Promise.all([
+      this.storage.users.findById(ownerId),
+      this.storage.users.listBots(ownerId),
+    ]);
+    return bots.map((bot) => toApplication(bot, owner));
+  }
+
   /** The caller's own application (a bot asking about itself: discord.js' `client.application.fetch()`). */
   async current(botId: string): Promise<ApplicationDto> {
     const bot = await this.auth.me(botId);

@@ -14,7 +14,11 @@ const link = z
   .max(2048)
   .refine((v) => v.startsWith('http'), 'Must be an http(s) URL');
 const media = z.strictObject({
-  url: link,
+  // Or Discord's `attachment://<filename>`: a file sent with the same message (serializers.ts resolves it).
+  url: z.union([
+    link,
+    z.string().regex(/^attachment:\/\/[^\s/\\]{1,255}$/, 'Must be an http(s) or attachment:// URL'),
+  ]),
   width: z.number().int().min(0).optional(),
   height: z.number().int().min(0).optional(),
 });

@@ -27,3 +27,4 @@ export * from './moderation/audit-reason';
 export * from './links';
 export * from './embeds';
 export * from './webhooks.service';
+export * from './webhook-files';

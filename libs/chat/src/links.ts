@@ -81,8 +81,12 @@ export function proxiedEmbeds<
   return embeds.map((e) => {
     if (!e.image && !e.thumbnail) return e;
     const out = { ...e };
-    if (out.image) out.image = { ...out.image, proxy_url: proxy.url(out.image.url) };
-    if (out.thumbnail) out.thumbnail = { ...out.thumbnail, proxy_url: proxy.url(out.thumbnail.url) };
+    // attachment:// names a file of the message: nothing to fetch from outside.
+    const external = (u: string) => /^https?:/i.test(u);
+    if (out.image && external(out.image.url))
+      out.image = { ...out.image, proxy_url: proxy.url(out.image.url) };
+    if (out.thumbnail && external(out.thumbnail.url))
+      out.thumbnail = { ...out.thumbnail, proxy_url: proxy.url(out.thumbnail.url) };
     return out;
   });
 }

@@ -369,6 +369,101 @@ export class MessageService {
     return dto;
   }
 
+  /** A message the webhook `webhookId` sent in its channel; Unknown Message (10008) for any other. */
+  async webhookMessage(access: ChannelAccess, webhookId: string, messageId: string): Promise<MessageRecord> {
+    const message = await this.find(access.channel.id, messageId);
+    if (message.webhook?.id !== webhookId) throw unknown('message');
+    return message;
+  }
+
+  async getFromWebhook(access: ChannelAccess, webhookId: string, messageId: string): Promise<MessageDto> {
+    const message = await this.webhookMessage(access, webhookId, messageId);
+    const [dto] = await this.render(access.channel.id, [message], webhookId, this.urls(access));
+    return dto;
+  }
+
+  /**
+   * A webhook edits its own message (by token): content (mentions follow it, notifying nobody anew), embeds,
+   * SUPPRESS_EMBEDS, and the attachments it keeps (files it no longer lists are deleted by the media job).
+   */
+  async editFromWebhook(
+    access: ChannelAccess,
+    message: MessageRecord,
+    input: MessageEditInput & { attachments?: AttachmentRef[] },
+  ): Promise<MessageDto> {
+    const patch: MessagePatch = {};
+    if (input.content !== undefined) {
+      const parsed = this.mentionsOf(access, input.content, input.allowed_mentions);
+      Object.assign(patch, {
+        content: input.content,
+        mentions: parsed.users,
+        mentionRoles: parsed.roles,
+        mentionEveryone: parsed.everyone,
+      });
+    }
+    if (input.embeds !== undefined) patch.embeds = input.embeds;
+    if (input.flags !== undefined)
+      patch.flags = (message.flags & ~SUPPRESS_EMBEDS) | (input.flags & SUPPRESS_EMBEDS);
+    if (input.attachments !== undefined) patch.attachments = input.attachments;
+    const updated: MessageRecord = { ...message, ...patch };
+    if (
+      updated.content.trim().length === 0 &&
+      updated.attachments.length === 0 &&
+      updated.embeds.length === 0
+    ) {
+      const err = new BadRequestError('Cannot send an empty message', 50006);
+      err.errors = { content: [{ code: 'BASE_TYPE_REQUIRED', message: 'Content must not be empty' }] };
+      throw err;
+    }
+    if (Object.keys(patch).length === 0) {
+      const [same] = await this.render(access.channel.id, [message], message.authorId, this.urls(access));
+      return same;
+    }
+    patch.editedAt = Date.now();
+    updated.editedAt = patch.editedAt;
+    const kept = new Set(updated.attachments.map((a) => a.id));
+    const removed = message.attachments.filter((a) => !kept.has(a.id)).map((a) => a.id);
+    await this.storage.messages.update(access.channel.id, message.id, patch, message.guildId);
+    // After the update: a failed enqueue leaves files unreferenced until their channel goes, never a message
+    // pointing at deleted files.
+    if (removed.length > 0)
+      await this.jobs
+        .enqueue('media.delete_attachments', { channel_id: access.channel.id, attachment_ids: removed })
+        .catch((err: unknown) =>
+          this.log.warn(`removed files of message ${message.id} not deleted: ${String(err)}`),
+        );
+    const [dto] = await this.render(access.channel.id, [updated], message.authorId, this.urls(access));
+    this.bus.publish({
+      type: 'MESSAGE_UPDATE',
+      scope: channelScope(access.channel),
+      data: { ...dto, reactions: undefined },
+    });
+    if (patch.content !== undefined && this.unfurls(updated)) await this.enqueueUnfurl(updated);
+    return dto;
+  }
+
+  /** A webhook deletes its own message (by token): as a delete by its author, with its files and pin. */
+  async deleteFromWebhook(access: ChannelAccess, message: MessageRecord): Promise<void> {
+    const channelId = access.channel.id;
+    if (message.attachments.length > 0)
+      await this.jobs.enqueue('media.delete_attachments', {
+        channel_id: channelId,
+        attachment_ids: message.attachments.map((a) => a.id),
+      });
+    await this.storage.messages.delete(channelId, message.id, message.guildId);
+    await this.storage.reactions.deleteForMessage(channelId, message.id);
+    if (message.pinned) await this.storage.pins.remove(channelId, message.id);
+    this.bus.publish({
+      type: 'MESSAGE_DELETE',
+      scope: channelScope(access.channel),
+      data: {
+        id: message.id,
+        channel_id: channelId,
+        ...(access.channel.guildId ? { guild_id: access.channel.guildId } : {}),
+      },
+    });
+  }
+
   /** Counts a direct mention for each named user who may see the channel; returns who was counted. */
   private async countMentions(access: ChannelAccess, channelId: string, known: string[]): Promise<string[]> {
     const notified = await this.mayView(access, known);

@@ -279,7 +279,19 @@ export const webhookPatchBody = z.object({
 export const webhookTokenPatchBody = z.object({ name: webhookName.optional(), avatar: webhookAvatar });
 
 /** Execute: at least one of content, embeds (files come as multipart parts). */
+/**
+ * Discord's partial attachments on execute and edit: `id` is the index n of a `files[n]` part for a new file, or
+ * the id of an attachment the message keeps; `filename` and `description` (alt text) may be given.
+ */
+const partialAttachment = z.object({
+  id: z.union([z.string().regex(/^\d{1,20}$/), z.number().int().min(0)]).transform(String),
+  filename: z.string().min(1).max(1024).optional(),
+  description: z.string().max(1024).optional(),
+});
+export const webhookAttachments = z.array(partialAttachment);
+
 export const webhookExecuteBody = z.object({
+  attachments: webhookAttachments.optional(),
   content: z.string().max(2000).optional(),
   username: webhookName.optional(),
   avatar_url: httpUrl.optional(),
@@ -293,3 +305,12 @@ const queryFlag = z
   .enum(['true', 'false', '1', '0', 'True', 'False'])
   .transform((v) => v === 'true' || v === '1' || v === 'True');
 export const webhookExecuteQuery = z.object({ wait: queryFlag.optional() });
+
+/** Editing a webhook's message by token: content, embeds, allowed_mentions and the attachments it keeps. */
+export const webhookMessagePatchBody = z.object({
+  content: z.string().max(2000).nullable().optional(),
+  embeds: embedsInput.nullable().optional(),
+  allowed_mentions: allowedMentions.nullable().optional(),
+  attachments: webhookAttachments.nullable().optional(),
+  flags: z.number().int().min(0).max(0xffffffff).nullable().optional(),
+});

@@ -156,6 +156,7 @@ export function toMessage(
       content_type: a.contentType,
       ...(a.width !== null ? { width: a.width } : {}),
       ...(a.height !== null ? { height: a.height } : {}),
+      ...(a.description !== undefined ? { description: a.description } : {}),
       url: url(message.channelId, a),
     })),
     mentions: message.mentions.flatMap((id) => {
@@ -164,7 +165,7 @@ export function toMessage(
     }),
     mention_roles: message.mentionRoles,
     // SUPPRESS_EMBEDS (1 << 2) hides them, as Discord serialises such a message.
-    embeds: message.flags & 4 ? [] : message.embeds,
+    embeds: message.flags & 4 ? [] : withAttachmentImages(message, url),
     flags: message.flags,
     mention_everyone: message.mentionEveryone,
     pinned: message.pinned,
@@ -187,6 +188,25 @@ export function toMessage(
   }
   return dto;
 }
+
+/**
+ * Discord's `attachment://<filename>` in an embed's image or thumbnail names a file of the same message: it is
+ * stored as given and answered as that file's URL (signed afresh on every read where the channel needs it).
+ */
+function withAttachmentImages(message: MessageRecord, url: AttachmentUrl): MessageRecord['embeds'] {
+  const refers = (u: string | undefined) => u !== undefined && u.startsWith(ATTACHMENT_SCHEME);
+  if (!message.embeds.some((e) => refers(e.image?.url) || refers(e.thumbnail?.url))) return message.embeds;
+  const resolve = <M extends { url: string; proxy_url?: string }>(media: M | undefined): M | undefined => {
+    if (!media || !refers(media.url)) return media;
+    const name = media.url.slice(ATTACHMENT_SCHEME.length);
+    const file = message.attachments.find((a) => a.filename === name);
+    if (!file) return media;
+    const link = url(message.channelId, file);
+    return { ...media, url: link, proxy_url: link };
+  };
+  return message.embeds.map((e) => ({ ...e, image: resolve(e.image), thumbnail: resolve(e.thumbnail) }));
+}
+const ATTACHMENT_SCHEME = 'attachment://';
 
 export function toReactions(
   counts: ReactionCount[],

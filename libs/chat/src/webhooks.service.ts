@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   BadRequestError,
   ChannelType,
@@ -13,7 +13,13 @@ import {
   unknown,
 } from '@parley/common';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
-import { STORAGE, type Storage, type WebhookPatch, type WebhookRecord } from '@parley/storage';
+import {
+  type AttachmentRef,
+  STORAGE,
+  type Storage,
+  type WebhookPatch,
+  type WebhookRecord,
+} from '@parley/storage';
 import { AccessService, type ChannelAccess } from './access.service';
 import type { AllowedMentions } from './mentions';
 import { MessageService } from './messages.service';
@@ -26,6 +32,7 @@ import {
 import { AuditLogService } from './moderation/audit-log.service';
 import { UserDirectory } from './users.directory';
 import type { EmbedRecord } from '@parley/storage';
+import { WEBHOOK_FILES, type WebhookFileBatch, type WebhookFiles } from './webhook-files';
 
 /** Discord's limit of webhooks per channel (error 30007 beyond it). */
 export const MAX_WEBHOOKS_PER_CHANNEL = 15;
@@ -39,6 +46,34 @@ export interface WebhookExecuteInput {
   embeds?: EmbedRecord[];
   allowed_mentions?: AllowedMentions;
   flags?: number;
+  attachments?: PartialAttachment[];
+}
+
+/** Discord's partial attachment: `id` is a `files[n]` index for a new file, or a kept attachment's id. */
+export interface PartialAttachment {
+  id: string;
+  filename?: string;
+  description?: string;
+}
+
+/** A file of this request, stored: `index` is the n of its `files[n]` part (or its place among the files). */
+export interface StoredWebhookFile {
+  index: string;
+  ref: AttachmentRef;
+}
+
+/** What a request with the webhook's token acts on: the webhook and its channel as the webhook sees it. */
+export interface WebhookTarget {
+  webhook: WebhookRecord;
+  access: ChannelAccess;
+}
+
+export interface WebhookMessageEditInput {
+  content?: string | null;
+  embeds?: EmbedRecord[] | null;
+  allowed_mentions?: AllowedMentions | null;
+  attachments?: PartialAttachment[] | null;
+  flags?: number | null;
 }
 
 /** Which fields an audit log entry compares (Discord's keys). */
@@ -66,6 +101,7 @@ export class WebhookService {
     private readonly users: UserDirectory,
     private readonly audit: AuditLogService,
     private readonly messages: MessageService,
+    @Optional() @Inject(WEBHOOK_FILES) private readonly files?: WebhookFiles,
   ) {}
 
   async create(
@@ -177,31 +213,128 @@ export class WebhookService {
     await this.remove(await this.withToken(webhookId, token), null, null);
   }
 
-  /**
-   * Discord's execute: the message as the webhook (its name and avatar, or this call's `username` and
-   * `avatar_url`). Answers the message with `wait`, else nothing (204), once it is stored either way.
-   */
-  async execute(webhookId: string, token: string, input: WebhookExecuteInput): Promise<MessageDto> {
+  /** The webhook whose token this is, and its channel (Unknown Webhook once the channel is gone). */
+  async target(webhookId: string, token: string): Promise<WebhookTarget> {
     const webhook = await this.withToken(webhookId, token);
-    let access: ChannelAccess;
     try {
-      access = await this.access.webhookChannel(webhook.channelId, webhook.guildId, webhook.id);
+      return {
+        webhook,
+        access: await this.access.webhookChannel(webhook.channelId, webhook.guildId, webhook.id),
+      };
     } catch (err) {
       if (err instanceof NotFoundError) throw unknown('webhook');
       throw err;
     }
+  }
+
+  /**
+   * Where this request's files go: the webhook's channel, charged to the upload quota of the person who created
+   * the webhook (the webhook itself once they are gone), so webhooks do not multiply anyone's quota.
+   */
+  async fileBatch(target: WebhookTarget, field: string): Promise<WebhookFileBatch> {
+    if (!this.files) {
+      const err = new BadRequestError('Invalid Form Body');
+      err.errors = { [field]: [{ code: 'FILES_NOT_SUPPORTED', message: 'This process takes no files' }] };
+      throw err;
+    }
+    return this.files.open(target.webhook.channelId, target.webhook.creatorId ?? target.webhook.id);
+  }
+
+  /**
+   * Discord's execute: the message as the webhook (its name and avatar, or this call's `username` and
+   * `avatar_url`), with the request's files (already stored, claimed here for the message). Answers the
+   * message, once it is stored.
+   */
+  async execute(
+    target: WebhookTarget,
+    input: WebhookExecuteInput,
+    files: readonly StoredWebhookFile[] = [],
+  ): Promise<MessageDto> {
+    const { webhook, access } = target;
     // A data: avatar stays on the webhook (read by GET); a message keeps only URLs (it is copied per message).
     const ownAvatar = webhook.avatar !== null && /^https?:/i.test(webhook.avatar) ? webhook.avatar : null;
+    const id = this.ids.next();
+    const attachments = await this.claim(target, id, described(files, input.attachments));
     return this.messages.createFromWebhook(
       access,
       { id: webhook.id, name: input.username ?? webhook.name, avatar: input.avatar_url ?? ownAvatar },
       {
+        id,
         content: input.content,
         embeds: input.embeds,
         allowed_mentions: input.allowed_mentions,
         flags: input.flags,
+        attachments,
       },
     );
+  }
+
+  /** `GET /webhooks/:id/:token/messages/:message_id`: a message this webhook sent. */
+  async getMessage(webhookId: string, token: string, messageId: string): Promise<MessageDto> {
+    const { webhook, access } = await this.target(webhookId, token);
+    return this.messages.getFromWebhook(access, webhook.id, messageId);
+  }
+
+  /**
+   * Discord's edit by token: content, embeds, allowed_mentions, flags (SUPPRESS_EMBEDS), and `attachments`, the
+   * list of what the message keeps afterwards (kept ids, and new files by their `files[n]` index); files sent
+   * without being listed are added too. Removed files are deleted by the media job, as on a message delete.
+   */
+  async editMessage(
+    target: WebhookTarget,
+    messageId: string,
+    input: WebhookMessageEditInput,
+    files: readonly StoredWebhookFile[] = [],
+  ): Promise<MessageDto> {
+    const { webhook, access } = target;
+    const message = await this.messages.webhookMessage(access, webhook.id, messageId);
+    let attachments: AttachmentRef[] | undefined;
+    if (input.attachments != null || files.length > 0) {
+      const listed = input.attachments ?? null;
+      const kept =
+        listed === null
+          ? message.attachments
+          : message.attachments.flatMap((a) => {
+              const meta = listed.find((l) => l.id === a.id);
+              if (!meta) return [];
+              return [meta.description !== undefined ? { ...a, description: meta.description } : a];
+            });
+      const added = await this.claim(target, message.id, described(files, listed ?? undefined));
+      attachments = [...kept, ...added];
+    }
+    return this.messages.editFromWebhook(access, message, {
+      content: input.content ?? undefined,
+      embeds: input.embeds ?? undefined,
+      allowed_mentions: input.allowed_mentions ?? undefined,
+      flags: input.flags ?? undefined,
+      attachments,
+    });
+  }
+
+  /** `DELETE /webhooks/:id/:token/messages/:message_id`: 204, MESSAGE_DELETE, its files deleted by a job. */
+  async deleteMessage(webhookId: string, token: string, messageId: string): Promise<void> {
+    const { webhook, access } = await this.target(webhookId, token);
+    const message = await this.messages.webhookMessage(access, webhook.id, messageId);
+    await this.messages.deleteFromWebhook(access, message);
+  }
+
+  /** Claims this request's stored files for the message (they were stored as nobody's yet). */
+  private async claim(
+    target: WebhookTarget,
+    messageId: string,
+    refs: AttachmentRef[],
+  ): Promise<AttachmentRef[]> {
+    const uploaderId = target.webhook.creatorId ?? target.webhook.id;
+    for (const ref of refs) {
+      const claimed = await this.storage.attachments.attach(ref.id, {
+        channelId: target.webhook.channelId,
+        uploaderId,
+        messageId,
+      });
+      // Only a sweep racing a very slow request could take an upload of this request: say so, send nothing.
+      if (!claimed) throw new BadRequestError('An uploaded file expired before the message was stored');
+    }
+    return refs;
   }
 
   /** The webhook if the caller has MANAGE_WEBHOOKS in its channel; 404 Unknown Webhook when it cannot see it. */
@@ -299,4 +432,18 @@ export class WebhookService {
       ...(withToken ? { token: w.token } : {}),
     };
   }
+}
+
+/**
+ * The files with Discord's metadata applied: each `attachments` entry whose id is a file's index gives that file
+ * its `description` (its `filename` is used when it arrives before the file, see the controller).
+ */
+function described(
+  files: readonly StoredWebhookFile[],
+  meta: PartialAttachment[] | undefined,
+): AttachmentRef[] {
+  return files.map(({ index, ref }) => {
+    const description = meta?.find((m) => m.id === index)?.description;
+    return description !== undefined && description !== '' ? { ...ref, description } : ref;
+  });
 }

@@ -87,6 +87,8 @@ export interface AttachmentDto {
   content_type: string;
   width?: number;
   height?: number;
+  /** Alt text, when the sender gave one (webhooks and bots, Discord's `description`). */
+  description?: string;
   url: string;
 }
 

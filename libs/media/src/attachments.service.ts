@@ -221,22 +221,7 @@ export class AttachmentService {
     size: number,
     head: Buffer,
   ): Promise<AttachmentDto> {
-    let contentType = sniff(head);
-    const dimensions = IMAGE_TYPES.has(contentType) ? probeImage(contentType, head) : null;
-    // Looks like an image but its header does not parse: never decoded, served as a download.
-    if (IMAGE_TYPES.has(contentType) && !dimensions) contentType = 'application/octet-stream';
-    const record: AttachmentRecord = {
-      id,
-      channelId: access.channel.id,
-      uploaderId: userId,
-      messageId: null,
-      filename,
-      size,
-      contentType,
-      width: dimensions?.width ?? null,
-      height: dimensions?.height ?? null,
-      createdAt: Date.now(),
-    };
+    const record = uploadRecord(id, access.channel.id, userId, filename, size, head);
     try {
       await this.storage.attachments.create(record);
     } catch (err) {
@@ -259,4 +244,34 @@ export class AttachmentService {
       url,
     };
   }
+}
+
+/**
+ * An upload's row: its type sniffed from the first bytes (never the sender's word), with width and height only
+ * when it is an image whose header parses. Unclaimed until a message takes it.
+ */
+export function uploadRecord(
+  id: string,
+  channelId: string,
+  uploaderId: string,
+  filename: string,
+  size: number,
+  head: Buffer,
+): AttachmentRecord {
+  let contentType = sniff(head);
+  const dimensions = IMAGE_TYPES.has(contentType) ? probeImage(contentType, head) : null;
+  // Looks like an image but its header does not parse: never decoded, served as a download.
+  if (IMAGE_TYPES.has(contentType) && !dimensions) contentType = 'application/octet-stream';
+  return {
+    id,
+    channelId,
+    uploaderId,
+    messageId: null,
+    filename,
+    size,
+    contentType,
+    width: dimensions?.width ?? null,
+    height: dimensions?.height ?? null,
+    createdAt: Date.now(),
+  };
 }

@@ -19,3 +19,4 @@ export * from './unfurl/page-meta';
 export * from './unfurl/link-embed';
 export * from './unfurl/unfurler';
 export * from './unfurl/unfurl.jobs';
+export * from './webhook-uploads';

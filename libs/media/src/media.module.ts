@@ -15,6 +15,7 @@ import {
   type ExternalImageProxy,
   LINK_PREVIEW_SETTINGS,
   MEDIA_PATH_SIGNER,
+  WEBHOOK_FILES,
 } from '@parley/chat';
 import { ConfigError, PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { Readiness } from '@parley/observability';
@@ -36,6 +37,7 @@ import { MediaProxyService } from './media-proxy.service';
 import { ProfileImageService } from './profile-images.service';
 import { UnclaimedUploadSweeper } from './upload-expiry';
 import { MediaUrlSigner } from './url-signer';
+import { WebhookUploads } from './webhook-uploads';
 
 /** The configured file store driver; an unknown driver name stops the boot (the schema refuses it first). */
 export function createFileStore(config: ParleyConfig): FileStore {
@@ -85,8 +87,17 @@ export function createFileStore(config: ParleyConfig): FileStore {
       useFactory: (config: ParleyConfig, signer: MediaUrlSigner): ExternalImageProxy | null =>
         config.media.external.enabled ? { url: (imageUrl) => signer.externalImagePath(imageUrl) } : null,
     },
+    // Lets chat's webhook execute and edit take files through this library's upload pipeline.
+    { provide: WEBHOOK_FILES, useClass: WebhookUploads },
   ],
-  exports: [FILE_STORE, MediaUrlSigner, MEDIA_PATH_SIGNER, LINK_PREVIEW_SETTINGS, EXTERNAL_IMAGE_PROXY],
+  exports: [
+    FILE_STORE,
+    MediaUrlSigner,
+    MEDIA_PATH_SIGNER,
+    LINK_PREVIEW_SETTINGS,
+    EXTERNAL_IMAGE_PROXY,
+    WEBHOOK_FILES,
+  ],
 })
 export class MediaCoreModule implements OnApplicationShutdown {
   constructor(@Inject(FILE_STORE) private readonly files: FileStore) {}

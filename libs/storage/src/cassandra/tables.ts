@@ -584,16 +584,7 @@ export const MESSAGES = {
     toId(m.authorId),
     m.content,
     m.editedAt === null ? absent : toTime(m.editedAt),
-    m.attachments.length === 0
-      ? absent
-      : m.attachments.map((a) => ({
-          id: toId(a.id),
-          filename: a.filename,
-          size: BigInt(a.size),
-          content_type: a.contentType,
-          width: a.width ?? undefined,
-          height: a.height ?? undefined,
-        })),
+    m.attachments.length === 0 ? absent : m.attachments.map(toAttachmentUdt),
     m.mentions.length === 0 ? absent : m.mentions.map(toId),
     m.mentionEveryone,
     m.pinned,
@@ -632,6 +623,20 @@ function webhookOf(row: Row): { webhook?: MessageWebhookRecord } {
   return json ? { webhook: JSON.parse(json) as MessageWebhookRecord } : {};
 }
 
+/** An attachment as the `attachment` type of messages.attachments holds it. */
+export function toAttachmentUdt(a: AttachmentRef): Record<string, unknown> {
+  return {
+    id: toId(a.id),
+    filename: a.filename,
+    size: BigInt(a.size),
+    content_type: a.contentType,
+    width: a.width ?? undefined,
+    height: a.height ?? undefined,
+    // Only when given: a value for a field the type lacks (before 0044) would not encode.
+    ...(a.description !== undefined ? { description: a.description } : {}),
+  };
+}
+
 function toAttachmentRef(value: Record<string, unknown>): AttachmentRef {
   return {
     id: fromId(value.id),
@@ -640,6 +645,7 @@ function toAttachmentRef(value: Record<string, unknown>): AttachmentRef {
     contentType: value.content_type as string,
     width: (value.width as number | null) ?? null,
     height: (value.height as number | null) ?? null,
+    ...(typeof value.description === 'string' ? { description: value.description } : {}),
   };
 }
 

@@ -186,6 +186,8 @@ export interface AttachmentRef {
   contentType: string;
   width: number | null;
   height: number | null;
+  /** Alt text (Discord's attachment `description`, up to 1,024 characters), given by webhooks and bots. */
+  description?: string;
 }
 
 /**
@@ -273,6 +275,8 @@ export interface MessagePatch {
   pinned?: boolean;
   embeds?: EmbedRecord[];
   flags?: number;
+  /** The files it keeps (an edit by a webhook may remove some and add others). */
+  attachments?: AttachmentRef[];
 }
 
 /** A pinned message of a channel (Discord keeps at most 50 per channel). */

@@ -56,6 +56,8 @@ export interface UserRepository {
   findById(id: string): Promise<UserRecord | null>;
   findByIds(ids: readonly string[]): Promise<UserRecord[]>;
   findByLogin(usernameOrEmail: string): Promise<UserRecord | null>;
+  /** The bot users whose applications `ownerId` owns (`botOwnerId`), in id order (an index, never a scan). */
+  listBots(ownerId: string): Promise<UserRecord[]>;
   /**
    * Sets (secret and codes) or clears (null, []) two-factor authentication, only when the stored secret is still
    * `expected`; answers whether it did (false: a concurrent enable or disable got there first).

@@ -234,6 +234,22 @@ export function describeStorageContract(
         expect(await storage.users.findById(bot.id)).toEqual({ ...bot, appFlags: 1 << 12 });
       });
 
+      it("lists an owner's bots (GET /applications), and nothing for people who own none", async () => {
+        const owner = user();
+        const other = user();
+        const first = user({ botOwnerId: owner.id, appFlags: 1 << 18 });
+        const second = user({ botOwnerId: owner.id });
+        const foreign = user({ botOwnerId: other.id });
+        for (const u of [owner, other, first, second, foreign]) await storage.users.create(u);
+        const bots = await storage.users.listBots(owner.id);
+        expect(bots.map((b) => b.id)).toEqual(
+          [first.id, second.id].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)),
+        );
+        expect(bots.find((b) => b.id === first.id)).toEqual(first);
+        expect((await storage.users.listBots(other.id)).map((b) => b.id)).toEqual([foreign.id]);
+        expect(await storage.users.listBots(first.id)).toEqual([]);
+      });
+
       it('sets and clears two-factor authentication and uses up a backup code once, conditionally', async () => {
         const u = user();
         await storage.users.create(u);
@@ -1088,6 +1104,25 @@ export function describeStorageContract(
         });
         await storage.messages.update(channelId, m.id, { embeds: [], flags: 0 });
         expect(await storage.messages.find(channelId, m.id)).toMatchObject({ embeds: [], flags: 0 });
+        // A webhook's edit replaces the files it keeps; a description (alt text) is kept with its file.
+        const files = [
+          {
+            id: id(),
+            filename: 'graph.png',
+            size: 10,
+            contentType: 'image/png',
+            width: 4,
+            height: 3,
+            description: 'CPU graph',
+          },
+          { id: id(), filename: 'log.txt', size: 3, contentType: 'text/plain', width: null, height: null },
+        ];
+        await storage.messages.update(channelId, m.id, { attachments: files });
+        expect((await storage.messages.find(channelId, m.id))?.attachments).toEqual(files);
+        await storage.messages.update(channelId, m.id, { attachments: [files[1]] });
+        expect((await storage.messages.find(channelId, m.id))?.attachments).toEqual([files[1]]);
+        await storage.messages.update(channelId, m.id, { attachments: [] });
+        expect((await storage.messages.find(channelId, m.id))?.attachments).toEqual([]);
 
         await storage.messages.delete(channelId, m.id);
         expect(await storage.messages.find(channelId, m.id)).toBeNull();

@@ -3,7 +3,7 @@ import type { MessagePatch, MessageRecord, MessageRepository } from '../../contr
 import { bucketAt, bucketOf } from '../buckets';
 import { fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
-import { CHANNEL_LAST_MESSAGES, MESSAGES, MESSAGES_BY_AUTHOR } from '../tables';
+import { CHANNEL_LAST_MESSAGES, MESSAGES, MESSAGES_BY_AUTHOR, toAttachmentUdt } from '../tables';
 import type { CassandraReactionRepository } from './reaction.repository';
 import { SearchPostings } from './search-postings';
 
@@ -169,6 +169,7 @@ export class CassandraMessageRepository implements MessageRepository {
     // An emptied list is a value ('[]'), as for mentions: never a tombstone per edit.
     if (patch.embeds !== undefined) set('embeds', JSON.stringify(patch.embeds));
     if (patch.flags !== undefined) set('flags', patch.flags);
+    if (patch.attachments !== undefined) set('attachments', patch.attachments.map(toAttachmentUdt));
     if (sets.length === 0) return;
     await Promise.all([
       this.db.execute(

@@ -9,6 +9,8 @@ const BY_EMAIL = 'SELECT user_id FROM users_by_email WHERE email = ?';
 const SCAN_FIRST = `SELECT ${USERS.columns} FROM users LIMIT ?`;
 const SCAN_AFTER = `SELECT ${USERS.columns} FROM users WHERE token(id) > token(?) LIMIT ?`;
 const SAMPLE = 'SELECT id FROM users LIMIT ?';
+/** Through the SAI index users_bot_owner (migration 0044): a person owns a handful of applications. */
+const BOTS_OF = `SELECT ${USERS.columns} FROM users WHERE bot_owner_id = ?`;
 /** The approval queue is one partition (registrations nobody has looked at yet). */
 const PENDING_QUEUE = USERS.pendingQueue;
 const PENDING_ADD = USERS.pendingAdd;
@@ -144,6 +146,14 @@ export class CassandraUserRepository implements UserRepository {
   async findByIds(ids: readonly string[]): Promise<UserRecord[]> {
     const found = await mapLimit(ids, 32, (id) => this.findById(id));
     return found.filter((user): user is UserRecord => user !== null);
+  }
+
+  async listBots(ownerId: string): Promise<UserRecord[]> {
+    const rs = await this.db.execute('read', BOTS_OF, [toId(ownerId)], { idempotent: true });
+    return rs.rows
+      .filter((row) => row.get(USERS.present) !== null)
+      .map((row) => USERS.toRecord(row))
+      .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   }
 
   async findByLogin(usernameOrEmail: string): Promise<UserRecord | null> {

@@ -7,7 +7,7 @@ import { MessageWriter } from '../message-writer';
 import { MESSAGES, REACTIONS, type MessageRow } from '../tables';
 
 const FIND = `SELECT ${MESSAGES.columns} FROM messages WHERE id = ? AND channel_id = ?`;
-const UPDATE = `UPDATE messages SET ${patchSet(['content', 'edited_at', 'mentions', 'mention_roles', 'mention_everyone', 'pinned', 'embeds', 'flags'])}
+const UPDATE = `UPDATE messages SET ${patchSet(['content', 'edited_at', 'mentions', 'mention_roles', 'mention_everyone', 'pinned', 'embeds', 'flags', 'attachments'])}
   WHERE id = @id AND channel_id = @channel_id`;
 const DELETE_OLDEST = `DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE channel_id = ? ORDER BY id LIMIT ?)
   RETURNING id`;
@@ -108,6 +108,7 @@ export class SqliteMessageRepository implements MessageRepository {
           pinned: patch.pinned === undefined ? undefined : toFlag(patch.pinned),
           embeds: patch.embeds && JSON.stringify(patch.embeds),
           flags: patch.flags,
+          attachments: patch.attachments && JSON.stringify(patch.attachments),
         }),
       });
     });

@@ -7,6 +7,8 @@ import { backupCodesText, USERS, type UserRow } from '../tables';
 const BY_ID = `SELECT ${USERS.read} FROM users WHERE id = ?`;
 const BY_USERNAME = `SELECT ${USERS.read} FROM users WHERE username_lower = ?`;
 const BY_EMAIL = `SELECT ${USERS.read} FROM users WHERE email = ?`;
+// Through the partial index users_by_bot_owner (migration 0044).
+const BOTS_OF = `SELECT ${USERS.read} FROM users WHERE bot_owner_id = ? ORDER BY id`;
 const UPDATE = `UPDATE users SET ${patchSet(['username', 'username_lower', 'email', 'display_name', 'avatar', 'password_hash', 'app_flags', 'email_verified'])}
   WHERE id = @id`;
 
@@ -50,6 +52,10 @@ export class SqliteUserRepository implements UserRepository {
       const row = this.db.get<UserRow>(BY_USERNAME, key) ?? this.db.get<UserRow>(BY_EMAIL, key);
       return row ? USERS.toRecord(row) : null;
     });
+  }
+
+  listBots(ownerId: string): Promise<UserRecord[]> {
+    return settle(() => this.db.all<UserRow>(BOTS_OF, toId(ownerId)).map((row) => USERS.toRecord(row)));
   }
 
   update(id: string, patch: Parameters<UserRepository['update']>[1]): Promise<void> {
