@@ -2,7 +2,7 @@ import type { MessagePatch, MessageRecord, MessageRepository } from '../../contr
 import { compareIds, fromId, patchParams, patchSet, toFlag, toId, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
-import { HOT_QUERIES, type HotReader, idList } from '../hot-queries';
+import { type HotReader, idList } from '../hot-queries';
 import { MessageWriter } from '../message-writer';
 import { MESSAGES, REACTIONS, type MessageRow } from '../tables';
 
