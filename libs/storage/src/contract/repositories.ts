@@ -277,8 +277,13 @@ export interface MessageRepository {
   /** The anchor (if it exists) and about half the limit on each side. */
   listAround(channelId: string, around: string, limit: number): Promise<MessageRecord[]>;
   lastMessageIds(channelIds: readonly string[]): Promise<Map<string, string>>;
-  /** Deletes up to `batch` messages of a channel (with their reactions); returns how many went. */
-  deleteChannelBatch(channelId: string, batch: number): Promise<number>;
+  /**
+   * One bounded step of a deleted channel's purge (messages with their reactions; the driver picks the
+   * unit: SQLite a batch of rows by key range, Cassandra whole bucket partitions, never reading through
+   * tombstones). Answers false once nothing is left. Idempotent: a purge killed mid-way resumes by calling
+   * it again.
+   */
+  purgeChannelStep(channelId: string): Promise<boolean>;
   /**
    * Idempotent sends (Discord's `enforce_nonce`): claims `nonce` of `authorId` in `channelId` for `ttlMs`
    * for the message `messageId` about to be written. Answers null when this call holds the claim, else the
