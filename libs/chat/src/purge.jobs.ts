@@ -8,7 +8,7 @@ import { STORAGE, type Storage } from '@parley/storage';
  * as dead (the data kept) if the deletion never lands.
  */
 export class PurgeTargetExistsError extends Error {
-  constructor(kind: 'channel' | 'guild', id: string) {
+  constructor(kind: 'channel' | 'guild' | 'role', id: string) {
     super(`${kind} ${id} still exists: its messages and files are kept`);
   }
 }
@@ -48,7 +48,13 @@ export class PurgeJobs implements OnModuleInit {
     });
     this.jobs.register('guild.purge_messages', async ({ guild_id, channel_ids }) => {
       await requireGone(this.storage, guild_id, channel_ids);
+      // What the request left (it removed the guild row only): members, roles, channels, invites...
+      await this.storage.guilds.delete(guild_id);
       for (const id of channel_ids) await this.purgeChannel(id);
+    });
+    this.jobs.register('role.purge_members', async ({ guild_id, role_id }) => {
+      if (await this.storage.roles.find(guild_id, role_id)) throw new PurgeTargetExistsError('role', role_id);
+      await this.storage.roles.removeFromMembers(guild_id, role_id);
     });
   }
 

@@ -690,6 +690,12 @@ export function describeStorageContract(
         });
         const [m] = await history(channel.id, 1);
 
+        // The request's part: the guild is gone for readers, what it held waits for the job.
+        await storage.guilds.removeRecord(guild.id);
+        expect(await storage.guilds.findById(guild.id)).toBeNull();
+        expect(await storage.members.find(guild.id, ownerId)).not.toBeNull();
+        // The job's part, twice (a retried job).
+        await storage.guilds.delete(guild.id);
         await storage.guilds.delete(guild.id);
 
         expect(await storage.guilds.findById(guild.id)).toBeNull();
@@ -847,6 +853,37 @@ export function describeStorageContract(
         expect((await storage.roles.list(guild.id)).find((r) => r.id === guild.id)?.mentionable).toBe(false);
       });
 
+      it('takes a deleted role off many members, page by page', async () => {
+        const { guild } = await newGuild();
+        const [doomed, kept] = [role(guild.id), role(guild.id)];
+        await storage.roles.create(doomed);
+        await storage.roles.create(kept);
+        // More members than one page of either driver (SQLite 2,000, Cassandra 1,000).
+        const users = ids(2_300);
+        for (let i = 0; i < users.length; i += 100)
+          await Promise.all(
+            users
+              .slice(i, i + 100)
+              .map((u, k) =>
+                storage.members.add(
+                  member(guild.id, u, (i + k) % 3 === 0 ? [kept.id] : [doomed.id, kept.id]),
+                ),
+              ),
+          );
+        await storage.roles.delete(guild.id, doomed.id);
+        await storage.roles.removeFromMembers(guild.id, doomed.id);
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await storage.members.list(guild.id, { limit: 1000, after });
+          if (page.length === 0) break;
+          for (const m of page) if (m.userId !== guild.ownerId) expect(m.roles).toEqual([kept.id]);
+          seen.push(...page.map((m) => m.userId));
+          after = page[page.length - 1].userId;
+        }
+        expect(seen).toEqual(expect.arrayContaining(users));
+      });
+
       it('delete strips the role from members and channel overwrites', async () => {
         const { guild, channel } = await newGuild();
         const [doomed, kept] = [role(guild.id), role(guild.id)];
@@ -875,6 +912,9 @@ export function describeStorageContract(
 
         expect(await storage.roles.find(guild.id, doomed.id)).toBeNull();
         expect(await storage.roles.find(guild.id, kept.id)).toEqual(kept);
+        // The members' part is the job's: twice, as a retried job would.
+        await storage.roles.removeFromMembers(guild.id, doomed.id);
+        await storage.roles.removeFromMembers(guild.id, doomed.id);
         expect((await storage.members.find(guild.id, u1))?.roles).toEqual([kept.id]);
         expect((await storage.members.find(guild.id, u2))?.roles).toEqual([]);
         expect((await storage.members.find(guild.id, u3))?.roles).toEqual([kept.id]);

@@ -22,6 +22,9 @@ const DELETE_PARTITIONS = [
   'DELETE FROM guild_emojis WHERE guild_id = ?',
   'DELETE FROM webhooks_by_guild WHERE guild_id = ?',
 ];
+const SEARCH_BUCKETS = 'SELECT bucket FROM message_search_buckets WHERE scope_id = ?';
+const DELETE_SEARCH_BUCKET = 'DELETE FROM message_search WHERE scope_id = ? AND bucket = ?';
+const FORGET_SEARCH_BUCKETS = 'DELETE FROM message_search_buckets WHERE scope_id = ?';
 const WEBHOOK_IDS = 'SELECT id FROM webhooks_by_guild WHERE guild_id = ?';
 
 export class CassandraGuildRepository implements GuildRepository {
@@ -97,6 +100,10 @@ export class CassandraGuildRepository implements GuildRepository {
    * Partition deletes for everything kept per guild, plus the rows other partitions hold about it
    * (channels by id, each member's guilds_by_user row, invites by code). Messages go by job.
    */
+  async removeRecord(id: string): Promise<void> {
+    await this.db.execute('write', GUILDS.delete, [toId(id)], { idempotent: true });
+  }
+
   async delete(id: string): Promise<void> {
     const guildId = toId(id);
     const [channelRows, members] = await Promise.all([
@@ -124,6 +131,12 @@ export class CassandraGuildRepository implements GuildRepository {
     );
     // The derived member count goes with its guild (a counter cannot share the logged batch).
     await this.db.execute('write', GUILD_MEMBER_COUNTS.delete, [guildId], { idempotent: true });
+    // The guild's search postings: whole (scope, bucket) partitions from the scope's bucket list, no row reads.
+    const searchBuckets = await this.db.all(SEARCH_BUCKETS, [guildId]);
+    await mapLimit(searchBuckets, 16, (row) =>
+      this.db.execute('write', DELETE_SEARCH_BUCKET, [guildId, row.get('bucket')], { idempotent: true }),
+    );
+    await this.db.execute('write', FORGET_SEARCH_BUCKETS, [guildId], { idempotent: true });
   }
 
   /** A paged scan of the guilds table in token order, filtered in memory: admin-only, never a request path. */
