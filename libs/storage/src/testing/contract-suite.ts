@@ -2,6 +2,8 @@ import { SnowflakeGenerator, compareSnowflakes, snowflakeEpoch } from '@parley/c
 import {
   UniqueViolation,
   type AccountTokenRecord,
+  type BulkStorage,
+  type ClaimMismatch,
   type UserIdentityRecord,
   type AttachmentRecord,
   type EmojiRecord,
@@ -128,6 +130,11 @@ export function describeStorageContract(
       return messages;
     };
     const idsOf = (records: readonly { id: string }[]): string[] => records.map((r) => r.id);
+    const bulkOf = (s: Storage): BulkStorage => {
+      const bulk = (s as Partial<{ bulk: BulkStorage }>).bulk;
+      if (!bulk) throw new Error('this driver has no bulk access');
+      return bulk;
+    };
 
     beforeAll(async () => {
       storage = await factory();
@@ -1788,6 +1795,50 @@ export function describeStorageContract(
         createdAt: now,
         expiresAt: null,
         ...overrides,
+      });
+
+      it('verify --claims: every claim has its holder, and an invite of a removed guild is reported', async () => {
+        const holder = user();
+        await storage.users.create(holder);
+        const [a, b] = sorted(ids(2));
+        const dm = await storage.dms.findOrCreate(a, b, dmChannel(a, b));
+        const live = await newGuild();
+        const gone = await newGuild();
+        const [kept, orphan] = [invite(live.guild.id), invite(gone.guild.id)];
+        await storage.invites.create(kept);
+        await storage.invites.create(orphan);
+        await storage.guilds.removeRecord(gone.guild.id);
+
+        const mine = new Set([
+          holder.username.toLowerCase(),
+          holder.email.toLowerCase(),
+          `${a}:${b}`,
+          kept.code,
+          orphan.code,
+        ]);
+        const found: ClaimMismatch[] = [];
+        const counts = await bulkOf(storage).reconcileClaims((m) => {
+          if (mine.has(m.key)) found.push(m);
+        });
+        expect(found).toEqual([
+          {
+            kind: 'invite',
+            key: orphan.code,
+            problem: `the invite names guild ${gone.guild.id}, which does not exist`,
+          },
+        ]);
+        expect(counts.username).toBeGreaterThanOrEqual(1);
+        expect(counts.email).toBeGreaterThanOrEqual(1);
+        expect(counts.dm_pair).toBeGreaterThanOrEqual(1);
+        expect(counts.invite).toBeGreaterThanOrEqual(2);
+        expect(dm.created).toBe(true);
+        // The job's part of the guild delete takes its invites with it.
+        await storage.guilds.delete(gone.guild.id);
+        const after: ClaimMismatch[] = [];
+        await bulkOf(storage).reconcileClaims((m) => {
+          if (mine.has(m.key)) after.push(m);
+        });
+        expect(after).toEqual([]);
       });
 
       it('creates, finds, lists by guild and deletes; a taken code is refused', async () => {

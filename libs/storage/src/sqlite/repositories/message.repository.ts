@@ -4,7 +4,7 @@ import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 import { HOT_QUERIES, type HotReader } from '../hot-queries';
 import { MessageWriter } from '../message-writer';
-import { MESSAGES, REACTIONS, type MessageRow } from '../tables';
+import { MESSAGES, type MessageRow } from '../tables';
 
 const FIND = `SELECT ${MESSAGES.columns} FROM messages WHERE id = ? AND channel_id = ?`;
 const UPDATE = `UPDATE messages SET ${patchSet(['content', 'edited_at', 'mentions', 'mention_roles', 'mention_everyone', 'pinned', 'embeds', 'flags'])}

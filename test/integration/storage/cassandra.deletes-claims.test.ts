@@ -1,11 +1,11 @@
 import { SnowflakeGenerator } from '@parley/common';
-import { CassandraStorage, type Storage } from '@parley/storage';
-import { messageRecord } from '@parley/storage/testing';
+import { CassandraStorage, type ClaimMismatch, type Storage } from '@parley/storage';
+import { messageRecord, userRecord } from '@parley/storage/testing';
 import { Client, types } from 'cassandra-driver';
 import { cassandraSettings, dropKeyspace, requireCassandra, testKeyspace } from '../cassandra/support';
 
 // A real Cassandra node on 127.0.0.1:9042 (`npm run cassandra:up`): a fresh keyspace (seconds of schema) and
-// 120,000 messages written by the bulk writer into one bucket.
+// 120,000 messages written by the bulk writer into one bucket; then claims that disagree with their holders.
 jest.setTimeout(600_000);
 
 const keyspace = testKeyspace('parley_purge');
@@ -113,4 +113,50 @@ it('resumes after a crash between a bucket partition delete and its bucket marke
   } finally {
     await restarted.close();
   }
+});
+
+it('verify --claims names claims without a holder and holders without a claim', async () => {
+  const ghost = 'ghost_9000000000000000010';
+  await cql.execute(
+    'INSERT INTO users_by_username (username_lower, user_id) VALUES (?, ?) IF NOT EXISTS',
+    [ghost, long('9000000000000000010')],
+    { prepare: true },
+  );
+  const renamed = userRecord('9000000000000000011');
+  await storage.users.create(renamed);
+  // A row rewritten without its claims (what a crash between the two steps of a rename leaves).
+  await cql.execute('UPDATE users SET username = ? WHERE id = ?', ['sneaky', long(renamed.id)], {
+    prepare: true,
+  });
+  await cql.execute(
+    'INSERT INTO dm_pairs (user_low, user_high, channel_id) VALUES (?, ?, ?) IF NOT EXISTS',
+    [long('9000000000000000012'), long('9000000000000000013'), long('9000000000000000014')],
+    { prepare: true },
+  );
+
+  const found: ClaimMismatch[] = [];
+  const counts = await storage.bulk.reconcileClaims((m) => found.push(m));
+  expect(found).toEqual(
+    expect.arrayContaining([
+      {
+        kind: 'username',
+        key: ghost,
+        problem: 'the claim names user 9000000000000000010, who does not exist',
+      },
+      {
+        kind: 'username',
+        key: renamed.username.toLowerCase(),
+        problem: 'the claim names user 9000000000000000011, whose username is now sneaky',
+      },
+      { kind: 'username', key: 'sneaky', problem: 'user 9000000000000000011 has it but no claim does' },
+      {
+        kind: 'dm_pair',
+        key: '9000000000000000012:9000000000000000013',
+        problem: 'the claim names channel 9000000000000000014, which does not exist',
+      },
+    ]),
+  );
+  expect(found).toHaveLength(4);
+  expect(counts.username).toBeGreaterThanOrEqual(2);
+  expect(counts.dm_pair).toBeGreaterThanOrEqual(1);
 });
