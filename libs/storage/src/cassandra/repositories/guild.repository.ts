@@ -25,6 +25,8 @@ const DELETE_PARTITIONS = [
 const SEARCH_BUCKETS = 'SELECT bucket FROM message_search_buckets WHERE scope_id = ?';
 const DELETE_SEARCH_BUCKET = 'DELETE FROM message_search WHERE scope_id = ? AND bucket = ?';
 const FORGET_SEARCH_BUCKETS = 'DELETE FROM message_search_buckets WHERE scope_id = ?';
+/** Members read per page when a deleted guild's member lists are cleaned. */
+const MEMBER_PAGE = 1_000;
 const WEBHOOK_IDS = 'SELECT id FROM webhooks_by_guild WHERE guild_id = ?';
 
 export class CassandraGuildRepository implements GuildRepository {
@@ -106,16 +108,21 @@ export class CassandraGuildRepository implements GuildRepository {
 
   async delete(id: string): Promise<void> {
     const guildId = toId(id);
-    const [channelRows, members] = await Promise.all([
-      this.db.all(CHANNEL_IDS, [guildId]),
-      this.members.allOf(guildId),
-    ]);
+    const channelRows = await this.db.all(CHANNEL_IDS, [guildId]);
     await mapLimit(channelRows, 16, (row) =>
       this.db.execute('write', CHANNELS.delete, [row.get('channel_id')], { idempotent: true }),
     );
-    await mapLimit(members, 32, (m) =>
-      this.db.execute('write', MEMBERS.deleteByUser, [m.userId, guildId], { idempotent: true }),
-    );
+    // Each member's guild list, a page of the (still live) member partition at a time: bounded memory, and a
+    // retried job pages it again from the start (the partition itself goes last, whole).
+    let after: bigint | null = null;
+    for (;;) {
+      const page = await this.members.pageOf(guildId, after, MEMBER_PAGE);
+      if (page.length === 0) break;
+      await mapLimit(page, 32, (m) =>
+        this.db.execute('write', MEMBERS.deleteByUser, [m.userId, guildId], { idempotent: true }),
+      );
+      after = page[page.length - 1].userId;
+    }
     await this.invites.deleteAllOf(guildId);
     // Each webhook row by id (execute's read) before the guild's list of them goes in the batch below.
     const hooks = await this.db.all(WEBHOOK_IDS, [guildId]);
