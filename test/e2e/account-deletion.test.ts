@@ -158,6 +158,12 @@ describe.each(modes)('account deletion (%s)', (mode) => {
     const check = await verifyDeleted();
     expect(check.stdout).toContain('2 deleted account(s), 0 leftover(s) of personal data');
     expect(check.code).toBe(0);
+    // Nor a uniqueness claim without its holder (their names, emails and DM pairs were given back).
+    const claims = await parleyCli(['verify', '--claims', '--from', `sqlite:${dbPath}`]);
+    expect(claims.stdout).toMatch(
+      /claims read: \d+ username, \d+ email, \d+ dm_pair, \d+ invite; 0 mismatch\(es\)/,
+    );
+    expect(claims.code).toBe(0);
     if (mode === 'anonymize') {
       // And it does find what is left: a session row put back behind the server's back.
       const db = new Database(dbPath);

@@ -10,6 +10,8 @@ const id = z.string().min(1).max(64);
 export const JOB_PAYLOADS = {
   'channel.purge_messages': z.object({ channel_id: id }),
   'guild.purge_messages': z.object({ guild_id: id, channel_ids: z.array(id) }),
+  /** A deleted role's id, taken off every member that still holds it (the request removed the role itself). */
+  'role.purge_members': z.object({ guild_id: id, role_id: id }),
   /** A deleted message's attachments: their files and rows. */
   'media.delete_attachments': z.object({ channel_id: id, attachment_ids: z.array(id) }),
   /** Every file of deleted channels (attached or not) and, with a guild id, that guild's icons. */

@@ -177,7 +177,9 @@ export class GuildService {
       channel_ids: channels.map((c) => c.id),
     });
     const emojis = await this.storage.emojis.list(guildId);
-    await this.storage.guilds.delete(guildId);
+    // The guild row alone, in the request: the guild is gone for everyone at once. Its members, roles,
+    // channels and the rest go in the purge job (the same job as its messages), however big the guild.
+    await this.storage.guilds.removeRecord(guildId);
     // After the rows: a crash in between leaves unused files, never an emoji without its image.
     if (emojis.length > 0)
       await this.jobs.enqueue('media.delete_files', { keys: emojis.flatMap((e) => emojiFileKeys(e.id)) });

@@ -8,7 +8,7 @@ import {
   parsePermissions,
   unknown,
 } from '@parley/common';
-import { EVENT_BUS, type EventBus } from '@parley/bus';
+import { EVENT_BUS, type EventBus, JOB_QUEUE, type JobQueue } from '@parley/bus';
 import { type RoleRecord, STORAGE, type Storage } from '@parley/storage';
 import { AccessService, type GuildAccess } from './access.service';
 import { AuditLogEvent, changesOf } from './moderation/audit-log-events';
@@ -23,6 +23,7 @@ export class RoleService {
   constructor(
     @Inject(STORAGE) private readonly storage: Storage,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(JOB_QUEUE) private readonly jobs: JobQueue,
     private readonly ids: SnowflakeGenerator,
     private readonly access: AccessService,
     private readonly audit: AuditLogService,
@@ -126,6 +127,9 @@ export class RoleService {
     if (roleId === guildId) throw new BadRequestError('The @everyone role cannot be deleted');
     if (role.position >= access.topPosition)
       throw new ForbiddenError('Cannot delete a role at or above your highest role');
+    // Queued first (a crash after it still cleans up); it runs once the role is gone. The request removes the
+    // role itself, which is all anyone sees; members lose its id in the job, however many hold it.
+    await this.jobs.enqueue('role.purge_members', { guild_id: guildId, role_id: roleId });
     await this.storage.roles.delete(guildId, roleId);
     this.bus.publish({
       type: 'GUILD_ROLE_DELETE',

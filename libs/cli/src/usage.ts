@@ -25,6 +25,10 @@ commands:
                      read one database (default: the configured one) for personal data its deleted accounts
                      left behind (their row, sessions, memberships, settings, identities, and their messages
                      with instance.account_deletion = delete); exit 2 if any
+  verify --claims [--from <db>]
+                     read one database (default: the configured one) for uniqueness claims (usernames,
+                     emails, DM pairs, invite codes) without their holder, or holders without their claim;
+                     exit 2 if any, naming each
   export --out <file.ndjson[.gz]> [--from <db>]
                      write every table to a versioned NDJSON file (gzip when the name ends in .gz)
   import <file> [--to <db>] [--skip-invalid]

@@ -33,11 +33,14 @@ export class MediaJobs implements OnModuleInit {
   }
 
   private async purgeChannel(channelId: string): Promise<void> {
+    // Paged from a cursor past what was deleted: a read never walks the tombstones of earlier pages.
+    let after: string | undefined;
     for (;;) {
-      const batch = await this.storage.attachments.listByChannel(channelId, { limit: BATCH });
+      const batch = await this.storage.attachments.listByChannel(channelId, { limit: BATCH, after });
       if (batch.length === 0) break;
       await this.files.delete(batch.map((a) => fileKeys.attachment(channelId, a.id)));
       await this.storage.attachments.delete(batch.map((a) => a.id));
+      after = batch[batch.length - 1].id;
     }
     // Presigned uploads that were never completed have a file but no row.
     await this.files.deletePrefix(fileKeys.channelAttachments(channelId));

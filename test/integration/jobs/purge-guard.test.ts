@@ -162,9 +162,36 @@ describe.each(['sqlite', 'cassandra'] as const)('purge jobs check the target is 
     await expect(jobs.run('media.purge_channels', payload)).rejects.toThrow('still exists');
     expect(await kept(s)).toEqual({ messages: [s.message.id], attachments: 1, file: true });
 
-    await storage.guilds.delete(s.guild.id);
+    // What the request does: the guild row alone; the job removes what it held.
+    await storage.guilds.removeRecord(s.guild.id);
+    expect(await storage.members.find(s.guild.id, s.guild.ownerId)).not.toBeNull();
     await jobs.run('guild.purge_messages', payload);
     await jobs.run('media.purge_channels', payload);
     expect(await kept(s)).toEqual({ messages: [], attachments: 0, file: false });
+    expect(await storage.members.find(s.guild.id, s.guild.ownerId)).toBeNull();
+    expect(await storage.channels.findById(s.channel.id)).toBeNull();
+    expect(await storage.roles.list(s.guild.id)).toEqual([]);
+  });
+
+  it('a role still there keeps its members; once deleted, the job takes it off them', async () => {
+    const s = await seed();
+    const role = {
+      id: ids.next(),
+      guildId: s.guild.id,
+      name: 'staff',
+      permissions: '0',
+      color: 0,
+      position: 1,
+      mentionable: false,
+    };
+    await storage.roles.create(role);
+    await storage.members.update(s.guild.id, s.guild.ownerId, { roles: [role.id] });
+    const payload = { guild_id: s.guild.id, role_id: role.id };
+    await expect(jobs.run('role.purge_members', payload)).rejects.toThrow(`role ${role.id} still exists`);
+    expect((await storage.members.find(s.guild.id, s.guild.ownerId))?.roles).toEqual([role.id]);
+
+    await storage.roles.delete(s.guild.id, role.id);
+    await jobs.run('role.purge_members', payload);
+    expect((await storage.members.find(s.guild.id, s.guild.ownerId))?.roles).toEqual([]);
   });
 });

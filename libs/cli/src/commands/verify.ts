@@ -22,8 +22,28 @@ export const verify: Command = async (args) => {
     report: { type: 'string' },
     limit: { type: 'string' },
     'deleted-accounts': { type: 'boolean' },
+    claims: { type: 'boolean' },
   });
   const config = loadConfig();
+  if (values.claims) {
+    // One database (--from, or the configured one): every uniqueness claim and its holder agree.
+    const spec = values.from ? parseEndpoint(values.from, config) : configuredEndpoint(config);
+    const source = await openSource(spec, config);
+    try {
+      let mismatches = 0;
+      const counts = await source.bulk.reconcileClaims((m) => {
+        mismatches++;
+        out(`verify: ${m.kind} ${m.key}: ${m.problem}`);
+      });
+      const read = Object.entries(counts)
+        .map(([kind, n]) => `${n} ${kind}`)
+        .join(', ');
+      out(`verify: claims read: ${read}; ${mismatches} mismatch(es)`);
+      return mismatches === 0 ? 0 : 2;
+    } finally {
+      await source.close();
+    }
+  }
   if (values['deleted-accounts']) {
     // One database (--from, or the configured one): nothing personal of its deleted accounts may be left.
     const spec = values.from ? parseEndpoint(values.from, config) : configuredEndpoint(config);

@@ -7,12 +7,15 @@ import {
   type BulkWriteFailure,
   type BulkWriteOptions,
   type CheckpointStore,
+  type ClaimKind,
+  type ClaimMismatch,
   type MessageRecord,
   type MigrationCheckpoint,
   type ReactionRecord,
   type ScanPage,
 } from '../contract';
 import { bucketOf } from './buckets';
+import { ClaimsCheck } from './claims-check';
 import { fromId, fromIdOrNull, fromTime, toId, toTime } from './codec';
 import { searchBucketOf } from './search-terms';
 import { DatabaseUnavailableError, isUnavailable } from './errors';
@@ -372,6 +375,10 @@ export class CassandraBulk implements BulkStorage {
     await Promise.all(
       (records as readonly BulkRecords[BulkTable][]).map((record) => this.removeOne(table, record)),
     );
+  }
+
+  reconcileClaims(onMismatch: (mismatch: ClaimMismatch) => void): Promise<Record<ClaimKind, number>> {
+    return new ClaimsCheck(this.db, onMismatch).run();
   }
 
   async channelMessages(channelId: string, after: string | null, limit: number): Promise<MessageRecord[]> {

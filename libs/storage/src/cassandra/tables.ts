@@ -705,7 +705,6 @@ export const REACTION_COUNTS = {
   ofMessages:
     'SELECT message_id, emoji, n FROM reaction_counts WHERE channel_id = ? AND bucket = ? AND message_id IN ?',
   deleteMessage: 'DELETE FROM reaction_counts WHERE channel_id = ? AND bucket = ? AND message_id = ?',
-  deleteUpTo: 'DELETE FROM reaction_counts WHERE channel_id = ? AND bucket = ? AND message_id <= ?',
   deleteBucket: 'DELETE FROM reaction_counts WHERE channel_id = ? AND bucket = ?',
   scan: 'SELECT channel_id, bucket, message_id, emoji, n FROM reaction_counts',
 };

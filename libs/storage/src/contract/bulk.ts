@@ -213,6 +213,13 @@ export interface BulkStorage {
   ): Promise<BulkWriteFailure[]>;
   /** Deletes the records (by their keys, with whatever the backend derived from them). Idempotent. */
   remove<T extends BulkTable>(table: T, records: readonly BulkRecords[T][]): Promise<void>;
+  /**
+   * Reconciles the uniqueness claims with what holds them (`parley verify --claims`): every claim names a live
+   * holder that has that value, and every holder's value has its claim. Paged scans and point reads, in
+   * bounded memory; each mismatch goes to `onMismatch` as it is found. Answers how many claims of each kind
+   * were read.
+   */
+  reconcileClaims(onMismatch: (mismatch: ClaimMismatch) => void): Promise<Record<ClaimKind, number>>;
   /** One channel's messages in ascending id order, strictly after `after` (null: from the oldest). */
   channelMessages(channelId: string, after: string | null, limit: number): Promise<MessageRecord[]>;
   /** Every reaction on one message. */
@@ -220,6 +227,18 @@ export interface BulkStorage {
   readonly checkpoints: CheckpointStore;
   /** The instance settings of this database (e.g. whether the source is in maintenance mode). */
   readonly settings: SettingsRepository;
+}
+
+/** The values claimed instance-wide: usernames (case-insensitive), emails, the DM of a pair, invite codes. */
+export const CLAIM_KINDS = ['username', 'email', 'dm_pair', 'invite'] as const;
+export type ClaimKind = (typeof CLAIM_KINDS)[number];
+
+/** A claim without its holder, or a holder without its claim. */
+export interface ClaimMismatch {
+  kind: ClaimKind;
+  /** The claimed value (username, email, `low:high` user pair, invite code). */
+  key: string;
+  problem: string;
 }
 
 /** Checkpoints live in the target, keyed by the source they copy from. */

@@ -195,7 +195,16 @@ export interface GuildRepository {
     id: string,
     patch: Partial<Pick<GuildRecord, 'name' | 'icon' | 'ownerId' | 'defaultMessageNotifications'>>,
   ): Promise<void>;
-  /** Removes the guild row, roles, channels, overwrites, members, invites, bans and emoji; messages go by job. */
+  /**
+   * Removes the guild's own row only: from then on the guild is gone for every reader (lookups, READY,
+   * permission checks). The request's part of a guild delete; the rest goes by `delete` in the purge job.
+   */
+  removeRecord(id: string): Promise<void>;
+  /**
+   * Removes the guild row, roles, channels, overwrites, members (and their guild lists), invites, bans,
+   * emoji and webhooks, in bounded pieces; idempotent, so a purge job killed mid-way reruns it. Messages
+   * go by `MessageRepository.purgeChannelStep`.
+   */
   delete(id: string): Promise<void>;
   /**
    * The admin listing: guilds whose name starts with `prefix` (case-insensitive; '' = all), paged like
@@ -233,8 +242,16 @@ export interface RoleRepository {
     roleId: string,
     patch: Partial<Pick<RoleRecord, 'name' | 'permissions' | 'color' | 'position' | 'mentionable'>>,
   ): Promise<void>;
-  /** Also removes the role from every member that holds it and from channel overwrites. */
+  /**
+   * Removes the role and its channel overwrites (the request's part). Members may still list its id until
+   * `removeFromMembers` has run: a role id with no role grants nothing.
+   */
   delete(guildId: string, roleId: string): Promise<void>;
+  /**
+   * Takes a deleted role's id off every member holding it, a bounded page of members at a time (the purge
+   * job's part); idempotent, so a job killed mid-way reruns it.
+   */
+  removeFromMembers(guildId: string, roleId: string): Promise<void>;
 }
 
 export interface ChannelRepository {
@@ -279,8 +296,13 @@ export interface MessageRepository {
   /** The anchor (if it exists) and about half the limit on each side. */
   listAround(channelId: string, around: string, limit: number): Promise<MessageRecord[]>;
   lastMessageIds(channelIds: readonly string[]): Promise<Map<string, string>>;
-  /** Deletes up to `batch` messages of a channel (with their reactions); returns how many went. */
-  deleteChannelBatch(channelId: string, batch: number): Promise<number>;
+  /**
+   * One bounded step of a deleted channel's purge (messages with their reactions; the driver picks the
+   * unit: SQLite a batch of rows by key range, Cassandra whole bucket partitions, never reading through
+   * tombstones). Answers false once nothing is left. Idempotent: a purge killed mid-way resumes by calling
+   * it again.
+   */
+  purgeChannelStep(channelId: string): Promise<boolean>;
   /**
    * Idempotent sends (Discord's `enforce_nonce`): claims `nonce` of `authorId` in `channelId` for `ttlMs`
    * for the message `messageId` about to be written. Answers null when this call holds the claim, else the

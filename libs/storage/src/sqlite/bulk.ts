@@ -6,6 +6,8 @@ import {
   type BulkTable,
   type BulkWriteFailure,
   type CheckpointStore,
+  type ClaimKind,
+  type ClaimMismatch,
   type MessageRecord,
   type MigrationCheckpoint,
   type ReactionRecord,
@@ -469,6 +471,28 @@ function isRecordError(err: unknown): boolean {
  * range scan), batches written in one IMMEDIATE transaction with a savepoint per record, so a refused
  * record rolls back alone and every record is applied whole or not at all.
  */
+const CLAIMS = {
+  // A pair whose channel is gone, is no DM, or is not the DM of exactly those two; a DM without its pair.
+  pairMismatches: `
+    SELECT p.user_low AS low, p.user_high AS high, p.channel_id AS channel,
+      'the claim names channel #, which does not exist' AS problem
+    FROM dm_pairs p LEFT JOIN channels c ON c.id = p.channel_id WHERE c.id IS NULL
+    UNION ALL
+    SELECT p.user_low, p.user_high, p.channel_id, 'channel # is not the DM of these two users'
+    FROM dm_pairs p JOIN channels c ON c.id = p.channel_id
+    WHERE c.type <> 1
+      OR (SELECT count(*) FROM dm_recipients r WHERE r.channel_id = p.channel_id) <> 2
+      OR NOT EXISTS (SELECT 1 FROM dm_recipients r WHERE r.channel_id = p.channel_id AND r.user_id = p.user_low)
+      OR NOT EXISTS (SELECT 1 FROM dm_recipients r WHERE r.channel_id = p.channel_id AND r.user_id = p.user_high)
+    UNION ALL
+    SELECT min(r.user_id), max(r.user_id), c.id, 'DM channel # has no claim'
+    FROM channels c JOIN dm_recipients r ON r.channel_id = c.id
+    WHERE c.type = 1 AND NOT EXISTS (SELECT 1 FROM dm_pairs p WHERE p.channel_id = c.id)
+    GROUP BY c.id HAVING count(*) = 2`,
+  orphanInvites: `SELECT i.code AS code, i.guild_id AS guild FROM invites i
+    WHERE NOT EXISTS (SELECT 1 FROM guilds g WHERE g.id = i.guild_id)`,
+};
+
 export class SqliteBulk implements BulkStorage {
   readonly backend = 'sqlite' as const;
   readonly checkpoints: CheckpointStore;
@@ -559,6 +583,37 @@ export class SqliteBulk implements BulkStorage {
       this.db.transaction(() => {
         for (const record of records) this.removeOne(table, record);
       });
+    });
+  }
+
+  /**
+   * Usernames and emails are unique indexes of the users table here (no claim rows can disagree); DM pairs
+   * and invite codes are rows of their own, checked against their DM channel and guild.
+   */
+  reconcileClaims(onMismatch: (mismatch: ClaimMismatch) => void): Promise<Record<ClaimKind, number>> {
+    return settle(() => {
+      const count = (sql: string): number => Number(this.db.get<{ n: number }>(sql)?.n ?? 0);
+      for (const row of this.db.all<{ low: bigint; high: bigint; channel: bigint; problem: string }>(
+        CLAIMS.pairMismatches,
+      ))
+        onMismatch({
+          kind: 'dm_pair',
+          key: `${fromId(row.low)}:${fromId(row.high)}`,
+          problem: row.problem.replace('#', fromId(row.channel)),
+        });
+      for (const row of this.db.all<{ code: string; guild: bigint }>(CLAIMS.orphanInvites))
+        onMismatch({
+          kind: 'invite',
+          key: row.code,
+          problem: `the invite names guild ${fromId(row.guild)}, which does not exist`,
+        });
+      const users = count('SELECT count(*) AS n FROM users');
+      return {
+        username: users,
+        email: users,
+        dm_pair: count('SELECT count(*) AS n FROM dm_pairs'),
+        invite: count('SELECT count(*) AS n FROM invites'),
+      };
     });
   }
 

@@ -2,6 +2,8 @@ import { SnowflakeGenerator, compareSnowflakes, snowflakeEpoch } from '@parley/c
 import {
   UniqueViolation,
   type AccountTokenRecord,
+  type BulkStorage,
+  type ClaimMismatch,
   type UserIdentityRecord,
   type AttachmentRecord,
   type EmojiRecord,
@@ -128,6 +130,11 @@ export function describeStorageContract(
       return messages;
     };
     const idsOf = (records: readonly { id: string }[]): string[] => records.map((r) => r.id);
+    const bulkOf = (s: Storage): BulkStorage => {
+      const bulk = (s as Partial<{ bulk: BulkStorage }>).bulk;
+      if (!bulk) throw new Error('this driver has no bulk access');
+      return bulk;
+    };
 
     beforeAll(async () => {
       storage = await factory();
@@ -706,6 +713,12 @@ export function describeStorageContract(
         });
         const [m] = await history(channel.id, 1);
 
+        // The request's part: the guild is gone for readers, what it held waits for the job.
+        await storage.guilds.removeRecord(guild.id);
+        expect(await storage.guilds.findById(guild.id)).toBeNull();
+        expect(await storage.members.find(guild.id, ownerId)).not.toBeNull();
+        // The job's part, twice (a retried job).
+        await storage.guilds.delete(guild.id);
         await storage.guilds.delete(guild.id);
 
         expect(await storage.guilds.findById(guild.id)).toBeNull();
@@ -863,6 +876,37 @@ export function describeStorageContract(
         expect((await storage.roles.list(guild.id)).find((r) => r.id === guild.id)?.mentionable).toBe(false);
       });
 
+      it('takes a deleted role off many members, page by page', async () => {
+        const { guild } = await newGuild();
+        const [doomed, kept] = [role(guild.id), role(guild.id)];
+        await storage.roles.create(doomed);
+        await storage.roles.create(kept);
+        // More members than one page of either driver (SQLite 2,000, Cassandra 1,000).
+        const users = ids(2_300);
+        for (let i = 0; i < users.length; i += 100)
+          await Promise.all(
+            users
+              .slice(i, i + 100)
+              .map((u, k) =>
+                storage.members.add(
+                  member(guild.id, u, (i + k) % 3 === 0 ? [kept.id] : [doomed.id, kept.id]),
+                ),
+              ),
+          );
+        await storage.roles.delete(guild.id, doomed.id);
+        await storage.roles.removeFromMembers(guild.id, doomed.id);
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await storage.members.list(guild.id, { limit: 1000, after });
+          if (page.length === 0) break;
+          for (const m of page) if (m.userId !== guild.ownerId) expect(m.roles).toEqual([kept.id]);
+          seen.push(...page.map((m) => m.userId));
+          after = page[page.length - 1].userId;
+        }
+        expect(seen).toEqual(expect.arrayContaining(users));
+      });
+
       it('delete strips the role from members and channel overwrites', async () => {
         const { guild, channel } = await newGuild();
         const [doomed, kept] = [role(guild.id), role(guild.id)];
@@ -891,6 +935,9 @@ export function describeStorageContract(
 
         expect(await storage.roles.find(guild.id, doomed.id)).toBeNull();
         expect(await storage.roles.find(guild.id, kept.id)).toEqual(kept);
+        // The members' part is the job's: twice, as a retried job would.
+        await storage.roles.removeFromMembers(guild.id, doomed.id);
+        await storage.roles.removeFromMembers(guild.id, doomed.id);
         expect((await storage.members.find(guild.id, u1))?.roles).toEqual([kept.id]);
         expect((await storage.members.find(guild.id, u2))?.roles).toEqual([]);
         expect((await storage.members.find(guild.id, u3))?.roles).toEqual([kept.id]);
@@ -1314,26 +1361,73 @@ export function describeStorageContract(
         expect((await storage.messages.lastMessageIds([channelId])).get(channelId)).toBe(later);
       });
 
-      it('deletes a channel in batches, with the reactions', async () => {
+      /** `perBucket` messages in each of `buckets` 10-day buckets, oldest bucket first (ids ascending). */
+      const spanBuckets = async (
+        channelId: string,
+        buckets: number,
+        perBucket: number,
+      ): Promise<MessageRecord[]> => {
+        const day = 86_400_000;
+        let clock = Date.now() - buckets * 11 * day;
+        const spread = new SnowflakeGenerator(5, 11, () => clock++);
+        const out: MessageRecord[] = [];
+        for (let b = 0; b < buckets; b++) {
+          clock = Date.now() - (buckets - 1 - b) * 11 * day - 10 * perBucket;
+          for (let i = 0; i < perBucket; i++) out.push(message(channelId, { id: spread.next() }));
+        }
+        for (let i = 0; i < out.length; i += 50)
+          await Promise.all(out.slice(i, i + 50).map((m) => storage.messages.create(m)));
+        return out;
+      };
+
+      it('purges a channel over several buckets in bounded steps, with reactions and counts', async () => {
         const channelId = id();
         const other = id();
-        const messages = await history(channelId, 5);
+        const messages = await spanBuckets(channelId, 4, 130);
         const [survivor] = await history(other, 1);
         const reactor = id();
-        for (const m of [...messages, survivor])
-          await storage.reactions.add(m.channelId, m.id, '👍', reactor);
+        const reacted = [messages[0], messages[200], messages[messages.length - 1]];
+        for (const m of [...reacted, survivor]) await storage.reactions.add(m.channelId, m.id, '👍', reactor);
 
-        expect(await storage.messages.deleteChannelBatch(channelId, 2)).toBe(2);
-        expect(await storage.messages.deleteChannelBatch(channelId, 2)).toBe(2);
-        expect(await storage.messages.deleteChannelBatch(channelId, 2)).toBe(1);
-        expect(await storage.messages.deleteChannelBatch(channelId, 2)).toBe(0);
-        expect(await storage.messages.listLatest(channelId, 10)).toEqual([]);
-        expect(await storage.reactions.counts(channelId, idsOf(messages), reactor)).toEqual([]);
-        expect(await storage.reactions.listUsers(channelId, messages[0].id, '👍', { limit: 10 })).toEqual([]);
+        let steps = 0;
+        while (await storage.messages.purgeChannelStep(channelId)) expect(++steps).toBeLessThan(100);
+        expect(steps).toBeGreaterThan(0);
+        expect(await storage.messages.purgeChannelStep(channelId)).toBe(false);
+        expect(await storage.messages.listLatest(channelId, 100)).toEqual([]);
+        expect(await storage.messages.listAfter(channelId, '0', 100)).toEqual([]);
+        for (const m of reacted) {
+          expect(await storage.messages.find(channelId, m.id)).toBeNull();
+          expect(await storage.reactions.listUsers(channelId, m.id, '👍', { limit: 10 })).toEqual([]);
+        }
+        expect(await storage.reactions.counts(channelId, idsOf(reacted), reactor)).toEqual([]);
         expect(await storage.messages.find(other, survivor.id)).toEqual(survivor);
         expect(await storage.reactions.counts(other, [survivor.id], reactor)).toEqual([
           { messageId: survivor.id, emoji: '👍', count: 1, me: true },
         ]);
+      });
+
+      it('resumes a purge that stopped mid-way: every step is idempotent', async () => {
+        const channelId = id();
+        // More buckets than a Cassandra step takes, more rows than a SQLite step takes.
+        const messages = await spanBuckets(channelId, 10, 60);
+        const reactor = id();
+        await storage.reactions.add(channelId, messages[messages.length - 1].id, '🎉', reactor);
+        // The job's process dies after one step: what remains is still whole and readable, newest first.
+        expect(await storage.messages.purgeChannelStep(channelId)).toBe(true);
+        const left = await storage.messages.listLatest(channelId, 5);
+        expect(idsOf(left)).toEqual(idsOf(messages.slice(-5).reverse()));
+        expect(
+          await storage.reactions.counts(channelId, [messages[messages.length - 1].id], reactor),
+        ).toEqual([{ messageId: messages[messages.length - 1].id, emoji: '🎉', count: 1, me: true }]);
+        // The retried job runs from the start: two runs at once (a redelivery) both finish.
+        const run = async (): Promise<void> => {
+          while (await storage.messages.purgeChannelStep(channelId));
+        };
+        await Promise.all([run(), run()]);
+        expect(await storage.messages.listLatest(channelId, 10)).toEqual([]);
+        expect(
+          await storage.reactions.counts(channelId, [messages[messages.length - 1].id], reactor),
+        ).toEqual([]);
       });
     });
 
@@ -1462,17 +1556,6 @@ export function describeStorageContract(
         );
         expect(await storage.reactions.listUsers(channelId, old[1], '👍', { limit: 10 })).toEqual(
           sorted([viewer, other]),
-        );
-      });
-
-      it('keeps the reactions of the messages a partial channel purge leaves', async () => {
-        const channelId = id();
-        const messages = await history(channelId, 4);
-        const userId = id();
-        for (const m of messages) await storage.reactions.add(channelId, m.id, '👍', userId);
-        expect(await storage.messages.deleteChannelBatch(channelId, 2)).toBe(2);
-        expect(await storage.reactions.counts(channelId, idsOf(messages), userId)).toEqual(
-          messages.slice(2).map((m) => ({ messageId: m.id, emoji: '👍', count: 1, me: true })),
         );
       });
 
@@ -1806,6 +1889,50 @@ export function describeStorageContract(
         createdAt: now,
         expiresAt: null,
         ...overrides,
+      });
+
+      it('verify --claims: every claim has its holder, and an invite of a removed guild is reported', async () => {
+        const holder = user();
+        await storage.users.create(holder);
+        const [a, b] = sorted(ids(2));
+        const dm = await storage.dms.findOrCreate(a, b, dmChannel(a, b));
+        const live = await newGuild();
+        const gone = await newGuild();
+        const [kept, orphan] = [invite(live.guild.id), invite(gone.guild.id)];
+        await storage.invites.create(kept);
+        await storage.invites.create(orphan);
+        await storage.guilds.removeRecord(gone.guild.id);
+
+        const mine = new Set([
+          holder.username.toLowerCase(),
+          holder.email.toLowerCase(),
+          `${a}:${b}`,
+          kept.code,
+          orphan.code,
+        ]);
+        const found: ClaimMismatch[] = [];
+        const counts = await bulkOf(storage).reconcileClaims((m) => {
+          if (mine.has(m.key)) found.push(m);
+        });
+        expect(found).toEqual([
+          {
+            kind: 'invite',
+            key: orphan.code,
+            problem: `the invite names guild ${gone.guild.id}, which does not exist`,
+          },
+        ]);
+        expect(counts.username).toBeGreaterThanOrEqual(1);
+        expect(counts.email).toBeGreaterThanOrEqual(1);
+        expect(counts.dm_pair).toBeGreaterThanOrEqual(1);
+        expect(counts.invite).toBeGreaterThanOrEqual(2);
+        expect(dm.created).toBe(true);
+        // The job's part of the guild delete takes its invites with it.
+        await storage.guilds.delete(gone.guild.id);
+        const after: ClaimMismatch[] = [];
+        await bulkOf(storage).reconcileClaims((m) => {
+          if (mine.has(m.key)) after.push(m);
+        });
+        expect(after).toEqual([]);
       });
 
       it('creates, finds, lists by guild and deletes; a taken code is refused', async () => {

@@ -22,6 +22,11 @@ const DELETE_PARTITIONS = [
   'DELETE FROM guild_emojis WHERE guild_id = ?',
   'DELETE FROM webhooks_by_guild WHERE guild_id = ?',
 ];
+const SEARCH_BUCKETS = 'SELECT bucket FROM message_search_buckets WHERE scope_id = ?';
+const DELETE_SEARCH_BUCKET = 'DELETE FROM message_search WHERE scope_id = ? AND bucket = ?';
+const FORGET_SEARCH_BUCKETS = 'DELETE FROM message_search_buckets WHERE scope_id = ?';
+/** Members read per page when a deleted guild's member lists are cleaned. */
+const MEMBER_PAGE = 1_000;
 const WEBHOOK_IDS = 'SELECT id FROM webhooks_by_guild WHERE guild_id = ?';
 
 export class CassandraGuildRepository implements GuildRepository {
@@ -97,18 +102,27 @@ export class CassandraGuildRepository implements GuildRepository {
    * Partition deletes for everything kept per guild, plus the rows other partitions hold about it
    * (channels by id, each member's guilds_by_user row, invites by code). Messages go by job.
    */
+  async removeRecord(id: string): Promise<void> {
+    await this.db.execute('write', GUILDS.delete, [toId(id)], { idempotent: true });
+  }
+
   async delete(id: string): Promise<void> {
     const guildId = toId(id);
-    const [channelRows, members] = await Promise.all([
-      this.db.all(CHANNEL_IDS, [guildId]),
-      this.members.allOf(guildId),
-    ]);
+    const channelRows = await this.db.all(CHANNEL_IDS, [guildId]);
     await mapLimit(channelRows, 16, (row) =>
       this.db.execute('write', CHANNELS.delete, [row.get('channel_id')], { idempotent: true }),
     );
-    await mapLimit(members, 32, (m) =>
-      this.db.execute('write', MEMBERS.deleteByUser, [m.userId, guildId], { idempotent: true }),
-    );
+    // Each member's guild list, a page of the (still live) member partition at a time: bounded memory, and a
+    // retried job pages it again from the start (the partition itself goes last, whole).
+    let after: bigint | null = null;
+    for (;;) {
+      const page = await this.members.pageOf(guildId, after, MEMBER_PAGE);
+      if (page.length === 0) break;
+      await mapLimit(page, 32, (m) =>
+        this.db.execute('write', MEMBERS.deleteByUser, [m.userId, guildId], { idempotent: true }),
+      );
+      after = page[page.length - 1].userId;
+    }
     await this.invites.deleteAllOf(guildId);
     // Each webhook row by id (execute's read) before the guild's list of them goes in the batch below.
     const hooks = await this.db.all(WEBHOOK_IDS, [guildId]);
@@ -124,6 +138,12 @@ export class CassandraGuildRepository implements GuildRepository {
     );
     // The derived member count goes with its guild (a counter cannot share the logged batch).
     await this.db.execute('write', GUILD_MEMBER_COUNTS.delete, [guildId], { idempotent: true });
+    // The guild's search postings: whole (scope, bucket) partitions from the scope's bucket list, no row reads.
+    const searchBuckets = await this.db.all(SEARCH_BUCKETS, [guildId]);
+    await mapLimit(searchBuckets, 16, (row) =>
+      this.db.execute('write', DELETE_SEARCH_BUCKET, [guildId, row.get('bucket')], { idempotent: true }),
+    );
+    await this.db.execute('write', FORGET_SEARCH_BUCKETS, [guildId], { idempotent: true });
   }
 
   /** A paged scan of the guilds table in token order, filtered in memory: admin-only, never a request path. */

@@ -10,7 +10,7 @@ const FIND = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id = ?`
 const FIND_MANY = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id IN ?`;
 const PAGE_FIRST = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? LIMIT ?`;
 const PAGE_AFTER = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id > ? LIMIT ?`;
-const ALL = `SELECT user_id, roles FROM members WHERE guild_id = ?`;
+const PAGE_OF = 'SELECT user_id, roles FROM members WHERE guild_id = ? AND user_id > ? LIMIT ?';
 const GUILDS_OF = 'SELECT guild_id FROM guilds_by_user WHERE user_id = ?';
 const toMember = MEMBERS.toRecord;
 const isMember = (row: { get(column: string): unknown }): boolean => row.get(MEMBERS.present) !== null;
@@ -135,9 +135,14 @@ export class CassandraMemberRepository implements MemberRepository {
     }
   }
 
-  /** Every member's id and roles (role deletion, guild deletion). */
-  async allOf(guildId: bigint): Promise<{ userId: bigint; roles: bigint[] }[]> {
-    return (await this.db.all(ALL, [guildId])).map((row) => ({
+  /** A page of members' ids and roles, by user id after `after` (null: from the first). */
+  async pageOf(
+    guildId: bigint,
+    after: bigint | null,
+    limit: number,
+  ): Promise<{ userId: bigint; roles: bigint[] }[]> {
+    const rs = await this.db.execute('read', PAGE_OF, [guildId, after ?? -1n, limit], { idempotent: true });
+    return rs.rows.map((row) => ({
       userId: row.get('user_id') as bigint,
       roles: [...((row.get('roles') as Iterable<bigint> | null) ?? [])],
     }));

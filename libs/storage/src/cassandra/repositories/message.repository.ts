@@ -18,8 +18,6 @@ const OLDEST = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket 
 const NEWER_THAN = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ?
   ORDER BY message_id ASC LIMIT ?`;
 const LAST_ID = 'SELECT message_id FROM messages WHERE channel_id = ? AND bucket = ? LIMIT 1';
-const OLDEST_IDS =
-  'SELECT message_id FROM messages WHERE channel_id = ? AND bucket = ? ORDER BY message_id ASC LIMIT ?';
 const BUCKETS = 'SELECT bucket FROM channel_buckets WHERE channel_id = ?';
 const DELETE_BUCKET = 'DELETE FROM messages WHERE channel_id = ? AND bucket = ?';
 const FORGET_BUCKET = 'DELETE FROM channel_buckets WHERE channel_id = ? AND bucket = ?';
@@ -27,6 +25,8 @@ const FORGET_BUCKET = 'DELETE FROM channel_buckets WHERE channel_id = ? AND buck
 const KNOWN_BUCKETS_MAX = 50_000;
 /** Above every snowflake: the first page of a bucket. */
 const MAX_ID = 2n ** 63n - 1n;
+/** Buckets a purge step removes (concurrently): a few seconds of writes at most, then the job yields. */
+const PURGE_BUCKETS_PER_STEP = 8;
 /** Channels per last-message read: one request for a guild's channels, partitions kept few per request. */
 const LAST_IDS_PER_READ = 100;
 
@@ -272,38 +272,31 @@ export class CassandraMessageRepository implements MessageRepository {
   }
 
   /**
-   * Deletes the channel's oldest messages, up to `batch`, with their reactions. A bucket emptied
-   * whole goes as one partition tombstone (and leaves channel_buckets); otherwise row tombstones.
+   * One step of a deleted channel's purge: its oldest buckets, up to `PURGE_BUCKETS_PER_STEP`, each removed
+   * whole by partition deletes (messages, reactions, reaction counts), then struck from channel_buckets.
+   * Nothing is read but the bucket list, so a bucket of any size goes in four writes and no read ever walks
+   * the tombstones a purge leaves. Every write is idempotent and the bucket is forgotten last: a purge killed
+   * mid-way resumes from the bucket list.
    */
-  async deleteChannelBatch(channelId: string, batch: number): Promise<number> {
+  async purgeChannelStep(channelId: string): Promise<boolean> {
     const channel = toId(channelId);
-    const buckets = (await this.buckets(channel)).reverse(); // oldest first
-    let deleted = 0;
-    for (const bucket of buckets) {
-      if (deleted >= batch) break;
-      const want = batch - deleted;
-      // One more than we may delete tells whether the bucket empties.
-      const ids = (
-        await this.db.execute('read', OLDEST_IDS, [channel, bucket, want + 1], { idempotent: true })
-      ).rows.map((row) => row.get('message_id') as bigint);
-      const doomed = ids.slice(0, want);
-      if (ids.length <= want) {
-        // The bucket's reactions share its partition key: one partition tombstone each.
-        await this.reactions.deleteBucket(channel, bucket);
-        await this.db.execute('write', DELETE_BUCKET, [channel, bucket], { idempotent: true });
-        await this.db.execute('write', FORGET_BUCKET, [channel, bucket], { idempotent: true });
-        this.knownBuckets.delete(`${channel}:${bucket}`);
-        this.newestBuckets.delete(channel.toString());
-      } else {
-        // The doomed are the bucket's oldest: their reactions are one clustering range.
-        await this.reactions.deleteUpTo(channel, bucket, doomed[doomed.length - 1]);
-        await mapLimit(doomed, 16, (id) =>
-          this.db.execute('write', MESSAGES.delete, [channel, bucket, id], { idempotent: true }),
-        );
-      }
-      deleted += doomed.length;
+    const buckets = (await this.buckets(channel)).reverse().slice(0, PURGE_BUCKETS_PER_STEP); // oldest first
+    if (buckets.length === 0) {
+      // The channel's remaining derived rows, once every bucket is gone.
+      await this.db.execute('write', CHANNEL_LAST_MESSAGES.delete, [channel], { idempotent: true });
+      this.newestBuckets.delete(channel.toString());
+      return false;
     }
-    return deleted;
+    await mapLimit(buckets, PURGE_BUCKETS_PER_STEP, async (bucket) => {
+      await Promise.all([
+        this.reactions.deleteBucket(channel, bucket),
+        this.db.execute('write', DELETE_BUCKET, [channel, bucket], { idempotent: true }),
+      ]);
+      await this.db.execute('write', FORGET_BUCKET, [channel, bucket], { idempotent: true });
+      this.knownBuckets.delete(`${channel}:${bucket}`);
+    });
+    this.newestBuckets.delete(channel.toString());
+    return true;
   }
 
   /** The channel's buckets that hold messages, newest first. */

@@ -15,9 +15,6 @@ const USERS_AFTER = `SELECT user_id FROM reactions_by_bucket WHERE ${KEY} AND em
 const MINE = `SELECT message_id, emoji FROM reactions_by_bucket
   WHERE channel_id = ? AND bucket = ? AND (message_id, emoji, user_id) IN ?`;
 const DELETE_MESSAGE = `DELETE FROM reactions_by_bucket WHERE ${KEY}`;
-/** Every reaction of a bucket's messages up to `message_id` (a channel purge deletes oldest first). */
-const DELETE_UP_TO =
-  'DELETE FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id <= ?';
 const DELETE_BUCKET = 'DELETE FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ?';
 
 /** Statement parameters that address one message's rows: channel, bucket, message. */
@@ -129,16 +126,6 @@ export class CassandraReactionRepository implements ReactionRepository {
         addToCount(this.db, [...key, row.get('emoji') as string], -((row.get('n') as bigint | null) ?? 0n)),
       ),
     );
-  }
-
-  /** Deletes the reactions (and counts) of a bucket's messages with ids up to `messageId` (range tombstones). */
-  async deleteUpTo(channel: bigint, bucket: number, messageId: bigint): Promise<void> {
-    await Promise.all([
-      this.db.execute('write', DELETE_UP_TO, [channel, bucket, messageId], { idempotent: true }),
-      this.db.execute('write', REACTION_COUNTS.deleteUpTo, [channel, bucket, messageId], {
-        idempotent: true,
-      }),
-    ]);
   }
 
   /**

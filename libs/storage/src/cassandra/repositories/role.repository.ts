@@ -9,6 +9,9 @@ const FIND = `SELECT ${ROLES.columns} FROM roles WHERE guild_id = ? AND role_id 
 const LIST = `SELECT ${ROLES.columns} FROM roles WHERE guild_id = ?`;
 
 /** Roles in one partition per guild. Permission bit sets are decimal text (they exceed 64 bits). */
+/** Members read per page when a deleted role is taken off them. */
+const MEMBER_PAGE = 1_000;
+
 export class CassandraRoleRepository implements RoleRepository {
   constructor(
     private readonly db: CassandraSession,
@@ -70,14 +73,26 @@ export class CassandraRoleRepository implements RoleRepository {
     const guild = toId(guildId);
     const role = toId(roleId);
     await this.db.execute('write', ROLES.delete, [guild, role], { idempotent: true });
-    const holders = (await this.members.allOf(guild)).filter((m) => m.roles.includes(role));
-    await mapLimit(holders, 16, (m) =>
-      this.members.setRoles(
-        guild,
-        m.userId,
-        m.roles.filter((r) => r !== role),
-      ),
-    );
     await this.channels.deleteOverwritesFor(guild, role);
+  }
+
+  async removeFromMembers(guildId: string, roleId: string): Promise<void> {
+    const guild = toId(guildId);
+    const role = toId(roleId);
+    // A page of the member partition at a time, from a cursor: memory stays bounded however big the guild.
+    let after: bigint | null = null;
+    for (;;) {
+      const page = await this.members.pageOf(guild, after, MEMBER_PAGE);
+      if (page.length === 0) return;
+      const holders = page.filter((m) => m.roles.includes(role));
+      await mapLimit(holders, 16, (m) =>
+        this.members.setRoles(
+          guild,
+          m.userId,
+          m.roles.filter((r) => r !== role),
+        ),
+      );
+      after = page[page.length - 1].userId;
+    }
   }
 }

@@ -81,7 +81,7 @@ export class SqliteChannelRepository implements ChannelRepository {
     });
   }
 
-  /** Messages of the channel are left to the purge job (MessageRepository.deleteChannelBatch). */
+  /** Messages of the channel are left to the purge job (MessageRepository.purgeChannelStep). */
   delete(id: string): Promise<void> {
     return settle(() =>
       this.db.transaction(() => {

@@ -14,11 +14,15 @@ const SEARCH = `SELECT ${GUILDS.columns} FROM guilds WHERE id < @before AND name
 const ABOVE_ALL = 2n ** 63n - 1n;
 const UPDATE = `UPDATE guilds SET ${patchSet(['name', 'icon', 'owner_id', 'default_message_notifications'])} WHERE id = @id`;
 // Children first, each by its guild_id key or index; messages are left to the purge job.
+/** Members removed per transaction: a guild of 100,000 holds the writer for many short turns, not one long one. */
+const MEMBER_BATCH = 2_000;
+const DELETE_MEMBERS = `DELETE FROM members WHERE guild_id = ? AND user_id IN
+  (SELECT user_id FROM members WHERE guild_id = ? LIMIT ?)`;
+const DELETE_RECORD = 'DELETE FROM guilds WHERE id = ?';
 const DELETE = [
   'DELETE FROM channel_overwrites WHERE channel_id IN (SELECT id FROM channels WHERE guild_id = ?)',
   'DELETE FROM channels WHERE guild_id = ?',
   'DELETE FROM roles WHERE guild_id = ?',
-  'DELETE FROM members WHERE guild_id = ?',
   // Its members' triggers brought it to 0; the row itself goes with the guild.
   'DELETE FROM guild_member_counts WHERE guild_id = ?',
   'DELETE FROM invites WHERE guild_id = ?',
@@ -74,10 +78,20 @@ export class SqliteGuildRepository implements GuildRepository {
     });
   }
 
-  delete(id: string): Promise<void> {
+  removeRecord(id: string): Promise<void> {
+    return settle(() => {
+      this.db.run(DELETE_RECORD, toId(id));
+    });
+  }
+
+  async delete(id: string): Promise<void> {
+    const guild = toId(id);
+    // Members first, in batches, each its own transaction (their count triggers run per row).
+    while ((await settle(() => this.db.run(DELETE_MEMBERS, guild, guild, MEMBER_BATCH))) > 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     return settle(() =>
       this.db.transaction(() => {
-        const guild = toId(id);
         for (const sql of DELETE) this.db.run(sql, guild);
       }),
     );

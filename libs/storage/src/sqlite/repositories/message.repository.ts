@@ -4,13 +4,19 @@ import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 import { type HotReader, idList } from '../hot-queries';
 import { MessageWriter } from '../message-writer';
-import { MESSAGES, REACTIONS, type MessageRow } from '../tables';
+import { MESSAGES, type MessageRow } from '../tables';
 
 const FIND = `SELECT ${MESSAGES.columns} FROM messages WHERE id = ? AND channel_id = ?`;
 const UPDATE = `UPDATE messages SET ${patchSet(['content', 'edited_at', 'mentions', 'mention_roles', 'mention_everyone', 'pinned', 'embeds', 'flags', 'attachments'])}
   WHERE id = @id AND channel_id = @channel_id`;
-const DELETE_OLDEST = `DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE channel_id = ? ORDER BY id LIMIT ?)
-  RETURNING id`;
+/** Rows a purge step deletes in one transaction (each runs the search-index trigger). */
+const PURGE_ROWS = 500;
+const PURGE_UPPER = `SELECT max(id) AS hi FROM
+  (SELECT id FROM messages WHERE channel_id = ? ORDER BY id LIMIT ?)`;
+const PURGE_RANGE = 'SELECT id FROM messages WHERE channel_id = ? AND id <= ?';
+const PURGE_REACTIONS = `DELETE FROM reactions WHERE message_id IN (${PURGE_RANGE})`;
+const PURGE_REACTION_COUNTS = `DELETE FROM reaction_counts WHERE message_id IN (${PURGE_RANGE})`;
+const PURGE_MESSAGES = 'DELETE FROM messages WHERE channel_id = ? AND id <= ?';
 const NONCE_SWEEP = 'DELETE FROM message_nonces WHERE expires_at <= ?';
 const NONCE_CLAIM = `INSERT INTO message_nonces (channel_id, author_id, nonce, message_id, expires_at)
   VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
@@ -172,18 +178,23 @@ export class SqliteMessageRepository implements MessageRepository {
     return last;
   }
 
-  deleteChannelBatch(channelId: string, batch: number): Promise<number> {
+  /**
+   * One step of a deleted channel's purge: its oldest `PURGE_ROWS` messages, found by the upper end of that
+   * primary-key range (an index walk) and deleted by range with their reactions in one short transaction,
+   * so the writer is held for one batch at a time. Progress is what is gone: a killed purge resumes.
+   */
+  purgeChannelStep(channelId: string): Promise<boolean> {
     return settle(() => {
-      if (batch <= 0) return 0;
+      const channel = toId(channelId);
       this.writer.flush();
-      return this.db.transaction(() => {
-        const gone = this.db.all<{ id: bigint }>(DELETE_OLDEST, toId(channelId), toLimit(batch));
-        for (const { id } of gone) {
-          this.db.run(REACTIONS.deleteOfMessage, id);
-          this.db.run(REACTIONS.deleteCountsOfMessage, id);
-        }
-        return gone.length;
+      const upTo = this.db.get<{ hi: bigint | null }>(PURGE_UPPER, channel, PURGE_ROWS)?.hi ?? null;
+      if (upTo === null) return false;
+      this.db.transaction(() => {
+        this.db.run(PURGE_REACTIONS, channel, upTo);
+        this.db.run(PURGE_REACTION_COUNTS, channel, upTo);
+        this.db.run(PURGE_MESSAGES, channel, upTo);
       });
+      return true;
     });
   }
 

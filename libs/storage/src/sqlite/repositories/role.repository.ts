@@ -8,9 +8,14 @@ const FIND = `SELECT ${ROLES.columns} FROM roles WHERE guild_id = ? AND id = ?`;
 const LIST = `SELECT ${ROLES.columns} FROM roles WHERE guild_id = ? ORDER BY position, id`;
 const UPDATE = `UPDATE roles SET ${patchSet(['name', 'permissions', 'color', 'position', 'mentionable'])} WHERE guild_id = @guild_id AND id = @id`;
 // Member roles are JSON arrays of id strings, hence the role id is bound as text here.
+/** Members examined per transaction when a deleted role is taken off them. */
+const MEMBER_PAGE = 2_000;
+const MEMBER_PAGE_END = `SELECT max(user_id) AS hi FROM
+  (SELECT user_id FROM members WHERE guild_id = ? AND user_id > ? ORDER BY user_id LIMIT ?)`;
 const STRIP_FROM_MEMBERS = `UPDATE members
   SET roles = (SELECT json_group_array(value) FROM json_each(members.roles) WHERE value <> @role)
-  WHERE guild_id = @guild_id AND EXISTS (SELECT 1 FROM json_each(members.roles) WHERE value = @role)`;
+  WHERE guild_id = @guild_id AND user_id > @lo AND user_id <= @hi
+    AND EXISTS (SELECT 1 FROM json_each(members.roles) WHERE value = @role)`;
 const STRIP_FROM_OVERWRITES = `DELETE FROM channel_overwrites
   WHERE id = ? AND type = 0 AND channel_id IN (SELECT id FROM channels WHERE guild_id = ?)`;
 
@@ -59,9 +64,27 @@ export class SqliteRoleRepository implements RoleRepository {
         const guild = toId(guildId);
         const role = toId(roleId);
         this.db.run(ROLES.delete, guild, role);
-        this.db.run(STRIP_FROM_MEMBERS, { guild_id: guild, role: role.toString() });
         this.db.run(STRIP_FROM_OVERWRITES, role, guild);
       }),
     );
+  }
+
+  async removeFromMembers(guildId: string, roleId: string): Promise<void> {
+    const guild = toId(guildId);
+    const role = toId(roleId).toString();
+    // Pages of the guild's member key range, each its own short transaction.
+    let lo = -1n;
+    for (;;) {
+      const from = lo;
+      const hi = await settle(
+        () => this.db.get<{ hi: bigint | null }>(MEMBER_PAGE_END, guild, from, MEMBER_PAGE)?.hi ?? null,
+      );
+      if (hi === null) return;
+      await settle(() => {
+        this.db.run(STRIP_FROM_MEMBERS, { guild_id: guild, role, lo: from, hi });
+      });
+      lo = hi;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 }
