@@ -51,11 +51,14 @@ export function ftsQuery(
 const ANY_PENDING = 'SELECT 1 FROM messages_fts_pending LIMIT 1';
 /** The highest id of the next batch: the batch is every pending id up to it. */
 const BATCH_END = 'SELECT max(id) AS id FROM (SELECT id FROM messages_fts_pending ORDER BY id LIMIT ?)';
-// FTS rowids are negated message ids (newest first ascending, see migration 0042).
+// FTS rowids are negated message ids (newest first ascending, see migration 0042). Inserted in ascending
+// rowid order, newest message first: FTS5 flushes its in-memory batch to a new segment whenever a rowid is
+// lower than the previous one, so the oldest-first order would write one segment per message.
 const INDEX_BATCH_SQL = `INSERT INTO messages_fts (rowid, content, scope)
   SELECT -messages.id, messages.content, ${SCOPE_SQL('messages')}
   FROM messages_fts_pending JOIN messages ON messages.id = messages_fts_pending.id
-  WHERE messages_fts_pending.id <= ?`;
+  WHERE messages_fts_pending.id <= ?
+  ORDER BY messages_fts_pending.id DESC`;
 const DONE = 'DELETE FROM messages_fts_pending WHERE id <= ?';
 /** Pending messages indexed per transaction when catching up (before a search, after a bulk import). */
 const INDEX_BATCH = 5000;
