@@ -60,21 +60,21 @@ export class CassandraMessageRepository implements MessageRepository {
   async create(message: MessageRecord): Promise<void> {
     const channelId = toId(message.channelId);
     const bucket = bucketOf(message.id);
-    const row = { query: MESSAGES.insert, params: MESSAGES.params(message, channelId, bucket, undefined) };
-    const posting = this.postings.statement(message);
-    // The message and its search posting in one unlogged batch: one request instead of two (both idempotent
-    // upserts by key; the batch is not atomic, and needs not be: a retry writes both again).
-    const write =
-      posting === null
-        ? this.db.execute('write', row.query, row.params, { idempotent: true })
-        : this.db.batch([row, posting], true, false);
+    const write = this.db.execute(
+      'write',
+      MESSAGES.insert,
+      MESSAGES.params(message, channelId, bucket, undefined),
+      {
+        idempotent: true,
+      },
+    );
     const last = this.db.execute(
       'write',
       CHANNEL_LAST_MESSAGES.write,
       CHANNEL_LAST_MESSAGES.params(channelId, message.id),
       { idempotent: true },
     );
-    await Promise.all([write, last, this.markBucket(channelId, bucket), this.postings.marked(message)]);
+    await Promise.all([write, last, this.markBucket(channelId, bucket), this.postings.write(message)]);
   }
 
   /**

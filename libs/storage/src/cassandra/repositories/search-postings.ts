@@ -22,27 +22,15 @@ export class SearchPostings {
   constructor(private readonly db: CassandraSession) {}
 
   async write(message: MessageRecord): Promise<void> {
-    const posting = this.statement(message);
-    if (posting === null) return;
-    await Promise.all([
-      this.db.execute('write', posting.query, posting.params, { idempotent: true }),
-      this.marked(message),
-    ]);
-  }
-
-  /**
-   * The posting's INSERT, for a caller that sends it in one batch with the message's own (the send path);
-   * null when indexing is off. The caller also awaits `marked`.
-   */
-  statement(message: MessageRecord): { query: string; params: unknown[] } | null {
-    if (!this.enabled) return null;
-    return { query: MESSAGE_SEARCH.insert, params: MESSAGE_SEARCH.params(message, undefined) };
-  }
-
-  /** The bucket marker of the message's posting (written once per process and bucket). */
-  async marked(message: MessageRecord): Promise<void> {
     if (!this.enabled) return;
-    await this.mark(MESSAGE_SEARCH.scopeOf(message), searchBucketOf(message.id));
+    const scope = MESSAGE_SEARCH.scopeOf(message);
+    const bucket = searchBucketOf(message.id);
+    await Promise.all([
+      this.db.execute('write', MESSAGE_SEARCH.insert, MESSAGE_SEARCH.params(message, undefined), {
+        idempotent: true,
+      }),
+      this.mark(scope, bucket),
+    ]);
   }
 
   async edit(
