@@ -47,8 +47,8 @@ const SEARCH_INDEX_INTERVAL_MS = 200;
  * is the main thread: each slice is a few milliseconds, and the sends queued meanwhile run between slices
  * (setImmediate), instead of waiting for one transaction holding everything sent in 200 ms.
  */
-const SEARCH_INDEX_SLICE = 250;
-const SEARCH_INDEX_SLICES_PER_TICK = 40;
+const SEARCH_INDEX_SLICE = 100;
+const SEARCH_INDEX_SLICES_PER_TICK = 100;
 
 /**
  * The SQLite driver: one writer connection on the main thread (SQLite has a single writer anyway)
