@@ -108,11 +108,14 @@ async function main() {
     editedAt: null,
     attachments: [],
     mentions: [],
+    mentionRoles: [],
     mentionEveryone: false,
     pinned: false,
     type: 0,
     nonce: null,
     referenceId: null,
+    embeds: [],
+    flags: 0,
   });
 
   const t0 = performance.now();

@@ -6,8 +6,9 @@ import { SqliteStorage, defaultMigrationsDir, type MessageRecord } from '@parley
 import { messageRecord } from '@parley/storage/testing';
 
 /**
- * Migration 0005 on a database that already holds messages: the FTS index is created and backfilled; and
- * messages edited or deleted while still waiting for the indexer are indexed by their latest text, or not at all.
+ * Migrations 0005 and 0042 on a database that already holds messages: the FTS index is created and backfilled
+ * (and 0042 rebuilds 0005's index in its own format, messages still pending included); and messages edited or
+ * deleted while still waiting for the indexer are indexed by their latest text, or not at all.
  */
 describe('sqlite search index', () => {
   let dir: string;
@@ -23,9 +24,11 @@ describe('sqlite search index', () => {
   it('indexes the messages written before it', async () => {
     const before = join(dir, 'before-0005');
     cpSync(defaultMigrationsDir(), before, { recursive: true });
-    // Only 0005 is left out: today's writes need the columns of every later migration, and none of them
-    // depends on the search index (the migrator applies a missing earlier migration after later ones).
-    for (const file of readdirSync(before)) if (Number(file.slice(0, 4)) === 5) rmSync(join(before, file));
+    // Only 0005 and 0042 (which rebuilds 0005's index) are left out: today's writes need the columns of every
+    // later migration, and none of them depends on the search index (the migrator applies a missing earlier
+    // migration after later ones).
+    for (const file of readdirSync(before))
+      if ([5, 42].includes(Number(file.slice(0, 4)))) rmSync(join(before, file));
     const settings = {
       path: join(dir, 'existing.db'),
       max_open_conns: 1,
@@ -46,7 +49,9 @@ describe('sqlite search index', () => {
     await old.close();
 
     const upgraded = new SqliteStorage(settings, defaultMigrationsDir());
-    expect(await upgraded.migrate()).toContain('0005_message_search');
+    expect(await upgraded.migrate()).toEqual(
+      expect.arrayContaining(['0005_message_search', '0042_message_search_scope']),
+    );
     const result = await upgraded.messageSearch.search({
       guildId: null,
       channelIds: [channelId],
@@ -59,6 +64,81 @@ describe('sqlite search index', () => {
     });
     expect(result.total).toBe(2);
     expect(result.messages.map((m) => m.id)).toEqual([messages[1].id, messages[0].id]);
+    await upgraded.close();
+  });
+
+  it('0042 rebuilds the index of 0005 in its own format, messages still pending included', async () => {
+    const before = join(dir, 'before-0042');
+    cpSync(defaultMigrationsDir(), before, { recursive: true });
+    for (const file of readdirSync(before)) if (Number(file.slice(0, 4)) === 42) rmSync(join(before, file));
+    const settings = {
+      path: join(dir, 'format-0005.db'),
+      max_open_conns: 1,
+      busy_timeout: 5000,
+      cache_size: -2000,
+      mmap_size: 0,
+      synchronous: 'NORMAL' as const,
+      wal_autocheckpoint: 1000,
+    };
+    const ids = new SnowflakeGenerator(1, 4);
+    const guildId = ids.next();
+    const [general, random] = [ids.next(), ids.next()];
+    const old = new SqliteStorage(settings, before);
+    await old.migrate();
+    const messages: MessageRecord[] = [
+      [general, 'the old harbour'],
+      [random, 'harbour lights'],
+      [general, 'harbour pending'],
+    ].map(([channelId, content]) =>
+      messageRecord({ id: ids.next(), channelId, guildId, authorId: '1', content }),
+    );
+    for (const m of messages) await old.messages.create(m);
+    old.messages.flush();
+    // Index the first two the way 0005's driver did (rowid = message id); the third stays pending.
+    const db = (old as unknown as { db: { raw: import('better-sqlite3').Database } }).db.raw;
+    for (const m of messages.slice(0, 2)) {
+      db.prepare(
+        'INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages WHERE id = ?',
+      ).run(BigInt(m.id));
+      db.prepare('DELETE FROM messages_fts_pending WHERE id = ?').run(BigInt(m.id));
+    }
+    await old.close();
+
+    const upgraded = new SqliteStorage(settings, defaultMigrationsDir());
+    expect(await upgraded.migrate()).toEqual(['0042_message_search_scope']);
+    const search = async (channelIds: string[], word: string) =>
+      (
+        await upgraded.messageSearch.search({
+          guildId,
+          channelIds,
+          terms: [{ tokens: [word], prefix: false }],
+          authorIds: [],
+          mentions: [],
+          has: [],
+          offset: 0,
+          limit: 25,
+        })
+      ).messages.map((m) => m.id);
+    expect(await search([general, random], 'harbour')).toEqual([
+      messages[2].id,
+      messages[1].id,
+      messages[0].id,
+    ]);
+    expect(await search([general], 'harbour')).toEqual([messages[2].id, messages[0].id]);
+    expect(await search([random], 'harbour')).toEqual([messages[1].id]);
+    // The guild's scope token is not a word of the messages, nor is a channel's.
+    expect(await search([general, random], `g${guildId}`)).toEqual([]);
+    expect(await search([general], `c${general}`)).toEqual([]);
+    // Deletes and edits after the rebuild leave the index consistent.
+    await upgraded.messages.delete(general, messages[0].id);
+    await upgraded.messages.update(random, messages[1].id, { content: 'lighthouse', editedAt: Date.now() });
+    expect(await search([general, random], 'harbour')).toEqual([messages[2].id]);
+    expect(await search([random], 'lighthouse')).toEqual([messages[1].id]);
+    const raw = (upgraded as unknown as { db: { raw: import('better-sqlite3').Database } }).db.raw;
+    // FTS5's own check of the index structure: it throws on a corrupt index.
+    expect(() =>
+      raw.prepare("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 0)").run(),
+    ).not.toThrow();
     await upgraded.close();
   });
 

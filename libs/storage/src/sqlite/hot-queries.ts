@@ -49,12 +49,13 @@ export const HOT_QUERIES = {
       WHERE channel_id IN (SELECT value FROM json_each(?))`,
     params: 1,
   },
-  // Search (docs/search.md): ids of matches, newest first, at most SEARCH_TOTAL_CAP. FTS5 drives the join and
-  // yields rowids in descending order, so the LIMIT stops the walk; the filters bind NULL or 0 when unused.
+  // Search (docs/search.md): ids of matches, newest first, at most SEARCH_TOTAL_CAP. FTS5 drives the join:
+  // its rowids are negated message ids (migration 0042), so ascending rowids are newest first, no sort step,
+  // and the LIMIT stops the walk; the filters bind NULL or 0 when unused.
   'messages.search': {
-    sql: `SELECT messages.id FROM messages_fts JOIN messages ON messages.id = messages_fts.rowid
+    sql: `SELECT messages.id FROM messages_fts JOIN messages ON messages.id = -messages_fts.rowid
       WHERE messages_fts MATCH ? AND messages.channel_id IN (SELECT value FROM json_each(?)) AND ${SEARCH_FILTERS}
-      ORDER BY messages_fts.rowid DESC LIMIT ?`,
+      ORDER BY messages_fts.rowid ASC LIMIT ?`,
     params: 15,
   },
   // The same without content: a range of messages_by_channel per channel searched, then sorted.

@@ -43,7 +43,13 @@ import { SqliteUserRepository } from './repositories/user.repository';
 
 /** How often pending messages are moved into the search index (the index lag of a search-free instance). */
 const SEARCH_INDEX_INTERVAL_MS = 200;
-const SEARCH_INDEX_BATCHES_PER_TICK = 5;
+/**
+ * Messages indexed per transaction by the background indexer, and such slices per tick at most. The writer
+ * is the main thread: each slice is a few milliseconds, and the sends queued meanwhile run between slices
+ * (setImmediate), instead of waiting for one transaction holding everything sent in 200 ms.
+ */
+const SEARCH_INDEX_SLICE = 100;
+const SEARCH_INDEX_SLICES_PER_TICK = 100;
 /** How often the checkpoint thread folds the WAL back into the database file. */
 const CHECKPOINT_INTERVAL_MS = 500;
 
@@ -133,14 +139,17 @@ export class SqliteStorage implements Storage {
     this.messages = new SqliteMessageRepository(this.db, reader);
     this.messageSearch = new SqliteMessageSearch(this.db, reader);
     // New messages join the search index a batch at a time (see SqliteMessageSearch), off the send path.
-    this.indexer = setInterval(() => {
+    const slice = (left: number): void => {
+      if (this.closed) return;
       try {
-        // A few batches per tick: a bulk import's backlog never holds the writer for long at a time.
-        this.messageSearch.indexPending(SEARCH_INDEX_BATCHES_PER_TICK);
+        // A bounded number of slices per tick: a bulk import's backlog never holds the writer for long.
+        const indexed = this.messageSearch.indexPending(1, SEARCH_INDEX_SLICE);
+        if (indexed === SEARCH_INDEX_SLICE && left > 1) setImmediate(() => slice(left - 1));
       } catch {
         // Busy or closing: the next tick (or the next search) indexes them.
       }
-    }, SEARCH_INDEX_INTERVAL_MS);
+    };
+    this.indexer = setInterval(() => slice(SEARCH_INDEX_SLICES_PER_TICK), SEARCH_INDEX_INTERVAL_MS);
     this.indexer.unref();
     this.reactions = new SqliteReactionRepository(this.db, reader);
     this.readStates = new SqliteReadStateRepository(this.db);

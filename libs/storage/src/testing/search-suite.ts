@@ -78,7 +78,12 @@ export function describeSearchContract(get: () => Storage): void {
     const base = Date.now() - 45 * 24 * 3600_000;
     const snowflakes = new SnowflakeGenerator(4, 11);
     const guildId = snowflakes.next();
-    const channels = Array.from({ length: 3 }, () => snowflakes.next());
+    // More channels than a search names one by one (SCOPE_CHANNELS_MAX on SQLite): a search of all of them
+    // takes the guild-wide path, one of a few channels the per-channel one.
+    const channels = Array.from({ length: 12 }, () => snowflakes.next());
+    // Another guild's messages share the words and the buckets: no search of this guild may find them.
+    const otherGuild = snowflakes.next();
+    const otherChannel = snowflakes.next();
     const authors = Array.from({ length: 4 }, () => snowflakes.next());
     let corpus: MessageRecord[] = [];
 
@@ -103,7 +108,8 @@ export function describeSearchContract(get: () => Storage): void {
     };
 
     beforeAll(async () => {
-      // 240 messages over 45 days: five buckets, three channels, ids ascending within each time step.
+      // 240 messages over 45 days: five buckets, twelve channels, ids ascending within each time step; every
+      // eighth in the other guild.
       const messages: MessageRecord[] = [];
       for (let i = 0; i < 240; i++) {
         const at = base + Math.floor((i / 240) * 45 * 24 * 3600_000);
@@ -124,10 +130,11 @@ export function describeSearchContract(get: () => Storage): void {
                 },
               ]
             : [];
+        const elsewhere = i % 8 === 7;
         messages.push({
           id,
-          channelId: pick(channels),
-          guildId,
+          channelId: elsewhere ? otherChannel : pick(channels),
+          guildId: elsewhere ? otherGuild : guildId,
           authorId: pick(authors),
           content: words.join(random() < 0.5 ? ' ' : ', '),
           editedAt: null,
@@ -166,6 +173,10 @@ export function describeSearchContract(get: () => Storage): void {
       ['has embed (none stored)', () => ({ has: ['embed'] as SearchHas[] })],
       ['one channel', () => ({ channelIds: [channels[1]], terms: [term('ok')] })],
       [
+        'a few channels',
+        () => ({ channelIds: [channels[0], channels[2], channels[5]], terms: [term('fox')] }),
+      ],
+      [
         'between min_id and max_id',
         () => ({
           terms: [term('fox')],
@@ -199,8 +210,11 @@ export function describeSearchContract(get: () => Storage): void {
     });
 
     it('finds edits by their new text only, and never deleted messages', async () => {
-      const edited = corpus.filter((m) => searchTokens(m.content).includes('lantern')).slice(0, 5);
-      const deleted = corpus.filter((m) => searchTokens(m.content).includes('harbour')).slice(0, 5);
+      const ours = corpus.filter((m) => m.guildId === guildId);
+      const edited = ours.filter((m) => searchTokens(m.content).includes('lantern')).slice(0, 5);
+      const deleted = ours
+        .filter((m) => searchTokens(m.content).includes('harbour') && !edited.includes(m))
+        .slice(0, 5);
       expect(edited.length).toBe(5);
       expect(deleted.length).toBe(5);
       for (const m of edited) {

@@ -18,20 +18,50 @@ function idArray(ids: readonly string[]): string {
 }
 
 /**
- * An FTS5 query from already tokenized terms: each term a quoted string (a phrase when it has several
- * tokens), `*` after it for a prefix, all joined by AND. Tokens hold letters and digits only, so nothing
- * in them is FTS5 syntax.
+ * Searches of at most this many channels name them in the FTS5 query (`scope : (c1 OR c2 ...)`), so FTS5
+ * intersects the words' doclists with the channels' and the cost follows the channels' matches. Wider
+ * searches (a guild's readable channels) name the guild instead, and the channel list is checked on the
+ * joined rows: an OR of many channel doclists costs more than the guild's single one (measured: 50 channels
+ * ~5x the guild token).
  */
-export function ftsQuery(terms: readonly SearchTerm[]): string {
-  return terms.map((t) => `"${t.tokens.join(' ')}"${t.prefix ? ' *' : ''}`).join(' AND ');
+export const SCOPE_CHANNELS_MAX = 8;
+
+/** The `scope` column of a message's index row (migration 0042): its channel and guild as tokens. */
+const SCOPE_SQL = (table: string): string =>
+  `'c' || ${table}.channel_id || coalesce(' g' || ${table}.guild_id, '')`;
+
+/**
+ * An FTS5 query from already tokenized terms: each term a quoted string (a phrase when it has several
+ * tokens), `*` after it for a prefix, all joined by AND and confined to the `content` column; then the
+ * searched scope (`scope` column): the channels when few, else the guild. Tokens hold letters and digits
+ * only, so nothing in them is FTS5 syntax.
+ */
+export function ftsQuery(
+  terms: readonly SearchTerm[],
+  scope: { guildId: string | null; channelIds: readonly string[] },
+): string {
+  const words = terms.map((t) => `"${t.tokens.join(' ')}"${t.prefix ? ' *' : ''}`).join(' AND ');
+  const scopes =
+    scope.guildId !== null && scope.channelIds.length > SCOPE_CHANNELS_MAX
+      ? [`g${toId(scope.guildId)}`]
+      : scope.channelIds.map((id) => `c${toId(id)}`);
+  return `content : (${words}) AND scope : (${scopes.join(' OR ')})`;
 }
 
 const ANY_PENDING = 'SELECT 1 FROM messages_fts_pending LIMIT 1';
-const PENDING = 'SELECT id FROM messages_fts_pending ORDER BY id LIMIT ?';
-const INDEX_ONE = 'INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages WHERE id = ?';
-const DONE = 'DELETE FROM messages_fts_pending WHERE id = ?';
-/** Pending messages indexed per transaction, so one pass never holds the writer for long. */
-const INDEX_BATCH = 2000;
+/** The highest id of the next batch: the batch is every pending id up to it. */
+const BATCH_END = 'SELECT max(id) AS id FROM (SELECT id FROM messages_fts_pending ORDER BY id LIMIT ?)';
+// FTS rowids are negated message ids (newest first ascending, see migration 0042). Inserted in ascending
+// rowid order, newest message first: FTS5 flushes its in-memory batch to a new segment whenever a rowid is
+// lower than the previous one, so the oldest-first order would write one segment per message.
+const INDEX_BATCH_SQL = `INSERT INTO messages_fts (rowid, content, scope)
+  SELECT -messages.id, messages.content, ${SCOPE_SQL('messages')}
+  FROM messages_fts_pending JOIN messages ON messages.id = messages_fts_pending.id
+  WHERE messages_fts_pending.id <= ?
+  ORDER BY messages_fts_pending.id DESC`;
+const DONE = 'DELETE FROM messages_fts_pending WHERE id <= ?';
+/** Pending messages indexed per transaction when catching up (before a search, after a bulk import). */
+const INDEX_BATCH = 5000;
 
 /**
  * Search over the FTS5 index `messages_fts` (migration 0005), on the reader threads: first the ids of up
@@ -48,19 +78,17 @@ export class SqliteMessageSearch implements MessageSearchRepository {
   ) {}
 
   /**
-   * Indexes pending messages, INDEX_BATCH per transaction, up to `batches` transactions (all of them by
-   * default, as a search needs); returns how many. Runs on the writer.
+   * Indexes pending messages, `size` per transaction (oldest first), up to `batches` transactions (all of
+   * them by default, as a search needs); returns how many. Runs on the writer.
    */
-  indexPending(batches = Number.POSITIVE_INFINITY): number {
+  indexPending(batches = Number.POSITIVE_INFINITY, size = INDEX_BATCH): number {
     let indexed = 0;
     for (let done = 0; done < batches && this.db.get(ANY_PENDING) !== undefined; done++) {
       indexed += this.db.transaction(() => {
-        const ids = this.db.all<{ id: bigint }>(PENDING, INDEX_BATCH);
-        for (const { id } of ids) {
-          this.db.run(INDEX_ONE, id);
-          this.db.run(DONE, id);
-        }
-        return ids.length;
+        const end = this.db.get<{ id: bigint | null }>(BATCH_END, size)?.id ?? null;
+        if (end === null) return 0;
+        this.db.run(INDEX_BATCH_SQL, end);
+        return this.db.run(DONE, end);
       });
     }
     return indexed;
@@ -93,7 +121,7 @@ export class SqliteMessageSearch implements MessageSearchRepository {
     const rows =
       query.terms.length > 0
         ? await this.reader.all<{ id: bigint }>('messages.search', [
-            ftsQuery(query.terms),
+            ftsQuery(query.terms, query),
             channels,
             ...filters,
             SEARCH_TOTAL_CAP,
