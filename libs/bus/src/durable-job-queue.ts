@@ -2,13 +2,15 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { SnowflakeGenerator } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { activeTracing, AppLogger, Metrics } from '@parley/observability';
-import { type JobStore, type Storage, STORAGE } from '@parley/storage';
+import { type JobRecord, type JobStore, type Storage, STORAGE } from '@parley/storage';
 import {
   type JobHandler,
   type JobName,
   type JobPayloads,
   type JobQueue,
   type EnqueueOptions,
+  type MessageJob,
+  type MessageJobs,
   isJobName,
   parseJobPayload,
   runWithDeadline,
@@ -32,6 +34,8 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
   private polling: Promise<void> | null = null;
   private stopped = false;
   private idle: (() => void) | null = null;
+  /** Jobs were queued while a poll ran: poll again as soon as it ends, not after the poll interval. */
+  private more = false;
 
   constructor(
     @Inject(STORAGE) storage: Storage,
@@ -62,7 +66,30 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
       lastError: null,
     });
     this.metrics.jobsEnqueued.inc({ name });
-    this.schedule(delay === 0 ? 0 : Math.min(delay, this.config.jobs.poll_interval));
+    if (delay === 0) this.wake();
+    else this.schedule(Math.min(delay, this.config.jobs.poll_interval));
+  }
+
+  /** The job rows go into the message's own write; once it is stored, the poller is woken (no write here). */
+  withMessage(jobs: readonly MessageJob[]): MessageJobs {
+    const now = Date.now();
+    const rows: JobRecord[] = jobs.map(({ name, payload }) => ({
+      id: this.ids.next(),
+      name,
+      payload: JSON.stringify(payload),
+      attempts: 0,
+      runAt: now,
+      lastError: null,
+    }));
+    return {
+      rows,
+      stored: () => {
+        if (rows.length === 0) return Promise.resolve();
+        for (const { name } of jobs) this.metrics.jobsEnqueued.inc({ name });
+        this.wake();
+        return Promise.resolve();
+      },
+    };
   }
 
   onApplicationBootstrap(): void {
@@ -83,16 +110,29 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
     }
   }
 
+  /** A job is due now: a poll soon (one for a burst of jobs), or right after the one running. */
+  private wake(): void {
+    if (this.polling) this.more = true;
+    else this.schedule(0);
+  }
+
   private schedule(delay: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.polling ??= this.pollOnce()
-        .catch((err: unknown) => this.log.error({ err }, 'job poll failed'))
-        .then(() => {
+      if (this.polling) return; // it schedules the next poll when it ends
+      this.more = false;
+      this.polling = this.pollOnce()
+        .catch((err: unknown) => {
+          this.log.error({ err }, 'job poll failed');
+          return 0;
+        })
+        .then((ran) => {
           this.polling = null;
-          this.schedule(this.config.jobs.poll_interval);
+          // A full claim may have left due jobs behind; so may jobs queued meanwhile.
+          const again = this.more || ran >= this.config.jobs.concurrency;
+          this.schedule(again ? 0 : this.config.jobs.poll_interval);
         });
     }, delay);
     this.timer.unref();

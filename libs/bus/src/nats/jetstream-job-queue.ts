@@ -9,6 +9,8 @@ import {
   type JobPayloads,
   type JobQueue,
   type EnqueueOptions,
+  type MessageJob,
+  type MessageJobs,
   isJobName,
   parseJobPayload,
   runWithDeadline,
@@ -152,6 +154,21 @@ export class JetStreamJobQueue implements JobQueue {
       throw new ServiceUnavailableError('The job queue is unavailable; try again shortly');
     }
     this.metrics.jobsEnqueued.inc({ name });
+  }
+
+  /**
+   * Published at once, concurrently with the message's write (the send waits for whichever is slower, not for
+   * both in turn); handlers wait for a message they cannot read yet (`messageJobReady`).
+   */
+  withMessage(jobs: readonly MessageJob[]): MessageJobs {
+    const published = Promise.all(
+      jobs.map(({ name, payload }) =>
+        this.enqueue(name, payload as never).catch(() =>
+          this.log.warn({ job: name }, 'job of a message not queued (the message is stored and sent)'),
+        ),
+      ),
+    );
+    return { rows: [], stored: () => published.then(() => undefined) };
   }
 
   start(): void {
