@@ -289,7 +289,10 @@ export class MessageService {
         },
       });
     if (this.unfurls(message))
-      jobs.push({ name: 'messages.unfurl', payload: { channel_id: message.channelId, message_id: message.id } });
+      jobs.push({
+        name: 'messages.unfurl',
+        payload: { channel_id: message.channelId, message_id: message.id },
+      });
     return jobs;
   }
 

@@ -78,7 +78,13 @@ export class CassandraMessageRepository implements MessageRepository {
     const queued = jobs.map((job) =>
       this.db.execute('write', JOBS.insert, JOBS.params('pending', job, undefined), { idempotent: true }),
     );
-    await Promise.all([write, last, this.markBucket(channelId, bucket), this.postings.write(message), ...queued]);
+    await Promise.all([
+      write,
+      last,
+      this.markBucket(channelId, bucket),
+      this.postings.write(message),
+      ...queued,
+    ]);
   }
 
   /**
