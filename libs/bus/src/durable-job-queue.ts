@@ -12,13 +12,14 @@ import {
   type MessageJob,
   type MessageJobs,
   isJobName,
+  MessageNotYetStored,
   parseJobPayload,
+  retryDelayMs,
   runWithDeadline,
 } from './jobs';
 
 const LEASE_MS = 60_000;
 const NO_CARRIER = { get: () => undefined, set: () => undefined };
-const MAX_BACKOFF_MS = 5 * 60_000;
 
 /**
  * Jobs in a table of the embedded database: a claimed job is leased, so a crash mid-run means it is
@@ -175,10 +176,13 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
         } catch (err) {
           // A payload that does not match its job never will: no retries.
           const dead = err instanceof InvalidJobPayload || job.attempts >= this.config.jobs.max_attempts;
-          const retryAt = dead ? null : Date.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** job.attempts);
+          // As before: an ordinary failure is first retried after 2 s (job.attempts counts this run).
+          const retryAt = dead ? null : Date.now() + retryDelayMs(err, job.attempts + 1);
           await this.store.fail(job.id, (err as Error).message ?? String(err), retryAt);
           this.metrics.jobsCompleted.inc({ name: job.name, outcome: dead ? 'dead' : 'retry' });
-          this.log.warn({ err, job: job.name, id: job.id, attempts: job.attempts, dead }, 'job failed');
+          if (err instanceof MessageNotYetStored && !dead)
+            this.log.debug({ job: job.name, id: job.id, attempts: job.attempts }, err.message);
+          else this.log.warn({ err, job: job.name, id: job.id, attempts: job.attempts, dead }, 'job failed');
         } finally {
           this.running--;
           if (this.running === 0 && this.idle) this.idle();

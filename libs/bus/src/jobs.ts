@@ -159,9 +159,12 @@ export interface MessageJobs {
  * the job may be taken first. Past this age (of the message id), a missing message is gone for good (deleted,
  * or its write failed) and the job does nothing.
  */
-export const MESSAGE_JOB_WAIT_MS = 60_000;
+export const MESSAGE_JOB_WAIT_MS = 15_000;
 
-/** A message job ran before its message could be read: the attempt fails and is retried with backoff. */
+/**
+ * A message job ran before its message could be read: the attempt fails and is retried soon (`retryDelayMs`:
+ * from 100 ms, doubling), as the write is usually a few milliseconds behind.
+ */
 export class MessageNotYetStored extends Error {
   constructor(messageId: string) {
     super(`message ${messageId} is not stored yet; retried`);
@@ -173,6 +176,16 @@ export class MessageNotYetStored extends Error {
  * false when it never will be (deleted, or its write failed), so the job has nothing to do; throws
  * MessageNotYetStored (a retry) while the message is young enough to be still in flight.
  */
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** How long a failed attempt (the `attempts`-th, from 1) waits before the next one. */
+export function retryDelayMs(err: unknown, attempts: number): number {
+  const step = 2 ** Math.max(0, attempts - 1);
+  return err instanceof MessageNotYetStored
+    ? Math.min(5_000, 100 * step)
+    : Math.min(MAX_BACKOFF_MS, 1000 * step);
+}
+
 export function messageJobReady(found: boolean, messageId: string, now = Date.now()): boolean {
   if (found) return true;
   if (now - snowflakeTime(messageId) < MESSAGE_JOB_WAIT_MS) throw new MessageNotYetStored(messageId);

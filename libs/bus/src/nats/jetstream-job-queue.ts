@@ -12,7 +12,9 @@ import {
   type MessageJob,
   type MessageJobs,
   isJobName,
+  MessageNotYetStored,
   parseJobPayload,
+  retryDelayMs,
   runWithDeadline,
 } from '../jobs';
 import { headerCarrier } from './nats-event-bus';
@@ -21,7 +23,6 @@ import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from 
 import type { MsgHdrs } from '@nats-io/nats-core';
 import { natsCore, natsJetStream } from './modules';
 
-const MAX_BACKOFF_MS = 5 * 60_000;
 const DURABLE = 'workers';
 const DEAD_MAX_AGE_MS = 30 * 24 * 3600_000;
 
@@ -347,9 +348,10 @@ export class JetStreamJobQueue implements JobQueue {
         if (attempts >= this.config.jobs.max_attempts) {
           await this.setAside(msg, name, reason);
         } else {
-          msg.nak(Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (attempts - 1)));
+          msg.nak(retryDelayMs(err, attempts));
           this.metrics.jobsCompleted.inc({ name, outcome: 'retry' });
-          this.log.warn({ err, job: name, attempts }, 'job failed; retrying');
+          if (err instanceof MessageNotYetStored) this.log.debug({ job: name, attempts }, reason);
+          else this.log.warn({ err, job: name, attempts }, 'job failed; retrying');
         }
         return;
       }
