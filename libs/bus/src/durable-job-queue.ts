@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { SnowflakeGenerator } from '@parley/common';
+import { requestActivity, SnowflakeGenerator } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { activeTracing, AppLogger, Metrics } from '@parley/observability';
 import { type JobRecord, type JobStore, type Storage, STORAGE } from '@parley/storage';
@@ -140,6 +140,9 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
   }
 
   private async pollOnce(): Promise<number> {
+    if (this.config.jobs.concurrency - this.running <= 0) return 0;
+    // Lower priority than requests: new runs wait (up to jobs.yield_max) until no request is in flight.
+    if (this.config.jobs.yield_max > 0) await requestActivity.whenQuiet(this.config.jobs.yield_max);
     const free = this.config.jobs.concurrency - this.running;
     if (free <= 0) return 0;
     const jobs = await this.store.claim(Date.now(), free, LEASE_MS);
