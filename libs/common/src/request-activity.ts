@@ -1,5 +1,5 @@
 /** How long no request must have been in flight for the process to count as quiet. */
-const QUIET_MS = 2;
+const QUIET_MS = 10;
 
 /**
  * The HTTP requests this process is serving (counted by the HTTP edge), so background work in the same process
