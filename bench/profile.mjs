@@ -1,31 +1,37 @@
 #!/usr/bin/env node
-// `npm run bench:profile -- <send|send-rate|history|fanout> [--out=DIR]`: runs one load shape against a monolith
+// `npm run bench:profile -- <send|send-rate|history|fanout|unfurl> [--out=DIR]`: runs one load shape against a monolith
 // started with `--cpu-prof`, then prints where the server's CPU went: by package, by function (self time) and
 // the Parley frames by inclusive time. The .cpuprofile is kept (open it in Chrome DevTools or speedscope).
 // Bounded: every shape has a fixed count and a deadline.
 import { fork } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerUser, setupGuild, call } from './lib/api.mjs';
 import { merge, summary } from './lib/hist.mjs';
+import { waitFor } from '../test/support/wait.ts';
 import { ROOT, startProcess } from './lib/server.mjs';
 
 const args = process.argv.slice(2);
 const shape = args.find((a) => !a.startsWith('--')) ?? 'send';
 const outDir =
   args.find((a) => a.startsWith('--out='))?.slice(6) ?? mkdtempSync(join(tmpdir(), 'parley-prof-'));
-const SHAPES = ['send', 'send-rate', 'history', 'fanout'];
+const SHAPES = ['send', 'send-rate', 'history', 'fanout', 'unfurl'];
 if (!SHAPES.includes(shape)) {
   console.error(`usage: npm run bench:profile -- <${SHAPES.join('|')}> [--out=DIR]`);
   process.exit(2);
 }
 
 /** The monolith with `--cpu-prof`; its stderr goes to ours. */
-function startServer(dbDir) {
+function startServer(dbDir, env = {}) {
   return startProcess(
     join(ROOT, 'dist/apps/server/src/main.js'),
-    { PARLEY__RATE_LIMITS__ENABLED: 'false', PARLEY__DATABASE__SQLITE__PATH: join(dbDir, 'parley.db') },
+    {
+      PARLEY__RATE_LIMITS__ENABLED: 'false',
+      PARLEY__DATABASE__SQLITE__PATH: join(dbDir, 'parley.db'),
+      ...env,
+    },
     { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${outDir}`], stderr: 'inherit' },
   );
 }
@@ -83,8 +89,26 @@ if (args.includes('--listen')) {
 async function main() {
   const dbDir = mkdtempSync(join(tmpdir(), 'parley-prof-db-'));
   let server;
+  // `unfurl`: sequential sends, each linking a page of its own on a local site (allowed as a private host), so
+  // every one is a cache miss and a real fetch by the job in the same process; waits until all were fetched.
+  let pages = 0;
+  const site =
+    shape === 'unfurl'
+      ? createServer((req, res) => {
+          pages++;
+          res
+            .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+            .end(
+              `<head><meta property="og:title" content="Page ${req.url}"></head><body>${'<p>x</p>'.repeat(200)}`,
+            );
+        })
+      : null;
+  if (site) await new Promise((r) => site.listen(0, '127.0.0.1', r));
   try {
-    server = await startServer(dbDir);
+    server = await startServer(
+      dbDir,
+      site ? { PARLEY__UNFURL__ALLOW_PRIVATE_HOSTS: '["127.0.0.1"]', PARLEY__LOGGING__LEVEL: 'warn' } : {},
+    );
     const base = server.url;
     const team = [];
     for (let i = 0; i < 3; i++) team.push(await registerUser(base, 'prof'));
@@ -103,7 +127,14 @@ async function main() {
         total: 8000,
         deadlineMs,
       });
-    else if (shape === 'history') {
+    else if (shape === 'unfurl') {
+      const total = 2000;
+      const content = `see http://127.0.0.1:${site.address().port}/p/{i} for details`;
+      result = await job('send', { base, tokens, channelId, total, concurrency: 1, deadlineMs, content });
+      const t0 = Date.now();
+      await waitFor(() => pages >= total, `${total} pages fetched`, deadlineMs);
+      console.log(`unfurl: ${pages} pages fetched, the last ${Date.now() - t0} ms after the last send`);
+    } else if (shape === 'history') {
       await job('send', { base, tokens, channelId, total: 500, concurrency: 4, deadlineMs });
       result = await job('history', {
         base,
@@ -145,6 +176,7 @@ async function main() {
       await exited;
     }
     rmSync(dbDir, { recursive: true, force: true });
+    site?.close();
   }
   report(
     join(

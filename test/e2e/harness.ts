@@ -103,6 +103,7 @@ async function startMicroservices(env: Record<string, string>): Promise<ServerPr
   const shared: Record<string, string> = {
     ...ms.clusterEnv(prefix, env.PARLEY__DATABASE__SQLITE__PATH ?? ''),
     ...env,
+    ...backendEnv, // after useCassandra: every role on the keyspace
   };
   delete shared.PARLEY__AUTH__ARGON2; // the monolith's password hashing, as the suite expects
   const started: import('../integration/microservices/processes').RoleProcess[] = [];

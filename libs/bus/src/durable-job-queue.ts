@@ -1,22 +1,25 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { SnowflakeGenerator } from '@parley/common';
+import { requestActivity, SnowflakeGenerator } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { activeTracing, AppLogger, Metrics } from '@parley/observability';
-import { type JobStore, type Storage, STORAGE } from '@parley/storage';
+import { type JobRecord, type JobStore, type Storage, STORAGE } from '@parley/storage';
 import {
   type JobHandler,
   type JobName,
   type JobPayloads,
   type JobQueue,
   type EnqueueOptions,
+  type MessageJob,
+  type MessageJobs,
   isJobName,
+  MessageNotYetStored,
   parseJobPayload,
+  retryDelayMs,
   runWithDeadline,
 } from './jobs';
 
 const LEASE_MS = 60_000;
 const NO_CARRIER = { get: () => undefined, set: () => undefined };
-const MAX_BACKOFF_MS = 5 * 60_000;
 
 /**
  * Jobs in a table of the embedded database: a claimed job is leased, so a crash mid-run means it is
@@ -32,6 +35,8 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
   private polling: Promise<void> | null = null;
   private stopped = false;
   private idle: (() => void) | null = null;
+  /** Jobs were queued while a poll ran: poll again as soon as it ends, not after the poll interval. */
+  private more = false;
 
   constructor(
     @Inject(STORAGE) storage: Storage,
@@ -62,7 +67,30 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
       lastError: null,
     });
     this.metrics.jobsEnqueued.inc({ name });
-    this.schedule(delay === 0 ? 0 : Math.min(delay, this.config.jobs.poll_interval));
+    if (delay === 0) this.wake();
+    else this.schedule(Math.min(delay, this.config.jobs.poll_interval));
+  }
+
+  /** The job rows go into the message's own write; once it is stored, the poller is woken (no write here). */
+  withMessage(jobs: readonly MessageJob[]): MessageJobs {
+    const now = Date.now();
+    const rows: JobRecord[] = jobs.map(({ name, payload }) => ({
+      id: this.ids.next(),
+      name,
+      payload: JSON.stringify(payload),
+      attempts: 0,
+      runAt: now,
+      lastError: null,
+    }));
+    return {
+      rows,
+      stored: () => {
+        if (rows.length === 0) return Promise.resolve();
+        for (const { name } of jobs) this.metrics.jobsEnqueued.inc({ name });
+        this.wake();
+        return Promise.resolve();
+      },
+    };
   }
 
   onApplicationBootstrap(): void {
@@ -83,22 +111,38 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
     }
   }
 
+  /** A job is due now: a poll soon (one for a burst of jobs), or right after the one running. */
+  private wake(): void {
+    if (this.polling) this.more = true;
+    else this.schedule(0);
+  }
+
   private schedule(delay: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.polling ??= this.pollOnce()
-        .catch((err: unknown) => this.log.error({ err }, 'job poll failed'))
-        .then(() => {
+      if (this.polling) return; // it schedules the next poll when it ends
+      this.more = false;
+      this.polling = this.pollOnce()
+        .catch((err: unknown) => {
+          this.log.error({ err }, 'job poll failed');
+          return 0;
+        })
+        .then((ran) => {
           this.polling = null;
-          this.schedule(this.config.jobs.poll_interval);
+          // A full claim may have left due jobs behind; so may jobs queued meanwhile.
+          const again = this.more || ran >= this.config.jobs.concurrency;
+          this.schedule(again ? 0 : this.config.jobs.poll_interval);
         });
     }, delay);
     this.timer.unref();
   }
 
   private async pollOnce(): Promise<number> {
+    if (this.config.jobs.concurrency - this.running <= 0) return 0;
+    // Lower priority than requests: new runs wait (up to jobs.yield_max) until no request is in flight.
+    if (this.config.jobs.yield_max > 0) await requestActivity.whenQuiet(this.config.jobs.yield_max);
     const free = this.config.jobs.concurrency - this.running;
     if (free <= 0) return 0;
     const jobs = await this.store.claim(Date.now(), free, LEASE_MS);
@@ -135,10 +179,13 @@ export class DurableJobQueue implements JobQueue, OnApplicationBootstrap, OnAppl
         } catch (err) {
           // A payload that does not match its job never will: no retries.
           const dead = err instanceof InvalidJobPayload || job.attempts >= this.config.jobs.max_attempts;
-          const retryAt = dead ? null : Date.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** job.attempts);
+          // As before: an ordinary failure is first retried after 2 s (job.attempts counts this run).
+          const retryAt = dead ? null : Date.now() + retryDelayMs(err, job.attempts + 1);
           await this.store.fail(job.id, (err as Error).message ?? String(err), retryAt);
           this.metrics.jobsCompleted.inc({ name: job.name, outcome: dead ? 'dead' : 'retry' });
-          this.log.warn({ err, job: job.name, id: job.id, attempts: job.attempts, dead }, 'job failed');
+          if (err instanceof MessageNotYetStored && !dead)
+            this.log.debug({ job: job.name, id: job.id, attempts: job.attempts }, err.message);
+          else this.log.warn({ err, job: job.name, id: job.id, attempts: job.attempts, dead }, 'job failed');
         } finally {
           this.running--;
           if (this.running === 0 && this.idle) this.idle();

@@ -1,3 +1,5 @@
+import { snowflakeTime } from '@parley/common';
+import type { JobRecord } from '@parley/storage';
 import { z } from 'zod';
 
 // Ids are opaque to the job runner (the handlers look them up); their shape is what must hold.
@@ -25,10 +27,13 @@ export const JOB_PAYLOADS = {
    */
   'messages.count_mentions': z.object({
     channel_id: id,
+    /** The message counted (absent from jobs queued before 0.x): the job does nothing if it was never stored. */
+    message_id: id.optional(),
     author_id: id,
     role_ids: z.array(id).max(100),
     everyone: z.boolean(),
-    counted: z.array(id).max(100),
+    /** The users named in the message (and the replied-to author), counted on send: skipped here. */
+    counted: z.array(id).max(101),
   }),
   /**
    * A message that may notify people who are away (a DM, or one with mentions): who it concerns is worked out
@@ -126,6 +131,68 @@ export interface EnqueueOptions {
 export interface JobQueue {
   enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: EnqueueOptions): Promise<void>;
   register<N extends JobName>(name: N, handler: JobHandler<N>): void;
+  /**
+   * The jobs that follow a message being stored (its link previews, mention counts, notifications), so that
+   * queueing them costs the send no write of its own. Call it just before the message's write; pass `rows` to
+   * that write (`messages.create(message, rows)`), then call `stored()` once it has succeeded.
+   * - The jobs table (monolith): `rows` are the job rows, stored in the message's own transaction on SQLite
+   *   (both or neither, one commit); `stored()` only wakes the poller.
+   * - JetStream (microservices): `rows` is empty; the publishes start at once, concurrently with the message's
+   *   write, and `stored()` resolves when JetStream holds them (by then, usually, already). A job may so run
+   *   before its message is readable: handlers check with `messageJobReady`.
+   * `stored()` never rejects: a job that could not be queued is logged (the message is stored and sent; its
+   * follow-up is lost, as an enqueue that fails after a send always was).
+   */
+  withMessage(jobs: readonly MessageJob[]): MessageJobs;
+}
+
+/** One job that follows a message (see JobQueue.withMessage). */
+export type MessageJob = { [N in JobName]: { name: N; payload: JobPayloads[N] } }[JobName];
+
+export interface MessageJobs {
+  /** Job rows to store with the message (empty when the queue keeps its jobs elsewhere). */
+  rows: JobRecord[];
+  /** The message is stored: the jobs may run. Never rejects. */
+  stored(): Promise<void>;
+}
+
+/**
+ * How long a job that follows a message waits for the message to become readable: the JetStream publish runs
+ * concurrently with the message's write (and on Cassandra the job row is written alongside the message), so
+ * the job may be taken first. Past this age (of the message id), a missing message is gone for good (deleted,
+ * or its write failed) and the job does nothing.
+ */
+export const MESSAGE_JOB_WAIT_MS = 15_000;
+
+/**
+ * A message job ran before its message could be read: the attempt fails and is retried soon (`retryDelayMs`:
+ * from 100 ms, doubling), as the write is usually a few milliseconds behind.
+ */
+export class MessageNotYetStored extends Error {
+  constructor(messageId: string) {
+    super(`message ${messageId} is not stored yet; retried`);
+  }
+}
+
+/**
+ * For a handler of a job that follows a message, once it has looked the message up: true when it is there;
+ * false when it never will be (deleted, or its write failed), so the job has nothing to do; throws
+ * MessageNotYetStored (a retry) while the message is young enough to be still in flight.
+ */
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** How long a failed attempt (the `attempts`-th, from 1) waits before the next one. */
+export function retryDelayMs(err: unknown, attempts: number): number {
+  const step = 2 ** Math.max(0, attempts - 1);
+  return err instanceof MessageNotYetStored
+    ? Math.min(5_000, 100 * step)
+    : Math.min(MAX_BACKOFF_MS, 1000 * step);
+}
+
+export function messageJobReady(found: boolean, messageId: string, now = Date.now()): boolean {
+  if (found) return true;
+  if (now - snowflakeTime(messageId) < MESSAGE_JOB_WAIT_MS) throw new MessageNotYetStored(messageId);
+  return false;
 }
 
 export const JOB_QUEUE = Symbol('JOB_QUEUE');

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { JOB_QUEUE, type JobPayloads, type JobQueue } from '@parley/bus';
+import { JOB_QUEUE, type JobPayloads, type JobQueue, messageJobReady } from '@parley/bus';
 import { Permission, PermissionCalculator } from '@parley/common';
 import { STORAGE, type Storage } from '@parley/storage';
 import { AccessService } from './access.service';
@@ -24,8 +24,13 @@ export class MentionJobs implements OnModuleInit {
   }
 
   async count(job: JobPayloads['messages.count_mentions']): Promise<void> {
-    const channel = await this.storage.channels.findById(job.channel_id);
+    const [channel, message] = await Promise.all([
+      this.storage.channels.findById(job.channel_id),
+      job.message_id === undefined ? true : this.storage.messages.find(job.channel_id, job.message_id),
+    ]);
     if (!channel?.guildId) return; // deleted since: nothing left to count
+    // Its message never stored (a failed send), or deleted since: no mention to count. Not readable yet: retried.
+    if (job.message_id !== undefined && !messageJobReady(message !== null, job.message_id)) return;
     const [guild, roles] = await Promise.all([
       this.storage.guilds.findById(channel.guildId),
       this.storage.roles.list(channel.guildId),

@@ -16,7 +16,14 @@ import {
   wrongChannelType,
 } from '@parley/common';
 import { InstanceCounters } from '@parley/auth';
-import { EVENT_BUS, type EventBus, type EventScope, JOB_QUEUE, type JobQueue } from '@parley/bus';
+import {
+  EVENT_BUS,
+  type EventBus,
+  type EventScope,
+  JOB_QUEUE,
+  type JobQueue,
+  type MessageJob,
+} from '@parley/bus';
 import {
   type AttachmentRef,
   type ChannelRecord,
@@ -200,10 +207,14 @@ export class MessageService {
       embeds,
       flags: (input.flags ?? 0) & SETTABLE_FLAGS,
     };
+    // The jobs that follow the message (previews, role mention counts, notifications) are stored with it: on
+    // SQLite in its own group-committed transaction, on JetStream published while it is written. No write of
+    // their own on the send path, and none is lost by a crash after the response.
+    const followUps = this.jobs.withMessage(this.followUps(access, message));
     // The author and mentioned users are read while the write is in flight: no read-before-write.
     const [users] = await Promise.all([
       this.users.many([userId, ...mentions, ...(referenced ? [referenced.authorId] : [])]),
-      this.storage.messages.create(message).catch(async (err: unknown) => {
+      this.storage.messages.create(message, followUps.rows).catch(async (err: unknown) => {
         // Give the uploads back so the client can retry with the same attachment ids.
         for (const a of attachments) await this.storage.attachments.detach(a.id, id).catch(() => undefined);
         if (nonce !== null) await this.releaseNonce(access, userId, nonce, id);
@@ -219,28 +230,11 @@ export class MessageService {
     this.bus.publish({ type: 'MESSAGE_CREATE', scope: channelScope(access.channel), data: dto });
     // In memory, written once a second (GET /admin/stats): no write on the send path.
     this.counters.count('messages');
-    const counted =
-      known.length > 0
-        ? await this.countMentions(access, message.channelId, known).catch((err: unknown) => {
-            this.log.warn(
-              `mention counts of message ${id} not updated (it is stored and sent): ${String(err)}`,
-            );
-            return [];
-          })
-        : [];
-    // Role and @everyone mentions reach members not named in the message: counted by a job, off the request
-    // path (its work grows with the guild), skipping those counted here.
-    if (message.guildId !== null && (message.mentionRoles.length > 0 || message.mentionEveryone))
-      await this.jobs.enqueue('messages.count_mentions', {
-        channel_id: message.channelId,
-        author_id: userId,
-        role_ids: message.mentionRoles,
-        everyone: message.mentionEveryone,
-        counted,
+    if (known.length > 0)
+      await this.countMentions(access, message.channelId, known).catch((err: unknown) => {
+        this.log.warn(`mention counts of message ${id} not updated (it is stored and sent): ${String(err)}`);
       });
-    await this.notifyAway(access, message, known);
-    // Link previews are fetched by a job, never on the request path: the content alone decides (no read).
-    if (this.unfurls(message)) await this.enqueueUnfurl(message);
+    await followUps.stored();
     return dto;
   }
 
@@ -256,28 +250,50 @@ export class MessageService {
   }
 
   /**
-   * A DM, or a message that mentions someone, may notify people who are away (Web Push, email): one job per
-   * message, whatever the audience; who it reaches (settings, presence, devices) is worked out in the queue role.
-   * A failed enqueue loses only the notification, never the stored and published message. (With pushes and
-   * email both switched off the job finds nothing to do: the send path does not read the notification config.)
+   * The durable jobs that follow a stored message, all off the request path:
+   * - `messages.count_mentions`: role and @everyone mentions reach members not named in the message (work that
+   *   grows with the guild), skipping the author and the users named, whose mentions the send counts itself;
+   * - `notifications.message`: a DM, or a message that mentions someone, may notify people who are away (Web
+   *   Push, email): one job per message, whatever the audience; who it reaches (settings, presence, devices) is
+   *   worked out in the queue role (with pushes and email both off the job finds nothing to do: the send path
+   *   does not read the notification config);
+   * - `messages.unfurl`: its link previews (the content alone decides: no read).
+   * Users named are taken as written (at most 100, and the replied-to author): the jobs look members up anyway.
    */
-  private async notifyAway(access: ChannelAccess, message: MessageRecord, known: string[]): Promise<void> {
-    const isDm = access.channel.guildId === null;
-    if (!isDm && known.length === 0 && message.mentionRoles.length === 0 && !message.mentionEveryone) return;
-    await this.jobs
-      .enqueue('notifications.message', {
-        channel_id: message.channelId,
-        message_id: message.id,
-        author_id: message.authorId,
-        user_ids: known.slice(0, 101),
-        role_ids: message.mentionRoles,
-        everyone: message.mentionEveryone,
-      })
-      .catch((err: unknown) =>
-        this.log.warn(
-          `notifications of message ${message.id} not queued (it is stored and sent): ${String(err)}`,
-        ),
-      );
+  private followUps(access: ChannelAccess, message: MessageRecord): MessageJob[] {
+    const jobs: MessageJob[] = [];
+    const named = message.mentions.filter((id) => id !== message.authorId).slice(0, 101);
+    const wide = message.mentionRoles.length > 0 || message.mentionEveryone;
+    if (message.guildId !== null && wide)
+      jobs.push({
+        name: 'messages.count_mentions',
+        payload: {
+          channel_id: message.channelId,
+          message_id: message.id,
+          author_id: message.authorId,
+          role_ids: message.mentionRoles,
+          everyone: message.mentionEveryone,
+          counted: named,
+        },
+      });
+    if (access.channel.guildId === null || named.length > 0 || wide)
+      jobs.push({
+        name: 'notifications.message',
+        payload: {
+          channel_id: message.channelId,
+          message_id: message.id,
+          author_id: message.authorId,
+          user_ids: named,
+          role_ids: message.mentionRoles,
+          everyone: message.mentionEveryone,
+        },
+      });
+    if (this.unfurls(message))
+      jobs.push({
+        name: 'messages.unfurl',
+        payload: { channel_id: message.channelId, message_id: message.id },
+      });
+    return jobs;
   }
 
   /** Whether a message's links are to be unfurled: previews on, not suppressed, links in the text. */
@@ -341,31 +357,21 @@ export class MessageService {
       flags: (input.flags ?? 0) & SETTABLE_FLAGS,
       webhook,
     };
+    const followUps = this.jobs.withMessage(this.followUps(access, message));
     const [users] = await Promise.all([
       this.users.many(message.mentions),
-      this.storage.messages.create(message),
+      this.storage.messages.create(message, followUps.rows),
     ]);
     message.mentions = message.mentions.filter((id) => users.has(id));
     const dto = toMessage(message, users, undefined, this.urls(access));
     this.bus.publish({ type: 'MESSAGE_CREATE', scope: channelScope(access.channel), data: dto });
-    const counted =
-      message.mentions.length > 0
-        ? await this.countMentions(access, message.channelId, message.mentions).catch((err: unknown) => {
-            this.log.warn(`mention counts of message ${message.id} not updated: ${String(err)}`);
-            return [];
-          })
-        : [];
-    if (message.guildId !== null && (message.mentionRoles.length > 0 || message.mentionEveryone))
-      await this.jobs.enqueue('messages.count_mentions', {
-        channel_id: message.channelId,
-        author_id: webhook.id,
-        role_ids: message.mentionRoles,
-        everyone: message.mentionEveryone,
-        counted,
+    // As for a member's message: named users' mentions are counted here; role mentions, people away and links
+    // by the jobs stored with the message.
+    if (message.mentions.length > 0)
+      await this.countMentions(access, message.channelId, message.mentions).catch((err: unknown) => {
+        this.log.warn(`mention counts of message ${message.id} not updated: ${String(err)}`);
       });
-    // As for a member's message: people away are notified of mentions, and links are unfurled, by jobs.
-    await this.notifyAway(access, message, message.mentions);
-    if (this.unfurls(message)) await this.enqueueUnfurl(message);
+    await followUps.stored();
     return dto;
   }
 

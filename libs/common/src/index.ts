@@ -5,3 +5,4 @@ export * from './protocol';
 export * from './lazy';
 export * from './ttl-cache';
 export * from './notifications';
+export * from './request-activity';

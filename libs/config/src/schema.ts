@@ -296,6 +296,9 @@ export const configSchema = z
       max_attempts: positive(),
       concurrency: positive(),
       deadline: positive(),
+      // The monolith's jobs table: how long new job runs wait for the process to be quiet (no HTTP request in
+      // flight) while it serves requests; 0 starts them at once.
+      yield_max: z.number().int().min(0),
     }),
     // Link previews (docs/messages.md, "Link previews"): links in user messages unfurled by the queue role.
     unfurl: z.strictObject({

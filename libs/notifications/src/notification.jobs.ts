@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { JOB_QUEUE, type JobPayloads, type JobQueue } from '@parley/bus';
+import { JOB_QUEUE, type JobPayloads, type JobQueue, messageJobReady } from '@parley/bus';
 import { AccessService } from '@parley/chat';
 import { Permission, PermissionCalculator, shouldNotify, type NotificationSettings } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
@@ -73,8 +73,13 @@ export class NotificationJobs implements OnModuleInit {
     const pushOn = this.config.notifications.push.enabled;
     const emailOn = this.email.available;
     if (!pushOn && !emailOn) return;
-    const channel = await this.storage.channels.findById(job.channel_id);
+    const [channel, message] = await Promise.all([
+      this.storage.channels.findById(job.channel_id),
+      this.storage.messages.find(job.channel_id, job.message_id),
+    ]);
     if (!channel) return;
+    // Its message never stored (a failed send), or deleted since: nobody to tell. Not readable yet: retried.
+    if (!messageJobReady(message !== null, job.message_id)) return;
     const concerned = channel.guildId
       ? await this.guildAudience(channel, job)
       : channel.recipients.filter((id) => id !== job.author_id);

@@ -1,6 +1,7 @@
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { requestActivity } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { httpEdgeOptions, installHttpEdge, redactUrl } from '@parley/http';
 import { activeTracing, AppLogger, Metrics, Readiness } from '@parley/observability';
@@ -43,6 +44,12 @@ export async function createHttpApp(
   fastify.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('x-request-id', request.id);
     done(null, payload);
+  });
+  // Counted from the request's arrival to its response's end or abort: jobs in this process give way meanwhile.
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    requestActivity.begin();
+    reply.raw.once('close', () => requestActivity.end());
+    done();
   });
   const tracing = activeTracing();
   if (tracing)

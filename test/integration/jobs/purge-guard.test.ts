@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { JobHandler, JobName, JobPayloads, JobQueue } from '@parley/bus';
+import type { JobHandler, JobName, JobPayloads, JobQueue, MessageJobs } from '@parley/bus';
 import { PurgeJobs } from '@parley/chat';
 import { SnowflakeGenerator } from '@parley/common';
 import { loadConfig } from '@parley/config';
@@ -27,6 +27,9 @@ class RecordedJobs implements JobQueue {
   }
   register<N extends JobName>(name: N, handler: JobHandler<N>): void {
     this.handlers.set(name, handler);
+  }
+  withMessage(): MessageJobs {
+    return { rows: [], stored: () => Promise.resolve() };
   }
   run<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
     return this.handlers.get(name)!(payload as never);

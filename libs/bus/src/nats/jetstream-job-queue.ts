@@ -9,8 +9,12 @@ import {
   type JobPayloads,
   type JobQueue,
   type EnqueueOptions,
+  type MessageJob,
+  type MessageJobs,
   isJobName,
+  MessageNotYetStored,
   parseJobPayload,
+  retryDelayMs,
   runWithDeadline,
 } from '../jobs';
 import { headerCarrier } from './nats-event-bus';
@@ -19,7 +23,6 @@ import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from 
 import type { MsgHdrs } from '@nats-io/nats-core';
 import { natsCore, natsJetStream } from './modules';
 
-const MAX_BACKOFF_MS = 5 * 60_000;
 const DURABLE = 'workers';
 const DEAD_MAX_AGE_MS = 30 * 24 * 3600_000;
 
@@ -152,6 +155,21 @@ export class JetStreamJobQueue implements JobQueue {
       throw new ServiceUnavailableError('The job queue is unavailable; try again shortly');
     }
     this.metrics.jobsEnqueued.inc({ name });
+  }
+
+  /**
+   * Published at once, concurrently with the message's write (the send waits for whichever is slower, not for
+   * both in turn); handlers wait for a message they cannot read yet (`messageJobReady`).
+   */
+  withMessage(jobs: readonly MessageJob[]): MessageJobs {
+    const published = Promise.all(
+      jobs.map(({ name, payload }) =>
+        this.enqueue(name, payload as never).catch(() =>
+          this.log.warn({ job: name }, 'job of a message not queued (the message is stored and sent)'),
+        ),
+      ),
+    );
+    return { rows: [], stored: () => published.then(() => undefined) };
   }
 
   start(): void {
@@ -330,9 +348,10 @@ export class JetStreamJobQueue implements JobQueue {
         if (attempts >= this.config.jobs.max_attempts) {
           await this.setAside(msg, name, reason);
         } else {
-          msg.nak(Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (attempts - 1)));
+          msg.nak(retryDelayMs(err, attempts));
           this.metrics.jobsCompleted.inc({ name, outcome: 'retry' });
-          this.log.warn({ err, job: name, attempts }, 'job failed; retrying');
+          if (err instanceof MessageNotYetStored) this.log.debug({ job: name, attempts }, reason);
+          else this.log.warn({ err, job: name, attempts }, 'job failed; retrying');
         }
         return;
       }

@@ -1,5 +1,12 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { EVENT_BUS, type EventBus, JOB_QUEUE, type JobPayloads, type JobQueue } from '@parley/bus';
+import {
+  EVENT_BUS,
+  type EventBus,
+  JOB_QUEUE,
+  type JobPayloads,
+  type JobQueue,
+  messageJobReady,
+} from '@parley/bus';
 import { SUPPRESS_EMBEDS, unfurlableLinks } from '@parley/chat';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { type EmbedRecord, STORAGE, type Storage } from '@parley/storage';
@@ -53,8 +60,9 @@ export class UnfurlJobs implements OnModuleInit {
   async unfurl(job: JobPayloads['messages.unfurl']): Promise<void> {
     if (!this.config.unfurl.enabled) return;
     const message = await this.storage.messages.find(job.channel_id, job.message_id);
-    // Deleted, or suppressed since: nothing to show.
-    if (!message || message.flags & SUPPRESS_EMBEDS) return;
+    // Deleted (or never stored), or suppressed since: nothing to show. Not readable yet: retried.
+    if (!messageJobReady(message !== null, job.message_id) || !message || message.flags & SUPPRESS_EMBEDS)
+      return;
     const links = unfurlableLinks(message.content);
     const previews = await Promise.all(links.map((url) => this.preview(url)));
     const proxy = this.config.media.external.enabled

@@ -278,8 +278,13 @@ export interface DmRepository {
 }
 
 export interface MessageRepository {
-  /** Idempotent upsert by id; never reads first. */
-  create(message: MessageRecord): Promise<void>;
+  /**
+   * Idempotent upsert by id; never reads first. `jobs`: durable jobs that follow the message (its link previews,
+   * mention counts, notifications), stored with it: on SQLite in the message's own (group-committed) transaction,
+   * both or neither; on Cassandra written alongside it (one round trip, no atomicity: a job whose message was not
+   * stored finds no message and does nothing).
+   */
+  create(message: MessageRecord, jobs?: readonly JobRecord[]): Promise<void>;
   find(channelId: string, messageId: string): Promise<MessageRecord | null>;
   /** The messages of this channel among `messageIds` (one read, or one per bucket), in no particular order. */
   findMany(channelId: string, messageIds: readonly string[]): Promise<MessageRecord[]>;

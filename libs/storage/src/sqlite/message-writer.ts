@@ -1,8 +1,15 @@
 import type { SqliteDb } from './connection';
 import type { Param } from './codec';
 
+/** A row written with a message, in its transaction (the jobs that follow the message). */
+export interface CompanionRow {
+  sql: string;
+  params: Param[];
+}
+
 interface PendingWrite {
   params: Param[];
+  companions: readonly CompanionRow[];
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -16,6 +23,10 @@ interface PendingWrite {
  * of the process but the last commits may roll back on power loss or an OS crash (the WAL is synced
  * at checkpoints); with FULL each batch's commit is fsynced before any of its promises resolve, and
  * batching is what keeps that one fsync affordable.
+ *
+ * A write may carry companion rows (the durable jobs that follow the message: its link previews, mention
+ * counts, notifications): they are inserted in the same transaction, so the message and its jobs are stored
+ * together or not at all, in one commit, and no job exists for a message that was not stored.
  */
 export class MessageWriter {
   private queue: PendingWrite[] = [];
@@ -27,9 +38,9 @@ export class MessageWriter {
     private readonly maxBatch = 256,
   ) {}
 
-  write(params: Param[]): Promise<void> {
+  write(params: Param[], companions: readonly CompanionRow[] = []): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ params, resolve, reject });
+      this.queue.push({ params, companions, resolve, reject });
       if (this.queue.length >= this.maxBatch) this.flush();
       else this.scheduled ??= setImmediate(() => this.flush());
     });
@@ -45,15 +56,21 @@ export class MessageWriter {
     if (batch.length === 0) return;
     this.queue = [];
     const insert = this.db.statement(this.sql);
+    const run = (pending: PendingWrite): void => {
+      insert.run(...pending.params);
+      for (const row of pending.companions) this.db.statement(row.sql).run(...row.params);
+    };
     try {
       this.db.transaction(() => {
-        for (const pending of batch) insert.run(...pending.params);
+        for (const pending of batch) run(pending);
       });
     } catch {
-      // The batch rolled back as a whole; retry row by row so one bad row fails only its own caller.
+      // The batch rolled back as a whole; retry write by write (the message with its companion rows, in a
+      // transaction of its own) so one bad write fails only its own caller and leaves none of its rows behind.
       for (const pending of batch) {
         try {
-          insert.run(...pending.params);
+          if (pending.companions.length === 0) insert.run(...pending.params);
+          else this.db.transaction(() => run(pending));
           pending.resolve();
         } catch (err) {
           pending.reject(err);

@@ -2504,6 +2504,18 @@ export function describeStorageContract(
         expect(await storage.jobs.counts()).toEqual(before);
       });
 
+      it('stores the jobs that follow a message with it (messages.create)', async () => {
+        const channelId = id();
+        const m = message(channelId);
+        const follow = [job(t0 + 50_000, 'messages.unfurl'), job(t0 + 50_000, 'notifications.message')];
+        await storage.messages.create(m, follow);
+        expect(await storage.messages.find(channelId, m.id)).toMatchObject({ id: m.id });
+        const claimed = await storage.jobs.claim(t0 + 50_000, 10, 1_000);
+        expect(claimed.map((j) => j.id).sort()).toEqual(follow.map((j) => j.id).sort());
+        expect(claimed.every((j) => j.attempts === 1)).toBe(true);
+        for (const j of claimed) await storage.jobs.complete(j.id);
+      });
+
       it('claims no more than the limit', async () => {
         const jobs = [job(t0 + 20_000), job(t0 + 20_001), job(t0 + 20_002)];
         for (const j of jobs) await storage.jobs.enqueue(j);

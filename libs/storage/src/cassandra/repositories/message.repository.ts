@@ -1,9 +1,9 @@
 import type { types } from 'cassandra-driver';
-import type { MessagePatch, MessageRecord, MessageRepository } from '../../contract';
+import type { JobRecord, MessagePatch, MessageRecord, MessageRepository } from '../../contract';
 import { bucketAt, bucketOf } from '../buckets';
 import { fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
-import { CHANNEL_LAST_MESSAGES, MESSAGES, MESSAGES_BY_AUTHOR, toAttachmentUdt } from '../tables';
+import { CHANNEL_LAST_MESSAGES, JOBS, MESSAGES, MESSAGES_BY_AUTHOR, toAttachmentUdt } from '../tables';
 import type { CassandraReactionRepository } from './reaction.repository';
 import { SearchPostings } from './search-postings';
 
@@ -59,7 +59,8 @@ export class CassandraMessageRepository implements MessageRepository {
     this.postings = new SearchPostings(db);
   }
 
-  async create(message: MessageRecord): Promise<void> {
+  /** The message's jobs go with its rows, in the same round trip (see the contract). */
+  async create(message: MessageRecord, jobs: readonly JobRecord[] = []): Promise<void> {
     const channelId = toId(message.channelId);
     const bucket = bucketOf(message.id);
     const write = this.db.execute(
@@ -84,12 +85,16 @@ export class CassandraMessageRepository implements MessageRepository {
         idempotent: true,
       },
     );
+    const queued = jobs.map((job) =>
+      this.db.execute('write', JOBS.insert, JOBS.params('pending', job, undefined), { idempotent: true }),
+    );
     await Promise.all([
       write,
       last,
       byAuthor,
       this.markBucket(channelId, bucket),
       this.postings.write(message),
+      ...queued,
     ]);
   }
 

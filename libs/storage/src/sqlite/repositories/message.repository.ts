@@ -1,10 +1,10 @@
-import type { MessagePatch, MessageRecord, MessageRepository } from '../../contract';
+import type { JobRecord, MessagePatch, MessageRecord, MessageRepository } from '../../contract';
 import { compareIds, fromId, patchParams, patchSet, toFlag, toId, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 import { type HotReader, idList } from '../hot-queries';
 import { MessageWriter } from '../message-writer';
-import { MESSAGES, type MessageRow } from '../tables';
+import { JOB_PENDING, JOBS, MESSAGES, type MessageRow } from '../tables';
 
 const FIND = `SELECT ${MESSAGES.columns} FROM messages WHERE id = ? AND channel_id = ?`;
 const UPDATE = `UPDATE messages SET ${patchSet(['content', 'edited_at', 'mentions', 'mention_roles', 'mention_everyone', 'pinned', 'embeds', 'flags', 'attachments'])}
@@ -42,8 +42,12 @@ export class SqliteMessageRepository implements MessageRepository {
     this.writer = new MessageWriter(db, MESSAGES.upsert);
   }
 
-  create(message: MessageRecord): Promise<void> {
-    return settle(() => MESSAGES.params(message)).then((params) => this.writer.write(params));
+  /** The message and its jobs in one group-committed transaction (see MessageWriter). */
+  create(message: MessageRecord, jobs: readonly JobRecord[] = []): Promise<void> {
+    return settle(() => ({
+      params: MESSAGES.params(message),
+      companions: jobs.map((job) => ({ sql: JOBS.insertIfAbsent, params: JOBS.params(job, JOB_PENDING) })),
+    })).then(({ params, companions }) => this.writer.write(params, companions));
   }
 
   /** Commits queued creates now, e.g. before closing. */
