@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 
 /**
@@ -77,12 +78,14 @@ export function frameHead(t: string, s: number, bodyLength: number): Buffer {
 
 /**
  * The parts of `ws` a pre-framed write needs: its Sender's frame writer (what engine.io itself uses to send
- * socket.io's pre-encoded broadcast frames) and whether the Sender holds anything back (a compression or Blob
- * read in progress, or frames queued behind one). Absent in a `ws` that changed them: callers then use send().
+ * socket.io's pre-encoded broadcast frames), whether the Sender holds anything back (a compression or Blob
+ * read in progress, or frames queued behind one), and the socket under it. Absent in a `ws` that changed them:
+ * callers then use send().
  */
 interface FrameSender {
   _state: number;
   _queue: unknown[];
+  _socket: Duplex;
   sendFrame(list: Buffer[], cb?: (err?: Error) => void): void;
 }
 
@@ -94,24 +97,42 @@ function senderOf(ws: WebSocket): FrameSender | null {
     !sender ||
     typeof sender.sendFrame !== 'function' ||
     typeof sender._state !== 'number' ||
-    !Array.isArray(sender._queue)
+    !Array.isArray(sender._queue) ||
+    typeof sender._socket?.cork !== 'function'
   )
     return null;
   return sender as FrameSender;
 }
 
+// Sockets written to in this turn of the event loop stay corked until its end: the frames of a burst (every
+// event the turn routed) leave in one writev per socket, and a client reads them in one go.
+let corked: Duplex[] = [];
+let flushScheduled = false;
+
+function uncorkAll(): void {
+  const sockets = corked;
+  corked = [];
+  flushScheduled = false;
+  for (const socket of sockets) socket.uncork();
+}
+
 /**
  * Writes a pre-framed message straight to the socket when ws has nothing waiting to go out before it; returns
- * false (nothing written) otherwise, and the caller sends through ws.send(), which queues in order.
+ * false (nothing written) otherwise, and the caller sends through ws.send(), which queues in order. What ws
+ * writes itself meanwhile (a pong, a control frame) joins the same corked socket behind it, in order.
  */
 export function writeFramed(ws: WebSocket, head: Buffer, body: Buffer, cb: (err?: Error) => void): boolean {
   const sender = senderOf(ws);
   if (sender === null || sender._state !== SENDER_IDLE || sender._queue.length > 0) return false;
+  const socket = sender._socket;
+  if (socket.writableCorked === 0) {
+    socket.cork();
+    corked.push(socket);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(uncorkAll);
+    }
+  }
   sender.sendFrame([head, body], cb);
   return true;
-}
-
-/** Whether this `ws` build still offers what writeFramed relies on (checked once per connection). */
-export function canWriteFramed(ws: WebSocket): boolean {
-  return senderOf(ws) !== null;
 }
