@@ -104,8 +104,9 @@ function senderOf(ws: WebSocket): FrameSender | null {
   return sender as FrameSender;
 }
 
-// Sockets written to in this turn of the event loop stay corked until its end: the frames of a burst (every
-// event the turn routed) leave in one writev per socket, and a client reads them in one go.
+// Sockets written to while a batch of events is routed stay corked until it is done (the bus delivers every event
+// published in a turn in one go): the frames of a burst leave in one writev per socket, and a client reads them
+// in one go. Uncorked on the next tick, so nothing waits for another turn of the event loop.
 let corked: Duplex[] = [];
 let flushScheduled = false;
 
@@ -130,7 +131,7 @@ export function writeFramed(ws: WebSocket, head: Buffer, body: Buffer, cb: (err?
     corked.push(socket);
     if (!flushScheduled) {
       flushScheduled = true;
-      setImmediate(uncorkAll);
+      process.nextTick(uncorkAll);
     }
   }
   sender.sendFrame([head, body], cb);
