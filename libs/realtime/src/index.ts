@@ -9,3 +9,4 @@ export * from './realtime.module';
 export * from './cluster';
 export * from './discord/discord-gateway.server';
 export * from './discord/discord-protocol';
+export * from './discord/discord-connection';

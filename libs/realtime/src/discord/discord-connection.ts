@@ -7,10 +7,11 @@ import {
   DiscordClose,
   Intent,
   Op,
-  allowedByIntents,
+  allowedByPlace,
   discordDispatchFrame,
   discordOpFrame,
 } from './discord-protocol';
+import { dispatchBody, envelopeHead, frameHead, writeFramed } from './dispatch-frame';
 import { withMessageContentRule } from './message-content';
 
 export interface DiscordConnectionOptions {
@@ -23,11 +24,15 @@ export interface DiscordConnectionOptions {
 /**
  * One Discord-protocol socket's outbound side. Dispatches arrive numbered by the shared Session; here they are
  * filtered by the session's intents (and the MESSAGE_CONTENT rule) and framed as `{"op":0,...}` around the
- * payload serialised once for every recipient. Backpressure: frames handed to the socket whose write has not
- * completed are counted; past `limit` the client is a slow consumer (it can resume).
+ * payload, which is encoded once per dispatch (dispatch-frame.ts): an uncompressed session gets a small head
+ * of its own (frame header, op, t, s) and the shared body Buffer, written straight to its socket; a zlib-stream
+ * session feeds the same two parts to its own compressor. Backpressure: frames handed to the socket whose
+ * write has not completed are counted; past `limit` the client is a slow consumer (it can resume).
  */
 export class DiscordConnection implements SessionConnection {
   highWater = 0;
+  /** Dispatches written pre-framed straight to the socket (the rest went through ws.send): for tests. */
+  framedWrites = 0;
   /** The session's intents; null until IDENTIFY or RESUME says them. */
   intents: number | null = null;
   private inFlight = 0;
@@ -63,8 +68,7 @@ export class DiscordConnection implements SessionConnection {
       this.write(item);
       return true;
     }
-    const frame = this.frame(item);
-    if (frame !== null) this.write(frame);
+    this.dispatch(item);
     if (this.inFlight > this.options.limit) {
       this.onOverflow(this);
       return false;
@@ -76,8 +80,7 @@ export class DiscordConnection implements SessionConnection {
   sendBacklog(entries: readonly ResumeEntry[]): void {
     for (const entry of entries) {
       if (!this.isOpen) return;
-      const frame = this.frame(entry);
-      if (frame !== null) this.write(frame);
+      this.dispatch(entry);
     }
   }
 
@@ -104,38 +107,56 @@ export class DiscordConnection implements SessionConnection {
     ws.once('close', () => clearTimeout(cut));
   }
 
-  private frame(entry: ResumeEntry): string | null {
+  private dispatch(entry: ResumeEntry): void {
     const intents = this.intents;
-    if (intents === null) return null;
-    if (!allowedByIntents(entry.t, entry.d, intents)) return null;
+    if (intents === null) return;
+    const source = dispatchBody(entry.d);
+    if (!allowedByPlace(entry.t, source.inGuild, intents)) return;
     const d = withMessageContentRule(
       entry.t,
       entry.d,
       this.userId(),
       (intents & Intent.MESSAGE_CONTENT) !== 0,
     );
-    return discordDispatchFrame(entry.t, entry.s, d);
+    const body = d === entry.d ? source : dispatchBody(d);
+    this.counted();
+    if (this.deflate) {
+      this.compressed([envelopeHead(entry.t, entry.s), body.bytes]);
+      return;
+    }
+    // ws writes its own frames at once too while it holds nothing back, so frames stay in order either way.
+    if (writeFramed(this.ws, frameHead(entry.t, entry.s, body.bytes.length), body.bytes, this.done))
+      this.framedWrites++;
+    else this.ws.send(discordDispatchFrame(entry.t, entry.s, d), this.done);
   }
 
   private write(frame: string): void {
+    this.counted();
+    if (this.deflate) this.compressed([frame]);
+    else this.ws.send(frame, this.done);
+  }
+
+  private counted(): void {
     this.inFlight++;
     if (this.inFlight > this.highWater) this.highWater = this.inFlight;
-    const done = () => {
-      this.inFlight--;
-    };
-    const deflate = this.deflate;
-    if (!deflate) {
-      this.ws.send(frame, done);
-      return;
-    }
-    // zlib-stream: the same deflate context throughout; each frame ends with a sync flush (00 00 ff ff), which
-    // is how Discord clients know a message is complete. Flush callbacks run in order, so frames stay in order.
-    deflate.write(frame);
+  }
+
+  private readonly done = (): void => {
+    this.inFlight--;
+  };
+
+  /**
+   * zlib-stream: the same deflate context throughout; each frame ends with a sync flush (00 00 ff ff), which
+   * is how Discord clients know a message is complete. Flush callbacks run in order, so frames stay in order.
+   */
+  private compressed(parts: Array<string | Buffer>): void {
+    const deflate = this.deflate as Deflate;
+    for (const part of parts) deflate.write(part);
     deflate.flush(constants.Z_SYNC_FLUSH, () => {
-      const out = Buffer.concat(this.deflated);
+      const out = this.deflated.length === 1 ? this.deflated[0] : Buffer.concat(this.deflated);
       this.deflated = [];
-      if (this.ws.readyState === this.ws.OPEN) this.ws.send(out, done);
-      else done();
+      if (this.ws.readyState === this.ws.OPEN) this.ws.send(out, this.done);
+      else this.done();
     });
   }
 }

@@ -111,11 +111,16 @@ const BY_PLACE: Record<string, readonly [number, number]> = {
  * they do not know.
  */
 export function allowedByIntents(t: string, d: string, intents: number): boolean {
+  return allowedByPlace(t, d.includes('"guild_id":"'), intents);
+}
+
+/** The same, when whether the payload names a guild is already known (once per dispatch, not per recipient). */
+export function allowedByPlace(t: string, inGuild: boolean, intents: number): boolean {
   const single = BY_EVENT[t];
   if (single !== undefined) return (intents & single) !== 0;
   const place = BY_PLACE[t];
   if (place === undefined) return true;
-  return (intents & (d.includes('"guild_id":"') ? place[0] : place[1])) !== 0;
+  return (intents & (inGuild ? place[0] : place[1])) !== 0;
 }
 
 /** `{"op":0,"t":"T","s":N,"d":D}`: `d` is serialised once per event; only this envelope is per recipient. */
