@@ -291,7 +291,12 @@ describe('two data centres on the loopback cluster', () => {
       );
     const taker = gen.next();
     await dc2.users.create(userRecord(taker, { username: old, email: `${old}@example.com` }));
-    expect((await dc1.users.findByLogin(old))?.id).toBe(taker);
+    // The user row was written in dc2 at LOCAL_QUORUM: dc1 sees it once replication brings it there.
+    await eventually(
+      'the new holder of the reclaimed name, read in dc1',
+      () => dc1.users.findByLogin(old),
+      (user) => user?.id === taker,
+    );
     await expect(
       dc2.users.create(userRecord(gen.next(), { username: fresh, email: `${fresh}@example.com` })),
     ).rejects.toMatchObject({ field: 'username' });
