@@ -124,10 +124,17 @@ export async function run(ctx) {
       },
     );
 
-    // Delivery to the last session, one message at a time: send time to the latest arrival of its nonce.
+    // Delivery to the last session, one message at a time: send time to the latest arrival of its nonce. The
+    // messages are paced (one every `discordLatencyGapMs`, open loop), so each one's fan-out is measured on its
+    // own, as figure 4b does by waiting for the last arrival; sent back to back, each message would wait for the
+    // previous ones' frames and the figure would measure the queue (a burst is what the rate figure above is for).
     const sentAt = {};
+    const gap = ctx.scale.discordLatencyGapMs ?? 500;
     const sequential = async () => {
+      const start = now();
       for (let i = 0; i < latencyMessages; i++) {
+        const wait = start + i * gap - now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         const nonce = `dlat${i}`;
         sentAt[nonce] = now();
         await call(base, 'POST', `/channels/${guild.channelId}/messages`, owner.token, {
@@ -150,6 +157,7 @@ export async function run(ctx) {
       n >= 10_000 ? p(0.95) <= 100 : null,
       {
         messages: latencyMessages,
+        gap_ms: gap,
         lost: n * latencyMessages - timed.received,
         load_average_1m: round(loadavg()[0], 1),
       },
