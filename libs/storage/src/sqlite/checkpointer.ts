@@ -99,6 +99,9 @@ export class Checkpointer {
   }
 
   async close(): Promise<void> {
+    // Referenced while it closes: otherwise, with nothing else pending, the process would end (with code 0, even
+    // after process.exitCode was set by a caller awaiting this) before the thread's exit could resolve `exited`.
+    this.worker.ref();
     this.worker.postMessage({ close: true });
     await this.exited;
   }

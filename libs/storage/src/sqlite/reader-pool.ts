@@ -104,6 +104,8 @@ class ReaderThread {
   }
 
   async close(): Promise<void> {
+    // Referenced while it closes, so the process waits for the thread's exit instead of ending meanwhile.
+    this.worker.ref();
     this.worker.postMessage({ close: true });
     await this.exited;
   }
