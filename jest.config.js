@@ -36,6 +36,8 @@ const tier = (displayName, timeoutMs) => ({
 });
 
 module.exports = {
+  // Suites that restart shared Cassandra nodes run last (scripts/jest-sequencer.js).
+  testSequencer: '<rootDir>/scripts/jest-sequencer.js',
   projects: [
     {
       // Specs next to the code, in this process only.
