@@ -159,7 +159,10 @@ describe.each(modes)('account deletion (%s)', (mode) => {
     expect(check.stdout).toContain('2 deleted account(s), 0 leftover(s) of personal data');
     expect(check.code).toBe(0);
     // Nor a uniqueness claim without its holder (their names, emails and DM pairs were given back).
-    const claims = await parleyCli(['verify', '--claims', '--from', `sqlite:${dbPath}`]);
+    const claims = await parleyCli(
+      onCassandra ? ['verify', '--claims'] : ['verify', '--claims', '--from', `sqlite:${dbPath}`],
+      backendEnvironment(),
+    );
     expect(claims.stdout).toMatch(
       /claims read: \d+ username, \d+ email, \d+ dm_pair, \d+ invite; 0 mismatch\(es\)/,
     );
