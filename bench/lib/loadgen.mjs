@@ -4,6 +4,7 @@
 import { pathToFileURL } from 'node:url';
 import { io } from 'socket.io-client';
 import { call } from './api.mjs';
+import { nonceOfPayload, openDiscordLight } from './discord-light.mjs';
 import { createHistogram, encode, recordMs } from './hist.mjs';
 import { LightPool, gatewayUrl, nonceOf, openResumable, seqOf } from './light.mjs';
 
@@ -264,76 +265,60 @@ jobs.fanoutListenLight = async ({ base, tokens, expected, deadlineMs, bare = fal
 };
 
 /**
- * Discord-gateway listeners (`/discord-gateway`, protocol v10, JSON): each session gets HELLO, IDENTIFYs with
- * GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT, heartbeats, and waits for READY. MESSAGE_CREATE frames are counted
- * by their `{"op":0,"t":"MESSAGE_CREATE"` prefix, never decoded; the latest arrival of each nonce is kept, so
- * the orchestrator can tell when the last session got each message.
+ * Discord-gateway listeners (`/discord-gateway`, protocol v10, JSON) as light clients (bench/lib/discord-light.mjs):
+ * each session gets HELLO, IDENTIFYs with GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT, heartbeats, and waits for
+ * READY. MESSAGE_CREATE frames are recognised by their `{"op":0,"t":"MESSAGE_CREATE"` prefix, never decoded; the
+ * first and latest arrival of each nonce are kept, so the orchestrator can tell when the first and the last
+ * session got each message. `cpuSeconds`: this process's CPU time from READY of all to the end, what the
+ * receiving side cost.
  */
 jobs.discordListen = async ({ base, tokens, expected, deadlineMs, addresses }) => {
-  const { default: WebSocket } = await import('ws');
   const url = `ws://${new URL(base).host}/discord-gateway?v=10&encoding=json`;
-  const prefix = Buffer.from('{"op":0,"t":"MESSAGE_CREATE"');
   const intents = (1 << 0) | (1 << 9) | (1 << 15);
   let received = 0;
   let first = 0;
   let last = 0;
+  const firstByNonce = {};
   const lastByNonce = {};
   let resolveDone;
   const done = new Promise((resolve) => (resolveDone = resolve));
-  const open = (token, localAddress) =>
-    new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false, localAddress });
-      let seq = null;
-      let heartbeat = null;
-      ws.on('message', (frame) => {
-        if (
-          frame.length >= prefix.length &&
-          frame.compare(prefix, 0, prefix.length, 0, prefix.length) === 0
-        ) {
-          const t = performance.timeOrigin + performance.now();
-          if (received === 0) first = t;
-          last = t;
-          const nonce = nonceOf(frame);
-          if (nonce !== null) lastByNonce[nonce] = t;
-          if (++received >= expected) resolveDone();
-          return;
-        }
-        const p = JSON.parse(frame.toString('utf8'));
-        if (typeof p.s === 'number') seq = p.s;
-        if (p.op === 10) {
-          heartbeat = setInterval(() => ws.send(JSON.stringify({ op: 1, d: seq })), p.d.heartbeat_interval);
-          ws.send(
-            JSON.stringify({
-              op: 2,
-              d: { token, intents, properties: { os: 'linux', browser: 'bench', device: 'bench' } },
-            }),
-          );
-        } else if (p.op === 0 && p.t === 'READY') resolve(ws);
-        else if (p.op === 9) reject(new Error('INVALID_SESSION on IDENTIFY'));
-      });
-      ws.once('error', reject);
-      ws.once('close', (code) => {
-        clearInterval(heartbeat);
-        reject(new Error(`closed ${code} before READY`));
-      });
-    });
-  const sockets = [];
+  const onMessage = (payload, t) => {
+    if (received === 0) first = t;
+    last = t;
+    const nonce = nonceOfPayload(payload);
+    if (nonce !== null) {
+      firstByNonce[nonce] ??= t;
+      lastByNonce[nonce] = t;
+    }
+    if (++received >= expected) resolveDone();
+  };
+  const sessions = [];
   for (let i = 0; i < tokens.length; i += 100)
-    sockets.push(
+    sessions.push(
       ...(await Promise.all(
-        tokens
-          .slice(i, i + 100)
-          .map((token, k) =>
-            open(token, addresses?.length ? addresses[(i + k) % addresses.length] : undefined),
-          ),
+        tokens.slice(i, i + 100).map((token, k) =>
+          openDiscordLight(url, token, intents, {
+            localAddress: addresses?.length ? addresses[(i + k) % addresses.length] : undefined,
+            onMessage,
+          }),
+        ),
       )),
     );
+  const cpu = process.cpuUsage();
   process.send({ ready: true });
   const timer = setTimeout(resolveDone, deadlineMs);
   await done;
   clearTimeout(timer);
-  for (const ws of sockets) ws.terminate();
-  return { received, first, last, lastByNonce };
+  const used = process.cpuUsage(cpu);
+  for (const session of sessions) session.close();
+  return {
+    received,
+    first,
+    last,
+    firstByNonce,
+    lastByNonce,
+    cpuSeconds: (used.user + used.system) / 1e6,
+  };
 };
 
 /**

@@ -166,3 +166,33 @@ export async function metricValue(url, name) {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line ? Number(line.split(' ').pop()) : null;
 }
+
+/** A Prometheus histogram of the server's /metrics (no labels): cumulative buckets [le, count], sum, count. */
+export async function histogramOf(url, name) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const buckets = [];
+  let sum = 0;
+  let count = 0;
+  for (const line of text.split('\n')) {
+    const bucket = line.startsWith(`${name}_bucket{`) ? /le="([^"]+)"\} (\S+)/.exec(line) : null;
+    if (bucket) buckets.push([bucket[1] === '+Inf' ? Infinity : Number(bucket[1]), Number(bucket[2])]);
+    else if (line.startsWith(`${name}_sum `)) sum = Number(line.split(' ').pop());
+    else if (line.startsWith(`${name}_count `)) count = Number(line.split(' ').pop());
+  }
+  return { buckets, sum, count };
+}
+
+/**
+ * What was observed between two readings of a histogram: count, mean and the bucket bounds holding the median
+ * and the 95th percentile (upper bounds: a histogram knows no finer).
+ */
+export function histogramDelta(before, after) {
+  const count = after.count - before.count;
+  const at = (q) => {
+    const want = Math.ceil(q * count);
+    for (const [i, [le, n]] of after.buckets.entries())
+      if (n - (before.buckets[i]?.[1] ?? 0) >= want) return le;
+    return Infinity;
+  };
+  return { count, mean: count > 0 ? (after.sum - before.sum) / count : null, p50: at(0.5), p95: at(0.95) };
+}

@@ -9,17 +9,21 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { call, setupGuild } from '../lib/api.mjs';
 import { round } from '../lib/hist.mjs';
-import { ROOT, cpuSecondsOf, startMonolith } from '../lib/server.mjs';
+import { ROOT, cpuSecondsOf, histogramDelta, histogramOf, startMonolith } from '../lib/server.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
 
 /**
- * N listeners in 2 generator processes of `job`; `trigger` sends; deliveries per second from the trigger on, and
- * the CPU seconds process `pid` (the server) used from the trigger until the last delivery.
+ * N listeners in `ctx.scale.discordClientProcesses` (default 2) generator processes of `job`; `trigger` sends;
+ * deliveries per second from the trigger on, the CPU seconds process `pid` (the server) used from the trigger
+ * until the last delivery, and what the listener processes used meanwhile (`clientCpuSeconds`).
  */
 async function listen(ctx, job, base, tokens, expected, trigger, pid, extra = {}) {
-  const half = Math.ceil(tokens.length / 2);
-  const parts = [tokens.slice(0, half), tokens.slice(half)];
+  const processes = Math.max(1, ctx.scale.discordClientProcesses ?? 2);
+  const size = Math.ceil(tokens.length / processes);
+  const parts = Array.from({ length: processes }, (_, k) => tokens.slice(k * size, (k + 1) * size)).filter(
+    (part) => part.length > 0,
+  );
   let ready = 0;
   const results = parts.map((part, k) =>
     ctx.runJob(
@@ -44,7 +48,8 @@ async function listen(ctx, job, base, tokens, expected, trigger, pid, extra = {}
   const cpuSeconds = cpuSecondsOf(pid) - cpu;
   const received = out.reduce((a, r) => a + r.received, 0);
   const last = Math.max(...out.map((r) => r.last));
-  return { rate: received / ((last - start) / 1000), received, out, sent, cpuSeconds };
+  const clientCpuSeconds = out.reduce((a, r) => a + (r.cpuSeconds ?? 0), 0);
+  return { rate: received / ((last - start) / 1000), received, out, sent, cpuSeconds, clientCpuSeconds };
 }
 
 async function bareRate(ctx, clients, messages, payload) {
@@ -118,9 +123,10 @@ export async function run(ctx) {
         bare_socketio_per_s: round(bare, 0),
         lost: n * messages - discord.received,
         discord_server_cpu_us_per_delivery: round((discord.cpuSeconds / discord.received) * 1e6, 2),
+        discord_client_cpu_us_per_delivery: round((discord.clientCpuSeconds / discord.received) * 1e6, 2),
         bare_server_cpu_us_per_delivery: round((bareCpu / (n * messages)) * 1e6, 2),
         load_average_1m: round(loadavg()[0], 1),
-        note: `${messages} messages in a burst, 2 generator processes`,
+        note: `${messages} messages in a burst, ${ctx.scale.discordClientProcesses ?? 2} generator processes (Discord: light raw-socket clients)`,
       },
     );
 
@@ -129,8 +135,12 @@ export async function run(ctx) {
     // own, as figure 4b does by waiting for the last arrival; sent back to back, each message would wait for the
     // previous ones' frames and the figure would measure the queue (a burst is what the rate figure above is for).
     const sentAt = {};
+    const answeredAt = {};
     const gap = ctx.scale.discordLatencyGapMs ?? 500;
+    let fanoutBefore = null;
+    let fanoutAfter = null;
     const sequential = async () => {
+      fanoutBefore = await histogramOf(base, 'parley_gateway_fanout_seconds');
       const start = now();
       for (let i = 0; i < latencyMessages; i++) {
         const wait = start + i * gap - now();
@@ -141,13 +151,38 @@ export async function run(ctx) {
           content: `l ${i}`,
           nonce,
         });
+        answeredAt[nonce] = now();
       }
+      // Read once every message's fan-out was observed (sessions closing after the run fan out presences).
+      const { waitFor } = await import('../../test/support/wait.ts');
+      await waitFor(
+        async () => {
+          fanoutAfter = await histogramOf(base, 'parley_gateway_fanout_seconds');
+          return fanoutAfter.count - fanoutBefore.count >= latencyMessages;
+        },
+        'the server observed every paced message fan-out',
+        30_000,
+      );
     };
+    // The server's own account of each fan-out (parley_gateway_fanout_seconds): from the start of the event's
+    // fan-out to the return of its last socket write. What the clients add on top is the rest.
     const timed = await listen(ctx, 'discordListen', base, tokens, latencyMessages, sequential, server.pid);
-    const latencies = Object.keys(sentAt)
-      .map((nonce) => Math.max(...timed.out.map((o) => o.lastByNonce[nonce] ?? Infinity)) - sentAt[nonce])
-      .sort((a, b) => a - b);
-    const p = (q) => round(latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)], 1);
+    const fanout = histogramDelta(fanoutBefore, fanoutAfter);
+    const sorted = (values) => values.sort((a, b) => a - b);
+    const latencies = sorted(
+      Object.keys(sentAt).map(
+        (nonce) => Math.max(...timed.out.map((o) => o.lastByNonce[nonce] ?? Infinity)) - sentAt[nonce],
+      ),
+    );
+    const firsts = sorted(
+      Object.keys(sentAt).map(
+        (nonce) => Math.min(...timed.out.map((o) => o.firstByNonce[nonce] ?? Infinity)) - sentAt[nonce],
+      ),
+    );
+    const answers = sorted(Object.keys(sentAt).map((nonce) => answeredAt[nonce] - sentAt[nonce]));
+    const pick = (values, q) =>
+      round(values[Math.min(values.length - 1, Math.ceil(q * values.length) - 1)], 1);
+    const p = (q) => pick(latencies, q);
     ctx.figure(
       '15l',
       `delivery to the last of ${n} Discord-gateway sessions`,
@@ -159,6 +194,18 @@ export async function run(ctx) {
         messages: latencyMessages,
         gap_ms: gap,
         lost: n * latencyMessages - timed.received,
+        first_recipient_ms: `p50 ${pick(firsts, 0.5)} / p95 ${pick(firsts, 0.95)}`,
+        api_answer_ms: `p50 ${pick(answers, 0.5)} / p95 ${pick(answers, 0.95)}`,
+        server_fanout_ms: {
+          events: fanout.count,
+          mean: fanout.mean === null ? null : round(fanout.mean * 1000, 1),
+          p50_at_most: fanout.p50 * 1000,
+          p95_at_most: fanout.p95 * 1000,
+        },
+        // Over the whole paced phase (idle gaps included: heartbeats), per delivery.
+        server_cpu_us_per_delivery: round((timed.cpuSeconds / timed.received) * 1e6, 2),
+        client_cpu_us_per_delivery: round((timed.clientCpuSeconds / timed.received) * 1e6, 2),
+        client_processes: ctx.scale.discordClientProcesses ?? 2,
         load_average_1m: round(loadavg()[0], 1),
       },
     );

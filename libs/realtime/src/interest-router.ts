@@ -486,9 +486,10 @@ export class InterestRouter {
   // --- delivery ----------------------------------------------------------------------------
 
   private deliver(event: DomainEvent, recomputed?: Recomputed, before?: Set<Session>): void {
+    const started = performance.now();
     const tracing = event.trace ? activeTracing() : null;
     if (!tracing || !event.trace) {
-      this.fanOut(event, recomputed, before);
+      if (this.fanOut(event, recomputed, before) > 0) process.nextTick(this.fannedOut, started);
       return;
     }
     // One span per event and node: the fan-out to this node's sessions, continuing the publisher's trace.
@@ -497,11 +498,21 @@ export class InterestRouter {
       attributes: { 'parley.event.scope': scopeKey(event.scope) },
     });
     try {
-      span.setAttribute('parley.gateway.recipients', this.fanOut(event, recomputed, before));
+      const sent = this.fanOut(event, recomputed, before);
+      span.setAttribute('parley.gateway.recipients', sent);
+      if (sent > 0) process.nextTick(this.fannedOut, started);
     } finally {
       span.end();
     }
   }
+
+  /**
+   * Observes a fan-out's duration once its writes are done: on the tick after it, behind the flush of the
+   * sockets it corked (dispatch-frame.ts schedules that flush on its first write, so it runs first).
+   */
+  private readonly fannedOut = (started: number): void => {
+    this.metrics.fanOutSeconds.observe((performance.now() - started) / 1000);
+  };
 
   /** Writes the event to every local session that may see it; returns how many frames were written. */
   private fanOut(event: DomainEvent, recomputed?: Recomputed, before?: Set<Session>): number {

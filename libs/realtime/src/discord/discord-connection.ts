@@ -11,7 +11,7 @@ import {
   discordDispatchFrame,
   discordOpFrame,
 } from './discord-protocol';
-import { dispatchBody, envelopeHead, frameHead, writeFramed } from './dispatch-frame';
+import { type TurnMark, dispatchBody, envelopeHead, writableSocket, writeFrame } from './dispatch-frame';
 import { withMessageContentRule } from './message-content';
 
 export interface DiscordConnectionOptions {
@@ -25,12 +25,16 @@ export interface DiscordConnectionOptions {
  * One Discord-protocol socket's outbound side. Dispatches arrive numbered by the shared Session; here they are
  * filtered by the session's intents (and the MESSAGE_CONTENT rule) and framed as `{"op":0,...}` around the
  * payload, which is encoded once per dispatch (dispatch-frame.ts): an uncompressed session gets a small head
- * of its own (frame header, op, t, s) and the shared body Buffer, written straight to its socket; a zlib-stream
- * session feeds the same two parts to its own compressor. Backpressure: frames handed to the socket whose
- * write has not completed are counted; past `limit` the client is a slow consumer (it can resume).
+ * of its own (frame header, op, t, s) in front of the shared body, written straight to its socket in one write;
+ * a zlib-stream session feeds the same two parts to its own compressor. Backpressure: frames written while
+ * the socket still held unsent bytes are counted (the count restarts whenever its buffer is found empty; a
+ * zlib-stream session counts frames until its compressed write completes); past `limit` the client is a slow
+ * consumer (it can resume).
  */
-export class DiscordConnection implements SessionConnection {
+export class DiscordConnection implements SessionConnection, TurnMark {
   highWater = 0;
+  /** The event-loop turn of this socket's last pre-framed write (same-turn coalescing, dispatch-frame.ts). */
+  lastTurn = 0;
   /** Dispatches written pre-framed straight to the socket (the rest went through ws.send): for tests. */
   framedWrites = 0;
   /** The session's intents; null until IDENTIFY or RESUME says them. */
@@ -59,6 +63,7 @@ export class DiscordConnection implements SessionConnection {
   }
 
   get pending(): number {
+    if (this.deflate === null && this.ws.bufferedAmount === 0) return 0;
     return this.inFlight;
   }
 
@@ -125,18 +130,22 @@ export class DiscordConnection implements SessionConnection {
       return;
     }
     // ws writes its own frames at once too while it holds nothing back, so frames stay in order either way.
-    if (writeFramed(this.ws, frameHead(entry.t, entry.s, body.bytes.length), body.bytes, this.done))
+    const socket = writableSocket(this.ws);
+    if (socket !== null) {
+      writeFrame(socket, this, entry.t, entry.s, body.bytes);
       this.framedWrites++;
-    else this.ws.send(discordDispatchFrame(entry.t, entry.s, d), this.done);
+    } else this.ws.send(discordDispatchFrame(entry.t, entry.s, d));
   }
 
   private write(frame: string): void {
     this.counted();
     if (this.deflate) this.compressed([frame]);
-    else this.ws.send(frame, this.done);
+    else this.ws.send(frame);
   }
 
   private counted(): void {
+    // Uncompressed: nothing unsent under the socket means every earlier frame reached the kernel.
+    if (this.deflate === null && this.ws.bufferedAmount === 0) this.inFlight = 0;
     this.inFlight++;
     if (this.inFlight > this.highWater) this.highWater = this.inFlight;
   }

@@ -2,10 +2,11 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 
 /**
- * Discord dispatch frames for a fan-out: `{"op":0,"t":"T","s":N,"d":D}` as one unmasked WebSocket text frame,
- * written as two buffers. The body (`D}`) is encoded once per dispatch and the same Buffer is written to every
- * recipient; per recipient only a small head is built: the WebSocket frame header (FIN + text opcode and the
- * payload length) followed by `{"op":0,"t":"T","s":N,"d":`. Nothing per recipient grows with the payload.
+ * Discord dispatch frames for a fan-out: `{"op":0,"t":"T","s":N,"d":D}` as one unmasked WebSocket text frame.
+ * The body (`D}`) is encoded once per dispatch and shared by every recipient; per recipient only the head
+ * differs: the WebSocket frame header (FIN + text opcode and the payload length) followed by
+ * `{"op":0,"t":"T","s":N,"d":`. An ordinary frame is assembled whole (head, then a copy of the body) and written
+ * with one plain socket write; a large one is written as head + the shared body, uncopied.
  */
 
 /** A dispatch's payload encoded once, with what intent filtering needs to know about it. */
@@ -51,16 +52,18 @@ export function envelopeHead(t: string, s: number): string {
 }
 
 /**
- * The per-recipient head: WebSocket frame header for a payload of `head + body` bytes, then `head`. Server
- * frames are not masked (RFC 6455 5.1); lengths up to 125 fit the first byte, up to 65535 take 16 bits, above
- * that 64 bits.
+ * Frames up to this size are assembled whole per recipient (one allocation from Node's buffer pool, which
+ * serves allocations below half its 8 KiB size, and a copy of the body): one plain write is cheaper than
+ * the bookkeeping of a two-buffer writev. Larger bodies are not copied: their shared Buffer goes by writev.
  */
-export function frameHead(t: string, s: number, bodyLength: number): Buffer {
-  const head = envelopeHead(t, s);
-  const headLength = Buffer.byteLength(head);
-  const payload = headLength + bodyLength;
-  const headerLength = payload < 126 ? 2 : payload < 65536 ? 4 : 10;
-  const out = Buffer.allocUnsafe(headerLength + headLength);
+export const ASSEMBLE_LIMIT = 4095;
+
+/** WebSocket frame header length for a payload of `payload` bytes (RFC 6455 5.2; server frames unmasked). */
+function headerLength(payload: number): number {
+  return payload < 126 ? 2 : payload < 65536 ? 4 : 10;
+}
+
+function writeHeader(out: Buffer, payload: number): void {
   out[0] = FIN_TEXT;
   if (payload < 126) {
     out[1] = payload;
@@ -72,68 +75,110 @@ export function frameHead(t: string, s: number, bodyLength: number): Buffer {
     out.writeUInt32BE(Math.floor(payload / 2 ** 32), 2);
     out.writeUInt32BE(payload >>> 0, 6);
   }
-  out.write(head, headerLength, headLength, 'utf8');
+}
+
+/**
+ * The per-recipient head: WebSocket frame header for a payload of `head + body` bytes, then the envelope
+ * head. `t` is an event name and `s` a number: ASCII, so written as latin1 (one byte per character).
+ */
+export function frameHead(t: string, s: number, bodyLength: number): Buffer {
+  const head = envelopeHead(t, s);
+  const payload = head.length + bodyLength;
+  const offset = headerLength(payload);
+  const out = Buffer.allocUnsafe(offset + head.length);
+  writeHeader(out, payload);
+  out.write(head, offset, 'latin1');
+  return out;
+}
+
+/** A whole dispatch frame in one Buffer: header, envelope head, then a copy of the shared body. */
+export function assembledFrame(t: string, s: number, body: Buffer): Buffer {
+  const head = envelopeHead(t, s);
+  const payload = head.length + body.length;
+  const offset = headerLength(payload);
+  const out = Buffer.allocUnsafe(offset + payload);
+  writeHeader(out, payload);
+  out.write(head, offset, 'latin1');
+  body.copy(out, offset + head.length);
   return out;
 }
 
 /**
- * The parts of `ws` a pre-framed write needs: its Sender's frame writer (what engine.io itself uses to send
- * socket.io's pre-encoded broadcast frames), whether the Sender holds anything back (a compression or Blob
- * read in progress, or frames queued behind one), and the socket under it. Absent in a `ws` that changed them:
- * callers then use send().
+ * The parts of `ws` a pre-framed write needs: whether its Sender holds anything back (a compression or Blob
+ * read in progress, or frames queued behind one), and the socket under it. Absent in a `ws` that changed
+ * them: callers then use send().
  */
 interface FrameSender {
   _state: number;
   _queue: unknown[];
   _socket: Duplex;
-  sendFrame(list: Buffer[], cb?: (err?: Error) => void): void;
 }
 
 const SENDER_IDLE = 0;
 
-function senderOf(ws: WebSocket): FrameSender | null {
+/** The socket under `ws` when a frame may be written straight to it (ws holds nothing back); else null. */
+export function writableSocket(ws: WebSocket): Duplex | null {
   const sender = (ws as unknown as { _sender?: Partial<FrameSender> | null })._sender;
   if (
     !sender ||
-    typeof sender.sendFrame !== 'function' ||
-    typeof sender._state !== 'number' ||
+    sender._state !== SENDER_IDLE ||
     !Array.isArray(sender._queue) ||
+    sender._queue.length > 0 ||
     typeof sender._socket?.cork !== 'function'
   )
     return null;
-  return sender as FrameSender;
-}
-
-// Sockets written to while a batch of events is routed stay corked until it is done (the bus delivers every event
-// published in a turn in one go): the frames of a burst leave in one writev per socket, and a client reads them
-// in one go. Uncorked on the next tick, so nothing waits for another turn of the event loop.
-let corked: Duplex[] = [];
-let flushScheduled = false;
-
-function uncorkAll(): void {
-  const sockets = corked;
-  corked = [];
-  flushScheduled = false;
-  for (const socket of sockets) socket.uncork();
+  return sender._socket;
 }
 
 /**
- * Writes a pre-framed message straight to the socket when ws has nothing waiting to go out before it; returns
- * false (nothing written) otherwise, and the caller sends through ws.send(), which queues in order. What ws
- * writes itself meanwhile (a pong, a control frame) joins the same corked socket behind it, in order.
+ * Same-turn coalescing. The first frame a socket gets in a turn of the event loop is written at once (the
+ * client can read it while the fan-out goes on to the next sockets); a second one in the same turn (a burst:
+ * the bus delivers every event published in a turn in one go) corks the socket, and what follows joins it,
+ * so a burst leaves in one writev per socket. Corked sockets are uncorked on the next tick.
  */
-export function writeFramed(ws: WebSocket, head: Buffer, body: Buffer, cb: (err?: Error) => void): boolean {
-  const sender = senderOf(ws);
-  if (sender === null || sender._state !== SENDER_IDLE || sender._queue.length > 0) return false;
-  const socket = sender._socket;
-  if (socket.writableCorked === 0) {
-    socket.cork();
-    corked.push(socket);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      process.nextTick(uncorkAll);
+let turn = 1;
+let corked: Duplex[] = [];
+let endScheduled = false;
+
+function endTurn(): void {
+  turn++;
+  endScheduled = false;
+  const sockets = corked;
+  corked = [];
+  for (const socket of sockets) socket.uncork();
+}
+
+/** Where a connection keeps the turn of its last write (see `writeFrame`). */
+export interface TurnMark {
+  lastTurn: number;
+}
+
+/**
+ * Writes a dispatch frame (`t`, `s`, the shared body) straight to `socket`, which ws holds nothing back
+ * from (`writableSocket`). No completion callback: backpressure is read from the socket's buffer.
+ */
+export function writeFrame(socket: Duplex, mark: TurnMark, t: string, s: number, body: Buffer): void {
+  if (mark.lastTurn === turn) {
+    if (socket.writableCorked === 0) {
+      socket.cork();
+      corked.push(socket);
+    }
+  } else {
+    mark.lastTurn = turn;
+    if (!endScheduled) {
+      endScheduled = true;
+      process.nextTick(endTurn);
     }
   }
-  sender.sendFrame([head, body], cb);
-  return true;
+  if (body.length <= ASSEMBLE_LIMIT) {
+    socket.write(assembledFrame(t, s, body));
+    return;
+  }
+  // Large body: header and envelope head, then the shared body, in one writev (a cork of its own unless the
+  // socket is corked for the turn already).
+  const own = socket.writableCorked === 0;
+  if (own) socket.cork();
+  socket.write(frameHead(t, s, body.length));
+  socket.write(body);
+  if (own) socket.uncork();
 }
