@@ -145,6 +145,8 @@ describe('gateway routing', () => {
     expect(text).toMatch(/^parley_gateway_connected_sockets [1-9]/m);
     expect(text).toMatch(/^parley_gateway_sessions\{state="live"\} [1-9]/m);
     expect(text).toMatch(/^parley_gateway_dispatches_total\{type="MESSAGE_CREATE"\} [1-9]/m);
+    // Every fan-out with recipients is timed (the messages of the tests before this one had some).
+    expect(text).toMatch(/^parley_gateway_fanout_seconds_count [1-9]/m);
     expect(text).toContain('parley_gateway_slow_consumer_disconnects_total');
     expect(text).toContain('parley_gateway_resumes_total');
     expect(text).toContain('nodejs_eventloop_lag_p99_seconds');
