@@ -429,14 +429,16 @@ export const MEMBERS = {
     const user = toId(m.userId);
     const roles = m.roles.map(toId);
     return [
-      { query: MEMBERS.insert, params: MEMBERS.params(m, absent) },
+      // A stored row's roles must be replaced even by none, or the index rows deleted below would be missing.
+      { query: MEMBERS.insert, params: MEMBERS.params(m, absent, held.length > 0) },
       { query: MEMBERS.insertByUser, params: [user, guild] },
       ...MEMBERS_BY_ROLE.changes(guild, user, roles, held),
     ];
   },
-  params(m: MemberRecord, absent: Absent): unknown[] {
+  params(m: MemberRecord, absent: Absent, replaceRoles = false): unknown[] {
     // No roles: unset, or (a rewrite) an empty frozen set, which is a value and not a tombstone.
-    const roles = m.roles.length === 0 && absent === undefined ? undefined : m.roles.map(toId);
+    const roles =
+      m.roles.length === 0 && absent === undefined && !replaceRoles ? undefined : m.roles.map(toId);
     return [
       ...MEMBERS.key(toId(m.guildId), toId(m.userId)),
       opt(m.nick, absent),

@@ -973,6 +973,10 @@ export function describeStorageContract(
         await storage.members.add(member(guild.id, rejoinedWithout, [doomed.id]));
         await storage.members.add(member(guild.id, rejoinedWithout, [kept.id])); // a rewrite drops it
         await storage.members.add(member(guild.id, untouched, [kept.id]));
+        const rewrittenEmpty = id();
+        await storage.members.add(member(guild.id, rewrittenEmpty, [doomed.id]));
+        await storage.members.add(member(guild.id, rewrittenEmpty)); // a rewrite with no roles holds none
+        expect((await storage.members.find(guild.id, rewrittenEmpty))?.roles).toEqual([]);
         // Holders spread over every shard, given the role by an update.
         const many = ids(40);
         await Promise.all(many.map((u) => storage.members.add(member(guild.id, u))));
@@ -993,6 +997,7 @@ export function describeStorageContract(
         expect(await rolesOf(rejoinedWith)).toEqual([kept.id]);
         expect(await rolesOf(rejoinedWithout)).toEqual([kept.id]);
         expect(await rolesOf(untouched)).toEqual([kept.id]);
+        expect(await rolesOf(rewrittenEmpty)).toEqual([]);
         for (const u of many) expect(await rolesOf(u)).toEqual([]);
         expect(await rolesOf(joined, other.guild.id)).toEqual([doomed.id]);
 
