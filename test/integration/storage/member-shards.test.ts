@@ -14,6 +14,7 @@ import {
   memberShard,
 } from '@parley/storage';
 import { cassandraSettings, dropKeyspace, requireCassandra, testKeyspace } from '../cassandra/support';
+import { RecordingTracker } from '../cassandra/tracker';
 
 /**
  * Migration 0045 on a database that already holds members: Cassandra's code step copies the one-partition
@@ -269,6 +270,43 @@ describe('migration 0045 and the members-by-role index', () => {
         ).toEqual([]);
       expect(await storage.members.listGuildIds(members[2].userId)).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('Cassandra: role deletion costs requests by the role, not the guild; a member page is one read per shard', async () => {
+    await requireCassandra();
+    const tracker = new RecordingTracker();
+    const storage = new CassandraStorage(cassandraSettings({ keyspace, request_timeout: 60_000 }), {
+      requestTracker: tracker,
+    });
+    try {
+      await storage.migrate(); // the keyspace of the test before: nothing left to apply
+      const [guildId, role] = [ids.next(), ids.next()];
+      const users = Array.from({ length: 2_000 }, () => ids.next());
+      const holders = new Set(users.filter((_, i) => i % 200 === 0)); // 10
+      const records = users.map((u) => member(guildId, u, holders.has(u) ? [role] : []));
+      for (let i = 0; i < records.length; i += 500)
+        expect(await storage.bulk.write('members', records.slice(i, i + 500))).toEqual([]);
+      expect(await storage.members.count(guildId)).toBe(2_000);
+
+      tracker.clear();
+      await storage.roles.removeFromMembers(guildId, role);
+      const sent = tracker.requests.map((r) => r.query);
+      // 16 index pages, at most one member read per shard, one rewrite per holder, 16 partition deletes.
+      expect(sent.length).toBeLessThanOrEqual(16 + 16 + holders.size + 16);
+      expect(sent.filter((q) => /FROM guild_members .*user_id > \?/.test(q))).toEqual([]);
+      for (const u of holders) expect((await storage.members.find(guildId, u))?.roles).toEqual([]);
+
+      tracker.clear();
+      const page = await storage.members.list(guildId, { limit: 1000 });
+      expect(page.map((m) => m.userId)).toEqual(
+        [...users].sort((a, b) => byId({ userId: a }, { userId: b })).slice(0, 1000),
+      );
+      const reads = tracker.matching(/FROM guild_members/);
+      expect(reads.length).toBeGreaterThanOrEqual(MEMBER_SHARDS);
+      expect(reads.length).toBeLessThanOrEqual(3 * MEMBER_SHARDS);
     } finally {
       await storage.close();
     }
