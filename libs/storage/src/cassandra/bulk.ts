@@ -74,7 +74,7 @@ const MAX_ATTEMPTS = 7;
 const Q = {
   userClaims: 'SELECT username, email FROM users WHERE id = ?',
   attachmentUsage: 'SELECT uploader_id, size FROM attachments WHERE id = ?',
-  memberPresent: `SELECT ${MEMBERS.present} FROM members WHERE guild_id = ? AND user_id = ?`,
+  memberHeld: `SELECT ${MEMBERS.present}, roles FROM guild_members WHERE guild_id = ? AND shard = ? AND user_id = ?`,
   messageReactions:
     'SELECT emoji, user_id FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ?',
   reactorsAmong:
@@ -110,7 +110,7 @@ const SCANS: {
   tokens: scanOf('tokens', TOKENS.columns, TOKENS.present, TOKENS.toRecord),
   guilds: scanOf('guilds', GUILDS.columns, GUILDS.present, GUILDS.toRecord),
   roles: scanOf('roles', ROLES.columns, ROLES.present, ROLES.toRecord),
-  members: scanOf('members', MEMBERS.columns, MEMBERS.present, MEMBERS.toRecord),
+  members: scanOf('guild_members', MEMBERS.columns, MEMBERS.present, MEMBERS.toRecord),
   channels: scanOf('channels', CHANNELS.columns, CHANNELS.present, (row) => CHANNELS.toRecord(row, [])),
   overwrites: scanOf('channel_overwrites', OVERWRITES.columns, OVERWRITES.present, (row) => ({
     ...OVERWRITES.toRecord(row),
@@ -580,17 +580,24 @@ export class CassandraBulk implements BulkStorage {
     );
   }
 
-  /** The row and its index, then the guild's member count (derived) if the member is new to the target. */
+  /**
+   * The row, its guilds_by_user row and its role index rows (the index rows of roles the stored row held and
+   * this one does not go), then the guild's member count (derived) if the member is new to the target.
+   */
   private async writeMember(m: BulkRecords['members'], absent: Absent): Promise<void> {
     const [guild, user] = [toId(m.guildId), toId(m.userId)];
-    const stored = await this.isMember(guild, user);
-    await this.logged(MEMBERS.writes(m, absent));
-    if (!stored) await this.addMemberCount(guild, 1n);
+    const stored = await this.storedMember(guild, user);
+    await this.logged(MEMBERS.writes(m, absent, stored?.roles ?? []));
+    if (!stored?.member) await this.addMemberCount(guild, 1n);
   }
 
-  private async isMember(guild: bigint, user: bigint): Promise<boolean> {
-    const row = (await this.read(Q.memberPresent, [guild, user])).first();
-    return row !== null && row.get(MEMBERS.present) !== null;
+  /** Whether the target holds this member (a half row is none), and the roles its row holds. */
+  private async storedMember(
+    guild: bigint,
+    user: bigint,
+  ): Promise<{ member: boolean; roles: bigint[] } | null> {
+    const row = (await this.read(Q.memberHeld, MEMBERS.key(guild, user))).first();
+    return row === null ? null : { member: row.get(MEMBERS.present) !== null, roles: MEMBERS.rolesOf(row) };
   }
 
   /** Not retried: a timed-out counter update may have applied, a recount of the guild settles it. */
@@ -926,9 +933,9 @@ export class CassandraBulk implements BulkStorage {
       case 'members': {
         const m = record as BulkRecords['members'];
         const [guild, user] = [toId(m.guildId), toId(m.userId)];
-        const stored = await this.isMember(guild, user);
-        await this.logged(MEMBERS.removes(guild, user));
-        return stored ? this.addMemberCount(guild, -1n) : undefined;
+        const stored = await this.storedMember(guild, user);
+        await this.logged(MEMBERS.removes(guild, user, stored?.roles ?? []));
+        return stored?.member ? this.addMemberCount(guild, -1n) : undefined;
       }
       case 'channels': {
         const c = record as BulkRecords['channels'];

@@ -6,4 +6,5 @@ export { BUCKET_MS, bucketAt, bucketOf } from './buckets';
 export { defaultCassandraMigrationsDir, type MigrateOptions, StartupRefused } from './migrator';
 export { recount as recountReaction, type CountKey } from './reaction-counts';
 export { recountMembers } from './member-counts';
+export { MEMBER_SHARDS, memberShard } from './member-shards';
 export { ORPHAN_AFTER_MS } from './repositories/user.repository';

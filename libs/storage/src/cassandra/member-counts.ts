@@ -1,3 +1,4 @@
+import { ALL_MEMBER_SHARDS } from './member-shards';
 import type { CassandraSession } from './session';
 import { GUILD_MEMBER_COUNTS } from './tables';
 
@@ -8,17 +9,21 @@ export async function addToMemberCount(db: CassandraSession, guild: bigint, delt
 }
 
 /**
- * Brings a guild's member count to the rows of its members partition: the repair after a join or leave
- * whose transaction or counter update timed out (outcome unknown). The rows are counted at the serial
- * consistency, which finishes a Paxos round left in progress on the partition. A read proportional to the
- * guild, on that repair path only. Returns the count it set.
+ * Brings a guild's member count to the rows of its member shards: the repair after a join or leave whose
+ * transaction or counter update timed out (outcome unknown). The rows are counted at the serial consistency,
+ * which finishes a Paxos round left in progress on a partition. Reads proportional to the guild, on that
+ * repair path only. Returns the count it set.
  */
 export async function recountMembers(db: CassandraSession, guild: bigint): Promise<number> {
-  const [rows, held] = await Promise.all([
-    db.execute('serialRead', GUILD_MEMBER_COUNTS.countMembers, [guild], { idempotent: true }),
+  const [shards, held] = await Promise.all([
+    Promise.all(
+      ALL_MEMBER_SHARDS.map((shard) =>
+        db.execute('serialRead', GUILD_MEMBER_COUNTS.countMembers, [guild, shard], { idempotent: true }),
+      ),
+    ),
     db.execute('read', GUILD_MEMBER_COUNTS.read, [guild], { idempotent: true }),
   ]);
-  const wanted = (rows.first()?.get('n') as bigint | null) ?? 0n;
+  const wanted = shards.reduce((n, rs) => n + ((rs.first()?.get('n') as bigint | null) ?? 0n), 0n);
   const current = (held.first()?.get('n') as bigint | null) ?? 0n;
   await addToMemberCount(db, guild, wanted - current);
   return Number(wanted);

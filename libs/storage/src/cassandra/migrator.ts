@@ -9,6 +9,8 @@ import { CassandraSession, type CassandraSettings } from './session';
 import { addToMemberCount } from './member-counts';
 import { addToCount, type CountKey } from './reaction-counts';
 import { searchBucketOf } from './search-terms';
+import { shardStoredMembers } from './member-copy';
+import { scanTable } from './table-scan';
 import {
   GUILD_MEMBER_COUNTS,
   MESSAGE_SEARCH,
@@ -20,7 +22,6 @@ import {
 
 const MIGRATION_FILE = /^(\d+)_([\w-]+)\.cql$/;
 const LOCK_TTL_S = 120;
-const LOCK_RENEW_MS = 30_000;
 const LOCK_HOLDER = 'SELECT WRITETIME(owner) AS at FROM schema_migration_lock WHERE id = ?';
 
 /** `<repo>/migrations/cassandra`, found by walking up (same from the sources and from dist/). */
@@ -326,16 +327,6 @@ async function renewLock(session: CassandraSession, owner: string): Promise<void
   if (!rs.wasApplied()) throw new Error('lost the schema migration lock (its lease expired)');
 }
 
-/** Renews the lease at most every LOCK_RENEW_MS, for loops that cannot tell how long they take. */
-function leaseKeeper(renew: () => Promise<void>): () => Promise<void> {
-  let last = Date.now();
-  return async () => {
-    if (Date.now() - last < LOCK_RENEW_MS) return;
-    await renew();
-    last = Date.now();
-  };
-}
-
 /**
  * Code steps of migrations, by migration name: run after the migration's statements, under the lease,
  * before the migration is recorded. Each must be idempotent (an interrupted one runs again from scratch).
@@ -353,6 +344,7 @@ const CODE_STEPS: Record<
   '0032_instance_admins': claimFirstAdminIfUsersExist,
   '0033_instance_audit_log': countStoredUsersAndGuilds,
   '0043_messages_by_author': indexMessagesByAuthor,
+  '0045_member_shards': shardStoredMembers,
 };
 
 /**
@@ -382,21 +374,13 @@ export async function countStoredUsersAndGuilds(
   session: CassandraSession,
   renew: () => Promise<void>,
 ): Promise<{ users: number; guilds: number }> {
-  const keep = leaseKeeper(renew);
   const count = async (table: string, present: string): Promise<number> => {
     let n = 0;
-    let pageState: string | undefined;
-    do {
-      const rs = await session.execute('read', `SELECT ${present} FROM ${table}`, [], {
-        idempotent: true,
-        fetchSize: COPY_PAGE,
-        pageState,
-      });
-      // A half row (an update that raced a delete) has no `present` column: not counted.
-      n += rs.rows.filter((row) => row.get(present) !== null).length;
-      pageState = rs.pageState ?? undefined;
-      await keep();
-    } while (pageState);
+    // A half row (an update that raced a delete) has no `present` column: not counted.
+    await scanTable(session, renew, `SELECT ${present} FROM ${table}`, (rows) => {
+      n += rows.filter((row) => row.get(present) !== null).length;
+      return Promise.resolve();
+    });
     return n;
   };
   const counted = { users: await count('users', 'username'), guilds: await count('guilds', 'name') };
@@ -424,7 +408,6 @@ export async function countStoredUsersAndGuilds(
 const OLD_REACTIONS = 'SELECT channel_id, message_id, emoji, user_id FROM reactions';
 const INSERT_BY_BUCKET =
   'INSERT INTO reactions_by_bucket (channel_id, bucket, message_id, emoji, user_id) VALUES (?, ?, ?, ?, ?)';
-const COPY_PAGE = 1000;
 const COPY_BATCH_ROWS = 64;
 const COPY_WIDTH = 8;
 
@@ -438,17 +421,9 @@ export async function copyReactionsToBuckets(
   session: CassandraSession,
   renew: () => Promise<void>,
 ): Promise<number> {
-  const keep = leaseKeeper(renew);
-  let pageState: string | undefined;
-  let copied = 0;
-  do {
-    const rs = await session.execute('read', OLD_REACTIONS, [], {
-      idempotent: true,
-      fetchSize: COPY_PAGE,
-      pageState,
-    });
+  return scanTable(session, renew, OLD_REACTIONS, async (rows) => {
     const partitions = new Map<string, { query: string; params: unknown[] }[]>();
-    for (const row of rs.rows) {
+    for (const row of rows) {
       const channel = row.get('channel_id') as { toString(): string };
       const message = row.get('message_id') as { toString(): string };
       const bucket = bucketOf(message.toString());
@@ -461,14 +436,10 @@ export async function copyReactionsToBuckets(
       partitions.set(key, list);
     }
     const batches: { query: string; params: unknown[] }[][] = [];
-    for (const rows of partitions.values())
-      for (let i = 0; i < rows.length; i += COPY_BATCH_ROWS) batches.push(rows.slice(i, i + COPY_BATCH_ROWS));
+    for (const list of partitions.values())
+      for (let i = 0; i < list.length; i += COPY_BATCH_ROWS) batches.push(list.slice(i, i + COPY_BATCH_ROWS));
     await mapLimit(batches, COPY_WIDTH, (batch) => session.batch(batch, true, false));
-    copied += rs.rows.length;
-    pageState = rs.pageState ?? undefined;
-    await keep();
-  } while (pageState);
-  return copied;
+  });
 }
 
 async function acquireLock(session: CassandraSession, owner: string): Promise<void> {
@@ -511,17 +482,10 @@ export async function buildSearchPostings(
   session: CassandraSession,
   renew: () => Promise<void>,
 ): Promise<number> {
-  const keep = leaseKeeper(renew);
-  let pageState: string | undefined;
   let indexed = 0;
   const marked = new Set<string>();
-  do {
-    const rs = await session.execute('read', MESSAGES_FOR_SEARCH, [], {
-      idempotent: true,
-      fetchSize: COPY_PAGE,
-      pageState,
-    });
-    const messages = rs.rows.filter((row) => row.get(MESSAGES.present) !== null).map(MESSAGES.toRecord);
+  await scanTable(session, renew, MESSAGES_FOR_SEARCH, async (rows) => {
+    const messages = rows.filter((row) => row.get(MESSAGES.present) !== null).map(MESSAGES.toRecord);
     const markers = messages.flatMap((m) => {
       const key = `${MESSAGE_SEARCH.scopeOf(m)}:${searchBucketOf(m.id)}`;
       if (marked.has(key)) return [];
@@ -537,9 +501,7 @@ export async function buildSearchPostings(
       }),
     );
     indexed += messages.length;
-    pageState = rs.pageState ?? undefined;
-    await keep();
-  } while (pageState);
+  });
   return indexed;
 }
 
@@ -555,17 +517,10 @@ export async function indexMessagesByAuthor(
   session: CassandraSession,
   renew: () => Promise<void>,
 ): Promise<number> {
-  const keep = leaseKeeper(renew);
-  let pageState: string | undefined;
   let indexed = 0;
-  do {
-    const rs = await session.execute('read', MESSAGE_AUTHORS, [], {
-      idempotent: true,
-      fetchSize: COPY_PAGE,
-      pageState,
-    });
+  await scanTable(session, renew, MESSAGE_AUTHORS, async (page) => {
     // An UPDATE racing a delete leaves a row without its author: not a message.
-    const rows = rs.rows.filter((row) => row.get('author_id') !== null);
+    const rows = page.filter((row) => row.get('author_id') !== null);
     await mapLimit(rows, COPY_WIDTH * 4, (row) =>
       session.execute(
         'write',
@@ -575,9 +530,7 @@ export async function indexMessagesByAuthor(
       ),
     );
     indexed += rows.length;
-    pageState = rs.pageState ?? undefined;
-    await keep();
-  } while (pageState);
+  });
   return indexed;
 }
 
@@ -592,24 +545,16 @@ export async function recountUploadUsage(
   session: CassandraSession,
   renew: () => Promise<void>,
 ): Promise<number> {
-  const keep = leaseKeeper(renew);
   const wanted = new Map<string, bigint>();
-  let pageState: string | undefined;
-  do {
-    const rs = await session.execute('read', ATTACHMENT_SIZES, [], {
-      idempotent: true,
-      fetchSize: COPY_PAGE,
-      pageState,
-    });
-    for (const row of rs.rows) {
+  await scanTable(session, renew, ATTACHMENT_SIZES, (rows) => {
+    for (const row of rows) {
       const uploader = row.get('uploader_id') as bigint | null;
       if (uploader === null) continue; // a row without its upload columns is not an attachment
       const key = uploader.toString();
       wanted.set(key, (wanted.get(key) ?? 0n) + ((row.get('size') as bigint | null) ?? 0n));
     }
-    pageState = rs.pageState ?? undefined;
-    await keep();
-  } while (pageState);
+    return Promise.resolve();
+  });
   const held = new Map<string, bigint>();
   for (const row of await session.all(UPLOAD_USAGE.scan, []))
     held.set((row.get('user_id') as bigint).toString(), (row.get('bytes') as bigint | null) ?? 0n);
@@ -634,18 +579,11 @@ async function countRuns<K>(
   keyOf: (row: { get(column: string): unknown }) => K,
   settle: (key: K, n: bigint) => Promise<void>,
 ): Promise<number> {
-  const keep = leaseKeeper(renew);
   let current = null as { key: K; id: string; n: bigint } | null;
-  let pageState: string | undefined;
   let runs = 0;
-  do {
-    const rs = await session.execute('read', query, [], {
-      idempotent: true,
-      fetchSize: COPY_PAGE,
-      pageState,
-    });
+  await scanTable(session, renew, query, async (rows) => {
     const done: { key: K; n: bigint }[] = [];
-    for (const row of rs.rows) {
+    for (const row of rows) {
       const key = keyOf(row);
       const id = JSON.stringify(key, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
       if (current?.id === id) current.n += 1n;
@@ -656,9 +594,7 @@ async function countRuns<K>(
     }
     await mapLimit(done, COPY_WIDTH, (run) => settle(run.key, run.n));
     runs += done.length;
-    pageState = rs.pageState ?? undefined;
-    await keep();
-  } while (pageState);
+  });
   if (current) await settle(current.key, current.n);
   return runs + (current ? 1 : 0);
 }

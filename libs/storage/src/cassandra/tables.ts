@@ -42,6 +42,7 @@ import {
 } from '../contract';
 import { decodeOverrides, encodeOverrides } from '../contract/notification-overrides';
 import { bucketOf } from './buckets';
+import { memberShard } from './member-shards';
 import { searchBucketOf, searchTermsOf } from './search-terms';
 import {
   fromId,
@@ -375,46 +376,92 @@ export const ROLES = {
   }),
 };
 
-// --- members, and each user's guilds --------------------------------------------------------------
+// --- members (sharded), each user's guilds, and the holders of each role --------------------------------
 
 const MEMBER_COLUMNS = 'guild_id, user_id, nick, roles, joined_at, communication_disabled_until';
+const MEMBER_KEY = 'guild_id = ? AND shard = ? AND user_id = ?';
+
+/** Who holds a role (migration 0045): derived from the members' role sets, never exported. */
+export const MEMBERS_BY_ROLE = {
+  insert: 'INSERT INTO members_by_role (guild_id, role_id, shard, user_id) VALUES (?, ?, ?, ?)',
+  delete: 'DELETE FROM members_by_role WHERE guild_id = ? AND role_id = ? AND shard = ? AND user_id = ?',
+  deletePartition: 'DELETE FROM members_by_role WHERE guild_id = ? AND role_id = ? AND shard = ?',
+  page: 'SELECT user_id FROM members_by_role WHERE guild_id = ? AND role_id = ? AND shard = ? AND user_id > ? LIMIT ?',
+  /**
+   * The index rows of a member whose roles become `roles` (from `held`): every role now held is written again
+   * (an upsert) and only the roles given up are deleted. In the logged batch of the member row's own write, so
+   * of two racing changes the later batch wins in both tables, and a stale read of `held` can leave a row too
+   * many, never one too few.
+   */
+  changes(guild: bigint, user: bigint, roles: readonly bigint[], held: readonly bigint[]): Statement[] {
+    const shard = memberShard(user);
+    const kept = new Set(roles);
+    return [
+      ...roles.map((role) => ({ query: MEMBERS_BY_ROLE.insert, params: [guild, role, shard, user] })),
+      ...held
+        .filter((role) => !kept.has(role))
+        .map((role) => ({ query: MEMBERS_BY_ROLE.delete, params: [guild, role, shard, user] })),
+    ];
+  },
+};
 
 export const MEMBERS = {
   columns: MEMBER_COLUMNS,
-  insert: insertInto('members', MEMBER_COLUMNS),
+  insert: `INSERT INTO guild_members (guild_id, shard, user_id, nick, roles, joined_at, communication_disabled_until)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`,
   insertByUser: 'INSERT INTO guilds_by_user (user_id, guild_id) VALUES (?, ?)',
-  delete: 'DELETE FROM members WHERE guild_id = ? AND user_id = ?',
+  delete: `DELETE FROM guild_members WHERE ${MEMBER_KEY}`,
   deleteByUser: 'DELETE FROM guilds_by_user WHERE user_id = ? AND guild_id = ?',
+  find: `SELECT ${MEMBER_COLUMNS} FROM guild_members WHERE ${MEMBER_KEY}`,
+  findMany: `SELECT ${MEMBER_COLUMNS} FROM guild_members WHERE guild_id = ? AND shard = ? AND user_id IN ?`,
+  /** A slice of one shard after a user id (-1: from the first). */
+  page: `SELECT ${MEMBER_COLUMNS} FROM guild_members WHERE guild_id = ? AND shard = ? AND user_id > ? LIMIT ?`,
+  deleteShard: 'DELETE FROM guild_members WHERE guild_id = ? AND shard = ?',
   present: 'joined_at',
-  /** The member row and its guilds_by_user row, for one logged batch. */
-  writes(m: MemberRecord, absent: Absent): Statement[] {
+  /** Where a member's row lives: guild, shard, user. */
+  key: (guild: bigint, user: bigint): [bigint, number, bigint] => [guild, memberShard(user), user],
+  /**
+   * The member row, its guilds_by_user row and its role index rows (`held`: the roles a stored row of this
+   * member holds, whose index rows go if no longer held), for one logged batch.
+   */
+  writes(m: MemberRecord, absent: Absent, held: readonly bigint[] = []): Statement[] {
     const guild = toId(m.guildId);
     const user = toId(m.userId);
-    // No roles: unset, or (a rewrite) an empty frozen set, which is a value and not a tombstone.
-    const roles = m.roles.length === 0 && absent === undefined ? undefined : m.roles.map(toId);
+    const roles = m.roles.map(toId);
     return [
-      {
-        query: MEMBERS.insert,
-        params: [
-          guild,
-          user,
-          opt(m.nick, absent),
-          roles,
-          toTime(m.joinedAt),
-          m.communicationDisabledUntil == null ? absent : toTime(m.communicationDisabledUntil),
-        ],
-      },
+      // A stored row's roles must be replaced even by none, or the index rows deleted below would be missing.
+      { query: MEMBERS.insert, params: MEMBERS.params(m, absent, held.length > 0) },
       { query: MEMBERS.insertByUser, params: [user, guild] },
+      ...MEMBERS_BY_ROLE.changes(guild, user, roles, held),
     ];
   },
-  removes: (guild: bigint, user: bigint): Statement[] => [
-    { query: MEMBERS.delete, params: [guild, user] },
+  params(m: MemberRecord, absent: Absent, replaceRoles = false): unknown[] {
+    // No roles: unset, or (a rewrite) an empty frozen set, which is a value and not a tombstone.
+    const roles =
+      m.roles.length === 0 && absent === undefined && !replaceRoles ? undefined : m.roles.map(toId);
+    return [
+      ...MEMBERS.key(toId(m.guildId), toId(m.userId)),
+      opt(m.nick, absent),
+      roles,
+      toTime(m.joinedAt),
+      m.communicationDisabledUntil == null ? absent : toTime(m.communicationDisabledUntil),
+    ];
+  },
+  /** The member row, its guilds_by_user row and the index rows of the roles it held. */
+  removes: (guild: bigint, user: bigint, held: readonly bigint[]): Statement[] => [
+    { query: MEMBERS.delete, params: MEMBERS.key(guild, user) },
     { query: MEMBERS.deleteByUser, params: [user, guild] },
+    ...MEMBERS_BY_ROLE.changes(guild, user, [], held),
   ],
   /** A join: only a new row counts toward the guild's member count. */
-  insertIfAbsent: `${insertInto('members', MEMBER_COLUMNS)} IF NOT EXISTS`,
+  insertIfAbsent: `INSERT INTO guild_members (guild_id, shard, user_id, nick, roles, joined_at, communication_disabled_until)
+    VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
   /** A leave: only the call that removed the row takes it off the count. */
-  deleteIfPresent: 'DELETE FROM members WHERE guild_id = ? AND user_id = ? IF EXISTS',
+  deleteIfPresent: `DELETE FROM guild_members WHERE ${MEMBER_KEY} IF EXISTS`,
+  /** The role ids a member row holds (an empty list for none, or for no row). */
+  rolesOf: (row: Row | null | undefined): bigint[] => [
+    ...((row?.get('roles') as Iterable<bigint> | null | undefined) ?? []),
+  ],
   toRecord: (row: Row): MemberRecord => ({
     guildId: fromId(row.get('guild_id')),
     userId: fromId(row.get('user_id')),
@@ -433,8 +480,8 @@ export const GUILD_MEMBER_COUNTS = {
   read: 'SELECT n FROM guild_member_counts WHERE guild_id = ?',
   add: 'UPDATE guild_member_counts SET n = n + ? WHERE guild_id = ?',
   delete: 'DELETE FROM guild_member_counts WHERE guild_id = ?',
-  /** The members of one guild, for a recount (a repair path: a read proportional to the guild). */
-  countMembers: 'SELECT COUNT(*) AS n FROM members WHERE guild_id = ?',
+  /** The members of one shard of a guild, for a recount (a repair path: reads proportional to the guild). */
+  countMembers: 'SELECT COUNT(*) AS n FROM guild_members WHERE guild_id = ? AND shard = ?',
 };
 
 // --- channels (by id, by guild), overwrites, and each user's DM channels ------------------------------

@@ -248,8 +248,9 @@ export interface RoleRepository {
    */
   delete(guildId: string, roleId: string): Promise<void>;
   /**
-   * Takes a deleted role's id off every member holding it, a bounded page of members at a time (the purge
-   * job's part); idempotent, so a job killed mid-way reruns it.
+   * Takes a deleted role's id off every member holding it (the purge job's part), reading the role's holders
+   * from the driver's members-by-role index a bounded page at a time, never the guild's members; idempotent,
+   * so a job killed mid-way reruns it.
    */
   removeFromMembers(guildId: string, roleId: string): Promise<void>;
 }

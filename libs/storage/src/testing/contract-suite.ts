@@ -834,6 +834,49 @@ export function describeStorageContract(
         expect(first[0]).toEqual(member(guild.id, all[0]));
       });
 
+      it('pages a larger guild in numeric user id order for every limit and cursor', async () => {
+        const { guild, ownerId } = await newGuild();
+        // Enough members to fill every Cassandra shard several times over, short ids mixed in.
+        const userIds = Array.from({ length: 150 }, (_, i) => (i % 5 === 0 ? early.next() : id()));
+        for (let i = 0; i < userIds.length; i += 50)
+          await Promise.all(
+            userIds.slice(i, i + 50).map((userId) => storage.members.add(member(guild.id, userId))),
+          );
+        const all = sorted([...userIds, ownerId]);
+        const walk = async (limit: number, maxPages: number): Promise<string[]> => {
+          const seen: string[] = [];
+          let after: string | undefined;
+          for (let pages = 0; pages < maxPages; pages++) {
+            const page = await storage.members.list(guild.id, { limit, after });
+            expect(page.length).toBeLessThanOrEqual(limit);
+            seen.push(...page.map((m) => m.userId));
+            if (page.length < limit) return seen;
+            after = page[page.length - 1].userId;
+          }
+          return seen;
+        };
+        expect(await walk(1, 12)).toEqual(all.slice(0, 12));
+        expect(await walk(7, 40)).toEqual(all);
+        expect(await walk(50, 10)).toEqual(all);
+        expect(await walk(1000, 2)).toEqual(all);
+        // A cursor that is no member's id starts after it; the last member's id ends the list.
+        const gap = all.findIndex((u, i) => i >= 30 && BigInt(all[i + 1]) - BigInt(u) > 1n);
+        const between = (BigInt(all[gap]) + 1n).toString();
+        expect(
+          (await storage.members.list(guild.id, { limit: 5, after: between })).map((m) => m.userId),
+        ).toEqual(all.slice(gap + 1, gap + 6));
+        expect(await storage.members.list(guild.id, { limit: 5, after: all[all.length - 1] })).toEqual([]);
+        expect((await storage.members.list(guild.id, { limit: 3, after: '1' })).map((m) => m.userId)).toEqual(
+          all.slice(0, 3),
+        );
+        // Leavers drop out of the pages at once.
+        const leaving = all.filter((u) => u !== ownerId).filter((_, i) => i % 4 === 0);
+        await Promise.all(leaving.map((u) => storage.members.remove(guild.id, u)));
+        const left = new Set(leaving);
+        expect(await walk(9, 30)).toEqual(all.filter((u) => !left.has(u)));
+        expect(await storage.members.count(guild.id)).toBe(all.length - leaving.length);
+      });
+
       it('lists the guilds of a user', async () => {
         const userId = id();
         const [a, b, c] = [await newGuild(), await newGuild(), await newGuild()];
@@ -905,6 +948,65 @@ export function describeStorageContract(
           after = page[page.length - 1].userId;
         }
         expect(seen).toEqual(expect.arrayContaining(users));
+      });
+
+      it('role deletion reaches exactly its holders after joins, role changes, leaves, bans and rejoins', async () => {
+        const { guild } = await newGuild();
+        const other = await newGuild();
+        const [doomed, kept] = [role(guild.id), role(guild.id)];
+        await storage.roles.create(doomed);
+        await storage.roles.create(kept);
+        const [joined, granted, gaveUp, left, banned, rejoinedWith, rejoinedWithout, untouched] = ids(8);
+        await storage.members.add(member(guild.id, joined, [doomed.id]));
+        await storage.members.add(member(guild.id, granted));
+        await storage.members.update(guild.id, granted, { roles: [doomed.id, kept.id] });
+        await storage.members.add(member(guild.id, gaveUp, [doomed.id, kept.id]));
+        await storage.members.update(guild.id, gaveUp, { roles: [kept.id] });
+        await storage.members.add(member(guild.id, left, [doomed.id]));
+        await storage.members.remove(guild.id, left);
+        await storage.members.add(member(guild.id, left)); // back, without the role
+        await storage.members.add(member(guild.id, banned, [doomed.id]));
+        await storage.bans.put({ guildId: guild.id, userId: banned, reason: null, createdAt: now });
+        await storage.members.remove(guild.id, banned);
+        await storage.members.add(member(guild.id, rejoinedWith));
+        await storage.members.add(member(guild.id, rejoinedWith, [kept.id, doomed.id])); // a rewrite adds it
+        await storage.members.add(member(guild.id, rejoinedWithout, [doomed.id]));
+        await storage.members.add(member(guild.id, rejoinedWithout, [kept.id])); // a rewrite drops it
+        await storage.members.add(member(guild.id, untouched, [kept.id]));
+        const rewrittenEmpty = id();
+        await storage.members.add(member(guild.id, rewrittenEmpty, [doomed.id]));
+        await storage.members.add(member(guild.id, rewrittenEmpty)); // a rewrite with no roles holds none
+        expect((await storage.members.find(guild.id, rewrittenEmpty))?.roles).toEqual([]);
+        // Holders spread over every shard, given the role by an update.
+        const many = ids(40);
+        await Promise.all(many.map((u) => storage.members.add(member(guild.id, u))));
+        await Promise.all(many.map((u) => storage.members.update(guild.id, u, { roles: [doomed.id] })));
+        // The same role id held in another guild is another guild's business.
+        await storage.members.add(member(other.guild.id, joined, [doomed.id]));
+
+        await storage.roles.delete(guild.id, doomed.id);
+        await storage.roles.removeFromMembers(guild.id, doomed.id);
+        await storage.roles.removeFromMembers(guild.id, doomed.id); // a retried job
+        const rolesOf = async (userId: string, guildId = guild.id) =>
+          (await storage.members.find(guildId, userId))?.roles ?? null;
+        expect(await rolesOf(joined)).toEqual([]);
+        expect(await rolesOf(granted)).toEqual([kept.id]);
+        expect(await rolesOf(gaveUp)).toEqual([kept.id]);
+        expect(await rolesOf(left)).toEqual([]);
+        expect(await rolesOf(banned)).toBeNull();
+        expect(await rolesOf(rejoinedWith)).toEqual([kept.id]);
+        expect(await rolesOf(rejoinedWithout)).toEqual([kept.id]);
+        expect(await rolesOf(untouched)).toEqual([kept.id]);
+        expect(await rolesOf(rewrittenEmpty)).toEqual([]);
+        for (const u of many) expect(await rolesOf(u)).toEqual([]);
+        expect(await rolesOf(joined, other.guild.id)).toEqual([doomed.id]);
+
+        // A role deleted with no holders: nothing to take off anyone.
+        const empty = role(guild.id);
+        await storage.roles.create(empty);
+        await storage.roles.delete(guild.id, empty.id);
+        await storage.roles.removeFromMembers(guild.id, empty.id);
+        expect(await rolesOf(untouched)).toEqual([kept.id]);
       });
 
       it('delete strips the role from members and channel overwrites', async () => {

@@ -1,7 +1,8 @@
 import type { ChannelRecord, GuildRecord, GuildRepository, MemberRecord, RoleRecord } from '../../contract';
 import { fromId, mapLimit, toId } from '../codec';
+import { ALL_MEMBER_SHARDS } from '../member-shards';
 import type { CassandraSession } from '../session';
-import { CHANNELS, GUILD_MEMBER_COUNTS, GUILDS, MEMBERS, ROLES, WEBHOOKS } from '../tables';
+import { CHANNELS, GUILD_MEMBER_COUNTS, GUILDS, MEMBERS, MEMBERS_BY_ROLE, ROLES, WEBHOOKS } from '../tables';
 import type { CassandraChannelRepository } from './channel.repository';
 import type { CassandraInviteRepository } from './invite.repository';
 import type { CassandraMemberRepository } from './member.repository';
@@ -13,11 +14,11 @@ const SCAN_AFTER = `SELECT ${GUILDS.columns} FROM guilds WHERE token(id) > token
 /** Rows an admin listing page reads at least (see search). */
 const SEARCH_SCAN_ROWS = 500;
 const CHANNEL_IDS = 'SELECT channel_id FROM channels_by_guild WHERE guild_id = ?';
+const ROLE_IDS = 'SELECT role_id FROM roles WHERE guild_id = ?';
 const DELETE_PARTITIONS = [
   'DELETE FROM channels_by_guild WHERE guild_id = ?',
   'DELETE FROM channel_overwrites WHERE guild_id = ?',
   'DELETE FROM roles WHERE guild_id = ?',
-  'DELETE FROM members WHERE guild_id = ?',
   'DELETE FROM bans WHERE guild_id = ?',
   'DELETE FROM guild_emojis WHERE guild_id = ?',
   'DELETE FROM webhooks_by_guild WHERE guild_id = ?',
@@ -112,17 +113,24 @@ export class CassandraGuildRepository implements GuildRepository {
     await mapLimit(channelRows, 16, (row) =>
       this.db.execute('write', CHANNELS.delete, [row.get('channel_id')], { idempotent: true }),
     );
-    // Each member's guild list, a page of the (still live) member partition at a time: bounded memory, and a
-    // retried job pages it again from the start (the partition itself goes last, whole).
-    let after: bigint | null = null;
-    for (;;) {
-      const page = await this.members.pageOf(guildId, after, MEMBER_PAGE);
-      if (page.length === 0) break;
-      await mapLimit(page, 32, (m) =>
-        this.db.execute('write', MEMBERS.deleteByUser, [m.userId, guildId], { idempotent: true }),
-      );
-      after = page[page.length - 1].userId;
-    }
+    // Each member's guild list, a page of a (still live) member shard at a time: bounded memory, and a retried
+    // job pages it again from the start. Then the shard goes whole, and the role index's shards of each role.
+    await mapLimit(ALL_MEMBER_SHARDS, 4, async (shard) => {
+      for (let after = -1n; ; ) {
+        const users = await this.members.idsOfShard(guildId, shard, after, MEMBER_PAGE);
+        await mapLimit(users, 32, (user) =>
+          this.db.execute('write', MEMBERS.deleteByUser, [user, guildId], { idempotent: true }),
+        );
+        if (users.length < MEMBER_PAGE) break;
+        after = users[users.length - 1];
+      }
+    });
+    const roleIds = (await this.db.all(ROLE_IDS, [guildId])).map((row) => row.get('role_id') as bigint);
+    await mapLimit(
+      roleIds.flatMap((role) => ALL_MEMBER_SHARDS.map((shard) => [guildId, role, shard])),
+      16,
+      (params) => this.db.execute('write', MEMBERS_BY_ROLE.deletePartition, params, { idempotent: true }),
+    );
     await this.invites.deleteAllOf(guildId);
     // Each webhook row by id (execute's read) before the guild's list of them goes in the batch below.
     const hooks = await this.db.all(WEBHOOK_IDS, [guildId]);
@@ -132,6 +140,7 @@ export class CassandraGuildRepository implements GuildRepository {
     await this.db.batch(
       [
         ...DELETE_PARTITIONS.map((query) => ({ query, params: [guildId] })),
+        ...ALL_MEMBER_SHARDS.map((shard) => ({ query: MEMBERS.deleteShard, params: [guildId, shard] })),
         { query: GUILDS.delete, params: [guildId] },
       ],
       true,

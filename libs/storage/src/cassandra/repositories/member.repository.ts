@@ -1,69 +1,70 @@
+import type { types } from 'cassandra-driver';
 import type { MemberRecord, MemberRepository, Page } from '../../contract';
-import { fromId, toId } from '../codec';
+import { fromId, mapLimit, toId } from '../codec';
 import { DatabaseUnavailableError } from '../errors';
 import { addToMemberCount, recountMembers } from '../member-counts';
+import { ALL_MEMBER_SHARDS, byShard, mergeShards, type ShardSlice } from '../member-shards';
 import type { CassandraSession } from '../session';
-import { GUILD_MEMBER_COUNTS, MEMBERS } from '../tables';
+import { GUILD_MEMBER_COUNTS, MEMBERS, MEMBERS_BY_ROLE, type Statement } from '../tables';
 
-const COLUMNS = MEMBERS.columns;
-const FIND = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id = ?`;
-const FIND_MANY = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id IN ?`;
-const PAGE_FIRST = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? LIMIT ?`;
-const PAGE_AFTER = `SELECT ${COLUMNS} FROM members WHERE guild_id = ? AND user_id > ? LIMIT ?`;
-const PAGE_OF = 'SELECT user_id, roles FROM members WHERE guild_id = ? AND user_id > ? LIMIT ?';
 const GUILDS_OF = 'SELECT guild_id FROM guilds_by_user WHERE user_id = ?';
+/** Ids per IN read of one shard. */
+const IN_WIDTH = 100;
 const toMember = MEMBERS.toRecord;
 const isMember = (row: { get(column: string): unknown }): boolean => row.get(MEMBERS.present) !== null;
 
 /**
- * Members in one partition per guild (clustered by user id), mirrored by guilds_by_user for a user's guilds,
- * and counted in `guild_member_counts`: a join is a lightweight transaction on the member row (IF NOT
- * EXISTS) and only the call that created the row counts it; a leave likewise (IF EXISTS). A transaction or
- * counter update that times out is followed by a recount of the guild before the 503 goes back.
+ * Members in MEMBER_SHARDS partitions per guild (`guild_members`, migration 0045: the shard is a hash of the
+ * user id, so a point read or write goes to one partition with no read first), clustered by user id; mirrored
+ * by guilds_by_user for a user's guilds and by members_by_role for a role's holders, and counted in
+ * `guild_member_counts`: a join is a lightweight transaction on the member row (IF NOT EXISTS) and only the call
+ * that created the row counts it; a leave likewise (IF EXISTS). A transaction or counter update that times out
+ * is followed by a recount of the guild before the 503 goes back.
  */
 export class CassandraMemberRepository implements MemberRepository {
   constructor(private readonly db: CassandraSession) {}
 
   async add(member: MemberRecord): Promise<void> {
     const guild = toId(member.guildId);
-    const [row, byUser] = MEMBERS.writes(member, undefined);
+    const [row, byUser, ...index] = MEMBERS.writes(member, undefined);
     await this.counted(guild, async () => {
       const rs = await this.db.execute('lwt', MEMBERS.insertIfAbsent, row.params, { idempotent: false });
       const created = rs.wasApplied();
       // A rejoin (or import) over a stored member rewrites its fields; a row left without its join time
-      // (an edit that raced a leave) was no member, so this join counts.
-      const wasMember = !created && rs.first()?.get(MEMBERS.present) !== null;
-      await this.db.batch(created ? [byUser] : [row, byUser], true);
+      // (an edit that raced a leave) was no member, so this join counts. The refused insert answers with the
+      // stored row, whose roles' index rows go if the rewrite drops them.
+      const stored = created ? null : rs.first();
+      const wasMember = stored !== null && stored.get(MEMBERS.present) !== null;
+      const rewrite = created
+        ? [byUser, ...index]
+        : MEMBERS.writes(member, undefined, MEMBERS.rolesOf(stored));
+      await this.db.batch(rewrite, true);
       if (!wasMember) await addToMemberCount(this.db, guild, 1n);
     });
   }
 
   async find(guildId: string, userId: string): Promise<MemberRecord | null> {
-    const row = (
-      await this.db.execute('read', FIND, [toId(guildId), toId(userId)], { idempotent: true })
-    ).first();
+    const row = await this.findRow(toId(guildId), toId(userId));
     return row && isMember(row) ? toMember(row) : null;
   }
 
-  /** One partition, an IN on the clustering key: a single read however many ids (callers keep them few). */
+  /** One IN read per shard the ids fall in, in parallel (callers keep the ids few). */
   async findMany(guildId: string, userIds: readonly string[]): Promise<MemberRecord[]> {
-    const unique = [...new Set(userIds)];
+    const unique = [...new Set(userIds)].map(toId);
     if (unique.length === 0) return [];
-    const rs = await this.db.execute('read', FIND_MANY, [toId(guildId), unique.map(toId)], {
-      idempotent: true,
-    });
-    return rs.rows.filter(isMember).map(toMember);
+    const found = await this.membersAmong(toId(guildId), unique);
+    return found.map(toMember);
   }
 
+  /** Every shard from the cursor, merged in user id order (see mergeShards): a bounded slice of each. */
   async list(guildId: string, page: Page): Promise<MemberRecord[]> {
+    const guild = toId(guildId);
     const limit = Math.max(1, page.limit);
-    const rs =
-      page.after === undefined
-        ? await this.db.execute('read', PAGE_FIRST, [toId(guildId), limit], { idempotent: true })
-        : await this.db.execute('read', PAGE_AFTER, [toId(guildId), toId(page.after), limit], {
-            idempotent: true,
-          });
-    return rs.rows.filter(isMember).map(toMember);
+    const after = page.after === undefined ? -1n : toId(page.after);
+    return mergeShards(ALL_MEMBER_SHARDS, after, limit, async (shard, from, n) => {
+      const rs = await this.db.execute('read', MEMBERS.page, [guild, shard, from, n], { idempotent: true });
+      return sliceOf(rs.rows, n, (row) => (isMember(row) ? toMember(row) : null));
+    });
   }
 
   async listGuildIds(userId: string): Promise<string[]> {
@@ -75,6 +76,7 @@ export class CassandraMemberRepository implements MemberRepository {
     userId: string,
     patch: Parameters<MemberRepository['update']>[2],
   ): Promise<void> {
+    const [guild, user] = [toId(guildId), toId(userId)];
     const sets: string[] = [];
     const params: unknown[] = [];
     // nick null clears it; an empty role list is stored as an empty frozen set (a value, not a tombstone).
@@ -93,25 +95,37 @@ export class CassandraMemberRepository implements MemberRepository {
       );
     }
     if (sets.length === 0) return;
-    if (!(await this.find(guildId, userId))) return; // an UPDATE would create a half row
-    await this.db.execute(
-      'write',
-      `UPDATE members SET ${sets.join(', ')} WHERE guild_id = ? AND user_id = ?`,
-      [...params, toId(guildId), toId(userId)],
-      { idempotent: true },
-    );
+    const stored = await this.findRow(guild, user);
+    if (!stored || !isMember(stored)) return; // an UPDATE would create a half row
+    const change: Statement = {
+      query: `UPDATE guild_members SET ${sets.join(', ')} WHERE guild_id = ? AND shard = ? AND user_id = ?`,
+      params: [...params, ...MEMBERS.key(guild, user)],
+    };
+    if (patch.roles === undefined) {
+      await this.db.execute('write', change.query, change.params, { idempotent: true });
+      return;
+    }
+    // The role index changes in the same logged batch (one write time for both tables).
+    const index = MEMBERS_BY_ROLE.changes(guild, user, patch.roles.map(toId), MEMBERS.rolesOf(stored));
+    await this.db.batch([change, ...index], true);
   }
 
   async remove(guildId: string, userId: string): Promise<void> {
     const [guild, user] = [toId(guildId), toId(userId)];
+    // The roles held, so their index rows go too (a leave is not a hot path; a role given meanwhile can leave
+    // an index row too many, which readers check against the member row).
+    const held = MEMBERS.rolesOf(await this.findRow(guild, user));
     await this.counted(guild, async () => {
-      const rs = await this.db.execute('lwt', MEMBERS.deleteIfPresent, [guild, user], { idempotent: false });
-      await this.db.execute('write', MEMBERS.deleteByUser, [user, guild], { idempotent: true });
+      const rs = await this.db.execute('lwt', MEMBERS.deleteIfPresent, MEMBERS.key(guild, user), {
+        idempotent: false,
+      });
+      const [, byUser, ...index] = MEMBERS.removes(guild, user, held);
+      await this.db.batch([byUser, ...index], true);
       if (rs.wasApplied()) await addToMemberCount(this.db, guild, -1n);
     });
   }
 
-  /** One row (the maintained count), never a count over the guild's partition. */
+  /** One row (the maintained count), never a count over the guild's partitions. */
   async count(guildId: string): Promise<number> {
     const row = (
       await this.db.execute('read', GUILD_MEMBER_COUNTS.read, [toId(guildId)], { idempotent: true })
@@ -135,27 +149,60 @@ export class CassandraMemberRepository implements MemberRepository {
     }
   }
 
-  /** A page of members' ids and roles, by user id after `after` (null: from the first). */
-  async pageOf(
-    guildId: bigint,
-    after: bigint | null,
-    limit: number,
-  ): Promise<{ userId: bigint; roles: bigint[] }[]> {
-    const rs = await this.db.execute('read', PAGE_OF, [guildId, after ?? -1n, limit], { idempotent: true });
-    return rs.rows.map((row) => ({
-      userId: row.get('user_id') as bigint,
-      roles: [...((row.get('roles') as Iterable<bigint> | null) ?? [])],
-    }));
+  private async findRow(guild: bigint, user: bigint) {
+    return (await this.db.execute('read', MEMBERS.find, MEMBERS.key(guild, user), { idempotent: true })).first();
   }
 
-  async setRoles(guildId: bigint, userId: bigint, roles: bigint[]): Promise<void> {
-    await this.db.execute(
-      'write',
-      'UPDATE members SET roles = ? WHERE guild_id = ? AND user_id = ?',
-      [roles, guildId, userId],
-      {
-        idempotent: true,
-      },
+  /** The member rows (members only) of these ids: an IN read per shard and IN_WIDTH ids, in parallel. */
+  private async membersAmong(guild: bigint, users: readonly bigint[]) {
+    const reads = [...byShard(users)].flatMap(([shard, ids]) => {
+      const slices: bigint[][] = [];
+      for (let i = 0; i < ids.length; i += IN_WIDTH) slices.push(ids.slice(i, i + IN_WIDTH));
+      return slices.map((slice) => [shard, slice] as const);
+    });
+    const pages = await mapLimit(reads, 16, async ([shard, slice]) =>
+      (
+        await this.db.execute('read', MEMBERS.findMany, [guild, shard, slice], { idempotent: true })
+      ).rows.filter(isMember),
     );
+    return pages.flat();
   }
+
+  /** The user ids of one shard of a guild after `after` (-1: from the first), at most `limit`. */
+  async idsOfShard(guild: bigint, shard: number, after: bigint, limit: number): Promise<bigint[]> {
+    const rs = await this.db.execute('read', MEMBERS.page, [guild, shard, after, limit], { idempotent: true });
+    return rs.rows.map((row) => row.get('user_id') as bigint);
+  }
+
+  /**
+   * Takes a role off the members of one shard that hold it, among `users` (ids read from the role index, which
+   * may name a member who no longer holds it: the member row decides). Returns how many were changed.
+   */
+  async dropRole(guild: bigint, role: bigint, users: readonly bigint[]): Promise<number> {
+    const holders = (await this.membersAmong(guild, users)).filter((row) =>
+      MEMBERS.rolesOf(row).includes(role),
+    );
+    await mapLimit(holders, 16, (row) => {
+      const user = row.get('user_id') as bigint;
+      const roles = MEMBERS.rolesOf(row).filter((r) => r !== role);
+      return this.db.execute(
+        'write',
+        'UPDATE guild_members SET roles = ? WHERE guild_id = ? AND shard = ? AND user_id = ?',
+        [roles, ...MEMBERS.key(guild, user)],
+        { idempotent: true },
+      );
+    });
+    return holders.length;
+  }
+}
+
+/** A shard read's rows as a slice: the rows that map to items, the last id read, whether the shard ended. */
+function sliceOf<T>(rows: readonly types.Row[], asked: number, item: (row: types.Row) => T | null): ShardSlice<T> {
+  const items: { id: bigint; item: T }[] = [];
+  for (const row of rows) {
+    const value = item(row);
+    if (value !== null) items.push({ id: row.get('user_id') as bigint, item: value });
+  }
+  const last = rows.length === 0 ? null : (rows[rows.length - 1].get('user_id') as bigint);
+  return { items, last, exhausted: rows.length < asked };
 }

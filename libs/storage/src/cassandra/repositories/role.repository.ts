@@ -1,17 +1,20 @@
 import type { RoleRecord, RoleRepository } from '../../contract';
 import { mapLimit, toId } from '../codec';
+import { ALL_MEMBER_SHARDS } from '../member-shards';
 import type { CassandraSession } from '../session';
-import { ROLES } from '../tables';
+import { MEMBERS_BY_ROLE, ROLES } from '../tables';
 import type { CassandraChannelRepository } from './channel.repository';
 import type { CassandraMemberRepository } from './member.repository';
 
 const FIND = `SELECT ${ROLES.columns} FROM roles WHERE guild_id = ? AND role_id = ?`;
 const LIST = `SELECT ${ROLES.columns} FROM roles WHERE guild_id = ?`;
 
-/** Roles in one partition per guild. Permission bit sets are decimal text (they exceed 64 bits). */
-/** Members read per page when a deleted role is taken off them. */
-const MEMBER_PAGE = 1_000;
+/** Holders read per page of the role index when a deleted role is taken off them. */
+const HOLDER_PAGE = 500;
+/** Shards of the role index worked through at once. */
+const SHARD_WIDTH = 4;
 
+/** Roles in one partition per guild. Permission bit sets are decimal text (they exceed 64 bits). */
 export class CassandraRoleRepository implements RoleRepository {
   constructor(
     private readonly db: CassandraSession,
@@ -65,10 +68,7 @@ export class CassandraRoleRepository implements RoleRepository {
     );
   }
 
-  /**
-   * Deletes the role, then strips it from the members holding it and from channel overwrites. Role
-   * deletion is rare and reads one guild partition of members; each holder's role set is rewritten.
-   */
+  /** Deletes the role and its channel overwrites; its holders lose it in `removeFromMembers` (a job). */
   async delete(guildId: string, roleId: string): Promise<void> {
     const guild = toId(guildId);
     const role = toId(roleId);
@@ -76,23 +76,31 @@ export class CassandraRoleRepository implements RoleRepository {
     await this.channels.deleteOverwritesFor(guild, role);
   }
 
+  /**
+   * Takes the role off its holders, found in the role index (`members_by_role`, migration 0045): a page of a
+   * shard's holders at a time from a cursor, each checked against its member row, then the shard's index
+   * partition goes whole (no row tombstones for a retried job to read through). The cost follows the role's
+   * holders, not the guild's members; memory stays bounded however many there are.
+   */
   async removeFromMembers(guildId: string, roleId: string): Promise<void> {
     const guild = toId(guildId);
     const role = toId(roleId);
-    // A page of the member partition at a time, from a cursor: memory stays bounded however big the guild.
-    let after: bigint | null = null;
-    for (;;) {
-      const page = await this.members.pageOf(guild, after, MEMBER_PAGE);
-      if (page.length === 0) return;
-      const holders = page.filter((m) => m.roles.includes(role));
-      await mapLimit(holders, 16, (m) =>
-        this.members.setRoles(
-          guild,
-          m.userId,
-          m.roles.filter((r) => r !== role),
-        ),
-      );
-      after = page[page.length - 1].userId;
-    }
+    await mapLimit(ALL_MEMBER_SHARDS, SHARD_WIDTH, async (shard) => {
+      for (let after = -1n; ; ) {
+        const rs = await this.db.execute(
+          'read',
+          MEMBERS_BY_ROLE.page,
+          [guild, role, shard, after, HOLDER_PAGE],
+          { idempotent: true },
+        );
+        const users = rs.rows.map((row) => row.get('user_id') as bigint);
+        if (users.length > 0) await this.members.dropRole(guild, role, users);
+        if (users.length < HOLDER_PAGE) break;
+        after = users[users.length - 1];
+      }
+      await this.db.execute('write', MEMBERS_BY_ROLE.deletePartition, [guild, role, shard], {
+        idempotent: true,
+      });
+    });
   }
 }
