@@ -1,7 +1,8 @@
 import type { ChannelRecord, GuildRecord, GuildRepository, MemberRecord, RoleRecord } from '../../contract';
 import { fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
-import { CHANNELS, GUILD_MEMBER_COUNTS, GUILDS, MEMBERS, ROLES, WEBHOOKS } from '../tables';
+import { allShards } from '../shards';
+import { BANS, CHANNELS, GUILD_MEMBER_COUNTS, GUILDS, MEMBERS, ROLES, WEBHOOKS } from '../tables';
 import type { CassandraChannelRepository } from './channel.repository';
 import type { CassandraInviteRepository } from './invite.repository';
 import type { CassandraMemberRepository } from './member.repository';
@@ -18,7 +19,6 @@ const DELETE_PARTITIONS = [
   'DELETE FROM channel_overwrites WHERE guild_id = ?',
   'DELETE FROM roles WHERE guild_id = ?',
   'DELETE FROM members WHERE guild_id = ?',
-  'DELETE FROM bans WHERE guild_id = ?',
   'DELETE FROM guild_emojis WHERE guild_id = ?',
   'DELETE FROM webhooks_by_guild WHERE guild_id = ?',
 ];
@@ -132,6 +132,7 @@ export class CassandraGuildRepository implements GuildRepository {
     await this.db.batch(
       [
         ...DELETE_PARTITIONS.map((query) => ({ query, params: [guildId] })),
+        ...allShards().map((shard) => ({ query: BANS.deleteShard, params: [guildId, shard] })),
         { query: GUILDS.delete, params: [guildId] },
       ],
       true,
