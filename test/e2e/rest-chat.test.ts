@@ -715,6 +715,17 @@ describe('REST chat API (monolith on SQLite)', () => {
       expect((await bob.get(`/guilds/${guildId}`)).status).toBe(404);
       const ban = await owner.get(`/guilds/${guildId}/bans/${bobUser.id}`);
       expect(ban.body).toEqual({ user: expect.objectContaining({ id: bobUser.id }), reason: 'spam' });
+      // Discord's paging: user id order, `before` wins over `after`, limit 1-1000.
+      const userIdsOf = (res: { body: { user: { id: string } }[] }) => res.body.map((b) => b.user.id);
+      expect(userIdsOf(await owner.get(`/guilds/${guildId}/bans`))).toEqual([bobUser.id]);
+      expect(userIdsOf(await owner.get(`/guilds/${guildId}/bans?after=${bobUser.id}`))).toEqual([]);
+      expect(
+        userIdsOf(
+          await owner.get(`/guilds/${guildId}/bans?before=${BigInt(bobUser.id) + 1n}&after=${bobUser.id}`),
+        ),
+      ).toEqual([bobUser.id]);
+      expect((await owner.get(`/guilds/${guildId}/bans?limit=1001`)).status).toBe(400);
+      expect((await owner.get(`/guilds/${guildId}/bans?before=abc`)).status).toBe(400);
       const invite = await owner.post(`/channels/${generalId}/invites`, {});
       const rejoin = await bob.post(`/invites/${invite.body.code}`);
       expect(rejoin.status).toBe(403);
@@ -765,6 +776,12 @@ describe('REST chat API (monolith on SQLite)', () => {
       expect((await owner.get(`/channels/${first.body.id}/messages`)).status).toBe(404);
       const list = await bob.get('/users/@me/channels');
       expect(list.body.map((c: { id: string }) => c.id)).toEqual([first.body.id]);
+      // Paged newest first (READY carries the newest 200 only): nothing before the only DM.
+      expect((await bob.get(`/users/@me/channels?limit=1&before=${first.body.id}`)).body).toEqual([]);
+      expect((await bob.get('/users/@me/channels?limit=1')).body.map((c: { id: string }) => c.id)).toEqual([
+        first.body.id,
+      ]);
+      expect((await bob.get('/users/@me/channels?limit=0')).status).toBe(400);
       expect((await bob.post('/users/@me/channels', { recipient_id: bobUser.id })).status).toBe(400);
       expect((await bob.post('/users/@me/channels', { recipient_id: '99999999' })).status).toBe(404);
     });

@@ -100,14 +100,13 @@ export class DataExports {
     // The last archive goes: it was superseded when this one was asked for.
     await this.files.deletePrefix(`exports/${BigInt(user.id)}/`);
     const guildIds = await this.storage.members.listGuildIds(user.id);
-    const dms = await this.storage.dms.listForUser(user.id);
     const zip = new ZipFile();
     const add = (name: string, lines: () => AsyncIterable<unknown> | Iterable<unknown>) =>
       zip.addReadStream(Readable.from(ndjson(lines())), name);
     add('profile.ndjson', () => this.profile(user.id));
     add('memberships.ndjson', () => this.memberships(user.id, guildIds));
     add('guild_settings.ndjson', () => this.guildSettings(user.id));
-    add('dms.ndjson', () => dms.map((c) => ({ id: c.id, type: 1, recipients: c.recipients })));
+    add('dms.ndjson', () => this.dms(user.id));
     add('messages.ndjson', () => this.messages(user.id, messageLine));
     add('uploads.ndjson', () => this.messages(user.id, uploadLines));
     add('reactions.ndjson', () => this.reactions(user.id));
@@ -135,6 +134,17 @@ export class DataExports {
         linked_at: isoTime(i.createdAt),
       })),
     };
+  }
+
+  /** Every DM channel of the user, a page at a time (newest first), so a huge list is never held whole. */
+  private async *dms(userId: string): AsyncGenerator<unknown> {
+    let before: string | undefined;
+    for (;;) {
+      const page = await this.storage.dms.listForUser(userId, { limit: PAGE, before });
+      if (page.length === 0) return;
+      for (const c of page) yield { id: c.id, type: 1, recipients: c.recipients };
+      before = page[page.length - 1].id;
+    }
   }
 
   private async *memberships(userId: string, guildIds: string[]): AsyncGenerator<unknown> {

@@ -9,7 +9,7 @@ import {
   unknown,
 } from '@parley/common';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
-import { STORAGE, type Storage } from '@parley/storage';
+import { type BanPage, STORAGE, type Storage } from '@parley/storage';
 import { AccessService } from './access.service';
 import { MemberService } from './members.service';
 import { AuditLogEvent } from './moderation/audit-log-events';
@@ -55,9 +55,9 @@ export class BanService {
     return toBan(ban, (await this.users.one(targetId)) ?? deletedUser(targetId));
   }
 
-  async list(guildId: string, userId: string, limit: number, after?: string): Promise<BanDto[]> {
+  async list(guildId: string, userId: string, page: BanPage): Promise<BanDto[]> {
     await this.access.requireGuild(guildId, userId, Permission.BAN_MEMBERS);
-    const bans = await this.storage.bans.list(guildId, { limit, after });
+    const bans = await this.storage.bans.list(guildId, page);
     const users = await this.users.many(bans.map((b) => b.userId));
     return bans.map((b) => toBan(b, users.get(b.userId) ?? deletedUser(b.userId)));
   }

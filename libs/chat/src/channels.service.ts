@@ -12,7 +12,13 @@ import {
   unknown,
 } from '@parley/common';
 import { EVENT_BUS, type EventBus, JOB_QUEUE, type JobQueue } from '@parley/bus';
-import { type ChannelRecord, type OverwriteRecord, STORAGE, type Storage } from '@parley/storage';
+import {
+  type ChannelRecord,
+  type DmPage,
+  type OverwriteRecord,
+  STORAGE,
+  type Storage,
+} from '@parley/storage';
 import { AccessService, type GuildAccess } from './access.service';
 import { AuditLogEvent, changesOf } from './moderation/audit-log-events';
 import { AuditLogService } from './moderation/audit-log.service';
@@ -249,8 +255,9 @@ export class ChannelService {
 
   // --- DMs ----------------------------------------------------------------------------------
 
-  async listDms(userId: string): Promise<ChannelDto[]> {
-    const channels = await this.storage.dms.listForUser(userId);
+  /** One page of the user's DMs, newest first (READY takes the first READY_DMS; the rest are paged by REST). */
+  async listDms(userId: string, page: DmPage): Promise<ChannelDto[]> {
+    const channels = await this.storage.dms.listForUser(userId, page);
     const users = await this.users.many(channels.flatMap((c) => c.recipients));
     const last = await this.storage.messages.lastMessageIds(channels.map((c) => c.id));
     return channels.map((c) =>
@@ -269,8 +276,10 @@ export class ChannelService {
     const users = await this.users.many([userId, recipientId]);
     const recipient = users.get(recipientId);
     if (!recipient) throw unknown('user');
-    await this.relationships.requireMayOpen(userId, recipientId, async () =>
-      (await this.storage.dms.listForUser(userId)).some((c) => c.recipients.includes(recipientId)),
+    await this.relationships.requireMayOpen(
+      userId,
+      recipientId,
+      async () => (await this.storage.dms.find(userId, recipientId)) !== null,
     );
     const candidate: ChannelRecord = {
       id: this.ids.next(),

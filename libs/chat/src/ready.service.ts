@@ -17,6 +17,12 @@ import { GuildService } from './guilds.service';
 import { MessageService } from './messages.service';
 import { NotificationSettingsService } from './notification-settings.service';
 
+/**
+ * DM channels sent in READY: the newest this many (Discord sends them all; a user or bot with tens of thousands
+ * of DMs would make every connect read them all). Older ones come from `GET /users/@me/channels?before=`.
+ */
+export const READY_DMS = 200;
+
 export interface ReadySnapshot {
   user: SelfUser;
   guilds: GuildFullDto[];
@@ -53,7 +59,7 @@ export class ReadyService {
       ),
     );
     const [privateChannels, readStates, settings] = await Promise.all([
-      this.channels.listDms(userId),
+      this.channels.listDms(userId, { limit: READY_DMS }),
       this.messages.readStates(userId),
       this.notificationSettings.list(userId, guildIds),
     ]);

@@ -85,6 +85,14 @@ export const channelPatchBody = z.strictObject({
 });
 
 export const memberListQuery = z.object({ limit: intFromQuery(1, 1000, 100), after: snowflake.optional() });
+/** Discord's `GET /guilds/:id/bans`: user id order, 1000 by default; `before` wins over `after`. */
+export const banListQuery = z.object({
+  limit: intFromQuery(1, 1000, 1000),
+  before: snowflake.optional(),
+  after: snowflake.optional(),
+});
+/** `GET /users/@me/channels`: newest DM first, a page at a time (Discord has no paging here: see docs/messages.md). */
+export const dmListQuery = z.object({ limit: intFromQuery(1, 1000, 1000), before: snowflake.optional() });
 export const memberPatchBody = z.strictObject({
   nick: visibleName(1, 32).nullable().optional(),
   roles: z.array(snowflake).max(250).optional(),

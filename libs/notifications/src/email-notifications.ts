@@ -13,6 +13,8 @@ import { VapidKeyring } from './vapid-keys';
 /** See notification.jobs.ts: a claim key no client nonce can be. */
 const EMAIL_CLAIM = 'parley.notifications.email.batching-window.reserved-key.not-a-client-nonce';
 const MAX_LINES = 25;
+/** The newest DMs looked at for unread messages in a digest. */
+const UNREAD_DMS = 100;
 
 interface Unread {
   channel: ChannelRecord;
@@ -130,7 +132,7 @@ export class EmailNotifications implements OnApplicationShutdown {
   private async unread(userId: string): Promise<Unread[]> {
     const [states, dms] = await Promise.all([
       this.storage.readStates.list(userId),
-      this.storage.dms.listForUser(userId),
+      this.storage.dms.listForUser(userId, { limit: UNREAD_DMS }),
     ]);
     const read = new Map(states.map((s) => [s.channelId, s]));
     const out: Unread[] = [];

@@ -3,6 +3,12 @@ import { type MemberRecord, STORAGE, type Storage } from '@parley/storage';
 import { GatewayMetrics } from './gateway.metrics';
 import type { GuildShape } from './guild-model';
 
+/**
+ * DM channels a session is subscribed to at connect: the newest this many (a DM opened later arrives by its
+ * CHANNEL_CREATE). Bounds what a connect reads for an account with a huge DM list.
+ */
+export const ROUTED_DMS = 1000;
+
 export interface UserMemberships {
   guildIds: string[];
   dms: string[];
@@ -41,7 +47,7 @@ export class VisibilityResolver {
     this.metrics.routingReads.inc({ kind: 'memberships' });
     const [guildIds, dms] = await Promise.all([
       this.storage.members.listGuildIds(userId),
-      this.storage.dms.listForUser(userId),
+      this.storage.dms.listForUser(userId, { limit: ROUTED_DMS }),
     ]);
     return { guildIds, dms: dms.map((c) => c.id) };
   }

@@ -20,9 +20,9 @@ export class BansController {
   list(
     @Caller() c: AuthContext,
     @Param('guild_id') guildId: string,
-    @ValidQuery(s.memberListQuery) q: In<typeof s.memberListQuery>,
+    @ValidQuery(s.banListQuery) q: In<typeof s.banListQuery>,
   ): Promise<BanDto[]> {
-    return this.bans.list(guildId, c.userId, q.limit, q.after);
+    return this.bans.list(guildId, c.userId, { limit: q.limit, before: q.before, after: q.after });
   }
 
   @Get(':user_id')

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import type { ChannelDto } from '@parley/common';
 import { AuthGuard, Caller } from '@parley/auth';
-import { type AuthContext, RateLimitGuard, ValidBody } from '@parley/http';
+import { type AuthContext, RateLimitGuard, ValidBody, ValidQuery } from '@parley/http';
 import type { z } from 'zod';
 import { ChannelService } from '../channels.service';
 import * as s from '../schemas';
@@ -15,8 +15,11 @@ export class DmsController {
   constructor(private readonly channels: ChannelService) {}
 
   @Get()
-  list(@Caller() c: AuthContext): Promise<ChannelDto[]> {
-    return this.channels.listDms(c.userId);
+  list(
+    @Caller() c: AuthContext,
+    @ValidQuery(s.dmListQuery) q: In<typeof s.dmListQuery>,
+  ): Promise<ChannelDto[]> {
+    return this.channels.listDms(c.userId, { limit: q.limit, before: q.before });
   }
 
   @Post()

@@ -16,7 +16,8 @@ import {
 } from '../contract';
 import { bucketOf } from './buckets';
 import { ClaimsCheck } from './claims-check';
-import { fromId, fromIdOrNull, fromTime, toId, toTime } from './codec';
+import { compareBig, fromId, fromIdOrNull, fromTime, toId, toTime } from './codec';
+import { allShards, shardOf } from './shards';
 import { searchBucketOf } from './search-terms';
 import { DatabaseUnavailableError, isUnavailable } from './errors';
 import { addToMemberCount, recountMembers } from './member-counts';
@@ -76,9 +77,9 @@ const Q = {
   attachmentUsage: 'SELECT uploader_id, size FROM attachments WHERE id = ?',
   memberHeld: `SELECT ${MEMBERS.present}, roles FROM guild_members WHERE guild_id = ? AND shard = ? AND user_id = ?`,
   messageReactions:
-    'SELECT emoji, user_id FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ?',
+    'SELECT emoji, user_id FROM reactions_by_shard WHERE channel_id = ? AND bucket = ? AND shard = ? AND message_id = ?',
   reactorsAmong:
-    'SELECT user_id FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ? AND emoji = ? AND user_id IN ?',
+    'SELECT user_id FROM reactions_by_shard WHERE channel_id = ? AND bucket = ? AND shard = ? AND message_id = ? AND emoji = ? AND user_id IN ?',
   readStates: 'SELECT user_id, channel_id, last_message_id, acked_mentions FROM read_states',
   readStatesOf: 'SELECT channel_id FROM read_states WHERE user_id = ? AND channel_id IN ?',
   mentions: 'SELECT user_id, channel_id, mentions FROM read_state_mentions',
@@ -133,14 +134,14 @@ const SCANS: {
     },
   },
   pins: { query: PINS.scan, toRecord: PINS.toRecord },
-  reactions: scanOf('reactions_by_bucket', REACTIONS.columns, 'user_id', (row) => ({
+  reactions: scanOf('reactions_by_shard', REACTIONS.columns, 'user_id', (row) => ({
     channelId: fromId(row.get('channel_id')),
     messageId: fromId(row.get('message_id')),
     emoji: row.get('emoji') as string,
     userId: fromId(row.get('user_id')),
   })),
   invites: scanOf('invites', INVITES.columns, INVITES.present, INVITES.toRecord),
-  bans: scanOf('bans', BANS.columns, BANS.present, BANS.toRecord),
+  bans: scanOf('bans_by_shard', BANS.columns, BANS.present, BANS.toRecord),
   push_subscriptions: scanOf(
     'push_subscriptions',
     PUSH_SUBSCRIPTIONS.columns,
@@ -253,6 +254,11 @@ function chunk<T>(
 /** Where a reaction's materialised count lives. */
 function reactionCountKey(r: ReactionRecord): CountKey {
   return [toId(r.channelId), bucketOf(r.messageId), toId(r.messageId), r.emoji];
+}
+
+/** The full key of one reaction row (`REACTIONS.insert` / `delete`): its count's key, the user's shard, the user. */
+function reactionRowKey([channel, bucket, message, emoji]: CountKey, user: bigint): unknown[] {
+  return [channel, bucket, shardOf(user), message, emoji, user];
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
@@ -387,11 +393,21 @@ export class CassandraBulk implements BulkStorage {
   }
 
   async messageReactions(channelId: string, messageId: string): Promise<ReactionRecord[]> {
-    const rows = await this.readAll(Q.messageReactions, [
-      toId(channelId),
-      bucketOf(messageId),
-      toId(messageId),
-    ]);
+    const shards = await Promise.all(
+      allShards().map((shard) =>
+        this.readAll(Q.messageReactions, [toId(channelId), bucketOf(messageId), shard, toId(messageId)]),
+      ),
+    );
+    // In (emoji, user id) order across the shards, as one partition would answer.
+    const rows = shards
+      .flat()
+      .sort((a, b) =>
+        String(a.get('emoji')) !== String(b.get('emoji'))
+          ? String(a.get('emoji')) < String(b.get('emoji'))
+            ? -1
+            : 1
+          : compareBig(a.get('user_id') as bigint, b.get('user_id') as bigint),
+      );
     return rows.map((row) => ({
       channelId,
       messageId,
@@ -570,9 +586,14 @@ export class CassandraBulk implements BulkStorage {
         const key = reactionCountKey(group[0]);
         const users = [...new Set(group.map((r) => toId(r.userId)))];
         const stored = await this.storedReactors(key, users);
+        // One unlogged batch per shard partition (and batch size).
         await Promise.all(
-          chunk(users, PARTITION_BATCH_ROWS).map((rows) =>
-            this.unlogged(rows.map((user) => ({ query: REACTIONS.insert, params: [...key, user] }))),
+          groupBy(users, (user) => String(shardOf(user))).flatMap((shard) =>
+            chunk(shard, PARTITION_BATCH_ROWS).map((rows) =>
+              this.unlogged(
+                rows.map((user) => ({ query: REACTIONS.insert, params: reactionRowKey(key, user) })),
+              ),
+            ),
           ),
         );
         await this.addReactionCount(key, BigInt(users.length - stored.size));
@@ -613,10 +634,13 @@ export class CassandraBulk implements BulkStorage {
   /** Which of `users` hold a reaction row under `key`, read in slices of the batch size. */
   private async storedReactors(key: CountKey, users: readonly bigint[]): Promise<Set<bigint>> {
     const found = new Set<bigint>();
-    for (const slice of chunk(users, PARTITION_BATCH_ROWS)) {
-      const rs = await this.read(Q.reactorsAmong, [...key, slice]);
-      for (const row of rs.rows) found.add(row.get('user_id') as bigint);
-    }
+    const [channel, bucket, message, emoji] = key;
+    for (const shard of groupBy(users, (user) => String(shardOf(user))))
+      for (const slice of chunk(shard, PARTITION_BATCH_ROWS)) {
+        const params = [channel, bucket, shardOf(slice[0]), message, emoji, slice];
+        const rs = await this.read(Q.reactorsAmong, params);
+        for (const row of rs.rows) found.add(row.get('user_id') as bigint);
+      }
     return found;
   }
 
@@ -965,7 +989,7 @@ export class CassandraBulk implements BulkStorage {
         const key = reactionCountKey(r);
         const user = toId(r.userId);
         if ((await this.storedReactors(key, [user])).size === 0) return;
-        await this.exec(REACTIONS.delete, [...key, user]);
+        await this.exec(REACTIONS.delete, reactionRowKey(key, user));
         return this.addReactionCount(key, -1n);
       }
       case 'read_states': {
@@ -1008,7 +1032,7 @@ export class CassandraBulk implements BulkStorage {
       }
       case 'bans': {
         const b = record as BulkRecords['bans'];
-        return this.exec(BANS.delete, [toId(b.guildId), toId(b.userId)]);
+        return this.exec(BANS.delete, BANS.key(b.guildId, b.userId));
       }
       case 'emojis': {
         const e = record as BulkRecords['emojis'];

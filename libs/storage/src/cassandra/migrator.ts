@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bucketOf } from './buckets';
+import { copyToBoundedPartitions } from './bounded-partitions-copy';
 import { mapLimit } from './codec';
 import type { Client } from 'cassandra-driver';
 import { cassandraDriver } from './driver';
@@ -345,6 +346,7 @@ const CODE_STEPS: Record<
   '0033_instance_audit_log': countStoredUsersAndGuilds,
   '0043_messages_by_author': indexMessagesByAuthor,
   '0045_member_shards': shardStoredMembers,
+  '0046_bounded_partitions': copyToBoundedPartitions,
 };
 
 /**

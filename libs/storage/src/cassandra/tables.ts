@@ -43,6 +43,7 @@ import {
 import { decodeOverrides, encodeOverrides } from '../contract/notification-overrides';
 import { bucketOf } from './buckets';
 import { memberShard } from './member-shards';
+import { shardOf } from './shards';
 import { searchBucketOf, searchTermsOf } from './search-terms';
 import {
   fromId,
@@ -716,30 +717,30 @@ export const CHANNEL_LAST_MESSAGES = {
   ],
 };
 
-/** Reactions in the partition of their message's bucket: `((channel_id, bucket), message_id, emoji, user_id)`. */
+/**
+ * Reactions in the partition of their message's bucket and the reacting user's shard (migration 0046):
+ * `((channel_id, bucket, shard), message_id, emoji, user_id)`.
+ */
 export const REACTIONS = {
   columns: 'channel_id, message_id, emoji, user_id',
   insert:
-    'INSERT INTO reactions_by_bucket (channel_id, bucket, message_id, emoji, user_id) VALUES (?, ?, ?, ?, ?)',
+    'INSERT INTO reactions_by_shard (channel_id, bucket, shard, message_id, emoji, user_id) VALUES (?, ?, ?, ?, ?, ?)',
   delete:
-    'DELETE FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ? AND emoji = ? AND user_id = ?',
+    'DELETE FROM reactions_by_shard WHERE channel_id = ? AND bucket = ? AND shard = ? AND message_id = ? AND emoji = ? AND user_id = ?',
   /** The request path's add: a lightweight transaction, so only the call that created the row counts it. */
   insertIfAbsent:
-    'INSERT INTO reactions_by_bucket (channel_id, bucket, message_id, emoji, user_id) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS',
+    'INSERT INTO reactions_by_shard (channel_id, bucket, shard, message_id, emoji, user_id) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS',
   /** The request path's remove: only the call that removed the row takes it off the count. */
   deleteIfPresent:
-    'DELETE FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ? AND emoji = ? AND user_id = ? IF EXISTS',
-  /** The reactors of one (message, emoji), for a recount (a repair path, never a page read). */
+    'DELETE FROM reactions_by_shard WHERE channel_id = ? AND bucket = ? AND shard = ? AND message_id = ? AND emoji = ? AND user_id = ? IF EXISTS',
+  /** The reactors of one (message, emoji) in one shard, for a recount (a repair path, never a page read). */
   countOf:
-    'SELECT COUNT(*) AS n FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ? AND message_id = ? AND emoji = ?',
+    'SELECT COUNT(*) AS n FROM reactions_by_shard WHERE channel_id = ? AND bucket = ? AND shard = ? AND message_id = ? AND emoji = ?',
   /** The full key of one reaction: the parameters of both `insert` and `delete`. */
-  key: (channelId: string, messageId: string, emoji: string, userId: string): unknown[] => [
-    toId(channelId),
-    bucketOf(messageId),
-    toId(messageId),
-    emoji,
-    toId(userId),
-  ],
+  key: (channelId: string, messageId: string, emoji: string, userId: string): unknown[] => {
+    const user = toId(userId);
+    return [toId(channelId), bucketOf(messageId), shardOf(user), toId(messageId), emoji, user];
+  },
 };
 
 /**
@@ -928,13 +929,24 @@ export const NOTIFICATION_PREFS = {
 
 const BAN_COLUMNS = 'guild_id, user_id, reason, created_at';
 
+/** A guild's bans in USER_SHARDS partitions, `((guild_id, shard), user_id)` (migration 0046). */
 export const BANS = {
   columns: BAN_COLUMNS,
-  insert: insertInto('bans', BAN_COLUMNS),
-  delete: 'DELETE FROM bans WHERE guild_id = ? AND user_id = ?',
+  insert: 'INSERT INTO bans_by_shard (guild_id, shard, user_id, reason, created_at) VALUES (?, ?, ?, ?, ?)',
+  delete: 'DELETE FROM bans_by_shard WHERE guild_id = ? AND shard = ? AND user_id = ?',
+  deleteShard: 'DELETE FROM bans_by_shard WHERE guild_id = ? AND shard = ?',
   present: 'created_at',
+  /** Where one ban lives: guild, shard, user. */
+  key: (guildId: string, userId: string): [bigint, number, bigint] => {
+    const user = toId(userId);
+    return [toId(guildId), shardOf(user), user];
+  },
   // No reason is stored as '' (not null): a replaced ban loses its old reason without a tombstone.
-  params: (b: BanRecord): unknown[] => [toId(b.guildId), toId(b.userId), b.reason ?? '', toTime(b.createdAt)],
+  params: (b: BanRecord): unknown[] => [
+    ...BANS.key(b.guildId, b.userId),
+    b.reason ?? '',
+    toTime(b.createdAt),
+  ],
   toRecord: (row: Row): BanRecord => ({
     guildId: fromId(row.get('guild_id')),
     userId: fromId(row.get('user_id')),
@@ -1187,9 +1199,14 @@ export const ATTACHMENTS = {
   insertIfAbsent: `${insertInto('attachments', ATTACHMENT_COLUMNS)} IF NOT EXISTS`,
   /** A removal that says whether it removed a row, so its size comes off the usage once. */
   deleteIfExists: 'DELETE FROM attachments WHERE id = ? IF EXISTS',
-  index: 'INSERT INTO attachments_by_channel (channel_id, id) VALUES (?, ?)',
+  /** The by-channel index (migration 0046): `((channel_id, bucket), id)`, bucket = bucketOf(id). */
+  index: 'INSERT INTO attachments_by_channel_bucket (channel_id, bucket, id) VALUES (?, ?, ?)',
+  /** Marks a bucket of the channel as holding attachments (idempotent, no read). */
+  markBucket: 'INSERT INTO attachment_buckets (channel_id, bucket) VALUES (?, ?)',
   delete: 'DELETE FROM attachments WHERE id = ?',
-  unindex: 'DELETE FROM attachments_by_channel WHERE channel_id = ? AND id = ?',
+  unindex: 'DELETE FROM attachments_by_channel_bucket WHERE channel_id = ? AND bucket = ? AND id = ?',
+  /** Index parameters (for `index` and `unindex`) of attachment `id` in `channel`. */
+  indexKey: (channel: bigint, id: bigint): unknown[] => [channel, bucketOf(id.toString()), id],
   present: 'channel_id',
   /** The row and its by-channel index entry, for one logged batch. */
   writes(a: AttachmentRecord, absent: Absent): Statement[] {
@@ -1211,12 +1228,13 @@ export const ATTACHMENTS = {
           toTime(a.createdAt),
         ],
       },
-      { query: ATTACHMENTS.index, params: [channel, id] },
+      { query: ATTACHMENTS.markBucket, params: [channel, bucketOf(a.id)] },
+      { query: ATTACHMENTS.index, params: ATTACHMENTS.indexKey(channel, id) },
     ];
   },
   removes: (id: bigint, channel: bigint | null): Statement[] => [
     { query: ATTACHMENTS.delete, params: [id] },
-    ...(channel === null ? [] : [{ query: ATTACHMENTS.unindex, params: [channel, id] }]),
+    ...(channel === null ? [] : [{ query: ATTACHMENTS.unindex, params: ATTACHMENTS.indexKey(channel, id) }]),
   ],
   toRecord: (row: Row): AttachmentRecord => ({
     id: fromId(row.get('id')),

@@ -50,6 +50,22 @@ export interface Page {
   after?: string;
 }
 
+/**
+ * A page of a guild's bans in user id order (Discord's `GET /guilds/:id/bans`): with `before`, the `limit` users
+ * just below it (it wins over `after`, as on Discord), otherwise those just above `after`; answered ascending.
+ */
+export interface BanPage extends Page {
+  /** Exclusive upper bound on the user id. */
+  before?: string;
+}
+
+/** A page of a user's DM channels, newest channel first. */
+export interface DmPage {
+  limit: number;
+  /** Exclusive upper bound on the channel id. */
+  before?: string;
+}
+
 export interface UserRepository {
   /** Claims username (case-insensitively) and email, then stores; throws UniqueViolation. */
   create(user: UserRecord): Promise<void>;
@@ -275,7 +291,10 @@ export interface DmRepository {
     userB: string,
     candidate: ChannelRecord,
   ): Promise<{ channel: ChannelRecord; created: boolean }>;
-  listForUser(userId: string): Promise<ChannelRecord[]>;
+  /** The pair's DM channel, if they have one (one claim read; nothing is created). */
+  find(userA: string, userB: string): Promise<ChannelRecord | null>;
+  /** One page of the user's DM channels, newest first (the user's whole list is never read at once). */
+  listForUser(userId: string, page: DmPage): Promise<ChannelRecord[]>;
 }
 
 export interface MessageRepository {
@@ -427,7 +446,7 @@ export interface WebhookRepository {
 export interface BanRepository {
   put(ban: BanRecord): Promise<void>;
   find(guildId: string, userId: string): Promise<BanRecord | null>;
-  list(guildId: string, page: Page): Promise<BanRecord[]>;
+  list(guildId: string, page: BanPage): Promise<BanRecord[]>;
   delete(guildId: string, userId: string): Promise<void>;
 }
 

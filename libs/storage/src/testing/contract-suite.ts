@@ -1168,11 +1168,34 @@ export function describeStorageContract(
         const [a, b, c] = ids(3);
         const ab = (await storage.dms.findOrCreate(a, b, dmChannel(a, b))).channel;
         const ac = (await storage.dms.findOrCreate(a, c, dmChannel(a, c))).channel;
-        expect(sorted(idsOf(await storage.dms.listForUser(a)))).toEqual(sorted([ab.id, ac.id]));
-        const forB = await storage.dms.listForUser(b);
+        expect(sorted(idsOf(await storage.dms.listForUser(a, { limit: 10 })))).toEqual(
+          sorted([ab.id, ac.id]),
+        );
+        const forB = await storage.dms.listForUser(b, { limit: 10 });
         expect(idsOf(forB)).toEqual([ab.id]);
         expect(sorted(forB[0].recipients)).toEqual(sorted([a, b]));
-        expect(await storage.dms.listForUser(id())).toEqual([]);
+        expect(await storage.dms.listForUser(id(), { limit: 10 })).toEqual([]);
+      });
+
+      it("pages a user's DM channels newest first from a cursor, and finds one pair without listing", async () => {
+        const a = id();
+        const others = ids(7);
+        const channels: string[] = [];
+        for (const other of others)
+          channels.push((await storage.dms.findOrCreate(a, other, dmChannel(a, other))).channel.id);
+        const newestFirst = [...sorted(channels)].reverse();
+        const seen: string[] = [];
+        let before: string | undefined;
+        for (let pages = 0; pages < 10; pages++) {
+          const page = await storage.dms.listForUser(a, { limit: 3, before });
+          if (page.length === 0) break;
+          expect(page.length).toBeLessThanOrEqual(3);
+          seen.push(...idsOf(page));
+          before = page[page.length - 1].id;
+        }
+        expect(seen).toEqual(newestFirst);
+        expect((await storage.dms.find(others[3], a))?.id).toBe(channels[3]);
+        expect(await storage.dms.find(a, id())).toBeNull();
       });
     });
 
@@ -1659,6 +1682,32 @@ export function describeStorageContract(
         expect(await storage.reactions.listUsers(channelId, old[1], '👍', { limit: 10 })).toEqual(
           sorted([viewer, other]),
         );
+      });
+
+      it('pages the reactors of a much-reacted message in user id order across every partition', async () => {
+        const channelId = id();
+        const [m] = await history(channelId, 1);
+        // Enough users that every shard of a sharding driver holds several, some minted near the epoch.
+        const users = [...ids(60), ...Array.from({ length: 20 }, () => early.next())];
+        await Promise.all(users.map((userId) => storage.reactions.add(channelId, m.id, '🚀', userId)));
+        await storage.reactions.remove(channelId, m.id, '🚀', users[5]);
+        const expected = sorted(users.filter((u) => u !== users[5]));
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (let pages = 0; pages < 20; pages++) {
+          const page = await storage.reactions.listUsers(channelId, m.id, '🚀', { limit: 7, after });
+          if (page.length === 0) break;
+          seen.push(...page);
+          after = page[page.length - 1];
+        }
+        expect(seen).toEqual(expected);
+        expect(await storage.reactions.listUsers(channelId, m.id, '🚀', { limit: 100 })).toEqual(expected);
+        expect(await storage.reactions.counts(channelId, [m.id], users[0])).toEqual([
+          { messageId: m.id, emoji: '🚀', count: expected.length, me: true },
+        ]);
+        await storage.reactions.deleteForMessage(channelId, m.id);
+        expect(await storage.reactions.listUsers(channelId, m.id, '🚀', { limit: 100 })).toEqual([]);
+        expect(await storage.reactions.counts(channelId, [m.id], users[0])).toEqual([]);
       });
 
       it('deletes every reaction of a message', async () => {
@@ -2346,6 +2395,42 @@ export function describeStorageContract(
         expect(await storage.bans.find(guildId, all[0])).toBeNull();
         expect(await storage.bans.list(guildId, { limit: 10 })).toHaveLength(2);
       });
+
+      it('pages many bans in user id order with after and before (before wins), each page ascending', async () => {
+        const guildId = id();
+        const userIds = [...ids(50), ...Array.from({ length: 10 }, () => early.next())];
+        await Promise.all(
+          userIds.map((userId) => storage.bans.put({ guildId, userId, reason: null, createdAt: now })),
+        );
+        await storage.bans.put({ guildId: id(), userId: userIds[0], reason: null, createdAt: now });
+        const all = sorted(userIds);
+        const userIdsOf = (bans: { userId: string }[]): string[] => bans.map((b) => b.userId);
+
+        const forward: string[] = [];
+        let after: string | undefined;
+        for (let pages = 0; pages < 20; pages++) {
+          const page = userIdsOf(await storage.bans.list(guildId, { limit: 9, after }));
+          if (page.length === 0) break;
+          forward.push(...page);
+          after = page[page.length - 1];
+        }
+        expect(forward).toEqual(all);
+        expect(userIdsOf(await storage.bans.list(guildId, { limit: 1000 }))).toEqual(all);
+
+        const backward: string[] = [];
+        let before: string | undefined = (BigInt(all[all.length - 1]) + 1n).toString();
+        for (let pages = 0; pages < 20; pages++) {
+          const page = userIdsOf(await storage.bans.list(guildId, { limit: 9, before }));
+          if (page.length === 0) break;
+          expect(page).toEqual(sorted(page));
+          backward.unshift(...page);
+          before = page[0];
+        }
+        expect(backward).toEqual(all);
+        expect(
+          userIdsOf(await storage.bans.list(guildId, { limit: 5, before: all[30], after: all[2] })),
+        ).toEqual(all.slice(25, 30));
+      });
     });
 
     describe('emojis', () => {
@@ -2527,6 +2612,44 @@ export function describeStorageContract(
         await storage.attachments.delete([]);
         expect(await storage.attachments.find(all[0].id)).toBeNull();
         expect(await storage.attachments.listByChannel(channelId, { limit: 10 })).toHaveLength(3);
+      });
+
+      it('pages a channel whose files span many time buckets in id order, and purges it page by page', async () => {
+        const [channelId, uploaderId] = ids(2);
+        const day = 24 * 60 * 60 * 1000;
+        // Ids minted 1, 15, 30 and 200 days after the epoch, and now: a driver bucketing by time sees 5 buckets.
+        const at = (ms: number, n: number): string[] => {
+          const gen = new SnowflakeGenerator(3, 5, () => snowflakeEpoch() + ms);
+          return Array.from({ length: n }, () => gen.next());
+        };
+        const fileIds = [
+          ...at(day, 2),
+          ...at(15 * day, 3),
+          ...at(30 * day, 1),
+          ...at(200 * day, 3),
+          ...ids(3),
+        ];
+        for (const fileId of fileIds)
+          await storage.attachments.create(attachment(channelId, uploaderId, { id: fileId }));
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (let pages = 0; pages < 20; pages++) {
+          const page = await storage.attachments.listByChannel(channelId, { limit: 4, after });
+          if (page.length === 0) break;
+          seen.push(...idsOf(page));
+          after = page[page.length - 1].id;
+        }
+        expect(seen).toEqual(sorted(fileIds));
+        // As media.purge_channels does: list from the cursor past what it deleted.
+        after = undefined;
+        for (let pages = 0; pages < 20; pages++) {
+          const page = await storage.attachments.listByChannel(channelId, { limit: 5, after });
+          if (page.length === 0) break;
+          await storage.attachments.delete(idsOf(page));
+          after = page[page.length - 1].id;
+        }
+        expect(await storage.attachments.listByChannel(channelId, { limit: 100 })).toEqual([]);
+        expect(await storage.attachments.find(fileIds[4])).toBeNull();
       });
 
       it("keeps each uploader's usage as attachments are created and deleted on every path", async () => {

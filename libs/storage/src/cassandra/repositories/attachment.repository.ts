@@ -1,4 +1,5 @@
 import type { AttachmentRecord, AttachmentRepository, Page } from '../../contract';
+import { bucketOf } from '../buckets';
 import { fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
 import { ATTACHMENTS, UPLOAD_USAGE } from '../tables';
@@ -10,8 +11,12 @@ const FIND = `SELECT ${COLUMNS} FROM attachments WHERE id = ?`;
 const ATTACH = `UPDATE attachments SET message_id = ? WHERE id = ?
   IF message_id = null AND channel_id = ? AND uploader_id = ?`;
 const DETACH = 'UPDATE attachments SET message_id = null WHERE id = ? IF message_id = ?';
-const PAGE_FIRST = 'SELECT id FROM attachments_by_channel WHERE channel_id = ? LIMIT ?';
-const PAGE_AFTER = 'SELECT id FROM attachments_by_channel WHERE channel_id = ? AND id > ? LIMIT ?';
+// A channel's files by 10-day bucket of their ids (0046): the bucket list, then one bucket at a time.
+const BUCKETS = 'SELECT bucket FROM attachment_buckets WHERE channel_id = ?';
+const BUCKETS_FROM = 'SELECT bucket FROM attachment_buckets WHERE channel_id = ? AND bucket >= ?';
+const PAGE_FIRST = 'SELECT id FROM attachments_by_channel_bucket WHERE channel_id = ? AND bucket = ? LIMIT ?';
+const PAGE_AFTER =
+  'SELECT id FROM attachments_by_channel_bucket WHERE channel_id = ? AND bucket = ? AND id > ? LIMIT ?';
 // The expiry sweep walks the whole table in token order and keeps the unclaimed rows: no index to maintain
 // on the upload and claim paths, at the price of reading every attachment once per sweep round.
 const SCAN_FIRST = `SELECT ${COLUMNS} FROM attachments LIMIT ?`;
@@ -33,10 +38,10 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
   constructor(private readonly db: CassandraSession) {}
 
   async create(attachment: AttachmentRecord): Promise<void> {
-    const [row, index] = ATTACHMENTS.writes(attachment, undefined);
-    // The index first: an entry without its row is skipped by listByChannel, while a row without its entry
-    // would outlive its channel's cleanup.
-    await this.db.execute('write', index.query, index.params, { idempotent: true });
+    const [row, ...index] = ATTACHMENTS.writes(attachment, undefined);
+    // The bucket marker and index first: an entry without its row is skipped by listByChannel, while a row
+    // without its entry would outlive its channel's cleanup.
+    await Promise.all(index.map((s) => this.db.execute('write', s.query, s.params, { idempotent: true })));
     const rs = await this.db.execute('lwt', ATTACHMENTS.insertIfAbsent, row.params, {
       idempotent: false,
     });
@@ -65,14 +70,30 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
     await this.db.execute('lwt', DETACH, [toId(id), toId(messageId)], { idempotent: false });
   }
 
+  /**
+   * Walks the channel's attachment buckets in order from the cursor's, reading each from the cursor until the
+   * page is full: bounded partitions, and never the tombstones a purge left before its cursor.
+   */
   async listByChannel(channelId: string, page: Page): Promise<AttachmentRecord[]> {
     const channel = toId(channelId);
     const limit = Math.max(1, page.limit);
-    const rs =
-      page.after === undefined
-        ? await this.db.execute('read', PAGE_FIRST, [channel, limit], { idempotent: true })
-        : await this.db.execute('read', PAGE_AFTER, [channel, toId(page.after), limit], { idempotent: true });
-    const found = await mapLimit(rs.rows, 16, (row) => this.find(fromId(row.get('id'))));
+    const after = page.after === undefined ? undefined : toId(page.after);
+    const buckets = (
+      after === undefined
+        ? await this.db.all(BUCKETS, [channel])
+        : await this.db.all(BUCKETS_FROM, [channel, bucketOf(page.after!)])
+    ).map((row) => row.get('bucket') as number);
+    const ids: bigint[] = [];
+    for (const bucket of buckets) {
+      const want = limit - ids.length;
+      const rs =
+        after === undefined
+          ? await this.db.execute('read', PAGE_FIRST, [channel, bucket, want], { idempotent: true })
+          : await this.db.execute('read', PAGE_AFTER, [channel, bucket, after, want], { idempotent: true });
+      ids.push(...rs.rows.map((row) => row.get('id') as bigint));
+      if (ids.length >= limit) break;
+    }
+    const found = await mapLimit(ids, 16, (id) => this.find(fromId(id)));
     return found.filter((a): a is AttachmentRecord => a !== null);
   }
 
@@ -100,9 +121,14 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
       if (!attachment || attachment.messageId !== null) return null;
       const rs = await this.db.execute('lwt', DELETE_UNCLAIMED, [toId(id)], { idempotent: false });
       if (!rs.wasApplied()) return null;
-      await this.db.execute('write', ATTACHMENTS.unindex, [toId(attachment.channelId), toId(id)], {
-        idempotent: true,
-      });
+      await this.db.execute(
+        'write',
+        ATTACHMENTS.unindex,
+        ATTACHMENTS.indexKey(toId(attachment.channelId), toId(id)),
+        {
+          idempotent: true,
+        },
+      );
       await this.addUsage(attachment.uploaderId, -attachment.size);
       return id;
     });
@@ -117,9 +143,14 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
         return;
       }
       const rs = await this.db.execute('lwt', ATTACHMENTS.deleteIfExists, [toId(id)], { idempotent: false });
-      await this.db.execute('write', ATTACHMENTS.unindex, [toId(attachment.channelId), toId(id)], {
-        idempotent: true,
-      });
+      await this.db.execute(
+        'write',
+        ATTACHMENTS.unindex,
+        ATTACHMENTS.indexKey(toId(attachment.channelId), toId(id)),
+        {
+          idempotent: true,
+        },
+      );
       if (rs.wasApplied()) await this.addUsage(attachment.uploaderId, -attachment.size);
     });
   }

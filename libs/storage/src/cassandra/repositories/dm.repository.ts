@@ -1,11 +1,14 @@
-import type { ChannelRecord, DmRepository } from '../../contract';
+import type { ChannelRecord, DmPage, DmRepository } from '../../contract';
 import { compareBig, fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
 import { CHANNELS, DM_CHANNELS_BY_USER, DM_PAIRS } from '../tables';
 import type { CassandraChannelRepository } from './channel.repository';
 
 const PAIR = 'SELECT channel_id FROM dm_pairs WHERE user_low = ? AND user_high = ?';
-const OF_USER = 'SELECT channel_id FROM dm_channels_by_user WHERE user_id = ?';
+// Newest channel first (clustering order channel_id DESC), a page at a time.
+const OF_USER = 'SELECT channel_id FROM dm_channels_by_user WHERE user_id = ? LIMIT ?';
+const OF_USER_BEFORE =
+  'SELECT channel_id FROM dm_channels_by_user WHERE user_id = ? AND channel_id < ? LIMIT ?';
 
 /**
  * The pair (user_low, user_high) is claimed by a lightweight transaction: the first claim wins, every
@@ -43,9 +46,23 @@ export class CassandraDmRepository implements DmRepository {
     return { channel: await this.load(winner, low, high), created: false };
   }
 
-  async listForUser(userId: string): Promise<ChannelRecord[]> {
-    const rows = await this.db.all(OF_USER, [toId(userId)]);
-    const channels = await mapLimit(rows, 16, (row) => this.channels.findById(fromId(row.get('channel_id'))));
+  async find(userA: string, userB: string): Promise<ChannelRecord | null> {
+    const [low, high] = [toId(userA), toId(userB)].sort(compareBig);
+    const claim = (await this.db.execute('read', PAIR, [low, high], { idempotent: true })).first();
+    return claim ? this.channels.findById(fromId(claim.get('channel_id'))) : null;
+  }
+
+  async listForUser(userId: string, page: DmPage): Promise<ChannelRecord[]> {
+    const limit = Math.max(1, page.limit);
+    const rs =
+      page.before === undefined
+        ? await this.db.execute('read', OF_USER, [toId(userId), limit], { idempotent: true })
+        : await this.db.execute('read', OF_USER_BEFORE, [toId(userId), toId(page.before), limit], {
+            idempotent: true,
+          });
+    const channels = await mapLimit(rs.rows, 16, (row) =>
+      this.channels.findById(fromId(row.get('channel_id'))),
+    );
     return channels.filter((channel): channel is ChannelRecord => channel !== null);
   }
 

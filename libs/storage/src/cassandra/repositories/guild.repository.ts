@@ -2,7 +2,8 @@ import type { ChannelRecord, GuildRecord, GuildRepository, MemberRecord, RoleRec
 import { fromId, mapLimit, toId } from '../codec';
 import { ALL_MEMBER_SHARDS } from '../member-shards';
 import type { CassandraSession } from '../session';
-import { CHANNELS, GUILD_MEMBER_COUNTS, GUILDS, MEMBERS, MEMBERS_BY_ROLE, ROLES, WEBHOOKS } from '../tables';
+import { allShards } from '../shards';
+import { BANS, CHANNELS, GUILD_MEMBER_COUNTS, GUILDS, MEMBERS, MEMBERS_BY_ROLE, ROLES, WEBHOOKS } from '../tables';
 import type { CassandraChannelRepository } from './channel.repository';
 import type { CassandraInviteRepository } from './invite.repository';
 import type { CassandraMemberRepository } from './member.repository';
@@ -19,7 +20,6 @@ const DELETE_PARTITIONS = [
   'DELETE FROM channels_by_guild WHERE guild_id = ?',
   'DELETE FROM channel_overwrites WHERE guild_id = ?',
   'DELETE FROM roles WHERE guild_id = ?',
-  'DELETE FROM bans WHERE guild_id = ?',
   'DELETE FROM guild_emojis WHERE guild_id = ?',
   'DELETE FROM webhooks_by_guild WHERE guild_id = ?',
 ];
@@ -141,6 +141,7 @@ export class CassandraGuildRepository implements GuildRepository {
       [
         ...DELETE_PARTITIONS.map((query) => ({ query, params: [guildId] })),
         ...ALL_MEMBER_SHARDS.map((shard) => ({ query: MEMBERS.deleteShard, params: [guildId, shard] })),
+        ...allShards().map((shard) => ({ query: BANS.deleteShard, params: [guildId, shard] })),
         { query: GUILDS.delete, params: [guildId] },
       ],
       true,

@@ -1,31 +1,34 @@
 import type { Page, ReactionCount, ReactionRepository } from '../../contract';
 import { bucketOf } from '../buckets';
-import { fromId, toId } from '../codec';
+import { fromId, mapLimit, toId } from '../codec';
 import { cassandraDriver } from '../driver';
 import { DatabaseUnavailableError } from '../errors';
 import { addToCount, type CountKey, recount } from '../reaction-counts';
 import type { CassandraSession } from '../session';
+import { USER_SHARDS, allShards, mergeShards, shardOf } from '../shards';
 import { REACTION_COUNTS, REACTIONS } from '../tables';
 
-/** Partition key of every statement: (channel_id, bucket), the bucket of the message (as in `messages`). */
-const KEY = 'channel_id = ? AND bucket = ? AND message_id = ?';
-const USERS_FIRST = `SELECT user_id FROM reactions_by_bucket WHERE ${KEY} AND emoji = ? LIMIT ?`;
-const USERS_AFTER = `SELECT user_id FROM reactions_by_bucket WHERE ${KEY} AND emoji = ? AND user_id > ? LIMIT ?`;
-/** The viewer's own reactions among the (message, emoji) pairs that have any: point reads in one partition. */
-const MINE = `SELECT message_id, emoji FROM reactions_by_bucket
-  WHERE channel_id = ? AND bucket = ? AND (message_id, emoji, user_id) IN ?`;
-const DELETE_MESSAGE = `DELETE FROM reactions_by_bucket WHERE ${KEY}`;
-const DELETE_BUCKET = 'DELETE FROM reactions_by_bucket WHERE channel_id = ? AND bucket = ?';
+/** Partition key of every statement: (channel_id, bucket, shard), bucket = the message's (as in `messages`). */
+const KEY = 'channel_id = ? AND bucket = ? AND shard = ? AND message_id = ?';
+const USERS_FIRST = `SELECT user_id FROM reactions_by_shard WHERE ${KEY} AND emoji = ? LIMIT ?`;
+const USERS_AFTER = `SELECT user_id FROM reactions_by_shard WHERE ${KEY} AND emoji = ? AND user_id > ? LIMIT ?`;
+/** The viewer's own reactions among the (message, emoji) pairs that have any: point reads in the viewer's shard. */
+const MINE = `SELECT message_id, emoji FROM reactions_by_shard
+  WHERE channel_id = ? AND bucket = ? AND shard = ? AND (message_id, emoji, user_id) IN ?`;
+const DELETE_MESSAGE = `DELETE FROM reactions_by_shard WHERE ${KEY}`;
+const DELETE_SHARD = 'DELETE FROM reactions_by_shard WHERE channel_id = ? AND bucket = ? AND shard = ?';
 
-/** Statement parameters that address one message's rows: channel, bucket, message. */
-function messageKey(channelId: string, messageId: string): [bigint, number, bigint] {
-  return [toId(channelId), bucketOf(messageId), toId(messageId)];
+/** Statement parameters that address one message's rows in one shard: channel, bucket, shard, message. */
+function messageKey(channelId: string, messageId: string, shard: number): [bigint, number, number, bigint] {
+  return [toId(channelId), bucketOf(messageId), shard, toId(messageId)];
 }
 
 /**
- * Reactions in `((channel_id, bucket), message_id, emoji, user_id)` partitions, bucket = the message's
- * bucket (`bucketOf`, the same as `messages`), and their counts materialised in `reaction_counts` (same
- * partitioning, one counter per message and emoji).
+ * Reactions in `((channel_id, bucket, shard), message_id, emoji, user_id)` partitions, bucket = the message's
+ * bucket (`bucketOf`, the same as `messages`), shard = the reacting user's (`shardOf`, USER_SHARDS of them, so a
+ * message with 100,000 reactors is 16 partitions, not one), and their counts materialised in `reaction_counts`
+ * (`(channel_id, bucket)`, one counter per message and emoji). Listing a (message, emoji)'s reactors merges the
+ * shards' slices in user id order from the cursor.
  *
  * Adding and removing are lightweight transactions on the one reaction row (IF NOT EXISTS / IF EXISTS):
  * whichever of several identical concurrent calls wins the transaction is the only one that reports true
@@ -50,15 +53,22 @@ export class CassandraReactionRepository implements ReactionRepository {
   }
 
   async listUsers(channelId: string, messageId: string, emoji: string, page: Page): Promise<string[]> {
-    const limit = Math.max(1, page.limit);
-    const key = messageKey(channelId, messageId);
-    const rs =
-      page.after === undefined
-        ? await this.db.execute('read', USERS_FIRST, [...key, emoji, limit], { idempotent: true })
-        : await this.db.execute('read', USERS_AFTER, [...key, emoji, toId(page.after), limit], {
-            idempotent: true,
-          });
-    return rs.rows.map((row) => fromId(row.get('user_id')));
+    const users = await mergeShards<bigint>({
+      shards: USER_SHARDS,
+      limit: Math.max(1, page.limit),
+      order: 'asc',
+      from: page.after === undefined ? undefined : toId(page.after),
+      keyOf: (user) => user,
+      read: async (shard, cursor, n) => {
+        const key = messageKey(channelId, messageId, shard);
+        const rs =
+          cursor === undefined
+            ? await this.db.execute('read', USERS_FIRST, [...key, emoji, n], { idempotent: true })
+            : await this.db.execute('read', USERS_AFTER, [...key, emoji, cursor, n], { idempotent: true });
+        return rs.rows.map((row) => row.get('user_id') as bigint);
+      },
+    });
+    return users.map(fromId);
   }
 
   async counts(channelId: string, messageIds: readonly string[], viewerId: string): Promise<ReactionCount[]> {
@@ -88,7 +98,7 @@ export class CassandraReactionRepository implements ReactionRepository {
         const { Tuple } = cassandraDriver().types;
         const pairs = counts.map((c) => new Tuple(c.message, c.emoji, viewer));
         const mine = new Set(
-          (await this.db.all(MINE, [channel, bucket, pairs])).map(
+          (await this.db.all(MINE, [channel, bucket, shardOf(viewer), pairs])).map(
             (row) => `${row.get('message_id') as bigint}:${row.get('emoji') as string}`,
           ),
         );
@@ -116,25 +126,35 @@ export class CassandraReactionRepository implements ReactionRepository {
    * message's counters are one row per emoji, so reading them is small.
    */
   async deleteForMessage(channelId: string, messageId: string): Promise<void> {
-    const key = messageKey(channelId, messageId);
+    const [channel, bucket, message] = [toId(channelId), bucketOf(messageId), toId(messageId)];
     const [, counters] = await Promise.all([
-      this.db.execute('write', DELETE_MESSAGE, key, { idempotent: true }),
-      this.db.all(REACTION_COUNTS.ofMessages, [key[0], key[1], [key[2]]]),
+      mapLimit(allShards(), USER_SHARDS, (shard) =>
+        this.db.execute('write', DELETE_MESSAGE, messageKey(channelId, messageId, shard), {
+          idempotent: true,
+        }),
+      ),
+      this.db.all(REACTION_COUNTS.ofMessages, [channel, bucket, [message]]),
     ]);
     await Promise.all(
       counters.map((row) =>
-        addToCount(this.db, [...key, row.get('emoji') as string], -((row.get('n') as bigint | null) ?? 0n)),
+        addToCount(
+          this.db,
+          [channel, bucket, message, row.get('emoji') as string],
+          -((row.get('n') as bigint | null) ?? 0n),
+        ),
       ),
     );
   }
 
   /**
-   * Deletes every reaction (and count) of a bucket's messages (partition tombstones). Purged messages never
-   * take reactions again, so their counters can be deleted outright.
+   * Deletes every reaction (and count) of a bucket's messages (partition tombstones: one per shard). Purged
+   * messages never take reactions again, so their counters can be deleted outright.
    */
   async deleteBucket(channel: bigint, bucket: number): Promise<void> {
     await Promise.all([
-      this.db.execute('write', DELETE_BUCKET, [channel, bucket], { idempotent: true }),
+      mapLimit(allShards(), USER_SHARDS, (shard) =>
+        this.db.execute('write', DELETE_SHARD, [channel, bucket, shard], { idempotent: true }),
+      ),
       this.db.execute('write', REACTION_COUNTS.deleteBucket, [channel, bucket], { idempotent: true }),
     ]);
   }
@@ -149,7 +169,7 @@ export class CassandraReactionRepository implements ReactionRepository {
     userId: string,
   ): Promise<boolean> {
     const key = REACTIONS.key(channelId, messageId, emoji, userId);
-    const countKey = key.slice(0, 4) as CountKey;
+    const countKey: CountKey = [toId(channelId), bucketOf(messageId), toId(messageId), emoji];
     try {
       const rs = await this.db.execute('lwt', statement, key, { idempotent: false });
       if (!rs.wasApplied()) return false;

@@ -1,4 +1,4 @@
-import type { BanRecord, BanRepository, Page } from '../../contract';
+import type { BanPage, BanRecord, BanRepository } from '../../contract';
 import { pageStart, toId, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
@@ -6,6 +6,8 @@ import { BANS, type BanRow } from '../tables';
 
 const FIND = `SELECT ${BANS.columns} FROM bans WHERE guild_id = ? AND user_id = ?`;
 const LIST = `SELECT ${BANS.columns} FROM bans WHERE guild_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`;
+// The `limit` just below `before`, read backwards along the primary key and answered ascending.
+const LIST_BEFORE = `SELECT ${BANS.columns} FROM bans WHERE guild_id = ? AND user_id < ? ORDER BY user_id DESC LIMIT ?`;
 const toRecord = BANS.toRecord;
 
 export class SqliteBanRepository implements BanRepository {
@@ -24,9 +26,14 @@ export class SqliteBanRepository implements BanRepository {
     });
   }
 
-  list(guildId: string, page: Page): Promise<BanRecord[]> {
+  list(guildId: string, page: BanPage): Promise<BanRecord[]> {
     return settle(() =>
-      this.db.all<BanRow>(LIST, toId(guildId), pageStart(page.after), toLimit(page.limit)).map(toRecord),
+      page.before === undefined
+        ? this.db.all<BanRow>(LIST, toId(guildId), pageStart(page.after), toLimit(page.limit)).map(toRecord)
+        : this.db
+            .all<BanRow>(LIST_BEFORE, toId(guildId), toId(page.before), toLimit(page.limit))
+            .map(toRecord)
+            .reverse(),
     );
   }
 

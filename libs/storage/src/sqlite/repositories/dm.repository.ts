@@ -1,5 +1,5 @@
-import type { ChannelRecord, DmRepository } from '../../contract';
-import { compareIds, parseIds, toId } from '../codec';
+import type { ChannelRecord, DmPage, DmRepository } from '../../contract';
+import { compareIds, parseIds, toId, toLimit } from '../codec';
 import type { SqliteDb } from '../connection';
 import { settle } from '../errors';
 import { CHANNELS, DM_PAIRS, type ChannelRow } from '../tables';
@@ -11,7 +11,9 @@ const FOR_USER = `SELECT ${CHANNELS.columns
   .join(', ')},
     (SELECT json_group_array(CAST(o.user_id AS TEXT)) FROM dm_recipients o WHERE o.channel_id = c.id) AS recipients
   FROM dm_recipients r JOIN channels c ON c.id = r.channel_id
-  WHERE r.user_id = ? ORDER BY r.channel_id DESC`;
+  WHERE r.user_id = ? AND r.channel_id < ? ORDER BY r.channel_id DESC LIMIT ?`;
+/** Above every snowflake: the first page's bound. */
+const NO_BOUND = 2n ** 63n - 1n;
 
 export class SqliteDmRepository implements DmRepository {
   constructor(
@@ -42,10 +44,24 @@ export class SqliteDmRepository implements DmRepository {
     );
   }
 
-  listForUser(userId: string): Promise<ChannelRecord[]> {
+  find(userA: string, userB: string): Promise<ChannelRecord | null> {
+    return settle(() => {
+      const [low, high] = [toId(userA), toId(userB)].sort(compareIds);
+      const claim = this.db.get<{ channel_id: bigint }>(DM_PAIRS.holder, low, high);
+      return (claim && this.channels.load(claim.channel_id)) ?? null;
+    });
+  }
+
+  listForUser(userId: string, page: DmPage): Promise<ChannelRecord[]> {
+    const before = page.before === undefined ? NO_BOUND : toId(page.before);
     return settle(() =>
       this.db
-        .all<ChannelRow & { recipients: string }>(FOR_USER, toId(userId))
+        .all<ChannelRow & { recipients: string }>(
+          FOR_USER,
+          toId(userId),
+          before,
+          Math.max(1, toLimit(page.limit)),
+        )
         .map((row) => CHANNELS.toRecord(row, parseIds(row.recipients), [])),
     );
   }
