@@ -1,4 +1,4 @@
-import type { Storage } from '../contract';
+import type { HotReads, Storage } from '../contract';
 import { establishSnowflakeEpoch } from '../epoch';
 import { CassandraBulk, type CassandraBulkOptions } from './bulk';
 import {
@@ -93,6 +93,7 @@ export class CassandraStorage implements Storage {
   /** Whole-table scans and bulk writes for the operator tools (never request paths). */
   readonly bulk: CassandraBulk;
   readonly session: CassandraSession;
+  readonly hotReads: HotReads;
   /** What the last migrate() did (replication changes are reported here for the caller to log). */
   lastMigration: MigrationOutcome | null = null;
 
@@ -139,6 +140,12 @@ export class CassandraStorage implements Storage {
     this.instanceAuditLog = new CassandraInstanceAuditLogRepository(db);
     this.instanceCounters = new CassandraInstanceCounterRepository(db);
     this.bulk = new CassandraBulk(db, this.messages, options.bulk);
+    const caches = [this.channels.cache, this.users.authors, this.messages.bucketLists];
+    this.hotReads = {
+      stats: () => caches.map((cache) => cache.stats),
+      forgetChannel: (id) => this.channels.cache.forget(id),
+      forgetUser: (id) => this.users.authors.forget(id),
+    };
   }
 
   /** Applies pending migrations, then records the instance's snowflake epoch (if new) and makes it this process's. */

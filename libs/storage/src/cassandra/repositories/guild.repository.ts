@@ -109,9 +109,10 @@ export class CassandraGuildRepository implements GuildRepository {
   async delete(id: string): Promise<void> {
     const guildId = toId(id);
     const channelRows = await this.db.all(CHANNEL_IDS, [guildId]);
-    await mapLimit(channelRows, 16, (row) =>
-      this.db.execute('write', CHANNELS.delete, [row.get('channel_id')], { idempotent: true }),
-    );
+    await mapLimit(channelRows, 16, async (row) => {
+      await this.db.execute('write', CHANNELS.delete, [row.get('channel_id')], { idempotent: true });
+      this.channels.cache.forget(String(row.get('channel_id')));
+    });
     // Each member's guild list, a page of the (still live) member partition at a time: bounded memory, and a
     // retried job pages it again from the start (the partition itself goes last, whole).
     let after: bigint | null = null;
