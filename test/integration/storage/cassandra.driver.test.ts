@@ -247,6 +247,77 @@ describe('cassandra driver on a real node', () => {
     }
   });
 
+  it('sweeps unclaimed uploads from uploads_by_hour, each hour once, after one first scan', async () => {
+    const HOUR = 3_600_000;
+    const at = (ms: number) => new SnowflakeGenerator(1, 13, () => ms).next();
+    const upload = (id: string, createdAt: number) => ({
+      id,
+      channelId: gen.next(),
+      uploaderId: gen.next(),
+      messageId: null,
+      filename: 'a.png',
+      size: 10,
+      contentType: 'image/png',
+      width: null,
+      height: null,
+      createdAt,
+    });
+    const sweep = async (before: number) => {
+      const found: string[] = [];
+      let cursor: string | null = null;
+      for (let pages = 0; pages < 10_000; pages++) {
+        const page: { attachments: { id: string }[]; cursor: string | null } =
+          await defaults.attachments.listUnclaimed(before, { limit: 2, cursor });
+        found.push(...page.attachments.map((a) => a.id));
+        await defaults.attachments.deleteUnclaimed(page.attachments.map((a) => a.id));
+        cursor = page.cursor;
+        if (cursor === null) break;
+      }
+      return found;
+    };
+    // The first round (no watermark yet) scans the table once.
+    tracker.clear();
+    await sweep(Date.now() - 6 * HOUR);
+    expect(tracker.matching(/FROM attachments LIMIT/).length).toBe(1);
+
+    const t = Date.now() - 3 * HOUR;
+    const [a, b, c, claimed, fresh] = [at(t), at(t + 1), at(t + 2), at(t + 3), gen.next()];
+    for (const id of [a, b, c, claimed]) await defaults.attachments.create(upload(id, t));
+    await defaults.attachments.create(upload(fresh, Date.now()));
+    expect(
+      await defaults.attachments.attach(claimed, {
+        channelId: gen.next(),
+        uploaderId: gen.next(),
+        messageId: '1',
+      }),
+    ).toBe(false); // a claim must name the upload's channel and uploader
+    const record = await defaults.attachments.find(claimed);
+    expect(
+      await defaults.attachments.attach(claimed, {
+        channelId: record!.channelId,
+        uploaderId: record!.uploaderId,
+        messageId: gen.next(),
+      }),
+    ).toBe(true);
+
+    tracker.clear();
+    expect((await sweep(Date.now() - HOUR)).sort()).toEqual([a, b, c].sort());
+    // No scan of attachments; only hours wholly before the cut were read, the claimed upload's marker is gone.
+    expect(tracker.matching(/FROM attachments LIMIT|token\(id\)/)).toHaveLength(0);
+    const hours = new Set(tracker.matching(/FROM uploads_by_hour/).map((r) => r.params[0] as number));
+    const hourOf = (ms: number) => Math.floor(ms / HOUR);
+    expect(Math.max(...hours)).toBe(hourOf(Date.now() - HOUR) - 1);
+    expect(hours.has(hourOf(t))).toBe(true);
+    expect(await defaults.attachments.find(fresh)).not.toBeNull();
+    expect(await defaults.attachments.find(claimed)).not.toBeNull();
+
+    // The next round starts after the hours finished: the hour of a, b, c is not read again.
+    tracker.clear();
+    expect(await sweep(Date.now() - HOUR)).toEqual([]);
+    const again = tracker.matching(/FROM uploads_by_hour/).map((r) => r.params[0] as number);
+    expect(again.every((h) => h > hourOf(t))).toBe(true);
+  });
+
   it('answers 503 (DatabaseUnavailableError) within request_timeout when no node is reachable', async () => {
     // Nothing listens on 127.0.0.9:9042.
     const unreachable = new CassandraStorage(

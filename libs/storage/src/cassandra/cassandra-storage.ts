@@ -120,7 +120,8 @@ export class CassandraStorage implements Storage {
     this.guilds = new CassandraGuildRepository(db, this.roles, this.channels, this.members, this.invites);
     this.dms = new CassandraDmRepository(db, this.channels);
     this.reactions = new CassandraReactionRepository(db);
-    this.messages = new CassandraMessageRepository(db, this.reactions);
+    this.jobs = new CassandraJobStore(db);
+    this.messages = new CassandraMessageRepository(db, this.reactions, this.jobs);
     this.messageSearch = new CassandraMessageSearch(db, this.messages);
     this.readStates = new CassandraReadStateRepository(db);
     this.guildSettings = new CassandraGuildSettingsRepository(db);
@@ -135,7 +136,6 @@ export class CassandraStorage implements Storage {
     this.relationships = new CassandraRelationshipRepository(db);
     this.reports = new CassandraReportRepository(db);
     this.attachments = new CassandraAttachmentRepository(db);
-    this.jobs = new CassandraJobStore(db);
     this.instanceSettings = new CassandraSettingsRepository(db);
     this.instanceAuditLog = new CassandraInstanceAuditLogRepository(db);
     this.instanceCounters = new CassandraInstanceCounterRepository(db);

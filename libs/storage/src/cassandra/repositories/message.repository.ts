@@ -4,7 +4,8 @@ import { bucketAt, bucketOf } from '../buckets';
 import { fromId, mapLimit, toId } from '../codec';
 import { HotReadCache } from '../hot-reads';
 import type { CassandraSession } from '../session';
-import { CHANNEL_LAST_MESSAGES, JOBS, MESSAGES, MESSAGES_BY_AUTHOR, toAttachmentUdt } from '../tables';
+import { CHANNEL_LAST_MESSAGES, MESSAGES, MESSAGES_BY_AUTHOR, toAttachmentUdt } from '../tables';
+import type { CassandraJobStore } from './job.store';
 import type { CassandraReactionRepository } from './reaction.repository';
 import { SearchPostings } from './search-postings';
 
@@ -65,6 +66,7 @@ export class CassandraMessageRepository implements MessageRepository {
   constructor(
     private readonly db: CassandraSession,
     private readonly reactions: CassandraReactionRepository,
+    private readonly jobs: CassandraJobStore,
   ) {
     this.postings = new SearchPostings(db);
     this.bucketLists = new HotReadCache(
@@ -100,9 +102,10 @@ export class CassandraMessageRepository implements MessageRepository {
         idempotent: true,
       },
     );
-    const queued = jobs.map((job) =>
-      this.db.execute('write', JOBS.insert, JOBS.params('pending', job, undefined), { idempotent: true }),
-    );
+    const queued = jobs.map((job) => {
+      const { query, params } = this.jobs.enqueueStatement(job);
+      return this.db.execute('write', query, params, { idempotent: true });
+    });
     await Promise.all([
       write,
       last,
