@@ -998,7 +998,9 @@ export function describeStorageContract(
         const channel = guildChannel(guild.id, { name: 'before' });
         await storage.channels.create(channel);
         // Concurrent identical reads (coalesced where the driver does) all answer, then fill any cache.
-        const reads = await Promise.all(Array.from({ length: 5 }, () => storage.channels.findById(channel.id)));
+        const reads = await Promise.all(
+          Array.from({ length: 5 }, () => storage.channels.findById(channel.id)),
+        );
         for (const read of reads) expect(read).toEqual(channel);
         await storage.channels.update(channel.id, { name: 'after' });
         expect((await storage.channels.findById(channel.id))?.name).toBe('after');
@@ -1030,7 +1032,10 @@ export function describeStorageContract(
         expect((await storage.messages.listLatest(quiet.id, 10)).map((m) => m.id)).toEqual([old.id]);
         const fresh = message(quiet.id);
         await storage.messages.create(fresh);
-        expect((await storage.messages.listLatest(quiet.id, 10)).map((m) => m.id)).toEqual([fresh.id, old.id]);
+        expect((await storage.messages.listLatest(quiet.id, 10)).map((m) => m.id)).toEqual([
+          fresh.id,
+          old.id,
+        ]);
         expect((await storage.messages.listAfter(quiet.id, old.id, 10)).map((m) => m.id)).toEqual([fresh.id]);
       });
 
