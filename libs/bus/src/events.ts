@@ -109,6 +109,8 @@ export const INVALIDATING_EVENTS: ReadonlySet<DomainEvent['type']> = new Set<Dom
   'AUTO_MODERATION_RULES_CHANGED',
   'RELATIONSHIP_ADD',
   'RELATIONSHIP_REMOVE',
+  // A user's row as cached for message authors (storage hot reads).
+  'USER_UPDATE',
 ]);
 
 /** The ids caches key on; nothing else of an event's data travels on the invalidation stream. */

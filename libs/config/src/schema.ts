@@ -86,6 +86,11 @@ export const configSchema = z
         attempt_timeout: ms().default(6000),
         // An idempotent read unanswered after this many ms is also sent to a second replica; 0 turns it off.
         speculative_read_delay: z.number().int().nonnegative().default(100),
+        // Hot-read caches (user rows for history authors, channel rows): entry lifetime in ms (0: coalescing only)
+        // and entries per cache. Bucket lists are kept for bucket_list_ttl (safe: see docs/cassandra.md).
+        cache_ttl: z.number().int().nonnegative().default(5000),
+        cache_entries: positive().default(10000),
+        bucket_list_ttl: z.number().int().nonnegative().default(60000),
       }),
     }),
     server: z.strictObject({

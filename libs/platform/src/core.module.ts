@@ -7,6 +7,7 @@ import { HttpErrorFilter } from '@parley/http';
 import { ObservabilityModule } from '@parley/observability';
 import { StateModule } from '@parley/state';
 import { STORAGE } from '@parley/storage';
+import { HotReadInvalidation } from './hot-reads';
 import { MaintenanceMode, ReadOnlyGuard } from './maintenance';
 import { MODERATION_PROVIDERS } from './moderation';
 import { MicroservicesModule } from './roles/microservices.module';
@@ -56,6 +57,7 @@ export class CoreModule {
         },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         MaintenanceMode,
+        HotReadInvalidation,
         { provide: APP_GUARD, useClass: ReadOnlyGuard },
         ...MODERATION_PROVIDERS,
       ],

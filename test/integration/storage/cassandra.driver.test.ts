@@ -150,7 +150,11 @@ describe('cassandra driver on a real node', () => {
     const page = await defaults.messages.listLatest(channelId, 10);
     expect(page.map((m) => m.id)).toEqual([...ids].reverse());
     const partitionReads = tracker.matching(/FROM messages/);
-    expect(partitionReads.map((r) => r.params[1])).toEqual([ids[2], ids[1], ids[0]].map(bucketOf));
+    // Newest first: the newest alone, then the two others together (the page proved sparse).
+    expect(partitionReads[0].params[1]).toBe(bucketOf(ids[2]));
+    expect(partitionReads.map((r) => r.params[1] as number).sort((a, b) => b - a)).toEqual(
+      [ids[2], ids[1], ids[0]].map(bucketOf),
+    );
     expect(tracker.matching(/FROM channel_buckets/)).toHaveLength(1);
 
     tracker.clear();
@@ -158,16 +162,160 @@ describe('cassandra driver on a real node', () => {
       ids[1],
       ids[0],
     ]);
-    // The cursor's own bucket (nothing older there), then the two other non-empty buckets.
-    expect(tracker.matching(/FROM messages/).map((r) => r.params[1])).toEqual(
-      [ids[2], ids[1], ids[0]].map(bucketOf),
-    );
+    // The cursor's own bucket (nothing older there), then the two other non-empty buckets (read together: the
+    // page proved sparse), and the bucket list from the cache.
+    expect(
+      tracker
+        .matching(/FROM messages/)
+        .map((r) => r.params[1] as number)
+        .sort((a, b) => b - a),
+    ).toEqual([ids[2], ids[1], ids[0]].map(bucketOf));
+    expect(tracker.matching(/FROM channel_buckets/)).toHaveLength(0);
 
     tracker.clear();
     expect((await defaults.messages.listAfter(channelId, ids[0], 1)).map((m) => m.id)).toEqual([ids[1]]);
-    expect(tracker.matching(/FROM messages/)).toHaveLength(2); // the cursor's bucket, then the next one
+    // The cursor's bucket, then the next two read ahead together (the third may still be in flight here).
+    const afterReads = tracker.matching(/FROM messages/).map((r) => r.params[1]);
+    expect(afterReads).toEqual(expect.arrayContaining([ids[0], ids[1]].map(bucketOf)));
+    expect(afterReads.length).toBeLessThanOrEqual(3);
 
     expect((await defaults.messages.lastMessageIds([channelId])).get(channelId)).toBe(ids[2]);
+  });
+
+  it('sends one request for N concurrent identical hot reads (channel, authors, bucket list)', async () => {
+    const channelId = gen.next();
+    const guildId = gen.next();
+    await defaults.channels.create({
+      id: channelId,
+      type: 0,
+      guildId,
+      name: 'hot',
+      topic: null,
+      parentId: null,
+      position: 0,
+      recipients: [],
+      overwrites: [],
+    });
+    const authorId = gen.next();
+    await defaults.users.create(user(authorId));
+    const monthAgo = new SnowflakeGenerator(1, 11, () => Date.now() - 30 * DAY).next();
+    await defaults.messages.create(message(monthAgo, channelId, { authorId }));
+    // Another process's view (nothing cached, nothing it wrote itself).
+    const other = new CassandraStorage(cassandraSettings({ keyspace }), { requestTracker: tracker });
+    try {
+      tracker.clear();
+      const n = 20;
+      const [channels, authors, pages] = await Promise.all([
+        Promise.all(Array.from({ length: n }, () => other.channels.findById(channelId))),
+        Promise.all(Array.from({ length: n }, () => other.users.findByIds([authorId]))),
+        Promise.all(Array.from({ length: n }, () => other.messages.listLatest(channelId, 50))),
+      ]);
+      for (const channel of channels) expect(channel?.name).toBe('hot');
+      for (const found of authors) expect(found.map((u) => u.id)).toEqual([authorId]);
+      for (const page of pages) expect(page).toHaveLength(1);
+      expect(tracker.matching(/FROM channels WHERE id/)).toHaveLength(1);
+      expect(tracker.matching(/FROM channel_overwrites/)).toHaveLength(1);
+      expect(tracker.matching(/FROM users WHERE id/)).toHaveLength(1);
+      expect(tracker.matching(/FROM channel_buckets/)).toHaveLength(1);
+      const stats = new Map(other.hotReads.stats().map((s) => [s.cache, s]));
+      expect(stats.get('channels')).toMatchObject({ misses: 1, coalesced: n - 1 });
+      expect(stats.get('users')).toMatchObject({ misses: 1, coalesced: n - 1 });
+      expect(stats.get('channel_buckets')).toMatchObject({ misses: 1, coalesced: n - 1 });
+
+      // Cached now: no request at all.
+      tracker.clear();
+      await other.channels.findById(channelId);
+      await other.users.findByIds([authorId]);
+      expect(tracker.requests).toHaveLength(0);
+
+      // A change by the first process reaches the other by the bus's invalidation (forget*), which the
+      // platform wires to CHANNEL_* and USER_UPDATE events.
+      await defaults.channels.update(channelId, { name: 'renamed' });
+      await defaults.users.update(authorId, { displayName: 'Renamed' });
+      other.hotReads.forgetChannel(channelId);
+      other.hotReads.forgetUser(authorId);
+      expect((await other.channels.findById(channelId))?.name).toBe('renamed');
+      expect((await other.users.findByIds([authorId]))[0]?.displayName).toBe('Renamed');
+
+      // A message sent now lands in a bucket the other's cached list lacks: found without any invalidation.
+      const now = gen.next();
+      await defaults.messages.create(message(now, channelId, { authorId }));
+      expect((await other.messages.listLatest(channelId, 50)).map((m) => m.id)).toEqual([now, monthAgo]);
+      expect(other.hotReads.stats().find((s) => s.cache === 'channel_buckets')?.hits).toBeGreaterThan(0);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('sweeps unclaimed uploads from uploads_by_hour, each hour once, after one first scan', async () => {
+    const HOUR = 3_600_000;
+    const at = (ms: number) => new SnowflakeGenerator(1, 13, () => ms).next();
+    const upload = (id: string, createdAt: number) => ({
+      id,
+      channelId: gen.next(),
+      uploaderId: gen.next(),
+      messageId: null,
+      filename: 'a.png',
+      size: 10,
+      contentType: 'image/png',
+      width: null,
+      height: null,
+      createdAt,
+    });
+    const sweep = async (before: number) => {
+      const found: string[] = [];
+      let cursor: string | null = null;
+      for (let pages = 0; pages < 10_000; pages++) {
+        const page: { attachments: { id: string }[]; cursor: string | null } =
+          await defaults.attachments.listUnclaimed(before, { limit: 2, cursor });
+        found.push(...page.attachments.map((a) => a.id));
+        await defaults.attachments.deleteUnclaimed(page.attachments.map((a) => a.id));
+        cursor = page.cursor;
+        if (cursor === null) break;
+      }
+      return found;
+    };
+    // The first round (no watermark yet) scans the table once.
+    tracker.clear();
+    await sweep(Date.now() - 6 * HOUR);
+    expect(tracker.matching(/FROM attachments LIMIT/).length).toBe(1);
+
+    const t = Date.now() - 3 * HOUR;
+    const [a, b, c, claimed, fresh] = [at(t), at(t + 1), at(t + 2), at(t + 3), gen.next()];
+    for (const id of [a, b, c, claimed]) await defaults.attachments.create(upload(id, t));
+    await defaults.attachments.create(upload(fresh, Date.now()));
+    expect(
+      await defaults.attachments.attach(claimed, {
+        channelId: gen.next(),
+        uploaderId: gen.next(),
+        messageId: '1',
+      }),
+    ).toBe(false); // a claim must name the upload's channel and uploader
+    const record = await defaults.attachments.find(claimed);
+    expect(
+      await defaults.attachments.attach(claimed, {
+        channelId: record!.channelId,
+        uploaderId: record!.uploaderId,
+        messageId: gen.next(),
+      }),
+    ).toBe(true);
+
+    tracker.clear();
+    expect((await sweep(Date.now() - HOUR)).sort()).toEqual([a, b, c].sort());
+    // No scan of attachments; only hours wholly before the cut were read, the claimed upload's marker is gone.
+    expect(tracker.matching(/FROM attachments LIMIT|token\(id\)/)).toHaveLength(0);
+    const hours = new Set(tracker.matching(/FROM uploads_by_hour/).map((r) => r.params[0] as number));
+    const hourOf = (ms: number) => Math.floor(ms / HOUR);
+    expect(Math.max(...hours)).toBe(hourOf(Date.now() - HOUR) - 1);
+    expect(hours.has(hourOf(t))).toBe(true);
+    expect(await defaults.attachments.find(fresh)).not.toBeNull();
+    expect(await defaults.attachments.find(claimed)).not.toBeNull();
+
+    // The next round starts after the hours finished: the hour of a, b, c is not read again.
+    tracker.clear();
+    expect(await sweep(Date.now() - HOUR)).toEqual([]);
+    const again = tracker.matching(/FROM uploads_by_hour/).map((r) => r.params[0] as number);
+    expect(again.every((h) => h > hourOf(t))).toBe(true);
   });
 
   it('answers 503 (DatabaseUnavailableError) within request_timeout when no node is reachable', async () => {

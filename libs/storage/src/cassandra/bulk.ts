@@ -57,6 +57,7 @@ import {
   READ_STATES,
   ROLES,
   TOKENS,
+  UPLOAD_MARK,
   UPLOAD_USAGE,
   USERS,
   INSTANCE_AUDIT_LOG,
@@ -876,6 +877,8 @@ export class CassandraBulk implements BulkStorage {
   private async writeAttachment(a: BulkRecords['attachments'], absent: Absent): Promise<void> {
     const before = await this.storedAttachment(toId(a.id));
     await this.logged(ATTACHMENTS.writes(a, absent));
+    // The unclaimed-upload sweep's marker (uploads_by_hour, derived): an imported upload no message holds.
+    if (a.messageId === null) await this.exec(UPLOAD_MARK.mark, UPLOAD_MARK.params(a.id));
     const uploader = toId(a.uploaderId);
     const size = BigInt(a.size);
     if (before && before.uploader === uploader) return this.addUsage(uploader, size - before.size);

@@ -1,4 +1,4 @@
-import type { Storage } from '../contract';
+import type { HotReads, Storage } from '../contract';
 import { establishSnowflakeEpoch } from '../epoch';
 import { CassandraBulk, type CassandraBulkOptions } from './bulk';
 import {
@@ -93,6 +93,7 @@ export class CassandraStorage implements Storage {
   /** Whole-table scans and bulk writes for the operator tools (never request paths). */
   readonly bulk: CassandraBulk;
   readonly session: CassandraSession;
+  readonly hotReads: HotReads;
   /** What the last migrate() did (replication changes are reported here for the caller to log). */
   lastMigration: MigrationOutcome | null = null;
 
@@ -119,7 +120,8 @@ export class CassandraStorage implements Storage {
     this.guilds = new CassandraGuildRepository(db, this.roles, this.channels, this.members, this.invites);
     this.dms = new CassandraDmRepository(db, this.channels);
     this.reactions = new CassandraReactionRepository(db);
-    this.messages = new CassandraMessageRepository(db, this.reactions);
+    this.jobs = new CassandraJobStore(db);
+    this.messages = new CassandraMessageRepository(db, this.reactions, this.jobs);
     this.messageSearch = new CassandraMessageSearch(db, this.messages);
     this.readStates = new CassandraReadStateRepository(db);
     this.guildSettings = new CassandraGuildSettingsRepository(db);
@@ -134,11 +136,16 @@ export class CassandraStorage implements Storage {
     this.relationships = new CassandraRelationshipRepository(db);
     this.reports = new CassandraReportRepository(db);
     this.attachments = new CassandraAttachmentRepository(db);
-    this.jobs = new CassandraJobStore(db);
     this.instanceSettings = new CassandraSettingsRepository(db);
     this.instanceAuditLog = new CassandraInstanceAuditLogRepository(db);
     this.instanceCounters = new CassandraInstanceCounterRepository(db);
     this.bulk = new CassandraBulk(db, this.messages, options.bulk);
+    const caches = [this.channels.cache, this.users.authors, this.messages.bucketLists];
+    this.hotReads = {
+      stats: () => caches.map((cache) => cache.stats),
+      forgetChannel: (id) => this.channels.cache.forget(id),
+      forgetUser: (id) => this.users.authors.forget(id),
+    };
   }
 
   /** Applies pending migrations, then records the instance's snowflake epoch (if new) and makes it this process's. */

@@ -1252,6 +1252,14 @@ export const ATTACHMENTS = {
 
 // --- upload usage: bytes of attachments per uploader (derived, a counter, migration 0007) ----------------
 
+/** The unclaimed-upload sweep's markers (migration 0047): the hour is the upload id's time (Unix hours). */
+export const UPLOAD_MARK = {
+  mark: 'INSERT INTO uploads_by_hour (hour, attachment_id) VALUES (?, ?)',
+  unmark: 'DELETE FROM uploads_by_hour WHERE hour = ? AND attachment_id = ?',
+  hourOf: (id: string): number => Math.floor(snowflakeTime(id) / 3_600_000),
+  params: (id: string): unknown[] => [UPLOAD_MARK.hourOf(id), BigInt(id)],
+};
+
 export const UPLOAD_USAGE = {
   read: 'SELECT bytes FROM upload_usage WHERE user_id = ?',
   /** Counter delta (negative to take bytes off); not idempotent, so never retried blindly. */
@@ -1261,13 +1269,21 @@ export const UPLOAD_USAGE = {
 
 // --- jobs: a 'pending' and a 'dead' partition ----------------------------------------------------------
 
-export type JobState = 'pending' | 'dead';
+/**
+ * The partition of a job row: 'dead', 'pending' (jobs queued before migration 0047 and by `parley import`), or
+ * 'pending:<minute>' (the minute the job was queued in, counted from the Unix epoch: see job.store.ts).
+ */
+export type JobState = 'pending' | 'dead' | `pending:${number}`;
 const JOB_COLUMNS = 'state, id, name, payload, attempts, run_at, last_error';
+/** A queued job's row lives two weeks at most (a job retried that long has failed for good). */
+export const JOB_TTL_SECONDS = 14 * 24 * 60 * 60;
 
 export const JOBS = {
   /** The record's columns (without the state, which is the partition). */
   columns: JOB_COLUMNS.replace('state, ', ''),
   insert: insertInto('jobs', JOB_COLUMNS),
+  /** A queued job: into its minute's partition, with a TTL. */
+  enqueue: `${insertInto('jobs', JOB_COLUMNS)} USING TTL ${JOB_TTL_SECONDS}`,
   delete: 'DELETE FROM jobs WHERE state = ? AND id = ?',
   present: 'name',
   params: (state: JobState, j: JobRecord, absent: Absent): unknown[] => [

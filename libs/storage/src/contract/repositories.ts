@@ -552,8 +552,28 @@ export interface SettingsRepository {
   claim(key: string, value: string): Promise<string>;
 }
 
+/** Counts of one hot-read cache (hits, misses, reads that joined one already in flight). */
+export interface HotReadStats {
+  readonly cache: string;
+  hits: number;
+  misses: number;
+  coalesced: number;
+}
+
+/**
+ * A driver's caches of hot reads (Cassandra: channel rows, message authors, bucket lists). The driver forgets
+ * what its own process writes; `forget*` is for changes other processes announce (bus invalidations).
+ */
+export interface HotReads {
+  stats(): readonly HotReadStats[];
+  forgetChannel(id: string): void;
+  forgetUser(id: string): void;
+}
+
 export interface Storage {
   readonly backend: 'sqlite' | 'cassandra';
+  /** Present where the driver caches hot reads (Cassandra). */
+  readonly hotReads?: HotReads;
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
   readonly accountTokens: AccountTokenRepository;

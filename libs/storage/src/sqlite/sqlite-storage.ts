@@ -1,7 +1,13 @@
 import type { Storage } from '../contract';
 import { establishSnowflakeEpoch } from '../epoch';
 import { SqliteBulk } from './bulk';
-import { isInMemory, openWriter, SqliteDb, type SqliteSettings } from './connection';
+import {
+  awaitLocksAsynchronously,
+  isInMemory,
+  openWriter,
+  SqliteDb,
+  type SqliteSettings,
+} from './connection';
 import { settle } from './errors';
 import { HOT_QUERIES, type HotQueryName, type HotReader } from './hot-queries';
 import { defaultMigrationsDir, migrate } from './migrator';
@@ -107,6 +113,8 @@ export class SqliteStorage implements Storage {
     private readonly migrationsDir: string = defaultMigrationsDir(),
   ) {
     this.db = new SqliteDb(openWriter(settings));
+    // A lock held by another connection never stalls the event loop: writes retry asynchronously (errors.ts).
+    awaitLocksAsynchronously(this.db, settings.busy_timeout);
     // An in-memory database is private to its connection, so it cannot be shared with reader threads.
     this.pool =
       settings.max_open_conns > 1 && !isInMemory(settings.path)
@@ -175,7 +183,7 @@ export class SqliteStorage implements Storage {
 
   /** Applies pending migrations, then records the instance's snowflake epoch (if new) and makes it this process's. */
   async migrate(): Promise<string[]> {
-    const applied = await settle(() => migrate(this.db, this.migrationsDir));
+    const applied = await settle(() => this.db.blocking(() => migrate(this.db, this.migrationsDir)));
     await establishSnowflakeEpoch({
       settings: this.instanceSettings,
       users: { hasUsers: () => settle(() => this.db.get('SELECT id FROM users LIMIT 1') !== undefined) },

@@ -1095,6 +1095,52 @@ export function describeStorageContract(
         expect((await storage.channels.findById(channel.id))?.parentId).toBe(parentId);
       });
 
+      it('shows a write at once to the next read, through any hot-read cache (issue 17 item 9)', async () => {
+        const { guild } = await newGuild();
+        const channel = guildChannel(guild.id, { name: 'before' });
+        await storage.channels.create(channel);
+        // Concurrent identical reads (coalesced where the driver does) all answer, then fill any cache.
+        const reads = await Promise.all(
+          Array.from({ length: 5 }, () => storage.channels.findById(channel.id)),
+        );
+        for (const read of reads) expect(read).toEqual(channel);
+        await storage.channels.update(channel.id, { name: 'after' });
+        expect((await storage.channels.findById(channel.id))?.name).toBe('after');
+        const overwrite = { channelId: channel.id, id: id(), type: 0 as const, allow: '1024', deny: '0' };
+        await storage.channels.upsertOverwrite(overwrite);
+        expect((await storage.channels.findById(channel.id))?.overwrites).toEqual([overwrite]);
+        await storage.channels.deleteOverwrite(channel.id, overwrite.id);
+        expect((await storage.channels.findById(channel.id))?.overwrites).toEqual([]);
+        await storage.channels.delete(channel.id);
+        expect(await storage.channels.findById(channel.id)).toBeNull();
+
+        // Message authors.
+        const author = user();
+        await storage.users.create(author);
+        expect((await storage.users.findByIds([author.id]))[0]?.displayName).toBeNull();
+        await storage.users.update(author.id, { displayName: 'Renamed', avatar: 'abc' });
+        expect((await storage.users.findByIds([author.id]))[0]).toMatchObject({
+          displayName: 'Renamed',
+          avatar: 'abc',
+        });
+        await storage.users.delete(author.id);
+        expect(await storage.users.findByIds([author.id])).toEqual([]);
+
+        // A bucket list read before a message lands in a new bucket: the message is on the next page.
+        const quiet = guildChannel(guild.id);
+        await storage.channels.create(quiet);
+        const old = message(quiet.id, { id: early.next() });
+        await storage.messages.create(old);
+        expect((await storage.messages.listLatest(quiet.id, 10)).map((m) => m.id)).toEqual([old.id]);
+        const fresh = message(quiet.id);
+        await storage.messages.create(fresh);
+        expect((await storage.messages.listLatest(quiet.id, 10)).map((m) => m.id)).toEqual([
+          fresh.id,
+          old.id,
+        ]);
+        expect((await storage.messages.listAfter(quiet.id, old.id, 10)).map((m) => m.id)).toEqual([fresh.id]);
+      });
+
       it('keeps slowmode (rate_limit_per_user) by id and by guild, and clears it with 0', async () => {
         const { guild } = await newGuild();
         const slow = guildChannel(guild.id, { rateLimitPerUser: 30 });

@@ -2,7 +2,7 @@ import type { AttachmentRecord, AttachmentRepository, Page } from '../../contrac
 import { bucketOf } from '../buckets';
 import { fromId, mapLimit, toId } from '../codec';
 import type { CassandraSession } from '../session';
-import { ATTACHMENTS, UPLOAD_USAGE } from '../tables';
+import { ATTACHMENTS, UPLOAD_MARK, UPLOAD_USAGE } from '../tables';
 
 const COLUMNS = ATTACHMENTS.columns;
 const FIND = `SELECT ${COLUMNS} FROM attachments WHERE id = ?`;
@@ -17,10 +17,21 @@ const BUCKETS_FROM = 'SELECT bucket FROM attachment_buckets WHERE channel_id = ?
 const PAGE_FIRST = 'SELECT id FROM attachments_by_channel_bucket WHERE channel_id = ? AND bucket = ? LIMIT ?';
 const PAGE_AFTER =
   'SELECT id FROM attachments_by_channel_bucket WHERE channel_id = ? AND bucket = ? AND id > ? LIMIT ?';
-// The expiry sweep walks the whole table in token order and keeps the unclaimed rows: no index to maintain
-// on the upload and claim paths, at the price of reading every attachment once per sweep round.
+// The expiry sweep's first round after migration 0047 (no watermark yet) walks the whole table in token order
+// once; every later round reads uploads_by_hour.
 const SCAN_FIRST = `SELECT ${COLUMNS} FROM attachments LIMIT ?`;
 const SCAN_AFTER = `SELECT ${COLUMNS} FROM attachments WHERE token(id) > token(?) LIMIT ?`;
+const UNMARK = UPLOAD_MARK.unmark;
+const MARKS_FIRST = 'SELECT attachment_id FROM uploads_by_hour WHERE hour = ? LIMIT ?';
+const MARKS_AFTER = 'SELECT attachment_id FROM uploads_by_hour WHERE hour = ? AND attachment_id > ? LIMIT ?';
+const WATERMARK_READ = "SELECT hour FROM upload_sweep WHERE name = 'unclaimed'";
+const WATERMARK_WRITE = "INSERT INTO upload_sweep (name, hour) VALUES ('unclaimed', ?) USING TIMESTAMP ?";
+const HOUR_MS = 3_600_000;
+/** Markers live 30 days (the table's TTL): older hours hold none, so a round never starts before them. */
+const MARKER_HOURS = 30 * 24;
+const hourAt = (ms: number): number => Math.floor(ms / HOUR_MS);
+/** Hour cursors of the marker sweep: `h<hour>:<after id or empty>`; other cursors are the first round's scan. */
+const HOUR_CURSOR = /^h(-?\d+):(\d*)$/;
 // Only while unclaimed: races with ATTACH on the same Paxos round, so exactly one of them wins.
 const DELETE_UNCLAIMED = 'DELETE FROM attachments WHERE id = ? IF message_id = null';
 
@@ -45,7 +56,18 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
     const rs = await this.db.execute('lwt', ATTACHMENTS.insertIfAbsent, row.params, {
       idempotent: false,
     });
-    if (rs.wasApplied()) await this.addUsage(attachment.uploaderId, attachment.size);
+    if (rs.wasApplied()) {
+      await this.mark(attachment.id);
+      await this.addUsage(attachment.uploaderId, attachment.size);
+    }
+  }
+
+  private async mark(id: string): Promise<void> {
+    await this.db.execute('write', UPLOAD_MARK.mark, UPLOAD_MARK.params(id), { idempotent: true });
+  }
+
+  private async unmark(id: string): Promise<void> {
+    await this.db.execute('write', UNMARK, UPLOAD_MARK.params(id), { idempotent: true });
   }
 
   async find(id: string): Promise<AttachmentRecord | null> {
@@ -63,11 +85,14 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
       [toId(claim.messageId), toId(id), toId(claim.channelId), toId(claim.uploaderId)],
       { idempotent: false },
     );
+    // A claimed upload leaves the sweep's table (no read: its hour is its id's).
+    if (rs.wasApplied()) await this.unmark(id);
     return rs.wasApplied();
   }
 
   async detach(id: string, messageId: string): Promise<void> {
-    await this.db.execute('lwt', DETACH, [toId(id), toId(messageId)], { idempotent: false });
+    const rs = await this.db.execute('lwt', DETACH, [toId(id), toId(messageId)], { idempotent: false });
+    if (rs.wasApplied()) await this.mark(id);
   }
 
   /**
@@ -97,22 +122,91 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
     return found.filter((a): a is AttachmentRecord => a !== null);
   }
 
+  /**
+   * Unclaimed uploads created before `createdBefore`. Once the watermark exists (after the first round), each round
+   * reads the hours of uploads_by_hour from the one after the watermark to the last hour wholly before
+   * `createdBefore`, a page of markers at a time, and moves the watermark past each hour once the caller has
+   * come back for the next page (so the deletes of the hour's last page are done). Markers whose upload is gone
+   * or claimed are deleted as they are met. The first round scans `attachments` (see SCAN_FIRST).
+   */
   async listUnclaimed(
     createdBefore: number,
     page: { limit: number; cursor: string | null },
   ): Promise<{ attachments: AttachmentRecord[]; cursor: string | null }> {
     const limit = Math.max(1, page.limit);
+    const hourCursor = page.cursor === null ? null : HOUR_CURSOR.exec(page.cursor);
+    if (page.cursor !== null && hourCursor === null)
+      return this.scanUnclaimed(createdBefore, limit, page.cursor);
+    let hour: number;
+    let after: string;
+    if (hourCursor === null) {
+      const watermark = await this.watermark();
+      if (watermark === null) return this.scanUnclaimed(createdBefore, limit, null);
+      hour = Math.max(watermark + 1, hourAt(Date.now()) - MARKER_HOURS);
+      after = '';
+    } else {
+      hour = Number(hourCursor[1]);
+      after = hourCursor[2];
+      // A new hour: everything before it was listed and its deletes are done.
+      if (after === '') await this.setWatermark(hour - 1);
+    }
+    const last = hourAt(createdBefore) - 1;
+    if (hour > last) return { attachments: [], cursor: null };
     const rs =
-      page.cursor === null
+      after === ''
+        ? await this.db.execute('read', MARKS_FIRST, [hour, limit], { idempotent: true })
+        : await this.db.execute('read', MARKS_AFTER, [hour, toId(after), limit], { idempotent: true });
+    const ids = rs.rows.map((row) => fromId(row.get('attachment_id')));
+    const found = await mapLimit(ids, 16, async (id) => {
+      const attachment = await this.find(id);
+      if (attachment === null || attachment.messageId !== null) {
+        await this.db.execute('write', UNMARK, [hour, toId(id)], { idempotent: true });
+        return null;
+      }
+      return attachment.createdAt < createdBefore ? attachment : null;
+    });
+    const attachments = found.filter((a): a is AttachmentRecord => a !== null);
+    const cursor = ids.length === limit ? `h${hour}:${ids[ids.length - 1]}` : `h${hour + 1}:`;
+    return { attachments, cursor };
+  }
+
+  /**
+   * The first round: a token-order scan of `attachments`. When it ends, markers are written for the unclaimed
+   * uploads it saw that are not yet due (made before 0047, or copied by an import, they have none) and the
+   * watermark is set, so every later round reads uploads_by_hour only.
+   */
+  private async scanUnclaimed(
+    createdBefore: number,
+    limit: number,
+    cursorId: string | null,
+  ): Promise<{ attachments: AttachmentRecord[]; cursor: string | null }> {
+    const rs =
+      cursorId === null
         ? await this.db.execute('read', SCAN_FIRST, [limit], { idempotent: true })
-        : await this.db.execute('read', SCAN_AFTER, [toId(page.cursor), limit], { idempotent: true });
+        : await this.db.execute('read', SCAN_AFTER, [toId(cursorId), limit], { idempotent: true });
     const rows = rs.rows;
     const cursor = rows.length === limit ? fromId(rows[rows.length - 1].get('id')) : null;
-    const attachments = rows
+    const unclaimed = rows
       .filter(isAttachment)
       .map(toRecord)
-      .filter((a) => a.messageId === null && a.createdAt < createdBefore);
-    return { attachments, cursor };
+      .filter((a) => a.messageId === null);
+    await mapLimit(
+      unclaimed.filter((a) => a.createdAt >= createdBefore),
+      16,
+      (a) => this.mark(a.id),
+    );
+    if (cursor === null) await this.setWatermark(hourAt(createdBefore) - 1);
+    return { attachments: unclaimed.filter((a) => a.createdAt < createdBefore), cursor };
+  }
+
+  private async watermark(): Promise<number | null> {
+    const row = (await this.db.execute('read', WATERMARK_READ, [], { idempotent: true })).first();
+    return row ? ((row.get('hour') as number | null) ?? null) : null;
+  }
+
+  /** The greatest hour wins whatever order the writes arrive in (the hour is the write timestamp). */
+  private async setWatermark(hour: number): Promise<void> {
+    await this.db.execute('write', WATERMARK_WRITE, [hour, BigInt(hour)], { idempotent: true });
   }
 
   async deleteUnclaimed(ids: readonly string[]): Promise<string[]> {
@@ -129,6 +223,7 @@ export class CassandraAttachmentRepository implements AttachmentRepository {
           idempotent: true,
         },
       );
+      await this.unmark(id);
       await this.addUsage(attachment.uploaderId, -attachment.size);
       return id;
     });

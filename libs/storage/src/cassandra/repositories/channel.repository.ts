@@ -1,6 +1,7 @@
 import type { types } from 'cassandra-driver';
 import type { ChannelRecord, ChannelRepository, OverwriteRecord } from '../../contract';
 import { fromId, fromIdOrNull, int, strOrNull, toId } from '../codec';
+import { HotReadCache } from '../hot-reads';
 import type { CassandraSession } from '../session';
 import { CHANNELS, OVERWRITES, type Statement } from '../tables';
 
@@ -16,7 +17,16 @@ const toOverwrite = OVERWRITES.toRecord;
  * every overwrite of a guild in one partition of channel_overwrites.
  */
 export class CassandraChannelRepository implements ChannelRepository {
-  constructor(private readonly db: CassandraSession) {}
+  /**
+   * Channels by id (every send, history and permission check reads one): coalesced and kept `cache_ttl`. Each
+   * write below forgets the entry after it lands; other processes' writes arrive as CHANNEL_* invalidations.
+   * Absent channels are never kept.
+   */
+  readonly cache: HotReadCache<ChannelRecord | null>;
+
+  constructor(private readonly db: CassandraSession) {
+    this.cache = new HotReadCache('channels', db.settings.cache_entries, db.settings.cache_ttl);
+  }
 
   /** The statements that write a channel with its overwrites (for guild creation's batch too). */
   insertStatements(channel: ChannelRecord): Statement[] {
@@ -30,9 +40,18 @@ export class CassandraChannelRepository implements ChannelRepository {
 
   async create(channel: ChannelRecord): Promise<void> {
     await this.db.batch(this.insertStatements(channel), true);
+    this.cache.forget(channel.id);
   }
 
-  async findById(id: string): Promise<ChannelRecord | null> {
+  findById(id: string): Promise<ChannelRecord | null> {
+    return this.cache.get(
+      id,
+      () => this.load(id),
+      (channel) => channel !== null,
+    );
+  }
+
+  private async load(id: string): Promise<ChannelRecord | null> {
     const row = await this.row(id);
     if (!row) return null;
     const guildId = row.get('guild_id') as bigint | null;
@@ -103,16 +122,21 @@ export class CassandraChannelRepository implements ChannelRepository {
         query: `UPDATE channels_by_guild SET ${sets.join(', ')} WHERE guild_id = ? AND channel_id = ?`,
         params: [...params, guildId, channelId],
       });
+    this.cache.forget(id);
     await this.db.batch(statements, true);
+    this.cache.forget(id);
   }
 
   async delete(id: string): Promise<void> {
     const row = await this.row(id);
     if (!row) return;
     await this.db.batch(this.deleteStatements(toId(id), row.get('guild_id') as bigint | null), true);
+    this.cache.forget(id);
   }
 
+  /** Also forgets the cached channel (the caller's batch deletes it: a guild's delete). */
   deleteStatements(channelId: bigint, guildId: bigint | null): Statement[] {
+    this.cache.forget(channelId.toString());
     const statements = CHANNELS.removes(channelId, guildId);
     if (guildId !== null)
       statements.push({ query: OVERWRITES.deleteOfChannel, params: [guildId, channelId] });
@@ -124,6 +148,7 @@ export class CassandraChannelRepository implements ChannelRepository {
     if (guildId === null) return; // DMs have no overwrites
     const { query, params } = OVERWRITES.write(guildId, overwrite);
     await this.db.execute('write', query, params, { idempotent: true });
+    this.cache.forget(overwrite.channelId);
   }
 
   async deleteOverwrite(channelId: string, id: string): Promise<void> {
@@ -132,6 +157,7 @@ export class CassandraChannelRepository implements ChannelRepository {
     await this.db.execute('write', OVERWRITES.delete, [guildId, toId(channelId), toId(id)], {
       idempotent: true,
     });
+    this.cache.forget(channelId);
   }
 
   /** Deletes every overwrite naming `targetId` in a guild (a deleted role). */
@@ -143,6 +169,7 @@ export class CassandraChannelRepository implements ChannelRepository {
       doomed.map((row) => ({ query: OVERWRITES.delete, params: [guildId, row.get('channel_id'), targetId] })),
       true,
     );
+    for (const row of doomed) this.cache.forget(fromId(row.get('channel_id')));
   }
 
   private async row(id: string): Promise<types.Row | null> {

@@ -42,6 +42,7 @@ export class CassandraDmRepository implements DmRepository {
       return { channel, created: true };
     }
     await this.db.execute('write', CHANNELS.delete, [toId(channel.id)], { idempotent: true });
+    this.channels.cache.forget(channel.id);
     const winner = claim.first()?.get('channel_id') as bigint;
     return { channel: await this.load(winner, low, high), created: false };
   }

@@ -110,9 +110,10 @@ export class CassandraGuildRepository implements GuildRepository {
   async delete(id: string): Promise<void> {
     const guildId = toId(id);
     const channelRows = await this.db.all(CHANNEL_IDS, [guildId]);
-    await mapLimit(channelRows, 16, (row) =>
-      this.db.execute('write', CHANNELS.delete, [row.get('channel_id')], { idempotent: true }),
-    );
+    await mapLimit(channelRows, 16, async (row) => {
+      await this.db.execute('write', CHANNELS.delete, [row.get('channel_id')], { idempotent: true });
+      this.channels.cache.forget(String(row.get('channel_id')));
+    });
     // Each member's guild list, a page of a (still live) member shard at a time: bounded memory, and a retried
     // job pages it again from the start. Then the shard goes whole, and the role index's shards of each role.
     await mapLimit(ALL_MEMBER_SHARDS, 4, async (shard) => {

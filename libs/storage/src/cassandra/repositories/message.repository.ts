@@ -2,8 +2,10 @@ import type { types } from 'cassandra-driver';
 import type { JobRecord, MessagePatch, MessageRecord, MessageRepository } from '../../contract';
 import { bucketAt, bucketOf } from '../buckets';
 import { fromId, mapLimit, toId } from '../codec';
+import { HotReadCache } from '../hot-reads';
 import type { CassandraSession } from '../session';
-import { CHANNEL_LAST_MESSAGES, JOBS, MESSAGES, MESSAGES_BY_AUTHOR, toAttachmentUdt } from '../tables';
+import { CHANNEL_LAST_MESSAGES, MESSAGES, MESSAGES_BY_AUTHOR, toAttachmentUdt } from '../tables';
+import type { CassandraJobStore } from './job.store';
 import type { CassandraReactionRepository } from './reaction.repository';
 import { SearchPostings } from './search-postings';
 
@@ -27,6 +29,13 @@ const KNOWN_BUCKETS_MAX = 50_000;
 const MAX_ID = 2n ** 63n - 1n;
 /** Buckets a purge step removes (concurrently): a few seconds of writes at most, then the job yields. */
 const PURGE_BUCKETS_PER_STEP = 8;
+/** Buckets a history walk reads at once once the page proves sparse (the first bucket is read alone). */
+const PARALLEL_BUCKETS = 4;
+/**
+ * How far a snowflake's time may lie from the moment its row is written (id made before a slow write, another
+ * node's clock): the window a cached bucket list is widened by (see `buckets`).
+ */
+const NEW_BUCKET_SLACK_MS = 120_000;
 /** Channels per last-message read: one request for a guild's channels, partitions kept few per request. */
 const LAST_IDS_PER_READ = 100;
 
@@ -48,6 +57,8 @@ export class CassandraMessageRepository implements MessageRepository {
   private readonly knownBuckets = new Set<string>();
   /** Each channel's newest bucket as this process last saw it: where its next latest page likely starts. */
   private readonly newestBuckets = new Map<string, number>();
+  /** Each channel's bucket list as read, with when (coalesced, kept `bucket_list_ttl`; see `buckets`). */
+  readonly bucketLists: HotReadCache<{ buckets: number[]; readAt: number }>;
 
   /** The message's search posting (migration 0010), written beside the message by send, edit and delete. */
   readonly postings: SearchPostings;
@@ -55,8 +66,14 @@ export class CassandraMessageRepository implements MessageRepository {
   constructor(
     private readonly db: CassandraSession,
     private readonly reactions: CassandraReactionRepository,
+    private readonly jobs: CassandraJobStore,
   ) {
     this.postings = new SearchPostings(db);
+    this.bucketLists = new HotReadCache(
+      'channel_buckets',
+      db.settings.cache_entries,
+      db.settings.bucket_list_ttl,
+    );
   }
 
   /** The message's jobs go with its rows, in the same round trip (see the contract). */
@@ -85,9 +102,10 @@ export class CassandraMessageRepository implements MessageRepository {
         idempotent: true,
       },
     );
-    const queued = jobs.map((job) =>
-      this.db.execute('write', JOBS.insert, JOBS.params('pending', job, undefined), { idempotent: true }),
-    );
+    const queued = jobs.map((job) => {
+      const { query, params } = this.jobs.enqueueStatement(job);
+      return this.db.execute('write', query, params, { idempotent: true });
+    });
     await Promise.all([
       write,
       last,
@@ -290,6 +308,7 @@ export class CassandraMessageRepository implements MessageRepository {
       // The channel's remaining derived rows, once every bucket is gone.
       await this.db.execute('write', CHANNEL_LAST_MESSAGES.delete, [channel], { idempotent: true });
       this.newestBuckets.delete(channel.toString());
+      this.bucketLists.forget(channel.toString());
       return false;
     }
     await mapLimit(buckets, PURGE_BUCKETS_PER_STEP, async (bucket) => {
@@ -301,14 +320,35 @@ export class CassandraMessageRepository implements MessageRepository {
       this.knownBuckets.delete(`${channel}:${bucket}`);
     });
     this.newestBuckets.delete(channel.toString());
+    this.bucketLists.forget(channel.toString());
     return true;
   }
 
-  /** The channel's buckets that hold messages, newest first. */
+  /**
+   * The channel's buckets that hold messages, newest first. The list is cached: buckets only appear at the
+   * present (a new message's bucket is its snowflake's), so a list read at time R lacks at most the buckets from
+   * R - slack to now; a cached list is answered with those added (reading an empty one costs one small read and
+   * never a wrong page). Purges forget the list; a purge by another process leaves listed buckets that read
+   * empty. Identical reads in flight share one request.
+   */
   async buckets(channel: bigint): Promise<number[]> {
+    const key = channel.toString();
+    const hit = this.bucketLists.cached(key);
+    if (hit !== undefined) return withRecentBuckets(hit.value.buckets, hit.value.readAt);
+    const { buckets } = await this.bucketLists.get(key, () => this.readBuckets(channel));
+    return buckets;
+  }
+
+  /** Whether `buckets(channel)` would answer from the cache (no request). */
+  private bucketsCached(channel: bigint): boolean {
+    return this.bucketLists.peek(channel.toString()) !== undefined;
+  }
+
+  private async readBuckets(channel: bigint): Promise<{ buckets: number[]; readAt: number }> {
+    const readAt = Date.now();
     const buckets = (await this.db.all(BUCKETS, [channel])).map((row) => row.get('bucket') as number);
     if (buckets.length > 0) noteNewest(this.newestBuckets, channel, buckets[0], true);
-    return buckets;
+    return { buckets, readAt };
   }
 
   /**
@@ -321,31 +361,65 @@ export class CassandraMessageRepository implements MessageRepository {
     channel: bigint,
     before: string | null,
     limit: number,
-    listed: Promise<number[]> = this.buckets(channel),
+    listed?: Promise<number[]>,
   ): Promise<MessageRecord[]> {
     if (limit <= 0) return [];
     const read = (bucket: number, want: number) =>
       before !== null && bucket === bucketOf(before)
         ? this.db.execute('read', OLDER_THAN, [channel, bucket, toId(before), want], { idempotent: true })
         : this.db.execute('read', NEWEST, [channel, bucket, want], { idempotent: true });
-    const guess = before !== null ? bucketOf(before) : this.newestBuckets.get(channel.toString());
+    // A cached list answers at once: the first bucket is then read knowing it is listed.
+    const cached = listed === undefined && this.bucketsCached(channel);
+    const guess = cached
+      ? undefined
+      : before !== null
+        ? bucketOf(before)
+        : this.newestBuckets.get(channel.toString());
     const early = guess === undefined ? undefined : read(guess, limit);
-    const [buckets] = await Promise.all([listed, early]);
-    const out: MessageRecord[] = [];
+    const [buckets] = await Promise.all([listed ?? this.buckets(channel), early]);
     const start = before === null ? Number.POSITIVE_INFINITY : bucketOf(before);
-    for (const bucket of buckets) {
-      if (bucket > start) continue;
-      const want = limit - out.length;
-      const first = early !== undefined && bucket === guess ? { rs: await early, asked: limit } : undefined;
-      await this.fill(
-        channel,
-        bucket,
-        out,
-        limit,
-        first ?? { rs: await read(bucket, want), asked: want },
-        OLDER_THAN,
-      );
-      if (out.length >= limit) break;
+    return this.walk(
+      channel,
+      buckets.filter((bucket) => bucket <= start),
+      limit,
+      read,
+      OLDER_THAN,
+      early === undefined || guess === undefined ? undefined : { bucket: guess, rs: early },
+    );
+  }
+
+  /**
+   * Reads buckets in order into a page. The first is read alone (a busy channel's page is one read); each bucket
+   * that leaves the page short widens the read-ahead (2, then `PARALLEL_BUCKETS`), so a sparse channel's page
+   * over many buckets costs a few round trips, not one per bucket, and at most `PARALLEL_BUCKETS` pages of rows
+   * are read beyond what it needs.
+   */
+  private async walk(
+    channel: bigint,
+    buckets: readonly number[],
+    limit: number,
+    read: (bucket: number, want: number) => Promise<types.ResultSet>,
+    next: string,
+    early?: { bucket: number; rs: Promise<types.ResultSet> },
+  ): Promise<MessageRecord[]> {
+    const out: MessageRecord[] = [];
+    const ahead = new Map<number, { rs: Promise<types.ResultSet>; asked: number }>();
+    if (early !== undefined) ahead.set(early.bucket, { rs: early.rs, asked: limit });
+    let width = 1;
+    try {
+      for (let i = 0; i < buckets.length && out.length < limit; i++) {
+        const want = limit - out.length;
+        for (let j = i; j < Math.min(buckets.length, i + width); j++)
+          if (!ahead.has(buckets[j])) ahead.set(buckets[j], { rs: read(buckets[j], want), asked: want });
+        const first = ahead.get(buckets[i]);
+        ahead.delete(buckets[i]);
+        if (first === undefined) continue;
+        await this.fill(channel, buckets[i], out, limit, { rs: await first.rs, asked: first.asked }, next);
+        width = Math.min(PARALLEL_BUCKETS, width * 2);
+      }
+    } finally {
+      // Reads ahead that the page did not need (or an unlisted guess): their answers or errors are not wanted.
+      for (const { rs } of ahead.values()) rs.catch(() => undefined);
     }
     return out.slice(0, limit);
   }
@@ -402,21 +476,18 @@ export class CassandraMessageRepository implements MessageRepository {
     const early = read(start, limit);
     const [all] = await Promise.all([listed, early]);
     const buckets = all.filter((b) => b >= start).reverse(); // oldest first
-    const out: MessageRecord[] = [];
-    for (const bucket of buckets) {
-      const want = limit - out.length;
-      const first =
-        bucket === start ? { rs: await early, asked: limit } : { rs: await read(bucket, want), asked: want };
-      await this.fill(channel, bucket, out, limit, first, NEWER_THAN);
-      if (out.length >= limit) break;
-    }
-    return out.slice(0, limit);
+    return this.walk(channel, buckets, limit, read, NEWER_THAN, { bucket: start, rs: early });
   }
 
   private async markBucket(channel: bigint, bucket: number): Promise<void> {
     const key = `${channel}:${bucket}`;
     if (this.knownBuckets.has(key)) return;
     await this.db.execute('write', MESSAGES.markBucket, [channel, bucket], { idempotent: true });
+    this.bucketLists.amend(channel.toString(), (list) =>
+      list.buckets.includes(bucket)
+        ? list
+        : { ...list, buckets: [...list.buckets, bucket].sort((a, b) => b - a) },
+    );
     if (this.knownBuckets.size >= KNOWN_BUCKETS_MAX) this.knownBuckets.clear();
     this.knownBuckets.add(key);
     noteNewest(this.newestBuckets, channel, bucket, false);
@@ -491,6 +562,18 @@ function noteNewest(newest: Map<string, number>, channel: bigint, bucket: number
   if (known !== undefined && !listed && known >= bucket) return;
   if (known === undefined && newest.size >= KNOWN_BUCKETS_MAX) newest.clear();
   newest.set(key, bucket);
+}
+
+/**
+ * A cached bucket list with the buckets that may have appeared since it was read (from `readAt` less the slack
+ * to now plus the slack) and that it does not hold, newest first.
+ */
+function withRecentBuckets(buckets: readonly number[], readAt: number): number[] {
+  const now = Date.now();
+  const recent: number[] = [];
+  for (let b = bucketAt(now + NEW_BUCKET_SLACK_MS); b >= bucketAt(readAt - NEW_BUCKET_SLACK_MS); b--)
+    if (!buckets.includes(b)) recent.push(b);
+  return recent.length === 0 ? [...buckets] : [...recent, ...buckets].sort((a, b) => b - a);
 }
 
 /** One extra on the newer side covers an anchor that is not a message. */

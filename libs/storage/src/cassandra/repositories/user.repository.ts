@@ -1,5 +1,6 @@
 import { UniqueViolation, type UserRecord, type UserRepository } from '../../contract';
 import { fromId, mapLimit, toId } from '../codec';
+import { HotReadCache } from '../hot-reads';
 import type { CassandraSession } from '../session';
 import { USERS } from '../tables';
 
@@ -31,7 +32,16 @@ export const ORPHAN_AFTER_MS = 60_000;
  * given back (by an LWT that only deletes our own claim) when a later step fails.
  */
 export class CassandraUserRepository implements UserRepository {
-  constructor(private readonly db: CassandraSession) {}
+  /**
+   * User rows read as message authors (`findByIds`: every history page), coalesced and kept `cache_ttl`. Only that
+   * read uses it: logins, token checks and profile reads (`findById`) always read the row. Each write below
+   * forgets the user after it lands; other processes' writes arrive as USER_UPDATE invalidations.
+   */
+  readonly authors: HotReadCache<UserRecord | null>;
+
+  constructor(private readonly db: CassandraSession) {
+    this.authors = new HotReadCache('users', db.settings.cache_entries, db.settings.cache_ttl);
+  }
 
   async create(user: UserRecord): Promise<void> {
     const id = toId(user.id);
@@ -45,6 +55,7 @@ export class CassandraUserRepository implements UserRepository {
       throw err;
     }
     await this.db.execute('write', USERS.insert, USERS.params(user, undefined), { idempotent: true });
+    this.authors.forget(user.id);
     if (user.approvalPending === true)
       await this.db.execute('write', PENDING_ADD, [PENDING_QUEUE, id], { idempotent: true });
   }
@@ -76,6 +87,7 @@ export class CassandraUserRepository implements UserRepository {
       [...params, userId],
       { idempotent: false },
     );
+    this.authors.forget(id);
     if (flags.approvalPending === false || !rs.wasApplied())
       await this.db.execute('write', PENDING_REMOVE, [PENDING_QUEUE, userId], { idempotent: true });
   }
@@ -136,6 +148,7 @@ export class CassandraUserRepository implements UserRepository {
     }
     await this.db.execute('write', PENDING_REMOVE, [PENDING_QUEUE, userId], { idempotent: true });
     await this.db.execute('write', USERS.delete, [userId], { idempotent: true });
+    this.authors.forget(id);
   }
 
   async findById(id: string): Promise<UserRecord | null> {
@@ -144,7 +157,13 @@ export class CassandraUserRepository implements UserRepository {
   }
 
   async findByIds(ids: readonly string[]): Promise<UserRecord[]> {
-    const found = await mapLimit(ids, 32, (id) => this.findById(id));
+    const found = await mapLimit(ids, 32, (id) =>
+      this.authors.get(
+        id,
+        () => this.findById(id),
+        (user) => user !== null,
+      ),
+    );
     return found.filter((user): user is UserRecord => user !== null);
   }
 
@@ -215,6 +234,7 @@ export class CassandraUserRepository implements UserRepository {
           idempotent: true,
         },
       );
+      this.authors.forget(id);
     }
     for (const move of moved) await this.release(move.claim, move.from, userId);
   }
@@ -231,6 +251,7 @@ export class CassandraUserRepository implements UserRepository {
       [secret, backupCodes.length > 0 ? backupCodes : null, toId(id), expected],
       { idempotent: false },
     );
+    this.authors.forget(id);
     return rs.wasApplied();
   }
 
@@ -241,6 +262,7 @@ export class CassandraUserRepository implements UserRepository {
       [next.length > 0 ? next : null, toId(id), expected.length > 0 ? expected : null],
       { idempotent: false },
     );
+    this.authors.forget(id);
     return rs.wasApplied();
   }
 
