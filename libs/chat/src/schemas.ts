@@ -91,7 +91,7 @@ export const banListQuery = z.object({
   before: snowflake.optional(),
   after: snowflake.optional(),
 });
-/** `GET /users/@me/channels`: newest DM first, a page at a time (Discord has no paging here: see docs/messages.md). */
+/** `GET /users/@me/channels`: newest DM first, a page at a time (Discord has no paging here: docs/discord-compatibility.md). */
 export const dmListQuery = z.object({ limit: intFromQuery(1, 1000, 1000), before: snowflake.optional() });
 export const memberPatchBody = z.strictObject({
   nick: visibleName(1, 32).nullable().optional(),
