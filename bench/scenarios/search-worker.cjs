@@ -2,6 +2,10 @@
 // `node search-worker.cjs sqlite|cassandra <messages> <keyspace?>`. Seeds a guild of 50 channels with the bulk
 // writer (the path `parley migrate` / `import` take), then measures search latency over all 50 channels, the lag
 // between a send resolving and the message being found, and send latency with the index on and off.
+// Cassandra: the node on PARLEY_BENCH_CASSANDRA (default 127.0.0.1; scripts/cassandra/bench-node.sh starts a
+// dedicated one on 127.0.0.10). PARLEY_BENCH_SEARCH_KEEP=1 keeps the seeded keyspace (named after the message
+// count) and reuses it on the next run instead of seeding again; the queries are the same either way. Without
+// IPC (run by hand) the result is printed as JSON.
 'use strict';
 const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
@@ -57,13 +61,19 @@ async function open(backend, keyspace) {
     const dir = mkdtempSync(join(tmpdir(), 'parley-search-bench-'));
     const storage = openSqlite(join(dir, 's.db'));
     await storage.migrate();
-    return { storage, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      storage,
+      seeded: async () => false,
+      markSeeded: async () => undefined,
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   }
   const { CassandraStorage } = require('../../dist/libs/storage/src');
   const { loadConfig } = require('../../dist/libs/config/src');
+  const host = process.env.PARLEY_BENCH_CASSANDRA || '127.0.0.1';
   const config = loadConfig({
     env: {},
-    overrides: { database: { cassandra: { keyspace, replication: { dc1: 1 } } } },
+    overrides: { database: { cassandra: { hosts: [host], keyspace, replication: { dc1: 1 } } } },
   });
   let storage = new CassandraStorage(config.database.cassandra);
   // A fresh keyspace can be missing on the session's connections until the cluster agrees on the schema:
@@ -78,21 +88,43 @@ async function open(backend, keyspace) {
       storage = new CassandraStorage(config.database.cassandra);
     }
   }
+  const session = storage.session;
   return {
     storage,
+    // A kept keyspace records its finished seed, so a run interrupted while seeding is seeded again.
+    seeded: async (total) => {
+      if (!KEEP) return false;
+      await session.execute('write', SEED_TABLE, [], { idempotent: true });
+      const rs = await session.execute('read', 'SELECT messages FROM bench_seed WHERE id = 1', [], {
+        idempotent: true,
+      });
+      return rs.first()?.get('messages') === total;
+    },
+    markSeeded: async (total) => {
+      if (!KEEP) return;
+      await session.execute('write', 'INSERT INTO bench_seed (id, messages) VALUES (1, ?)', [total], {
+        idempotent: true,
+      });
+    },
     cleanup: async () => {
+      if (KEEP) return;
       const cassandra = require('cassandra-driver');
-      const client = new cassandra.Client({ contactPoints: ['127.0.0.1'], localDataCenter: 'dc1' });
+      const client = new cassandra.Client({ contactPoints: [host], localDataCenter: 'dc1' });
       await client.execute(`DROP KEYSPACE IF EXISTS "${keyspace}"`).catch(() => undefined);
       await client.shutdown();
     },
   };
 }
 
+const KEEP = process.env.PARLEY_BENCH_SEARCH_KEEP === '1';
+const SEED_TABLE = 'CREATE TABLE IF NOT EXISTS bench_seed (id int PRIMARY KEY, messages int)';
+
 async function main() {
-  const [backend, countArg, keyspace] = process.argv.slice(2);
+  const [backend, countArg, keyspaceArg] = process.argv.slice(2);
   const total = Number(countArg);
-  const { storage, cleanup } = await open(backend, keyspace);
+  const keyspace = KEEP ? `parley_bench_search_${total}` : keyspaceArg;
+  const { storage, seeded, markSeeded, cleanup } = await open(backend, keyspace);
+  const reuse = await seeded(total);
   const ids = new SnowflakeGenerator(0, 3);
   const guildId = ids.next();
   const channels = Array.from({ length: CHANNELS }, () => ids.next());
@@ -126,9 +158,11 @@ async function main() {
       const at = start + Math.floor((j / total) * 90 * 24 * 3600_000);
       records.push(message(j, at, Array.from({ length: 4 + Math.floor(random() * 10) }, word).join(' ')));
     }
-    await storage.bulk.write('messages', records);
+    // A reused keyspace holds these already; generating them keeps the random sequence (the queries) the same.
+    if (!reuse) await storage.bulk.write('messages', records);
   }
   const seedSeconds = (performance.now() - t0) / 1000;
+  if (!reuse) await markSeeded(total);
 
   // Queries: one word from the middle of the vocabulary, two words, a phrase of two common words, a prefix.
   const queries = [];
@@ -178,10 +212,12 @@ async function main() {
 
   // One channel (a DM, or `in:#channel`): the same queries over a single channel's history.
   const channelMs = [];
+  const channelByKind = { word: [], two_words: [], phrase: [], prefix: [] };
   for (const [i, terms] of queries.slice(0, 100).entries()) {
     const s = performance.now();
     await storage.messageSearch.search({ ...query(terms), channelIds: [channels[i % CHANNELS]] });
     channelMs.push(performance.now() - s);
+    channelByKind[kinds[i % 4]].push(performance.now() - s);
   }
 
   // Index lag: a send resolves, then poll a search of its channel until it finds the message's unique word.
@@ -232,19 +268,23 @@ async function main() {
 
   await storage.close();
   await cleanup();
-  process.send({
+  const result = {
     backend,
     messages: total,
     channels: CHANNELS,
-    seed_seconds: round(seedSeconds),
+    seed_seconds: reuse ? null : round(seedSeconds),
+    reused_keyspace: reuse,
     search_ms: stats(searchMs),
     search_ms_by_kind: Object.fromEntries(kinds.map((k) => [k, stats(byKind[k])])),
     mean_hits: round(hits / SEARCHES),
     channel_search_ms: stats(channelMs),
+    channel_search_ms_by_kind: Object.fromEntries(kinds.map((k) => [k, stats(channelByKind[k])])),
     index_lag_ms: stats(lagMs),
     send_ms_index_on: stats(on),
     send_ms_index_off: stats(off),
-  });
+  };
+  if (process.send) process.send(result);
+  else console.log(JSON.stringify(result, null, 2));
 }
 
 /**

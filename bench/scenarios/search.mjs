@@ -1,7 +1,8 @@
 // Message search (docs/search.md): on `scale.searchSqlite` / `scale.searchCassandra` messages in a guild of 50
 // channels, search p95 over all channels, index lag after a send, send p95 with the index on and off. Each
-// backend in a worker process of its own (search-worker.cjs). Cassandra: the node answering on 127.0.0.1:9042
-// (the scenario fails, saying so, when none does), a keyspace of its own, dropped afterwards.
+// backend in a worker process of its own (search-worker.cjs). Cassandra: the node answering on 127.0.0.1:9042, or
+// on PARLEY_BENCH_CASSANDRA (a dedicated node: scripts/cassandra/bench-node.sh), a keyspace of its own, dropped
+// afterwards unless PARLEY_BENCH_SEARCH_KEEP=1 (then kept and reused by the next run of the same size).
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from '../lib/server.mjs';
@@ -22,6 +23,7 @@ export async function run({ scale, figure, shapes }) {
     ['cassandra', scale.searchCassandra, 'search-cassandra', 100],
   ];
   for (const [backend, count, name, target] of backends) {
+    if (count === 0) continue; // --scale=searchSqlite=0 (or searchCassandra=0) runs the other backend only
     const result = await worker([backend, String(count), `parley_bench_search_${process.pid}`]);
     shapes[name] = result;
     const label = backend === 'sqlite' ? 'SQLite FTS5' : 'one Cassandra node, SAI';

@@ -102,9 +102,9 @@ compaction_throughput: 0MiB/s
 memtable_heap_space: 128MiB
 memtable_offheap_space: 128MiB
 key_cache_size: 16MiB
-# Test timeouts: fail fast instead of queueing.
-read_request_timeout: 5000ms
-write_request_timeout: 2000ms
+# Test timeouts: fail fast instead of queueing (a bench node sets longer ones: PARLEY_CASSANDRA_*_TIMEOUT).
+read_request_timeout: ${PARLEY_CASSANDRA_READ_TIMEOUT:-5000ms}
+write_request_timeout: ${PARLEY_CASSANDRA_WRITE_TIMEOUT:-2000ms}
 range_request_timeout: 10000ms
 request_timeout: 10000ms
 cas_contention_timeout: 1000ms

@@ -339,7 +339,8 @@ const CODE_STEPS: Record<
   '0004_reactions_by_bucket': copyReactionsToBuckets,
   // 0005's code step filled messages.search_terms; 0010 (always run after it) builds the postings instead.
   '0007_upload_usage': recountUploadUsage,
-  '0010_message_search_postings': buildSearchPostings,
+  // 0010's code step built the postings; 0048 (always run after it) rebuilds them in today's format instead.
+  '0048_message_search_pairs': buildSearchPostings,
   '0012_reaction_counts': countStoredReactions,
   '0013_guild_member_counts': countStoredMembers,
   '0032_instance_admins': claimFirstAdminIfUsersExist,
@@ -468,15 +469,15 @@ async function acquireLock(session: CassandraSession, owner: string): Promise<vo
 }
 
 /**
- * The columns messages have when 0010 runs (0001-0009): a code step must not name a column a later migration
- * adds, since on a new keyspace it runs before that migration (the missing ones read as their defaults).
+ * The columns the search postings are built from (all there since 0009; 0048's step reads them, and would read
+ * no later column than 0047's).
  */
 const MESSAGES_FOR_SEARCH =
   'SELECT channel_id, bucket, message_id, guild_id, author_id, content, edited_at, attachments, mentions, mention_everyone, pinned, type, nonce, reference_id FROM messages';
 
 /**
- * 0010: writes the search posting (and its day's marker) of every message stored before it (token order, a
- * page at a time). Messages sent, edited or imported from now on write their own; a rerun writes the same
+ * 0048 (0010 before it): writes the search posting (and its bucket's marker) of every message stored before it
+ * (token order, a page at a time), replacing a posting of the earlier format. Messages sent, edited or imported from now on write their own; a rerun writes the same
  * rows. A message deleted while this runs would come back as a posting whose message is gone: such rows
  * (without author) are skipped, and a posting whose message is missing is dropped from the results.
  */

@@ -1305,19 +1305,27 @@ export const JOBS = {
   }),
 };
 
-// --- search postings: each message's search entry in its guild's 10-day bucket (derived, migration 0010) ------------
+// --- search postings: each message's search entry in its guild's 10-day bucket (derived, migrations 0010, 0048) ----
 
 const POSTING_COLUMNS =
   'scope_id, bucket, message_id, channel_id, author_id, terms, tokens, has_link, mentions, has_file, has_image';
 
 /**
  * One row per message in `((scope_id, bucket), message_id DESC)`: scope = the guild (a DM: its channel),
- * bucket = 10 days (search-terms.ts). `terms` (SAI) is what a query matches; the other columns let the driver decide the whole
+ * bucket = 10 days (search-terms.ts). `terms` (SAI; words, prefixes, word pairs, the channel) is what a query matches; the other columns let the driver decide the whole
  * match (phrases in order, long prefixes, authors, mentions, has) from the posting, so only the page's
  * messages are read. Derived from `messages`: never exported, rebuilt by every write path.
  */
 export const MESSAGE_SEARCH = {
-  columns: 'message_id, channel_id, author_id, tokens, mentions, has_link, has_file, has_image',
+  /** What a search reads of a posting: the key and channel always, the rest only when its filter needs it. */
+  columns: (need: { tokens: boolean; author: boolean; mentions: boolean; has: boolean }): string =>
+    [
+      'message_id, channel_id',
+      need.tokens ? ', tokens' : '',
+      need.author ? ', author_id' : '',
+      need.mentions ? ', mentions' : '',
+      need.has ? ', has_link, has_file, has_image' : '',
+    ].join(''),
   insert: insertInto('message_search', POSTING_COLUMNS),
   delete: 'DELETE FROM message_search WHERE scope_id = ? AND bucket = ? AND message_id = ?',
   /** An edit: the content-derived columns, and the mentions when they changed. */
@@ -1329,11 +1337,11 @@ export const MESSAGE_SEARCH = {
   /** An UPDATE (edit) racing a delete leaves a row without its channel: not a posting. */
   present: 'channel_id',
   scopeOf: (m: Pick<MessageRecord, 'guildId' | 'channelId'>): bigint => toId(m.guildId ?? m.channelId),
-  /** The content-derived values: terms, tokens, has_link. */
-  ofContent: (content: string, absent: Absent): unknown[] => {
+  /** The content-derived values: terms (with the channel's entry), tokens, has_link. */
+  ofContent: (content: string, channelId: string, absent: Absent): unknown[] => {
     const tokens = searchTokens(content);
     return [
-      searchTermsOf(tokens) ?? absent,
+      searchTermsOf(tokens, channelId),
       tokens.length === 0 ? absent : tokens.join(' '),
       SEARCH_LINK.test(content),
     ];
@@ -1344,7 +1352,7 @@ export const MESSAGE_SEARCH = {
     toId(m.id),
     toId(m.channelId),
     toId(m.authorId),
-    ...MESSAGE_SEARCH.ofContent(m.content, absent),
+    ...MESSAGE_SEARCH.ofContent(m.content, m.channelId, absent),
     m.mentions.length === 0 ? absent : m.mentions.map(toId),
     m.attachments.length > 0,
     m.attachments.some((a) => a.contentType.startsWith('image/')),

@@ -8,16 +8,15 @@ import {
   type MessageSearchResult,
 } from '../../contract';
 import { fromId, fromIds, mapLimit, toId } from '../codec';
-import { requiredEntries, searchBucketOf } from '../search-terms';
+import { channelEntry, requiredEntries, searchBucketOf } from '../search-terms';
 import type { CassandraSession } from '../session';
 import { MESSAGE_SEARCH } from '../tables';
 import type { CassandraMessageRepository } from './message.repository';
 
-/** Rows per page of one bucket's postings read. */
+/** Rows per page of one bucket's postings read, at most. */
 const PAGE = 1000;
-/** Partitions read at once at most; the first window is small (a common word is answered by the newest). */
+/** Partitions read at once at most. */
 const WIDTH = 16;
-const FIRST_WINDOW = 4;
 
 interface Hit {
   id: string;
@@ -26,14 +25,23 @@ interface Hit {
 
 type Filters = Omit<MessageSearchQuery, 'channelIds' | 'offset' | 'limit' | 'guildId'>;
 
-function postingsQuery(entries: number, channel: boolean, min: boolean, max: boolean): string {
+function postingsQuery(columns: string, entries: number, min: boolean, max: boolean): string {
   return [
-    `SELECT ${MESSAGE_SEARCH.columns} FROM message_search WHERE scope_id = ? AND bucket = ?`,
+    `SELECT ${columns} FROM message_search WHERE scope_id = ? AND bucket = ?`,
     ...Array.from({ length: entries }, () => ' AND terms CONTAINS ?'),
-    channel ? ' AND channel_id = ?' : '',
     min ? ' AND message_id > ?' : '',
     max ? ' AND message_id < ?' : '',
   ].join('');
+}
+
+/**
+ * How many buckets to read next: as many as the matches seen so far per bucket say are still needed to reach
+ * SEARCH_TOTAL_CAP (a common word: one more at most; a rare one: the rest at once), 1..WIDTH.
+ */
+function nextWidth(hits: number, bucketsRead: number): number {
+  if (hits === 0) return WIDTH;
+  const perBucket = hits / bucketsRead;
+  return Math.max(1, Math.min(WIDTH, Math.ceil((SEARCH_TOTAL_CAP - hits) / perBucket)));
 }
 
 /**
@@ -56,13 +64,16 @@ function postingMatches(row: types.Row, q: Filters, exactTerms: boolean): boolea
 }
 
 /**
- * Search over the guild postings of migration 0010. A search names its scope (the guild; for DMs each
- * channel) and walks the scope's 10-day buckets newest first, a window of them at a time in parallel, each one
- * partition read through the SAI index on `terms` (plus `channel_id` when one channel is searched). The
- * postings are checked against the whole query in the driver (the channel list the caller may read, phrases,
- * authors, mentions, has), so nothing but the page's own messages is read from `messages`. The walk stops
- * once SEARCH_TOTAL_CAP matches are in hand from complete newer buckets: every newer match is among them, so
- * page and capped total are exact. Every statement names its partition; no ALLOW FILTERING.
+ * Search over the guild postings of migrations 0010 and 0048. A search names its scope (the guild; for DMs
+ * each channel) and walks the scope's 10-day buckets newest first: the newest alone, then as many at once as
+ * the matches per bucket so far say are needed (nextWidth), each one partition read through the SAI index on
+ * `terms` (the words, prefixes and word pairs required, plus the channel's entry when one channel of a guild is
+ * searched), each read asking for no more matches than are still missing. The postings are checked against the
+ * rest of the query in the driver (the channel list the caller may read, longer phrases and prefixes, authors,
+ * mentions, has), reading only the columns those checks need, so nothing but the page's own messages is read
+ * from `messages`. The walk stops once SEARCH_TOTAL_CAP matches are in hand from complete newer buckets: every
+ * newer match is among them, so page and capped total are exact. Every statement names its partition; no
+ * ALLOW FILTERING.
  */
 export class CassandraMessageSearch implements MessageSearchRepository {
   constructor(
@@ -81,9 +92,20 @@ export class CassandraMessageSearch implements MessageSearchRepository {
 
   /** The scope's matches, newest first, complete for every bucket read (at least SEARCH_TOTAL_CAP or all). */
   private async searchScope(scope: bigint, query: MessageSearchQuery): Promise<Hit[]> {
-    const { entries, exact } = requiredEntries(query.terms);
-    const one = query.channelIds.length === 1;
-    const cql = postingsQuery(entries.length, one, query.minId !== undefined, query.maxId !== undefined);
+    const required = requiredEntries(query.terms);
+    const exact = required.exact;
+    // One channel of a guild: its entry narrows the partition (a DM's partition is its channel already).
+    const entries =
+      query.guildId !== null && query.channelIds.length === 1
+        ? [...required.entries, channelEntry(query.channelIds[0])]
+        : required.entries;
+    const columns = MESSAGE_SEARCH.columns({
+      tokens: !exact && query.terms.length > 0,
+      author: query.authorIds.length > 0,
+      mentions: query.mentions.length > 0,
+      has: query.has.length > 0,
+    });
+    const cql = postingsQuery(columns, entries.length, query.minId !== undefined, query.maxId !== undefined);
     const lowest = query.minId === undefined ? Number.NEGATIVE_INFINITY : searchBucketOf(query.minId);
     const highest = query.maxId === undefined ? Number.POSITIVE_INFINITY : searchBucketOf(query.maxId);
     const buckets = (await this.db.all(MESSAGE_SEARCH.buckets, [scope]))
@@ -92,46 +114,49 @@ export class CassandraMessageSearch implements MessageSearchRepository {
     const channels = new Set(query.channelIds);
     const tail = [
       ...entries,
-      ...(one ? [toId(query.channelIds[0])] : []),
       ...(query.minId === undefined ? [] : [toId(query.minId)]),
       ...(query.maxId === undefined ? [] : [toId(query.maxId)]),
     ];
 
     const hits: Hit[] = [];
-    let width = FIRST_WINDOW;
-    for (
-      let at = 0;
-      at < buckets.length && hits.length < SEARCH_TOTAL_CAP;
-      at += width, width = Math.min(WIDTH, width * 2)
-    ) {
-      const window = buckets.slice(at, at + width);
+    let at = 0;
+    while (at < buckets.length && hits.length < SEARCH_TOTAL_CAP) {
+      const window = buckets.slice(at, at + (at === 0 ? 1 : nextWidth(hits.length, at)));
+      // An older bucket matters only up to the matches still missing after the newer ones.
+      const wanted = SEARCH_TOTAL_CAP - hits.length;
       const parts = await mapLimit(window, WIDTH, (bucket) =>
-        this.bucket(cql, [scope, bucket, ...tail], query, channels, exact),
+        this.bucket(cql, [scope, bucket, ...tail], query, channels, exact, wanted),
       );
       for (const part of parts) hits.push(...part); // buckets newest first, each newest first
+      at += window.length;
     }
     return hits;
   }
 
-  /** One bucket's matches, newest first, at most SEARCH_TOTAL_CAP. */
+  /** One bucket's matches, newest first, at most `wanted`. */
   private async bucket(
     cql: string,
     params: unknown[],
     query: MessageSearchQuery,
     channels: Set<string>,
     exact: boolean,
+    wanted: number,
   ): Promise<Hit[]> {
     const hits: Hit[] = [];
     let pageState: string | undefined;
     do {
-      const rs = await this.db.execute('read', cql, params, { idempotent: true, fetchSize: PAGE, pageState });
+      const rs = await this.db.execute('read', cql, params, {
+        idempotent: true,
+        fetchSize: Math.min(PAGE, wanted),
+        pageState,
+      });
       for (const row of rs.rows) {
         const channel = row.get(MESSAGE_SEARCH.present) as bigint | null;
         if (channel === null) continue; // an edit that raced a delete: not a posting
         const channelId = fromId(channel);
         if (!channels.has(channelId) || !postingMatches(row, query, exact)) continue;
         hits.push({ id: fromId(row.get('message_id')), channelId });
-        if (hits.length >= SEARCH_TOTAL_CAP) return hits;
+        if (hits.length >= wanted) return hits;
       }
       pageState = rs.pageState ?? undefined;
     } while (pageState);

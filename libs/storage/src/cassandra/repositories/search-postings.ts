@@ -7,15 +7,37 @@ import { MESSAGE_SEARCH } from '../tables';
 
 const GUILD_OF = 'SELECT guild_id FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?';
 const KNOWN_BUCKETS_MAX = 50_000;
+/** Postings of one partition written in one request at most. */
+const GROUP_MAX = 32;
+
+interface Waiting {
+  params: unknown[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** One postings partition's writes: the one in flight, and those that arrived meanwhile. */
+interface PartitionWrites {
+  flying: boolean;
+  waiting: Waiting[];
+}
 
 /**
- * Keeps `message_search` (migration 0010) in step with `messages`: the send, edit and delete paths call
+ * Keeps `message_search` (migrations 0010, 0048) in step with `messages`: the send, edit and delete paths call
  * this beside their own write, by key and without a read (the caller names the guild; a caller that does
  * not costs one read of the message's guild). The bucket marker is written once per process and bucket.
+ *
+ * Sends group-commit their postings per partition: every posting of a guild's 10 days lands in one partition,
+ * so concurrent sends of a busy guild would otherwise be that many mutations contending for one partition. A
+ * posting is written at once when none of its partition is in flight; those arriving meanwhile wait for it and
+ * go together in one unlogged single-partition batch (one mutation), and each send resolves when its own
+ * posting is written. No timer: an idle guild's send waits for nothing.
  */
 export class SearchPostings {
   /** Scope buckets this process already marked. */
   private readonly known = new Set<string>();
+  /** Postings partitions with a write in flight. */
+  private readonly partitions = new Map<string, PartitionWrites>();
   /** Off only for the bench's "index off" rounds (bench/scenarios/search-worker.cjs). */
   enabled = true;
 
@@ -26,11 +48,45 @@ export class SearchPostings {
     const scope = MESSAGE_SEARCH.scopeOf(message);
     const bucket = searchBucketOf(message.id);
     await Promise.all([
-      this.db.execute('write', MESSAGE_SEARCH.insert, MESSAGE_SEARCH.params(message, undefined), {
-        idempotent: true,
-      }),
+      this.grouped(`${scope}:${bucket}`, MESSAGE_SEARCH.params(message, undefined)),
       this.mark(scope, bucket),
     ]);
+  }
+
+  /** Writes a posting with the others of its partition that wait meanwhile (see the class comment). */
+  private grouped(key: string, params: unknown[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let partition = this.partitions.get(key);
+      if (!partition) {
+        partition = { flying: false, waiting: [] };
+        this.partitions.set(key, partition);
+      }
+      partition.waiting.push({ params, resolve, reject });
+      if (!partition.flying) this.flush(key, partition);
+    });
+  }
+
+  private flush(key: string, partition: PartitionWrites): void {
+    const group = partition.waiting.splice(0, GROUP_MAX);
+    partition.flying = true;
+    const written =
+      group.length === 1
+        ? this.db.execute('write', MESSAGE_SEARCH.insert, group[0].params, { idempotent: true })
+        : this.db.batch(
+            group.map((w) => ({ query: MESSAGE_SEARCH.insert, params: w.params })),
+            true,
+            false,
+          );
+    written.then(
+      () => group.forEach((w) => w.resolve()),
+      (err: unknown) => group.forEach((w) => w.reject(err)),
+    );
+    void written
+      .catch(() => undefined)
+      .then(() => {
+        if (partition.waiting.length > 0) this.flush(key, partition);
+        else this.partitions.delete(key);
+      });
   }
 
   async edit(
@@ -44,7 +100,7 @@ export class SearchPostings {
     if (scope === null) return;
     // Only the content is edited in practice (mentions follow it); an edit without content keeps the terms.
     const params: unknown[] =
-      patch.content === undefined ? [] : MESSAGE_SEARCH.ofContent(patch.content, null);
+      patch.content === undefined ? [] : MESSAGE_SEARCH.ofContent(patch.content, channelId, null);
     const mentions = patch.mentions === undefined ? [] : [patch.mentions.map(toId)];
     const cql =
       patch.content === undefined
