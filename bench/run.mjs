@@ -66,6 +66,8 @@ const scale = quick
       searchCassandra: 20_000,
       reactionsViral: 2000,
       unfurlSends: 300,
+      capacitySeconds: 15,
+      rollingSessions: 2000,
       repeats: 1,
     }
   : {
@@ -98,6 +100,8 @@ const scale = quick
       searchCassandra: 1_000_000,
       reactionsViral: 100_000,
       unfurlSends: 1000,
+      capacitySeconds: 60,
+      rollingSessions: 10_000,
       repeats: 3,
     };
 // `--scale=conns=20000,connRepeats=1`: override sizes of the chosen mode (numbers only).
@@ -814,6 +818,8 @@ const scenarios = {
   reactions: external('reactions.mjs'),
   automod: external('automod.mjs'),
   unfurl: external('unfurl.mjs'),
+  capacity: external('capacity.mjs'),
+  rolling: external('rolling.mjs'),
   // Last: these start a local Cassandra node when none answers (and stop it), so it never shares the cores
   // with the scenarios above.
   cassandra: external('cassandra.mjs'),
