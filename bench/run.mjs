@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick] [-- --only=a,b] [-- --scale=key=n,..]`: measures the figures of
-// ../shared/benchmarks.md on this machine.
+// `npm run bench [-- --quick] [-- --only=a,b] [-- --scale=key=n,..] [-- --capacity-steps=n,..]`: measures the
+// figures of ../shared/benchmarks.md on this machine.
 // The server under test and the load generators are separate processes; latency percentiles come from HDR
 // histograms merged across generators; results go to stdout and bench/results/latest.json (+ a dated copy).
 import { pause, waitFor } from '../test/support/wait.ts';
@@ -68,6 +68,12 @@ const scale = quick
       searchCassandra: 20_000,
       reactionsViral: 2000,
       unfurlSends: 300,
+      capacitySeconds: 15,
+      capacityPerWorker: 5000,
+      capacityBoundSeconds: 240,
+      rollingSessions: 2000,
+      rollingDistinct: 300,
+      rollingGapMs: 500,
       repeats: 1,
     }
   : {
@@ -102,6 +108,12 @@ const scale = quick
       searchCassandra: 1_000_000,
       reactionsViral: 100_000,
       unfurlSends: 1000,
+      capacitySeconds: 60,
+      capacityPerWorker: 5000,
+      capacityBoundSeconds: 1500,
+      rollingSessions: 10_000,
+      rollingDistinct: 300,
+      rollingGapMs: 500,
       repeats: 3,
     };
 // `--scale=conns=20000,connRepeats=1`: override sizes of the chosen mode (numbers only).
@@ -818,6 +830,8 @@ const scenarios = {
   reactions: external('reactions.mjs'),
   automod: external('automod.mjs'),
   unfurl: external('unfurl.mjs'),
+  capacity: external('capacity.mjs'),
+  rolling: external('rolling.mjs'),
   // Last: these start a local Cassandra node when none answers (and stop it), so it never shares the cores
   // with the scenarios above.
   cassandra: external('cassandra.mjs'),

@@ -67,6 +67,9 @@ async function seed({ path, idleUsers = 0, guilds = [] }) {
           avatar: null,
           passwordHash: '!seeded-no-password',
           createdAt: now,
+          emailVerified: true,
+          mfaSecret: null,
+          mfaBackupCodes: [],
         });
         tokens.push({
           tokenHash: createHash('sha256').update(token).digest('hex'),

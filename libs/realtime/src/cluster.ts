@@ -3,9 +3,12 @@ import type { ResumeEntry } from '@parley/state';
 /**
  * What a node giving a session up sends the node taking it over: where its numbering stopped and the entries
  * after the client's sequence number (a page of them when `more`: ask for the rest with `page`). `gap`: the
- * buffer no longer holds everything after that number, so the session cannot resume.
+ * buffer no longer holds everything after that number, so the session cannot resume. `delivered` (first page):
+ * ids of the events the client already received (numbered up to its sequence number, the newest of them), which
+ * the new node must not deliver again when they reach it late (its bus can run behind the old node's).
  */
-export type SessionHandover = { lastSeq: number; entries: ResumeEntry[]; more: boolean } | { gap: true };
+export type SessionHandover =
+  { lastSeq: number; entries: ResumeEntry[]; more: boolean; delivered?: string[] } | { gap: true };
 
 export interface SessionLocation {
   node: string;

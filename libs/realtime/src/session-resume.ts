@@ -21,6 +21,12 @@ export interface ResumeRequest {
  * longer backlog travels in pages.
  */
 const HANDOVER_PAGE_BYTES = 256 * 1024;
+/**
+ * Ids of already delivered events sent with the first page: how far the new node's bus may run behind the old
+ * node's, in events of this one session, without a late copy being delivered twice. The new node keeps them
+ * for a minute (Session.adopt), so this bounds that memory too.
+ */
+const HANDOVER_DELIVERED_IDS = 256;
 
 /**
  * Resume and cross-node handover: a client reconnecting with `{session_id, seq}` gets what it missed, whether
@@ -149,8 +155,11 @@ export class SessionResumption {
       this.store.open(session.id, owner, this.registry.limits, request.seq);
       cluster.claim(session.id, owner);
       if (
-        !session.adopt(handover.lastSeq, handover.entries, (n) =>
-          serialise({ session_id: session.id, replayed: n }),
+        !session.adopt(
+          handover.lastSeq,
+          handover.entries,
+          (n) => serialise({ session_id: session.id, replayed: n }),
+          handover.delivered,
         )
       ) {
         this.metrics.resumes.inc({ outcome: 'overflow' });
@@ -176,9 +185,11 @@ export class SessionResumption {
     tokenHash: string,
     seq: number,
   ): Promise<
-    { ok: true; lastSeq: number; entries: ResumeEntry[] } | { ok: false; reason: 'unknown' | 'overflow' }
+    | { ok: true; lastSeq: number; entries: ResumeEntry[]; delivered: readonly string[] }
+    | { ok: false; reason: 'unknown' | 'overflow' }
   > {
     let reply: SessionHandover | null = await cluster.release(node, sessionId, tokenHash, seq);
+    const delivered = reply && !('gap' in reply) ? (reply.delivered ?? []) : [];
     const entries: ResumeEntry[] = [];
     let lastSeq = seq;
     for (;;) {
@@ -193,7 +204,7 @@ export class SessionResumption {
       reply = await cluster.page(node, sessionId, tokenHash, seq + entries.length);
     }
     if (seq + entries.length !== lastSeq) return { ok: false, reason: 'overflow' };
-    return { ok: true, lastSeq, entries };
+    return { ok: true, lastSeq, entries, delivered };
   }
 
   /**
@@ -214,6 +225,8 @@ export class SessionResumption {
     this.registry.handOver(session);
     const handover = this.page(sessionId, tokenHash, after, session.lastSeq);
     if (handover && 'gap' in handover) this.store.drop(sessionId);
+    else if (handover)
+      handover.delivered = this.store.deliveredIds(sessionId, tokenHash, after, HANDOVER_DELIVERED_IDS);
     this.metrics.handovers.inc();
     return handover;
   }

@@ -1,6 +1,9 @@
 import type { ResumeEntry, ResumeStore } from '@parley/state';
 import type { SessionConnection } from './session-connection';
 
+/** How long after a handover this node still drops events the other node had sent (its bus may run behind). */
+const LATE_COPY_WINDOW_MS = 60_000;
+
 export type SessionState = 'initialising' | 'live' | 'resuming' | 'detached' | 'closed';
 
 /**
@@ -25,6 +28,9 @@ export class Session {
   private earlyOverflow = false;
   // Dispatches routed while a resume is reading the buffer: delivered after the replay.
   private tail: ResumeEntry[] = [];
+  // After a handover: ids of events the other node had already sent, dropped if this node's bus brings them late.
+  private skip: Set<string> | null = null;
+  private skipUntil = 0;
 
   constructor(
     readonly id: string,
@@ -53,6 +59,7 @@ export class Session {
       case 'detached':
         break;
     }
+    if (this.skip !== null && e !== undefined && this.lateCopy(e)) return;
     const entry: ResumeEntry = e === undefined ? { s: ++this.seq, t, d } : { s: ++this.seq, t, d, e };
     this.store.append(this.id, entry);
     if (this.state === 'live') this.conn?.send(entry);
@@ -81,15 +88,17 @@ export class Session {
    * Takes over a session another gateway node gave up (microservices): numbering continues from that node's
    * `lastSeq`; `entries` (sent in the handover, after the client's seq) are kept in this node's buffer and
    * replayed, then what this node routed to the session meanwhile, minus the events the other node had already
-   * recorded, then RESUMED. False when more was routed meanwhile than the session could hold.
+   * recorded (in `entries`, or `delivered`: ids of what the client received before its seq, which this node's bus
+   * may bring late), then RESUMED. False when more was routed meanwhile than the session could hold.
    */
   adopt(
     lastSeq: number,
     entries: readonly ResumeEntry[],
     resumedData: (replayed: number) => string,
+    delivered: readonly string[] = [],
   ): boolean {
     if (this.earlyOverflow) return false;
-    const recorded = new Set<string>();
+    const recorded = new Set<string>(delivered);
     const missed: ResumeEntry[] = [];
     for (const entry of entries) {
       this.store.append(this.id, entry);
@@ -98,7 +107,7 @@ export class Session {
     }
     this.seq = lastSeq;
     for (const x of this.early) {
-      if (x.e !== undefined && recorded.has(x.e)) continue;
+      if (x.e !== undefined && recorded.delete(x.e)) continue;
       const entry: ResumeEntry =
         x.e === undefined ? { s: ++this.seq, t: x.t, d: x.d } : { s: ++this.seq, ...x };
       this.store.append(this.id, entry);
@@ -108,6 +117,21 @@ export class Session {
     this.conn?.sendBacklog(missed);
     this.state = 'live';
     this.dispatch('RESUMED', resumedData(missed.length));
+    if (recorded.size > 0) {
+      this.skip = recorded;
+      this.skipUntil = Date.now() + LATE_COPY_WINDOW_MS;
+    }
+    return true;
+  }
+
+  /** Whether event `e` was already sent by the node this session was taken over from (each id skipped once). */
+  private lateCopy(e: string): boolean {
+    if (this.skip === null || Date.now() > this.skipUntil) {
+      this.skip = null;
+      return false;
+    }
+    if (!this.skip.delete(e)) return false;
+    if (this.skip.size === 0) this.skip = null;
     return true;
   }
 

@@ -77,4 +77,17 @@ describe('MemoryResumeStore', () => {
     expect(await store.replay('s', 'h', 40)).toEqual({ ok: true, owner, entries: [entry(41)] });
     expect(await store.replay('s', 'h', 39)).toEqual({ ok: false, reason: 'overflow' });
   });
+
+  it('names the events already delivered (numbered up to a sequence number), newest first kept', () => {
+    const store = new MemoryResumeStore();
+    store.open('s', owner, cap(10));
+    store.append('s', { s: 1, t: 'READY', d: 'null' });
+    for (let i = 2; i <= 6; i++) store.append('s', { ...entry(i), e: `ev${i}` });
+    expect(store.deliveredIds('s', 'h', 4, 10)).toEqual(['ev2', 'ev3', 'ev4']);
+    expect(store.deliveredIds('s', 'h', 4, 2)).toEqual(['ev3', 'ev4']);
+    expect(store.deliveredIds('s', 'h', 99, 10)).toEqual(['ev2', 'ev3', 'ev4', 'ev5', 'ev6']);
+    expect(store.deliveredIds('s', 'h', 0, 10)).toEqual([]);
+    expect(store.deliveredIds('s', 'other', 4, 10)).toEqual([]);
+    expect(store.deliveredIds('x', 'h', 4, 10)).toEqual([]);
+  });
 });

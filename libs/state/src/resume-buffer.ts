@@ -52,6 +52,11 @@ export interface ResumeStore {
     tokenHash: string,
     afterSeq: number,
   ): { ok: true; lastSeq: number; entries: ResumeEntry[] } | { ok: false } | null;
+  /**
+   * Ids of the events (`e`) of the entries numbered `throughSeq` or lower still held, the newest `max` of them:
+   * what the client already received. A node taking the session over skips these when they reach it late.
+   */
+  deliveredIds(sessionId: string, tokenHash: string, throughSeq: number, max: number): string[];
   drop(sessionId: string): void;
 }
 
@@ -111,6 +116,17 @@ class Ring {
   /** Sequence number of the oldest entry kept (lastSeq + 1 when empty). */
   get firstSeq(): number {
     return this.length === 0 ? this.lastSeq + 1 : this.buf[this.head].s;
+  }
+
+  /** Event ids of the entries numbered `seq` or lower, the newest `max` of them, oldest first. */
+  idsThrough(seq: number, max: number): string[] {
+    const end = this.head + Math.max(0, Math.min(this.length, seq + 1 - this.firstSeq));
+    const ids: string[] = [];
+    for (let i = end - 1; i >= this.head && ids.length < max; i--) {
+      const e = this.buf[i].e;
+      if (e !== undefined) ids.push(e);
+    }
+    return ids.reverse();
   }
 
   after(seq: number): ResumeEntry[] {
@@ -181,6 +197,12 @@ export class MemoryResumeStore implements ResumeStore {
     const { ring } = record;
     if (afterSeq > ring.lastSeq || afterSeq + 1 < ring.firstSeq) return { ok: false };
     return { ok: true, lastSeq: ring.lastSeq, entries: ring.after(afterSeq) };
+  }
+
+  deliveredIds(sessionId: string, tokenHash: string, throughSeq: number, max: number): string[] {
+    const record = this.sessions.get(sessionId);
+    if (!record || record.owner.tokenHash !== tokenHash) return [];
+    return record.ring.idsThrough(throughSeq, max);
   }
 
   drop(sessionId: string): void {

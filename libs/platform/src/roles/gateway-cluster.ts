@@ -19,7 +19,13 @@ const entry = z.object({
 });
 const handoverReply = z
   .union([
-    z.object({ last_seq: z.number().int().nonnegative(), entries: z.array(entry), more: z.boolean() }),
+    z.object({
+      last_seq: z.number().int().nonnegative(),
+      entries: z.array(entry),
+      more: z.boolean(),
+      // Absent from a node of an earlier version.
+      delivered: z.array(z.string().max(200)).max(10_000).optional(),
+    }),
     z.object({ gap: z.literal(true) }),
   ])
   .nullable();
@@ -131,7 +137,7 @@ export class NatsGatewayCluster implements GatewayCluster {
       await this.rpc.call(method, { session_id: sessionId, token_hash: tokenHash, after }),
     );
     if (!reply || 'gap' in reply) return reply && { gap: true };
-    return { lastSeq: reply.last_seq, entries: reply.entries, more: reply.more };
+    return { lastSeq: reply.last_seq, entries: reply.entries, more: reply.more, delivered: reply.delivered };
   }
 
   private failed(what: string): (err: unknown) => void {
@@ -141,5 +147,10 @@ export class NatsGatewayCluster implements GatewayCluster {
 
 function wire(handover: SessionHandover | null) {
   if (!handover || 'gap' in handover) return handover;
-  return { last_seq: handover.lastSeq, entries: handover.entries, more: handover.more };
+  return {
+    last_seq: handover.lastSeq,
+    entries: handover.entries,
+    more: handover.more,
+    ...(handover.delivered ? { delivered: handover.delivered } : {}),
+  };
 }
