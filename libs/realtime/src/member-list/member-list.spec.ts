@@ -1,4 +1,4 @@
-import { type ListItem, type ListMember, type ListOp, type ListOptions, MemberList } from './member-list';
+import { type ListMember, type ListOptions, MemberList } from './member-list';
 import { ListCopy } from './list-copy';
 
 /** Deterministic PRNG (mulberry32): a failing seed reproduces. */
@@ -106,11 +106,11 @@ describe('MemberList', () => {
     };
     const copies = new Map<string, ListCopy>();
     const check = () => {
-      for (const [s, ops] of list.flush()) copies.get(s)?.apply(list.groups(), ops as ListOp[]);
+      for (const [s, ops] of list.flush()) copies.get(s)?.apply(list.groups(), ops);
       for (const [s, ranges] of Object.entries(subscribers)) {
         const copy = copies.get(s);
         if (!copy) continue;
-        for (const [a, b] of ranges) expect(copy.range(a, b)).toEqual(list.items(a, b) as ListItem[]);
+        for (const [a, b] of ranges) expect(copy.range(a, b)).toEqual(list.items(a, b));
       }
     };
     for (let step = 0; step < 600; step++) {

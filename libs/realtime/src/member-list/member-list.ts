@@ -97,6 +97,10 @@ export class MemberList<S> {
     return ranges.map((range) => ({ op: 'SYNC', range, items: this.items(range[0], range[1]) }));
   }
 
+  ranges(subscriber: S): ListRange[] | undefined {
+    return this.subscribers.get(subscriber);
+  }
+
   unsubscribe(subscriber: S): void {
     this.subscribers.delete(subscriber);
     this.pending.delete(subscriber);
