@@ -172,6 +172,41 @@ describe('member lists: GUILD_SUBSCRIPTIONS / op 14 and GUILD_MEMBER_LIST_UPDATE
     expect(updates(watcher, guild.id).at(-1)).toMatchObject({ member_count: 4, online_count: 2 });
   });
 
+  it("a private channel's list is its audience, under its own id; a member who may not view it gets nothing", async () => {
+    const channel = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/channels`, owner.token, {
+      name: 'staff',
+      permission_overwrites: [
+        { id: guild.id, type: 0, allow: '0', deny: String(1 << 10) },
+        { id: bob.user.id, type: 1, allow: String(1 << 10), deny: '0' },
+      ],
+    });
+    const watcher = clients.track(await GatewayClient.ready(server.url, owner.token));
+    await watcher.socket.emitWithAck('GUILD_SUBSCRIPTIONS', {
+      guild_id: guild.id,
+      channels: { [channel.id]: [[0, 99]] },
+    });
+    const sync = (await watcher.next('GUILD_MEMBER_LIST_UPDATE')).d;
+    expect(sync.id).toMatch(/^\d+$/);
+    expect(sync.member_count).toBe(2);
+    expect(shown([sync], [0, 99]).filter((r) => !r.startsWith('['))).toEqual(['bob:dnd', 'owner:online']);
+
+    const outsider = clients.track(await GatewayClient.ready(server.url, ann.token));
+    expect(
+      await outsider.socket.emitWithAck('GUILD_SUBSCRIPTIONS', {
+        guild_id: guild.id,
+        channels: { [channel.id]: [[0, 99]] },
+      }),
+    ).toEqual({ ok: true });
+    // The general list, subscribed after it, comes; the private one never did.
+    await outsider.socket.emitWithAck('GUILD_SUBSCRIPTIONS', {
+      guild_id: guild.id,
+      channels: { [guild.general]: [[0, 99]] },
+    });
+    const first = (await outsider.next('GUILD_MEMBER_LIST_UPDATE')).d;
+    expect(first.id).toBe('everyone');
+    expect(outsider.named('GUILD_MEMBER_LIST_UPDATE')).toHaveLength(1);
+  });
+
   it('socket.io: malformed subscriptions are refused with 4002', async () => {
     const c = clients.track(await GatewayClient.ready(server.url, ann.token));
     const six = Array.from({ length: 6 }, (_, i) => [i * 100, i * 100 + 99]);

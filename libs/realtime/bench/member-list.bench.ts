@@ -6,8 +6,9 @@
 import { createRequire } from 'node:module';
 import type { ListMember, MemberList as List } from '../src/member-list/member-list';
 
-const { MemberList } = createRequire(import.meta.url)(
-  '../../../dist/libs/realtime/src/member-list/member-list.js',
+// Run from the repository's root.
+const { MemberList } = createRequire(`${process.cwd()}/`)(
+  './dist/libs/realtime/src/member-list/member-list.js',
 ) as {
   MemberList: typeof List;
 };

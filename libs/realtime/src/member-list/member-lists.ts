@@ -17,6 +17,13 @@ import type { ListOp, ListRange, MemberList } from './member-list';
 /** Discord's bounds: ranges of at most 100 rows, at most 5 of them, for one channel of a guild at a time. */
 export const MAX_RANGES = 5;
 export const RANGE_SIZE = 100;
+/** Events that may take a channel away from a subscriber (its view was recomputed by the router before). */
+const ACCESS_EVENTS = new Set([
+  'GUILD_MEMBER_UPDATE',
+  'GUILD_ROLE_UPDATE',
+  'GUILD_ROLE_DELETE',
+  'GUILD_UPDATE',
+]);
 /** Members read per storage page while a roster is built. */
 const PAGE = 1000;
 
@@ -244,7 +251,14 @@ export class MemberLists {
       default:
         return;
     }
+    if (ACCESS_EVENTS.has(type)) this.recheck(roster);
     this.flush(roster);
+  }
+
+  /** After a permission change: a subscriber who may no longer view its channel stops getting its list. */
+  private recheck(roster: GuildRoster<Session>): void {
+    for (const [session, sub] of [...roster.subscribers])
+      if (!session.guilds.get(roster.guildId)?.has(sub.channelId)) this.left(session, roster.guildId);
   }
 
   /** Subscribers of a channel whose audience changed move to its new list (a SYNC of their ranges). */
