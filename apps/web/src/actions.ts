@@ -54,6 +54,18 @@ export function signedIn(): boolean {
 /** CHANNEL_PINS_UPDATE, for an open pins panel to reload (pins are not kept in the store). */
 export const pinUpdates = new EventTarget();
 
+/** GUILD_MEMBER_LIST_UPDATE, for the member pane (lists are kept by the pane, not in the store). */
+export const memberListUpdates = new EventTarget();
+
+/** Subscribes to the rows of a channel's member list the pane shows (null: none any more). */
+export function subscribeMembers(
+  guildId: string,
+  channelId: string | null,
+  ranges: Array<[number, number]>,
+): Promise<boolean> {
+  return gateway ? gateway.subscribeMembers(guildId, channelId, ranges) : Promise.resolve(false);
+}
+
 /** Opens the gateway for the stored token (page load, or right after logging in). */
 export function connect(): void {
   if (!api.token || gateway) return;
@@ -61,6 +73,8 @@ export function connect(): void {
     dispatch: (type, d) => {
       update((s) => applyDispatch(s, type, d));
       if (type === 'MESSAGE_CREATE') notifyDesktop(getState(), d as MessageDto);
+      if (type === 'GUILD_MEMBER_LIST_UPDATE')
+        memberListUpdates.dispatchEvent(new CustomEvent('update', { detail: d }));
       if (type === 'CHANNEL_PINS_UPDATE')
         pinUpdates.dispatchEvent(
           new CustomEvent('pins', { detail: (d as { channel_id: string }).channel_id }),

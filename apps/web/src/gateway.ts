@@ -98,6 +98,26 @@ export class GatewayClient {
     }
   }
 
+  /**
+   * Subscribes to rows of a channel's member list (docs/gateway.md, "Member lists"); no channel ends the
+   * subscription. Resolves with whether the server accepted it.
+   */
+  async subscribeMembers(
+    guildId: string,
+    channelId: string | null,
+    ranges: Array<[number, number]>,
+  ): Promise<boolean> {
+    try {
+      const ack = (await this.socket.timeout(5000).emitWithAck('GUILD_SUBSCRIPTIONS', {
+        guild_id: guildId,
+        channels: channelId ? { [channelId]: ranges } : {},
+      })) as { ok?: boolean };
+      return ack.ok === true;
+    } catch {
+      return false;
+    }
+  }
+
   /** After a session that was taken over elsewhere, start again on request. */
   reconnect(): void {
     this.replaced = false;

@@ -9,7 +9,9 @@ import type { TraceContext } from '@parley/observability';
 export type EventScope =
   | { kind: 'guild'; id: string }
   | { kind: 'channel'; id: string; guildId: string | null }
-  | { kind: 'user'; id: string };
+  | { kind: 'user'; id: string }
+  /** A guild's member-list presence (large guilds): only gateway nodes holding the guild's member list. */
+  | { kind: 'members'; id: string };
 
 export function scopeKey(scope: EventScope): string {
   return `${scope.kind}:${scope.id}`;

@@ -12,8 +12,10 @@ import type { Socket } from 'socket.io';
 import { z } from 'zod';
 import type { Connection } from './connection';
 import { GatewayMetrics } from './gateway.metrics';
+import { MAX_RANGES, MemberLists, RANGE_SIZE, guildSubscriptionSchema } from './member-list/member-lists';
 import { PresenceAnnouncer } from './presence-announcer';
 import { GatewayCode, type GatewayCodeValue, INBOUND_EVENTS, eventFrame } from './protocol';
+import type { Session } from './session';
 import { SessionRegistry } from './session-registry';
 import { type SocketState, stateOf } from './socket-state';
 
@@ -35,6 +37,7 @@ export class InboundCommands {
     @Inject(RATE_LIMITER) private readonly limiter: RateLimiter,
     private readonly registry: SessionRegistry,
     private readonly presence: PresenceAnnouncer,
+    private readonly memberLists: MemberLists,
     private readonly metrics: GatewayMetrics,
     private readonly log: AppLogger,
   ) {
@@ -81,6 +84,7 @@ export class InboundCommands {
     if (!session || session.state !== 'live' || session.conn !== conn) {
       return this.refuse(conn, GatewayCode.NOT_READY, 'Send events after READY or RESUMED', ack);
     }
+    if (event === 'GUILD_SUBSCRIPTIONS') return this.guildSubscriptions(session, conn, args, ack);
     const parsed = presenceSchema.safeParse(args[0]);
     if (!parsed.success || args.length !== 1) {
       return this.refuse(
@@ -111,6 +115,31 @@ export class InboundCommands {
         decision.resetAfterMs,
       );
     });
+  }
+
+  /** Member-list ranges of one channel of a guild (Discord's op 14); answered with GUILD_MEMBER_LIST_UPDATE. */
+  private guildSubscriptions(
+    session: Session,
+    conn: Connection,
+    args: unknown[],
+    ack: Ack | undefined,
+  ): void {
+    const parsed = guildSubscriptionSchema.safeParse(args[0]);
+    if (!parsed.success || args.length !== 1) {
+      return this.refuse(
+        conn,
+        GatewayCode.MALFORMED_PAYLOAD,
+        `GUILD_SUBSCRIPTIONS takes {guild_id, channels: {channel_id: [[start, end], ...]}} (at most one channel, ${MAX_RANGES} ranges of ${RANGE_SIZE} rows)`,
+        ack,
+      );
+    }
+    this.memberLists.subscribe(session, parsed.data).then(
+      () => ack?.({ ok: true }),
+      (err: unknown) => {
+        this.log.warn({ err }, 'member list subscription failed');
+        this.refuse(conn, GatewayCode.UNKNOWN_ERROR, 'The member list could not be read; retry shortly', ack);
+      },
+    );
   }
 
   /** Consumes from a bucket (in Redis, asynchronously; in memory, at once) and continues with the decision. */

@@ -10,3 +10,6 @@ export * from './cluster';
 export * from './discord/discord-gateway.server';
 export * from './discord/discord-protocol';
 export * from './discord/discord-connection';
+export * from './member-list/member-list';
+export * from './member-list/list-copy';
+export { MemberLists, guildSubscriptionSchema, type GuildSubscription } from './member-list/member-lists';

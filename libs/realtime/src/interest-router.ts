@@ -14,6 +14,13 @@ import { serialise } from './protocol';
 import type { Session } from './session';
 import { VisibilityResolver } from './visibility';
 
+/** Member lists (MemberLists) hear each guild event in its lane, and when a session leaves a guild. */
+export interface MemberListHooks {
+  event(guildId: string, event: DomainEvent): Promise<void> | void;
+  /** The session left the guild, or ended (`guildId` null). */
+  left(session: Session, guildId: string | null): void;
+}
+
 export interface RouterHooks {
   tokenRevoked(userId: string, tokenHash: string): void;
   /** Every token of the user but `exceptTokenHash` (if any) was revoked. */
@@ -60,6 +67,7 @@ function laneOf(event: DomainEvent): string {
   const scope = event.scope;
   if (scope.kind === 'guild') return scope.id;
   if (scope.kind === 'channel') return scope.guildId ?? DIRECT;
+  if (scope.kind === 'members') return scope.id;
   return event.routing?.guildId ?? DIRECT;
 }
 
@@ -79,6 +87,7 @@ function laneOf(event: DomainEvent): string {
 @Injectable()
 export class InterestRouter {
   hooks: RouterHooks | null = null;
+  memberLists: MemberListHooks | null = null;
   private readonly index = new Map<string, Set<Session>>();
   private readonly subscriptions = new Map<string, Unsubscribe>();
   /** Holders of each subscribed key: its sessions, plus guild loads in progress. */
@@ -126,6 +135,7 @@ export class InterestRouter {
   }
 
   unregister(session: Session): void {
+    this.memberLists?.left(session, null);
     const guildIds = [...session.guilds.keys()];
     for (const key of [...session.keys]) this.removeKey(session, key);
     session.guilds.clear();
@@ -185,6 +195,20 @@ export class InterestRouter {
     const model = this.models.get(guildId) ?? new GuildModel(shape);
     this.models.set(guildId, model);
     return model;
+  }
+
+  /** Runs `fn` in a guild's lane, in order with the guild's events; resolves when it has run. */
+  inLane(guildId: string, fn: () => Promise<void> | void): Promise<void> {
+    return this.run(guildId, fn);
+  }
+
+  /** Subscribes the node to a scope no session is indexed under (a member list's presence scope). */
+  holdScope(key: string): void {
+    this.retain(key);
+  }
+
+  releaseScope(key: string): void {
+    this.release(key);
   }
 
   /** Runs `fn` as a step of a lane; resolves when it has run. */
@@ -275,6 +299,7 @@ export class InterestRouter {
   private dropGuild(session: Session, guildId: string): void {
     const channels = session.guilds.get(guildId);
     if (!channels) return;
+    this.memberLists?.left(session, guildId);
     for (const id of channels) this.removeKey(session, `channel:${id}`);
     session.guilds.delete(guildId);
     this.removeKey(session, `guild:${guildId}`);
@@ -289,7 +314,12 @@ export class InterestRouter {
 
   private runStep(lane: string, step: LaneStep<DomainEvent>): Promise<void> | void {
     if (step.run) return step.run();
-    if (step.event) return this.process(lane, step.event);
+    const event = step.event;
+    if (!event) return;
+    const done = this.process(lane, event);
+    const lists = this.memberLists;
+    if (!lists || lane === DIRECT) return done;
+    return done ? done.then(() => lists.event(lane, event)) : lists.event(lane, event);
   }
 
   /** A guild's lane passed its bound: its events were dropped, so its sessions here cannot stay exact. */

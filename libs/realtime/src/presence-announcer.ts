@@ -82,10 +82,11 @@ export class PresenceAnnouncer {
         (large) => {
           try {
             for (const guildId of guildIds) {
-              if (!own && large.has(guildId)) continue;
+              // A large guild's members are not told; gateways holding its member list are (their own scope).
+              const kind = !own && large.has(guildId) ? 'members' : 'guild';
               this.bus.publish({
                 type: 'PRESENCE_UPDATE',
-                scope: { kind: 'guild', id: guildId },
+                scope: { kind, id: guildId },
                 data: { user: { id: change.userId }, guild_id: guildId, status: change.after },
               });
             }

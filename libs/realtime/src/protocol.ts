@@ -48,7 +48,7 @@ export interface ClosePayload {
 export const CONTROL_DISPATCHES = new Set(['READY', 'RESUMED']);
 
 /** Client-to-server events. */
-export const INBOUND_EVENTS = new Set(['PRESENCE_UPDATE']);
+export const INBOUND_EVENTS = new Set(['PRESENCE_UPDATE', 'GUILD_SUBSCRIPTIONS']);
 
 /** Coalesced frames carry at most this many dispatches. */
 export const MAX_BATCH = 64;

@@ -3,6 +3,7 @@ import { AuthCoreModule } from '@parley/auth';
 import { ChatCoreModule } from '@parley/chat';
 import { DiscordGatewayServer } from './discord/discord-gateway.server';
 import { MemberChunks } from './discord/member-chunks';
+import { MemberLists } from './member-list/member-lists';
 import { GatewayAdmission } from './gateway-admission';
 import { GatewayMetrics } from './gateway.metrics';
 import { GatewayShutdown } from './gateway-shutdown';
@@ -35,6 +36,7 @@ import { VisibilityResolver } from './visibility';
     GatewayAdmission,
     GatewayServer,
     MemberChunks,
+    MemberLists,
     DiscordGatewayServer,
   ],
   exports: [GatewayServer, DiscordGatewayServer, InterestRouter],

@@ -105,6 +105,7 @@ export function applyDispatch(s: State, type: DispatchType, data: unknown): Stat
     case 'RESUMED':
     case 'INVALID_SESSION':
     case 'CHANNEL_PINS_UPDATE':
+    case 'GUILD_MEMBER_LIST_UPDATE':
     case 'WEBHOOKS_UPDATE':
     case 'GUILD_BAN_ADD':
     case 'GUILD_BAN_REMOVE':

@@ -1,6 +1,7 @@
 import type { GuildFullDto, MemberDto } from '@parley/common/protocol';
-import { useState } from 'react';
-import { api, openDm } from '../actions';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
+import { api, memberListUpdates, openDm, subscribeMembers } from '../actions';
+import { type ListItem, type ListUpdate, applyListUpdate, rangesFor } from '../member-list';
 import { guildPermissions, has, Permission } from '../perms';
 import { useStore } from '../store';
 import { displayName } from '../text';
@@ -169,53 +170,120 @@ function MemberDialog({
   );
 }
 
-/** Members of the guild, online first, each with a presence dot. */
-export function MemberList({ guild }: { guild: GuildFullDto }) {
-  const members = useStore((s) => s.members[guild.id]);
-  const presence = useStore((s) => s.presence);
+const ROW = 44;
+/** Rows rendered beyond the visible ones on each side. */
+const OVERSCAN = 10;
+
+function groupTitle(guild: GuildFullDto, id: string): string {
+  if (id === 'online') return 'Online';
+  if (id === 'offline') return 'Offline';
+  return guild.roles.find((r) => r.id === id)?.name ?? id;
+}
+
+/**
+ * The member list of the channel in view, from the gateway's member-list subscription (docs/gateway.md, "Member
+ * lists"): only the rows in view (and the block after) are subscribed and rendered, so a guild of any size costs
+ * the same; groups stay labelled regions, each row a button with the member's presence.
+ */
+export function MemberList({ guild, channelId }: { guild: GuildFullDto; channelId: string | undefined }) {
+  const connection = useStore((s) => s.connection);
+  const [rows, setRows] = useState<Array<ListItem | undefined>>([]);
+  const [groups, setGroups] = useState<ListUpdate['groups'] | null>(null);
+  const [view, setView] = useState<[number, number]>([0, 30]);
   const [open, setOpen] = useState<MemberDto | null>(null);
-  if (!members) return <p className="muted pad">Loading members…</p>;
-  const list = Object.values(members).sort((a, b) =>
-    displayName(a.user, a.nick).localeCompare(displayName(b.user, b.nick)),
-  );
-  const isOnline = (m: MemberDto) => {
-    const p = presence[m.user.id];
-    return p !== undefined && p !== 'offline' && p !== 'invisible';
-  };
-  const groups: [string, MemberDto[]][] = [
-    ['Online', list.filter(isOnline)],
-    ['Offline', list.filter((m) => !isOnline(m))],
-  ];
+  const listId = useRef<string | null>(null);
+  const ref = useRef<HTMLDivElement>(null);
+  const ranges = JSON.stringify(rangesFor(view[0], view[1]));
+
+  useEffect(() => {
+    listId.current = null;
+    setRows([]);
+    setGroups(null);
+    const onUpdate = (e: Event) => {
+      const u = (e as CustomEvent<ListUpdate>).detail;
+      if (u.guild_id !== guild.id) return;
+      // A SYNC starts (or restarts) the list we watch; ops of a list we left are ignored.
+      if (u.ops.some((op) => op.op === 'SYNC')) listId.current = u.id;
+      else if (u.id !== listId.current) return;
+      setRows((r) => applyListUpdate(r, u));
+      setGroups(u.groups);
+    };
+    memberListUpdates.addEventListener('update', onUpdate);
+    return () => {
+      memberListUpdates.removeEventListener('update', onUpdate);
+      void subscribeMembers(guild.id, null, []);
+    };
+  }, [guild.id, channelId]);
+
+  useEffect(() => {
+    if (!channelId || connection !== 'ready') return;
+    void subscribeMembers(guild.id, channelId, JSON.parse(ranges) as Array<[number, number]>);
+  }, [guild.id, channelId, ranges, connection]);
+
+  useEffect(() => {
+    const pane = ref.current?.closest('.member-panel');
+    if (!pane) return;
+    const onScroll = () => {
+      const first = Math.floor(pane.scrollTop / ROW);
+      setView([first, first + Math.ceil(pane.clientHeight / ROW)]);
+    };
+    onScroll();
+    pane.addEventListener('scroll', onScroll, { passive: true });
+    return () => pane.removeEventListener('scroll', onScroll);
+  }, []);
+
+  const length = rows.length;
+  const from = Math.max(0, view[0] - OVERSCAN);
+  const to = Math.min(length - 1, view[1] + OVERSCAN);
+  const sections: Array<{ id: string; count: number; header: number }> = [];
+  let at = 0;
+  for (const g of groups ?? []) {
+    if (at + g.count >= from && at <= to) sections.push({ ...g, header: at });
+    at += g.count + 1;
+  }
   return (
-    <>
-      {groups.map(([title, group]) =>
-        group.length === 0 ? null : (
-          <section key={title} aria-label={`${title} members`}>
-            <h3 className="section-title">
-              {title} — {group.length}
-            </h3>
-            <ul className="members">
-              {group.map((m) => {
-                const name = displayName(m.user, m.nick);
-                return (
-                  <li key={m.user.id} className={isOnline(m) ? '' : 'offline'}>
-                    <button type="button" className="member" onClick={() => setOpen(m)}>
-                      <span className="avatar-wrap">
-                        <Avatar name={name} id={m.user.id} />
-                        <PresenceDot status={presence[m.user.id]} />
-                      </span>
-                      <span className="member-name">{name}</span>
-                    </button>
-                  </li>
-                );
-              })}
-            </ul>
+    <div ref={ref} style={{ paddingTop: from * ROW, paddingBottom: Math.max(0, length - 1 - to) * ROW }}>
+      {!groups && <p className="muted pad">Loading members…</p>}
+      {sections.map(({ id, count, header }) => {
+        const title = groupTitle(guild, id);
+        const items: ReactNode[] = [];
+        for (let i = Math.max(header + 1, from); i <= Math.min(header + count, to); i++) {
+          const item = rows[i];
+          if (!item || !('member' in item)) {
+            items.push(
+              <li key={`row-${i}`} aria-busy="true" className="member-placeholder">
+                …
+              </li>,
+            );
+            continue;
+          }
+          const m = item.member;
+          const name = displayName(m.user, m.nick);
+          const status = m.presence?.status ?? 'offline';
+          items.push(
+            <li key={m.user.id} className={status === 'offline' ? 'offline' : ''}>
+              <button type="button" className="member" onClick={() => setOpen(m)}>
+                <span className="avatar-wrap">
+                  <Avatar name={name} id={m.user.id} />
+                  <PresenceDot status={status} />
+                </span>
+                <span className="member-name">{name}</span>
+              </button>
+            </li>,
+          );
+        }
+        return (
+          <section key={id} aria-label={`${title} members`}>
+            {header >= from && (
+              <h3 className="section-title">
+                {title} — {count}
+              </h3>
+            )}
+            <ul className="members">{items}</ul>
           </section>
-        ),
-      )}
-      {open && (
-        <MemberDialog guild={guild} member={members[open.user.id] ?? open} onClose={() => setOpen(null)} />
-      )}
-    </>
+        );
+      })}
+      {open && <MemberDialog guild={guild} member={open} onClose={() => setOpen(null)} />}
+    </div>
   );
 }

@@ -346,7 +346,10 @@ export function Shell({ route }: { route: Extract<Route, { name: 'home' | 'guild
         guild &&
         showMembers && (
           <aside className="member-panel" aria-label="Members">
-            <MemberList guild={guild} />
+            <MemberList
+              guild={guild}
+              channelId={channel?.id ?? guild.channels.find((c) => c.type === 0)?.id}
+            />
           </aside>
         )
       )}

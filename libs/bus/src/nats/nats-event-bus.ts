@@ -14,7 +14,7 @@ import type { Msg, MsgHdrs, Subscription } from '@nats-io/nats-core';
 import { natsCore, natsJetStream } from './modules';
 import { RecentIds } from './recent-ids';
 
-const SCOPE_KINDS = ['guild', 'channel', 'user'] as const;
+const SCOPE_KINDS = ['guild', 'channel', 'user', 'members'] as const;
 
 // Validated at the edge: a message from the wire is untrusted until it has the shape of a DomainEvent.
 const wireEvent = z.object({

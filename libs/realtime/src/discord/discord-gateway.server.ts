@@ -32,6 +32,7 @@ import {
 } from './discord-protocol';
 import { shapeDiscordReady } from './discord-ready';
 import { MemberChunks } from './member-chunks';
+import { MemberLists, guildSubscriptionSchema } from '../member-list/member-lists';
 
 const identifySchema = z.object({
   token: z.string().min(1).max(200),
@@ -85,6 +86,7 @@ export class DiscordGatewayServer implements OnApplicationBootstrap, BeforeAppli
     private readonly admission: GatewayAdmission,
     private readonly metrics: GatewayMetrics,
     private readonly memberChunks: MemberChunks,
+    private readonly memberLists: MemberLists,
     private readonly log: AppLogger,
   ) {}
 
@@ -211,6 +213,9 @@ export class DiscordGatewayServer implements OnApplicationBootstrap, BeforeAppli
       case Op.REQUEST_GUILD_MEMBERS:
         void this.requestMembers(client, payload.d).catch((err: unknown) => this.failed(client, err));
         return;
+      case Op.GUILD_SUBSCRIPTIONS:
+        this.guildSubscriptions(client, payload.d);
+        return;
       case Op.PRESENCE_UPDATE:
       case Op.VOICE_STATE_UPDATE:
       case Op.REQUEST_SOUNDBOARD_SOUNDS:
@@ -321,6 +326,22 @@ export class DiscordGatewayServer implements OnApplicationBootstrap, BeforeAppli
     if (outcome === 'malformed') client.conn.end(DiscordClose.DECODE_ERROR, 'Invalid REQUEST_GUILD_MEMBERS.');
     if (outcome === 'intents')
       client.conn.end(DiscordClose.DISALLOWED_INTENTS, 'Listing every member needs GUILD_MEMBERS.');
+  }
+
+  private guildSubscriptions(client: DiscordClient, d: unknown): void {
+    const session = client.session;
+    if (!session || session.state !== 'live') {
+      client.conn.end(DiscordClose.NOT_AUTHENTICATED, 'Not authenticated.');
+      return;
+    }
+    const parsed = guildSubscriptionSchema.safeParse(d);
+    if (!parsed.success) {
+      client.conn.end(DiscordClose.DECODE_ERROR, 'Invalid guild subscription payload.');
+      return;
+    }
+    this.memberLists.subscribe(session, parsed.data).catch((err: unknown) => {
+      this.log.warn({ err, guild: parsed.data.guild_id }, 'member list subscription failed');
+    });
   }
 
   private failed(client: DiscordClient, err: unknown): void {

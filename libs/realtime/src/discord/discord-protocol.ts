@@ -15,6 +15,8 @@ export const Op = {
   INVALID_SESSION: 9,
   HELLO: 10,
   HEARTBEAT_ACK: 11,
+  /** Discord's user-client guild subscriptions ("lazy request"): member-list ranges. */
+  GUILD_SUBSCRIPTIONS: 14,
   REQUEST_SOUNDBOARD_SOUNDS: 31,
 } as const;
 
