@@ -291,7 +291,13 @@ async function generate(storage, plan, { progressPath, budgetMs, log }) {
     // Two chunks at once (the writer bounds the requests in flight); progress moves once both are written.
     const top = plan.messages - 1 - progress.bigWritten;
     const chunks = [chunkAt(top), top - CHUNK >= 0 ? chunkAt(top - CHUNK) : []];
-    await Promise.all(chunks.map((records) => records.length && bulk.write('messages', records)));
+    try {
+      await Promise.all(chunks.map((records) => records.length && bulk.write('messages', records)));
+    } catch (err) {
+      // An overloaded node (the bulk writer has retried already): stop here; the next run resumes.
+      log(`big channel: stopped at ${progress.bigWritten.toLocaleString('en')} messages: ${err.message}`);
+      break;
+    }
     progress.bigWritten += chunks[0].length + chunks[1].length;
     save();
     if (performance.now() - reported > 15_000) {
@@ -318,7 +324,7 @@ async function generate(storage, plan, { progressPath, budgetMs, log }) {
   if (storage.backend === 'sqlite' && progress.bigWritten === plan.messages) {
     const t0 = performance.now();
     let indexed = 0;
-    for (let n = 1; n > 0 && performance.now() < deadline + 600_000;) {
+    for (let n = 1; n > 0 && performance.now() < deadline + 120_000;) {
       n = storage.messageSearch.indexPending(4);
       indexed += n;
     }
