@@ -74,6 +74,16 @@ const scale = quick
       rollingSessions: 2000,
       rollingDistinct: 300,
       rollingGapMs: 500,
+      scaleMembers: 5000,
+      scaleMessages: 250_000,
+      scaleReactions: 5000,
+      scaleGuilds: 100,
+      scaleChannels: 50,
+      scaleBudgetS: 900,
+      scaleCassandra: 1,
+      scalePurge: 1,
+      scalePurgeBudgetS: 600,
+      scaleVerifyS: 900,
       repeats: 1,
     }
   : {
@@ -114,6 +124,16 @@ const scale = quick
       rollingSessions: 10_000,
       rollingDistinct: 300,
       rollingGapMs: 500,
+      scaleMembers: 100_000,
+      scaleMessages: 5_000_000,
+      scaleReactions: 100_000,
+      scaleGuilds: 100,
+      scaleChannels: 50,
+      scaleBudgetS: 3600,
+      scaleCassandra: 1,
+      scalePurge: 1,
+      scalePurgeBudgetS: 3600,
+      scaleVerifyS: 3600,
       repeats: 3,
     };
 // `--scale=conns=20000,connRepeats=1`: override sizes of the chosen mode (numbers only).
@@ -835,9 +855,11 @@ const scenarios = {
   // Last: these start a local Cassandra node when none answers (and stop it), so it never shares the cores
   // with the scenarios above.
   cassandra: external('cassandra.mjs'),
+  // Only when asked for (`--only=scale`): it generates (or resumes) a dataset of millions of rows.
+  scale: external('scale.mjs'),
 };
 for (const [name, fn] of Object.entries(scenarios)) {
-  if (!want(name)) continue;
+  if (!want(name) || (name === 'scale' && !only)) continue;
   process.stderr.write(`bench: ${name}...\n`);
   const t0 = Date.now();
   try {

@@ -5,6 +5,8 @@ import { settle } from '../errors';
 import { backupCodesText, USERS, type UserRow } from '../tables';
 
 const BY_ID = `SELECT ${USERS.read} FROM users WHERE id = ?`;
+// A history page's authors in one statement, not one per author (the ids travel as one JSON array).
+const BY_IDS = `SELECT ${USERS.read} FROM users WHERE id IN (SELECT value FROM json_each(?))`;
 const BY_USERNAME = `SELECT ${USERS.read} FROM users WHERE username_lower = ?`;
 const BY_EMAIL = `SELECT ${USERS.read} FROM users WHERE email = ?`;
 // Through the partial index users_by_bot_owner (migration 0044).
@@ -43,7 +45,13 @@ export class SqliteUserRepository implements UserRepository {
   }
 
   findByIds(ids: readonly string[]): Promise<UserRecord[]> {
-    return settle(() => ids.map((id) => this.byId(toId(id))).filter((user) => user !== null));
+    return settle(() =>
+      ids.length === 0
+        ? []
+        : this.db
+            .all<UserRow>(BY_IDS, `[${ids.map((id) => toId(id).toString()).join(',')}]`)
+            .map((row) => USERS.toRecord(row)),
+    );
   }
 
   findByLogin(usernameOrEmail: string): Promise<UserRecord | null> {
