@@ -18,8 +18,8 @@ const COUNT_TTL_MS = 30_000;
 /**
  * The presences a new session starts from: guild-mates who are not offline (invisible ones look offline),
  * each user once whatever the number of shared guilds. Bounded by `gateway.ready_presence_limit` members
- * looked up per READY, shared evenly between the user's guilds (each guild's first members by user id):
- * one member page per guild and one batched presence read, never a query per member.
+ * looked up per READY, shared evenly between the user's guilds (any of each guild's members, all of a small
+ * guild's): one member read per guild and one batched presence read, never a query per member.
  */
 @Injectable()
 export class ReadyPresences {
@@ -39,9 +39,7 @@ export class ReadyPresences {
     const mates = new Set<string>();
     for (let i = 0; i < guildIds.length && mates.size < limit; i += PAGE_CONCURRENCY) {
       const pages = await Promise.all(
-        guildIds
-          .slice(i, i + PAGE_CONCURRENCY)
-          .map((id) => this.storage.members.list(id, { limit: perGuild })),
+        guildIds.slice(i, i + PAGE_CONCURRENCY).map((id) => this.storage.members.sample(id, perGuild)),
       );
       for (const page of pages) for (const member of page) mates.add(member.userId);
     }

@@ -418,6 +418,8 @@ export const MEMBERS = {
   /** A slice of one shard after a user id (-1: from the first). */
   page: `SELECT ${MEMBER_COLUMNS} FROM guild_members WHERE guild_id = ? AND shard = ? AND user_id > ? LIMIT ?`,
   deleteShard: 'DELETE FROM guild_members WHERE guild_id = ? AND shard = ?',
+  /** Rows of any shards (IN on the last partition key column), in shard order, up to the limit. */
+  sample: `SELECT ${MEMBER_COLUMNS} FROM guild_members WHERE guild_id = ? AND shard IN ? LIMIT ?`,
   present: 'joined_at',
   /** Where a member's row lives: guild, shard, user. */
   key: (guild: bigint, user: bigint): [bigint, number, bigint] => [guild, memberShard(user), user],

@@ -239,6 +239,11 @@ export interface MemberRepository {
   findMany(guildId: string, userIds: readonly string[]): Promise<MemberRecord[]>;
   /** Ascending by user id. */
   list(guildId: string, page: Page): Promise<MemberRecord[]>;
+  /**
+   * Up to `limit` members in no promised order, in one round trip (READY's presences: who they are matters,
+   * not which come first). Every member when the guild has no more than `limit`.
+   */
+  sample(guildId: string, limit: number): Promise<MemberRecord[]>;
   listGuildIds(userId: string): Promise<string[]>;
   update(
     guildId: string,

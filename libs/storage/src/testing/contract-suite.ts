@@ -834,6 +834,21 @@ export function describeStorageContract(
         expect(first[0]).toEqual(member(guild.id, all[0]));
       });
 
+      it('samples members: all of a guild within the limit, at most the limit of a larger one', async () => {
+        const { guild, ownerId } = await newGuild();
+        const userIds = Array.from({ length: 40 }, () => id());
+        await Promise.all(userIds.map((userId) => storage.members.add(member(guild.id, userId))));
+        await storage.members.remove(guild.id, userIds[0]);
+        const current = sorted([...userIds.slice(1), ownerId]);
+        const all = await storage.members.sample(guild.id, 100);
+        expect(sorted(all.map((m) => m.userId))).toEqual(current);
+        expect(all.find((m) => m.userId === userIds[1])).toEqual(member(guild.id, userIds[1]));
+        const some = (await storage.members.sample(guild.id, 10)).map((m) => m.userId);
+        expect(some).toHaveLength(10);
+        expect(new Set(some).size).toBe(10);
+        for (const userId of some) expect(current).toContain(userId);
+      });
+
       it('pages a larger guild in numeric user id order for every limit and cursor', async () => {
         const { guild, ownerId } = await newGuild();
         // Enough members to fill every Cassandra shard several times over, short ids mixed in.

@@ -67,6 +67,16 @@ export class CassandraMemberRepository implements MemberRepository {
     });
   }
 
+  /**
+   * One request whatever the shard count: the coordinator reads the shards named by IN in turn until the limit
+   * (where `list` must read every shard to merge them in user id order).
+   */
+  async sample(guildId: string, limit: number): Promise<MemberRecord[]> {
+    const params = [toId(guildId), ALL_MEMBER_SHARDS, Math.max(1, limit)];
+    const rs = await this.db.execute('read', MEMBERS.sample, params, { idempotent: true });
+    return rs.rows.filter(isMember).map(toMember);
+  }
+
   async listGuildIds(userId: string): Promise<string[]> {
     return (await this.db.all(GUILDS_OF, [toId(userId)])).map((row) => fromId(row.get('guild_id')));
   }
@@ -150,7 +160,9 @@ export class CassandraMemberRepository implements MemberRepository {
   }
 
   private async findRow(guild: bigint, user: bigint) {
-    return (await this.db.execute('read', MEMBERS.find, MEMBERS.key(guild, user), { idempotent: true })).first();
+    return (
+      await this.db.execute('read', MEMBERS.find, MEMBERS.key(guild, user), { idempotent: true })
+    ).first();
   }
 
   /** The member rows (members only) of these ids: an IN read per shard and IN_WIDTH ids, in parallel. */
@@ -170,7 +182,9 @@ export class CassandraMemberRepository implements MemberRepository {
 
   /** The user ids of one shard of a guild after `after` (-1: from the first), at most `limit`. */
   async idsOfShard(guild: bigint, shard: number, after: bigint, limit: number): Promise<bigint[]> {
-    const rs = await this.db.execute('read', MEMBERS.page, [guild, shard, after, limit], { idempotent: true });
+    const rs = await this.db.execute('read', MEMBERS.page, [guild, shard, after, limit], {
+      idempotent: true,
+    });
     return rs.rows.map((row) => row.get('user_id') as bigint);
   }
 
@@ -197,7 +211,11 @@ export class CassandraMemberRepository implements MemberRepository {
 }
 
 /** A shard read's rows as a slice: the rows that map to items, the last id read, whether the shard ended. */
-function sliceOf<T>(rows: readonly types.Row[], asked: number, item: (row: types.Row) => T | null): ShardSlice<T> {
+function sliceOf<T>(
+  rows: readonly types.Row[],
+  asked: number,
+  item: (row: types.Row) => T | null,
+): ShardSlice<T> {
   const items: { id: bigint; item: T }[] = [];
   for (const row of rows) {
     const value = item(row);

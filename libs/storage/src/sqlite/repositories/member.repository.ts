@@ -59,6 +59,10 @@ export class SqliteMemberRepository implements MemberRepository {
     return rows.map(toRecord);
   }
 
+  sample(guildId: string, limit: number): Promise<MemberRecord[]> {
+    return this.list(guildId, { limit });
+  }
+
   listGuildIds(userId: string): Promise<string[]> {
     return settle(() =>
       this.db
