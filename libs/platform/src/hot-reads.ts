@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
 import { Metrics } from '@parley/observability';
 import { STORAGE, type Storage } from '@parley/storage';
@@ -14,13 +14,18 @@ import { Counter } from 'prom-client';
 export class HotReadInvalidation implements OnModuleDestroy {
   private readonly unsubscribe: () => void;
 
-  constructor(@Inject(STORAGE) storage: Storage, @Inject(EVENT_BUS) bus: EventBus, metrics: Metrics) {
+  constructor(
+    @Inject(STORAGE) storage: Storage,
+    metrics: Metrics,
+    // A role without a bus (media-proxy) hears no invalidations: its cached rows live cache_ttl at most.
+    @Optional() @Inject(EVENT_BUS) bus?: EventBus,
+  ) {
     const hotReads = storage.hotReads;
-    if (!hotReads) {
+    if (hotReads) registerHotReadMetrics(hotReads, metrics);
+    if (!hotReads || !bus) {
       this.unsubscribe = () => undefined;
       return;
     }
-    registerHotReadMetrics(hotReads, metrics);
     this.unsubscribe = bus.subscribeInvalidations((event) => {
       const id = (event.data as { id?: unknown } | undefined)?.id;
       if (typeof id !== 'string') return;
