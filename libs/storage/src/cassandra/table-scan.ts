@@ -31,7 +31,11 @@ export async function scanTable(
   let pageState: string | undefined;
   let rows = 0;
   do {
-    const rs = await session.execute('read', query, [], { idempotent: true, fetchSize: SCAN_PAGE, pageState });
+    const rs = await session.execute('read', query, [], {
+      idempotent: true,
+      fetchSize: SCAN_PAGE,
+      pageState,
+    });
     await onPage(rs.rows);
     rows += rs.rows.length;
     pageState = rs.pageState ?? undefined;

@@ -3,7 +3,16 @@ import { fromId, mapLimit, toId } from '../codec';
 import { ALL_MEMBER_SHARDS } from '../member-shards';
 import type { CassandraSession } from '../session';
 import { allShards } from '../shards';
-import { BANS, CHANNELS, GUILD_MEMBER_COUNTS, GUILDS, MEMBERS, MEMBERS_BY_ROLE, ROLES, WEBHOOKS } from '../tables';
+import {
+  BANS,
+  CHANNELS,
+  GUILD_MEMBER_COUNTS,
+  GUILDS,
+  MEMBERS,
+  MEMBERS_BY_ROLE,
+  ROLES,
+  WEBHOOKS,
+} from '../tables';
 import type { CassandraChannelRepository } from './channel.repository';
 import type { CassandraInviteRepository } from './invite.repository';
 import type { CassandraMemberRepository } from './member.repository';
@@ -117,7 +126,7 @@ export class CassandraGuildRepository implements GuildRepository {
     // Each member's guild list, a page of a (still live) member shard at a time: bounded memory, and a retried
     // job pages it again from the start. Then the shard goes whole, and the role index's shards of each role.
     await mapLimit(ALL_MEMBER_SHARDS, 4, async (shard) => {
-      for (let after = -1n; ; ) {
+      for (let after = -1n; ;) {
         const users = await this.members.idsOfShard(guildId, shard, after, MEMBER_PAGE);
         await mapLimit(users, 32, (user) =>
           this.db.execute('write', MEMBERS.deleteByUser, [user, guildId], { idempotent: true }),

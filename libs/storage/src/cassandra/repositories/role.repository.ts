@@ -86,7 +86,7 @@ export class CassandraRoleRepository implements RoleRepository {
     const guild = toId(guildId);
     const role = toId(roleId);
     await mapLimit(ALL_MEMBER_SHARDS, SHARD_WIDTH, async (shard) => {
-      for (let after = -1n; ; ) {
+      for (let after = -1n; ;) {
         const rs = await this.db.execute(
           'read',
           MEMBERS_BY_ROLE.page,
