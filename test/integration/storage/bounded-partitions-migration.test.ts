@@ -1,8 +1,6 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SnowflakeGenerator, compareSnowflakes } from '@parley/common';
 import { CassandraStorage, bucketOf, defaultCassandraMigrationsDir } from '@parley/storage';
+import { OldSchema } from './old-schema';
 import { cassandraSettings, dropKeyspace, requireCassandra, testKeyspace } from '../cassandra/support';
 
 /**
@@ -15,23 +13,19 @@ jest.setTimeout(300_000);
 
 const ids = new SnowflakeGenerator(1, 9);
 const keyspace = testKeyspace('parley_bounded_upgrade');
-let dir: string;
+const scratch = new OldSchema();
 
-function migrationsBefore0046(): string {
-  const before = join(dir, 'before-0046');
-  cpSync(defaultCassandraMigrationsDir(), before, { recursive: true });
-  for (const file of readdirSync(before)) if (Number(file.slice(0, 4)) >= 46) rmSync(join(before, file));
-  return before;
-}
+const migrationsBefore0046 = (): string =>
+  scratch.migrations(defaultCassandraMigrationsDir(), (n) => n >= 46);
 
 const sorted = (values: readonly string[]): string[] => [...values].sort(compareSnowflakes);
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'parley-bounded-migration-'));
+  scratch.open('parley-bounded-migration-');
 });
 
 afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
+  scratch.close();
   await dropKeyspace(keyspace).catch(() => undefined);
 });
 

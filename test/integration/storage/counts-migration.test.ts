@@ -1,6 +1,3 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SnowflakeGenerator } from '@parley/common';
 import {
   bucketOf,
@@ -11,6 +8,7 @@ import {
   recountReaction,
   SqliteStorage,
 } from '@parley/storage';
+import { OldSchema } from './old-schema';
 import { cassandraSettings, dropKeyspace, requireCassandra, testKeyspace } from '../cassandra/support';
 
 /**
@@ -24,35 +22,28 @@ jest.setTimeout(180_000);
 
 const ids = new SnowflakeGenerator(1, 5);
 const keyspace = testKeyspace('parley_counts_upgrade');
-let dir: string;
+const scratch = new OldSchema();
 
 /**
  * A copy of a driver's migrations without 0012-0014: the schema before these counts (later ones kept, except
  * 0045 and after: the old code wrote members into `members`, which 0045 copies into its shards).
  */
-function migrationsBefore0012(source: string): string {
-  const before = join(dir, `before-0012-${readdirSync(dir).length}`);
-  cpSync(source, before, { recursive: true });
-  for (const file of readdirSync(before)) {
-    const n = Number(file.slice(0, 4));
-    if ((n >= 12 && n <= 14) || n >= 45) rmSync(join(before, file));
-  }
-  return before;
-}
+const migrationsBefore0012 = (source: string): string =>
+  scratch.migrations(source, (n) => (n >= 12 && n <= 14) || n >= 45);
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'parley-counts-migration-'));
+  scratch.open('parley-counts-migration-');
 });
 
 afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
+  scratch.close();
   await dropKeyspace(keyspace).catch(() => undefined);
 });
 
 describe('counts after migrations 0012-0014', () => {
   it('SQLite: counts the members stored before 0013, then follows joins, leaves and guild deletion', async () => {
     const settings = {
-      path: join(dir, 'existing.db'),
+      path: scratch.path('existing.db'),
       max_open_conns: 1,
       busy_timeout: 5000,
       cache_size: -2000,

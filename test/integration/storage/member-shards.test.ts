@@ -1,6 +1,3 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SnowflakeGenerator } from '@parley/common';
 import {
@@ -13,6 +10,7 @@ import {
   defaultMigrationsDir,
   memberShard,
 } from '@parley/storage';
+import { OldSchema } from './old-schema';
 import { cassandraSettings, dropKeyspace, requireCassandra, testKeyspace } from '../cassandra/support';
 import { RecordingTracker } from '../cassandra/tracker';
 
@@ -27,15 +25,10 @@ jest.setTimeout(240_000);
 
 const ids = new SnowflakeGenerator(1, 9);
 const keyspace = testKeyspace('parley_member_shards');
-let dir: string;
+const scratch = new OldSchema();
 
 /** A copy of a driver's migrations without 0045 and later: the schema before the shards. */
-function migrationsBefore0045(source: string): string {
-  const before = join(dir, `before-0045-${readdirSync(dir).length}`);
-  cpSync(source, before, { recursive: true });
-  for (const file of readdirSync(before)) if (Number(file.slice(0, 4)) >= 45) rmSync(join(before, file));
-  return before;
-}
+const migrationsBefore0045 = (source: string): string => scratch.migrations(source, (n) => n >= 45);
 
 const member = (guildId: string, userId: string, roles: string[] = []): MemberRecord => ({
   guildId,
@@ -69,17 +62,17 @@ const byId = (a: { userId: string }, b: { userId: string }) =>
   BigInt(a.userId) < BigInt(b.userId) ? -1 : BigInt(a.userId) > BigInt(b.userId) ? 1 : 0;
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'parley-member-shards-'));
+  scratch.open('parley-member-shards-');
 });
 
 afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
+  scratch.close();
   await dropKeyspace(keyspace).catch(() => undefined);
 });
 
 describe('migration 0045 and the members-by-role index', () => {
   it('SQLite: member_roles is built from the members stored before it and kept by every change', async () => {
-    const path = join(dir, 'existing.db');
+    const path = scratch.path('existing.db');
     const settings = {
       path,
       max_open_conns: 1,

@@ -1,6 +1,3 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SnowflakeGenerator } from '@parley/common';
 import {
   CassandraStorage,
@@ -12,6 +9,7 @@ import {
   defaultMigrationsDir,
 } from '@parley/storage';
 import { messageRecord } from '@parley/storage/testing';
+import { OldSchema } from './old-schema';
 import { cassandraSettings, dropKeyspace, requireCassandra, testKeyspace } from '../cassandra/support';
 
 /**
@@ -23,15 +21,10 @@ jest.setTimeout(180_000);
 
 const ids = new SnowflakeGenerator(1, 3);
 const keyspace = testKeyspace('parley_author_upgrade');
-let dir: string;
+const scratch = new OldSchema();
 
 /** A copy of a driver's migrations without 0043 and later: the schema before the author index. */
-function migrationsBefore0043(source: string): string {
-  const before = join(dir, `before-0043-${readdirSync(dir).length}`);
-  cpSync(source, before, { recursive: true });
-  for (const file of readdirSync(before)) if (Number(file.slice(0, 4)) >= 43) rmSync(join(before, file));
-  return before;
-}
+const migrationsBefore0043 = (source: string): string => scratch.migrations(source, (n) => n >= 43);
 
 /** Alice's messages in a guild channel, a channel of another guild and a DM; Bob's between them. */
 function messages(): { alice: string; hers: MessageRecord[]; all: MessageRecord[] } {
@@ -65,18 +58,18 @@ const newestFirst = (records: MessageRecord[]): string[] =>
   records.map((m) => m.id).sort((a, b) => (BigInt(b) > BigInt(a) ? 1 : -1));
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'parley-author-migration-'));
+  scratch.open('parley-author-migration-');
 });
 
 afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
+  scratch.close();
   await dropKeyspace(keyspace).catch(() => undefined);
 });
 
 describe('the author index after migration 0043', () => {
   it('SQLite: finds the messages stored before it', async () => {
     const settings = {
-      path: join(dir, 'existing.db'),
+      path: scratch.path('existing.db'),
       max_open_conns: 1,
       busy_timeout: 5000,
       cache_size: -2000,

@@ -1,6 +1,3 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SnowflakeGenerator } from '@parley/common';
 import {
   type AttachmentRecord,
@@ -9,6 +6,7 @@ import {
   defaultCassandraMigrationsDir,
   defaultMigrationsDir,
 } from '@parley/storage';
+import { OldSchema } from './old-schema';
 import { cassandraSettings, dropKeyspace, requireCassandra, testKeyspace } from '../cassandra/support';
 
 /**
@@ -20,15 +18,10 @@ jest.setTimeout(120_000);
 
 const ids = new SnowflakeGenerator(1, 3);
 const keyspace = testKeyspace('parley_usage_upgrade');
-let dir: string;
+const scratch = new OldSchema();
 
 /** A copy of a driver's migrations without 0007 and later: the schema before the quota. */
-function migrationsBefore0007(source: string): string {
-  const before = join(dir, `before-0007-${readdirSync(dir).length}`);
-  cpSync(source, before, { recursive: true });
-  for (const file of readdirSync(before)) if (Number(file.slice(0, 4)) >= 7) rmSync(join(before, file));
-  return before;
-}
+const migrationsBefore0007 = (source: string): string => scratch.migrations(source, (n) => n >= 7);
 
 function uploads(): { records: AttachmentRecord[]; alice: string; bob: string } {
   const [channelId, alice, bob] = [ids.next(), ids.next(), ids.next()];
@@ -52,18 +45,18 @@ function uploads(): { records: AttachmentRecord[]; alice: string; bob: string } 
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'parley-usage-migration-'));
+  scratch.open('parley-usage-migration-');
 });
 
 afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
+  scratch.close();
   await dropKeyspace(keyspace).catch(() => undefined);
 });
 
 describe('upload usage after migration 0007', () => {
   it('SQLite: counts the attachments stored before it, then follows deletes', async () => {
     const settings = {
-      path: join(dir, 'existing.db'),
+      path: scratch.path('existing.db'),
       max_open_conns: 1,
       busy_timeout: 5000,
       cache_size: -2000,
