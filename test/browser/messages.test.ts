@@ -172,10 +172,13 @@ describe('messages in the web client', () => {
     );
     expect(stored.body[0].referenced_message?.content).toBe('short one');
     await header.click();
-    await page.waitForFunction(
-      () =>
-        (globalThis as unknown as InPage).document.activeElement?.textContent?.includes('short one') ?? false,
-    );
+    // The header itself holds the text and has focus right after the click: wait for the original's article.
+    await page.waitForFunction(() => {
+      const active = (globalThis as unknown as InPage).document.activeElement;
+      return (
+        (String(active?.className).includes('message') && active?.textContent?.includes('short one')) ?? false
+      );
+    });
     expect((await focused(page)).className).toContain('message');
 
     await composer(page).focus();
