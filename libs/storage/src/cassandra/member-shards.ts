@@ -1,26 +1,17 @@
+import { USER_SHARDS, shardOf } from './shards';
+
 /**
  * Members of a guild (and holders of a role) are spread over MEMBER_SHARDS partitions (migration 0045), so no
  * guild is one unbounded partition. The shard is a function of the user id alone: a point read or write knows
  * its partition without reading anything. Fixed for every guild; changing it needs a migration that moves rows.
  */
-export const MEMBER_SHARDS = 16;
+export const MEMBER_SHARDS = USER_SHARDS;
 
 export const ALL_MEMBER_SHARDS: readonly number[] = Array.from({ length: MEMBER_SHARDS }, (_, i) => i);
 
-const MASK = (1n << 64n) - 1n;
-
-/**
- * MurmurHash3's 64-bit finalizer (fmix64) of the user id, modulo MEMBER_SHARDS. A snowflake's low bits are a
- * per-millisecond sequence (mostly 0), so the id is mixed before it is reduced. Stable: stored rows depend on it.
- */
+/** The shard of a member's rows: the hash every sharded table uses (shards.ts), over MEMBER_SHARDS. */
 export function memberShard(userId: bigint): number {
-  let k = userId & MASK;
-  k ^= k >> 33n;
-  k = (k * 0xff51afd7ed558ccdn) & MASK;
-  k ^= k >> 33n;
-  k = (k * 0xc4ceb9fe1a85ec53n) & MASK;
-  k ^= k >> 33n;
-  return Number(k % BigInt(MEMBER_SHARDS));
+  return shardOf(userId, MEMBER_SHARDS);
 }
 
 /** Groups ids by their shard. */

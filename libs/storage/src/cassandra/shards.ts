@@ -5,14 +5,21 @@
  */
 export const USER_SHARDS = 16;
 
-const MIX = 0x9e3779b97f4a7c15n;
+const MASK = (1n << 64n) - 1n;
 
 /**
- * The shard of a user id: the high bits of a multiplicative hash of the whole id, so consecutive snowflakes
- * (which differ only in their low, often zero, sequence bits) spread evenly.
+ * The shard of a user id: MurmurHash3's 64-bit finalizer (fmix64) of the whole id, modulo the shard count, so
+ * consecutive snowflakes (which differ only in their low, often zero, sequence bits) spread evenly. The one hash
+ * of every sharded table (members and the role index too, member-shards.ts): stored rows depend on it.
  */
 export function shardOf(id: bigint, shards = USER_SHARDS): number {
-  return Number((BigInt.asUintN(64, id * MIX) >> 32n) % BigInt(shards));
+  let k = id & MASK;
+  k ^= k >> 33n;
+  k = (k * 0xff51afd7ed558ccdn) & MASK;
+  k ^= k >> 33n;
+  k = (k * 0xc4ceb9fe1a85ec53n) & MASK;
+  k ^= k >> 33n;
+  return Number(k % BigInt(shards));
 }
 
 /** Every shard number, for statements that touch all of an entity's partitions. */
