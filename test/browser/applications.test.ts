@@ -101,7 +101,7 @@ describe('applications in the web client', () => {
     const shownMessage = message(page, 'Lamp lit at dusk');
     await shownMessage.waitFor();
     // Bots' messages carry Discord's APP tag (webhooks' the BOT tag).
-    expect(await shownMessage.locator('.bot-tag').innerText()).toBe('APP');
+    expect(await shownMessage.locator('.bot-tag').textContent()).toBe('APP');
     expect(pageErrors).toEqual([]);
   });
 });

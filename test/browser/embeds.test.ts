@@ -95,11 +95,11 @@ describe('embeds in the web client', () => {
     const item = message(page, 'Tides:');
     const card = item.locator('.embed');
     await card.waitFor();
-    expect(await card.locator('.embed-provider').innerText()).toBe('Harbour Wiki');
+    expect(await card.locator('.embed-provider').textContent()).toBe('Harbour Wiki');
     const title = card.locator('.embed-title a');
-    expect(await title.innerText()).toBe('Tide tables <img src=x onerror=alert(1)>');
+    expect(await title.textContent()).toBe('Tide tables <img src=x onerror=alert(1)>');
     expect(await title.getAttribute('href')).toBe(link);
-    expect(await card.locator('.embed-description').innerText()).toBe('High water at 09:12');
+    expect(await card.locator('.embed-description').textContent()).toBe('High water at 09:12');
     // The thumbnail comes through this server's media proxy, never from the linked site.
     const thumb = card.locator('img.embed-thumbnail');
     expect(await thumb.getAttribute('src')).toMatch(/^\/media\/external\//);
@@ -139,11 +139,11 @@ describe('embeds in the web client', () => {
     const card = message(page, 'Status report').locator('.embed');
     await card.waitFor();
     expect(await card.getAttribute('style')).toContain('border-left-color: rgb(51, 170, 85)');
-    expect(await card.locator('.embed-title').innerText()).toBe('Ferry <b>status</b>');
+    expect(await card.locator('.embed-title').textContent()).toBe('Ferry <b>status</b>');
     // Markdown in a rich description is rendered safely (bold), as Discord does.
-    expect(await card.locator('.embed-description strong').innerText()).toBe('All');
+    expect(await card.locator('.embed-description strong').textContent()).toBe('All');
     expect(await card.locator('.embed-field dt').allInnerTexts()).toEqual(['Morning', 'Evening']);
-    expect(await card.locator('.embed-footer').innerText()).toBe('Harbour office');
+    expect(await card.locator('.embed-footer').textContent()).toBe('Harbour office');
     expect(await card.locator('a[href^="javascript"]').count()).toBe(0);
     // A sender's picture is served through the media proxy too (Discord proxies every embed image).
     expect(await card.locator('img.embed-picture').getAttribute('src')).toMatch(/^\/media\/external\//);

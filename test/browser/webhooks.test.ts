@@ -56,7 +56,7 @@ describe('webhooks in the web client', () => {
     const posted = message(page, 'Lamp check passed');
     await posted.waitFor();
     await posted.getByText('Keeper', { exact: true }).waitFor();
-    expect(await posted.locator('.bot-tag').innerText()).toBe('BOT');
+    expect(await posted.locator('.bot-tag').textContent()).toBe('BOT');
 
     await page.getByRole('button', { name: 'Guild settings' }).click();
     await settings.getByRole('tab', { name: 'Integrations' }).click();
