@@ -251,7 +251,7 @@ export function MemberList({ guild, channelId }: { guild: GuildFullDto; channelI
           const item = rows[i];
           if (!item || !('member' in item)) {
             items.push(
-              <li key={`row-${i}`} aria-busy="true" className="member-placeholder">
+              <li key={`row-${i}`} aria-busy="true" className="member-placeholder member-row">
                 …
               </li>,
             );
@@ -275,7 +275,7 @@ export function MemberList({ guild, channelId }: { guild: GuildFullDto; channelI
         return (
           <section key={id} aria-label={`${title} members`}>
             {header >= from && (
-              <h3 className="section-title">
+              <h3 className="section-title member-row">
                 {title} — {count}
               </h3>
             )}
