@@ -97,8 +97,14 @@ export class InterestRouter {
   private readonly lanes: GuildLanes<DomainEvent>;
   /** Set while a routing change is applied: scopes subscribed then are caught up from this time. */
   private catchUpSince: number | undefined = undefined;
+  /**
+   * When each queued event reached this node: a scope it grants is caught up from then (minus a margin), however
+   * long the event then waited in its lane, so what was published right after it is never before the catch-up.
+   */
+  private readonly arrived = new WeakMap<DomainEvent, number>();
   private readonly onEvent = (event: DomainEvent): void => {
     this.metrics.busEvents.inc({ type: event.type });
+    this.arrived.set(event, Date.now());
     this.lanes.push(laneOf(event), { event });
   };
 
@@ -354,8 +360,13 @@ export class InterestRouter {
     if (guildId === DIRECT) {
       if (hint?.userId && event.type === 'CHANNEL_CREATE') {
         const channel = event.data as { id?: unknown; type?: unknown };
-        if (channel.type === ChannelType.DM && typeof channel.id === 'string')
-          for (const s of this.sessionsOf(hint.userId)) this.addDm(s, channel.id);
+        const id = channel.id;
+        // Caught up: a message sent into the DM at once (through another api process) may be published before
+        // this node's subscription reaches the server.
+        if (channel.type === ChannelType.DM && typeof id === 'string')
+          this.withCatchUp(event, () => {
+            for (const s of this.sessionsOf(hint.userId ?? '')) this.addDm(s, id);
+          });
       }
       return this.deliver(event);
     }
@@ -378,7 +389,7 @@ export class InterestRouter {
       this.models.delete(guildId);
       return;
     }
-    const diffs = this.withCatchUp(() =>
+    const diffs = this.withCatchUp(event, () =>
       this.recompute(model, guildId, impact, event.type === 'GUILD_CREATE'),
     );
     return this.afterRecompute(model, event, diffs, before);
@@ -389,13 +400,13 @@ export class InterestRouter {
     const key = `guild:${guildId}`;
     // Caught up from just before the join: a guild event published while the subscription was on its way
     // (NATS) queues behind this step and reaches the model after its load.
-    this.withCatchUp(() => this.retain(key));
+    this.withCatchUp(event, () => this.retain(key));
     try {
       const model = await this.loadModel(guildId);
       if (!model) return this.deliver(event);
       const impact = model.apply(event);
       const diffs = impact
-        ? this.withCatchUp(() => this.recompute(model, guildId, impact, true))
+        ? this.withCatchUp(event, () => this.recompute(model, guildId, impact, true))
         : new Map<Session, Diff>();
       await this.afterRecompute(model, event, diffs, undefined);
     } catch (err) {
@@ -426,8 +437,9 @@ export class InterestRouter {
     );
   }
 
-  private withCatchUp<T>(fn: () => T): T {
-    this.catchUpSince = Date.now() - CATCH_UP_MARGIN_MS;
+  /** Runs `fn` with scopes it subscribes caught up from just before `cause` reached this node. */
+  private withCatchUp<T>(cause: DomainEvent, fn: () => T): T {
+    this.catchUpSince = (this.arrived.get(cause) ?? Date.now()) - CATCH_UP_MARGIN_MS;
     try {
       return fn();
     } finally {
