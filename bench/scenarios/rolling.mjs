@@ -212,7 +212,21 @@ export async function run(ctx) {
 async function role(app, env) {
   const main = join(ROOT, `dist/apps/${app}/src/main.js`);
   if (!existsSync(main)) throw new Error(`${main} is missing: run "npm run build"`);
-  const { child, url } = await startProcess(main, env, { label: app, timeoutMs: 60_000, logLimit: 20_000 });
+  // PARLEY_BENCH_CPU_PROF=<dir>: each role writes a V8 CPU profile there when it exits (where a drain's time goes).
+  const profDir = process.env.PARLEY_BENCH_CPU_PROF;
+  const nodeArgs = profDir
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${profDir}`,
+        `--cpu-prof-name=${app}-${env.PARLEY__INSTANCE__NODE_ID}.cpuprofile`,
+      ]
+    : [];
+  const { child, url } = await startProcess(main, env, {
+    nodeArgs,
+    label: app,
+    timeoutMs: 60_000,
+    logLimit: 20_000,
+  });
   return {
     child,
     url,

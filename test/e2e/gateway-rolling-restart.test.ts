@@ -45,9 +45,11 @@ describe('gateway rolling restart (SIGTERM one of two gateways)', () => {
     env = {
       ...clusterEnv(prefix, `${dir.path}/parley.db`),
       PARLEY__RATE_LIMITS__ENABLED: 'false',
-      // Small batches, so the drain is staggered even with a handful of sessions.
+      // Small batches, so the drain is staggered even with a handful of sessions; and a window of 2, so the
+      // second batch waits until the first two sessions were taken over.
       PARLEY__GATEWAY__DRAIN__BATCH_SIZE: '2',
       PARLEY__GATEWAY__DRAIN__INTERVAL: '100',
+      PARLEY__GATEWAY__DRAIN__WINDOW: '2',
     };
     api = await startRole('api', { ...env, PARLEY__INSTANCE__NODE_ID: '1' });
     [victim, survivor] = await Promise.all([

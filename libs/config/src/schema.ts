@@ -149,7 +149,16 @@ export const configSchema = z
       resume_buffer: z.strictObject({ connected_max_bytes: positive(), connected_max_age: positive() }),
       // SIGTERM: sessions are told to resume elsewhere, batch_size every interval ms; the node answers handovers
       // until it holds no session or timeout ms have passed.
-      drain: z.strictObject({ batch_size: positive(), interval: positive(), timeout: positive() }),
+      // On SIGTERM: sessions told to move per tick, ms between ticks, at most this many told and not yet taken over
+      // at once (the drain runs at the pace the other nodes take them), how long one counts as on its way,
+      // and how long the node keeps answering handovers.
+      drain: z.strictObject({
+        batch_size: positive(),
+        interval: positive(),
+        window: positive(),
+        handover_wait: positive(),
+        timeout: positive(),
+      }),
       // READYs whose reads run at once per node, and the random delay (ms) of one that had to wait.
       ready_concurrency: positive(),
       ready_jitter: ms(),

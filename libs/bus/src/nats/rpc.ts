@@ -61,6 +61,11 @@ export class NatsRpc {
       });
   }
 
+  /** A call's default timeout (`nats.request_timeout`). */
+  get timeoutMs(): number {
+    return this.options.timeoutMs;
+  }
+
   subject(method: string): string {
     return `${this.link.prefix}.rpc.${method}`;
   }

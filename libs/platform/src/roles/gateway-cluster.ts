@@ -31,6 +31,14 @@ const handoverReply = z
   .nullable();
 
 /**
+ * How long a handover request may wait for its answer. Answering is cheap for the old node, but during a drain
+ * both nodes are at their busiest, and a handover that times out costs the client everything (INVALID_SESSION,
+ * a full READY, the events meanwhile), so it waits longer than an ordinary request (`nats.request_timeout`);
+ * a node that is gone answers at once (no responders).
+ */
+const HANDOVER_TIMEOUT_MS = 10_000;
+
+/**
  * Gateway nodes over NATS and Redis: where a session lives (the session directory in Redis), asking its node
  * to give it up and send its missed events (NATS request to that node's own subject: exactly one node can
  * answer, so no queue group; a breaker per node fails fast once a node is gone), bus health, and the
@@ -134,7 +142,11 @@ export class NatsGatewayCluster implements GatewayCluster {
     after: number,
   ): Promise<SessionHandover | null> {
     const reply = handoverReply.parse(
-      await this.rpc.call(method, { session_id: sessionId, token_hash: tokenHash, after }),
+      await this.rpc.call(
+        method,
+        { session_id: sessionId, token_hash: tokenHash, after },
+        Math.max(this.rpc.timeoutMs, HANDOVER_TIMEOUT_MS),
+      ),
     );
     if (!reply || 'gap' in reply) return reply && { gap: true };
     return { lastSeq: reply.last_seq, entries: reply.entries, more: reply.more, delivered: reply.delivered };
