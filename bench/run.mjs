@@ -840,6 +840,7 @@ const scenarios = {
   gateway: gatewayFigures,
   connections,
   bigchannel: bigChannel,
+  bigchannel2: external('bigchannel-split.mjs'),
   discord: external('discord.mjs'),
   storm: reconnectStorm,
   persist: persistence,

@@ -445,6 +445,7 @@ jobs.holdLight = async ({ base, tokens, addresses, rate = 2000, inflight = 64, l
  */
 jobs.deliveryLight = async ({
   base,
+  gateways = [base],
   senderToken,
   channelId,
   tokens,
@@ -462,25 +463,47 @@ jobs.deliveryLight = async ({
   const histLast = createHistogram();
   const histFirst = createHistogram();
   const histApi = createHistogram();
-  const pool = new LightPool({
-    base,
-    tokens,
-    addresses,
-    rate,
-    inflight,
-    onMessage: (frame) => {
-      frames++;
-      const entry = pending.get(nonceOf(frame));
-      if (!entry) return;
-      const t = now();
-      if (entry.remaining === entry.expected) recordMs(histFirst, t - entry.start);
-      if (--entry.remaining === 0) {
-        recordMs(histLast, t - entry.start);
-        pending.delete(entry.nonce);
-        entry.done(true);
-      }
+  const onMessage = (frame) => {
+    frames++;
+    const entry = pending.get(nonceOf(frame));
+    if (!entry) return;
+    const t = now();
+    if (entry.remaining === entry.expected) recordMs(histFirst, t - entry.start);
+    if (--entry.remaining === 0) {
+      recordMs(histLast, t - entry.start);
+      pending.delete(entry.nonce);
+      entry.done(true);
+    }
+  };
+  // Sessions round-robin over the gateways (`base` alone in the monolith); messages go through `base`.
+  const pools = gateways.map(
+    (gateway, k) =>
+      new LightPool({
+        base: gateway,
+        tokens: tokens.filter((_, i) => i % gateways.length === k),
+        addresses,
+        rate: rate / gateways.length,
+        inflight: Math.ceil(inflight / gateways.length),
+        onMessage,
+      }),
+  );
+  const pool = {
+    get open() {
+      return pools.reduce((a, p) => a + p.open, 0);
     },
-  });
+    async openUpTo(n, ms) {
+      const each = await Promise.all(pools.map((p) => p.openUpTo(Math.ceil(n / pools.length), ms)));
+      const sum = (key) => each.reduce((a, r) => a + r[key], 0);
+      return {
+        open: this.open,
+        failed: sum('failed'),
+        dropped: sum('dropped'),
+        errors: Object.assign({}, ...each.map((r) => r.errors)),
+        seconds: Math.max(...each.map((r) => r.seconds)),
+      };
+    },
+    close: () => pools.forEach((p) => p.close()),
+  };
   const ramp = await pool.openUpTo(tokens.length, rampMs ?? Math.max(10_000, (stopAt - Date.now()) / 2));
   // Let the gateway finish what the ramp caused (presence updates to guild-mates) before timing anything.
   await new Promise((r) => setTimeout(r, 2000));

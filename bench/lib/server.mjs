@@ -1,7 +1,7 @@
 // Starts the compiled monolith (or any Node entry) as a separate process on loopback and measures it.
 // Processes start through the tests' launcher (test/support/process.ts, loaded with Node's type stripping).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -195,4 +195,39 @@ export function histogramDelta(before, after) {
     return Infinity;
   };
   return { count, mean: count > 0 ? (after.sum - before.sum) / count : null, p50: at(0.5), p95: at(0.95) };
+}
+
+/**
+ * Starts one compiled role of the microservices mode (`api`, `gateway`, ...) with `env`; `stop()` sends SIGTERM
+ * (SIGKILL after 30 s). `PARLEY_BENCH_CPU_PROF=<dir>`: the role writes a V8 CPU profile there when it exits.
+ */
+export async function startRole(app, env) {
+  const main = join(ROOT, `dist/apps/${app}/src/main.js`);
+  if (!existsSync(main)) throw new Error(`${main} is missing: run "npm run build"`);
+  const profDir = process.env.PARLEY_BENCH_CPU_PROF;
+  const nodeArgs = profDir
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${profDir}`,
+        `--cpu-prof-name=${app}-${env.PARLEY__INSTANCE__NODE_ID}.cpuprofile`,
+      ]
+    : [];
+  const { child, url } = await startProcess(main, env, {
+    nodeArgs,
+    label: app,
+    timeoutMs: 60_000,
+    logLimit: 20_000,
+  });
+  return {
+    child,
+    url,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await done;
+      clearTimeout(timer);
+    },
+  };
 }

@@ -12,7 +12,6 @@
 // defaults (docs/gateway.md).
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pause } from '../../test/support/wait.ts';
@@ -20,7 +19,7 @@ import { call } from '../lib/api.mjs';
 import { merge, round, summary } from '../lib/hist.mjs';
 import { gatewayUrl, openLight } from '../lib/light.mjs';
 import { seedDatabase } from '../lib/seed.mjs';
-import { ROOT, benchDir, startProcess } from '../lib/server.mjs';
+import { ROOT, benchDir, startRole } from '../lib/server.mjs';
 import { NATS_URL, REDIS_URL, purgePrefix } from './microservices-purge.mjs';
 
 const WORKER = join(ROOT, 'bench/scenarios/rolling-worker.mjs');
@@ -35,20 +34,7 @@ export async function run(ctx) {
   const seeded = await seedDatabase({ path: join(dir, 'parley.db'), guilds: [{ members: distinct + 1 }] });
   const [owner, ...members] = seeded.guilds[0].members;
   const channelId = seeded.guilds[0].channelId;
-  const prefix = `bms${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
-  const env = {
-    PARLEY__DATABASE__SQLITE__PATH: join(dir, 'parley.db'),
-    PARLEY__STORAGE__LOCAL__PATH: join(dir, 'files'),
-    PARLEY__RATE_LIMITS__ENABLED: 'false',
-    PARLEY__INSTANCE__DEPLOYMENT_MODE: 'microservices',
-    PARLEY__REDIS__URL: REDIS_URL,
-    PARLEY__REDIS__KEY_PREFIX: `${prefix}:`,
-    PARLEY__NATS__URL: NATS_URL,
-    PARLEY__NATS__SUBJECT_PREFIX: prefix,
-    PARLEY__MEDIA__SIGNING_SECRET: `${prefix}-0123456789abcdef0123456789abcdef`,
-    PARLEY__GATEWAY__PORT: '0',
-    PARLEY__MEDIA_PROXY__PORT: '0',
-  };
+  const { env, prefix } = clusterEnv(dir);
   const procs = [];
   const workers = [];
   const onExit = () => {
@@ -57,9 +43,9 @@ export async function run(ctx) {
   };
   process.on('exit', onExit);
   try {
-    procs.push(await role('api', { ...env, PARLEY__INSTANCE__NODE_ID: '1' }));
+    procs.push(await startRole('api', { ...env, PARLEY__INSTANCE__NODE_ID: '1' }));
     const gws = await Promise.all(
-      [2, 3].map((id) => role('gateway', { ...env, PARLEY__INSTANCE__NODE_ID: String(id) })),
+      [2, 3].map((id) => startRole('gateway', { ...env, PARLEY__INSTANCE__NODE_ID: String(id) })),
     );
     procs.push(...gws);
     const api = procs[0].url;
@@ -209,38 +195,6 @@ export async function run(ctx) {
 }
 
 /** Starts dist/apps/<app>/src/main.js on loopback. */
-async function role(app, env) {
-  const main = join(ROOT, `dist/apps/${app}/src/main.js`);
-  if (!existsSync(main)) throw new Error(`${main} is missing: run "npm run build"`);
-  // PARLEY_BENCH_CPU_PROF=<dir>: each role writes a V8 CPU profile there when it exits (where a drain's time goes).
-  const profDir = process.env.PARLEY_BENCH_CPU_PROF;
-  const nodeArgs = profDir
-    ? [
-        '--cpu-prof',
-        `--cpu-prof-dir=${profDir}`,
-        `--cpu-prof-name=${app}-${env.PARLEY__INSTANCE__NODE_ID}.cpuprofile`,
-      ]
-    : [];
-  const { child, url } = await startProcess(main, env, {
-    nodeArgs,
-    label: app,
-    timeoutMs: 60_000,
-    logLimit: 20_000,
-  });
-  return {
-    child,
-    url,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const done = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await done;
-      clearTimeout(timer);
-    },
-  };
-}
-
 /** The samples of `url`'s /metrics whose line starts with one of `prefixes`, as {line: value}. */
 async function metricLines(url, prefixes) {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -335,4 +289,26 @@ function spawnWorker(params) {
     },
     kill: () => child.kill('SIGKILL'),
   };
+}
+
+/**
+ * The environment of microservices roles sharing one SQLite file in `dir`, the local NATS and Redis under a
+ * prefix of their own (remove it afterwards with `purgePrefix(prefix)`), every port chosen by the system.
+ */
+export function clusterEnv(dir) {
+  const prefix = `bms${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
+  const env = {
+    PARLEY__DATABASE__SQLITE__PATH: join(dir, 'parley.db'),
+    PARLEY__STORAGE__LOCAL__PATH: join(dir, 'files'),
+    PARLEY__RATE_LIMITS__ENABLED: 'false',
+    PARLEY__INSTANCE__DEPLOYMENT_MODE: 'microservices',
+    PARLEY__REDIS__URL: REDIS_URL,
+    PARLEY__REDIS__KEY_PREFIX: `${prefix}:`,
+    PARLEY__NATS__URL: NATS_URL,
+    PARLEY__NATS__SUBJECT_PREFIX: prefix,
+    PARLEY__MEDIA__SIGNING_SECRET: `${prefix}-0123456789abcdef0123456789abcdef`,
+    PARLEY__GATEWAY__PORT: '0',
+    PARLEY__MEDIA_PROXY__PORT: '0',
+  };
+  return { env, prefix };
 }
