@@ -54,6 +54,12 @@ export class MemberList<S> {
   private rankOf = new Map<string, number>();
   private readonly subscribers = new Map<S, ListRange[]>();
   private pending = new Map<S, ListOp[]>();
+  /**
+   * Groups whose count changed since the last flush while their header stayed: the header's UPDATE is sent once
+   * per flush (with the count then), not once per change, so a burst of presence changes costs each subscriber
+   * one header op.
+   */
+  private readonly recounted = new Set<string>();
   /** Members of the list's audience, listed or not (offline members of a large list are counted, not listed). */
   memberCount = 0;
   onlineCount = 0;
@@ -94,6 +100,8 @@ export class MemberList<S> {
   /** Sets what a subscriber watches; answers with a SYNC of each range (ranges already in order). */
   subscribe(subscriber: S, ranges: ListRange[]): ListOp[] {
     this.subscribers.set(subscriber, ranges);
+    // The SYNC shows every change collected so far: sent after it, they would be applied twice.
+    this.pending.delete(subscriber);
     return ranges.map((range) => ({ op: 'SYNC', range, items: this.items(range[0], range[1]) }));
   }
 
@@ -159,11 +167,18 @@ export class MemberList<S> {
     this.rows = rows;
     // Subscribers' copies are wholly replaced.
     this.pending.clear();
+    this.recounted.clear();
     for (const [s, ranges] of this.subscribers) this.pending.set(s, this.subscribe(s, ranges));
   }
 
-  /** The ops each subscriber collected since the last call. */
+  /** The ops each subscriber collected since the last call, ending with the UPDATE of each recounted header. */
   flush(): Map<S, ListOp[]> {
+    if (this.recounted.size > 0)
+      this.groupIds.forEach((group, rank) => {
+        if (this.recounted.has(group) && (this.counts.get(group) ?? 0) > 0)
+          this.emitUpdate(this.lowerBound({ rank, key: '' }));
+      });
+    this.recounted.clear();
     const out = this.pending;
     this.pending = new Map();
     return out;
@@ -218,7 +233,7 @@ export class MemberList<S> {
       const at = this.lowerBound(header);
       this.rows.splice(at, 0, header);
       this.emitInsert(at);
-    } else this.emitUpdate(this.lowerBound({ rank: row.rank, key: '' }));
+    } else this.recounted.add(group);
     const at = this.lowerBound(row);
     this.rows.splice(at, 0, row);
     this.placed.set(row.userId ?? '', row);
@@ -238,7 +253,7 @@ export class MemberList<S> {
       this.counts.delete(group);
       this.rows.splice(headerAt, 1);
       this.emitDelete(headerAt);
-    } else this.emitUpdate(headerAt);
+    } else this.recounted.add(group);
   }
 
   private itemAt(index: number): ListItem {

@@ -26,6 +26,12 @@ const ACCESS_EVENTS = new Set([
 ]);
 /** Members read per storage page while a roster is built. */
 const PAGE = 1000;
+/**
+ * How long a roster collects changes before sending them: a burst of presence changes in a big guild is one
+ * GUILD_MEMBER_LIST_UPDATE per subscriber, with one UPDATE per group header, instead of one per change. Short
+ * enough to be invisible; SYNCs of a new subscription are not held.
+ */
+export const FLUSH_WINDOW_MS = 25;
 
 const snowflake = z.string().regex(/^\d{1,20}$/);
 const rangeSchema = z
@@ -62,6 +68,9 @@ export class MemberLists {
   private readonly rosters = new Map<string, GuildRoster<Session>>();
   /** Session -> guild ids it subscribes to lists of. */
   private readonly bySession = new Map<Session, Set<string>>();
+  /** Rosters with changes waiting for the end of their flush window. */
+  private readonly due = new Set<GuildRoster<Session>>();
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
@@ -212,12 +221,12 @@ export class MemberLists {
           return this.presence.visible([dto.user.id]).then(
             (statuses) => {
               roster.put(dto, statuses.get(dto.user.id) ?? 'offline');
-              this.flush(roster);
+              this.schedule(roster);
             },
             (err: unknown) => {
               this.log.warn({ err }, 'member list: presence unavailable for a new member');
               roster.put(dto, 'offline');
-              this.flush(roster);
+              this.schedule(roster);
             },
           );
         break;
@@ -252,7 +261,7 @@ export class MemberLists {
         return;
     }
     if (ACCESS_EVENTS.has(type)) this.recheck(roster);
-    this.flush(roster);
+    this.schedule(roster);
   }
 
   /** After a permission change: a subscriber who may no longer view its channel stops getting its list. */
@@ -289,6 +298,20 @@ export class MemberLists {
       this.send(session, roster.guildId, list, list.subscribe(session, ranges ?? []));
     }
     roster.prune();
+  }
+
+  /** One timer for every roster: flushes what each collected in the window. */
+  private schedule(roster: GuildRoster<Session>): void {
+    this.due.add(roster);
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      const due = [...this.due];
+      this.due.clear();
+      // A roster dropped meanwhile has no subscriber left.
+      for (const r of due) if (this.rosters.get(r.guildId) === r) this.flush(r);
+    }, FLUSH_WINDOW_MS);
+    this.flushTimer.unref();
   }
 
   /** Sends every list's collected ops to their subscribers. */
