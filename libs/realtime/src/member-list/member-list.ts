@@ -130,10 +130,19 @@ export class MemberList<S> {
     }
     const row = this.placed.get(userId);
     const target = now ? this.rowOf(now) : null;
-    if (row && target && row.rank === target.rank && row.key === target.key) {
-      // Same place: only what the item shows changed.
-      this.emitUpdate(this.indexOf(row));
-      return;
+    if (row && target && row.rank === target.rank) {
+      const at = this.indexOf(row);
+      // Still between the same neighbours (a renamed member often is): only what the item shows changed.
+      if (
+        row.key === target.key ||
+        ((at === 0 || compare(this.rows[at - 1], target) < 0) &&
+          (at + 1 === this.rows.length || compare(target, this.rows[at + 1]) < 0))
+      ) {
+        this.rows[at] = target;
+        this.placed.set(userId, target);
+        this.emitUpdate(at);
+        return;
+      }
     }
     if (row) this.remove(row);
     if (target) this.insert(target);
