@@ -64,7 +64,9 @@ export type MemberListSubscriptions = Record<string, Record<string, ListRange[]>
  * subscription and kept from the guild's events, in the guild's routing lane (so in order with everything else
  * the guild's sessions get); it is dropped when the last subscriber leaves. Presence changes in large guilds,
  * which are not announced on the guild's scope, come on the `members:<guild>` scope, which only nodes holding a
- * roster subscribe to.
+ * roster subscribe to. Ops are sent per flush window (FLUSH_WINDOW_MS); a member's profile change comes from the
+ * invalidation stream; a session handed over to another node takes its subscriptions along (`subscriptions`,
+ * `restore`).
  */
 @Injectable()
 export class MemberLists implements OnModuleDestroy {
