@@ -207,6 +207,75 @@ describe('member lists: GUILD_SUBSCRIPTIONS / op 14 and GUILD_MEMBER_LIST_UPDATE
     expect(outsider.named('GUILD_MEMBER_LIST_UPDATE')).toHaveLength(1);
   });
 
+  it("a member's profile change (USER_UPDATE) updates the rows showing them, re-sorted by the new name", async () => {
+    const gus = await api.register('gus');
+    const hal = await api.register('hal');
+    const ivy = await api.register('ivy');
+    const small = await api.guild(gus, [hal, ivy]);
+    const watcher = clients.track(await GatewayClient.ready(server.url, gus.token));
+    await watcher.socket.emitWithAck('GUILD_SUBSCRIPTIONS', {
+      guild_id: small.id,
+      channels: { [small.general]: [[0, 99]] },
+    });
+    const names = () => {
+      const copy = new ListCopy();
+      for (const u of updates(watcher, small.id)) copy.apply(u.groups, u.ops as ListOp[]);
+      return copy
+        .range(0, 99)
+        .map((item) =>
+          !item
+            ? '?'
+            : 'group' in item
+              ? `[${item.group.id}]`
+              : String(
+                  (item.member as any).user.display_name ?? (item.member as any).user.username.split('_')[0],
+                ),
+        )
+        .join();
+    };
+    await waitFor(() => names() === '[online],gus,[offline],hal,ivy' || undefined, 'the SYNC');
+
+    // ivy's new display name sorts before hal: her row moves.
+    await api.ok('PATCH', '/users/@me', ivy.token, { display_name: 'Abby' });
+    await waitFor(() => names() === '[online],gus,[offline],Abby,hal' || undefined, 'ivy renamed and moved');
+    // hal's stays after it: an UPDATE in place.
+    const before = updates(watcher, small.id).length;
+    await api.ok('PATCH', '/users/@me', hal.token, { display_name: 'Bert' });
+    await waitFor(() => names() === '[online],gus,[offline],Abby,Bert' || undefined, 'hal renamed in place');
+    expect(
+      updates(watcher, small.id)
+        .slice(before)
+        .flatMap((u) => u.ops.map((o: ListOp) => o.op)),
+    ).toEqual(['UPDATE']);
+  });
+
+  it('a session resumed on the same node keeps its subscription: changes after RESUMED arrive without subscribing again', async () => {
+    const jon = await api.register('jon');
+    const kim = await api.register('kim');
+    const small = await api.guild(jon, [kim]);
+    const first = clients.track(await GatewayClient.ready(server.url, jon.token));
+    await first.socket.emitWithAck('GUILD_SUBSCRIPTIONS', {
+      guild_id: small.id,
+      channels: { [small.general]: [[0, 99]] },
+    });
+    await first.next('GUILD_MEMBER_LIST_UPDATE');
+    first.tcp.destroy();
+    await first.disconnected();
+
+    const resumed = clients.track(
+      new GatewayClient(server.url, jon.token, { session_id: first.sessionId!, seq: first.lastSeq }),
+    );
+    await resumed.next('RESUMED');
+    clients.track(await GatewayClient.ready(server.url, kim.token));
+    // The client's copy is what it kept from before the drop plus what came after the resume.
+    await waitFor(
+      () =>
+        shown([...updates(first, small.id), ...updates(resumed, small.id)], [0, 99]).join() ===
+          '[online 2],jon:online,kim:online' || undefined,
+      'kim online in the resumed list',
+    );
+  });
+
   it('socket.io: malformed subscriptions are refused with 4002', async () => {
     const c = clients.track(await GatewayClient.ready(server.url, ann.token));
     const six = Array.from({ length: 6 }, (_, i) => [i * 100, i * 100 + 99]);

@@ -1,4 +1,5 @@
 import type { ResumeEntry } from '@parley/state';
+import type { MemberListSubscriptions } from './member-list/member-lists';
 
 /**
  * What a node giving a session up sends the node taking it over: where its numbering stopped and the entries
@@ -6,9 +7,18 @@ import type { ResumeEntry } from '@parley/state';
  * buffer no longer holds everything after that number, so the session cannot resume. `delivered` (first page):
  * ids of the events the client already received (numbered up to its sequence number, the newest of them), which
  * the new node must not deliver again when they reach it late (its bus can run behind the old node's).
+ * `memberLists` (first page; absent from a node of an earlier version): the session's member-list subscriptions,
+ * which the new node subscribes again once it holds the session.
  */
 export type SessionHandover =
-  { lastSeq: number; entries: ResumeEntry[]; more: boolean; delivered?: string[] } | { gap: true };
+  | {
+      lastSeq: number;
+      entries: ResumeEntry[];
+      more: boolean;
+      delivered?: string[];
+      memberLists?: MemberListSubscriptions;
+    }
+  | { gap: true };
 
 export interface SessionLocation {
   node: string;

@@ -13,12 +13,17 @@ import { GuildModel, type Impact } from './guild-model';
 import { serialise } from './protocol';
 import type { Session } from './session';
 import { VisibilityResolver } from './visibility';
+import type { MemberListSubscriptions } from './member-list/member-lists';
 
 /** Member lists (MemberLists) hear each guild event in its lane, and when a session leaves a guild. */
 export interface MemberListHooks {
   event(guildId: string, event: DomainEvent): Promise<void> | void;
   /** The session left the guild, or ended (`guildId` null). */
   left(session: Session, guildId: string | null): void;
+  /** What the session subscribes to (handed over with it to another node), if anything. */
+  subscriptions(session: Session): MemberListSubscriptions | undefined;
+  /** A session taken over from another node subscribes again to what it did there. */
+  restore(session: Session, subscriptions: MemberListSubscriptions | undefined): void;
 }
 
 export interface RouterHooks {

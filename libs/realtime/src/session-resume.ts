@@ -7,6 +7,7 @@ import { GATEWAY_CLUSTER, type GatewayCluster, type SessionHandover } from './cl
 import type { ResumingConnection, SessionConnection } from './session-connection';
 import { GatewayMetrics } from './gateway.metrics';
 import { InterestRouter } from './interest-router';
+import type { MemberListSubscriptions } from './member-list/member-lists';
 import { PresenceAnnouncer } from './presence-announcer';
 import { GatewayCode, serialise } from './protocol';
 import { SessionRegistry } from './session-registry';
@@ -167,6 +168,7 @@ export class SessionResumption {
         return false;
       }
       this.metrics.resumes.inc({ outcome: 'resumed' });
+      this.router.memberLists?.restore(session, handover.memberLists);
       await this.presence.online(session);
       return true;
     } catch (err) {
@@ -185,11 +187,18 @@ export class SessionResumption {
     tokenHash: string,
     seq: number,
   ): Promise<
-    | { ok: true; lastSeq: number; entries: ResumeEntry[]; delivered: readonly string[] }
+    | {
+        ok: true;
+        lastSeq: number;
+        entries: ResumeEntry[];
+        delivered: readonly string[];
+        memberLists?: MemberListSubscriptions;
+      }
     | { ok: false; reason: 'unknown' | 'overflow' }
   > {
     let reply: SessionHandover | null = await cluster.release(node, sessionId, tokenHash, seq);
     const delivered = reply && !('gap' in reply) ? (reply.delivered ?? []) : [];
+    const memberLists = reply && !('gap' in reply) ? reply.memberLists : undefined;
     const entries: ResumeEntry[] = [];
     let lastSeq = seq;
     for (;;) {
@@ -204,7 +213,7 @@ export class SessionResumption {
       reply = await cluster.page(node, sessionId, tokenHash, seq + entries.length);
     }
     if (seq + entries.length !== lastSeq) return { ok: false, reason: 'overflow' };
-    return { ok: true, lastSeq, entries, delivered };
+    return { ok: true, lastSeq, entries, delivered, memberLists };
   }
 
   /**
@@ -221,12 +230,16 @@ export class SessionResumption {
       resumable: false,
       reconnect: false,
     });
+    // Read before handOver, which ends the session's lists here.
+    const memberLists = this.router.memberLists?.subscriptions(session);
     // Not destroy(): the presence entry lives on, on the other node, and the buffer serves the pages.
     this.registry.handOver(session);
     const handover = this.page(sessionId, tokenHash, after, session.lastSeq);
     if (handover && 'gap' in handover) this.store.drop(sessionId);
-    else if (handover)
+    else if (handover) {
       handover.delivered = this.store.deliveredIds(sessionId, tokenHash, after, HANDOVER_DELIVERED_IDS);
+      if (memberLists) handover.memberLists = memberLists;
+    }
     this.metrics.handovers.inc();
     return handover;
   }

@@ -17,6 +17,11 @@ const entry = z.object({
   d: z.string(),
   e: z.string().max(128).optional(),
 });
+const snowflake = z.string().regex(/^\d{1,20}$/);
+/** A session's member-list subscriptions: guild id -> channel id -> ranges (member-lists.ts checks them again). */
+const memberListsWire = z
+  .record(snowflake, z.record(snowflake, z.array(z.tuple([z.number(), z.number()])).max(5)))
+  .refine((guilds) => Object.keys(guilds).length <= 1000, { message: 'too many guilds' });
 const handoverReply = z
   .union([
     z.object({
@@ -25,6 +30,8 @@ const handoverReply = z
       more: z.boolean(),
       // Absent from a node of an earlier version.
       delivered: z.array(z.string().max(200)).max(10_000).optional(),
+      // Absent from a node of an earlier version: the client's lists then start again when it subscribes.
+      member_lists: memberListsWire.optional(),
     }),
     z.object({ gap: z.literal(true) }),
   ])
@@ -149,7 +156,13 @@ export class NatsGatewayCluster implements GatewayCluster {
       ),
     );
     if (!reply || 'gap' in reply) return reply && { gap: true };
-    return { lastSeq: reply.last_seq, entries: reply.entries, more: reply.more, delivered: reply.delivered };
+    return {
+      lastSeq: reply.last_seq,
+      entries: reply.entries,
+      more: reply.more,
+      delivered: reply.delivered,
+      memberLists: reply.member_lists,
+    };
   }
 
   private failed(what: string): (err: unknown) => void {
@@ -164,5 +177,6 @@ function wire(handover: SessionHandover | null) {
     entries: handover.entries,
     more: handover.more,
     ...(handover.delivered ? { delivered: handover.delivered } : {}),
+    ...(handover.memberLists ? { member_lists: handover.memberLists } : {}),
   };
 }

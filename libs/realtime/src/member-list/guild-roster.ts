@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { MemberDto } from '@parley/common';
+import type { MemberDto, PublicUser } from '@parley/common';
 import { type OverwriteBits, Permission, PermissionCalculator, parsePermissions } from '@parley/common';
 import { type ListMember, type ListOptions, type ListStatus, MemberList } from './member-list';
 
@@ -60,6 +60,17 @@ export class GuildRoster<S> {
   /** The member's status, if the roster has the member. */
   status(userId: string): ListStatus | undefined {
     return this.members.get(userId)?.member.status;
+  }
+
+  has(userId: string): boolean {
+    return this.members.has(userId);
+  }
+
+  /** The member's user changed (`USER_UPDATE`: username, display name, avatar): its rows show it, in order. */
+  setUser(user: PublicUser): void {
+    const entry = this.members.get(user.id);
+    if (!entry) return;
+    this.put({ ...entry.dto, user }, entry.member.status);
   }
 
   setStatus(userId: string, status: ListStatus): void {

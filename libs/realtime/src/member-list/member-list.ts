@@ -36,6 +36,8 @@ export interface ListOptions {
   item: (member: ListMember) => unknown;
 }
 
+import { SortedRows } from './sorted-rows';
+
 const keyOf = (m: ListMember) => `${m.sortName}\u0000${m.userId}`;
 
 /**
@@ -44,16 +46,23 @@ const keyOf = (m: ListMember) => `${m.sortName}\u0000${m.userId}`;
  * empty groups left out, each group ordered by display name. Every change is applied as the INSERT, UPDATE and
  * DELETE ops that turn the old sequence into the new one; each subscriber collects only the ops at or before the
  * end of its ranges, plus the items its ranges newly reveal when rows shift, so a copy kept by applying them is
- * exact within its ranges. Lookups are binary searches over the sorted rows.
+ * exact within its ranges. The rows are kept in blocks (`SortedRows`): a change moves a few hundred of them, not
+ * every later row.
  */
 export class MemberList<S> {
-  private rows: Row[] = [];
+  private readonly rows = new SortedRows<Row>(compare);
   private readonly counts = new Map<string, number>();
   private readonly placed = new Map<string, Row>();
   private groupIds: string[] = [];
   private rankOf = new Map<string, number>();
   private readonly subscribers = new Map<S, ListRange[]>();
   private pending = new Map<S, ListOp[]>();
+  /**
+   * Groups whose count changed since the last flush while their header stayed: the header's UPDATE is sent once
+   * per flush (with the count then), not once per change, so a burst of presence changes costs each subscriber
+   * one header op.
+   */
+  private readonly recounted = new Set<string>();
   /** Members of the list's audience, listed or not (offline members of a large list are counted, not listed). */
   memberCount = 0;
   onlineCount = 0;
@@ -77,7 +86,7 @@ export class MemberList<S> {
   /** Every row as clients see it (tests and diagnostics). */
   items(from = 0, to = this.rows.length - 1): ListItem[] {
     const out: ListItem[] = [];
-    for (let i = Math.max(0, from); i <= Math.min(to, this.rows.length - 1); i++) out.push(this.itemAt(i));
+    for (const row of this.rows.slice(Math.max(0, from), to)) out.push(this.itemOf(row));
     return out;
   }
 
@@ -94,6 +103,8 @@ export class MemberList<S> {
   /** Sets what a subscriber watches; answers with a SYNC of each range (ranges already in order). */
   subscribe(subscriber: S, ranges: ListRange[]): ListOp[] {
     this.subscribers.set(subscriber, ranges);
+    // The SYNC shows every change collected so far: sent after it, they would be applied twice.
+    this.pending.delete(subscriber);
     return ranges.map((range) => ({ op: 'SYNC', range, items: this.items(range[0], range[1]) }));
   }
 
@@ -122,10 +133,19 @@ export class MemberList<S> {
     }
     const row = this.placed.get(userId);
     const target = now ? this.rowOf(now) : null;
-    if (row && target && row.rank === target.rank && row.key === target.key) {
-      // Same place: only what the item shows changed.
-      this.emitUpdate(this.indexOf(row));
-      return;
+    if (row && target && row.rank === target.rank) {
+      const at = this.indexOf(row);
+      // Still between the same neighbours (a renamed member often is): only what the item shows changed.
+      if (
+        row.key === target.key ||
+        ((at === 0 || compare(this.rows.at(at - 1)!, target) < 0) &&
+          (at + 1 === this.rows.length || compare(target, this.rows.at(at + 1)!) < 0))
+      ) {
+        this.rows.replace(at, target);
+        this.placed.set(userId, target);
+        this.emitUpdate(at);
+        return;
+      }
     }
     if (row) this.remove(row);
     if (target) this.insert(target);
@@ -135,7 +155,7 @@ export class MemberList<S> {
   reset(options: ListOptions, members: Iterable<ListMember>): void {
     this.options = options;
     this.setGroups();
-    this.rows = [];
+    this.rows.reset([]);
     this.counts.clear();
     this.placed.clear();
     this.members.clear();
@@ -156,14 +176,21 @@ export class MemberList<S> {
     for (const [id, count] of this.counts)
       if (count > 0) rows.push({ rank: this.rankOf.get(id) ?? 0, key: '' });
     rows.sort(compare);
-    this.rows = rows;
+    this.rows.reset(rows);
     // Subscribers' copies are wholly replaced.
     this.pending.clear();
+    this.recounted.clear();
     for (const [s, ranges] of this.subscribers) this.pending.set(s, this.subscribe(s, ranges));
   }
 
-  /** The ops each subscriber collected since the last call. */
+  /** The ops each subscriber collected since the last call, ending with the UPDATE of each recounted header. */
   flush(): Map<S, ListOp[]> {
+    if (this.recounted.size > 0)
+      this.groupIds.forEach((group, rank) => {
+        if (this.recounted.has(group) && (this.counts.get(group) ?? 0) > 0)
+          this.emitUpdate(this.lowerBound({ rank, key: '' }));
+      });
+    this.recounted.clear();
     const out = this.pending;
     this.pending = new Map();
     return out;
@@ -195,14 +222,7 @@ export class MemberList<S> {
 
   /** First index whose row is not before `row`. */
   private lowerBound(row: Row): number {
-    let lo = 0;
-    let hi = this.rows.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compare(this.rows[mid], row) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.rows.lowerBound(row);
   }
 
   private indexOf(row: Row): number {
@@ -216,18 +236,18 @@ export class MemberList<S> {
     if (count === 1) {
       const header: Row = { rank: row.rank, key: '' };
       const at = this.lowerBound(header);
-      this.rows.splice(at, 0, header);
+      this.rows.insertAt(at, header);
       this.emitInsert(at);
-    } else this.emitUpdate(this.lowerBound({ rank: row.rank, key: '' }));
+    } else this.recounted.add(group);
     const at = this.lowerBound(row);
-    this.rows.splice(at, 0, row);
+    this.rows.insertAt(at, row);
     this.placed.set(row.userId ?? '', row);
     this.emitInsert(at);
   }
 
   private remove(row: Row): void {
     const at = this.indexOf(row);
-    this.rows.splice(at, 1);
+    this.rows.removeAt(at);
     this.placed.delete(row.userId ?? '');
     this.emitDelete(at);
     const group = this.groupIds[row.rank];
@@ -236,13 +256,16 @@ export class MemberList<S> {
     const headerAt = this.lowerBound({ rank: row.rank, key: '' });
     if (count === 0) {
       this.counts.delete(group);
-      this.rows.splice(headerAt, 1);
+      this.rows.removeAt(headerAt);
       this.emitDelete(headerAt);
-    } else this.emitUpdate(headerAt);
+    } else this.recounted.add(group);
   }
 
   private itemAt(index: number): ListItem {
-    const row = this.rows[index];
+    return this.itemOf(this.rows.at(index)!);
+  }
+
+  private itemOf(row: Row): ListItem {
     if (row.userId === undefined) {
       const id = this.groupIds[row.rank];
       return { group: { id, count: this.counts.get(id) ?? 0 } };

@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { DomainEvent } from '@parley/bus';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { type DomainEvent, EVENT_BUS, type EventBus } from '@parley/bus';
 import { UserDirectory, toMember } from '@parley/chat';
 import { type MemberDto, parsePermissions } from '@parley/common';
 import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
@@ -26,6 +26,12 @@ const ACCESS_EVENTS = new Set([
 ]);
 /** Members read per storage page while a roster is built. */
 const PAGE = 1000;
+/**
+ * How long a roster collects changes before sending them: a burst of presence changes in a big guild is one
+ * GUILD_MEMBER_LIST_UPDATE per subscriber, with one UPDATE per group header, instead of one per change. Short
+ * enough to be invisible; SYNCs of a new subscription are not held.
+ */
+export const FLUSH_WINDOW_MS = 25;
 
 const snowflake = z.string().regex(/^\d{1,20}$/);
 const rangeSchema = z
@@ -48,6 +54,9 @@ export const guildSubscriptionSchema = z.object({
 });
 export type GuildSubscription = z.infer<typeof guildSubscriptionSchema>;
 
+/** A session's subscriptions, as a handover carries them: guild id -> channel id -> ranges. */
+export type MemberListSubscriptions = Record<string, Record<string, ListRange[]>>;
+
 /**
  * Member lists (Discord's lazy guilds) on one gateway node: a session subscribes to rows of one channel's member
  * list and gets `GUILD_MEMBER_LIST_UPDATE` with a SYNC of them, then the INSERT/UPDATE/DELETE ops that touch
@@ -55,13 +64,21 @@ export type GuildSubscription = z.infer<typeof guildSubscriptionSchema>;
  * subscription and kept from the guild's events, in the guild's routing lane (so in order with everything else
  * the guild's sessions get); it is dropped when the last subscriber leaves. Presence changes in large guilds,
  * which are not announced on the guild's scope, come on the `members:<guild>` scope, which only nodes holding a
- * roster subscribe to.
+ * roster subscribe to. Ops are sent per flush window (FLUSH_WINDOW_MS); a member's profile change comes from the
+ * invalidation stream; a session handed over to another node takes its subscriptions along (`subscriptions`,
+ * `restore`).
  */
 @Injectable()
-export class MemberLists {
+export class MemberLists implements OnModuleDestroy {
   private readonly rosters = new Map<string, GuildRoster<Session>>();
   /** Session -> guild ids it subscribes to lists of. */
   private readonly bySession = new Map<Session, Set<string>>();
+  /** Rosters with changes waiting for the end of their flush window. */
+  private readonly due = new Set<GuildRoster<Session>>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  /** Users whose profile is being read for the rosters; true: changed again meanwhile, read once more. */
+  private readonly userReads = new Map<string, boolean>();
+  private readonly stopInvalidations: () => void;
 
   constructor(
     @Inject(PARLEY_CONFIG) private readonly config: ParleyConfig,
@@ -71,11 +88,25 @@ export class MemberLists {
     private readonly router: InterestRouter,
     private readonly metrics: GatewayMetrics,
     private readonly log: AppLogger,
+    @Inject(EVENT_BUS) bus: EventBus,
   ) {
     router.memberLists = {
       event: (guildId, event) => this.event(guildId, event),
       left: (session, guildId) => this.left(session, guildId),
+      subscriptions: (session) => this.subscriptions(session),
+      restore: (session, subscriptions) => this.restore(session, subscriptions),
     };
+    // USER_UPDATE goes to the user's own scope only; every process already hears its id on the invalidation
+    // stream, so a node holding a roster with that user reads the profile once (see docs/gateway.md).
+    this.stopInvalidations = bus.subscribeInvalidations((event) => {
+      const id = (event.data as { id?: unknown } | undefined)?.id;
+      if (event.type === 'USER_UPDATE' && typeof id === 'string') this.userChanged(id);
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.stopInvalidations();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
   }
 
   /** Rosters held (diagnostics and tests). */
@@ -113,6 +144,35 @@ export class MemberLists {
       const sorted = [...ranges].sort((a, b) => a[0] - b[0]) as ListRange[];
       this.send(session, guildId, list, list.subscribe(session, sorted));
     });
+  }
+
+  /** The session's subscriptions, for the node that takes it over (small: at most 5 ranges per guild). */
+  subscriptions(session: Session): MemberListSubscriptions | undefined {
+    const guilds = this.bySession.get(session);
+    if (!guilds) return undefined;
+    const out: MemberListSubscriptions = {};
+    for (const guildId of guilds) {
+      const roster = this.rosters.get(guildId);
+      const sub = roster?.subscribers.get(session);
+      const ranges = sub && roster?.list(sub.listId)?.ranges(session);
+      if (sub && ranges?.length) out[guildId] = { [sub.channelId]: ranges.map(([a, b]) => [a, b] as const) };
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  }
+
+  /**
+   * A session taken over from another node subscribes again to what it had there, once it is resumed: each
+   * list's SYNC follows RESUMED, as a fresh subscription's would, so the client's copy is current. A guild or
+   * channel the session may no longer see is ignored, as on a subscription.
+   */
+  restore(session: Session, subscriptions: MemberListSubscriptions | undefined): void {
+    for (const [guildId, channels] of Object.entries(subscriptions ?? {})) {
+      const sub = guildSubscriptionSchema.safeParse({ guild_id: guildId, channels });
+      if (!sub.success) continue;
+      this.subscribe(session, sub.data).catch((err: unknown) =>
+        this.log.warn({ err, guild: guildId }, 'member list: a handed-over subscription failed'),
+      );
+    }
   }
 
   // --- rosters -----------------------------------------------------------------------------
@@ -212,12 +272,12 @@ export class MemberLists {
           return this.presence.visible([dto.user.id]).then(
             (statuses) => {
               roster.put(dto, statuses.get(dto.user.id) ?? 'offline');
-              this.flush(roster);
+              this.schedule(roster);
             },
             (err: unknown) => {
               this.log.warn({ err }, 'member list: presence unavailable for a new member');
               roster.put(dto, 'offline');
-              this.flush(roster);
+              this.schedule(roster);
             },
           );
         break;
@@ -252,7 +312,46 @@ export class MemberLists {
         return;
     }
     if (ACCESS_EVENTS.has(type)) this.recheck(roster);
-    this.flush(roster);
+    this.schedule(roster);
+  }
+
+  /**
+   * A user's profile changed: each roster here holding the user shows the new one (an UPDATE in place, or a move
+   * when the display name orders it elsewhere). One read per change, only on nodes with such a roster; a second
+   * change during the read reads again, so the last profile wins.
+   */
+  private userChanged(userId: string): void {
+    if (this.userReads.has(userId)) {
+      this.userReads.set(userId, true);
+      return;
+    }
+    if (![...this.rosters.values()].some((r) => r.has(userId))) return;
+    this.userReads.set(userId, false);
+    void this.users
+      .one(userId)
+      .then(
+        (user) => {
+          if (!user) return;
+          for (const [guildId, roster] of this.rosters)
+            if (roster.has(userId))
+              this.router
+                .inLane(guildId, () => {
+                  // The roster may have been dropped (and built again, with the new profile) meanwhile.
+                  if (this.rosters.get(guildId) !== roster) return;
+                  roster.setUser(user);
+                  this.schedule(roster);
+                })
+                .catch((err: unknown) =>
+                  this.log.warn({ err, guild: guildId }, 'member list: profile not applied'),
+                );
+        },
+        (err: unknown) => this.log.warn({ err, user: userId }, 'member list: a changed profile unavailable'),
+      )
+      .finally(() => {
+        const again = this.userReads.get(userId);
+        this.userReads.delete(userId);
+        if (again) this.userChanged(userId);
+      });
   }
 
   /** After a permission change: a subscriber who may no longer view its channel stops getting its list. */
@@ -289,6 +388,20 @@ export class MemberLists {
       this.send(session, roster.guildId, list, list.subscribe(session, ranges ?? []));
     }
     roster.prune();
+  }
+
+  /** One timer for every roster: flushes what each collected in the window. */
+  private schedule(roster: GuildRoster<Session>): void {
+    this.due.add(roster);
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      const due = [...this.due];
+      this.due.clear();
+      // A roster dropped meanwhile has no subscriber left.
+      for (const r of due) if (this.rosters.get(r.guildId) === r) this.flush(r);
+    }, FLUSH_WINDOW_MS);
+    this.flushTimer.unref();
   }
 
   /** Sends every list's collected ops to their subscribers. */
