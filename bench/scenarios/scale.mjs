@@ -42,7 +42,8 @@ function verifyPeak(from, to, timeoutS) {
     const t0 = performance.now();
     const child = spawn(
       process.execPath,
-      [join(ROOT, 'dist/apps/cli/src/main.js'), 'verify', '--from', from, '--to', to],
+      // The flag scripts/parley (`npx parley`) runs the CLI with.
+      ['--max-semi-space-size=16', join(ROOT, 'dist/apps/cli/src/main.js'), 'verify', '--from', from, '--to', to],
       {
         cwd: ROOT,
         env: {
