@@ -6,8 +6,8 @@
 //   node bench/issue17-sqlite.cjs purge <dir>                  the purge job's loop on the big channel of a copy;
 //                                                            messages/s, steps, the longest step
 //   node bench/issue17-sqlite.cjs verify <dir>                 `parley verify` of the dataset against a copy;
-//                                                            peak RSS (VmHWM, polled); ISSUE17_SEMI=16 runs
-//                                                            the CLI with scripts/parley's --max-semi-space-size
+//                                                            peak RSS (VmHWM, polled); ISSUE17_FLAGS=parley runs
+//                                                            the CLI with scripts/parley's V8 flags for verify
 //
 // The data is the scale bench's generator (bench/scenarios/scale-dataset.cjs); the copies are removed after.
 'use strict';
@@ -38,8 +38,10 @@ async function generatePhase(dir, messages) {
     });
     const t0 = performance.now();
     let indexed = 0;
-    for (let n; (n = storage.messageSearch.indexPending(50)) > 0; ) indexed += n;
-    process.stderr.write(`issue17: ${indexed} messages indexed in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    for (let n; (n = storage.messageSearch.indexPending(50)) > 0;) indexed += n;
+    process.stderr.write(
+      `issue17: ${indexed} messages indexed in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
   } finally {
     await storage.close();
   }
@@ -93,8 +95,22 @@ function verifyPhase(dir) {
     const t0 = performance.now();
     const child = spawn(
       process.execPath,
-      [...(process.env.ISSUE17_SEMI ? [`--max-semi-space-size=${process.env.ISSUE17_SEMI}`] : []), join(ROOT, 'dist/apps/cli/src/main.js'), 'verify', '--from', `sqlite:${db}`, '--to', `sqlite:${copy}`],
-      { cwd: ROOT, env: { ...process.env, PARLEY__LOGGING__LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      [
+        ...(process.env.ISSUE17_FLAGS === 'parley'
+          ? ['--max-semi-space-size=16', '--max-old-space-size=256']
+          : []),
+        join(ROOT, 'dist/apps/cli/src/main.js'),
+        'verify',
+        '--from',
+        `sqlite:${db}`,
+        '--to',
+        `sqlite:${copy}`,
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, PARLEY__LOGGING__LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let peakKb = 0;
     let tail = '';
@@ -130,7 +146,9 @@ async function main() {
   if (what === 'generate' && dir && Number(n) > 0) return generatePhase(dir, Number(n));
   if (what === 'purge' && dir && existsSync(join(dir, 'progress.json'))) return purgePhase(dir);
   if (what === 'verify' && dir && existsSync(join(dir, 'parley.db'))) return verifyPhase(dir);
-  console.error('usage: node bench/issue17-sqlite.cjs generate <dir> <messages> | purge <dir> | verify <dir>');
+  console.error(
+    'usage: node bench/issue17-sqlite.cjs generate <dir> <messages> | purge <dir> | verify <dir>',
+  );
   process.exitCode = 64;
 }
 

@@ -164,8 +164,9 @@ export class CassandraUserRepository implements UserRepository {
   }
 
   async findByIds(ids: readonly string[]): Promise<UserRecord[]> {
+    // Each user once, as SQLite's IN answers.
     const found = await this.authors.getMany(
-      ids,
+      [...new Set(ids)],
       (missing) => this.readMany(missing),
       (user) => user !== null,
     );

@@ -11,12 +11,12 @@ const UPDATE = `UPDATE messages SET ${patchSet(['content', 'edited_at', 'mention
   WHERE id = @id AND channel_id = @channel_id`;
 /**
  * Rows a purge step deletes in one transaction: it starts at PURGE_ROWS_MIN and is doubled while a step holds
- * the writer for less than PURGE_HOLD_MS, halved when one holds it longer, so the lock is held for about that
+ * the writer for less than half PURGE_HOLD_MS, halved when one holds it longer, so the lock is held for about that
  * long whatever the machine (sends wait for at most one step) and a fast disk purges in few steps.
  */
 const PURGE_ROWS_MIN = 500;
 const PURGE_ROWS_MAX = 50_000;
-const PURGE_HOLD_MS = 50;
+const PURGE_HOLD_MS = 100;
 const PURGE_UPPER = `SELECT max(id) AS hi FROM
   (SELECT id FROM messages WHERE channel_id = ? ORDER BY id LIMIT ?)`;
 const PURGE_RANGE = 'SELECT id FROM messages WHERE channel_id = ? AND id <= ?';
@@ -214,7 +214,8 @@ export class SqliteMessageRepository implements MessageRepository {
       });
       const held = performance.now() - started;
       if (held < PURGE_HOLD_MS / 2) this.purgeRows = Math.min(PURGE_ROWS_MAX, this.purgeRows * 2);
-      else if (held > PURGE_HOLD_MS) this.purgeRows = Math.max(PURGE_ROWS_MIN, Math.floor(this.purgeRows / 2));
+      else if (held > PURGE_HOLD_MS)
+        this.purgeRows = Math.max(PURGE_ROWS_MIN, Math.floor(this.purgeRows / 2));
       return true;
     });
   }
