@@ -2,8 +2,9 @@
 --
 -- A deleted message left the 0042 index through FTS5's 'delete' command, which must be given the exact text
 -- that was indexed: it tokenizes the message again and writes a delete entry for every token and every
--- 3-character prefix, then merges them into the index. That was ~95% of a channel purge's time (issue 17:
--- 2,400-3,150 messages/s, ~35 min for a 5,000,000-message channel) and of every message delete.
+-- 3-character prefix, then merges them into the index. That was most of a channel purge's time (issue 17:
+-- 2,400-3,150 messages/s, ~35 min for a 5,000,000-message channel) and of every message delete; by rowid,
+-- purges measured 1.2-2x faster (docs/scaling.md).
 -- With contentless_delete = 1 a row is deleted by its rowid alone (`DELETE FROM messages_fts WHERE rowid = ?`):
 -- FTS5 records a tombstone for the row in its segment, with no tokenizing and no per-token entries.
 -- FTS5 needs the per-row size record for that (columnsize = 0 is refused with contentless_delete).

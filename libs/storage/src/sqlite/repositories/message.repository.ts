@@ -11,7 +11,7 @@ const UPDATE = `UPDATE messages SET ${patchSet(['content', 'edited_at', 'mention
   WHERE id = @id AND channel_id = @channel_id`;
 /**
  * Rows a purge step deletes in one transaction: it starts at PURGE_ROWS_MIN and is doubled while a step holds
- * the writer for less than half PURGE_HOLD_MS, halved when one holds it longer, so the lock is held for about that
+ * the writer for less than half PURGE_HOLD_MS, halved when one holds it longer than PURGE_HOLD_MS, so the lock is held for about that
  * long whatever the machine (sends wait for at most one step) and a fast disk purges in few steps.
  */
 const PURGE_ROWS_MIN = 500;
