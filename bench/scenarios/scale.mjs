@@ -42,7 +42,17 @@ function verifyPeak(from, to, timeoutS) {
     const t0 = performance.now();
     const child = spawn(
       process.execPath,
-      [join(ROOT, 'dist/apps/cli/src/main.js'), 'verify', '--from', from, '--to', to],
+      // The flags scripts/parley (`npx parley verify`) runs the CLI with.
+      [
+        '--max-semi-space-size=16',
+        '--max-old-space-size=256',
+        join(ROOT, 'dist/apps/cli/src/main.js'),
+        'verify',
+        '--from',
+        from,
+        '--to',
+        to,
+      ],
       {
         cwd: ROOT,
         env: {

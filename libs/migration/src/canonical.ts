@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { BulkRecords, BulkTable } from '@parley/storage';
 
 type Canon = Record<string, unknown>;
@@ -314,9 +314,13 @@ export function recordKey<T extends BulkTable>(table: T, record: BulkRecords[T])
 
 const MOD = 1n << 128n;
 
-/** 128 bits of the SHA-256 of a canonical record. */
+/**
+ * 128 bits of the SHA-256 of a canonical record. The one-shot `hash` makes no Hash object: a verify hashes every
+ * row of both databases, and a Hash per row held native memory until the young generation was collected
+ * (~100 MB of the peak RSS on 600,000 rows, and twice the time).
+ */
 export function rowHash(canon: Canon): bigint {
-  return BigInt(`0x${createHash('sha256').update(JSON.stringify(canon)).digest('hex').slice(0, 32)}`);
+  return BigInt(`0x${hash('sha256', JSON.stringify(canon), 'hex').slice(0, 32)}`);
 }
 
 /**

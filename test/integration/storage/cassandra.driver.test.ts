@@ -247,6 +247,38 @@ describe('cassandra driver on a real node', () => {
     }
   });
 
+  it("reads a page's uncached authors in one request, skipping missing and deleted users", async () => {
+    const authors = Array.from({ length: 40 }, () => gen.next());
+    for (const id of authors) await defaults.users.create(user(id));
+    const deleted = authors[7];
+    await defaults.users.delete(deleted);
+    const unknown = gen.next();
+    // Another process's view: nothing cached.
+    const other = new CassandraStorage(cassandraSettings({ keyspace }), { requestTracker: tracker });
+    try {
+      const cachedFirst = authors.slice(0, 5);
+      await other.users.findByIds(cachedFirst);
+      tracker.clear();
+      const asked = [...authors, unknown, authors[3]].reverse();
+      const found = await other.users.findByIds(asked);
+      expect(found.map((u) => u.id).sort()).toEqual(authors.filter((id) => id !== deleted).sort());
+      // The five already cached are not asked again; the rest go as one IN request.
+      const reads = tracker.matching(/FROM users WHERE id/);
+      expect(reads).toHaveLength(1);
+      expect(reads[0]?.query).toMatch(/WHERE id IN \?/);
+      expect((reads[0]?.params[0] as unknown[]).length).toBe(authors.length - cachedFirst.length + 1);
+
+      // Found users are cached, the missing ones are asked again (a user created meanwhile appears).
+      tracker.clear();
+      await other.users.findByIds(authors);
+      const again = tracker.matching(/FROM users WHERE id/);
+      expect(again).toHaveLength(1);
+      expect(again[0]?.params[0]).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('sweeps unclaimed uploads from uploads_by_hour, each hour once, after one first scan', async () => {
     const HOUR = 3_600_000;
     const at = (ms: number) => new SnowflakeGenerator(1, 13, () => ms).next();

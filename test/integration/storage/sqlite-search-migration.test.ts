@@ -6,9 +6,10 @@ import { SqliteStorage, defaultMigrationsDir, type MessageRecord } from '@parley
 import { messageRecord } from '@parley/storage/testing';
 
 /**
- * Migrations 0005 and 0042 on a database that already holds messages: the FTS index is created and backfilled
- * (and 0042 rebuilds 0005's index in its own format, messages still pending included); and messages edited or
- * deleted while still waiting for the indexer are indexed by their latest text, or not at all.
+ * Migrations 0005, 0042 and 0049 on a database that already holds messages: the FTS index is created and
+ * backfilled (0042 and 0049 rebuild the index before them in their own format, messages still pending
+ * included); and messages edited or deleted while still waiting for the indexer are indexed by their latest
+ * text, or not at all.
  */
 describe('sqlite search index', () => {
   let dir: string;
@@ -24,11 +25,11 @@ describe('sqlite search index', () => {
   it('indexes the messages written before it', async () => {
     const before = join(dir, 'before-0005');
     cpSync(defaultMigrationsDir(), before, { recursive: true });
-    // Only 0005 and 0042 (which rebuilds 0005's index) are left out: today's writes need the columns of every
+    // Only 0005, 0042 and 0049 (which rebuild 0005's index) are left out: today's writes need the columns of every
     // later migration, and none of them depends on the search index (the migrator applies a missing earlier
     // migration after later ones).
     for (const file of readdirSync(before))
-      if ([5, 42].includes(Number(file.slice(0, 4)))) rmSync(join(before, file));
+      if ([5, 42, 49].includes(Number(file.slice(0, 4)))) rmSync(join(before, file));
     const settings = {
       path: join(dir, 'existing.db'),
       max_open_conns: 1,
@@ -50,7 +51,11 @@ describe('sqlite search index', () => {
 
     const upgraded = new SqliteStorage(settings, defaultMigrationsDir());
     expect(await upgraded.migrate()).toEqual(
-      expect.arrayContaining(['0005_message_search', '0042_message_search_scope']),
+      expect.arrayContaining([
+        '0005_message_search',
+        '0042_message_search_scope',
+        '0049_message_search_tombstones',
+      ]),
     );
     const result = await upgraded.messageSearch.search({
       guildId: null,
@@ -67,10 +72,11 @@ describe('sqlite search index', () => {
     await upgraded.close();
   });
 
-  it('0042 rebuilds the index of 0005 in its own format, messages still pending included', async () => {
+  it('0042 and 0049 rebuild the index of 0005 in their format, messages still pending included', async () => {
     const before = join(dir, 'before-0042');
     cpSync(defaultMigrationsDir(), before, { recursive: true });
-    for (const file of readdirSync(before)) if (Number(file.slice(0, 4)) === 42) rmSync(join(before, file));
+    for (const file of readdirSync(before))
+      if ([42, 49].includes(Number(file.slice(0, 4)))) rmSync(join(before, file));
     const settings = {
       path: join(dir, 'format-0005.db'),
       max_open_conns: 1,
@@ -105,7 +111,7 @@ describe('sqlite search index', () => {
     await old.close();
 
     const upgraded = new SqliteStorage(settings, defaultMigrationsDir());
-    expect(await upgraded.migrate()).toEqual(['0042_message_search_scope']);
+    expect(await upgraded.migrate()).toEqual(['0042_message_search_scope', '0049_message_search_tombstones']);
     const search = async (channelIds: string[], word: string) =>
       (
         await upgraded.messageSearch.search({
@@ -129,7 +135,7 @@ describe('sqlite search index', () => {
     // The guild's scope token is not a word of the messages, nor is a channel's.
     expect(await search([general, random], `g${guildId}`)).toEqual([]);
     expect(await search([general], `c${general}`)).toEqual([]);
-    // Deletes and edits after the rebuild leave the index consistent.
+    // Deletes and edits after the rebuild leave the index consistent (by rowid: 0049's tombstones).
     await upgraded.messages.delete(general, messages[0].id);
     await upgraded.messages.update(random, messages[1].id, { content: 'lighthouse', editedAt: Date.now() });
     expect(await search([general, random], 'harbour')).toEqual([messages[2].id]);

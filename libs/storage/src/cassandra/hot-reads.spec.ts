@@ -60,4 +60,30 @@ describe('HotReadCache', () => {
     await cache.get('k', () => Promise.resolve('v'));
     expect(cache.peek('k')).toBeUndefined();
   });
+
+  it('getMany reads all uncached keys in one load, sharing flights with get and honouring forget', async () => {
+    const cache = new HotReadCache<string | null>('t', 10, 60_000);
+    await cache.get('a', () => Promise.resolve('A'));
+    const { load: one, pending: singles } = manualLoads<string | null>();
+    const flying = cache.get('b', one);
+    const batches: { keys: string[]; resolve: (v: (string | null)[]) => void }[] = [];
+    const loadMany = (keys: string[]) =>
+      new Promise<(string | null)[]>((resolve) => {
+        batches.push({ keys, resolve });
+      });
+    const many = cache.getMany(['c', 'a', 'b', 'd', 'c'], loadMany, (v) => v !== null);
+    expect(batches.map((b) => b.keys)).toEqual([['c', 'd']]);
+    // A get of a key the batch reads joins it; a forget detaches it.
+    const joined = cache.get('c', one);
+    cache.forget('d');
+    expect(singles).toHaveLength(1);
+    singles[0].resolve('B');
+    batches[0].resolve(['C', null]);
+    expect(await many).toEqual(['C', 'A', 'B', null, 'C']);
+    expect(await joined).toBe('C');
+    await flying;
+    expect(cache.peek('c')?.value).toBe('C');
+    expect(cache.peek('d')).toBeUndefined();
+    expect(cache.stats).toMatchObject({ misses: 4, coalesced: 2 });
+  });
 });

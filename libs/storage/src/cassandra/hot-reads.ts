@@ -39,8 +39,60 @@ export class HotReadCache<V> {
       return flying.promise;
     }
     this.stats.misses++;
+    return this.fly(key, load(), keep);
+  }
+
+  /**
+   * `get` for several keys at once: the cached and in-flight ones as `get` answers them, all the others read by
+   * one `loadMany` call (answering in the order of the keys it is given), each still a flight of its own, so a
+   * `get` of one of them meanwhile joins it and a `forget` detaches it. Values in the order of `keys`.
+   */
+  getMany(
+    keys: readonly string[],
+    loadMany: (missing: string[]) => Promise<V[]>,
+    keep: (value: V) => boolean = () => true,
+  ): Promise<V[]> {
+    const answers = new Map<string, Promise<V>>();
+    const missing: string[] = [];
+    const seen = new Set<string>();
+    for (const key of keys) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const cached = this.peek(key);
+      if (cached !== undefined) {
+        this.stats.hits++;
+        answers.set(key, Promise.resolve(cached.value));
+        continue;
+      }
+      const flying = this.flights.get(key);
+      if (flying) {
+        this.stats.coalesced++;
+        answers.set(key, flying.promise);
+        continue;
+      }
+      this.stats.misses++;
+      missing.push(key);
+    }
+    if (missing.length > 0) {
+      const batch = loadMany(missing);
+      missing.forEach((key, i) => {
+        answers.set(
+          key,
+          this.fly(
+            key,
+            batch.then((values) => values[i]),
+            keep,
+          ),
+        );
+      });
+    }
+    return Promise.all(keys.map((key) => answers.get(key) as Promise<V>));
+  }
+
+  /** Registers `read` as the key's flight; its answer fills the cache unless a forget() detached it. */
+  private fly(key: string, read: Promise<V>, keep: (value: V) => boolean): Promise<V> {
     const flight: { promise: Promise<V> } = {
-      promise: load().then(
+      promise: read.then(
         (value) => {
           // Only the read still registered for the key may fill it: a forget() since it started detached it.
           if (this.flights.get(key) === flight) {

@@ -9,8 +9,14 @@ import { JOB_PENDING, JOBS, MESSAGES, type MessageRow } from '../tables';
 const FIND = `SELECT ${MESSAGES.columns} FROM messages WHERE id = ? AND channel_id = ?`;
 const UPDATE = `UPDATE messages SET ${patchSet(['content', 'edited_at', 'mentions', 'mention_roles', 'mention_everyone', 'pinned', 'embeds', 'flags', 'attachments'])}
   WHERE id = @id AND channel_id = @channel_id`;
-/** Rows a purge step deletes in one transaction (each runs the search-index trigger). */
-const PURGE_ROWS = 500;
+/**
+ * Rows a purge step deletes in one transaction: it starts at PURGE_ROWS_MIN and is doubled while a step holds
+ * the writer for less than half PURGE_HOLD_MS, halved when one holds it longer than PURGE_HOLD_MS, so the lock is held for about that
+ * long whatever the machine (sends wait for at most one step) and a fast disk purges in few steps.
+ */
+const PURGE_ROWS_MIN = 500;
+const PURGE_ROWS_MAX = 50_000;
+const PURGE_HOLD_MS = 100;
 const PURGE_UPPER = `SELECT max(id) AS hi FROM
   (SELECT id FROM messages WHERE channel_id = ? ORDER BY id LIMIT ?)`;
 const PURGE_RANGE = 'SELECT id FROM messages WHERE channel_id = ? AND id <= ?';
@@ -34,6 +40,8 @@ const newestFirst = (a: MessageRow, b: MessageRow): number => compareIds(b.id, a
 /** Creates are group-committed (see MessageWriter); history pages go through the hot reader. */
 export class SqliteMessageRepository implements MessageRepository {
   private readonly writer: MessageWriter;
+  /** The next purge step's size (see PURGE_ROWS_MIN). */
+  private purgeRows = PURGE_ROWS_MIN;
 
   constructor(
     private readonly db: SqliteDb,
@@ -183,21 +191,31 @@ export class SqliteMessageRepository implements MessageRepository {
   }
 
   /**
-   * One step of a deleted channel's purge: its oldest `PURGE_ROWS` messages, found by the upper end of that
+   * One step of a deleted channel's purge: its oldest `purgeRows` messages, found by the upper end of that
    * primary-key range (an index walk) and deleted by range with their reactions in one short transaction,
-   * so the writer is held for one batch at a time. Progress is what is gone: a killed purge resumes.
+   * so the writer is held for one batch at a time. Progress is what is gone: a killed purge resumes. The
+   * search index forgets each message by its rowid (a tombstone, migration 0049) in the delete trigger.
    */
   purgeChannelStep(channelId: string): Promise<boolean> {
     return settle(() => {
       const channel = toId(channelId);
       this.writer.flush();
-      const upTo = this.db.get<{ hi: bigint | null }>(PURGE_UPPER, channel, PURGE_ROWS)?.hi ?? null;
-      if (upTo === null) return false;
+      const started = performance.now();
+      const upTo = this.db.get<{ hi: bigint | null }>(PURGE_UPPER, channel, this.purgeRows)?.hi ?? null;
+      if (upTo === null) {
+        // The next purge starts small again.
+        this.purgeRows = PURGE_ROWS_MIN;
+        return false;
+      }
       this.db.transaction(() => {
         this.db.run(PURGE_REACTIONS, channel, upTo);
         this.db.run(PURGE_REACTION_COUNTS, channel, upTo);
         this.db.run(PURGE_MESSAGES, channel, upTo);
       });
+      const held = performance.now() - started;
+      if (held < PURGE_HOLD_MS / 2) this.purgeRows = Math.min(PURGE_ROWS_MAX, this.purgeRows * 2);
+      else if (held > PURGE_HOLD_MS)
+        this.purgeRows = Math.max(PURGE_ROWS_MIN, Math.floor(this.purgeRows / 2));
       return true;
     });
   }
