@@ -117,6 +117,8 @@ async function open(backend, keyspace) {
 }
 
 const KEEP = process.env.PARLEY_BENCH_SEARCH_KEEP === '1';
+// The seeded history's first day (90 days of it): fixed, see main().
+const SEED_START = Date.UTC(2026, 0, 1);
 const SEED_TABLE = 'CREATE TABLE IF NOT EXISTS bench_seed (id int PRIMARY KEY, messages int)';
 
 async function main() {
@@ -125,12 +127,14 @@ async function main() {
   const keyspace = KEEP ? `parley_bench_search_${total}` : keyspaceArg;
   const { storage, seeded, markSeeded, cleanup } = await open(backend, keyspace);
   const reuse = await seeded(total);
-  const ids = new SnowflakeGenerator(0, 3);
+  // Ids and times come from a fixed clock, so a kept keyspace is searched under the guild and channels it was
+  // seeded with (ids minted from Date.now() named a new, empty guild on every reuse).
+  const ids = new SnowflakeGenerator(0, 3, () => SEED_START);
   const guildId = ids.next();
   const channels = Array.from({ length: CHANNELS }, () => ids.next());
   const authors = Array.from({ length: 200 }, () => ids.next());
   // Spread over 90 days: several 10-day buckets per channel on Cassandra.
-  const start = Date.now() - 90 * 24 * 3600_000;
+  const start = SEED_START;
   const message = (i, at, content) => ({
     id: new SnowflakeGenerator(1, i % 128, () => at).next(),
     channelId: channels[i % CHANNELS],
