@@ -133,12 +133,17 @@ async function main() {
   const guildId = ids.next();
   const channels = Array.from({ length: CHANNELS }, () => ids.next());
   const authors = Array.from({ length: 200 }, () => ids.next());
+  // The lag and send rounds write to a guild of their own, so a kept keyspace's searched guild stays exactly
+  // the seeded `total` messages run after run (its 12,000 sends per run would otherwise pile up in the newest
+  // bucket, where every whole-guild search starts).
+  const sendGuildId = ids.next();
+  const sendChannels = Array.from({ length: CHANNELS }, () => ids.next());
   // Spread over 90 days: several 10-day buckets per channel on Cassandra.
   const start = SEED_START;
-  const message = (i, at, content) => ({
+  const message = (i, at, content, guild = guildId, guildChannels = channels) => ({
     id: new SnowflakeGenerator(1, i % 128, () => at).next(),
-    channelId: channels[i % CHANNELS],
-    guildId,
+    channelId: guildChannels[i % CHANNELS],
+    guildId: guild,
     authorId: authors[i % authors.length],
     content,
     editedAt: null,
@@ -228,12 +233,13 @@ async function main() {
   const lagMs = [];
   for (let i = 0; i < 20; i++) {
     const unique = `lag${i}z${Date.now().toString(36)}`;
-    const m = message(total + i, Date.now(), `fresh message ${unique}`);
+    const m = message(total + i, Date.now(), `fresh message ${unique}`, sendGuildId, sendChannels);
     await storage.messages.create(m);
     const s = performance.now();
     for (;;) {
       const found = await storage.messageSearch.search({
         ...query([{ tokens: [unique], prefix: false }]),
+        guildId: sendGuildId,
         channelIds: [m.channelId],
       });
       if (found.total > 0) break;
@@ -250,7 +256,13 @@ async function main() {
       Array.from({ length: SEND_INFLIGHT }, async () => {
         while (next < SENDS) {
           const i = next++;
-          const m = message(offset + i, Date.now(), Array.from({ length: 8 }, word).join(' '));
+          const m = message(
+            offset + i,
+            Date.now(),
+            Array.from({ length: 8 }, word).join(' '),
+            sendGuildId,
+            sendChannels,
+          );
           const s = performance.now();
           await storage.messages.create(m);
           samples.push(performance.now() - s);

@@ -1,3 +1,4 @@
+import { snowflakeAt } from '@parley/common';
 import type { types } from 'cassandra-driver';
 import {
   SEARCH_TOTAL_CAP,
@@ -17,6 +18,19 @@ import type { CassandraMessageRepository } from './message.repository';
 const PAGE = 1000;
 /** Partitions read at once at most. */
 const WIDTH = 16;
+/**
+ * How long a scope's bucket list is reused. Buckets are added as time passes (the send marks each new one) and,
+ * rarely, by `parley import` / `migrate` (older ones): a cached list misses the latter for this long at most.
+ */
+const BUCKET_LIST_TTL_MS = 60_000;
+/**
+ * The buckets of ids minted this long before the list was read and after are read whether listed or not: a send
+ * marks its bucket after minting the id (and the posting may be written by a job a little later), so a message
+ * stored after the list was read may sit in a bucket the list does not name yet.
+ */
+const BUCKET_LIST_MARGIN_MS = 5 * 60_000;
+/** Scopes whose bucket lists are kept (a few numbers each); the oldest entry goes first. */
+const BUCKET_LISTS_KEPT = 10_000;
 
 interface Hit {
   id: string;
@@ -76,6 +90,9 @@ function postingMatches(row: types.Row, q: Filters, exactTerms: boolean): boolea
  * ALLOW FILTERING.
  */
 export class CassandraMessageSearch implements MessageSearchRepository {
+  /** Per scope: its bucket list (message_search_buckets, newest first) and when it was read. */
+  private readonly bucketLists = new Map<bigint, { listed: number[]; readAt: number }>();
+
   constructor(
     private readonly db: CassandraSession,
     private readonly messages: CassandraMessageRepository,
@@ -108,9 +125,13 @@ export class CassandraMessageSearch implements MessageSearchRepository {
     const cql = postingsQuery(columns, entries.length, query.minId !== undefined, query.maxId !== undefined);
     const lowest = query.minId === undefined ? Number.NEGATIVE_INFINITY : searchBucketOf(query.minId);
     const highest = query.maxId === undefined ? Number.POSITIVE_INFINITY : searchBucketOf(query.maxId);
-    const buckets = (await this.db.all(MESSAGE_SEARCH.buckets, [scope]))
-      .map((row) => row.get('bucket') as number)
-      .filter((bucket) => bucket >= lowest && bucket <= highest);
+    const { listed, unlisted } = await this.bucketsOf(scope);
+    const inRange = (bucket: number) => bucket >= lowest && bucket <= highest;
+    const buckets = [...unlisted, ...listed].filter(inRange).sort((a, b) => b - a);
+    // Buckets not known to hold postings go out with the newest listed one, not in a round trip of their own.
+    const listedSet = new Set(listed);
+    const firstListed = buckets.findIndex((bucket) => listedSet.has(bucket));
+    const firstWindow = firstListed === -1 ? buckets.length : firstListed + 1;
     const channels = new Set(query.channelIds);
     const tail = [
       ...entries,
@@ -121,7 +142,7 @@ export class CassandraMessageSearch implements MessageSearchRepository {
     const hits: Hit[] = [];
     let at = 0;
     while (at < buckets.length && hits.length < SEARCH_TOTAL_CAP) {
-      const window = buckets.slice(at, at + (at === 0 ? 1 : nextWidth(hits.length, at)));
+      const window = buckets.slice(at, at + (at === 0 ? firstWindow : nextWidth(hits.length, at)));
       // An older bucket matters only up to the matches still missing after the newer ones.
       const wanted = SEARCH_TOTAL_CAP - hits.length;
       const parts = await mapLimit(window, WIDTH, (bucket) =>
@@ -131,6 +152,35 @@ export class CassandraMessageSearch implements MessageSearchRepository {
       at += window.length;
     }
     return hits;
+  }
+
+  /**
+   * The scope's buckets newest first: `listed` from message_search_buckets (read at most once per
+   * BUCKET_LIST_TTL_MS per process, saving a round trip per search), `unlisted` the recent ones (from
+   * BUCKET_LIST_MARGIN_MS before the list was read to a margin past now) the list does not name, which may hold
+   * postings written since.
+   */
+  private async bucketsOf(scope: bigint): Promise<{ listed: number[]; unlisted: number[] }> {
+    const now = Date.now();
+    let cached = this.bucketLists.get(scope);
+    if (cached === undefined || cached.readAt + BUCKET_LIST_TTL_MS <= now) {
+      const listed = (await this.db.all(MESSAGE_SEARCH.buckets, [scope])).map(
+        (row) => row.get('bucket') as number,
+      );
+      cached = { listed, readAt: now };
+      this.bucketLists.delete(scope);
+      if (this.bucketLists.size >= BUCKET_LISTS_KEPT) {
+        const oldest = this.bucketLists.keys().next();
+        if (!oldest.done) this.bucketLists.delete(oldest.value);
+      }
+      this.bucketLists.set(scope, cached);
+    }
+    const known = new Set(cached.listed);
+    const unlisted: number[] = [];
+    const newest = searchBucketOf(snowflakeAt(now + BUCKET_LIST_MARGIN_MS));
+    const oldest = searchBucketOf(snowflakeAt(cached.readAt - BUCKET_LIST_MARGIN_MS));
+    for (let bucket = newest; bucket >= oldest; bucket--) if (!known.has(bucket)) unlisted.push(bucket);
+    return { listed: cached.listed, unlisted };
   }
 
   /** One bucket's matches, newest first, at most `wanted`. */
