@@ -99,16 +99,40 @@ export class CassandraMessageSearch implements MessageSearchRepository {
   ) {}
 
   async search(query: MessageSearchQuery): Promise<MessageSearchResult> {
-    const scopes = query.guildId !== null ? [query.guildId] : query.channelIds;
-    const found = (await Promise.all(scopes.map((scope) => this.searchScope(toId(scope), query)))).flat();
+    const end = query.offset + query.limit;
+    if (query.guildId !== null) {
+      // One scope: its matches arrive as a growing newest-first prefix of the final list, so the page's messages
+      // are read as soon as that prefix covers the page, while older buckets are still read for the total.
+      let early: Promise<MessageRecord[]> | undefined;
+      const hits = await this.searchScope(toId(query.guildId), query, (prefix) => {
+        if (early !== undefined || Math.min(prefix.length, SEARCH_TOTAL_CAP) < end) return;
+        early = this.load(prefix.slice(query.offset, end));
+        early.catch(() => undefined); // awaited below, unless the bucket reads fail first
+      });
+      const counted = hits.slice(0, SEARCH_TOTAL_CAP);
+      return {
+        total: counted.length,
+        messages: await (early ?? this.load(counted.slice(query.offset, end))),
+      };
+    }
+    const found = (
+      await Promise.all(query.channelIds.map((scope) => this.searchScope(toId(scope), query)))
+    ).flat();
     found.sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : BigInt(b.id) < BigInt(a.id) ? -1 : 0));
     const counted = found.slice(0, SEARCH_TOTAL_CAP);
-    const page = counted.slice(query.offset, query.offset + query.limit);
+    const page = counted.slice(query.offset, end);
     return { total: counted.length, messages: await this.load(page) };
   }
 
-  /** The scope's matches, newest first, complete for every bucket read (at least SEARCH_TOTAL_CAP or all). */
-  private async searchScope(scope: bigint, query: MessageSearchQuery): Promise<Hit[]> {
+  /**
+   * The scope's matches, newest first, complete for every bucket read (at least SEARCH_TOTAL_CAP or all).
+   * `progress` sees the matches after each round of bucket reads: always a prefix of the final list.
+   */
+  private async searchScope(
+    scope: bigint,
+    query: MessageSearchQuery,
+    progress?: (hits: readonly Hit[]) => void,
+  ): Promise<Hit[]> {
     const required = requiredEntries(query.terms);
     const exact = required.exact;
     // One channel of a guild: its entry narrows the partition (a DM's partition is its channel already).
@@ -150,6 +174,7 @@ export class CassandraMessageSearch implements MessageSearchRepository {
       );
       for (const part of parts) hits.push(...part); // buckets newest first, each newest first
       at += window.length;
+      progress?.(hits);
     }
     return hits;
   }
