@@ -117,6 +117,9 @@ async function open(backend, keyspace) {
 }
 
 const KEEP = process.env.PARLEY_BENCH_SEARCH_KEEP === '1';
+// Resumes a kept keyspace's interrupted seed (the node stopped): messages before this index are already written
+// (the batches go in order), so only the rest are.
+const SEED_FROM = Number(process.env.PARLEY_BENCH_SEARCH_SEED_FROM || 0);
 // The seeded history's first day (90 days of it): fixed, see main().
 const SEED_START = Date.UTC(2026, 0, 1);
 const SEED_TABLE = 'CREATE TABLE IF NOT EXISTS bench_seed (id int PRIMARY KEY, messages int)';
@@ -168,7 +171,7 @@ async function main() {
       records.push(message(j, at, Array.from({ length: 4 + Math.floor(random() * 10) }, word).join(' ')));
     }
     // A reused keyspace holds these already; generating them keeps the random sequence (the queries) the same.
-    if (!reuse) await storage.bulk.write('messages', records);
+    if (!reuse && i + BATCH > SEED_FROM) await storage.bulk.write('messages', records);
   }
   const seedSeconds = (performance.now() - t0) / 1000;
   if (!reuse) await markSeeded(total);
