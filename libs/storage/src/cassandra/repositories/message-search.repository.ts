@@ -165,8 +165,12 @@ export class CassandraMessageSearch implements MessageSearchRepository {
 
     const hits: Hit[] = [];
     let at = 0;
+    // Listed buckets read so far: the per-bucket rate nextWidth estimates leaves out the unlisted recent buckets
+    // (usually empty or barely begun), which would halve it and double the next round's over-read.
+    let listedRead = 0;
     while (at < buckets.length && hits.length < SEARCH_TOTAL_CAP) {
-      const window = buckets.slice(at, at + (at === 0 ? firstWindow : nextWidth(hits.length, at)));
+      const width = at === 0 ? firstWindow : nextWidth(hits.length, Math.max(1, listedRead));
+      const window = buckets.slice(at, at + width);
       // An older bucket matters only up to the matches still missing after the newer ones.
       const wanted = SEARCH_TOTAL_CAP - hits.length;
       const parts = await mapLimit(window, WIDTH, (bucket) =>
@@ -174,6 +178,7 @@ export class CassandraMessageSearch implements MessageSearchRepository {
       );
       for (const part of parts) hits.push(...part); // buckets newest first, each newest first
       at += window.length;
+      listedRead += window.filter((bucket) => listedSet.has(bucket)).length;
       progress?.(hits);
     }
     return hits;
