@@ -117,6 +117,11 @@ async function open(backend, keyspace) {
 }
 
 const KEEP = process.env.PARLEY_BENCH_SEARCH_KEEP === '1';
+// Resumes a kept keyspace's interrupted seed (the node stopped): messages before this index are already written
+// (the batches go in order), so only the rest are.
+const SEED_FROM = Number(process.env.PARLEY_BENCH_SEARCH_SEED_FROM || 0);
+// The seeded history's first day (90 days of it): fixed, see main().
+const SEED_START = Date.UTC(2026, 0, 1);
 const SEED_TABLE = 'CREATE TABLE IF NOT EXISTS bench_seed (id int PRIMARY KEY, messages int)';
 
 async function main() {
@@ -125,16 +130,23 @@ async function main() {
   const keyspace = KEEP ? `parley_bench_search_${total}` : keyspaceArg;
   const { storage, seeded, markSeeded, cleanup } = await open(backend, keyspace);
   const reuse = await seeded(total);
-  const ids = new SnowflakeGenerator(0, 3);
+  // Ids and times come from a fixed clock, so a kept keyspace is searched under the guild and channels it was
+  // seeded with (ids minted from Date.now() named a new, empty guild on every reuse).
+  const ids = new SnowflakeGenerator(0, 3, () => SEED_START);
   const guildId = ids.next();
   const channels = Array.from({ length: CHANNELS }, () => ids.next());
   const authors = Array.from({ length: 200 }, () => ids.next());
+  // The lag and send rounds write to a guild of their own, so a kept keyspace's searched guild stays exactly
+  // the seeded `total` messages run after run (its 12,000 sends per run would otherwise pile up in the newest
+  // bucket, where every whole-guild search starts).
+  const sendGuildId = ids.next();
+  const sendChannels = Array.from({ length: CHANNELS }, () => ids.next());
   // Spread over 90 days: several 10-day buckets per channel on Cassandra.
-  const start = Date.now() - 90 * 24 * 3600_000;
-  const message = (i, at, content) => ({
+  const start = SEED_START;
+  const message = (i, at, content, guild = guildId, guildChannels = channels) => ({
     id: new SnowflakeGenerator(1, i % 128, () => at).next(),
-    channelId: channels[i % CHANNELS],
-    guildId,
+    channelId: guildChannels[i % CHANNELS],
+    guildId: guild,
     authorId: authors[i % authors.length],
     content,
     editedAt: null,
@@ -159,7 +171,7 @@ async function main() {
       records.push(message(j, at, Array.from({ length: 4 + Math.floor(random() * 10) }, word).join(' ')));
     }
     // A reused keyspace holds these already; generating them keeps the random sequence (the queries) the same.
-    if (!reuse) await storage.bulk.write('messages', records);
+    if (!reuse && i + BATCH > SEED_FROM) await storage.bulk.write('messages', records);
   }
   const seedSeconds = (performance.now() - t0) / 1000;
   if (!reuse) await markSeeded(total);
@@ -224,12 +236,13 @@ async function main() {
   const lagMs = [];
   for (let i = 0; i < 20; i++) {
     const unique = `lag${i}z${Date.now().toString(36)}`;
-    const m = message(total + i, Date.now(), `fresh message ${unique}`);
+    const m = message(total + i, Date.now(), `fresh message ${unique}`, sendGuildId, sendChannels);
     await storage.messages.create(m);
     const s = performance.now();
     for (;;) {
       const found = await storage.messageSearch.search({
         ...query([{ tokens: [unique], prefix: false }]),
+        guildId: sendGuildId,
         channelIds: [m.channelId],
       });
       if (found.total > 0) break;
@@ -246,7 +259,13 @@ async function main() {
       Array.from({ length: SEND_INFLIGHT }, async () => {
         while (next < SENDS) {
           const i = next++;
-          const m = message(offset + i, Date.now(), Array.from({ length: 8 }, word).join(' '));
+          const m = message(
+            offset + i,
+            Date.now(),
+            Array.from({ length: 8 }, word).join(' '),
+            sendGuildId,
+            sendChannels,
+          );
           const s = performance.now();
           await storage.messages.create(m);
           samples.push(performance.now() - s);

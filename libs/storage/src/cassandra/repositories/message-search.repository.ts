@@ -1,3 +1,4 @@
+import { snowflakeAt } from '@parley/common';
 import type { types } from 'cassandra-driver';
 import {
   SEARCH_TOTAL_CAP,
@@ -17,6 +18,19 @@ import type { CassandraMessageRepository } from './message.repository';
 const PAGE = 1000;
 /** Partitions read at once at most. */
 const WIDTH = 16;
+/**
+ * How long a scope's bucket list is reused. Buckets are added as time passes (the send marks each new one) and,
+ * rarely, by `parley import` / `migrate` (older ones): a cached list misses the latter for this long at most.
+ */
+const BUCKET_LIST_TTL_MS = 60_000;
+/**
+ * The buckets of ids minted this long before the list was read and after are read whether listed or not: a send
+ * marks its bucket after minting the id (and the posting may be written by a job a little later), so a message
+ * stored after the list was read may sit in a bucket the list does not name yet.
+ */
+const BUCKET_LIST_MARGIN_MS = 5 * 60_000;
+/** Scopes whose bucket lists are kept (a few numbers each); the oldest entry goes first. */
+const BUCKET_LISTS_KEPT = 10_000;
 
 interface Hit {
   id: string;
@@ -76,22 +90,49 @@ function postingMatches(row: types.Row, q: Filters, exactTerms: boolean): boolea
  * ALLOW FILTERING.
  */
 export class CassandraMessageSearch implements MessageSearchRepository {
+  /** Per scope: its bucket list (message_search_buckets, newest first) and when it was read. */
+  private readonly bucketLists = new Map<bigint, { listed: number[]; readAt: number }>();
+
   constructor(
     private readonly db: CassandraSession,
     private readonly messages: CassandraMessageRepository,
   ) {}
 
   async search(query: MessageSearchQuery): Promise<MessageSearchResult> {
-    const scopes = query.guildId !== null ? [query.guildId] : query.channelIds;
-    const found = (await Promise.all(scopes.map((scope) => this.searchScope(toId(scope), query)))).flat();
+    const end = query.offset + query.limit;
+    if (query.guildId !== null) {
+      // One scope: its matches arrive as a growing newest-first prefix of the final list, so the page's messages
+      // are read as soon as that prefix covers the page, while older buckets are still read for the total.
+      let early: Promise<MessageRecord[]> | undefined;
+      const hits = await this.searchScope(toId(query.guildId), query, (prefix) => {
+        if (early !== undefined || Math.min(prefix.length, SEARCH_TOTAL_CAP) < end) return;
+        early = this.load(prefix.slice(query.offset, end));
+        early.catch(() => undefined); // awaited below, unless the bucket reads fail first
+      });
+      const counted = hits.slice(0, SEARCH_TOTAL_CAP);
+      return {
+        total: counted.length,
+        messages: await (early ?? this.load(counted.slice(query.offset, end))),
+      };
+    }
+    const found = (
+      await Promise.all(query.channelIds.map((scope) => this.searchScope(toId(scope), query)))
+    ).flat();
     found.sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : BigInt(b.id) < BigInt(a.id) ? -1 : 0));
     const counted = found.slice(0, SEARCH_TOTAL_CAP);
-    const page = counted.slice(query.offset, query.offset + query.limit);
+    const page = counted.slice(query.offset, end);
     return { total: counted.length, messages: await this.load(page) };
   }
 
-  /** The scope's matches, newest first, complete for every bucket read (at least SEARCH_TOTAL_CAP or all). */
-  private async searchScope(scope: bigint, query: MessageSearchQuery): Promise<Hit[]> {
+  /**
+   * The scope's matches, newest first, complete for every bucket read (at least SEARCH_TOTAL_CAP or all).
+   * `progress` sees the matches after each round of bucket reads: always a prefix of the final list.
+   */
+  private async searchScope(
+    scope: bigint,
+    query: MessageSearchQuery,
+    progress?: (hits: readonly Hit[]) => void,
+  ): Promise<Hit[]> {
     const required = requiredEntries(query.terms);
     const exact = required.exact;
     // One channel of a guild: its entry narrows the partition (a DM's partition is its channel already).
@@ -108,9 +149,13 @@ export class CassandraMessageSearch implements MessageSearchRepository {
     const cql = postingsQuery(columns, entries.length, query.minId !== undefined, query.maxId !== undefined);
     const lowest = query.minId === undefined ? Number.NEGATIVE_INFINITY : searchBucketOf(query.minId);
     const highest = query.maxId === undefined ? Number.POSITIVE_INFINITY : searchBucketOf(query.maxId);
-    const buckets = (await this.db.all(MESSAGE_SEARCH.buckets, [scope]))
-      .map((row) => row.get('bucket') as number)
-      .filter((bucket) => bucket >= lowest && bucket <= highest);
+    const { listed, unlisted } = await this.bucketsOf(scope);
+    const inRange = (bucket: number) => bucket >= lowest && bucket <= highest;
+    const buckets = [...unlisted, ...listed].filter(inRange).sort((a, b) => b - a);
+    // Buckets not known to hold postings go out with the newest listed one, not in a round trip of their own.
+    const listedSet = new Set(listed);
+    const firstListed = buckets.findIndex((bucket) => listedSet.has(bucket));
+    const firstWindow = firstListed === -1 ? buckets.length : firstListed + 1;
     const channels = new Set(query.channelIds);
     const tail = [
       ...entries,
@@ -120,8 +165,12 @@ export class CassandraMessageSearch implements MessageSearchRepository {
 
     const hits: Hit[] = [];
     let at = 0;
+    // Listed buckets read so far: the per-bucket rate nextWidth estimates leaves out the unlisted recent buckets
+    // (usually empty or barely begun), which would halve it and double the next round's over-read.
+    let listedRead = 0;
     while (at < buckets.length && hits.length < SEARCH_TOTAL_CAP) {
-      const window = buckets.slice(at, at + (at === 0 ? 1 : nextWidth(hits.length, at)));
+      const width = at === 0 ? firstWindow : nextWidth(hits.length, Math.max(1, listedRead));
+      const window = buckets.slice(at, at + width);
       // An older bucket matters only up to the matches still missing after the newer ones.
       const wanted = SEARCH_TOTAL_CAP - hits.length;
       const parts = await mapLimit(window, WIDTH, (bucket) =>
@@ -129,8 +178,39 @@ export class CassandraMessageSearch implements MessageSearchRepository {
       );
       for (const part of parts) hits.push(...part); // buckets newest first, each newest first
       at += window.length;
+      listedRead += window.filter((bucket) => listedSet.has(bucket)).length;
+      progress?.(hits);
     }
     return hits;
+  }
+
+  /**
+   * The scope's buckets newest first: `listed` from message_search_buckets (read at most once per
+   * BUCKET_LIST_TTL_MS per process, saving a round trip per search), `unlisted` the recent ones (from
+   * BUCKET_LIST_MARGIN_MS before the list was read to a margin past now) the list does not name, which may hold
+   * postings written since.
+   */
+  private async bucketsOf(scope: bigint): Promise<{ listed: number[]; unlisted: number[] }> {
+    const now = Date.now();
+    let cached = this.bucketLists.get(scope);
+    if (cached === undefined || cached.readAt + BUCKET_LIST_TTL_MS <= now) {
+      const listed = (await this.db.all(MESSAGE_SEARCH.buckets, [scope])).map(
+        (row) => row.get('bucket') as number,
+      );
+      cached = { listed, readAt: now };
+      this.bucketLists.delete(scope);
+      if (this.bucketLists.size >= BUCKET_LISTS_KEPT) {
+        const oldest = this.bucketLists.keys().next();
+        if (!oldest.done) this.bucketLists.delete(oldest.value);
+      }
+      this.bucketLists.set(scope, cached);
+    }
+    const known = new Set(cached.listed);
+    const unlisted: number[] = [];
+    const newest = searchBucketOf(snowflakeAt(now + BUCKET_LIST_MARGIN_MS));
+    const oldest = searchBucketOf(snowflakeAt(cached.readAt - BUCKET_LIST_MARGIN_MS));
+    for (let bucket = newest; bucket >= oldest; bucket--) if (!known.has(bucket)) unlisted.push(bucket);
+    return { listed: cached.listed, unlisted };
   }
 
   /** One bucket's matches, newest first, at most `wanted`. */
