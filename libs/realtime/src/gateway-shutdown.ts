@@ -57,7 +57,8 @@ export class GatewayShutdown {
     for (const socket of io.of('/').sockets.values()) stateOf(socket).conn?.close(RESUME_ELSEWHERE);
     await this.settle(lastTold, deadline);
     const left = this.registry.all();
-    if (left.length > 0) this.log.warn({ sessions: left.length }, 'gateway drain over; ending the sessions not taken over');
+    if (left.length > 0)
+      this.log.warn({ sessions: left.length }, 'gateway drain over; ending the sessions not taken over');
     // Not resumed anywhere in time: they end here (their users go offline unless connected elsewhere).
     for (const session of left) this.registry.destroy(session);
     await this.cut(io, 0);
