@@ -207,21 +207,24 @@ async function measurePhase(backend, args) {
       };
     }
 
-    // React: members who have not reacted, on the viral message, then on fresh messages (one per sample user).
+    // React: members who have not reacted, on the viral message and on a fresh one, alternately (one user each
+    // time), so warm-up and whatever else the process does meanwhile fall on both alike.
     const emoji = { kind: 'unicode', name: EMOJI };
     const react = async (messageId, k) =>
       counted(() => messages.react(who.bigChannel, who.sampleUser(k), messageId, emoji));
-    const viral = [];
-    for (let k = 0; k < Math.min(REACT_SAMPLES, plan.samples / 2); k++) viral.push(await react(who.viral, k));
     // The fresh message is a bulk-written one with a fixed id, the same on both backends: a send would raise the
     // channel's last message id differently on each, and `parley verify` compares the two copies afterwards.
-    const fresh = [];
     const freshId = ids.fresh(0);
     await storage.bulk.write('messages', [
       messageRecord(freshId, who.bigChannel, who.bigGuild, who.reader, 'fresh'),
     ]);
-    for (let k = REACT_SAMPLES; k < Math.min(2 * REACT_SAMPLES, plan.samples); k++)
-      fresh.push(await react(freshId, k));
+    const viral = [];
+    const fresh = [];
+    const pairs = Math.min(REACT_SAMPLES, plan.samples / 2, plan.samples - REACT_SAMPLES);
+    for (let k = 0; k < pairs; k++) {
+      viral.push(await react(who.viral, k));
+      fresh.push(await react(freshId, REACT_SAMPLES + k));
+    }
     out.react = {
       viral: {
         reactions_before: plan.reactions,
@@ -231,10 +234,10 @@ async function measurePhase(backend, args) {
       fresh: { ms: stats(fresh.map((r) => r.ms)), requests: Math.max(...fresh.map((r) => r.requests)) },
     };
     // Put things back: the dataset is reused by the next run.
-    for (let k = 0; k < Math.min(REACT_SAMPLES, plan.samples / 2); k++)
+    for (let k = 0; k < pairs; k++) {
       await storage.reactions.remove(who.bigChannel, who.viral, EMOJI, who.sampleUser(k));
-    for (let k = REACT_SAMPLES; k < Math.min(2 * REACT_SAMPLES, plan.samples); k++)
-      await storage.reactions.remove(who.bigChannel, freshId, EMOJI, who.sampleUser(k));
+      await storage.reactions.remove(who.bigChannel, freshId, EMOJI, who.sampleUser(REACT_SAMPLES + k));
+    }
     await storage.messages.delete(who.bigChannel, freshId, who.bigGuild);
     return out;
   } finally {
