@@ -15,6 +15,7 @@ const { spawn } = require('node:child_process');
 const { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
 const { performance } = require('node:perf_hooks');
+const { watchPeak } = require('./lib/peak-rss.cjs');
 const { openSqlite } = require('./lib/sqlite.cjs');
 const { planOf, idsFor, layout, generate } = require('./scenarios/scale-dataset.cjs');
 
@@ -112,28 +113,15 @@ function verifyPhase(dir) {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    let peakKb = 0;
-    let tail = '';
-    const keep = (d) => (tail = (tail + d).slice(-2000));
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const poll = setInterval(() => {
-      try {
-        const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
-      } catch {
-        // exited between two polls
-      }
-    }, 100);
+    const watch = watchPeak(child, 100);
     child.once('exit', (code) => {
-      clearInterval(poll);
       rmSync(copy, { force: true });
       console.log(
         JSON.stringify({
-          peak_rss_mb: Math.round(peakKb / 1024),
+          peak_rss_mb: watch.peakMb(),
           exit: code,
           seconds: Math.round((performance.now() - t0) / 100) / 10,
-          tail: tail.trim().split('\n').slice(-3),
+          tail: watch.tail().trim().split('\n').slice(-3),
         }),
       );
       resolve();

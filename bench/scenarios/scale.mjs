@@ -7,7 +7,7 @@
 // and a reader in 2 guilds), history p95, react p95 on the viral message against a fresh one, `parley verify`'s
 // peak RSS on the dataset, and the time to purge the big channel (`scalePurge=0` keeps the dataset instead).
 import { fork, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { ROOT } from '../lib/server.mjs';
 const require = createRequire(import.meta.url);
 const { planOf } = require('./scale-dataset.cjs');
 const { ADDRESS, startNode, stopNode } = require('./scale-node.cjs');
+const { watchPeak } = require('../lib/peak-rss.cjs');
 
 const BACKENDS = ['sqlite', 'cassandra'];
 
@@ -63,28 +64,15 @@ function verifyPeak(from, to, timeoutS) {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    let peakKb = 0;
-    let tail = '';
-    const keep = (d) => (tail = (tail + d).slice(-2000));
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const poll = setInterval(() => {
-      try {
-        const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
-      } catch {
-        // exited between two polls
-      }
-    }, 250);
+    const watch = watchPeak(child, 250);
     const kill = setTimeout(() => child.kill('SIGKILL'), timeoutS * 1000);
     child.once('exit', (code, signal) => {
-      clearInterval(poll);
       clearTimeout(kill);
       resolve({
-        peak_rss_mb: Math.round(peakKb / 1024),
+        peak_rss_mb: watch.peakMb(),
         exit: signal ?? code,
         seconds: Math.round((performance.now() - t0) / 100) / 10,
-        output_tail: tail.trim().split('\n').slice(-6),
+        output_tail: watch.tail().trim().split('\n').slice(-6),
       });
     });
   });
