@@ -165,6 +165,8 @@ export const configSchema = z
       // Routing work queued per guild on a node while that guild waits (a storage read); past it the guild's
       // sessions on the node start over rather than wait without bound.
       routing_queue_limit: positive(),
+      // A fan-out to more than 256 sessions of a node writes for about this long (ms), then yields to I/O.
+      fanout_slice_ms: positive(),
       // The Discord gateway's public URL that GET /gateway(/bot) reports ("": ws(s)://<request host>/discord-gateway).
       discord_url: z.union([z.literal(''), z.string().regex(/^wss?:\/\/[^\s?#]+$/)]),
     }),

@@ -1,6 +1,17 @@
+import type { Duplex } from 'node:stream';
 import type { ResumeEntry } from '@parley/state';
 import type { Socket } from 'socket.io';
-import { type ClosePayload, MAX_BATCH, batchFrame, dispatchFrame, eventFrame } from './protocol';
+import type { WebSocket } from 'ws';
+import { type TurnMark, dispatchBody, writableSocket, writeFrame } from './dispatch-frame';
+import {
+  type ClosePayload,
+  DISPATCH_TAIL,
+  MAX_BATCH,
+  batchFrame,
+  dispatchFrame,
+  dispatchHead,
+  eventFrame,
+} from './protocol';
 import type { SessionConnection } from './session-connection';
 
 export interface ConnectionOptions {
@@ -24,11 +35,24 @@ type Outbound = ResumeEntry | string;
  * previous frames were accepted by the kernel, so a client that stops reading leaves frames waiting here.
  * `pending` (our queue plus frames handed to engine.io since its last flush) past `limit` is a slow consumer.
  * Memory per socket is therefore bounded by `limit` frames plus one engine.io flush (at most `window` frames).
+ *
+ * Direct writes: a dispatch that would be the next thing on the wire anyway (nothing queued here, nothing in
+ * engine.io's buffer, a WebSocket transport without compression whose `ws` holds nothing back) skips engine.io
+ * and is written pre-framed straight to the TCP socket (dispatch-frame.ts): the same bytes engine.io would
+ * write, with the payload encoded once per fan-out instead of once per recipient. Those frames are counted
+ * while the socket still holds unsent bytes (the count restarts whenever its buffer is found empty) and count
+ * towards `limit` like queued ones.
  */
-export class Connection implements SessionConnection {
+export class Connection implements SessionConnection, TurnMark {
   readonly window: number;
   /** Most frames ever waiting at once (for tests and diagnostics). */
   highWater = 0;
+  /** The event-loop turn of this socket's last direct write (same-turn coalescing, dispatch-frame.ts). */
+  lastTurn = 0;
+  /** Dispatches written straight to the socket (the rest went through engine.io): for tests. */
+  directWrites = 0;
+  // Direct writes since the socket's buffer was last found empty.
+  private direct = 0;
   private queue: Outbound[] = [];
   private head = 0;
   private engineQueued = 0;
@@ -56,7 +80,7 @@ export class Connection implements SessionConnection {
   }
 
   get pending(): number {
-    return this.queue.length - this.head - this.backlog + this.engineQueued;
+    return this.queue.length - this.head - this.backlog + this.engineQueued + this.directPending();
   }
 
   get isOpen(): boolean {
@@ -66,6 +90,10 @@ export class Connection implements SessionConnection {
   /** Queues a dispatch (or a prebuilt frame); false when the socket is closed or this made it a slow consumer. */
   send(item: Outbound): boolean {
     if (this.closed) return false;
+    if (typeof item !== 'string' && !this.coalescing && this.head === this.queue.length) {
+      const socket = this.directSocket();
+      if (socket !== null) return this.writeDirect(socket, item);
+    }
     this.queue.push(item);
     const pending = this.pending;
     if (pending > this.highWater) this.highWater = pending;
@@ -114,6 +142,42 @@ export class Connection implements SessionConnection {
     }, this.options.closeGraceMs);
     cut.unref();
     conn.once('close', () => clearTimeout(cut));
+  }
+
+  /** The TCP socket under the connection when a frame written to it now is next on the wire; else null. */
+  private directSocket(): Duplex | null {
+    const conn = this.socket.conn as unknown as EngineSocket;
+    if (conn.readyState !== 'open' || conn.upgrading || conn.writeBuffer?.length !== 0) return null;
+    const transport = conn.transport;
+    if (transport?.name !== 'websocket') return null;
+    const ws = transport.socket;
+    // A compressed connection keeps its frames going through ws (permessage-deflate, `per_message_deflate`).
+    if (!ws || ws.extensions !== '') return null;
+    return writableSocket(ws);
+  }
+
+  private writeDirect(socket: Duplex, entry: ResumeEntry): boolean {
+    const pending = this.directPending() + this.engineQueued + 1;
+    this.direct++;
+    if (pending > this.highWater) this.highWater = pending;
+    writeFrame(socket, this, dispatchHead(entry.t, entry.s), dispatchBody(entry.d).bytes, DISPATCH_TAIL);
+    this.directWrites++;
+    if (pending > this.options.limit) {
+      this.onOverflow(this);
+      return false;
+    }
+    return true;
+  }
+
+  /** Direct writes not yet known to have reached the kernel (none once the socket's buffer is empty). */
+  private directPending(): number {
+    if (this.direct > 0 && this.directSocketEmpty()) this.direct = 0;
+    return this.direct;
+  }
+
+  private directSocketEmpty(): boolean {
+    const ws = (this.socket.conn as unknown as EngineSocket).transport?.socket;
+    return !ws || ws.bufferedAmount === 0;
   }
 
   private pump(): void {
@@ -171,4 +235,12 @@ export class Connection implements SessionConnection {
     this.closed = true;
     this.clearQueue();
   }
+}
+
+/** The parts of engine.io's socket and WebSocket transport a direct write checks (engine.io 6). */
+interface EngineSocket {
+  readyState: string;
+  upgrading?: boolean;
+  writeBuffer?: unknown[];
+  transport?: { name?: string; socket?: WebSocket };
 }

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { toChannel } from '@parley/chat';
 import { EVENT_BUS, type DomainEvent, type EventBus, type Unsubscribe, scopeKey } from '@parley/bus';
@@ -59,6 +60,8 @@ const CHANNEL_EVENTS = new Set(['CHANNEL_CREATE', 'CHANNEL_UPDATE', 'CHANNEL_DEL
  */
 const CATCH_UP_MARGIN_MS = 2_000;
 const EMPTY: ReadonlySet<Session> = new Set();
+/** A fan-out checks its time every this many recipients; a scope with more sessions may be sliced. */
+const FANOUT_SLICE_CHECK = 256;
 /** The lane of events that belong to no guild (DMs, a user's own events). */
 const DIRECT = '';
 
@@ -93,6 +96,8 @@ function laneOf(event: DomainEvent): string {
 export class InterestRouter {
   hooks: RouterHooks | null = null;
   memberLists: MemberListHooks | null = null;
+  /** How long a large fan-out writes before it yields to I/O (`fanOut`): `gateway.fanout_slice_ms`. */
+  fanOutSliceMs: number;
   private readonly index = new Map<string, Set<Session>>();
   private readonly subscriptions = new Map<string, Unsubscribe>();
   /** Holders of each subscribed key: its sessions, plus guild loads in progress. */
@@ -121,6 +126,7 @@ export class InterestRouter {
     private readonly log: AppLogger,
     @Inject(PARLEY_CONFIG) config: ParleyConfig,
   ) {
+    this.fanOutSliceMs = config.gateway.fanout_slice_ms;
     this.lanes = new GuildLanes<DomainEvent>(
       config.gateway.routing_queue_limit,
       (key, step) => this.runStep(key, step),
@@ -389,10 +395,12 @@ export class InterestRouter {
     if (impact.gone) {
       this.metrics.recomputes.inc({ cause: 'gone' });
       // The guild itself is gone: everyone hears it, then loses it.
-      this.deliver(event);
-      for (const s of [...(this.index.get(`guild:${guildId}`) ?? [])]) this.dropGuild(s, guildId);
-      this.models.delete(guildId);
-      return;
+      const told = this.deliver(event);
+      const drop = () => {
+        for (const s of [...(this.index.get(`guild:${guildId}`) ?? [])]) this.dropGuild(s, guildId);
+        this.models.delete(guildId);
+      };
+      return told ? told.then(drop) : drop();
     }
     const diffs = this.withCatchUp(event, () =>
       this.recompute(model, guildId, impact, event.type === 'GUILD_CREATE'),
@@ -437,7 +445,7 @@ export class InterestRouter {
       (lastIds) => this.deliver(event, { diffs, channel, lastIds }, before),
       (err: unknown) => {
         this.log.warn({ err }, 'last message ids unavailable for newly visible channels');
-        this.deliver(event, { diffs, channel, lastIds: new Map() }, before);
+        return this.deliver(event, { diffs, channel, lastIds: new Map() }, before);
       },
     );
   }
@@ -532,25 +540,46 @@ export class InterestRouter {
 
   // --- delivery ----------------------------------------------------------------------------
 
-  private deliver(event: DomainEvent, recomputed?: Recomputed, before?: Set<Session>): void {
+  /**
+   * Fans the event out to this node's sessions. Void when that was done at once; a promise when the fan-out was
+   * large enough to be sliced (`fanOut`): the lane holds until it is done, so the guild's next event never
+   * overtakes it.
+   */
+  private deliver(event: DomainEvent, recomputed?: Recomputed, before?: Set<Session>): Promise<void> | void {
     const started = performance.now();
     const tracing = event.trace ? activeTracing() : null;
     if (!tracing || !event.trace) {
-      if (this.fanOut(event, recomputed, before) > 0) process.nextTick(this.fannedOut, started);
-      return;
+      const sent = this.fanOut(event, recomputed, before);
+      if (typeof sent === 'number') {
+        if (sent > 0) process.nextTick(this.fannedOut, started);
+        return;
+      }
+      return sent.then((n) => {
+        if (n > 0) process.nextTick(this.fannedOut, started);
+      });
     }
     // One span per event and node: the fan-out to this node's sessions, continuing the publisher's trace.
     const span = tracing.startSpan(`gateway dispatch ${event.type}`, {
       parent: event.trace,
       attributes: { 'parley.event.scope': scopeKey(event.scope) },
     });
-    try {
-      const sent = this.fanOut(event, recomputed, before);
-      span.setAttribute('parley.gateway.recipients', sent);
-      if (sent > 0) process.nextTick(this.fannedOut, started);
-    } finally {
+    const done = (n: number) => {
+      span.setAttribute('parley.gateway.recipients', n);
+      if (n > 0) process.nextTick(this.fannedOut, started);
       span.end();
+    };
+    let sent: number | Promise<number>;
+    try {
+      sent = this.fanOut(event, recomputed, before);
+    } catch (err) {
+      span.end();
+      throw err;
     }
+    if (typeof sent === 'number') return done(sent);
+    return sent.then(done, (err: unknown) => {
+      span.end();
+      throw err;
+    });
   }
 
   /**
@@ -561,8 +590,17 @@ export class InterestRouter {
     this.metrics.fanOutSeconds.observe((performance.now() - started) / 1000);
   };
 
-  /** Writes the event to every local session that may see it; returns how many frames were written. */
-  private fanOut(event: DomainEvent, recomputed?: Recomputed, before?: Set<Session>): number {
+  /**
+   * Writes the event to every local session that may see it; returns how many frames were written. A scope
+   * with more than `FANOUT_SLICE_CHECK` sessions is written in slices of about `fanOutSliceMs` each, yielding to
+   * I/O between them (a promise of the count then): one message into a 10,000-member guild would otherwise hold
+   * the thread for its whole fan-out, and every request and event arriving meanwhile would wait behind it.
+   */
+  private fanOut(
+    event: DomainEvent,
+    recomputed?: Recomputed,
+    before?: Set<Session>,
+  ): number | Promise<number> {
     const type = event.type;
     const channelId = this.channelEventId(event);
     if (recomputed) this.deliverVisibilityChanges(recomputed, channelId, event.id);
@@ -583,6 +621,7 @@ export class InterestRouter {
       (type === 'PRESENCE_UPDATE' && event.scope.kind === 'guild') || type === 'GUILD_MEMBER_ADD'
         ? userIdOf(event.data)
         : undefined;
+    if (recipients.size > FANOUT_SLICE_CHECK) return this.slicedFanOut(event, [...recipients], skipUser);
     let d: string | undefined;
     let sent = 0;
     for (const s of recipients) {
@@ -592,6 +631,35 @@ export class InterestRouter {
       sent++;
     }
     if (sent > 0) this.metrics.dispatches.inc({ type }, sent);
+    return sent;
+  }
+
+  /**
+   * A large fan-out (`fanOut`) over a snapshot of its recipients: a session that ends meanwhile is skipped by its
+   * own state, and one that subscribes meanwhile is caught up by its start like any new session.
+   */
+  private async slicedFanOut(
+    event: DomainEvent,
+    recipients: Session[],
+    skipUser: string | undefined,
+  ): Promise<number> {
+    const type = event.type;
+    const d = serialise(event.data);
+    let sent = 0;
+    let slice = performance.now();
+    for (let i = 0; i < recipients.length; i++) {
+      const s = recipients[i];
+      if (skipUser !== undefined && s.userId === skipUser) continue;
+      s.dispatch(type, d, event.id);
+      sent++;
+      if (sent % FANOUT_SLICE_CHECK === 0 && performance.now() - slice >= this.fanOutSliceMs) {
+        this.metrics.dispatches.inc({ type }, FANOUT_SLICE_CHECK);
+        await nextTurn();
+        slice = performance.now();
+      }
+    }
+    const rest = sent % FANOUT_SLICE_CHECK;
+    if (rest > 0) this.metrics.dispatches.inc({ type }, rest);
     return sent;
   }
 

@@ -62,6 +62,17 @@ export function dispatchFrame(entry: ResumeEntry): string {
   return `2["${entry.t}",{"s":${entry.s},"d":${entry.d}}]`;
 }
 
+/**
+ * A dispatch as a WebSocket message of its own, written past engine.io (Connection's direct writes): the
+ * engine.io message packet type (`4`), then `dispatchFrame` up to `d`.
+ */
+export function dispatchHead(t: string, s: number): string {
+  return `42["${t}",{"s":${s},"d":`;
+}
+
+/** What follows `d` in a dispatch frame. */
+export const DISPATCH_TAIL = Buffer.from('}]');
+
 /** Several dispatches in one frame: `2["BATCH",[{"t":"T","s":N,"d":D},...]]`. */
 export function batchFrame(entries: readonly ResumeEntry[]): string {
   let out = '2["BATCH",[';

@@ -5,7 +5,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { waitFor } from '../../support/wait';
 
 /**
- * Backpressure of the Discord gateway's direct writes (libs/realtime/src/discord/dispatch-frame.ts): frames go
+ * Backpressure of the Discord gateway's direct writes (libs/realtime/src/dispatch-frame.ts): frames go
  * to the socket with no completion callback, and a connection counts the frames written while its socket still
  * held unsent bytes. A client that stops reading must become a slow consumer once the kernel's buffers are full
  * and `limit` more frames wait; a client that reads must never be one, and its count goes back to zero. Real

@@ -6,7 +6,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { waitFor } from '../../support/wait';
 
 /**
- * The Discord gateway's pre-framed fan-out (libs/realtime/src/discord/dispatch-frame.ts) decoded by real `ws`
+ * The Discord gateway's pre-framed fan-out (libs/realtime/src/dispatch-frame.ts) decoded by real `ws`
  * clients: a real WebSocket server on 127.0.0.1 whose sockets are DiscordConnections, plain and zlib-stream
  * clients with and without MESSAGE_CONTENT, and dispatches whose frame payloads sweep the WebSocket length
  * boundaries (125/126 bytes, 65535/65536 bytes) in multi-byte UTF-8, interleaved with heartbeats, their ACKs,

@@ -1,5 +1,6 @@
 import { hashToken } from '@parley/auth';
 import { EVENT_BUS, type EventBus } from '@parley/bus';
+import type { Connection } from '@parley/realtime';
 import { type Account, Api, GatewayClient, type TestServer, startServer, waitFor } from './harness';
 
 /** Slow consumers, inbound limits, bad input, auth failures, logout, coalescing and shutdown. */
@@ -54,6 +55,12 @@ describe('gateway limits and bad input', () => {
       // The others were not held up: the steady reader has every message, in order.
       await steadyWs.next('MESSAGE_CREATE', (p) => p.d.id === sent.at(-1), 0, 30_000);
       expect(steadyWs.named('MESSAGE_CREATE').map((p) => p.d.id)).toEqual(sent);
+      // Most of them went pre-framed straight to its socket (Connection's direct writes), the rest through
+      // engine.io, interleaved, and socket.io-client decoded both alike.
+      const steadyConn = server.gateway.session(steadyWs.sessionId!)!.conn as Connection;
+      expect(steadyConn.directWrites).toBeGreaterThan(sent.length / 2);
+      // The paused socket's direct writes counted towards its limit like queued frames.
+      expect((conn as Connection).directWrites).toBeGreaterThan(0);
 
       // Reading again, the slow client finds out why it was cut off...
       slowWs.tcp.resume();

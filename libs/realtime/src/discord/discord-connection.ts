@@ -3,15 +3,17 @@ import type { ResumeEntry } from '@parley/state';
 import type { WebSocket } from 'ws';
 import { type ClosePayload, GatewayCode } from '../protocol';
 import type { SessionConnection } from '../session-connection';
+import { type TurnMark, dispatchBody, writableSocket, writeFrame } from '../dispatch-frame';
 import {
+  DISCORD_ENVELOPE_TAIL,
   DiscordClose,
   Intent,
   Op,
   allowedByPlace,
   discordDispatchFrame,
+  discordEnvelopeHead,
   discordOpFrame,
 } from './discord-protocol';
-import { type TurnMark, dispatchBody, envelopeHead, writableSocket, writeFrame } from './dispatch-frame';
 import { withMessageContentRule } from './message-content';
 
 export interface DiscordConnectionOptions {
@@ -24,7 +26,7 @@ export interface DiscordConnectionOptions {
 /**
  * One Discord-protocol socket's outbound side. Dispatches arrive numbered by the shared Session; here they are
  * filtered by the session's intents (and the MESSAGE_CONTENT rule) and framed as `{"op":0,...}` around the
- * payload, which is encoded once per dispatch (dispatch-frame.ts): an uncompressed session gets a small head
+ * payload, which is encoded once per dispatch (../dispatch-frame.ts): an uncompressed session gets a small head
  * of its own (frame header, op, t, s) in front of the shared body, written straight to its socket in one write;
  * a zlib-stream session feeds the same two parts to its own compressor. Backpressure: frames written while
  * the socket still held unsent bytes are counted (the count restarts whenever its buffer is found empty; a
@@ -33,7 +35,7 @@ export interface DiscordConnectionOptions {
  */
 export class DiscordConnection implements SessionConnection, TurnMark {
   highWater = 0;
-  /** The event-loop turn of this socket's last pre-framed write (same-turn coalescing, dispatch-frame.ts). */
+  /** The event-loop turn of this socket's last pre-framed write (same-turn coalescing, ../dispatch-frame.ts). */
   lastTurn = 0;
   /** Dispatches written pre-framed straight to the socket (the rest went through ws.send): for tests. */
   framedWrites = 0;
@@ -126,13 +128,13 @@ export class DiscordConnection implements SessionConnection, TurnMark {
     const body = d === entry.d ? source : dispatchBody(d);
     this.counted();
     if (this.deflate) {
-      this.compressed([envelopeHead(entry.t, entry.s), body.bytes]);
+      this.compressed([discordEnvelopeHead(entry.t, entry.s), body.bytes, DISCORD_ENVELOPE_TAIL]);
       return;
     }
     // ws writes its own frames at once too while it holds nothing back, so frames stay in order either way.
     const socket = writableSocket(this.ws);
     if (socket !== null) {
-      writeFrame(socket, this, entry.t, entry.s, body.bytes);
+      writeFrame(socket, this, discordEnvelopeHead(entry.t, entry.s), body.bytes, DISCORD_ENVELOPE_TAIL);
       this.framedWrites++;
     } else this.ws.send(discordDispatchFrame(entry.t, entry.s, d));
   }

@@ -127,8 +127,16 @@ export function allowedByPlace(t: string, inGuild: boolean, intents: number): bo
 
 /** `{"op":0,"t":"T","s":N,"d":D}`: `d` is serialised once per event; only this envelope is per recipient. */
 export function discordDispatchFrame(t: string, s: number, d: string): string {
-  return `{"op":0,"t":"${t}","s":${s},"d":${d}}`;
+  return `${discordEnvelopeHead(t, s)}${d}}`;
 }
+
+/** The envelope before `d` (`discordDispatchFrame`'s field order): a pre-framed write's head. */
+export function discordEnvelopeHead(t: string, s: number): string {
+  return `{"op":0,"t":"${t}","s":${s},"d":`;
+}
+
+/** What follows `d` in a dispatch frame. */
+export const DISCORD_ENVELOPE_TAIL = Buffer.from('}');
 
 export function discordOpFrame(op: number, d: unknown): string {
   return `{"op":${op},"d":${JSON.stringify(d) ?? 'null'}}`;

@@ -2,18 +2,20 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 
 /**
- * Discord dispatch frames for a fan-out: `{"op":0,"t":"T","s":N,"d":D}` as one unmasked WebSocket text frame.
- * The body (`D}`) is encoded once per dispatch and shared by every recipient; per recipient only the head
- * differs: the WebSocket frame header (FIN + text opcode and the payload length) followed by
- * `{"op":0,"t":"T","s":N,"d":`. An ordinary frame is assembled whole (head, then a copy of the body) and written
- * with one plain socket write; a large one is written as head + the shared body, uncopied.
+ * Pre-framed dispatches for a fan-out, shared by both gateway transports: the payload `d` is encoded once per
+ * dispatch and shared by every recipient; per recipient only the head differs, the WebSocket frame header (FIN +
+ * text opcode and the payload length) followed by the transport's envelope up to `d`:
+ * - Discord: `{"op":0,"t":"T","s":N,"d":` + D + `}`;
+ * - socket.io (an engine.io message carrying a socket.io EVENT): `42["T",{"s":N,"d":` + D + `}]`.
+ * An ordinary frame is assembled whole (header, head, a copy of the body, the tail) and written with one plain
+ * socket write; a large one is written as its head, the shared body uncopied and the tail, in one writev.
  */
 
 /** A dispatch's payload encoded once, with what intent filtering needs to know about it. */
 export interface DispatchBody {
   /** The serialised `d` it was made from. */
   readonly source: string;
-  /** `d` followed by the envelope's closing `}`, UTF-8. */
+  /** `d`, UTF-8. */
   readonly bytes: Buffer;
   /** The payload names a guild at the top level (`"guild_id":"…"`): a guild event, not a DM. */
   readonly inGuild: boolean;
@@ -34,22 +36,15 @@ export function dispatchBody(d: string): DispatchBody {
     return hit;
   }
   const length = Buffer.byteLength(d);
-  const bytes = Buffer.allocUnsafeSlow(length + 1);
+  const bytes = Buffer.allocUnsafeSlow(length);
   bytes.write(d, 0, length, 'utf8');
-  bytes[length] = CLOSE_BRACE;
   const body: DispatchBody = { source: d, bytes, inGuild: d.includes('"guild_id":"') };
   older = recent;
   recent = body;
   return body;
 }
 
-const CLOSE_BRACE = 0x7d;
 const FIN_TEXT = 0x81;
-
-/** The envelope before `d`: the same field order as the string frames (`discordDispatchFrame`). */
-export function envelopeHead(t: string, s: number): string {
-  return `{"op":0,"t":"${t}","s":${s},"d":`;
-}
 
 /**
  * Frames up to this size are assembled whole per recipient (one allocation from Node's buffer pool, which
@@ -78,12 +73,11 @@ function writeHeader(out: Buffer, payload: number): void {
 }
 
 /**
- * The per-recipient head: WebSocket frame header for a payload of `head + body` bytes, then the envelope
- * head. `t` is an event name and `s` a number: ASCII, so written as latin1 (one byte per character).
+ * The frame header and the envelope head `head` for a payload of `head + rest` bytes. `head` holds an event
+ * name and numbers only: ASCII, so written as latin1 (one byte per character).
  */
-export function frameHead(t: string, s: number, bodyLength: number): Buffer {
-  const head = envelopeHead(t, s);
-  const payload = head.length + bodyLength;
+export function frameHead(head: string, rest: number): Buffer {
+  const payload = head.length + rest;
   const offset = headerLength(payload);
   const out = Buffer.allocUnsafe(offset + head.length);
   writeHeader(out, payload);
@@ -91,15 +85,15 @@ export function frameHead(t: string, s: number, bodyLength: number): Buffer {
   return out;
 }
 
-/** A whole dispatch frame in one Buffer: header, envelope head, then a copy of the shared body. */
-export function assembledFrame(t: string, s: number, body: Buffer): Buffer {
-  const head = envelopeHead(t, s);
-  const payload = head.length + body.length;
+/** A whole dispatch frame in one Buffer: header, envelope head, a copy of the shared body, then the tail. */
+export function assembledFrame(head: string, body: Buffer, tail: Buffer): Buffer {
+  const payload = head.length + body.length + tail.length;
   const offset = headerLength(payload);
   const out = Buffer.allocUnsafe(offset + payload);
   writeHeader(out, payload);
-  out.write(head, offset, 'latin1');
-  body.copy(out, offset + head.length);
+  let at = offset + out.write(head, offset, 'latin1');
+  at += body.copy(out, at);
+  tail.copy(out, at);
   return out;
 }
 
@@ -154,10 +148,11 @@ export interface TurnMark {
 }
 
 /**
- * Writes a dispatch frame (`t`, `s`, the shared body) straight to `socket`, which ws holds nothing back
- * from (`writableSocket`). No completion callback: backpressure is read from the socket's buffer.
+ * Writes a dispatch frame (the recipient's envelope `head`, the shared body, the envelope's `tail`) straight to
+ * `socket`, which ws holds nothing back from (`writableSocket`). No completion callback: backpressure is read
+ * from the socket's buffer.
  */
-export function writeFrame(socket: Duplex, mark: TurnMark, t: string, s: number, body: Buffer): void {
+export function writeFrame(socket: Duplex, mark: TurnMark, head: string, body: Buffer, tail: Buffer): void {
   if (mark.lastTurn === turn) {
     if (socket.writableCorked === 0) {
       socket.cork();
@@ -171,14 +166,15 @@ export function writeFrame(socket: Duplex, mark: TurnMark, t: string, s: number,
     }
   }
   if (body.length <= ASSEMBLE_LIMIT) {
-    socket.write(assembledFrame(t, s, body));
+    socket.write(assembledFrame(head, body, tail));
     return;
   }
-  // Large body: header and envelope head, then the shared body, in one writev (a cork of its own unless the
-  // socket is corked for the turn already).
+  // Large body: header and envelope head, the shared body, the tail, in one writev (a cork of its own unless
+  // the socket is corked for the turn already).
   const own = socket.writableCorked === 0;
   if (own) socket.cork();
-  socket.write(frameHead(t, s, body.length));
+  socket.write(frameHead(head, body.length + tail.length));
   socket.write(body);
+  socket.write(tail);
   if (own) socket.uncork();
 }
