@@ -317,7 +317,12 @@ describe('microservices transports', () => {
       worker.register('channel.purge_messages', () => (calls++, new Promise<void>(() => undefined)));
       await worker.enqueue('channel.purge_messages', { channel_id: 'stuck' });
       worker.start();
-      await waitFor(async () => (await worker.depth()).dead === 1, 'the stuck job was set aside');
+      // The dead letter is stored before the outcome is counted: wait for both.
+      const deadCounted = /parley_jobs_completed_total\{name="channel.purge_messages",outcome="dead"\} 1/;
+      await waitFor(
+        async () => (await worker.depth()).dead === 1 && deadCounted.test(await metrics.registry.metrics()),
+        'the stuck job was set aside and counted',
+      );
       expect(calls).toBe(2);
       const text = await metrics.registry.metrics();
       expect(text).toMatch(/parley_jobs_completed_total\{name="channel.purge_messages",outcome="retry"\} 1/);
