@@ -18,6 +18,7 @@ import { serve } from '../lib/loadgen.mjs';
 
 const TICK_MS = 50;
 const MESSAGE_PREFIX = Buffer.from('42["MESSAGE_CREATE",');
+const CLOSE_PREFIX = Buffer.from('42["CLOSE",');
 const wall = () => performance.timeOrigin + performance.now();
 const rssMb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 
@@ -71,11 +72,13 @@ class Window {
 }
 
 /**
+ * base: the api (REST); gatewayBase: the gateway its sessions connect to (the same process in the monolith).
  * users: [{token, channelId, guild, size}] this process's share; rates: per-user actions per second {send, react,
  * read}; typing goes with every send.
  */
 async function capacity({
   base,
+  gatewayBase = base,
   users,
   addresses,
   rates,
@@ -86,7 +89,7 @@ async function capacity({
   drainMs = 3000,
   lifetimeMs = 1_800_000,
 }) {
-  const url = gatewayUrl(base);
+  const url = gatewayUrl(gatewayBase);
   const sessions = [];
   let opened = 0;
   let failed = 0;
@@ -96,7 +99,12 @@ async function capacity({
   let window = null;
   const lastMessage = new Map(); // channel id -> the newest message id this process saw sent there
 
+  const closeReasons = {}; // a dropped session's CLOSE reason (or "none": the socket closed without one)
   const onFrame = (frame) => {
+    if (frame.length < 200 && frame.includes(CLOSE_PREFIX)) {
+      const reason = /"reason":"([a-z_]+)"/.exec(frame.toString())?.[1] ?? 'unknown';
+      closeReasons[reason] = (closeReasons[reason] ?? 0) + 1;
+    }
     if (window === null || frame.length < MESSAGE_PREFIX.length) return;
     if (frame.compare(MESSAGE_PREFIX, 0, MESSAGE_PREFIX.length, 0, MESSAGE_PREFIX.length) !== 0) return;
     const nonce = nonceOf(frame);
@@ -234,6 +242,7 @@ async function capacity({
     open: sessions.length - dropped,
     failed,
     dropped,
+    close_reasons: closeReasons,
     connect_errors: connectErrors,
     ready: encode(readyHist),
     generator_rss_mb: rssMb(),

@@ -18,7 +18,18 @@ import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { merge, round, summary } from '../lib/hist.mjs';
 import { seedDatabase } from '../lib/seed.mjs';
-import { ROOT, benchDir, cpuSecondsOf, startMonolith } from '../lib/server.mjs';
+import {
+  ROOT,
+  benchDir,
+  cpuSecondsOf,
+  fdCountOf,
+  nofileOf,
+  rssOf,
+  startMonolith,
+  startRole,
+} from '../lib/server.mjs';
+import { purgePrefix } from './microservices-purge.mjs';
+import { clusterEnv } from './rolling.mjs';
 
 const WORKER = join(ROOT, 'bench/scenarios/capacity-worker.mjs');
 
@@ -59,7 +70,63 @@ function shuffle(list) {
   return list;
 }
 
-export async function run(ctx) {
+/** Figure 11: the monolith on SQLite. */
+export function run(ctx) {
+  return measure(ctx, 0);
+}
+
+/**
+ * Figure 11-2gw (`--only=capacity2`): the same model against the microservices mode on the same machine: api, two
+ * gateways and the queue over the local NATS and Redis, one SQLite file. Each gateway fans out to its half of a
+ * guild's sessions on its own core; the generators share the cores as in figure 11.
+ */
+export function runSplit(ctx) {
+  return measure(ctx, 2);
+}
+
+/** The server side: one monolith, or api + `gateways` gateways + queue; what the step figures read from it. */
+async function deploy(dir, gateways) {
+  if (gateways === 0) {
+    const server = await startMonolith({}, { dir, timeoutMs: 60_000 });
+    const [, hard] = server.nofile();
+    return {
+      api: server.url,
+      gateways: [server.url],
+      pids: [server.pid],
+      hard,
+      fdCap: hard - server.fdCount() - 200,
+      stop: () => server.stop(),
+    };
+  }
+  const { env, prefix } = clusterEnv(dir);
+  const procs = [];
+  const stop = async () => {
+    await Promise.allSettled(procs.map((p) => p.stop()));
+    await purgePrefix(prefix);
+  };
+  try {
+    procs.push(await startRole('api', { ...env, PARLEY__INSTANCE__NODE_ID: '1' }));
+    for (let k = 0; k < gateways; k++)
+      procs.push(await startRole('gateway', { ...env, PARLEY__INSTANCE__NODE_ID: String(2 + k) }));
+    procs.push(await startRole('queue', { ...env, PARLEY__INSTANCE__NODE_ID: String(2 + gateways) }));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const gatewayProcs = procs.slice(1, 1 + gateways);
+  const hard = Math.min(...gatewayProcs.map((p) => nofileOf(p.child.pid)[1]));
+  return {
+    api: procs[0].url,
+    gateways: gatewayProcs.map((p) => p.url),
+    pids: procs.map((p) => p.child.pid),
+    hard,
+    // One descriptor per session on the gateway that holds it.
+    fdCap: gatewayProcs.reduce((a, p) => a + nofileOf(p.child.pid)[1] - fdCountOf(p.child.pid) - 200, 0),
+    stop,
+  };
+}
+
+async function measure(ctx, gatewayCount) {
   const { quick, scale, figure, shapes, notes } = ctx;
   // `--capacity-steps=2000,5000,..` replaces the default steps.
   const steps = (
@@ -86,20 +153,27 @@ export async function run(ctx) {
       g.members.map((m) => ({ token: m.token, channelId: g.channelId, guild, size: sizes[guild] })),
     ),
   );
-  const server = await startMonolith({}, { dir, timeoutMs: 60_000 });
+  const server = await deploy(dir, gatewayCount);
+  const cpuSeconds = () => server.pids.reduce((a, pid) => a + cpuSecondsOf(pid), 0);
   const workers = [];
-  const report = { guild_sizes: summariseSizes(sizes), rates_per_user_s: RATES, steps: [] };
-  shapes.capacity = report;
+  const report = {
+    deployment: gatewayCount === 0 ? 'monolith' : `api + ${gatewayCount} gateways + queue`,
+    guild_sizes: summariseSizes(sizes),
+    rates_per_user_s: RATES,
+    steps: [],
+  };
+  shapes[gatewayCount === 0 ? 'capacity' : `capacity_${gatewayCount}gw`] = report;
   try {
-    const [, hard] = server.nofile();
-    const fdCap = hard - server.fdCount() - 200;
+    const { hard, fdCap } = server;
     report.server_nofile_hard = hard;
-    const nWorkers = Math.ceil(Math.min(maxUsers, fdCap) / perWorker);
+    // At least one worker per gateway, so every gateway holds its share of every guild.
+    const nWorkers = Math.max(server.gateways.length, Math.ceil(Math.min(maxUsers, fdCap) / perWorker));
     // Users round-robin over the workers: each worker's first k users are the step's users of that worker.
     for (let k = 0; k < nWorkers; k++)
       workers.push(
         spawnWorker({
-          base: server.url,
+          base: server.api,
+          gatewayBase: server.gateways[k % server.gateways.length],
           users: users
             .filter((_, i) => i % nWorkers === k)
             .map(({ token, channelId, guild, size }) => ({
@@ -135,17 +209,17 @@ export async function run(ctx) {
       // Online members per guild at this step: what one send there should deliver.
       const online = new Array(sizes.length).fill(0);
       for (let i = 0; i < target; i++) online[users[i].guild]++;
-      const cpu0 = cpuSecondsOf(server.pid);
+      const cpu0 = cpuSeconds();
       const w0 = performance.now();
       const out = await Promise.all(workers.map((w) => w.command({ cmd: 'run', seconds })));
-      const cpu = (cpuSecondsOf(server.pid) - cpu0) / ((performance.now() - w0) / 1000);
+      const cpu = (cpuSeconds() - cpu0) / ((performance.now() - w0) / 1000);
       const step = judge({ wanted, target, capped, open, opened, out, online, seconds, rampSeconds });
       step.server_cpu_cores = round(cpu, 2);
-      step.server_rss_mb = round(server.rssBytes() / 2 ** 20, 1);
+      step.server_rss_mb = round(server.pids.reduce((a, pid) => a + rssOf(pid), 0) / 2 ** 20, 1);
       step.load_average = loadavg().map((l) => round(l, 2));
       report.steps.push(step);
       process.stderr.write(
-        `bench: capacity ${target} users: send p95 ${step.send.p95_ms} ms, delivery p95 ${step.delivery.p95_ms} ms, ` +
+        `bench: capacity${gatewayCount ? ` (${report.deployment})` : ''} ${target} users: send p95 ${step.send.p95_ms} ms, delivery p95 ${step.delivery.p95_ms} ms, ` +
           `errors ${step.errors_total}, ${step.pass ? 'pass' : 'MISS'}\n`,
       );
       if (step.pass) passed = step;
@@ -158,8 +232,10 @@ export async function run(ctx) {
         `${hard} (one descriptor per session, the limit could not be raised)`
       : '';
     figure(
-      11,
-      'capacity: concurrent users one monolith on SQLite holds under the user model (send p95<=50, delivery p95<=100, no errors)',
+      gatewayCount === 0 ? 11 : `11-${gatewayCount}gw`,
+      gatewayCount === 0
+        ? 'capacity: concurrent users one monolith on SQLite holds under the user model (send p95<=50, delivery p95<=100, no errors)'
+        : `capacity: concurrent users ${report.deployment} (microservices, SQLite, one machine) hold under the user model (send p95<=50, delivery p95<=100, no errors)`,
       passed?.users ?? 0,
       'users',
       '>=20000',
@@ -226,11 +302,18 @@ function judge({ wanted, target, capped, open, opened, out, online, seconds, ram
     errors,
     connect_failed: failed,
     dropped,
+    close_reasons: mergeCounts(out.map((o) => o.close_reasons ?? {})),
     errors_total: requestErrors + failed + dropped,
     generator_rss_mb: out.map((o) => o.generator_rss_mb),
   };
   step.pass = step.errors_total === 0 && send.count > 0 && send.p95_ms <= 50 && delivery.p95_ms <= 100;
   return step;
+}
+
+function mergeCounts(list) {
+  const out = {};
+  for (const counts of list) for (const [k, v] of Object.entries(counts)) out[k] = (out[k] ?? 0) + v;
+  return out;
 }
 
 const pick = (s) => ({
