@@ -57,6 +57,11 @@ export const pinUpdates = new EventTarget();
 /** GUILD_MEMBER_LIST_UPDATE, for the member pane (lists are kept by the pane, not in the store). */
 export const memberListUpdates = new EventTarget();
 
+/** Asks for typing in a guild (a large guild sends it only to sessions that ask: docs/gateway.md). */
+export function subscribeTyping(guildId: string, on: boolean): Promise<boolean> {
+  return gateway ? gateway.subscribeTyping(guildId, on) : Promise.resolve(false);
+}
+
 /** Subscribes to the rows of a channel's member list the pane shows (null: none any more). */
 export function subscribeMembers(
   guildId: string,

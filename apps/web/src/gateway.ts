@@ -99,6 +99,22 @@ export class GatewayClient {
   }
 
   /**
+   * Asks for TYPING_START in a guild (`on`) or stops (docs/gateway.md, "Typing in large guilds": a large guild
+   * sends it only to sessions that asked). Resolves with whether the server accepted it.
+   */
+  async subscribeTyping(guildId: string, on: boolean): Promise<boolean> {
+    try {
+      const ack = (await this.socket.timeout(5000).emitWithAck('GUILD_SUBSCRIPTIONS', {
+        guild_id: guildId,
+        typing: on,
+      })) as { ok?: boolean };
+      return ack.ok === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * Subscribes to rows of a channel's member list (docs/gateway.md, "Member lists"); no channel ends the
    * subscription. Resolves with whether the server accepted it.
    */
@@ -108,9 +124,11 @@ export class GatewayClient {
     ranges: Array<[number, number]>,
   ): Promise<boolean> {
     try {
+      // A member list is shown with its channel open, so typing is asked for with it, in the same request.
       const ack = (await this.socket.timeout(5000).emitWithAck('GUILD_SUBSCRIPTIONS', {
         guild_id: guildId,
         channels: channelId ? { [channelId]: ranges } : {},
+        ...(channelId ? { typing: true } : {}),
       })) as { ok?: boolean };
       return ack.ok === true;
     } catch {

@@ -117,7 +117,10 @@ export class InboundCommands {
     });
   }
 
-  /** Member-list ranges of one channel of a guild (Discord's op 14); answered with GUILD_MEMBER_LIST_UPDATE. */
+  /**
+   * Member-list ranges of one channel of a guild (Discord's op 14), answered with GUILD_MEMBER_LIST_UPDATE; and
+   * whether to get typing in the guild when it is large.
+   */
   private guildSubscriptions(
     session: Session,
     conn: Connection,
@@ -129,7 +132,7 @@ export class InboundCommands {
       return this.refuse(
         conn,
         GatewayCode.MALFORMED_PAYLOAD,
-        `GUILD_SUBSCRIPTIONS takes {guild_id, channels: {channel_id: [[start, end], ...]}} (at most one channel, ${MAX_RANGES} ranges of ${RANGE_SIZE} rows)`,
+        `GUILD_SUBSCRIPTIONS takes {guild_id, channels?: {channel_id: [[start, end], ...]}, typing?: boolean} (at most one channel, ${MAX_RANGES} ranges of ${RANGE_SIZE} rows)`,
         ack,
       );
     }

@@ -101,7 +101,7 @@ describe('InterestRouter sliced fan-out', () => {
       sessions.push(session);
     }
     const event = (n: number): DomainEvent => ({
-      type: 'USER_SETTINGS_UPDATE',
+      type: 'USER_GUILD_SETTINGS_UPDATE',
       scope: { kind: 'user', id: 'many' },
       data: { n },
       id: `ev${n}`,

@@ -28,6 +28,8 @@ export interface MemberListHooks {
 }
 
 export interface RouterHooks {
+  /** Which of these guilds are large (`gateway.presence_large_threshold`; a failed count counts as large). */
+  largeGuilds(guildIds: string[]): Promise<Set<string>>;
   tokenRevoked(userId: string, tokenHash: string): void;
   /** Every token of the user but `exceptTokenHash` (if any) was revoked. */
   userSessionsRevoked(userId: string, exceptTokenHash: string | undefined): void;
@@ -52,6 +54,8 @@ interface Recomputed {
   lastIds: Map<string, string>;
 }
 
+/** How long a guild's large / not large verdict (for typing) is kept before it is looked up again. */
+const LARGE_VERDICT_MS = 60_000;
 const CHANNEL_EVENTS = new Set(['CHANNEL_CREATE', 'CHANNEL_UPDATE', 'CHANNEL_DELETE']);
 /**
  * A scope gained through a routing change is caught up from this long before the change reached this node
@@ -104,6 +108,8 @@ export class InterestRouter {
   private readonly refs = new Map<string, number>();
   private readonly byUser = new Map<string, Set<Session>>();
   private readonly models = new Map<string, GuildModel>();
+  /** Guild id -> whether it is large, and when that was looked up (`typingIsLimited`). */
+  private readonly large = new Map<string, { large: boolean; at: number }>();
   private readonly lanes: GuildLanes<DomainEvent>;
   /** Set while a routing change is applied: scopes subscribed then are caught up from this time. */
   private catchUpSince: number | undefined = undefined;
@@ -207,7 +213,7 @@ export class InterestRouter {
   /** Reads a guild's shape into a model (its key is held by the caller, so changes after the read queue up). */
   private async loadModel(guildId: string): Promise<GuildModel | undefined> {
     await this.bus.ready?.();
-    const shape = await this.visibility.shape(guildId);
+    const [shape] = await Promise.all([this.visibility.shape(guildId), this.lookUpLarge(guildId)]);
     if (!shape || !this.refs.has(`guild:${guildId}`)) return undefined;
     const model = this.models.get(guildId) ?? new GuildModel(shape);
     this.models.set(guildId, model);
@@ -258,6 +264,18 @@ export class InterestRouter {
   }
 
   /** The model of a guild this node has sessions in (tests and diagnostics). */
+  /**
+   * GUILD_SUBSCRIPTIONS `typing`: whether the session gets TYPING_START in the guild when the guild is large (see
+   * `Session.typingEverywhere`). Ignored for a guild the session is not in; forgotten when it leaves it.
+   */
+  subscribeTyping(session: Session, guildId: string, on: boolean): Promise<void> {
+    return this.inLane(guildId, () => {
+      if (!session.guilds.has(guildId)) return;
+      if (on) (session.typingGuilds ??= new Set()).add(guildId);
+      else session.typingGuilds?.delete(guildId);
+    });
+  }
+
   model(guildId: string): GuildModel | undefined {
     return this.models.get(guildId);
   }
@@ -317,6 +335,7 @@ export class InterestRouter {
     const channels = session.guilds.get(guildId);
     if (!channels) return;
     this.memberLists?.left(session, guildId);
+    session.typingGuilds?.delete(guildId);
     for (const id of channels) this.removeKey(session, `channel:${id}`);
     session.guilds.delete(guildId);
     this.removeKey(session, `guild:${guildId}`);
@@ -616,6 +635,10 @@ export class InterestRouter {
 
     const recipients = this.index.get(scopeKey(event.scope));
     if (!recipients) return 0;
+    if (type === 'TYPING_START' && event.scope.kind === 'channel' && event.scope.guildId) {
+      const guildId = event.scope.guildId;
+      if (this.typingIsLimited(guildId)) return this.typingToSubscribers(event, guildId, recipients);
+    }
     // Guild-mates hear about a user; the user's own sessions are told on their user scope instead.
     const skipUser =
       (type === 'PRESENCE_UPDATE' && event.scope.kind === 'guild') || type === 'GUILD_MEMBER_ADD'
@@ -631,6 +654,47 @@ export class InterestRouter {
       sent++;
     }
     if (sent > 0) this.metrics.dispatches.inc({ type }, sent);
+    return sent;
+  }
+
+  /**
+   * Whether TYPING_START in the guild goes only to the sessions that asked for it (a large guild). Looked up when
+   * the guild's model loads, then again at most every LARGE_VERDICT_MS (the previous verdict holds meanwhile).
+   */
+  private typingIsLimited(guildId: string): boolean {
+    const known = this.large.get(guildId);
+    if (!known || Date.now() - known.at >= LARGE_VERDICT_MS) void this.lookUpLarge(guildId);
+    return known?.large ?? false;
+  }
+
+  private lookUpLarge(guildId: string): Promise<void> {
+    const hooks = this.hooks;
+    if (!hooks) return Promise.resolve();
+    const known = this.large.get(guildId);
+    if (this.large.size >= 10_000) this.large.clear();
+    // Marked as looked up now, so one lookup runs at a time.
+    const entry = { large: known?.large ?? false, at: Date.now() };
+    this.large.set(guildId, entry);
+    return hooks.largeGuilds([guildId]).then(
+      (large) => {
+        if (this.large.get(guildId) === entry)
+          this.large.set(guildId, { large: large.has(guildId), at: Date.now() });
+      },
+      (err: unknown) => this.log.warn({ err, guild: guildId }, 'guild size unavailable for typing'),
+    );
+  }
+
+  /** TYPING_START in a large guild: to the channel's sessions that asked for typing there (or take it all). */
+  private typingToSubscribers(event: DomainEvent, guildId: string, recipients: Set<Session>): number {
+    let d: string | undefined;
+    let sent = 0;
+    for (const s of recipients) {
+      if (!s.typingEverywhere && !s.typingGuilds?.has(guildId)) continue;
+      d ??= serialise(event.data);
+      s.dispatch(event.type, d, event.id);
+      sent++;
+    }
+    if (sent > 0) this.metrics.dispatches.inc({ type: event.type }, sent);
     return sent;
   }
 

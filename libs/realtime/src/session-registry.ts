@@ -6,6 +6,7 @@ import { PARLEY_CONFIG, type ParleyConfig } from '@parley/config';
 import { AppLogger } from '@parley/observability';
 import { RESUME_STORE, type ResumeLimits, type ResumeStore } from '@parley/state';
 import { GATEWAY_CLUSTER, type GatewayCluster } from './cluster';
+import { intentsOfSessionId } from './discord/discord-protocol';
 import type { SessionConnection, SessionOwner } from './session-connection';
 import type { GatewayCounts } from './gateway.metrics';
 import { InterestRouter } from './interest-router';
@@ -40,6 +41,7 @@ export class SessionRegistry {
     @Optional() @Inject(GATEWAY_CLUSTER) private readonly cluster?: GatewayCluster,
   ) {
     router.hooks = {
+      largeGuilds: (ids) => this.readyPresences.large(ids),
       tokenRevoked: (userId, tokenHash) => this.revoke(userId, (s) => s.tokenHash === tokenHash),
       userSessionsRevoked: (userId, except) => this.revoke(userId, (s) => s.tokenHash !== except),
       routingFailed: (sessions, err) => {
@@ -81,6 +83,8 @@ export class SessionRegistry {
       this.config.gateway.event_retention,
     );
     session.batch = owner.batch;
+    // A Discord-protocol session (its id carries its intents, on any node) gets typing by its intent.
+    session.typingEverywhere = intentsOfSessionId(id) !== null;
     session.conn = conn;
     this.sessions.set(session.id, session);
     return session;

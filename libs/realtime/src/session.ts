@@ -22,6 +22,14 @@ export class Session {
   expiry: NodeJS.Timeout | null = null;
   /** Batched clients get BATCH frames (see Connection). */
   batch = false;
+  /**
+   * TYPING_START in a large guild (`gateway.presence_large_threshold`) reaches a session only if it asked for it
+   * in that guild (GUILD_SUBSCRIPTIONS `typing: true`: `typingGuilds`), as Discord's lazy guilds do, or if
+   * `typingEverywhere` (Discord-protocol sessions: their GUILD_MESSAGE_TYPING intent decides). Smaller guilds:
+   * every session that can see the channel.
+   */
+  typingEverywhere = false;
+  typingGuilds: Set<string> | null = null;
   private seq = 0;
   // Dispatches routed before READY went out: delivered right after it.
   private early: Array<{ t: string; d: string; e?: string }> = [];

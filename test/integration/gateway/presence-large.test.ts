@@ -71,4 +71,36 @@ describe('presence in large guilds', () => {
     expect(updates(watcherWs, third.user.id, large.id)).toEqual(['idle']);
     expect(updates(readerWs, mate.user.id, large.id)).toEqual(['dnd']);
   });
+
+  it('sends typing in a guild over the threshold only to sessions that asked for it there; in a small one to all', async () => {
+    const [typist, asker, other, fourth] = await Promise.all(
+      ['ty_typist', 'ty_asker', 'ty_other', 'ty_fourth'].map((n) => gw.api.register(n)),
+    );
+    const large = await gw.api.guild(typist, [asker, other, fourth]); // 4 members > 2
+    const small = await gw.api.guild(typist, [other]);
+    const [askerWs, otherWs] = await Promise.all([connect(asker), connect(other)]);
+    const ask = (typing: boolean) =>
+      askerWs.socket.timeout(5000).emitWithAck('GUILD_SUBSCRIPTIONS', { guild_id: large.id, typing });
+    expect(await ask(true)).toEqual({ ok: true });
+
+    const typingIn = (client: GatewayClient, channelId: string) =>
+      client.named('TYPING_START').filter((p: { d: { channel_id: string } }) => p.d.channel_id === channelId);
+    await gw.api.ok('POST', `/channels/${large.general}/typing`, typist.token);
+    await askerWs.next('TYPING_START', (p) => p.d.channel_id === large.general);
+    // Sentinel: the message comes after the typing in the same channel, to everyone who can see it.
+    const first = await gw.api.send(typist, large.general, 'after typing');
+    await otherWs.next('MESSAGE_CREATE', (p) => p.d.id === first.id);
+    expect(typingIn(otherWs, large.general)).toEqual([]);
+
+    // A small guild: everyone who can see the channel.
+    await gw.api.ok('POST', `/channels/${small.general}/typing`, typist.token);
+    await otherWs.next('TYPING_START', (p) => p.d.channel_id === small.general);
+
+    // Asked no more: nothing (the message ended the typing, so this is a new one).
+    expect(await ask(false)).toEqual({ ok: true });
+    await gw.api.ok('POST', `/channels/${large.general}/typing`, typist.token);
+    const second = await gw.api.send(typist, large.general, 'typed again');
+    await askerWs.next('MESSAGE_CREATE', (p) => p.d.id === second.id);
+    expect(typingIn(askerWs, large.general)).toHaveLength(1);
+  });
 });

@@ -18,6 +18,7 @@ import {
   loadOlder,
   loadPresent,
   setViewing,
+  subscribeTyping,
 } from '../actions';
 import { emptyMessages, useStore, type ChannelMessages } from '../store';
 import { continuesGroup, dayKey, displayName, formatDay, newerThan } from '../text';
@@ -340,6 +341,15 @@ export function ChatView({
     setViewing(channel.id);
     return () => setViewing(null);
   }, [channel.id]);
+
+  // A large guild sends typing only to sessions that ask for it: ask while one of its channels is open.
+  const connection = useStore((s) => s.connection);
+  const guildId = channel.guild_id;
+  useEffect(() => {
+    if (!guildId || connection !== 'ready') return;
+    void subscribeTyping(guildId, true);
+    return () => void subscribeTyping(guildId, false);
+  }, [guildId, connection]);
 
   useEffect(() => {
     if (synced && !messageId && !cm.loaded && !cm.loading && !cm.error) void loadLatest(channel.id);

@@ -116,10 +116,15 @@ export class MemberLists implements OnModuleDestroy {
 
   /**
    * Applies a validated subscription of a live session. A guild the session is not in, or a channel it may not
-   * view, is ignored (as Discord does); no channels, or none with ranges, ends the session's list there.
+   * view, is ignored (as Discord does); `channels` with no channel, or none with ranges, ends the session's list
+   * there, and no `channels` at all leaves it as it is. `typing` says whether the session gets TYPING_START in the
+   * guild when the guild is large (InterestRouter.subscribeTyping).
    */
   subscribe(session: Session, sub: GuildSubscription): Promise<void> {
     const guildId = sub.guild_id;
+    const typing =
+      sub.typing === undefined ? undefined : this.router.subscribeTyping(session, guildId, sub.typing);
+    if (sub.channels === undefined) return typing ?? Promise.resolve();
     return this.router.inLane(guildId, async () => {
       const entry = Object.entries(sub.channels ?? {})[0];
       if (!entry || entry[1].length === 0) return this.left(session, guildId);
