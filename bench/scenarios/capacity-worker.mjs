@@ -73,7 +73,7 @@ class Window {
 
 /**
  * base: the api (REST); gatewayBase: the gateway its sessions connect to (the same process in the monolith).
- * users: [{token, channelId, guild, size}] this process's share; rates: per-user actions per second {send, react,
+ * users: [{token, channelId, guildId, guild, size, viewing}] this process's share; rates: per-user actions per second {send, react,
  * read}; typing goes with every send.
  */
 async function capacity({
@@ -141,6 +141,11 @@ async function capacity({
               throw new Error(`gateway answered ${outcome} instead of READY`);
             }
             recordMs(readyHist, performance.now() - start);
+            // Users who have their large guild open ask for typing in it (docs/gateway.md, "Typing in large guilds").
+            if (users[i].viewing)
+              ws.send(
+                `42${JSON.stringify(['GUILD_SUBSCRIPTIONS', { guild_id: users[i].guildId, typing: true }])}`,
+              );
             sessions.push(i);
             users[i].ws = ws;
           } catch (err) {

@@ -41,6 +41,14 @@ const WORKER = join(ROOT, 'bench/scenarios/capacity-worker.mjs');
 export const RATES = { send: 1 / 300, react: 1 / 900, read: 1 / 120 };
 /** Participation inequality (Nielsen's 90-9-1): in guilds of 1,000 members or more, 1 member in 10 posts. */
 const LURKER_FROM = 1000;
+/**
+ * Share of a large guild's online members who have it open (and so ask for its typing, docs/gateway.md "Typing in
+ * large guilds"): not published anywhere we found; 1 in 5 is our assumption (a member of a 1,000+ member guild is
+ * in many guilds and looks at this one a fifth of the time they are online).
+ */
+const VIEWING_SHARE = 0.2;
+/** `gateway.presence_large_threshold`'s default: over it, typing goes only to members who asked. */
+const LARGE_GUILD = 250;
 const POSTER_SHARE = 0.1;
 
 /**
@@ -150,7 +158,14 @@ async function measure(ctx, gatewayCount) {
   );
   const users = shuffle(
     seeded.guilds.flatMap((g, guild) =>
-      g.members.map((m) => ({ token: m.token, channelId: g.channelId, guild, size: sizes[guild] })),
+      g.members.map((m) => ({
+        token: m.token,
+        channelId: g.channelId,
+        guildId: g.guildId,
+        guild,
+        size: sizes[guild],
+        viewing: Math.random() < VIEWING_SHARE,
+      })),
     ),
   );
   const server = await deploy(dir, gatewayCount);
@@ -176,11 +191,14 @@ async function measure(ctx, gatewayCount) {
           gatewayBase: server.gateways[k % server.gateways.length],
           users: users
             .filter((_, i) => i % nWorkers === k)
-            .map(({ token, channelId, guild, size }) => ({
+            .map(({ token, channelId, guildId, guild, size, viewing }) => ({
               token,
               channelId,
+              guildId,
               guild,
               size,
+              // Only large guilds send typing to those who ask; in the others everyone gets it anyway.
+              viewing: viewing && size > LARGE_GUILD,
             })),
           addresses: Array.from({ length: 8 }, (_, j) => `127.0.0.${100 + 8 * k + j}`),
           rates: RATES,
