@@ -214,7 +214,7 @@ async function measurePhase(backend, args) {
       const reader = name.startsWith('small') ? who.smallReader : who.reader;
       await messages.history(channel, reader, query);
       const runs = [];
-      for (let i = 0; i < HISTORY_SAMPLES; i++)
+      for (let i = 0; i < (args.historySamples ?? HISTORY_SAMPLES); i++)
         runs.push(await counted(() => messages.history(channel, reader, query)));
       const page = runs[0].value;
       const byTime = [...runs].sort((a, b) => a.ms - b.ms);

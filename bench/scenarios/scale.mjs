@@ -101,6 +101,7 @@ export async function run({ quick, scale, figure, shapes, notes }) {
       keyspace,
       budgetMs: scale.scaleBudgetS * 1000,
       purgeBudgetMs: scale.scalePurgeBudgetS * 1000,
+      historySamples: scale.scaleHistorySamples,
     };
   };
   const out = (shapes.scale = { dataset: plan, dir: base, quick });
