@@ -95,15 +95,40 @@ async function generatePhase(backend, args) {
 
 const scope = new AsyncLocalStorage();
 
-/** Wraps `obj[name]` so each call made inside `counted()` adds one to that call's count. */
+/** A statement's text without its column list, on one line: what the timeline shows. */
+const labelOf = (query) =>
+  typeof query === 'string'
+    ? query
+        .replace(/\s+/g, ' ')
+        .replace(/^SELECT .*? FROM /, 'SELECT .. FROM ')
+        .slice(0, 110)
+    : String(query);
+
+/**
+ * Wraps `obj[name]` so each call made inside `counted()` adds one to that call's count, and notes in the call's
+ * timeline when the statement was sent and (for the driver's promises) when it was answered, in ms from the
+ * call's start: which statements run one after another and which side by side.
+ */
 function countCalls(obj, name) {
   const original = obj[name];
   obj[name] = function (...a) {
     const box = scope.getStore();
-    if (box) box.n++;
-    return original.apply(this, a);
+    if (!box) return original.apply(this, a);
+    box.n++;
+    const entry = { at: performance.now() - box.t0, end: null, q: labelOf(a[0]) };
+    box.timeline.push(entry);
+    const result = original.apply(this, a);
+    if (result && typeof result.then === 'function') {
+      const done = () => (entry.end = performance.now() - box.t0);
+      result.then(done, done);
+    }
+    return result;
   };
 }
+
+/** A run's timeline as lines `start-end ms  statement`, in the order sent. */
+const timelineOf = (run) =>
+  run.timeline.map((e) => `${round(e.at)}-${e.end === null ? '?' : round(e.end)} ms  ${e.q}`);
 
 function instrument(storage) {
   if (storage.backend === 'sqlite') {
@@ -118,12 +143,11 @@ function instrument(storage) {
   }
 }
 
-/** Runs fn, answering { ms, requests, value }. */
+/** Runs fn, answering { ms, requests, timeline, value }. */
 async function counted(fn) {
-  const box = { n: 0 };
-  const t0 = performance.now();
+  const box = { n: 0, t0: performance.now(), timeline: [] };
   const value = await scope.run(box, fn);
-  return { ms: performance.now() - t0, requests: box.n, value };
+  return { ms: performance.now() - box.t0, requests: box.n, timeline: box.timeline, value };
 }
 
 // ------------------------------------------------------------------------------------------------ measure
@@ -190,9 +214,10 @@ async function measurePhase(backend, args) {
       const reader = name.startsWith('small') ? who.smallReader : who.reader;
       await messages.history(channel, reader, query);
       const runs = [];
-      for (let i = 0; i < HISTORY_SAMPLES; i++)
+      for (let i = 0; i < (args.historySamples ?? HISTORY_SAMPLES); i++)
         runs.push(await counted(() => messages.history(channel, reader, query)));
       const page = runs[0].value;
+      const byTime = [...runs].sort((a, b) => a.ms - b.ms);
       out.history[name] = {
         requests: Math.min(...runs.map((r) => r.requests)),
         requests_max: Math.max(...runs.map((r) => r.requests)),
@@ -204,6 +229,9 @@ async function measurePhase(backend, args) {
               .toISOString()
               .slice(0, 10)
           : null,
+        // The statements of the median run and of the run at p95, with when each was sent and answered.
+        timeline_p50: timelineOf(byTime[Math.floor(byTime.length / 2)]),
+        timeline_p95: timelineOf(byTime[Math.min(byTime.length - 1, Math.floor(byTime.length * 0.95))]),
       };
     }
 

@@ -89,7 +89,8 @@ export async function run({ quick, scale, figure, shapes, notes }) {
   });
   const base = join(homedir(), '.cache/parley/bench-scale', plan.key);
   const keyspace = `parley_scale_${plan.key.replace(/[^a-z0-9]/g, '_')}`;
-  const backends = BACKENDS.filter((b) => b !== 'cassandra' || scale.scaleCassandra);
+  // `scaleSqlite=0` / `scaleCassandra=0` leave a backend out (generation, measurement and verify).
+  const backends = BACKENDS.filter((b) => (b === 'cassandra' ? scale.scaleCassandra : scale.scaleSqlite));
   const argsOf = (backend) => {
     const dir = join(base, backend);
     mkdirSync(dir, { recursive: true });
@@ -100,6 +101,7 @@ export async function run({ quick, scale, figure, shapes, notes }) {
       keyspace,
       budgetMs: scale.scaleBudgetS * 1000,
       purgeBudgetMs: scale.scalePurgeBudgetS * 1000,
+      historySamples: scale.scaleHistorySamples,
     };
   };
   const out = (shapes.scale = { dataset: plan, dir: base, quick });
@@ -209,7 +211,8 @@ export async function run({ quick, scale, figure, shapes, notes }) {
         }
       }
   } finally {
-    if (node) stopNode();
+    // A node that was already running (started by hand for a series of runs) is left running.
+    if (node?.started) stopNode();
   }
   if (!existsSync(base)) notes.push(`scale: no dataset directory ${base}`);
 }

@@ -279,6 +279,91 @@ describe('cassandra driver on a real node', () => {
     }
   });
 
+  it('reads a page around a message in two round trips: anchor in the older slice, own reactions beside counts', async () => {
+    const channelId = gen.next();
+    const ids = Array.from({ length: 30 }, () => gen.next());
+    for (const id of ids) await defaults.messages.create(message(id, channelId));
+    const anchor = ids[20];
+    const [viewer, fan] = [gen.next(), gen.next()];
+    await defaults.reactions.add(channelId, anchor, '🔥', viewer);
+    await defaults.reactions.add(channelId, anchor, '🔥', fan);
+    await defaults.reactions.add(channelId, ids[18], '👀', fan);
+    // Another process's view; every statement it sends noted with the order it was sent and answered in.
+    const other = new CassandraStorage(cassandraSettings({ keyspace }), { requestTracker: tracker });
+    const events: string[] = [];
+    const client = other.session.client;
+    const execute = client.execute.bind(client) as (...a: unknown[]) => Promise<types.ResultSet>;
+    (client as unknown as { execute: (...a: unknown[]) => Promise<types.ResultSet> }).execute = (...a) => {
+      const name = String(a[0])
+        .replace(/\s+/g, ' ')
+        .replace(/^SELECT .*? FROM (\w+).*$/, '$1');
+      events.push(`send ${name}`);
+      const answer = execute(...a);
+      const done = () => events.push(`done ${name}`);
+      answer.then(done, done);
+      return answer;
+    };
+    const around = async () => {
+      const page = await other.messages.listAround(channelId, anchor, 11);
+      return {
+        page,
+        counts: await other.reactions.counts(
+          channelId,
+          page.map((m) => m.id),
+          viewer,
+        ),
+      };
+    };
+    try {
+      await other.messages.listLatest(channelId, 1); // the bucket list, cached
+      events.length = 0;
+      const first = await around();
+      expect(first.page.map((m) => m.id)).toEqual(ids.slice(15, 26).reverse());
+      // The anchor comes in the older side's slice: two slices, no read of the anchor alone.
+      expect(events.filter((e) => e === 'send messages')).toHaveLength(2);
+      expect(first.counts).toEqual([
+        { messageId: anchor, emoji: '🔥', count: 2, me: true },
+        { messageId: ids[18], emoji: '👀', count: 1, me: false },
+      ]);
+      // A first read: the viewer's reactions once the counts name the emojis.
+      expect(events.slice(4)).toEqual([
+        'send reaction_counts',
+        'done reaction_counts',
+        'send reactions_by_shard',
+        'done reactions_by_shard',
+      ]);
+
+      // Read again: the viewer's reactions among the emojis seen are asked beside the counts, one round trip.
+      events.length = 0;
+      const again = await around();
+      expect(again.counts).toEqual(first.counts);
+      expect(events.slice(4)).toEqual([
+        'send reaction_counts',
+        'send reactions_by_shard',
+        expect.stringMatching(/^done /),
+        expect.stringMatching(/^done /),
+      ]);
+      // Point reads of (message, emoji, viewer) keys only: never a slice of a message's reactors.
+      const mine = tracker.matching(/FROM reactions_by_shard/).at(-1);
+      expect(mine?.query).toMatch(/\(message_id, emoji, user_id\) IN \?/);
+
+      // An emoji not seen before is asked after the counts, on its own.
+      await defaults.reactions.add(channelId, ids[22], '🎉', viewer);
+      events.length = 0;
+      tracker.clear();
+      expect((await around()).counts).toEqual([
+        { messageId: ids[22], emoji: '🎉', count: 1, me: true },
+        { messageId: anchor, emoji: '🔥', count: 2, me: true },
+        { messageId: ids[18], emoji: '👀', count: 1, me: false },
+      ]);
+      const followUp = tracker.matching(/FROM reactions_by_shard/);
+      expect(followUp).toHaveLength(2);
+      expect((followUp.at(-1)?.params[3] as unknown[]).length).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('sweeps unclaimed uploads from uploads_by_hour, each hour once, after one first scan', async () => {
     const HOUR = 3_600_000;
     const at = (ms: number) => new SnowflakeGenerator(1, 13, () => ms).next();

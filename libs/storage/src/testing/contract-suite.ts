@@ -1840,6 +1840,30 @@ export function describeStorageContract(
         ]);
       });
 
+      it('counts and `me` follow a page read again while its emojis change between reads', async () => {
+        const channelId = id();
+        const [m1, m2] = await history(channelId, 2);
+        const [viewer, other] = ids(2);
+        const page = () => storage.reactions.counts(channelId, [m2.id, m1.id], viewer);
+        await storage.reactions.add(channelId, m1.id, '👍', other);
+        expect(await page()).toEqual([{ messageId: m1.id, emoji: '👍', count: 1, me: false }]);
+        // The viewer joins the emoji read last time, and adds one never read before, on another message.
+        await storage.reactions.add(channelId, m1.id, '👍', viewer);
+        await storage.reactions.add(channelId, m2.id, '🎉', viewer);
+        expect(await page()).toEqual([
+          { messageId: m2.id, emoji: '🎉', count: 1, me: true },
+          { messageId: m1.id, emoji: '👍', count: 2, me: true },
+        ]);
+        // An emoji read last time goes, the viewer leaves the other: nothing stale is reported.
+        await storage.reactions.remove(channelId, m2.id, '🎉', viewer);
+        await storage.reactions.remove(channelId, m1.id, '👍', viewer);
+        expect(await page()).toEqual([{ messageId: m1.id, emoji: '👍', count: 1, me: false }]);
+        await storage.reactions.remove(channelId, m1.id, '👍', other);
+        expect(await page()).toEqual([]);
+        await storage.reactions.add(channelId, m1.id, '👍', viewer);
+        expect(await page()).toEqual([{ messageId: m1.id, emoji: '👍', count: 1, me: true }]);
+      });
+
       it('a deleted message counts from nothing if reactions reach it again', async () => {
         const channelId = id();
         const [m] = await history(channelId, 1);

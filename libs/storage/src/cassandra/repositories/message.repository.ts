@@ -15,6 +15,8 @@ const FIND_MANY = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND buck
 // Newest first within a bucket (the clustering order).
 const NEWEST = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? LIMIT ?`;
 const OLDER_THAN = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ? LIMIT ?`;
+// A page around a message: the message itself and the older ones, in one slice.
+const AT_OR_OLDER = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? AND message_id <= ? LIMIT ?`;
 // Oldest first, for pages after a cursor (reversed back to newest first before returning).
 const OLDEST = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? ORDER BY message_id ASC LIMIT ?`;
 const NEWER_THAN = `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ?
@@ -228,21 +230,26 @@ export class CassandraMessageRepository implements MessageRepository {
     return (await this.walkNewer(toId(channelId), after, limit)).reverse();
   }
 
+  /**
+   * Two slices side by side, both starting in the anchor's bucket: the anchor with the older messages (one
+   * slice, `message_id <= anchor`: no read of the anchor on its own) and the newer ones.
+   */
   async listAround(channelId: string, around: string, limit: number): Promise<MessageRecord[]> {
     const channel = toId(channelId);
     const before = Math.floor(limit / 2);
     const after = Math.max(0, limit - before - 1);
     // Both sides walk the same bucket list: read it once.
     const buckets = this.buckets(channel);
-    const [anchor, older, newer] = await Promise.all([
-      this.find(channelId, around),
-      before > 0 ? this.walkOlder(channel, around, before, buckets) : Promise.resolve([]),
+    const [older, newer] = await Promise.all([
+      this.walkOlder(channel, around, before + 1, buckets, true),
       after > 0 ? this.walkNewer(channel, around, anchorMissingBonus(after), buckets) : Promise.resolve([]),
       buckets,
     ]);
+    const anchor = older.length > 0 && toId(older[0].id) === toId(around) ? older[0] : null;
+    const olderSide = anchor ? older.slice(1) : older.slice(0, before);
     // Without the anchor message the newer side may take its slot.
     const newerSide = newer.slice(0, anchor ? after : after + 1).reverse();
-    return [...newerSide, ...(anchor ? [anchor] : []), ...older];
+    return [...newerSide, ...(anchor ? [anchor] : []), ...olderSide];
   }
 
   /**
@@ -352,21 +359,23 @@ export class CassandraMessageRepository implements MessageRepository {
   }
 
   /**
-   * Newest first, strictly older than `before` (or from the newest), across buckets. The bucket the page
-   * most likely starts in (the cursor's, or the channel's newest as this process last saw it) is read
-   * alongside the bucket list instead of after it; the list still decides which buckets count, so a wrong
-   * guess costs one read of an unlisted partition, never a wrong page.
+   * Newest first, strictly older than `before` (or from `before` itself when `inclusive`; or from the newest),
+   * across buckets. The bucket the page most likely starts in (the cursor's, or the channel's newest as this
+   * process last saw it) is read alongside the bucket list instead of after it; the list still decides which
+   * buckets count, so a wrong guess costs one read of an unlisted partition, never a wrong page.
    */
   private async walkOlder(
     channel: bigint,
     before: string | null,
     limit: number,
     listed?: Promise<number[]>,
+    inclusive = false,
   ): Promise<MessageRecord[]> {
     if (limit <= 0) return [];
+    const fromCursor = inclusive ? AT_OR_OLDER : OLDER_THAN;
     const read = (bucket: number, want: number) =>
       before !== null && bucket === bucketOf(before)
-        ? this.db.execute('read', OLDER_THAN, [channel, bucket, toId(before), want], { idempotent: true })
+        ? this.db.execute('read', fromCursor, [channel, bucket, toId(before), want], { idempotent: true })
         : this.db.execute('read', NEWEST, [channel, bucket, want], { idempotent: true });
     // A cached list answers at once: the first bucket is then read knowing it is listed.
     const cached = listed === undefined && this.bucketsCached(channel);

@@ -18,6 +18,9 @@ const MINE = `SELECT message_id, emoji FROM reactions_by_shard
 const DELETE_MESSAGE = `DELETE FROM reactions_by_shard WHERE ${KEY}`;
 const DELETE_SHARD = 'DELETE FROM reactions_by_shard WHERE channel_id = ? AND bucket = ? AND shard = ?';
 
+/** Messages whose emojis are remembered for the next count (`emojisSeen`); past it the memory starts over. */
+const EMOJIS_SEEN_MAX = 50_000;
+
 /** Statement parameters that address one message's rows in one shard: channel, bucket, shard, message. */
 function messageKey(channelId: string, messageId: string, shard: number): [bigint, number, number, bigint] {
   return [toId(channelId), bucketOf(messageId), shard, toId(messageId)];
@@ -39,9 +42,15 @@ function messageKey(channelId: string, messageId: string, shard: number): [bigin
  *
  * Counts for any set of messages cost one slice of `reaction_counts` per bucket they fall in (a history
  * page: one, two at a bucket edge) plus one read of the viewer's own reactions per bucket that has any, all
- * buckets in parallel: never a read per message, never an aggregation over the reactors.
+ * buckets in parallel: never a read per message, never an aggregation over the reactors. The viewer's
+ * reactions are point reads of (message, emoji, viewer) keys, so they need the emojis: the ones this process
+ * last counted on each message (`emojisSeen`) are asked beside the counts, and only emojis it had not seen
+ * are asked after them. A page read again (a popular message's, by its many viewers) is then one round trip.
  */
 export class CassandraReactionRepository implements ReactionRepository {
+  /** The emojis each message had at this process's last count of it, `channel:message` -> emoji keys. */
+  private readonly emojisSeen = new Map<string, readonly string[]>();
+
   constructor(private readonly db: CassandraSession) {}
 
   add(channelId: string, messageId: string, emoji: string, userId: string): Promise<boolean> {
@@ -83,9 +92,24 @@ export class CassandraReactionRepository implements ReactionRepository {
       byBucket.set(bucket, ids);
     }
     const found = new Map<string, ReactionCount[]>();
+    const mineOf = async (bucket: number, pairs: readonly { message: bigint; emoji: string }[]) => {
+      if (pairs.length === 0) return [];
+      const { Tuple } = cassandraDriver().types;
+      const keys = pairs.map((p) => new Tuple(p.message, p.emoji, viewer));
+      return (await this.db.all(MINE, [channel, bucket, shardOf(viewer), keys])).map(
+        (row) => `${row.get('message_id') as bigint}:${row.get('emoji') as string}`,
+      );
+    };
     await Promise.all(
       [...byBucket].map(async ([bucket, ids]) => {
-        const rows = await this.db.all(REACTION_COUNTS.ofMessages, [channel, bucket, [...ids.keys()]]);
+        // The viewer's reactions among the emojis seen last time, read beside the counts.
+        const guessed = [...ids.keys()].flatMap((message) =>
+          (this.emojisSeen.get(`${channel}:${message}`) ?? []).map((emoji) => ({ message, emoji })),
+        );
+        const [rows, guessedMine] = await Promise.all([
+          this.db.all(REACTION_COUNTS.ofMessages, [channel, bucket, [...ids.keys()]]),
+          mineOf(bucket, guessed),
+        ]);
         // A counter at 0 is an emoji whose last reaction went (counter rows are not deleted one by one).
         const counts = rows
           .map((row) => ({
@@ -94,14 +118,17 @@ export class CassandraReactionRepository implements ReactionRepository {
             count: Number((row.get('n') as bigint | null) ?? 0n),
           }))
           .filter((c) => c.count > 0);
+        this.noteEmojis(channel, ids.keys(), counts);
         if (counts.length === 0) return;
-        const { Tuple } = cassandraDriver().types;
-        const pairs = counts.map((c) => new Tuple(c.message, c.emoji, viewer));
-        const mine = new Set(
-          (await this.db.all(MINE, [channel, bucket, shardOf(viewer), pairs])).map(
-            (row) => `${row.get('message_id') as bigint}:${row.get('emoji') as string}`,
-          ),
-        );
+        // Emojis not guessed (new since, or a first read): their viewer's reactions after the counts.
+        const asked = new Set(guessed.map((p) => `${p.message}:${p.emoji}`));
+        const mine = new Set([
+          ...guessedMine,
+          ...(await mineOf(
+            bucket,
+            counts.filter((c) => !asked.has(`${c.message}:${c.emoji}`)),
+          )),
+        ]);
         for (const c of counts) {
           const messageId = ids.get(c.message);
           if (messageId === undefined) continue;
@@ -118,6 +145,26 @@ export class CassandraReactionRepository implements ReactionRepository {
       seen.add(messageId);
       return found.get(messageId) ?? [];
     });
+  }
+
+  /** Remembers the emojis counted on each message read (forgetting those that have none now). */
+  private noteEmojis(
+    channel: bigint,
+    messages: Iterable<bigint>,
+    counts: readonly { message: bigint; emoji: string }[],
+  ): void {
+    const byMessage = new Map<bigint, string[]>();
+    for (const c of counts) byMessage.set(c.message, [...(byMessage.get(c.message) ?? []), c.emoji]);
+    for (const message of messages) {
+      const key = `${channel}:${message}`;
+      const emojis = byMessage.get(message);
+      if (emojis === undefined) {
+        this.emojisSeen.delete(key);
+        continue;
+      }
+      if (!this.emojisSeen.has(key) && this.emojisSeen.size >= EMOJIS_SEEN_MAX) this.emojisSeen.clear();
+      this.emojisSeen.set(key, emojis);
+    }
   }
 
   /**
