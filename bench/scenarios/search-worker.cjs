@@ -1,7 +1,8 @@
 // Message search figures (docs/search.md), through the storage drivers in a process of their own:
 // `node search-worker.cjs sqlite|cassandra <messages> <keyspace?>`. Seeds a guild of 50 channels with the bulk
 // writer (the path `parley migrate` / `import` take), then measures search latency over all 50 channels, the lag
-// between a send resolving and the message being found, and send latency with the index on and off.
+// between a send resolving and the message being found, and send latency with the index on and off, closed loop
+// (SEND_INFLIGHT in flight) and open loop (a fixed rate: half the closed loop's throughput with the index on).
 // Cassandra: the node on PARLEY_BENCH_CASSANDRA (default 127.0.0.1; scripts/cassandra/bench-node.sh starts a
 // dedicated one on 127.0.0.10). PARLEY_BENCH_SEARCH_KEEP=1 keeps the seeded keyspace (named after the message
 // count) and reuses it on the next run instead of seeding again; the queries are the same either way. Without
@@ -17,6 +18,9 @@ const CHANNELS = 50;
 const SEARCHES = 300;
 const SENDS = 2000;
 const SEND_INFLIGHT = 16;
+// Open-loop rounds: at most this many sends, or this long, per round (three rounds with the index on, three off).
+const OPEN_SENDS = 1500;
+const OPEN_ROUND_MS = 20_000;
 
 // A Zipf-like vocabulary: word k appears with weight 1/(k+1), so queries hit rare and common words alike.
 const VOCABULARY = Array.from({ length: 5000 }, (_, k) => `w${k.toString(36)}x`);
@@ -251,37 +255,77 @@ async function main() {
     lagMs.push(performance.now() - s);
   }
 
+  const sendMessage = (i) =>
+    message(i, Date.now(), Array.from({ length: 8 }, word).join(' '), sendGuildId, sendChannels);
   // Send latency, closed loop (SEND_INFLIGHT at a time), with the index and without it (alternating rounds).
   async function sends(label, offset) {
     const samples = [];
     let next = 0;
+    const t = performance.now();
     await Promise.all(
       Array.from({ length: SEND_INFLIGHT }, async () => {
         while (next < SENDS) {
-          const i = next++;
-          const m = message(
-            offset + i,
-            Date.now(),
-            Array.from({ length: 8 }, word).join(' '),
-            sendGuildId,
-            sendChannels,
-          );
+          const m = sendMessage(offset + next++);
           const s = performance.now();
           await storage.messages.create(m);
           samples.push(performance.now() - s);
         }
       }),
     );
-    return { label, samples };
+    return { label, samples, rate: SENDS / ((performance.now() - t) / 1000) };
+  }
+  // Send latency, open loop: sends start at a fixed rate whether or not earlier ones have finished, as users'
+  // sends do, and each is timed from when it was due (so a stalled node counts against every send it delays).
+  // At most OPEN_SENDS sends or OPEN_ROUND_MS per round.
+  async function openSends(rate, offset) {
+    const samples = [];
+    const pending = [];
+    const interval = 1000 / rate;
+    const t = performance.now();
+    let issued = 0;
+    while (issued < OPEN_SENDS && performance.now() - t < OPEN_ROUND_MS) {
+      const now = performance.now();
+      for (; issued < OPEN_SENDS && t + issued * interval <= now; issued++) {
+        const due = t + issued * interval;
+        const m = sendMessage(offset + issued);
+        pending.push(storage.messages.create(m).then(() => samples.push(performance.now() - due)));
+      }
+      // Pacing, not synchronisation: wait for the next send's start time.
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, t + issued * interval - performance.now())),
+      );
+    }
+    await Promise.all(pending);
+    return { samples, issued };
   }
   const indexOff = await indexSwitch(backend, storage);
   const on = [];
   const off = [];
+  const onRates = [];
   for (let round = 0; round < 3; round++) {
     await indexOff(false);
-    on.push(...(await sends('on', total + 1000 + round * 2 * SENDS)).samples);
+    const indexed = await sends('on', total + 1000 + round * 2 * SENDS);
+    on.push(...indexed.samples);
+    onRates.push(indexed.rate);
     await indexOff(true);
     off.push(...(await sends('off', total + 1000 + (round * 2 + 1) * SENDS)).samples);
+  }
+  // The open-loop rate: PARLEY_BENCH_SEARCH_OPEN_RATE, or half the closed loop's throughput with the index on
+  // (the median round), well below what the node sustains with it.
+  const closedRate = [...onRates].sort((a, b) => a - b)[1];
+  const openRate = Number(process.env.PARLEY_BENCH_SEARCH_OPEN_RATE || 0) || Math.max(1, closedRate / 2);
+  const openOn = [];
+  const openOff = [];
+  let openIssued = 0;
+  for (let round = 0; round < 3; round++) {
+    const base = total + 1000 + 6 * SENDS + round * 2 * OPEN_SENDS;
+    await indexOff(round % 2 === 1);
+    const first = await openSends(openRate, base);
+    await indexOff(round % 2 === 0);
+    const second = await openSends(openRate, base + OPEN_SENDS);
+    (round % 2 === 1 ? openOff : openOn).push(...first.samples);
+    (round % 2 === 1 ? openOn : openOff).push(...second.samples);
+    openIssued += first.issued + second.issued;
   }
   await indexOff(false);
 
@@ -301,6 +345,13 @@ async function main() {
     index_lag_ms: stats(lagMs),
     send_ms_index_on: stats(on),
     send_ms_index_off: stats(off),
+    send_rate_index_on: round(closedRate),
+    open_loop: {
+      rate_per_s: round(openRate),
+      sends: openIssued,
+      send_ms_index_on: stats(openOn),
+      send_ms_index_off: stats(openOff),
+    },
   };
   if (process.send) process.send(result);
   else console.log(JSON.stringify(result, null, 2));

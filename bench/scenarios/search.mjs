@@ -1,6 +1,7 @@
 // Message search (docs/search.md): on `scale.searchSqlite` / `scale.searchCassandra` messages in a guild of 50
-// channels, search p95 over all channels, index lag after a send, send p95 with the index on and off. Each
-// backend in a worker process of its own (search-worker.cjs). Cassandra: the node answering on 127.0.0.1:9042, or
+// channels, search p95 over all channels, index lag after a send, send p95 with the index on and off (closed loop,
+// and open loop at half the closed loop's throughput). Each backend in a worker process of its own
+// (search-worker.cjs). Cassandra: the node answering on 127.0.0.1:9042, or
 // on PARLEY_BENCH_CASSANDRA (a dedicated node: scripts/cassandra/bench-node.sh), a keyspace of its own, dropped
 // afterwards unless PARLEY_BENCH_SEARCH_KEEP=1 (then kept and reused by the next run of the same size).
 import { fork } from 'node:child_process';
@@ -60,6 +61,17 @@ export async function run({ scale, figure, shapes }) {
       '<=1.10',
       ratio <= 1.1,
       { on_ms: result.send_ms_index_on.p95, off_ms: result.send_ms_index_off.p95 },
+    );
+    const open = result.open_loop;
+    const openRatio = open.send_ms_index_on.p95 / open.send_ms_index_off.p95;
+    figure(
+      `19-${backend}-send-open`,
+      `send p95 with the search index on / off, open loop at ${Math.round(open.rate_per_s)} sends/s, ${label}`,
+      Math.round(openRatio * 100) / 100,
+      'x',
+      '<=1.10',
+      openRatio <= 1.1,
+      { on_ms: open.send_ms_index_on.p95, off_ms: open.send_ms_index_off.p95, rate_per_s: open.rate_per_s },
     );
   }
 }
