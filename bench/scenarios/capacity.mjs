@@ -94,8 +94,11 @@ export function runSplit(ctx) {
 
 /** The server side: one monolith, or api + `gateways` gateways + queue; what the step figures read from it. */
 async function deploy(dir, gateways) {
+  // `PARLEY_BENCH_FANOUT_SLICE_MS`: the servers' gateway.fanout_slice_ms (to compare slice lengths).
+  const slice = process.env.PARLEY_BENCH_FANOUT_SLICE_MS;
+  const tuning = slice ? { PARLEY__GATEWAY__FANOUT_SLICE_MS: slice } : {};
   if (gateways === 0) {
-    const server = await startMonolith({}, { dir, timeoutMs: 60_000 });
+    const server = await startMonolith(tuning, { dir, timeoutMs: 60_000 });
     const [, hard] = server.nofile();
     return {
       api: server.url,
@@ -106,7 +109,8 @@ async function deploy(dir, gateways) {
       stop: () => server.stop(),
     };
   }
-  const { env, prefix } = clusterEnv(dir);
+  const { env: base, prefix } = clusterEnv(dir);
+  const env = { ...base, ...tuning };
   const procs = [];
   const stop = async () => {
     await Promise.allSettled(procs.map((p) => p.stop()));
