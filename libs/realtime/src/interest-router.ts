@@ -633,11 +633,15 @@ export class InterestRouter {
       if (data.author) this.typing.stop(data.channel_id, data.author.id);
     }
 
-    const recipients = this.index.get(scopeKey(event.scope));
+    let recipients: ReadonlySet<Session> | undefined = this.index.get(scopeKey(event.scope));
     if (!recipients) return 0;
     if (type === 'TYPING_START' && event.scope.kind === 'channel' && event.scope.guildId) {
+      // A large guild: only the channel's sessions that asked for typing there (or take it everywhere).
       const guildId = event.scope.guildId;
-      if (this.typingIsLimited(guildId)) return this.typingToSubscribers(event, guildId, recipients);
+      if (this.typingIsLimited(guildId))
+        recipients = new Set(
+          [...recipients].filter((s) => s.typingEverywhere || s.typingGuilds?.has(guildId)),
+        );
     }
     // Guild-mates hear about a user; the user's own sessions are told on their user scope instead.
     const skipUser =
@@ -684,20 +688,6 @@ export class InterestRouter {
     );
   }
 
-  /** TYPING_START in a large guild: to the channel's sessions that asked for typing there (or take it all). */
-  private typingToSubscribers(event: DomainEvent, guildId: string, recipients: Set<Session>): number {
-    let d: string | undefined;
-    let sent = 0;
-    for (const s of recipients) {
-      if (!s.typingEverywhere && !s.typingGuilds?.has(guildId)) continue;
-      d ??= serialise(event.data);
-      s.dispatch(event.type, d, event.id);
-      sent++;
-    }
-    if (sent > 0) this.metrics.dispatches.inc({ type: event.type }, sent);
-    return sent;
-  }
-
   /**
    * A large fan-out (`fanOut`) over a snapshot of its recipients: a session that ends meanwhile is skipped by its
    * own state, and one that subscribes meanwhile is caught up by its start like any new session.
@@ -717,13 +707,11 @@ export class InterestRouter {
       s.dispatch(type, d, event.id);
       sent++;
       if (sent % FANOUT_SLICE_CHECK === 0 && performance.now() - slice >= this.fanOutSliceMs) {
-        this.metrics.dispatches.inc({ type }, FANOUT_SLICE_CHECK);
         await nextTurn();
         slice = performance.now();
       }
     }
-    const rest = sent % FANOUT_SLICE_CHECK;
-    if (rest > 0) this.metrics.dispatches.inc({ type }, rest);
+    if (sent > 0) this.metrics.dispatches.inc({ type }, sent);
     return sent;
   }
 
