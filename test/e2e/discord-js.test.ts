@@ -5,6 +5,7 @@ import {
   GatewayIntentBits,
   type GuildMember,
   type Message,
+  type Typing,
   WebhookClient,
 } from 'discord.js';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -31,6 +32,7 @@ describe('an unmodified discord.js 14 bot against Parley (SQLite)', () => {
   let botToken: string;
   const received: Message[] = [];
   const joined: GuildMember[] = [];
+  const typings: Typing[] = [];
   let resumes = 0;
 
   beforeAll(async () => {
@@ -88,12 +90,14 @@ describe('an unmodified discord.js 14 bot against Parley (SQLite)', () => {
         GatewayIntentBits.GuildMembers,
         GatewayIntentBits.GuildMessages,
         GatewayIntentBits.GuildMessageReactions,
+        GatewayIntentBits.GuildMessageTyping,
         GatewayIntentBits.MessageContent,
       ],
       rest: { api: `${server.url}/api` },
     });
     bot.on(Events.MessageCreate, (m) => void received.push(m));
     bot.on(Events.GuildMemberAdd, (m) => void joined.push(m));
+    bot.on(Events.TypingStart, (t) => void typings.push(t));
     bot.on(Events.ShardResume, () => void resumes++);
     const ready = new Promise<void>((resolve) => bot.once(Events.ClientReady, () => resolve()));
     await bot.login(botToken);
@@ -159,6 +163,36 @@ describe('an unmodified discord.js 14 bot against Parley (SQLite)', () => {
     await fetched.roles.add(role);
     const stored = await owner.get(`/guilds/${guildId}/members/${aliceUser.id}`);
     expect(stored.body.roles).toContain(role.id);
+  });
+
+  it('gets typingStart with the member who types, even one it does not hold (their nick and roles)', async () => {
+    const invite = await owner.post(`/channels/${generalId}/invites`, {});
+    const typist = new Client(server.url);
+    const typistUser = await typist.register('typist');
+    expect((await typist.post(`/invites/${invite.body.code}`)).status).toBe(200);
+    expect((await typist.patch(`/guilds/${guildId}/members/@me`, { nick: 'Tippy' })).status).toBe(200);
+    const role = await owner.post(`/guilds/${guildId}/roles`, { name: 'Typists' });
+    expect(
+      (await owner.put(`/guilds/${guildId}/members/${typistUser.id}/roles/${role.body.id}`)).status,
+    ).toBe(204);
+    // Once the bot has seen the join and both updates, it forgets the member, as a bot with a bounded member cache
+    // does in a large guild: without Discord's `member` in TYPING_START (and no partials), discord.js would drop
+    // the event, having no user to give it.
+    const guild = bot.guilds.cache.get(guildId)!;
+    await waitFor(
+      () => guild.members.cache.get(typistUser.id)?.roles.cache.has(role.body.id),
+      'the member update',
+    );
+    guild.members.cache.delete(typistUser.id);
+    bot.users.cache.delete(typistUser.id);
+
+    expect((await typist.post(`/channels/${generalId}/typing`)).status).toBe(204);
+    const typing = await waitFor(() => typings.find((t) => t.user.id === typistUser.id), 'typingStart');
+    expect(typing.channel.id).toBe(generalId);
+    expect(typing.guild?.id).toBe(guildId);
+    expect(typing.member?.nickname).toBe('Tippy');
+    expect(typing.member?.roles.cache.has(role.body.id)).toBe(true);
+    expect(typing.user.username).toBe(typistUser.username);
   });
 
   it('sends through WebhookClient (with an embed), and the bot sees a webhook message', async () => {

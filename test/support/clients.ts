@@ -1,8 +1,9 @@
 import { type Socket, io } from 'socket.io-client';
-import { withTimeout } from './wait';
+import WebSocket from 'ws';
+import { waitFor, withTimeout } from './wait';
 
-// The real socket.io gateway client of the gateway, microservices and regions suites; with the REST client,
-// the fixtures and the poller they use (each defined once, in rest.ts and wait.ts).
+// The real socket.io gateway client of the gateway, microservices and regions suites (and a Discord-protocol one);
+// with the REST client, the fixtures and the poller they use (each defined once, in rest.ts and wait.ts).
 export { type Account, Api } from './rest';
 export { waitFor, withTimeout } from './wait';
 
@@ -173,5 +174,58 @@ export class TrackedClients {
     for (const client of this.open.splice(0)) client.close();
   }
 }
+
+/** A Discord payload as the Discord-protocol gateway sends it. */
+export interface DiscordPayload {
+  op: number;
+  t?: string | null;
+  s?: number | null;
+  d: any;
+}
+
+/**
+ * A real WebSocket client of the Discord-protocol gateway (`/discord-gateway`, JSON, uncompressed), identified with
+ * `intents` and READY: what discord.js does, for checking a dispatch as a Discord client receives it.
+ */
+export class DiscordGatewayClient {
+  readonly received: DiscordPayload[] = [];
+  private readonly ws: WebSocket;
+
+  private constructor(url: string) {
+    this.ws = new WebSocket(`${url.replace(/^http/, 'ws')}/discord-gateway?v=10&encoding=json`);
+    this.ws.on('message', (data: Buffer) =>
+      this.received.push(JSON.parse(data.toString()) as DiscordPayload),
+    );
+  }
+
+  static async ready(url: string, token: string, intents: number): Promise<DiscordGatewayClient> {
+    const client = new DiscordGatewayClient(url);
+    await waitFor(() => client.received.find((p) => p.op === 10), 'HELLO');
+    client.ws.send(
+      JSON.stringify({
+        op: 2,
+        d: { token, intents, properties: { os: 'linux', browser: 'test', device: 'test' } },
+      }),
+    );
+    await client.next('READY');
+    return client;
+  }
+
+  /** The first `t` dispatch that matches, waiting for it if needed. */
+  next(t: string, predicate: (d: any) => boolean = () => true): Promise<DiscordPayload> {
+    return waitFor(() => this.dispatches(t).find((p) => predicate(p.d)), t);
+  }
+
+  dispatches(t: string): DiscordPayload[] {
+    return this.received.filter((p) => p.op === 0 && p.t === t);
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+/** Discord's gateway intents the tests ask for (docs/discord-compatibility.md). */
+export const Intents = { GUILDS: 1 << 0, GUILD_MESSAGES: 1 << 9, GUILD_MESSAGE_TYPING: 1 << 11 } as const;
 
 export const VIEW_CHANNEL = String(1 << 10);

@@ -3,6 +3,7 @@ import {
   BadRequestError,
   ChannelType,
   ForbiddenError,
+  type MemberDto,
   type MessageDto,
   Permission,
   PermissionCalculator,
@@ -29,6 +30,7 @@ import {
   type ChannelRecord,
   type EmbedRecord,
   type EmojiRecord,
+  type MemberRecord,
   type MessagePatch,
   type MessageRecord,
   type MessageWebhookRecord,
@@ -53,7 +55,7 @@ import {
 } from './links';
 import { type AllowedMentions, parseMentions } from './mentions';
 import { type ReactionEmoji, isCustomReactionKey, toReactionEmoji } from './emoji';
-import { toMessage, toReactions } from './serializers';
+import { toMember, toMessage, toReactions } from './serializers';
 import { UserDirectory } from './users.directory';
 import { AuditLogEvent } from './moderation/audit-log-events';
 import { AuditLogService } from './moderation/audit-log.service';
@@ -770,6 +772,7 @@ export class MessageService {
 
   async typing(channelId: string, userId: string): Promise<void> {
     const access = await this.access.requireChannel(channelId, userId, Permission.SEND_MESSAGES);
+    const member = access.guild ? await this.typingMember(access.guild.member) : undefined;
     this.bus.publish({
       type: 'TYPING_START',
       scope: channelScope(access.channel),
@@ -778,8 +781,19 @@ export class MessageService {
         ...(access.channel.guildId ? { guild_id: access.channel.guildId } : {}),
         user_id: userId,
         timestamp: Math.floor(Date.now() / 1000),
+        ...(member ? { member } : {}),
       },
     });
+  }
+
+  /**
+   * Discord's `member` of a guild TYPING_START: who is typing, named even where the member list is not loaded (a
+   * large guild lists only who is online). The member record is the one the permission check loaded; the user is
+   * the author lookup messages use (cached on Cassandra), one read per event whatever the number of recipients.
+   */
+  private async typingMember(member: MemberRecord): Promise<MemberDto | undefined> {
+    const user = (await this.users.many([member.userId])).get(member.userId);
+    return user ? toMember(member, user) : undefined;
   }
 
   async ack(channelId: string, userId: string, messageId: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { type Account, type GatewayClient, useGatewayServer } from './harness';
+import { type Account, DiscordGatewayClient, type GatewayClient, Intents, useGatewayServer } from './harness';
 
 type Update = { user: { id: string }; guild_id: string; status: string };
 
@@ -10,6 +10,10 @@ type Update = { user: { id: string }; guild_id: string; status: string };
 describe('presence in large guilds', () => {
   const gw = useGatewayServer({ presence_large_threshold: 2 });
   const connect = (account: Account) => gw.connect(account);
+  const discordClients: DiscordGatewayClient[] = [];
+  afterEach(() => {
+    for (const c of discordClients.splice(0)) c.close();
+  });
 
   const updates = (client: GatewayClient, userId: string, guildId: string): string[] =>
     client
@@ -78,7 +82,20 @@ describe('presence in large guilds', () => {
     );
     const large = await gw.api.guild(typist, [asker, other, fourth]); // 4 members > 2
     const small = await gw.api.guild(typist, [other]);
+    // The typist has a nick and a role in the large guild: TYPING_START names them as the guild does.
+    await gw.api.ok('PATCH', `/guilds/${large.id}/members/@me`, typist.token, { nick: 'Quick Fingers' });
+    const role = await gw.api.ok<{ id: string }>('POST', `/guilds/${large.id}/roles`, typist.token, {
+      name: 'typists',
+    });
+    await gw.api.ok('PUT', `/guilds/${large.id}/members/@me/roles/${role.id}`, typist.token);
     const [askerWs, otherWs] = await Promise.all([connect(asker), connect(other)]);
+    // A Discord-protocol session takes typing by its intent, in large guilds too.
+    const fourthDiscord = await DiscordGatewayClient.ready(
+      gw.server.url,
+      fourth.token,
+      Intents.GUILDS | Intents.GUILD_MESSAGE_TYPING,
+    );
+    discordClients.push(fourthDiscord);
     const ask = (typing: boolean) =>
       askerWs.socket.timeout(5000).emitWithAck('GUILD_SUBSCRIPTIONS', { guild_id: large.id, typing });
     expect(await ask(true)).toEqual({ ok: true });
@@ -86,7 +103,15 @@ describe('presence in large guilds', () => {
     const typingIn = (client: GatewayClient, channelId: string) =>
       client.named('TYPING_START').filter((p: { d: { channel_id: string } }) => p.d.channel_id === channelId);
     await gw.api.ok('POST', `/channels/${large.general}/typing`, typist.token);
-    await askerWs.next('TYPING_START', (p) => p.d.channel_id === large.general);
+    const typing = await askerWs.next('TYPING_START', (p) => p.d.channel_id === large.general);
+    // Discord's `member` of who is typing, from the record the permission check loaded.
+    expect(typing.d).toMatchObject({ guild_id: large.id, user_id: typist.user.id });
+    expect(typing.d.member.user.id).toBe(typist.user.id);
+    expect(typing.d.member.roles).toEqual([role.id]);
+    expect(typing.d.member.nick).toBe('Quick Fingers');
+    // The Discord gateway delivers the same object.
+    const overDiscord = await fourthDiscord.next('TYPING_START', (d) => d.channel_id === large.general);
+    expect(overDiscord.d).toEqual(typing.d);
     // Sentinel: the message comes after the typing in the same channel, to everyone who can see it.
     const first = await gw.api.send(typist, large.general, 'after typing');
     await otherWs.next('MESSAGE_CREATE', (p) => p.d.id === first.id);

@@ -272,6 +272,8 @@ describe('gateway routing', () => {
     await gw.api.ok('POST', `/channels/${guild.general}/typing`, owner.token);
     const typing = await memberWs.next('TYPING_START', (p) => p.d.user_id === owner.user.id);
     expect(typing.d.channel_id).toBe(guild.general);
+    // Discord's guild member of who is typing (no roles and no nick here; presence-large.test.ts sets both).
+    expect(typing.d.member).toMatchObject({ user: { id: owner.user.id }, roles: [], nick: null });
     await outsiderWs.sentinel(await gw.api.touch(outsider));
     await deniedWs.sentinel(await gw.api.touch(denied));
     expect(outsiderWs.named('TYPING_START')).toEqual([]);
@@ -324,7 +326,7 @@ describe('gateway routing', () => {
     }
   });
 
-  it('delivers DMs to the recipients only, including a DM opened while connected', async () => {
+  it('delivers DMs (and typing in them) to the recipients only, including a DM opened while connected', async () => {
     const [a, b, c] = await Promise.all([
       gw.api.register('da'),
       gw.api.register('db'),
@@ -337,6 +339,10 @@ describe('gateway routing', () => {
       recipient_id: b.user.id,
     });
     await bWs.next('CHANNEL_CREATE', (p) => p.d.id === dm.id);
+    // Typing in a DM: no guild, so no member (as on Discord).
+    await gw.api.ok('POST', `/channels/${dm.id}/typing`, a.token);
+    const typing = await bWs.next('TYPING_START', (p) => p.d.channel_id === dm.id);
+    expect(typing.d).toEqual({ channel_id: dm.id, user_id: a.user.id, timestamp: expect.any(Number) });
     const m = await gw.api.send(a, dm.id, 'psst');
     await bWs.next('MESSAGE_CREATE', (p) => p.d.id === m.id);
     await cWs.sentinel(await gw.api.touch(c));

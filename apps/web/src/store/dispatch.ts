@@ -150,8 +150,8 @@ export function applyDispatch(s: State, type: DispatchType, data: unknown): Stat
       return { ...s, guildSettings: { ...s.guildSettings, [d.guild_id]: d } };
     }
     case 'TYPING_START': {
-      const d = data as { channel_id: string; user_id: string };
-      return typingStarted(s, d.channel_id, d.user_id);
+      const d = data as { channel_id: string; user_id: string; member?: MemberDto };
+      return typingStarted(s, d.channel_id, d.user_id, d.member);
     }
     case 'PRESENCE_UPDATE':
       return presenceUpdated(s, data as PresenceData);

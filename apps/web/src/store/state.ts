@@ -53,6 +53,14 @@ export interface ChannelMessages {
   error: string | null;
 }
 
+/** One typing indicator. */
+export interface Typing {
+  /** When it ends (ms). */
+  until: number;
+  /** The guild member TYPING_START carried (Discord's `member`): names them where the member list is not loaded. */
+  member?: MemberDto;
+}
+
 export type PresenceStatus = 'online' | 'idle' | 'dnd' | 'offline' | 'invisible';
 
 export interface State {
@@ -70,8 +78,8 @@ export interface State {
   /** Guild id -> the user's notification settings there (absent: the defaults). */
   guildSettings: Record<string, UserGuildSettingsDto>;
   messages: Record<string, ChannelMessages>;
-  /** Channel id -> user id -> when the indicator ends (ms). */
-  typing: Record<string, Record<string, number>>;
+  /** Channel id -> user id -> who is typing, until when. */
+  typing: Record<string, Record<string, Typing>>;
   presence: Record<string, PresenceStatus>;
   users: Record<string, PublicUser>;
   /** The channel on screen, so messages arriving there do not count as unread. */

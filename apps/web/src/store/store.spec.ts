@@ -1,6 +1,7 @@
 import type { MessageDto } from '@parley/common/protocol';
 import {
   applyDispatch,
+  expireTyping,
   historyReplaced,
   initialState,
   mergeMessages,
@@ -165,6 +166,30 @@ describe('web client store', () => {
     expect(again.messages['100'].loaded).toBe(false);
     expect(again.messages['100'].items.map((m) => m.id)).toEqual(['pending-z']);
   });
+
+  test('a guild TYPING_START keeps the member it carries (a member list not loaded still names them); it expires', () => {
+    let s = ready();
+    const member = {
+      guild_id: '1',
+      user: { id: '21', username: 'typist', display_name: 'Typist', avatar: null },
+      nick: 'Tip',
+      roles: ['2'],
+      joined_at: '2026-11-23T10:00:00.000Z',
+      communication_disabled_until: null,
+    };
+    s = applyDispatch(s, 'TYPING_START', {
+      channel_id: '100',
+      guild_id: '1',
+      user_id: '21',
+      timestamp: 1,
+      member,
+    });
+    expect(s.members['1']).toBeUndefined();
+    expect(s.typing['100']['21']).toEqual({ until: expect.any(Number), member });
+    s = expireTyping(s, s.typing['100']['21'].until);
+    expect(s.typing).toEqual({});
+  });
+
   test('READY presences show guild-mates online at once; a later READY replaces them', () => {
     const withPresences = (presences: unknown[]) =>
       applyDispatch(initialState, 'READY', {

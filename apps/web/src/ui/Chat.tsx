@@ -31,8 +31,10 @@ function useTypingNames(channelId: string, members: Record<string, MemberDto> | 
   const users = useStore((s) => s.users);
   return useMemo(
     () =>
-      Object.keys(typing ?? {}).map((id) => {
-        const member = members?.[id];
+      Object.entries(typing ?? {}).map(([id, entry]) => {
+        // The loaded members are kept current; else the member the event carried (the client loads at most
+        // 10,000 members of a guild, and they may still be loading).
+        const member = members?.[id] ?? entry.member;
         const user = users[id] ?? member?.user;
         return user ? displayName(user, member?.nick) : 'Someone';
       }),
