@@ -102,6 +102,7 @@ export async function run({ quick, scale, figure, shapes, notes }) {
       budgetMs: scale.scaleBudgetS * 1000,
       purgeBudgetMs: scale.scalePurgeBudgetS * 1000,
       historySamples: scale.scaleHistorySamples,
+      historyWarmup: scale.scaleHistoryWarmup,
     };
   };
   const out = (shapes.scale = { dataset: plan, dir: base, quick });

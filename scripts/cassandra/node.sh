@@ -142,7 +142,8 @@ XML
   local jvm=(
     -Dparley.node.dir="$dir"
     -Xms"$heap" -Xmx"$heap" -Xss256k
-    -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1 -XX:MaxGCPauseMillis=300
+    -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1 -XX:MaxGCPauseMillis="${PARLEY_CASSANDRA_GC_PAUSE_MS:-300}"
+    -Xlog:gc:file="$dir/logs/gc.log":time,uptime:filecount=3,filesize=10m
     -XX:ParallelGCThreads=2 -XX:ConcGCThreads=1 -XX:CICompilerCount=2
     -XX:+HeapDumpOnOutOfMemoryError -XX:HeapDumpPath="$dir/logs" -XX:+ExitOnOutOfMemoryError
     -XX:MaxDirectMemorySize=512m
