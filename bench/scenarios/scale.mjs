@@ -15,7 +15,7 @@ import { ROOT } from '../lib/server.mjs';
 
 const require = createRequire(import.meta.url);
 const { planOf } = require('./scale-dataset.cjs');
-const { ADDRESS, startNode, stopNode } = require('./scale-node.cjs');
+const { ADDRESS, HEAP, startNode, stopNode, waitForCompactions } = require('./scale-node.cjs');
 const { watchPeak } = require('../lib/peak-rss.cjs');
 
 const BACKENDS = ['sqlite', 'cassandra'];
@@ -111,7 +111,7 @@ export async function run({ quick, scale, figure, shapes, notes }) {
   try {
     if (backends.includes('cassandra')) {
       node = await startNode(quick ? 240 : 300);
-      out.cassandra_node = `${ADDRESS} (own node, 1 GiB heap, ${node.started ? 'started' : 'already running'})`;
+      out.cassandra_node = `${ADDRESS} (own node, heap ${HEAP}, ${node.started ? 'started' : 'already running'})`;
     }
     // Generation of both backends at once (different engines, mostly waiting on I/O); measurements one at a time.
     const generated = await Promise.allSettled(backends.map((b) => worker(b, 'generate', argsOf(b))));
@@ -133,6 +133,8 @@ export async function run({ quick, scale, figure, shapes, notes }) {
         notes.push(
           `scale ${backend}: the big channel holds ${progress.bigWritten.toLocaleString('en')} of ${plan.messages.toLocaleString('en')} messages (time budget reached; the next run continues)`,
         );
+      if (backend === 'cassandra' && scale.scaleCompactionWaitS > 0)
+        out.cassandra_compactions = await waitForCompactions(scale.scaleCompactionWaitS);
       try {
         const m = await worker(backend, 'measure', argsOf(backend));
         out[backend] = m;
