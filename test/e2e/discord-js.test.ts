@@ -195,6 +195,35 @@ describe('an unmodified discord.js 14 bot against Parley (SQLite)', () => {
     expect(typing.user.username).toBe(typistUser.username);
   });
 
+  it('gets message.member from the message, for an author it does not hold (their nick and roles)', async () => {
+    const invite = await owner.post(`/channels/${generalId}/invites`, {});
+    const writer = new Client(server.url);
+    const writerUser = await writer.register('writer');
+    expect((await writer.post(`/invites/${invite.body.code}`)).status).toBe(200);
+    expect((await writer.patch(`/guilds/${guildId}/members/@me`, { nick: 'Quill' })).status).toBe(200);
+    const role = await owner.post(`/guilds/${guildId}/roles`, { name: 'Writers' });
+    expect(
+      (await owner.put(`/guilds/${guildId}/members/${writerUser.id}/roles/${role.body.id}`)).status,
+    ).toBe(204);
+    // Forgotten once the bot has seen the updates, as by a bounded member cache in a large guild: the member comes
+    // back only from Discord's `member` on the MESSAGE_CREATE.
+    const guild = bot.guilds.cache.get(guildId)!;
+    await waitFor(
+      () => guild.members.cache.get(writerUser.id)?.roles.cache.has(role.body.id),
+      'the member update',
+    );
+    guild.members.cache.delete(writerUser.id);
+    bot.users.cache.delete(writerUser.id);
+
+    const sent = await writer.post(`/channels/${generalId}/messages`, { content: 'written' });
+    const message = await waitFor(() => received.find((m) => m.id === sent.body.id), 'messageCreate');
+    expect(message.member?.id).toBe(writerUser.id);
+    expect(message.member?.nickname).toBe('Quill');
+    expect(message.member?.roles.cache.has(role.body.id)).toBe(true);
+    expect(message.member?.user.username).toBe(writerUser.username);
+    expect(guild.members.cache.get(writerUser.id)?.displayName).toBe('Quill');
+  });
+
   it('sends through WebhookClient (with an embed), and the bot sees a webhook message', async () => {
     const created = await owner.post(`/channels/${generalId}/webhooks`, { name: 'Notifier' });
     expect(created.status).toBe(200);

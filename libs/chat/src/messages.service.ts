@@ -55,7 +55,7 @@ import {
 } from './links';
 import { type AllowedMentions, parseMentions } from './mentions';
 import { type ReactionEmoji, isCustomReactionKey, toReactionEmoji } from './emoji';
-import { toMember, toMessage, toReactions } from './serializers';
+import { toMember, toMessage, toMessageMember, toReactions } from './serializers';
 import { UserDirectory } from './users.directory';
 import { AuditLogEvent } from './moderation/audit-log-events';
 import { AuditLogService } from './moderation/audit-log.service';
@@ -65,6 +65,17 @@ import { RelationshipService, cannotMessageUser } from './moderation/relationshi
 
 /** Discord's REPLY message type. */
 const MESSAGE_TYPE_REPLY = 19;
+/** What members write (default and reply); system messages carry no `member`. */
+const USER_MESSAGE_TYPES = new Set([0, MESSAGE_TYPE_REPLY]);
+
+/**
+ * A guild message event with Discord's `member`: the author's member as the permission check loaded it, so no
+ * read on the send path, and one field on one event whatever the number of recipients. DMs have none; webhook
+ * and system messages do not come here.
+ */
+function withAuthorMember(dto: MessageDto, access: ChannelAccess): MessageDto {
+  return access.guild ? { ...dto, member: toMessageMember(access.guild.member) } : dto;
+}
 
 export interface MessageReferenceInput {
   message_id: string;
@@ -229,7 +240,11 @@ export class MessageService {
     const dto = toMessage(message, users, undefined, this.urls(access), referenced);
     // The message is stored: it is published before any counter work, so a failing mention counter can
     // neither hold the event back nor turn a stored message into an error whose retry would send it twice.
-    this.bus.publish({ type: 'MESSAGE_CREATE', scope: channelScope(access.channel), data: dto });
+    this.bus.publish({
+      type: 'MESSAGE_CREATE',
+      scope: channelScope(access.channel),
+      data: withAuthorMember(dto, access),
+    });
     // In memory, written once a second (GET /admin/stats): no write on the send path.
     this.counters.count('messages');
     if (known.length > 0)
@@ -559,10 +574,12 @@ export class MessageService {
     await this.storage.messages.update(access.channel.id, messageId, patch, message.guildId);
     const updated: MessageRecord = { ...message, ...patch };
     const [dto] = await this.render(access.channel.id, [updated], userId, this.urls(access));
+    // The author's member is at hand only when the author edits (a moderator's SUPPRESS_EMBEDS goes without it).
+    const byAuthor = message.authorId === userId && USER_MESSAGE_TYPES.has(message.type);
     this.bus.publish({
       type: 'MESSAGE_UPDATE',
       scope: channelScope(access.channel),
-      data: { ...dto, reactions: undefined },
+      data: { ...(byAuthor ? withAuthorMember(dto, access) : dto), reactions: undefined },
     });
     // New text, or previews allowed again: its links are unfurled anew (the job replaces the old previews).
     const unsuppressed = patch.flags !== undefined && !suppressing && (message.flags & SUPPRESS_EMBEDS) !== 0;

@@ -7,6 +7,7 @@ import {
   type InviteDto,
   type MemberDto,
   type MessageDto,
+  type MessageMemberDto,
   type PublicUser,
   type ReactionDto,
   type RoleDto,
@@ -81,9 +82,12 @@ export function toChannel(
 }
 
 export function toMember(member: MemberRecord, user: PublicUser): MemberDto {
+  return { guild_id: member.guildId, user, ...toMessageMember(member) };
+}
+
+/** The member without its user and guild, as a guild message's `member` carries it (Discord's partial member). */
+export function toMessageMember(member: MemberRecord): MessageMemberDto {
   return {
-    guild_id: member.guildId,
-    user,
     nick: member.nick,
     roles: member.roles,
     joined_at: isoTime(member.joinedAt),

@@ -80,6 +80,12 @@ export interface MemberDto {
   communication_disabled_until: string | null;
 }
 
+/**
+ * Discord's partial guild member of a guild MESSAGE_CREATE / MESSAGE_UPDATE: the author's member without `user`
+ * (the message's `author` is that user) nor `guild_id` (the message's own).
+ */
+export type MessageMemberDto = Omit<MemberDto, 'user' | 'guild_id'>;
+
 export interface AttachmentDto {
   id: string;
   filename: string;
@@ -140,6 +146,11 @@ export interface MessageDto {
   referenced_message?: MessageDto | null;
   /** A webhook's message: the webhook (its `author` is the webhook user Discord shows, `bot: true`). */
   webhook_id?: string;
+  /**
+   * Gateway only (MESSAGE_CREATE, and MESSAGE_UPDATE of an edit by its author), in guilds: the author's guild
+   * member as Discord sends it. Not in REST answers, webhook or system messages (as on Discord).
+   */
+  member?: MessageMemberDto;
 }
 
 /** Discord's webhook object (incoming webhooks, type 1). */

@@ -68,6 +68,10 @@ describe('gateway resume', () => {
       });
       const all = [...first.named('MESSAGE_CREATE'), ...replayed.map((e) => e.payload)].map((p) => p.d.id);
       expect(all).toEqual(sent);
+      // Replayed as they were published: the author's guild member (Discord's `member`) with them.
+      const member = first.named('MESSAGE_CREATE')[0].d.member;
+      expect(member).toMatchObject({ nick: null, roles: [] });
+      expect(replayed.map((e) => e.payload.d.member)).toEqual(replayed.map(() => member));
 
       // The session is live again.
       const live = await api.send(owner, guild.general, 'live again');

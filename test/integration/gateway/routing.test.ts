@@ -1,4 +1,4 @@
-import { type Account, VIEW_CHANNEL, useGatewayServer } from './harness';
+import { type Account, DiscordGatewayClient, Intents, VIEW_CHANNEL, useGatewayServer } from './harness';
 
 /** Interest routing: who gets which event, in what order, over real sockets and real HTTP. */
 describe('gateway routing', () => {
@@ -232,6 +232,73 @@ describe('gateway routing', () => {
     expect(about.map((e) => e.payload.s)).toEqual([...about.map((e) => e.payload.s)].sort((a, b) => a - b));
   });
 
+  it("carries the author's guild member (Discord's partial: nick, roles, no user) on both gateways; not from webhooks or system messages", async () => {
+    const [owner, author] = await Promise.all([gw.api.register('mmo'), gw.api.register('mma')]);
+    const guild = await gw.api.guild(owner, [author]);
+    await gw.api.ok('PATCH', `/guilds/${guild.id}/members/@me`, author.token, { nick: 'Scribe' });
+    const role = await gw.api.ok<{ id: string }>('POST', `/guilds/${guild.id}/roles`, owner.token, {
+      name: 'writers',
+    });
+    await gw.api.ok('PUT', `/guilds/${guild.id}/members/${author.user.id}/roles/${role.id}`, owner.token);
+    const ownerWs = await connect(owner);
+    // Without MESSAGE_CONTENT: the blanked copy a Discord session gets keeps the member.
+    const discord = await DiscordGatewayClient.ready(
+      gw.server.url,
+      owner.token,
+      Intents.GUILDS | Intents.GUILD_MESSAGES,
+    );
+    try {
+      const sent = await gw.api.send(author, guild.general, 'signed');
+      // The REST answer is Discord's REST message: no member.
+      expect(sent).not.toHaveProperty('member');
+      const live = await ownerWs.next('MESSAGE_CREATE', (p) => p.d.id === sent.id);
+      expect(live.d.member).toEqual({
+        nick: 'Scribe',
+        roles: [role.id],
+        joined_at: expect.any(String),
+        communication_disabled_until: null,
+      });
+      const overDiscord = await discord.next('MESSAGE_CREATE', (d) => d.id === sent.id);
+      expect(overDiscord.d.content).toBe('');
+      expect(overDiscord.d.member).toEqual(live.d.member);
+
+      // The author's edit carries it too.
+      await gw.api.ok('PATCH', `/channels/${guild.general}/messages/${sent.id}`, author.token, {
+        content: 'signed, edited',
+      });
+      const edited = await ownerWs.next('MESSAGE_UPDATE', (p) => p.d.id === sent.id);
+      expect(edited.d.member).toEqual(live.d.member);
+      expect((await discord.next('MESSAGE_UPDATE', (d) => d.id === sent.id)).d.member).toEqual(live.d.member);
+
+      // A pin's system message and a webhook's message have none (as on Discord).
+      await gw.api.ok('PUT', `/channels/${guild.general}/pins/${sent.id}`, owner.token);
+      const pinned = await ownerWs.next('MESSAGE_CREATE', (p) => p.d.type === 6);
+      expect(pinned.d).not.toHaveProperty('member');
+      const hook = await gw.api.ok<{ id: string; token: string }>(
+        'POST',
+        `/channels/${guild.general}/webhooks`,
+        owner.token,
+        { name: 'Hook' },
+      );
+      const fromHook = await gw.api.ok<{ id: string }>(
+        'POST',
+        `/webhooks/${hook.id}/${hook.token}?wait=true`,
+        undefined,
+        {
+          content: 'from a hook',
+        },
+      );
+      expect((await ownerWs.next('MESSAGE_CREATE', (p) => p.d.id === fromHook.id)).d).not.toHaveProperty(
+        'member',
+      );
+      expect((await discord.next('MESSAGE_CREATE', (d) => d.id === fromHook.id)).d).not.toHaveProperty(
+        'member',
+      );
+    } finally {
+      discord.close();
+    }
+  });
+
   it('keeps order in a channel under concurrent sends', async () => {
     const [a, b] = await Promise.all([gw.api.register('ca'), gw.api.register('cb')]);
     const guild = await gw.api.guild(a, [b]);
@@ -344,7 +411,8 @@ describe('gateway routing', () => {
     const typing = await bWs.next('TYPING_START', (p) => p.d.channel_id === dm.id);
     expect(typing.d).toEqual({ channel_id: dm.id, user_id: a.user.id, timestamp: expect.any(Number) });
     const m = await gw.api.send(a, dm.id, 'psst');
-    await bWs.next('MESSAGE_CREATE', (p) => p.d.id === m.id);
+    // No guild, no member.
+    expect((await bWs.next('MESSAGE_CREATE', (p) => p.d.id === m.id)).d).not.toHaveProperty('member');
     await cWs.sentinel(await gw.api.touch(c));
     expect(cWs.named('MESSAGE_CREATE')).toEqual([]);
   });

@@ -23,6 +23,7 @@ import {
   updateGuild,
   upsertRole,
   guildEmojisUpdated,
+  messageMemberSeen,
 } from './guilds';
 import { deleteMessage, editMessage, keepOnlyPending, react, receiveMessage } from './messages';
 import { presencesOf, presenceUpdated, type PresenceData } from './presence';
@@ -124,9 +125,9 @@ export function applyDispatch(s: State, type: DispatchType, data: unknown): Stat
       return { ...s, blocked };
     }
     case 'MESSAGE_CREATE':
-      return receiveMessage(s, data as MessageDto);
+      return receiveMessage(messageMemberSeen(s, data as MessageDto), data as MessageDto);
     case 'MESSAGE_UPDATE':
-      return editMessage(s, data as MessageDto);
+      return editMessage(messageMemberSeen(s, data as MessageDto), data as MessageDto);
     case 'MESSAGE_DELETE': {
       const d = data as { id: string; channel_id: string };
       return deleteMessage(s, d.channel_id, d.id);

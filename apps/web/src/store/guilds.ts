@@ -3,6 +3,7 @@ import type {
   GuildDto,
   GuildFullDto,
   MemberDto,
+  MessageDto,
   PublicUser,
   RoleDto,
 } from '@parley/common/protocol';
@@ -70,6 +71,20 @@ export function setMember(s: State, member: MemberDto): State {
     users,
     members: { ...s.members, [member.guild_id]: { ...members, [member.user.id]: member } },
   };
+}
+
+/**
+ * The author's member a guild MESSAGE_CREATE / MESSAGE_UPDATE carries (Discord's partial `member`), with the
+ * message's author as its user, added to the guild's loaded members when the author is not among them: past the
+ * 10,000 members the client loads, an author still shows by their nick, and their roles are known. A member already there
+ * is kept: GUILD_MEMBER_UPDATE keeps it current, and the event's copy (the sender's permission cache) is no newer.
+ * A guild whose members are not loaded is left alone (a list of one would pass for the loaded list).
+ */
+export function messageMemberSeen(s: State, m: MessageDto): State {
+  const { guild_id: guildId, member } = m;
+  const members = guildId ? s.members[guildId] : undefined;
+  if (!guildId || !member || !members || members[m.author.id]) return s;
+  return setMember(s, { ...member, guild_id: guildId, user: m.author });
 }
 
 export function removeMember(s: State, guildId: string, user: PublicUser): State {

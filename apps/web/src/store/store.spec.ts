@@ -6,6 +6,7 @@ import {
   initialState,
   mergeMessages,
   newerLoaded,
+  setMembers,
   type ClientMessage,
   type State,
 } from '.';
@@ -188,6 +189,37 @@ describe('web client store', () => {
     expect(s.typing['100']['21']).toEqual({ until: expect.any(Number), member });
     s = expireTyping(s, s.typing['100']['21'].until);
     expect(s.typing).toEqual({});
+  });
+
+  test("a guild MESSAGE_CREATE's member joins the loaded members when the author is not there, never replaces one", () => {
+    const partial = {
+      nick: 'Oth',
+      roles: ['2'],
+      joined_at: '2026-11-23T10:00:00.000Z',
+      communication_disabled_until: null,
+    };
+    // Not loaded: left to the load (a list of one would pass for the loaded list).
+    let s = applyDispatch(ready(), 'MESSAGE_CREATE', message('6', { member: partial }));
+    expect(s.members['1']).toBeUndefined();
+    // Loaded without the author (a guild past the 10,000 members the client loads): added, the author as user.
+    const mine = {
+      guild_id: '1',
+      user: me,
+      nick: null,
+      roles: [],
+      joined_at: '',
+      communication_disabled_until: null,
+    };
+    s = setMembers(s, '1', [mine]);
+    s = applyDispatch(s, 'MESSAGE_CREATE', message('7', { member: partial }));
+    expect(s.members['1']).toEqual({ '10': mine, '20': { guild_id: '1', user: other, ...partial } });
+    // Already there: GUILD_MEMBER_UPDATE keeps it current, a message's copy does not replace it.
+    s = applyDispatch(s, 'MESSAGE_CREATE', message('8', { member: { ...partial, nick: 'stale' } }));
+    expect(s.members['1']['20'].nick).toBe('Oth');
+    // A DM or a webhook's message carries none.
+    const before = s.members;
+    s = applyDispatch(s, 'MESSAGE_CREATE', message('9', { author: { ...other, id: '30' } }));
+    expect(s.members).toBe(before);
   });
 
   test('READY presences show guild-mates online at once; a later READY replaces them', () => {
