@@ -103,6 +103,7 @@ export async function run({ quick, scale, figure, shapes, notes }) {
       purgeBudgetMs: scale.scalePurgeBudgetS * 1000,
       historySamples: scale.scaleHistorySamples,
       historyWarmup: scale.scaleHistoryWarmup,
+      historyWarmupS: scale.scaleHistoryWarmupS,
     };
   };
   const out = (shapes.scale = { dataset: plan, dir: base, quick });
