@@ -40,7 +40,7 @@ const WORKER = join(ROOT, 'bench/scenarios/capacity-worker.mjs');
  */
 export const RATES = { send: 1 / 300, react: 1 / 900, read: 1 / 120 };
 /** Participation inequality (Nielsen's 90-9-1): in guilds of 1,000 members or more, 1 member in 10 posts. */
-const LURKER_FROM = 1000;
+export const LURKER_FROM = 1000;
 /**
  * Share of a large guild's online members who have it open (and so ask for its typing, docs/gateway.md "Typing in
  * large guilds"): not published anywhere we found; 1 in 5 is our assumption (a member of a 1,000+ member guild is
@@ -49,7 +49,7 @@ const LURKER_FROM = 1000;
 const VIEWING_SHARE = 0.2;
 /** `gateway.presence_large_threshold`'s default: over it, typing goes only to members who asked. */
 const LARGE_GUILD = 250;
-const POSTER_SHARE = 0.1;
+export const POSTER_SHARE = 0.1;
 
 /**
  * Guild sizes for `total` users: 10,000 / 5 x 1,000 / 15 x 200 / the rest in guilds of 20 at 20,000 users;

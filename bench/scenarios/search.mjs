@@ -4,9 +4,13 @@
 // (search-worker.cjs). Cassandra: the node answering on 127.0.0.1:9042, or
 // on PARLEY_BENCH_CASSANDRA (a dedicated node: scripts/cassandra/bench-node.sh), a keyspace of its own, dropped
 // afterwards unless PARLEY_BENCH_SEARCH_KEEP=1 (then kept and reused by the next run of the same size).
+// Then, per backend, the send figure at the API (search-api.mjs): a real monolith, `POST /channels/:id/messages`
+// with indexing on and off in interleaved rounds. `--scale=searchStorage=0` leaves the storage-level figures
+// out (the API figure alone), `--scale=searchApiRounds=0` the API figure.
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from '../lib/server.mjs';
+import { runApi } from './search-api.mjs';
 
 function worker(args) {
   return new Promise((resolve, reject) => {
@@ -18,7 +22,18 @@ function worker(args) {
   });
 }
 
-export async function run({ scale, figure, shapes }) {
+export async function run(ctx) {
+  const { scale } = ctx;
+  if (scale.searchStorage) await runStorage(ctx);
+  if (scale.searchApiRounds > 0)
+    for (const [backend, count] of [
+      ['sqlite', scale.searchSqlite],
+      ['cassandra', scale.searchCassandra],
+    ])
+      if (count > 0) await runApi(ctx, backend);
+}
+
+async function runStorage({ scale, figure, shapes }) {
   const backends = [
     ['sqlite', scale.searchSqlite, 'search-sqlite', 50],
     ['cassandra', scale.searchCassandra, 'search-cassandra', 100],

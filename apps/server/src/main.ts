@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig, maskCredentials } from '@parley/config';
 import { bootTracing } from '@parley/observability';
+import { benchSwitchArmed, startBenchSwitch } from './bench-switch';
 
 bootTracing('monolith');
 
@@ -12,9 +13,14 @@ async function main(): Promise<void> {
     throw new ConfigError([
       `instance.deployment_mode: the monolith runs only when it is "monolith" (it is "${config.instance.deployment_mode}"); start each role with "npm run start:<role>"`,
     ]);
+  // Checked before anything opens: an armed switch where it is not allowed stops the start (bench-switch.ts).
+  // The one variable read outside @parley/config, on purpose: no configuration source may turn it on.
+  // eslint-disable-next-line no-restricted-properties
+  const benchSwitch = benchSwitchArmed(process.env, config);
   const app = await createHttpApp(config, ServerModule.forRoot(config));
   const server = await listen(app, config);
   installSignalHandlers(server);
+  if (benchSwitch) await startBenchSwitch(server.app);
   process.stdout.write(
     `${JSON.stringify({ level: 30, msg: 'parley listening', url: server.url, mode: 'monolith' })}\n`,
   );

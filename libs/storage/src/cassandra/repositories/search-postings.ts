@@ -38,7 +38,10 @@ export class SearchPostings {
   private readonly known = new Set<string>();
   /** Postings partitions with a write in flight. */
   private readonly partitions = new Map<string, PartitionWrites>();
-  /** Off only for the bench's "index off" rounds (bench/scenarios/search-worker.cjs). */
+  /**
+   * Off only for the benches' "index off" rounds: bench/scenarios/search-worker.cjs, and in a running server
+   * apps/server/src/bench-switch.ts.
+   */
   enabled = true;
 
   constructor(private readonly db: CassandraSession) {}
