@@ -364,6 +364,45 @@ describe('cassandra driver on a real node', () => {
     }
   });
 
+  it("writes a send's search posting after the send, at the message's time: a late posting undoes no edit or delete", async () => {
+    const guildId = gen.next();
+    const channelId = gen.next();
+    const edited = message(gen.next(), channelId, { guildId, content: 'harbour lantern' });
+    const deleted = message(gen.next(), channelId, { guildId, content: 'harbour beacon' });
+    await defaults.messages.create(edited);
+    await defaults.messages.create(deleted);
+    const search = async (word: string) =>
+      (
+        await defaults.messageSearch.search({
+          guildId,
+          channelIds: [channelId],
+          terms: [{ tokens: [word], prefix: false }],
+          authorIds: [],
+          mentions: [],
+          has: [],
+          offset: 0,
+          limit: 25,
+        })
+      ).messages.map((m) => m.id);
+    // The next search through this process waits for postings still being written.
+    expect(await search('harbour')).toEqual([deleted.id, edited.id]);
+
+    await defaults.messages.update(
+      channelId,
+      edited.id,
+      { content: 'quay lantern', editedAt: Date.now() },
+      guildId,
+    );
+    await defaults.messages.delete(channelId, deleted.id, guildId);
+    // The sends' postings land again now, after the edit and the delete (as a retried write would): written at
+    // the messages' snowflake times, they are older than both.
+    defaults.messages.postings.write(edited);
+    defaults.messages.postings.write(deleted);
+    expect(await search('harbour')).toEqual([]);
+    expect(await search('quay')).toEqual([edited.id]);
+    expect(defaults.messages.postings.lost).toBe(0);
+  });
+
   it('sweeps unclaimed uploads from uploads_by_hour, each hour once, after one first scan', async () => {
     const HOUR = 3_600_000;
     const at = (ms: number) => new SnowflakeGenerator(1, 13, () => ms).next();

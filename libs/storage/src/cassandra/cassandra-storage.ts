@@ -175,6 +175,8 @@ export class CassandraStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Send postings still being written (they follow the send, search-postings.ts): land them first.
+    await this.messages.postings.settled();
     await this.session.shutdown();
   }
 }

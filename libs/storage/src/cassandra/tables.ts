@@ -1329,6 +1329,13 @@ export const MESSAGE_SEARCH = {
       need.has ? ', has_link, has_file, has_image' : '',
     ].join(''),
   insert: insertInto('message_search', POSTING_COLUMNS),
+  /**
+   * The send's posting, written after the send has answered (search-postings.ts) at the message's snowflake
+   * time: an edit's UPDATE or a delete (written at their own, later time) wins over it whichever lands first.
+   */
+  insertAtSend: `${insertInto('message_search', POSTING_COLUMNS)} USING TIMESTAMP ?`,
+  /** The write timestamp of a send's posting: the snowflake's time in microseconds. */
+  sendTimestamp: (messageId: string): bigint => BigInt(snowflakeTime(messageId)) * 1000n,
   delete: 'DELETE FROM message_search WHERE scope_id = ? AND bucket = ? AND message_id = ?',
   /** An edit: the content-derived columns, and the mentions when they changed. */
   edit: (mentions: boolean): string =>

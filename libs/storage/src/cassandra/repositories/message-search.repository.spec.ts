@@ -37,7 +37,9 @@ function fakeMessages() {
   const findMany = jest.fn((_channelId: string, ids: readonly string[]) =>
     Promise.resolve(ids.map((id) => ({ id }) as MessageRecord)),
   );
-  return { messages: { findMany } as unknown as CassandraMessageRepository, findMany };
+  // No postings in flight: the search waits for nothing before reading.
+  const postings = { settled: () => undefined };
+  return { messages: { findMany, postings } as unknown as CassandraMessageRepository, findMany };
 }
 
 const query = (): MessageSearchQuery => ({

@@ -99,6 +99,9 @@ export class CassandraMessageSearch implements MessageSearchRepository {
   ) {}
 
   async search(query: MessageSearchQuery): Promise<MessageSearchResult> {
+    // Sends through this process whose postings are still being written (written after the send answered).
+    const pending = this.messages.postings.settled();
+    if (pending) await pending;
     const end = query.offset + query.limit;
     if (query.guildId !== null) {
       // One scope: its matches arrive as a growing newest-first prefix of the final list, so the page's messages

@@ -108,14 +108,13 @@ export class CassandraMessageRepository implements MessageRepository {
       const { query, params } = this.jobs.enqueueStatement(job);
       return this.db.execute('write', query, params, { idempotent: true });
     });
-    await Promise.all([
-      write,
-      last,
-      byAuthor,
-      this.markBucket(channelId, bucket),
-      this.postings.write(message),
-      ...queued,
-    ]);
+    // The search posting follows the message's row, off the send's path (search-postings.ts): started here,
+    // before this send resolves, so a search through this process after it waits for it.
+    write.then(
+      () => this.postings.write(message),
+      () => undefined,
+    );
+    await Promise.all([write, last, byAuthor, this.markBucket(channelId, bucket), ...queued]);
   }
 
   /**

@@ -22,38 +22,80 @@ interface PartitionWrites {
   waiting: Waiting[];
 }
 
+/** Attempts at a send's posting before it is given up (a node down for longer; `lost` counts them). */
+const ATTEMPTS = 4;
+/** Wait before each retry of a send's posting. */
+const RETRY_MS = [250, 1_000, 5_000];
+
 /**
  * Keeps `message_search` (migrations 0010, 0048) in step with `messages`: the send, edit and delete paths call
  * this beside their own write, by key and without a read (the caller names the guild; a caller that does
  * not costs one read of the message's guild). The bucket marker is written once per process and bucket.
  *
+ * **A send's posting is written after the send answers** (`write`, started once the message's own row is
+ * stored; issue 19: indexing must not slow sends down). It is written at the message's snowflake time
+ * (`MESSAGE_SEARCH.insertAtSend`), so an edit's UPDATE or a delete, written at their own later time, wins over
+ * it whichever lands first: a late posting never brings back old text or a deleted message. A failed write is
+ * retried (ATTEMPTS, RETRY_MS), where an awaited one used to fail the send after its message was stored (and the
+ * client's retry by nonce then found the message and wrote no posting). A search in this process first waits
+ * for the postings in flight (`settled`), so a message sent through a process is found by the next search
+ * through it; in another process it is found within milliseconds (the index lag the search bench measures).
+ *
  * Sends group-commit their postings per partition: every posting of a guild's 10 days lands in one partition,
  * so concurrent sends of a busy guild would otherwise be that many mutations contending for one partition. A
  * posting is written at once when none of its partition is in flight; those arriving meanwhile wait for it and
- * go together in one unlogged single-partition batch (one mutation), and each send resolves when its own
- * posting is written. No timer: an idle guild's send waits for nothing.
+ * go together in one unlogged single-partition batch (one mutation). No timer: an idle guild's posting waits
+ * for nothing.
  */
 export class SearchPostings {
   /** Scope buckets this process already marked. */
   private readonly known = new Set<string>();
   /** Postings partitions with a write in flight. */
   private readonly partitions = new Map<string, PartitionWrites>();
-  /**
-   * Off only for the benches' "index off" rounds: bench/scenarios/search-worker.cjs, and in a running server
-   * apps/server/src/bench-switch.ts.
-   */
+  /** Send postings being written (an attempt in flight; not those waiting to retry). */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Send postings given up after every attempt failed (their messages are not found by search). */
+  lost = 0;
+  /** Off only for the bench's "index off" rounds (bench/scenarios/search-worker.cjs, apps/server/src/bench-switch.ts). */
   enabled = true;
 
   constructor(private readonly db: CassandraSession) {}
 
-  async write(message: MessageRecord): Promise<void> {
+  /** Starts writing a sent message's posting (and its bucket marker); the caller does not wait for it. */
+  write(message: MessageRecord): void {
     if (!this.enabled) return;
+    void this.writeWithRetries(message, 1);
+  }
+
+  /**
+   * Resolves when the send postings in flight now have landed or failed, or `undefined` at once when there are
+   * none (the common case: a search costs nothing for it).
+   */
+  settled(): Promise<void> | undefined {
+    if (this.inFlight.size === 0) return undefined;
+    return Promise.allSettled([...this.inFlight]).then(() => undefined);
+  }
+
+  private async writeWithRetries(message: MessageRecord, attempt: number): Promise<void> {
     const scope = MESSAGE_SEARCH.scopeOf(message);
     const bucket = searchBucketOf(message.id);
-    await Promise.all([
-      this.grouped(`${scope}:${bucket}`, MESSAGE_SEARCH.params(message, undefined)),
-      this.mark(scope, bucket),
-    ]);
+    const params = [...MESSAGE_SEARCH.params(message, undefined), MESSAGE_SEARCH.sendTimestamp(message.id)];
+    const written = Promise.all([this.grouped(`${scope}:${bucket}`, params), this.mark(scope, bucket)]).then(
+      () => undefined,
+    );
+    this.inFlight.add(written);
+    try {
+      await written;
+    } catch {
+      if (attempt >= ATTEMPTS) {
+        this.lost++;
+        return;
+      }
+      const retry = setTimeout(() => void this.writeWithRetries(message, attempt + 1), RETRY_MS[attempt - 1]);
+      retry.unref();
+    } finally {
+      this.inFlight.delete(written);
+    }
   }
 
   /** Writes a posting with the others of its partition that wait meanwhile (see the class comment). */
@@ -74,9 +116,9 @@ export class SearchPostings {
     partition.flying = true;
     const written =
       group.length === 1
-        ? this.db.execute('write', MESSAGE_SEARCH.insert, group[0].params, { idempotent: true })
+        ? this.db.execute('write', MESSAGE_SEARCH.insertAtSend, group[0].params, { idempotent: true })
         : this.db.batch(
-            group.map((w) => ({ query: MESSAGE_SEARCH.insert, params: w.params })),
+            group.map((w) => ({ query: MESSAGE_SEARCH.insertAtSend, params: w.params })),
             true,
             false,
           );
