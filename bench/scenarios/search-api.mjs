@@ -30,6 +30,7 @@ import { benchDir, startMonolith } from '../lib/server.mjs';
 import { RATES, guildMix, LURKER_FROM, POSTER_SHARE } from './capacity.mjs';
 
 const require = createRequire(import.meta.url);
+const { zipfWord } = require('../lib/vocabulary.cjs');
 
 const CHANNELS = 8;
 /**
@@ -57,21 +58,8 @@ export function openRate(users = 20_000) {
   return posters * RATES.send;
 }
 
-// The storage figure's vocabulary (search-worker.cjs): word k with weight 1/(k+1).
-const VOCABULARY = Array.from({ length: 5000 }, (_, k) => `w${k.toString(36)}x`);
-const cumulative = [];
-VOCABULARY.reduce((sum, _, k) => (cumulative[k] = sum + 1 / (k + 1)), 0);
-function word() {
-  const x = Math.random() * cumulative[cumulative.length - 1];
-  let lo = 0;
-  let hi = cumulative.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cumulative[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return VOCABULARY[lo];
-}
+// The storage figure's vocabulary (bench/lib/vocabulary.cjs).
+const word = () => zipfWord();
 const content = (first) => [first ?? word(), ...Array.from({ length: WORDS - 1 }, word)].join(' ');
 
 const p = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor((q / 100) * sorted.length))];

@@ -13,6 +13,7 @@ const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { SnowflakeGenerator } = require('../../dist/libs/common/src');
 const { openSqlite } = require('../lib/sqlite.cjs');
+const { VOCABULARY, zipfWord } = require('../lib/vocabulary.cjs');
 
 const CHANNELS = 50;
 const SEARCHES = 300;
@@ -22,12 +23,6 @@ const SEND_INFLIGHT = 16;
 const OPEN_SENDS = 1500;
 const OPEN_ROUND_MS = 20_000;
 
-// A Zipf-like vocabulary: word k appears with weight 1/(k+1), so queries hit rare and common words alike.
-const VOCABULARY = Array.from({ length: 5000 }, (_, k) => `w${k.toString(36)}x`);
-const weights = VOCABULARY.map((_, k) => 1 / (k + 1));
-const cumulative = [];
-weights.reduce((sum, w, k) => (cumulative[k] = sum + w), 0);
-const totalWeight = cumulative[cumulative.length - 1];
 let seed = 1919;
 function random() {
   seed = (seed + 0x6d2b79f5) >>> 0;
@@ -36,17 +31,7 @@ function random() {
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
-function word() {
-  const x = random() * totalWeight;
-  let lo = 0;
-  let hi = cumulative.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cumulative[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return VOCABULARY[lo];
-}
+const word = () => zipfWord(random);
 
 const p = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor((q / 100) * sorted.length))];
 const stats = (samples) => {

@@ -1,18 +1,9 @@
-import { ConfigError, loadConfig } from '@parley/config';
+import { loadConfig } from '@parley/config';
 import { BENCH_SWITCH_ENV, benchSwitchArmed } from './bench-switch';
+import { configProblems as problems } from '@parley/config/testing';
 
 const config = (host: string, backend: 'sqlite' | 'cassandra' = 'cassandra') =>
   loadConfig({ env: { PARLEY__SERVER__HOST: host, PARLEY__DATABASE__BACKEND: backend } });
-
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('benchSwitchArmed', () => {
   it('is off unless the variable is set, whatever the configuration', () => {

@@ -1,14 +1,5 @@
-import { ConfigError, envOverrides, loadConfig } from './loader';
-
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { envOverrides, loadConfig } from './loader';
+import { configProblems as problems } from './testing';
 
 describe('loadConfig', () => {
   it('loads the defaults and validates them', () => {

@@ -1,20 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './loader';
+import { loadConfig } from './loader';
 import { isMultiRegion, regionTableText } from './regions';
+import { configProblems as problems } from './testing';
 
 const ROOT = join(__dirname, '../../..');
 const REGION_FILES = readdirSync(join(ROOT, 'config')).filter((f) => /^region-.+\.json$/.test(f));
-
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 // The region files run in microservices mode, whose shared media key comes from the environment (a Secret).
 const SECRET = { PARLEY__MEDIA__SIGNING_SECRET: 'a-secret-of-at-least-thirty-two-characters!!' };

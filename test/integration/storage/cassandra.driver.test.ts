@@ -6,7 +6,7 @@ import {
   DatabaseUnavailableError,
   type MessageRecord,
 } from '@parley/storage';
-import { messageRecord, userRecord } from '@parley/storage/testing';
+import { messageRecord, searchWord, userRecord } from '@parley/storage/testing';
 import { types } from 'cassandra-driver';
 import { cassandraSettings, dropKeyspace, requireCassandra, testKeyspace } from '../cassandra/support';
 import { RecordingTracker } from '../cassandra/tracker';
@@ -371,19 +371,7 @@ describe('cassandra driver on a real node', () => {
     const deleted = message(gen.next(), channelId, { guildId, content: 'harbour beacon' });
     await defaults.messages.create(edited);
     await defaults.messages.create(deleted);
-    const search = async (word: string) =>
-      (
-        await defaults.messageSearch.search({
-          guildId,
-          channelIds: [channelId],
-          terms: [{ tokens: [word], prefix: false }],
-          authorIds: [],
-          mentions: [],
-          has: [],
-          offset: 0,
-          limit: 25,
-        })
-      ).messages.map((m) => m.id);
+    const search = (word: string) => searchWord(defaults, guildId, [channelId], word);
     // The next search through this process waits for postings still being written.
     expect(await search('harbour')).toEqual([deleted.id, edited.id]);
 

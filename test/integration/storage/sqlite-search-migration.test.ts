@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SnowflakeGenerator } from '@parley/common';
 import { SqliteStorage, defaultMigrationsDir, type MessageRecord } from '@parley/storage';
-import { messageRecord } from '@parley/storage/testing';
+import { messageRecord, searchWord } from '@parley/storage/testing';
 
 /**
  * Migrations 0005, 0042 and 0049 on a database that already holds messages: the FTS index is created and
@@ -112,19 +112,7 @@ describe('sqlite search index', () => {
 
     const upgraded = new SqliteStorage(settings, defaultMigrationsDir());
     expect(await upgraded.migrate()).toEqual(['0042_message_search_scope', '0049_message_search_tombstones']);
-    const search = async (channelIds: string[], word: string) =>
-      (
-        await upgraded.messageSearch.search({
-          guildId,
-          channelIds,
-          terms: [{ tokens: [word], prefix: false }],
-          authorIds: [],
-          mentions: [],
-          has: [],
-          offset: 0,
-          limit: 25,
-        })
-      ).messages.map((m) => m.id);
+    const search = (channelIds: string[], word: string) => searchWord(upgraded, guildId, channelIds, word);
     expect(await search([general, random], 'harbour')).toEqual([
       messages[2].id,
       messages[1].id,
@@ -169,19 +157,7 @@ describe('sqlite search index', () => {
     await Promise.all([storage.messages.create(edited), storage.messages.create(deleted)]);
     await storage.messages.update(channelId, edited.id, { content: 'narwhal final', editedAt: Date.now() });
     await storage.messages.delete(channelId, deleted.id);
-    const find = async (word: string) =>
-      (
-        await storage.messageSearch.search({
-          guildId: null,
-          channelIds: [channelId],
-          terms: [{ tokens: [word], prefix: false }],
-          authorIds: [],
-          mentions: [],
-          has: [],
-          offset: 0,
-          limit: 25,
-        })
-      ).messages.map((m) => m.id);
+    const find = (word: string) => searchWord(storage, null, [channelId], word);
     expect(await find('walrus')).toEqual([]);
     expect(await find('narwhal')).toEqual([edited.id]);
     expect(storage.messageSearch.indexPending()).toBe(0);

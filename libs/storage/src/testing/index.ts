@@ -1,2 +1,2 @@
 export { describeStorageContract } from './contract-suite';
-export { messageRecord, textChannelRecord, userRecord } from './records';
+export { messageRecord, searchWord, textChannelRecord, userRecord } from './records';

@@ -1,7 +1,8 @@
-import type { ChannelRecord, MessageRecord, UserRecord } from '../contract';
+import type { ChannelRecord, MessageRecord, Storage, UserRecord } from '../contract';
 
 // The record fixtures of every storage test (the contract suite, the driver and multi-DC suites, the export
-// format): each record with plain defaults, the ids and what a test is about given by the test.
+// format): each record with plain defaults, the ids and what a test is about given by the test. And the
+// one-word search those tests ask.
 
 /** A plain text message (no guild, attachments, mentions or edits) unless `overrides` say otherwise. */
 export function messageRecord(
@@ -61,4 +62,27 @@ export function textChannelRecord(
     overwrites: [],
     ...fields,
   };
+}
+
+/**
+ * The ids `storage` finds for one whole word in `channelIds` (of `guildId`, or DMs when null), newest first: the
+ * first page of 25, no other filter.
+ */
+export async function searchWord(
+  storage: Pick<Storage, 'messageSearch'>,
+  guildId: string | null,
+  channelIds: string[],
+  word: string,
+): Promise<string[]> {
+  const result = await storage.messageSearch.search({
+    guildId,
+    channelIds,
+    terms: [{ tokens: [word], prefix: false }],
+    authorIds: [],
+    mentions: [],
+    has: [],
+    offset: 0,
+    limit: 25,
+  });
+  return result.messages.map((m) => m.id);
 }
