@@ -215,7 +215,13 @@ export class NatsEventBus implements EventBus {
     const headers = tracing?.inTrace() ? publishHeaders(tracing, event.type, subject, id) : undefined;
     this.send(subject, JSON.stringify(wire), headers);
     const lean = invalidationOf({ ...event, id });
-    if (lean) this.send(this.invalidationSubject, JSON.stringify(lean));
+    if (lean) {
+      this.send(this.invalidationSubject, JSON.stringify(lean));
+      // This process's own caches drop the change now, not when NATS echoes it back: the client that made it
+      // may send its next request before the echo (a role created, then a channel overwrite naming it, answered
+      // "Unknown role"). The echo repeats the drop, which is idempotent.
+      for (const h of this.invalidations) h(lean);
+    }
     this.unsettled = true;
   }
 
