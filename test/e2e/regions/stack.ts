@@ -90,6 +90,19 @@ export class RegionStack {
     return readFileSync(join(this.dir, region, `${role}.log`), 'utf8');
   }
 
+  /** The last lines of every role's log, for a failure's message (destroy() deletes the logs). */
+  logTails(lines = 30): string {
+    return [EU, US]
+      .flatMap((region) =>
+        (['api', 'gateway', 'queue'] as const).map((role) => {
+          const file = join(this.dir, region, `${role}.log`);
+          if (!existsSync(file)) return `--- ${region} ${role}.log: not written ---`;
+          return `--- ${region} ${role}.log ---\n${tail(readFileSync(file, 'utf8'), lines)}`;
+        }),
+      )
+      .join('\n');
+  }
+
   /** Nodes of the stack's Cassandra that the stack itself started (the only ones it may stop). */
   ownedNodes(): string[] {
     const file = join(this.dir, 'cassandra.owned');

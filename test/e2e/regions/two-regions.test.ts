@@ -85,6 +85,15 @@ describe('two regions joined by NATS gateways, one Cassandra data centre each', 
 
   beforeAll(async () => {
     endpoints = await stack.up();
+    try {
+      await setUp();
+    } catch (err) {
+      // The processes' own words are the only clue when one has gone (destroy() deletes their logs).
+      throw new Error(`${(err as Error).message}\nThe regions' logs:\n${stack.logTails()}`, { cause: err });
+    }
+  });
+
+  async function setUp(): Promise<void> {
     expect(Object.keys(endpoints.regions).sort()).toEqual([EU, US]);
     eu = new Api(endpoints.regions[EU]!.api);
     us = new Api(endpoints.regions[US]!.api);
@@ -103,7 +112,7 @@ describe('two regions joined by NATS gateways, one Cassandra data centre each', 
       async () => (await us.call('POST', `/invites/${invite.code}`, alice.token)).status === 200,
       REPLICATION_WAIT_MS,
     );
-  });
+  }
 
   afterAll(async () => {
     clients.closeAll();
