@@ -52,6 +52,21 @@ describe("SearchPostings: a send's posting after the send", () => {
     expect(postings.lost).toBe(0);
   });
 
+  it("builds the posting after the send's own promise callbacks, in the next turn of the event loop", async () => {
+    const { session, state } = fakeSession(0);
+    const postings = new SearchPostings(session);
+    const order: string[] = [];
+    // The send path: the message's row resolved, the posting is started, the reply follows in promise callbacks.
+    await Promise.resolve()
+      .then(() => postings.write(message(5)))
+      .then(() => order.push(`reply (postings written: ${state.inserts.length})`))
+      .then(() => order.push(`event (postings written: ${state.inserts.length})`));
+    expect(postings.settled()).toBeInstanceOf(Promise);
+    await postings.settled();
+    expect(order).toEqual(['reply (postings written: 0)', 'event (postings written: 0)']);
+    expect(state.inserts).toHaveLength(1);
+  });
+
   it('retries a failed write until it lands, and gives up after four attempts', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate'] });
     const retried = fakeSession(2);
@@ -69,6 +84,7 @@ describe("SearchPostings: a send's posting after the send", () => {
     const failing = fakeSession(10);
     const given = new SearchPostings(failing.session);
     given.write(message(3));
+    await flush();
     await jest.advanceTimersByTimeAsync(250 + 1_000 + 5_000);
     await flush();
     expect(failing.state.inserts).toHaveLength(4);

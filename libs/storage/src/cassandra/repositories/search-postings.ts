@@ -52,7 +52,7 @@ export class SearchPostings {
   private readonly known = new Set<string>();
   /** Postings partitions with a write in flight. */
   private readonly partitions = new Map<string, PartitionWrites>();
-  /** Send postings being written (an attempt in flight; not those waiting to retry). */
+  /** Send postings being written (about to start, or an attempt in flight; not those waiting to retry). */
   private readonly inFlight = new Set<Promise<void>>();
   /** Send postings given up after every attempt failed (their messages are not found by search). */
   lost = 0;
@@ -61,10 +61,19 @@ export class SearchPostings {
 
   constructor(private readonly db: CassandraSession) {}
 
-  /** Starts writing a sent message's posting (and its bucket marker); the caller does not wait for it. */
+  /**
+   * Starts writing a sent message's posting (and its bucket marker); the caller does not wait for it. Its terms
+   * and its request are built in the next turn of the event loop (setImmediate), after the promise callbacks
+   * that carry the send to its reply and its event: called when the message's row is stored, that work would
+   * otherwise run before them. `settled()` covers it from this call on.
+   */
   write(message: MessageRecord): void {
     if (!this.enabled) return;
-    void this.writeWithRetries(message, 1);
+    const started = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.writeWithRetries(message, 1),
+    );
+    this.inFlight.add(started);
+    void started.finally(() => this.inFlight.delete(started));
   }
 
   /**
