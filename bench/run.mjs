@@ -67,6 +67,7 @@ const scale = quick
       searchSqlite: 100_000,
       searchCassandra: 20_000,
       searchStorage: 1,
+      searchCompactionWaitS: 120,
       searchApiRounds: 3,
       searchApiRoundSeconds: 6,
       searchApiHighRate: 0,
@@ -126,6 +127,7 @@ const scale = quick
       searchSqlite: 1_000_000,
       searchCassandra: 1_000_000,
       searchStorage: 1,
+      searchCompactionWaitS: 900,
       searchApiRounds: 5,
       searchApiRoundSeconds: 10,
       searchApiHighRate: 0,
@@ -932,10 +934,34 @@ const pad = (s, n) => String(s).padEnd(n);
 console.log(
   `\nParley benchmarks (${result.mode}, ${result.machine.cpus} cores, node ${process.version}, ${result.seconds}s)\n`,
 );
-console.log(pad('#', 4) + pad('figure', 70) + pad('value', 28) + pad('target', 26) + 'status');
+// Columns as wide as their longest cell (ids such as 19-cassandra-send-api-open-high, long figure names).
+const width = (cells, min) => Math.max(min, ...cells.map((c) => String(c).length + 2));
+const [idW, nameW, valueW, targetW] = [
+  width(
+    figures.map((f) => f.id),
+    4,
+  ),
+  width(
+    figures.map((f) => f.name),
+    70,
+  ),
+  width(
+    figures.map((f) => `${f.value} ${f.unit}`),
+    16,
+  ),
+  width(
+    figures.map((f) => f.target),
+    10,
+  ),
+];
+console.log(pad('#', idW) + pad('figure', nameW) + pad('value', valueW) + pad('target', targetW) + 'status');
 for (const f of figures)
   console.log(
-    pad(f.id, 4) + pad(f.name, 70) + pad(`${f.value} ${f.unit}`, 28) + pad(f.target, 26) + f.status,
+    pad(f.id, idW) +
+      pad(f.name, nameW) +
+      pad(`${f.value} ${f.unit}`, valueW) +
+      pad(f.target, targetW) +
+      f.status,
   );
 console.log('\npeer-comparable shapes:');
 for (const [name, v] of Object.entries(shapes)) console.log(`  ${pad(name, 18)} ${JSON.stringify(v)}`);

@@ -11,6 +11,7 @@
 const { spawn, spawnSync } = require('node:child_process');
 const { homedir } = require('node:os');
 const { join } = require('node:path');
+const { waitForCompactions: waitForPending } = require('../lib/compactions.cjs');
 
 const ROOT = join(__dirname, '../..');
 const ADDRESS = process.env.PARLEY_SCALE_CASSANDRA_ADDRESS ?? '127.0.0.11';
@@ -56,38 +57,8 @@ async function startNode(timeoutS = 300) {
   return { address: ADDRESS, started: !running };
 }
 
-/**
- * Compactions the node has pending (`nodetool compactionstats`, over the node's JMX port), or null if nodetool
- * could not tell.
- */
-function pendingCompactions() {
-  const run = spawnSync(
-    'bash',
-    ['-c', `. ${JSON.stringify(script('common.sh'))} && nodetool 7311 compactionstats`],
-    { env, encoding: 'utf8', timeout: 60_000 },
-  );
-  const match = /pending tasks\s*:?\s*(\d+)/i.exec(run.stdout ?? '');
-  return run.status === 0 && match ? Number(match[1]) : null;
-}
-
-/**
- * Waits, polling every 5 s, until the node has no compaction pending or `timeoutS` passed: the bulk load leaves
- * minutes of compaction behind it, and the figures are about the node's steady state. Answers what it saw.
- */
-async function waitForCompactions(timeoutS) {
-  const t0 = performance.now();
-  const first = pendingCompactions();
-  let pending = first;
-  while (pending !== null && pending > 0 && performance.now() - t0 < timeoutS * 1000) {
-    await new Promise((resolve) => setTimeout(resolve, 5000)); // polling an external process, not a sync point
-    pending = pendingCompactions();
-  }
-  return {
-    pending_at_start: first,
-    pending_at_end: pending,
-    waited_s: Math.round((performance.now() - t0) / 1000),
-  };
-}
+/** Waits until the scale node has no compaction pending or `timeoutS` passed (bench/lib/compactions.cjs). */
+const waitForCompactions = (timeoutS) => waitForPending(7311, timeoutS, env);
 
 function stopNode() {
   spawnSync('bash', [script('node.sh'), 'stop', NAME], { env, stdio: ['ignore', 'ignore', 'inherit'] });

@@ -332,15 +332,18 @@ export async function runApi({ scale, figure, shapes, notes }, backend) {
   if (result.switch_check !== 'held')
     notes.push(`19-${backend}-send-api: switch check: ${result.switch_check.join('; ')}`);
   const held = result.switch_check === 'held';
-  const record = (id, what, s, extra) => {
+  // The target (p95 within 10 %) is judged at the capacity model's rate, a busy community's peak (itself 3x a
+  // busy hour's average). 4x that rate and the closed loop (the server as fast as it answers) are stress shapes:
+  // reported, with the closed loop's cost in capacity (sends/s on / off), and no target.
+  const record = (id, what, s, extra, stress = false) => {
     const ratio = s.index_on_ms.p95 / s.index_off_ms.p95;
     figure(
       id,
-      `API send p95 with the search index on / off, ${what}, ${label}`,
+      `${stress ? 'stress: ' : ''}API send p95 with the search index on / off, ${what}, ${label}`,
       round(ratio),
       'x',
-      '<=1.10',
-      held && ratio <= 1.1,
+      stress ? 'none (stress)' : '<=1.10',
+      stress ? (held ? null : false) : held && ratio <= 1.1,
       {
         on_p50_ms: s.index_on_ms.p50,
         off_p50_ms: s.index_off_ms.p50,
@@ -352,9 +355,17 @@ export async function runApi({ scale, figure, shapes, notes }, backend) {
       },
     );
   };
-  record(`19-${backend}-send-api`, `closed loop, ${CLOSED_INFLIGHT} in flight`, result.closed_loop, {
-    rate_per_s: result.closed_loop.rate_index_on,
-  });
+  record(
+    `19-${backend}-send-api`,
+    `closed loop, ${CLOSED_INFLIGHT} in flight`,
+    result.closed_loop,
+    {
+      rate_per_s: result.closed_loop.rate_index_on,
+      rate_off_per_s: result.closed_loop.rate_index_off,
+      capacity_ratio: round(result.closed_loop.rate_index_on / result.closed_loop.rate_index_off),
+    },
+    true,
+  );
   record(
     `19-${backend}-send-api-open`,
     `open loop at ${Math.round(result.open_loop.rate_per_s)} sends/s`,
@@ -368,5 +379,6 @@ export async function runApi({ scale, figure, shapes, notes }, backend) {
     `open loop at ${Math.round(result.open_loop_high.rate_per_s)} sends/s`,
     result.open_loop_high,
     { rate_per_s: result.open_loop_high.rate_per_s },
+    true,
   );
 }

@@ -1,11 +1,13 @@
 // Message search figures (docs/search.md), through the storage drivers in a process of their own:
-// `node search-worker.cjs sqlite|cassandra <messages> <keyspace?>`. Seeds a guild of 50 channels with the bulk
+// `node search-worker.cjs sqlite|cassandra <messages> <keyspace?> <compaction wait, s?>`. Seeds a guild of 50 channels with the bulk
 // writer (the path `parley migrate` / `import` take), then measures search latency over all 50 channels, the lag
 // between a send resolving and the message being found, and send latency with the index on and off, closed loop
 // (SEND_INFLIGHT in flight) and open loop (a fixed rate: half the closed loop's throughput with the index on).
 // Cassandra: the node on PARLEY_BENCH_CASSANDRA (default 127.0.0.1; scripts/cassandra/bench-node.sh starts a
 // dedicated one on 127.0.0.10). PARLEY_BENCH_SEARCH_KEEP=1 keeps the seeded keyspace (named after the message
-// count) and reuses it on the next run instead of seeding again; the queries are the same either way. Without
+// count) and reuses it on the next run instead of seeding again; the queries are the same either way. Before
+// timing anything on Cassandra the run waits for the node's pending compactions (bench/lib/compactions.cjs), as
+// the scale bench does: a fresh seed leaves minutes of them, and the figures are the node's steady state. Without
 // IPC (run by hand) the result is printed as JSON.
 'use strict';
 const { mkdtempSync, rmSync } = require('node:fs');
@@ -14,6 +16,7 @@ const { join } = require('node:path');
 const { SnowflakeGenerator } = require('../../dist/libs/common/src');
 const { openSqlite } = require('../lib/sqlite.cjs');
 const { VOCABULARY, zipfWord } = require('../lib/vocabulary.cjs');
+const { jmxPortOf, waitForCompactions } = require('../lib/compactions.cjs');
 
 const CHANNELS = 50;
 const SEARCHES = 300;
@@ -45,7 +48,7 @@ const stats = (samples) => {
 };
 const round = (v) => Math.round(v * 100) / 100;
 
-async function open(backend, keyspace) {
+async function open(backend, keyspace, compactionWaitS) {
   if (backend === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'parley-search-bench-'));
     const storage = openSqlite(join(dir, 's.db'));
@@ -54,6 +57,7 @@ async function open(backend, keyspace) {
       storage,
       seeded: async () => false,
       markSeeded: async () => undefined,
+      settle: async () => null,
       cleanup: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
@@ -95,6 +99,7 @@ async function open(backend, keyspace) {
         idempotent: true,
       });
     },
+    settle: () => waitForCompactions(jmxPortOf(host), compactionWaitS),
     cleanup: async () => {
       if (KEEP) return;
       const cassandra = require('cassandra-driver');
@@ -114,10 +119,14 @@ const SEED_START = Date.UTC(2026, 0, 1);
 const SEED_TABLE = 'CREATE TABLE IF NOT EXISTS bench_seed (id int PRIMARY KEY, messages int)';
 
 async function main() {
-  const [backend, countArg, keyspaceArg] = process.argv.slice(2);
+  const [backend, countArg, keyspaceArg, waitArg] = process.argv.slice(2);
   const total = Number(countArg);
   const keyspace = KEEP ? `parley_bench_search_${total}` : keyspaceArg;
-  const { storage, seeded, markSeeded, cleanup } = await open(backend, keyspace);
+  const { storage, seeded, markSeeded, settle, cleanup } = await open(
+    backend,
+    keyspace,
+    Number(waitArg ?? 900),
+  );
   const reuse = await seeded(total);
   // Ids and times come from a fixed clock, so a kept keyspace is searched under the guild and channels it was
   // seeded with (ids minted from Date.now() named a new, empty guild on every reuse).
@@ -164,6 +173,7 @@ async function main() {
   }
   const seedSeconds = (performance.now() - t0) / 1000;
   if (!reuse) await markSeeded(total);
+  const compactions = await settle();
 
   // Queries: one word from the middle of the vocabulary, two words, a phrase of two common words, a prefix.
   const queries = [];
@@ -287,17 +297,21 @@ async function main() {
   const on = [];
   const off = [];
   const onRates = [];
+  const offRates = [];
   for (let round = 0; round < 3; round++) {
     await indexOff(false);
     const indexed = await sends('on', total + 1000 + round * 2 * SENDS);
     on.push(...indexed.samples);
     onRates.push(indexed.rate);
     await indexOff(true);
-    off.push(...(await sends('off', total + 1000 + (round * 2 + 1) * SENDS)).samples);
+    const unindexed = await sends('off', total + 1000 + (round * 2 + 1) * SENDS);
+    off.push(...unindexed.samples);
+    offRates.push(unindexed.rate);
   }
   // The open-loop rate: PARLEY_BENCH_SEARCH_OPEN_RATE, or half the closed loop's throughput with the index on
   // (the median round), well below what the node sustains with it.
-  const closedRate = [...onRates].sort((a, b) => a - b)[1];
+  const medianOf = (rates) => [...rates].sort((a, b) => a - b)[1];
+  const closedRate = medianOf(onRates);
   const openRate = Number(process.env.PARLEY_BENCH_SEARCH_OPEN_RATE || 0) || Math.max(1, closedRate / 2);
   const openOn = [];
   const openOff = [];
@@ -322,6 +336,7 @@ async function main() {
     channels: CHANNELS,
     seed_seconds: reuse ? null : round(seedSeconds),
     reused_keyspace: reuse,
+    compactions,
     search_ms: stats(searchMs),
     search_ms_by_kind: Object.fromEntries(kinds.map((k) => [k, stats(byKind[k])])),
     mean_hits: round(hits / SEARCHES),
@@ -331,6 +346,7 @@ async function main() {
     send_ms_index_on: stats(on),
     send_ms_index_off: stats(off),
     send_rate_index_on: round(closedRate),
+    send_rate_index_off: round(medianOf(offRates)),
     open_loop: {
       rate_per_s: round(openRate),
       sends: openIssued,

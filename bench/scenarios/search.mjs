@@ -40,7 +40,12 @@ async function runStorage({ scale, figure, shapes }) {
   ];
   for (const [backend, count, name, target] of backends) {
     if (count === 0) continue; // --scale=searchSqlite=0 (or searchCassandra=0) runs the other backend only
-    const result = await worker([backend, String(count), `parley_bench_search_${process.pid}`]);
+    const result = await worker([
+      backend,
+      String(count),
+      `parley_bench_search_${process.pid}`,
+      String(scale.searchCompactionWaitS),
+    ]);
     shapes[name] = result;
     const label = backend === 'sqlite' ? 'SQLite FTS5' : 'one Cassandra node, SAI';
     figure(
@@ -67,25 +72,37 @@ async function runStorage({ scale, figure, shapes }) {
       '<1000',
       result.index_lag_ms.p95 < 1000,
     );
+    // The send figures here drive the storage driver as fast as it goes (closed loop) or at half that (open
+    // loop): stress shapes, where the index's work shows as lost capacity. They carry no target; the issue's
+    // "send p95 within 10 %" is judged at the API at the capacity model's rate and 4x it (search-api.mjs).
     const ratio = result.send_ms_index_on.p95 / result.send_ms_index_off.p95;
     figure(
       `19-${backend}-send`,
-      `send p95 with the search index on / off, ${label}`,
+      `stress: send p95 index on / off, closed loop, ${label} (capacity below)`,
       Math.round(ratio * 100) / 100,
       'x',
-      '<=1.10',
-      ratio <= 1.1,
+      'none (stress)',
+      null,
       { on_ms: result.send_ms_index_on.p95, off_ms: result.send_ms_index_off.p95 },
+    );
+    figure(
+      `19-${backend}-send-capacity`,
+      `stress: closed-loop sends/s index on / off, ${label}`,
+      Math.round((result.send_rate_index_on / result.send_rate_index_off) * 100) / 100,
+      'x',
+      'none (stress)',
+      null,
+      { on_per_s: result.send_rate_index_on, off_per_s: result.send_rate_index_off },
     );
     const open = result.open_loop;
     const openRatio = open.send_ms_index_on.p95 / open.send_ms_index_off.p95;
     figure(
       `19-${backend}-send-open`,
-      `send p95 with the search index on / off, open loop at ${Math.round(open.rate_per_s)} sends/s, ${label}`,
+      `stress: send p95 index on / off, open loop at ${Math.round(open.rate_per_s)} sends/s, ${label}`,
       Math.round(openRatio * 100) / 100,
       'x',
-      '<=1.10',
-      openRatio <= 1.1,
+      'none (stress)',
+      null,
       { on_ms: open.send_ms_index_on.p95, off_ms: open.send_ms_index_off.p95, rate_per_s: open.rate_per_s },
     );
   }

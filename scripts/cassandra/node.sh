@@ -101,6 +101,7 @@ concurrent_compactors: 1
 compaction_throughput: 0MiB/s
 memtable_heap_space: 128MiB
 memtable_offheap_space: 128MiB
+memtable_allocation_type: ${PARLEY_CASSANDRA_MEMTABLE_ALLOCATION:-heap_buffers}
 key_cache_size: 16MiB
 # Test timeouts: fail fast instead of queueing (a bench node sets longer ones: PARLEY_CASSANDRA_*_TIMEOUT).
 read_request_timeout: ${PARLEY_CASSANDRA_READ_TIMEOUT:-5000ms}
