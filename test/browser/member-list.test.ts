@@ -67,7 +67,42 @@ describe('member list pane', () => {
     await pane.evaluate((el) => el.scrollTo(0, el.scrollHeight));
     await offline.getByRole('button', { name: new RegExp(last.user.username) }).waitFor();
   });
+
+  test("shows names in their highest coloured role's colour, in the chat and in the pane", async () => {
+    const page = alice.page;
+    const api = new Api(server.url);
+    const painted = members[0];
+    const pink = await api.ok<{ id: string }>('POST', `/guilds/${guild.id}/roles`, owner.token, {
+      name: 'pink',
+      color: 0xe91e63,
+    });
+    await api.ok('PUT', `/guilds/${guild.id}/members/${painted.user.id}/roles/${pink.id}`, owner.token);
+    const sent = await api.send(painted, guild.general, 'in colour');
+    await api.send(members[1], guild.general, 'no colour');
+
+    await page.goto(`/channels/${guild.id}/${guild.general}`);
+    const log = page.getByRole('log');
+    await log.getByText('in colour').waitFor();
+    const author = (text: string) =>
+      log.locator('article', { hasText: text }).locator('.author').evaluate(textColor);
+    expect(await author(sent.content)).toBe('rgb(233, 30, 99)');
+    expect(await author('no colour')).not.toBe('rgb(233, 30, 99)');
+
+    clients.track(await GatewayClient.ready(server.url, painted.token));
+    const row = page
+      .getByRole('complementary', { name: 'Members' })
+      .getByRole('region', { name: 'Online members' })
+      .getByRole('button', { name: new RegExp(painted.user.username) });
+    await row.waitFor();
+    expect(await row.locator('.member-name').evaluate(textColor)).toBe('rgb(233, 30, 99)');
+  });
 });
+
+/** An element's computed text colour; runs in the page (passed to `evaluate` whole, so it names nothing outside). */
+function textColor(el: unknown): string {
+  return (globalThis as unknown as { getComputedStyle(e: unknown): { color: string } }).getComputedStyle(el)
+    .color;
+}
 
 async function expectHidden(locator: { count(): Promise<number> }): Promise<void> {
   expect(await locator.count()).toBe(0);

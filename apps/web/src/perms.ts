@@ -4,7 +4,7 @@ import {
   PermissionCalculator,
   type PermissionSubject,
 } from '@parley/common/permissions';
-import type { ChannelDto, GuildFullDto, MemberDto } from '@parley/common/protocol';
+import type { ChannelDto, GuildFullDto, MemberDto, RoleDto } from '@parley/common/protocol';
 
 export { Permission };
 
@@ -39,3 +39,28 @@ export function channelPermissions(
 }
 
 export const has = (perms: bigint, bit: bigint) => PermissionCalculator.has(perms, bit);
+
+/**
+ * A member's name colour as Discord shows it: the colour of the highest role they hold that has one (by
+ * position; at equal positions the older role, the lower id). 0 when none has a colour.
+ */
+export function roleColor(roles: readonly RoleDto[], memberRoleIds: readonly string[] | undefined): number {
+  if (!memberRoleIds || memberRoleIds.length === 0) return 0;
+  const held = new Set(memberRoleIds);
+  let best: RoleDto | undefined;
+  for (const role of roles) {
+    if (role.color === 0 || !held.has(role.id)) continue;
+    if (
+      !best ||
+      role.position > best.position ||
+      (role.position === best.position && BigInt(role.id) < BigInt(best.id))
+    )
+      best = role;
+  }
+  return best?.color ?? 0;
+}
+
+/** A role colour as CSS, or undefined for none (the name keeps the theme's colour). */
+export function colorStyle(color: number): { color: string } | undefined {
+  return color === 0 ? undefined : { color: `#${color.toString(16).padStart(6, '0')}` };
+}

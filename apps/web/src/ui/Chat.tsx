@@ -20,6 +20,7 @@ import {
   setViewing,
   subscribeTyping,
 } from '../actions';
+import { roleColor } from '../perms';
 import { emptyMessages, useStore, type ChannelMessages } from '../store';
 import { continuesGroup, dayKey, displayName, formatDay, newerThan } from '../text';
 import { Composer } from './Composer';
@@ -105,6 +106,8 @@ function MessageList({
   // Where "new" starts: the read state when the channel was opened.
   const marker = useStore((s) => s.readStates[channel.id]?.last_message_id ?? null);
   const [readMarker] = useState(marker);
+  // Authors' names take their highest coloured role's colour, as on Discord (none in a DM).
+  const roles = useStore((s) => (channel.guild_id ? s.guilds[channel.guild_id]?.roles : undefined));
   const items = cm.items;
 
   // Nothing is read while the loaded history stops short of the present.
@@ -277,6 +280,7 @@ function MessageList({
                   canReact={canReact}
                   canReply={canReply}
                   authorName={displayName(m.author, member?.nick)}
+                  authorColor={roles ? roleColor(roles, member?.roles) : 0}
                   selected={selection ? selection.has(m.id) : undefined}
                   onSelect={onSelect}
                   highlighted={m.id === highlight}

@@ -2,7 +2,7 @@ import type { GuildFullDto, MemberDto } from '@parley/common/protocol';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { api, memberListUpdates, openDm, subscribeMembers } from '../actions';
 import { type ListItem, type ListUpdate, applyListUpdate, rangesFor } from '../member-list';
-import { guildPermissions, has, Permission } from '../perms';
+import { colorStyle, guildPermissions, has, Permission, roleColor } from '../perms';
 import { useStore } from '../store';
 import { displayName } from '../text';
 import { Dialog, errorText } from './Dialog';
@@ -267,7 +267,9 @@ export function MemberList({ guild, channelId }: { guild: GuildFullDto; channelI
                   <Avatar name={name} id={m.user.id} />
                   <PresenceDot status={status} />
                 </span>
-                <span className="member-name">{name}</span>
+                <span className="member-name" style={colorStyle(roleColor(guild.roles, m.roles))}>
+                  {name}
+                </span>
               </button>
             </li>,
           );

@@ -15,6 +15,7 @@ import { emojiImageUrl, emojiKey, isCustom, reactionEmojiOf, sameEmoji } from '.
 import { isEmojiOnly, parseMarkdown } from '../markdown';
 import { renderMarkdown } from '../markdown-react';
 import type { ClientMessage } from '../store';
+import { colorStyle } from '../perms';
 import { useStore } from '../store';
 import { displayName, formatFull, formatTime } from '../text';
 import { ReasonDialog } from './ModerationDialogs';
@@ -219,6 +220,8 @@ export interface MessageProps {
   canReact: boolean;
   canReply: boolean;
   authorName: string;
+  /** The author's role colour (`roleColor`), 0 for none. */
+  authorColor?: number;
   /** Bulk selection: undefined when not selecting, else whether this one is selected. */
   selected?: boolean;
   onSelect?: (id: string, on: boolean) => void;
@@ -235,6 +238,7 @@ export const MessageItem = memo(function MessageItem({
   canReact,
   canReply,
   authorName,
+  authorColor = 0,
   selected,
   onSelect,
   highlighted = false,
@@ -291,7 +295,9 @@ export const MessageItem = memo(function MessageItem({
           <span className="sr-only">{authorName}: </span>
         ) : (
           <header className="message-header">
-            <strong className="author">{authorName}</strong>
+            <strong className="author" style={colorStyle(authorColor)}>
+              {authorName}
+            </strong>
             {m.author.bot && (
               <span className="bot-tag" title={m.webhook_id ? 'Sent by a webhook' : 'An application'}>
                 {m.webhook_id ? 'BOT' : 'APP'}
