@@ -8,13 +8,24 @@ const { join } = require('node:path');
 const COMMON = join(__dirname, '../../scripts/cassandra/common.sh');
 
 /**
- * The JMX port of the node on `address`: the shared single node's 7199 (scripts/cassandra/up.sh) on 127.0.0.1, a
- * bench node's 7200 + its last octet (scripts/cassandra/bench-node.sh) elsewhere; PARLEY_BENCH_CASSANDRA_JMX wins.
+ * The JMX port of the node on `address`, as the node itself reports it (the system property its start script set,
+ * scripts/cassandra/node.sh), or null if it cannot be asked; PARLEY_BENCH_CASSANDRA_JMX wins.
  */
-function jmxPortOf(address) {
+async function jmxPortOf(address) {
   if (process.env.PARLEY_BENCH_CASSANDRA_JMX) return Number(process.env.PARLEY_BENCH_CASSANDRA_JMX);
-  if (address === '127.0.0.1') return 7199;
-  return 7200 + Number(address.split('.').pop());
+  const { Client } = require('cassandra-driver');
+  const client = new Client({ contactPoints: [address], localDataCenter: 'dc1' });
+  try {
+    const rs = await client.execute('SELECT value FROM system_views.system_properties WHERE name = ?', [
+      'cassandra.jmx.local.port',
+    ]);
+    const port = Number(rs.first()?.get('value'));
+    return Number.isInteger(port) && port > 0 ? port : null;
+  } catch {
+    return null;
+  } finally {
+    await client.shutdown();
+  }
 }
 
 /** Compactions the node has pending (`nodetool compactionstats`), or null if nodetool could not tell. */
@@ -34,11 +45,11 @@ function pendingCompactions(jmxPort, env = process.env) {
 
 /**
  * Waits, polling every 5 s, until the node has no compaction pending or `timeoutS` passed. Answers what it saw
- * (`pending_at_start` null: nodetool could not reach the node, and nothing was waited for).
+ * (`pending_at_start` null: no JMX port, or nodetool could not reach the node, and nothing was waited for).
  */
 async function waitForCompactions(jmxPort, timeoutS, env = process.env) {
   const t0 = performance.now();
-  const first = pendingCompactions(jmxPort, env);
+  const first = jmxPort === null ? null : pendingCompactions(jmxPort, env);
   let pending = first;
   while (pending !== null && pending > 0 && performance.now() - t0 < timeoutS * 1000) {
     await new Promise((resolve) => setTimeout(resolve, 5000)); // polling an external process, not a sync point

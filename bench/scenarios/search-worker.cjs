@@ -99,7 +99,7 @@ async function open(backend, keyspace, compactionWaitS) {
         idempotent: true,
       });
     },
-    settle: () => waitForCompactions(jmxPortOf(host), compactionWaitS),
+    settle: async () => waitForCompactions(await jmxPortOf(host), compactionWaitS),
     cleanup: async () => {
       if (KEEP) return;
       const cassandra = require('cassandra-driver');

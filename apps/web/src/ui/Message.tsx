@@ -14,8 +14,8 @@ import {
 import { emojiImageUrl, emojiKey, isCustom, reactionEmojiOf, sameEmoji } from '../emoji/custom';
 import { isEmojiOnly, parseMarkdown } from '../markdown';
 import { renderMarkdown } from '../markdown-react';
-import type { ClientMessage } from '../store';
 import { colorStyle } from '../perms';
+import type { ClientMessage } from '../store';
 import { useStore } from '../store';
 import { displayName, formatFull, formatTime } from '../text';
 import { ReasonDialog } from './ModerationDialogs';
